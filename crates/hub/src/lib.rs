@@ -1,0 +1,4 @@
+//! The hub: API, tunnel endpoint, entry points, audit.
+#![forbid(unsafe_code)]
+
+pub mod entry;

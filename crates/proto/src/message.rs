@@ -1,0 +1,352 @@
+//! The messages that cross a tunnel, and their kind bytes.
+//!
+//! Unknown JSON fields are ignored on purpose: a newer peer may add optional fields without a
+//! new wire version. Required fields, lengths and host names are checked when decoding, so code
+//! that receives a [`Message`] can trust its shape.
+
+use serde::{Deserialize, Serialize};
+
+use crate::frame::DecodeError;
+
+/// Longest host name accepted in a target (DNS allows 253).
+pub const MAX_HOST_LEN: usize = 253;
+/// Longest free-text field (messages, principals, ids).
+pub const MAX_TEXT_LEN: usize = 4096;
+/// Most inventory entries in one report.
+pub const MAX_INVENTORY: usize = 10_000;
+
+/// Everything that may be framed on a tunnel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Connector → hub, first frame after the preface.
+    Hello(Hello),
+    /// Hub → connector: the handshake succeeded.
+    Welcome(Welcome),
+    /// Hub → connector: the handshake failed; the hub closes after sending it.
+    Reject(Reject),
+    /// Connector → hub on the control channel: the virtual targets it exposes.
+    Inventory(Inventory),
+    /// Either way on the control channel: keep-alive and liveness probe.
+    Heartbeat(Heartbeat),
+    /// Hub → connector, first frame on a new stream: what to reach and on whose behalf.
+    StreamOpen(StreamOpen),
+    /// Connector → hub, first frame back on a stream: connected, or refused and why.
+    StreamReply(StreamReply),
+    /// Either way on the control channel: the sender is closing the tunnel, and why.
+    Goodbye(Goodbye),
+}
+
+/// Connector → hub handshake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The connector's software version (semver).
+    pub software_version: String,
+    /// The location ID the connector believes it serves (the certificate is what counts).
+    pub location: String,
+    /// Host name of the machine, for the hub's connector list.
+    #[serde(default)]
+    pub hostname: Option<String>,
+}
+
+/// A warning that the connector will soon be too old.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionWarning {
+    /// Human-readable text, ready to log.
+    pub message: String,
+    /// Version the connector should upgrade to at least.
+    pub minimum_version: String,
+    /// Date (ISO 8601) from which older versions are refused, when announced.
+    #[serde(default)]
+    pub sunset_date: Option<String>,
+}
+
+/// Hub → connector: accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The hub's software version.
+    pub hub_version: String,
+    /// How often each side sends a heartbeat; three missed intervals end the tunnel.
+    pub heartbeat_interval_ms: u64,
+    /// Set when the connector's version is inside the hub's sunset period.
+    #[serde(default)]
+    pub warning: Option<VersionWarning>,
+}
+
+/// Why the hub refused a tunnel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RejectCode {
+    /// The connector is older than the hub's minimum version.
+    ClientTooOld,
+    /// The connector's certificate was revoked.
+    Revoked,
+    /// The certificate is not one the hub issued to a known connector.
+    UnknownConnector,
+    /// The hub does not speak the connector's wire version.
+    WireVersionUnsupported,
+    /// The connector broke the protocol.
+    ProtocolError,
+    /// The hub is shutting down or overloaded; try again later.
+    Unavailable,
+}
+
+/// Hub → connector: refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reject {
+    /// Machine-readable reason.
+    pub code: RejectCode,
+    /// Human-readable text, ready to log.
+    pub message: String,
+    /// With [`RejectCode::ClientTooOld`]: the minimum version the hub accepts.
+    #[serde(default)]
+    pub minimum_version: Option<String>,
+}
+
+/// Protocol of a virtual target (more come with later access-control kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetProtocol {
+    /// Plain TCP.
+    Tcp,
+}
+
+/// One virtual target the connector exposes: a host and a port range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryTarget {
+    /// Short name from the connector's configuration.
+    pub name: String,
+    /// Virtual host the hub's clients use.
+    pub virtual_host: String,
+    /// First virtual port.
+    pub port_start: u16,
+    /// Last virtual port (equal to `port_start` for a single port).
+    pub port_end: u16,
+    /// Protocol.
+    pub protocol: TargetProtocol,
+}
+
+/// Connector → hub: the complete list of virtual targets (replaces the previous one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// The targets.
+    pub targets: Vec<InventoryTarget>,
+}
+
+/// Keep-alive. The receiver of a heartbeat with `ack = false` answers with the same `seq` and
+/// `ack = true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// Sequence number chosen by the sender.
+    pub seq: u64,
+    /// True for an answer.
+    pub ack: bool,
+}
+
+/// Hub → connector: open a stream to a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamOpen {
+    /// Unique id of this session, shared by both sides' audit records.
+    pub session_id: String,
+    /// Virtual host to reach (as the connector's access control lists it).
+    pub host: String,
+    /// Virtual port.
+    pub port: u16,
+    /// Who asks (for the connector's audit), e.g. `token:ci-bot@acme`.
+    pub principal: String,
+    /// Entry point the client used: `socks5`, `http-proxy`, `connect`.
+    pub entry: String,
+    /// The client's address as the hub saw it.
+    #[serde(default)]
+    pub client_addr: Option<String>,
+    /// Reference to the time window that permits the stream, when windows apply.
+    #[serde(default)]
+    pub window: Option<String>,
+}
+
+/// Why a connector refused a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RefuseCode {
+    /// No access control entry allows the target.
+    NotAllowed,
+    /// The internal host refused the connection.
+    ConnectionRefused,
+    /// The internal host could not be reached or resolved.
+    HostUnreachable,
+    /// Dialling the internal host timed out.
+    Timeout,
+    /// The connector is shutting down or at its stream limit.
+    Unavailable,
+}
+
+/// The outcome of a [`StreamOpen`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum OpenResult {
+    /// Connected; raw bytes follow in both directions.
+    Connected,
+    /// Refused; the connector ends the stream after this frame.
+    Refused {
+        /// Machine-readable reason.
+        code: RefuseCode,
+        /// Human-readable text for the client and the logs.
+        message: String,
+    },
+}
+
+/// Connector → hub: the answer to a [`StreamOpen`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamReply {
+    /// Echo of [`StreamOpen::session_id`].
+    pub session_id: String,
+    /// The outcome.
+    pub result: OpenResult,
+}
+
+/// Why a side closes the tunnel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum GoodbyeReason {
+    /// Orderly shutdown of the sender.
+    Shutdown,
+    /// The connector's certificate was revoked: do not reconnect with it.
+    Revoked,
+    /// A newer tunnel of the same connector replaced this one.
+    Replaced,
+    /// Heartbeats stopped arriving.
+    HeartbeatTimeout,
+}
+
+/// The sender is about to close the tunnel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Goodbye {
+    /// Machine-readable reason.
+    pub reason: GoodbyeReason,
+    /// Human-readable text.
+    pub message: String,
+}
+
+macro_rules! kinds {
+    ($($variant:ident = $byte:expr, $name:expr;)*) => {
+        impl Message {
+            /// The kind byte on the wire.
+            pub fn kind(&self) -> u8 {
+                match self { $(Message::$variant(_) => $byte,)* }
+            }
+
+            /// The message's name, for logs and errors.
+            pub fn name(&self) -> &'static str {
+                match self { $(Message::$variant(_) => $name,)* }
+            }
+
+            pub(crate) fn body_json(&self) -> Vec<u8> {
+                // Serializing these plain structs cannot fail: no maps with non-string keys,
+                // no custom serializers.
+                match self {
+                    $(Message::$variant(m) => serde_json::to_vec(m).unwrap_or_default(),)*
+                }
+            }
+
+            pub(crate) fn from_parts(kind: u8, body: &[u8]) -> Result<Message, DecodeError> {
+                let msg = match kind {
+                    $($byte => Message::$variant(serde_json::from_slice(body).map_err(|e| {
+                        DecodeError::Malformed { kind: $name, reason: e.to_string() }
+                    })?),)*
+                    other => return Err(DecodeError::UnknownKind(other)),
+                };
+                msg.validate()?;
+                Ok(msg)
+            }
+        }
+    };
+}
+
+kinds! {
+    Hello = 0x01, "hello";
+    Welcome = 0x02, "welcome";
+    Reject = 0x03, "reject";
+    Inventory = 0x04, "inventory";
+    Heartbeat = 0x05, "heartbeat";
+    StreamOpen = 0x06, "stream_open";
+    StreamReply = 0x07, "stream_reply";
+    Goodbye = 0x08, "goodbye";
+}
+
+impl Message {
+    fn validate(&self) -> Result<(), DecodeError> {
+        let kind = self.name();
+        let bad = |reason: String| DecodeError::Malformed { kind, reason };
+        let text = |field: &str, v: &str| {
+            if v.len() > MAX_TEXT_LEN {
+                Err(bad(format!("{field} longer than {MAX_TEXT_LEN} bytes")))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            Message::Hello(h) => {
+                text("software_version", &h.software_version)?;
+                text("location", &h.location)?;
+                if let Some(n) = &h.hostname {
+                    text("hostname", n)?;
+                }
+            }
+            Message::Welcome(w) => text("hub_version", &w.hub_version)?,
+            Message::Reject(r) => text("message", &r.message)?,
+            Message::Inventory(inv) => {
+                if inv.targets.len() > MAX_INVENTORY {
+                    return Err(bad(format!("more than {MAX_INVENTORY} targets")));
+                }
+                for t in &inv.targets {
+                    check_host(&t.virtual_host).map_err(&bad)?;
+                    text("name", &t.name)?;
+                    if t.port_start == 0 || t.port_end < t.port_start {
+                        return Err(bad(format!(
+                            "bad port range {}-{}",
+                            t.port_start, t.port_end
+                        )));
+                    }
+                }
+            }
+            Message::Heartbeat(_) => {}
+            Message::StreamOpen(o) => {
+                check_host(&o.host).map_err(&bad)?;
+                if o.port == 0 {
+                    return Err(bad("port 0".into()));
+                }
+                text("session_id", &o.session_id)?;
+                text("principal", &o.principal)?;
+                text("entry", &o.entry)?;
+            }
+            Message::StreamReply(r) => {
+                text("session_id", &r.session_id)?;
+                if let OpenResult::Refused { message, .. } = &r.result {
+                    text("message", message)?;
+                }
+            }
+            Message::Goodbye(g) => text("message", &g.message)?,
+        }
+        Ok(())
+    }
+}
+
+/// Checks that `host` is a plausible host name or IP literal: 1..=253 bytes of letters, digits,
+/// `-`, `.`, `_`, or an IPv6 literal (hex digits, `:`), with no spaces or control characters.
+/// Access control compares host names as strings, so a name must have one spelling.
+pub fn check_host(host: &str) -> Result<(), String> {
+    if host.is_empty() || host.len() > MAX_HOST_LEN {
+        return Err(format!("host must be 1..={MAX_HOST_LEN} bytes"));
+    }
+    let ok = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'));
+    if !ok {
+        return Err(format!(
+            "host {host:?} has characters outside [A-Za-z0-9._:-]"
+        ));
+    }
+    Ok(())
+}

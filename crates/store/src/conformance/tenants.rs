@@ -1,0 +1,179 @@
+//! Companies and API tokens.
+
+use time::Duration;
+
+use super::{assert_recent, ms, Run};
+use crate::{NewApiToken, Role, Store, StoreError};
+
+pub(super) async fn companies(store: &dyn Store, run: &Run) {
+    let name = run.name("acme");
+    let acme = store.create_company(&name).await.unwrap();
+    assert!(acme.id > 0);
+    assert_eq!(acme.name, name);
+    assert_recent(acme.created_at, "company.created_at");
+
+    match store.create_company(&name).await {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("duplicate company name: expected Conflict, got {other:?}"),
+    }
+
+    assert_eq!(
+        store.get_company(acme.id).await.unwrap(),
+        Some(acme.clone())
+    );
+    assert_eq!(store.get_company(i64::MAX).await.unwrap(), None);
+    assert_eq!(
+        store.find_company_by_name(&name).await.unwrap(),
+        Some(acme.clone())
+    );
+    assert_eq!(
+        store
+            .find_company_by_name(&name.to_uppercase())
+            .await
+            .unwrap(),
+        None,
+        "company names match case-sensitively"
+    );
+    assert_eq!(
+        store
+            .find_company_by_name(&run.name("nobody"))
+            .await
+            .unwrap(),
+        None
+    );
+
+    let globex = store.create_company(&run.name("globex")).await.unwrap();
+    assert_ne!(globex.id, acme.id);
+    let all = store.list_companies().await.unwrap();
+    assert!(
+        all.windows(2).all(|w| w[0].id < w[1].id),
+        "list_companies is ordered by id"
+    );
+    let ours: Vec<_> = all
+        .into_iter()
+        .filter(|c| c.name.ends_with(&run.tag))
+        .collect();
+    assert_eq!(ours, vec![acme, globex]);
+}
+
+pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
+    let a = store.create_company(&run.name("tokens-a")).await.unwrap();
+    let b = store.create_company(&run.name("tokens-b")).await.unwrap();
+    let expires = run.now + Duration::hours(1);
+
+    let scoped = NewApiToken {
+        company_id: Some(a.id),
+        name: "deploy bot".into(),
+        role: Role::CompanyAdmin,
+        public_id: run.name("tok-a"),
+        // Arbitrary bytes, including NUL and 0xff, must survive storage unchanged.
+        secret_hash: vec![0, 1, 2, 0xfe, 0xff, 0],
+        expires_at: Some(expires),
+    };
+    let tok_a = store.create_api_token(scoped.clone()).await.unwrap();
+    assert!(tok_a.id > 0);
+    assert_eq!(tok_a.company_id, Some(a.id));
+    assert_eq!(tok_a.name, "deploy bot");
+    assert_eq!(tok_a.role, Role::CompanyAdmin);
+    assert_eq!(tok_a.public_id, scoped.public_id);
+    assert_eq!(tok_a.secret_hash, scoped.secret_hash);
+    assert_eq!(tok_a.expires_at, Some(ms(expires)));
+    assert_eq!(tok_a.revoked_at, None);
+    assert_recent(tok_a.created_at, "api_token.created_at");
+
+    let vendor = store
+        .create_api_token(NewApiToken {
+            company_id: None,
+            name: "vendor".into(),
+            role: Role::VendorAdmin,
+            public_id: run.name("tok-vendor"),
+            secret_hash: vec![9; 32],
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!((vendor.company_id, vendor.expires_at), (None, None));
+    assert_eq!(vendor.role, Role::VendorAdmin);
+    let tech = store
+        .create_api_token(NewApiToken {
+            company_id: Some(b.id),
+            name: "engineer".into(),
+            role: Role::Technical,
+            public_id: run.name("tok-b"),
+            secret_hash: vec![7; 32],
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(tech.role, Role::Technical);
+
+    // Uniqueness of the public id, across companies.
+    let dup = NewApiToken {
+        company_id: Some(b.id),
+        ..scoped.clone()
+    };
+    match store.create_api_token(dup).await {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("duplicate public_id: expected Conflict, got {other:?}"),
+    }
+    let orphan = NewApiToken {
+        company_id: Some(i64::MAX),
+        public_id: run.name("tok-orphan"),
+        ..scoped.clone()
+    };
+    match store.create_api_token(orphan).await {
+        Err(StoreError::NotFound("company")) => {}
+        other => panic!("token for unknown company: expected NotFound, got {other:?}"),
+    }
+
+    assert_eq!(
+        store.find_api_token(&scoped.public_id).await.unwrap(),
+        Some(tok_a.clone())
+    );
+    assert_eq!(
+        store.find_api_token(&run.name("tok-none")).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.list_api_tokens(Some(a.id)).await.unwrap(),
+        vec![tok_a.clone()]
+    );
+    assert_eq!(
+        store.list_api_tokens(Some(b.id)).await.unwrap(),
+        vec![tech.clone()]
+    );
+    let all = store.list_api_tokens(None).await.unwrap();
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id), "ordered by id");
+    let ours: Vec<_> = all
+        .into_iter()
+        .filter(|t| t.public_id.ends_with(&run.tag))
+        .collect();
+    assert_eq!(
+        ours,
+        vec![tok_a.clone(), vendor, tech],
+        "None lists vendor-wide tokens too"
+    );
+
+    // Revocation: first call wins and its time is kept; later calls and unknown ids say false.
+    let revoked_at = run.now + Duration::minutes(5);
+    assert!(store.revoke_api_token(tok_a.id, revoked_at).await.unwrap());
+    assert!(!store
+        .revoke_api_token(tok_a.id, revoked_at + Duration::hours(1))
+        .await
+        .unwrap());
+    assert!(!store.revoke_api_token(i64::MAX, revoked_at).await.unwrap());
+    let after = store
+        .find_api_token(&scoped.public_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.revoked_at, Some(ms(revoked_at)));
+    assert_eq!(
+        after,
+        crate::ApiToken {
+            revoked_at: Some(ms(revoked_at)),
+            ..tok_a
+        },
+        "revocation changes nothing else"
+    );
+}

@@ -1,0 +1,49 @@
+//! Persistent state of the Portcullis hub behind one backend-neutral trait, [`Store`].
+//!
+//! The hub holds an `Arc<dyn Store>` and never sees SQL. SQLite (WAL) is the embedded
+//! default; a PostgreSQL backend for multi-node hubs will implement the same trait with its
+//! own migrations and must pass the same [`conformance`] suite.
+//!
+//! # Layout
+//!
+//! * [`store`] — the [`Store`] trait and the contract of each method.
+//! * [`model`] — companies, roles, API tokens, connectors, enrollment tokens. Secret hashes
+//!   are masked in `Debug` and never serialized.
+//! * [`audit`] — audit events, the list filter, and the hash-chain rule ([`audit_hash`]),
+//!   public so other components can verify an exported log.
+//! * [`millis`] — the stored time format (unix milliseconds) and conversions.
+//! * [`error`] — [`StoreError`], one variant per cause.
+//! * [`sqlite`] — [`SqliteStore`]; its schema lives in `migrations/sqlite/` and is embedded
+//!   at build time.
+//! * [`conformance`] — the backend-neutral behaviour suite, `conformance::run_all`.
+//!
+//! # Conventions
+//!
+//! * Times are stored as integer unix milliseconds, so every time read back is UTC with
+//!   sub-millisecond precision dropped ([`millis::truncate`]).
+//! * The store hashes nothing secret and checks no secret: callers hash token secrets
+//!   themselves and compare in constant time.
+//! * "Already revoked" and "unknown" are answered with `false` by the revoke methods, so
+//!   revoking is idempotent for callers that retry.
+
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod conformance;
+pub mod error;
+pub mod millis;
+pub mod model;
+pub mod sqlite;
+pub mod store;
+
+pub use audit::{
+    audit_hash, canonical_json, AuditEvent, AuditFilter, AuditHashInput, NewAuditEvent,
+    GENESIS_HASH, MAX_AUDIT_LIMIT,
+};
+pub use error::StoreError;
+pub use model::{
+    ApiToken, Company, Connector, EnrollmentToken, Id, NewApiToken, NewEnrollmentToken,
+    ParseRoleError, Role,
+};
+pub use sqlite::SqliteStore;
+pub use store::Store;

@@ -1,0 +1,223 @@
+//! The SQLite backend: the embedded default, nothing to install.
+//!
+//! SQL here uses `$N` placeholders, `RETURNING`, `ON CONFLICT … DO UPDATE` and
+//! `substr`/`length`, all of which PostgreSQL understands too, so the PostgreSQL backend can
+//! copy the queries and change only the schema.
+//!
+//! The impl of [`Store`] below only dispatches; the queries live in one file per concern.
+
+mod audit;
+mod connectors;
+mod rows;
+mod settings;
+mod tenants;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use time::OffsetDateTime;
+
+use crate::audit::{AuditEvent, AuditFilter, NewAuditEvent};
+use crate::model::{
+    ApiToken, Company, Connector, EnrollmentToken, NewApiToken, NewEnrollmentToken,
+};
+use crate::{Id, Store, StoreError};
+
+/// The schema, embedded at build time so a binary always carries the migrations it needs.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a connection waits for another writer before giving up with "database is
+/// locked". SQLite allows one writer at a time; 5 s rides out bursts without hiding a
+/// deadlock forever.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections in a file-backed pool. SQLite serializes writers anyway, so more connections
+/// only help concurrent readers, and WAL lets a handful of them proceed beside a writer.
+const POOL_SIZE: u32 = 4;
+
+/// [`Store`] over a SQLite database. Cheap to clone (clones share the pool).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// Serializes audit appends inside this process so they queue on a fair async lock
+    /// rather than spinning in SQLite's busy handler; `BEGIN IMMEDIATE` still guards
+    /// against other processes.
+    audit_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating the file if missing, but not its directory) the database at `path`
+    /// and applies any pending migrations.
+    ///
+    /// Connections use WAL journaling (readers do not block the writer), enforce foreign
+    /// keys, wait up to 5 s on a locked database, and keep SQLite's default
+    /// `synchronous = FULL` so a committed audit event survives power loss.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .connect_with(options)
+            .await?;
+        tracing::debug!(path = %path.display(), "opened SQLite store");
+        Self::migrated(pool).await
+    }
+
+    /// A private in-memory database, for tests and demos. The pool holds exactly one
+    /// connection that is never recycled, because the database lives and dies with it.
+    pub async fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        Self::migrated(pool).await
+    }
+
+    async fn migrated(pool: SqlitePool) -> Result<SqliteStore, StoreError> {
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore {
+            pool,
+            audit_lock: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+
+    /// The underlying pool, for maintenance tools and tests (such as the audit tamper test).
+    /// Writes through it bypass every invariant the store keeps, the audit chain included.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Waits for in-flight queries, then closes every connection (checkpointing the WAL).
+    /// Later calls on this store or its clones fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Current wall-clock time in the stored form; for `created_at` columns, whose time the
+/// caller does not supply.
+fn now_ms() -> i64 {
+    crate::millis::to_unix_millis(OffsetDateTime::now_utc())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_company(&self, name: &str) -> Result<Company, StoreError> {
+        tenants::create_company(&self.pool, name).await
+    }
+    async fn get_company(&self, id: Id) -> Result<Option<Company>, StoreError> {
+        tenants::get_company(&self.pool, id).await
+    }
+    async fn find_company_by_name(&self, name: &str) -> Result<Option<Company>, StoreError> {
+        tenants::find_company_by_name(&self.pool, name).await
+    }
+    async fn list_companies(&self) -> Result<Vec<Company>, StoreError> {
+        tenants::list_companies(&self.pool).await
+    }
+
+    async fn create_api_token(&self, t: NewApiToken) -> Result<ApiToken, StoreError> {
+        tenants::create_api_token(&self.pool, t).await
+    }
+    async fn find_api_token(&self, public_id: &str) -> Result<Option<ApiToken>, StoreError> {
+        tenants::find_api_token(&self.pool, public_id).await
+    }
+    async fn list_api_tokens(&self, company_id: Option<Id>) -> Result<Vec<ApiToken>, StoreError> {
+        tenants::list_api_tokens(&self.pool, company_id).await
+    }
+    async fn revoke_api_token(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
+        tenants::revoke_api_token(&self.pool, id, at).await
+    }
+
+    async fn create_connector(
+        &self,
+        company_id: Id,
+        location: &str,
+    ) -> Result<Connector, StoreError> {
+        connectors::create_connector(&self.pool, company_id, location).await
+    }
+    async fn get_connector(&self, id: Id) -> Result<Option<Connector>, StoreError> {
+        connectors::get_connector(&self.pool, id).await
+    }
+    async fn find_connector(
+        &self,
+        company_id: Id,
+        location: &str,
+    ) -> Result<Option<Connector>, StoreError> {
+        connectors::find_connector(&self.pool, company_id, location).await
+    }
+    async fn list_connectors(&self, company_id: Option<Id>) -> Result<Vec<Connector>, StoreError> {
+        connectors::list_connectors(&self.pool, company_id).await
+    }
+    async fn set_connector_certificate(
+        &self,
+        id: Id,
+        fingerprint_hex: &str,
+        not_after: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        connectors::set_connector_certificate(&self.pool, id, fingerprint_hex, not_after).await
+    }
+    async fn find_connector_by_fingerprint(
+        &self,
+        fingerprint_hex: &str,
+    ) -> Result<Option<Connector>, StoreError> {
+        connectors::find_connector_by_fingerprint(&self.pool, fingerprint_hex).await
+    }
+    async fn revoke_connector(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
+        connectors::revoke_connector(&self.pool, id, at).await
+    }
+    async fn touch_connector(
+        &self,
+        id: Id,
+        version: &str,
+        seen_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        connectors::touch_connector(&self.pool, id, version, seen_at).await
+    }
+
+    async fn create_enrollment_token(
+        &self,
+        t: NewEnrollmentToken,
+    ) -> Result<EnrollmentToken, StoreError> {
+        connectors::create_enrollment_token(&self.pool, t).await
+    }
+    async fn consume_enrollment_token(
+        &self,
+        public_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<EnrollmentToken, StoreError> {
+        connectors::consume_enrollment_token(&self.pool, public_id, now).await
+    }
+
+    async fn append_audit(&self, e: NewAuditEvent) -> Result<AuditEvent, StoreError> {
+        let _serialized = self.audit_lock.lock().await;
+        audit::append_audit(&self.pool, e).await
+    }
+    async fn list_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        audit::list_audit(&self.pool, f).await
+    }
+    async fn verify_audit_chain(&self) -> Result<u64, StoreError> {
+        audit::verify_audit_chain(&self.pool).await
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        settings::get_setting(&self.pool, key).await
+    }
+    async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        settings::put_setting(&self.pool, key, value).await
+    }
+}

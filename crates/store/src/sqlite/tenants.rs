@@ -1,0 +1,159 @@
+//! Companies and API tokens.
+
+use sqlx::SqlitePool;
+use time::OffsetDateTime;
+
+use super::now_ms;
+use super::rows::{api_token_cols, company_cols, convert_all, ApiTokenRow, CompanyRow};
+use crate::error::map_constraint;
+use crate::millis::to_unix_millis;
+use crate::model::{ApiToken, Company, NewApiToken};
+use crate::{Id, StoreError};
+
+pub(super) async fn create_company(pool: &SqlitePool, name: &str) -> Result<Company, StoreError> {
+    let row: CompanyRow = sqlx::query_as(concat!(
+        "INSERT INTO companies (name, created_at) VALUES ($1, $2) RETURNING ",
+        company_cols!()
+    ))
+    .bind(name)
+    .bind(now_ms())
+    .fetch_one(pool)
+    .await
+    .map_err(|e| {
+        map_constraint(
+            e,
+            || format!("a company named {name:?} already exists"),
+            "company",
+        )
+    })?;
+    row.try_into()
+}
+
+pub(super) async fn get_company(pool: &SqlitePool, id: Id) -> Result<Option<Company>, StoreError> {
+    let row: Option<CompanyRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        company_cols!(),
+        " FROM companies WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(Company::try_from).transpose()
+}
+
+pub(super) async fn find_company_by_name(
+    pool: &SqlitePool,
+    name: &str,
+) -> Result<Option<Company>, StoreError> {
+    let row: Option<CompanyRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        company_cols!(),
+        " FROM companies WHERE name = $1"
+    ))
+    .bind(name)
+    .fetch_optional(pool)
+    .await?;
+    row.map(Company::try_from).transpose()
+}
+
+pub(super) async fn list_companies(pool: &SqlitePool) -> Result<Vec<Company>, StoreError> {
+    let rows: Vec<CompanyRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        company_cols!(),
+        " FROM companies ORDER BY id"
+    ))
+    .fetch_all(pool)
+    .await?;
+    convert_all(rows)
+}
+
+pub(super) async fn create_api_token(
+    pool: &SqlitePool,
+    t: NewApiToken,
+) -> Result<ApiToken, StoreError> {
+    let row: ApiTokenRow = sqlx::query_as(concat!(
+        "INSERT INTO api_tokens \
+         (company_id, name, role, public_id, secret_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
+        api_token_cols!()
+    ))
+    .bind(t.company_id)
+    .bind(&t.name)
+    .bind(t.role.as_str())
+    .bind(&t.public_id)
+    .bind(&t.secret_hash)
+    .bind(now_ms())
+    .bind(t.expires_at.map(to_unix_millis))
+    .fetch_one(pool)
+    .await
+    .map_err(|e| {
+        map_constraint(
+            e,
+            || {
+                format!(
+                    "an API token with public id {:?} already exists",
+                    t.public_id
+                )
+            },
+            "company",
+        )
+    })?;
+    row.try_into()
+}
+
+pub(super) async fn find_api_token(
+    pool: &SqlitePool,
+    public_id: &str,
+) -> Result<Option<ApiToken>, StoreError> {
+    let row: Option<ApiTokenRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        api_token_cols!(),
+        " FROM api_tokens WHERE public_id = $1"
+    ))
+    .bind(public_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(ApiToken::try_from).transpose()
+}
+
+pub(super) async fn list_api_tokens(
+    pool: &SqlitePool,
+    company_id: Option<Id>,
+) -> Result<Vec<ApiToken>, StoreError> {
+    let rows: Vec<ApiTokenRow> = match company_id {
+        Some(company_id) => {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                api_token_cols!(),
+                " FROM api_tokens WHERE company_id = $1 ORDER BY id"
+            ))
+            .bind(company_id)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                api_token_cols!(),
+                " FROM api_tokens ORDER BY id"
+            ))
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    convert_all(rows)
+}
+
+pub(super) async fn revoke_api_token(
+    pool: &SqlitePool,
+    id: Id,
+    at: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(to_unix_millis(at))
+            .bind(id)
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,236 @@
+//! The tunnel's handshake and multiplexer over real loopback TCP.
+
+use std::time::Duration;
+
+use portcullis_proto::*;
+use portcullis_transport::tunnel::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const T: Duration = Duration::from_secs(10);
+
+fn hello(v: &str) -> Hello {
+    Hello {
+        software_version: v.into(),
+        location: "loc1".into(),
+        hostname: None,
+    }
+}
+
+fn open(port: u16) -> StreamOpen {
+    StreamOpen {
+        session_id: format!("s-{port}"),
+        host: "echo.internal".into(),
+        port,
+        principal: "test".into(),
+        entry: "test".into(),
+        client_addr: None,
+        window: None,
+    }
+}
+
+/// A connector whose only target is an in-process echo on port 7; anything else is refused.
+async fn run_connector(io: TcpStream) -> Result<Welcome, TunnelError> {
+    let (welcome, mut mux) =
+        connector_handshake(io, hello("1.0.0"), &MuxSettings::default(), T).await?;
+    tokio::spawn(async move {
+        while let Some(inc) = mux.accept().await {
+            let Ok(inc) = inc else { break };
+            tokio::spawn(async move {
+                match inc {
+                    Incoming::Control(mut c) => {
+                        // Echo control frames back so the hub side can check the channel.
+                        let mut b = vec![0u8; 1024];
+                        while let Ok(n) = c.read(&mut b).await {
+                            if n == 0 || c.write_all(&b[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    Incoming::Stream(s) => {
+                        let p = s.read_open(T).await.unwrap();
+                        if p.open.port != 7 {
+                            p.refuse(OpenResult::Refused {
+                                code: RefuseCode::NotAllowed,
+                                message: "not listed".into(),
+                            })
+                            .unwrap();
+                            return;
+                        }
+                        let mut s = p.accept().unwrap();
+                        let (mut r, mut w) = tokio::io::split(&mut s);
+                        let _ = tokio::io::copy(&mut r, &mut w).await;
+                        let _ = w.shutdown().await;
+                    }
+                }
+            });
+        }
+    });
+    Ok(welcome)
+}
+
+async fn pair() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+    let (s, _) = l.accept().await.unwrap();
+    (s, c)
+}
+
+async fn hub_accept(mut io: TcpStream) -> (HubMux, portcullis_transport::h2stream::H2Stream) {
+    let h = hub_read_hello(&mut io, T).await.unwrap();
+    assert_eq!(h.software_version, "1.0.0");
+    let welcome = Welcome {
+        hub_version: "9.9.9".into(),
+        heartbeat_interval_ms: 1000,
+        warning: None,
+    };
+    hub_welcome(io, welcome, &MuxSettings::default(), T)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn handshake_control_echo_and_refusal() {
+    let (hub_io, conn_io) = pair().await;
+    let (welcome, (mux, mut control)) = tokio::join!(run_connector(conn_io), hub_accept(hub_io));
+    assert_eq!(welcome.unwrap().hub_version, "9.9.9");
+
+    control.write_all(b"ping").await.unwrap();
+    let mut b = [0u8; 4];
+    control.read_exact(&mut b).await.unwrap();
+    assert_eq!(&b, b"ping");
+
+    let mut s = mux.open_stream(&open(7), T).await.unwrap().unwrap();
+    s.write_all(b"hello through the tunnel").await.unwrap();
+    let mut got = vec![0u8; 24];
+    s.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"hello through the tunnel");
+
+    match mux.open_stream(&open(8), T).await.unwrap() {
+        Err(OpenResult::Refused { code, .. }) => assert_eq!(code, RefuseCode::NotAllowed),
+        other => panic!("expected refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn rejected_connector_learns_why() {
+    let (mut hub_io, conn_io) = pair().await;
+    let hub = tokio::spawn(async move {
+        hub_read_hello(&mut hub_io, T).await.unwrap();
+        hub_reject(
+            hub_io,
+            Reject {
+                code: RejectCode::ClientTooOld,
+                message: "upgrade to 2.0.0".into(),
+                minimum_version: Some("2.0.0".into()),
+            },
+        )
+        .await
+        .unwrap();
+    });
+    match run_connector(conn_io).await {
+        Err(TunnelError::Rejected(r)) => {
+            assert_eq!(r.code, RejectCode::ClientTooOld);
+            assert_eq!(r.minimum_version.as_deref(), Some("2.0.0"));
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    hub.await.unwrap();
+}
+
+#[tokio::test]
+async fn garbage_instead_of_a_preface_is_refused_quickly() {
+    let (mut hub_io, mut conn_io) = pair().await;
+    conn_io.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let err = hub_read_hello(&mut hub_io, T).await.unwrap_err();
+    assert!(
+        matches!(err, TunnelError::Decode(DecodeError::BadPreface)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn silent_peer_hits_the_hello_deadline() {
+    let (mut hub_io, _conn_io) = pair().await;
+    let err = hub_read_hello(&mut hub_io, Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TunnelError::Timeout("hello")), "{err:?}");
+}
+
+#[tokio::test]
+async fn bulk_transfer_larger_than_every_window_arrives_intact() {
+    let (hub_io, conn_io) = pair().await;
+    let (w, (mux, _control)) = tokio::join!(run_connector(conn_io), hub_accept(hub_io));
+    w.unwrap();
+    let s = mux.open_stream(&open(7), T).await.unwrap().unwrap();
+    let (mut r, mut wr) = tokio::io::split(s);
+    // 40 MiB: more than the stream (1 MiB) and connection (16 MiB) windows, so flow control
+    // must work both ways for this to finish.
+    const N: usize = 40 << 20;
+    let writer = tokio::spawn(async move {
+        let chunk: Vec<u8> = (0..65536u32).map(|i| (i % 251) as u8).collect();
+        let mut sent = 0;
+        while sent < N {
+            wr.write_all(&chunk).await.unwrap();
+            sent += chunk.len();
+        }
+        wr.shutdown().await.unwrap();
+    });
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 100_000];
+    loop {
+        let n = r.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        for (i, b) in buf[..n].iter().enumerate() {
+            assert_eq!(
+                *b,
+                (((total + i) % 65536) % 251) as u8,
+                "corrupt at {}",
+                total + i
+            );
+        }
+        total += n;
+    }
+    writer.await.unwrap();
+    assert_eq!(total, N);
+}
+
+#[tokio::test]
+async fn many_concurrent_streams_each_get_their_own_bytes() {
+    let (hub_io, conn_io) = pair().await;
+    let (w, (mux, _control)) = tokio::join!(run_connector(conn_io), hub_accept(hub_io));
+    w.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..200u32 {
+        let mux = mux.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut s = mux.open_stream(&open(7), T).await.unwrap().unwrap();
+            let msg = format!("stream {i} says hi");
+            s.write_all(msg.as_bytes()).await.unwrap();
+            let mut got = vec![0u8; msg.len()];
+            s.read_exact(&mut got).await.unwrap();
+            assert_eq!(got, msg.as_bytes());
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn closing_the_tunnel_fails_live_streams() {
+    let (hub_io, conn_io) = pair().await;
+    let (w, (mux, _control)) = tokio::join!(run_connector(conn_io), hub_accept(hub_io));
+    w.unwrap();
+    let mut s = mux.open_stream(&open(7), T).await.unwrap().unwrap();
+    s.write_all(b"x").await.unwrap();
+    let mut b = [0u8; 1];
+    s.read_exact(&mut b).await.unwrap();
+    mux.close();
+    let res = tokio::time::timeout(T, s.read(&mut b)).await.unwrap();
+    assert!(matches!(res, Err(_) | Ok(0)), "{res:?}");
+    assert!(mux.open_stream(&open(7), T).await.is_err());
+}
