@@ -1,1 +1,323 @@
-fn main() {}
+//! The `portcullis` binary: argument parsing and wiring only.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use portcullis::admin::AdminCmd;
+use portcullis::client::ApiClient;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Time-bound, audited access to systems in a customer's network, with no inbound port"
+)]
+struct Cli {
+    /// Log filter, e.g. `info` or `portcullis_hub=debug`.
+    #[arg(long, env = "PORTCULLIS_LOG", default_value = "info", global = true)]
+    log: String,
+    /// Log as JSON lines.
+    #[arg(long, env = "PORTCULLIS_LOG_JSON", global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Runs the hub (API, tunnel endpoint, SOCKS5 and HTTP proxy entries).
+    Hub(HubArgs),
+    /// The on-premise connector.
+    #[command(subcommand)]
+    Connector(ConnectorCmd),
+    /// Administers the hub over its REST API.
+    Admin {
+        #[command(flatten)]
+        hub: HubClientArgs,
+        #[command(subcommand)]
+        cmd: AdminCmd,
+    },
+    /// Forwards a local port to a system behind a connector, through the hub's HTTPS port.
+    Connect(ConnectArgs),
+    /// Prints configuration examples.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Hub, connector and two demo back ends in one process on 127.0.0.1, for a first look.
+    Quickstart {
+        /// Where to keep state (reused on the next start).
+        #[arg(long, default_value = "./portcullis-quickstart")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct HubArgs {
+    /// Configuration file (TOML); see `portcullis config example hub`.
+    #[arg(long, env = "PORTCULLIS_HUB_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (database, CA, certificates).
+    #[arg(long, env = "PORTCULLIS_HUB_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Names and IPs for the server certificate (repeat); the first is what connectors verify.
+    #[arg(
+        long = "server-name",
+        env = "PORTCULLIS_HUB_SERVER_NAMES",
+        value_delimiter = ','
+    )]
+    server_names: Vec<String>,
+    /// REST API listen address.
+    #[arg(long, env = "PORTCULLIS_HUB_API")]
+    api: Option<String>,
+    /// Tunnel endpoint listen address.
+    #[arg(long, env = "PORTCULLIS_HUB_TUNNEL")]
+    tunnel: Option<String>,
+    /// SOCKS5 entry listen address ("" disables).
+    #[arg(long, env = "PORTCULLIS_HUB_SOCKS5")]
+    socks5: Option<String>,
+    /// HTTP CONNECT proxy listen address ("" disables).
+    #[arg(long, env = "PORTCULLIS_HUB_HTTP_PROXY")]
+    http_proxy: Option<String>,
+    /// Tunnel address told to connectors at enrolment.
+    #[arg(long, env = "PORTCULLIS_HUB_ADVERTISED_TUNNEL")]
+    advertised_tunnel: Option<String>,
+    /// Oldest connector version accepted.
+    #[arg(long, env = "PORTCULLIS_HUB_MIN_CONNECTOR_VERSION")]
+    min_connector_version: Option<String>,
+    /// Connectors below this version get a warning.
+    #[arg(long, env = "PORTCULLIS_HUB_WARN_BELOW")]
+    warn_below: Option<String>,
+    /// Date from which `warn_below` becomes the minimum.
+    #[arg(long, env = "PORTCULLIS_HUB_SUNSET_DATE")]
+    sunset_date: Option<String>,
+    /// Heartbeat interval on tunnels (ms).
+    #[arg(long, env = "PORTCULLIS_HUB_HEARTBEAT_MS")]
+    heartbeat_interval_ms: Option<u64>,
+    /// Enrolment token lifetime (seconds).
+    #[arg(long, env = "PORTCULLIS_HUB_ENROLLMENT_TTL")]
+    enrollment_token_ttl_secs: Option<u64>,
+    /// Deadline for pre-authentication phases (seconds).
+    #[arg(long, env = "PORTCULLIS_HUB_PREAUTH_TIMEOUT")]
+    preauth_timeout_secs: Option<u64>,
+    /// On shutdown, how long sessions may finish before they are cut (seconds).
+    #[arg(long, env = "PORTCULLIS_HUB_GRACE", default_value_t = 10)]
+    grace_secs: u64,
+}
+
+#[derive(Debug, Args)]
+struct HubClientArgs {
+    /// Hub API URL, e.g. https://hub.example.com:8443.
+    #[arg(long, env = "PORTCULLIS_HUB")]
+    hub: String,
+    /// The hub's CA certificate (PEM), e.g. hub-data/pki/ca.pem.
+    #[arg(long, env = "PORTCULLIS_CA")]
+    ca: PathBuf,
+    /// API token.
+    #[arg(long, env = "PORTCULLIS_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+impl HubClientArgs {
+    fn client(&self) -> Result<ApiClient> {
+        let pem = std::fs::read_to_string(&self.ca)
+            .with_context(|| format!("cannot read the hub CA {}", self.ca.display()))?;
+        ApiClient::new(&self.hub, &pem, Some(self.token.clone()))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum ConnectorCmd {
+    /// Runs the connector.
+    Run {
+        /// Configuration file (TOML); see `portcullis config example connector`.
+        #[arg(long, env = "PORTCULLIS_CONNECTOR_CONFIG")]
+        config: PathBuf,
+    },
+    /// Enrols with a hub using a one-time token; writes the identity into the data directory.
+    Enroll {
+        /// Hub API URL.
+        #[arg(long, env = "PORTCULLIS_HUB")]
+        hub: String,
+        /// One-time enrolment token (PCE1.…).
+        #[arg(long, env = "PORTCULLIS_ENROLL_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Configuration file whose data_dir receives the identity.
+        #[arg(long, env = "PORTCULLIS_CONNECTOR_CONFIG")]
+        config: PathBuf,
+        /// Replace an existing identity.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ConnectArgs {
+    #[command(flatten)]
+    hub: HubClientArgs,
+    /// Connector location ID.
+    location: String,
+    /// Virtual host:port as the connector lists it.
+    target: String,
+    /// Local address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCmd {
+    /// Prints a commented example configuration.
+    Example {
+        /// `hub` or `connector`.
+        #[arg(value_parser = ["hub", "connector"])]
+        which: String,
+    },
+}
+
+fn init_logging(filter: &str, json: bool) {
+    let f = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(f)
+        .with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn hub_config(a: &HubArgs) -> Result<portcullis_hub::HubConfig> {
+    let mut raw = match &a.config {
+        Some(p) => portcullis_hub::RawHubConfig::load(p)?,
+        None => portcullis_hub::RawHubConfig::default(),
+    };
+    macro_rules! set {
+        ($dst:expr, $src:expr) => {
+            if let Some(v) = $src.clone() {
+                $dst = Some(v);
+            }
+        };
+    }
+    set!(raw.data_dir, a.data_dir);
+    if !a.server_names.is_empty() {
+        raw.server_names = Some(a.server_names.clone());
+    }
+    set!(raw.listen.api, a.api);
+    set!(raw.listen.tunnel, a.tunnel);
+    set!(raw.listen.socks5, a.socks5);
+    set!(raw.listen.http_proxy, a.http_proxy);
+    set!(raw.listen.advertised_tunnel, a.advertised_tunnel);
+    set!(raw.connectors.min_version, a.min_connector_version);
+    set!(raw.connectors.warn_below, a.warn_below);
+    set!(raw.connectors.sunset_date, a.sunset_date);
+    set!(
+        raw.connectors.heartbeat_interval_ms,
+        a.heartbeat_interval_ms
+    );
+    set!(
+        raw.connectors.enrollment_token_ttl_secs,
+        a.enrollment_token_ttl_secs
+    );
+    set!(raw.limits.preauth_timeout_secs, a.preauth_timeout_secs);
+    Ok(portcullis_hub::HubConfig::try_from(raw)?)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_logging(&cli.log, cli.log_json);
+    match cli.cmd {
+        Cmd::Hub(a) => {
+            let config = hub_config(&a)?;
+            let hub = portcullis_hub::start(config).await?;
+            hub.run_until(stop_signal(), Duration::from_secs(a.grace_secs))
+                .await;
+            Ok(())
+        }
+        Cmd::Connector(ConnectorCmd::Run { config }) => {
+            let cfg = portcullis_connector::ConnectorConfig::load(&config)?;
+            let shutdown = CancellationToken::new();
+            let running = portcullis_connector::spawn(cfg, Some(config), shutdown.clone());
+            tokio::select! {
+                r = running.join => return Ok(r??),
+                _ = stop_signal() => {}
+            }
+            shutdown.cancel();
+            Ok(())
+        }
+        Cmd::Connector(ConnectorCmd::Enroll {
+            hub,
+            token,
+            config,
+            force,
+        }) => {
+            let cfg = portcullis_connector::ConnectorConfig::load(&config)?;
+            let id =
+                portcullis_connector::enroll::enroll(&hub, &token, &cfg.data_dir, force).await?;
+            println!(
+                "Enrolled as {}/{} (connector {}); tunnel {}. Start it with: portcullis connector run --config {}",
+                id.enrollment.company,
+                id.enrollment.location,
+                id.enrollment.connector_id,
+                id.enrollment.tunnel_addr,
+                config.display()
+            );
+            Ok(())
+        }
+        Cmd::Admin { hub, cmd } => portcullis::admin::run(&hub.client()?, cmd).await,
+        Cmd::Connect(a) => {
+            let client = a.hub.client()?;
+            let (listener, addr) = portcullis::connect::bind(a.listen).await?;
+            println!(
+                "Forwarding {addr} → {} {} through {}",
+                a.location,
+                a.target,
+                client.authority()
+            );
+            let shutdown = CancellationToken::new();
+            let fwd = portcullis::connect::Forward {
+                location: a.location,
+                target: a.target,
+            };
+            let serve = portcullis::connect::serve(client, fwd, listener, shutdown.clone());
+            tokio::select! {
+                _ = serve => {}
+                _ = stop_signal() => shutdown.cancel(),
+            }
+            Ok(())
+        }
+        Cmd::Config(ConfigCmd::Example { which }) => {
+            match which.as_str() {
+                "hub" => print!("{}", portcullis_hub::config::EXAMPLE),
+                _ => print!("{}", portcullis_connector::config::example()),
+            }
+            Ok(())
+        }
+        Cmd::Quickstart { dir } => portcullis::quickstart::run(&dir, stop_signal()).await,
+    }
+}

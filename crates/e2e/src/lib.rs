@@ -1,1 +1,1 @@
-//! placeholder
+//! End-to-end scenarios live in `tests/`; this crate has no library code.

@@ -1,4 +1,238 @@
-//! The hub: API, tunnel endpoint, entry points, audit.
+//! The hub: REST API, tunnel endpoint for connectors, entry points for engineers and cloud
+//! applications, audit.
+//!
+//! # Layout
+//! - [`config`]: configuration, parsed and validated before anything binds.
+//! - [`pki_state`]: the hub CA and server certificate in the data directory.
+//! - [`auth`]: API tokens and the [`auth::Principal`] they yield.
+//! - [`registry`]: live tunnels by company and location.
+//! - [`tunnel_endpoint`]: connectors dial in here (mTLS, version check, heartbeats).
+//! - [`session`]: one client session: authorize, open a stream, relay, audit.
+//! - [`entry`]: SOCKS5 and HTTP CONNECT entry points.
+//! - [`api`]: the REST API and the WebSocket endpoint of `portcullis connect`.
+//! - [`audit`]: writing audit events.
+//! - [`state`]: what the listeners share.
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod config;
 pub mod entry;
+pub mod pki_state;
+pub mod registry;
+pub mod session;
+pub mod state;
+pub mod tunnel_endpoint;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_store::{NewApiToken, Role, SqliteStore, Store};
+use portcullis_transport::tls;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::{HubConfig, RawHubConfig};
+pub use state::{BoundAddrs, State};
+
+/// Why the hub could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HubError {
+    /// The data directory or a file in it.
+    #[error("{0}")]
+    Io(String),
+    /// The database.
+    #[error("database: {0}")]
+    Store(#[from] portcullis_store::StoreError),
+    /// Certificates.
+    #[error("certificates: {0}")]
+    Pki(#[from] pki_state::PkiStateError),
+    /// TLS configuration.
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
+    /// A listener could not bind.
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        /// Which listener.
+        what: &'static str,
+        /// Where.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Name of the file holding the first vendor-admin token, created on first start (mode 0600).
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+/// A started hub.
+#[derive(Debug)]
+pub struct RunningHub {
+    /// Where it listens.
+    pub addrs: BoundAddrs,
+    /// Shared state (store, registry …), for embedding and tests.
+    pub state: State,
+    /// Cancel to stop accepting; then [`RunningHub::stopped`] drains.
+    pub shutdown: CancellationToken,
+    hard_stop: CancellationToken,
+    listeners: Vec<JoinHandle<()>>,
+}
+
+async fn bind(what: &'static str, addr: std::net::SocketAddr) -> Result<TcpListener, HubError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| HubError::Bind { what, addr, source })
+}
+
+/// Creates the data directory, store, certificates and the first admin token as needed, binds
+/// every listener, and starts serving. Returns once everything is listening.
+pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| HubError::Io(format!("{}: {e}", config.data_dir.display())))?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir.join("hub.db")).await?);
+    let pki = pki_state::load_or_create(&config.data_dir, &config.server_names)?;
+    bootstrap_admin(store.as_ref(), &config).await?;
+
+    let api_l = bind("api", config.api).await?;
+    let tunnel_l = bind("tunnel", config.tunnel).await?;
+    let socks_l = match config.socks5 {
+        Some(a) => Some(bind("socks5", a).await?),
+        None => None,
+    };
+    let http_l = match config.http_proxy {
+        Some(a) => Some(bind("http_proxy", a).await?),
+        None => None,
+    };
+    let local = |l: &TcpListener| l.local_addr().map_err(|e| HubError::Io(e.to_string()));
+    let addrs = BoundAddrs {
+        api: local(&api_l)?,
+        tunnel: local(&tunnel_l)?,
+        socks5: socks_l.as_ref().map(local).transpose()?,
+        http_proxy: http_l.as_ref().map(local).transpose()?,
+    };
+    let tunnel_tls = tls::tunnel_server_config(
+        pki.server_chain.clone(),
+        pki.server_key.clone_key(),
+        pki.ca.cert_der().clone(),
+    )?;
+    let api_tls = tls::api_server_config(pki.server_chain.clone(), pki.server_key.clone_key())?;
+    let advertised_tunnel = config.advertised_tunnel.clone().unwrap_or_else(|| {
+        // A wildcard bind address is no address to dial: advertise the certificate's name.
+        if addrs.tunnel.ip().is_unspecified() {
+            format!("{}:{}", config.server_names[0], addrs.tunnel.port())
+        } else {
+            addrs.tunnel.to_string()
+        }
+    });
+    let shutdown = CancellationToken::new();
+    let hard_stop = CancellationToken::new();
+    let state: State = Arc::new(state::HubState {
+        audit: audit::Auditor::new(store.clone()),
+        store,
+        pki,
+        registry: registry::Registry::default(),
+        advertised_tunnel,
+        accept_stop: shutdown.clone(),
+        shutdown: hard_stop.clone(),
+        tasks: TaskTracker::new(),
+        config,
+    });
+    let mut listeners = vec![
+        tokio::spawn(tunnel_endpoint::serve(
+            state.clone(),
+            tunnel_l,
+            TlsAcceptor::from(tunnel_tls),
+        )),
+        tokio::spawn(api::server::serve(
+            state.clone(),
+            api_l,
+            TlsAcceptor::from(api_tls),
+            api::router(state.clone()),
+        )),
+    ];
+    if let Some(l) = socks_l {
+        listeners.push(tokio::spawn(entry::listener::accept_loop(
+            state.clone(),
+            l,
+            "socks5",
+            entry::socks5_server::handle,
+        )));
+    }
+    if let Some(l) = http_l {
+        listeners.push(tokio::spawn(entry::listener::accept_loop(
+            state.clone(),
+            l,
+            "http_proxy",
+            entry::http_proxy::handle,
+        )));
+    }
+    tracing::info!(api = %addrs.api, tunnel = %addrs.tunnel, socks5 = ?addrs.socks5,
+        http_proxy = ?addrs.http_proxy, "hub listening");
+    Ok(RunningHub {
+        addrs,
+        state,
+        shutdown,
+        hard_stop,
+        listeners,
+    })
+}
+
+impl RunningHub {
+    /// Stops accepting, lets sessions finish for up to `grace`, then cuts what is left.
+    pub async fn stop(self, grace: Duration) {
+        self.shutdown.cancel();
+        for l in &self.listeners {
+            l.abort();
+        }
+        self.state.tasks.close();
+        if tokio::time::timeout(grace, self.state.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::info!("grace period over: cutting remaining tunnels and sessions");
+        }
+        self.hard_stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.state.tasks.wait()).await;
+    }
+
+    /// Runs until `signal` completes, then stops with `grace`.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>, grace: Duration) {
+        signal.await;
+        tracing::info!("shutting down");
+        self.stop(grace).await;
+    }
+}
+
+/// Creates the first vendor-admin token on first start and writes it to
+/// `data_dir/admin.token` (0600). It is never printed to the log.
+async fn bootstrap_admin(store: &dyn Store, config: &HubConfig) -> Result<(), HubError> {
+    if store.get_setting("bootstrap_admin").await?.is_some() {
+        return Ok(());
+    }
+    let s = auth::new_secret(6);
+    store
+        .create_api_token(NewApiToken {
+            company_id: None,
+            name: "bootstrap-admin".into(),
+            role: Role::VendorAdmin,
+            public_id: s.public_id.clone(),
+            secret_hash: s.hash.clone(),
+            expires_at: None,
+        })
+        .await?;
+    let path = config.data_dir.join(ADMIN_TOKEN_FILE);
+    pki_state::write_file(
+        &path,
+        &auth::format_api_token(&s.public_id, &s.secret),
+        true,
+    )
+    .map_err(|e| HubError::Io(e.to_string()))?;
+    store.put_setting("bootstrap_admin", "created").await?;
+    tracing::info!(path = %path.display(), "created the first vendor-admin token");
+    Ok(())
+}

@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`preface`]: the 8-byte versioned preface each side sends first on a tunnel.
+//! - [`enroll`]: the enrolment token format and the enrolment request/response bodies.
 //! - [`frame`]: the length-prefixed frame (`u32` length, `u8` kind, JSON body) and its codec.
 //! - [`message`]: every message that crosses the tunnel: handshake, control, stream open.
 //! - [`version`]: the hub's version policy (minimum version, sunset warnings).
@@ -15,6 +16,7 @@
 //! the specification; this crate is its implementation.
 #![forbid(unsafe_code)]
 
+pub mod enroll;
 pub mod frame;
 pub mod message;
 pub mod preface;

@@ -1,1 +1,52 @@
-//! placeholder
+//! Builders that start real components on loopback port 0 and return when they are ready.
+//!
+//! ```ignore
+//! let hub = TestHub::start().await;
+//! let acme = hub.company("acme").await;
+//! let token = hub.token("acme", "bot").await;
+//! let echo = echo_server().await;
+//! let conn = TestConnector::for_hub(&hub, "acme", "berlin").await
+//!     .expose("echo", "echo.internal:7", echo).run().await;
+//! ```
+//!
+//! # Layout
+//! - [`hub`]: [`TestHub`], a hub with its own temporary data directory.
+//! - [`connector`]: [`TestConnector`], an enrolled connector with a config file it reloads.
+//! - [`clients`]: SOCKS5 and HTTP CONNECT clients written from the RFCs, for tests.
+#![forbid(unsafe_code)]
+
+pub mod clients;
+pub mod connector;
+pub mod hub;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use connector::TestConnector;
+pub use hub::TestHub;
+use tokio_util::sync::CancellationToken;
+
+/// How long tests wait for anything before failing.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Logs to the test output when `RUST_LOG` is set.
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+/// Starts a TCP echo server on 127.0.0.1 port 0 that lives as long as the test process.
+pub async fn echo_server() -> SocketAddr {
+    portcullis::demo::echo_server("127.0.0.1:0".parse().unwrap(), CancellationToken::new())
+        .await
+        .expect("echo server binds")
+}
+
+/// Starts the demo HTTP server on 127.0.0.1 port 0.
+pub async fn http_server() -> SocketAddr {
+    portcullis::demo::http_server("127.0.0.1:0".parse().unwrap(), CancellationToken::new())
+        .await
+        .expect("http server binds")
+}

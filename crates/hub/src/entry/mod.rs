@@ -1,1 +1,12 @@
+//! Entry points engineers and cloud applications connect to.
+//!
+//! # Layout
+//! - [`socks5`]: the sans-IO SOCKS5 codec and its thin async driver.
+//! - [`socks5_server`]: the SOCKS5 entry (location = user, token = password).
+//! - [`http_proxy`]: the HTTP CONNECT proxy entry.
+//! - [`listener`]: the accept loop with its pre-auth cap, shared by all entries.
+
+pub mod http_proxy;
+pub mod listener;
 pub mod socks5;
+pub mod socks5_server;

@@ -1,0 +1,155 @@
+//! `portcullis connect`: forwards a local port through the hub's HTTPS port, one WebSocket per
+//! local connection, for clients that speak neither SOCKS5 nor HTTP proxies (psql, ssh).
+
+use std::net::SocketAddr;
+
+use anyhow::{anyhow, Context, Result};
+use futures_util::{SinkExt, StreamExt};
+use http::header::AUTHORIZATION;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsConnector;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::ApiClient;
+
+/// What to forward.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// Connector location ID.
+    pub location: String,
+    /// Virtual `host:port`.
+    pub target: String,
+}
+
+fn query_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Listens on `listener` and forwards every accepted connection until `shutdown`.
+pub async fn serve(
+    client: ApiClient,
+    fwd: Forward,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+        };
+        let (c, f) = (client.clone(), fwd.clone());
+        tokio::spawn(async move {
+            if let Err(e) = forward(&c, &f, tcp).await {
+                tracing::warn!(%peer, "{} {}: {e:#}", f.location, f.target);
+                eprintln!("portcullis connect: {}/{}: {e:#}", f.location, f.target);
+            }
+        });
+    }
+}
+
+/// Forwards one local connection.
+pub async fn forward(client: &ApiClient, fwd: &Forward, tcp: TcpStream) -> Result<()> {
+    let _ = tcp.set_nodelay(true);
+    let (host, _) = crate::client::parse_hub_url(&format!("https://{}", client.authority()))?;
+    let raw = TcpStream::connect(client.authority())
+        .await
+        .with_context(|| format!("cannot reach the hub at {}", client.authority()))?;
+    let _ = raw.set_nodelay(true);
+    let tls = TlsConnector::from(client.tls())
+        .connect(ServerName::try_from(host)?, raw)
+        .await
+        .context("TLS with the hub failed")?;
+    let url = format!(
+        "wss://{}/api/v1/connect?location={}&target={}",
+        client.authority(),
+        query_escape(&fwd.location),
+        query_escape(&fwd.target)
+    );
+    let mut req = url.into_client_request()?;
+    let token = client
+        .token()
+        .ok_or_else(|| anyhow!("a token is needed (--token)"))?;
+    req.headers_mut()
+        .insert(AUTHORIZATION, format!("Bearer {token}").parse()?);
+    let (ws, _) = match tokio_tungstenite::client_async(req, tls).await {
+        Ok(pair) => pair,
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            let body = resp
+                .body()
+                .as_ref()
+                .and_then(|b| serde_json::from_slice::<portcullis_proto::enroll::ApiError>(b).ok());
+            return Err(match body {
+                Some(e) => anyhow!(
+                    "hub refused ({}): {} [{}]",
+                    resp.status(),
+                    e.message,
+                    e.code
+                ),
+                None => anyhow!("hub refused: {}", resp.status()),
+            });
+        }
+        Err(e) => return Err(e).context("WebSocket handshake with the hub failed"),
+    };
+    let (mut tx, mut rx) = ws.split();
+    let (mut rd, mut wr) = tcp.into_split();
+    let up = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx
+                        .send(Message::Binary(buf[..n].to_vec().into()))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = tx.send(Message::Close(None)).await;
+    };
+    let down = async move {
+        while let Some(Ok(msg)) = rx.next().await {
+            let go_on = match msg {
+                Message::Binary(b) => wr.write_all(&b).await.is_ok(),
+                Message::Close(_) => false,
+                _ => true,
+            };
+            if !go_on {
+                break;
+            }
+        }
+        let _ = wr.shutdown().await;
+    };
+    tokio::join!(up, down);
+    Ok(())
+}
+
+/// Binds `listen` and returns the listener and its address.
+pub async fn bind(listen: SocketAddr) -> Result<(TcpListener, SocketAddr)> {
+    let l = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let a = l.local_addr()?;
+    Ok((l, a))
+}

@@ -1,0 +1,320 @@
+//! `portcullis quickstart`: a hub, a connector and two demo back ends in one process on
+//! 127.0.0.1, with an embedded SQLite database under one directory.
+//!
+//! It goes through the same doors a real installation does: the company, token and connector
+//! are created over the HTTPS API, and the connector enrols with a one-time token. A second
+//! start on the same directory reuses all of it, and the same ports when they are free.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::ApiClient;
+
+/// The demo company, location and target names.
+pub const COMPANY: &str = "demo";
+/// Location ID of the quickstart connector.
+pub const LOCATION: &str = "demo-site";
+
+/// What `quickstart.json` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Info {
+    /// Hub API base URL.
+    pub api_url: String,
+    /// Path of the hub CA certificate (PEM).
+    pub ca_cert: PathBuf,
+    /// SOCKS5 entry, `host:port`.
+    pub socks5: String,
+    /// HTTP CONNECT proxy entry, `host:port`.
+    pub http_proxy: String,
+    /// The connector's location ID.
+    pub location: String,
+    /// A technical API token of the demo company.
+    pub token: String,
+    /// File with the vendor-admin token.
+    pub admin_token_file: PathBuf,
+    /// Targets the demo connector exposes.
+    pub targets: Vec<TargetInfo>,
+}
+
+/// One exposed target.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// Name in the connector's access control.
+    pub name: String,
+    /// Virtual `host:port`.
+    pub r#virtual: String,
+    /// Protocol.
+    pub protocol: String,
+}
+
+/// Remembered between starts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Saved {
+    api: Option<SocketAddr>,
+    tunnel: Option<SocketAddr>,
+    socks5: Option<SocketAddr>,
+    http_proxy: Option<SocketAddr>,
+    token: Option<String>,
+}
+
+/// A running quickstart.
+#[derive(Debug)]
+pub struct Quickstart {
+    /// What was written to `quickstart.json`.
+    pub info: Info,
+    /// The hub.
+    pub hub: portcullis_hub::RunningHub,
+    /// Stops the connector and the demo back ends.
+    pub stop: CancellationToken,
+    /// The connector task.
+    pub connector: tokio::task::JoinHandle<Result<(), portcullis_connector::ConnectorError>>,
+}
+
+fn hub_config(dir: &Path, saved: &Saved, reuse_ports: bool) -> Result<portcullis_hub::HubConfig> {
+    let port = |a: Option<SocketAddr>| match (reuse_ports, a) {
+        (true, Some(a)) => a.to_string(),
+        _ => "127.0.0.1:0".to_string(),
+    };
+    let mut raw = portcullis_hub::RawHubConfig {
+        data_dir: Some(dir.join("hub")),
+        server_names: Some(vec!["localhost".into(), "127.0.0.1".into()]),
+        ..Default::default()
+    };
+    raw.listen.api = Some(port(saved.api));
+    raw.listen.tunnel = Some(port(saved.tunnel));
+    raw.listen.socks5 = Some(port(saved.socks5));
+    raw.listen.http_proxy = Some(port(saved.http_proxy));
+    Ok(portcullis_hub::HubConfig::try_from(raw)?)
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    portcullis_hub::pki_state::write_file(path, text, true).map_err(|e| anyhow!("{e}"))
+}
+
+/// Starts everything and writes `quickstart.json`; returns when the tunnel is up and the
+/// connector's inventory has arrived.
+pub async fn start(dir: &Path) -> Result<Quickstart> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let dir = dir.canonicalize()?;
+    let saved_path = dir.join("state.json");
+    let saved: Saved = std::fs::read_to_string(&saved_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+
+    let hub = match portcullis_hub::start(hub_config(&dir, &saved, true)?).await {
+        Ok(h) => h,
+        Err(portcullis_hub::HubError::Bind { what, addr, .. }) => {
+            tracing::info!(%addr, what, "saved port is busy; choosing new ports");
+            portcullis_hub::start(hub_config(&dir, &saved, false)?).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let a = hub.addrs;
+    let api_url = format!("https://127.0.0.1:{}", a.api.port());
+    let ca_path = hub.state.pki.ca_path.clone();
+    let ca_pem = std::fs::read_to_string(&ca_path)?;
+    let admin_file = dir.join("hub").join(portcullis_hub::ADMIN_TOKEN_FILE);
+    let admin_token = std::fs::read_to_string(&admin_file)?.trim().to_string();
+    let admin = ApiClient::new(&api_url, &ca_pem, Some(admin_token))?;
+
+    // Company and token.
+    let companies: Vec<Value> = admin.get("/api/v1/companies").await?;
+    if !companies.iter().any(|c| c["name"] == COMPANY) {
+        let _: Value = admin
+            .post("/api/v1/companies", &json!({"name": COMPANY}))
+            .await?;
+    }
+    let token = match saved.token.clone() {
+        Some(t) => t,
+        None => {
+            let v: Value = admin
+                .post(
+                    &format!("/api/v1/companies/{COMPANY}/tokens"),
+                    &json!({"name": "quickstart"}),
+                )
+                .await?;
+            v["token"]
+                .as_str()
+                .ok_or_else(|| anyhow!("no token in answer"))?
+                .to_string()
+        }
+    };
+
+    // Demo back ends.
+    let stop = CancellationToken::new();
+    let any: SocketAddr = "127.0.0.1:0".parse()?;
+    let echo = crate::demo::echo_server(any, stop.clone()).await?;
+    let web = crate::demo::http_server(any, stop.clone()).await?;
+
+    // Connector config (regenerated each start: back-end ports change).
+    let conn_dir = dir.join("connector");
+    let conn_cfg_path = dir.join("connector.toml");
+    let conn_toml = format!(
+        "# Written by `portcullis quickstart` at every start.\n\
+         data_dir = \"connector\"\n\
+         hub_tunnel = \"{tunnel}\"\n\n\
+         [[access]]\nname = \"echo\"\nvirtual = \"echo.demo:7\"\ninternal = \"{echo}\"\nprotocol = \"tcp\"\n\n\
+         [[access]]\nname = \"web\"\nvirtual = \"web.demo:80\"\ninternal = \"{web}\"\nprotocol = \"tcp\"\n",
+        tunnel = a.tunnel,
+    );
+    std::fs::write(&conn_cfg_path, conn_toml)?;
+    let cfg = portcullis_connector::ConnectorConfig::load(&conn_cfg_path)?;
+
+    // Enrol once.
+    if !portcullis_connector::identity::Identity::exists(&conn_dir) {
+        let list: Vec<Value> = admin
+            .get(&format!("/api/v1/companies/{COMPANY}/connectors"))
+            .await?;
+        let existing = list.iter().find(|c| c["location"] == LOCATION);
+        let v: Value = match existing.and_then(|c| c["id"].as_i64()) {
+            Some(id) => {
+                admin
+                    .post(
+                        &format!("/api/v1/connectors/{id}/enrollment-token"),
+                        &json!({}),
+                    )
+                    .await?
+            }
+            None => {
+                admin
+                    .post(
+                        &format!("/api/v1/companies/{COMPANY}/connectors"),
+                        &json!({"location": LOCATION}),
+                    )
+                    .await?
+            }
+        };
+        let et = v["enrollment_token"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no enrolment token in answer"))?;
+        portcullis_connector::enroll::enroll(&api_url, et, &cfg.data_dir, true).await?;
+    }
+
+    // Start the connector and wait for its inventory at the hub.
+    let mut changes = hub.state.registry.subscribe();
+    let running = portcullis_connector::spawn(cfg, Some(conn_cfg_path.clone()), stop.clone());
+    let company_id = hub
+        .state
+        .store
+        .find_company_by_name(COMPANY)
+        .await?
+        .ok_or_else(|| anyhow!("demo company missing"))?
+        .id;
+    let ready = async {
+        loop {
+            let up = hub
+                .state
+                .registry
+                .get(company_id, LOCATION)
+                .is_some_and(|t| t.inventory.read().map(|i| i.len() == 2).unwrap_or(false));
+            if up || changes.changed().await.is_err() {
+                return up;
+            }
+        }
+    };
+    match tokio::time::timeout(Duration::from_secs(30), ready).await {
+        Ok(true) => {}
+        _ => {
+            return Err(anyhow!(
+                "the demo connector did not come up within 30 s; see the log"
+            ))
+        }
+    }
+
+    let info = Info {
+        api_url,
+        ca_cert: ca_path,
+        socks5: a.socks5.map(|s| s.to_string()).unwrap_or_default(),
+        http_proxy: a.http_proxy.map(|s| s.to_string()).unwrap_or_default(),
+        location: LOCATION.into(),
+        token: token.clone(),
+        admin_token_file: admin_file,
+        targets: vec![
+            TargetInfo {
+                name: "echo".into(),
+                r#virtual: "echo.demo:7".into(),
+                protocol: "tcp".into(),
+            },
+            TargetInfo {
+                name: "web".into(),
+                r#virtual: "web.demo:80".into(),
+                protocol: "tcp".into(),
+            },
+        ],
+    };
+    write_private(
+        &dir.join("quickstart.json"),
+        &serde_json::to_string_pretty(&info)?,
+    )?;
+    let saved = Saved {
+        api: Some(a.api),
+        tunnel: Some(a.tunnel),
+        socks5: a.socks5,
+        http_proxy: a.http_proxy,
+        token: Some(token),
+    };
+    write_private(&saved_path, &serde_json::to_string_pretty(&saved)?)?;
+    Ok(Quickstart {
+        info,
+        hub,
+        stop,
+        connector: running.join,
+    })
+}
+
+impl Quickstart {
+    /// Stops the connector, the back ends and the hub.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.connector).await;
+        self.hub.stop(Duration::from_secs(2)).await;
+    }
+}
+
+/// What a person sees after the start.
+pub fn describe(info: &Info, dir: &Path) -> String {
+    let ca = info.ca_cert.display();
+    format!(
+        "\nPortcullis quickstart is running (state in {dir}).\n\n\
+         Hub API         {api}   (CA: {ca})\n\
+         SOCKS5 entry    {socks}\n\
+         HTTP proxy      {http}\n\
+         Connector       location {loc}, exposing echo.demo:7 (TCP echo) and web.demo:80 (HTTP)\n\
+         Token           {token}\n\
+         Admin token     in {admin}\n\n\
+         Try:\n\
+         \x20 curl --proxy socks5h://{loc}:{token}@{socks} http://web.demo/\n\
+         \x20 curl --proxy http://{http} --proxy-user {loc}:{token} -p http://web.demo/hello\n\
+         \x20 portcullis connect --hub {api} --ca {ca} --token {token} {loc} echo.demo:7 --listen 127.0.0.1:7007\n\
+         \x20     then: nc 127.0.0.1 7007\n\
+         \x20 PORTCULLIS_HUB={api} PORTCULLIS_CA={ca} PORTCULLIS_TOKEN=$(cat {admin}) \\\n\
+         \x20     portcullis admin connector list --company {company}\n\n\
+         The same in machine-readable form: {dir}/quickstart.json. Stop with Ctrl-C.\n",
+        dir = dir.display(),
+        api = info.api_url,
+        socks = info.socks5,
+        http = info.http_proxy,
+        loc = info.location,
+        token = info.token,
+        admin = info.admin_token_file.display(),
+        company = COMPANY,
+    )
+}
+
+/// Runs the quickstart until `signal`.
+pub async fn run(dir: &Path, signal: impl Future<Output = ()>) -> Result<()> {
+    let qs = start(dir).await?;
+    println!("{}", describe(&qs.info, &dir.canonicalize()?));
+    signal.await;
+    println!("stopping");
+    qs.shutdown().await;
+    Ok(())
+}

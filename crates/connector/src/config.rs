@@ -1,0 +1,464 @@
+//! The connector's configuration file: parsed once, into validated types, before anything runs.
+//!
+//! The TOML is first read into `Raw*` structs (`deny_unknown_fields`, so a misspelt key is an
+//! error instead of a silently ignored setting), then converted with `TryFrom` into
+//! [`ConnectorConfig`], whose access control list, proxy and back-off are already checked.
+//! Errors name the field or the `[[access]]` entry at fault.
+//!
+//! Relative paths resolve against the directory of the configuration file, not the working
+//! directory, so `portcullis connector --config /etc/portcullis/connector.toml` behaves the
+//! same whoever starts it from wherever.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use portcullis_domain::access::{AccessControlList, AccessEntry, AclError, Protocol};
+use portcullis_domain::target::HostPorts;
+use portcullis_proto::MAX_INVENTORY;
+use portcullis_transport::backoff::{BackoffConfig, BackoffConfigError};
+use portcullis_transport::proxy::{HttpProxy, Secret};
+use serde::Deserialize;
+
+/// Longest access control entry name, in bytes. Names show up in logs, audit records and the
+/// hub's inventory, so they are kept short and printable.
+pub const MAX_ENTRY_NAME_LEN: usize = 128;
+
+/// Default data directory, relative to the configuration file.
+pub const DEFAULT_DATA_DIR: &str = "connector-data";
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, has an unknown key, or a value of the wrong type. The message
+    /// names the key and its line.
+    #[error("configuration: {0}")]
+    Toml(#[from] toml::de::Error),
+    /// A field has a value outside what it accepts.
+    #[error("configuration field `{field}`: {reason}")]
+    Field {
+        /// Dotted path of the field, e.g. `proxy.address`.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An `[[access]]` entry is invalid (bad target, range mismatch, unknown protocol …).
+    #[error("[[access]] entry {entry:?}: {reason}")]
+    Entry {
+        /// The entry's name (or its position, `#3`, when it has no usable name).
+        entry: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The entries are invalid together (duplicate names, overlapping virtual targets).
+    #[error("[[access]]: {0}")]
+    Acl(#[from] AclError),
+    /// `[reconnect]` is inconsistent.
+    #[error("[reconnect]: {0}")]
+    Reconnect(#[from] BackoffConfigError),
+}
+
+/// A `host:port` the connector dials (the hub's tunnel endpoint, a proxy).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HostPort {
+    /// Host name or IP literal (IPv6 without brackets), lower-cased.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+impl HostPort {
+    /// Parses `host:port` or `[v6]:port` (a single port, not a range).
+    pub fn parse(s: &str) -> Result<HostPort, String> {
+        let hp = HostPorts::parse(s).map_err(|e| e.to_string())?;
+        if hp.first != hp.last {
+            return Err(format!("{s:?}: expected a single port, not a range"));
+        }
+        Ok(HostPort {
+            host: hp.host,
+            port: hp.first,
+        })
+    }
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// The validated connector configuration.
+///
+/// Fields are public so that embedders and test builders can construct one without TOML;
+/// each field's type carries its own validation (the ACL is checked by
+/// [`AccessControlList::new`], back-off values are clamped by `Backoff::new`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorConfig {
+    /// Where the identity (`identity/`) and the audit log (`audit.log`) live. Absolute after
+    /// loading from a file.
+    pub data_dir: PathBuf,
+    /// Overrides the tunnel address learned at enrolment (e.g. a different DNS name inside
+    /// the customer network). The TLS server name stays the enrolled one.
+    pub hub_tunnel: Option<HostPort>,
+    /// Outbound HTTP CONNECT proxy for the tunnel only; internal targets are always dialled
+    /// directly. `Debug` masks the password.
+    pub proxy: Option<HttpProxy>,
+    /// Reconnect back-off.
+    pub reconnect: BackoffConfig,
+    /// What the hub may reach. Empty means nothing (default deny).
+    pub access: AccessControlList,
+}
+
+impl ConnectorConfig {
+    /// A configuration with defaults and an empty access control list.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        ConnectorConfig {
+            data_dir: data_dir.into(),
+            hub_tunnel: None,
+            proxy: None,
+            reconnect: BackoffConfig::default(),
+            access: AccessControlList::default(),
+        }
+    }
+
+    /// Reads and validates a configuration file. Relative paths in it resolve against the
+    /// file's directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_str(&text, &base_dir_of(path))
+    }
+
+    /// Parses and validates TOML text; relative paths resolve against `base_dir`.
+    pub fn from_toml_str(text: &str, base_dir: &Path) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text)?;
+        Self::try_from(Based { raw, base_dir })
+    }
+}
+
+/// The directory relative paths in `path` resolve against.
+pub(crate) fn base_dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A fully commented example configuration that parses as is (`portcullis config example
+/// connector` prints it).
+pub fn example() -> &'static str {
+    EXAMPLE
+}
+
+const EXAMPLE: &str = r#"# Portcullis connector configuration.
+#
+# The connector dials OUT to the hub (TLS 1.3, mutual authentication) and exposes only the
+# internal systems listed below. Nothing listens for inbound connections.
+#
+# This file is re-read while the connector runs: changes to the [[access]] list take effect
+# within a second (new streams are checked against the new list and the hub is told the new
+# inventory). Other settings need a restart.
+
+# Where the identity (from `portcullis connector enroll`) and the audit log live.
+# Relative paths resolve against this file's directory.
+data_dir = "./connector-data"
+
+# The hub's tunnel address is learned at enrolment. Override it only when the connector must
+# reach the hub under another address (the TLS server name stays the enrolled one).
+# hub_tunnel = "hub.vendor.example:8444"
+
+# Outbound HTTP CONNECT proxy, for the tunnel only (internal systems are dialled directly).
+# Basic authentication travels in clear to the proxy: use a proxy-only credential.
+# [proxy]
+# address = "proxy.corp.example:3128"
+# username = "svc-portcullis"
+# password_env = "PORTCULLIS_PROXY_PASSWORD"   # or: password = "..."
+
+# Reconnect back-off: jittered, exponential from initial_ms up to max_ms; it starts over once
+# a tunnel stayed up for stable_after_secs.
+[reconnect]
+initial_ms = 100
+max_ms = 30000
+stable_after_secs = 60
+
+# Access control: only what is listed here is reachable, everything else is refused.
+# `virtual` is what the hub and its users see, `internal` what the connector dials.
+# A virtual port range maps one to one onto the internal range starting at the given port.
+[[access]]
+name = "erp"
+virtual = "erp.internal:3200-3299"
+internal = "10.0.0.5:3200"
+protocol = "tcp"            # only tcp for now
+
+[[access]]
+name = "erp-db"
+virtual = "erp-db.internal:5432"
+internal = "10.0.0.6:5432"
+"#;
+
+// ---------------------------------------------------------------------------------------------
+// Raw (as written) → validated
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    hub_tunnel: Option<String>,
+    #[serde(default)]
+    proxy: Option<RawProxy>,
+    #[serde(default)]
+    reconnect: Option<RawReconnect>,
+    #[serde(default)]
+    access: Vec<RawAccess>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProxy {
+    address: String,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    password_env: Option<String>,
+}
+
+impl fmt::Debug for RawProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawProxy")
+            .field("address", &self.address)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "****"))
+            .field("password_env", &self.password_env)
+            .finish()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReconnect {
+    #[serde(default)]
+    initial_ms: Option<u64>,
+    #[serde(default)]
+    max_ms: Option<u64>,
+    #[serde(default)]
+    stable_after_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccess {
+    name: String,
+    #[serde(rename = "virtual")]
+    virtual_target: String,
+    internal: String,
+    #[serde(default)]
+    protocol: Option<String>,
+}
+
+struct Based<'a> {
+    raw: RawConfig,
+    base_dir: &'a Path,
+}
+
+impl TryFrom<Based<'_>> for ConnectorConfig {
+    type Error = ConfigError;
+
+    fn try_from(b: Based<'_>) -> Result<Self, ConfigError> {
+        let raw = b.raw;
+        let data_dir = raw
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        if data_dir.as_os_str().is_empty() {
+            return Err(field("data_dir", "must not be empty"));
+        }
+        let data_dir = if data_dir.is_absolute() {
+            data_dir
+        } else {
+            b.base_dir.join(data_dir)
+        };
+        let hub_tunnel = raw
+            .hub_tunnel
+            .as_deref()
+            .map(HostPort::parse)
+            .transpose()
+            .map_err(|r| field("hub_tunnel", r))?;
+        let proxy = raw.proxy.map(HttpProxy::try_from).transpose()?;
+        let reconnect = backoff(raw.reconnect)?;
+        let access = access_list(raw.access)?;
+        Ok(ConnectorConfig {
+            data_dir,
+            hub_tunnel,
+            proxy,
+            reconnect,
+            access,
+        })
+    }
+}
+
+fn field(field: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Field {
+        field,
+        reason: reason.into(),
+    }
+}
+
+impl TryFrom<RawProxy> for HttpProxy {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawProxy) -> Result<Self, ConfigError> {
+        HostPort::parse(&raw.address).map_err(|r| field("proxy.address", r))?;
+        if let Some(u) = &raw.username {
+            if u.is_empty() || u.contains(':') || u.chars().any(char::is_control) {
+                return Err(field(
+                    "proxy.username",
+                    "must be non-empty, without `:` or control characters",
+                ));
+            }
+        }
+        let password = match (raw.password, raw.password_env) {
+            (Some(_), Some(_)) => {
+                return Err(field(
+                    "proxy.password",
+                    "set either `password` or `password_env`, not both",
+                ))
+            }
+            (Some(p), None) => Some(Secret::new(p)),
+            (None, Some(var)) => match std::env::var(&var) {
+                Ok(p) => Some(Secret::new(p)),
+                Err(_) => {
+                    return Err(field(
+                        "proxy.password_env",
+                        format!("environment variable {var:?} is not set (or not UTF-8)"),
+                    ))
+                }
+            },
+            (None, None) => None,
+        };
+        if password.is_some() && raw.username.is_none() {
+            return Err(field("proxy.password", "a password needs a `username`"));
+        }
+        Ok(HttpProxy {
+            addr: raw.address.trim().to_owned(),
+            username: raw.username,
+            password,
+        })
+    }
+}
+
+fn backoff(raw: Option<RawReconnect>) -> Result<BackoffConfig, ConfigError> {
+    let mut c = BackoffConfig::default();
+    if let Some(r) = raw {
+        if let Some(ms) = r.initial_ms {
+            c.initial = Duration::from_millis(ms);
+        }
+        if let Some(ms) = r.max_ms {
+            c.max = Duration::from_millis(ms);
+        }
+        if let Some(s) = r.stable_after_secs {
+            c.stable_after = Duration::from_secs(s);
+        }
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+fn access_list(raw: Vec<RawAccess>) -> Result<AccessControlList, ConfigError> {
+    if raw.len() > MAX_INVENTORY {
+        return Err(field(
+            "access",
+            format!("at most {MAX_INVENTORY} entries (the hub's inventory limit)"),
+        ));
+    }
+    let mut entries = Vec::with_capacity(raw.len());
+    for (i, a) in raw.into_iter().enumerate() {
+        entries.push(access_entry(i, a)?);
+    }
+    Ok(AccessControlList::new(entries)?)
+}
+
+fn access_entry(index: usize, a: RawAccess) -> Result<AccessEntry, ConfigError> {
+    let name = a.name.trim();
+    let label = if name.is_empty() || name.len() > MAX_ENTRY_NAME_LEN {
+        format!("#{}", index + 1)
+    } else {
+        name.to_owned()
+    };
+    let bad = |reason: String| ConfigError::Entry {
+        entry: label.clone(),
+        reason,
+    };
+    if name.is_empty() {
+        return Err(bad("`name` must not be empty".into()));
+    }
+    if name.len() > MAX_ENTRY_NAME_LEN || name.chars().any(char::is_control) {
+        return Err(bad(format!(
+            "`name` must be at most {MAX_ENTRY_NAME_LEN} bytes without control characters"
+        )));
+    }
+    let protocol = match a.protocol.as_deref().map(str::trim) {
+        None | Some("tcp") => Protocol::Tcp,
+        Some(other) => {
+            return Err(bad(format!(
+                "`protocol` {other:?} is not supported (only \"tcp\")"
+            )))
+        }
+    };
+    AccessEntry::new(name, &a.virtual_target, &a.internal, protocol).map_err(|e| match e {
+        AclError::Target { source, .. } => bad(source.to_string()),
+        AclError::RangeMismatch(_) => bad(
+            "`internal` port range must be as long as the `virtual` one (or a single start port)"
+                .into(),
+        ),
+        other => bad(other.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_data_dir_resolves_against_the_file() {
+        let c = ConnectorConfig::from_toml_str("data_dir = \"d\"", Path::new("/etc/pc")).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/etc/pc/d"));
+        let c = ConnectorConfig::from_toml_str("data_dir = \"/var/d\"", Path::new("/etc")).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/var/d"));
+        assert_eq!(base_dir_of(Path::new("c.toml")), PathBuf::from("."));
+    }
+
+    #[test]
+    fn proxy_password_is_masked() {
+        let c = ConnectorConfig::from_toml_str(
+            "[proxy]\naddress = \"p:3128\"\nusername = \"u\"\npassword = \"hunter2\"",
+            Path::new("/"),
+        )
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert_eq!(
+            c.proxy.unwrap().password.unwrap().expose(),
+            "hunter2",
+            "the secret itself is kept"
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! Live reload of the access control list from the configuration file.
+//!
+//! The file is polled (read and hashed every [`POLL_INTERVAL`]): no platform file-watching
+//! API, no extra dependency, and an editor's write-to-temp-and-rename is seen like any other
+//! change. A changed file is parsed completely; a file that does not parse is reported and
+//! ignored, so a typo never empties the list that is running. Only `[[access]]` is applied
+//! live. Live streams are not dropped by a reload: new streams are checked against the new list.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+use crate::audit::{AuditAction, AuditEvent};
+use crate::config::{base_dir_of, ConnectorConfig};
+use crate::shared::Shared;
+
+/// How often the configuration file is checked.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// Largest configuration file read (10 000 entries fit comfortably).
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Watches `path` until `stop`; applies `[[access]]` changes through `shared`.
+pub(crate) async fn watch(
+    path: PathBuf,
+    running: ConnectorConfig,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+) {
+    let mut ticker = tokio::time::interval(POLL_INTERVAL);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_hash: Option<[u8; 32]> = None;
+    let mut read_failing = false;
+    let mut current = running.access.clone();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        let bytes = match read_capped(&path).await {
+            Ok(b) => b,
+            Err(e) => {
+                if !read_failing {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot read the configuration file; keeping the running configuration");
+                    read_failing = true;
+                }
+                continue;
+            }
+        };
+        read_failing = false;
+        let hash: [u8; 32] = Sha256::digest(&bytes).into();
+        if last_hash == Some(hash) {
+            continue;
+        }
+        last_hash = Some(hash);
+        let parsed = String::from_utf8(bytes)
+            .map_err(|_| "the file is not UTF-8".to_owned())
+            .and_then(|text| {
+                ConnectorConfig::from_toml_str(&text, &base_dir_of(&path))
+                    .map_err(|e| e.to_string())
+            });
+        let new = match parsed {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(path = %path.display(), error = %e, "configuration change refused; the previous access control list stays in force");
+                continue;
+            }
+        };
+        warn_restart_needed(&running, &new);
+        if new.access == current {
+            continue;
+        }
+        let added: Vec<&str> = names(&new.access)
+            .filter(|n| !names(&current).any(|o| o == *n))
+            .collect();
+        let removed: Vec<&str> = names(&current)
+            .filter(|n| !names(&new.access).any(|o| o == *n))
+            .collect();
+        let detail = json!({
+            "entries": new.access.entries().len(),
+            "added": added,
+            "removed": removed,
+            "file": path.display().to_string(),
+        });
+        let generation = shared.install_acl(new.access.clone());
+        let mut ev = AuditEvent::new(AuditAction::AclReloaded, "ok", detail);
+        if let serde_json::Value::Object(m) = &mut ev.detail {
+            m.insert("generation".into(), generation.into());
+        }
+        shared.audit.record_or_log(ev);
+        tracing::info!(
+            generation,
+            entries = new.access.entries().len(),
+            ?added,
+            ?removed,
+            "access control list reloaded"
+        );
+        current = new.access;
+    }
+}
+
+fn names(acl: &portcullis_domain::access::AccessControlList) -> impl Iterator<Item = &str> {
+    acl.entries().iter().map(|e| e.name.as_str())
+}
+
+fn warn_restart_needed(running: &ConnectorConfig, new: &ConnectorConfig) {
+    let changed = [
+        ("data_dir", running.data_dir != new.data_dir),
+        ("hub_tunnel", running.hub_tunnel != new.hub_tunnel),
+        ("proxy", running.proxy != new.proxy),
+        ("reconnect", running.reconnect != new.reconnect),
+    ];
+    for (field, differs) in changed {
+        if differs {
+            tracing::warn!(
+                field,
+                "configuration setting changed; it needs a restart to take effect"
+            );
+        }
+    }
+}
+
+async fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    let f = tokio::fs::File::open(path).await?;
+    let mut bytes = Vec::new();
+    f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes).await?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_CONFIG_BYTES} bytes"
+        )));
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,392 @@
+//! The agent: keeps a tunnel to the hub up and serves the streams it carries.
+//!
+//! The loop dials the hub (directly or through the configured HTTP CONNECT proxy), runs TLS
+//! 1.3 with the enrolled client certificate against the pinned hub CA, and does the tunnel
+//! handshake. A tunnel that ends is re-established with jittered exponential back-off that
+//! resets once a tunnel stayed up for the stable period. A rejection that retrying cannot
+//! fix (too old, revoked, unknown) stops the agent with [`ConnectorError::Rejected`].
+//!
+//! Progress is published on a `watch` channel of [`Status`]: tests and the admin UI wait on
+//! it instead of sleeping.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use portcullis_proto::{Hello, Reject, RejectCode, VersionWarning, Welcome};
+use portcullis_transport::backoff::Backoff;
+use portcullis_transport::proxy::{self, HttpProxy, ProxyError};
+use portcullis_transport::tunnel::{connector_handshake, ConnectorMux, MuxSettings, TunnelError};
+use rustls_pki_types::ServerName;
+use serde_json::json;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::audit::{AuditAction, AuditError, AuditEvent, AuditLog, AUDIT_FILE};
+use crate::config::{ConnectorConfig, HostPort};
+use crate::identity::{Identity, IdentityError};
+use crate::shared::{AclSnapshot, Shared};
+use crate::tunnel::{self, TunnelCtx, TunnelEnd, CUT_WAIT, DRAIN_GRACE};
+
+/// Deadline for each phase of establishing a tunnel (TCP/proxy, TLS, handshake).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the agent is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Dialling the hub, or waiting to retry.
+    Connecting,
+    /// A tunnel is up.
+    Connected,
+    /// The hub refused the last attempt. With a fatal code `run` has returned; otherwise
+    /// the agent retries after back-off.
+    Rejected,
+    /// `run` has returned (shutdown or a fatal error other than a rejection).
+    Stopped,
+}
+
+/// What the agent publishes about itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    /// Where the agent is.
+    pub state: State,
+    /// The hub's version, from the last `Welcome` (kept after the tunnel drops).
+    pub hub_version: Option<String>,
+    /// The hub's sunset warning, from the last `Welcome`.
+    pub warning: Option<VersionWarning>,
+    /// Generation of the access control list in force: 0 for the list the agent started
+    /// with, +1 per reload that changed it. Raised only after the hub was sent the new
+    /// inventory when a tunnel is up.
+    pub acl_generation: u64,
+    /// Successful tunnel establishments (handshakes that got a `Welcome`) since start.
+    pub connects: u64,
+    /// The most recent reason an attempt failed or a tunnel ended. Not cleared by a
+    /// successful connection; look at `state` for the present.
+    pub last_error: Option<String>,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Status {
+            state: State::Connecting,
+            hub_version: None,
+            warning: None,
+            acl_generation: 0,
+            connects: 0,
+            last_error: None,
+        }
+    }
+}
+
+/// Why the agent stopped (other than shutdown).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectorError {
+    /// No usable identity: not enrolled, or the files are damaged.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The audit log cannot be opened.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// The tunnel address (configured or enrolled) or the server name is unusable.
+    #[error("tunnel address: {0}")]
+    TunnelAddress(String),
+    /// The hub refused this connector in a way retrying cannot fix (too old, revoked,
+    /// unknown), or revoked it on a live tunnel.
+    #[error("the hub refused this connector ({:?}): {}{}", .0.code, .0.message,
+        .0.minimum_version.as_deref().map(|v| format!(" (minimum version {v})")).unwrap_or_default())]
+    Rejected(Reject),
+}
+
+/// A connector started with [`spawn`].
+#[derive(Debug)]
+pub struct RunningConnector {
+    /// Live status.
+    pub status: watch::Receiver<Status>,
+    /// The agent's task; its result is [`run`]'s.
+    pub join: JoinHandle<Result<(), ConnectorError>>,
+}
+
+/// Starts [`run`] on a new task.
+pub fn spawn(
+    config: ConnectorConfig,
+    config_path: Option<PathBuf>,
+    shutdown: CancellationToken,
+) -> RunningConnector {
+    let (tx, rx) = watch::channel(Status::default());
+    RunningConnector {
+        status: rx,
+        join: tokio::spawn(run(config, config_path, shutdown, tx)),
+    }
+}
+
+/// Runs the agent until `shutdown` is cancelled (then returns `Ok` after draining sessions)
+/// or a fatal error. With `config_path`, the file is watched and `[[access]]` changes are
+/// applied live.
+pub async fn run(
+    config: ConnectorConfig,
+    config_path: Option<PathBuf>,
+    shutdown: CancellationToken,
+    status: watch::Sender<Status>,
+) -> Result<(), ConnectorError> {
+    let result = run_inner(config, config_path, &shutdown, &status).await;
+    status.send_modify(|s| {
+        s.state = match &result {
+            Err(ConnectorError::Rejected(_)) => State::Rejected,
+            _ => State::Stopped,
+        };
+        if let Err(e) = &result {
+            s.last_error = Some(e.to_string());
+        }
+    });
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "connector stopped");
+    } else {
+        tracing::info!("connector stopped");
+    }
+    result
+}
+
+/// Where and how to reach the hub.
+struct Dialer {
+    addr: HostPort,
+    server_name: ServerName<'static>,
+    tls: TlsConnector,
+    proxy: Option<HttpProxy>,
+    hello: Hello,
+}
+
+async fn run_inner(
+    config: ConnectorConfig,
+    config_path: Option<PathBuf>,
+    shutdown: &CancellationToken,
+    status: &watch::Sender<Status>,
+) -> Result<(), ConnectorError> {
+    let identity = Identity::load(&config.data_dir)?;
+    let tls = identity.tls_client_config()?;
+    let addr = match &config.hub_tunnel {
+        Some(a) => a.clone(),
+        None => HostPort::parse(&identity.enrollment.tunnel_addr).map_err(|e| {
+            ConnectorError::TunnelAddress(format!("enrollment.json tunnel_addr: {e}"))
+        })?,
+    };
+    let server_name = ServerName::try_from(identity.enrollment.tunnel_server_name.clone())
+        .map_err(|_| {
+            ConnectorError::TunnelAddress(format!(
+                "enrollment.json tunnel_server_name {:?} is not a valid TLS server name",
+                identity.enrollment.tunnel_server_name
+            ))
+        })?;
+    let audit = Arc::new(AuditLog::open(&config.data_dir.join(AUDIT_FILE))?);
+    if config.access.entries().is_empty() {
+        tracing::warn!("no [[access]] entries: every stream will be refused");
+    }
+    let dialer = Dialer {
+        addr,
+        server_name,
+        tls: TlsConnector::from(tls),
+        proxy: config.proxy.clone(),
+        hello: Hello {
+            software_version: env!("CARGO_PKG_VERSION").to_owned(),
+            location: identity.enrollment.location.clone(),
+            hostname: local_hostname(),
+        },
+    };
+    let (acl_tx, _) = watch::channel(AclSnapshot {
+        generation: 0,
+        acl: Arc::new(config.access.clone()),
+    });
+    let shared = Arc::new(Shared {
+        audit,
+        status: status.clone(),
+        acl: acl_tx,
+        control_live: AtomicBool::new(false),
+    });
+    // Background tasks (the reloader) stop whenever this function returns.
+    let scope = shutdown.child_token();
+    let _scope_guard = scope.clone().drop_guard();
+    if let Some(path) = config_path {
+        tokio::spawn(crate::reload::watch(
+            path,
+            config.clone(),
+            shared.clone(),
+            scope.clone(),
+        ));
+    }
+    let sessions = TaskTracker::new();
+    let shutdown_cut = CancellationToken::new();
+    tracing::info!(
+        hub = %dialer.addr, server_name = %identity.enrollment.tunnel_server_name,
+        location = %identity.enrollment.location, proxy = dialer.proxy.as_ref().map(|p| p.addr.as_str()),
+        entries = config.access.entries().len(), "connector starting"
+    );
+
+    let mut backoff = Backoff::new(config.reconnect);
+    let outcome = loop {
+        status.send_modify(|s| s.state = State::Connecting);
+        let attempt = tokio::select! {
+            _ = shutdown.cancelled() => break Ok(()),
+            r = connect(&dialer) => r,
+        };
+        match attempt {
+            Ok((welcome, mux)) => {
+                backoff.on_connected(Instant::now());
+                on_welcome(&welcome, &shared, &dialer);
+                let ctx = TunnelCtx {
+                    shared: &shared,
+                    sessions: &sessions,
+                    shutdown_cut: &shutdown_cut,
+                    shutdown,
+                };
+                let end = tunnel::serve(&welcome, mux, ctx).await;
+                backoff.on_disconnected(Instant::now());
+                let reason = end.to_string();
+                shared.audit.record_or_log(AuditEvent::new(
+                    AuditAction::TunnelDisconnected,
+                    match end {
+                        TunnelEnd::Shutdown => "shutdown",
+                        _ => "lost",
+                    },
+                    json!({ "reason": reason }),
+                ));
+                match end {
+                    TunnelEnd::Shutdown => break Ok(()),
+                    TunnelEnd::Revoked(g) => {
+                        break Err(ConnectorError::Rejected(Reject {
+                            code: RejectCode::Revoked,
+                            message: g.message,
+                            minimum_version: None,
+                        }));
+                    }
+                    _ => {
+                        tracing::warn!(reason = %reason, "tunnel ended; reconnecting");
+                        status.send_modify(|s| {
+                            s.state = State::Connecting;
+                            s.last_error = Some(reason);
+                        });
+                    }
+                }
+            }
+            Err(ConnectError::Tunnel(TunnelError::Rejected(r))) => {
+                tracing::error!(
+                    code = ?r.code, minimum_version = r.minimum_version.as_deref(),
+                    "the hub rejected this connector: {}", r.message
+                );
+                let fatal = matches!(
+                    r.code,
+                    RejectCode::ClientTooOld | RejectCode::Revoked | RejectCode::UnknownConnector
+                );
+                status.send_modify(|s| {
+                    s.state = State::Rejected;
+                    s.last_error = Some(format!("rejected ({:?}): {}", r.code, r.message));
+                });
+                if fatal {
+                    break Err(ConnectorError::Rejected(r));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(hub = %dialer.addr, error = %e, "cannot establish the tunnel");
+                status.send_modify(|s| s.last_error = Some(e.to_string()));
+            }
+        }
+        let delay = backoff.next_delay();
+        tracing::debug!(
+            ?delay,
+            attempt = backoff.attempt(),
+            "waiting before reconnecting"
+        );
+        tokio::select! {
+            _ = shutdown.cancelled() => break Ok(()),
+            _ = tokio::time::sleep(delay) => {}
+        }
+    };
+    // Sessions of a tunnel that was lost are cut already; this only waits for their records.
+    sessions.close();
+    if tokio::time::timeout(DRAIN_GRACE, sessions.wait())
+        .await
+        .is_err()
+    {
+        shutdown_cut.cancel();
+        let _ = tokio::time::timeout(CUT_WAIT, sessions.wait()).await;
+    }
+    shutdown_cut.cancel();
+    outcome
+}
+
+fn on_welcome(welcome: &Welcome, shared: &Shared, dialer: &Dialer) {
+    if let Some(w) = &welcome.warning {
+        tracing::warn!(
+            minimum_version = %w.minimum_version, sunset_date = w.sunset_date.as_deref(),
+            "the hub warns that this connector version will be refused: {}", w.message
+        );
+    }
+    tracing::info!(hub = %dialer.addr, hub_version = %welcome.hub_version, "tunnel established");
+    shared.audit.record_or_log(AuditEvent::new(
+        AuditAction::TunnelConnected,
+        "ok",
+        json!({
+            "hub": dialer.addr.to_string(),
+            "hub_version": welcome.hub_version,
+            "via_proxy": dialer.proxy.is_some(),
+        }),
+    ));
+    shared.status.send_modify(|s| {
+        s.state = State::Connected;
+        s.connects += 1;
+        s.hub_version = Some(welcome.hub_version.clone());
+        s.warning = welcome.warning.clone();
+    });
+}
+
+/// Why one attempt to establish the tunnel failed.
+#[derive(Debug, thiserror::Error)]
+enum ConnectError {
+    /// TCP or the proxy failed.
+    #[error(transparent)]
+    Dial(#[from] ProxyError),
+    /// TLS failed (wrong hub certificate, our certificate refused …).
+    #[error("TLS handshake with the hub failed: {0}")]
+    Tls(std::io::Error),
+    /// TLS did not finish in time.
+    #[error("TLS handshake timed out after {CONNECT_TIMEOUT:?}")]
+    TlsTimeout,
+    /// The tunnel handshake failed or the hub rejected us.
+    #[error("tunnel handshake: {0}")]
+    Tunnel(#[from] TunnelError),
+}
+
+/// Dials, runs TLS and the tunnel handshake.
+async fn connect(
+    d: &Dialer,
+) -> Result<(Welcome, ConnectorMux<TlsStream<TcpStream>>), ConnectError> {
+    let tcp = proxy::dial(&d.addr.host, d.addr.port, d.proxy.as_ref(), CONNECT_TIMEOUT).await?;
+    let tls = tokio::time::timeout(CONNECT_TIMEOUT, d.tls.connect(d.server_name.clone(), tcp))
+        .await
+        .map_err(|_| ConnectError::TlsTimeout)?
+        .map_err(ConnectError::Tls)?;
+    Ok(connector_handshake(
+        tls,
+        d.hello.clone(),
+        &MuxSettings::default(),
+        CONNECT_TIMEOUT,
+    )
+    .await?)
+}
+
+/// This machine's host name, for the hub's records (`HOSTNAME`, else `/etc/hostname`).
+pub(crate) fn local_hostname() -> Option<String> {
+    let name = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())?;
+    let name = name.trim();
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && !name.chars().any(|c| c.is_control() || c.is_whitespace());
+    ok.then(|| name.to_owned())
+}

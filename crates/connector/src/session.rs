@@ -1,0 +1,240 @@
+//! One session: the hub opened a stream and asks for a virtual target.
+//!
+//! The connector's own key: the stream is checked against the current access control list,
+//! and only an [`AccessPermit`] lets [`dial`] reach an internal system, so no code path can
+//! dial an unchecked target. Internal systems are always dialled directly, never through the
+//! outbound proxy (that proxy is for the tunnel to the hub only).
+//!
+//! Refusals are audited *before* the refusal is sent, so whoever sees the refusal can rely on
+//! the audit line existing. A session that cannot be audited does not start.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use portcullis_domain::access::AccessPermit;
+use portcullis_proto::{OpenResult, RefuseCode, StreamOpen};
+use portcullis_transport::relay::{relay, RelayEnd};
+use portcullis_transport::tunnel::{IncomingStream, PendingStream};
+use serde_json::json;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::audit::{AuditAction, AuditEvent, AuditLog};
+use crate::shared::AclSnapshot;
+
+/// How long the hub has to send `StreamOpen` on a new stream.
+pub const OPEN_DEADLINE: Duration = Duration::from_secs(10);
+/// How long dialling an internal system may take.
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why an internal system could not be reached; `code` is what the hub is told.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct DialError {
+    /// The refusal code for the hub.
+    pub code: RefuseCode,
+    /// Human-readable reason (names the internal address: for local logs).
+    pub message: String,
+}
+
+/// Connects to the internal system a permit allows, within `timeout`, with `TCP_NODELAY`.
+///
+/// Taking the permit (not a host and port) is the point: dialling requires a positive
+/// access-control decision.
+pub async fn dial(permit: &AccessPermit, timeout: Duration) -> Result<TcpStream, DialError> {
+    let host = permit.internal_host();
+    let port = permit.internal_port();
+    let shown = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let stream = match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
+        Err(_) => {
+            return Err(DialError {
+                code: RefuseCode::Timeout,
+                message: format!("connecting to {shown} timed out after {timeout:?}"),
+            })
+        }
+        Ok(Err(e)) => {
+            let code = match e.kind() {
+                std::io::ErrorKind::ConnectionRefused => RefuseCode::ConnectionRefused,
+                std::io::ErrorKind::TimedOut => RefuseCode::Timeout,
+                _ => RefuseCode::HostUnreachable,
+            };
+            return Err(DialError {
+                code,
+                message: format!("cannot connect to {shown}: {e}"),
+            });
+        }
+        Ok(Ok(s)) => s,
+    };
+    // Interactive protocols (SAP GUI, SSH) suffer from Nagle; failure here is harmless.
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// What a session task needs.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionCtx {
+    pub acl: watch::Receiver<AclSnapshot>,
+    pub audit: Arc<AuditLog>,
+    /// Cuts this tunnel's sessions (a child of `shutdown_cut`).
+    pub cut: CancellationToken,
+    /// Cut at connector shutdown, after the grace period; tells "shutdown" from "tunnel lost".
+    pub shutdown_cut: CancellationToken,
+}
+
+fn show_target(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+fn session_event(action: AuditAction, open: &StreamOpen, outcome: &str) -> AuditEvent {
+    AuditEvent {
+        action,
+        session_id: Some(open.session_id.clone()),
+        principal: Some(open.principal.clone()),
+        target: Some(show_target(&open.host, open.port)),
+        outcome: outcome.to_owned(),
+        detail: serde_json::Value::Null,
+    }
+}
+
+/// Serves one stream from `StreamOpen` to the end of its relay.
+pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
+    let pending = match incoming.read_open(OPEN_DEADLINE).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::debug!(error = %e, "stream ended before its StreamOpen");
+            return;
+        }
+    };
+    let open = pending.open.clone();
+    let target = show_target(&open.host, open.port);
+    // One snapshot per decision: a reload racing with this stream cannot change it halfway.
+    let acl = ctx.acl.borrow().acl.clone();
+    let permit = match acl.check(&open.host, open.port) {
+        Ok(p) => p,
+        Err(denied) => {
+            let message = denied.to_string();
+            refuse(pending, &ctx, RefuseCode::NotAllowed, message, None);
+            return;
+        }
+    };
+    let dialled = tokio::select! {
+        r = dial(&permit, DIAL_TIMEOUT) => r,
+        _ = ctx.cut.cancelled() => Err(DialError {
+            code: RefuseCode::Unavailable,
+            message: "the connector is shutting down".into(),
+        }),
+    };
+    let tcp = match dialled {
+        Ok(s) => s,
+        Err(e) => {
+            // The hub hears the virtual target and the entry, not internal addresses.
+            let public = match e.code {
+                RefuseCode::Unavailable => e.message.clone(),
+                code => format!(
+                    "{target} (entry {:?}): {}",
+                    permit.entry(),
+                    match code {
+                        RefuseCode::ConnectionRefused =>
+                            "the internal system refused the connection",
+                        RefuseCode::Timeout => "connecting to the internal system timed out",
+                        _ => "the internal system is unreachable",
+                    }
+                ),
+            };
+            refuse(pending, &ctx, e.code, public, Some((&permit, &e.message)));
+            return;
+        }
+    };
+    let internal = show_target(permit.internal_host(), permit.internal_port());
+    let stream = match pending.accept() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::debug!(session = %open.session_id, error = %e, "hub went away before the stream was accepted");
+            return;
+        }
+    };
+    let mut start = session_event(AuditAction::SessionStart, &open, "connected");
+    start.detail = json!({
+        "entry": permit.entry(),
+        "internal": internal,
+        "entry_point": open.entry,
+        "client_addr": open.client_addr,
+        "window": open.window,
+    });
+    if let Err(e) = ctx.audit.record(start) {
+        tracing::error!(session = %open.session_id, error = %e, "cannot audit the session start; dropping the session");
+        let mut stream = stream;
+        stream.cancel();
+        return;
+    }
+    tracing::info!(
+        session = %open.session_id, principal = %open.principal, target = %target,
+        entry = permit.entry(), internal = %internal, "session started"
+    );
+    let began = Instant::now();
+    let (stats, end, err) = relay(stream, tcp, &ctx.cut).await;
+    let duration_ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let (outcome, ended_by) = match end {
+        RelayEnd::Closed => ("closed", "peers"),
+        RelayEnd::Error => ("error", "error"),
+        RelayEnd::Cut if ctx.shutdown_cut.is_cancelled() => ("cut", "connector shutdown"),
+        RelayEnd::Cut => ("cut", "tunnel lost"),
+    };
+    let mut ev = session_event(AuditAction::SessionEnd, &open, outcome);
+    ev.detail = json!({
+        "entry": permit.entry(),
+        "bytes_from_hub": stats.a_to_b,
+        "bytes_to_hub": stats.b_to_a,
+        "duration_ms": duration_ms,
+        "ended_by": ended_by,
+        "error": err.as_ref().map(|e| e.to_string()),
+    });
+    ctx.audit.record_or_log(ev);
+    tracing::info!(
+        session = %open.session_id, target = %target, outcome, ended_by,
+        bytes_from_hub = stats.a_to_b, bytes_to_hub = stats.b_to_a, duration_ms,
+        "session ended"
+    );
+}
+
+/// Audits and logs a refusal, then sends it.
+fn refuse(
+    pending: PendingStream,
+    ctx: &SessionCtx,
+    code: RefuseCode,
+    message: String,
+    dial: Option<(&AccessPermit, &str)>,
+) {
+    let open = &pending.open;
+    let target = show_target(&open.host, open.port);
+    let code_name = serde_json::to_value(code).unwrap_or_default();
+    let mut ev = session_event(AuditAction::SessionRefused, open, "refused");
+    ev.detail = json!({
+        "code": code_name,
+        "message": message,
+        "entry": dial.map(|(p, _)| p.entry()),
+        "dial_error": dial.map(|(_, e)| e),
+        "entry_point": open.entry,
+        "client_addr": open.client_addr,
+        "window": open.window,
+    });
+    ctx.audit.record_or_log(ev);
+    tracing::warn!(
+        session = %open.session_id, principal = %open.principal, target = %target,
+        code = %code_name, reason = dial.map_or(message.as_str(), |(_, e)| e),
+        "session refused"
+    );
+    let session = open.session_id.clone();
+    if let Err(e) = pending.refuse(OpenResult::Refused { code, message }) {
+        tracing::debug!(session = %session, error = %e, "could not send the refusal");
+    }
+}

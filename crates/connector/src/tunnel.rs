@@ -1,0 +1,328 @@
+//! One established tunnel: the multiplexer driver, the control channel and heartbeats.
+//!
+//! Two tasks per tunnel:
+//! - the **driver** owns the multiplexer and loops on `accept()`. That call also drives the
+//!   connection's I/O, so it must be polled for as long as any stream lives, including while
+//!   sessions drain at shutdown. It hands the control stream over and spawns one tracked task
+//!   per session stream.
+//! - the **control loop** (the caller's task) speaks on the control stream: inventory at once
+//!   and after every ACL change, a heartbeat every interval, answers to the hub's heartbeats,
+//!   `Goodbye`. Its liveness deadline is an explicit `select!` arm: no frame for three
+//!   intervals and the tunnel is declared dead.
+//!
+//! Control frames are read by a small reader task feeding a channel, because reading a frame
+//! is not cancel-safe and the loop's `select!` would otherwise drop half-read frames.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_proto::{Goodbye, GoodbyeReason, Heartbeat, Message, Welcome};
+use portcullis_transport::framed::{read_message, write_message};
+use portcullis_transport::h2stream::H2Stream;
+use portcullis_transport::tunnel::{ConnectorMux, Incoming, TunnelError};
+use tokio::io::{AsyncRead, AsyncWrite, WriteHalf};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::session::{self, SessionCtx};
+use crate::shared::{inventory, AbortOnDrop, Shared};
+
+/// Heartbeat interval used when the hub announces 0.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
+/// Bounds on the hub's heartbeat interval: faster would be a busy loop, slower would leave a
+/// dead tunnel undetected for hours.
+pub const HEARTBEAT_BOUNDS: (Duration, Duration) =
+    (Duration::from_millis(20), Duration::from_secs(600));
+/// Missed intervals after which the tunnel is dead.
+pub const MISSED_HEARTBEATS: u32 = 3;
+/// Grace period for live sessions at shutdown before they are cut.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(5);
+/// How long cut sessions get to write their audit records.
+pub const CUT_WAIT: Duration = Duration::from_secs(2);
+/// After `Goodbye` and the drain, how long the hub gets to close the tunnel itself. Until it
+/// does, the driver keeps flushing, so the `Goodbye` is not lost in a dropped connection.
+pub const GOODBYE_LINGER: Duration = Duration::from_secs(1);
+
+/// Why a tunnel ended.
+#[derive(Debug)]
+pub(crate) enum TunnelEnd {
+    /// The connector is shutting down (sessions were drained).
+    Shutdown,
+    /// No frame for [`MISSED_HEARTBEATS`] intervals.
+    HeartbeatTimeout,
+    /// The hub said goodbye (not a revocation): reconnect.
+    Goodbye(Goodbye),
+    /// The hub revoked this connector: stop.
+    Revoked(Goodbye),
+    /// The connection or the control channel failed or closed.
+    Lost(String),
+}
+
+impl std::fmt::Display for TunnelEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TunnelEnd::Shutdown => f.write_str("connector shutdown"),
+            TunnelEnd::HeartbeatTimeout => {
+                write!(
+                    f,
+                    "no frame from the hub for {MISSED_HEARTBEATS} heartbeat intervals"
+                )
+            }
+            TunnelEnd::Goodbye(g) => write!(f, "hub said goodbye ({:?}): {}", g.reason, g.message),
+            TunnelEnd::Revoked(g) => write!(f, "hub revoked this connector: {}", g.message),
+            TunnelEnd::Lost(why) => write!(f, "tunnel lost: {why}"),
+        }
+    }
+}
+
+/// The hub's heartbeat interval, bounded.
+pub(crate) fn heartbeat_interval(welcome: &Welcome) -> Duration {
+    if welcome.heartbeat_interval_ms == 0 {
+        return DEFAULT_HEARTBEAT;
+    }
+    Duration::from_millis(welcome.heartbeat_interval_ms)
+        .clamp(HEARTBEAT_BOUNDS.0, HEARTBEAT_BOUNDS.1)
+}
+
+/// What [`serve`] needs from the agent.
+#[derive(Debug)]
+pub(crate) struct TunnelCtx<'a> {
+    pub shared: &'a Arc<Shared>,
+    pub sessions: &'a TaskTracker,
+    /// Cut at shutdown after the grace period.
+    pub shutdown_cut: &'a CancellationToken,
+    pub shutdown: &'a CancellationToken,
+}
+
+/// Runs an established tunnel until it ends; on shutdown, drains sessions before returning.
+pub(crate) async fn serve<IO>(
+    welcome: &Welcome,
+    mux: ConnectorMux<IO>,
+    ctx: TunnelCtx<'_>,
+) -> TunnelEnd
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let tunnel_cut = ctx.shutdown_cut.child_token();
+    let stop_accepting = CancellationToken::new();
+    let (control_tx, control_rx) = mpsc::channel(1);
+    let session_ctx = SessionCtx {
+        acl: ctx.shared.acl.subscribe(),
+        audit: ctx.shared.audit.clone(),
+        cut: tunnel_cut.clone(),
+        shutdown_cut: ctx.shutdown_cut.clone(),
+    };
+    let mut driver = AbortOnDrop(tokio::spawn(drive(
+        mux,
+        control_tx,
+        session_ctx,
+        ctx.sessions.clone(),
+        stop_accepting.clone(),
+    )));
+
+    let end = control_loop(welcome, control_rx, &mut driver, &ctx).await;
+    ctx.shared.control_live.store(false, Ordering::SeqCst);
+    // Pairs with `Shared::install_acl`: a reload that saw the channel live relies on us.
+    ctx.shared
+        .publish_generation(ctx.shared.acl.borrow().generation);
+
+    if let TunnelEnd::Shutdown = end {
+        // Phase one: no new streams (GOAWAY), live sessions get a grace period.
+        stop_accepting.cancel();
+        ctx.sessions.close();
+        if tokio::time::timeout(DRAIN_GRACE, ctx.sessions.wait())
+            .await
+            .is_err()
+        {
+            tracing::info!(grace = ?DRAIN_GRACE, "cutting sessions still running after the grace period");
+            // Phase two: cut what is left; the driver keeps running so resets go out.
+            ctx.shutdown_cut.cancel();
+            let _ = tokio::time::timeout(CUT_WAIT, ctx.sessions.wait()).await;
+        }
+        let _ = tokio::time::timeout(GOODBYE_LINGER, &mut driver.0).await;
+    } else {
+        tunnel_cut.cancel();
+    }
+    drop(driver);
+    end
+}
+
+async fn control_loop(
+    welcome: &Welcome,
+    mut control_rx: mpsc::Receiver<H2Stream>,
+    driver: &mut AbortOnDrop<String>,
+    ctx: &TunnelCtx<'_>,
+) -> TunnelEnd {
+    let interval = heartbeat_interval(welcome);
+    let dead_after = interval * MISSED_HEARTBEATS;
+    let mut last_rx = Instant::now();
+    let mut ticker = tokio::time::interval_at(Instant::now() + interval, interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut acl_rx = ctx.shared.acl.subscribe();
+    let mut writer: Option<WriteHalf<H2Stream>> = None;
+    let mut frames: Option<mpsc::Receiver<Result<Message, TunnelError>>> = None;
+    let mut _reader: Option<AbortOnDrop<()>> = None;
+    let mut seq: u64 = 0;
+
+    loop {
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => {
+                if let Some(w) = writer.as_mut() {
+                    let bye = Message::Goodbye(Goodbye {
+                        reason: GoodbyeReason::Shutdown,
+                        message: "connector shutting down".into(),
+                    });
+                    let _ = tokio::time::timeout(Duration::from_secs(1), write_message(w, &bye)).await;
+                }
+                return TunnelEnd::Shutdown;
+            }
+            why = &mut driver.0 => {
+                return TunnelEnd::Lost(why.unwrap_or_else(|e| format!("driver task failed: {e}")));
+            }
+            Some(control) = control_rx.recv(), if writer.is_none() => {
+                let (r, mut w) = tokio::io::split(control);
+                let (tx, rx) = mpsc::channel(16);
+                _reader = Some(AbortOnDrop(tokio::spawn(read_frames(r, tx))));
+                frames = Some(rx);
+                last_rx = Instant::now();
+                ctx.shared.control_live.store(true, Ordering::SeqCst);
+                let snap = acl_rx.borrow_and_update().clone();
+                if let Err(e) = send(&mut w, Message::Inventory(inventory(&snap.acl)), dead_after).await {
+                    return TunnelEnd::Lost(format!("sending the inventory: {e}"));
+                }
+                ctx.shared.publish_generation(snap.generation);
+                tracing::debug!(targets = snap.acl.entries().len(), "inventory sent");
+                writer = Some(w);
+            }
+            frame = next_frame(&mut frames) => {
+                last_rx = Instant::now();
+                let Some(w) = writer.as_mut() else { continue };
+                match frame {
+                    Some(Ok(Message::Heartbeat(Heartbeat { seq, ack: false }))) => {
+                        let ack = Message::Heartbeat(Heartbeat { seq, ack: true });
+                        if let Err(e) = send(w, ack, dead_after).await {
+                            return TunnelEnd::Lost(format!("answering a heartbeat: {e}"));
+                        }
+                    }
+                    Some(Ok(Message::Heartbeat(_))) => {}
+                    Some(Ok(Message::Goodbye(g))) if g.reason == GoodbyeReason::Revoked => {
+                        return TunnelEnd::Revoked(g);
+                    }
+                    Some(Ok(Message::Goodbye(g))) => return TunnelEnd::Goodbye(g),
+                    Some(Ok(other)) => {
+                        tracing::debug!(kind = other.name(), "ignoring an unexpected control frame");
+                    }
+                    Some(Err(e)) => return TunnelEnd::Lost(format!("control channel: {e}")),
+                    None => return TunnelEnd::Lost("control channel closed".into()),
+                }
+            }
+            _ = ticker.tick(), if writer.is_some() => {
+                if let Some(w) = writer.as_mut() {
+                    seq += 1;
+                    let hb = Message::Heartbeat(Heartbeat { seq, ack: false });
+                    if let Err(e) = send(w, hb, dead_after).await {
+                        return TunnelEnd::Lost(format!("sending a heartbeat: {e}"));
+                    }
+                }
+            }
+            changed = acl_rx.changed(), if writer.is_some() => {
+                if changed.is_err() {
+                    return TunnelEnd::Lost("access control list channel closed".into());
+                }
+                let snap = acl_rx.borrow_and_update().clone();
+                if let Some(w) = writer.as_mut() {
+                    if let Err(e) = send(w, Message::Inventory(inventory(&snap.acl)), dead_after).await {
+                        return TunnelEnd::Lost(format!("sending the inventory: {e}"));
+                    }
+                }
+                ctx.shared.publish_generation(snap.generation);
+                tracing::info!(generation = snap.generation, targets = snap.acl.entries().len(), "new inventory sent to the hub");
+            }
+            _ = tokio::time::sleep_until(last_rx + dead_after) => {
+                return TunnelEnd::HeartbeatTimeout;
+            }
+        }
+    }
+}
+
+async fn next_frame(
+    frames: &mut Option<mpsc::Receiver<Result<Message, TunnelError>>>,
+) -> Option<Result<Message, TunnelError>> {
+    match frames {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes one control frame, giving up after `deadline` (a hub that stops reading is dead).
+async fn send(
+    w: &mut WriteHalf<H2Stream>,
+    msg: Message,
+    deadline: Duration,
+) -> Result<(), TunnelError> {
+    tokio::time::timeout(deadline, write_message(w, &msg))
+        .await
+        .map_err(|_| TunnelError::Timeout("control write"))?
+}
+
+async fn read_frames(
+    mut r: tokio::io::ReadHalf<H2Stream>,
+    tx: mpsc::Sender<Result<Message, TunnelError>>,
+) {
+    loop {
+        let res = read_message(&mut r).await;
+        let failed = res.is_err();
+        if tx.send(res).await.is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// Owns the multiplexer: accepts streams until the connection ends. Returns why it ended.
+async fn drive<IO>(
+    mut mux: ConnectorMux<IO>,
+    control_tx: mpsc::Sender<H2Stream>,
+    ctx: SessionCtx,
+    sessions: TaskTracker,
+    stop_accepting: CancellationToken,
+) -> String
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut stopping = false;
+    let mut control_seen = false;
+    loop {
+        tokio::select! {
+            _ = stop_accepting.cancelled(), if !stopping => {
+                stopping = true;
+                mux.graceful_shutdown();
+            }
+            incoming = mux.accept() => match incoming {
+                None => return "the hub closed the connection".into(),
+                Some(Err(TunnelError::Unexpected { expected, got })) => {
+                    tracing::warn!(expected, got, "refused a stream the hub opened on an unknown path");
+                }
+                Some(Err(e)) => return e.to_string(),
+                Some(Ok(Incoming::Control(c))) => {
+                    if control_seen {
+                        tracing::warn!("the hub opened a second control stream; ignoring it");
+                    } else {
+                        control_seen = true;
+                        let _ = control_tx.try_send(c);
+                    }
+                }
+                Some(Ok(Incoming::Stream(s))) => {
+                    if stopping {
+                        // Dropping it resets the stream: the hub learns at once.
+                        drop(s);
+                    } else {
+                        sessions.spawn(session::serve(s, ctx.clone()));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Reaching an internal system through each entry point, and being refused with the right
+//! answer when the target, the token or the connector is wrong.
+
+use portcullis::client::ApiClient;
+use portcullis::connect::{self, Forward};
+use portcullis_test_support::clients::{
+    echo_round_trip, http_connect, socks5_connect, Socks5Outcome,
+};
+use portcullis_test_support::{echo_server, TestConnector, TestHub};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+struct World {
+    hub: TestHub,
+    conn: TestConnector,
+    token: String,
+}
+
+async fn world() -> World {
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    let token = hub.token("acme", "bot").await;
+    let echo = echo_server().await;
+    let conn = TestConnector::for_hub(&hub, "acme", "berlin")
+        .await
+        .expose("echo", "echo.internal:7", echo)
+        .run()
+        .await;
+    hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
+        .await;
+    World { hub, conn, token }
+}
+
+async fn hub_audit(hub: &TestHub, action: &str) -> Vec<Value> {
+    hub.admin
+        .get(&format!("/api/v1/audit?action={action}&limit=1000"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn echo_through_socks5_is_audited_with_bytes() {
+    let w = world().await;
+    let Socks5Outcome::Connected(mut s) =
+        socks5_connect(w.hub.socks5(), "berlin", &w.token, "echo.internal", 7)
+            .await
+            .unwrap()
+    else {
+        panic!("socks5 connect refused");
+    };
+    assert_eq!(
+        echo_round_trip(&mut s, b"hello, berlin").await.unwrap(),
+        b"hello, berlin"
+    );
+    drop(s);
+    // The end event is written when the relay finishes; wait for it through the API.
+    let ends = wait_for_audit(&w.hub, "session.end", 1).await;
+    let d = &ends[0]["detail"];
+    assert_eq!(d["entry"], "socks5");
+    assert_eq!(d["bytes_up"], 13);
+    assert_eq!(d["bytes_down"], 13);
+    assert_eq!(ends[0]["target"], "berlin/echo.internal:7");
+    assert!(ends[0]["actor"].as_str().unwrap().starts_with("token:bot#"));
+    // The connector audited the same session id.
+    let session = d["session"].as_str().unwrap().to_string();
+    let log = std::fs::read_to_string(w.conn.audit_log()).unwrap();
+    assert!(
+        log.contains(&session),
+        "connector audit lacks session {session}"
+    );
+    portcullis_connector::audit::verify_file(&w.conn.audit_log()).unwrap();
+}
+
+async fn wait_for_audit(hub: &TestHub, action: &str, n: usize) -> Vec<Value> {
+    let mut rx = hub.state().registry.subscribe();
+    let deadline = tokio::time::Instant::now() + portcullis_test_support::WAIT;
+    loop {
+        let v = hub_audit(hub, action).await;
+        if v.len() >= n {
+            return v;
+        }
+        // Audit writes happen on session end; poll again on any hub change or every 50 ms.
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(50), rx.changed()).await;
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {action} audit event"
+        );
+    }
+}
+
+#[tokio::test]
+async fn echo_through_http_connect_with_basic_and_bearer() {
+    let w = world().await;
+    let (status, _, s) = http_connect(w.hub.http_proxy(), "berlin", &w.token, "echo.internal:7")
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let mut s = s.unwrap();
+    assert_eq!(
+        echo_round_trip(&mut s, b"via connect").await.unwrap(),
+        b"via connect"
+    );
+
+    // Bearer with the location header.
+    let mut raw = TcpStream::connect(w.hub.http_proxy()).await.unwrap();
+    raw.write_all(
+        format!(
+            "CONNECT echo.internal:7 HTTP/1.1\r\nHost: echo.internal:7\r\nProxy-Authorization: Bearer {}\r\nPortcullis-Location: berlin\r\n\r\n",
+            w.token
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut head = [0u8; 12];
+    raw.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+}
+
+#[tokio::test]
+async fn echo_through_portcullis_connect() {
+    let w = world().await;
+    let client = ApiClient::new(&w.hub.api_url, &w.hub.ca_pem, Some(w.token.clone())).unwrap();
+    let (listener, addr) = connect::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let stop = CancellationToken::new();
+    let fwd = Forward {
+        location: "berlin".into(),
+        target: "echo.internal:7".into(),
+    };
+    tokio::spawn(connect::serve(client, fwd, listener, stop.clone()));
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let big: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+    assert_eq!(echo_round_trip(&mut s, &big).await.unwrap(), big);
+    drop(s);
+    let ends = wait_for_audit(&w.hub, "session.end", 1).await;
+    assert_eq!(ends[0]["detail"]["entry"], "connect");
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn unlisted_target_is_refused_everywhere_and_audited_on_both_sides() {
+    let w = world().await;
+    match socks5_connect(w.hub.socks5(), "berlin", &w.token, "secret.internal", 22)
+        .await
+        .unwrap()
+    {
+        Socks5Outcome::Refused(code) => assert_eq!(code, 0x02, "not allowed by ruleset"),
+        other => panic!("expected refusal, got {other:?}"),
+    }
+    let (status, body, _) = http_connect(w.hub.http_proxy(), "berlin", &w.token, "echo.internal:8")
+        .await
+        .unwrap();
+    assert_eq!(status, 403);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["code"], "not_allowed");
+
+    let refused = hub_audit(&w.hub, "session.refused").await;
+    assert_eq!(refused.len(), 2);
+    assert_eq!(refused[0]["detail"]["code"], "not_allowed");
+    let log = std::fs::read_to_string(w.conn.audit_log()).unwrap();
+    assert_eq!(
+        log.matches("session.refused").count(),
+        2,
+        "connector audit:\n{log}"
+    );
+    assert!(log.contains("secret.internal"));
+}
+
+#[tokio::test]
+async fn wrong_expired_and_vendor_tokens_are_refused() {
+    let w = world().await;
+    let bad = format!("{}0", &w.token[..w.token.len() - 1]);
+    let bad = if bad == w.token {
+        format!("{}1", &w.token[..w.token.len() - 1])
+    } else {
+        bad
+    };
+    match socks5_connect(w.hub.socks5(), "berlin", &bad, "echo.internal", 7)
+        .await
+        .unwrap()
+    {
+        Socks5Outcome::AuthFailed(_) => {}
+        other => panic!("wrong token accepted: {other:?}"),
+    }
+    match socks5_connect(w.hub.socks5(), "berlin", "not-a-token", "echo.internal", 7)
+        .await
+        .unwrap()
+    {
+        Socks5Outcome::AuthFailed(_) => {}
+        other => panic!("garbage token accepted: {other:?}"),
+    }
+    let (status, _, _) = http_connect(w.hub.http_proxy(), "berlin", &bad, "echo.internal:7")
+        .await
+        .unwrap();
+    assert_eq!(status, 407);
+
+    // An expired token: issued with an expiry already in the past.
+    let store = &w.hub.state().store;
+    let company = store.find_company_by_name("acme").await.unwrap().unwrap();
+    let s = portcullis_hub::auth::new_secret(6);
+    store
+        .create_api_token(portcullis_store::NewApiToken {
+            company_id: Some(company.id),
+            name: "old".into(),
+            role: portcullis_store::Role::Technical,
+            public_id: s.public_id.clone(),
+            secret_hash: s.hash.clone(),
+            expires_at: Some(time::OffsetDateTime::now_utc() - time::Duration::minutes(1)),
+        })
+        .await
+        .unwrap();
+    let expired = portcullis_hub::auth::format_api_token(&s.public_id, &s.secret);
+    match socks5_connect(w.hub.socks5(), "berlin", &expired, "echo.internal", 7)
+        .await
+        .unwrap()
+    {
+        Socks5Outcome::AuthFailed(_) => {}
+        other => panic!("expired token accepted: {other:?}"),
+    }
+
+    // The vendor admin token belongs to no company: it may administer but not open sessions.
+    let admin_token = std::fs::read_to_string(w.hub.data_dir().join("admin.token")).unwrap();
+    match socks5_connect(
+        w.hub.socks5(),
+        "berlin",
+        admin_token.trim(),
+        "echo.internal",
+        7,
+    )
+    .await
+    .unwrap()
+    {
+        Socks5Outcome::Refused(code) => assert_eq!(code, 0x02),
+        other => panic!("vendor token opened a session: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn other_companies_and_unknown_locations_are_unreachable() {
+    let w = world().await;
+    w.hub.company("globex").await;
+    let other = w.hub.token("globex", "intruder").await;
+    // globex has no connector "berlin": acme's connector must not be reachable with its token.
+    match socks5_connect(w.hub.socks5(), "berlin", &other, "echo.internal", 7)
+        .await
+        .unwrap()
+    {
+        Socks5Outcome::Refused(code) => assert_eq!(code, 0x03, "network unreachable"),
+        other => panic!("cross-company access: {other:?}"),
+    }
+    match socks5_connect(w.hub.socks5(), "paris", &w.token, "echo.internal", 7)
+        .await
+        .unwrap()
+    {
+        Socks5Outcome::Refused(code) => assert_eq!(code, 0x03),
+        other => panic!("unknown location: {other:?}"),
+    }
+    // Technical tokens cannot administer.
+    let tech = w.hub.client(&w.token);
+    let err = tech
+        .post::<_, Value>(
+            "/api/v1/companies/acme/connectors",
+            &serde_json::json!({"location": "x"}),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("forbidden"), "{err}");
+}

@@ -1,0 +1,90 @@
+//! `portcullis quickstart` end to end, with the real curl as the client.
+
+use std::process::Command;
+
+use portcullis::quickstart;
+
+fn have_curl() -> bool {
+    Command::new("curl").arg("--version").output().is_ok()
+}
+
+#[tokio::test]
+async fn quickstart_serves_curl_and_restarts_on_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let qs = quickstart::start(dir.path()).await.unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("quickstart.json")).unwrap())
+            .unwrap();
+    for key in [
+        "api_url",
+        "ca_cert",
+        "socks5",
+        "http_proxy",
+        "location",
+        "token",
+    ] {
+        assert!(json[key].is_string(), "quickstart.json lacks {key}");
+    }
+    assert_eq!(json["targets"].as_array().unwrap().len(), 2);
+    assert_eq!(json["targets"][1]["virtual"], "web.demo:80");
+    let token = qs.info.token.clone();
+    let text = quickstart::describe(&qs.info, dir.path());
+    assert!(text.contains("curl --proxy socks5h://demo-site:"), "{text}");
+
+    if have_curl() {
+        let info = qs.info.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("curl")
+                .args(["-sS", "--max-time", "20", "--proxy"])
+                .arg(format!(
+                    "socks5h://{}:{}@{}",
+                    info.location, info.token, info.socks5
+                ))
+                .arg("http://web.demo/hello")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let body = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "curl failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            body.contains("demo back end") && body.contains("/hello"),
+            "{body}"
+        );
+
+        let info = qs.info.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("curl")
+                .args(["-sS", "--max-time", "20", "-p", "--proxy"])
+                .arg(format!("http://{}", info.http_proxy))
+                .arg("--proxy-user")
+                .arg(format!("{}:{}", info.location, info.token))
+                .arg("http://web.demo/through-connect")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "curl -p failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("/through-connect"));
+    } else {
+        println!("curl not installed: skipping the curl part");
+    }
+    let api = qs.info.api_url.clone();
+    qs.shutdown().await;
+
+    // Second start: same token, same connector identity, same ports if free.
+    let qs = quickstart::start(dir.path()).await.unwrap();
+    assert_eq!(qs.info.token, token);
+    assert_eq!(qs.info.api_url, api, "ports are reused when free");
+    qs.shutdown().await;
+}

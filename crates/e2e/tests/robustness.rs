@@ -1,0 +1,112 @@
+//! Nothing reachable from the network panics or stalls the hub: random bytes, truncated
+//! handshakes and silent clients on every listener, then a real session still works.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
+use portcullis_test_support::hub::HubOptions;
+use portcullis_test_support::{echo_server, TestConnector, TestHub};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed | 1;
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    }
+}
+
+/// Sends `bytes`, then reads until the server closes or 2 s pass.
+async fn poke(addr: SocketAddr, bytes: &[u8]) {
+    let Ok(mut s) = TcpStream::connect(addr).await else {
+        panic!("listener {addr} stopped accepting");
+    };
+    let _ = s.write_all(bytes).await;
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Ok(n) = s.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn random_bytes_on_every_listener() {
+    let hub = TestHub::start_with(HubOptions {
+        preauth_timeout_secs: Some(1),
+        ..Default::default()
+    })
+    .await;
+    hub.company("acme").await;
+    let token = hub.token("acme", "bot").await;
+    let echo = echo_server().await;
+    let _conn = TestConnector::for_hub(&hub, "acme", "berlin")
+        .await
+        .expose("echo", "echo.internal:7", echo)
+        .run()
+        .await;
+    let a = hub.addrs();
+    let listeners = [a.api, a.tunnel, a.socks5.unwrap(), a.http_proxy.unwrap()];
+    let mut rnd = xorshift(0x5EED);
+    let mut inputs: Vec<Vec<u8>> = vec![
+        vec![],
+        b"\x05".to_vec(),
+        b"\x05\x01\x02\x01\xff".to_vec(),
+        b"\x05\x01\x02\x01\x04user\xff".to_vec(),
+        b"\x16\x03\x01\xff\xff".to_vec(),
+        b"CONNECT \r\n\r\n".to_vec(),
+        b"CONNECT a:1 HTTP/1.1\r\nProxy-Authorization: Basic !!!\r\n\r\n".to_vec(),
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        b"PRTCLS\x00\x01\xff\xff\xff\xff".to_vec(),
+    ];
+    for _ in 0..40 {
+        let len = (rnd() % 700) as usize;
+        inputs.push((0..len).map(|_| rnd() as u8).collect());
+    }
+    let mut tasks = Vec::new();
+    for l in listeners {
+        for inp in &inputs {
+            let inp = inp.clone();
+            tasks.push(tokio::spawn(async move { poke(l, &inp).await }));
+        }
+    }
+    for t in tasks {
+        t.await.expect("poking task");
+    }
+    // Everything still works.
+    let Socks5Outcome::Connected(mut s) =
+        socks5_connect(hub.socks5(), "berlin", &token, "echo.internal", 7)
+            .await
+            .unwrap()
+    else {
+        panic!("hub broken after garbage");
+    };
+    assert_eq!(echo_round_trip(&mut s, b"alive").await.unwrap(), b"alive");
+    let health: serde_json::Value = hub.admin.get("/api/v1/health").await.unwrap();
+    assert_eq!(health["status"], "ok");
+}
+
+#[tokio::test]
+async fn silent_clients_are_dropped_at_the_preauth_deadline() {
+    let hub = TestHub::start_with(HubOptions {
+        preauth_timeout_secs: Some(1),
+        ..Default::default()
+    })
+    .await;
+    let a = hub.addrs();
+    for addr in [a.api, a.tunnel, a.socks5.unwrap(), a.http_proxy.unwrap()] {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let mut b = [0u8; 1];
+        // The server must close within the deadline (1 s) plus slack; a read that is still
+        // pending after 5 s means the listener kept a silent client.
+        let r = tokio::time::timeout(Duration::from_secs(5), s.read(&mut b)).await;
+        assert!(r.is_ok(), "{addr} kept a silent client past its deadline");
+    }
+}

@@ -1,0 +1,448 @@
+//! Administration: companies, API tokens, connectors, audit.
+//!
+//! Vendor admins may do everything; a company admin manages its own company; technical tokens
+//! may read their company's connectors and nothing else here.
+
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::StatusCode;
+use axum::Json;
+use portcullis_proto::enroll::EnrollToken;
+use portcullis_proto::GoodbyeReason;
+use portcullis_store::{AuditFilter, Company, Id, NewApiToken, NewEnrollmentToken, Role};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{ApiErr, Authed};
+use crate::audit::Event;
+use crate::auth::{format_api_token, new_secret, Principal};
+use crate::state::State;
+
+/// Finds a company by numeric id or by name.
+pub async fn resolve_company(st: &State, key: &str) -> Result<Company, ApiErr> {
+    let found = match key.parse::<Id>() {
+        Ok(id) => st.store.get_company(id).await?,
+        Err(_) => st.store.find_company_by_name(key).await?,
+    };
+    found.ok_or_else(|| ApiErr::not_found("company"))
+}
+
+fn check_name(field: &'static str, v: &str) -> Result<(), ApiErr> {
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiErr::bad_request(
+            "invalid_name",
+            format!("{field} must be 1-64 characters of letters, digits, '-', '_', '.'"),
+        ))
+    }
+}
+
+async fn audit(
+    st: &State,
+    p: &Principal,
+    company: Option<Id>,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) {
+    st.audit
+        .record(Event {
+            company_id: company,
+            actor: &p.label(),
+            action,
+            target,
+            outcome: "ok",
+            detail,
+        })
+        .await;
+}
+
+/// `POST /companies` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCompany {
+    /// Unique name.
+    pub name: String,
+}
+
+/// Creates a company (vendor admins only).
+pub async fn create_company(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Json(body): Json<NewCompany>,
+) -> Result<(StatusCode, Json<Company>), ApiErr> {
+    if p.role != Role::VendorAdmin {
+        return Err(ApiErr::forbidden());
+    }
+    check_name("name", &body.name)?;
+    let c = st.store.create_company(&body.name).await?;
+    audit(
+        &st,
+        &p,
+        Some(c.id),
+        "company.created",
+        &c.name,
+        serde_json::json!({}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+/// Lists the companies the token may see.
+pub async fn list_companies(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+) -> Result<Json<Vec<Company>>, ApiErr> {
+    let all = st.store.list_companies().await?;
+    Ok(Json(all.into_iter().filter(|c| p.may_read(c.id)).collect()))
+}
+
+/// `POST /companies/{c}/tokens` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// Name, e.g. `ci-bot`.
+    pub name: String,
+    /// `technical` (default) or `company_admin`.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// Lifetime in seconds; none = until revoked.
+    #[serde(default)]
+    pub expires_in_secs: Option<u64>,
+}
+
+/// A created token: the only time the secret is shown.
+#[derive(Debug, Serialize)]
+pub struct CreatedToken {
+    /// Token id.
+    pub id: Id,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// The token string (shown once).
+    pub token: String,
+    /// Expiry.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// Creates an API token for a company.
+pub async fn create_token(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(company): Path<String>,
+    Json(body): Json<NewToken>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiErr> {
+    let c = resolve_company(&st, &company).await?;
+    if !p.may_admin(c.id) {
+        return Err(ApiErr::forbidden());
+    }
+    check_name("name", &body.name)?;
+    let role = body.role.unwrap_or(Role::Technical);
+    if role == Role::VendorAdmin {
+        return Err(ApiErr::bad_request(
+            "invalid_role",
+            "company tokens are technical or company_admin",
+        ));
+    }
+    let expires_at = match body.expires_in_secs {
+        Some(s) if s == 0 || s > 10 * 365 * 86_400 => {
+            return Err(ApiErr::bad_request(
+                "invalid_expiry",
+                "expires_in_secs must be 1..=315360000",
+            ))
+        }
+        Some(s) => Some(OffsetDateTime::now_utc() + time::Duration::seconds(s as i64)),
+        None => None,
+    };
+    let s = new_secret(6);
+    let t = st
+        .store
+        .create_api_token(NewApiToken {
+            company_id: Some(c.id),
+            name: body.name.clone(),
+            role,
+            public_id: s.public_id.clone(),
+            secret_hash: s.hash.clone(),
+            expires_at,
+        })
+        .await?;
+    audit(
+        &st,
+        &p,
+        Some(c.id),
+        "token.created",
+        &t.name,
+        serde_json::json!({"token_id": t.id, "role": role}),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            id: t.id,
+            name: t.name,
+            role,
+            token: format_api_token(&s.public_id, &s.secret),
+            expires_at: t.expires_at,
+        }),
+    ))
+}
+
+/// Lists a company's tokens (never their secrets).
+pub async fn list_tokens(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(company): Path<String>,
+) -> Result<Json<Vec<portcullis_store::ApiToken>>, ApiErr> {
+    let c = resolve_company(&st, &company).await?;
+    if !p.may_admin(c.id) {
+        return Err(ApiErr::forbidden());
+    }
+    Ok(Json(st.store.list_api_tokens(Some(c.id)).await?))
+}
+
+/// `POST /companies/{c}/connectors` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewConnector {
+    /// Location ID, unique per company.
+    pub location: String,
+}
+
+/// A connector with a fresh enrolment token.
+#[derive(Debug, Serialize)]
+pub struct ConnectorWithToken {
+    /// The connector.
+    pub connector: ConnectorView,
+    /// One-time enrolment token.
+    pub enrollment_token: String,
+    /// When the token expires.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A connector as the API shows it, with its live status.
+#[derive(Debug, Serialize)]
+pub struct ConnectorView {
+    /// Stored record.
+    #[serde(flatten)]
+    pub record: portcullis_store::Connector,
+    /// `connected`, `not_connected`, `revoked` or `not_enrolled`.
+    pub status: &'static str,
+    /// Live tunnel details.
+    pub tunnel: Option<serde_json::Value>,
+}
+
+fn view(st: &State, c: portcullis_store::Connector) -> ConnectorView {
+    let live = st.registry.by_connector(c.id);
+    let status = if c.revoked_at.is_some() {
+        "revoked"
+    } else if live.is_some() {
+        "connected"
+    } else if c.cert_fingerprint.is_none() {
+        "not_enrolled"
+    } else {
+        "not_connected"
+    };
+    let tunnel = live.map(|t| {
+        serde_json::json!({
+            "version": t.version,
+            "warning": t.warning,
+            "peer": t.peer,
+            "connected_at": t.connected_at.format(&time::format_description::well_known::Rfc3339).ok(),
+            "inventory": t.inventory.read().map(|i| i.clone()).unwrap_or_default(),
+        })
+    });
+    ConnectorView {
+        record: c,
+        status,
+        tunnel,
+    }
+}
+
+async fn issue_enrollment(
+    st: &State,
+    connector_id: Id,
+) -> Result<(String, OffsetDateTime), ApiErr> {
+    let s = new_secret(8);
+    let expires_at = OffsetDateTime::now_utc()
+        + time::Duration::try_from(st.config.enrollment_token_ttl)
+            .map_err(|e| ApiErr::internal(&e))?;
+    st.store
+        .create_enrollment_token(NewEnrollmentToken {
+            connector_id,
+            public_id: s.public_id.clone(),
+            secret_hash: s.hash.clone(),
+            expires_at,
+        })
+        .await?;
+    let tok = EnrollToken {
+        public_id: s.public_id,
+        secret: s.secret,
+        ca_fingerprint: st.pki.ca.fingerprint_hex().to_string(),
+    };
+    Ok((tok.to_token_string(), expires_at))
+}
+
+/// Creates a connector (location) and its first enrolment token.
+pub async fn create_connector(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(company): Path<String>,
+    Json(body): Json<NewConnector>,
+) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
+    let c = resolve_company(&st, &company).await?;
+    if !p.may_admin(c.id) {
+        return Err(ApiErr::forbidden());
+    }
+    check_name("location", &body.location)?;
+    let conn = st.store.create_connector(c.id, &body.location).await?;
+    let (token, expires_at) = issue_enrollment(&st, conn.id).await?;
+    audit(
+        &st,
+        &p,
+        Some(c.id),
+        "connector.created",
+        &conn.location,
+        serde_json::json!({"connector": conn.id}),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(ConnectorWithToken {
+            connector: view(&st, conn),
+            enrollment_token: token,
+            expires_at,
+        }),
+    ))
+}
+
+/// Issues a new enrolment token for an existing connector (re-enrolment).
+pub async fn new_enrollment_token(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(id): Path<Id>,
+) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
+    let conn = st
+        .store
+        .get_connector(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("connector"))?;
+    if !p.may_admin(conn.company_id) {
+        return Err(ApiErr::forbidden());
+    }
+    let (token, expires_at) = issue_enrollment(&st, conn.id).await?;
+    audit(
+        &st,
+        &p,
+        Some(conn.company_id),
+        "connector.enrollment_token",
+        &conn.location,
+        serde_json::json!({"connector": conn.id}),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(ConnectorWithToken {
+            connector: view(&st, conn),
+            enrollment_token: token,
+            expires_at,
+        }),
+    ))
+}
+
+/// Lists a company's connectors with live status.
+pub async fn list_connectors(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(company): Path<String>,
+) -> Result<Json<Vec<ConnectorView>>, ApiErr> {
+    let c = resolve_company(&st, &company).await?;
+    if !p.may_read(c.id) {
+        return Err(ApiErr::forbidden());
+    }
+    let list = st.store.list_connectors(Some(c.id)).await?;
+    Ok(Json(list.into_iter().map(|c| view(&st, c)).collect()))
+}
+
+/// Revokes a connector's certificate and cuts its live tunnel at once.
+pub async fn revoke_connector(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(id): Path<Id>,
+) -> Result<Json<ConnectorView>, ApiErr> {
+    let conn = st
+        .store
+        .get_connector(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("connector"))?;
+    if !p.may_admin(conn.company_id) {
+        return Err(ApiErr::forbidden());
+    }
+    st.store
+        .revoke_connector(id, OffsetDateTime::now_utc())
+        .await?;
+    if let Some(t) = st.registry.by_connector(id) {
+        t.cut(GoodbyeReason::Revoked);
+    }
+    audit(
+        &st,
+        &p,
+        Some(conn.company_id),
+        "connector.revoked",
+        &conn.location,
+        serde_json::json!({"connector": id}),
+    )
+    .await;
+    let conn = st
+        .store
+        .get_connector(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("connector"))?;
+    Ok(Json(view(&st, conn)))
+}
+
+/// `GET /audit` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Company id or name; required unless the token is a vendor admin's.
+    pub company: Option<String>,
+    /// Only actions starting with this.
+    pub action: Option<String>,
+    /// Only events after this sequence number.
+    pub after: Option<i64>,
+    /// At most this many (≤ 1000).
+    pub limit: Option<u32>,
+}
+
+/// Lists audit events.
+pub async fn list_audit(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Vec<portcullis_store::AuditEvent>>, ApiErr> {
+    let company_id = match &q.company {
+        Some(k) => {
+            let c = resolve_company(&st, k).await?;
+            if !p.may_read(c.id) {
+                return Err(ApiErr::forbidden());
+            }
+            Some(c.id)
+        }
+        None if p.role == Role::VendorAdmin => None,
+        None => Some(p.company_id.ok_or_else(ApiErr::forbidden)?),
+    };
+    let f = AuditFilter {
+        company_id,
+        action_prefix: q.action,
+        after_seq: q.after,
+        limit: q.limit.unwrap_or(100),
+    };
+    Ok(Json(st.store.list_audit(&f).await?))
+}

@@ -1,0 +1,101 @@
+//! `GET /api/v1/connect?location=L&target=host:port` upgraded to a WebSocket: one stream for
+//! `portcullis connect`, which forwards a local port for clients that speak neither SOCKS5 nor
+//! HTTP proxies (psql, ssh). Binary messages carry the bytes; a close frame ends the stream.
+
+use std::net::SocketAddr;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Query, State as AxState};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+use super::{ApiErr, Authed};
+use crate::entry::http_proxy::status_for;
+use crate::session::{self, Target};
+use crate::state::State;
+
+/// Query of the connect call.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectQuery {
+    /// Connector location ID.
+    pub location: String,
+    /// Virtual `host:port`.
+    pub target: String,
+}
+
+/// Opens the session first, so a refusal is a plain HTTP error the client can print, and
+/// upgrades only when the connector has connected.
+pub async fn connect(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<ConnectQuery>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiErr> {
+    let hp = portcullis_domain::target::HostPorts::parse(&q.target)
+        .map_err(|e| ApiErr::bad_request("bad_target", e.to_string()))?;
+    if hp.first != hp.last {
+        return Err(ApiErr::bad_request(
+            "bad_target",
+            "connect to one port, not a range",
+        ));
+    }
+    let target = Target {
+        location: q.location,
+        host: hp.host,
+        port: hp.first,
+    };
+    let s = session::open(&st, &p, "connect", peer, target)
+        .await
+        .map_err(|e| ApiErr::new(status_for(&e), e.code(), e.to_string()))?;
+    let st2 = st.clone();
+    Ok(ws
+        .max_message_size(1 << 20)
+        .on_upgrade(move |socket| async move {
+            let (ours, theirs) = tokio::io::duplex(256 * 1024);
+            let pump = tokio::spawn(pump(socket, theirs));
+            s.relay(&st2, ours).await;
+            let _ = pump.await;
+        }))
+}
+
+/// Moves bytes between a WebSocket and a byte pipe until both directions are done.
+async fn pump(ws: WebSocket, io: DuplexStream) {
+    let (mut tx, mut rx) = ws.split();
+    let (mut rd, mut wr) = tokio::io::split(io);
+    let inbound = async move {
+        while let Some(Ok(msg)) = rx.next().await {
+            let go_on = match msg {
+                Message::Binary(b) => wr.write_all(&b).await.is_ok(),
+                Message::Close(_) => false,
+                _ => true,
+            };
+            if !go_on {
+                break;
+            }
+        }
+        let _ = wr.shutdown().await;
+    };
+    let outbound = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx
+                        .send(Message::Binary(buf[..n].to_vec().into()))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = tx.send(Message::Close(None)).await;
+    };
+    tokio::join!(inbound, outbound);
+}

@@ -1,0 +1,121 @@
+//! `POST /api/v1/enroll`: a one-time token and a CSR in, a client certificate out.
+//!
+//! Unauthenticated by design (the token is the credential). The hub ignores every identity the
+//! CSR asks for: the certificate names the company and location the token was issued for, and
+//! its fingerprint is stored on the connector's row, which the tunnel endpoint checks on every
+//! connect.
+
+use std::time::Duration;
+
+use axum::extract::State as AxState;
+use axum::http::StatusCode;
+use axum::Json;
+use portcullis_proto::enroll::{EnrollRequest, EnrollResponse, EnrollToken};
+use portcullis_store::StoreError;
+use time::OffsetDateTime;
+
+use super::ApiErr;
+use crate::audit::Event;
+use crate::auth::secret_matches;
+use crate::state::State;
+
+/// Lifetime of connector certificates.
+pub const CLIENT_CERT_VALIDITY: Duration = Duration::from_secs(365 * 86_400);
+
+fn invalid_token() -> ApiErr {
+    ApiErr::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        "the enrolment token is not valid",
+    )
+}
+
+/// Handles an enrolment.
+pub async fn enroll(
+    AxState(st): AxState<State>,
+    Json(req): Json<EnrollRequest>,
+) -> Result<Json<EnrollResponse>, ApiErr> {
+    let tok = EnrollToken::parse(&req.token)
+        .map_err(|e| ApiErr::bad_request("malformed_token", e.to_string()))?;
+    if tok.ca_fingerprint != st.pki.ca.fingerprint_hex() {
+        return Err(ApiErr::bad_request(
+            "wrong_hub",
+            "this token was issued by another hub (CA fingerprint differs)",
+        ));
+    }
+    let et = match st
+        .store
+        .consume_enrollment_token(&tok.public_id, OffsetDateTime::now_utc())
+        .await
+    {
+        Ok(t) => t,
+        Err(StoreError::NotFound(_)) => return Err(invalid_token()),
+        Err(StoreError::Expired) => {
+            return Err(ApiErr::new(
+                StatusCode::GONE,
+                "token_expired",
+                "the enrolment token has expired; ask for a new one",
+            ))
+        }
+        Err(StoreError::AlreadyUsed) => {
+            return Err(ApiErr::new(
+                StatusCode::GONE,
+                "token_used",
+                "the enrolment token was already used; ask for a new one",
+            ))
+        }
+        Err(StoreError::Revoked(_)) => {
+            return Err(ApiErr::new(
+                StatusCode::FORBIDDEN,
+                "connector_revoked",
+                "this connector was revoked",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !secret_matches(&tok.secret, &et.secret_hash) {
+        tracing::warn!(token = %tok.public_id, "enrolment with a wrong secret; token is now spent");
+        return Err(invalid_token());
+    }
+    let conn = st
+        .store
+        .get_connector(et.connector_id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("connector"))?;
+    let company = st
+        .store
+        .get_company(conn.company_id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("company"))?;
+    let cn = format!("connector {}/{}", company.name, conn.location);
+    let signed = st
+        .pki
+        .ca
+        .sign_csr(&req.csr_pem, &cn, CLIENT_CERT_VALIDITY)
+        .map_err(|e| ApiErr::bad_request("bad_csr", e.to_string()))?;
+    st.store
+        .set_connector_certificate(conn.id, &signed.fingerprint_hex, signed.not_after)
+        .await?;
+    let actor = format!("connector:{}", conn.id);
+    st.audit
+        .record(Event {
+            company_id: Some(conn.company_id),
+            actor: &actor,
+            action: "connector.enrolled",
+            target: &conn.location,
+            outcome: "ok",
+            detail: serde_json::json!({
+                "fingerprint": signed.fingerprint_hex, "hostname": req.hostname,
+            }),
+        })
+        .await;
+    Ok(Json(EnrollResponse {
+        certificate_pem: signed.cert_pem,
+        ca_pem: st.pki.ca.cert_pem().to_string(),
+        tunnel_addr: st.advertised_tunnel.clone(),
+        tunnel_server_name: st.config.server_names[0].clone(),
+        connector_id: conn.id,
+        company: company.name,
+        location: conn.location,
+    }))
+}

@@ -1,0 +1,112 @@
+//! The REST API (`/api/v1`) over HTTPS, and `portcullis connect`'s WebSocket endpoint.
+//!
+//! # Layout
+//! - [`error`]: JSON errors `{code, message}`.
+//! - [`admin`]: companies, API tokens, connectors (create, list with live status, revoke).
+//! - [`enroll`]: the unauthenticated enrolment call (one-time token + CSR → certificate).
+//! - [`connect`]: WebSocket streams for `portcullis connect`.
+//! - [`server`]: the HTTPS accept loop.
+
+pub mod admin;
+pub mod connect;
+pub mod enroll;
+pub mod error;
+pub mod server;
+
+use axum::extract::{FromRequestParts, State as AxState};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use crate::auth::{verify_token, Principal};
+use crate::state::State;
+pub use error::ApiErr;
+
+/// The OpenAPI document, served at `/api/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// A request authenticated with `Authorization: Bearer <token>`.
+#[derive(Debug, Clone)]
+pub struct Authed(pub Principal);
+
+impl FromRequestParts<State> for Authed {
+    type Rejection = ApiErr;
+
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, ApiErr> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                ApiErr::new(
+                    StatusCode::UNAUTHORIZED,
+                    "auth_required",
+                    "send Authorization: Bearer <token>",
+                )
+            })?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or_else(|| {
+                ApiErr::new(
+                    StatusCode::UNAUTHORIZED,
+                    "auth_required",
+                    "send Authorization: Bearer <token>",
+                )
+            })?;
+        Ok(Authed(verify_token(state.store.as_ref(), token).await?))
+    }
+}
+
+/// Builds the router.
+pub fn router(state: State) -> Router {
+    Router::new()
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/version", get(version))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/enroll", post(enroll::enroll))
+        .route(
+            "/api/v1/companies",
+            post(admin::create_company).get(admin::list_companies),
+        )
+        .route(
+            "/api/v1/companies/{company}/tokens",
+            post(admin::create_token).get(admin::list_tokens),
+        )
+        .route(
+            "/api/v1/companies/{company}/connectors",
+            post(admin::create_connector).get(admin::list_connectors),
+        )
+        .route(
+            "/api/v1/connectors/{id}/revoke",
+            post(admin::revoke_connector),
+        )
+        .route(
+            "/api/v1/connectors/{id}/enrollment-token",
+            post(admin::new_enrollment_token),
+        )
+        .route("/api/v1/audit", get(admin::list_audit))
+        .route("/api/v1/connect", get(connect::connect))
+        .fallback(|| async { ApiErr::not_found("route") })
+        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
+        .with_state(state)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+async fn version(AxState(st): AxState<State>) -> Json<serde_json::Value> {
+    let p = &st.config.version_policy;
+    Json(serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "min_connector_version": p.minimum.to_string(),
+        "warn_below": p.warn_below.as_ref().map(|v| v.to_string()),
+        "sunset_date": p.sunset_date,
+    }))
+}
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}

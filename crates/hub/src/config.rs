@@ -1,0 +1,314 @@
+//! Hub configuration: parsed once into validated types before anything binds.
+//!
+//! Layering (lowest first): built-in defaults → the TOML file → environment and command-line
+//! flags (the `cli` crate applies those to [`RawHubConfig`] before validation).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use portcullis_proto::version::VersionPolicy;
+use serde::Deserialize;
+
+/// Why a configuration was rejected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TOML did not parse or has unknown fields.
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    /// A field has an invalid value.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The field, as written in the file.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// The file's shape. Every field is optional; defaults fill the gaps.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHubConfig {
+    /// Directory for the database, the CA and certificates.
+    pub data_dir: Option<PathBuf>,
+    /// Names and IP addresses the hub's certificate is valid for; the first is the name
+    /// connectors verify.
+    pub server_names: Option<Vec<String>>,
+    /// Listen addresses.
+    #[serde(default)]
+    pub listen: RawListen,
+    /// Connector policy.
+    #[serde(default)]
+    pub connectors: RawConnectors,
+    /// Limits on unauthenticated work.
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// `[listen]`
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListen {
+    /// REST API and portal over HTTPS, and `portcullis connect`.
+    pub api: Option<String>,
+    /// The connectors' tunnel endpoint (TLS 1.3, mutual auth).
+    pub tunnel: Option<String>,
+    /// SOCKS5 entry for cloud applications; empty string disables it.
+    pub socks5: Option<String>,
+    /// HTTP CONNECT proxy entry; empty string disables it.
+    pub http_proxy: Option<String>,
+    /// The tunnel address told to connectors at enrolment, when it differs from `tunnel`
+    /// (behind NAT or a load balancer).
+    pub advertised_tunnel: Option<String>,
+}
+
+/// `[connectors]`
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConnectors {
+    /// Oldest connector version accepted.
+    pub min_version: Option<String>,
+    /// Connectors below this version are accepted with a warning.
+    pub warn_below: Option<String>,
+    /// Date from which `warn_below` becomes the minimum (ISO 8601), shown in warnings.
+    pub sunset_date: Option<String>,
+    /// Heartbeat interval on tunnels, milliseconds.
+    pub heartbeat_interval_ms: Option<u64>,
+    /// Lifetime of enrolment tokens, seconds.
+    pub enrollment_token_ttl_secs: Option<u64>,
+}
+
+/// `[limits]`
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Deadline for every phase before a client is authenticated, seconds.
+    pub preauth_timeout_secs: Option<u64>,
+    /// Most connections allowed in pre-authentication phases at once, per listener.
+    pub max_preauth: Option<usize>,
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Directory for the database, CA and certificates.
+    pub data_dir: PathBuf,
+    /// Names in the server certificate; `server_names[0]` is what connectors verify.
+    pub server_names: Vec<String>,
+    /// API listen address.
+    pub api: SocketAddr,
+    /// Tunnel listen address.
+    pub tunnel: SocketAddr,
+    /// SOCKS5 listen address, if enabled.
+    pub socks5: Option<SocketAddr>,
+    /// HTTP proxy listen address, if enabled.
+    pub http_proxy: Option<SocketAddr>,
+    /// Tunnel address for enrolment answers; `None` = the bound tunnel address.
+    pub advertised_tunnel: Option<String>,
+    /// Version policy for connectors.
+    pub version_policy: VersionPolicy,
+    /// Heartbeat interval.
+    pub heartbeat_interval: Duration,
+    /// Enrolment token lifetime.
+    pub enrollment_token_ttl: Duration,
+    /// Deadline for pre-auth phases.
+    pub preauth_timeout: Duration,
+    /// Pre-auth concurrency cap per listener.
+    pub max_preauth: usize,
+}
+
+/// A commented example configuration with every setting at its default.
+pub const EXAMPLE: &str = r#"# Portcullis hub configuration. Every setting is optional; shown are the defaults.
+# Each can also be given as a command-line flag or environment variable (see `portcullis hub --help`).
+
+# Database (SQLite), CA and certificates live here. Keep it private: it holds the CA key.
+data_dir = "./portcullis-hub"
+
+# Names and IPs in the hub's certificate. Connectors verify the first one.
+server_names = ["localhost", "127.0.0.1"]
+
+[listen]
+api = "127.0.0.1:8443"          # REST API (/api/v1), OpenAPI, `portcullis connect`; HTTPS
+tunnel = "127.0.0.1:8444"       # connectors dial this; TLS 1.3 with client certificates only
+socks5 = "127.0.0.1:1080"       # cloud apps: user = location ID, password = API token; "" disables
+http_proxy = "127.0.0.1:3128"   # HTTP CONNECT with Proxy-Authorization; "" disables
+# advertised_tunnel = "hub.example.com:443"   # what enrolment tells connectors, if not `tunnel`
+
+[connectors]
+min_version = "0.0.0"           # older connectors are refused with a message naming this version
+# warn_below = "0.2.0"          # connectors below this are accepted with a warning ...
+# sunset_date = "2027-06-30"    # ... that names this date
+heartbeat_interval_ms = 5000    # three missed heartbeats end a tunnel
+enrollment_token_ttl_secs = 900 # one-time enrolment tokens expire after 15 minutes
+
+[limits]
+preauth_timeout_secs = 10       # deadline for TLS, SOCKS5 and proxy handshakes before auth
+max_preauth = 256               # connections in pre-auth phases at once, per listener
+"#;
+
+impl RawHubConfig {
+    /// Parses TOML text.
+    pub fn from_toml(text: &str) -> Result<RawHubConfig, ConfigError> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// Reads and parses a file; relative `data_dir` resolves against the file's directory.
+    pub fn load(path: &Path) -> Result<RawHubConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let mut raw = RawHubConfig::from_toml(&text)?;
+        if let (Some(d), Some(base)) = (&raw.data_dir, path.parent()) {
+            if d.is_relative() {
+                raw.data_dir = Some(base.join(d));
+            }
+        }
+        Ok(raw)
+    }
+}
+
+fn addr(field: &'static str, v: Option<&str>, default: &str) -> Result<SocketAddr, ConfigError> {
+    v.unwrap_or(default)
+        .parse()
+        .map_err(|e| invalid(field, format!("{e} (expected ip:port)")))
+}
+
+fn optional_addr(
+    field: &'static str,
+    v: Option<&str>,
+    default: &str,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    match v.unwrap_or(default) {
+        "" => Ok(None),
+        s => addr(field, Some(s), default).map(Some),
+    }
+}
+
+fn version(field: &'static str, v: &str) -> Result<semver::Version, ConfigError> {
+    semver::Version::parse(v).map_err(|e| invalid(field, format!("{e} (expected x.y.z)")))
+}
+
+impl TryFrom<RawHubConfig> for HubConfig {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawHubConfig) -> Result<HubConfig, ConfigError> {
+        let server_names = raw
+            .server_names
+            .unwrap_or_else(|| vec!["localhost".into(), "127.0.0.1".into()]);
+        if server_names.is_empty() {
+            return Err(invalid("server_names", "must name at least one host"));
+        }
+        let c = &raw.connectors;
+        let minimum = version(
+            "connectors.min_version",
+            c.min_version.as_deref().unwrap_or("0.0.0"),
+        )?;
+        let warn_below = c
+            .warn_below
+            .as_deref()
+            .map(|v| version("connectors.warn_below", v))
+            .transpose()?;
+        if let Some(w) = &warn_below {
+            if *w < minimum {
+                return Err(invalid(
+                    "connectors.warn_below",
+                    "must not be below min_version",
+                ));
+            }
+        }
+        let heartbeat = c.heartbeat_interval_ms.unwrap_or(5000);
+        if !(50..=600_000).contains(&heartbeat) {
+            return Err(invalid(
+                "connectors.heartbeat_interval_ms",
+                "must be 50..=600000",
+            ));
+        }
+        let ttl = c.enrollment_token_ttl_secs.unwrap_or(900);
+        if !(1..=7 * 86_400).contains(&ttl) {
+            return Err(invalid(
+                "connectors.enrollment_token_ttl_secs",
+                "must be 1..=604800",
+            ));
+        }
+        let preauth = raw.limits.preauth_timeout_secs.unwrap_or(10);
+        if !(1..=300).contains(&preauth) {
+            return Err(invalid("limits.preauth_timeout_secs", "must be 1..=300"));
+        }
+        let max_preauth = raw.limits.max_preauth.unwrap_or(256);
+        if max_preauth == 0 {
+            return Err(invalid("limits.max_preauth", "must be at least 1"));
+        }
+        let l = &raw.listen;
+        Ok(HubConfig {
+            data_dir: raw
+                .data_dir
+                .unwrap_or_else(|| PathBuf::from("./portcullis-hub")),
+            server_names,
+            api: addr("listen.api", l.api.as_deref(), "127.0.0.1:8443")?,
+            tunnel: addr("listen.tunnel", l.tunnel.as_deref(), "127.0.0.1:8444")?,
+            socks5: optional_addr("listen.socks5", l.socks5.as_deref(), "127.0.0.1:1080")?,
+            http_proxy: optional_addr(
+                "listen.http_proxy",
+                l.http_proxy.as_deref(),
+                "127.0.0.1:3128",
+            )?,
+            advertised_tunnel: l.advertised_tunnel.clone(),
+            version_policy: VersionPolicy {
+                minimum,
+                warn_below,
+                sunset_date: c.sunset_date.clone(),
+            },
+            heartbeat_interval: Duration::from_millis(heartbeat),
+            enrollment_token_ttl: Duration::from_secs(ttl),
+            preauth_timeout: Duration::from_secs(preauth),
+            max_preauth,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_parses_to_the_defaults() {
+        let ex = HubConfig::try_from(RawHubConfig::from_toml(EXAMPLE).unwrap()).unwrap();
+        let def = HubConfig::try_from(RawHubConfig::default()).unwrap();
+        assert_eq!(format!("{ex:?}"), format!("{def:?}"));
+        assert_eq!(def.socks5, Some("127.0.0.1:1080".parse().unwrap()));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = RawHubConfig::from_toml("[listen]\napi = 1\nbogus = 2").unwrap_err();
+        assert!(
+            e.to_string().contains("api") || e.to_string().contains("bogus"),
+            "{e}"
+        );
+        let e = RawHubConfig::from_toml("[listen]\nbogus = \"x\"").unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+        let raw = RawHubConfig::from_toml("[connectors]\nmin_version = \"one\"").unwrap();
+        let e = HubConfig::try_from(raw).unwrap_err();
+        assert!(e.to_string().starts_with("connectors.min_version"), "{e}");
+        let raw = RawHubConfig::from_toml("[listen]\nsocks5 = \"\"").unwrap();
+        assert_eq!(HubConfig::try_from(raw).unwrap().socks5, None);
+    }
+}

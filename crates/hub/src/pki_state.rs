@@ -1,0 +1,155 @@
+//! The hub's certificate authority and server certificate, created on first start in
+//! `data_dir/pki/` and reused afterwards.
+//!
+//! The CA signs connector client certificates (enrolment) and the hub's own server certificate.
+//! The server certificate is re-issued when the configured server names change or it has fewer
+//! than 30 days left; the CA is never replaced automatically, since every enrolled connector
+//! pins it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_transport::pki::{self, Ca, PkiError};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+/// Why the PKI state could not be loaded or created.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PkiStateError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Certificate material was invalid.
+    #[error("{0}")]
+    Pki(#[from] PkiError),
+}
+
+/// The hub's loaded certificates.
+pub struct HubPki {
+    /// The CA.
+    pub ca: Arc<Ca>,
+    /// Server chain: leaf then CA.
+    pub server_chain: Vec<CertificateDer<'static>>,
+    /// Server key.
+    pub server_key: PrivateKeyDer<'static>,
+    /// Path of the CA certificate (PEM), for clients to trust.
+    pub ca_path: PathBuf,
+}
+
+impl std::fmt::Debug for HubPki {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubPki")
+            .field("ca", &self.ca)
+            .field("ca_path", &self.ca_path)
+            .finish_non_exhaustive()
+    }
+}
+
+const SERVER_VALIDITY: Duration = Duration::from_secs(365 * 86_400);
+const RENEW_BEFORE: Duration = Duration::from_secs(30 * 86_400);
+
+fn read(path: &Path) -> Result<Option<String>, PkiStateError> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(PkiStateError::Io {
+            path: path.into(),
+            source,
+        }),
+    }
+}
+
+/// Writes a file atomically; `private` files get mode 0600.
+pub fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), PkiStateError> {
+    let io = |source| PkiStateError::Io {
+        path: path.into(),
+        source,
+    };
+    let tmp = path.with_extension("tmp");
+    {
+        use std::io::Write;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp).map_err(io)?;
+        f.write_all(contents.as_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)?;
+    }
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// Loads the CA and server certificate from `data_dir/pki`, creating what is missing.
+pub fn load_or_create(data_dir: &Path, server_names: &[String]) -> Result<HubPki, PkiStateError> {
+    let dir = data_dir.join("pki");
+    std::fs::create_dir_all(&dir).map_err(|source| PkiStateError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let (ca_path, ca_key_path) = (dir.join("ca.pem"), dir.join("ca.key"));
+    let ca = match (read(&ca_path)?, read(&ca_key_path)?) {
+        (Some(c), Some(k)) => Ca::from_pem(&c, &k)?,
+        _ => {
+            let m = pki::generate_ca("Portcullis hub CA")?;
+            write_file(&ca_key_path, &m.key_pem, true)?;
+            write_file(&ca_path, &m.cert_pem, false)?;
+            tracing::info!(path = %ca_path.display(), "created hub CA");
+            Ca::from_pem(&m.cert_pem, &m.key_pem)?
+        }
+    };
+    let (srv_path, srv_key_path, names_path) = (
+        dir.join("server.pem"),
+        dir.join("server.key"),
+        dir.join("server-names.txt"),
+    );
+    let wanted_names = server_names.join("\n");
+    let existing = match (read(&srv_path)?, read(&srv_key_path)?, read(&names_path)?) {
+        (Some(c), Some(k), Some(n)) if n == wanted_names && !expiring(&c) => Some((c, k)),
+        _ => None,
+    };
+    let (cert_pem, key_pem) = match existing {
+        Some(pair) => pair,
+        None => {
+            let issued = ca.issue_server_cert(server_names, SERVER_VALIDITY)?;
+            write_file(&srv_key_path, &issued.key_pem, true)?;
+            write_file(&srv_path, &issued.cert_pem, false)?;
+            write_file(&names_path, &wanted_names, false)?;
+            tracing::info!(names = ?server_names, "issued hub server certificate");
+            (issued.cert_pem.clone(), issued.key_pem.clone())
+        }
+    };
+    let mut server_chain = pki::pem_to_der_certs(&cert_pem)?;
+    server_chain.push(ca.cert_der().clone());
+    Ok(HubPki {
+        server_key: pki::pem_to_private_key(&key_pem)?,
+        server_chain,
+        ca: Arc::new(ca),
+        ca_path,
+    })
+}
+
+/// True when the certificate's `notAfter` is within [`RENEW_BEFORE`] or unreadable.
+fn expiring(cert_pem: &str) -> bool {
+    let Ok(ders) = pki::pem_to_der_certs(cert_pem) else {
+        return true;
+    };
+    let Some(der) = ders.first() else { return true };
+    match x509_not_after(der) {
+        Some(na) => na - time::OffsetDateTime::now_utc() < RENEW_BEFORE,
+        None => true,
+    }
+}
+
+fn x509_not_after(der: &[u8]) -> Option<time::OffsetDateTime> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    time::OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp()).ok()
+}

@@ -1,0 +1,234 @@
+//! One client session through the hub: authorize, open a stream to the connector, relay,
+//! audit. Every entry point (SOCKS5, HTTP proxy, `portcullis connect`) goes through here, so
+//! they route and authorize on the same parsed identity and audit the same way.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_proto::{OpenResult, RefuseCode, StreamOpen};
+use portcullis_transport::h2stream::H2Stream;
+use portcullis_transport::relay::{relay, RelayEnd};
+use portcullis_transport::tunnel::TunnelError;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
+
+use crate::audit::Event;
+use crate::auth::Principal;
+use crate::registry::Tunnel;
+use crate::state::State;
+
+/// Deadline for the connector to answer a `StreamOpen` (it includes its dial).
+pub const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What the client asked to reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Connector location ID.
+    pub location: String,
+    /// Virtual host.
+    pub host: String,
+    /// Virtual port.
+    pub port: u16,
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "{}/[{}]:{}", self.location, self.host, self.port)
+        } else {
+            write!(f, "{}/{}:{}", self.location, self.host, self.port)
+        }
+    }
+}
+
+/// Why a session could not be opened. Each maps to an entry point's own reply.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The principal may not open sessions (e.g. a vendor admin token, which has no company).
+    #[error("this token may not open sessions: {0}")]
+    NotPermitted(&'static str),
+    /// The location has no live tunnel.
+    #[error("connector {0:?} is not connected")]
+    ConnectorOffline(String),
+    /// The connector refused.
+    #[error("refused by connector ({code:?}): {message}")]
+    Refused {
+        /// Reason code.
+        code: RefuseCode,
+        /// Connector's message.
+        message: String,
+    },
+    /// The tunnel failed while opening.
+    #[error("tunnel: {0}")]
+    Tunnel(#[from] TunnelError),
+}
+
+impl SessionError {
+    /// Stable code for API errors and audit records.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SessionError::NotPermitted(_) => "not_permitted",
+            SessionError::ConnectorOffline(_) => "connector_offline",
+            SessionError::Refused { code, .. } => match code {
+                RefuseCode::NotAllowed => "not_allowed",
+                RefuseCode::ConnectionRefused => "connection_refused",
+                RefuseCode::HostUnreachable => "host_unreachable",
+                RefuseCode::Timeout => "backend_timeout",
+                _ => "unavailable",
+            },
+            SessionError::Tunnel(TunnelError::Timeout(_)) => "tunnel_timeout",
+            SessionError::Tunnel(_) => "tunnel_error",
+        }
+    }
+}
+
+/// An opened session, ready to relay.
+#[derive(Debug)]
+pub struct Session {
+    id: String,
+    principal: Principal,
+    entry: &'static str,
+    client: SocketAddr,
+    target: Target,
+    tunnel: Arc<Tunnel>,
+    stream: H2Stream,
+    started: Instant,
+}
+
+/// Opens a session for `principal` to `target`.
+pub async fn open(
+    state: &State,
+    principal: &Principal,
+    entry: &'static str,
+    client: SocketAddr,
+    target: Target,
+) -> Result<Session, SessionError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let res = open_inner(state, principal, entry, client, &target, &id).await;
+    match res {
+        Ok((tunnel, stream)) => {
+            state
+                .audit
+                .record(Event {
+                    company_id: principal.company_id,
+                    actor: &principal.label(),
+                    action: "session.start",
+                    target: &target.to_string(),
+                    outcome: "ok",
+                    detail: serde_json::json!({
+                        "session": id, "entry": entry, "client": client.to_string(),
+                        "connector": tunnel.connector_id,
+                    }),
+                })
+                .await;
+            Ok(Session {
+                id,
+                principal: principal.clone(),
+                entry,
+                client,
+                target,
+                tunnel,
+                stream,
+                started: Instant::now(),
+            })
+        }
+        Err(e) => {
+            tracing::warn!(session = %id, principal = %principal.label(), %target, entry, error = %e, "session refused");
+            state
+                .audit
+                .record(Event {
+                    company_id: principal.company_id,
+                    actor: &principal.label(),
+                    action: "session.refused",
+                    target: &target.to_string(),
+                    outcome: "refused",
+                    detail: serde_json::json!({
+                        "session": id, "entry": entry, "client": client.to_string(),
+                        "code": e.code(), "reason": e.to_string(),
+                    }),
+                })
+                .await;
+            Err(e)
+        }
+    }
+}
+
+async fn open_inner(
+    state: &State,
+    principal: &Principal,
+    entry: &'static str,
+    client: SocketAddr,
+    target: &Target,
+    id: &str,
+) -> Result<(Arc<Tunnel>, H2Stream), SessionError> {
+    let company = principal.company_id.ok_or(SessionError::NotPermitted(
+        "the token belongs to no company",
+    ))?;
+    let tunnel = state
+        .registry
+        .get(company, &target.location)
+        .ok_or_else(|| SessionError::ConnectorOffline(target.location.clone()))?;
+    let open = StreamOpen {
+        session_id: id.into(),
+        host: target.host.clone(),
+        port: target.port,
+        principal: principal.label(),
+        entry: entry.into(),
+        client_addr: Some(client.to_string()),
+        window: None,
+    };
+    match tunnel.mux.open_stream(&open, OPEN_TIMEOUT).await? {
+        Ok(stream) => Ok((tunnel, stream)),
+        Err(OpenResult::Refused { code, message }) => Err(SessionError::Refused { code, message }),
+        Err(OpenResult::Connected) => Err(SessionError::Tunnel(TunnelError::Closed)),
+    }
+}
+
+impl Session {
+    /// The session id (shared with the connector's audit).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Relays between the client and the target until one side closes or the tunnel is cut,
+    /// then audits the end.
+    pub async fn relay<C>(self, state: &State, client_io: C)
+    where
+        C: AsyncRead + AsyncWrite + Unpin,
+    {
+        let cut = self.tunnel.cut.child_token();
+        let (stats, end, err) = relay(client_io, self.stream, &cut).await;
+        let ended_by = match end {
+            RelayEnd::Closed => "closed".to_string(),
+            RelayEnd::Error => format!("error: {}", err.map(|e| e.to_string()).unwrap_or_default()),
+            RelayEnd::Cut => {
+                let why = self.tunnel.cut_reason.read().ok().and_then(|r| *r);
+                format!("cut by hub: {why:?}")
+            }
+        };
+        let duration_ms = self.started.elapsed().as_millis() as u64;
+        tracing::info!(session = %self.id, principal = %self.principal.label(), target = %self.target,
+            up = stats.a_to_b, down = stats.b_to_a, duration_ms, %ended_by, "session ended");
+        state
+            .audit
+            .record(Event {
+                company_id: self.principal.company_id,
+                actor: &self.principal.label(),
+                action: "session.end",
+                target: &self.target.to_string(),
+                outcome: if end == RelayEnd::Closed {
+                    "ok"
+                } else {
+                    "ended"
+                },
+                detail: serde_json::json!({
+                    "session": self.id, "entry": self.entry, "client": self.client.to_string(),
+                    "bytes_up": stats.a_to_b, "bytes_down": stats.b_to_a,
+                    "duration_ms": duration_ms, "ended_by": ended_by,
+                }),
+            })
+            .await;
+    }
+}

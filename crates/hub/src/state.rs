@@ -1,0 +1,53 @@
+//! What every listener of the hub shares.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use portcullis_store::Store;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::audit::Auditor;
+use crate::config::HubConfig;
+use crate::pki_state::HubPki;
+use crate::registry::Registry;
+
+/// Shared hub state.
+#[derive(Debug)]
+pub struct HubState {
+    /// Validated configuration.
+    pub config: HubConfig,
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// CA and server certificate.
+    pub pki: HubPki,
+    /// Live tunnels.
+    pub registry: Registry,
+    /// Audit writer.
+    pub audit: Auditor,
+    /// The tunnel address told to connectors at enrolment.
+    pub advertised_tunnel: String,
+    /// Cancelled when the hub stops accepting new connections (first phase of shutdown).
+    pub accept_stop: CancellationToken,
+    /// Cancelled when the hub cuts everything still running (second phase); tunnels' cut
+    /// tokens are its children.
+    pub shutdown: CancellationToken,
+    /// Sessions and tunnels in flight, drained at shutdown.
+    pub tasks: TaskTracker,
+}
+
+/// Addresses the hub actually bound (port 0 resolved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoundAddrs {
+    /// API over HTTPS.
+    pub api: SocketAddr,
+    /// Tunnel endpoint.
+    pub tunnel: SocketAddr,
+    /// SOCKS5 entry.
+    pub socks5: Option<SocketAddr>,
+    /// HTTP proxy entry.
+    pub http_proxy: Option<SocketAddr>,
+}
+
+/// Shared state handle.
+pub type State = Arc<HubState>;

@@ -1,0 +1,320 @@
+//! The tunnel endpoint: connectors dial in here.
+//!
+//! Pre-authentication (TLS handshake, certificate lookup, `Hello`) runs under a deadline and a
+//! concurrency cap, so a flood of half-open connections cannot stall the endpoint. The
+//! certificate is checked against the store on every connect: revocation is a row, effective at
+//! once. After the handshake a control loop keeps heartbeats and the inventory.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use portcullis_proto::version::VersionVerdict;
+use portcullis_proto::{Goodbye, GoodbyeReason, Heartbeat, Message, Reject, RejectCode, Welcome};
+use portcullis_store::Connector;
+use portcullis_transport::framed::{read_message, write_message};
+use portcullis_transport::h2stream::H2Stream;
+use portcullis_transport::pki::fingerprint_hex;
+use portcullis_transport::tls::TUNNEL_ALPN;
+use portcullis_transport::tunnel::{hub_read_hello, hub_reject, hub_welcome, MuxSettings};
+use time::OffsetDateTime;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
+
+use crate::audit::Event;
+use crate::registry::Tunnel;
+use crate::state::State;
+
+/// Accepts connectors until shutdown.
+pub async fn serve(state: State, listener: TcpListener, acceptor: TlsAcceptor) {
+    let preauth = Arc::new(Semaphore::new(state.config.max_preauth));
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = state.accept_stop.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "tunnel accept failed");
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = preauth.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "tunnel endpoint: too many connections in handshake, dropping");
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let st = state.clone();
+        let acc = acceptor.clone();
+        state
+            .tasks
+            .spawn(async move { handle(st, acc, tcp, peer, permit).await });
+    }
+}
+
+async fn reject(tls: TlsStream<TcpStream>, code: RejectCode, message: String, min: Option<String>) {
+    let r = Reject {
+        code,
+        message,
+        minimum_version: min,
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), hub_reject(tls, r)).await;
+}
+
+async fn handle(
+    state: State,
+    acceptor: TlsAcceptor,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    permit: OwnedSemaphorePermit,
+) {
+    let deadline = state.config.preauth_timeout;
+    let mut tls = match tokio::time::timeout(deadline, acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::info!(%peer, error = %e, "tunnel TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%peer, "tunnel TLS handshake timed out");
+            return;
+        }
+    };
+    let (fp, alpn_ok) = {
+        let conn = tls.get_ref().1;
+        let fp = conn
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|c| fingerprint_hex(c));
+        (fp, conn.alpn_protocol() == Some(TUNNEL_ALPN))
+    };
+    let Some(fp) = fp.filter(|_| alpn_ok) else {
+        tracing::info!(%peer, "tunnel client without certificate or ALPN");
+        return;
+    };
+    let connector = match state.store.find_connector_by_fingerprint(&fp).await {
+        Ok(Some(c)) if c.revoked_at.is_none() => c,
+        Ok(found) => {
+            let (code, what) = match found {
+                Some(_) => (
+                    RejectCode::Revoked,
+                    "this connector's certificate was revoked",
+                ),
+                None => (
+                    RejectCode::UnknownConnector,
+                    "certificate not known to this hub",
+                ),
+            };
+            tracing::warn!(%peer, fingerprint = %fp, "tunnel refused: {what}");
+            refuse_audit(&state, found.as_ref(), &fp, what).await;
+            reject(tls, code, what.into(), None).await;
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "store lookup failed on tunnel connect");
+            reject(
+                tls,
+                RejectCode::Unavailable,
+                "hub storage unavailable".into(),
+                None,
+            )
+            .await;
+            return;
+        }
+    };
+    let hello = match hub_read_hello(&mut tls, deadline).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::info!(%peer, connector = connector.id, error = %e, "tunnel hello failed");
+            return;
+        }
+    };
+    let warning = match state.config.version_policy.check(&hello.software_version) {
+        VersionVerdict::Accepted => None,
+        VersionVerdict::Warn(w) => {
+            tracing::warn!(connector = connector.id, location = %connector.location, "{}", w.message);
+            Some(w)
+        }
+        VersionVerdict::TooOld { .. } | VersionVerdict::Unparseable => {
+            let min = state.config.version_policy.minimum.to_string();
+            let msg = format!(
+                "connector version {:?} is older than the minimum {min} this hub accepts; upgrade the connector",
+                hello.software_version
+            );
+            tracing::warn!(connector = connector.id, location = %connector.location, "tunnel refused: {msg}");
+            refuse_audit(&state, Some(&connector), &fp, &msg).await;
+            reject(tls, RejectCode::ClientTooOld, msg, Some(min)).await;
+            return;
+        }
+    };
+    let welcome = Welcome {
+        hub_version: env!("CARGO_PKG_VERSION").into(),
+        heartbeat_interval_ms: state.config.heartbeat_interval.as_millis() as u64,
+        warning: warning.clone(),
+    };
+    let (mux, control) = match hub_welcome(tls, welcome, &MuxSettings::default(), deadline).await {
+        Ok(pair) => pair,
+        Err(e) => {
+            tracing::info!(%peer, connector = connector.id, error = %e, "multiplexer start failed");
+            return;
+        }
+    };
+    drop(permit);
+    let tunnel = Arc::new(Tunnel {
+        connector_id: connector.id,
+        company_id: connector.company_id,
+        location: connector.location.clone(),
+        mux: mux.clone(),
+        version: hello.software_version.clone(),
+        warning,
+        connected_at: OffsetDateTime::now_utc(),
+        peer: peer.to_string(),
+        inventory: RwLock::new(Vec::new()),
+        cut: state.shutdown.child_token(),
+        cut_reason: RwLock::new(None),
+    });
+    state.registry.insert(tunnel.clone());
+    if let Err(e) = state
+        .store
+        .touch_connector(
+            connector.id,
+            &hello.software_version,
+            OffsetDateTime::now_utc(),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "could not record connector version");
+    }
+    let actor = format!("connector:{}", connector.id);
+    state
+        .audit
+        .record(Event {
+            company_id: Some(connector.company_id),
+            actor: &actor,
+            action: "tunnel.connected",
+            target: &connector.location,
+            outcome: "ok",
+            detail: serde_json::json!({"peer": peer.to_string(), "version": hello.software_version}),
+        })
+        .await;
+    tracing::info!(connector = connector.id, location = %connector.location, %peer, "tunnel up");
+
+    let reason = control_loop(&state, &tunnel, control).await;
+
+    state.registry.remove(&tunnel);
+    tunnel.cut.cancel();
+    mux.close();
+    tracing::info!(connector = connector.id, location = %connector.location, %reason, "tunnel down");
+    state
+        .audit
+        .record(Event {
+            company_id: Some(connector.company_id),
+            actor: &actor,
+            action: "tunnel.disconnected",
+            target: &connector.location,
+            outcome: "ok",
+            detail: serde_json::json!({"reason": reason}),
+        })
+        .await;
+}
+
+async fn refuse_audit(state: &State, c: Option<&Connector>, fp: &str, why: &str) {
+    let actor = c.map_or_else(|| "unknown".to_string(), |c| format!("connector:{}", c.id));
+    state
+        .audit
+        .record(Event {
+            company_id: c.map(|c| c.company_id),
+            actor: &actor,
+            action: "tunnel.refused",
+            target: c.map_or("", |c| c.location.as_str()),
+            outcome: "refused",
+            detail: serde_json::json!({"reason": why, "fingerprint": fp}),
+        })
+        .await;
+}
+
+/// Runs the control channel until the tunnel ends; returns why it ended.
+async fn control_loop(state: &State, tunnel: &Tunnel, control: H2Stream) -> String {
+    let (mut rd, mut wr) = tokio::io::split(control);
+    // `read_message` is not cancel-safe, so a task owns the read half and forwards frames.
+    let (tx, mut rx) = mpsc::channel(16);
+    let reader = tokio::spawn(async move {
+        loop {
+            let r = read_message(&mut rd).await;
+            let stop = r.is_err();
+            if tx.send(r).await.is_err() || stop {
+                break;
+            }
+        }
+    });
+    let interval = state.config.heartbeat_interval;
+    let mut tick = tokio::time::interval_at(Instant::now() + interval, interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_rx = Instant::now();
+    let mut seq = 0u64;
+    let reason = loop {
+        tokio::select! {
+            _ = tunnel.cut.cancelled() => {
+                let why = tunnel
+                    .cut_reason
+                    .read()
+                    .ok()
+                    .and_then(|r| *r)
+                    .unwrap_or(GoodbyeReason::Shutdown);
+                let bye = Message::Goodbye(Goodbye { reason: why, message: format!("{why:?}") });
+                let _ = tokio::time::timeout(Duration::from_secs(1), write_message(&mut wr, &bye)).await;
+                break format!("cut by hub: {why:?}");
+            }
+            m = rx.recv() => match m {
+                Some(Ok(msg)) => {
+                    last_rx = Instant::now();
+                    match msg {
+                        Message::Inventory(inv) => {
+                            if let Ok(mut cur) = tunnel.inventory.write() {
+                                *cur = inv.targets;
+                            }
+                            state.registry.inventory_changed();
+                        }
+                        Message::Heartbeat(h) if !h.ack => {
+                            let ack = Message::Heartbeat(Heartbeat { seq: h.seq, ack: true });
+                            if !write_within(&mut wr, &ack, interval).await {
+                                break "heartbeat reply failed".into();
+                            }
+                        }
+                        Message::Heartbeat(_) => {}
+                        Message::Goodbye(g) => break format!("connector said goodbye: {:?}", g.reason),
+                        other => break format!("protocol error: unexpected {}", other.name()),
+                    }
+                }
+                Some(Err(e)) => break format!("control channel: {e}"),
+                None => break "control channel closed".into(),
+            },
+            _ = tick.tick() => {
+                if last_rx.elapsed() > interval * 3 {
+                    break "heartbeat timeout".into();
+                }
+                seq += 1;
+                let hb = Message::Heartbeat(Heartbeat { seq, ack: false });
+                if !write_within(&mut wr, &hb, interval).await {
+                    break "heartbeat send failed".into();
+                }
+            }
+        }
+    };
+    reader.abort();
+    reason
+}
+
+async fn write_within<W: tokio::io::AsyncWrite + Unpin>(
+    w: &mut W,
+    m: &Message,
+    d: Duration,
+) -> bool {
+    matches!(
+        tokio::time::timeout(d, write_message(w, m)).await,
+        Ok(Ok(()))
+    )
+}

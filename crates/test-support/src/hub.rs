@@ -1,0 +1,227 @@
+//! [`TestHub`]: a real hub on loopback port 0 with a temporary data directory.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use portcullis::client::ApiClient;
+use portcullis_hub::{HubConfig, RawHubConfig, RunningHub};
+use serde_json::{json, Value};
+
+use crate::WAIT;
+
+/// Settings a test may change before the hub starts.
+#[derive(Debug, Clone, Default)]
+pub struct HubOptions {
+    /// `[connectors] min_version`.
+    pub min_version: Option<String>,
+    /// `[connectors] warn_below`.
+    pub warn_below: Option<String>,
+    /// `[connectors] sunset_date`.
+    pub sunset_date: Option<String>,
+    /// `[connectors] heartbeat_interval_ms`.
+    pub heartbeat_ms: Option<u64>,
+    /// `[connectors] enrollment_token_ttl_secs`.
+    pub enrollment_ttl_secs: Option<u64>,
+    /// `[limits] preauth_timeout_secs`.
+    pub preauth_timeout_secs: Option<u64>,
+}
+
+/// A running hub and an admin client for it.
+#[derive(Debug)]
+pub struct TestHub {
+    /// The hub (taken by `stop`).
+    pub hub: Option<RunningHub>,
+    /// Where it keeps its data; reused by `restart`.
+    pub dir: tempfile::TempDir,
+    /// Options it was started with.
+    pub options: HubOptions,
+    /// Vendor-admin API client.
+    pub admin: ApiClient,
+    /// `https://127.0.0.1:port`.
+    pub api_url: String,
+    /// The CA certificate (PEM).
+    pub ca_pem: String,
+}
+
+impl TestHub {
+    /// Starts a hub with default options.
+    pub async fn start() -> TestHub {
+        Self::start_with(HubOptions::default()).await
+    }
+
+    /// Starts a hub with `options`.
+    pub async fn start_with(options: HubOptions) -> TestHub {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::boot(dir, options, None).await
+    }
+
+    async fn boot(
+        dir: tempfile::TempDir,
+        options: HubOptions,
+        reuse: Option<portcullis_hub::BoundAddrs>,
+    ) -> TestHub {
+        crate::init_tracing();
+        let any = "127.0.0.1:0".to_string();
+        let a = |x: Option<SocketAddr>| x.map_or(any.clone(), |a| a.to_string());
+        let mut raw = RawHubConfig {
+            data_dir: Some(dir.path().join("hub")),
+            server_names: Some(vec!["localhost".into(), "127.0.0.1".into()]),
+            ..Default::default()
+        };
+        raw.listen.api = Some(a(reuse.map(|r| r.api)));
+        raw.listen.tunnel = Some(a(reuse.map(|r| r.tunnel)));
+        raw.listen.socks5 = Some(a(reuse.and_then(|r| r.socks5)));
+        raw.listen.http_proxy = Some(a(reuse.and_then(|r| r.http_proxy)));
+        raw.connectors.min_version = options.min_version.clone();
+        raw.connectors.warn_below = options.warn_below.clone();
+        raw.connectors.sunset_date = options.sunset_date.clone();
+        raw.connectors.heartbeat_interval_ms = options.heartbeat_ms;
+        raw.connectors.enrollment_token_ttl_secs = options.enrollment_ttl_secs;
+        raw.limits.preauth_timeout_secs = options.preauth_timeout_secs;
+        let config = HubConfig::try_from(raw).expect("valid test config");
+        let hub = portcullis_hub::start(config).await.expect("hub starts");
+        let api_url = format!("https://127.0.0.1:{}", hub.addrs.api.port());
+        let ca_pem = std::fs::read_to_string(&hub.state.pki.ca_path).expect("CA file");
+        let admin_token = std::fs::read_to_string(
+            dir.path()
+                .join("hub")
+                .join(portcullis_hub::ADMIN_TOKEN_FILE),
+        )
+        .expect("admin token file");
+        let admin =
+            ApiClient::new(&api_url, &ca_pem, Some(admin_token.trim().to_string())).unwrap();
+        TestHub {
+            hub: Some(hub),
+            dir,
+            options,
+            admin,
+            api_url,
+            ca_pem,
+        }
+    }
+
+    fn running(&self) -> &RunningHub {
+        self.hub.as_ref().expect("hub is running")
+    }
+
+    /// Bound addresses.
+    pub fn addrs(&self) -> portcullis_hub::BoundAddrs {
+        self.running().addrs
+    }
+
+    /// SOCKS5 entry address.
+    pub fn socks5(&self) -> SocketAddr {
+        self.addrs().socks5.expect("socks5 enabled")
+    }
+
+    /// HTTP proxy entry address.
+    pub fn http_proxy(&self) -> SocketAddr {
+        self.addrs().http_proxy.expect("http proxy enabled")
+    }
+
+    /// Shared hub state (store, registry).
+    pub fn state(&self) -> &portcullis_hub::State {
+        &self.running().state
+    }
+
+    /// An API client with `token`.
+    pub fn client(&self, token: &str) -> ApiClient {
+        ApiClient::new(&self.api_url, &self.ca_pem, Some(token.to_string())).unwrap()
+    }
+
+    /// Creates a company; returns its JSON.
+    pub async fn company(&self, name: &str) -> Value {
+        self.admin
+            .post("/api/v1/companies", &json!({"name": name}))
+            .await
+            .expect("create company")
+    }
+
+    /// Creates a technical token for `company`; returns the token string.
+    pub async fn token(&self, company: &str, name: &str) -> String {
+        let v: Value = self
+            .admin
+            .post(
+                &format!("/api/v1/companies/{company}/tokens"),
+                &json!({"name": name}),
+            )
+            .await
+            .expect("create token");
+        v["token"].as_str().expect("token string").to_string()
+    }
+
+    /// Creates a connector location; returns (connector id, enrolment token).
+    pub async fn connector(&self, company: &str, location: &str) -> (i64, String) {
+        let v: Value = self
+            .admin
+            .post(
+                &format!("/api/v1/companies/{company}/connectors"),
+                &json!({"location": location}),
+            )
+            .await
+            .expect("create connector");
+        (
+            v["connector"]["id"].as_i64().expect("id"),
+            v["enrollment_token"].as_str().expect("token").to_string(),
+        )
+    }
+
+    /// Waits until `pred` holds for the registry (checked on every registry change).
+    pub async fn wait_registry(
+        &self,
+        what: &str,
+        pred: impl Fn(&portcullis_hub::registry::Registry) -> bool,
+    ) {
+        let reg = &self.state().registry;
+        let mut rx = reg.subscribe();
+        let res = tokio::time::timeout(WAIT, async {
+            loop {
+                if pred(reg) {
+                    return;
+                }
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(res.is_ok() && pred(reg), "timed out waiting for {what}");
+    }
+
+    /// Waits until the connector of `company_id`/`location` has a tunnel whose inventory
+    /// satisfies `pred`.
+    pub async fn wait_inventory(
+        &self,
+        company_id: i64,
+        location: &str,
+        pred: impl Fn(&[portcullis_proto::InventoryTarget]) -> bool,
+    ) {
+        self.wait_registry(&format!("inventory of {location}"), |r| {
+            r.get(company_id, location)
+                .and_then(|t| t.inventory.read().ok().map(|i| pred(&i)))
+                .unwrap_or(false)
+        })
+        .await
+    }
+
+    /// Stops the hub (grace 0: cut everything at once).
+    pub async fn stop(&mut self) {
+        if let Some(h) = self.hub.take() {
+            h.stop(Duration::ZERO).await;
+        }
+    }
+
+    /// Stops and starts again on the same data directory and the same ports.
+    pub async fn restart(mut self) -> TestHub {
+        let addrs = self.addrs();
+        self.stop().await;
+        let options = self.options.clone();
+        Self::boot(self.dir, options, Some(addrs)).await
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("hub")
+    }
+}
