@@ -179,8 +179,11 @@ enum ConfigCmd {
 fn init_logging(filter: &str, json: bool) {
     let f = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only for a person at a terminal, never into files or journald.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let b = tracing_subscriber::fmt()
         .with_env_filter(f)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     if json {
         b.json().init();

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use portcullis_domain::access::{AccessControlList, AccessEntry, AclError, Protocol};
-use portcullis_domain::target::HostPorts;
+use portcullis_domain::target::{HostPorts, TargetError};
 use portcullis_proto::MAX_INVENTORY;
 use portcullis_transport::backoff::{BackoffConfig, BackoffConfigError};
 use portcullis_transport::proxy::{HttpProxy, Secret};
@@ -68,6 +68,18 @@ pub enum ConfigError {
     Reconnect(#[from] BackoffConfigError),
 }
 
+/// Why a `host:port` string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostPortError {
+    /// Not `host:port` at all.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// A port range where one port is meant.
+    #[error("{0:?}: expected a single port, not a range")]
+    Range(String),
+}
+
 /// A `host:port` the connector dials (the hub's tunnel endpoint, a proxy).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HostPort {
@@ -79,10 +91,10 @@ pub struct HostPort {
 
 impl HostPort {
     /// Parses `host:port` or `[v6]:port` (a single port, not a range).
-    pub fn parse(s: &str) -> Result<HostPort, String> {
-        let hp = HostPorts::parse(s).map_err(|e| e.to_string())?;
+    pub fn parse(s: &str) -> Result<HostPort, HostPortError> {
+        let hp = HostPorts::parse(s)?;
         if hp.first != hp.last {
-            return Err(format!("{s:?}: expected a single port, not a range"));
+            return Err(HostPortError::Range(s.trim().to_owned()));
         }
         Ok(HostPort {
             host: hp.host,
@@ -301,7 +313,7 @@ impl TryFrom<Based<'_>> for ConnectorConfig {
             .as_deref()
             .map(HostPort::parse)
             .transpose()
-            .map_err(|r| field("hub_tunnel", r))?;
+            .map_err(|e| field("hub_tunnel", e.to_string()))?;
         let proxy = raw.proxy.map(HttpProxy::try_from).transpose()?;
         let reconnect = backoff(raw.reconnect)?;
         let access = access_list(raw.access)?;
@@ -326,7 +338,7 @@ impl TryFrom<RawProxy> for HttpProxy {
     type Error = ConfigError;
 
     fn try_from(raw: RawProxy) -> Result<Self, ConfigError> {
-        HostPort::parse(&raw.address).map_err(|r| field("proxy.address", r))?;
+        HostPort::parse(&raw.address).map_err(|e| field("proxy.address", e.to_string()))?;
         if let Some(u) = &raw.username {
             if u.is_empty() || u.contains(':') || u.chars().any(char::is_control) {
                 return Err(field(

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use portcullis_domain::access::AccessControlList;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
@@ -58,41 +59,39 @@ pub(crate) async fn watch(
             continue;
         }
         last_hash = Some(hash);
-        let parsed = String::from_utf8(bytes)
-            .map_err(|_| "the file is not UTF-8".to_owned())
-            .and_then(|text| {
-                ConnectorConfig::from_toml_str(&text, &base_dir_of(&path))
-                    .map_err(|e| e.to_string())
-            });
-        let new = match parsed {
-            Ok(c) => c,
-            Err(e) => {
+        let new = match decide(bytes, &path, &current) {
+            Decision::Invalid(e) => {
                 tracing::error!(path = %path.display(), error = %e, "configuration change refused; the previous access control list stays in force");
                 continue;
             }
+            Decision::Unchanged(new) => {
+                warn_restart_needed(&running, &new);
+                continue;
+            }
+            Decision::Changed(new) => {
+                warn_restart_needed(&running, &new);
+                new
+            }
         };
-        warn_restart_needed(&running, &new);
-        if new.access == current {
-            continue;
-        }
         let added: Vec<&str> = names(&new.access)
             .filter(|n| !names(&current).any(|o| o == *n))
             .collect();
         let removed: Vec<&str> = names(&current)
             .filter(|n| !names(&new.access).any(|o| o == *n))
             .collect();
-        let detail = json!({
+        let mut detail = json!({
             "entries": new.access.entries().len(),
             "added": added,
             "removed": removed,
             "file": path.display().to_string(),
         });
         let generation = shared.install_acl(new.access.clone());
-        let mut ev = AuditEvent::new(AuditAction::AclReloaded, "ok", detail);
-        if let serde_json::Value::Object(m) = &mut ev.detail {
+        if let serde_json::Value::Object(m) = &mut detail {
             m.insert("generation".into(), generation.into());
         }
-        shared.audit.record_or_log(ev);
+        shared
+            .audit
+            .record_or_log(AuditEvent::new(AuditAction::AclReloaded, "ok", detail));
         tracing::info!(
             generation,
             entries = new.access.entries().len(),
@@ -104,7 +103,31 @@ pub(crate) async fn watch(
     }
 }
 
-fn names(acl: &portcullis_domain::access::AccessControlList) -> impl Iterator<Item = &str> {
+/// What a changed file means for the running list.
+#[derive(Debug)]
+enum Decision {
+    /// It does not parse or validate: keep the running list.
+    Invalid(String),
+    /// Valid, with the same `[[access]]` list.
+    Unchanged(ConnectorConfig),
+    /// Valid, with a different list.
+    Changed(ConnectorConfig),
+}
+
+fn decide(bytes: Vec<u8>, path: &Path, current: &AccessControlList) -> Decision {
+    let parsed = String::from_utf8(bytes)
+        .map_err(|_| "the file is not UTF-8".to_owned())
+        .and_then(|text| {
+            ConnectorConfig::from_toml_str(&text, &base_dir_of(path)).map_err(|e| e.to_string())
+        });
+    match parsed {
+        Err(e) => Decision::Invalid(e),
+        Ok(c) if c.access == *current => Decision::Unchanged(c),
+        Ok(c) => Decision::Changed(c),
+    }
+}
+
+fn names(acl: &AccessControlList) -> impl Iterator<Item = &str> {
     acl.entries().iter().map(|e| e.name.as_str())
 }
 
@@ -135,4 +158,48 @@ async fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
         )));
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acl(text: &str) -> AccessControlList {
+        ConnectorConfig::from_toml_str(text, Path::new("/"))
+            .expect("valid")
+            .access
+    }
+
+    const A: &str = "[[access]]\nname = \"a\"\nvirtual = \"a:1\"\ninternal = \"10.0.0.1:1\"\n";
+    const B: &str = "[[access]]\nname = \"b\"\nvirtual = \"b:1\"\ninternal = \"10.0.0.2:1\"\n";
+
+    #[test]
+    fn broken_files_are_refused_and_name_the_problem() {
+        let current = acl(A);
+        let path = Path::new("/etc/c.toml");
+        let bad = format!("{A}[[access]]\nname = \"x\"\nvirtual = \"nope\"\ninternal = \"h:1\"\n");
+        match decide(bad.into_bytes(), path, &current) {
+            Decision::Invalid(e) => assert!(e.contains("\"x\""), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        match decide(vec![0xff, 0xfe], path, &current) {
+            Decision::Invalid(e) => assert!(e.contains("UTF-8"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn same_list_is_unchanged_and_another_list_is_a_change() {
+        let current = acl(A);
+        let path = Path::new("/etc/c.toml");
+        let commented = format!("# edited\n{A}");
+        assert!(matches!(
+            decide(commented.into_bytes(), path, &current),
+            Decision::Unchanged(_)
+        ));
+        match decide(B.as_bytes().to_vec(), path, &current) {
+            Decision::Changed(c) => assert_eq!(c.access, acl(B)),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -142,12 +142,7 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
                 code => format!(
                     "{target} (entry {:?}): {}",
                     permit.entry(),
-                    match code {
-                        RefuseCode::ConnectionRefused =>
-                            "the internal system refused the connection",
-                        RefuseCode::Timeout => "connecting to the internal system timed out",
-                        _ => "the internal system is unreachable",
-                    }
+                    public_reason(code)
                 ),
             };
             refuse(pending, &ctx, e.code, public, Some((&permit, &e.message)));
@@ -204,6 +199,15 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         bytes_from_hub = stats.a_to_b, bytes_to_hub = stats.b_to_a, duration_ms,
         "session ended"
     );
+}
+
+/// What the hub is told about a failed dial (local logs get the internal address too).
+fn public_reason(code: RefuseCode) -> &'static str {
+    match code {
+        RefuseCode::ConnectionRefused => "the internal system refused the connection",
+        RefuseCode::Timeout => "connecting to the internal system timed out",
+        _ => "the internal system is unreachable",
+    }
 }
 
 /// Audits and logs a refusal, then sends it.

@@ -82,3 +82,24 @@ async fn a_token_from_another_hub_fails_before_anything_is_sent() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_wrong_secret_does_not_burn_the_token() {
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    let (_, token) = hub.connector("acme", "berlin").await;
+    let mut t = portcullis_proto::enroll::EnrollToken::parse(&token).unwrap();
+    let good_secret = t.secret.clone();
+    t.secret = "0".repeat(64);
+    let d = tempfile::tempdir().unwrap();
+    match enroll(&hub.api_url, &t.to_token_string(), d.path(), false).await {
+        Err(EnrollError::Refused { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (401, "invalid_token"));
+        }
+        other => panic!("wrong secret accepted: {other:?}"),
+    }
+    t.secret = good_secret;
+    enroll(&hub.api_url, &t.to_token_string(), d.path(), false)
+        .await
+        .expect("the right secret still works");
+}

@@ -93,6 +93,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         t: NewEnrollmentToken,
     ) -> Result<EnrollmentToken, StoreError>;
+    /// The token with this public id, used or not, so the caller can check the secret before
+    /// spending the token.
+    async fn find_enrollment_token(
+        &self,
+        public_id: &str,
+    ) -> Result<Option<EnrollmentToken>, StoreError>;
     /// Atomically marks the token used at `now` and returns it (with `used_at` set), so that
     /// of two concurrent calls exactly one succeeds. The caller verifies the secret against
     /// `secret_hash` *before* consuming, so a wrong secret does not burn the token.

@@ -56,8 +56,21 @@ impl Drop for TempDir {
 /// A hub CA with a `localhost`/`127.0.0.1` server certificate.
 pub struct TestPki {
     pub ca: Ca,
+    ca_material: pki::CaMaterial,
     pub server_chain: Vec<rustls_pki_types::CertificateDer<'static>>,
     pub server_key_pem: String,
+}
+
+impl Clone for TestPki {
+    fn clone(&self) -> Self {
+        TestPki {
+            ca: Ca::from_pem(&self.ca_material.cert_pem, &self.ca_material.key_pem)
+                .expect("reload ca"),
+            ca_material: self.ca_material.clone(),
+            server_chain: self.server_chain.clone(),
+            server_key_pem: self.server_key_pem.clone(),
+        }
+    }
 }
 
 impl TestPki {
@@ -71,6 +84,7 @@ impl TestPki {
         server_chain.push(ca.cert_der().clone());
         TestPki {
             ca,
+            ca_material: m,
             server_chain,
             server_key_pem: leaf.key_pem,
         }
@@ -158,7 +172,11 @@ pub struct FakeHub {
 
 impl FakeHub {
     pub async fn start() -> FakeHub {
-        let pki = TestPki::new();
+        Self::start_with(TestPki::new()).await
+    }
+
+    /// A hub using an existing PKI (e.g. the one an enrolment server signed with).
+    pub async fn start_with(pki: TestPki) -> FakeHub {
         let config = tls::tunnel_server_config(
             pki.server_chain.clone(),
             pki.server_key(),

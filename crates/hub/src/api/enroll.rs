@@ -43,6 +43,13 @@ pub async fn enroll(
             "this token was issued by another hub (CA fingerprint differs)",
         ));
     }
+    // Check the secret before spending the token, so a mistyped token does not burn a good
+    // one; a wrong secret learns nothing about the token's state.
+    let found = st.store.find_enrollment_token(&tok.public_id).await?;
+    if !found.is_some_and(|t| secret_matches(&tok.secret, &t.secret_hash)) {
+        tracing::warn!(token = %tok.public_id, "enrolment with an unknown token or a wrong secret");
+        return Err(invalid_token());
+    }
     let et = match st
         .store
         .consume_enrollment_token(&tok.public_id, OffsetDateTime::now_utc())
@@ -73,10 +80,6 @@ pub async fn enroll(
         }
         Err(e) => return Err(e.into()),
     };
-    if !secret_matches(&tok.secret, &et.secret_hash) {
-        tracing::warn!(token = %tok.public_id, "enrolment with a wrong secret; token is now spent");
-        return Err(invalid_token());
-    }
     let conn = st
         .store
         .get_connector(et.connector_id)

@@ -250,6 +250,18 @@ pub(super) async fn enrollment(store: &dyn Store, run: &Run) {
             .await,
         "NotFound",
     );
+    assert_eq!(
+        store
+            .find_enrollment_token(&run.name("enroll-none"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.find_enrollment_token(&tok.public_id).await.unwrap(),
+        Some(tok.clone()),
+        "find_enrollment_token returns the unused token"
+    );
     // Expiry is exclusive: at `expires_at` the token is already dead. A failed attempt
     // leaves the token usable.
     expect_err(
@@ -278,6 +290,15 @@ pub(super) async fn enrollment(store: &dyn Store, run: &Run) {
     expect_err(
         store.consume_enrollment_token(&tok.public_id, now).await,
         "AlreadyUsed",
+    );
+    assert_eq!(
+        store
+            .find_enrollment_token(&tok.public_id)
+            .await
+            .unwrap()
+            .and_then(|t| t.used_at),
+        Some(ms(now)),
+        "find_enrollment_token shows the token as used"
     );
     // "Used" wins over "expired": a replay after expiry is still reported as a replay.
     expect_err(

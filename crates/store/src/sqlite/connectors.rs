@@ -225,6 +225,21 @@ pub(super) async fn create_enrollment_token(
     }
 }
 
+pub(super) async fn find_enrollment_token(
+    pool: &SqlitePool,
+    public_id: &str,
+) -> Result<Option<EnrollmentToken>, StoreError> {
+    let row: Option<EnrollmentRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        enrollment_cols!(),
+        " FROM enrollment_tokens WHERE public_id = $1"
+    ))
+    .bind(public_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(TryInto::try_into).transpose()
+}
+
 pub(super) async fn consume_enrollment_token(
     pool: &SqlitePool,
     public_id: &str,

@@ -195,6 +195,12 @@ impl Store for SqliteStore {
     ) -> Result<EnrollmentToken, StoreError> {
         connectors::create_enrollment_token(&self.pool, t).await
     }
+    async fn find_enrollment_token(
+        &self,
+        public_id: &str,
+    ) -> Result<Option<EnrollmentToken>, StoreError> {
+        connectors::find_enrollment_token(&self.pool, public_id).await
+    }
     async fn consume_enrollment_token(
         &self,
         public_id: &str,

@@ -1,0 +1,218 @@
+//! The real `portcullis` binary as separate processes: hub, admin verbs, enrolment, connector,
+//! and a session through the SOCKS5 entry. Readiness is read from the processes' log lines.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
+use portcullis_test_support::echo_server;
+
+const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
+
+/// A child process whose stderr lines arrive on a channel; killed on drop.
+struct Proc {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Proc {
+    fn spawn(args: &[&str]) -> Proc {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("PORTCULLIS_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("binary starts");
+        let err = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Proc { child, lines: rx }
+    }
+
+    /// Waits for a log line containing `needle`; returns it.
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.contains(needle) => return l,
+                Ok(_) => {}
+                Err(_) => panic!("no log line containing {needle:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn field<'a>(line: &'a str, key: &str) -> &'a str {
+    let at = line
+        .find(&format!("{key}="))
+        .unwrap_or_else(|| panic!("{key} in {line}"))
+        + key.len()
+        + 1;
+    let rest = line[at..].trim_start_matches("Some(");
+    rest.split(|c: char| c.is_whitespace() || c == ')')
+        .next()
+        .unwrap()
+}
+
+fn run_ok(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("binary runs");
+    assert!(
+        out.status.success(),
+        "portcullis {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn config_examples_parse() {
+    let hub = run_ok(&["config", "example", "hub"], &[]);
+    let raw = portcullis_hub::RawHubConfig::from_toml(&hub).unwrap();
+    portcullis_hub::HubConfig::try_from(raw).unwrap();
+    let conn = run_ok(&["config", "example", "connector"], &[]);
+    portcullis_connector::ConnectorConfig::from_toml_str(&conn, std::path::Path::new("/tmp"))
+        .unwrap();
+}
+
+#[test]
+fn admin_without_a_readable_ca_says_so() {
+    let out = Command::new(BIN)
+        .args([
+            "admin",
+            "--hub",
+            "https://127.0.0.1:1",
+            "--ca",
+            "/nonexistent/ca.pem",
+            "--token",
+            "x",
+            "company",
+            "list",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/ca.pem"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    let data_s = data.to_str().unwrap();
+    let hub = Proc::spawn(&[
+        "hub",
+        "--data-dir",
+        data_s,
+        "--api",
+        "127.0.0.1:0",
+        "--tunnel",
+        "127.0.0.1:0",
+        "--socks5",
+        "127.0.0.1:0",
+        "--http-proxy",
+        "",
+        "--grace-secs",
+        "0",
+    ]);
+    let line = hub.wait_for("hub listening");
+    let api = field(&line, "api").to_string();
+    let socks: std::net::SocketAddr = field(&line, "socks5").parse().unwrap();
+    let url = format!("https://{api}");
+    let ca = data.join("pki/ca.pem");
+    let admin_token = std::fs::read_to_string(data.join("admin.token")).unwrap();
+    let env = [
+        ("PORTCULLIS_HUB", url.as_str()),
+        ("PORTCULLIS_CA", ca.to_str().unwrap()),
+        ("PORTCULLIS_TOKEN", admin_token.trim()),
+    ];
+    run_ok(&["admin", "company", "create", "acme"], &env);
+    let v: serde_json::Value = serde_json::from_str(&run_ok(
+        &[
+            "admin",
+            "connector",
+            "create",
+            "--company",
+            "acme",
+            "--location",
+            "berlin",
+        ],
+        &env,
+    ))
+    .unwrap();
+    let enroll_token = v["enrollment_token"].as_str().unwrap().to_string();
+    let v: serde_json::Value = serde_json::from_str(&run_ok(
+        &[
+            "admin",
+            "token",
+            "create",
+            "--company",
+            "acme",
+            "--name",
+            "bot",
+        ],
+        &env,
+    ))
+    .unwrap();
+    let token = v["token"].as_str().unwrap().to_string();
+
+    let echo = echo_server().await;
+    let cfg = dir.path().join("connector.toml");
+    std::fs::write(
+        &cfg,
+        format!("data_dir = \"cdata\"\n[[access]]\nname = \"echo\"\nvirtual = \"echo.internal:7\"\ninternal = \"{echo}\"\nprotocol = \"tcp\"\n"),
+    )
+    .unwrap();
+    let out = run_ok(
+        &[
+            "connector",
+            "enroll",
+            "--hub",
+            &url,
+            "--token",
+            &enroll_token,
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.contains("Enrolled as acme/berlin"), "{out}");
+    let conn = Proc::spawn(&["connector", "run", "--config", cfg.to_str().unwrap()]);
+    conn.wait_for("tunnel established");
+    hub.wait_for("tunnel up");
+
+    let Socks5Outcome::Connected(mut s) =
+        socks5_connect(socks, "berlin", &token, "echo.internal", 7)
+            .await
+            .unwrap()
+    else {
+        panic!("session refused");
+    };
+    assert_eq!(
+        echo_round_trip(&mut s, b"across processes").await.unwrap(),
+        b"across processes"
+    );
+    let list = run_ok(&["admin", "connector", "list", "--company", "acme"], &env);
+    assert!(list.contains("\"connected\""), "{list}");
+}

@@ -1,0 +1,195 @@
+//! Configuration parsing: the example, and every mistake named where it is.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use portcullis_connector::config::HostPort;
+use portcullis_connector::{example, ConfigError, ConnectorConfig};
+
+fn parse(text: &str) -> Result<ConnectorConfig, ConfigError> {
+    ConnectorConfig::from_toml_str(text, Path::new("/etc/portcullis"))
+}
+
+fn err(text: &str) -> String {
+    parse(text).expect_err("must be refused").to_string()
+}
+
+const ENTRY: &str = r#"
+[[access]]
+name = "erp"
+virtual = "erp.internal:3200-3299"
+internal = "10.0.0.5:3200"
+"#;
+
+#[test]
+fn the_example_parses_and_says_what_it_means() {
+    let c = parse(example()).expect("the example parses");
+    assert_eq!(
+        c.data_dir,
+        PathBuf::from("/etc/portcullis/./connector-data")
+    );
+    assert_eq!(c.access.entries().len(), 2);
+    let p = c.access.check("erp.internal", 3250).expect("range maps");
+    assert_eq!((p.internal_host(), p.internal_port()), ("10.0.0.5", 3250));
+    assert_eq!(c.reconnect.initial, Duration::from_millis(100));
+    assert_eq!(c.reconnect.max, Duration::from_secs(30));
+    assert_eq!(c.reconnect.stable_after, Duration::from_secs(60));
+    assert!(c.proxy.is_none() && c.hub_tunnel.is_none());
+    // Every non-empty line of the example is either TOML or a comment explaining it.
+    assert!(example().lines().filter(|l| l.starts_with('#')).count() > 10);
+}
+
+#[test]
+fn a_full_configuration_parses() {
+    let text = format!(
+        r#"
+data_dir = "/var/lib/portcullis"
+hub_tunnel = "Hub.Vendor.example:8444"
+[proxy]
+address = "proxy.corp:3128"
+username = "svc"
+password = "s3cret"
+[reconnect]
+initial_ms = 50
+max_ms = 1000
+stable_after_secs = 5
+{ENTRY}
+[[access]]
+name = "v6"
+virtual = "[fd00::1]:22"
+internal = "[fd00::2]:2222"
+protocol = "tcp"
+"#
+    );
+    let c = parse(&text).expect("parses");
+    assert_eq!(c.data_dir, PathBuf::from("/var/lib/portcullis"));
+    assert_eq!(
+        c.hub_tunnel,
+        Some(HostPort {
+            host: "hub.vendor.example".into(),
+            port: 8444
+        })
+    );
+    let proxy = c.proxy.as_ref().expect("proxy");
+    assert_eq!(proxy.addr, "proxy.corp:3128");
+    assert_eq!(proxy.username.as_deref(), Some("svc"));
+    assert!(
+        !format!("{c:?}").contains("s3cret"),
+        "the password is masked"
+    );
+    assert_eq!(c.reconnect.initial, Duration::from_millis(50));
+    assert_eq!(
+        c.access.check("fd00::1", 22).expect("v6").internal_port(),
+        2222
+    );
+}
+
+#[test]
+fn password_from_the_environment() {
+    // A variable name no other test uses; set once, before it is read.
+    std::env::set_var("PORTCULLIS_TEST_PROXY_PW_1", "from-env");
+    let c = parse(
+        "[proxy]\naddress = \"p:1\"\nusername = \"u\"\npassword_env = \"PORTCULLIS_TEST_PROXY_PW_1\"",
+    )
+    .expect("parses");
+    assert_eq!(
+        c.proxy
+            .and_then(|p| p.password)
+            .map(|s| s.expose().to_owned()),
+        Some("from-env".into())
+    );
+    let e = err("[proxy]\naddress = \"p:1\"\nusername = \"u\"\npassword_env = \"PORTCULLIS_TEST_UNSET_VAR_XYZ\"");
+    assert!(
+        e.contains("password_env") && e.contains("PORTCULLIS_TEST_UNSET_VAR_XYZ"),
+        "{e}"
+    );
+    let e =
+        err("[proxy]\naddress = \"p:1\"\nusername = \"u\"\npassword = \"a\"\npassword_env = \"B\"");
+    assert!(e.contains("not both"), "{e}");
+    let e = err("[proxy]\naddress = \"p:1\"\npassword = \"a\"");
+    assert!(e.contains("username"), "{e}");
+}
+
+#[test]
+fn unknown_fields_are_refused_by_name() {
+    let e = err("data_dir = \"d\"\nhub_tunel = \"x:1\"\n");
+    assert!(e.contains("hub_tunel"), "{e}");
+    let e = err(&format!("{ENTRY}colour = \"red\"\n"));
+    assert!(e.contains("colour"), "{e}");
+    let e = err("[proxy]\naddress = \"p:1\"\npasword = \"x\"\n");
+    assert!(e.contains("pasword"), "{e}");
+    let e = err("[reconnect]\ninitial = 5\n");
+    assert!(e.contains("initial"), "{e}");
+}
+
+#[test]
+fn bad_targets_are_refused_naming_the_entry() {
+    for (virt, internal) in [
+        ("erp.internal", "10.0.0.5:3200"),
+        ("erp.internal:0", "10.0.0.5:3200"),
+        ("erp.internal:99999", "10.0.0.5:3200"),
+        ("erp.internal:3299-3200", "10.0.0.5:3200"),
+        ("erp internal:3200", "10.0.0.5:3200"),
+        ("erp.internal:3200", "10.0.0.5"),
+        ("erp.internal:3200-3209", "10.0.0.5:3200-3201"),
+        ("erp.internal:3200-3209", "10.0.0.5:65530"),
+    ] {
+        let text = format!(
+            "[[access]]\nname = \"broken-one\"\nvirtual = \"{virt}\"\ninternal = \"{internal}\"\n"
+        );
+        let e = err(&text);
+        assert!(e.contains("\"broken-one\""), "{virt} → {internal}: {e}");
+    }
+    let e = err("[[access]]\nname = \"udp-thing\"\nvirtual = \"a:1\"\ninternal = \"b:1\"\nprotocol = \"udp\"\n");
+    assert!(e.contains("udp-thing") && e.contains("udp"), "{e}");
+    let e = err("[[access]]\nname = \"\"\nvirtual = \"a:1\"\ninternal = \"b:1\"\n");
+    assert!(e.contains("#1") && e.contains("name"), "{e}");
+    let e = err("[[access]]\nname = \"no-internal\"\nvirtual = \"a:1\"\n");
+    assert!(e.contains("internal"), "{e}");
+}
+
+#[test]
+fn overlapping_and_duplicate_entries_are_refused() {
+    let e = err(&format!(
+        "{ENTRY}\n[[access]]\nname = \"erp-one\"\nvirtual = \"ERP.internal:3250\"\ninternal = \"10.0.0.9:1\"\n"
+    ));
+    assert!(
+        e.contains("overlap") && e.contains("erp") && e.contains("erp-one"),
+        "{e}"
+    );
+    let e = err(&format!("{ENTRY}{ENTRY}"));
+    assert!(e.contains("\"erp\""), "{e}");
+    // Same ports on another host are fine.
+    parse(&format!(
+        "{ENTRY}\n[[access]]\nname = \"crm\"\nvirtual = \"crm.internal:3200\"\ninternal = \"10.0.0.7:3200\"\n"
+    ))
+    .expect("different hosts do not overlap");
+}
+
+#[test]
+fn other_fields_are_checked() {
+    assert!(err("hub_tunnel = \"hub\"").contains("hub_tunnel"));
+    assert!(err("hub_tunnel = \"hub:1-2\"").contains("hub_tunnel"));
+    assert!(err("[proxy]\naddress = \"proxy\"").contains("proxy.address"));
+    assert!(err("[proxy]\naddress = \"p:1\"\nusername = \"a:b\"").contains("proxy.username"));
+    assert!(err("[reconnect]\ninitial_ms = 0").contains("reconnect"));
+    assert!(err("[reconnect]\ninitial_ms = 500\nmax_ms = 100").contains("reconnect"));
+    assert!(err("data_dir = \"\"").contains("data_dir"));
+    assert!(err("data_dir = 5").contains("data_dir"));
+}
+
+#[test]
+fn load_resolves_against_the_file_and_reports_missing_files() {
+    let dir = std::env::temp_dir().join(format!(
+        "portcullis-connector-config-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("connector.toml");
+    std::fs::write(&path, "data_dir = \"data\"\n").expect("write");
+    let c = ConnectorConfig::load(&path).expect("loads");
+    assert_eq!(c.data_dir, dir.join("data"));
+    let e = ConnectorConfig::load(&dir.join("missing.toml")).expect_err("missing");
+    assert!(e.to_string().contains("missing.toml"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
