@@ -174,10 +174,10 @@ pub async fn run(client: &ApiClient, cmd: AdminCmd) -> Result<()> {
         } => {
             let mut q = format!("/api/v1/audit?limit={limit}");
             if let Some(c) = company {
-                q.push_str(&format!("&company={c}"));
+                q.push_str(&format!("&company={}", crate::connect::query_escape(&c)));
             }
             if let Some(a) = action {
-                q.push_str(&format!("&action={a}"));
+                q.push_str(&format!("&action={}", crate::connect::query_escape(&a)));
             }
             print(&client.get::<Value>(&q).await?)
         }

@@ -25,7 +25,8 @@ pub struct Forward {
     pub target: String,
 }
 
-fn query_escape(s: &str) -> String {
+/// Percent-encodes everything but unreserved characters, for query values.
+pub fn query_escape(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use portcullis_domain::access::AccessPermit;
 use portcullis_proto::{OpenResult, RefuseCode, StreamOpen};
-use portcullis_transport::relay::{relay, RelayEnd};
+use portcullis_transport::relay::{relay, RelayEnd, Side};
 use portcullis_transport::tunnel::{IncomingStream, PendingStream};
 use serde_json::json;
 use tokio::net::TcpStream;
@@ -179,7 +179,11 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
     let (stats, end, err) = relay(stream, tcp, &ctx.cut).await;
     let duration_ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
     let (outcome, ended_by) = match end {
-        RelayEnd::Closed => ("closed", "peers"),
+        RelayEnd::Closed => match stats.closed_first {
+            Some(Side::A) => ("closed", "hub side closed"),
+            Some(Side::B) => ("closed", "backend closed"),
+            None => ("closed", "peers"),
+        },
         RelayEnd::Error => ("error", "error"),
         RelayEnd::Cut if ctx.shutdown_cut.is_cancelled() => ("cut", "connector shutdown"),
         RelayEnd::Cut => ("cut", "tunnel lost"),

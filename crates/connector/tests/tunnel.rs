@@ -90,7 +90,10 @@ async fn connects_reports_inventory_and_relays_to_a_listed_target() {
     assert_eq!(end.outcome, "closed");
     assert_eq!(end.detail["bytes_from_hub"], 9);
     assert_eq!(end.detail["bytes_to_hub"], 9);
-    assert_eq!(end.detail["ended_by"], "peers");
+    assert_eq!(
+        end.detail["ended_by"], "hub side closed",
+        "the hub half-closed first"
+    );
     assert!(end.detail["duration_ms"].is_u64());
     assert_eq!(recs[1].detail["internal"], echo.to_string());
 }

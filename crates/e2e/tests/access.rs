@@ -62,6 +62,7 @@ async fn echo_through_socks5_is_audited_with_bytes() {
     assert_eq!(d["bytes_up"], 13);
     assert_eq!(d["bytes_down"], 13);
     assert_eq!(ends[0]["target"], "berlin/echo.internal:7");
+    assert_eq!(d["ended_by"], "client closed", "the client hung up first");
     assert!(ends[0]["actor"].as_str().unwrap().starts_with("token:bot#"));
     // The connector audited the same session id.
     let session = d["session"].as_str().unwrap().to_string();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use portcullis_proto::{OpenResult, RefuseCode, StreamOpen};
 use portcullis_transport::h2stream::H2Stream;
-use portcullis_transport::relay::{relay, RelayEnd};
+use portcullis_transport::relay::{relay, RelayEnd, Side};
 use portcullis_transport::tunnel::TunnelError;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
@@ -201,7 +201,11 @@ impl Session {
         let cut = self.tunnel.cut.child_token();
         let (stats, end, err) = relay(client_io, self.stream, &cut).await;
         let ended_by = match end {
-            RelayEnd::Closed => "closed".to_string(),
+            RelayEnd::Closed => match stats.closed_first {
+                Some(Side::A) => "client closed".to_string(),
+                Some(Side::B) => "target closed".to_string(),
+                None => "closed".to_string(),
+            },
             RelayEnd::Error => format!("error: {}", err.map(|e| e.to_string()).unwrap_or_default()),
             RelayEnd::Cut => {
                 let why = self.tunnel.cut_reason.read().ok().and_then(|r| *r);
