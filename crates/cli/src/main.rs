@@ -102,6 +102,9 @@ struct HubArgs {
     /// Deadline for pre-authentication phases (seconds).
     #[arg(long, env = "PORTCULLIS_HUB_PREAUTH_TIMEOUT")]
     preauth_timeout_secs: Option<u64>,
+    /// Most connections in pre-authentication phases at once, per listener.
+    #[arg(long, env = "PORTCULLIS_HUB_MAX_PREAUTH")]
+    max_preauth: Option<usize>,
     /// On shutdown, how long sessions may finish before they are cut (seconds).
     #[arg(long, env = "PORTCULLIS_HUB_GRACE", default_value_t = 10)]
     grace_secs: u64,
@@ -247,6 +250,7 @@ fn hub_config(a: &HubArgs) -> Result<portcullis_hub::HubConfig> {
         a.enrollment_token_ttl_secs
     );
     set!(raw.limits.preauth_timeout_secs, a.preauth_timeout_secs);
+    set!(raw.limits.max_preauth, a.max_preauth);
     Ok(portcullis_hub::HubConfig::try_from(raw)?)
 }
 

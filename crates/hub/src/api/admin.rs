@@ -3,7 +3,7 @@
 //! Vendor admins may do everything; a company admin manages its own company; technical tokens
 //! may read their company's connectors and nothing else here.
 
-use axum::extract::{Path, Query, State as AxState};
+use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::Json;
 use portcullis_proto::enroll::EnrollToken;
@@ -12,6 +12,7 @@ use portcullis_store::{AuditFilter, Company, Id, NewApiToken, NewEnrollmentToken
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::extract::{Body, Path, Query};
 use super::{ApiErr, Authed};
 use crate::audit::Event;
 use crate::auth::{format_api_token, new_secret, Principal};
@@ -73,7 +74,7 @@ pub struct NewCompany {
 pub async fn create_company(
     AxState(st): AxState<State>,
     Authed(p): Authed,
-    Json(body): Json<NewCompany>,
+    Body(body): Body<NewCompany>,
 ) -> Result<(StatusCode, Json<Company>), ApiErr> {
     if p.role != Role::VendorAdmin {
         return Err(ApiErr::forbidden());
@@ -136,7 +137,7 @@ pub async fn create_token(
     AxState(st): AxState<State>,
     Authed(p): Authed,
     Path(company): Path<String>,
-    Json(body): Json<NewToken>,
+    Body(body): Body<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiErr> {
     let c = resolve_company(&st, &company).await?;
     if !p.may_admin(c.id) {
@@ -294,7 +295,7 @@ pub async fn create_connector(
     AxState(st): AxState<State>,
     Authed(p): Authed,
     Path(company): Path<String>,
-    Json(body): Json<NewConnector>,
+    Body(body): Body<NewConnector>,
 ) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
     let c = resolve_company(&st, &company).await?;
     if !p.may_admin(c.id) {

@@ -4,13 +4,15 @@
 
 use std::net::SocketAddr;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, Query, State as AxState};
+use axum::extract::{ConnectInfo, State as AxState};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
+use super::extract::Query;
 use super::{ApiErr, Authed};
 use crate::entry::http_proxy::status_for;
 use crate::session::{self, Target};
@@ -33,8 +35,14 @@ pub async fn connect(
     Authed(p): Authed,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(q): Query<ConnectQuery>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiErr> {
+    let ws = ws.map_err(|r| {
+        ApiErr::bad_request(
+            "websocket_required",
+            format!("this endpoint needs a WebSocket upgrade: {r}"),
+        )
+    })?;
     let hp = portcullis_domain::target::HostPorts::parse(&q.target)
         .map_err(|e| ApiErr::bad_request("bad_target", e.to_string()))?;
     if hp.first != hp.last {

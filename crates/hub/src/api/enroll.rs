@@ -33,7 +33,7 @@ fn invalid_token() -> ApiErr {
 /// Handles an enrolment.
 pub async fn enroll(
     AxState(st): AxState<State>,
-    Json(req): Json<EnrollRequest>,
+    super::extract::Body(req): super::extract::Body<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, ApiErr> {
     let tok = EnrollToken::parse(&req.token)
         .map_err(|e| ApiErr::bad_request("malformed_token", e.to_string()))?;

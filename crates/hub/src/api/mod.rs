@@ -1,7 +1,7 @@
 //! The REST API (`/api/v1`) over HTTPS, and `portcullis connect`'s WebSocket endpoint.
 //!
 //! # Layout
-//! - [`error`]: JSON errors `{code, message}`.
+//! - [`error`]: JSON errors `{code, message}`; [`extract`]: extractors that reject in that shape.
 //! - [`admin`]: companies, API tokens, connectors (create, list with live status, revoke).
 //! - [`enroll`]: the unauthenticated enrolment call (one-time token + CSR → certificate).
 //! - [`connect`]: WebSocket streams for `portcullis connect`.
@@ -11,6 +11,7 @@ pub mod admin;
 pub mod connect;
 pub mod enroll;
 pub mod error;
+pub mod extract;
 pub mod server;
 
 use axum::extract::{FromRequestParts, State as AxState};
