@@ -16,7 +16,6 @@ use std::collections::VecDeque;
 use std::error::Error;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
@@ -71,7 +70,16 @@ struct Params {
     loop_cap: Duration,
     /// Upper bound on one (figure, candidate, run); a run past it is reported as a timeout.
     run_cap: Duration,
-    yamux_split: usize,
+    /// One yamux column per frame size (`split_send_size`).
+    yamux_splits: Vec<usize>,
+    /// Figures to run (letters a..e).
+    only: String,
+    /// Candidates to run: any of `raw`, `h2`, `yamux`, comma-separated.
+    candidates: String,
+    /// Diagnostics, off by default (production sets neither): TCP_NOTSENT_LOWAT and
+    /// SO_SNDBUF/SO_RCVBUF on both ends' sockets.
+    notsent_lowat: Option<u32>,
+    sockbuf: Option<usize>,
 }
 
 impl Params {
@@ -89,7 +97,11 @@ impl Params {
             hol_warmup: Duration::from_millis(300),
             loop_cap: Duration::from_secs(30),
             run_cap: Duration::from_secs(90),
-            yamux_split: 16 * 1024,
+            yamux_splits: vec![16 * 1024, 256 * 1024],
+            only: "abcde".into(),
+            candidates: "raw,h2,yamux".into(),
+            notsent_lowat: None,
+            sockbuf: None,
         }
     }
 
@@ -107,7 +119,11 @@ impl Params {
             hol_warmup: Duration::from_millis(50),
             loop_cap: Duration::from_secs(5),
             run_cap: Duration::from_secs(20),
-            yamux_split: 16 * 1024,
+            yamux_splits: vec![16 * 1024, 256 * 1024],
+            only: "abcde".into(),
+            candidates: "raw,h2,yamux".into(),
+            notsent_lowat: None,
+            sockbuf: None,
         }
     }
 }
@@ -147,17 +163,22 @@ type ConnTls = tokio_rustls::client::TlsStream<TcpStream>;
 
 /// One loopback TCP connection (TCP_NODELAY both ends, as in production) with TLS 1.3 on it:
 /// the connector dials, the hub accepts.
-async fn tls_pair(tls: &Tls, listener: &TcpListener, addr: SocketAddr) -> R<(HubTls, ConnTls)> {
+async fn tls_pair(
+    tls: &Tls,
+    p: &Params,
+    listener: &TcpListener,
+    addr: SocketAddr,
+) -> R<(HubTls, ConnTls)> {
     let acceptor = TlsAcceptor::from(tls.server.clone());
     let connector = TlsConnector::from(tls.client.clone());
     let hub = async {
         let (tcp, _) = listener.accept().await?;
-        tcp.set_nodelay(true)?;
+        sock_opts(&tcp, p)?;
         Ok::<_, BoxError>(acceptor.accept(tcp).await?)
     };
     let conn = async {
         let tcp = TcpStream::connect(addr).await?;
-        tcp.set_nodelay(true)?;
+        sock_opts(&tcp, p)?;
         let name = ServerName::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST).into());
         Ok::<_, BoxError>(connector.connect(name, tcp).await?)
     };
@@ -169,10 +190,24 @@ async fn tls_pair(tls: &Tls, listener: &TcpListener, addr: SocketAddr) -> R<(Hub
     Ok((h, c))
 }
 
-async fn fresh_tls_pair(tls: &Tls) -> R<(HubTls, ConnTls)> {
+async fn fresh_tls_pair(tls: &Tls, p: &Params) -> R<(HubTls, ConnTls)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    tls_pair(tls, &listener, addr).await
+    tls_pair(tls, p, &listener, addr).await
+}
+
+/// TCP_NODELAY as in production (hub `tunnel_endpoint.rs`, connector), plus the diagnostics.
+fn sock_opts(tcp: &TcpStream, p: &Params) -> R<()> {
+    tcp.set_nodelay(true)?;
+    let s = socket2::SockRef::from(tcp);
+    if let Some(n) = p.notsent_lowat {
+        s.set_tcp_notsent_lowat(n)?;
+    }
+    if let Some(n) = p.sockbuf {
+        s.set_send_buffer_size(n)?;
+        s.set_recv_buffer_size(n)?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,15 +269,19 @@ async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, port: u16, c:
 enum Kind {
     Baseline,
     H2,
-    Yamux,
+    /// yamux with this frame size (`split_send_size`).
+    Yamux(usize),
 }
 
 impl Kind {
-    fn label(self, p: &Params) -> String {
+    fn label(self) -> String {
         match self {
             Kind::Baseline => "no mux (raw TLS)".into(),
             Kind::H2 => "h2 (Portcullis H2Stream)".into(),
-            Kind::Yamux => format!("yamux 0.14 ({} KiB frames)", p.yamux_split / 1024),
+            Kind::Yamux(split) if split % 1024 == 0 => {
+                format!("yamux 0.14 ({} KiB frames)", split / 1024)
+            }
+            Kind::Yamux(split) => format!("yamux 0.14 ({split} B frames)"),
         }
     }
 }
@@ -285,7 +324,7 @@ impl Tunnel {
 
 /// Sets up one tunnel. For the baseline, `raw_port` fixes what the connector does.
 async fn setup(kind: Kind, tls: &Tls, p: &Params, raw_port: u16) -> R<Tunnel> {
-    let (hub_io, conn_io) = fresh_tls_pair(tls).await?;
+    let (hub_io, conn_io) = fresh_tls_pair(tls, p).await?;
     let counters = Arc::new(Counters::default());
     let c2 = counters.clone();
     match kind {
@@ -351,8 +390,8 @@ async fn setup(kind: Kind, tls: &Tls, p: &Params, raw_port: u16) -> R<Tunnel> {
                 connector,
             })
         }
-        Kind::Yamux => {
-            let cfg = yamux_config(p);
+        Kind::Yamux(split) => {
+            let cfg = yamux_config(split);
             let ccfg = cfg.clone();
             let connector = tokio::spawn(async move {
                 let mut conn =
@@ -390,10 +429,10 @@ async fn setup(kind: Kind, tls: &Tls, p: &Params, raw_port: u16) -> R<Tunnel> {
 /// yamux tuned as far as 0.13/0.14 allow: there is no per-stream window setting (windows start
 /// at 256 KiB and auto-tune towards the bandwidth-delay product), nor a send-buffer setting.
 /// The connection-wide receive limit stays at its default (1 GiB, i.e. effectively unbounded
-/// per stream); the frame size is `--yamux-split` (default 16 KiB, yamux's own default).
-fn yamux_config(p: &Params) -> yamux::Config {
+/// per stream); the frame size is `split` (yamux's own default is 16 KiB).
+fn yamux_config(split: usize) -> yamux::Config {
     let mut cfg = yamux::Config::default();
-    cfg.set_split_send_size(p.yamux_split);
+    cfg.set_split_send_size(split);
     cfg
 }
 
@@ -477,6 +516,50 @@ fn cpu_secs() -> Option<f64> {
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
     Some(ticks / 100.0) // USER_HZ is 100 on Linux
+}
+
+/// Busy CPU time of the whole machine (all cores, every process) in seconds, from /proc/stat.
+fn machine_busy_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let f: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // user nice system idle iowait irq softirq steal
+    let busy = f.first()? + f.get(1)? + f.get(2)? + f.get(5)? + f.get(6)? + f.get(7)?;
+    Some(busy / 100.0)
+}
+
+/// A snapshot for measuring how much CPU *other* processes used during a run.
+#[derive(Clone, Copy)]
+struct Load {
+    machine: Option<f64>,
+    own: Option<f64>,
+    at: Instant,
+}
+
+impl Load {
+    fn now() -> Self {
+        Load {
+            machine: machine_busy_secs(),
+            own: cpu_secs(),
+            at: Instant::now(),
+        }
+    }
+
+    /// Average number of cores other processes kept busy since `self`.
+    fn foreign_cores_since(&self) -> f64 {
+        let later = Load::now();
+        match (self.machine, later.machine, self.own, later.own) {
+            (Some(m0), Some(m1), Some(o0), Some(o1)) => {
+                (((m1 - m0) - (o1 - o0)) / (later.at - self.at).as_secs_f64()).max(0.0)
+            }
+            _ => f64::NAN,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -567,6 +650,8 @@ fn pct(v: &mut [f64], q: f64) -> f64 {
 struct Lat {
     p50: f64,
     p99: f64,
+    /// Samples taken (printed with the individual runs; short if a loop hit its time cap).
+    #[allow(dead_code)]
     n: usize,
 }
 
@@ -600,7 +685,7 @@ async fn fig_opens(kind: Kind, tls: &Tls, p: &Params) -> R<(f64, usize)> {
         let addr = listener.local_addr()?;
         start = Instant::now();
         while done < p.opens && Instant::now() < end {
-            let (hub_io, conn_io) = tls_pair(tls, &listener, addr).await?;
+            let (hub_io, conn_io) = tls_pair(tls, p, &listener, addr).await?;
             let far = tokio::spawn(serve_stream(conn_io, PORT_ECHO, Arc::default()));
             let mut s: BoxIo = Box::new(hub_io);
             round_trip(&mut s, &out, &mut back).await?;
@@ -690,6 +775,7 @@ async fn measure<T, F, Fut>(
     kinds: &[Kind],
     p: &Params,
     log: &mut Vec<String>,
+    foreign: &mut Vec<f64>,
     mut f: F,
 ) -> Vec<Vec<T>>
 where
@@ -700,22 +786,26 @@ where
     let mut out: Vec<Vec<T>> = kinds.iter().map(|_| Vec::new()).collect();
     for run in 0..p.runs {
         for (i, &k) in kinds.iter().enumerate() {
+            let load = Load::now();
             let r = tokio::time::timeout(p.run_cap, f(k)).await;
-            match r {
+            let fc = load.foreign_cores_since();
+            foreign.push(fc);
+            let what = match r {
                 Ok(Ok(v)) => {
-                    eprintln!("  {name} run {} {:?}: {v:?}", run + 1, k);
-                    log.push(format!("{name} | run {} | {} | {v:?}", run + 1, k.label(p)));
+                    let w = format!("{v:?}");
                     out[i].push(v);
+                    w
                 }
-                Ok(Err(e)) => {
-                    eprintln!("  {name} run {} {:?}: ERROR {e}", run + 1, k);
-                    log.push(format!("{name} | run {} | {} | error: {e}", run + 1, k.label(p)));
-                }
-                Err(_) => {
-                    eprintln!("  {name} run {} {:?}: TIMEOUT", run + 1, k);
-                    log.push(format!("{name} | run {} | {} | timeout", run + 1, k.label(p)));
-                }
-            }
+                Ok(Err(e)) => format!("ERROR {e}"),
+                Err(_) => "TIMEOUT".to_owned(),
+            };
+            let line = format!(
+                "{name} | run {} | {} | {what} | other processes: {fc:.2} cores",
+                run + 1,
+                k.label()
+            );
+            eprintln!("  {line}");
+            log.push(line);
             // Let the closed tunnel's tasks wind down before the next one starts.
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -759,34 +849,44 @@ fn f2(x: f64) -> String {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: portcullis-bench-mux [--quick] [--runs N] [--yamux-split BYTES]");
+    eprintln!(
+        "usage: portcullis-bench-mux [--quick] [--runs N] [--only abcde] [--candidates raw,h2,yamux] \
+         [--yamux-split BYTES[,BYTES…]] [--notsent-lowat BYTES] [--sockbuf BYTES]"
+    );
     std::process::exit(2)
 }
 
 fn main() -> R<()> {
-    let mut args = std::env::args().skip(1);
-    let mut p = Params::full();
-    let mut quick = false;
-    let mut runs = None;
-    let mut split = None;
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut p = if argv.iter().any(|a| a == "--quick") {
+        Params::quick()
+    } else {
+        Params::full()
+    };
+    let quick = argv.iter().any(|a| a == "--quick");
+    let mut args = argv.into_iter();
     while let Some(a) = args.next() {
+        let mut val = || args.next().unwrap_or_else(|| usage());
         match a.as_str() {
-            "--quick" => quick = true,
-            "--runs" => runs = Some(args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage())),
+            "--quick" => {}
+            "--runs" => p.runs = val().parse().unwrap_or_else(|_| usage()),
+            "--only" => p.only = val(),
+            "--candidates" => p.candidates = val(),
             "--yamux-split" => {
-                split = Some(args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage()))
+                p.yamux_splits = val()
+                    .split(',')
+                    .map(|v| v.parse().unwrap_or_else(|_| usage()))
+                    .collect()
             }
+            "--notsent-lowat" => {
+                p.notsent_lowat = Some(val().parse().unwrap_or_else(|_| usage()))
+            }
+            "--sockbuf" => p.sockbuf = Some(val().parse().unwrap_or_else(|_| usage())),
             _ => usage(),
         }
     }
-    if quick {
-        p = Params::quick();
-    }
-    if let Some(r) = runs {
-        p.runs = r;
-    }
-    if let Some(s) = split {
-        p.yamux_split = s;
+    if p.runs == 0 || p.runs > 9 {
+        usage();
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -797,28 +897,63 @@ fn main() -> R<()> {
 
 async fn run(p: Params, quick: bool) -> R<()> {
     let tls = make_tls()?;
-    let all = [Kind::Baseline, Kind::H2, Kind::Yamux];
-    let muxes = [Kind::H2, Kind::Yamux];
+    let want = |c: &str| p.candidates.split(',').any(|x| x.trim() == c);
+    let mut all = Vec::new();
+    if want("raw") {
+        all.push(Kind::Baseline);
+    }
+    if want("h2") {
+        all.push(Kind::H2);
+    }
+    if want("yamux") {
+        all.extend(p.yamux_splits.iter().map(|&s| Kind::Yamux(s)));
+    }
+    if all.is_empty() {
+        usage();
+    }
+    let muxes: Vec<Kind> = all.iter().copied().filter(|&k| k != Kind::Baseline).collect();
     let mut log = Vec::new();
+    let mut foreign = Vec::new();
     let started = Instant::now();
     let tls = &tls;
     let pr = &p;
+    let on = |f: char| p.only.contains(f);
 
-    eprintln!("(a) bulk, 1 stream");
-    let a = measure("a", &all, pr, &mut log, |k| fig_bulk(k, tls, pr, 1)).await;
-    eprintln!("(b) bulk, {} streams", p.concurrent_streams);
-    let b = measure("b", &muxes, pr, &mut log, |k| {
-        fig_bulk(k, tls, pr, pr.concurrent_streams)
-    })
-    .await;
-    eprintln!("(c) 64-byte round trips");
-    let c = measure("c", &all, pr, &mut log, |k| fig_latency(k, tls, pr)).await;
-    eprintln!("(d) open + round trip + close");
-    let d = measure("d", &all, pr, &mut log, |k| fig_opens(k, tls, pr)).await;
-    eprintln!("(e) head-of-line");
-    let e = measure("e", &muxes, pr, &mut log, |k| fig_hol(k, tls, pr)).await;
+    let a = if on('a') {
+        eprintln!("(a) bulk, 1 stream");
+        measure("a", &all, pr, &mut log, &mut foreign, |k| fig_bulk(k, tls, pr, 1)).await
+    } else {
+        vec![Vec::new(); all.len()]
+    };
+    let b = if on('b') {
+        eprintln!("(b) bulk, {} streams", p.concurrent_streams);
+        measure("b", &muxes, pr, &mut log, &mut foreign, |k| {
+            fig_bulk(k, tls, pr, pr.concurrent_streams)
+        })
+        .await
+    } else {
+        vec![Vec::new(); muxes.len()]
+    };
+    let c = if on('c') {
+        eprintln!("(c) 64-byte round trips");
+        measure("c", &all, pr, &mut log, &mut foreign, |k| fig_latency(k, tls, pr)).await
+    } else {
+        vec![Vec::new(); all.len()]
+    };
+    let d = if on('d') {
+        eprintln!("(d) open + round trip + close");
+        measure("d", &all, pr, &mut log, &mut foreign, |k| fig_opens(k, tls, pr)).await
+    } else {
+        vec![Vec::new(); all.len()]
+    };
+    let e = if on('e') {
+        eprintln!("(e) head-of-line");
+        measure("e", &muxes, pr, &mut log, &mut foreign, |k| fig_hol(k, tls, pr)).await
+    } else {
+        vec![Vec::new(); muxes.len()]
+    };
 
-    // Medians per candidate, in the order of `all`; None where a figure does not apply.
+    // Medians per candidate; "n/a" where a figure does not apply to a candidate.
     let col = |k: Kind| all.iter().position(|&x| x == k).unwrap();
     let mcol = |k: Kind| muxes.iter().position(|&x| x == k);
     let cell_bulk = |v: &Vec<Bulk>| {
@@ -837,92 +972,101 @@ async fn run(p: Params, quick: bool) -> R<()> {
     };
 
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
-    rows.push((
-        format!("(a) bulk, 1 stream, {}s of 64 KiB writes: Gbit/s", p.bulk_secs),
-        all.iter().map(|&k| cell_bulk(&a[col(k)])).collect(),
-    ));
-    rows.push((
-        format!("(b) bulk, {} concurrent streams, aggregate: Gbit/s", p.concurrent_streams),
-        all.iter()
-            .map(|&k| mcol(k).map(|i| cell_bulk(&b[i])).unwrap_or_else(|| "n/a".into()))
-            .collect(),
-    ));
-    rows.push((
-        format!(
-            "(c) 64 B round trip, idle, {} after {} warm-ups: p50 / p99 µs",
-            p.rtt_count, p.rtt_warmup
-        ),
-        all.iter().map(|&k| cell_lat(&c[col(k)])).collect(),
-    ));
-    rows.push((
-        format!(
-            "(d) open + 64 B round trip + close, {} sequential: opens/s",
-            p.opens
-        ),
-        all.iter()
-            .map(|&k| {
-                let v = &d[col(k)];
-                let s = f1(median(v.iter().map(|x| x.0).collect()));
-                if k == Kind::Baseline {
-                    format!("{s} (new TCP+TLS conn each)")
-                } else {
-                    s
-                }
-            })
-            .collect(),
-    ));
-    rows.push((
-        format!(
-            "(e) 64 B round trip during 1 bulk stream, {} trips: p50 / p99 µs",
-            p.hol_count
-        ),
-        all.iter()
-            .map(|&k| {
-                mcol(k)
-                    .map(|i| {
-                        cell_lat(&e[i].iter().map(|h| h.loaded).collect())
-                    })
-                    .unwrap_or_else(|| "n/a".into())
-            })
-            .collect(),
-    ));
-    rows.push((
-        "(e) same connection idle (just before): p50 / p99 µs".into(),
-        all.iter()
-            .map(|&k| {
-                mcol(k)
-                    .map(|i| cell_lat(&e[i].iter().map(|h| h.idle).collect()))
-                    .unwrap_or_else(|| "n/a".into())
-            })
-            .collect(),
-    ));
-    rows.push((
-        "(e) bulk stream's rate meanwhile: Gbit/s".into(),
-        all.iter()
-            .map(|&k| {
-                mcol(k)
-                    .map(|i| f2(median(e[i].iter().map(|h| h.bulk_gbps).collect())))
-                    .unwrap_or_else(|| "n/a".into())
-            })
-            .collect(),
-    ));
+    if on('a') {
+        rows.push((
+            format!("(a) bulk, 1 stream, {} s of 64 KiB writes: Gbit/s", p.bulk_secs),
+            all.iter().map(|&k| cell_bulk(&a[col(k)])).collect(),
+        ));
+    }
+    if on('b') {
+        rows.push((
+            format!("(b) bulk, {} concurrent streams, aggregate: Gbit/s", p.concurrent_streams),
+            all.iter()
+                .map(|&k| mcol(k).map(|i| cell_bulk(&b[i])).unwrap_or_else(|| "n/a".into()))
+                .collect(),
+        ));
+    }
+    if on('c') {
+        rows.push((
+            format!(
+                "(c) 64 B round trip, idle, {} after {} warm-ups: p50 / p99 µs",
+                p.rtt_count, p.rtt_warmup
+            ),
+            all.iter().map(|&k| cell_lat(&c[col(k)])).collect(),
+        ));
+    }
+    if on('d') {
+        rows.push((
+            format!("(d) open + 64 B round trip + close, {} sequential: opens/s", p.opens),
+            all.iter()
+                .map(|&k| {
+                    let s = f1(median(d[col(k)].iter().map(|x| x.0).collect()));
+                    if k == Kind::Baseline {
+                        format!("{s} (new TCP+TLS conn each)")
+                    } else {
+                        s
+                    }
+                })
+                .collect(),
+        ));
+    }
+    if on('e') {
+        let per = |f: &dyn Fn(&Vec<Hol>) -> String| -> Vec<String> {
+            all.iter()
+                .map(|&k| mcol(k).map(|i| f(&e[i])).unwrap_or_else(|| "n/a".into()))
+                .collect()
+        };
+        rows.push((
+            format!(
+                "(e) 64 B round trip while 1 bulk stream runs, {} trips: p50 / p99 µs",
+                p.hol_count
+            ),
+            per(&|v| cell_lat(&v.iter().map(|h| h.loaded).collect())),
+        ));
+        rows.push((
+            format!(
+                "(e) same stream, connection idle (just before, {} trips): p50 / p99 µs",
+                p.hol_idle
+            ),
+            per(&|v| cell_lat(&v.iter().map(|h| h.idle).collect())),
+        ));
+        rows.push((
+            "(e) bulk stream's rate meanwhile: Gbit/s".into(),
+            per(&|v| f2(median(v.iter().map(|h| h.bulk_gbps).collect()))),
+        ));
+    }
 
-    println!("## Multiplexer measurement{}", if quick { " (--quick: NOT representative)" } else { "" });
+    println!(
+        "## Multiplexer measurement{}",
+        if quick { " (--quick: NOT representative)" } else { "" }
+    );
     println!();
     println!("- machine: {}", machine());
     println!(
         "- tokio multi-thread runtime, 2 workers, hub and connector in one process; loopback TCP \
          (TCP_NODELAY) + TLS 1.3 (production rustls configs, ring, mutual auth)"
     );
+    if p.notsent_lowat.is_some() || p.sockbuf.is_some() {
+        println!(
+            "- DIAGNOSTIC socket options (not production): TCP_NOTSENT_LOWAT {:?}, SO_SNDBUF/SO_RCVBUF {:?}",
+            p.notsent_lowat, p.sockbuf
+        );
+    }
     println!(
         "- median of {} run(s) per figure; candidates interleaved within each run; total {:.0} s",
         p.runs,
         started.elapsed().as_secs_f64()
     );
+    let worst = foreign.iter().cloned().filter(|x| x.is_finite()).fold(0.0, f64::max);
+    let mean = median(foreign.clone());
+    println!(
+        "- CPU used by other processes during the runs: median {mean:.2} cores, worst {worst:.2} cores{}",
+        if worst > 0.2 { " — WARNING: the machine was not idle; numbers are disturbed" } else { "" }
+    );
     println!();
     print!("| figure |");
     for &k in &all {
-        print!(" {} |", k.label(&p));
+        print!(" {} |", k.label());
     }
     println!();
     print!("|---|");
@@ -939,7 +1083,5 @@ async fn run(p: Params, quick: bool) -> R<()> {
     for l in log {
         println!("- {l}");
     }
-    // Sample counts that fell short of the target (a loop hit its time cap) are visible above
-    // as `n: …` in the latency runs.
     Ok(())
 }

@@ -270,12 +270,23 @@ async fn main() -> Result<()> {
             let cfg = portcullis_connector::ConnectorConfig::load(&config)?;
             let shutdown = CancellationToken::new();
             let running = portcullis_connector::spawn(cfg, Some(config), shutdown.clone());
-            tokio::select! {
-                r = running.join => return Ok(r??),
-                _ = stop_signal() => {}
+            let mut join = running.join;
+            let result = tokio::select! {
+                r = &mut join => r?,
+                _ = stop_signal() => {
+                    shutdown.cancel();
+                    join.await?
+                }
+            };
+            match result {
+                // Retrying cannot help (revoked, too old, unknown): exit 2 so service managers
+                // can tell this from a crash (see examples/systemd).
+                Err(e @ portcullis_connector::ConnectorError::Rejected(_)) => {
+                    eprintln!("portcullis connector: {e}");
+                    std::process::exit(2);
+                }
+                other => Ok(other?),
             }
-            shutdown.cancel();
-            Ok(())
         }
         Cmd::Connector(ConnectorCmd::Enroll {
             hub,

@@ -216,3 +216,81 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
     let list = run_ok(&["admin", "connector", "list", "--company", "acme"], &env);
     assert!(list.contains("\"connected\""), "{list}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_connector_process_exits_with_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    let hub = Proc::spawn(&[
+        "hub",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--api",
+        "127.0.0.1:0",
+        "--tunnel",
+        "127.0.0.1:0",
+        "--socks5",
+        "",
+        "--http-proxy",
+        "",
+        "--grace-secs",
+        "0",
+    ]);
+    let line = hub.wait_for("hub listening");
+    let url = format!("https://{}", field(&line, "api"));
+    let ca = data.join("pki/ca.pem");
+    let admin_token = std::fs::read_to_string(data.join("admin.token")).unwrap();
+    let env = [
+        ("PORTCULLIS_HUB", url.as_str()),
+        ("PORTCULLIS_CA", ca.to_str().unwrap()),
+        ("PORTCULLIS_TOKEN", admin_token.trim()),
+    ];
+    run_ok(&["admin", "company", "create", "acme"], &env);
+    let v: serde_json::Value = serde_json::from_str(&run_ok(
+        &[
+            "admin",
+            "connector",
+            "create",
+            "--company",
+            "acme",
+            "--location",
+            "berlin",
+        ],
+        &env,
+    ))
+    .unwrap();
+    let cfg = dir.path().join("connector.toml");
+    std::fs::write(&cfg, "data_dir = \"cdata\"\n").unwrap();
+    run_ok(
+        &[
+            "connector",
+            "enroll",
+            "--hub",
+            &url,
+            "--token",
+            v["enrollment_token"].as_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let id = v["connector"]["id"].as_i64().unwrap().to_string();
+    run_ok(&["admin", "connector", "revoke", &id], &env);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["connector", "run", "--config", cfg.to_str().unwrap()])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .to_lowercase()
+        .contains("revoked"));
+}
