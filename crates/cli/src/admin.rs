@@ -62,6 +62,11 @@ pub enum TokenCmd {
         #[arg(long)]
         expires_in: Option<u64>,
     },
+    /// Revokes a token and cuts its live sessions.
+    Revoke {
+        /// Token id.
+        id: i64,
+    },
     /// Lists a company's tokens.
     List {
         /// Company id or name.
@@ -131,6 +136,11 @@ pub async fn run(client: &ApiClient, cmd: AdminCmd) -> Result<()> {
             eprintln!("The token is shown only now; store it safely.");
             print(&v)
         }
+        AdminCmd::Token(TokenCmd::Revoke { id }) => print(
+            &client
+                .post::<_, Value>(&format!("/api/v1/tokens/{id}/revoke"), &json!({}))
+                .await?,
+        ),
         AdminCmd::Token(TokenCmd::List { company }) => print(
             &client
                 .get::<Value>(&format!("/api/v1/companies/{company}/tokens"))

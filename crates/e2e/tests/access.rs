@@ -269,3 +269,80 @@ async fn other_companies_and_unknown_locations_are_unreachable() {
         .unwrap_err();
     assert!(err.to_string().contains("forbidden"), "{err}");
 }
+
+#[tokio::test]
+async fn revoking_a_token_cuts_its_live_sessions_and_refuses_new_ones() {
+    let w = world().await;
+    let Socks5Outcome::Connected(mut s) =
+        socks5_connect(w.hub.socks5(), "berlin", &w.token, "echo.internal", 7)
+            .await
+            .unwrap()
+    else {
+        panic!("socks5 connect refused");
+    };
+    assert_eq!(echo_round_trip(&mut s, b"live").await.unwrap(), b"live");
+    let tokens: Vec<Value> = w
+        .hub
+        .admin
+        .get("/api/v1/companies/acme/tokens")
+        .await
+        .unwrap();
+    let id = tokens.iter().find(|t| t["name"] == "bot").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let v: Value = w
+        .hub
+        .admin
+        .post(
+            &format!("/api/v1/tokens/{id}/revoke"),
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v["revoked"], true);
+    let mut b = [0u8; 1];
+    let r = tokio::time::timeout(portcullis_test_support::WAIT, s.read(&mut b))
+        .await
+        .expect("the live session is cut");
+    assert!(matches!(r, Ok(0) | Err(_)), "{r:?}");
+    let ends = wait_for_audit(&w.hub, "session.end", 1).await;
+    assert_eq!(ends[0]["detail"]["ended_by"], "token revoked");
+    match socks5_connect(w.hub.socks5(), "berlin", &w.token, "echo.internal", 7)
+        .await
+        .unwrap()
+    {
+        Socks5Outcome::AuthFailed(_) => {}
+        other => panic!("revoked token accepted: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_session_ends_when_its_token_expires() {
+    let w = world().await;
+    let v: Value = w
+        .hub
+        .admin
+        .post(
+            "/api/v1/companies/acme/tokens",
+            &serde_json::json!({"name": "short", "expires_in_secs": 1}),
+        )
+        .await
+        .unwrap();
+    let short = v["token"].as_str().unwrap().to_string();
+    let Socks5Outcome::Connected(mut s) =
+        socks5_connect(w.hub.socks5(), "berlin", &short, "echo.internal", 7)
+            .await
+            .unwrap()
+    else {
+        panic!("socks5 connect refused");
+    };
+    assert_eq!(echo_round_trip(&mut s, b"brief").await.unwrap(), b"brief");
+    // The session must end at the expiry (1 s), well before the test's wait runs out.
+    let mut b = [0u8; 1];
+    let r = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut b))
+        .await
+        .expect("the session ends at token expiry");
+    assert!(matches!(r, Ok(0) | Err(_)), "{r:?}");
+    let ends = wait_for_audit(&w.hub, "session.end", 1).await;
+    assert_eq!(ends[0]["detail"]["ended_by"], "token expired");
+}

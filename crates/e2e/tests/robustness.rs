@@ -110,3 +110,80 @@ async fn silent_clients_are_dropped_at_the_preauth_deadline() {
         assert!(r.is_ok(), "{addr} kept a silent client past its deadline");
     }
 }
+
+#[tokio::test]
+async fn a_keep_alive_client_cannot_hold_the_http_proxy_preauth_slot() {
+    let hub = TestHub::start_with(HubOptions {
+        preauth_timeout_secs: Some(2),
+        max_preauth: Some(1),
+        ..Default::default()
+    })
+    .await;
+    // The only pre-auth slot: a client that sends a cheap request and wants to keep the
+    // connection.
+    let mut holder = TcpStream::connect(hub.http_proxy()).await.unwrap();
+    holder
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
+        .await
+        .unwrap();
+    let mut resp = Vec::new();
+    // The hub answers 405 and closes: read_to_end returns instead of hanging.
+    tokio::time::timeout(Duration::from_secs(5), holder.read_to_end(&mut resp))
+        .await
+        .expect("the proxy closes after one request")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&resp).starts_with("HTTP/1.1 405"));
+    // The slot is free again for the next client.
+    let (status, _, _) = portcullis_test_support::clients::http_connect(
+        hub.http_proxy(),
+        "berlin",
+        "pct_00_00",
+        "echo.internal:7",
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 407);
+}
+
+/// Opens a TLS connection to the API and returns it without sending anything.
+async fn api_tls(
+    hub: &portcullis_test_support::TestHub,
+) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let ca = portcullis_transport::pki::pem_to_der_certs(&hub.ca_pem)
+        .unwrap()
+        .remove(0);
+    let cfg = portcullis_transport::tls::pinned_client_config(ca, &[b"http/1.1"]).unwrap();
+    let tcp = TcpStream::connect(hub.addrs().api).await.unwrap();
+    tokio_rustls::TlsConnector::from(cfg)
+        .connect(
+            rustls_pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn api_clients_silent_after_tls_are_dropped_and_hold_no_slot_for_long() {
+    let hub = TestHub::start_with(HubOptions {
+        preauth_timeout_secs: Some(1),
+        max_preauth: Some(2),
+        ..Default::default()
+    })
+    .await;
+    let mut silent = Vec::new();
+    for _ in 0..2 {
+        silent.push(api_tls(&hub).await);
+    }
+    for mut s in silent {
+        let mut b = [0u8; 1];
+        let r = tokio::time::timeout(Duration::from_secs(5), s.read(&mut b)).await;
+        assert!(
+            r.is_ok(),
+            "an API client that sent nothing after TLS was kept"
+        );
+    }
+    // And the API still answers.
+    let health: serde_json::Value = hub.admin.get("/api/v1/health").await.unwrap();
+    assert_eq!(health["status"], "ok");
+}

@@ -85,6 +85,8 @@ pub struct Principal {
     pub role: Role,
     /// The company the token belongs to; `None` for vendor administrators.
     pub company_id: Option<Id>,
+    /// When the token expires; sessions opened with it end then.
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 impl Principal {
@@ -156,6 +158,7 @@ pub async fn verify_token(store: &dyn Store, presented: &str) -> Result<Principa
         name: tok.name,
         role: tok.role,
         company_id: tok.company_id,
+        expires_at: tok.expires_at,
     })
 }
 

@@ -55,6 +55,9 @@ impl Tunnel {
 #[derive(Debug)]
 pub struct Registry {
     tunnels: RwLock<HashMap<(Id, String), Arc<Tunnel>>>,
+    /// One cancellation token per API token with live sessions; cancelled when the API token
+    /// is revoked, which cuts those sessions.
+    token_cuts: std::sync::Mutex<HashMap<Id, CancellationToken>>,
     /// Bumped on every change (connect, disconnect, inventory), for waiters such as tests and
     /// the portal.
     changes: watch::Sender<u64>,
@@ -64,6 +67,7 @@ impl Default for Registry {
     fn default() -> Self {
         Registry {
             tunnels: RwLock::new(HashMap::new()),
+            token_cuts: std::sync::Mutex::new(HashMap::new()),
             changes: watch::channel(0).0,
         }
     }
@@ -134,6 +138,25 @@ impl Registry {
             .read()
             .map(|m| m.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// The cut token of an API token's sessions (created on first use).
+    pub fn token_cut(&self, token_id: Id) -> CancellationToken {
+        match self.token_cuts.lock() {
+            Ok(mut m) => m.entry(token_id).or_default().clone(),
+            // A poisoned map still must not let a session run uncut: give it a token that is
+            // cut only by its tunnel.
+            Err(_) => CancellationToken::new(),
+        }
+    }
+
+    /// Cuts every live session of an API token (it was revoked).
+    pub fn revoke_token(&self, token_id: Id) {
+        if let Ok(mut m) = self.token_cuts.lock() {
+            if let Some(t) = m.remove(&token_id) {
+                t.cancel();
+            }
+        }
     }
 
     /// Cuts every tunnel (hub shutdown).

@@ -198,8 +198,31 @@ impl Session {
     where
         C: AsyncRead + AsyncWrite + Unpin,
     {
+        // The session ends when its tunnel is cut, its token is revoked, or its token expires.
         let cut = self.tunnel.cut.child_token();
+        let token_cut = state.registry.token_cut(self.principal.token_id);
+        let expiry = self.principal.expires_at.map(|at| {
+            let left = (at - time::OffsetDateTime::now_utc()).max(time::Duration::ZERO);
+            Instant::now() + Duration::try_from(left).unwrap_or(Duration::ZERO)
+        });
+        let watcher = {
+            let (cut, token_cut) = (cut.clone(), token_cut.clone());
+            tokio::spawn(async move {
+                let expired = async {
+                    match expiry {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = token_cut.cancelled() => cut.cancel(),
+                    _ = expired => cut.cancel(),
+                    _ = cut.cancelled() => {}
+                }
+            })
+        };
         let (stats, end, err) = relay(client_io, self.stream, &cut).await;
+        watcher.abort();
         let ended_by = match end {
             RelayEnd::Closed => match stats.closed_first {
                 Some(Side::A) => "client closed".to_string(),
@@ -207,6 +230,10 @@ impl Session {
                 None => "closed".to_string(),
             },
             RelayEnd::Error => format!("error: {}", err.map(|e| e.to_string()).unwrap_or_default()),
+            RelayEnd::Cut if token_cut.is_cancelled() => "token revoked".to_string(),
+            RelayEnd::Cut if expiry.is_some_and(|at| Instant::now() >= at) => {
+                "token expired".to_string()
+            }
             RelayEnd::Cut => {
                 let why = self.tunnel.cut_reason.read().ok().and_then(|r| *r);
                 format!("cut by hub: {why:?}")

@@ -177,6 +177,23 @@ async fn handle(
         cut_reason: RwLock::new(None),
     });
     state.registry.insert(tunnel.clone());
+    // Revocation may have happened while this handshake was in flight. The revoke call updates
+    // the store, then cuts what the registry holds; checking the store after registering
+    // closes the gap whichever order the two run in.
+    match state.store.get_connector(connector.id).await {
+        Ok(Some(c)) if c.revoked_at.is_none() && c.cert_fingerprint.as_deref() == Some(&fp) => {}
+        Ok(_) => {
+            tracing::warn!(
+                connector = connector.id,
+                "revoked or re-enrolled during the handshake; cutting"
+            );
+            tunnel.cut(GoodbyeReason::Revoked);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "store lookup failed after tunnel registration; cutting");
+            tunnel.cut(GoodbyeReason::Shutdown);
+        }
+    }
     if let Err(e) = state
         .store
         .touch_connector(

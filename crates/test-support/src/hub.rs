@@ -25,6 +25,8 @@ pub struct HubOptions {
     pub enrollment_ttl_secs: Option<u64>,
     /// `[limits] preauth_timeout_secs`.
     pub preauth_timeout_secs: Option<u64>,
+    /// `[limits] max_preauth`.
+    pub max_preauth: Option<usize>,
 }
 
 /// A running hub and an admin client for it.
@@ -79,6 +81,7 @@ impl TestHub {
         raw.connectors.heartbeat_interval_ms = options.heartbeat_ms;
         raw.connectors.enrollment_token_ttl_secs = options.enrollment_ttl_secs;
         raw.limits.preauth_timeout_secs = options.preauth_timeout_secs;
+        raw.limits.max_preauth = options.max_preauth;
         let config = HubConfig::try_from(raw).expect("valid test config");
         let hub = portcullis_hub::start(config).await.expect("hub starts");
         let api_url = format!("https://127.0.0.1:{}", hub.addrs.api.port());

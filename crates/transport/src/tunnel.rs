@@ -31,6 +31,10 @@ pub const CONTROL_PATH: &str = "/control";
 /// Path of a session stream.
 pub const STREAM_PATH: &str = "/stream";
 
+/// Largest header block either side accepts: our requests carry a method, a path and nothing
+/// else, so anything larger is an attack on memory.
+pub const MAX_HEADER_LIST: u32 = 16 * 1024;
+
 /// Multiplexer tuning. The defaults favour bulk throughput with bounded memory per stream.
 #[derive(Debug, Clone)]
 pub struct MuxSettings {
@@ -149,6 +153,7 @@ where
             return Err(TunnelError::WireVersion(preface.wire_version));
         }
         let conn = h2::server::Builder::new()
+            .max_header_list_size(MAX_HEADER_LIST)
             .initial_window_size(settings.stream_window)
             .initial_connection_window_size(settings.connection_window)
             .max_frame_size(settings.max_frame_size)
@@ -330,6 +335,11 @@ where
     within(deadline, "multiplexer start", async {
         write_preface_and(&mut io, &Message::Welcome(welcome)).await?;
         let (send, conn) = h2::client::Builder::new()
+            // The connector must not open streams towards the hub: no server push, no
+            // server-initiated streams, small header blocks (every header is ours).
+            .enable_push(false)
+            .max_concurrent_streams(0)
+            .max_header_list_size(MAX_HEADER_LIST)
             .initial_window_size(settings.stream_window)
             .initial_connection_window_size(settings.connection_window)
             .max_frame_size(settings.max_frame_size)

@@ -234,3 +234,35 @@ async fn closing_the_tunnel_fails_live_streams() {
     assert!(matches!(res, Err(_) | Ok(0)), "{res:?}");
     assert!(mux.open_stream(&open(7), T).await.is_err());
 }
+
+#[tokio::test]
+async fn a_hostile_connector_cannot_push_streams_to_the_hub() {
+    use portcullis_transport::framed::{read_message, read_preface, write_preface_and};
+    let (hub_io, mut conn_io) = pair().await;
+    let hub = tokio::spawn(hub_accept(hub_io));
+    // A connector that speaks the handshake by hand, then runs its own h2 server.
+    write_preface_and(&mut conn_io, &Message::Hello(hello("1.0.0")))
+        .await
+        .unwrap();
+    read_preface(&mut conn_io).await.unwrap();
+    assert!(matches!(
+        read_message(&mut conn_io).await.unwrap(),
+        Message::Welcome(_)
+    ));
+    let mut h2 = h2::server::handshake(conn_io).await.unwrap();
+    let (req, mut respond) = h2.accept().await.unwrap().unwrap();
+    assert_eq!(req.uri().path(), CONTROL_PATH);
+    let _control = respond
+        .send_response(http::Response::new(()), false)
+        .unwrap();
+    tokio::spawn(async move { while h2.accept().await.is_some() {} });
+    let push = http::Request::builder()
+        .uri("https://tunnel/pushed")
+        .body(())
+        .unwrap();
+    assert!(
+        respond.push_request(push).is_err(),
+        "the hub must advertise SETTINGS_ENABLE_PUSH = 0"
+    );
+    let _ = hub.await;
+}

@@ -18,16 +18,39 @@ use crate::audit::Event;
 use crate::auth::{format_api_token, new_secret, Principal};
 use crate::state::State;
 
-/// Finds a company by numeric id or by name.
-pub async fn resolve_company(st: &State, key: &str) -> Result<Company, ApiErr> {
+/// Finds a company by numeric id or by name, as `p` may see it: another tenant's company is
+/// "not found", exactly like one that does not exist, so names and ids cannot be probed.
+pub async fn resolve_company(st: &State, p: &Principal, key: &str) -> Result<Company, ApiErr> {
     let found = match key.parse::<Id>() {
         Ok(id) => st.store.get_company(id).await?,
         Err(_) => st.store.find_company_by_name(key).await?,
     };
-    found.ok_or_else(|| ApiErr::not_found("company"))
+    found
+        .filter(|c| p.may_read(c.id))
+        .ok_or_else(|| ApiErr::not_found("company"))
+}
+
+/// A connector `p` may see, else "not found".
+async fn visible_connector(
+    st: &State,
+    p: &Principal,
+    id: Id,
+) -> Result<portcullis_store::Connector, ApiErr> {
+    st.store
+        .get_connector(id)
+        .await?
+        .filter(|c| p.may_read(c.company_id))
+        .ok_or_else(|| ApiErr::not_found("connector"))
 }
 
 fn check_name(field: &'static str, v: &str) -> Result<(), ApiErr> {
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        // Paths accept an id or a name; an all-digit name would be read as an id.
+        return Err(ApiErr::bad_request(
+            "invalid_name",
+            format!("{field} must not be all digits"),
+        ));
+    }
     let ok = !v.is_empty()
         && v.len() <= 64
         && v.bytes()
@@ -117,7 +140,7 @@ pub struct NewToken {
 }
 
 /// A created token: the only time the secret is shown.
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct CreatedToken {
     /// Token id.
     pub id: Id,
@@ -139,7 +162,7 @@ pub async fn create_token(
     Path(company): Path<String>,
     Body(body): Body<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiErr> {
-    let c = resolve_company(&st, &company).await?;
+    let c = resolve_company(&st, &p, &company).await?;
     if !p.may_admin(c.id) {
         return Err(ApiErr::forbidden());
     }
@@ -200,11 +223,55 @@ pub async fn list_tokens(
     Authed(p): Authed,
     Path(company): Path<String>,
 ) -> Result<Json<Vec<portcullis_store::ApiToken>>, ApiErr> {
-    let c = resolve_company(&st, &company).await?;
+    let c = resolve_company(&st, &p, &company).await?;
     if !p.may_admin(c.id) {
         return Err(ApiErr::forbidden());
     }
     Ok(Json(st.store.list_api_tokens(Some(c.id)).await?))
+}
+
+/// Revokes an API token and cuts every live session opened with it. Company admins may revoke
+/// their company's tokens; only vendor admins may revoke vendor tokens.
+pub async fn revoke_token(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(id): Path<Id>,
+) -> Result<Json<serde_json::Value>, ApiErr> {
+    let tok = st
+        .store
+        .list_api_tokens(None)
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .filter(|t| match t.company_id {
+            Some(c) => p.may_read(c),
+            None => p.role == Role::VendorAdmin,
+        })
+        .ok_or_else(|| ApiErr::not_found("token"))?;
+    let allowed = match tok.company_id {
+        Some(c) => p.may_admin(c),
+        None => p.role == Role::VendorAdmin,
+    };
+    if !allowed {
+        return Err(ApiErr::forbidden());
+    }
+    let changed = st
+        .store
+        .revoke_api_token(id, OffsetDateTime::now_utc())
+        .await?;
+    st.registry.revoke_token(id);
+    audit(
+        &st,
+        &p,
+        tok.company_id,
+        "token.revoked",
+        &tok.name,
+        serde_json::json!({"token_id": id}),
+    )
+    .await;
+    Ok(Json(
+        serde_json::json!({"id": id, "revoked": true, "was_active": changed}),
+    ))
 }
 
 /// `POST /companies/{c}/connectors` body.
@@ -216,7 +283,7 @@ pub struct NewConnector {
 }
 
 /// A connector with a fresh enrolment token.
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct ConnectorWithToken {
     /// The connector.
     pub connector: ConnectorView,
@@ -297,7 +364,7 @@ pub async fn create_connector(
     Path(company): Path<String>,
     Body(body): Body<NewConnector>,
 ) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
-    let c = resolve_company(&st, &company).await?;
+    let c = resolve_company(&st, &p, &company).await?;
     if !p.may_admin(c.id) {
         return Err(ApiErr::forbidden());
     }
@@ -329,11 +396,7 @@ pub async fn new_enrollment_token(
     Authed(p): Authed,
     Path(id): Path<Id>,
 ) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
-    let conn = st
-        .store
-        .get_connector(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("connector"))?;
+    let conn = visible_connector(&st, &p, id).await?;
     if !p.may_admin(conn.company_id) {
         return Err(ApiErr::forbidden());
     }
@@ -363,7 +426,7 @@ pub async fn list_connectors(
     Authed(p): Authed,
     Path(company): Path<String>,
 ) -> Result<Json<Vec<ConnectorView>>, ApiErr> {
-    let c = resolve_company(&st, &company).await?;
+    let c = resolve_company(&st, &p, &company).await?;
     if !p.may_read(c.id) {
         return Err(ApiErr::forbidden());
     }
@@ -377,11 +440,7 @@ pub async fn revoke_connector(
     Authed(p): Authed,
     Path(id): Path<Id>,
 ) -> Result<Json<ConnectorView>, ApiErr> {
-    let conn = st
-        .store
-        .get_connector(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("connector"))?;
+    let conn = visible_connector(&st, &p, id).await?;
     if !p.may_admin(conn.company_id) {
         return Err(ApiErr::forbidden());
     }
@@ -430,14 +489,21 @@ pub async fn list_audit(
 ) -> Result<Json<Vec<portcullis_store::AuditEvent>>, ApiErr> {
     let company_id = match &q.company {
         Some(k) => {
-            let c = resolve_company(&st, k).await?;
-            if !p.may_read(c.id) {
+            let c = resolve_company(&st, &p, k).await?;
+            // The log holds other users' sessions and addresses: administrators only.
+            if !p.may_admin(c.id) {
                 return Err(ApiErr::forbidden());
             }
             Some(c.id)
         }
         None if p.role == Role::VendorAdmin => None,
-        None => Some(p.company_id.ok_or_else(ApiErr::forbidden)?),
+        None => {
+            let c = p.company_id.ok_or_else(ApiErr::forbidden)?;
+            if !p.may_admin(c) {
+                return Err(ApiErr::forbidden());
+            }
+            Some(c)
+        }
     };
     let f = AuditFilter {
         company_id,
@@ -446,4 +512,24 @@ pub async fn list_audit(
         limit: q.limit.unwrap_or(100),
     };
     Ok(Json(st.store.list_audit(&f).await?))
+}
+
+impl std::fmt::Debug for CreatedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedToken")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("token", &"****")
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ConnectorWithToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorWithToken")
+            .field("connector", &self.connector)
+            .field("enrollment_token", &"****")
+            .finish_non_exhaustive()
+    }
 }

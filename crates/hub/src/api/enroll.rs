@@ -99,6 +99,10 @@ pub async fn enroll(
     st.store
         .set_connector_certificate(conn.id, &signed.fingerprint_hex, signed.not_after)
         .await?;
+    // A re-enrolment replaces the identity: the old certificate's tunnel goes now.
+    if let Some(t) = st.registry.by_connector(conn.id) {
+        t.cut(portcullis_proto::GoodbyeReason::Revoked);
+    }
     let actor = format!("connector:{}", conn.id);
     st.audit
         .record(Event {

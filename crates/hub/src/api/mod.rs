@@ -83,6 +83,7 @@ pub fn router(state: State) -> Router {
             "/api/v1/connectors/{id}/revoke",
             post(admin::revoke_connector),
         )
+        .route("/api/v1/tokens/{id}/revoke", post(admin::revoke_token))
         .route(
             "/api/v1/connectors/{id}/enrollment-token",
             post(admin::new_enrollment_token),
@@ -90,8 +91,30 @@ pub fn router(state: State) -> Router {
         .route("/api/v1/audit", get(admin::list_audit))
         .route("/api/v1/connect", get(connect::connect))
         .fallback(|| async { ApiErr::not_found("route") })
+        // A deadline on every request, reading the body included: a client trickling a body
+        // cannot hold a task and a connection for ever.
+        .layer(axum::middleware::from_fn(request_deadline))
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
         .with_state(state)
+}
+
+/// How long one API request may take, body upload included.
+pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn request_deadline(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(REQUEST_DEADLINE, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => ApiErr::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took too long",
+        )
+        .into_response(),
+    }
 }
 
 async fn health() -> Json<serde_json::Value> {

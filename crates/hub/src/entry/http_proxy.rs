@@ -162,6 +162,9 @@ pub async fn handle(state: State, tcp: TcpStream, peer: SocketAddr, permit: Owne
         // hyper needs a timer for the header deadline (it panics without one).
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(state.config.preauth_timeout)
+        // One request per connection: a CONNECT becomes the tunnel; anything else (a refusal,
+        // a 405) closes, so a client cannot hold a pre-auth slot by sending cheap requests.
+        .keep_alive(false)
         .max_buf_size(64 * 1024)
         .serve_connection(TokioIo::new(tcp), svc)
         .with_upgrades();
