@@ -103,3 +103,24 @@ async fn a_wrong_secret_does_not_burn_the_token() {
         .await
         .expect("the right secret still works");
 }
+
+#[tokio::test]
+async fn a_bad_csr_does_not_burn_the_token() {
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    let (_, token) = hub.connector("acme", "berlin").await;
+    let anon = portcullis::client::ApiClient::new(&hub.api_url, &hub.ca_pem, None).unwrap();
+    let err = anon
+        .post::<_, Value>(
+            "/api/v1/enroll",
+            &serde_json::json!({"token": token, "csr_pem": "-----BEGIN CERTIFICATE REQUEST-----\ngarbage\n-----END CERTIFICATE REQUEST-----\n"}),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("bad_csr"), "{err}");
+    let d = tempfile::tempdir().unwrap();
+    enroll(&hub.api_url, &token, d.path(), false)
+        .await
+        .expect("the token still works after a bad CSR");
+}

@@ -103,6 +103,8 @@ pub struct RawLimits {
     pub preauth_timeout_secs: Option<u64>,
     /// Most connections allowed in pre-authentication phases at once, per listener.
     pub max_preauth: Option<usize>,
+    /// Most live sessions one API token may hold at once.
+    pub max_sessions_per_token: Option<usize>,
 }
 
 /// Validated configuration.
@@ -132,6 +134,8 @@ pub struct HubConfig {
     pub preauth_timeout: Duration,
     /// Pre-auth concurrency cap per listener.
     pub max_preauth: usize,
+    /// Live sessions per API token.
+    pub max_sessions_per_token: usize,
 }
 
 /// A commented example configuration with every setting at its default.
@@ -161,6 +165,7 @@ enrollment_token_ttl_secs = 900 # one-time enrolment tokens expire after 15 minu
 [limits]
 preauth_timeout_secs = 10       # deadline for TLS, SOCKS5 and proxy handshakes before auth
 max_preauth = 256               # connections in pre-auth phases at once, per listener
+max_sessions_per_token = 1000   # live sessions one API token may hold at once
 "#;
 
 impl RawHubConfig {
@@ -256,6 +261,13 @@ impl TryFrom<RawHubConfig> for HubConfig {
         if max_preauth == 0 {
             return Err(invalid("limits.max_preauth", "must be at least 1"));
         }
+        let max_sessions = raw.limits.max_sessions_per_token.unwrap_or(1000);
+        if max_sessions == 0 {
+            return Err(invalid(
+                "limits.max_sessions_per_token",
+                "must be at least 1",
+            ));
+        }
         let l = &raw.listen;
         Ok(HubConfig {
             data_dir: raw
@@ -280,6 +292,7 @@ impl TryFrom<RawHubConfig> for HubConfig {
             enrollment_token_ttl: Duration::from_secs(ttl),
             preauth_timeout: Duration::from_secs(preauth),
             max_preauth,
+            max_sessions_per_token: max_sessions,
         })
     }
 }

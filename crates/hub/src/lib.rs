@@ -140,6 +140,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         accept_stop: shutdown.clone(),
         shutdown: hard_stop.clone(),
         tasks: TaskTracker::new(),
+        tunnels: TaskTracker::new(),
         config,
     });
     let mut listeners = vec![
@@ -197,7 +198,12 @@ impl RunningHub {
             tracing::info!("grace period over: cutting remaining tunnels and sessions");
         }
         self.hard_stop.cancel();
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.state.tasks.wait()).await;
+        self.state.tunnels.close();
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            self.state.tasks.wait().await;
+            self.state.tunnels.wait().await;
+        })
+        .await;
     }
 
     /// Runs until `signal` completes, then stops with `grace`.

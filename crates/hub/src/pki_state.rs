@@ -66,26 +66,38 @@ fn read(path: &Path) -> Result<Option<String>, PkiStateError> {
 }
 
 /// Writes a file atomically; `private` files get mode 0600.
+///
+/// The temporary file has a fresh random name and is created with `create_new`, so it is
+/// always a new file with the intended mode: a stale temporary from a crash can never be
+/// reused (it might carry looser permissions).
 pub fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), PkiStateError> {
     let io = |source| PkiStateError::Io {
         path: path.into(),
         source,
     };
-    let tmp = path.with_extension("tmp");
-    {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let written = (|| {
         use std::io::Write;
         let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
+        opts.write(true).create_new(true);
         #[cfg(unix)]
-        if private {
+        {
             use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
+            opts.mode(if private { 0o600 } else { 0o644 });
         }
-        let mut f = opts.open(&tmp).map_err(io)?;
-        f.write_all(contents.as_bytes()).map_err(io)?;
-        f.sync_all().map_err(io)?;
+        let mut f = opts.open(&tmp)?;
+        f.write_all(contents.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp, path).map_err(io)
+    written.map_err(io)
 }
 
 /// Loads the CA and server certificate from `data_dir/pki`, creating what is missing.
@@ -152,4 +164,27 @@ fn expiring(cert_pem: &str) -> bool {
 fn x509_not_after(der: &[u8]) -> Option<time::OffsetDateTime> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     time::OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_are_0600_even_over_an_existing_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pcl-pki-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("server.key");
+        std::fs::write(&key, "old").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_file(&key, "secret", true).unwrap();
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(std::fs::read_to_string(&key).unwrap(), "secret");
+        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary files left behind");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

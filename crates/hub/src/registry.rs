@@ -58,6 +58,8 @@ pub struct Registry {
     /// One cancellation token per API token with live sessions; cancelled when the API token
     /// is revoked, which cuts those sessions.
     token_cuts: std::sync::Mutex<HashMap<Id, CancellationToken>>,
+    /// Session slots per API token (the per-token concurrency cap).
+    token_slots: std::sync::Mutex<HashMap<Id, Arc<tokio::sync::Semaphore>>>,
     /// Bumped on every change (connect, disconnect, inventory), for waiters such as tests and
     /// the portal.
     changes: watch::Sender<u64>,
@@ -68,6 +70,7 @@ impl Default for Registry {
         Registry {
             tunnels: RwLock::new(HashMap::new()),
             token_cuts: std::sync::Mutex::new(HashMap::new()),
+            token_slots: std::sync::Mutex::new(HashMap::new()),
             changes: watch::channel(0).0,
         }
     }
@@ -147,6 +150,17 @@ impl Registry {
             // A poisoned map still must not let a session run uncut: give it a token that is
             // cut only by its tunnel.
             Err(_) => CancellationToken::new(),
+        }
+    }
+
+    /// The semaphore bounding an API token's concurrent sessions at `max`.
+    pub fn token_slots(&self, token_id: Id, max: usize) -> Arc<tokio::sync::Semaphore> {
+        match self.token_slots.lock() {
+            Ok(mut m) => m
+                .entry(token_id)
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(max)))
+                .clone(),
+            Err(_) => Arc::new(tokio::sync::Semaphore::new(max)),
         }
     }
 

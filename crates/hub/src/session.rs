@@ -63,6 +63,9 @@ pub enum SessionError {
     /// The tunnel failed while opening.
     #[error("tunnel: {0}")]
     Tunnel(#[from] TunnelError),
+    /// The token already has as many live sessions as the hub allows.
+    #[error("this token has {0} live sessions, the most allowed")]
+    TooManySessions(usize),
 }
 
 impl SessionError {
@@ -80,6 +83,18 @@ impl SessionError {
             },
             SessionError::Tunnel(TunnelError::Timeout(_)) => "tunnel_timeout",
             SessionError::Tunnel(_) => "tunnel_error",
+            SessionError::TooManySessions(_) => "too_many_sessions",
+        }
+    }
+
+    /// Text safe to show the client: no transport internals (those go to the log).
+    pub fn client_message(&self) -> String {
+        match self {
+            SessionError::Tunnel(TunnelError::Timeout(_)) => {
+                "the connector did not answer in time".into()
+            }
+            SessionError::Tunnel(_) => "the tunnel to the connector failed".into(),
+            other => other.to_string(),
         }
     }
 }
@@ -93,8 +108,47 @@ pub struct Session {
     client: SocketAddr,
     target: Target,
     tunnel: Arc<Tunnel>,
-    stream: H2Stream,
+    /// Taken by [`Session::relay`]; still here on drop means the session never relayed.
+    stream: Option<H2Stream>,
     started: Instant,
+    state: State,
+    /// Holds one of the token's session slots for the session's lifetime.
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.stream.is_none() {
+            return;
+        }
+        // Opened and audited as started, but never relayed (the client's upgrade failed or it
+        // went away): record the end so no session.start is left without one.
+        let (state, principal, target, id, entry, client) = (
+            self.state.clone(),
+            self.principal.clone(),
+            self.target.to_string(),
+            self.id.clone(),
+            self.entry,
+            self.client,
+        );
+        self.state.tasks.spawn(async move {
+            state
+                .audit
+                .record(Event {
+                    company_id: principal.company_id,
+                    actor: &principal.label(),
+                    action: "session.end",
+                    target: &target,
+                    outcome: "ended",
+                    detail: serde_json::json!({
+                        "session": id, "entry": entry, "client": client.to_string(),
+                        "bytes_up": 0, "bytes_down": 0, "duration_ms": 0,
+                        "ended_by": "abandoned before relaying (client went away)",
+                    }),
+                })
+                .await;
+        });
+    }
 }
 
 /// Opens a session for `principal` to `target`.
@@ -106,9 +160,19 @@ pub async fn open(
     target: Target,
 ) -> Result<Session, SessionError> {
     let id = uuid::Uuid::new_v4().to_string();
-    let res = open_inner(state, principal, entry, client, &target, &id).await;
+    let slot = state
+        .registry
+        .token_slots(principal.token_id, state.config.max_sessions_per_token)
+        .try_acquire_owned()
+        .map_err(|_| SessionError::TooManySessions(state.config.max_sessions_per_token));
+    let res = match slot {
+        Ok(slot) => open_inner(state, principal, entry, client, &target, &id)
+            .await
+            .map(|(t, s)| (t, s, slot)),
+        Err(e) => Err(e),
+    };
     match res {
-        Ok((tunnel, stream)) => {
+        Ok((tunnel, stream, slot)) => {
             state
                 .audit
                 .record(Event {
@@ -130,8 +194,10 @@ pub async fn open(
                 client,
                 target,
                 tunnel,
-                stream,
+                stream: Some(stream),
                 started: Instant::now(),
+                state: state.clone(),
+                _slot: slot,
             })
         }
         Err(e) => {
@@ -194,7 +260,7 @@ impl Session {
 
     /// Relays between the client and the target until one side closes or the tunnel is cut,
     /// then audits the end.
-    pub async fn relay<C>(self, state: &State, client_io: C)
+    pub async fn relay<C>(mut self, state: &State, client_io: C)
     where
         C: AsyncRead + AsyncWrite + Unpin,
     {
@@ -221,7 +287,10 @@ impl Session {
                 }
             })
         };
-        let (stats, end, err) = relay(client_io, self.stream, &cut).await;
+        let Some(stream) = self.stream.take() else {
+            return;
+        };
+        let (stats, end, err) = relay(client_io, stream, &cut).await;
         watcher.abort();
         let ended_by = match end {
             RelayEnd::Closed => match stats.closed_first {

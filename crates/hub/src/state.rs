@@ -32,8 +32,10 @@ pub struct HubState {
     /// Cancelled when the hub cuts everything still running (second phase); tunnels' cut
     /// tokens are its children.
     pub shutdown: CancellationToken,
-    /// Sessions and tunnels in flight, drained at shutdown.
+    /// Client connections and sessions in flight, drained (with a grace period) at shutdown.
     pub tasks: TaskTracker,
+    /// Tunnel tasks: they live until the hard stop, so shutdown does not wait on them first.
+    pub tunnels: TaskTracker,
 }
 
 /// Addresses the hub actually bound (port 0 resolved).

@@ -50,7 +50,7 @@ pub async fn serve(state: State, listener: TcpListener, acceptor: TlsAcceptor) {
         let st = state.clone();
         let acc = acceptor.clone();
         state
-            .tasks
+            .tunnels
             .spawn(async move { handle(st, acc, tcp, peer, permit).await });
     }
 }

@@ -27,6 +27,8 @@ pub struct HubOptions {
     pub preauth_timeout_secs: Option<u64>,
     /// `[limits] max_preauth`.
     pub max_preauth: Option<usize>,
+    /// `[limits] max_sessions_per_token`.
+    pub max_sessions_per_token: Option<usize>,
 }
 
 /// A running hub and an admin client for it.
@@ -82,6 +84,7 @@ impl TestHub {
         raw.connectors.enrollment_token_ttl_secs = options.enrollment_ttl_secs;
         raw.limits.preauth_timeout_secs = options.preauth_timeout_secs;
         raw.limits.max_preauth = options.max_preauth;
+        raw.limits.max_sessions_per_token = options.max_sessions_per_token;
         let config = HubConfig::try_from(raw).expect("valid test config");
         let hub = portcullis_hub::start(config).await.expect("hub starts");
         let api_url = format!("https://127.0.0.1:{}", hub.addrs.api.port());

@@ -58,7 +58,7 @@ pub async fn connect(
     };
     let s = session::open(&st, &p, "connect", peer, target)
         .await
-        .map_err(|e| ApiErr::new(status_for(&e), e.code(), e.to_string()))?;
+        .map_err(|e| ApiErr::new(status_for(&e), e.code(), e.client_message()))?;
     let st2 = st.clone();
     Ok(ws
         .max_message_size(1 << 20)
@@ -105,5 +105,15 @@ async fn pump(ws: WebSocket, io: DuplexStream) {
         }
         let _ = tx.send(Message::Close(None)).await;
     };
-    tokio::join!(inbound, outbound);
+    // When the target side is done, the client gets a short while to answer the close frame;
+    // a client that never does must not pin the connection.
+    let inbound = tokio::spawn(inbound);
+    outbound.await;
+    let abort = inbound.abort_handle();
+    if tokio::time::timeout(std::time::Duration::from_secs(5), inbound)
+        .await
+        .is_err()
+    {
+        abort.abort();
+    }
 }

@@ -45,12 +45,40 @@ pub async fn enroll(
     }
     // Check the secret before spending the token, so a mistyped token does not burn a good
     // one; a wrong secret learns nothing about the token's state.
-    let found = st.store.find_enrollment_token(&tok.public_id).await?;
-    if !found.is_some_and(|t| secret_matches(&tok.secret, &t.secret_hash)) {
+    let found = st
+        .store
+        .find_enrollment_token(&tok.public_id)
+        .await?
+        .filter(|t| secret_matches(&tok.secret, &t.secret_hash));
+    let Some(found) = found else {
         tracing::warn!(token = %tok.public_id, "enrolment with an unknown token or a wrong secret");
         return Err(invalid_token());
-    }
-    let et = match st
+    };
+    // Sign before spending the token too: a malformed CSR is the client's mistake to fix and
+    // retry, not a reason to need a new token.
+    let conn = st
+        .store
+        .get_connector(found.connector_id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("connector"))?;
+    let company = st
+        .store
+        .get_company(conn.company_id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("company"))?;
+    let cn = format!("connector {}/{}", company.name, conn.location);
+    let signed = st
+        .pki
+        .ca
+        .sign_csr(&req.csr_pem, &cn, CLIENT_CERT_VALIDITY)
+        .map_err(|e| {
+            tracing::info!(error = %e, "enrolment with an unusable CSR");
+            ApiErr::bad_request(
+                "bad_csr",
+                "the certificate signing request could not be parsed or its signature is invalid",
+            )
+        })?;
+    let _spent = match st
         .store
         .consume_enrollment_token(&tok.public_id, OffsetDateTime::now_utc())
         .await
@@ -80,22 +108,6 @@ pub async fn enroll(
         }
         Err(e) => return Err(e.into()),
     };
-    let conn = st
-        .store
-        .get_connector(et.connector_id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("connector"))?;
-    let company = st
-        .store
-        .get_company(conn.company_id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("company"))?;
-    let cn = format!("connector {}/{}", company.name, conn.location);
-    let signed = st
-        .pki
-        .ca
-        .sign_csr(&req.csr_pem, &cn, CLIENT_CERT_VALIDITY)
-        .map_err(|e| ApiErr::bad_request("bad_csr", e.to_string()))?;
     st.store
         .set_connector_certificate(conn.id, &signed.fingerprint_hex, signed.not_after)
         .await?;

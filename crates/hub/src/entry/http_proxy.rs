@@ -56,6 +56,7 @@ pub fn status_for(e: &SessionError) -> StatusCode {
             _ => StatusCode::BAD_GATEWAY,
         },
         SessionError::Tunnel(_) => StatusCode::BAD_GATEWAY,
+        SessionError::TooManySessions(_) => StatusCode::TOO_MANY_REQUESTS,
     }
 }
 
@@ -138,7 +139,7 @@ async fn serve_request(state: State, peer: SocketAddr, req: Request<Incoming>) -
     };
     let session = match session::open(&state, &principal, "http-proxy", peer, target).await {
         Ok(s) => s,
-        Err(e) => return error(status_for(&e), e.code(), &e.to_string()),
+        Err(e) => return error(status_for(&e), e.code(), &e.client_message()),
     };
     let upgrade = hyper::upgrade::on(req);
     let st = state.clone();

@@ -27,7 +27,7 @@ pub fn reply_for(e: &SessionError) -> ReplyCode {
             RefuseCode::HostUnreachable | RefuseCode::Timeout => ReplyCode::HostUnreachable,
             _ => ReplyCode::GeneralFailure,
         },
-        SessionError::Tunnel(_) => ReplyCode::GeneralFailure,
+        SessionError::Tunnel(_) | SessionError::TooManySessions(_) => ReplyCode::GeneralFailure,
     }
 }
 
@@ -70,6 +70,14 @@ pub async fn handle(
         }
     };
     drop(permit);
+    if let TargetAddr::Domain(h, _) = &target {
+        if portcullis_proto::check_host(h).is_err() {
+            // The codec allows 255-byte names; the tunnel protocol allows 253.
+            tracing::info!(%peer, "socks5 target name is not a valid host name");
+            let _ = socks5::send_reply(&mut tcp, ReplyCode::GeneralFailure, None).await;
+            return;
+        }
+    }
     let (host, port) = match target {
         TargetAddr::Ip(sa) => (sa.ip().to_string(), sa.port()),
         TargetAddr::Domain(h, p) => (h, p),
