@@ -295,8 +295,14 @@ async fn main() -> Result<()> {
             force,
         }) => {
             let cfg = portcullis_connector::ConnectorConfig::load(&config)?;
-            let id =
-                portcullis_connector::enroll::enroll(&hub, &token, &cfg.data_dir, force).await?;
+            let id = portcullis_connector::enroll_via(
+                &hub,
+                &token,
+                &cfg.data_dir,
+                force,
+                cfg.proxy.as_ref(),
+            )
+            .await?;
             println!(
                 "Enrolled as {}/{} (connector {}); tunnel {}. Start it with: portcullis connector run --config {}",
                 id.enrollment.company,

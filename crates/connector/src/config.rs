@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use portcullis_domain::access::{AccessControlList, AccessEntry, AclError, Protocol};
 use portcullis_domain::target::{HostPorts, TargetError};
-use portcullis_proto::MAX_INVENTORY;
+use portcullis_proto::{frame, Message, MAX_FRAME_LEN, MAX_INVENTORY};
 use portcullis_transport::backoff::{BackoffConfig, BackoffConfigError};
 use portcullis_transport::proxy::{HttpProxy, Secret};
 use serde::Deserialize;
@@ -66,6 +66,20 @@ pub enum ConfigError {
     /// `[reconnect]` is inconsistent.
     #[error("[reconnect]: {0}")]
     Reconnect(#[from] BackoffConfigError),
+    /// The `[[access]]` list is valid entry by entry, but the inventory announcing it to the
+    /// hub would not fit in one protocol frame: the hub would refuse it and the tunnel would
+    /// never come up.
+    #[error(
+        "[[access]]: the inventory for these entries is {len} bytes on the wire, more than \
+         the protocol's frame limit of {max} bytes (use shorter names or virtual hosts, or \
+         fewer entries)"
+    )]
+    InventoryTooLarge {
+        /// The inventory frame's length (kind byte and body, as its length prefix counts).
+        len: usize,
+        /// [`MAX_FRAME_LEN`].
+        max: u32,
+    },
 }
 
 /// Why a `host:port` string was refused.
@@ -184,8 +198,9 @@ const EXAMPLE: &str = r#"# Portcullis connector configuration.
 # internal systems listed below. Nothing listens for inbound connections.
 #
 # This file is re-read while the connector runs: changes to the [[access]] list take effect
-# within a second (new streams are checked against the new list and the hub is told the new
-# inventory). Other settings need a restart.
+# within a second (new streams are checked against the new list, live sessions the new list
+# no longer allows are cut, and the hub is told the new inventory). Other settings need a
+# restart.
 
 # Where the identity (from `portcullis connector enroll`) and the audit log live.
 # Relative paths resolve against this file's directory.
@@ -317,6 +332,7 @@ impl TryFrom<Based<'_>> for ConnectorConfig {
         let proxy = raw.proxy.map(HttpProxy::try_from).transpose()?;
         let reconnect = backoff(raw.reconnect)?;
         let access = access_list(raw.access)?;
+        check_inventory(&access)?;
         Ok(ConnectorConfig {
             data_dir,
             hub_tunnel,
@@ -406,6 +422,48 @@ fn access_list(raw: Vec<RawAccess>) -> Result<AccessControlList, ConfigError> {
         entries.push(access_entry(i, a)?);
     }
     Ok(AccessControlList::new(entries)?)
+}
+
+/// The length of the `Inventory` frame that announces `acl` to the hub, as its length prefix
+/// counts it (kind byte and body). It must not exceed [`MAX_FRAME_LEN`].
+pub fn inventory_frame_len(acl: &AccessControlList) -> usize {
+    let inventory = crate::shared::inventory(acl);
+    // `frame::encode` debug-asserts on oversized frames, so the body is measured first with
+    // the serializer the encoder uses, and only a frame that fits is actually encoded.
+    let mut counter = ByteCounter(0);
+    if serde_json::to_writer(&mut counter, &inventory).is_err() {
+        return usize::MAX;
+    }
+    let measured = counter.0 + 1;
+    if measured > MAX_FRAME_LEN as usize {
+        return measured;
+    }
+    frame::encode_to_vec(&Message::Inventory(inventory)).len() - 4
+}
+
+/// Refuses an access list whose inventory cannot be sent in one frame.
+pub(crate) fn check_inventory(acl: &AccessControlList) -> Result<(), ConfigError> {
+    let len = inventory_frame_len(acl);
+    if len > MAX_FRAME_LEN as usize {
+        return Err(ConfigError::InventoryTooLarge {
+            len,
+            max: MAX_FRAME_LEN,
+        });
+    }
+    Ok(())
+}
+
+/// An `io::Write` that only counts.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn access_entry(index: usize, a: RawAccess) -> Result<AccessEntry, ConfigError> {

@@ -9,6 +9,10 @@
 //!
 //! The HTTP exchange is a single `POST` over hyper's client connection API on a tokio-rustls
 //! stream: no connection pool, no redirects, no system roots.
+//!
+//! A connector that needs an HTTP CONNECT proxy for its tunnel needs it for enrolment too
+//! ([`enroll_via`]): the TLS session runs end to end through the proxy's tunnel, so the pin
+//! still holds and a TLS-intercepting proxy still fails on the fingerprint.
 
 use std::path::Path;
 use std::time::Duration;
@@ -21,9 +25,9 @@ use portcullis_proto::enroll::{
     ApiError, EnrollRequest, EnrollResponse, EnrollToken, TokenFormatError, ENROLL_PATH,
 };
 use portcullis_transport::pki::{self, fingerprint_hex, PkiError};
+use portcullis_transport::proxy::{self, HttpProxy, ProxyError};
 use portcullis_transport::tls::{self, TlsError, FINGERPRINT_MISMATCH};
 use rustls_pki_types::ServerName;
-use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use crate::identity::{Enrollment, Identity, IdentityError};
@@ -67,6 +71,17 @@ pub enum EnrollError {
         /// The socket error.
         #[source]
         source: std::io::Error,
+    },
+    /// The outbound proxy could not be reached or refused the tunnel to the hub.
+    #[error("cannot reach {addr} through the proxy {proxy}: {source}")]
+    Proxy {
+        /// The proxy's `host:port`.
+        proxy: String,
+        /// The hub's `host:port`.
+        addr: String,
+        /// What the proxy (or the way to it) did.
+        #[source]
+        source: ProxyError,
     },
     /// The server's certificate chain does not contain the CA the token pins: wrong hub, or
     /// something in between (a TLS-intercepting proxy) presents its own certificate.
@@ -162,12 +177,24 @@ fn parse_url(url: &str) -> Result<HubUrl, EnrollError> {
 /// one-time `token`, and stores the resulting identity under `data_dir/identity/`.
 ///
 /// Refuses to replace an existing identity unless `force`; that check happens before the
-/// token is spent.
+/// token is spent. Dials the hub directly; see [`enroll_via`] for a proxy.
 pub async fn enroll(
     hub_api_url: &str,
     token: &str,
     data_dir: &Path,
     force: bool,
+) -> Result<Identity, EnrollError> {
+    enroll_via(hub_api_url, token, data_dir, force, None).await
+}
+
+/// [`enroll`], dialling the hub through the HTTP CONNECT `proxy` when one is given (the
+/// connector's configured `[proxy]`, the same way its tunnel goes).
+pub async fn enroll_via(
+    hub_api_url: &str,
+    token: &str,
+    data_dir: &Path,
+    force: bool,
+    proxy: Option<&HttpProxy>,
 ) -> Result<Identity, EnrollError> {
     let url = parse_url(hub_api_url)?;
     let parsed = EnrollToken::parse(token)?;
@@ -182,7 +209,7 @@ pub async fn enroll(
     };
     let response = tokio::time::timeout(
         ENROLL_TIMEOUT,
-        exchange(&url, &parsed.ca_fingerprint, &request),
+        exchange(&url, &parsed.ca_fingerprint, &request, proxy),
     )
     .await
     .map_err(|_| EnrollError::Timeout(ENROLL_TIMEOUT))??;
@@ -230,6 +257,7 @@ async fn exchange(
     url: &HubUrl,
     ca_fingerprint: &str,
     request: &EnrollRequest,
+    proxy: Option<&HttpProxy>,
 ) -> Result<EnrollResponse, EnrollError> {
     let config = tls::fingerprint_pinned_client_config(ca_fingerprint, &[b"http/1.1"])?;
     let server_name =
@@ -238,13 +266,9 @@ async fn exchange(
             reason: "the host is not a valid TLS server name",
         })?;
     let addr = format!("{}:{}", url.authority_host(), url.port);
-    let tcp = TcpStream::connect((url.host.as_str(), url.port))
+    let tcp = proxy::dial(&url.host, url.port, proxy, ENROLL_TIMEOUT)
         .await
-        .map_err(|source| EnrollError::Connect {
-            addr: addr.clone(),
-            source,
-        })?;
-    let _ = tcp.set_nodelay(true);
+        .map_err(|e| dial_error(e, &addr, proxy))?;
     let tls = TlsConnector::from(config)
         .connect(server_name, tcp)
         .await
@@ -318,6 +342,25 @@ impl HubUrl {
         } else {
             self.host.clone()
         }
+    }
+}
+
+fn dial_error(e: ProxyError, addr: &str, proxy: Option<&HttpProxy>) -> EnrollError {
+    match (e, proxy) {
+        (ProxyError::Timeout(d), _) => EnrollError::Timeout(d),
+        (source, Some(p)) => EnrollError::Proxy {
+            proxy: p.addr.clone(),
+            addr: addr.to_owned(),
+            source,
+        },
+        (ProxyError::TargetConnect { source, .. }, None) => EnrollError::Connect {
+            addr: addr.to_owned(),
+            source,
+        },
+        (other, None) => EnrollError::Connect {
+            addr: addr.to_owned(),
+            source: std::io::Error::other(other),
+        },
     }
 }
 

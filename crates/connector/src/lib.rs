@@ -15,6 +15,7 @@
 //! - [`tunnel`]: one established tunnel: multiplexer driver, control channel, heartbeats.
 //! - [`session`]: one stream: access check, [`session::dial`] (takes a permit), relay, audit.
 //! - `reload` (private): live reload of `[[access]]` from the configuration file.
+//! - `live` (private): the registry of live sessions, re-checked when the list changes.
 //! - `shared` (private): the state the tasks share (ACL snapshots, status, audit).
 //!
 //! # Shutdown
@@ -27,6 +28,7 @@ pub mod audit;
 pub mod config;
 pub mod enroll;
 pub mod identity;
+mod live;
 mod reload;
 pub mod run;
 pub mod session;
@@ -34,6 +36,6 @@ mod shared;
 pub mod tunnel;
 
 pub use config::{example, ConfigError, ConnectorConfig};
-pub use enroll::{enroll, EnrollError};
+pub use enroll::{enroll, enroll_via, EnrollError};
 pub use identity::{Enrollment, Identity, IdentityError};
 pub use run::{run, spawn, ConnectorError, RunningConnector, State, Status};

@@ -4,7 +4,9 @@
 //! API, no extra dependency, and an editor's write-to-temp-and-rename is seen like any other
 //! change. A changed file is parsed completely; a file that does not parse is reported and
 //! ignored, so a typo never empties the list that is running. Only `[[access]]` is applied
-//! live. Live streams are not dropped by a reload: new streams are checked against the new list.
+//! live: new streams are checked against the new list, and live sessions are re-checked
+//! against it too. Those it still allows (to the same internal address) keep flowing; the
+//! others are cut, because removing an entry must close the door, not just stop new visitors.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -62,6 +64,7 @@ pub(crate) async fn watch(
         let new = match decide(bytes, &path, &current) {
             Decision::Invalid(e) => {
                 tracing::error!(path = %path.display(), error = %e, "configuration change refused; the previous access control list stays in force");
+                shared.status.send_modify(|s| s.config_rejections += 1);
                 continue;
             }
             Decision::Unchanged(new) => {
@@ -85,9 +88,16 @@ pub(crate) async fn watch(
             "removed": removed,
             "file": path.display().to_string(),
         });
-        let generation = shared.install_acl(new.access.clone());
+        let (generation, cut) = shared.install_acl(new.access.clone());
+        for c in &cut {
+            tracing::warn!(
+                session = %c.session_id, target = %c.target, principal = %c.principal,
+                reason = %c.reason, generation, "access removed: cutting the live session"
+            );
+        }
         if let serde_json::Value::Object(m) = &mut detail {
             m.insert("generation".into(), generation.into());
+            m.insert("sessions_cut".into(), cut.len().into());
         }
         shared
             .audit
@@ -97,6 +107,7 @@ pub(crate) async fn watch(
             entries = new.access.entries().len(),
             ?added,
             ?removed,
+            sessions_cut = cut.len(),
             "access control list reloaded"
         );
         current = new.access;
@@ -185,6 +196,25 @@ mod tests {
         match decide(vec![0xff, 0xfe], path, &current) {
             Decision::Invalid(e) => assert!(e.contains("UTF-8"), "{e}"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_list_whose_inventory_does_not_fit_one_frame_is_refused() {
+        let current = acl(A);
+        let mut text = String::new();
+        for i in 0..10_000 {
+            text.push_str(&format!(
+                "[[access]]\nname = \"{i:0>128}\"\nvirtual = \"h{i}.internal:1\"\ninternal = \"10.0.0.1:1\"\n"
+            ));
+        }
+        match decide(text.into_bytes(), Path::new("/etc/c.toml"), &current) {
+            Decision::Invalid(e) => {
+                let limit = portcullis_proto::MAX_FRAME_LEN.to_string();
+                assert!(e.contains("frame limit") && e.contains(&limit), "{e}");
+            }
+            Decision::Unchanged(_) => panic!("expected Invalid, got Unchanged"),
+            Decision::Changed(_) => panic!("expected Invalid, got Changed"),
         }
     }
 

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::audit::{AuditAction, AuditError, AuditEvent, AuditLog, AUDIT_FILE};
-use crate::config::{ConnectorConfig, HostPort};
+use crate::config::{check_inventory, ConfigError, ConnectorConfig, HostPort};
 use crate::identity::{Identity, IdentityError};
 use crate::shared::{AclSnapshot, Shared};
 use crate::tunnel::{self, TunnelCtx, TunnelEnd, CUT_WAIT, DRAIN_GRACE};
@@ -69,6 +69,8 @@ pub struct Status {
     /// The most recent reason an attempt failed or a tunnel ended. Not cleared by a
     /// successful connection; look at `state` for the present.
     pub last_error: Option<String>,
+    /// Configuration changes refused as invalid since start (the previous list stayed).
+    pub config_rejections: u64,
 }
 
 impl Default for Status {
@@ -80,6 +82,7 @@ impl Default for Status {
             acl_generation: 0,
             connects: 0,
             last_error: None,
+            config_rejections: 0,
         }
     }
 }
@@ -94,6 +97,10 @@ pub enum ConnectorError {
     /// The audit log cannot be opened.
     #[error(transparent)]
     Audit(#[from] AuditError),
+    /// The configuration is unusable (checks a configuration built in code, not loaded from
+    /// a file, may have skipped, such as the inventory's size).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The tunnel address (configured or enrolled) or the server name is unusable.
     #[error("tunnel address: {0}")]
     TunnelAddress(String),
@@ -168,6 +175,9 @@ async fn run_inner(
     shutdown: &CancellationToken,
     status: &watch::Sender<Status>,
 ) -> Result<(), ConnectorError> {
+    // A list loaded from a file was checked already; one built in code may not have been,
+    // and its inventory could never be sent (the tunnel would flap forever).
+    check_inventory(&config.access)?;
     let identity = Identity::load(&config.data_dir)?;
     let tls = identity.tls_client_config()?;
     let addr = match &config.hub_tunnel {
@@ -206,6 +216,7 @@ async fn run_inner(
         audit,
         status: status.clone(),
         acl: acl_tx,
+        live: Default::default(),
         control_live: AtomicBool::new(false),
     });
     // Background tasks (the reloader) stop whenever this function returns.

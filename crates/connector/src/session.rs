@@ -7,6 +7,10 @@
 //!
 //! Refusals are audited *before* the refusal is sent, so whoever sees the refusal can rely on
 //! the audit line existing. A session that cannot be audited does not start.
+//!
+//! The check is not only made once: the session stays registered in [`LiveSessions`] while it
+//! lives, and a reload whose list no longer allows it (or maps it elsewhere) cuts it; its end
+//! is audited with `ended_by: "access removed"`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +25,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::{AuditAction, AuditEvent, AuditLog};
+use crate::live::LiveSessions;
 use crate::shared::AclSnapshot;
 
 /// How long the hub has to send `StreamOpen` on a new stream.
@@ -79,6 +84,8 @@ pub async fn dial(permit: &AccessPermit, timeout: Duration) -> Result<TcpStream,
 #[derive(Debug, Clone)]
 pub(crate) struct SessionCtx {
     pub acl: watch::Receiver<AclSnapshot>,
+    /// Where the session registers, so a reload can re-check it.
+    pub live: Arc<LiveSessions>,
     pub audit: Arc<AuditLog>,
     /// Cuts this tunnel's sessions (a child of `shutdown_cut`).
     pub cut: CancellationToken,
@@ -116,9 +123,8 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
     };
     let open = pending.open.clone();
     let target = show_target(&open.host, open.port);
-    // One snapshot per decision: a reload racing with this stream cannot change it halfway.
-    let acl = ctx.acl.borrow().acl.clone();
-    let permit = match acl.check(&open.host, open.port) {
+    // Checked and registered at once: from here on, a reload re-checks this session.
+    let (permit, admission) = match ctx.live.admit(&ctx.acl, &open, &ctx.cut) {
         Ok(p) => p,
         Err(denied) => {
             let message = denied.to_string();
@@ -126,11 +132,18 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
             return;
         }
     };
+    let cut = admission.cut();
     let dialled = tokio::select! {
         r = dial(&permit, DIAL_TIMEOUT) => r,
-        _ = ctx.cut.cancelled() => Err(DialError {
-            code: RefuseCode::Unavailable,
-            message: "the connector is shutting down".into(),
+        _ = cut.cancelled() => Err(match admission.cut_by_policy() {
+            Some(_) => DialError {
+                code: RefuseCode::NotAllowed,
+                message: format!("access to {target} was removed while connecting"),
+            },
+            None => DialError {
+                code: RefuseCode::Unavailable,
+                message: "the connector is shutting down".into(),
+            },
         }),
     };
     let tcp = match dialled {
@@ -138,7 +151,7 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         Err(e) => {
             // The hub hears the virtual target and the entry, not internal addresses.
             let public = match e.code {
-                RefuseCode::Unavailable => e.message.clone(),
+                RefuseCode::Unavailable | RefuseCode::NotAllowed => e.message.clone(),
                 code => format!(
                     "{target} (entry {:?}): {}",
                     permit.entry(),
@@ -176,8 +189,9 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         entry = permit.entry(), internal = %internal, "session started"
     );
     let began = Instant::now();
-    let (stats, end, err) = relay(stream, tcp, &ctx.cut).await;
+    let (stats, end, err) = relay(stream, tcp, cut).await;
     let duration_ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let policy_cut = admission.cut_by_policy();
     let (outcome, ended_by) = match end {
         RelayEnd::Closed => match stats.closed_first {
             Some(Side::A) => ("closed", "hub side closed"),
@@ -185,6 +199,7 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
             None => ("closed", "peers"),
         },
         RelayEnd::Error => ("error", "error"),
+        RelayEnd::Cut if policy_cut.is_some() => ("cut", "access removed"),
         RelayEnd::Cut if ctx.shutdown_cut.is_cancelled() => ("cut", "connector shutdown"),
         RelayEnd::Cut => ("cut", "tunnel lost"),
     };
@@ -197,6 +212,11 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         "ended_by": ended_by,
         "error": err.as_ref().map(|e| e.to_string()),
     });
+    if let Some(reason) = &policy_cut {
+        if let serde_json::Value::Object(m) = &mut ev.detail {
+            m.insert("cut_reason".into(), reason.as_str().into());
+        }
+    }
     ctx.audit.record_or_log(ev);
     tracing::info!(
         session = %open.session_id, target = %target, outcome, ended_by,

@@ -3,7 +3,8 @@
 //!
 //! The ACL lives in a `watch` channel of [`AclSnapshot`]s: session tasks take the current
 //! snapshot when a stream opens (a reload never blocks them and never changes a decision
-//! halfway), the control channel is woken by the change to send the new inventory.
+//! halfway), the control channel is woken by the change to send the new inventory. Sessions
+//! already flowing are re-checked against every new list through [`LiveSessions`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use portcullis_proto::{Inventory, InventoryTarget, TargetProtocol};
 use tokio::sync::watch;
 
 use crate::audit::AuditLog;
+use crate::live::{CutSession, LiveSessions};
 use crate::run::Status;
 
 /// One version of the access control list.
@@ -30,6 +32,8 @@ pub(crate) struct Shared {
     pub audit: Arc<AuditLog>,
     pub status: watch::Sender<Status>,
     pub acl: watch::Sender<AclSnapshot>,
+    /// The sessions admitted and not yet ended, for the re-check after a reload.
+    pub live: Arc<LiveSessions>,
     /// True while a control channel is up and will announce ACL changes to the hub (and then
     /// publish their generation). When false, the reloader publishes the generation itself.
     pub control_live: AtomicBool,
@@ -48,21 +52,26 @@ impl Shared {
         });
     }
 
-    /// Installs a new ACL. New streams see it at once; the generation becomes visible in the
-    /// status after the hub was told (when a control channel is up) or right away (when not).
-    pub fn install_acl(&self, acl: AccessControlList) -> u64 {
+    /// Installs a new ACL. New streams see it at once; live sessions it no longer allows are
+    /// cut (and returned). The generation becomes visible in the status after the hub was
+    /// told (when a control channel is up) or right away (when not).
+    pub fn install_acl(&self, acl: AccessControlList) -> (u64, Vec<CutSession>) {
+        let acl = Arc::new(acl);
         let mut generation = 0;
         self.acl.send_modify(|snap| {
             snap.generation += 1;
-            snap.acl = Arc::new(acl);
+            snap.acl = acl.clone();
             generation = snap.generation;
         });
+        // After the install: a session admitted from here on sees the new list, one admitted
+        // before is in the registry now (see `LiveSessions::admit`).
+        let cut = self.live.recheck(&acl);
         // SeqCst pairs with the control channel's `control_live.store(false)` followed by
         // its own publish: one of the two sees the new generation.
         if !self.control_live.load(Ordering::SeqCst) {
             self.publish_generation(generation);
         }
-        generation
+        (generation, cut)
     }
 }
 

@@ -111,6 +111,7 @@ where
     let (control_tx, control_rx) = mpsc::channel(1);
     let session_ctx = SessionCtx {
         acl: ctx.shared.acl.subscribe(),
+        live: ctx.shared.live.clone(),
         audit: ctx.shared.audit.clone(),
         cut: tunnel_cut.clone(),
         shutdown_cut: ctx.shutdown_cut.clone(),

@@ -3,8 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use portcullis_connector::config::HostPort;
-use portcullis_connector::{example, ConfigError, ConnectorConfig};
+use portcullis_connector::config::{inventory_frame_len, HostPort};
+use portcullis_connector::{example, ConfigError, ConnectorConfig, ConnectorError};
+use portcullis_domain::access::{AccessControlList, AccessEntry, Protocol};
+use portcullis_proto::{frame, Inventory, InventoryTarget, Message, TargetProtocol, MAX_FRAME_LEN};
 
 fn parse(text: &str) -> Result<ConnectorConfig, ConfigError> {
     ConnectorConfig::from_toml_str(text, Path::new("/etc/portcullis"))
@@ -192,4 +194,115 @@ fn load_resolves_against_the_file_and_reports_missing_files() {
     let e = ConnectorConfig::load(&dir.join("missing.toml")).expect_err("missing");
     assert!(e.to_string().contains("missing.toml"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Configuration text with one entry per name; virtual hosts differ, so entries never overlap.
+fn entries_text(names: &[String]) -> String {
+    let mut s = String::new();
+    for (i, n) in names.iter().enumerate() {
+        s.push_str(&format!(
+            "[[access]]\nname = \"{n}\"\nvirtual = \"h{i}.internal:7001\"\ninternal = \"10.0.0.1:7001\"\n"
+        ));
+    }
+    s
+}
+
+#[test]
+fn an_access_list_whose_inventory_does_not_fit_one_frame_is_refused() {
+    // 10 000 entries (the inventory's count limit) with 128-byte names (the name limit):
+    // every entry is valid on its own, but the inventory would be about 2 MiB.
+    let names: Vec<String> = (0..10_000).map(|i| format!("{i:0>128}")).collect();
+    match parse(&entries_text(&names)) {
+        Err(ConfigError::InventoryTooLarge { len, max }) => {
+            assert_eq!(max, MAX_FRAME_LEN);
+            assert!(len > MAX_FRAME_LEN as usize, "{len}");
+            let shown = ConfigError::InventoryTooLarge { len, max }.to_string();
+            assert!(
+                shown.contains(&len.to_string()) && shown.contains(&max.to_string()),
+                "{shown}"
+            );
+        }
+        other => panic!("expected InventoryTooLarge, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_inventory_of_exactly_the_frame_limit_is_accepted_and_one_byte_more_is_not() {
+    const N: usize = 6_000;
+    let named = |i: usize, len: usize| format!("{:x<len$}", format!("e{i:05}-"));
+    let mut lens = vec![64; N];
+    let names = |lens: &[usize]| -> Vec<String> {
+        lens.iter().enumerate().map(|(i, l)| named(i, *l)).collect()
+    };
+    let base = parse(&entries_text(&names(&lens))).expect("well under the limit");
+    let base_len = inventory_frame_len(&base.access);
+    let limit = MAX_FRAME_LEN as usize;
+    assert!(base_len < limit && base_len + 64 * N > limit, "{base_len}");
+    // Lengthen names (up to the 128-byte limit) until the frame is exactly at the limit.
+    let mut missing = limit - base_len;
+    for l in lens.iter_mut() {
+        let add = missing.min(128 - *l);
+        *l += add;
+        missing -= add;
+    }
+    assert_eq!(missing, 0);
+    let at_limit = parse(&entries_text(&names(&lens))).expect("a frame at the limit fits");
+    assert_eq!(inventory_frame_len(&at_limit.access), limit);
+    // It is exactly what goes on the wire.
+    let inv = Inventory {
+        targets: at_limit
+            .access
+            .entries()
+            .iter()
+            .map(|e| InventoryTarget {
+                name: e.name.clone(),
+                virtual_host: e.virtual_target.host.clone(),
+                port_start: e.virtual_target.first,
+                port_end: e.virtual_target.last,
+                protocol: TargetProtocol::Tcp,
+            })
+            .collect(),
+    };
+    assert_eq!(
+        frame::encode_to_vec(&Message::Inventory(inv)).len(),
+        4 + limit
+    );
+
+    let last = lens.iter().rposition(|l| *l < 128).expect("room left");
+    lens[last] += 1;
+    match parse(&entries_text(&names(&lens))) {
+        Err(ConfigError::InventoryTooLarge { len, .. }) => assert_eq!(len, limit + 1),
+        other => panic!("one byte over must be refused, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn run_refuses_an_access_list_built_in_code_whose_inventory_does_not_fit() {
+    let entries = (0..10_000)
+        .map(|i| {
+            AccessEntry::new(
+                &format!("{i:0>128}"),
+                &format!("h{i}.internal:7001"),
+                "10.0.0.1:7001",
+                Protocol::Tcp,
+            )
+            .expect("valid entry")
+        })
+        .collect();
+    let mut config = ConnectorConfig::new(std::env::temp_dir().join("portcullis-never-used"));
+    config.access = AccessControlList::new(entries).expect("valid list");
+    let c = portcullis_connector::spawn(config, None, tokio_util::sync::CancellationToken::new());
+    let res = tokio::time::timeout(Duration::from_secs(10), c.join)
+        .await
+        .expect("stops at once")
+        .expect("no panic");
+    assert!(
+        matches!(
+            res,
+            Err(ConnectorError::Config(
+                ConfigError::InventoryTooLarge { .. }
+            ))
+        ),
+        "{res:?}"
+    );
 }

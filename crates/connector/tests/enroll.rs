@@ -13,10 +13,12 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use portcullis_connector::identity::{CA_FILE, CERT_FILE, ENROLLMENT_FILE, KEY_FILE};
-use portcullis_connector::{enroll, EnrollError, Identity, IdentityError, State};
+use portcullis_connector::{enroll, enroll_via, EnrollError, Identity, IdentityError, State};
 use portcullis_proto::enroll::{ApiError, EnrollRequest, EnrollResponse, EnrollToken, ENROLL_PATH};
+use portcullis_transport::proxy::HttpProxy;
 use portcullis_transport::tls;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
@@ -295,4 +297,127 @@ async fn bad_inputs_fail_before_any_network_traffic() {
         enroll("https://localhost:1", "PCE1.nope", dir.path(), false).await,
         Err(EnrollError::Token(_))
     ));
+}
+
+/// A plain HTTP CONNECT proxy (no authentication) that records each request line and splices
+/// to the requested target.
+async fn connect_proxy() -> (SocketAddr, mpsc::UnboundedReceiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, seen) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(sock);
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).await.is_err() {
+                    return;
+                }
+                loop {
+                    let mut header = String::new();
+                    match reader.read_line(&mut header).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) if header == "\r\n" => break,
+                        Ok(_) => {}
+                    }
+                }
+                let request_line = request_line.trim_end().to_owned();
+                let _ = tx.send(request_line.clone());
+                let Some(target) = request_line
+                    .strip_prefix("CONNECT ")
+                    .and_then(|rest| rest.strip_suffix(" HTTP/1.1"))
+                else {
+                    return;
+                };
+                let mut sock = reader.into_inner();
+                let Ok(mut upstream) = TcpStream::connect(target).await else {
+                    let _ = sock.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                if sock
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .is_ok()
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut sock, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[tokio::test]
+async fn enrolment_goes_through_the_configured_proxy() {
+    let pki = Arc::new(TestPki::new());
+    let mut api = api(
+        pki.clone(),
+        Answer::Enroll {
+            tunnel_addr: "127.0.0.1:1".into(),
+        },
+    )
+    .await;
+    let (proxy_addr, mut seen) = connect_proxy().await;
+    let proxy = HttpProxy {
+        addr: proxy_addr.to_string(),
+        username: None,
+        password: None,
+    };
+    let dir = TempDir::new("enroll-proxy");
+    let data = dir.path().join("data");
+    let url = format!("https://localhost:{}", api.addr.port());
+
+    let id = enroll_via(
+        &url,
+        &token(pki.ca.fingerprint_hex()),
+        &data,
+        false,
+        Some(&proxy),
+    )
+    .await
+    .expect("enrolment through the proxy works");
+    assert_eq!(
+        seen.try_recv().expect("the proxy saw a CONNECT"),
+        format!("CONNECT localhost:{} HTTP/1.1", api.addr.port())
+    );
+    let (method, path, _) = api.calls.recv().await.expect("the API was called");
+    assert_eq!((method.as_str(), path.as_str()), ("POST", ENROLL_PATH));
+    assert_eq!(Identity::load(&data).expect("loads"), id);
+}
+
+#[tokio::test]
+async fn an_unreachable_proxy_fails_the_enrolment_instead_of_going_direct() {
+    let pki = Arc::new(TestPki::new());
+    let mut api = api(
+        pki.clone(),
+        Answer::Enroll {
+            tunnel_addr: "127.0.0.1:1".into(),
+        },
+    )
+    .await;
+    let dead = closed_port().await;
+    let proxy = HttpProxy {
+        addr: dead.to_string(),
+        username: None,
+        password: None,
+    };
+    let dir = TempDir::new("enroll-proxy-dead");
+    let url = format!("https://localhost:{}", api.addr.port());
+    let err = enroll_via(
+        &url,
+        &token(pki.ca.fingerprint_hex()),
+        dir.path(),
+        false,
+        Some(&proxy),
+    )
+    .await
+    .expect_err("the proxy is down");
+    match &err {
+        EnrollError::Proxy { proxy, .. } => assert_eq!(proxy, &dead.to_string()),
+        other => panic!("expected a proxy error, got {other:?}"),
+    }
+    assert!(err.to_string().contains(&dead.to_string()), "{err}");
+    assert!(api.calls.try_recv().is_err(), "the hub was not reached");
+    assert!(!Identity::exists(dir.path()));
 }

@@ -119,29 +119,45 @@ async fn config_reload_adds_and_removes_targets_without_dropping_streams() {
     let hub = TestHub::start().await;
     hub.company("acme").await;
     let token = hub.token("acme", "bot").await;
-    let (e1, e2) = (echo_server().await, echo_server().await);
+    let (e1, e2, e3) = (
+        echo_server().await,
+        echo_server().await,
+        echo_server().await,
+    );
     let mut conn = TestConnector::for_hub(&hub, "acme", "berlin")
         .await
         .expose("a", "a.internal:7", e1)
+        .expose("keep", "keep.internal:7", e3)
         .run()
         .await;
-    let mut flowing = open(&hub, "berlin", &token, "a.internal", 7).await;
-    assert_eq!(echo_round_trip(&mut flowing, b"x").await.unwrap(), b"x");
+    let mut to_removed = open(&hub, "berlin", &token, "a.internal", 7).await;
+    assert_eq!(echo_round_trip(&mut to_removed, b"x").await.unwrap(), b"x");
+    let mut to_kept = open(&hub, "berlin", &token, "keep.internal", 7).await;
+    assert_eq!(echo_round_trip(&mut to_kept, b"k").await.unwrap(), b"k");
     let gen0 = conn.status().acl_generation;
 
-    conn.access.clear();
+    conn.access.retain(|a| a.name != "a");
     conn = conn.expose("b", "b.internal:7", e2);
     conn.write_config();
     conn.wait_status("reload applied", |s| s.acl_generation > gen0)
         .await;
     hub.wait_inventory(conn.company_id, "berlin", |i| {
-        i.len() == 1 && i[0].virtual_host == "b.internal"
+        i.len() == 2
+            && i.iter().any(|t| t.virtual_host == "b.internal")
+            && !i.iter().any(|t| t.virtual_host == "a.internal")
     })
     .await;
 
-    // The old stream keeps flowing, through the same tunnel.
+    // The stream to the removed target is cut: removing an entry closes the door.
+    let mut buf = [0u8; 16];
+    match tokio::time::timeout(WAIT, to_removed.read(&mut buf)).await {
+        Ok(Ok(0)) | Ok(Err(_)) => {}
+        Ok(Ok(n)) => panic!("the stream to the removed target delivered {n} bytes"),
+        Err(_) => panic!("the stream to the removed target was not cut"),
+    }
+    // The stream to the kept target keeps flowing, through the same tunnel.
     assert_eq!(
-        echo_round_trip(&mut flowing, b"still here").await.unwrap(),
+        echo_round_trip(&mut to_kept, b"still here").await.unwrap(),
         b"still here"
     );
     assert_eq!(
@@ -165,8 +181,14 @@ async fn config_reload_adds_and_removes_targets_without_dropping_streams() {
         "data_dir = \"data\"\n[[access]]\nname = 1\n",
     )
     .unwrap();
+    conn.wait_status("the broken file refused", |s| s.config_rejections >= 1)
+        .await;
     let mut again = open(&hub, "berlin", &token, "b.internal", 7).await;
     assert_eq!(echo_round_trip(&mut again, b"ok").await.unwrap(), b"ok");
+    assert_eq!(
+        echo_round_trip(&mut to_kept, b"and on").await.unwrap(),
+        b"and on"
+    );
 }
 
 #[tokio::test]

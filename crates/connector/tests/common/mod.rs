@@ -320,6 +320,16 @@ pub async fn assert_echo(s: &mut H2Stream, msg: &[u8]) {
     assert_eq!(got, msg);
 }
 
+/// Expects the stream to end (end-of-stream or a reset) within `T`, without more data.
+pub async fn assert_cut(s: &mut H2Stream, what: &str) {
+    let mut buf = [0u8; 64];
+    match tokio::time::timeout(T, s.read(&mut buf)).await {
+        Err(_) => panic!("{what} was not cut within {T:?}"),
+        Ok(Ok(0)) | Ok(Err(_)) => {}
+        Ok(Ok(n)) => panic!("{what} was not cut: it delivered {n} more bytes"),
+    }
+}
+
 /// Configuration text with fast reconnects and the given `(name, virtual, internal)` entries.
 pub fn config_text(entries: &[(&str, &str, SocketAddr)]) -> String {
     let mut s = String::from(
