@@ -80,6 +80,9 @@ struct Params {
     /// SO_SNDBUF/SO_RCVBUF on both ends' sockets.
     notsent_lowat: Option<u32>,
     sockbuf: Option<usize>,
+    /// h2 settings given to the production handshake functions. `MuxSettings::default()`
+    /// unless a `--h2-*` diagnostic flag changes it.
+    h2: MuxSettings,
 }
 
 impl Params {
@@ -102,6 +105,7 @@ impl Params {
             candidates: "raw,h2,yamux".into(),
             notsent_lowat: None,
             sockbuf: None,
+            h2: MuxSettings::default(),
         }
     }
 
@@ -124,6 +128,7 @@ impl Params {
             candidates: "raw,h2,yamux".into(),
             notsent_lowat: None,
             sockbuf: None,
+            h2: MuxSettings::default(),
         }
     }
 }
@@ -337,6 +342,7 @@ async fn setup(kind: Kind, tls: &Tls, p: &Params, raw_port: u16) -> R<Tunnel> {
             })
         }
         Kind::H2 => {
+            let h2_settings = p.h2.clone();
             let (ready_tx, ready_rx) = oneshot::channel();
             let connector = tokio::spawn(async move {
                 let hello = Hello {
@@ -344,7 +350,7 @@ async fn setup(kind: Kind, tls: &Tls, p: &Params, raw_port: u16) -> R<Tunnel> {
                     location: "bench".into(),
                     hostname: None,
                 };
-                let r = connector_handshake(conn_io, hello, &MuxSettings::default(), T).await;
+                let r = connector_handshake(conn_io, hello, &h2_settings, T).await;
                 let mut mux = match r {
                     Ok((_, mux)) => {
                         let _ = ready_tx.send(Ok(()));
@@ -379,7 +385,7 @@ async fn setup(kind: Kind, tls: &Tls, p: &Params, raw_port: u16) -> R<Tunnel> {
                 heartbeat_interval_ms: 15_000,
                 warning: None,
             };
-            let (mux, control) = hub_welcome(hub_io, welcome, &MuxSettings::default(), T).await?;
+            let (mux, control) = hub_welcome(hub_io, welcome, &p.h2, T).await?;
             ready_rx.await?.map_err(BoxError::from)?;
             Ok(Tunnel {
                 hub: Hub::H2 {
@@ -851,7 +857,8 @@ fn f2(x: f64) -> String {
 fn usage() -> ! {
     eprintln!(
         "usage: portcullis-bench-mux [--quick] [--runs N] [--only abcde] [--candidates raw,h2,yamux] \
-         [--yamux-split BYTES[,BYTES…]] [--notsent-lowat BYTES] [--sockbuf BYTES]"
+         [--yamux-split BYTES[,BYTES…]] [--notsent-lowat BYTES] [--sockbuf BYTES] \
+         [--h2-stream-window N] [--h2-conn-window N] [--h2-frame N] [--h2-send-buffer N]"
     );
     std::process::exit(2)
 }
@@ -882,6 +889,10 @@ fn main() -> R<()> {
                 p.notsent_lowat = Some(val().parse().unwrap_or_else(|_| usage()))
             }
             "--sockbuf" => p.sockbuf = Some(val().parse().unwrap_or_else(|_| usage())),
+            "--h2-stream-window" => p.h2.stream_window = val().parse().unwrap_or_else(|_| usage()),
+            "--h2-conn-window" => p.h2.connection_window = val().parse().unwrap_or_else(|_| usage()),
+            "--h2-frame" => p.h2.max_frame_size = val().parse().unwrap_or_else(|_| usage()),
+            "--h2-send-buffer" => p.h2.max_send_buffer = val().parse().unwrap_or_else(|_| usage()),
             _ => usage(),
         }
     }
@@ -1046,6 +1057,14 @@ async fn run(p: Params, quick: bool) -> R<()> {
         "- tokio multi-thread runtime, 2 workers, hub and connector in one process; loopback TCP \
          (TCP_NODELAY) + TLS 1.3 (production rustls configs, ring, mutual auth)"
     );
+    let d = MuxSettings::default();
+    let h2_default = p.h2.stream_window == d.stream_window
+        && p.h2.connection_window == d.connection_window
+        && p.h2.max_frame_size == d.max_frame_size
+        && p.h2.max_send_buffer == d.max_send_buffer;
+    if !h2_default {
+        println!("- DIAGNOSTIC h2 settings (not MuxSettings::default()): {:?}", p.h2);
+    }
     if p.notsent_lowat.is_some() || p.sockbuf.is_some() {
         println!(
             "- DIAGNOSTIC socket options (not production): TCP_NOTSENT_LOWAT {:?}, SO_SNDBUF/SO_RCVBUF {:?}",
