@@ -19,40 +19,27 @@ use portcullis_transport::tls::TUNNEL_ALPN;
 use portcullis_transport::tunnel::{hub_read_hello, hub_reject, hub_welcome, MuxSettings};
 use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::time::Instant;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 use crate::audit::Event;
+use crate::entry::listener::accept_loop_on;
 use crate::registry::Tunnel;
 use crate::state::State;
 
 /// Accepts connectors until shutdown.
 pub async fn serve(state: State, listener: TcpListener, acceptor: TlsAcceptor) {
-    let preauth = Arc::new(Semaphore::new(state.config.max_preauth));
-    loop {
-        let (tcp, peer) = tokio::select! {
-            _ = state.accept_stop.cancelled() => break,
-            r = listener.accept() => match r {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!(error = %e, "tunnel accept failed");
-                    continue;
-                }
-            },
-        };
-        let Ok(permit) = preauth.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "tunnel endpoint: too many connections in handshake, dropping");
-            continue;
-        };
-        let _ = tcp.set_nodelay(true);
-        let st = state.clone();
-        let acc = acceptor.clone();
-        state
-            .tunnels
-            .spawn(async move { handle(st, acc, tcp, peer, permit).await });
-    }
+    let tracker = state.tunnels.clone();
+    accept_loop_on(
+        state,
+        listener,
+        "tunnel",
+        &tracker,
+        move |st, tcp, peer, permit| handle(st, acceptor.clone(), tcp, peer, permit),
+    )
+    .await;
 }
 
 async fn reject(tls: TlsStream<TcpStream>, code: RejectCode, message: String, min: Option<String>) {

@@ -370,24 +370,7 @@ pub async fn create_connector(
     }
     check_name("location", &body.location)?;
     let conn = st.store.create_connector(c.id, &body.location).await?;
-    let (token, expires_at) = issue_enrollment(&st, conn.id).await?;
-    audit(
-        &st,
-        &p,
-        Some(c.id),
-        "connector.created",
-        &conn.location,
-        serde_json::json!({"connector": conn.id}),
-    )
-    .await;
-    Ok((
-        StatusCode::CREATED,
-        Json(ConnectorWithToken {
-            connector: view(&st, conn),
-            enrollment_token: token,
-            expires_at,
-        }),
-    ))
+    created_with_token(&st, &p, conn, "connector.created").await
 }
 
 /// Issues a new enrolment token for an existing connector (re-enrolment).
@@ -400,12 +383,22 @@ pub async fn new_enrollment_token(
     if !p.may_admin(conn.company_id) {
         return Err(ApiErr::forbidden());
     }
-    let (token, expires_at) = issue_enrollment(&st, conn.id).await?;
+    created_with_token(&st, &p, conn, "connector.enrollment_token").await
+}
+
+/// Issues an enrolment token for `conn`, audits `action`, and answers 201 with both.
+async fn created_with_token(
+    st: &State,
+    p: &Principal,
+    conn: portcullis_store::Connector,
+    action: &str,
+) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
+    let (token, expires_at) = issue_enrollment(st, conn.id).await?;
     audit(
-        &st,
-        &p,
+        st,
+        p,
         Some(conn.company_id),
-        "connector.enrollment_token",
+        action,
         &conn.location,
         serde_json::json!({"connector": conn.id}),
     )
@@ -413,7 +406,7 @@ pub async fn new_enrollment_token(
     Ok((
         StatusCode::CREATED,
         Json(ConnectorWithToken {
-            connector: view(&st, conn),
+            connector: view(st, conn),
             enrollment_token: token,
             expires_at,
         }),

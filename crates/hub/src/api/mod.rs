@@ -35,20 +35,14 @@ impl FromRequestParts<State> for Authed {
     type Rejection = ApiErr;
 
     async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, ApiErr> {
-        let value = parts
+        let token = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                ApiErr::new(
-                    StatusCode::UNAUTHORIZED,
-                    "auth_required",
-                    "send Authorization: Bearer <token>",
-                )
-            })?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .ok_or_else(|| {
                 ApiErr::new(
                     StatusCode::UNAUTHORIZED,

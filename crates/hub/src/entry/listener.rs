@@ -7,13 +7,30 @@ use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::task::TaskTracker;
 
 use crate::state::State;
 
 /// Accepts on `listener` until shutdown; `handle` gets the connection and a pre-auth permit
-/// that it drops once the client is authenticated.
+/// that it drops once the client is authenticated. Handlers run on `state.tasks`.
 pub async fn accept_loop<F, Fut>(state: State, listener: TcpListener, name: &'static str, handle: F)
 where
+    F: Fn(State, TcpStream, SocketAddr, OwnedSemaphorePermit) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let tracker = state.tasks.clone();
+    accept_loop_on(state, listener, name, &tracker, handle).await
+}
+
+/// [`accept_loop`] with handlers running on `tracker` (the tunnel endpoint uses its own, so
+/// shutdown can drain sessions without waiting for tunnels).
+pub async fn accept_loop_on<F, Fut>(
+    state: State,
+    listener: TcpListener,
+    name: &'static str,
+    tracker: &TaskTracker,
+    handle: F,
+) where
     F: Fn(State, TcpStream, SocketAddr, OwnedSemaphorePermit) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
@@ -34,6 +51,6 @@ where
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        state.tasks.spawn(handle(state.clone(), tcp, peer, permit));
+        tracker.spawn(handle(state.clone(), tcp, peer, permit));
     }
 }
