@@ -121,7 +121,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Appends to the hash-chained audit log (rule: [`crate::audit`]) and returns the stored
     /// event. Appends are serialized (SQLite: `BEGIN IMMEDIATE`) so the chain stays linear
     /// under concurrent callers, in this process or another.
-    async fn append_audit(&self, e: NewAuditEvent) -> Result<AuditEvent, StoreError>;
+    async fn append_audit(&self, e: NewAuditEvent) -> Result<AuditEvent, StoreError> {
+        let mut stored = self.append_audit_batch(vec![e]).await?;
+        stored.pop().ok_or_else(|| StoreError::Corrupt {
+            column: "audit_log",
+            reason: "a batch of one stored no event".into(),
+        })
+    }
+    /// Appends `events` in order, in one transaction: all are stored, consecutive and linked,
+    /// or none is. One commit (one `fsync`) for the lot is what lets a busy hub audit every
+    /// session without a disk flush per event. An empty batch stores nothing.
+    async fn append_audit_batch(
+        &self,
+        events: Vec<NewAuditEvent>,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
     /// Events matching the filter, ordered by `seq` ascending (newest last).
     async fn list_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
     /// Recomputes every link from the first event on. `Ok(number of events)`, or

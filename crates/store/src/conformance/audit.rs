@@ -1,4 +1,4 @@
-//! The audit log: chaining, filters, concurrent appends.
+//! The audit log: chaining, batches, filters, concurrent appends.
 
 use std::sync::Arc;
 
@@ -109,6 +109,46 @@ pub(super) async fn chain(store: &dyn Store, run: &Run) {
     assert_eq!(
         count, system.seq as u64,
         "verify counts every event from seq 1"
+    );
+}
+
+/// A batch is stored in order, linked to what came before and to what comes after; an
+/// empty batch stores nothing.
+pub(super) async fn batches(store: &dyn Store, run: &Run) {
+    let c = store.create_company(&run.name("batch-co")).await.unwrap();
+    let before = store
+        .append_audit(event(run, Some(c.id), 0, "batch.single"))
+        .await
+        .unwrap();
+    assert!(store
+        .append_audit_batch(Vec::new())
+        .await
+        .unwrap()
+        .is_empty());
+    let news: Vec<NewAuditEvent> = (1..=6)
+        .map(|i| event(run, Some(c.id), i, "batch.many"))
+        .collect();
+    let batch = store.append_audit_batch(news.clone()).await.unwrap();
+    assert_eq!(batch.len(), news.len());
+    for (got, new) in batch.iter().zip(&news) {
+        assert_eq!(
+            (&got.target, &got.detail),
+            (&new.target, &new.detail),
+            "order kept"
+        );
+    }
+    let after = store
+        .append_audit(event(run, Some(c.id), 7, "batch.single"))
+        .await
+        .unwrap();
+    let mut all = vec![before];
+    all.extend(batch);
+    all.push(after);
+    assert_linked(&all);
+    assert_eq!(all_of(store, c.id).await, all, "listed exactly as returned");
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap(),
+        all.last().unwrap().seq as u64
     );
 }
 

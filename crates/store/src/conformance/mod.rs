@@ -31,6 +31,7 @@ pub async fn run_all(store: &dyn Store) {
     connectors::enrollment(store, &run).await;
     connectors::concurrent_consume(store, &run).await;
     audit::chain(store, &run).await;
+    audit::batches(store, &run).await;
     audit::filters(store, &run).await;
     audit::concurrent_joined(store, &run, 32).await;
     settings(store, &run).await;

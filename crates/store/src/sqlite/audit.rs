@@ -1,4 +1,4 @@
-//! The audit log: serialized appends, filtered listing, chain verification.
+//! The audit log: serialized (batched) appends, filtered listing, chain verification.
 
 use serde_json::Value;
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
@@ -15,75 +15,80 @@ use crate::StoreError;
 /// memory and never holds one read transaction open for the whole walk.
 const VERIFY_PAGE: i64 = 1000;
 
-/// Appends one event. The caller (the `Store` impl) already holds the in-process audit lock;
-/// `BEGIN IMMEDIATE` takes SQLite's write lock before reading the chain head, so no other
-/// writer — in this process or another — can append between our read and our insert.
-pub(super) async fn append_audit(
+/// Appends `events` in order in one transaction. The caller (the `Store` impl) already holds
+/// the in-process audit lock; `BEGIN IMMEDIATE` takes SQLite's write lock before reading the
+/// chain head, so no other writer — in this process or another — can append between our read
+/// and our inserts.
+pub(super) async fn append_audit_batch(
     pool: &SqlitePool,
-    e: NewAuditEvent,
-) -> Result<AuditEvent, StoreError> {
-    // Store canonical text and hash the value parsed back from it, so the verifier (which
-    // can only parse the text) sees exactly the value that was hashed.
-    let detail_text = canonical_json(&e.detail);
-    let detail: Value = serde_json::from_str(&detail_text).map_err(|err| StoreError::Corrupt {
-        column: "audit_log.detail",
-        reason: format!("canonical JSON does not parse back: {err}"),
-    })?;
-    let at_ms = to_unix_millis(e.at);
-
+    events: Vec<NewAuditEvent>,
+) -> Result<Vec<AuditEvent>, StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let head: Option<(i64, String)> =
         sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)
             .await?;
-    let (seq, prev_hash) = match head {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (1, GENESIS_HASH.to_owned()),
+    let (mut seq, mut prev_hash) = match head {
+        Some((seq, hash)) => (seq, hash),
+        None => (0, GENESIS_HASH.to_owned()),
     };
-    let hash = audit_hash(
-        &prev_hash,
-        &AuditHashInput {
+    let mut stored = Vec::with_capacity(events.len());
+    for e in events {
+        seq += 1;
+        // Store canonical text and hash the value parsed back from it, so the verifier (which
+        // can only parse the text) sees exactly the value that was hashed.
+        let detail_text = canonical_json(&e.detail);
+        let detail: Value =
+            serde_json::from_str(&detail_text).map_err(|err| StoreError::Corrupt {
+                column: "audit_log.detail",
+                reason: format!("canonical JSON does not parse back: {err}"),
+            })?;
+        let at_ms = to_unix_millis(e.at);
+        let hash = audit_hash(
+            &prev_hash,
+            &AuditHashInput {
+                seq,
+                at_ms,
+                company_id: e.company_id,
+                actor: &e.actor,
+                action: &e.action,
+                target: &e.target,
+                outcome: &e.outcome,
+                detail: &detail,
+            },
+        );
+        sqlx::query(concat!(
+            "INSERT INTO audit_log (",
+            audit_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(seq)
+        .bind(at_ms)
+        .bind(e.company_id)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.target)
+        .bind(&e.outcome)
+        .bind(&detail_text)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+        stored.push(AuditEvent {
             seq,
-            at_ms,
+            at: decode(at_ms, "audit_log.at")?,
             company_id: e.company_id,
-            actor: &e.actor,
-            action: &e.action,
-            target: &e.target,
-            outcome: &e.outcome,
-            detail: &detail,
-        },
-    );
-    sqlx::query(concat!(
-        "INSERT INTO audit_log (",
-        audit_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-    ))
-    .bind(seq)
-    .bind(at_ms)
-    .bind(e.company_id)
-    .bind(&e.actor)
-    .bind(&e.action)
-    .bind(&e.target)
-    .bind(&e.outcome)
-    .bind(&detail_text)
-    .bind(&prev_hash)
-    .bind(&hash)
-    .execute(&mut *tx)
-    .await?;
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            outcome: e.outcome,
+            detail,
+            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+        });
+    }
     tx.commit().await?;
-
-    Ok(AuditEvent {
-        seq,
-        at: decode(at_ms, "audit_log.at")?,
-        company_id: e.company_id,
-        actor: e.actor,
-        action: e.action,
-        target: e.target,
-        outcome: e.outcome,
-        detail,
-        prev_hash,
-        hash,
-    })
+    Ok(stored)
 }
 
 pub(super) async fn list_audit(

@@ -209,9 +209,15 @@ impl Store for SqliteStore {
         connectors::consume_enrollment_token(&self.pool, public_id, now).await
     }
 
-    async fn append_audit(&self, e: NewAuditEvent) -> Result<AuditEvent, StoreError> {
+    async fn append_audit_batch(
+        &self,
+        events: Vec<NewAuditEvent>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
         let _serialized = self.audit_lock.lock().await;
-        audit::append_audit(&self.pool, e).await
+        audit::append_audit_batch(&self.pool, events).await
     }
     async fn list_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
         audit::list_audit(&self.pool, f).await
