@@ -377,6 +377,7 @@ async fn connect(
     d: &Dialer,
 ) -> Result<(Welcome, ConnectorMux<TlsStream<TcpStream>>), ConnectError> {
     let tcp = proxy::dial(&d.addr.host, d.addr.port, d.proxy.as_ref(), CONNECT_TIMEOUT).await?;
+    portcullis_transport::sockopt::tune_tunnel_socket(&tcp);
     let tls = tokio::time::timeout(CONNECT_TIMEOUT, d.tls.connect(d.server_name.clone(), tcp))
         .await
         .map_err(|_| ConnectError::TlsTimeout)?

@@ -189,13 +189,13 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         entry = permit.entry(), internal = %internal, "session started"
     );
     let began = Instant::now();
-    let (stats, end, err) = relay(stream, tcp, cut).await;
+    let (stats, end, err) = relay(tcp, stream, cut).await;
     let duration_ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
     let policy_cut = admission.cut_by_policy();
     let (outcome, ended_by) = match end {
         RelayEnd::Closed => match stats.closed_first {
-            Some(Side::A) => ("closed", "hub side closed"),
-            Some(Side::B) => ("closed", "backend closed"),
+            Some(Side::Tunnel) => ("closed", "hub side closed"),
+            Some(Side::Local) => ("closed", "backend closed"),
             None => ("closed", "peers"),
         },
         RelayEnd::Error => ("error", "error"),
@@ -206,8 +206,8 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
     let mut ev = session_event(AuditAction::SessionEnd, &open, outcome);
     ev.detail = json!({
         "entry": permit.entry(),
-        "bytes_from_hub": stats.a_to_b,
-        "bytes_to_hub": stats.b_to_a,
+        "bytes_from_hub": stats.from_tunnel,
+        "bytes_to_hub": stats.to_tunnel,
         "duration_ms": duration_ms,
         "ended_by": ended_by,
         "error": err.as_ref().map(|e| e.to_string()),
@@ -220,7 +220,7 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
     ctx.audit.record_or_log(ev);
     tracing::info!(
         session = %open.session_id, target = %target, outcome, ended_by,
-        bytes_from_hub = stats.a_to_b, bytes_to_hub = stats.b_to_a, duration_ms,
+        bytes_from_hub = stats.from_tunnel, bytes_to_hub = stats.to_tunnel, duration_ms,
         "session ended"
     );
 }

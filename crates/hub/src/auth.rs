@@ -134,13 +134,20 @@ pub enum AuthError {
     Store(#[from] StoreError),
 }
 
-/// Verifies a presented token string.
+/// Verifies a presented token string against the store (no cache).
 pub async fn verify_token(store: &dyn Store, presented: &str) -> Result<Principal, AuthError> {
     let (id, secret) = parse_api_token(presented).ok_or(AuthError::Malformed)?;
     let tok: ApiToken = store
         .find_api_token(&id.to_ascii_lowercase())
         .await?
         .ok_or(AuthError::Unknown)?;
+    check(&tok, secret)?;
+    Ok(principal_of(tok))
+}
+
+/// The checks a stored token must pass for `secret`, in the order that leaks least: a wrong
+/// secret is reported before the token's state.
+fn check(tok: &ApiToken, secret: &str) -> Result<(), AuthError> {
     if !secret_matches(&secret.to_ascii_lowercase(), &tok.secret_hash) {
         return Err(AuthError::WrongSecret);
     }
@@ -153,13 +160,84 @@ pub async fn verify_token(store: &dyn Store, presented: &str) -> Result<Principa
     {
         return Err(AuthError::Expired);
     }
-    Ok(Principal {
+    Ok(())
+}
+
+fn principal_of(tok: ApiToken) -> Principal {
+    Principal {
         token_id: tok.id,
         name: tok.name,
         role: tok.role,
         company_id: tok.company_id,
         expires_at: tok.expires_at,
-    })
+    }
+}
+
+/// How long a token row read from the store is reused. Revocation through this hub forgets the
+/// row at once ([`TokenCache::forget_all`]); the TTL bounds how long a change made behind the hub's
+/// back (another process writing the database) can go unseen.
+pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Most token rows kept; beyond it the cache is cleared (rows are cheap to read again).
+const TOKEN_CACHE_MAX: usize = 10_000;
+
+/// Token rows recently read from the store, so a client opening many connections with one
+/// token costs one store read per TTL instead of one per connection. Every hit still checks
+/// the presented secret (constant time), revocation and expiry; only valid rows are kept.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    inner: std::sync::Mutex<CacheInner>,
+}
+
+#[derive(Debug, Default)]
+struct CacheInner {
+    rows: std::collections::HashMap<String, (ApiToken, std::time::Instant)>,
+    /// Bumped by every `forget_all`: a row read before a revocation must not be cached after it.
+    generation: u64,
+}
+
+impl TokenCache {
+    /// Verifies `presented`, reading the store only on a miss or after the TTL.
+    pub async fn verify(&self, store: &dyn Store, presented: &str) -> Result<Principal, AuthError> {
+        let (id, secret) = parse_api_token(presented).ok_or(AuthError::Malformed)?;
+        let id = id.to_ascii_lowercase();
+        let (cached, generation) = {
+            let g = self.lock();
+            let hit = g
+                .rows
+                .get(&id)
+                .filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL)
+                .map(|(tok, _)| tok.clone());
+            (hit, g.generation)
+        };
+        let fetched = cached.is_none();
+        let tok = match cached {
+            Some(tok) => tok,
+            None => store.find_api_token(&id).await?.ok_or(AuthError::Unknown)?,
+        };
+        check(&tok, secret)?;
+        let mut g = self.lock();
+        if fetched && g.generation == generation {
+            if g.rows.len() >= TOKEN_CACHE_MAX {
+                g.rows.clear();
+            }
+            g.rows.insert(id, (tok.clone(), std::time::Instant::now()));
+        }
+        drop(g);
+        Ok(principal_of(tok))
+    }
+
+    /// Forgets every cached row (call after revoking or changing a token).
+    pub fn forget_all(&self) {
+        let mut g = self.lock();
+        g.rows.clear();
+        g.generation += 1;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        // The map holds no invariant a panicking holder could break: recover from poison.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 #[cfg(test)]
@@ -185,5 +263,49 @@ mod tests {
             assert!(parse_api_token(bad).is_none(), "{bad}");
         }
         assert!(!format!("{s:?}").contains(&s.secret));
+    }
+
+    #[tokio::test]
+    async fn the_cache_checks_every_secret_and_forgets_on_revocation() {
+        use portcullis_store::{NewApiToken, SqliteStore};
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        let s = new_secret(6);
+        let row = store
+            .create_api_token(NewApiToken {
+                company_id: None,
+                name: "cached".into(),
+                role: Role::VendorAdmin,
+                public_id: s.public_id.clone(),
+                secret_hash: s.hash.clone(),
+                expires_at: None,
+            })
+            .await
+            .unwrap();
+        let good = format_api_token(&s.public_id, &s.secret);
+        let wrong = format_api_token(&s.public_id, &"ab".repeat(32));
+        let cache = TokenCache::default();
+        assert_eq!(cache.verify(&store, &good).await.unwrap().token_id, row.id);
+        // A cached row still needs the right secret.
+        assert!(matches!(
+            cache.verify(&store, &wrong).await,
+            Err(AuthError::WrongSecret)
+        ));
+        // Revoked in the store behind the cache's back: the cached row is used until the TTL
+        // (that is what the cache is for) …
+        store
+            .revoke_api_token(row.id, OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        assert!(cache.verify(&store, &good).await.is_ok());
+        // … and forgotten at once when the hub revokes (it calls forget_all).
+        cache.forget_all();
+        assert!(matches!(
+            cache.verify(&store, &good).await,
+            Err(AuthError::Revoked)
+        ));
+        assert!(matches!(
+            cache.verify(&store, "pct_zz").await,
+            Err(AuthError::Malformed)
+        ));
     }
 }

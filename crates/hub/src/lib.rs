@@ -132,7 +132,8 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     let shutdown = CancellationToken::new();
     let hard_stop = CancellationToken::new();
     let state: State = Arc::new(state::HubState {
-        audit: audit::Auditor::new(store.clone()),
+        audit: audit::Auditor::start(store.clone()),
+        tokens: auth::TokenCache::default(),
         store,
         pki,
         registry: registry::Registry::default(),
@@ -204,6 +205,13 @@ impl RunningHub {
             self.state.tunnels.wait().await;
         })
         .await;
+        // Session records are committed in groups: commit what is queued before exiting.
+        if tokio::time::timeout(Duration::from_secs(10), self.state.audit.flush())
+            .await
+            .is_err()
+        {
+            tracing::error!("audit queue not committed within 10 s of shutdown");
+        }
     }
 
     /// Runs until `signal` completes, then stops with `grace`.

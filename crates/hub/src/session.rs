@@ -134,7 +134,7 @@ impl Drop for Session {
         self.state.tasks.spawn(async move {
             state
                 .audit
-                .record(Event {
+                .submit(Event {
                     company_id: principal.company_id,
                     actor: &principal.label(),
                     action: "session.end",
@@ -175,7 +175,7 @@ pub async fn open(
         Ok((tunnel, stream, slot)) => {
             state
                 .audit
-                .record(Event {
+                .submit(Event {
                     company_id: principal.company_id,
                     actor: &principal.label(),
                     action: "session.start",
@@ -294,8 +294,8 @@ impl Session {
         watcher.abort();
         let ended_by = match end {
             RelayEnd::Closed => match stats.closed_first {
-                Some(Side::A) => "client closed".to_string(),
-                Some(Side::B) => "target closed".to_string(),
+                Some(Side::Local) => "client closed".to_string(),
+                Some(Side::Tunnel) => "target closed".to_string(),
                 None => "closed".to_string(),
             },
             RelayEnd::Error => format!("error: {}", err.map(|e| e.to_string()).unwrap_or_default()),
@@ -310,10 +310,10 @@ impl Session {
         };
         let duration_ms = self.started.elapsed().as_millis() as u64;
         tracing::info!(session = %self.id, principal = %self.principal.label(), target = %self.target,
-            up = stats.a_to_b, down = stats.b_to_a, duration_ms, %ended_by, "session ended");
+            up = stats.to_tunnel, down = stats.from_tunnel, duration_ms, %ended_by, "session ended");
         state
             .audit
-            .record(Event {
+            .submit(Event {
                 company_id: self.principal.company_id,
                 actor: &self.principal.label(),
                 action: "session.end",
@@ -325,7 +325,7 @@ impl Session {
                 },
                 detail: serde_json::json!({
                     "session": self.id, "entry": self.entry, "client": self.client.to_string(),
-                    "bytes_up": stats.a_to_b, "bytes_down": stats.b_to_a,
+                    "bytes_up": stats.to_tunnel, "bytes_down": stats.from_tunnel,
                     "duration_ms": duration_ms, "ended_by": ended_by,
                 }),
             })

@@ -25,6 +25,8 @@ pub struct HubState {
     pub registry: Registry,
     /// Audit writer.
     pub audit: Auditor,
+    /// Recently verified API tokens.
+    pub tokens: crate::auth::TokenCache,
     /// The tunnel address told to connectors at enrolment.
     pub advertised_tunnel: String,
     /// Cancelled when the hub stops accepting new connections (first phase of shutdown).

@@ -58,6 +58,7 @@ async fn handle(
     peer: SocketAddr,
     permit: OwnedSemaphorePermit,
 ) {
+    portcullis_transport::sockopt::tune_tunnel_socket(&tcp);
     let deadline = state.config.preauth_timeout;
     let mut tls = match tokio::time::timeout(deadline, acceptor.accept(tcp)).await {
         Ok(Ok(s)) => s,

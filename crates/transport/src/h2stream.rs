@@ -37,13 +37,20 @@ impl H2Stream {
         }
     }
 
+    /// The two halves and any data already taken off `recv`, for a caller that drives the
+    /// stream itself ([`crate::relay::relay`]).
+    pub fn into_parts(self) -> (SendStream<Bytes>, RecvStream, Bytes) {
+        (self.send, self.recv, self.pending)
+    }
+
     /// Abandons the stream at once (RST_STREAM CANCEL): used when a session is cut.
     pub fn cancel(&mut self) {
         self.send.send_reset(h2::Reason::CANCEL);
     }
 }
 
-fn h2_to_io(e: h2::Error) -> io::Error {
+/// An h2 error as an I/O error: a peer's reset reads as a reset connection.
+pub fn h2_to_io(e: h2::Error) -> io::Error {
     if e.is_io() {
         return e
             .into_io()

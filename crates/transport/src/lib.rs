@@ -17,5 +17,6 @@ pub mod h2stream;
 pub mod pki;
 pub mod proxy;
 pub mod relay;
+pub mod sockopt;
 pub mod tls;
 pub mod tunnel;

@@ -266,3 +266,106 @@ async fn a_hostile_connector_cannot_push_streams_to_the_hub() {
     );
     let _ = hub.await;
 }
+
+/// A relay on the hub's side between a local TCP socket and a stream to the connector's echo:
+/// returns the client's end of the socket, the cut token and the relay's task.
+async fn relayed_echo() -> (
+    TcpStream,
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<(
+        portcullis_transport::relay::RelayStats,
+        portcullis_transport::relay::RelayEnd,
+        Option<std::io::Error>,
+    )>,
+) {
+    let (hub_io, conn_io) = pair().await;
+    let (welcome, (mux, control)) = tokio::join!(run_connector(conn_io), hub_accept(hub_io));
+    welcome.unwrap();
+    let stream = mux.open_stream(&open(7), T).await.unwrap().unwrap();
+    let (local_far, client) = pair().await;
+    let cut = tokio_util::sync::CancellationToken::new();
+    let task = {
+        let cut = cut.clone();
+        tokio::spawn(async move {
+            // The multiplexer and control stream live as long as the relay.
+            let _keep = (mux, control);
+            portcullis_transport::relay::relay(local_far, stream, &cut).await
+        })
+    };
+    (client, cut, task)
+}
+
+/// The relay between a local socket and a tunnel stream: light and bulk traffic both ways,
+/// byte counts, who closed first.
+#[tokio::test]
+async fn relay_moves_light_and_bulk_traffic_and_counts_it() {
+    use portcullis_transport::relay::{RelayEnd, Side};
+    let (mut client, _cut, relayed) = relayed_echo().await;
+
+    // Light traffic first (stack reads), then 3 MiB in one go (bulk reads, larger than every
+    // window), then light again: every byte comes back in order.
+    let mut sent = Vec::new();
+    for i in 0..20u8 {
+        let msg = [i; 64];
+        client.write_all(&msg).await.unwrap();
+        let mut back = [0u8; 64];
+        client.read_exact(&mut back).await.unwrap();
+        assert_eq!(back, msg);
+        sent.extend_from_slice(&msg);
+    }
+    let bulk: Vec<u8> = (0..3 * 1024 * 1024u32)
+        .map(|i| (i * 7 + i / 4096) as u8)
+        .collect();
+    let (mut rd, mut wr) = client.into_split();
+    let writer = {
+        let bulk = bulk.clone();
+        tokio::spawn(async move {
+            wr.write_all(&bulk).await.unwrap();
+            wr.write_all(b"tail").await.unwrap();
+            wr.shutdown().await.unwrap();
+        })
+    };
+    let mut back = Vec::new();
+    tokio::time::timeout(T, rd.read_to_end(&mut back))
+        .await
+        .expect("the echo ends after the client's end")
+        .unwrap();
+    writer.await.unwrap();
+    assert_eq!(back.len(), bulk.len() + 4);
+    assert!(
+        back[..bulk.len()] == bulk[..],
+        "bulk bytes intact and in order"
+    );
+    assert_eq!(&back[bulk.len()..], b"tail");
+
+    let (stats, end, err) = tokio::time::timeout(T, relayed).await.unwrap().unwrap();
+    assert_eq!(end, RelayEnd::Closed, "{err:?}");
+    let total = (sent.len() + bulk.len() + 4) as u64;
+    assert_eq!(stats.to_tunnel, total);
+    assert_eq!(stats.from_tunnel, total);
+    assert_eq!(
+        stats.closed_first,
+        Some(Side::Local),
+        "the client closed first"
+    );
+}
+
+/// Cutting a relay ends it at once, with what was counted so far, and the peer's stream fails.
+#[tokio::test]
+async fn a_cut_relay_ends_at_once() {
+    use portcullis_transport::relay::RelayEnd;
+    let (mut client, cut, relayed) = relayed_echo().await;
+    client.write_all(b"abc").await.unwrap();
+    let mut back = [0u8; 3];
+    client.read_exact(&mut back).await.unwrap();
+    cut.cancel();
+    let (stats, end, _) = tokio::time::timeout(T, relayed).await.unwrap().unwrap();
+    assert_eq!(end, RelayEnd::Cut);
+    assert_eq!((stats.to_tunnel, stats.from_tunnel), (3, 3));
+    // The relay dropped its socket: the client sees the end.
+    let mut rest = Vec::new();
+    let n = tokio::time::timeout(T, client.read_to_end(&mut rest))
+        .await
+        .unwrap();
+    assert!(n.map(|n| n == 0).unwrap_or(true));
+}

@@ -259,6 +259,7 @@ pub async fn revoke_token(
         .store
         .revoke_api_token(id, OffsetDateTime::now_utc())
         .await?;
+    st.tokens.forget_all();
     st.registry.revoke_token(id);
     audit(
         &st,

@@ -20,7 +20,7 @@ use axum::http::{header, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use crate::auth::{verify_token, Principal};
+use crate::auth::Principal;
 use crate::state::State;
 pub use error::ApiErr;
 
@@ -50,7 +50,9 @@ impl FromRequestParts<State> for Authed {
                     "send Authorization: Bearer <token>",
                 )
             })?;
-        Ok(Authed(verify_token(state.store.as_ref(), token).await?))
+        Ok(Authed(
+            state.tokens.verify(state.store.as_ref(), token).await?,
+        ))
     }
 }
 

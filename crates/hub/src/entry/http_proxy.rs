@@ -19,7 +19,6 @@ use portcullis_proto::RefuseCode;
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::auth::verify_token;
 use crate::session::{self, SessionError, Target};
 use crate::state::State;
 
@@ -121,7 +120,7 @@ async fn serve_request(state: State, peer: SocketAddr, req: Request<Incoming>) -
             "send Proxy-Authorization: Basic base64(location:token), or Bearer <token> with a Portcullis-Location header",
         );
     };
-    let principal = match verify_token(state.store.as_ref(), &token).await {
+    let principal = match state.tokens.verify(state.store.as_ref(), &token).await {
         Ok(p) => p,
         Err(e) => {
             tracing::info!(%peer, %location, reason = %e, "http proxy authentication failed");

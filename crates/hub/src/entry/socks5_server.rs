@@ -12,7 +12,6 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use super::socks5::{self, ReplyCode, TargetAddr};
-use crate::auth::verify_token;
 use crate::session::{self, SessionError, Target};
 use crate::state::State;
 
@@ -48,7 +47,7 @@ pub async fn handle(
     };
     let location = creds.username.clone();
     let token = String::from_utf8_lossy(creds.password.expose()).into_owned();
-    let principal = match verify_token(state.store.as_ref(), &token).await {
+    let principal = match state.tokens.verify(state.store.as_ref(), &token).await {
         Ok(p) => p,
         Err(e) => {
             tracing::info!(%peer, %location, reason = %e, "socks5 authentication failed");
