@@ -7,14 +7,16 @@ use anyhow::{anyhow, Context, Result};
 use futures_util::{SinkExt, StreamExt};
 use http::header::AUTHORIZATION;
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::ApiClient;
+use portcullis_transport::relay::read_chunk;
 
 /// What to forward.
 #[derive(Debug, Clone)]
@@ -90,7 +92,14 @@ pub async fn forward(client: &ApiClient, fwd: &Forward, tcp: TcpStream) -> Resul
         .ok_or_else(|| anyhow!("a token is needed (--token)"))?;
     req.headers_mut()
         .insert(AUTHORIZATION, format!("Bearer {token}").parse()?);
-    let (ws, _) = match tokio_tungstenite::client_async(req, tls).await {
+    let (ws, _) = match tokio_tungstenite::client_async_with_config(
+        req,
+        tls,
+        // See the hub's WS_READ_BUFFER: the default zero-fills 128 KiB per connection.
+        Some(WebSocketConfig::default().read_buffer_size(16 * 1024)),
+    )
+    .await
+    {
         Ok(pair) => pair,
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
             let body = resp
@@ -112,19 +121,10 @@ pub async fn forward(client: &ApiClient, fwd: &Forward, tcp: TcpStream) -> Resul
     let (mut tx, mut rx) = ws.split();
     let (mut rd, mut wr) = tcp.into_split();
     let up = async move {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match rd.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if tx
-                        .send(Message::Binary(buf[..n].to_vec().into()))
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
+        let mut buf = bytes::BytesMut::new();
+        while let Ok(Some(chunk)) = read_chunk(&mut rd, &mut buf).await {
+            if tx.send(Message::Binary(chunk)).await.is_err() {
+                break;
             }
         }
         let _ = tx.send(Message::Close(None)).await;

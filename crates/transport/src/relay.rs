@@ -260,3 +260,20 @@ impl<L: AsyncRead + AsyncWrite + Unpin> Relay<L> {
         }
     }
 }
+
+/// Reads the next chunk from `rd` as `Bytes` without zero-filling or copying: `buf` is grown
+/// to [`RELAY_BUF`] of uninitialized room when needed, so memory is touched only as data
+/// arrives. `Ok(None)` at end of stream. For pumps that hand chunks on as messages (WebSocket
+/// frames) instead of relaying into a tunnel stream.
+pub async fn read_chunk<R>(rd: &mut R, buf: &mut BytesMut) -> io::Result<Option<Bytes>>
+where
+    R: AsyncRead + Unpin,
+{
+    if buf.capacity() - buf.len() < MIN_SPARE {
+        buf.reserve(RELAY_BUF);
+    }
+    match tokio::io::AsyncReadExt::read_buf(rd, buf).await? {
+        0 => Ok(None),
+        _ => Ok(Some(buf.split().freeze())),
+    }
+}

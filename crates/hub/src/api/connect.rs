@@ -10,13 +10,14 @@ use axum::extract::{ConnectInfo, State as AxState};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::io::{AsyncWriteExt, DuplexStream};
 
 use super::extract::Query;
 use super::{ApiErr, Authed};
 use crate::entry::http_proxy::status_for;
 use crate::session::{self, Target};
 use crate::state::State;
+use portcullis_transport::relay::read_chunk;
 
 /// Query of the connect call.
 #[derive(Debug, Deserialize)]
@@ -27,6 +28,11 @@ pub struct ConnectQuery {
     /// Virtual `host:port`.
     pub target: String,
 }
+
+/// Read buffer per WebSocket. The WebSocket library zero-fills its whole read buffer (128 KiB
+/// by default) on the first read, which made every `portcullis connect` session cost ~143 KiB
+/// on the hub; 16 KiB keeps bulk transfers at the same rate (`docs/benchmarks.md`).
+pub const WS_READ_BUFFER: usize = 16 * 1024;
 
 /// Opens the session first, so a refusal is a plain HTTP error the client can print, and
 /// upgrades only when the connector has connected.
@@ -62,6 +68,7 @@ pub async fn connect(
     let st2 = st.clone();
     Ok(ws
         .max_message_size(1 << 20)
+        .read_buffer_size(WS_READ_BUFFER)
         .on_upgrade(move |socket| async move {
             let (ours, theirs) = tokio::io::duplex(256 * 1024);
             let pump = tokio::spawn(pump(socket, theirs));
@@ -88,19 +95,10 @@ async fn pump(ws: WebSocket, io: DuplexStream) {
         let _ = wr.shutdown().await;
     };
     let outbound = async move {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match rd.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if tx
-                        .send(Message::Binary(buf[..n].to_vec().into()))
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
+        let mut buf = bytes::BytesMut::new();
+        while let Ok(Some(chunk)) = read_chunk(&mut rd, &mut buf).await {
+            if tx.send(Message::Binary(chunk)).await.is_err() {
+                break;
             }
         }
         let _ = tx.send(Message::Close(None)).await;
