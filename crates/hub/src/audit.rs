@@ -12,7 +12,7 @@
 //! * [`Auditor::submit`] only queues: session start and end, on the data path. The event is
 //!   logged at once and committed with the next group (within milliseconds); a graceful stop
 //!   commits everything queued ([`Auditor::flush`]). A crash can lose the last group, which
-//!   the log still shows.
+//!   the log still shows. Why, and what it costs: `docs/adr/0003-audit-group-commit.md`.
 //!
 //! A failed write is logged at error level but does not fail the user's action: losing
 //! access because the audit disk is full would be worse than a logged gap, and the chain
