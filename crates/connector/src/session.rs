@@ -189,7 +189,7 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         entry = permit.entry(), internal = %internal, "session started"
     );
     let began = Instant::now();
-    let (stats, end, err) = relay(tcp, stream, cut).await;
+    let (stats, end, err) = relay(tcp, stream, cut.cancelled()).await;
     let duration_ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
     let policy_cut = admission.cut_by_policy();
     let (outcome, ended_by) = match end {

@@ -264,34 +264,30 @@ impl Session {
     where
         C: AsyncRead + AsyncWrite + Unpin,
     {
-        // The session ends when its tunnel is cut, its token is revoked, or its token expires.
-        let cut = self.tunnel.cut.child_token();
+        // The session ends when its tunnel is cut, its token is revoked, or its token expires:
+        // all three are awaited in the relay's own task, no watcher task per session.
         let token_cut = state.registry.token_cut(self.principal.token_id);
         let expiry = self.principal.expires_at.map(|at| {
             let left = (at - time::OffsetDateTime::now_utc()).max(time::Duration::ZERO);
             Instant::now() + Duration::try_from(left).unwrap_or(Duration::ZERO)
         });
-        let watcher = {
-            let (cut, token_cut) = (cut.clone(), token_cut.clone());
-            tokio::spawn(async move {
-                let expired = async {
-                    match expiry {
-                        Some(at) => tokio::time::sleep_until(at).await,
-                        None => std::future::pending().await,
-                    }
-                };
-                tokio::select! {
-                    _ = token_cut.cancelled() => cut.cancel(),
-                    _ = expired => cut.cancel(),
-                    _ = cut.cancelled() => {}
-                }
-            })
-        };
         let Some(stream) = self.stream.take() else {
             return;
         };
-        let (stats, end, err) = relay(client_io, stream, &cut).await;
-        watcher.abort();
+        let stop = async {
+            let expired = async {
+                match expiry {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = self.tunnel.cut.cancelled() => {}
+                _ = token_cut.cancelled() => {}
+                _ = expired => {}
+            }
+        };
+        let (stats, end, err) = relay(client_io, stream, stop).await;
         let ended_by = match end {
             RelayEnd::Closed => match stats.closed_first {
                 Some(Side::Local) => "client closed".to_string(),

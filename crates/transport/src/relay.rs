@@ -21,7 +21,6 @@ use std::task::{ready, Context, Poll};
 use bytes::{Buf, Bytes, BytesMut};
 use h2::{RecvStream, SendStream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_util::sync::CancellationToken;
 
 use crate::h2stream::{h2_to_io, H2Stream};
 
@@ -66,16 +65,18 @@ pub struct RelayStats {
     pub closed_first: Option<Side>,
 }
 
-/// Relays until both directions are done, one fails, or `cut` fires. Counts bytes even when
-/// the relay ends in an error, so audit records are truthful. A relay that ends early drops the
-/// tunnel stream unfinished, which resets it (`RST_STREAM CANCEL`) for the peer.
-pub async fn relay<L>(
+/// Relays until both directions are done, one fails, or `stop` completes (a cut: revocation,
+/// shutdown, a closed window). Counts bytes even when the relay ends in an error, so audit
+/// records are truthful. A relay that ends early drops the tunnel stream unfinished, which
+/// resets it (`RST_STREAM CANCEL`) for the peer.
+pub async fn relay<L, S>(
     local: L,
     stream: H2Stream,
-    cut: &CancellationToken,
+    stop: S,
 ) -> (RelayStats, RelayEnd, Option<io::Error>)
 where
     L: AsyncRead + AsyncWrite + Unpin,
+    S: std::future::Future<Output = ()>,
 {
     let (send, recv, leftover) = stream.into_parts();
     let mut r = Relay {
@@ -91,7 +92,7 @@ where
     };
     let res = tokio::select! {
         res = poll_fn(|cx| r.poll(cx)) => Some(res),
-        _ = cut.cancelled() => None,
+        _ = stop => None,
     };
     match res {
         Some(Ok(())) => (r.stats, RelayEnd::Closed, None),

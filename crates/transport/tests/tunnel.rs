@@ -289,7 +289,7 @@ async fn relayed_echo() -> (
         tokio::spawn(async move {
             // The multiplexer and control stream live as long as the relay.
             let _keep = (mux, control);
-            portcullis_transport::relay::relay(local_far, stream, &cut).await
+            portcullis_transport::relay::relay(local_far, stream, cut.cancelled()).await
         })
     };
     (client, cut, task)
