@@ -521,6 +521,7 @@ fn hol(a: &Args) -> R<()> {
         }
         let _ = b.shutdown(Shutdown::Both);
     });
+    // Let the bulk stream reach its rate before the loaded round trips are timed.
     thread::sleep(Duration::from_millis(300));
     let r0 = match &stats {
         Some(s) => Some(sink_bytes(s)?),

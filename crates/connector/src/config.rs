@@ -503,6 +503,14 @@ fn access_entry(index: usize, a: RawAccess) -> Result<AccessEntry, ConfigError> 
     })
 }
 
+/// The access control list of a TOML text, for unit tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) fn test_acl(text: &str) -> AccessControlList {
+    ConnectorConfig::from_toml_str(text, Path::new("/"))
+        .expect("valid")
+        .access
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -203,16 +203,9 @@ fn show(host: &str, port: u16) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::config::ConnectorConfig;
 
-    fn acl(text: &str) -> AccessControlList {
-        ConnectorConfig::from_toml_str(text, Path::new("/"))
-            .expect("valid")
-            .access
-    }
+    use crate::config::test_acl as acl;
 
     fn snapshot(text: &str) -> (watch::Sender<AclSnapshot>, watch::Receiver<AclSnapshot>) {
         watch::channel(AclSnapshot {

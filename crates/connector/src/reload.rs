@@ -175,11 +175,7 @@ async fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn acl(text: &str) -> AccessControlList {
-        ConnectorConfig::from_toml_str(text, Path::new("/"))
-            .expect("valid")
-            .access
-    }
+    use crate::config::test_acl as acl;
 
     const A: &str = "[[access]]\nname = \"a\"\nvirtual = \"a:1\"\ninternal = \"10.0.0.1:1\"\n";
     const B: &str = "[[access]]\nname = \"b\"\nvirtual = \"b:1\"\ninternal = \"10.0.0.2:1\"\n";
