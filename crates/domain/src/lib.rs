@@ -4,7 +4,16 @@
 //! # Layout
 //! - [`target`]: parsing `host:port` and `host:port-port` as users write them.
 //! - [`access`]: the connector's access control list and its evaluator ([`access::AccessPermit`]).
+//! - [`authz`]: roles, a company's authorizations, and [`authz::authorize`], which hands out the
+//!   [`authz::Permit`] every API operation takes.
+//! - [`system`]: a customer's systems and the rules their fields follow.
+//! - [`conntype`]: the connection-type catalogue and service-connection targets.
+//! - [`window`]: open, reserve, edit and close time windows; state computed from the clock.
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod authz;
+pub mod conntype;
+pub mod system;
 pub mod target;
+pub mod window;

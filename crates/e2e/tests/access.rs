@@ -200,19 +200,25 @@ async fn wrong_expired_and_vendor_tokens_are_refused() {
     // An expired token: issued with an expiry already in the past.
     let store = &w.hub.state().store;
     let company = store.find_company_by_name("acme").await.unwrap().unwrap();
-    let s = portcullis_hub::auth::new_secret(6);
-    store
-        .create_api_token(portcullis_store::NewApiToken {
-            company_id: Some(company.id),
-            name: "old".into(),
-            role: portcullis_store::Role::Technical,
-            public_id: s.public_id.clone(),
-            secret_hash: s.hash.clone(),
-            expires_at: Some(time::OffsetDateTime::now_utc() - time::Duration::minutes(1)),
-        })
-        .await
-        .unwrap();
-    let expired = portcullis_hub::auth::format_api_token(&s.public_id, &s.secret);
+    let user = portcullis_hub::accounts::create_user(
+        store.as_ref(),
+        Some(company.id),
+        None,
+        "old",
+        portcullis_store::Role::Technical,
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let expired = portcullis_hub::accounts::issue_token(
+        store.as_ref(),
+        user.id,
+        "old",
+        Some(time::OffsetDateTime::now_utc() - time::Duration::minutes(1)),
+    )
+    .await
+    .unwrap()
+    .token;
     match socks5_connect(w.hub.socks5(), "berlin", &expired, "echo.internal", 7)
         .await
         .unwrap()

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
+use portcullis_domain::authz::{Actor, Authorizations};
 use portcullis_store::{ApiToken, Id, Role, Store, StoreError};
 
 /// Prefix of API tokens.
@@ -81,9 +82,15 @@ pub struct Principal {
     pub token_id: Id,
     /// Token name, e.g. `ci-bot`.
     pub name: String,
-    /// Role.
+    /// The user the token is a credential of.
+    pub user_id: Id,
+    /// That user's login name (windows name engineers by it).
+    pub user_name: String,
+    /// The user's role.
     pub role: Role,
-    /// The company the token belongs to; `None` for vendor administrators.
+    /// The user's authorizations.
+    pub authorizations: Authorizations,
+    /// The user's company; `None` for vendor users.
     pub company_id: Option<Id>,
     /// When the token expires; sessions opened with it end then.
     pub expires_at: Option<OffsetDateTime>,
@@ -95,12 +102,22 @@ impl Principal {
         format!("token:{}#{}", self.name, self.token_id)
     }
 
+    /// The user as the domain's [`authorize`](portcullis_domain::authz::authorize) sees it.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.user_id,
+            role: self.role,
+            company_id: self.company_id,
+            authorizations: self.authorizations.clone(),
+        }
+    }
+
     /// Whether the principal may administer `company` (vendor admins may administer all).
     pub fn may_admin(&self, company: Id) -> bool {
         match self.role {
             Role::VendorAdmin => true,
             Role::CompanyAdmin => self.company_id == Some(company),
-            Role::Technical => false,
+            _ => false,
         }
     }
 
@@ -129,6 +146,9 @@ pub enum AuthError {
     /// The token expired.
     #[error("expired token")]
     Expired,
+    /// The token's user is disabled.
+    #[error("disabled user")]
+    Disabled,
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -154,6 +174,9 @@ fn check(tok: &ApiToken, secret: &str) -> Result<(), AuthError> {
     if tok.revoked_at.is_some() {
         return Err(AuthError::Revoked);
     }
+    if tok.user_disabled_at.is_some() {
+        return Err(AuthError::Disabled);
+    }
     if tok
         .expires_at
         .is_some_and(|e| e <= OffsetDateTime::now_utc())
@@ -167,7 +190,10 @@ fn principal_of(tok: ApiToken) -> Principal {
     Principal {
         token_id: tok.id,
         name: tok.name,
+        user_id: tok.user_id,
+        user_name: tok.user_name,
         role: tok.role,
+        authorizations: tok.authorizations,
         company_id: tok.company_id,
         expires_at: tok.expires_at,
     }
@@ -269,12 +295,21 @@ mod tests {
     async fn the_cache_checks_every_secret_and_forgets_on_revocation() {
         use portcullis_store::{NewApiToken, SqliteStore};
         let store = SqliteStore::open_in_memory().await.unwrap();
+        let user = crate::accounts::create_user(
+            &store,
+            None,
+            None,
+            "cached",
+            Role::VendorAdmin,
+            Authorizations::none(),
+        )
+        .await
+        .unwrap();
         let s = new_secret(6);
         let row = store
             .create_api_token(NewApiToken {
-                company_id: None,
+                user_id: user.id,
                 name: "cached".into(),
-                role: Role::VendorAdmin,
                 public_id: s.public_id.clone(),
                 secret_hash: s.hash.clone(),
                 expires_at: None,

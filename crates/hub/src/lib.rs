@@ -14,6 +14,7 @@
 //! - [`state`]: what the listeners share.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod api;
 pub mod audit;
 pub mod auth;
@@ -28,7 +29,7 @@ pub mod tunnel_endpoint;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_store::{NewApiToken, Role, SqliteStore, Store};
+use portcullis_store::{Role, SqliteStore, Store};
 use portcullis_transport::tls;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -228,24 +229,23 @@ async fn bootstrap_admin(store: &dyn Store, config: &HubConfig) -> Result<(), Hu
     if store.get_setting("bootstrap_admin").await?.is_some() {
         return Ok(());
     }
-    let s = auth::new_secret(6);
-    store
-        .create_api_token(NewApiToken {
-            company_id: None,
-            name: "bootstrap-admin".into(),
-            role: Role::VendorAdmin,
-            public_id: s.public_id.clone(),
-            secret_hash: s.hash.clone(),
-            expires_at: None,
-        })
-        .await?;
+    let user = match store.find_user_by_name("admin").await? {
+        Some(u) => u,
+        None => {
+            accounts::create_user(
+                store,
+                None,
+                Some("admin"),
+                "Bootstrap administrator",
+                Role::VendorAdmin,
+                Default::default(),
+            )
+            .await?
+        }
+    };
+    let issued = accounts::issue_token(store, user.id, "bootstrap-admin", None).await?;
     let path = config.data_dir.join(ADMIN_TOKEN_FILE);
-    pki_state::write_file(
-        &path,
-        &auth::format_api_token(&s.public_id, &s.secret),
-        true,
-    )
-    .map_err(|e| HubError::Io(e.to_string()))?;
+    pki_state::write_file(&path, &issued.token, true).map_err(|e| HubError::Io(e.to_string()))?;
     store.put_setting("bootstrap_admin", "created").await?;
     tracing::info!(path = %path.display(), "created the first vendor-admin token");
     Ok(())

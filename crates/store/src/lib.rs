@@ -9,6 +9,8 @@
 //! * [`store`] — the [`Store`] trait and the contract of each method.
 //! * [`model`] — companies, roles, API tokens, connectors, enrollment tokens. Secret hashes
 //!   are masked in `Debug` and never serialized.
+//! * [`remote`] — users, systems, connection types, service connections, windows, grants
+//!   (the remote-connection part; their rules live in `portcullis_domain`).
 //! * [`audit`] — audit events, the list filter, and the hash-chain rule ([`audit_hash`]),
 //!   public so other components can verify an exported log.
 //! * [`millis`] — the stored time format (unix milliseconds) and conversions.
@@ -33,6 +35,7 @@ pub mod conformance;
 pub mod error;
 pub mod millis;
 pub mod model;
+pub mod remote;
 pub mod sqlite;
 pub mod store;
 
@@ -44,6 +47,10 @@ pub use error::StoreError;
 pub use model::{
     ApiToken, Company, Connector, EnrollmentToken, Id, NewApiToken, NewEnrollmentToken,
     ParseRoleError, Role,
+};
+pub use remote::{
+    ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, ServiceConnection, System,
+    User, Window,
 };
 pub use sqlite::SqliteStore;
 pub use store::Store;

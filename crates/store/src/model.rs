@@ -6,9 +6,8 @@
 //! material an attacker could brute-force offline.
 
 use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::OffsetDateTime;
 
 /// Primary key of every table except the audit log (whose key is its sequence number).
@@ -24,64 +23,16 @@ pub struct Company {
     pub created_at: OffsetDateTime,
 }
 
-/// What an API token may do. Stored as the snake_case text of the variant name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Runs the hub: every company, every setting.
-    VendorAdmin,
-    /// Administers one company.
-    CompanyAdmin,
-    /// A support engineer or cloud application acting within granted windows.
-    Technical,
-}
-
-impl Role {
-    /// Every role, for exhaustive tests and UI pickers.
-    pub const ALL: [Role; 3] = [Role::VendorAdmin, Role::CompanyAdmin, Role::Technical];
-
-    /// The stored (and serialized) name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::VendorAdmin => "vendor_admin",
-            Role::CompanyAdmin => "company_admin",
-            Role::Technical => "technical",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The text was not the stored name of any [`Role`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}")]
-pub struct ParseRoleError(pub String);
-
-impl FromStr for Role {
-    type Err = ParseRoleError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| ParseRoleError(s.to_owned()))
-    }
-}
+pub use portcullis_domain::authz::{ParseRoleError, Role};
 
 /// What the caller supplies to create an API token. The caller generates the secret and
 /// hashes it; the store never sees the secret itself.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewApiToken {
-    /// `None` for vendor-wide tokens. The store does not check that the role fits (that is a
-    /// domain rule); it only checks that a given company exists.
-    pub company_id: Option<Id>,
+    /// The user the token is a credential of; it acts with that user's role and company.
+    pub user_id: Id,
     /// Human label, not unique.
     pub name: String,
-    pub role: Role,
     /// The non-secret half of the token, used to look it up. Unique.
     pub public_id: String,
     /// Hash of the secret half (the algorithm is the caller's choice).
@@ -89,13 +40,25 @@ pub struct NewApiToken {
     pub expires_at: Option<OffsetDateTime>,
 }
 
-/// A stored API token.
+/// A stored API token, with the facts about its user that deciding on it needs.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct ApiToken {
     pub id: Id,
+    /// The user it belongs to.
+    pub user_id: Id,
+    /// That user's login name.
+    pub user_name: String,
+    /// That user's company (`None`: a vendor user).
     pub company_id: Option<Id>,
-    pub name: String,
+    /// That user's role.
     pub role: Role,
+    /// That user's authorizations.
+    pub authorizations: portcullis_domain::authz::Authorizations,
+    /// Set when the user is disabled: the token must be refused.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub user_disabled_at: Option<OffsetDateTime>,
+    /// The token's own label.
+    pub name: String,
     pub public_id: String,
     /// Never serialized and masked in `Debug`.
     #[serde(skip_serializing)]
@@ -179,9 +142,8 @@ impl fmt::Debug for Masked {
 impl fmt::Debug for NewApiToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NewApiToken")
-            .field("company_id", &self.company_id)
+            .field("user_id", &self.user_id)
             .field("name", &self.name)
-            .field("role", &self.role)
             .field("public_id", &self.public_id)
             .field("secret_hash", &Masked(self.secret_hash.len()))
             .field("expires_at", &self.expires_at)
@@ -193,9 +155,13 @@ impl fmt::Debug for ApiToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiToken")
             .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("user_name", &self.user_name)
             .field("company_id", &self.company_id)
-            .field("name", &self.name)
             .field("role", &self.role)
+            .field("authorizations", &self.authorizations)
+            .field("user_disabled_at", &self.user_disabled_at)
+            .field("name", &self.name)
             .field("public_id", &self.public_id)
             .field("secret_hash", &Masked(self.secret_hash.len()))
             .field("created_at", &self.created_at)
@@ -235,26 +201,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn role_text_round_trips() {
-        for r in Role::ALL {
-            assert_eq!(r.as_str().parse::<Role>(), Ok(r));
-            assert_eq!(
-                serde_json::to_string(&r).unwrap(),
-                format!("\"{}\"", r.as_str())
-            );
-        }
-        assert_eq!(Role::CompanyAdmin.as_str(), "company_admin");
-        assert!("Vendor_Admin".parse::<Role>().is_err());
-    }
-
-    #[test]
     fn secret_hashes_are_masked_and_not_serialized() {
         let now = OffsetDateTime::UNIX_EPOCH;
         let t = ApiToken {
             id: 1,
+            user_id: 3,
+            user_name: "ci-user".into(),
             company_id: None,
-            name: "ci".into(),
             role: Role::VendorAdmin,
+            authorizations: Default::default(),
+            user_disabled_at: None,
+            name: "ci".into(),
             public_id: "pub".into(),
             secret_hash: vec![0xde, 0xad, 0xbe, 0xef],
             created_at: now,

@@ -278,3 +278,74 @@ async fn open_does_not_create_missing_directories() {
         other => panic!("expected a database error, got {other:?}"),
     }
 }
+
+/// A database made by the first schema (tokens carried role and company themselves) keeps
+/// every token working after the remote-connections migration: each token gets a user of its
+/// own with the token's role and company.
+#[tokio::test]
+async fn tokens_of_the_first_schema_become_users() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    let dir = TempDir::new();
+    let first = dir.0.join("first");
+    std::fs::create_dir(&first).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite/0001_initial.sql");
+    std::fs::copy(&src, first.join("0001_initial.sql")).unwrap();
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(dir.db())
+                .create_if_missing(true)
+                .foreign_keys(true),
+        )
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(first.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    for sql in [
+        "INSERT INTO companies (id, name, created_at) VALUES (5, 'acme', 1)",
+        "INSERT INTO api_tokens (company_id, name, role, public_id, secret_hash, created_at, \
+         expires_at, revoked_at) VALUES (5, 'ci', 'technical', 'abc123', x'0102', 2, NULL, NULL)",
+        "INSERT INTO api_tokens (company_id, name, role, public_id, secret_hash, created_at, \
+         expires_at, revoked_at) VALUES (NULL, 'root', 'vendor_admin', 'def456', x'03', 3, 9, 4)",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let store = reopen(&dir.db()).await;
+    let ci = store.find_api_token("abc123").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            ci.name.as_str(),
+            ci.role,
+            ci.company_id,
+            ci.secret_hash.as_slice()
+        ),
+        (
+            "ci",
+            portcullis_store::Role::Technical,
+            Some(5),
+            &[1u8, 2][..]
+        )
+    );
+    assert_eq!(ci.user_name, "token-abc123");
+    let root = store.find_api_token("def456").await.unwrap().unwrap();
+    assert_eq!(
+        (root.role, root.company_id),
+        (portcullis_store::Role::VendorAdmin, None)
+    );
+    assert!(root.revoked_at.is_some() && root.expires_at.is_some());
+    let user = store.get_user(root.user_id).await.unwrap().unwrap();
+    assert_eq!(
+        (user.name.as_str(), user.display_name.as_str()),
+        ("token-def456", "root")
+    );
+    // A token's user is a real user: new tokens and the unique public id still work.
+    conformance::run_all(&store).await;
+    store.close().await;
+}

@@ -8,14 +8,14 @@ use axum::http::StatusCode;
 use axum::Json;
 use portcullis_proto::enroll::EnrollToken;
 use portcullis_proto::GoodbyeReason;
-use portcullis_store::{AuditFilter, Company, Id, NewApiToken, NewEnrollmentToken, Role};
+use portcullis_store::{AuditFilter, Company, Id, NewEnrollmentToken, Role};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::extract::{Body, Path, Query};
 use super::{ApiErr, Authed};
 use crate::audit::Event;
-use crate::auth::{format_api_token, new_secret, Principal};
+use crate::auth::{new_secret, Principal};
 use crate::state::State;
 
 /// Finds a company by numeric id or by name, as `p` may see it: another tenant's company is
@@ -168,10 +168,10 @@ pub async fn create_token(
     }
     check_name("name", &body.name)?;
     let role = body.role.unwrap_or(Role::Technical);
-    if role == Role::VendorAdmin {
+    if role.check_company(Some(c.id)).is_err() {
         return Err(ApiErr::bad_request(
             "invalid_role",
-            "company tokens are technical or company_admin",
+            "company tokens are technical, company_user, company_admin or auditor",
         ));
     }
     let expires_at = match body.expires_in_secs {
@@ -184,18 +184,20 @@ pub async fn create_token(
         Some(s) => Some(OffsetDateTime::now_utc() + time::Duration::seconds(s as i64)),
         None => None,
     };
-    let s = new_secret(6);
-    let t = st
-        .store
-        .create_api_token(NewApiToken {
-            company_id: Some(c.id),
-            name: body.name.clone(),
-            role,
-            public_id: s.public_id.clone(),
-            secret_hash: s.hash.clone(),
-            expires_at,
-        })
-        .await?;
+    // A token made here gets a user of its own with the asked-for role (the user API manages
+    // people with several tokens).
+    let user = crate::accounts::create_user(
+        st.store.as_ref(),
+        Some(c.id),
+        None,
+        &body.name,
+        role,
+        portcullis_domain::authz::Authorizations::none(),
+    )
+    .await?;
+    let issued =
+        crate::accounts::issue_token(st.store.as_ref(), user.id, &body.name, expires_at).await?;
+    let t = issued.row;
     audit(
         &st,
         &p,
@@ -211,7 +213,7 @@ pub async fn create_token(
             id: t.id,
             name: t.name,
             role,
-            token: format_api_token(&s.public_id, &s.secret),
+            token: issued.token,
             expires_at: t.expires_at,
         }),
     ))

@@ -11,6 +11,7 @@
 
 mod audit;
 mod connectors;
+mod remote;
 mod tenants;
 
 use std::sync::Arc;
@@ -30,6 +31,12 @@ pub async fn run_all(store: &dyn Store) {
     connectors::certificates(store, &run).await;
     connectors::enrollment(store, &run).await;
     connectors::concurrent_consume(store, &run).await;
+    remote::users(store, &run).await;
+    remote::systems(store, &run).await;
+    remote::connection_types(store, &run).await;
+    remote::service_connections(store, &run).await;
+    remote::windows(store, &run).await;
+    remote::grants_and_favourites(store, &run).await;
     audit::chain(store, &run).await;
     audit::batches(store, &run).await;
     audit::filters(store, &run).await;

@@ -3,7 +3,9 @@
 use time::Duration;
 
 use super::{assert_recent, ms, Run};
-use crate::{NewApiToken, Role, Store, StoreError};
+use portcullis_domain::authz::Authorizations;
+
+use crate::{NewApiToken, NewUser, Role, Store, StoreError};
 
 pub(super) async fn companies(store: &dyn Store, run: &Run) {
     let name = run.name("acme");
@@ -60,11 +62,30 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
     let a = store.create_company(&run.name("tokens-a")).await.unwrap();
     let b = store.create_company(&run.name("tokens-b")).await.unwrap();
     let expires = run.now + Duration::hours(1);
+    let user = |company_id, name: &str, role| NewUser {
+        company_id,
+        name: run.name(name),
+        display_name: name.into(),
+        email: None,
+        role,
+        authorizations: Authorizations::none(),
+    };
+    let admin_a = store
+        .create_user(user(Some(a.id), "admin-a", Role::CompanyAdmin))
+        .await
+        .unwrap();
+    let vendor_user = store
+        .create_user(user(None, "vendor", Role::VendorAdmin))
+        .await
+        .unwrap();
+    let tech_b = store
+        .create_user(user(Some(b.id), "tech-b", Role::Technical))
+        .await
+        .unwrap();
 
     let scoped = NewApiToken {
-        company_id: Some(a.id),
+        user_id: admin_a.id,
         name: "deploy bot".into(),
-        role: Role::CompanyAdmin,
         public_id: run.name("tok-a"),
         // Arbitrary bytes, including NUL and 0xff, must survive storage unchanged.
         secret_hash: vec![0, 1, 2, 0xfe, 0xff, 0],
@@ -72,9 +93,23 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
     };
     let tok_a = store.create_api_token(scoped.clone()).await.unwrap();
     assert!(tok_a.id > 0);
-    assert_eq!(tok_a.company_id, Some(a.id));
+    assert_eq!(
+        (
+            tok_a.user_id,
+            tok_a.user_name.as_str(),
+            tok_a.company_id,
+            tok_a.role
+        ),
+        (
+            admin_a.id,
+            admin_a.name.as_str(),
+            Some(a.id),
+            Role::CompanyAdmin
+        ),
+        "a token carries its user's name, company and role"
+    );
+    assert_eq!(tok_a.user_disabled_at, None);
     assert_eq!(tok_a.name, "deploy bot");
-    assert_eq!(tok_a.role, Role::CompanyAdmin);
     assert_eq!(tok_a.public_id, scoped.public_id);
     assert_eq!(tok_a.secret_hash, scoped.secret_hash);
     assert_eq!(tok_a.expires_at, Some(ms(expires)));
@@ -83,9 +118,8 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
 
     let vendor = store
         .create_api_token(NewApiToken {
-            company_id: None,
+            user_id: vendor_user.id,
             name: "vendor".into(),
-            role: Role::VendorAdmin,
             public_id: run.name("tok-vendor"),
             secret_hash: vec![9; 32],
             expires_at: None,
@@ -96,9 +130,8 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
     assert_eq!(vendor.role, Role::VendorAdmin);
     let tech = store
         .create_api_token(NewApiToken {
-            company_id: Some(b.id),
+            user_id: tech_b.id,
             name: "engineer".into(),
-            role: Role::Technical,
             public_id: run.name("tok-b"),
             secret_hash: vec![7; 32],
             expires_at: None,
@@ -106,10 +139,14 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
         .await
         .unwrap();
     assert_eq!(tech.role, Role::Technical);
+    assert_eq!(
+        store.list_user_tokens(tech_b.id).await.unwrap(),
+        vec![tech.clone()]
+    );
 
-    // Uniqueness of the public id, across companies.
+    // Uniqueness of the public id, across users and companies.
     let dup = NewApiToken {
-        company_id: Some(b.id),
+        user_id: tech_b.id,
         ..scoped.clone()
     };
     match store.create_api_token(dup).await {
@@ -117,13 +154,13 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
         other => panic!("duplicate public_id: expected Conflict, got {other:?}"),
     }
     let orphan = NewApiToken {
-        company_id: Some(i64::MAX),
+        user_id: i64::MAX,
         public_id: run.name("tok-orphan"),
         ..scoped.clone()
     };
     match store.create_api_token(orphan).await {
-        Err(StoreError::NotFound("company")) => {}
-        other => panic!("token for unknown company: expected NotFound, got {other:?}"),
+        Err(StoreError::NotFound("user")) => {}
+        other => panic!("token for unknown user: expected NotFound, got {other:?}"),
     }
 
     assert_eq!(
@@ -150,8 +187,8 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
         .collect();
     assert_eq!(
         ours,
-        vec![tok_a.clone(), vendor, tech],
-        "None lists vendor-wide tokens too"
+        vec![tok_a.clone(), vendor, tech.clone()],
+        "None lists vendor users' tokens too"
     );
 
     // Revocation: first call wins and its time is kept; later calls and unknown ids say false.
@@ -176,4 +213,18 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
         },
         "revocation changes nothing else"
     );
+
+    // Disabling the user shows on every token of the user.
+    let off = run.now + Duration::minutes(6);
+    assert!(store.disable_user(tech_b.id, off).await.unwrap());
+    assert!(!store
+        .disable_user(tech_b.id, off + Duration::hours(1))
+        .await
+        .unwrap());
+    let t = store
+        .find_api_token(&tech.public_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.user_disabled_at, Some(ms(off)));
 }

@@ -10,7 +10,10 @@ mod audit;
 mod connectors;
 mod rows;
 mod settings;
+mod systems;
 mod tenants;
+mod users;
+mod windows;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -22,9 +25,17 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use time::OffsetDateTime;
 
+use portcullis_domain::authz::Authorizations;
+use portcullis_domain::conntype::ConnTypeDef;
+use portcullis_domain::system::SystemData;
+
 use crate::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use crate::model::{
     ApiToken, Company, Connector, EnrollmentToken, NewApiToken, NewEnrollmentToken,
+};
+use crate::remote::{
+    ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, ServiceConnection, System,
+    User, Window,
 };
 use crate::{Id, Store, StoreError};
 
@@ -139,8 +150,173 @@ impl Store for SqliteStore {
     async fn list_api_tokens(&self, company_id: Option<Id>) -> Result<Vec<ApiToken>, StoreError> {
         tenants::list_api_tokens(&self.pool, company_id).await
     }
+    async fn list_user_tokens(&self, user_id: Id) -> Result<Vec<ApiToken>, StoreError> {
+        tenants::list_user_tokens(&self.pool, user_id).await
+    }
     async fn revoke_api_token(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
         tenants::revoke_api_token(&self.pool, id, at).await
+    }
+
+    async fn create_user(&self, u: NewUser) -> Result<User, StoreError> {
+        users::create_user(&self.pool, u).await
+    }
+    async fn get_user(&self, id: Id) -> Result<Option<User>, StoreError> {
+        users::get_user(&self.pool, id).await
+    }
+    async fn find_user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
+        users::find_user_by_name(&self.pool, name).await
+    }
+    async fn list_users(&self, company_id: Option<Id>) -> Result<Vec<User>, StoreError> {
+        users::list_users(&self.pool, company_id).await
+    }
+    async fn set_user_authorizations(
+        &self,
+        id: Id,
+        authorizations: &Authorizations,
+    ) -> Result<User, StoreError> {
+        users::set_user_authorizations(&self.pool, id, authorizations).await
+    }
+    async fn disable_user(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
+        users::disable_user(&self.pool, id, at).await
+    }
+
+    async fn create_system(&self, company_id: Id, data: &SystemData) -> Result<System, StoreError> {
+        systems::create_system(&self.pool, company_id, data).await
+    }
+    async fn get_system(&self, id: Id) -> Result<Option<System>, StoreError> {
+        systems::get_system(&self.pool, id).await
+    }
+    async fn find_system(&self, company_id: Id, sid: &str) -> Result<Option<System>, StoreError> {
+        systems::find_system(&self.pool, company_id, sid).await
+    }
+    async fn list_systems(&self, company_id: Option<Id>) -> Result<Vec<System>, StoreError> {
+        systems::list_systems(&self.pool, company_id).await
+    }
+    async fn update_system(&self, id: Id, data: &SystemData) -> Result<System, StoreError> {
+        systems::update_system(&self.pool, id, data).await
+    }
+    async fn delete_system(&self, id: Id) -> Result<bool, StoreError> {
+        systems::delete_system(&self.pool, id).await
+    }
+
+    async fn ensure_catalogue(&self, types: &[ConnTypeDef]) -> Result<u32, StoreError> {
+        systems::ensure_catalogue(&self.pool, types).await
+    }
+    async fn create_connection_type(
+        &self,
+        company_id: Id,
+        def: &ConnTypeDef,
+    ) -> Result<ConnectionType, StoreError> {
+        systems::create_connection_type(&self.pool, company_id, def).await
+    }
+    async fn get_connection_type(&self, id: Id) -> Result<Option<ConnectionType>, StoreError> {
+        systems::get_connection_type(&self.pool, id).await
+    }
+    async fn find_connection_type(
+        &self,
+        company_id: Id,
+        key: &str,
+    ) -> Result<Option<ConnectionType>, StoreError> {
+        systems::find_connection_type(&self.pool, company_id, key).await
+    }
+    async fn list_connection_types(
+        &self,
+        company_id: Option<Id>,
+    ) -> Result<Vec<ConnectionType>, StoreError> {
+        systems::list_connection_types(&self.pool, company_id).await
+    }
+    async fn delete_connection_type(&self, id: Id) -> Result<bool, StoreError> {
+        systems::delete_connection_type(&self.pool, id).await
+    }
+
+    async fn create_service_connection(
+        &self,
+        s: NewServiceConnection,
+    ) -> Result<ServiceConnection, StoreError> {
+        systems::create_service_connection(&self.pool, s).await
+    }
+    async fn get_service_connection(
+        &self,
+        id: Id,
+    ) -> Result<Option<ServiceConnection>, StoreError> {
+        systems::get_service_connection(&self.pool, id).await
+    }
+    async fn list_service_connections(
+        &self,
+        company_id: Option<Id>,
+    ) -> Result<Vec<ServiceConnection>, StoreError> {
+        systems::list_service_connections(&self.pool, company_id).await
+    }
+    async fn delete_service_connection(&self, id: Id) -> Result<bool, StoreError> {
+        systems::delete_service_connection(&self.pool, id).await
+    }
+
+    async fn create_window(&self, w: NewWindow, now: OffsetDateTime) -> Result<Window, StoreError> {
+        windows::create_window(&self.pool, w, now).await
+    }
+    async fn get_window(&self, id: Id) -> Result<Option<Window>, StoreError> {
+        windows::get_window(&self.pool, id).await
+    }
+    async fn list_windows(&self, service_connection_id: Id) -> Result<Vec<Window>, StoreError> {
+        windows::list_windows(&self.pool, service_connection_id).await
+    }
+    async fn list_live_windows(
+        &self,
+        company_id: Option<Id>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Window>, StoreError> {
+        windows::list_live_windows(&self.pool, company_id, now).await
+    }
+    async fn update_window(
+        &self,
+        id: Id,
+        start_at: OffsetDateTime,
+        end_at: OffsetDateTime,
+        contact: &str,
+        engineers: &[String],
+        now: OffsetDateTime,
+    ) -> Result<Window, StoreError> {
+        windows::update_window(&self.pool, id, start_at, end_at, contact, engineers, now).await
+    }
+    async fn close_window(
+        &self,
+        id: Id,
+        at: OffsetDateTime,
+        closed_by: &str,
+    ) -> Result<Option<Window>, StoreError> {
+        windows::close_window(&self.pool, id, at, closed_by).await
+    }
+
+    async fn create_grant(
+        &self,
+        user_id: Id,
+        service_connection_id: Id,
+        created_by: &str,
+    ) -> Result<Grant, StoreError> {
+        windows::create_grant(&self.pool, user_id, service_connection_id, created_by).await
+    }
+    async fn get_grant(&self, id: Id) -> Result<Option<Grant>, StoreError> {
+        windows::get_grant(&self.pool, id).await
+    }
+    async fn list_grants(&self, company_id: Id) -> Result<Vec<Grant>, StoreError> {
+        windows::list_grants(&self.pool, company_id).await
+    }
+    async fn find_active_grant(
+        &self,
+        user_id: Id,
+        service_connection_id: Id,
+    ) -> Result<Option<Grant>, StoreError> {
+        windows::find_active_grant(&self.pool, user_id, service_connection_id).await
+    }
+    async fn revoke_grant(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
+        windows::revoke_grant(&self.pool, id, at).await
+    }
+
+    async fn set_favourite(&self, user_id: Id, system_id: Id, on: bool) -> Result<(), StoreError> {
+        users::set_favourite(&self.pool, user_id, system_id, on).await
+    }
+    async fn list_favourites(&self, user_id: Id) -> Result<Vec<Id>, StoreError> {
+        users::list_favourites(&self.pool, user_id).await
     }
 
     async fn create_connector(

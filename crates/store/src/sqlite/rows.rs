@@ -17,9 +17,18 @@ macro_rules! company_cols {
         "id, name, created_at"
     };
 }
+/// Selects from `api_tokens t JOIN users u` (see [`api_token_from`]).
 macro_rules! api_token_cols {
     () => {
-        "id, company_id, name, role, public_id, secret_hash, created_at, expires_at, revoked_at"
+        "t.id, t.user_id, u.name AS user_name, u.company_id, u.role, u.authorizations, \
+         u.disabled_at AS user_disabled_at, t.name, t.public_id, t.secret_hash, t.created_at, \
+         t.expires_at, t.revoked_at"
+    };
+}
+/// The `FROM` clause that goes with [`api_token_cols`].
+macro_rules! api_token_from {
+    () => {
+        " FROM api_tokens t JOIN users u ON u.id = t.user_id"
     };
 }
 macro_rules! connector_cols {
@@ -38,7 +47,9 @@ macro_rules! audit_cols {
         "seq, at, company_id, actor, action, target, outcome, detail, prev_hash, hash"
     };
 }
-pub(super) use {api_token_cols, audit_cols, company_cols, connector_cols, enrollment_cols};
+pub(super) use {
+    api_token_cols, api_token_from, audit_cols, company_cols, connector_cols, enrollment_cols,
+};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct CompanyRow {
@@ -61,9 +72,13 @@ impl TryFrom<CompanyRow> for Company {
 #[derive(sqlx::FromRow)]
 pub(super) struct ApiTokenRow {
     id: i64,
+    user_id: i64,
+    user_name: String,
     company_id: Option<i64>,
-    name: String,
     role: String,
+    authorizations: String,
+    user_disabled_at: Option<i64>,
+    name: String,
     public_id: String,
     secret_hash: Vec<u8>,
     created_at: i64,
@@ -75,14 +90,22 @@ impl TryFrom<ApiTokenRow> for ApiToken {
     type Error = StoreError;
     fn try_from(r: ApiTokenRow) -> Result<Self, StoreError> {
         let role: Role = r.role.parse().map_err(|e| StoreError::Corrupt {
-            column: "api_tokens.role",
+            column: "users.role",
             reason: format!("{e}"),
         })?;
         Ok(ApiToken {
             id: r.id,
+            user_id: r.user_id,
+            user_name: r.user_name,
             company_id: r.company_id,
-            name: r.name,
             role,
+            authorizations: portcullis_domain::authz::Authorizations::parse(&r.authorizations)
+                .map_err(|e| StoreError::Corrupt {
+                    column: "users.authorizations",
+                    reason: e.to_string(),
+                })?,
+            user_disabled_at: decode_opt(r.user_disabled_at, "users.disabled_at")?,
+            name: r.name,
             public_id: r.public_id,
             secret_hash: r.secret_hash,
             created_at: decode(r.created_at, "api_tokens.created_at")?,

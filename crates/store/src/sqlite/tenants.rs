@@ -4,7 +4,9 @@ use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
 use super::now_ms;
-use super::rows::{api_token_cols, company_cols, convert_all, ApiTokenRow, CompanyRow};
+use super::rows::{
+    api_token_cols, api_token_from, company_cols, convert_all, ApiTokenRow, CompanyRow,
+};
 use crate::error::map_constraint;
 use crate::millis::to_unix_millis;
 use crate::model::{ApiToken, Company, NewApiToken};
@@ -71,15 +73,12 @@ pub(super) async fn create_api_token(
     pool: &SqlitePool,
     t: NewApiToken,
 ) -> Result<ApiToken, StoreError> {
-    let row: ApiTokenRow = sqlx::query_as(concat!(
-        "INSERT INTO api_tokens \
-         (company_id, name, role, public_id, secret_hash, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
-        api_token_cols!()
-    ))
-    .bind(t.company_id)
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO api_tokens (user_id, name, public_id, secret_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(t.user_id)
     .bind(&t.name)
-    .bind(t.role.as_str())
     .bind(&t.public_id)
     .bind(&t.secret_hash)
     .bind(now_ms())
@@ -95,9 +94,18 @@ pub(super) async fn create_api_token(
                     t.public_id
                 )
             },
-            "company",
+            "user",
         )
     })?;
+    let row: ApiTokenRow = sqlx::query_as(concat!(
+        "SELECT ",
+        api_token_cols!(),
+        api_token_from!(),
+        " WHERE t.id = $1"
+    ))
+    .bind(id)
+    .fetch_one(pool)
+    .await?;
     row.try_into()
 }
 
@@ -108,7 +116,8 @@ pub(super) async fn find_api_token(
     let row: Option<ApiTokenRow> = sqlx::query_as(concat!(
         "SELECT ",
         api_token_cols!(),
-        " FROM api_tokens WHERE public_id = $1"
+        api_token_from!(),
+        " WHERE t.public_id = $1"
     ))
     .bind(public_id)
     .fetch_optional(pool)
@@ -125,7 +134,8 @@ pub(super) async fn list_api_tokens(
             sqlx::query_as(concat!(
                 "SELECT ",
                 api_token_cols!(),
-                " FROM api_tokens WHERE company_id = $1 ORDER BY id"
+                api_token_from!(),
+                " WHERE u.company_id = $1 ORDER BY t.id"
             ))
             .bind(company_id)
             .fetch_all(pool)
@@ -135,12 +145,29 @@ pub(super) async fn list_api_tokens(
             sqlx::query_as(concat!(
                 "SELECT ",
                 api_token_cols!(),
-                " FROM api_tokens ORDER BY id"
+                api_token_from!(),
+                " ORDER BY t.id"
             ))
             .fetch_all(pool)
             .await?
         }
     };
+    convert_all(rows)
+}
+
+pub(super) async fn list_user_tokens(
+    pool: &SqlitePool,
+    user_id: Id,
+) -> Result<Vec<ApiToken>, StoreError> {
+    let rows: Vec<ApiTokenRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        api_token_cols!(),
+        api_token_from!(),
+        " WHERE t.user_id = $1 ORDER BY t.id"
+    ))
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?;
     convert_all(rows)
 }
 

@@ -1,0 +1,530 @@
+//! Who may do what: roles, a company's authorizations, and the one function that decides.
+//!
+//! Every API handler asks [`authorize`] for a [`Permit`] and passes it to the operation, so a
+//! handler that forgets to ask does not compile (STYLE.md rule 5). The rules, in one place:
+//!
+//! | role | side | may |
+//! |---|---|---|
+//! | `vendor_admin` | vendor | run the hub: companies, vendor users, every company's data, audit |
+//! | `support_engineer` | vendor | read systems and service connections; open sessions while a window is open and names him (or names nobody) |
+//! | `auditor` | vendor (all companies) or one company | read audit data and log books, nothing else |
+//! | `company_admin` | one company | the company's *super administrator*: everything in the company, users and their authorizations, standing grants |
+//! | `company_user` | one company | read the company's data; more only through [`Authorization`]s the super administrator grants |
+//! | `technical` | one company | a non-dialog user (a cloud application): opens sessions only through a standing grant |
+//!
+//! Nothing crosses companies: a company role never gets a permit for another company's data.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Primary key of a stored row (the same type the store uses).
+pub type Id = i64;
+
+/// A user's role. Stored and serialized as the snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Runs the hub.
+    VendorAdmin,
+    /// A vendor's support engineer.
+    SupportEngineer,
+    /// Reads audit data (of every company, or of one).
+    Auditor,
+    /// A company's super administrator.
+    CompanyAdmin,
+    /// A company's dialog user; powers come from [`Authorization`]s.
+    CompanyUser,
+    /// A company's non-dialog user (cloud application), reaching targets through grants.
+    Technical,
+}
+
+impl Role {
+    /// Every role, for exhaustive tests and pickers.
+    pub const ALL: [Role; 6] = [
+        Role::VendorAdmin,
+        Role::SupportEngineer,
+        Role::Auditor,
+        Role::CompanyAdmin,
+        Role::CompanyUser,
+        Role::Technical,
+    ];
+
+    /// The stored (and serialized) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::VendorAdmin => "vendor_admin",
+            Role::SupportEngineer => "support_engineer",
+            Role::Auditor => "auditor",
+            Role::CompanyAdmin => "company_admin",
+            Role::CompanyUser => "company_user",
+            Role::Technical => "technical",
+        }
+    }
+
+    /// Whether a user with this role belongs to one company (`true`), to the vendor
+    /// (`false`), or may be either (`None`: auditors).
+    pub fn company_scoped(self) -> Option<bool> {
+        match self {
+            Role::VendorAdmin | Role::SupportEngineer => Some(false),
+            Role::CompanyAdmin | Role::CompanyUser | Role::Technical => Some(true),
+            Role::Auditor => None,
+        }
+    }
+
+    /// Checks that `company` fits the role: vendor roles have none, company roles have one.
+    pub fn check_company(self, company: Option<Id>) -> Result<(), AuthzError> {
+        match (self.company_scoped(), company) {
+            (Some(true), None) => Err(AuthzError::NeedsCompany(self)),
+            (Some(false), Some(_)) => Err(AuthzError::VendorRole(self)),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The text was not the name of any [`Role`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role {0:?} (one of: vendor_admin, support_engineer, auditor, company_admin, company_user, technical)")]
+pub struct ParseRoleError(pub String);
+
+impl FromStr for Role {
+    type Err = ParseRoleError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| ParseRoleError(s.to_owned()))
+    }
+}
+
+/// What a company's super administrator grants a `company_user` (SAP's S-user
+/// authorizations, sap-reference §2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Authorization {
+    /// Set up, delete, open, edit, close and reserve service connections.
+    OpenServiceConnections,
+    /// Maintain systems and the company's own connection types.
+    MaintainSystemData,
+    /// Maintain logon data in the logon depot.
+    MaintainAccessData,
+}
+
+impl Authorization {
+    /// Every authorization.
+    pub const ALL: [Authorization; 3] = [
+        Authorization::OpenServiceConnections,
+        Authorization::MaintainSystemData,
+        Authorization::MaintainAccessData,
+    ];
+
+    /// The stored (and serialized) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Authorization::OpenServiceConnections => "open_service_connections",
+            Authorization::MaintainSystemData => "maintain_system_data",
+            Authorization::MaintainAccessData => "maintain_access_data",
+        }
+    }
+}
+
+impl fmt::Display for Authorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Authorization {
+    type Err = AuthzError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Authorization::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| AuthzError::UnknownAuthorization(s.to_owned()))
+    }
+}
+
+/// A set of authorizations, stored as a comma-separated list of names in a fixed order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Authorizations(BTreeSet<Authorization>);
+
+impl Authorizations {
+    /// No authorization.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Every authorization.
+    pub fn all() -> Self {
+        Authorization::ALL.into_iter().collect()
+    }
+
+    /// Whether `a` is in the set.
+    pub fn has(&self, a: Authorization) -> bool {
+        self.0.contains(&a)
+    }
+
+    /// The members, in a fixed order.
+    pub fn iter(&self) -> impl Iterator<Item = Authorization> + '_ {
+        self.0.iter().copied()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Parses the stored form (`""` is the empty set). Unknown names are an error, so a
+    /// typo never silently grants less (or more) than was meant.
+    pub fn parse(s: &str) -> Result<Self, AuthzError> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::parse)
+            .collect()
+    }
+
+    /// The stored form.
+    pub fn to_stored(&self) -> String {
+        self.iter()
+            .map(Authorization::as_str)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl FromIterator<Authorization> for Authorizations {
+    fn from_iter<T: IntoIterator<Item = Authorization>>(iter: T) -> Self {
+        Authorizations(iter.into_iter().collect())
+    }
+}
+
+/// The authenticated user an operation is for, as the hub resolved it from a credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The user's id.
+    pub user_id: Id,
+    /// The user's role.
+    pub role: Role,
+    /// The user's company; `None` for vendor users (and vendor-wide auditors).
+    pub company_id: Option<Id>,
+    /// Granted authorizations (meaningful for `company_user`; a `company_admin` holds all).
+    pub authorizations: Authorizations,
+}
+
+impl Actor {
+    /// Whether the actor belongs to the vendor (not to a company).
+    pub fn is_vendor(&self) -> bool {
+        self.company_id.is_none()
+    }
+
+    fn holds(&self, a: Authorization) -> bool {
+        self.role == Role::CompanyAdmin
+            || (self.role == Role::CompanyUser && self.authorizations.has(a))
+    }
+}
+
+/// Every operation the API offers, grouped by what it touches. The company an operation
+/// is about is passed to [`authorize`] separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Op {
+    /// Create a company (vendor only).
+    CreateCompany,
+    /// Read a company's name and summary (the open-connection count).
+    ReadCompany,
+    /// Create, change, disable users of a company, or vendor users (company `None`).
+    ManageUsers,
+    /// List users of a company (or vendor users).
+    ReadUsers,
+    /// Create a token for another user or revoke anyone's token.
+    ManageTokens,
+    /// Register, revoke connectors and issue enrollment tokens.
+    ManageConnectors,
+    /// List connectors and their status.
+    ReadConnectors,
+    /// List systems, service connections, windows and connection types.
+    ReadSystems,
+    /// Create, change, delete systems and the company's own connection types.
+    MaintainSystems,
+    /// Set up and delete service connections; open, edit, close, reserve windows.
+    OperateConnections,
+    /// Give or take a technical user's standing grant.
+    ManageGrants,
+    /// Read and change logon data (the logon depot).
+    MaintainAccessData,
+    /// Read the audit log and export it.
+    ReadAudit,
+    /// Read a system's log book (the audit of that system).
+    ReadLogBook,
+    /// Open a session through an entry point (further checked against windows or grants).
+    OpenSession,
+    /// Keep one's own favourites.
+    KeepFavourites,
+}
+
+impl Op {
+    /// Every operation, for the authorization matrix test.
+    pub const ALL: [Op; 16] = [
+        Op::CreateCompany,
+        Op::ReadCompany,
+        Op::ManageUsers,
+        Op::ReadUsers,
+        Op::ManageTokens,
+        Op::ManageConnectors,
+        Op::ReadConnectors,
+        Op::ReadSystems,
+        Op::MaintainSystems,
+        Op::OperateConnections,
+        Op::ManageGrants,
+        Op::MaintainAccessData,
+        Op::ReadAudit,
+        Op::ReadLogBook,
+        Op::OpenSession,
+        Op::KeepFavourites,
+    ];
+}
+
+/// Proof that [`authorize`] allowed `op` on `company` for an actor. Only this module makes
+/// one; operations take it as an argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permit {
+    op: Op,
+    company: Option<Id>,
+    user_id: Id,
+}
+
+impl Permit {
+    /// The operation allowed.
+    pub fn op(&self) -> Op {
+        self.op
+    }
+    /// The company it is about (`None`: vendor-wide, e.g. a vendor admin listing all).
+    pub fn company(&self) -> Option<Id> {
+        self.company
+    }
+    /// Who it was given to.
+    pub fn user_id(&self) -> Id {
+        self.user_id
+    }
+}
+
+/// Why an operation is not allowed, or a role or authorization is malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthzError {
+    /// The role never may.
+    #[error("the role {role} may not {op:?}")]
+    RoleDenied {
+        /// The actor's role.
+        role: Role,
+        /// The operation.
+        op: Op,
+    },
+    /// A company user lacks the authorization the operation needs.
+    #[error("this needs the authorization {0}, which a super administrator of the company grants")]
+    MissingAuthorization(Authorization),
+    /// The data belongs to another company (reported without saying whether it exists).
+    #[error("not found")]
+    OtherCompany,
+    /// A company role was given without a company.
+    #[error("the role {0} belongs to a company; name one")]
+    NeedsCompany(Role),
+    /// A vendor role was given with a company.
+    #[error("the role {0} is a vendor role and has no company")]
+    VendorRole(Role),
+    /// Unknown authorization name.
+    #[error("unknown authorization {0:?} (one of: open_service_connections, maintain_system_data, maintain_access_data)")]
+    UnknownAuthorization(String),
+}
+
+/// Decides whether `actor` may do `op` on data of `company` (`None`: vendor-wide data, or a
+/// listing across companies). Returns the [`Permit`] or why not.
+pub fn authorize(actor: &Actor, op: Op, company: Option<Id>) -> Result<Permit, AuthzError> {
+    let permit = Permit {
+        op,
+        company,
+        user_id: actor.user_id,
+    };
+    let deny = || {
+        Err(AuthzError::RoleDenied {
+            role: actor.role,
+            op,
+        })
+    };
+    // Company roles: only their own company, never vendor-wide data.
+    if let Some(own) = actor.company_id {
+        if company != Some(own) {
+            return Err(AuthzError::OtherCompany);
+        }
+    }
+    let need = |a: Authorization| {
+        if actor.holds(a) {
+            Ok(permit)
+        } else if actor.role == Role::CompanyUser {
+            Err(AuthzError::MissingAuthorization(a))
+        } else {
+            deny()
+        }
+    };
+    match (actor.role, op) {
+        (Role::VendorAdmin, Op::OpenSession | Op::MaintainAccessData) => deny(),
+        (Role::VendorAdmin, _) => Ok(permit),
+
+        (Role::SupportEngineer, Op::ReadCompany | Op::ReadSystems | Op::ReadConnectors) => {
+            Ok(permit)
+        }
+        (Role::SupportEngineer, Op::OpenSession | Op::KeepFavourites) => Ok(permit),
+        (Role::SupportEngineer, _) => deny(),
+
+        (Role::Auditor, Op::ReadAudit | Op::ReadLogBook | Op::ReadCompany | Op::ReadSystems) => {
+            Ok(permit)
+        }
+        (Role::Auditor, _) => deny(),
+
+        (Role::CompanyAdmin | Role::CompanyUser, Op::CreateCompany | Op::OpenSession) => deny(),
+        (Role::CompanyAdmin, _) => Ok(permit),
+        (
+            Role::CompanyUser,
+            Op::ReadCompany
+            | Op::ReadUsers
+            | Op::ReadConnectors
+            | Op::ReadSystems
+            | Op::ReadLogBook
+            | Op::KeepFavourites,
+        ) => Ok(permit),
+        (Role::CompanyUser, Op::MaintainSystems) => need(Authorization::MaintainSystemData),
+        (Role::CompanyUser, Op::OperateConnections) => need(Authorization::OpenServiceConnections),
+        (Role::CompanyUser, Op::MaintainAccessData) => need(Authorization::MaintainAccessData),
+        (Role::CompanyUser, _) => deny(),
+
+        (Role::Technical, Op::OpenSession | Op::ReadSystems) => Ok(permit),
+        (Role::Technical, _) => deny(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, company: Option<Id>, auths: &[Authorization]) -> Actor {
+        Actor {
+            user_id: 7,
+            role,
+            company_id: company,
+            authorizations: auths.iter().copied().collect(),
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>(), Ok(r));
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                format!("\"{}\"", r.as_str())
+            );
+        }
+        let set = Authorizations::parse("maintain_access_data, open_service_connections").unwrap();
+        assert_eq!(
+            set.to_stored(),
+            "open_service_connections,maintain_access_data"
+        );
+        assert_eq!(Authorizations::parse(&set.to_stored()).unwrap(), set);
+        assert_eq!(Authorizations::parse("").unwrap(), Authorizations::none());
+        assert!(matches!(
+            Authorizations::parse("open_service_connection"),
+            Err(AuthzError::UnknownAuthorization(s)) if s == "open_service_connection"
+        ));
+        assert!("Company_Admin".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn roles_fit_their_side() {
+        assert!(Role::CompanyUser.check_company(None).is_err());
+        assert!(Role::SupportEngineer.check_company(Some(1)).is_err());
+        assert!(Role::Auditor.check_company(None).is_ok());
+        assert!(Role::Auditor.check_company(Some(1)).is_ok());
+        assert!(Role::Technical.check_company(Some(1)).is_ok());
+    }
+
+    #[test]
+    fn company_roles_never_reach_another_company_or_vendor_wide_data() {
+        for role in [
+            Role::CompanyAdmin,
+            Role::CompanyUser,
+            Role::Technical,
+            Role::Auditor,
+        ] {
+            let a = actor(role, Some(1), &Authorization::ALL);
+            for op in Op::ALL {
+                assert_eq!(
+                    authorize(&a, op, Some(2)),
+                    Err(AuthzError::OtherCompany),
+                    "{role} {op:?}"
+                );
+                assert_eq!(
+                    authorize(&a, op, None),
+                    Err(AuthzError::OtherCompany),
+                    "{role} {op:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn company_users_need_the_matching_authorization() {
+        let plain = actor(Role::CompanyUser, Some(1), &[]);
+        assert_eq!(
+            authorize(&plain, Op::OperateConnections, Some(1)),
+            Err(AuthzError::MissingAuthorization(
+                Authorization::OpenServiceConnections
+            ))
+        );
+        assert_eq!(
+            authorize(&plain, Op::MaintainSystems, Some(1)),
+            Err(AuthzError::MissingAuthorization(
+                Authorization::MaintainSystemData
+            ))
+        );
+        let opener = actor(
+            Role::CompanyUser,
+            Some(1),
+            &[Authorization::OpenServiceConnections],
+        );
+        let p = authorize(&opener, Op::OperateConnections, Some(1)).unwrap();
+        assert_eq!(
+            (p.op(), p.company(), p.user_id()),
+            (Op::OperateConnections, Some(1), 7)
+        );
+        assert!(authorize(&opener, Op::MaintainSystems, Some(1)).is_err());
+        assert!(authorize(&opener, Op::ManageGrants, Some(1)).is_err());
+    }
+
+    #[test]
+    fn vendor_roles() {
+        let admin = actor(Role::VendorAdmin, None, &[]);
+        assert!(authorize(&admin, Op::CreateCompany, None).is_ok());
+        assert!(authorize(&admin, Op::OperateConnections, Some(3)).is_ok());
+        assert!(authorize(&admin, Op::OpenSession, Some(3)).is_err());
+        let eng = actor(Role::SupportEngineer, None, &[]);
+        assert!(authorize(&eng, Op::OpenSession, Some(3)).is_ok());
+        assert!(authorize(&eng, Op::ReadSystems, Some(3)).is_ok());
+        assert!(authorize(&eng, Op::OperateConnections, Some(3)).is_err());
+        assert!(authorize(&eng, Op::ReadAudit, Some(3)).is_err());
+        let auditor = actor(Role::Auditor, None, &[]);
+        assert!(authorize(&auditor, Op::ReadAudit, None).is_ok());
+        assert!(authorize(&auditor, Op::OpenSession, Some(3)).is_err());
+    }
+}

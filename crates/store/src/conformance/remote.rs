@@ -1,0 +1,646 @@
+//! Users, systems, connection types, service connections, windows, grants, favourites.
+
+use portcullis_domain::authz::{Authorization, Authorizations, Role};
+use portcullis_domain::conntype::{catalogue, ConnProtocol, ConnTypeDef};
+use portcullis_domain::system::{SystemData, SystemStatus, SystemType};
+use portcullis_domain::window::WindowState;
+use time::Duration;
+
+use super::{assert_recent, ms, Run};
+use crate::{Id, NewServiceConnection, NewUser, NewWindow, Store, StoreError};
+
+fn system(sid: &str) -> SystemData {
+    SystemData {
+        sid: sid.into(),
+        system_number: "00".into(),
+        system_type: SystemType::Abap,
+        product: "SAP S/4HANA".into(),
+        product_version: "2023".into(),
+        installation_number: "0020123456".into(),
+        status: SystemStatus::Active,
+        eu_data_protection: true,
+        advanced_secure_support: false,
+        allow_independent_opening: true,
+        description: "ERP – production ✓".into(),
+    }
+}
+
+fn user(run: &Run, company_id: Option<Id>, name: &str, role: Role) -> NewUser {
+    NewUser {
+        company_id,
+        name: run.name(name),
+        display_name: name.into(),
+        email: Some(format!("{name}@example.invalid")),
+        role,
+        authorizations: Authorizations::none(),
+    }
+}
+
+pub(super) async fn users(store: &dyn Store, run: &Run) {
+    let a = store.create_company(&run.name("users-a")).await.unwrap();
+    let mut new = user(run, Some(a.id), "opener", Role::CompanyUser);
+    new.authorizations = [Authorization::OpenServiceConnections]
+        .into_iter()
+        .collect();
+    let u = store.create_user(new.clone()).await.unwrap();
+    assert_eq!(
+        (u.company_id, &u.name, u.role, &u.authorizations, &u.email),
+        (
+            Some(a.id),
+            &new.name,
+            Role::CompanyUser,
+            &new.authorizations,
+            &new.email
+        )
+    );
+    assert_recent(u.created_at, "user.created_at");
+    assert_eq!(u.disabled_at, None);
+    assert_eq!(store.get_user(u.id).await.unwrap(), Some(u.clone()));
+    assert_eq!(
+        store.find_user_by_name(&new.name).await.unwrap(),
+        Some(u.clone())
+    );
+    assert_eq!(
+        store
+            .find_user_by_name(&new.name.to_uppercase())
+            .await
+            .unwrap(),
+        None
+    );
+    match store.create_user(new.clone()).await {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("duplicate user name: expected Conflict, got {other:?}"),
+    }
+    match store
+        .create_user(user(run, Some(i64::MAX), "orphan", Role::CompanyUser))
+        .await
+    {
+        Err(StoreError::NotFound("company")) => {}
+        other => panic!("user of unknown company: expected NotFound, got {other:?}"),
+    }
+    let eng = store
+        .create_user(user(run, None, "engineer", Role::SupportEngineer))
+        .await
+        .unwrap();
+    assert_eq!(store.list_users(Some(a.id)).await.unwrap(), vec![u.clone()]);
+    let vendor = store.list_users(None).await.unwrap();
+    assert!(
+        vendor.contains(&eng) && !vendor.contains(&u),
+        "None lists vendor users only"
+    );
+
+    let all = Authorizations::all();
+    let changed = store.set_user_authorizations(u.id, &all).await.unwrap();
+    assert_eq!(changed.authorizations, all);
+    assert!(matches!(
+        store.set_user_authorizations(i64::MAX, &all).await,
+        Err(StoreError::NotFound("user"))
+    ));
+    let at = run.now + Duration::minutes(1);
+    assert!(store.disable_user(u.id, at).await.unwrap());
+    assert!(!store
+        .disable_user(u.id, at + Duration::hours(1))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.get_user(u.id).await.unwrap().unwrap().disabled_at,
+        Some(ms(at))
+    );
+}
+
+pub(super) async fn systems(store: &dyn Store, run: &Run) {
+    let a = store.create_company(&run.name("sys-a")).await.unwrap();
+    let b = store.create_company(&run.name("sys-b")).await.unwrap();
+    let prd = store.create_system(a.id, &system("PRD")).await.unwrap();
+    assert_eq!((prd.company_id, &prd.data), (a.id, &system("PRD")));
+    assert_recent(prd.created_at, "system.created_at");
+    assert_eq!(prd.created_at, prd.updated_at);
+    // The same SID in another company is another system.
+    let other = store.create_system(b.id, &system("PRD")).await.unwrap();
+    match store.create_system(a.id, &system("PRD")).await {
+        Err(StoreError::Conflict(m)) => assert!(m.contains("PRD"), "{m}"),
+        other => panic!("duplicate SID: expected Conflict, got {other:?}"),
+    }
+    assert!(matches!(
+        store.create_system(i64::MAX, &system("QAS")).await,
+        Err(StoreError::NotFound("company"))
+    ));
+    assert_eq!(
+        store.find_system(a.id, "PRD").await.unwrap(),
+        Some(prd.clone())
+    );
+    assert_eq!(
+        store.find_system(b.id, "PRD").await.unwrap(),
+        Some(other.clone())
+    );
+    assert_eq!(store.find_system(a.id, "QAS").await.unwrap(), None);
+    let qas = store.create_system(a.id, &system("QAS")).await.unwrap();
+    assert_eq!(
+        store.list_systems(Some(a.id)).await.unwrap(),
+        vec![prd.clone(), qas.clone()]
+    );
+    let all = store.list_systems(None).await.unwrap();
+    assert!(all.contains(&other) && all.contains(&prd));
+
+    let mut data = system("PRD");
+    data.status = SystemStatus::Inactive;
+    data.system_type = SystemType::DualStack;
+    data.allow_independent_opening = false;
+    let upd = store.update_system(prd.id, &data).await.unwrap();
+    assert_eq!(
+        (upd.id, &upd.data, upd.created_at),
+        (prd.id, &data, prd.created_at)
+    );
+    assert!(upd.updated_at >= prd.updated_at);
+    assert!(matches!(
+        store.update_system(prd.id, &system("QAS")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.update_system(i64::MAX, &data).await,
+        Err(StoreError::NotFound("system"))
+    ));
+    assert!(store.delete_system(qas.id).await.unwrap());
+    assert!(!store.delete_system(qas.id).await.unwrap());
+    assert_eq!(store.get_system(qas.id).await.unwrap(), None);
+}
+
+pub(super) async fn connection_types(store: &dyn Store, run: &Run) {
+    let cat = catalogue();
+    store.ensure_catalogue(&cat).await.unwrap();
+    assert_eq!(store.ensure_catalogue(&cat).await.unwrap(), 0, "idempotent");
+    let a = store.create_company(&run.name("types-a")).await.unwrap();
+    let b = store.create_company(&run.name("types-b")).await.unwrap();
+    let listed = store.list_connection_types(None).await.unwrap();
+    for def in &cat {
+        assert!(
+            listed
+                .iter()
+                .any(|t| t.company_id.is_none() && &t.def == def),
+            "catalogue type {} stored as given",
+            def.key
+        );
+    }
+    let own = ConnTypeDef {
+        key: "hana_studio".into(),
+        name: "HANA Studio".into(),
+        protocol: ConnProtocol::Tcp,
+        default_port: Some(30015),
+        needs_url: false,
+        description: "".into(),
+    };
+    let t = store.create_connection_type(a.id, &own).await.unwrap();
+    assert_eq!((t.company_id, &t.def), (Some(a.id), &own));
+    assert!(matches!(
+        store.create_connection_type(a.id, &own).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut clash = own.clone();
+    clash.key = "ssh".into();
+    assert!(
+        matches!(
+            store.create_connection_type(a.id, &clash).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a company cannot shadow a catalogue type"
+    );
+    // Company B may have its own type with the same key.
+    store.create_connection_type(b.id, &own).await.unwrap();
+
+    assert_eq!(
+        store
+            .find_connection_type(a.id, "hana_studio")
+            .await
+            .unwrap(),
+        Some(t.clone())
+    );
+    let ssh = store
+        .find_connection_type(a.id, "ssh")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((ssh.company_id, ssh.def.default_port), (None, Some(22)));
+    let for_a = store.list_connection_types(Some(a.id)).await.unwrap();
+    assert_eq!(
+        for_a.last(),
+        Some(&t),
+        "the company's own types come after the catalogue"
+    );
+    assert!(for_a
+        .iter()
+        .all(|x| x.company_id.is_none() || x.company_id == Some(a.id)));
+    assert!(store
+        .list_connection_types(None)
+        .await
+        .unwrap()
+        .iter()
+        .all(|x| x.company_id.is_none()));
+
+    assert!(
+        matches!(
+            store.delete_connection_type(ssh.id).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "catalogue types stay"
+    );
+    assert!(store.delete_connection_type(t.id).await.unwrap());
+    assert!(!store.delete_connection_type(t.id).await.unwrap());
+}
+
+/// Everything a service connection needs, in company A, plus company B's connector.
+struct Fixture {
+    company: Id,
+    system: Id,
+    ssh: Id,
+    connector: Id,
+    foreign_connector: Id,
+}
+
+async fn fixture(store: &dyn Store, run: &Run, tag: &str) -> Fixture {
+    store.ensure_catalogue(&catalogue()).await.unwrap();
+    let a = store
+        .create_company(&run.name(&format!("{tag}-a")))
+        .await
+        .unwrap();
+    let b = store
+        .create_company(&run.name(&format!("{tag}-b")))
+        .await
+        .unwrap();
+    Fixture {
+        company: a.id,
+        system: store.create_system(a.id, &system("ERP")).await.unwrap().id,
+        ssh: store
+            .find_connection_type(a.id, "ssh")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        connector: store.create_connector(a.id, "berlin").await.unwrap().id,
+        foreign_connector: store.create_connector(b.id, "paris").await.unwrap().id,
+    }
+}
+
+pub(super) async fn service_connections(store: &dyn Store, run: &Run) {
+    let f = fixture(store, run, "sc").await;
+    let new = NewServiceConnection {
+        system_id: f.system,
+        connection_type_id: f.ssh,
+        connector_id: f.connector,
+        virtual_host: "erp.internal".into(),
+        virtual_port: 22,
+        url: None,
+        created_by: "user:alice".into(),
+    };
+    let sc = store.create_service_connection(new.clone()).await.unwrap();
+    assert_eq!(
+        (
+            sc.company_id,
+            sc.system_id,
+            sc.connection_type_id,
+            sc.connector_id
+        ),
+        (f.company, f.system, f.ssh, f.connector)
+    );
+    assert_eq!(
+        (sc.virtual_host.as_str(), sc.virtual_port, &sc.url),
+        ("erp.internal", 22, &None)
+    );
+    assert_recent(sc.created_at, "service_connection.created_at");
+    assert!(
+        matches!(
+            store.create_service_connection(new.clone()).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "one service connection per system and type"
+    );
+    let cases = [
+        (
+            NewServiceConnection {
+                system_id: i64::MAX,
+                ..new.clone()
+            },
+            "system",
+        ),
+        (
+            NewServiceConnection {
+                connection_type_id: i64::MAX,
+                ..new.clone()
+            },
+            "connection type",
+        ),
+        (
+            NewServiceConnection {
+                connector_id: i64::MAX,
+                ..new.clone()
+            },
+            "connector",
+        ),
+    ];
+    for (n, what) in cases {
+        match store.create_service_connection(n).await {
+            Err(StoreError::NotFound(w)) => assert_eq!(w, what),
+            other => panic!("unknown {what}: expected NotFound, got {other:?}"),
+        }
+    }
+    let telnet = store
+        .find_connection_type(f.company, "telnet")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    match store
+        .create_service_connection(NewServiceConnection {
+            connection_type_id: telnet,
+            connector_id: f.foreign_connector,
+            ..new.clone()
+        })
+        .await
+    {
+        Err(StoreError::Conflict(m)) => assert!(m.contains("another company"), "{m}"),
+        other => panic!("another company's connector: expected Conflict, got {other:?}"),
+    }
+    assert_eq!(
+        store.get_service_connection(sc.id).await.unwrap(),
+        Some(sc.clone())
+    );
+    assert_eq!(
+        store
+            .list_service_connections(Some(f.company))
+            .await
+            .unwrap(),
+        vec![sc.clone()]
+    );
+    assert!(matches!(
+        store.delete_system(f.system).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.delete_service_connection(sc.id).await.unwrap());
+    assert!(!store.delete_service_connection(sc.id).await.unwrap());
+    assert!(store.delete_system(f.system).await.unwrap());
+}
+
+pub(super) async fn windows(store: &dyn Store, run: &Run) {
+    let f = fixture(store, run, "win").await;
+    let sc = store
+        .create_service_connection(NewServiceConnection {
+            system_id: f.system,
+            connection_type_id: f.ssh,
+            connector_id: f.connector,
+            virtual_host: "erp.internal".into(),
+            virtual_port: 22,
+            url: None,
+            created_by: "user:alice".into(),
+        })
+        .await
+        .unwrap();
+    let now = run.now;
+    let open = NewWindow {
+        service_connection_id: sc.id,
+        start_at: now,
+        end_at: now + Duration::hours(8),
+        contact: "Alice, +49 30 1234".into(),
+        opened_by: "user:alice".into(),
+        engineers: vec!["bob".into(), "carol".into()],
+    };
+    let w = store.create_window(open.clone(), now).await.unwrap();
+    assert_eq!(
+        (w.company_id, w.service_connection_id, w.start_at, w.end_at),
+        (f.company, sc.id, ms(now), ms(now + Duration::hours(8)))
+    );
+    assert_eq!(
+        (&w.contact, &w.opened_by, &w.engineers),
+        (&open.contact, &open.opened_by, &open.engineers)
+    );
+    assert_eq!((w.closed_at, &w.closed_by), (None, &None));
+    assert_eq!(w.state(now), WindowState::Open);
+
+    // Overlaps are refused; back to back is not an overlap.
+    let overlapping = NewWindow {
+        start_at: now + Duration::hours(7),
+        end_at: now + Duration::hours(9),
+        ..open.clone()
+    };
+    assert!(matches!(
+        store.create_window(overlapping.clone(), now).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let next = store
+        .create_window(
+            NewWindow {
+                start_at: now + Duration::hours(8),
+                end_at: now + Duration::hours(10),
+                engineers: vec![],
+                ..open.clone()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.state(now), WindowState::Reserved);
+    assert_eq!(next.engineers, Vec::<String>::new());
+    assert!(matches!(
+        store
+            .create_window(
+                NewWindow {
+                    service_connection_id: i64::MAX,
+                    ..open.clone()
+                },
+                now
+            )
+            .await,
+        Err(StoreError::NotFound("service connection"))
+    ));
+    assert!(
+        matches!(
+            store
+                .create_window(
+                    NewWindow {
+                        end_at: now,
+                        ..open.clone()
+                    },
+                    now
+                )
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "an empty window is refused"
+    );
+
+    // Edit: the window itself does not count as an overlap; another one does.
+    let ext = store
+        .update_window(w.id, w.start_at, now + Duration::hours(6), "Dave", &[], now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (ext.end_at, ext.contact.as_str()),
+        (ms(now + Duration::hours(6)), "Dave")
+    );
+    assert!(ext.engineers.is_empty());
+    assert!(matches!(
+        store
+            .update_window(w.id, w.start_at, now + Duration::hours(9), "Dave", &[], now)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    assert_eq!(
+        store
+            .list_windows(sc.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| x.id)
+            .collect::<Vec<_>>(),
+        vec![w.id, next.id]
+    );
+    let live: Vec<Id> = store
+        .list_live_windows(Some(f.company), now)
+        .await
+        .unwrap()
+        .iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(live, vec![w.id, next.id]);
+
+    // Close: once; the first close is kept; a closed window frees its time and is not live.
+    let at = now + Duration::minutes(30);
+    let closed = store
+        .close_window(w.id, at, "connector:berlin")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (closed.closed_at, closed.closed_by.as_deref()),
+        (Some(ms(at)), Some("connector:berlin"))
+    );
+    assert_eq!(closed.state(at), WindowState::Closed);
+    assert!(matches!(
+        store
+            .close_window(w.id, at + Duration::minutes(1), "user:x")
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.close_window(i64::MAX, at, "user:x").await.unwrap(),
+        None
+    );
+    assert!(
+        matches!(
+            store
+                .update_window(w.id, w.start_at, now + Duration::hours(7), "x", &[], at)
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a closed window cannot be edited"
+    );
+    let live: Vec<Id> = store
+        .list_live_windows(Some(f.company), at)
+        .await
+        .unwrap()
+        .iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(live, vec![next.id]);
+    store
+        .create_window(
+            NewWindow {
+                start_at: at,
+                end_at: now + Duration::hours(8),
+                ..open.clone()
+            },
+            at,
+        )
+        .await
+        .unwrap();
+    // Windows that ended are not live either.
+    assert!(store
+        .list_live_windows(Some(f.company), now + Duration::hours(10))
+        .await
+        .unwrap()
+        .is_empty());
+    // Deleting the service connection takes its windows along.
+    assert!(store.delete_service_connection(sc.id).await.unwrap());
+    assert_eq!(store.get_window(next.id).await.unwrap(), None);
+}
+
+pub(super) async fn grants_and_favourites(store: &dyn Store, run: &Run) {
+    let f = fixture(store, run, "grant").await;
+    let sc = store
+        .create_service_connection(NewServiceConnection {
+            system_id: f.system,
+            connection_type_id: f.ssh,
+            connector_id: f.connector,
+            virtual_host: "erp.internal".into(),
+            virtual_port: 22,
+            url: None,
+            created_by: "user:alice".into(),
+        })
+        .await
+        .unwrap();
+    let app = store
+        .create_user(user(run, Some(f.company), "cloud-app", Role::Technical))
+        .await
+        .unwrap();
+    let g = store
+        .create_grant(app.id, sc.id, "user:alice")
+        .await
+        .unwrap();
+    assert_eq!(
+        (g.company_id, g.user_id, g.service_connection_id),
+        (f.company, app.id, sc.id)
+    );
+    assert_recent(g.created_at, "grant.created_at");
+    assert!(
+        matches!(
+            store.create_grant(app.id, sc.id, "user:alice").await,
+            Err(StoreError::Conflict(_))
+        ),
+        "one active grant per user and service connection"
+    );
+    assert_eq!(
+        store.find_active_grant(app.id, sc.id).await.unwrap(),
+        Some(g.clone())
+    );
+    assert_eq!(store.get_grant(g.id).await.unwrap(), Some(g.clone()));
+    let outsider = store.create_company(&run.name("grant-x")).await.unwrap();
+    let stranger = store
+        .create_user(user(run, Some(outsider.id), "stranger", Role::Technical))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store.create_grant(stranger.id, sc.id, "user:alice").await,
+            Err(StoreError::Conflict(_))
+        ),
+        "no grant across companies"
+    );
+    assert!(matches!(
+        store.create_grant(i64::MAX, sc.id, "x").await,
+        Err(StoreError::NotFound("user"))
+    ));
+    assert!(matches!(
+        store.create_grant(app.id, i64::MAX, "x").await,
+        Err(StoreError::NotFound("service connection"))
+    ));
+    let at = run.now + Duration::minutes(2);
+    assert!(store.revoke_grant(g.id, at).await.unwrap());
+    assert!(!store.revoke_grant(g.id, at).await.unwrap());
+    assert_eq!(store.find_active_grant(app.id, sc.id).await.unwrap(), None);
+    let again = store
+        .create_grant(app.id, sc.id, "user:alice")
+        .await
+        .unwrap();
+    let listed = store.list_grants(f.company).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].revoked_at, Some(ms(at)));
+    assert_eq!(listed[1], again);
+
+    // Favourites: idempotent both ways.
+    store.set_favourite(app.id, f.system, true).await.unwrap();
+    store.set_favourite(app.id, f.system, true).await.unwrap();
+    assert_eq!(store.list_favourites(app.id).await.unwrap(), vec![f.system]);
+    store.set_favourite(app.id, f.system, false).await.unwrap();
+    store.set_favourite(app.id, f.system, false).await.unwrap();
+    assert!(store.list_favourites(app.id).await.unwrap().is_empty());
+    assert!(store.set_favourite(app.id, i64::MAX, true).await.is_err());
+}
