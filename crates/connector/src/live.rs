@@ -223,6 +223,7 @@ mod tests {
             entry: "test".into(),
             client_addr: None,
             window: None,
+            grant: None,
         }
     }
 

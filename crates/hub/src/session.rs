@@ -244,6 +244,7 @@ async fn open_inner(
         entry: entry.into(),
         client_addr: Some(client.to_string()),
         window: None,
+        grant: None,
     };
     match tunnel.mux.open_stream(&open, OPEN_TIMEOUT).await? {
         Ok(stream) => Ok((tunnel, stream)),

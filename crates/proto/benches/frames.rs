@@ -19,6 +19,7 @@ fn messages() -> Vec<(&'static str, Message)> {
                 entry: "socks5".into(),
                 client_addr: Some("127.0.0.1:53122".into()),
                 window: None,
+                grant: None,
             }),
         ),
         (

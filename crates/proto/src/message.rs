@@ -14,6 +14,8 @@ pub const MAX_HOST_LEN: usize = 253;
 pub const MAX_TEXT_LEN: usize = 4096;
 /// Most inventory entries in one report.
 pub const MAX_INVENTORY: usize = 10_000;
+/// Most windows in one [`WindowSet`] (a connector's open and reserved windows).
+pub const MAX_WINDOWS: usize = 10_000;
 
 /// Everything that may be framed on a tunnel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +36,14 @@ pub enum Message {
     StreamReply(StreamReply),
     /// Either way on the control channel: the sender is closing the tunnel, and why.
     Goodbye(Goodbye),
+    /// Hub → connector on the control channel: every open or reserved window of the
+    /// connector's service connections (replaces the previous set).
+    WindowSet(WindowSet),
+    /// Hub → connector on the control channel: one window was opened, changed or closed.
+    WindowUpdate(WindowUpdate),
+    /// Connector → hub on the control channel: a customer admin closed a window at the
+    /// connector.
+    WindowClosed(WindowClosed),
 }
 
 /// Connector → hub handshake.
@@ -159,9 +169,61 @@ pub struct StreamOpen {
     /// The client's address as the hub saw it.
     #[serde(default)]
     pub client_addr: Option<String>,
-    /// Reference to the time window that permits the stream, when windows apply.
+    /// The window that permits the stream (its id as in [`WindowInfo::id`]). The connector
+    /// refuses a stream whose window it does not know, has seen close, or whose end has
+    /// passed by its own clock.
     #[serde(default)]
     pub window: Option<String>,
+    /// The standing grant that permits the stream instead of a window (a company's technical
+    /// user), for the connector's audit. A stream carries a window or a grant.
+    #[serde(default)]
+    pub grant: Option<String>,
+}
+
+/// A window as the connector needs it to enforce it on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowInfo {
+    /// Stable id (the hub's window id, as text).
+    pub id: String,
+    /// Human-readable name of the service connection, e.g. `acme/PRD/ssh`, for logs.
+    pub service: String,
+    /// The virtual host the window opens.
+    pub virtual_host: String,
+    /// The virtual port it opens.
+    pub virtual_port: u16,
+    /// Opens at, unix milliseconds.
+    pub start_ms: i64,
+    /// Closes by itself at, unix milliseconds.
+    pub end_ms: i64,
+    /// Closed early (the connector ends its streams and refuses new ones).
+    #[serde(default)]
+    pub closed: bool,
+}
+
+/// Hub → connector: the complete set of live windows for this connector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowSet {
+    /// The windows.
+    pub windows: Vec<WindowInfo>,
+}
+
+/// Hub → connector: one window changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowUpdate {
+    /// The window as it is now.
+    pub window: WindowInfo,
+}
+
+/// Connector → hub: closed at the connector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowClosed {
+    /// The window's id.
+    pub id: String,
+    /// Who closed it, as the connector's operator gave it (e.g. a login name).
+    pub by: String,
+    /// Why, free text.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// Why a connector refused a stream.
@@ -177,6 +239,8 @@ pub enum RefuseCode {
     HostUnreachable,
     /// Dialling the internal host timed out.
     Timeout,
+    /// The stream's window is unknown to the connector, closed, or over by its clock.
+    WindowClosed,
     /// The connector is shutting down or at its stream limit.
     Unavailable,
 }
@@ -273,6 +337,9 @@ kinds! {
     StreamOpen = 0x06, "stream_open";
     StreamReply = 0x07, "stream_reply";
     Goodbye = 0x08, "goodbye";
+    WindowSet = 0x09, "window_set";
+    WindowUpdate = 0x0a, "window_update";
+    WindowClosed = 0x0b, "window_closed";
 }
 
 impl Message {
@@ -320,6 +387,11 @@ impl Message {
                 text("session_id", &o.session_id)?;
                 text("principal", &o.principal)?;
                 text("entry", &o.entry)?;
+                for (field, v) in [("window", &o.window), ("grant", &o.grant)] {
+                    if let Some(v) = v {
+                        text(field, v)?;
+                    }
+                }
             }
             Message::StreamReply(r) => {
                 text("session_id", &r.session_id)?;
@@ -328,9 +400,41 @@ impl Message {
                 }
             }
             Message::Goodbye(g) => text("message", &g.message)?,
+            Message::WindowSet(set) => {
+                if set.windows.len() > MAX_WINDOWS {
+                    return Err(bad(format!("more than {MAX_WINDOWS} windows")));
+                }
+                for w in &set.windows {
+                    check_window(w).map_err(&bad)?;
+                }
+            }
+            Message::WindowUpdate(u) => check_window(&u.window).map_err(&bad)?,
+            Message::WindowClosed(c) => {
+                text("id", &c.id)?;
+                text("by", &c.by)?;
+                if let Some(r) = &c.reason {
+                    text("reason", r)?;
+                }
+            }
         }
         Ok(())
     }
+}
+
+fn check_window(w: &WindowInfo) -> Result<(), String> {
+    check_host(&w.virtual_host)?;
+    if w.virtual_port == 0 {
+        return Err("window on port 0".into());
+    }
+    if w.end_ms <= w.start_ms {
+        return Err(format!("window {:?} ends before it starts", w.id));
+    }
+    for (field, v) in [("id", &w.id), ("service", &w.service)] {
+        if v.is_empty() || v.len() > MAX_TEXT_LEN {
+            return Err(format!("window {field} must be 1..={MAX_TEXT_LEN} bytes"));
+        }
+    }
+    Ok(())
 }
 
 /// Checks that `host` is a plausible host name or IP literal: 1..=253 bytes of letters, digits,

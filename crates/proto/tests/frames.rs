@@ -43,6 +43,7 @@ fn samples() -> Vec<Message> {
             entry: "socks5".into(),
             client_addr: Some("127.0.0.1:5555".into()),
             window: None,
+            grant: None,
         }),
         Message::StreamReply(StreamReply {
             session_id: "s-1".into(),

@@ -23,6 +23,7 @@ fn open_req() -> StreamOpen {
         entry: "bench".into(),
         client_addr: None,
         window: None,
+        grant: None,
     }
 }
 

@@ -26,6 +26,7 @@ fn open(port: u16) -> StreamOpen {
         entry: "test".into(),
         client_addr: None,
         window: None,
+        grant: None,
     }
 }
 

@@ -141,6 +141,7 @@ impl HubTunnel {
             entry: "test".into(),
             client_addr: Some("192.0.2.1:5555".into()),
             window: None,
+            grant: None,
         };
         self.mux.open_stream(&open, T).await.expect("tunnel works")
     }
