@@ -18,7 +18,7 @@ pub enum AdminCmd {
     /// Connectors (locations) of a company.
     #[command(subcommand)]
     Connector(ConnectorCmd),
-    /// Audit events.
+    /// Audit events as JSON (`portcullis audit list` prints a table and more).
     Audit {
         /// Company id or name (vendor admins may omit it).
         #[arg(long)]
@@ -182,13 +182,7 @@ pub async fn run(client: &ApiClient, cmd: AdminCmd) -> Result<()> {
             action,
             limit,
         } => {
-            let mut q = format!("/api/v1/audit?limit={limit}");
-            if let Some(c) = company {
-                q.push_str(&format!("&company={}", crate::connect::query_escape(&c)));
-            }
-            if let Some(a) = action {
-                q.push_str(&format!("&action={}", crate::connect::query_escape(&a)));
-            }
+            let q = crate::audit::list_path(company.as_deref(), action.as_deref(), None, limit);
             print(&client.get::<Value>(&q).await?)
         }
     }

@@ -115,6 +115,23 @@ impl ApiClient {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<(StatusCode, Bytes)> {
+        let resp = self.send(method, path, body).await?;
+        let status = resp.status();
+        let bytes = Limited::new(resp.into_body(), 16 << 20)
+            .collect()
+            .await
+            .map_err(|e| anyhow!("reading the hub's answer: {e}"))?
+            .to_bytes();
+        Ok((status, bytes))
+    }
+
+    /// Sends one request on a fresh connection; the body is left to the caller.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<http::Response<hyper::body::Incoming>> {
         let tls = self.dial().await?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
         tokio::spawn(async move {
@@ -131,14 +148,7 @@ impl ApiClient {
             req = req.header(header::CONTENT_TYPE, "application/json");
         }
         let req = req.body(Full::new(Bytes::from(body.unwrap_or_default())))?;
-        let resp = sender.send_request(req).await?;
-        let status = resp.status();
-        let bytes = Limited::new(resp.into_body(), 16 << 20)
-            .collect()
-            .await
-            .map_err(|e| anyhow!("reading the hub's answer: {e}"))?
-            .to_bytes();
-        Ok((status, bytes))
+        Ok(sender.send_request(req).await?)
     }
 
     fn decode<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Result<T> {
@@ -156,6 +166,39 @@ impl ApiClient {
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         let (s, b) = self.call(Method::GET, path, None).await?;
         Self::decode(s, &b)
+    }
+
+    /// GETs `path` and copies the answer's body to `out` as it arrives, for answers too big
+    /// to hold (an audit export). Returns the bytes written. An error answer (non-2xx) is
+    /// decoded like [`ApiClient::get`]'s; a body that breaks off is an error, so a partial
+    /// copy is never mistaken for a whole one.
+    pub async fn download<W>(&self, path: &str, out: &mut W) -> Result<u64>
+    where
+        W: tokio::io::AsyncWrite + Unpin,
+    {
+        use tokio::io::AsyncWriteExt;
+        let resp = self.send(Method::GET, path, None).await?;
+        let status = resp.status();
+        if !status.is_success() {
+            let bytes = Limited::new(resp.into_body(), 1 << 20)
+                .collect()
+                .await
+                .map_err(|e| anyhow!("reading the hub's answer: {e}"))?
+                .to_bytes();
+            Self::decode::<serde_json::Value>(status, &bytes)?;
+            bail!("hub answered {status}");
+        }
+        let mut body = resp.into_body();
+        let mut written = 0u64;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| anyhow!("the hub's answer broke off: {e}"))?;
+            if let Ok(data) = frame.into_data() {
+                out.write_all(&data).await?;
+                written += data.len() as u64;
+            }
+        }
+        out.flush().await?;
+        Ok(written)
     }
 
     /// POST JSON and decode.

@@ -4,13 +4,17 @@
 //! # Layout
 //! - [`client`]: HTTPS JSON client for the hub API (pinned CA).
 //! - [`admin`]: `portcullis admin …` verbs.
+//! - [`audit`]: `portcullis audit list|verify|export`, and the offline check of an export.
 //! - [`connect`]: `portcullis connect`, local port forwarding over WebSockets.
 //! - [`demo`]: demo back ends (TCP echo, HTTP) for quickstart and tests.
 //! - [`quickstart`]: hub + connector + demo back ends in one process.
+//! - [`output`]: tables for people, `--json` for programs.
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod audit;
 pub mod client;
 pub mod connect;
 pub mod demo;
+pub mod output;
 pub mod quickstart;

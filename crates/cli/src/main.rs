@@ -41,6 +41,16 @@ enum Cmd {
         #[command(subcommand)]
         cmd: AdminCmd,
     },
+    /// The tamper-evident audit log: list, verify (on the hub or an exported file), export.
+    ///
+    /// `audit verify` exits with 0 when the chain is intact, 1 when it is broken, 2 when it
+    /// could not be checked.
+    Audit {
+        #[command(flatten)]
+        hub: portcullis::audit::HubOpts,
+        #[command(subcommand)]
+        cmd: portcullis::audit::AuditCmd,
+    },
     /// Forwards a local port to a system behind a connector, through the hub's HTTPS port.
     Connect(ConnectArgs),
     /// Prints configuration examples.
@@ -314,6 +324,15 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Admin { hub, cmd } => portcullis::admin::run(&hub.client()?, cmd).await,
+        Cmd::Audit { hub, cmd } => match portcullis::audit::run(&hub, cmd).await {
+            Ok(true) => Ok(()),
+            // A broken chain: the report is printed; the status says so to scripts.
+            Ok(false) => std::process::exit(1),
+            Err(e) => {
+                eprintln!("portcullis audit: {e:#}");
+                std::process::exit(2);
+            }
+        },
         Cmd::Connect(a) => {
             let client = a.hub.client()?;
             let (listener, addr) = portcullis::connect::bind(a.listen).await?;

@@ -3,11 +3,13 @@
 //! # Layout
 //! - [`error`]: JSON errors `{code, message}`; [`extract`]: extractors that reject in that shape.
 //! - [`admin`]: companies, API tokens, connectors (create, list with live status, revoke).
+//! - [`audit`]: checking the audit chain and exporting it as JSON Lines.
 //! - [`enroll`]: the unauthenticated enrolment call (one-time token + CSR → certificate).
 //! - [`connect`]: WebSocket streams for `portcullis connect`.
 //! - [`server`]: the HTTPS accept loop.
 
 pub mod admin;
+pub mod audit;
 pub mod connect;
 pub mod enroll;
 pub mod error;
@@ -85,6 +87,8 @@ pub fn router(state: State) -> Router {
             post(admin::new_enrollment_token),
         )
         .route("/api/v1/audit", get(admin::list_audit))
+        .route("/api/v1/audit/verify", get(audit::verify))
+        .route("/api/v1/audit/export", get(audit::export))
         .route("/api/v1/connect", get(connect::connect))
         .fallback(|| async { ApiErr::not_found("route") })
         // A deadline on every request, reading the body included: a client trickling a body
