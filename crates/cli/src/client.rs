@@ -153,6 +153,8 @@ impl ApiClient {
 
     fn decode<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Result<T> {
         if status.is_success() {
+            // 204 No Content (a delete) reads as JSON `null`.
+            let bytes = if bytes.is_empty() { b"null" } else { bytes };
             return serde_json::from_slice(bytes)
                 .context("the hub's answer is not the expected JSON");
         }
@@ -206,6 +208,32 @@ impl ApiClient {
         let (s, b) = self
             .call(Method::POST, path, Some(serde_json::to_vec(body)?))
             .await?;
+        Self::decode(s, &b)
+    }
+
+    /// PATCH JSON and decode.
+    pub async fn patch<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        let (s, b) = self
+            .call(Method::PATCH, path, Some(serde_json::to_vec(body)?))
+            .await?;
+        Self::decode(s, &b)
+    }
+
+    /// PUT JSON and decode.
+    pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        let (s, b) = self
+            .call(Method::PUT, path, Some(serde_json::to_vec(body)?))
+            .await?;
+        Self::decode(s, &b)
+    }
+
+    /// DELETE and decode (`null` for 204 No Content).
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let (s, b) = self.call(Method::DELETE, path, None).await?;
         Self::decode(s, &b)
     }
 }

@@ -6,6 +6,8 @@
 //! - [`admin`]: `portcullis admin …` verbs.
 //! - [`audit`]: `portcullis audit list|verify|export`, and the offline check of an export.
 //! - [`connect`]: `portcullis connect`, local port forwarding over WebSockets.
+//! - [`connector_admin`]: `portcullis connector windows|close-window`, through the running
+//!   connector's local admin socket.
 //! - [`demo`]: demo back ends (TCP echo, HTTP) for quickstart and tests.
 //! - [`quickstart`]: hub + connector + demo back ends in one process.
 //! - [`output`]: tables for people, `--json` for programs.
@@ -15,6 +17,7 @@ pub mod admin;
 pub mod audit;
 pub mod client;
 pub mod connect;
+pub mod connector_admin;
 pub mod demo;
 pub mod output;
 pub mod quickstart;

@@ -164,6 +164,11 @@ enum ConnectorCmd {
         #[arg(long)]
         force: bool,
     },
+    /// Lists the windows the running connector on this machine knows, by its own clock.
+    Windows(portcullis::connector_admin::WindowsArgs),
+    /// Closes a window at the running connector on this machine: new streams are refused,
+    /// live sessions cut, the close audited and sent to the hub.
+    CloseWindow(portcullis::connector_admin::CloseWindowArgs),
 }
 
 #[derive(Debug, Args)]
@@ -322,6 +327,10 @@ async fn main() -> Result<()> {
                 config.display()
             );
             Ok(())
+        }
+        Cmd::Connector(ConnectorCmd::Windows(a)) => portcullis::connector_admin::windows(&a).await,
+        Cmd::Connector(ConnectorCmd::CloseWindow(a)) => {
+            portcullis::connector_admin::close_window(&a).await
         }
         Cmd::Admin { hub, cmd } => portcullis::admin::run(&hub.client()?, cmd).await,
         Cmd::Audit { hub, cmd } => match portcullis::audit::run(&hub, cmd).await {

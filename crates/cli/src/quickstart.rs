@@ -41,6 +41,22 @@ pub struct Info {
     pub admin_token_file: PathBuf,
     /// Targets the demo connector exposes.
     pub targets: Vec<TargetInfo>,
+    /// A support engineer's API token (user `engineer`): reaches the demo system's service
+    /// connections while their windows are open.
+    pub engineer_token: String,
+    /// The demo system's service connections, as an engineer names them.
+    pub services: Vec<ServiceInfo>,
+}
+
+/// One service connection of the demo system.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceInfo {
+    /// Connection type key.
+    pub connection_type: String,
+    /// `host:port` to give an entry point, e.g. `generic_tcp.dem.demo.portcullis:7`.
+    pub entry: String,
+    /// Window state when the quickstart started (`open`).
+    pub state: String,
 }
 
 /// One exposed target.
@@ -62,6 +78,8 @@ struct Saved {
     socks5: Option<SocketAddr>,
     http_proxy: Option<SocketAddr>,
     token: Option<String>,
+    #[serde(default)]
+    engineer_token: Option<String>,
 }
 
 /// A running quickstart.
@@ -134,18 +152,11 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
     }
     let token = match saved.token.clone() {
         Some(t) => t,
-        None => {
-            let v: Value = admin
-                .post(
-                    &format!("/api/v1/companies/{COMPANY}/tokens"),
-                    &json!({"name": "quickstart"}),
-                )
-                .await?;
-            v["token"]
-                .as_str()
-                .ok_or_else(|| anyhow!("no token in answer"))?
-                .to_string()
-        }
+        None => user_token(&admin, Some(COMPANY), "quickstart-app", "technical").await?,
+    };
+    let engineer_token = match saved.engineer_token.clone() {
+        Some(t) => t,
+        None => user_token(&admin, None, "engineer", "support_engineer").await?,
     };
 
     // Demo back ends.
@@ -229,7 +240,11 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         }
     }
 
+    let services = seed_remote_connections(&admin).await?;
+
     let info = Info {
+        engineer_token: engineer_token.clone(),
+        services,
         api_url,
         ca_cert: ca_path,
         socks5: a.socks5.map(|s| s.to_string()).unwrap_or_default(),
@@ -260,6 +275,7 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         socks5: a.socks5,
         http_proxy: a.http_proxy,
         token: Some(token),
+        engineer_token: Some(engineer_token),
     };
     write_private(&saved_path, &serde_json::to_string_pretty(&saved)?)?;
     Ok(Quickstart {
@@ -268,6 +284,132 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         stop,
         connector: running.join,
     })
+}
+
+/// A user (created if missing) and a fresh token for it.
+async fn user_token(
+    admin: &ApiClient,
+    company: Option<&str>,
+    name: &str,
+    role: &str,
+) -> Result<String> {
+    let q = company.map_or_else(String::new, |c| format!("?company={c}"));
+    let users: Vec<Value> = admin.get(&format!("/api/v1/users{q}")).await?;
+    let id = match users.iter().find(|u| u["name"] == name) {
+        Some(u) => u["id"].as_i64(),
+        None => {
+            let v: Value = admin
+                .post(
+                    "/api/v1/users",
+                    &json!({"company": company, "name": name, "role": role}),
+                )
+                .await?;
+            v["id"].as_i64()
+        }
+    }
+    .ok_or_else(|| anyhow!("no user id in answer"))?;
+    let v: Value = admin
+        .post(
+            &format!("/api/v1/users/{id}/tokens"),
+            &json!({"name": "quickstart"}),
+        )
+        .await?;
+    Ok(v["token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no token in answer"))?
+        .to_string())
+}
+
+/// The demo system `DEM` with two service connections (the echo and the web back end), a
+/// standing grant for the demo application, and an open 8-hour window on each for the
+/// engineer: everything through the API, idempotent across restarts.
+async fn seed_remote_connections(admin: &ApiClient) -> Result<Vec<ServiceInfo>> {
+    let systems: Vec<Value> = admin
+        .get(&format!("/api/v1/companies/{COMPANY}/systems"))
+        .await?;
+    let system = match systems.iter().find(|s| s["sid"] == "DEM") {
+        Some(s) => s["id"].as_i64(),
+        None => {
+            let v: Value = admin
+                .post(
+                    &format!("/api/v1/companies/{COMPANY}/systems"),
+                    &json!({
+                        "sid": "DEM", "system_number": "00", "system_type": "other",
+                        "product": "Portcullis demo back ends", "product_version": "1",
+                        "installation_number": "0000000001", "status": "active",
+                        "eu_data_protection": false, "advanced_secure_support": false,
+                        "allow_independent_opening": false,
+                        "description": "The quickstart's echo and web servers",
+                    }),
+                )
+                .await?;
+            v["id"].as_i64()
+        }
+    }
+    .ok_or_else(|| anyhow!("no system id in answer"))?;
+    let wanted = [
+        json!({"connection_type": "generic_tcp", "location": LOCATION,
+               "virtual_host": "echo.demo", "virtual_port": 7}),
+        json!({"connection_type": "http_connect", "location": LOCATION,
+               "virtual_host": "web.demo", "virtual_port": 80, "url": "http://web.demo/"}),
+    ];
+    let mut out = Vec::new();
+    for body in wanted {
+        let list: Vec<Value> = admin
+            .get(&format!(
+                "/api/v1/companies/{COMPANY}/service-connections?system={system}"
+            ))
+            .await?;
+        let sc = match list
+            .iter()
+            .find(|s| s["connection_type"] == body["connection_type"])
+        {
+            Some(s) => s.clone(),
+            None => {
+                admin
+                    .post(
+                        &format!("/api/v1/systems/{system}/service-connections"),
+                        &body,
+                    )
+                    .await?
+            }
+        };
+        let id = sc["id"]
+            .as_i64()
+            .ok_or_else(|| anyhow!("no service connection id"))?;
+        let grants: Vec<Value> = admin
+            .get(&format!("/api/v1/companies/{COMPANY}/grants"))
+            .await?;
+        if !grants
+            .iter()
+            .any(|g| g["service_connection_id"] == id && g["revoked_at"].is_null())
+        {
+            let _: Value = admin
+                .post(
+                    &format!("/api/v1/service-connections/{id}/grants"),
+                    &json!({"user": "quickstart-app"}),
+                )
+                .await?;
+        }
+        if sc["state"] != "open" {
+            let _: Value = admin
+                .post(
+                    &format!("/api/v1/service-connections/{id}/windows"),
+                    &json!({"contact": "quickstart (demo admin)"}),
+                )
+                .await?;
+        }
+        out.push(ServiceInfo {
+            connection_type: sc["connection_type"].as_str().unwrap_or_default().into(),
+            entry: format!(
+                "{}:{}",
+                sc["entry_host"].as_str().unwrap_or_default(),
+                sc["virtual_port"]
+            ),
+            state: "open".into(),
+        });
+    }
+    Ok(out)
 }
 
 impl Quickstart {
@@ -288,10 +430,12 @@ pub fn describe(info: &Info, dir: &Path) -> String {
          SOCKS5 entry    {socks}\n\
          HTTP proxy      {http}\n\
          Connector       location {loc}, exposing echo.demo:7 (TCP echo) and web.demo:80 (HTTP)\n\
-         Token           {token}\n\
+         Token           {token}   (technical user quickstart-app, standing grants)\n\
+         Engineer token  {eng}   (support engineer, windows open for 8 h)\n\
          Admin token     in {admin}\n\n\
          Try:\n\
          \x20 curl --proxy socks5h://{loc}:{token}@{socks} http://web.demo/\n\
+         \x20 curl --proxy socks5h://engineer:{eng}@{socks} http://{web_entry}/\n\
          \x20 curl --proxy http://{http} --proxy-user {loc}:{token} -p http://web.demo/hello\n\
          \x20 portcullis connect --hub {api} --ca {ca} --token {token} {loc} echo.demo:7 --listen 127.0.0.1:7007\n\
          \x20     then: nc 127.0.0.1 7007\n\
@@ -304,6 +448,12 @@ pub fn describe(info: &Info, dir: &Path) -> String {
         http = info.http_proxy,
         loc = info.location,
         token = info.token,
+        eng = info.engineer_token,
+        web_entry = info
+            .services
+            .iter()
+            .find(|s| s.connection_type == "http_connect")
+            .map_or("", |s| s.entry.as_str()),
         admin = info.admin_token_file.display(),
         company = COMPANY,
     )

@@ -176,6 +176,42 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
     ))
     .unwrap();
     let token = v["token"].as_str().unwrap().to_string();
+    let user = v["user"].as_str().unwrap().to_string();
+    // What a company admin does for a technical user: a system, a service connection to the
+    // target, a standing grant.
+    let api = portcullis::client::ApiClient::new(
+        &url,
+        &std::fs::read_to_string(&ca).unwrap(),
+        Some(admin_token.trim().to_string()),
+    )
+    .unwrap();
+    let system: serde_json::Value = api
+        .post(
+            "/api/v1/companies/acme/systems",
+            &serde_json::json!({
+                "sid": "ECO", "system_number": "00", "system_type": "other",
+                "product": "echo", "product_version": "1", "installation_number": "0000000001",
+                "status": "active", "eu_data_protection": false, "advanced_secure_support": false,
+                "allow_independent_opening": false, "description": "",
+            }),
+        )
+        .await
+        .unwrap();
+    let sc: serde_json::Value = api
+        .post(
+            &format!("/api/v1/systems/{}/service-connections", system["id"]),
+            &serde_json::json!({"connection_type": "generic_tcp", "location": "berlin",
+                                "virtual_host": "echo.internal", "virtual_port": 7}),
+        )
+        .await
+        .unwrap();
+    let _: serde_json::Value = api
+        .post(
+            &format!("/api/v1/service-connections/{}/grants", sc["id"]),
+            &serde_json::json!({"user": user}),
+        )
+        .await
+        .unwrap();
 
     let echo = echo_server().await;
     let cfg = dir.path().join("connector.toml");

@@ -34,7 +34,8 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuditAction {
-    /// A stream was refused (no entry allows it, or the internal system could not be reached).
+    /// A stream was refused (no window or grant, its window is closed, unknown, not open or
+    /// for another target, no entry allows it, or the internal system could not be reached).
     SessionRefused,
     /// A stream was connected to an internal system.
     SessionStart,
@@ -46,6 +47,9 @@ pub enum AuditAction {
     TunnelDisconnected,
     /// A new access control list took effect.
     AclReloaded,
+    /// A window closed in the connector's view: by the hub (`closed_by: "hub"`) or by a
+    /// customer admin at the connector (`closed_by: "connector"`, with `by` and `reason`).
+    WindowClosed,
 }
 
 impl AuditAction {
@@ -58,6 +62,7 @@ impl AuditAction {
             AuditAction::TunnelConnected => "tunnel.connected",
             AuditAction::TunnelDisconnected => "tunnel.disconnected",
             AuditAction::AclReloaded => "acl.reloaded",
+            AuditAction::WindowClosed => "window.closed",
         }
     }
 }

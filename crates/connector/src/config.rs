@@ -178,6 +178,32 @@ impl ConnectorConfig {
     }
 }
 
+/// Only the data directory of a configuration file, resolved as [`ConnectorConfig::load`]
+/// resolves it. For local admin commands (`portcullis connector windows`), which must work
+/// where the rest of the file would not load, e.g. without the proxy password's variable.
+pub fn data_dir_of(path: &Path) -> Result<PathBuf, ConfigError> {
+    #[derive(Deserialize)]
+    struct JustDataDir {
+        data_dir: Option<PathBuf>,
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let raw: JustDataDir = toml::from_str(&text)?;
+    let data_dir = raw
+        .data_dir
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    if data_dir.as_os_str().is_empty() {
+        return Err(field("data_dir", "must not be empty"));
+    }
+    Ok(if data_dir.is_absolute() {
+        data_dir
+    } else {
+        base_dir_of(path).join(data_dir)
+    })
+}
+
 /// The directory relative paths in `path` resolve against.
 pub(crate) fn base_dir_of(path: &Path) -> PathBuf {
     match path.parent() {
@@ -202,8 +228,10 @@ const EXAMPLE: &str = r#"# Portcullis connector configuration.
 # no longer allows are cut, and the hub is told the new inventory). Other settings need a
 # restart.
 
-# Where the identity (from `portcullis connector enroll`) and the audit log live.
-# Relative paths resolve against this file's directory.
+# Where the identity (from `portcullis connector enroll`), the audit log and the admin socket
+# (connector.sock, for `portcullis connector windows` and `close-window`) live. Relative
+# paths resolve against this file's directory. Keep the full path under about 90 characters:
+# a Unix socket's address cannot be longer.
 data_dir = "./connector-data"
 
 # The hub's tunnel address is learned at enrolment. Override it only when the connector must

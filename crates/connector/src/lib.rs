@@ -2,21 +2,35 @@
 //!
 //! It dials **out** to the vendor's hub (TLS 1.3, mutual authentication, the hub CA pinned),
 //! optionally through an HTTP CONNECT proxy, and keeps that one tunnel up. Through it the hub
-//! opens a stream per session; the connector checks each against its own access control list
-//! (the customer's key), dials the internal system directly, relays bytes and writes its own
+//! opens a stream per session; the connector checks each against its own view of the time
+//! window the stream names (or the standing grant) and its own access control list (the
+//! customer's key), dials the internal system directly, relays bytes and writes its own
 //! hash-chained audit log. The customer opens no inbound port.
 //!
 //! # Layout
 //! - [`config`]: the TOML configuration, parsed once into validated types; [`config::example`].
 //! - [`identity`]: client certificate, key, pinned CA and enrolment facts under `data_dir/identity/`.
-//! - [`enroll`]: one-time-token enrolment over HTTPS pinned by the token's CA fingerprint.
+//! - [`enroll`](mod@enroll): one-time-token enrolment over HTTPS pinned by the token's CA fingerprint.
 //! - [`audit`]: the append-only, hash-chained audit log and its verifier.
-//! - [`run`]: the agent loop ([`run()`], [`spawn`]), reconnect back-off, [`Status`].
+//! - [`run`](mod@run): the agent loop ([`run()`], [`spawn`]), reconnect back-off, [`Status`].
 //! - [`tunnel`]: one established tunnel: multiplexer driver, control channel, heartbeats.
-//! - [`session`]: one stream: access check, [`session::dial`] (takes a permit), relay, audit.
+//! - [`session`]: one stream: window rule, access check, [`session::dial`] (takes a permit),
+//!   relay, audit.
+//! - [`windows`]: the window table the hub feeds and the window rule ([`windows::check`]);
+//!   sans-IO, time passed in.
+//! - [`local`]: the admin socket `data_dir/connector.sock` (mode 0600) for
+//!   `portcullis connector windows` and `close-window`.
 //! - `reload` (private): live reload of `[[access]]` from the configuration file.
-//! - `live` (private): the registry of live sessions, re-checked when the list changes.
-//! - `shared` (private): the state the tasks share (ACL snapshots, status, audit).
+//! - `live` (private): the registry of live sessions and the window table, re-checked when the
+//!   list or a window changes, and the timer that ends sessions when their window's end passes.
+//! - `shared` (private): the state the tasks share (ACL snapshots, status, audit, the outbox of
+//!   window closes for the hub).
+//!
+//! # Audit actions
+//! `session.refused`, `session.start`, `session.end` (with `ended_by`: `access removed`,
+//! `window closed by hub`, `window expired`, `window closed at connector by …`, `tunnel lost`,
+//! `connector shutdown` …), `tunnel.connected`, `tunnel.disconnected`, `acl.reloaded`,
+//! `window.closed` (by the hub or at the connector). See [`audit::AuditAction`].
 //!
 //! # Shutdown
 //! Cancelling the `shutdown` token stops accepting streams (the hub gets `Goodbye` and an
@@ -29,11 +43,13 @@ pub mod config;
 pub mod enroll;
 pub mod identity;
 mod live;
+pub mod local;
 mod reload;
 pub mod run;
 pub mod session;
 mod shared;
 pub mod tunnel;
+pub mod windows;
 
 pub use config::{example, ConfigError, ConnectorConfig};
 pub use enroll::{enroll, enroll_via, EnrollError};

@@ -1,37 +1,65 @@
 //! The registry of live sessions, so that a policy change reaches streams already flowing.
 //!
-//! Checking a stream once, when it opens, is not enough: removing an `[[access]]` entry must
-//! also end the sessions that entry allowed, or a long-lived session (an SSH shell, a database
-//! connection) keeps a door open that the customer believes closed. Every session is admitted
-//! through [`LiveSessions::admit`], which checks the current list and registers the session
-//! under one lock; [`LiveSessions::recheck`] runs under the same lock after a new list is
-//! installed. A session is therefore either checked against the new list when it is admitted,
-//! or seen by the re-check: none slips between the two.
+//! Checking a stream once, when it opens, is not enough: removing an `[[access]]` entry, or a
+//! window closing or running out, must also end the sessions it allowed, or a long-lived
+//! session (an SSH shell, a database connection) keeps a door open that the customer believes
+//! closed. Every session is admitted through [`LiveSessions::admit`], which checks the window
+//! rule and the current list and registers the session under one lock;
+//! [`LiveSessions::recheck`] (after a new list is installed) and
+//! [`LiveSessions::apply_windows`] / [`LiveSessions::expire`] (after the window table changed,
+//! or a window's end came) run under the same lock. A session is therefore either checked
+//! against the new state when it is admitted, or seen by the re-check: none slips between the
+//! two.
+//!
+//! The window table ([`WindowTable`]) lives inside the registry's lock for that reason. Window
+//! expiry is driven by [`expire_windows`]: one timer for the earliest end ahead, re-armed
+//! whenever the table changes (and when an admission slips under the armed deadline, which
+//! only a wall clock stepping back can cause).
 //!
 //! Sessions are keyed by a local counter, not by the hub's session id: the hub chooses those,
 //! and a reused id must not hide a session from the re-check.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use portcullis_domain::access::{AccessControlList, AccessPermit, Denied};
-use portcullis_proto::StreamOpen;
+use portcullis_proto::{RefuseCode, StreamOpen};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::shared::AclSnapshot;
+use crate::windows::{self, now_ms, show_target as show, Refusal, WindowTable};
 
-/// The live sessions of one agent.
-#[derive(Debug, Default)]
+/// Longest the expiry timer sleeps before reading the wall clock again, so that a clock step
+/// forward (NTP, a suspended VM) ends windows at most this late.
+pub const MAX_EXPIRY_SLEEP: Duration = Duration::from_secs(60);
+
+/// The live sessions of one agent, and the window table they are checked against.
+#[derive(Debug)]
 pub(crate) struct LiveSessions {
     inner: Mutex<Registry>,
+    /// Bumped on every window table change; wakes the expiry timer and sessions waiting to
+    /// learn a window.
+    window_changes: watch::Sender<u64>,
+}
+
+impl Default for LiveSessions {
+    fn default() -> Self {
+        LiveSessions {
+            inner: Mutex::default(),
+            window_changes: watch::Sender::new(0),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct Registry {
     next_key: u64,
     sessions: HashMap<u64, Live>,
+    windows: WindowTable,
+    /// The deadline the expiry timer sleeps towards (unix ms), if any.
+    armed: Option<i64>,
 }
 
 /// What the re-check needs to know about one session.
@@ -45,15 +73,21 @@ struct Live {
     /// What the permit said to dial (the re-check cuts the session when that changes).
     internal_host: String,
     internal_port: u16,
+    /// The window the session was opened under (`None`: a standing grant).
+    window: Option<String>,
     cut: CancellationToken,
-    policy: Arc<PolicyCut>,
+    policy: Arc<Mutex<Option<PolicyCut>>>,
 }
 
-/// Set when the re-check cut a session, with the reason, so the session can audit it.
-#[derive(Debug, Default)]
-struct PolicyCut {
-    cut: AtomicBool,
-    reason: Mutex<Option<String>>,
+/// Why a re-check cut a session, so the session can refuse or audit accordingly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PolicyCut {
+    /// `ended_by` in the session's end record: `access removed`, `window expired` …
+    pub ended_by: String,
+    /// The details (which entry, which window, when).
+    pub reason: String,
+    /// What the hub is told when the cut comes before the stream was accepted.
+    pub code: RefuseCode,
 }
 
 /// A session's place in the registry; leaves it when dropped.
@@ -62,26 +96,19 @@ pub(crate) struct Admission {
     key: u64,
     registry: Arc<LiveSessions>,
     cut: CancellationToken,
-    policy: Arc<PolicyCut>,
+    policy: Arc<Mutex<Option<PolicyCut>>>,
 }
 
 impl Admission {
     /// This session's own cut: a child of the tunnel's, also cancelled by a policy change
-    /// that no longer allows the session.
+    /// (access list or window) that no longer allows the session.
     pub fn cut(&self) -> &CancellationToken {
         &self.cut
     }
 
     /// Why a policy change cut this session, if it did.
-    pub fn cut_by_policy(&self) -> Option<String> {
-        if !self.policy.cut.load(Ordering::SeqCst) {
-            return None;
-        }
-        Some(
-            lock(&self.policy.reason)
-                .clone()
-                .unwrap_or_else(|| "access removed".into()),
-        )
+    pub fn cut_by_policy(&self) -> Option<PolicyCut> {
+        lock(&self.policy).clone()
     }
 }
 
@@ -98,28 +125,86 @@ pub(crate) struct CutSession {
     pub principal: String,
     /// `host:port` of the virtual target.
     pub target: String,
-    /// Why: no entry allows the target any more, or it maps to another internal address.
+    /// The window it ran under, if any.
+    pub window: Option<String>,
+    /// `ended_by` of its end record.
+    pub ended_by: String,
+    /// Why: no entry allows the target any more, it maps to another internal address, or
+    /// its window is closed or over.
     pub reason: String,
 }
 
+/// Why a stream was not admitted.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// The stream names neither a window nor a grant.
+    NoBasis,
+    /// The window rule refused it.
+    Window(Refusal),
+    /// No access control entry allows the target.
+    Access(Denied),
+}
+
+impl Refused {
+    /// What the hub is told.
+    pub fn code(&self) -> RefuseCode {
+        match self {
+            Refused::Window(_) => RefuseCode::WindowClosed,
+            Refused::NoBasis | Refused::Access(_) => RefuseCode::NotAllowed,
+        }
+    }
+
+    /// Short machine-readable reason, for the audit record.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Refused::NoBasis => "no_window_or_grant",
+            Refused::Window(r) => r.reason(),
+            Refused::Access(_) => "no_access_entry",
+        }
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::NoBasis => f.write_str("the stream carries no window or grant"),
+            Refused::Window(r) => r.fmt(f),
+            Refused::Access(d) => d.fmt(f),
+        }
+    }
+}
+
 impl LiveSessions {
-    /// Checks `open` against the current list in `acl` and, when it is allowed, registers
-    /// the session with a cut token derived from `parent`. Both happen under the registry
-    /// lock, so a reload cannot install a new list unseen in between.
+    /// Checks `open` and, when it is allowed, registers the session with a cut token derived
+    /// from `parent`. The rule, in order: a stream with a window must pass the window rule
+    /// ([`windows::check`] at `now_ms`); a stream with neither window nor grant is refused;
+    /// then the current list in `acl` must allow the target. All of it happens under the
+    /// registry lock, so neither a reload nor a window change can slip in between.
     pub fn admit(
         self: &Arc<Self>,
         acl: &watch::Receiver<AclSnapshot>,
         open: &StreamOpen,
         parent: &CancellationToken,
-    ) -> Result<(AccessPermit, Admission), Denied> {
+        now_ms: i64,
+    ) -> Result<(AccessPermit, Admission), Refused> {
         let mut reg = lock(&self.inner);
+        let mut window_end = None;
+        if let Some(id) = &open.window {
+            windows::check(now_ms, &reg.windows, id, &open.host, open.port)
+                .map_err(Refused::Window)?;
+            window_end = reg.windows.get(id).map(|w| w.end_ms);
+        } else if open.grant.is_none() {
+            return Err(Refused::NoBasis);
+        }
         // One snapshot per decision: a reload racing with this stream cannot change it halfway.
         let current = acl.borrow().acl.clone();
-        let permit = current.check(&open.host, open.port)?;
+        let permit = current
+            .check(&open.host, open.port)
+            .map_err(Refused::Access)?;
         let key = reg.next_key;
         reg.next_key += 1;
         let cut = parent.child_token();
-        let policy = Arc::new(PolicyCut::default());
+        let policy = Arc::new(Mutex::new(None));
         reg.sessions.insert(
             key,
             Live {
@@ -129,10 +214,18 @@ impl LiveSessions {
                 port: open.port,
                 internal_host: permit.internal_host().to_owned(),
                 internal_port: permit.internal_port(),
+                window: open.window.clone(),
                 cut: cut.clone(),
                 policy: policy.clone(),
             },
         );
+        // The timer sleeps towards the earliest end it saw ahead; a window ending sooner can
+        // only be admitted after the wall clock stepped back. Wake the timer to re-arm.
+        if let Some(end) = window_end {
+            if reg.armed.is_none_or(|armed| end < armed) {
+                self.window_changes.send_modify(|n| *n += 1);
+            }
+        }
         let admission = Admission {
             key,
             registry: self.clone(),
@@ -167,17 +260,49 @@ impl LiveSessions {
                 }
                 Ok(_) => continue,
             };
-            *lock(&live.policy.reason) = Some(reason.clone());
-            live.policy.cut.store(true, Ordering::SeqCst);
-            live.cut.cancel();
-            cut.push(CutSession {
-                session_id: live.session_id.clone(),
-                principal: live.principal.clone(),
-                target,
+            cut.push(live.cut_for(PolicyCut {
+                ended_by: "access removed".into(),
                 reason,
-            });
+                code: RefuseCode::NotAllowed,
+            }));
         }
         cut
+    }
+
+    /// Changes the window table with `change`, then cuts every live session whose window no
+    /// longer passes the rule at `now_ms` (closed, withdrawn, shortened, moved). Returns what
+    /// `change` returned and the sessions cut; wakes the expiry timer.
+    pub fn apply_windows<T>(
+        &self,
+        now_ms: i64,
+        change: impl FnOnce(&mut WindowTable) -> T,
+    ) -> (T, Vec<CutSession>) {
+        let mut reg = lock(&self.inner);
+        let out = change(&mut reg.windows);
+        let cut = reg.recheck_windows(now_ms);
+        drop(reg);
+        self.window_changes.send_modify(|n| *n += 1);
+        (out, cut)
+    }
+
+    /// Cuts the sessions whose window is over at `now_ms`; returns them and the next end
+    /// ahead, which the caller promises to come back at (it is recorded as the armed deadline).
+    pub fn expire(&self, now_ms: i64) -> (Vec<CutSession>, Option<i64>) {
+        let mut reg = lock(&self.inner);
+        let cut = reg.recheck_windows(now_ms);
+        let next = reg.windows.next_end(now_ms);
+        reg.armed = next;
+        (cut, next)
+    }
+
+    /// The window table as listed at `now_ms`.
+    pub fn window_views(&self, now_ms: i64) -> Vec<windows::WindowView> {
+        lock(&self.inner).windows.views(now_ms)
+    }
+
+    /// Wakes on every window table change.
+    pub fn subscribe_windows(&self) -> watch::Receiver<u64> {
+        self.window_changes.subscribe()
     }
 
     /// How many sessions are registered.
@@ -187,25 +312,89 @@ impl LiveSessions {
     }
 }
 
+impl Registry {
+    fn recheck_windows(&self, now_ms: i64) -> Vec<CutSession> {
+        let mut cut = Vec::new();
+        for live in self.sessions.values() {
+            let Some(id) = &live.window else { continue };
+            if live.cut.is_cancelled() {
+                continue;
+            }
+            if let Err(r) = windows::check(now_ms, &self.windows, id, &live.host, live.port) {
+                cut.push(live.cut_for(PolicyCut {
+                    ended_by: r.ended_by(),
+                    reason: r.to_string(),
+                    code: RefuseCode::WindowClosed,
+                }));
+            }
+        }
+        cut
+    }
+}
+
+impl Live {
+    /// Cuts the session, recording why first (so the session reads it after the cut).
+    fn cut_for(&self, why: PolicyCut) -> CutSession {
+        let report = CutSession {
+            session_id: self.session_id.clone(),
+            principal: self.principal.clone(),
+            target: show(&self.host, self.port),
+            window: self.window.clone(),
+            ended_by: why.ended_by.clone(),
+            reason: why.reason.clone(),
+        };
+        *lock(&self.policy) = Some(why);
+        self.cut.cancel();
+        report
+    }
+}
+
+/// Ends live sessions when their window's end passes, until `stop`: one timer for the
+/// earliest end ahead, re-armed whenever the window table changes.
+pub(crate) async fn expire_windows(live: Arc<LiveSessions>, stop: CancellationToken) {
+    let mut changes = live.subscribe_windows();
+    loop {
+        let now = now_ms();
+        let (cut, next) = live.expire(now);
+        for c in &cut {
+            tracing::warn!(
+                session = %c.session_id, target = %c.target, principal = %c.principal,
+                window = c.window.as_deref(), reason = %c.reason, "window over: cutting the live session"
+            );
+        }
+        let wait = async {
+            match next {
+                Some(end) => {
+                    let ms = u64::try_from(end.saturating_sub(now)).unwrap_or(0);
+                    tokio::time::sleep(Duration::from_millis(ms).min(MAX_EXPIRY_SLEEP)).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            changed = changes.changed() => if changed.is_err() { return },
+            _ = wait => {}
+        }
+    }
+}
+
 /// Locks a mutex, ignoring poisoning: the registry stays consistent across a panicking
 /// holder (each operation is a single insert, remove or scan).
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn show(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use portcullis_proto::WindowInfo;
+
     use crate::config::test_acl as acl;
+    use crate::windows::CloseCause;
+
+    const NOW: i64 = 1_800_000_000_000;
 
     fn snapshot(text: &str) -> (watch::Sender<AclSnapshot>, watch::Receiver<AclSnapshot>) {
         watch::channel(AclSnapshot {
@@ -214,6 +403,7 @@ mod tests {
         })
     }
 
+    /// A stream under a standing grant (the ACL alone decides).
     fn open(host: &str, port: u16) -> StreamOpen {
         StreamOpen {
             session_id: format!("s-{host}-{port}"),
@@ -223,7 +413,28 @@ mod tests {
             entry: "test".into(),
             client_addr: None,
             window: None,
+            grant: Some("g1".into()),
+        }
+    }
+
+    fn in_window(host: &str, port: u16, window: &str) -> StreamOpen {
+        StreamOpen {
+            window: Some(window.into()),
             grant: None,
+            session_id: format!("s-{window}-{host}-{port}"),
+            ..open(host, port)
+        }
+    }
+
+    fn window(id: &str, host: &str, port: u16, end_ms: i64) -> WindowInfo {
+        WindowInfo {
+            id: id.into(),
+            service: format!("acme/PRD/{id}"),
+            virtual_host: host.into(),
+            virtual_port: port,
+            start_ms: NOW - 1_000,
+            end_ms,
+            closed: false,
         }
     }
 
@@ -235,9 +446,11 @@ mod tests {
         let live = Arc::new(LiveSessions::default());
         let (_tx, rx) = snapshot(A);
         let parent = CancellationToken::new();
-        assert!(live.admit(&rx, &open("b", 1), &parent).is_err());
+        assert!(live.admit(&rx, &open("b", 1), &parent, NOW).is_err());
         assert_eq!(live.len(), 0, "a refused stream is not registered");
-        let (permit, admission) = live.admit(&rx, &open("A", 2), &parent).expect("allowed");
+        let (permit, admission) = live
+            .admit(&rx, &open("A", 2), &parent, NOW)
+            .expect("allowed");
         assert_eq!(
             (permit.internal_host(), permit.internal_port()),
             ("10.0.0.1", 2)
@@ -262,8 +475,8 @@ mod tests {
         let live = Arc::new(LiveSessions::default());
         let (_tx, rx) = snapshot(&format!("{A}{B}"));
         let parent = CancellationToken::new();
-        let (_, a) = live.admit(&rx, &open("a", 1), &parent).expect("a");
-        let (_, b) = live.admit(&rx, &open("b", 1), &parent).expect("b");
+        let (_, a) = live.admit(&rx, &open("a", 1), &parent, NOW).expect("a");
+        let (_, b) = live.admit(&rx, &open("b", 1), &parent, NOW).expect("b");
 
         // Same list with B remapped: B is cut, A keeps flowing.
         let remapped = B.replace("10.0.0.2:1", "10.0.0.9:1");
@@ -271,6 +484,7 @@ mod tests {
         assert_eq!(cut.len(), 1, "{cut:?}");
         assert_eq!(cut[0].session_id, "s-b-1");
         assert_eq!(cut[0].principal, "engineer@vendor");
+        assert_eq!(cut[0].ended_by, "access removed");
         assert!(cut[0].reason.contains("10.0.0.9:1"), "{}", cut[0].reason);
         assert!(b.cut().is_cancelled());
         assert!(b.cut_by_policy().is_some());
@@ -282,6 +496,124 @@ mod tests {
         assert_eq!(cut.len(), 1, "{cut:?}");
         assert_eq!(cut[0].target, "a:1");
         assert!(a.cut().is_cancelled());
-        assert!(a.cut_by_policy().expect("policy cut").contains("a:1"));
+        let why = a.cut_by_policy().expect("policy cut");
+        assert!(why.reason.contains("a:1"), "{why:?}");
+        assert_eq!(why.code, RefuseCode::NotAllowed);
+    }
+
+    #[test]
+    fn the_window_rule_comes_before_the_list_and_a_stream_needs_a_basis() {
+        let live = Arc::new(LiveSessions::default());
+        let (_tx, rx) = snapshot(A);
+        let parent = CancellationToken::new();
+        live.apply_windows(NOW, |t| {
+            t.apply_set(NOW, vec![window("w1", "a", 1, NOW + 10)])
+        });
+
+        let neither = StreamOpen {
+            grant: None,
+            ..open("a", 1)
+        };
+        let r = live.admit(&rx, &neither, &parent, NOW).unwrap_err();
+        assert_eq!(r.code(), RefuseCode::NotAllowed);
+        assert_eq!(r.to_string(), "the stream carries no window or grant");
+
+        let r = live
+            .admit(&rx, &in_window("a", 1, "w2"), &parent, NOW)
+            .unwrap_err();
+        assert_eq!(
+            (r.code(), r.reason()),
+            (RefuseCode::WindowClosed, "unknown_window")
+        );
+        let r = live
+            .admit(&rx, &in_window("a", 2, "w1"), &parent, NOW)
+            .unwrap_err();
+        assert_eq!(r.reason(), "window_for_other_target");
+        let r = live
+            .admit(&rx, &in_window("a", 1, "w1"), &parent, NOW + 10)
+            .unwrap_err();
+        assert_eq!(r.reason(), "window_ended");
+        assert_eq!(live.len(), 0);
+
+        let ok = live.admit(&rx, &in_window("a", 1, "w1"), &parent, NOW);
+        assert!(ok.is_ok());
+        // A window does not bypass the customer's list.
+        live.apply_windows(NOW, |t| t.apply_update(NOW, window("w3", "b", 1, NOW + 10)));
+        let r = live
+            .admit(&rx, &in_window("b", 1, "w3"), &parent, NOW)
+            .unwrap_err();
+        assert_eq!(
+            (r.code(), r.reason()),
+            (RefuseCode::NotAllowed, "no_access_entry")
+        );
+    }
+
+    #[test]
+    fn window_changes_cut_only_the_sessions_of_that_window() {
+        let live = Arc::new(LiveSessions::default());
+        let (_tx, rx) = snapshot(&format!("{A}{B}"));
+        let parent = CancellationToken::new();
+        live.apply_windows(NOW, |t| {
+            t.apply_set(
+                NOW,
+                vec![
+                    window("w1", "a", 1, NOW + 100),
+                    window("w2", "b", 1, NOW + 200),
+                ],
+            )
+        });
+        let (_, s1) = live
+            .admit(&rx, &in_window("a", 1, "w1"), &parent, NOW)
+            .expect("w1");
+        let (_, s2) = live
+            .admit(&rx, &in_window("b", 1, "w2"), &parent, NOW)
+            .expect("w2");
+        let (_, granted) = live.admit(&rx, &open("a", 1), &parent, NOW).expect("grant");
+
+        // Closed locally: only w1's session ends, and it says who closed it.
+        let (closed, cut) = live.apply_windows(NOW, |t| t.close_local("w1", "alice", None));
+        assert!(matches!(
+            closed.map(|c| c.cause),
+            Ok(CloseCause::Local { .. })
+        ));
+        assert_eq!(cut.len(), 1, "{cut:?}");
+        assert_eq!(cut[0].window.as_deref(), Some("w1"));
+        assert_eq!(cut[0].ended_by, "window closed at connector by alice");
+        assert!(s1.cut().is_cancelled());
+        assert_eq!(
+            s1.cut_by_policy().map(|p| p.code),
+            Some(RefuseCode::WindowClosed)
+        );
+        assert!(!s2.cut().is_cancelled() && !granted.cut().is_cancelled());
+
+        // Expiry: nothing before w2's end, then w2's session; the timer has nothing left.
+        assert_eq!(live.expire(NOW + 199), (vec![], Some(NOW + 200)));
+        let (cut, next) = live.expire(NOW + 200);
+        assert_eq!(cut.len(), 1);
+        assert_eq!(cut[0].ended_by, "window expired");
+        assert!(s2.cut().is_cancelled());
+        assert_eq!(next, None);
+        assert!(
+            !granted.cut().is_cancelled(),
+            "a grant has no window to end"
+        );
+    }
+
+    #[test]
+    fn a_new_window_set_cuts_the_sessions_of_windows_it_leaves_out() {
+        let live = Arc::new(LiveSessions::default());
+        let (_tx, rx) = snapshot(A);
+        let parent = CancellationToken::new();
+        live.apply_windows(NOW, |t| {
+            t.apply_set(NOW, vec![window("w1", "a", 1, NOW + 100)])
+        });
+        let (_, s) = live
+            .admit(&rx, &in_window("a", 1, "w1"), &parent, NOW)
+            .expect("w1");
+        let (closed, cut) = live.apply_windows(NOW, |t| t.apply_set(NOW, vec![]));
+        assert_eq!(closed.len(), 1);
+        assert_eq!(cut.len(), 1);
+        assert_eq!(cut[0].ended_by, "window closed by hub");
+        assert!(s.cut().is_cancelled());
     }
 }

@@ -71,6 +71,8 @@ pub struct Status {
     pub last_error: Option<String>,
     /// Configuration changes refused as invalid since start (the previous list stayed).
     pub config_rejections: u64,
+    /// Window sets and updates from the hub applied since start (tests wait on it).
+    pub windows_applied: u64,
 }
 
 impl Default for Status {
@@ -83,6 +85,7 @@ impl Default for Status {
             connects: 0,
             last_error: None,
             config_rejections: 0,
+            windows_applied: 0,
         }
     }
 }
@@ -104,6 +107,10 @@ pub enum ConnectorError {
     /// The tunnel address (configured or enrolled) or the server name is unusable.
     #[error("tunnel address: {0}")]
     TunnelAddress(String),
+    /// The local admin socket cannot be created (another connector runs with the same
+    /// `data_dir`, the path is too long for a socket, permissions …).
+    #[error(transparent)]
+    LocalSocket(#[from] crate::local::LocalSocketError),
     /// The hub refused this connector in a way retrying cannot fix (too old, revoked,
     /// unknown), or revoked it on a live tunnel.
     #[error("the hub refused this connector ({:?}): {}{}", .0.code, .0.message,
@@ -218,10 +225,24 @@ async fn run_inner(
         acl: acl_tx,
         live: Default::default(),
         control_live: AtomicBool::new(false),
+        outbox: Default::default(),
+        outbox_ready: Default::default(),
     });
-    // Background tasks (the reloader) stop whenever this function returns.
+    // Created before anything runs, removed when this function returns (the guard).
+    let (local_listener, _local_guard) = crate::local::bind(&config.data_dir)?;
+    // Background tasks (the reloader, the window timer, the admin socket) stop whenever this
+    // function returns.
     let scope = shutdown.child_token();
     let _scope_guard = scope.clone().drop_guard();
+    tokio::spawn(crate::live::expire_windows(
+        shared.live.clone(),
+        scope.clone(),
+    ));
+    tokio::spawn(crate::local::serve(
+        local_listener,
+        shared.clone(),
+        scope.clone(),
+    ));
     if let Some(path) = config_path {
         tokio::spawn(crate::reload::watch(
             path,

@@ -1,19 +1,32 @@
 //! One session: the hub opened a stream and asks for a virtual target.
 //!
-//! The connector's own key: the stream is checked against the current access control list,
-//! and only an [`AccessPermit`] lets [`dial`] reach an internal system, so no code path can
-//! dial an unchecked target. Internal systems are always dialled directly, never through the
-//! outbound proxy (that proxy is for the tunnel to the hub only).
+//! The connector's own key, in this order:
+//! 1. a stream that names a **window** must pass the window rule by the connector's clock
+//!    (known, not closed, `start <= now < end`, for exactly this `host:port`), else it is
+//!    refused with `window_closed`;
+//! 2. a stream without a window must name a **grant** (a technical user's standing grant,
+//!    which the hub checked); one with neither is refused with `not_allowed`;
+//! 3. the current access control list must allow the target; only the [`AccessPermit`] it
+//!    returns lets [`dial`] reach an internal system, so no code path can dial an unchecked
+//!    target.
+//!
+//! Internal systems are always dialled directly, never through the outbound proxy (that
+//! proxy is for the tunnel to the hub only).
+//!
+//! A window the connector does not know yet gets [`WINDOW_LEARN_GRACE`]: the hub sends the
+//! window on the control channel before the stream that uses it, but the two are read by
+//! different tasks, so the stream may be first by a hair.
 //!
 //! Refusals are audited *before* the refusal is sent, so whoever sees the refusal can rely on
 //! the audit line existing. A session that cannot be audited does not start.
 //!
-//! The check is not only made once: the session stays registered in [`LiveSessions`] while it
-//! lives, and a reload whose list no longer allows it (or maps it elsewhere) cuts it; its end
-//! is audited with `ended_by: "access removed"`.
+//! The check is not only made once: the session stays registered in the live registry while it
+//! lives, and a reload whose list no longer allows it (or maps it elsewhere), or a window that
+//! closes or ends, cuts it; its end is audited with `ended_by` saying why (`access removed`,
+//! `window closed by hub`, `window expired`, `window closed at connector by …`).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use portcullis_domain::access::AccessPermit;
 use portcullis_proto::{OpenResult, RefuseCode, StreamOpen};
@@ -22,16 +35,21 @@ use portcullis_transport::tunnel::{IncomingStream, PendingStream};
 use serde_json::json;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::{AuditAction, AuditEvent, AuditLog};
-use crate::live::LiveSessions;
+use crate::live::{Admission, LiveSessions, Refused};
 use crate::shared::AclSnapshot;
+use crate::windows::{now_ms, show_target, Refusal};
 
 /// How long the hub has to send `StreamOpen` on a new stream.
 pub const OPEN_DEADLINE: Duration = Duration::from_secs(10);
 /// How long dialling an internal system may take.
 pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a stream naming a window the connector does not know waits for the window to
+/// arrive on the control channel before it is refused.
+pub const WINDOW_LEARN_GRACE: Duration = Duration::from_secs(1);
 
 /// Why an internal system could not be reached; `code` is what the hub is told.
 #[derive(Debug, thiserror::Error)]
@@ -93,14 +111,6 @@ pub(crate) struct SessionCtx {
     pub shutdown_cut: CancellationToken,
 }
 
-fn show_target(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
 fn session_event(action: AuditAction, open: &StreamOpen, outcome: &str) -> AuditEvent {
     AuditEvent {
         action,
@@ -123,12 +133,13 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
     };
     let open = pending.open.clone();
     let target = show_target(&open.host, open.port);
-    // Checked and registered at once: from here on, a reload re-checks this session.
-    let (permit, admission) = match ctx.live.admit(&ctx.acl, &open, &ctx.cut) {
+    // Checked and registered at once: from here on, a reload or a window change re-checks
+    // this session.
+    let (permit, admission) = match admit(&ctx, &open).await {
         Ok(p) => p,
-        Err(denied) => {
-            let message = denied.to_string();
-            refuse(pending, &ctx, RefuseCode::NotAllowed, message, None);
+        Err(refused) => {
+            let (code, message) = (refused.code(), refused.to_string());
+            refuse(pending, &ctx, code, message, Some(refused.reason()), None);
             return;
         }
     };
@@ -136,8 +147,13 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
     let dialled = tokio::select! {
         r = dial(&permit, DIAL_TIMEOUT) => r,
         _ = cut.cancelled() => Err(match admission.cut_by_policy() {
-            Some(_) => DialError {
-                code: RefuseCode::NotAllowed,
+            // The hub may hear why a window ended, never the list's internal addresses.
+            Some(why) if why.code == RefuseCode::WindowClosed => DialError {
+                code: why.code,
+                message: format!("{} while connecting to {target}", why.reason),
+            },
+            Some(why) => DialError {
+                code: why.code,
                 message: format!("access to {target} was removed while connecting"),
             },
             None => DialError {
@@ -151,14 +167,24 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         Err(e) => {
             // The hub hears the virtual target and the entry, not internal addresses.
             let public = match e.code {
-                RefuseCode::Unavailable | RefuseCode::NotAllowed => e.message.clone(),
+                RefuseCode::Unavailable | RefuseCode::NotAllowed | RefuseCode::WindowClosed => {
+                    e.message.clone()
+                }
                 code => format!(
                     "{target} (entry {:?}): {}",
                     permit.entry(),
                     public_reason(code)
                 ),
             };
-            refuse(pending, &ctx, e.code, public, Some((&permit, &e.message)));
+            let reason = admission.cut_by_policy().map(|_| "cut_while_connecting");
+            refuse(
+                pending,
+                &ctx,
+                e.code,
+                public,
+                reason,
+                Some((&permit, &e.message)),
+            );
             return;
         }
     };
@@ -177,6 +203,7 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         "entry_point": open.entry,
         "client_addr": open.client_addr,
         "window": open.window,
+        "grant": open.grant,
     });
     if let Err(e) = ctx.audit.record(start) {
         tracing::error!(session = %open.session_id, error = %e, "cannot audit the session start; dropping the session");
@@ -194,14 +221,16 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
     let policy_cut = admission.cut_by_policy();
     let (outcome, ended_by) = match end {
         RelayEnd::Closed => match stats.closed_first {
-            Some(Side::Tunnel) => ("closed", "hub side closed"),
-            Some(Side::Local) => ("closed", "backend closed"),
-            None => ("closed", "peers"),
+            Some(Side::Tunnel) => ("closed", "hub side closed".to_owned()),
+            Some(Side::Local) => ("closed", "backend closed".to_owned()),
+            None => ("closed", "peers".to_owned()),
         },
-        RelayEnd::Error => ("error", "error"),
-        RelayEnd::Cut if policy_cut.is_some() => ("cut", "access removed"),
-        RelayEnd::Cut if ctx.shutdown_cut.is_cancelled() => ("cut", "connector shutdown"),
-        RelayEnd::Cut => ("cut", "tunnel lost"),
+        RelayEnd::Error => ("error", "error".to_owned()),
+        RelayEnd::Cut => match &policy_cut {
+            Some(why) => ("cut", why.ended_by.clone()),
+            None if ctx.shutdown_cut.is_cancelled() => ("cut", "connector shutdown".to_owned()),
+            None => ("cut", "tunnel lost".to_owned()),
+        },
     };
     let mut ev = session_event(AuditAction::SessionEnd, &open, outcome);
     ev.detail = json!({
@@ -211,15 +240,17 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         "duration_ms": duration_ms,
         "ended_by": ended_by,
         "error": err.as_ref().map(|e| e.to_string()),
+        "window": open.window,
+        "grant": open.grant,
     });
-    if let Some(reason) = &policy_cut {
+    if let Some(why) = &policy_cut {
         if let serde_json::Value::Object(m) = &mut ev.detail {
-            m.insert("cut_reason".into(), reason.as_str().into());
+            m.insert("cut_reason".into(), why.reason.as_str().into());
         }
     }
     ctx.audit.record_or_log(ev);
     tracing::info!(
-        session = %open.session_id, target = %target, outcome, ended_by,
+        session = %open.session_id, target = %target, outcome, ended_by = %ended_by,
         bytes_from_hub = stats.from_tunnel, bytes_to_hub = stats.to_tunnel, duration_ms,
         "session ended"
     );
@@ -234,12 +265,36 @@ fn public_reason(code: RefuseCode) -> &'static str {
     }
 }
 
-/// Audits and logs a refusal, then sends it.
+/// Admits the stream ([`LiveSessions::admit`] at the connector's clock). A window the
+/// connector does not know yet is waited for, up to [`WINDOW_LEARN_GRACE`].
+async fn admit(ctx: &SessionCtx, open: &StreamOpen) -> Result<(AccessPermit, Admission), Refused> {
+    let mut learned = ctx.live.subscribe_windows();
+    let deadline = Instant::now() + WINDOW_LEARN_GRACE;
+    loop {
+        match ctx.live.admit(&ctx.acl, open, &ctx.cut, now_ms()) {
+            Err(Refused::Window(Refusal::Unknown { id })) => {
+                let more = tokio::select! {
+                    changed = learned.changed() => changed.is_ok(),
+                    _ = tokio::time::sleep_until(deadline) => false,
+                    _ = ctx.cut.cancelled() => false,
+                };
+                if !more {
+                    return Err(Refused::Window(Refusal::Unknown { id }));
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Audits and logs a refusal, then sends it. `reason` is the rule that refused it
+/// (`window_ended`, `no_access_entry` …); `dial` the permit and the local error of a failed dial.
 fn refuse(
     pending: PendingStream,
     ctx: &SessionCtx,
     code: RefuseCode,
     message: String,
+    reason: Option<&str>,
     dial: Option<(&AccessPermit, &str)>,
 ) {
     let open = &pending.open;
@@ -249,11 +304,13 @@ fn refuse(
     ev.detail = json!({
         "code": code_name,
         "message": message,
+        "reason": reason.unwrap_or("dial_failed"),
         "entry": dial.map(|(p, _)| p.entry()),
         "dial_error": dial.map(|(_, e)| e),
         "entry_point": open.entry,
         "client_addr": open.client_addr,
         "window": open.window,
+        "grant": open.grant,
     });
     ctx.audit.record_or_log(ev);
     tracing::warn!(

@@ -5,17 +5,31 @@
 //! snapshot when a stream opens (a reload never blocks them and never changes a decision
 //! halfway), the control channel is woken by the change to send the new inventory. Sessions
 //! already flowing are re-checked against every new list through [`LiveSessions`].
+//!
+//! The window table lives in [`LiveSessions`] too (one lock for the rule and the registry).
+//! Window changes arrive here from the control channel ([`Shared::apply_window_set`],
+//! [`Shared::apply_window_update`]) and from the local admin socket
+//! ([`Shared::close_window_locally`]); each is audited and cuts the sessions it ends. A local
+//! close is also put in the **outbox** of `WindowClosed` messages for the hub, which the
+//! control channel sends on every tunnel until the hub confirms the close (an update with
+//! `closed: true`, or a set without the window), so the hub learns it even when the tunnel was
+//! down at the time.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use portcullis_domain::access::AccessControlList;
-use portcullis_proto::{Inventory, InventoryTarget, TargetProtocol};
-use tokio::sync::watch;
+use portcullis_proto::{
+    Inventory, InventoryTarget, TargetProtocol, WindowClosed, WindowSet, WindowUpdate,
+};
+use serde_json::json;
+use tokio::sync::{watch, Notify};
 
-use crate::audit::AuditLog;
+use crate::audit::{AuditAction, AuditEvent, AuditLog};
 use crate::live::{CutSession, LiveSessions};
 use crate::run::Status;
+use crate::windows::{now_ms, Applied, CloseCause, CloseError, ClosedWindow, WindowView};
 
 /// One version of the access control list.
 #[derive(Debug, Clone)]
@@ -37,6 +51,20 @@ pub(crate) struct Shared {
     /// True while a control channel is up and will announce ACL changes to the hub (and then
     /// publish their generation). When false, the reloader publishes the generation itself.
     pub control_live: AtomicBool,
+    /// Windows closed at the connector that the hub has not confirmed closed yet.
+    pub outbox: Mutex<Vec<WindowClosed>>,
+    /// Wakes the control channel when the outbox gains a message.
+    pub outbox_ready: Notify,
+}
+
+/// Who asked the local admin socket to close a window (for the audit record).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LocalCaller {
+    /// The operator's name as given (`--by`).
+    pub by: String,
+    /// The calling process's uid and pid, from the socket's peer credentials.
+    pub uid: Option<u32>,
+    pub pid: Option<i32>,
 }
 
 impl Shared {
@@ -72,6 +100,157 @@ impl Shared {
             self.publish_generation(generation);
         }
         (generation, cut)
+    }
+}
+
+impl Shared {
+    /// Applies the hub's complete window set (after every `Welcome`): windows it leaves out
+    /// are closed and their sessions cut.
+    pub fn apply_window_set(&self, set: WindowSet) {
+        let now = now_ms();
+        let still_open: HashSet<&str> = set
+            .windows
+            .iter()
+            .filter(|w| !w.closed)
+            .map(|w| w.id.as_str())
+            .collect();
+        self.confirm_closes(|id| !still_open.contains(id));
+        let count = set.windows.len();
+        let (closed, cut) = self
+            .live
+            .apply_windows(now, |t| t.apply_set(now, set.windows));
+        for c in &closed {
+            self.audit_close(c, &cut, None);
+        }
+        log_cuts(&cut);
+        tracing::info!(
+            windows = count,
+            closed = closed.len(),
+            sessions_cut = cut.len(),
+            "window set from the hub applied"
+        );
+        self.status.send_modify(|s| s.windows_applied += 1);
+    }
+
+    /// Applies one window change from the hub.
+    pub fn apply_window_update(&self, update: WindowUpdate) {
+        let now = now_ms();
+        let w = update.window;
+        if w.closed {
+            self.confirm_closes(|id| id == w.id);
+        }
+        let id = w.id.clone();
+        let (applied, cut) = self.live.apply_windows(now, |t| t.apply_update(now, w));
+        match &applied {
+            Applied::Closed(c) => self.audit_close(c, &cut, None),
+            Applied::StaleIgnored => {
+                tracing::info!(window = %id, "ignoring an update that would reopen a closed window");
+            }
+            _ => {}
+        }
+        log_cuts(&cut);
+        tracing::debug!(window = %id, ?applied, sessions_cut = cut.len(), "window update applied");
+        self.status.send_modify(|s| s.windows_applied += 1);
+    }
+
+    /// A customer admin closes a window at the connector: new streams under it are refused at
+    /// once, live ones are cut, the close is audited and queued for the hub. Returns the
+    /// window as it is now and how many sessions were cut.
+    pub fn close_window_locally(
+        &self,
+        id: &str,
+        caller: &LocalCaller,
+        reason: Option<String>,
+    ) -> Result<(WindowView, usize), CloseError> {
+        let now = now_ms();
+        let (closed, cut) = self
+            .live
+            .apply_windows(now, |t| t.close_local(id, &caller.by, reason.clone()));
+        let closed = closed?;
+        self.audit_close(&closed, &cut, Some(caller));
+        log_cuts(&cut);
+        tracing::warn!(
+            window = %id, by = %caller.by, reason = reason.as_deref(), sessions_cut = cut.len(),
+            "window closed at the connector"
+        );
+        self.outbox
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(WindowClosed {
+                id: id.to_owned(),
+                by: caller.by.clone(),
+                reason,
+            });
+        self.outbox_ready.notify_one();
+        let n = cut
+            .iter()
+            .filter(|c| c.window.as_deref() == Some(id))
+            .count();
+        Ok((closed.view(), n))
+    }
+
+    /// The outbox messages not yet in `sent` (which they are added to).
+    pub fn unsent_closes(&self, sent: &mut HashSet<String>) -> Vec<WindowClosed> {
+        let outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        outbox
+            .iter()
+            .filter(|m| sent.insert(m.id.clone()))
+            .cloned()
+            .collect()
+    }
+
+    /// Drops the outbox messages for windows the hub now shows closed.
+    fn confirm_closes(&self, hub_shows_closed: impl Fn(&str) -> bool) {
+        self.outbox
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|m| !hub_shows_closed(&m.id));
+    }
+
+    fn audit_close(&self, c: &ClosedWindow, cut: &[CutSession], caller: Option<&LocalCaller>) {
+        let w = &c.info;
+        let sessions_cut = cut
+            .iter()
+            .filter(|s| s.window.as_deref() == Some(w.id.as_str()))
+            .count();
+        let mut detail = json!({
+            "window": w.id,
+            "service": w.service,
+            "start_ms": w.start_ms,
+            "end_ms": w.end_ms,
+            "closed_by": c.cause.side(),
+            "sessions_cut": sessions_cut,
+        });
+        if let serde_json::Value::Object(m) = &mut detail {
+            match &c.cause {
+                CloseCause::Local { by, reason } => {
+                    m.insert("by".into(), by.as_str().into());
+                    m.insert("reason".into(), json!(reason));
+                }
+                CloseCause::Withdrawn => {
+                    m.insert("reason".into(), "not in the hub's window set".into());
+                }
+                _ => {
+                    m.insert("reason".into(), "closed by the hub".into());
+                }
+            }
+            if let Some(caller) = caller {
+                m.insert("peer_uid".into(), json!(caller.uid));
+                m.insert("peer_pid".into(), json!(caller.pid));
+            }
+        }
+        let mut ev = AuditEvent::new(AuditAction::WindowClosed, "closed", detail);
+        ev.target = Some(crate::windows::show_target(&w.virtual_host, w.virtual_port));
+        self.audit.record_or_log(ev);
+    }
+}
+
+fn log_cuts(cut: &[CutSession]) {
+    for c in cut {
+        tracing::warn!(
+            session = %c.session_id, target = %c.target, principal = %c.principal,
+            window = c.window.as_deref(), reason = %c.reason, "window closed: cutting the live session"
+        );
     }
 }
 

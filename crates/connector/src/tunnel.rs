@@ -7,12 +7,15 @@
 //!   per session stream.
 //! - the **control loop** (the caller's task) speaks on the control stream: inventory at once
 //!   and after every ACL change, a heartbeat every interval, answers to the hub's heartbeats,
-//!   `Goodbye`. Its liveness deadline is an explicit `select!` arm: no frame for three
-//!   intervals and the tunnel is declared dead.
+//!   `Goodbye`. It applies the hub's `WindowSet` / `WindowUpdate` to the window table, and
+//!   sends `WindowClosed` for windows closed at the connector (at once, and again on every new
+//!   tunnel until the hub confirms). Its liveness deadline is an explicit `select!` arm: no
+//!   frame for three intervals and the tunnel is declared dead.
 //!
 //! Control frames are read by a small reader task feeding a channel, because reading a frame
 //! is not cancel-safe and the loop's `select!` would otherwise drop half-read frames.
 
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -167,6 +170,8 @@ async fn control_loop(
     let mut frames: Option<mpsc::Receiver<Result<Message, TunnelError>>> = None;
     let mut _reader: Option<AbortOnDrop<()>> = None;
     let mut seq: u64 = 0;
+    // Outbox messages sent on this tunnel (a new tunnel sends them all again).
+    let mut closes_sent = HashSet::new();
 
     loop {
         tokio::select! {
@@ -196,6 +201,9 @@ async fn control_loop(
                 }
                 ctx.shared.publish_generation(snap.generation);
                 tracing::debug!(targets = snap.acl.entries().len(), "inventory sent");
+                if let Err(e) = send_closes(&mut w, ctx, &mut closes_sent, dead_after).await {
+                    return TunnelEnd::Lost(format!("sending a window close: {e}"));
+                }
                 writer = Some(w);
             }
             frame = next_frame(&mut frames) => {
@@ -213,6 +221,8 @@ async fn control_loop(
                         return TunnelEnd::Revoked(g);
                     }
                     Some(Ok(Message::Goodbye(g))) => return TunnelEnd::Goodbye(g),
+                    Some(Ok(Message::WindowSet(set))) => ctx.shared.apply_window_set(set),
+                    Some(Ok(Message::WindowUpdate(u))) => ctx.shared.apply_window_update(u),
                     Some(Ok(other)) => {
                         tracing::debug!(kind = other.name(), "ignoring an unexpected control frame");
                     }
@@ -242,6 +252,13 @@ async fn control_loop(
                 ctx.shared.publish_generation(snap.generation);
                 tracing::info!(generation = snap.generation, targets = snap.acl.entries().len(), "new inventory sent to the hub");
             }
+            _ = ctx.shared.outbox_ready.notified(), if writer.is_some() => {
+                if let Some(w) = writer.as_mut() {
+                    if let Err(e) = send_closes(w, ctx, &mut closes_sent, dead_after).await {
+                        return TunnelEnd::Lost(format!("sending a window close: {e}"));
+                    }
+                }
+            }
             _ = tokio::time::sleep_until(last_rx + dead_after) => {
                 return TunnelEnd::HeartbeatTimeout;
             }
@@ -267,6 +284,21 @@ async fn send(
     tokio::time::timeout(deadline, write_message(w, &msg))
         .await
         .map_err(|_| TunnelError::Timeout("control write"))?
+}
+
+/// Sends the outbox's `WindowClosed` messages this tunnel has not carried yet.
+async fn send_closes(
+    w: &mut WriteHalf<H2Stream>,
+    ctx: &TunnelCtx<'_>,
+    sent: &mut HashSet<String>,
+    deadline: Duration,
+) -> Result<(), TunnelError> {
+    for msg in ctx.shared.unsent_closes(sent) {
+        let id = msg.id.clone();
+        send(w, Message::WindowClosed(msg), deadline).await?;
+        tracing::info!(window = %id, "told the hub about a window closed at the connector");
+    }
+    Ok(())
 }
 
 async fn read_frames(

@@ -196,6 +196,30 @@ fn load_resolves_against_the_file_and_reports_missing_files() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn admin_commands_find_the_data_dir_where_the_whole_file_would_not_load() {
+    let dir = std::env::temp_dir().join(format!(
+        "portcullis-connector-datadir-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("connector.toml");
+    // The proxy password's variable is not set for the admin running the command.
+    let text = "data_dir = \"data\"\n[proxy]\naddress = \"proxy:3128\"\nusername = \"u\"\n\
+                password_env = \"PORTCULLIS_TEST_SURELY_UNSET_VARIABLE\"\n";
+    std::fs::write(&path, text).expect("write");
+    assert!(ConnectorConfig::load(&path).is_err());
+    let data = portcullis_connector::config::data_dir_of(&path).expect("data_dir alone");
+    assert_eq!(data, dir.join("data"));
+    std::fs::write(&path, "[reconnect]\ninitial_ms = 100\n").expect("write");
+    assert_eq!(
+        portcullis_connector::config::data_dir_of(&path).expect("default"),
+        dir.join(portcullis_connector::config::DEFAULT_DATA_DIR)
+    );
+    assert!(portcullis_connector::config::data_dir_of(&dir.join("missing.toml")).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Configuration text with one entry per name; virtual hosts differ, so entries never overlap.
 fn entries_text(names: &[String]) -> String {
     let mut s = String::new();

@@ -8,12 +8,14 @@
 //!   [`authz::Permit`] every API operation takes.
 //! - [`system`]: a customer's systems and the rules their fields follow.
 //! - [`conntype`]: the connection-type catalogue and service-connection targets.
+//! - [`naming`]: how entry points name a service connection (`ssh.prd.acme.portcullis`).
 //! - [`window`]: open, reserve, edit and close time windows; state computed from the clock.
 #![forbid(unsafe_code)]
 
 pub mod access;
 pub mod authz;
 pub mod conntype;
+pub mod naming;
 pub mod system;
 pub mod target;
 pub mod window;

@@ -30,6 +30,7 @@ async fn world() -> World {
         .await;
     hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
         .await;
+    hub.grant("acme", &token, "berlin", "echo.internal:7").await;
     World { hub, conn, token }
 }
 
@@ -143,6 +144,14 @@ async fn echo_through_portcullis_connect() {
 #[tokio::test]
 async fn unlisted_target_is_refused_everywhere_and_audited_on_both_sides() {
     let w = world().await;
+    // The hub's key allows these two (a service connection and a grant exist), the
+    // connector's access control does not list them: the connector refuses.
+    w.hub
+        .grant("acme", &w.token, "berlin", "secret.internal:22")
+        .await;
+    w.hub
+        .grant("acme", &w.token, "berlin", "echo.internal:8")
+        .await;
     match socks5_connect(w.hub.socks5(), "berlin", &w.token, "secret.internal", 22)
         .await
         .unwrap()
@@ -167,6 +176,17 @@ async fn unlisted_target_is_refused_everywhere_and_audited_on_both_sides() {
         "connector audit:\n{log}"
     );
     assert!(log.contains("secret.internal"));
+
+    // No service connection at all: the hub refuses by itself, the connector never hears of it.
+    let (status, body, _) =
+        http_connect(w.hub.http_proxy(), "berlin", &w.token, "nothing.internal:1")
+            .await
+            .unwrap();
+    assert_eq!(status, 403);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["code"], "denied", "{body}");
+    let log = std::fs::read_to_string(w.conn.audit_log()).unwrap();
+    assert!(!log.contains("nothing.internal"), "connector audit:\n{log}");
 }
 
 #[tokio::test]
@@ -335,6 +355,9 @@ async fn a_session_ends_when_its_token_expires() {
         .await
         .unwrap();
     let short = v["token"].as_str().unwrap().to_string();
+    w.hub
+        .grant("acme", &short, "berlin", "echo.internal:7")
+        .await;
     let Socks5Outcome::Connected(mut s) =
         socks5_connect(w.hub.socks5(), "berlin", &short, "echo.internal", 7)
             .await

@@ -34,6 +34,7 @@ async fn revoked_connector_is_cut_off_at_once_and_stays_off() {
         .expose("echo", "echo.internal:7", echo)
         .run()
         .await;
+    hub.grant("acme", &token, "berlin", "echo.internal:7").await;
     let mut s = open(&hub, "berlin", &token, "echo.internal", 7).await;
     assert_eq!(echo_round_trip(&mut s, b"before").await.unwrap(), b"before");
 
@@ -89,6 +90,7 @@ async fn hub_restart_and_connector_restart_reconnect() {
         .expose("echo", "echo.internal:7", echo)
         .run()
         .await;
+    hub.grant("acme", &token, "berlin", "echo.internal:7").await;
     let mut s = open(&hub, "berlin", &token, "echo.internal", 7).await;
     assert_eq!(echo_round_trip(&mut s, b"one").await.unwrap(), b"one");
 
@@ -130,6 +132,9 @@ async fn config_reload_adds_and_removes_targets_without_dropping_streams() {
         .expose("keep", "keep.internal:7", e3)
         .run()
         .await;
+    hub.grant("acme", &token, "berlin", "a.internal:7").await;
+    hub.grant("acme", &token, "berlin", "keep.internal:7").await;
+    hub.grant("acme", &token, "berlin", "b.internal:7").await;
     let mut to_removed = open(&hub, "berlin", &token, "a.internal", 7).await;
     assert_eq!(echo_round_trip(&mut to_removed, b"x").await.unwrap(), b"x");
     let mut to_kept = open(&hub, "berlin", &token, "keep.internal", 7).await;
@@ -204,6 +209,7 @@ async fn connector_behind_an_http_connect_proxy() {
         .via_proxy(p.addr, "svc", "s3cret")
         .run()
         .await;
+    hub.grant("acme", &token, "berlin", "echo.internal:7").await;
     assert_eq!(p.relayed(), 1, "the tunnel went through the proxy");
     let mut s = open(&hub, "berlin", &token, "echo.internal", 7).await;
     assert_eq!(

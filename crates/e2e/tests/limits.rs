@@ -19,6 +19,7 @@ async fn setup(opts: HubOptions) -> (TestHub, TestConnector, String) {
         .expose("echo", "echo.internal:7", echo)
         .run()
         .await;
+    hub.grant("acme", &token, "berlin", "echo.internal:7").await;
     (hub, conn, token)
 }
 
@@ -53,6 +54,7 @@ async fn a_token_cannot_hold_more_sessions_than_its_cap() {
     assert!(body.contains("too_many_sessions"));
     // Another token of the same company is not affected.
     let other = hub.token("acme", "other").await;
+    hub.grant("acme", &other, "berlin", "echo.internal:7").await;
     assert!(matches!(
         socks5_connect(hub.socks5(), "berlin", &other, "echo.internal", 7)
             .await

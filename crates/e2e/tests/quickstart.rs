@@ -22,6 +22,7 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
         "http_proxy",
         "location",
         "token",
+        "engineer_token",
     ] {
         assert!(json[key].is_string(), "quickstart.json lacks {key}");
     }
@@ -76,6 +77,36 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains("/through-connect"));
+
+        // A support engineer names the service connection; its window is open.
+        let info = qs.info.clone();
+        let web = info
+            .services
+            .iter()
+            .find(|s| s.connection_type == "http_connect")
+            .expect("web service connection")
+            .entry
+            .clone();
+        assert_eq!(web, "http_connect.dem.demo.portcullis:80");
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("curl")
+                .args(["-sS", "--max-time", "20", "--proxy"])
+                .arg(format!(
+                    "socks5h://engineer:{}@{}",
+                    info.engineer_token, info.socks5
+                ))
+                .arg(format!("http://{web}/as-engineer"))
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "curl as engineer failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("/as-engineer"));
     } else {
         println!("curl not installed: skipping the curl part");
     }
@@ -85,6 +116,7 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
     // Second start: same token, same connector identity, same ports if free.
     let qs = quickstart::start(dir.path()).await.unwrap();
     assert_eq!(qs.info.token, token);
+    assert_eq!(qs.info.services.len(), 2, "the seed is idempotent");
     assert_eq!(qs.info.api_url, api, "ports are reused when free");
     qs.shutdown().await;
 }

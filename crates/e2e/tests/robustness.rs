@@ -52,6 +52,7 @@ async fn random_bytes_on_every_listener() {
         .expose("echo", "echo.internal:7", echo)
         .run()
         .await;
+    hub.grant("acme", &token, "berlin", "echo.internal:7").await;
     let a = hub.addrs();
     let listeners = [a.api, a.tunnel, a.socks5.unwrap(), a.http_proxy.unwrap()];
     let mut rnd = xorshift(0x5EED);

@@ -35,6 +35,7 @@ async fn a_live_session_is_cut_when_the_grace_period_ends() {
         .expose("echo", "echo.internal:7", echo)
         .run()
         .await;
+    hub.grant("acme", &token, "berlin", "echo.internal:7").await;
     let Socks5Outcome::Connected(mut s) =
         socks5_connect(hub.socks5(), "berlin", &token, "echo.internal", 7)
             .await

@@ -22,9 +22,11 @@ pub mod config;
 pub mod entry;
 pub mod pki_state;
 pub mod registry;
+pub mod resolve;
 pub mod session;
 pub mod state;
 pub mod tunnel_endpoint;
+pub mod windows;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,6 +100,9 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir.join("hub.db")).await?);
     let pki = pki_state::load_or_create(&config.data_dir, &config.server_names)?;
     bootstrap_admin(store.as_ref(), &config).await?;
+    store
+        .ensure_catalogue(&portcullis_domain::conntype::catalogue())
+        .await?;
 
     let api_l = bind("api", config.api).await?;
     let tunnel_l = bind("tunnel", config.tunnel).await?;
@@ -135,6 +140,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
     let state: State = Arc::new(state::HubState {
         audit: audit::Auditor::start(store.clone()),
         tokens: auth::TokenCache::default(),
+        windows: windows::WindowHub::default(),
         store,
         pki,
         registry: registry::Registry::default(),
@@ -145,6 +151,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         tunnels: TaskTracker::new(),
         config,
     });
+    windows::spawn_scheduler(state.clone());
     let mut listeners = vec![
         tokio::spawn(tunnel_endpoint::serve(
             state.clone(),

@@ -39,6 +39,9 @@ pub struct Tunnel {
     pub cut: CancellationToken,
     /// Why it was cut, when it was cut on purpose.
     pub cut_reason: RwLock<Option<portcullis_proto::GoodbyeReason>>,
+    /// Control messages to send to the connector (window state); the tunnel's control loop
+    /// writes them in order.
+    pub push: tokio::sync::mpsc::UnboundedSender<portcullis_proto::Message>,
 }
 
 impl Tunnel {
@@ -51,13 +54,26 @@ impl Tunnel {
     }
 }
 
+/// Something whose end cuts the live sessions that depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CutKey {
+    /// An API token (revoked).
+    Token(Id),
+    /// A user (disabled).
+    User(Id),
+    /// A window (closed or expired).
+    Window(Id),
+    /// A standing grant (revoked).
+    Grant(Id),
+}
+
 /// All live tunnels of this hub.
 #[derive(Debug)]
 pub struct Registry {
     tunnels: RwLock<HashMap<(Id, String), Arc<Tunnel>>>,
-    /// One cancellation token per API token with live sessions; cancelled when the API token
-    /// is revoked, which cuts those sessions.
-    token_cuts: std::sync::Mutex<HashMap<Id, CancellationToken>>,
+    /// One cancellation token per token, user, window or grant with live sessions; cancelled
+    /// when that thing ends, which cuts those sessions.
+    cuts: std::sync::Mutex<HashMap<CutKey, CancellationToken>>,
     /// Session slots per API token (the per-token concurrency cap).
     token_slots: std::sync::Mutex<HashMap<Id, Arc<tokio::sync::Semaphore>>>,
     /// Bumped on every change (connect, disconnect, inventory), for waiters such as tests and
@@ -69,7 +85,7 @@ impl Default for Registry {
     fn default() -> Self {
         Registry {
             tunnels: RwLock::new(HashMap::new()),
-            token_cuts: std::sync::Mutex::new(HashMap::new()),
+            cuts: std::sync::Mutex::new(HashMap::new()),
             token_slots: std::sync::Mutex::new(HashMap::new()),
             changes: watch::channel(0).0,
         }
@@ -145,12 +161,33 @@ impl Registry {
 
     /// The cut token of an API token's sessions (created on first use).
     pub fn token_cut(&self, token_id: Id) -> CancellationToken {
-        match self.token_cuts.lock() {
-            Ok(mut m) => m.entry(token_id).or_default().clone(),
+        self.cut_token(CutKey::Token(token_id))
+    }
+
+    /// The cancellation token that [`Registry::cut`] cancels for `key` (created on first use).
+    pub fn cut_token(&self, key: CutKey) -> CancellationToken {
+        match self.cuts.lock() {
+            Ok(mut m) => m.entry(key).or_default().clone(),
             // A poisoned map still must not let a session run uncut: give it a token that is
             // cut only by its tunnel.
             Err(_) => CancellationToken::new(),
         }
+    }
+
+    /// Cuts every live session that depends on `key`. Later sessions get a fresh token, so a
+    /// reopened window or a new grant with a reused id is not born cut.
+    pub fn cut(&self, key: CutKey) {
+        if let Ok(mut m) = self.cuts.lock() {
+            if let Some(t) = m.remove(&key) {
+                t.cancel();
+            }
+        }
+    }
+
+    /// Sends a control message to a connector's tunnel, if it is connected. `false` if not.
+    pub fn push(&self, connector_id: Id, m: portcullis_proto::Message) -> bool {
+        self.by_connector(connector_id)
+            .is_some_and(|t| t.push.send(m).is_ok())
     }
 
     /// The semaphore bounding an API token's concurrent sessions at `max`.
@@ -166,11 +203,7 @@ impl Registry {
 
     /// Cuts every live session of an API token (it was revoked).
     pub fn revoke_token(&self, token_id: Id) {
-        if let Ok(mut m) = self.token_cuts.lock() {
-            if let Some(t) = m.remove(&token_id) {
-                t.cancel();
-            }
-        }
+        self.cut(CutKey::Token(token_id));
     }
 
     /// Cuts every tunnel (hub shutdown).

@@ -15,7 +15,8 @@ use tokio::time::Instant;
 
 use crate::audit::Event;
 use crate::auth::Principal;
-use crate::registry::Tunnel;
+use crate::registry::{CutKey, Tunnel};
+use crate::resolve::{Permission, Resolved};
 use crate::state::State;
 
 /// Deadline for the connector to answer a `StreamOpen` (it includes its dial).
@@ -66,6 +67,15 @@ pub enum SessionError {
     /// The token already has as many live sessions as the hub allows.
     #[error("this token has {0} live sessions, the most allowed")]
     TooManySessions(usize),
+    /// The hub's key refused: unknown service connection, no grant, not named, wrong port.
+    #[error("{0}")]
+    Denied(String),
+    /// The service connection has no open window now.
+    #[error("the service connection has no open window; the customer opens one")]
+    NoWindow,
+    /// The hub could not decide (its store failed); nothing was opened.
+    #[error("the hub cannot check this request now; try again")]
+    Unavailable,
 }
 
 impl SessionError {
@@ -79,11 +89,15 @@ impl SessionError {
                 RefuseCode::ConnectionRefused => "connection_refused",
                 RefuseCode::HostUnreachable => "host_unreachable",
                 RefuseCode::Timeout => "backend_timeout",
+                RefuseCode::WindowClosed => "window_closed_at_connector",
                 _ => "unavailable",
             },
             SessionError::Tunnel(TunnelError::Timeout(_)) => "tunnel_timeout",
             SessionError::Tunnel(_) => "tunnel_error",
             SessionError::TooManySessions(_) => "too_many_sessions",
+            SessionError::Denied(_) => "denied",
+            SessionError::NoWindow => "no_open_window",
+            SessionError::Unavailable => "hub_unavailable",
         }
     }
 
@@ -107,6 +121,8 @@ pub struct Session {
     entry: &'static str,
     client: SocketAddr,
     target: Target,
+    /// The service connection and what permits the stream.
+    resolved: Resolved,
     tunnel: Arc<Tunnel>,
     /// Taken by [`Session::relay`]; still here on drop means the session never relayed.
     stream: Option<H2Stream>,
@@ -123,6 +139,7 @@ impl Drop for Session {
         }
         // Opened and audited as started, but never relayed (the client's upgrade failed or it
         // went away): record the end so no session.start is left without one.
+        let company = self.resolved.company_id;
         let (state, principal, target, id, entry, client) = (
             self.state.clone(),
             self.principal.clone(),
@@ -135,7 +152,7 @@ impl Drop for Session {
             state
                 .audit
                 .submit(Event {
-                    company_id: principal.company_id,
+                    company_id: Some(company),
                     actor: &principal.label(),
                     action: "session.end",
                     target: &target,
@@ -166,24 +183,32 @@ pub async fn open(
         .try_acquire_owned()
         .map_err(|_| SessionError::TooManySessions(state.config.max_sessions_per_token));
     let res = match slot {
-        Ok(slot) => open_inner(state, principal, entry, client, &target, &id)
-            .await
-            .map(|(t, s)| (t, s, slot)),
+        Ok(slot) => match crate::resolve::resolve(state, principal, &target).await {
+            Ok(resolved) => open_inner(state, principal, entry, client, &resolved, &id)
+                .await
+                .map(|(t, s)| (t, s, slot, resolved)),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match res {
-        Ok((tunnel, stream, slot)) => {
+        Ok((tunnel, stream, slot, resolved)) => {
             state
                 .audit
                 .submit(Event {
-                    company_id: principal.company_id,
+                    // The customer's company, also for vendor engineers: it is the customer's
+                    // log book the session belongs in.
+                    company_id: Some(resolved.company_id),
                     actor: &principal.label(),
                     action: "session.start",
-                    target: &target.to_string(),
+                    target: &resolved.target.to_string(),
                     outcome: "ok",
                     detail: serde_json::json!({
                         "session": id, "entry": entry, "client": client.to_string(),
-                        "connector": tunnel.connector_id,
+                        "connector": tunnel.connector_id, "service": resolved.label,
+                        "service_connection": resolved.service.id,
+                        "system": resolved.service.system_id,
+                        "permitted_by": permitted_by(&resolved.permission),
                     }),
                 })
                 .await;
@@ -192,7 +217,8 @@ pub async fn open(
                 principal: principal.clone(),
                 entry,
                 client,
-                target,
+                target: resolved.target.clone(),
+                resolved,
                 tunnel,
                 stream: Some(stream),
                 started: Instant::now(),
@@ -221,21 +247,30 @@ pub async fn open(
     }
 }
 
+fn permitted_by(p: &Permission) -> serde_json::Value {
+    match p {
+        Permission::Window(w) => serde_json::json!({"window": w.id}),
+        Permission::Grant(g) => serde_json::json!({"grant": g.id}),
+    }
+}
+
 async fn open_inner(
     state: &State,
     principal: &Principal,
     entry: &'static str,
     client: SocketAddr,
-    target: &Target,
+    resolved: &Resolved,
     id: &str,
 ) -> Result<(Arc<Tunnel>, H2Stream), SessionError> {
-    let company = principal.company_id.ok_or(SessionError::NotPermitted(
-        "the token belongs to no company",
-    ))?;
+    let target = &resolved.target;
     let tunnel = state
         .registry
-        .get(company, &target.location)
+        .get(resolved.company_id, &target.location)
         .ok_or_else(|| SessionError::ConnectorOffline(target.location.clone()))?;
+    let (window, grant) = match &resolved.permission {
+        Permission::Window(w) => (Some(w.id.to_string()), None),
+        Permission::Grant(g) => (None, Some(g.id.to_string())),
+    };
     let open = StreamOpen {
         session_id: id.into(),
         host: target.host.clone(),
@@ -243,8 +278,8 @@ async fn open_inner(
         principal: principal.label(),
         entry: entry.into(),
         client_addr: Some(client.to_string()),
-        window: None,
-        grant: None,
+        window,
+        grant,
     };
     match tunnel.mux.open_stream(&open, OPEN_TIMEOUT).await? {
         Ok(stream) => Ok((tunnel, stream)),
@@ -268,6 +303,13 @@ impl Session {
         // The session ends when its tunnel is cut, its token is revoked, or its token expires:
         // all three are awaited in the relay's own task, no watcher task per session.
         let token_cut = state.registry.token_cut(self.principal.token_id);
+        let user_cut = state
+            .registry
+            .cut_token(CutKey::User(self.principal.user_id));
+        let permission_cut = state.registry.cut_token(match &self.resolved.permission {
+            Permission::Window(w) => CutKey::Window(w.id),
+            Permission::Grant(g) => CutKey::Grant(g.id),
+        });
         let expiry = self.principal.expires_at.map(|at| {
             let left = (at - time::OffsetDateTime::now_utc()).max(time::Duration::ZERO);
             Instant::now() + Duration::try_from(left).unwrap_or(Duration::ZERO)
@@ -285,6 +327,8 @@ impl Session {
             tokio::select! {
                 _ = self.tunnel.cut.cancelled() => {}
                 _ = token_cut.cancelled() => {}
+                _ = user_cut.cancelled() => {}
+                _ = permission_cut.cancelled() => {}
                 _ = expired => {}
             }
         };
@@ -297,6 +341,11 @@ impl Session {
             },
             RelayEnd::Error => format!("error: {}", err.map(|e| e.to_string()).unwrap_or_default()),
             RelayEnd::Cut if token_cut.is_cancelled() => "token revoked".to_string(),
+            RelayEnd::Cut if user_cut.is_cancelled() => "user disabled".to_string(),
+            RelayEnd::Cut if permission_cut.is_cancelled() => match &self.resolved.permission {
+                Permission::Window(_) => "window closed or expired".to_string(),
+                Permission::Grant(_) => "grant revoked".to_string(),
+            },
             RelayEnd::Cut if expiry.is_some_and(|at| Instant::now() >= at) => {
                 "token expired".to_string()
             }
@@ -311,7 +360,7 @@ impl Session {
         state
             .audit
             .submit(Event {
-                company_id: self.principal.company_id,
+                company_id: Some(self.resolved.company_id),
                 actor: &self.principal.label(),
                 action: "session.end",
                 target: &self.target.to_string(),
@@ -322,6 +371,7 @@ impl Session {
                 },
                 detail: serde_json::json!({
                     "session": self.id, "entry": self.entry, "client": self.client.to_string(),
+                    "service": self.resolved.label, "system": self.resolved.service.system_id,
                     "bytes_up": stats.to_tunnel, "bytes_down": stats.from_tunnel,
                     "duration_ms": duration_ms, "ended_by": ended_by,
                 }),

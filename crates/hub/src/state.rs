@@ -27,6 +27,8 @@ pub struct HubState {
     pub audit: Auditor,
     /// Recently verified API tokens.
     pub tokens: crate::auth::TokenCache,
+    /// Window pushes and the window scheduler's wake-up.
+    pub windows: crate::windows::WindowHub,
     /// The tunnel address told to connectors at enrolment.
     pub advertised_tunnel: String,
     /// Cancelled when the hub stops accepting new connections (first phase of shutdown).

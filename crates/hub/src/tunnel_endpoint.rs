@@ -151,6 +151,7 @@ async fn handle(
         }
     };
     drop(permit);
+    let (push, pushed) = mpsc::unbounded_channel();
     let tunnel = Arc::new(Tunnel {
         connector_id: connector.id,
         company_id: connector.company_id,
@@ -163,6 +164,7 @@ async fn handle(
         inventory: RwLock::new(Vec::new()),
         cut: state.shutdown.child_token(),
         cut_reason: RwLock::new(None),
+        push,
     });
     state.registry.insert(tunnel.clone());
     // Revocation may have happened while this handshake was in flight. The revoke call updates
@@ -207,7 +209,13 @@ async fn handle(
         .await;
     tracing::info!(connector = connector.id, location = %connector.location, %peer, "tunnel up");
 
-    let reason = control_loop(&state, &tunnel, control).await;
+    // The connector enforces windows by itself: it gets every live window of its service
+    // connections now, and each change as it happens.
+    if let Err(e) = crate::windows::send_window_set(&state, connector.id).await {
+        tracing::error!(error = %e, "cannot read windows for the connector; cutting");
+        tunnel.cut(GoodbyeReason::Shutdown);
+    }
+    let reason = control_loop(&state, &tunnel, control, pushed).await;
 
     state.registry.remove(&tunnel);
     tunnel.cut.cancel();
@@ -242,7 +250,12 @@ async fn refuse_audit(state: &State, c: Option<&Connector>, fp: &str, why: &str)
 }
 
 /// Runs the control channel until the tunnel ends; returns why it ended.
-async fn control_loop(state: &State, tunnel: &Tunnel, control: H2Stream) -> String {
+async fn control_loop(
+    state: &State,
+    tunnel: &Tunnel,
+    control: H2Stream,
+    mut pushed: mpsc::UnboundedReceiver<Message>,
+) -> String {
     let (mut rd, mut wr) = tokio::io::split(control);
     // `read_message` is not cancel-safe, so a task owns the read half and forwards frames.
     let (tx, mut rx) = mpsc::channel(16);
@@ -291,12 +304,25 @@ async fn control_loop(state: &State, tunnel: &Tunnel, control: H2Stream) -> Stri
                         }
                         Message::Heartbeat(_) => {}
                         Message::Goodbye(g) => break format!("connector said goodbye: {:?}", g.reason),
+                        Message::WindowClosed(c) => {
+                            // Its own task: closing audits and pushes, and must not hold up
+                            // heartbeats (nor deadlock on this loop's queue).
+                            let (st, id, loc) = (state.clone(), tunnel.connector_id, tunnel.location.clone());
+                            state.tasks.spawn(async move {
+                                crate::windows::closed_at_connector(&st, id, &loc, c).await;
+                            });
+                        }
                         other => break format!("protocol error: unexpected {}", other.name()),
                     }
                 }
                 Some(Err(e)) => break format!("control channel: {e}"),
                 None => break "control channel closed".into(),
             },
+            Some(m) = pushed.recv() => {
+                if !write_within(&mut wr, &m, interval).await {
+                    break format!("sending {} failed", m.name());
+                }
+            }
             _ = tick.tick() => {
                 if last_rx.elapsed() > interval * 3 {
                     break "heartbeat timeout".into();

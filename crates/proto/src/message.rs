@@ -14,8 +14,9 @@ pub const MAX_HOST_LEN: usize = 253;
 pub const MAX_TEXT_LEN: usize = 4096;
 /// Most inventory entries in one report.
 pub const MAX_INVENTORY: usize = 10_000;
-/// Most windows in one [`WindowSet`] (a connector's open and reserved windows).
-pub const MAX_WINDOWS: usize = 10_000;
+/// Most windows in one [`WindowSet`] (a connector's open and reserved windows). A window is
+/// about 170 bytes of JSON, so this many fit in one frame with room to spare.
+pub const MAX_WINDOWS: usize = 4_000;
 
 /// Everything that may be framed on a tunnel.
 #[derive(Debug, Clone, PartialEq, Eq)]

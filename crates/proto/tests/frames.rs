@@ -60,7 +60,82 @@ fn samples() -> Vec<Message> {
             reason: GoodbyeReason::Revoked,
             message: "revoked".into(),
         }),
+        Message::WindowSet(WindowSet {
+            windows: vec![
+                window("41"),
+                WindowInfo {
+                    closed: true,
+                    ..window("42")
+                },
+            ],
+        }),
+        Message::WindowSet(WindowSet { windows: vec![] }),
+        Message::WindowUpdate(WindowUpdate {
+            window: window("43"),
+        }),
+        Message::WindowClosed(WindowClosed {
+            id: "43".into(),
+            by: "alice".into(),
+            reason: Some("maintenance done".into()),
+        }),
+        Message::StreamOpen(StreamOpen {
+            session_id: "s-3".into(),
+            host: "erp.internal".into(),
+            port: 3200,
+            principal: "engineer@vendor".into(),
+            entry: "socks5".into(),
+            client_addr: None,
+            window: Some("43".into()),
+            grant: None,
+        }),
+        Message::StreamOpen(StreamOpen {
+            session_id: "s-4".into(),
+            host: "erp.internal".into(),
+            port: 3200,
+            principal: "token:bot@acme".into(),
+            entry: "http".into(),
+            client_addr: None,
+            window: None,
+            grant: Some("g-7".into()),
+        }),
+        Message::StreamReply(StreamReply {
+            session_id: "s-3".into(),
+            result: OpenResult::Refused {
+                code: RefuseCode::WindowClosed,
+                message: "window 43 ended at 2026-01-01T10:00:00Z".into(),
+            },
+        }),
     ]
+}
+
+fn window(id: &str) -> WindowInfo {
+    WindowInfo {
+        id: id.into(),
+        service: "acme/PRD/ssh".into(),
+        virtual_host: "prd.internal".into(),
+        virtual_port: 22,
+        start_ms: 1_800_000_000_000,
+        end_ms: 1_800_028_800_000,
+        closed: false,
+    }
+}
+
+/// A frame of `kind` with `body` as it stands (no encoder-side checks).
+fn raw_frame(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut f = ((body.len() + 1) as u32).to_be_bytes().to_vec();
+    f.push(kind);
+    f.extend_from_slice(body);
+    f
+}
+
+fn assert_malformed(f: &[u8], kind: &str, needle: &str) {
+    match decode(f) {
+        Err(DecodeError::Malformed { kind: k, reason }) => {
+            assert_eq!(k, kind);
+            assert!(reason.contains(needle), "{reason:?} lacks {needle:?}");
+        }
+        other => panic!("expected a malformed {kind}, got {other:?}"),
+    }
 }
 
 #[test]
@@ -197,9 +272,140 @@ fn random_garbage_never_panics() {
             // Plausible header, random body: exercises the JSON and validation paths.
             let body_len = (len - 4) as u32;
             v[..4].copy_from_slice(&body_len.to_be_bytes());
-            v[4] = (next() % 10) as u8;
+            // Every kind byte in use (0x01..=0x0b), plus 0 and one unknown.
+            v[4] = (next() % 13) as u8;
         }
         let _ = decode(&v);
         let _ = Preface::decode(&v);
+    }
+}
+
+#[test]
+fn window_messages_use_their_kind_bytes_and_wire_names() {
+    let set = Message::WindowSet(WindowSet {
+        windows: vec![window("1")],
+    });
+    assert_eq!((set.kind(), set.name()), (0x09, "window_set"));
+    let update = Message::WindowUpdate(WindowUpdate {
+        window: window("1"),
+    });
+    assert_eq!((update.kind(), update.name()), (0x0a, "window_update"));
+    let closed = Message::WindowClosed(WindowClosed {
+        id: "1".into(),
+        by: "alice".into(),
+        reason: None,
+    });
+    assert_eq!((closed.kind(), closed.name()), (0x0b, "window_closed"));
+    // `closed` and `reason` may be left out; `StreamOpen` without window or grant still decodes
+    // (the connector refuses it, the codec does not).
+    let body = br#"{"window":{"id":"1","service":"s","virtual_host":"h","virtual_port":1,"start_ms":0,"end_ms":1}}"#;
+    match decode(&raw_frame(0x0a, body)).unwrap().0 {
+        Message::WindowUpdate(u) => assert!(!u.window.closed),
+        other => panic!("{other:?}"),
+    }
+    let body = br#"{"id":"1","by":"alice"}"#;
+    assert_eq!(
+        decode(&raw_frame(0x0b, body)).unwrap().0,
+        Message::WindowClosed(WindowClosed {
+            id: "1".into(),
+            by: "alice".into(),
+            reason: None,
+        })
+    );
+    let body = br#"{"session_id":"s","host":"h","port":1,"principal":"p","entry":"socks5"}"#;
+    match decode(&raw_frame(0x06, body)).unwrap().0 {
+        Message::StreamOpen(o) => assert_eq!((o.window, o.grant), (None, None)),
+        other => panic!("{other:?}"),
+    }
+    let body =
+        br#"{"session_id":"s","result":{"status":"refused","code":"window_closed","message":"m"}}"#;
+    assert!(decode(&raw_frame(0x07, body)).is_ok());
+}
+
+#[test]
+fn windows_with_a_bad_port_host_or_times_are_refused() {
+    let cases: [(serde_json::Value, &str); 5] = [
+        (serde_json::json!({"virtual_port": 0}), "port 0"),
+        (
+            serde_json::json!({"end_ms": 1_799_999_999_999i64}),
+            "ends before it starts",
+        ),
+        (
+            serde_json::json!({"end_ms": 1_800_000_000_000i64}),
+            "ends before it starts",
+        ),
+        (
+            serde_json::json!({"virtual_host": "prd internal"}),
+            "characters outside",
+        ),
+        (serde_json::json!({"id": ""}), "window id"),
+    ];
+    for (change, needle) in cases {
+        let mut w = serde_json::to_value(window("7")).unwrap();
+        for (k, v) in change.as_object().unwrap() {
+            w[k] = v.clone();
+        }
+        let update = serde_json::json!({ "window": w }).to_string();
+        assert_malformed(&raw_frame(0x0a, update.as_bytes()), "window_update", needle);
+        let set = serde_json::json!({ "windows": [window("6"), w] }).to_string();
+        assert_malformed(&raw_frame(0x09, set.as_bytes()), "window_set", needle);
+    }
+    // A port beyond u16 is a JSON error, named as such.
+    let mut w = serde_json::to_value(window("7")).unwrap();
+    w["virtual_port"] = 70_000.into();
+    let update = serde_json::json!({ "window": w }).to_string();
+    assert_malformed(&raw_frame(0x0a, update.as_bytes()), "window_update", "");
+}
+
+#[test]
+fn a_window_set_over_the_limit_is_refused() {
+    // Short windows so that MAX_WINDOWS + 1 of them still fit one frame.
+    let one =
+        r#"{"id":"i","service":"s","virtual_host":"h","virtual_port":1,"start_ms":0,"end_ms":1}"#;
+    let body = |n: usize| format!("{{\"windows\":[{}]}}", vec![one; n].join(","));
+    let at_limit = body(MAX_WINDOWS);
+    assert!(at_limit.len() < MAX_FRAME_LEN as usize);
+    match decode(&raw_frame(0x09, at_limit.as_bytes())).unwrap().0 {
+        Message::WindowSet(s) => assert_eq!(s.windows.len(), MAX_WINDOWS),
+        other => panic!("{other:?}"),
+    }
+    let over = body(MAX_WINDOWS + 1);
+    assert!(
+        over.len() < MAX_FRAME_LEN as usize,
+        "refused for its count, not its size"
+    );
+    assert_malformed(
+        &raw_frame(0x09, over.as_bytes()),
+        "window_set",
+        &format!("more than {MAX_WINDOWS} windows"),
+    );
+}
+
+#[test]
+fn window_closed_and_stream_open_texts_are_bounded() {
+    let long = "x".repeat(MAX_TEXT_LEN + 1);
+    for (field, needle) in [
+        ("id", "id longer"),
+        ("by", "by longer"),
+        ("reason", "reason longer"),
+    ] {
+        let mut c = serde_json::json!({"id": "1", "by": "alice", "reason": "r"});
+        c[field] = long.clone().into();
+        assert_malformed(
+            &raw_frame(0x0b, c.to_string().as_bytes()),
+            "window_closed",
+            needle,
+        );
+    }
+    for field in ["window", "grant"] {
+        let mut o = serde_json::json!({
+            "session_id": "s", "host": "h", "port": 1, "principal": "p", "entry": "socks5"
+        });
+        o[field] = long.clone().into();
+        assert_malformed(
+            &raw_frame(0x06, o.to_string().as_bytes()),
+            "stream_open",
+            &format!("{field} longer"),
+        );
     }
 }

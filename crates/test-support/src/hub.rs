@@ -157,6 +157,89 @@ impl TestHub {
         v["token"].as_str().expect("token string").to_string()
     }
 
+    /// Makes `target` (`host:port` at connector `location` of `company`) reachable for the
+    /// technical user behind `token`, the way a company admin does: a system (SID `Tnn`, one
+    /// per target), a *Generic TCP* service connection to the target, and a standing grant
+    /// for the token's user. Returns the service connection's id. Goes through the store, not
+    /// the API, so that tests about other things stay short.
+    pub async fn grant(&self, company: &str, token: &str, location: &str, target: &str) -> i64 {
+        use portcullis_domain::system::{SystemData, SystemStatus, SystemType};
+        let store = self.state().store.clone();
+        let c = store
+            .find_company_by_name(company)
+            .await
+            .unwrap()
+            .expect("company exists");
+        let (public, _) = portcullis_hub::auth::parse_api_token(token).expect("a token");
+        let user = store
+            .find_api_token(public)
+            .await
+            .unwrap()
+            .expect("token exists")
+            .user_id;
+        let connector = store
+            .find_connector(c.id, location)
+            .await
+            .unwrap()
+            .expect("connector exists");
+        let (host, port) = target.rsplit_once(':').expect("host:port");
+        let port: u16 = port.parse().expect("port");
+        let existing = store.list_service_connections(Some(c.id)).await.unwrap();
+        let sc = match existing.iter().find(|s| {
+            s.connector_id == connector.id && s.virtual_host == host && s.virtual_port == port
+        }) {
+            Some(sc) => sc.clone(),
+            None => {
+                let n = store.list_systems(Some(c.id)).await.unwrap().len();
+                let system = store
+                    .create_system(
+                        c.id,
+                        &SystemData {
+                            sid: format!("T{n:02}"),
+                            system_number: "00".into(),
+                            system_type: SystemType::Other,
+                            product: "test back end".into(),
+                            product_version: "1".into(),
+                            installation_number: "0000000001".into(),
+                            status: SystemStatus::Active,
+                            eu_data_protection: false,
+                            advanced_secure_support: false,
+                            allow_independent_opening: false,
+                            description: target.into(),
+                        },
+                    )
+                    .await
+                    .unwrap();
+                let ty = store
+                    .find_connection_type(c.id, "generic_tcp")
+                    .await
+                    .unwrap()
+                    .expect("catalogue seeded");
+                store
+                    .create_service_connection(portcullis_store::NewServiceConnection {
+                        system_id: system.id,
+                        connection_type_id: ty.id,
+                        connector_id: connector.id,
+                        virtual_host: host.to_ascii_lowercase(),
+                        virtual_port: port,
+                        url: None,
+                        created_by: "test".into(),
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        if store
+            .find_active_grant(user, sc.id)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            store.create_grant(user, sc.id, "test").await.unwrap();
+        }
+        sc.id
+    }
+
     /// Creates a connector location; returns (connector id, enrolment token).
     pub async fn connector(&self, company: &str, location: &str) -> (i64, String) {
         let v: Value = self

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use portcullis_connector::{ConnectorConfig, Enrollment, Identity, RunningConnector, Status};
 use portcullis_proto::{
-    Heartbeat, Hello, Inventory, Message, OpenResult, Reject, StreamOpen, Welcome,
+    Heartbeat, Hello, Inventory, Message, OpenResult, Reject, StreamOpen, Welcome, WindowClosed,
+    WindowInfo, WindowSet, WindowUpdate,
 };
 use portcullis_transport::framed::{read_message, write_message};
 use portcullis_transport::h2stream::H2Stream;
@@ -131,8 +132,30 @@ pub struct HubTunnel {
 }
 
 impl HubTunnel {
-    /// Opens a session stream to `host:port`.
+    /// Opens a session stream to `host:port` under a standing grant (`grant-test`): the
+    /// connector's access list alone decides.
     pub async fn open(&self, host: &str, port: u16) -> Result<H2Stream, OpenResult> {
+        self.open_with(host, port, None, Some("grant-test")).await
+    }
+
+    /// Opens a session stream to `host:port` under window `window`.
+    pub async fn open_in(
+        &self,
+        window: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<H2Stream, OpenResult> {
+        self.open_with(host, port, Some(window), None).await
+    }
+
+    /// Opens a session stream naming the given window and grant (either may be absent).
+    pub async fn open_with(
+        &self,
+        host: &str,
+        port: u16,
+        window: Option<&str>,
+        grant: Option<&str>,
+    ) -> Result<H2Stream, OpenResult> {
         let open = StreamOpen {
             session_id: uuid::Uuid::new_v4().to_string(),
             host: host.into(),
@@ -140,10 +163,37 @@ impl HubTunnel {
             principal: "engineer@vendor".into(),
             entry: "test".into(),
             client_addr: Some("192.0.2.1:5555".into()),
-            window: None,
-            grant: None,
+            window: window.map(Into::into),
+            grant: grant.map(Into::into),
         };
         self.mux.open_stream(&open, T).await.expect("tunnel works")
+    }
+
+    /// Sends a `WindowSet` on the control channel.
+    pub fn send_windows(&self, windows: Vec<WindowInfo>) {
+        self.send
+            .send(Message::WindowSet(WindowSet { windows }))
+            .expect("control writer running");
+    }
+
+    /// Sends a `WindowUpdate` on the control channel.
+    pub fn update_window(&self, window: WindowInfo) {
+        self.send
+            .send(Message::WindowUpdate(WindowUpdate { window }))
+            .expect("control writer running");
+    }
+
+    /// The next `WindowClosed` from the connector, within `T` (other frames are skipped).
+    pub async fn next_window_closed(&mut self) -> WindowClosed {
+        let deadline = tokio::time::Instant::now() + T;
+        loop {
+            match tokio::time::timeout_at(deadline, self.others.recv()).await {
+                Err(_) => panic!("no WindowClosed within {T:?}"),
+                Ok(None) => panic!("control channel closed before a WindowClosed"),
+                Ok(Some(Message::WindowClosed(c))) => return c,
+                Ok(Some(_)) => {}
+            }
+        }
     }
 
     /// The next inventory, within `T`.
@@ -284,6 +334,50 @@ impl FakeHub {
         hub_reject(tls, reject).await.expect("reject");
         hello
     }
+}
+
+/// The wall clock in unix milliseconds (the connector uses the same clock).
+pub fn now_ms() -> i64 {
+    portcullis_connector::windows::now_ms()
+}
+
+/// A window on `host:port` from `start_ms` to `end_ms`.
+pub fn window(id: &str, host: &str, port: u16, start_ms: i64, end_ms: i64) -> WindowInfo {
+    WindowInfo {
+        id: id.into(),
+        service: format!("acme/PRD/{id}"),
+        virtual_host: host.into(),
+        virtual_port: port,
+        start_ms,
+        end_ms,
+        closed: false,
+    }
+}
+
+/// The same window, closed.
+pub fn closed(mut w: WindowInfo) -> WindowInfo {
+    w.closed = true;
+    w
+}
+
+/// One request to the connector's admin socket in `data_dir`, one answer.
+pub async fn admin(
+    data_dir: &Path,
+    req: &portcullis_connector::local::Request,
+) -> portcullis_connector::local::Response {
+    let path = portcullis_connector::local::socket_path(data_dir);
+    let mut s = tokio::net::UnixStream::connect(&path)
+        .await
+        .unwrap_or_else(|e| panic!("admin socket {}: {e}", path.display()));
+    let mut line = serde_json::to_vec(req).expect("request");
+    line.push(b'\n');
+    s.write_all(&line).await.expect("send request");
+    let mut answer = String::new();
+    tokio::time::timeout(T, s.read_to_string(&mut answer))
+        .await
+        .expect("answer in time")
+        .expect("read answer");
+    serde_json::from_str(answer.trim_end()).unwrap_or_else(|e| panic!("{e}: {answer:?}"))
 }
 
 /// An echo server; each connection gets its bytes back until it closes.

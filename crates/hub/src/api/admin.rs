@@ -148,6 +148,8 @@ pub struct CreatedToken {
     pub name: String,
     /// Role.
     pub role: Role,
+    /// The user the token acts as (created with it; give it grants by this name).
+    pub user: String,
     /// The token string (shown once).
     pub token: String,
     /// Expiry.
@@ -213,6 +215,7 @@ pub async fn create_token(
             id: t.id,
             name: t.name,
             role,
+            user: user.name,
             token: issued.token,
             expires_at: t.expires_at,
         }),

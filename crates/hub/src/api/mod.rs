@@ -5,6 +5,9 @@
 //! - [`admin`]: companies, API tokens, connectors (create, list with live status, revoke).
 //! - [`audit`]: checking the audit chain and exporting it as JSON Lines.
 //! - [`enroll`]: the unauthenticated enrolment call (one-time token + CSR → certificate).
+//! - [`users`]: users, their authorizations and tokens.
+//! - [`remote`]: systems, connection types, service connections (with [`remote::permit`]).
+//! - [`windows`]: windows, standing grants, the open-connection count, a system's log book.
 //! - [`connect`]: WebSocket streams for `portcullis connect`.
 //! - [`server`]: the HTTPS accept loop.
 
@@ -14,7 +17,10 @@ pub mod connect;
 pub mod enroll;
 pub mod error;
 pub mod extract;
+pub mod remote;
 pub mod server;
+pub mod users;
+pub mod windows;
 
 use axum::extract::{FromRequestParts, State as AxState};
 use axum::http::request::Parts;
@@ -90,12 +96,81 @@ pub fn router(state: State) -> Router {
         .route("/api/v1/audit/verify", get(audit::verify))
         .route("/api/v1/audit/export", get(audit::export))
         .route("/api/v1/connect", get(connect::connect))
+        .merge(remote_routes())
         .fallback(|| async { ApiErr::not_found("route") })
         // A deadline on every request, reading the body included: a client trickling a body
         // cannot hold a task and a connection for ever.
         .layer(axum::middleware::from_fn(request_deadline))
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
         .with_state(state)
+}
+
+/// Systems, connection types, service connections, windows, grants, log books.
+fn remote_routes() -> Router<State> {
+    use axum::routing::{delete, patch, put};
+    Router::new()
+        .route(
+            "/api/v1/users",
+            post(users::create_user).get(users::list_users),
+        )
+        .route("/api/v1/users/{id}", patch(users::edit_user))
+        .route("/api/v1/users/{id}/disable", post(users::disable_user))
+        .route("/api/v1/users/{id}/tokens", post(users::create_user_token))
+        .route(
+            "/api/v1/companies/{company}/systems",
+            get(remote::list_systems).post(remote::create_system),
+        )
+        .route(
+            "/api/v1/systems/{id}",
+            get(remote::get_system)
+                .put(remote::update_system)
+                .delete(remote::delete_system),
+        )
+        .route(
+            "/api/v1/systems/{id}/favourite",
+            put(remote::set_favourite).delete(remote::set_favourite),
+        )
+        .route("/api/v1/systems/{id}/logbook", get(windows::logbook))
+        .route(
+            "/api/v1/systems/{id}/service-connections",
+            post(remote::create_service),
+        )
+        .route(
+            "/api/v1/companies/{company}/connection-types",
+            get(remote::list_types).post(remote::create_type),
+        )
+        .route("/api/v1/connection-types/{id}", delete(remote::delete_type))
+        .route(
+            "/api/v1/companies/{company}/service-connections",
+            get(remote::list_services),
+        )
+        .route(
+            "/api/v1/service-connections/{id}",
+            get(remote::get_service).delete(remote::delete_service),
+        )
+        .route(
+            "/api/v1/service-connections/{id}/windows",
+            get(windows::list_windows).post(windows::open_window),
+        )
+        .route(
+            "/api/v1/service-connections/{id}/grants",
+            post(windows::create_grant),
+        )
+        .route(
+            "/api/v1/companies/{company}/windows",
+            get(windows::list_live_windows),
+        )
+        .route(
+            "/api/v1/windows/{id}",
+            get(windows::get_window).patch(windows::edit_window),
+        )
+        .route("/api/v1/windows/{id}/close", post(windows::close_window))
+        .route(
+            "/api/v1/companies/{company}/grants",
+            get(windows::list_grants),
+        )
+        .route("/api/v1/grants/{id}/revoke", post(windows::revoke_grant))
+        .route("/api/v1/companies/{company}/summary", get(windows::summary))
 }
 
 /// How long one API request may take, body upload included.

@@ -50,12 +50,14 @@ pub fn status_for(e: &SessionError) -> StatusCode {
         SessionError::NotPermitted(_) => StatusCode::FORBIDDEN,
         SessionError::ConnectorOffline(_) => StatusCode::SERVICE_UNAVAILABLE,
         SessionError::Refused { code, .. } => match code {
-            RefuseCode::NotAllowed => StatusCode::FORBIDDEN,
+            RefuseCode::NotAllowed | RefuseCode::WindowClosed => StatusCode::FORBIDDEN,
             RefuseCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::BAD_GATEWAY,
         },
         SessionError::Tunnel(_) => StatusCode::BAD_GATEWAY,
         SessionError::TooManySessions(_) => StatusCode::TOO_MANY_REQUESTS,
+        SessionError::Denied(_) | SessionError::NoWindow => StatusCode::FORBIDDEN,
+        SessionError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

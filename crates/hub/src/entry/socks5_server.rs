@@ -21,12 +21,15 @@ pub fn reply_for(e: &SessionError) -> ReplyCode {
         SessionError::NotPermitted(_) => ReplyCode::NotAllowed,
         SessionError::ConnectorOffline(_) => ReplyCode::NetworkUnreachable,
         SessionError::Refused { code, .. } => match code {
-            RefuseCode::NotAllowed => ReplyCode::NotAllowed,
+            RefuseCode::NotAllowed | RefuseCode::WindowClosed => ReplyCode::NotAllowed,
             RefuseCode::ConnectionRefused => ReplyCode::ConnectionRefused,
             RefuseCode::HostUnreachable | RefuseCode::Timeout => ReplyCode::HostUnreachable,
             _ => ReplyCode::GeneralFailure,
         },
-        SessionError::Tunnel(_) | SessionError::TooManySessions(_) => ReplyCode::GeneralFailure,
+        SessionError::Tunnel(_) | SessionError::TooManySessions(_) | SessionError::Unavailable => {
+            ReplyCode::GeneralFailure
+        }
+        SessionError::Denied(_) | SessionError::NoWindow => ReplyCode::NotAllowed,
     }
 }
 

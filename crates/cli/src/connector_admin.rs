@@ -1,0 +1,201 @@
+//! `portcullis connector windows` and `portcullis connector close-window`: a customer admin on
+//! the connector's machine talks to the **running** connector through its admin socket
+//! (`data_dir/connector.sock`, mode 0600; see `portcullis_connector::local`).
+//!
+//! Nothing here reaches the hub: the connector closes the window in its own view at once (new
+//! streams refused, live sessions cut, an audit record written) and tells the hub itself, now
+//! or after its tunnel comes back.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use portcullis_connector::local::{socket_path, ErrorCode, Request, Response};
+use portcullis_connector::windows::{WindowState, WindowView};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+use crate::output::{OutputArgs, Table};
+
+/// How long the connector has to answer.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest answer read (a listing of every window fits easily).
+pub const MAX_ANSWER_LEN: u64 = 64 << 20;
+
+/// `portcullis connector windows`.
+#[derive(Debug, clap::Args)]
+pub struct WindowsArgs {
+    /// The running connector's configuration file (only its `data_dir` is read).
+    #[arg(long, env = "PORTCULLIS_CONNECTOR_CONFIG")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// `portcullis connector close-window`.
+#[derive(Debug, clap::Args)]
+pub struct CloseWindowArgs {
+    /// The running connector's configuration file (only its `data_dir` is read).
+    #[arg(long, env = "PORTCULLIS_CONNECTOR_CONFIG")]
+    pub config: PathBuf,
+    /// The window's id, as `portcullis connector windows` lists it.
+    #[arg(long)]
+    pub window: String,
+    /// Who closes it, for the audit logs of the connector and the hub. Defaults to the login
+    /// name (`$SUDO_USER`, `$USER`, `$LOGNAME`, else `uid N`).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Why, free text.
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// Lists the connector's view of its windows.
+pub async fn windows(args: &WindowsArgs) -> Result<()> {
+    let data_dir = data_dir(&args.config)?;
+    match request(&data_dir, &Request::Windows).await? {
+        Response::Windows { windows } => args.out.print(&windows, |w| table(w).to_string()),
+        other => unexpected(other),
+    }
+}
+
+/// Closes a window at the connector.
+pub async fn close_window(args: &CloseWindowArgs) -> Result<()> {
+    let data_dir = data_dir(&args.config)?;
+    let by = match &args.by {
+        Some(b) => b.clone(),
+        None => login_name().context("cannot tell who you are; name yourself with --by NAME")?,
+    };
+    let req = Request::CloseWindow {
+        window: args.window.clone(),
+        by,
+        reason: args.reason.clone(),
+    };
+    match request(&data_dir, &req).await? {
+        Response::Closed {
+            window,
+            sessions_cut,
+        } => {
+            #[derive(serde::Serialize)]
+            struct Closed<'a> {
+                window: &'a WindowView,
+                sessions_cut: usize,
+            }
+            let value = Closed {
+                window: &window,
+                sessions_cut,
+            };
+            args.out.print(&value, |c| {
+                format!(
+                    "Closed window {} ({}, {}) at the connector; {} live session(s) cut. \
+                     The hub is told as soon as the tunnel is up.",
+                    c.window.id, c.window.service, c.window.target, c.sessions_cut
+                )
+            })
+        }
+        other => unexpected(other),
+    }
+}
+
+/// Sends one request to the connector whose data directory is `data_dir` and reads its answer.
+/// An error answer from the connector becomes an `Err` with its message.
+pub async fn request(data_dir: &Path, req: &Request) -> Result<Response> {
+    let path = socket_path(data_dir);
+    let mut stream = match UnixStream::connect(&path).await {
+        Ok(s) => s,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            bail!(
+                "the connector is not running (nothing answers on {})",
+                path.display()
+            )
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => bail!(
+            "no permission to use {}: run this as the connector's user or as root",
+            path.display()
+        ),
+        Err(e) => return Err(e).with_context(|| format!("connecting to {}", path.display())),
+    };
+    let exchange = async {
+        let mut line = serde_json::to_vec(req)?;
+        line.push(b'\n');
+        stream.write_all(&line).await?;
+        let mut answer = Vec::new();
+        (&mut stream)
+            .take(MAX_ANSWER_LEN)
+            .read_to_end(&mut answer)
+            .await?;
+        anyhow::Ok(answer)
+    };
+    let answer = tokio::time::timeout(ANSWER_TIMEOUT, exchange)
+        .await
+        .map_err(|_| anyhow::anyhow!("the connector did not answer within {ANSWER_TIMEOUT:?}"))?
+        .with_context(|| format!("talking to the connector on {}", path.display()))?;
+    let response: Response = serde_json::from_slice(answer.trim_ascii_end())
+        .context("the connector's answer is not understood (a different version?)")?;
+    if let Response::Error { code, message } = response {
+        bail!("{}{message}", prefix(code));
+    }
+    Ok(response)
+}
+
+fn prefix(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::UnknownWindow => "unknown window: ",
+        ErrorCode::AlreadyClosed => "already closed: ",
+        ErrorCode::Forbidden => "refused: ",
+        _ => "",
+    }
+}
+
+fn unexpected(r: Response) -> Result<()> {
+    bail!("unexpected answer from the connector: {r:?}")
+}
+
+fn data_dir(config: &Path) -> Result<PathBuf> {
+    portcullis_connector::config::data_dir_of(config)
+        .with_context(|| format!("reading {}", config.display()))
+}
+
+/// The invoking person: under sudo the one who ran sudo, not root; without a login name in
+/// the environment (a service, a container) `uid N`. The connector records the caller's uid
+/// from the socket's peer credentials either way.
+fn login_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .map(|n| n.trim().to_owned())
+        .find(|n| !n.is_empty())
+        .or_else(|| {
+            // `/proc/self` belongs to the process's effective user (Linux).
+            let uid = std::fs::metadata("/proc/self").ok()?.uid();
+            Some(format!("uid {uid}"))
+        })
+}
+
+/// The human table of `portcullis connector windows`.
+pub fn table(windows: &[WindowView]) -> Table {
+    Table::from_rows(windows.iter().map(|w| {
+        let state = match (w.state, &w.closed_by, &w.closed_by_name) {
+            (WindowState::Closed, _, Some(name)) => format!("closed at connector by {name}"),
+            (WindowState::Closed, Some(side), None) => format!("closed by {side}"),
+            (state, _, _) => format!("{state:?}").to_lowercase(),
+        };
+        [
+            ("WINDOW", w.id.clone()),
+            ("SERVICE", w.service.clone()),
+            ("TARGET", w.target.clone()),
+            ("START", w.start.clone()),
+            ("END", w.end.clone()),
+            ("STATE", state),
+        ]
+    }))
+    .empty("no windows (the hub has sent none yet, or none are open or reserved)")
+}

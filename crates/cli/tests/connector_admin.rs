@@ -1,0 +1,259 @@
+//! `portcullis connector windows|close-window` as a separate process against a running
+//! connector, whose tunnel goes to a minimal fake hub that pushes a window set and records what
+//! the connector sends back. Everything on 127.0.0.1, port 0, readiness from status signals.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use portcullis_connector::{ConnectorConfig, Enrollment, Identity, State};
+use portcullis_proto::Welcome;
+use portcullis_proto::{Message, WindowClosed, WindowInfo, WindowSet};
+use portcullis_transport::framed::{read_message, write_message};
+use portcullis_transport::pki::{self, Ca};
+use portcullis_transport::tls;
+use portcullis_transport::tunnel::{hub_read_hello, hub_welcome, MuxSettings};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+
+const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
+const T: Duration = Duration::from_secs(10);
+const DAY: Duration = Duration::from_secs(86_400);
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("PORTCULLIS_CONNECTOR_CONFIG")
+        .output()
+        .expect("binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A hub that accepts one tunnel, sends `windows`, and forwards every control frame the
+/// connector sends to the returned channel.
+async fn fake_hub(dir: &Path, windows: Vec<WindowInfo>) -> mpsc::UnboundedReceiver<Message> {
+    let m = pki::generate_ca("test hub ca").expect("ca");
+    let ca = Ca::from_pem(&m.cert_pem, &m.key_pem).expect("load ca");
+    let leaf = ca
+        .issue_server_cert(&["localhost".into()], DAY)
+        .expect("server cert");
+    let mut chain = pki::pem_to_der_certs(&leaf.cert_pem).expect("leaf");
+    chain.push(ca.cert_der().clone());
+    let key = pki::pem_to_private_key(&leaf.key_pem).expect("key");
+    let config = tls::tunnel_server_config(chain, key, ca.cert_der().clone()).expect("tls");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+
+    let (csr, key) = pki::generate_csr("connector").expect("csr");
+    let signed = ca.sign_csr(&csr, "acme/loc1", DAY).expect("sign");
+    Identity::new(
+        signed.cert_pem,
+        key,
+        ca.cert_pem().to_owned(),
+        Enrollment {
+            tunnel_addr: addr.to_string(),
+            tunnel_server_name: "localhost".into(),
+            connector_id: 1,
+            company: "acme".into(),
+            location: "loc1".into(),
+        },
+    )
+    .write(&dir.join("data"), false)
+    .expect("identity");
+
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.expect("connector dials");
+        let mut tls = TlsAcceptor::from(config).accept(tcp).await.expect("tls");
+        hub_read_hello(&mut tls, T).await.expect("hello");
+        let welcome = Welcome {
+            hub_version: "9.9.9".into(),
+            heartbeat_interval_ms: 1000,
+            warning: None,
+        };
+        let (_mux, control) = hub_welcome(tls, welcome, &MuxSettings::default(), T)
+            .await
+            .expect("welcome");
+        let (mut r, mut w) = tokio::io::split(control);
+        write_message(&mut w, &Message::WindowSet(WindowSet { windows }))
+            .await
+            .expect("window set");
+        while let Ok(msg) = read_message(&mut r).await {
+            if let Message::Heartbeat(hb) = &msg {
+                if !hb.ack {
+                    let ack = Message::Heartbeat(portcullis_proto::Heartbeat {
+                        seq: hb.seq,
+                        ack: true,
+                    });
+                    let _ = write_message(&mut w, &ack).await;
+                }
+                continue;
+            }
+            if tx.send(msg).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn window(id: &str, start_ms: i64, end_ms: i64) -> WindowInfo {
+    WindowInfo {
+        id: id.into(),
+        service: format!("acme/PRD/{id}"),
+        virtual_host: "prd.internal".into(),
+        virtual_port: 22,
+        start_ms,
+        end_ms,
+        closed: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_are_listed_and_closed_through_the_running_connectors_socket() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let now = portcullis_connector::windows::now_ms();
+    let mut from_connector = fake_hub(
+        dir.path(),
+        vec![
+            window("w1", now - 60_000, now + 3_600_000),
+            window("w2", now + 3_600_000, now + 7_200_000),
+        ],
+    )
+    .await;
+    let config: PathBuf = dir.path().join("connector.toml");
+    std::fs::write(
+        &config,
+        "data_dir = \"data\"\n[[access]]\nname = \"prd\"\nvirtual = \"prd.internal:22\"\ninternal = \"127.0.0.1:1\"\n",
+    )
+    .expect("config");
+    let cfg = ConnectorConfig::load(&config).expect("config loads");
+    let shutdown = CancellationToken::new();
+    let mut c = portcullis_connector::spawn(cfg, None, shutdown.clone());
+    tokio::time::timeout(
+        T,
+        c.status
+            .wait_for(|s| s.state == State::Connected && s.windows_applied >= 1),
+    )
+    .await
+    .expect("the window set in time")
+    .expect("connector runs");
+    let cfg_arg = config.to_str().expect("utf-8 path");
+
+    // JSON for scripts.
+    let out = run(&["connector", "windows", "--config", cfg_arg, "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let states: Vec<(&str, &str)> = listed
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|w| (w["id"].as_str().unwrap(), w["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(states, [("w1", "open"), ("w2", "reserved")]);
+    assert_eq!(listed[0]["target"], "prd.internal:22");
+    // A table for people.
+    let out = run(&["connector", "windows", "--config", cfg_arg]);
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("WINDOW") && table.contains("acme/PRD/w1") && table.contains("reserved"),
+        "{table}"
+    );
+
+    let out = run(&[
+        "connector",
+        "close-window",
+        "--config",
+        cfg_arg,
+        "--window",
+        "w1",
+        "--by",
+        "alice",
+        "--reason",
+        "done for today",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("Closed window w1 (acme/PRD/w1, prd.internal:22)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let told = loop {
+        match tokio::time::timeout(T, from_connector.recv())
+            .await
+            .expect("the hub hears of it")
+            .expect("tunnel up")
+        {
+            Message::WindowClosed(c) => break c,
+            _ => continue,
+        }
+    };
+    assert_eq!(
+        told,
+        WindowClosed {
+            id: "w1".into(),
+            by: "alice".into(),
+            reason: Some("done for today".into()),
+        }
+    );
+    let out = run(&["connector", "windows", "--config", cfg_arg]);
+    assert!(
+        text(&out.stdout).contains("closed at connector by alice"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Clear refusals: an unknown window, a closed one, a connector that is not running.
+    let out = run(&[
+        "connector",
+        "close-window",
+        "--config",
+        cfg_arg,
+        "--window",
+        "w9",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("unknown window: the connector does not know window w9"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&[
+        "connector",
+        "close-window",
+        "--config",
+        cfg_arg,
+        "--window",
+        "w1",
+        "--by",
+        "bob",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("already closed"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    shutdown.cancel();
+    tokio::time::timeout(T, c.join)
+        .await
+        .expect("stops in time")
+        .expect("join")
+        .expect("clean stop");
+    let out = run(&["connector", "windows", "--config", cfg_arg]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("the connector is not running"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let audit = std::fs::read_to_string(dir.path().join("data").join("audit.log")).expect("audit");
+    assert!(audit.contains("\"action\":\"window.closed\""), "{audit}");
+}

@@ -1,0 +1,338 @@
+//! Windows end to end: a support engineer reaches a customer's system by its service-connection
+//! name only while a window is open; closing and expiry cut the live session on both sides
+//! within a second; the connector's own view of a window decides too (two keys).
+
+use std::time::{Duration, Instant};
+
+use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
+use portcullis_test_support::{echo_server, TestConnector, TestHub};
+use serde_json::{json, Value};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+const ENTRY: &str = "generic_tcp.prd.acme.portcullis";
+
+struct World {
+    hub: TestHub,
+    conn: TestConnector,
+    /// The support engineer's token.
+    engineer: String,
+    /// The service connection's id.
+    sc: i64,
+}
+
+async fn world() -> World {
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    let echo = echo_server().await;
+    let conn = TestConnector::for_hub(&hub, "acme", "berlin")
+        .await
+        .expose("echo", "echo.internal:7", echo)
+        .run()
+        .await;
+    hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
+        .await;
+    let system: Value = hub
+        .admin
+        .post(
+            "/api/v1/companies/acme/systems",
+            &json!({
+                "sid": "PRD", "system_number": "00", "system_type": "abap",
+                "product": "SAP S/4HANA", "product_version": "2023",
+                "installation_number": "0020123456", "status": "active",
+                "eu_data_protection": true, "advanced_secure_support": false,
+                "allow_independent_opening": false, "description": "production",
+            }),
+        )
+        .await
+        .unwrap();
+    let sc: Value = hub
+        .admin
+        .post(
+            &format!("/api/v1/systems/{}/service-connections", system["id"]),
+            &json!({"connection_type": "generic_tcp", "location": "berlin",
+                    "virtual_host": "echo.internal", "virtual_port": 7}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sc["entry_host"], ENTRY);
+    let user: Value = hub
+        .admin
+        .post(
+            "/api/v1/users",
+            &json!({"name": "alice", "role": "support_engineer"}),
+        )
+        .await
+        .unwrap();
+    let t: Value = hub
+        .admin
+        .post(
+            &format!("/api/v1/users/{}/tokens", user["id"]),
+            &json!({"name": "laptop"}),
+        )
+        .await
+        .unwrap();
+    World {
+        hub,
+        conn,
+        engineer: t["token"].as_str().unwrap().to_string(),
+        sc: sc["id"].as_i64().unwrap(),
+    }
+}
+
+async fn connect(w: &World) -> Socks5Outcome {
+    socks5_connect(w.hub.socks5(), "any", &w.engineer, ENTRY, 7)
+        .await
+        .unwrap()
+}
+
+async fn open_window(w: &World, body: Value) -> Value {
+    w.hub
+        .admin
+        .post(
+            &format!("/api/v1/service-connections/{}/windows", w.sc),
+            &body,
+        )
+        .await
+        .unwrap()
+}
+
+/// Waits for the stream to end; returns how long that took.
+async fn ended_within(s: &mut TcpStream, limit: Duration) -> Duration {
+    let start = Instant::now();
+    let mut b = [0u8; 16];
+    let r = tokio::time::timeout(limit, s.read(&mut b)).await;
+    assert!(
+        matches!(r, Ok(Ok(0)) | Ok(Err(_))),
+        "the live session was not cut within {limit:?}: {r:?}"
+    );
+    start.elapsed()
+}
+
+async fn hub_events(w: &World, action: &str) -> Vec<Value> {
+    w.hub
+        .admin
+        .get(&format!("/api/v1/audit?action={action}&limit=1000"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_engineer_gets_in_only_while_a_window_is_open_and_closing_cuts_him_off() {
+    let w = world().await;
+    // No window: refused by the hub, with the reason in its audit.
+    assert!(matches!(connect(&w).await, Socks5Outcome::Refused(0x02)));
+    let refused = hub_events(&w, "session.refused").await;
+    assert_eq!(refused.last().unwrap()["detail"]["code"], "no_open_window");
+
+    let win = open_window(&w, json!({"contact": "Bob Admin, +49 30 1234"})).await;
+    assert_eq!(win["state"], "open");
+    let hours = (time::OffsetDateTime::parse(
+        win["end_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+        - time::OffsetDateTime::parse(
+            win["start_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap())
+    .whole_hours();
+    assert_eq!(hours, 8, "the default window is 8 hours");
+    let Socks5Outcome::Connected(mut s) = connect(&w).await else {
+        panic!("engineer refused under an open window");
+    };
+    assert_eq!(
+        echo_round_trip(&mut s, b"hello PRD").await.unwrap(),
+        b"hello PRD"
+    );
+
+    // Closing cuts the live session within a second.
+    let _: Value = w
+        .hub
+        .admin
+        .post(&format!("/api/v1/windows/{}/close", win["id"]), &json!({}))
+        .await
+        .unwrap();
+    let took = ended_within(&mut s, Duration::from_secs(1)).await;
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert!(matches!(connect(&w).await, Socks5Outcome::Refused(0x02)));
+
+    // Both sides recorded it.
+    let ends = wait_events(&w, "session.end", 1).await;
+    assert_eq!(ends[0]["detail"]["ended_by"], "window closed or expired");
+    let starts = hub_events(&w, "session.start").await;
+    assert_eq!(starts[0]["detail"]["permitted_by"]["window"], win["id"]);
+    assert_eq!(starts[0]["detail"]["service"], "acme/PRD/generic_tcp");
+    let closed = hub_events(&w, "window.closed").await;
+    assert_eq!(closed.len(), 1);
+    assert_eq!(
+        closed[0]["detail"]["after"]["closed_by"],
+        closed[0]["actor"]
+    );
+    // The connector saw the close too and ended its side of the session (whichever side cut
+    // first: the hub's cut may reach it as a reset stream before the window update does).
+    wait_connector_log(&w, "\"action\":\"window.closed\"").await;
+    let log = std::fs::read_to_string(w.conn.audit_log()).unwrap();
+    assert!(log.contains("\"action\":\"session.end\""), "{log}");
+}
+
+#[tokio::test]
+async fn expiry_cuts_the_live_session_within_a_second_on_both_sides() {
+    let w = world().await;
+    let end = time::OffsetDateTime::now_utc() + time::Duration::milliseconds(2500);
+    let win = open_window(
+        &w,
+        json!({"contact": "Bob", "end": end.format(&time::format_description::well_known::Rfc3339).unwrap()}),
+    )
+    .await;
+    let Socks5Outcome::Connected(mut s) = connect(&w).await else {
+        panic!("engineer refused under an open window");
+    };
+    assert_eq!(echo_round_trip(&mut s, b"x").await.unwrap(), b"x");
+    ended_within(&mut s, Duration::from_secs(5)).await;
+    let late = time::OffsetDateTime::now_utc() - end;
+    assert!(
+        late < time::Duration::seconds(1),
+        "cut {late} after the window's end"
+    );
+    assert!(
+        late > -time::Duration::milliseconds(50),
+        "cut {late} before the end"
+    );
+    assert!(matches!(connect(&w).await, Socks5Outcome::Refused(0x02)));
+    let expired = wait_events(&w, "window.expired", 1).await;
+    assert_eq!(expired[0]["detail"]["window"]["id"], win["id"]);
+}
+
+#[tokio::test]
+async fn the_twenty_day_limit_and_the_engineer_list_are_enforced() {
+    let w = world().await;
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let too_long = w
+        .hub
+        .admin
+        .post::<_, Value>(
+            &format!("/api/v1/service-connections/{}/windows", w.sc),
+            &json!({"contact": "Bob", "end": fmt(now + time::Duration::days(20) + time::Duration::minutes(1))}),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(too_long.contains("at most 20 days"), "{too_long}");
+    // Exactly 20 days, naming another engineer: alice is refused.
+    let win = open_window(
+        &w,
+        json!({"contact": "Bob", "end": fmt(now + time::Duration::days(20)), "engineers": ["carol"]}),
+    )
+    .await;
+    assert_eq!(win["state"], "open");
+    assert!(matches!(connect(&w).await, Socks5Outcome::Refused(0x02)));
+    // Naming her lets her in.
+    let _: Value = w
+        .hub
+        .admin
+        .patch(
+            &format!("/api/v1/windows/{}", win["id"]),
+            &json!({"engineers": ["carol", "alice"]}),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(connect(&w).await, Socks5Outcome::Connected(_)));
+}
+
+#[tokio::test]
+async fn the_connectors_own_view_decides_too() {
+    let w = world().await;
+    // A window the hub allows (it is in the hub's database) but the connector was never told
+    // of: stored behind the hub's back, so no push went out.
+    let store = w.hub.state().store.clone();
+    let now = time::OffsetDateTime::now_utc();
+    let hidden = store
+        .create_window(
+            portcullis_store::NewWindow {
+                service_connection_id: w.sc,
+                start_at: now,
+                end_at: now + time::Duration::hours(1),
+                contact: "nobody".into(),
+                opened_by: "test".into(),
+                engineers: vec![],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(connect(&w).await, Socks5Outcome::Refused(0x02)));
+    let refused = hub_events(&w, "session.refused").await;
+    assert_eq!(
+        refused.last().unwrap()["detail"]["code"],
+        "window_closed_at_connector",
+        "the hub passed it; the connector refused"
+    );
+    let log = std::fs::read_to_string(w.conn.audit_log()).unwrap();
+    assert!(log.contains("session.refused") && log.contains(&hidden.id.to_string()));
+    store
+        .close_window(hidden.id, time::OffsetDateTime::now_utc(), "test")
+        .await
+        .unwrap();
+
+    // A window closed by the customer at the connector: the connector cuts, tells the hub,
+    // and the hub closes it too.
+    let win = open_window(&w, json!({"contact": "Bob"})).await;
+    let Socks5Outcome::Connected(mut s) = connect(&w).await else {
+        panic!("engineer refused under an open window");
+    };
+    assert_eq!(echo_round_trip(&mut s, b"y").await.unwrap(), b"y");
+    portcullis::connector_admin::close_window(&portcullis::connector_admin::CloseWindowArgs {
+        config: w.conn.config_path(),
+        window: win["id"].to_string(),
+        by: Some("bob".into()),
+        reason: Some("change freeze".into()),
+        out: portcullis::output::OutputArgs { json: true },
+    })
+    .await
+    .unwrap();
+    ended_within(&mut s, Duration::from_secs(1)).await;
+    let closed = wait_events(&w, "window.closed", 1).await;
+    assert_eq!(closed[0]["actor"], "connector:berlin:bob");
+    let now_state: Value = w
+        .hub
+        .admin
+        .get(&format!("/api/v1/windows/{}", win["id"]))
+        .await
+        .unwrap();
+    assert_eq!(now_state["state"], "closed");
+    assert!(matches!(connect(&w).await, Socks5Outcome::Refused(0x02)));
+}
+
+async fn wait_events(w: &World, action: &str, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + portcullis_test_support::WAIT;
+    loop {
+        let v = hub_events(w, action).await;
+        if v.len() >= n {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "no {n} {action} events: {v:?}");
+        // The audit writer commits within milliseconds; poll the API gently.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn wait_connector_log(w: &World, text: &str) {
+    let deadline = Instant::now() + portcullis_test_support::WAIT;
+    loop {
+        let log = std::fs::read_to_string(w.conn.audit_log()).unwrap_or_default();
+        if log.contains(text) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "connector audit lacks {text:?}:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,626 @@
+//! Systems, connection types and service connections (the Remote Connection app's data).
+//!
+//! Every handler asks [`permit`] (which asks `portcullis_domain::authz::authorize`) before it
+//! touches anything; data of a company the caller may not see is "not found", exactly like data
+//! that does not exist.
+
+use std::net::SocketAddr;
+
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::State as AxState;
+use axum::http::StatusCode;
+use axum::Json;
+use portcullis_domain::authz::{authorize, AuthzError, Op, Permit};
+use portcullis_domain::conntype::{check_service_target, ConnTypeDef};
+use portcullis_domain::system::SystemData;
+use portcullis_domain::window::WindowState;
+use portcullis_store::{
+    Company, ConnectionType, Id, NewServiceConnection, ServiceConnection, System,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::extract::{Body, Path, Query};
+use super::{ApiErr, Authed};
+use crate::audit::Event;
+use crate::auth::Principal;
+use crate::state::State;
+
+/// Looks up a company by id or name and asks for a permit for `op` on it. A company the
+/// caller may not see at all answers "not found".
+pub async fn company_permit(
+    st: &State,
+    p: &Principal,
+    key: &str,
+    op: Op,
+) -> Result<(Company, Permit), ApiErr> {
+    let found = match key.parse::<Id>() {
+        Ok(id) => st.store.get_company(id).await?,
+        Err(_) => st.store.find_company_by_name(key).await?,
+    }
+    .ok_or_else(|| ApiErr::not_found("company"))?;
+    let permit = permit(p, op, found.id, "company")?;
+    Ok((found, permit))
+}
+
+/// A permit for `op` on data of `company`; `what` names the object for "not found".
+pub fn permit(p: &Principal, op: Op, company: Id, what: &str) -> Result<Permit, ApiErr> {
+    authorize(&p.actor(), op, Some(company)).map_err(|e| match e {
+        AuthzError::OtherCompany => ApiErr::not_found(what),
+        other => ApiErr::new(StatusCode::FORBIDDEN, "forbidden", other.to_string()),
+    })
+}
+
+/// Audits an action taken through the API.
+pub async fn audit(
+    st: &State,
+    p: &Principal,
+    from: SocketAddr,
+    company: Id,
+    action: &str,
+    target: &str,
+    mut detail: serde_json::Value,
+) {
+    if let Some(o) = detail.as_object_mut() {
+        o.insert("from".into(), from.to_string().into());
+    }
+    st.audit
+        .record(Event {
+            company_id: Some(company),
+            actor: &p.label(),
+            action,
+            target,
+            outcome: "ok",
+            detail,
+        })
+        .await;
+}
+
+fn invalid(e: impl std::fmt::Display) -> ApiErr {
+    ApiErr::bad_request("invalid", e.to_string())
+}
+
+// ── systems ────────────────────────────────────────────────────────────────────────────
+
+/// A system with what the lists show about it.
+#[derive(Debug, Serialize)]
+pub struct SystemView {
+    /// The stored system.
+    #[serde(flatten)]
+    pub system: System,
+    /// Service connections set up for it.
+    pub service_connections: usize,
+    /// How many of them have a window open now.
+    pub open_connections: usize,
+    /// The caller's favourite.
+    pub favourite: bool,
+}
+
+/// Filters, sort and grouping of the system list (RC-12).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemQuery {
+    /// `active` or `inactive`.
+    pub status: Option<String>,
+    /// System type, e.g. `abap`.
+    pub system_type: Option<String>,
+    /// Substring of the product, case-insensitive.
+    pub product: Option<String>,
+    /// Only systems with this flag set: `eu_data_protection`, `advanced_secure_support`,
+    /// `allow_independent_opening`.
+    pub flag: Option<String>,
+    /// Only systems with an open connection.
+    pub open: Option<bool>,
+    /// Only the caller's favourites.
+    pub favourites: Option<bool>,
+    /// `sid` (default), `product`, `status`, `system_type`, `open` (most open first).
+    pub sort: Option<String>,
+}
+
+async fn open_counts(st: &State, company: Id) -> Result<(Vec<ServiceConnection>, Vec<Id>), ApiErr> {
+    let now = OffsetDateTime::now_utc();
+    let scs = st.store.list_service_connections(Some(company)).await?;
+    let open: Vec<Id> = st
+        .store
+        .list_live_windows(Some(company), now)
+        .await?
+        .into_iter()
+        .filter(|w| w.state(now) == WindowState::Open)
+        .map(|w| w.service_connection_id)
+        .collect();
+    Ok((scs, open))
+}
+
+/// `GET /api/v1/companies/{company}/systems`
+pub async fn list_systems(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(company): Path<String>,
+    Query(q): Query<SystemQuery>,
+) -> Result<Json<Vec<SystemView>>, ApiErr> {
+    let (c, _permit) = company_permit(&st, &p, &company, Op::ReadSystems).await?;
+    let (scs, open) = open_counts(&st, c.id).await?;
+    let favs = st.store.list_favourites(p.user_id).await?;
+    let mut out = Vec::new();
+    for s in st.store.list_systems(Some(c.id)).await? {
+        let mine: Vec<&ServiceConnection> = scs.iter().filter(|x| x.system_id == s.id).collect();
+        let v = SystemView {
+            service_connections: mine.len(),
+            open_connections: mine.iter().filter(|x| open.contains(&x.id)).count(),
+            favourite: favs.contains(&s.id),
+            system: s,
+        };
+        if keep(&v, &q)? {
+            out.push(v);
+        }
+    }
+    match q.sort.as_deref().unwrap_or("sid") {
+        "sid" => out.sort_by(|a, b| a.system.data.sid.cmp(&b.system.data.sid)),
+        "product" => out.sort_by(|a, b| a.system.data.product.cmp(&b.system.data.product)),
+        "status" => out.sort_by_key(|v| v.system.data.status.as_str()),
+        "system_type" => out.sort_by_key(|v| v.system.data.system_type.as_str()),
+        "open" => out.sort_by_key(|v| std::cmp::Reverse(v.open_connections)),
+        other => {
+            return Err(invalid(format!(
+                "sort: {other:?} is not one of sid, product, status, system_type, open"
+            )))
+        }
+    }
+    Ok(Json(out))
+}
+
+fn keep(v: &SystemView, q: &SystemQuery) -> Result<bool, ApiErr> {
+    let d = &v.system.data;
+    if let Some(s) = &q.status {
+        if d.status != s.parse().map_err(invalid)? {
+            return Ok(false);
+        }
+    }
+    if let Some(t) = &q.system_type {
+        if d.system_type != t.parse().map_err(invalid)? {
+            return Ok(false);
+        }
+    }
+    if let Some(pr) = &q.product {
+        if !d.product.to_lowercase().contains(&pr.to_lowercase()) {
+            return Ok(false);
+        }
+    }
+    if let Some(f) = &q.flag {
+        let set = match f.as_str() {
+            "eu_data_protection" => d.eu_data_protection,
+            "advanced_secure_support" => d.advanced_secure_support,
+            "allow_independent_opening" => d.allow_independent_opening,
+            other => return Err(invalid(format!("flag: unknown flag {other:?}"))),
+        };
+        if !set {
+            return Ok(false);
+        }
+    }
+    if q.open == Some(true) && v.open_connections == 0 {
+        return Ok(false);
+    }
+    if q.favourites == Some(true) && !v.favourite {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// `POST /api/v1/companies/{company}/systems`
+pub async fn create_system(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(company): Path<String>,
+    Body(data): Body<SystemData>,
+) -> Result<(StatusCode, Json<System>), ApiErr> {
+    let (c, _permit) = company_permit(&st, &p, &company, Op::MaintainSystems).await?;
+    data.validate().map_err(invalid)?;
+    let s = st.store.create_system(c.id, &data).await?;
+    let after = serde_json::to_value(&s).unwrap_or_default();
+    audit(
+        &st,
+        &p,
+        from,
+        c.id,
+        "system.created",
+        &s.data.sid,
+        serde_json::json!({"after": after}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(s)))
+}
+
+async fn visible_system(
+    st: &State,
+    p: &Principal,
+    id: Id,
+    op: Op,
+) -> Result<(System, Permit), ApiErr> {
+    let s = st
+        .store
+        .get_system(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("system"))?;
+    let permit = permit(p, op, s.company_id, "system")?;
+    Ok((s, permit))
+}
+
+/// `GET /api/v1/systems/{id}`
+pub async fn get_system(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(id): Path<Id>,
+) -> Result<Json<System>, ApiErr> {
+    Ok(Json(visible_system(&st, &p, id, Op::ReadSystems).await?.0))
+}
+
+/// `PUT /api/v1/systems/{id}`: replaces the maintained fields.
+pub async fn update_system(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(id): Path<Id>,
+    Body(data): Body<SystemData>,
+) -> Result<Json<System>, ApiErr> {
+    let (before, _permit) = visible_system(&st, &p, id, Op::MaintainSystems).await?;
+    data.validate().map_err(invalid)?;
+    let after = st.store.update_system(id, &data).await?;
+    audit(
+        &st,
+        &p,
+        from,
+        after.company_id,
+        "system.updated",
+        &after.data.sid,
+        serde_json::json!({"before": before, "after": after}),
+    )
+    .await;
+    Ok(Json(after))
+}
+
+/// `DELETE /api/v1/systems/{id}` (refused while service connections are set up).
+pub async fn delete_system(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(id): Path<Id>,
+) -> Result<StatusCode, ApiErr> {
+    let (before, _permit) = visible_system(&st, &p, id, Op::MaintainSystems).await?;
+    st.store.delete_system(id).await?;
+    audit(
+        &st,
+        &p,
+        from,
+        before.company_id,
+        "system.deleted",
+        &before.data.sid,
+        serde_json::json!({"before": before}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT` (mark) or `DELETE` (unmark) `/api/v1/systems/{id}/favourite`.
+pub async fn set_favourite(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    method: axum::http::Method,
+    Path(id): Path<Id>,
+) -> Result<StatusCode, ApiErr> {
+    let (s, _read) = visible_system(&st, &p, id, Op::ReadSystems).await?;
+    let _permit = permit(&p, Op::KeepFavourites, s.company_id, "system")?;
+    st.store
+        .set_favourite(p.user_id, id, method == axum::http::Method::PUT)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ── connection types ───────────────────────────────────────────────────────────────────
+
+/// `GET /api/v1/companies/{company}/connection-types`: the catalogue and the company's own.
+pub async fn list_types(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(company): Path<String>,
+) -> Result<Json<Vec<ConnectionType>>, ApiErr> {
+    let (c, _permit) = company_permit(&st, &p, &company, Op::ReadSystems).await?;
+    Ok(Json(st.store.list_connection_types(Some(c.id)).await?))
+}
+
+/// `POST /api/v1/companies/{company}/connection-types`: a company's own type.
+pub async fn create_type(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(company): Path<String>,
+    Body(def): Body<ConnTypeDef>,
+) -> Result<(StatusCode, Json<ConnectionType>), ApiErr> {
+    let (c, _permit) = company_permit(&st, &p, &company, Op::MaintainSystems).await?;
+    def.validate().map_err(invalid)?;
+    let t = st.store.create_connection_type(c.id, &def).await?;
+    audit(
+        &st,
+        &p,
+        from,
+        c.id,
+        "connection_type.created",
+        &t.def.key,
+        serde_json::json!({"after": t}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(t)))
+}
+
+/// `DELETE /api/v1/connection-types/{id}` (a company's own, unused type).
+pub async fn delete_type(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(id): Path<Id>,
+) -> Result<StatusCode, ApiErr> {
+    let t = st
+        .store
+        .get_connection_type(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("connection type"))?;
+    let Some(company) = t.company_id else {
+        return Err(ApiErr::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "catalogue connection types cannot be deleted",
+        ));
+    };
+    let _permit = permit(&p, Op::MaintainSystems, company, "connection type")?;
+    st.store.delete_connection_type(id).await?;
+    audit(
+        &st,
+        &p,
+        from,
+        company,
+        "connection_type.deleted",
+        &t.def.key,
+        serde_json::json!({"before": t}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ── service connections ────────────────────────────────────────────────────────────────
+
+/// A service connection with the names people use for it.
+#[derive(Debug, Serialize)]
+pub struct ServiceView {
+    /// The stored record.
+    #[serde(flatten)]
+    pub service: ServiceConnection,
+    /// The system's SID.
+    pub sid: String,
+    /// The connection type's key.
+    pub connection_type: String,
+    /// The connector's location.
+    pub location: String,
+    /// The host to give an entry point: `<type>.<sid>.<company>.portcullis`.
+    pub entry_host: String,
+    /// `open`, `reserved` or `closed` now.
+    pub state: WindowState,
+}
+
+async fn service_view(st: &State, sc: ServiceConnection) -> Result<ServiceView, ApiErr> {
+    let now = OffsetDateTime::now_utc();
+    let company = st
+        .store
+        .get_company(sc.company_id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("company"))?;
+    let system = st
+        .store
+        .get_system(sc.system_id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("system"))?;
+    let ty = st
+        .store
+        .get_connection_type(sc.connection_type_id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("connection type"))?;
+    let connector = st
+        .store
+        .get_connector(sc.connector_id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("connector"))?;
+    let windows = st.store.list_windows(sc.id).await?;
+    let state = if windows.iter().any(|w| w.state(now) == WindowState::Open) {
+        WindowState::Open
+    } else if windows
+        .iter()
+        .any(|w| w.state(now) == WindowState::Reserved)
+    {
+        WindowState::Reserved
+    } else {
+        WindowState::Closed
+    };
+    let entry_host = portcullis_domain::naming::ServiceName {
+        type_key: ty.def.key.clone(),
+        sid: system.data.sid.clone(),
+        company: company.name,
+    }
+    .host();
+    Ok(ServiceView {
+        sid: system.data.sid,
+        connection_type: ty.def.key,
+        location: connector.location,
+        entry_host,
+        state,
+        service: sc,
+    })
+}
+
+/// Filters of the service-connection list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceQuery {
+    /// Only this system (id).
+    pub system: Option<Id>,
+    /// Only this connection type (key).
+    pub connection_type: Option<String>,
+    /// Only in this state now: `open`, `reserved`, `closed`.
+    pub state: Option<String>,
+}
+
+/// `GET /api/v1/companies/{company}/service-connections`
+pub async fn list_services(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(company): Path<String>,
+    Query(q): Query<ServiceQuery>,
+) -> Result<Json<Vec<ServiceView>>, ApiErr> {
+    let (c, _permit) = company_permit(&st, &p, &company, Op::ReadSystems).await?;
+    let mut out = Vec::new();
+    for sc in st.store.list_service_connections(Some(c.id)).await? {
+        if q.system.is_some_and(|s| s != sc.system_id) {
+            continue;
+        }
+        let v = service_view(&st, sc).await?;
+        if q.connection_type
+            .as_ref()
+            .is_some_and(|t| *t != v.connection_type)
+        {
+            continue;
+        }
+        if q.state.as_ref().is_some_and(|s| s != v.state.as_str()) {
+            continue;
+        }
+        out.push(v);
+    }
+    Ok(Json(out))
+}
+
+/// Body of `POST /api/v1/systems/{id}/service-connections`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewService {
+    /// Connection type key (the company's own or the catalogue's).
+    pub connection_type: String,
+    /// Connector location that reaches the system.
+    pub location: String,
+    /// Virtual host the connector exposes.
+    pub virtual_host: String,
+    /// Virtual port (default: the type's port for this system, e.g. 32NN).
+    pub virtual_port: Option<u16>,
+    /// URL, for web types.
+    pub url: Option<String>,
+}
+
+/// `POST /api/v1/systems/{id}/service-connections`: sets a connection type up for a system.
+pub async fn create_service(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(system): Path<Id>,
+    Body(b): Body<NewService>,
+) -> Result<(StatusCode, Json<ServiceView>), ApiErr> {
+    let (s, _permit) = visible_system(&st, &p, system, Op::OperateConnections).await?;
+    let ty = st
+        .store
+        .find_connection_type(s.company_id, &b.connection_type)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("connection type"))?;
+    let connector = st
+        .store
+        .find_connector(s.company_id, &b.location)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("connector"))?;
+    let port = b
+        .virtual_port
+        .or_else(|| ty.def.port_for(&s.data.system_number))
+        .ok_or_else(|| {
+            invalid(format!(
+                "virtual_port: the type {} has no usual port; give one",
+                ty.def.key
+            ))
+        })?;
+    let host =
+        check_service_target(&ty.def, &b.virtual_host, port, b.url.as_deref()).map_err(invalid)?;
+    let sc = st
+        .store
+        .create_service_connection(NewServiceConnection {
+            system_id: s.id,
+            connection_type_id: ty.id,
+            connector_id: connector.id,
+            virtual_host: host,
+            virtual_port: port,
+            url: b.url,
+            created_by: p.label(),
+        })
+        .await?;
+    let v = service_view(&st, sc).await?;
+    audit(
+        &st,
+        &p,
+        from,
+        s.company_id,
+        "service_connection.created",
+        &v.entry_host,
+        serde_json::json!({"after": &v}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// `DELETE /api/v1/service-connections/{id}` (refused while a window is open or reserved).
+pub async fn delete_service(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(id): Path<Id>,
+) -> Result<StatusCode, ApiErr> {
+    let sc = st
+        .store
+        .get_service_connection(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("service connection"))?;
+    let _permit = permit(
+        &p,
+        Op::OperateConnections,
+        sc.company_id,
+        "service connection",
+    )?;
+    let v = service_view(&st, sc).await?;
+    if v.state != WindowState::Closed {
+        return Err(ApiErr::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!(
+                "the service connection has a window {}; close it first",
+                v.state.as_str()
+            ),
+        ));
+    }
+    st.store.delete_service_connection(id).await?;
+    audit(
+        &st,
+        &p,
+        from,
+        v.service.company_id,
+        "service_connection.deleted",
+        &v.entry_host,
+        serde_json::json!({"before": &v}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/service-connections/{id}`
+pub async fn get_service(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(id): Path<Id>,
+) -> Result<Json<ServiceView>, ApiErr> {
+    let sc = st
+        .store
+        .get_service_connection(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("service connection"))?;
+    let _permit = permit(&p, Op::ReadSystems, sc.company_id, "service connection")?;
+    Ok(Json(service_view(&st, sc).await?))
+}

@@ -1,0 +1,327 @@
+//! Users and their tokens: a company's super administrator manages the company's users and
+//! their authorizations; a vendor admin manages vendor users (support engineers, auditors).
+
+use std::net::SocketAddr;
+
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::State as AxState;
+use axum::http::StatusCode;
+use axum::Json;
+use portcullis_domain::authz::{authorize, Authorizations, Op, Role};
+use portcullis_store::{Id, User};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::extract::{Body, Path, Query};
+use super::remote::{company_permit, permit};
+use super::{ApiErr, Authed};
+use crate::audit::Event;
+use crate::auth::Principal;
+use crate::registry::CutKey;
+use crate::state::State;
+
+/// Body of `POST /api/v1/users`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    /// Company id or name; omit for vendor users.
+    pub company: Option<String>,
+    /// Login name (letters, digits, `.`, `-`, `_`, `@`), unique across the hub.
+    pub name: String,
+    /// Name shown to people.
+    #[serde(default)]
+    pub display_name: String,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Role.
+    pub role: Role,
+    /// Authorizations (company users).
+    #[serde(default)]
+    pub authorizations: Authorizations,
+}
+
+fn check_login(name: &str) -> Result<(), ApiErr> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiErr::bad_request(
+            "invalid",
+            "name: 1 to 64 characters: letters, digits, '.', '-', '_', '@'",
+        ))
+    }
+}
+
+fn vendor_permit(p: &Principal) -> Result<(), ApiErr> {
+    authorize(&p.actor(), Op::ManageUsers, None)
+        .map(|_| ())
+        .map_err(|_| ApiErr::forbidden())
+}
+
+async fn audit(
+    st: &State,
+    p: &Principal,
+    from: SocketAddr,
+    company: Option<Id>,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) {
+    let mut detail = detail;
+    if let Some(o) = detail.as_object_mut() {
+        o.insert("from".into(), from.to_string().into());
+    }
+    st.audit
+        .record(Event {
+            company_id: company,
+            actor: &p.label(),
+            action,
+            target,
+            outcome: "ok",
+            detail,
+        })
+        .await;
+}
+
+/// `POST /api/v1/users`
+pub async fn create_user(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Body(b): Body<NewUserBody>,
+) -> Result<(StatusCode, Json<User>), ApiErr> {
+    check_login(&b.name)?;
+    let company = match &b.company {
+        Some(key) => Some(company_permit(&st, &p, key, Op::ManageUsers).await?.0.id),
+        None => {
+            vendor_permit(&p)?;
+            None
+        }
+    };
+    b.role
+        .check_company(company)
+        .map_err(|e| ApiErr::bad_request("invalid", e.to_string()))?;
+    if b.role != Role::CompanyUser && !b.authorizations.is_empty() {
+        return Err(ApiErr::bad_request(
+            "invalid",
+            "authorizations are granted to company_user users (a company_admin holds them all)",
+        ));
+    }
+    let u = crate::accounts::create_user(
+        st.store.as_ref(),
+        company,
+        Some(&b.name),
+        &b.display_name,
+        b.role,
+        b.authorizations,
+    )
+    .await?;
+    audit(
+        &st,
+        &p,
+        from,
+        company,
+        "user.created",
+        &u.name,
+        serde_json::json!({"after": &u}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(u)))
+}
+
+/// Query of `GET /api/v1/users`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserQuery {
+    /// Company id or name; omit for vendor users.
+    pub company: Option<String>,
+}
+
+/// `GET /api/v1/users?company=`
+pub async fn list_users(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Query(q): Query<UserQuery>,
+) -> Result<Json<Vec<User>>, ApiErr> {
+    let company = match &q.company {
+        Some(key) => Some(company_permit(&st, &p, key, Op::ReadUsers).await?.0.id),
+        None => {
+            authorize(&p.actor(), Op::ReadUsers, None).map_err(|_| ApiErr::forbidden())?;
+            None
+        }
+    };
+    Ok(Json(st.store.list_users(company).await?))
+}
+
+async fn managed_user(st: &State, p: &Principal, id: Id) -> Result<User, ApiErr> {
+    let u = st
+        .store
+        .get_user(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("user"))?;
+    match u.company_id {
+        Some(c) => {
+            permit(p, Op::ManageUsers, c, "user")?;
+        }
+        None => vendor_permit(p)?,
+    }
+    Ok(u)
+}
+
+/// Body of `PATCH /api/v1/users/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditUserBody {
+    /// The new set of authorizations.
+    pub authorizations: Authorizations,
+}
+
+/// `PATCH /api/v1/users/{id}`: the super administrator grants or takes authorizations.
+pub async fn edit_user(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(id): Path<Id>,
+    Body(b): Body<EditUserBody>,
+) -> Result<Json<User>, ApiErr> {
+    let before = managed_user(&st, &p, id).await?;
+    if before.role != Role::CompanyUser {
+        return Err(ApiErr::bad_request(
+            "invalid",
+            "authorizations are granted to company_user users",
+        ));
+    }
+    let after = st
+        .store
+        .set_user_authorizations(id, &b.authorizations)
+        .await?;
+    st.tokens.forget_all();
+    audit(
+        &st,
+        &p,
+        from,
+        after.company_id,
+        "user.authorizations_changed",
+        &after.name,
+        serde_json::json!({"before": before, "after": &after}),
+    )
+    .await;
+    Ok(Json(after))
+}
+
+/// `POST /api/v1/users/{id}/disable`: refuses the user's tokens and cuts live sessions.
+pub async fn disable_user(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(id): Path<Id>,
+) -> Result<Json<User>, ApiErr> {
+    let before = managed_user(&st, &p, id).await?;
+    if before.id == p.user_id {
+        return Err(ApiErr::bad_request(
+            "invalid",
+            "you cannot disable yourself",
+        ));
+    }
+    st.store.disable_user(id, OffsetDateTime::now_utc()).await?;
+    st.tokens.forget_all();
+    st.registry.cut(CutKey::User(id));
+    let after = st
+        .store
+        .get_user(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("user"))?;
+    audit(
+        &st,
+        &p,
+        from,
+        after.company_id,
+        "user.disabled",
+        &after.name,
+        serde_json::json!({"before": before, "after": &after}),
+    )
+    .await;
+    Ok(Json(after))
+}
+
+/// Body of `POST /api/v1/users/{id}/tokens`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    /// Token label.
+    pub name: String,
+    /// Lifetime in seconds (default: no expiry).
+    pub expires_in_secs: Option<u64>,
+}
+
+/// A token just made; `token` is shown once.
+#[derive(Debug, Serialize)]
+pub struct IssuedView {
+    /// Token id.
+    pub id: Id,
+    /// Its user.
+    pub user: String,
+    /// The token string.
+    pub token: String,
+    /// Expiry.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// `POST /api/v1/users/{id}/tokens`: a new token for a user (the user's admin, or the user).
+pub async fn create_user_token(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(id): Path<Id>,
+    Body(b): Body<TokenBody>,
+) -> Result<(StatusCode, Json<IssuedView>), ApiErr> {
+    let u = if id == p.user_id {
+        st.store
+            .get_user(id)
+            .await?
+            .ok_or_else(|| ApiErr::not_found("user"))?
+    } else {
+        managed_user(&st, &p, id).await?
+    };
+    if u.disabled_at.is_some() {
+        return Err(ApiErr::bad_request("invalid", "the user is disabled"));
+    }
+    if b.name.trim().is_empty() || b.name.len() > 100 {
+        return Err(ApiErr::bad_request("invalid", "name: 1 to 100 characters"));
+    }
+    let expires_at = match b.expires_in_secs {
+        Some(s) if s == 0 || s > 10 * 365 * 86_400 => {
+            return Err(ApiErr::bad_request(
+                "invalid_expiry",
+                "expires_in_secs must be 1..=315360000",
+            ))
+        }
+        Some(s) => Some(OffsetDateTime::now_utc() + time::Duration::seconds(s as i64)),
+        None => None,
+    };
+    let issued = crate::accounts::issue_token(st.store.as_ref(), u.id, &b.name, expires_at).await?;
+    audit(
+        &st,
+        &p,
+        from,
+        u.company_id,
+        "token.created",
+        &u.name,
+        serde_json::json!({"token_id": issued.row.id}),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedView {
+            id: issued.row.id,
+            user: u.name,
+            token: issued.token,
+            expires_at,
+        }),
+    ))
+}

@@ -1,0 +1,470 @@
+//! Windows (open, reserve, edit, close, list), standing grants, the open-connection count and
+//! a system's log book. The rules and side effects live in [`crate::windows`]; these handlers
+//! parse, authorize and translate errors.
+
+use std::net::SocketAddr;
+
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::State as AxState;
+use axum::http::StatusCode;
+use axum::Json;
+use portcullis_domain::authz::{Op, Role};
+use portcullis_domain::window::WindowState;
+use portcullis_store::{AuditFilter, Grant, Id, Window};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::extract::{Body, Path};
+use super::remote::{audit, company_permit, permit};
+use super::{ApiErr, Authed};
+use crate::registry::CutKey;
+use crate::state::State;
+use crate::windows::{self as svc, ChangedBy, WindowEdit, WindowOpError, WindowRequest};
+
+impl From<WindowOpError> for ApiErr {
+    fn from(e: WindowOpError) -> Self {
+        match e {
+            WindowOpError::NotFound(what) => ApiErr::not_found(what),
+            WindowOpError::Forbidden => ApiErr::forbidden(),
+            WindowOpError::Rule(r) => ApiErr::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "window_rule",
+                r.to_string(),
+            ),
+            WindowOpError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// A window and its state now.
+#[derive(Debug, Serialize)]
+pub struct WindowView {
+    /// The stored window.
+    #[serde(flatten)]
+    pub window: Window,
+    /// `open`, `reserved` or `closed` now.
+    pub state: WindowState,
+}
+
+fn view(w: Window) -> WindowView {
+    WindowView {
+        state: w.state(OffsetDateTime::now_utc()),
+        window: w,
+    }
+}
+
+/// Body of `POST /api/v1/service-connections/{id}/windows`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenBody {
+    /// Contact person at the customer (required).
+    pub contact: String,
+    /// Start, RFC 3339; in the future it makes a reservation. Default: now.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub start: Option<OffsetDateTime>,
+    /// End, RFC 3339. Default: start + 8 hours.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub end: Option<OffsetDateTime>,
+    /// Alternative to `end`: hours from the start.
+    pub hours: Option<u32>,
+    /// User names of the engineers it admits (default: any support engineer).
+    #[serde(default)]
+    pub engineers: Vec<String>,
+}
+
+fn by(p: &crate::auth::Principal, from: SocketAddr) -> ChangedBy {
+    ChangedBy {
+        actor: p.label(),
+        from: Some(from.to_string()),
+    }
+}
+
+fn check_contact(c: &str) -> Result<(), ApiErr> {
+    if c.trim().is_empty() || c.chars().count() > 200 {
+        return Err(ApiErr::bad_request(
+            "invalid",
+            "contact: name the contact person (1 to 200 characters)",
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/service-connections/{id}/windows`: opens now or reserves.
+pub async fn open_window(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(sc): Path<Id>,
+    Body(b): Body<OpenBody>,
+) -> Result<(StatusCode, Json<WindowView>), ApiErr> {
+    let service = st
+        .store
+        .get_service_connection(sc)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("service connection"))?;
+    let permit = permit(
+        &p,
+        Op::OperateConnections,
+        service.company_id,
+        "service connection",
+    )?;
+    check_contact(&b.contact)?;
+    let now = OffsetDateTime::now_utc();
+    // A start at or before now is "open now" (clients' clocks and round trips differ a little).
+    let start = b.start.filter(|s| *s > now);
+    let end = match (b.end, b.hours) {
+        (Some(_), Some(_)) => {
+            return Err(ApiErr::bad_request(
+                "invalid",
+                "give end or hours, not both",
+            ))
+        }
+        (Some(e), None) => Some(e),
+        (None, Some(h)) => Some(start.unwrap_or(now) + time::Duration::hours(i64::from(h))),
+        (None, None) => None,
+    };
+    let w = svc::open(
+        &st,
+        &permit,
+        &by(&p, from),
+        WindowRequest {
+            service_connection_id: sc,
+            start,
+            end,
+            contact: b.contact,
+            engineers: b.engineers,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(view(w))))
+}
+
+/// Body of `PATCH /api/v1/windows/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditBody {
+    /// New start (reserved windows only).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub start: Option<OffsetDateTime>,
+    /// New end.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub end: Option<OffsetDateTime>,
+    /// New contact person.
+    pub contact: Option<String>,
+    /// New list of admitted engineers.
+    pub engineers: Option<Vec<String>>,
+}
+
+async fn window_permit(
+    st: &State,
+    p: &crate::auth::Principal,
+    id: Id,
+    op: Op,
+) -> Result<(Window, portcullis_domain::authz::Permit), ApiErr> {
+    let w = st
+        .store
+        .get_window(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("window"))?;
+    let permit = permit(p, op, w.company_id, "window")?;
+    Ok((w, permit))
+}
+
+/// `PATCH /api/v1/windows/{id}`: extend, shorten, move, change contact or engineers.
+pub async fn edit_window(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(id): Path<Id>,
+    Body(b): Body<EditBody>,
+) -> Result<Json<WindowView>, ApiErr> {
+    let (_, permit) = window_permit(&st, &p, id, Op::OperateConnections).await?;
+    if let Some(c) = &b.contact {
+        check_contact(c)?;
+    }
+    let w = svc::edit(
+        &st,
+        &permit,
+        &by(&p, from),
+        id,
+        WindowEdit {
+            start: b.start,
+            end: b.end,
+            contact: b.contact,
+            engineers: b.engineers,
+        },
+    )
+    .await?;
+    Ok(Json(view(w)))
+}
+
+/// `POST /api/v1/windows/{id}/close`
+pub async fn close_window(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(id): Path<Id>,
+) -> Result<Json<WindowView>, ApiErr> {
+    let (_, permit) = window_permit(&st, &p, id, Op::OperateConnections).await?;
+    Ok(Json(view(
+        svc::close(&st, &permit, &by(&p, from), id).await?,
+    )))
+}
+
+/// `GET /api/v1/windows/{id}`
+pub async fn get_window(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(id): Path<Id>,
+) -> Result<Json<WindowView>, ApiErr> {
+    Ok(Json(view(
+        window_permit(&st, &p, id, Op::ReadSystems).await?.0,
+    )))
+}
+
+/// `GET /api/v1/service-connections/{id}/windows`: every window, newest start last.
+pub async fn list_windows(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(sc): Path<Id>,
+) -> Result<Json<Vec<WindowView>>, ApiErr> {
+    let service = st
+        .store
+        .get_service_connection(sc)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("service connection"))?;
+    let _permit = permit(
+        &p,
+        Op::ReadSystems,
+        service.company_id,
+        "service connection",
+    )?;
+    Ok(Json(
+        st.store
+            .list_windows(sc)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect(),
+    ))
+}
+
+/// `GET /api/v1/companies/{company}/windows`: the company's open and reserved windows.
+pub async fn list_live_windows(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(company): Path<String>,
+) -> Result<Json<Vec<WindowView>>, ApiErr> {
+    let (c, _permit) = company_permit(&st, &p, &company, Op::ReadSystems).await?;
+    let now = OffsetDateTime::now_utc();
+    Ok(Json(
+        st.store
+            .list_live_windows(Some(c.id), now)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect(),
+    ))
+}
+
+/// The company's dashboard figure (RC-12): open connections across its systems.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// Company id.
+    pub company_id: Id,
+    /// Systems.
+    pub systems: usize,
+    /// Service connections set up.
+    pub service_connections: usize,
+    /// Service connections with a window open now.
+    pub open_connections: usize,
+    /// Reserved windows still to come.
+    pub reserved_windows: usize,
+}
+
+/// `GET /api/v1/companies/{company}/summary`
+pub async fn summary(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(company): Path<String>,
+) -> Result<Json<Summary>, ApiErr> {
+    let (c, _permit) = company_permit(&st, &p, &company, Op::ReadCompany).await?;
+    let now = OffsetDateTime::now_utc();
+    let live = st.store.list_live_windows(Some(c.id), now).await?;
+    let mut open: Vec<Id> = live
+        .iter()
+        .filter(|w| w.state(now) == WindowState::Open)
+        .map(|w| w.service_connection_id)
+        .collect();
+    open.sort_unstable();
+    open.dedup();
+    Ok(Json(Summary {
+        company_id: c.id,
+        systems: st.store.list_systems(Some(c.id)).await?.len(),
+        service_connections: st.store.list_service_connections(Some(c.id)).await?.len(),
+        open_connections: open.len(),
+        reserved_windows: live
+            .iter()
+            .filter(|w| w.state(now) == WindowState::Reserved)
+            .count(),
+    }))
+}
+
+// ── grants ─────────────────────────────────────────────────────────────────────────────
+
+/// Body of `POST /api/v1/service-connections/{id}/grants`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantBody {
+    /// The technical user's name.
+    pub user: String,
+}
+
+/// `POST /api/v1/service-connections/{id}/grants`: a technical user may reach it.
+pub async fn create_grant(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(sc): Path<Id>,
+    Body(b): Body<GrantBody>,
+) -> Result<(StatusCode, Json<Grant>), ApiErr> {
+    let service = st
+        .store
+        .get_service_connection(sc)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("service connection"))?;
+    let _permit = permit(
+        &p,
+        Op::ManageGrants,
+        service.company_id,
+        "service connection",
+    )?;
+    let user = st
+        .store
+        .find_user_by_name(&b.user)
+        .await?
+        .filter(|u| u.company_id == Some(service.company_id))
+        .ok_or_else(|| ApiErr::not_found("user"))?;
+    if user.role != Role::Technical {
+        return Err(ApiErr::bad_request(
+            "invalid",
+            format!(
+                "{} is a {}; standing grants are for technical users (engineers use windows)",
+                user.name, user.role
+            ),
+        ));
+    }
+    let g = st.store.create_grant(user.id, sc, &p.label()).await?;
+    audit(
+        &st,
+        &p,
+        from,
+        service.company_id,
+        "grant.created",
+        &user.name,
+        serde_json::json!({"after": &g}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(g)))
+}
+
+/// `GET /api/v1/companies/{company}/grants`
+pub async fn list_grants(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(company): Path<String>,
+) -> Result<Json<Vec<Grant>>, ApiErr> {
+    let (c, _permit) = company_permit(&st, &p, &company, Op::ManageGrants).await?;
+    Ok(Json(st.store.list_grants(c.id).await?))
+}
+
+/// `POST /api/v1/grants/{id}/revoke`: takes it back and cuts its live sessions.
+pub async fn revoke_grant(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(id): Path<Id>,
+) -> Result<Json<Grant>, ApiErr> {
+    let g = st
+        .store
+        .get_grant(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("grant"))?;
+    let _permit = permit(&p, Op::ManageGrants, g.company_id, "grant")?;
+    st.store.revoke_grant(id, OffsetDateTime::now_utc()).await?;
+    st.registry.cut(CutKey::Grant(id));
+    let after = st
+        .store
+        .get_grant(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("grant"))?;
+    audit(
+        &st,
+        &p,
+        from,
+        g.company_id,
+        "grant.revoked",
+        &g.id.to_string(),
+        serde_json::json!({"before": &g, "after": &after}),
+    )
+    .await;
+    Ok(Json(after))
+}
+
+// ── log book ───────────────────────────────────────────────────────────────────────────
+
+/// `GET /api/v1/systems/{id}/logbook`: every audit event about the system — its changes, its
+/// service connections' windows and every session to it — oldest first.
+pub async fn logbook(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(id): Path<Id>,
+) -> Result<Json<Vec<portcullis_store::AuditEvent>>, ApiErr> {
+    let s = st
+        .store
+        .get_system(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("system"))?;
+    let _permit = permit(&p, Op::ReadLogBook, s.company_id, "system")?;
+    let scs: Vec<Id> = st
+        .store
+        .list_service_connections(Some(s.company_id))
+        .await?
+        .into_iter()
+        .filter(|x| x.system_id == id)
+        .map(|x| x.id)
+        .collect();
+    let mut out = Vec::new();
+    let mut after = 0i64;
+    loop {
+        let page = st
+            .store
+            .list_audit(&AuditFilter {
+                company_id: Some(s.company_id),
+                after_seq: Some(after),
+                limit: portcullis_store::MAX_AUDIT_LIMIT,
+                ..Default::default()
+            })
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        out.extend(
+            page.into_iter()
+                .filter(|e| about_system(e, id, &s.data.sid, &scs)),
+        );
+    }
+    Ok(Json(out))
+}
+
+fn about_system(e: &portcullis_store::AuditEvent, system: Id, sid: &str, scs: &[Id]) -> bool {
+    let d = &e.detail;
+    let id_in = |v: &serde_json::Value| v.as_i64().is_some_and(|x| x == system);
+    let sc_in = |v: &serde_json::Value| v.as_i64().is_some_and(|x| scs.contains(&x));
+    id_in(&d["system"])
+        || id_in(&d["after"]["system_id"])
+        || id_in(&d["before"]["system_id"])
+        || sc_in(&d["service_connection"])
+        || sc_in(&d["after"]["service_connection_id"])
+        || sc_in(&d["window"]["service_connection_id"])
+        || (e.action.starts_with("system.") && e.target == sid)
+}

@@ -1,0 +1,550 @@
+//! Window lifecycle on the hub: open, reserve, edit, close (from the API or from the
+//! connector), the scheduler that announces reservations opening and windows expiring, and
+//! the push of window state to connectors.
+//!
+//! Every change is stored, audited with before and after, pushed to the connector that serves
+//! the service connection, and (when a window ends) cuts the live sessions that depend on it.
+//! A change and its push happen under one lock, and so does the full set sent when a
+//! connector's tunnel comes up, so a connector never receives a set older than an update it
+//! already has.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use portcullis_domain::authz::{Op, Permit};
+use portcullis_domain::window::{self as rules, Existing, WindowError, WindowState};
+use portcullis_proto::{Message, WindowInfo, WindowSet, WindowUpdate};
+use portcullis_store::{Id, NewWindow, ServiceConnection, StoreError, Window};
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+
+use crate::audit::Event;
+use crate::registry::CutKey;
+use crate::state::State;
+
+/// Longest the scheduler sleeps without looking at the clock again (wall-clock jumps).
+const SCHEDULER_MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// Shared window machinery, part of the hub state.
+#[derive(Debug, Default)]
+pub struct WindowHub {
+    /// Serializes "change + push" against "read full set + push".
+    push_lock: tokio::sync::Mutex<()>,
+    /// Wakes the scheduler after a change.
+    changed: Notify,
+}
+
+/// Why a window operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WindowOpError {
+    /// No such window or service connection visible to the caller.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The permit is for another operation or company.
+    #[error("not allowed")]
+    Forbidden,
+    /// A window rule refused it.
+    #[error(transparent)]
+    Rule(#[from] WindowError),
+    /// The store refused or failed (a concurrent overlap shows as a conflict).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Who changes a window, for the audit record.
+#[derive(Debug, Clone)]
+pub struct ChangedBy {
+    /// Label of the user (or `connector:<location>`).
+    pub actor: String,
+    /// The client's address, when known.
+    pub from: Option<String>,
+}
+
+/// What an open or a reservation asks for.
+#[derive(Debug, Clone)]
+pub struct WindowRequest {
+    /// The service connection.
+    pub service_connection_id: Id,
+    /// Start, for a reservation (`None`: open now).
+    pub start: Option<OffsetDateTime>,
+    /// End (`None`: start + 8 h).
+    pub end: Option<OffsetDateTime>,
+    /// Contact person.
+    pub contact: String,
+    /// Engineers it admits (empty: any support engineer).
+    pub engineers: Vec<String>,
+}
+
+fn check_permit(permit: &Permit, company: Id) -> Result<(), WindowOpError> {
+    if permit.op() == Op::OperateConnections && permit.company() == Some(company) {
+        Ok(())
+    } else {
+        Err(WindowOpError::Forbidden)
+    }
+}
+
+async fn service_connection(state: &State, id: Id) -> Result<ServiceConnection, WindowOpError> {
+    state
+        .store
+        .get_service_connection(id)
+        .await?
+        .ok_or(WindowOpError::NotFound("service connection"))
+}
+
+async fn others(state: &State, sc: Id, except: Option<Id>) -> Result<Vec<Existing>, WindowOpError> {
+    Ok(state
+        .store
+        .list_windows(sc)
+        .await?
+        .into_iter()
+        .filter(|w| Some(w.id) != except)
+        .map(|w| Existing {
+            id: w.id,
+            span: w.span(),
+        })
+        .collect())
+}
+
+/// `company/SID/type` for logs and the connector.
+pub async fn service_label(state: &State, sc: &ServiceConnection) -> String {
+    let company = state.store.get_company(sc.company_id).await.ok().flatten();
+    let system = state.store.get_system(sc.system_id).await.ok().flatten();
+    let ty = state
+        .store
+        .get_connection_type(sc.connection_type_id)
+        .await
+        .ok()
+        .flatten();
+    format!(
+        "{}/{}/{}",
+        company.map_or_else(|| sc.company_id.to_string(), |c| c.name),
+        system.map_or_else(|| sc.system_id.to_string(), |s| s.data.sid),
+        ty.map_or_else(|| sc.connection_type_id.to_string(), |t| t.def.key)
+    )
+}
+
+/// The wire form of a window.
+pub fn info(
+    w: &Window,
+    sc: &ServiceConnection,
+    service: String,
+    now: OffsetDateTime,
+) -> WindowInfo {
+    WindowInfo {
+        id: w.id.to_string(),
+        service,
+        virtual_host: sc.virtual_host.clone(),
+        virtual_port: sc.virtual_port,
+        start_ms: portcullis_store::millis::to_unix_millis(w.start_at),
+        end_ms: portcullis_store::millis::to_unix_millis(w.end_at),
+        closed: w.state(now) == WindowState::Closed,
+    }
+}
+
+/// Pushes one window's state to its connector (if connected).
+async fn push(state: &State, w: &Window, sc: &ServiceConnection) {
+    let label = service_label(state, sc).await;
+    let m = Message::WindowUpdate(WindowUpdate {
+        window: info(w, sc, label, OffsetDateTime::now_utc()),
+    });
+    state.registry.push(sc.connector_id, m);
+}
+
+/// The full set for a connector whose tunnel just came up; queued on its tunnel under the
+/// push lock.
+pub async fn send_window_set(state: &State, connector_id: Id) -> Result<(), StoreError> {
+    let _g = state.windows.push_lock.lock().await;
+    let now = OffsetDateTime::now_utc();
+    let mut scs: HashMap<Id, (ServiceConnection, String)> = HashMap::new();
+    let mut windows = Vec::new();
+    for w in state.store.list_live_windows(None, now).await? {
+        if !scs.contains_key(&w.service_connection_id) {
+            if let Some(sc) = state
+                .store
+                .get_service_connection(w.service_connection_id)
+                .await?
+            {
+                let label = service_label(state, &sc).await;
+                scs.insert(sc.id, (sc, label));
+            }
+        }
+        if let Some((sc, label)) = scs.get(&w.service_connection_id) {
+            if sc.connector_id == connector_id {
+                windows.push(info(&w, sc, label.clone(), now));
+            }
+        }
+    }
+    if windows.len() > portcullis_proto::MAX_WINDOWS {
+        // Far beyond any real use; the earliest ones are sent, the rest stay refused at the
+        // connector until earlier ones end and a later set includes them.
+        tracing::error!(
+            connector = connector_id,
+            windows = windows.len(),
+            max = portcullis_proto::MAX_WINDOWS,
+            "more live windows than one window set carries; sending the earliest"
+        );
+        windows.truncate(portcullis_proto::MAX_WINDOWS);
+    }
+    state
+        .registry
+        .push(connector_id, Message::WindowSet(WindowSet { windows }));
+    Ok(())
+}
+
+async fn audit(
+    state: &State,
+    by: &ChangedBy,
+    company: Id,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) {
+    let mut detail = detail;
+    if let (Some(from), Some(obj)) = (&by.from, detail.as_object_mut()) {
+        obj.insert("from".into(), from.clone().into());
+    }
+    state
+        .audit
+        .record(Event {
+            company_id: Some(company),
+            actor: &by.actor,
+            action,
+            target,
+            outcome: "ok",
+            detail,
+        })
+        .await;
+}
+
+fn view(w: &Window) -> serde_json::Value {
+    serde_json::to_value(w).unwrap_or_default()
+}
+
+/// Opens a window now, or reserves one (`req.start` in the future).
+pub async fn open(
+    state: &State,
+    permit: &Permit,
+    by: &ChangedBy,
+    req: WindowRequest,
+) -> Result<Window, WindowOpError> {
+    let sc = service_connection(state, req.service_connection_id).await?;
+    check_permit(permit, sc.company_id)?;
+    let now = OffsetDateTime::now_utc();
+    let _g = state.windows.push_lock.lock().await;
+    let existing = others(state, sc.id, None).await?;
+    let span = match req.start {
+        None => rules::open(now, req.end, &existing)?,
+        Some(start) => rules::reserve(now, start, req.end, &existing)?,
+    };
+    let w = state
+        .store
+        .create_window(
+            NewWindow {
+                service_connection_id: sc.id,
+                start_at: span.start,
+                end_at: span.end,
+                contact: req.contact,
+                opened_by: by.actor.clone(),
+                engineers: req.engineers,
+            },
+            now,
+        )
+        .await?;
+    push(state, &w, &sc).await;
+    drop(_g);
+    let action = if req.start.is_some() {
+        "window.reserved"
+    } else {
+        "window.opened"
+    };
+    let label = service_label(state, &sc).await;
+    audit(
+        state,
+        by,
+        sc.company_id,
+        action,
+        &label,
+        serde_json::json!({"after": view(&w)}),
+    )
+    .await;
+    state.windows.changed.notify_one();
+    Ok(w)
+}
+
+/// What an edit changes; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct WindowEdit {
+    /// New start (reserved windows only).
+    pub start: Option<OffsetDateTime>,
+    /// New end.
+    pub end: Option<OffsetDateTime>,
+    /// New contact person.
+    pub contact: Option<String>,
+    /// New list of admitted engineers.
+    pub engineers: Option<Vec<String>>,
+}
+
+/// Changes a window's end (open) or start and end (reserved), contact and engineers.
+pub async fn edit(
+    state: &State,
+    permit: &Permit,
+    by: &ChangedBy,
+    id: Id,
+    change: WindowEdit,
+) -> Result<Window, WindowOpError> {
+    let WindowEdit {
+        start,
+        end,
+        contact,
+        engineers,
+    } = change;
+    let before = state
+        .store
+        .get_window(id)
+        .await?
+        .ok_or(WindowOpError::NotFound("window"))?;
+    check_permit(permit, before.company_id)?;
+    let sc = service_connection(state, before.service_connection_id).await?;
+    let now = OffsetDateTime::now_utc();
+    let _g = state.windows.push_lock.lock().await;
+    let existing = others(state, sc.id, Some(id)).await?;
+    let span = rules::edit(now, id, &before.span(), start, end, &existing)?;
+    let w = state
+        .store
+        .update_window(
+            id,
+            span.start,
+            span.end,
+            contact.as_deref().unwrap_or(&before.contact),
+            engineers.as_deref().unwrap_or(&before.engineers),
+            now,
+        )
+        .await?;
+    push(state, &w, &sc).await;
+    drop(_g);
+    // Narrowing who may use it takes effect on live sessions too.
+    if w.engineers != before.engineers && !w.engineers.is_empty() {
+        state.registry.cut(CutKey::Window(id));
+    }
+    let label = service_label(state, &sc).await;
+    audit(
+        state,
+        by,
+        sc.company_id,
+        "window.edited",
+        &label,
+        serde_json::json!({"before": view(&before), "after": view(&w)}),
+    )
+    .await;
+    state.windows.changed.notify_one();
+    Ok(w)
+}
+
+/// Closes a window now: new sessions are refused and live ones cut, on both sides.
+pub async fn close(
+    state: &State,
+    permit: &Permit,
+    by: &ChangedBy,
+    id: Id,
+) -> Result<Window, WindowOpError> {
+    let before = state
+        .store
+        .get_window(id)
+        .await?
+        .ok_or(WindowOpError::NotFound("window"))?;
+    check_permit(permit, before.company_id)?;
+    close_unchecked(state, by, before).await
+}
+
+async fn close_unchecked(
+    state: &State,
+    by: &ChangedBy,
+    before: Window,
+) -> Result<Window, WindowOpError> {
+    let now = OffsetDateTime::now_utc();
+    rules::close(now, before.id, &before.span())?;
+    let sc = service_connection(state, before.service_connection_id).await?;
+    let _g = state.windows.push_lock.lock().await;
+    let w = state
+        .store
+        .close_window(before.id, now, &by.actor)
+        .await?
+        .ok_or(WindowOpError::NotFound("window"))?;
+    push(state, &w, &sc).await;
+    drop(_g);
+    state.registry.cut(CutKey::Window(w.id));
+    let label = service_label(state, &sc).await;
+    audit(
+        state,
+        by,
+        sc.company_id,
+        "window.closed",
+        &label,
+        serde_json::json!({"before": view(&before), "after": view(&w)}),
+    )
+    .await;
+    state.windows.changed.notify_one();
+    Ok(w)
+}
+
+/// A customer admin closed a window at the connector: the hub closes it too. Only windows
+/// of that connector's service connections are accepted.
+pub async fn closed_at_connector(
+    state: &State,
+    connector_id: Id,
+    location: &str,
+    msg: portcullis_proto::WindowClosed,
+) {
+    let by = ChangedBy {
+        actor: format!("connector:{location}:{}", msg.by),
+        from: None,
+    };
+    let result = async {
+        let id: Id = msg
+            .id
+            .parse()
+            .map_err(|_| WindowOpError::NotFound("window"))?;
+        let w = state
+            .store
+            .get_window(id)
+            .await?
+            .ok_or(WindowOpError::NotFound("window"))?;
+        let sc = service_connection(state, w.service_connection_id).await?;
+        if sc.connector_id != connector_id {
+            return Err(WindowOpError::Forbidden);
+        }
+        if w.state(OffsetDateTime::now_utc()) == WindowState::Closed {
+            return Ok(w);
+        }
+        close_unchecked(state, &by, w).await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(connector = connector_id, window = %msg.id, error = %e, "window close from connector refused");
+        state
+            .audit
+            .record(Event {
+                company_id: None,
+                actor: &by.actor,
+                action: "window.closed",
+                target: &msg.id,
+                outcome: "refused",
+                detail: serde_json::json!({"reason": e.to_string(), "connector": connector_id}),
+            })
+            .await;
+    }
+}
+
+/// Runs until the hub shuts down: cuts sessions of windows whose end passed, audits
+/// reservations opening and windows expiring, and tells the connectors.
+pub fn spawn_scheduler(state: State) {
+    let shutdown = state.shutdown.clone();
+    let tracker = state.tunnels.clone();
+    tracker.spawn(async move {
+        let mut seen: HashMap<Id, Window> = HashMap::new();
+        let mut announced_open: std::collections::HashSet<Id> = Default::default();
+        loop {
+            let now = OffsetDateTime::now_utc();
+            let live = match state.store.list_live_windows(None, now).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::error!(error = %e, "window scheduler: store failed; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
+                }
+            };
+            let live_ids: std::collections::HashSet<Id> = live.iter().map(|w| w.id).collect();
+            // Windows that were live and are no longer: expired (or closed, which the closer
+            // already handled, or deleted with their service connection).
+            let gone: Vec<Window> = seen
+                .values()
+                .filter(|w| !live_ids.contains(&w.id))
+                .cloned()
+                .collect();
+            for w in gone {
+                seen.remove(&w.id);
+                announced_open.remove(&w.id);
+                expire(&state, w, now).await;
+            }
+            let mut next = now + time::Duration::seconds(SCHEDULER_MAX_SLEEP.as_secs() as i64);
+            for w in live {
+                if w.state(now) == WindowState::Open
+                    && w.start_at > w.created_at
+                    && announced_open.insert(w.id)
+                {
+                    announce_opened(&state, &w).await;
+                }
+                if w.start_at > now {
+                    next = next.min(w.start_at);
+                }
+                next = next.min(w.end_at);
+                seen.insert(w.id, w);
+            }
+            let wait = (next - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
+            let wait = Duration::try_from(wait).unwrap_or(Duration::ZERO);
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = state.windows.changed.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    });
+}
+
+/// A window left the live set: if by its end (not closed early, still stored), cut and audit.
+async fn expire(state: &State, w: Window, now: OffsetDateTime) {
+    let Ok(Some(current)) = state.store.get_window(w.id).await else {
+        state.registry.cut(CutKey::Window(w.id));
+        return;
+    };
+    state.registry.cut(CutKey::Window(w.id));
+    if current.closed_at.is_some() || current.end_at > now {
+        return;
+    }
+    if let Ok(Some(sc)) = state
+        .store
+        .get_service_connection(w.service_connection_id)
+        .await
+    {
+        {
+            let _g = state.windows.push_lock.lock().await;
+            push(state, &current, &sc).await;
+        }
+        let label = service_label(state, &sc).await;
+        state
+            .audit
+            .record(Event {
+                company_id: Some(sc.company_id),
+                actor: "hub",
+                action: "window.expired",
+                target: &label,
+                outcome: "ok",
+                detail: serde_json::json!({"window": view(&current)}),
+            })
+            .await;
+    }
+}
+
+async fn announce_opened(state: &State, w: &Window) {
+    if let Ok(Some(sc)) = state
+        .store
+        .get_service_connection(w.service_connection_id)
+        .await
+    {
+        let label = service_label(state, &sc).await;
+        state
+            .audit
+            .record(Event {
+                company_id: Some(sc.company_id),
+                actor: "hub",
+                action: "window.reservation_opened",
+                target: &label,
+                outcome: "ok",
+                detail: serde_json::json!({"window": view(w)}),
+            })
+            .await;
+    }
+}
