@@ -336,3 +336,53 @@ async fn wait_connector_log(w: &World, text: &str) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn revoking_a_grant_cuts_the_technical_users_session_and_refuses_the_next() {
+    let w = world().await;
+    let app = w.hub.token("acme", "cloud-app").await;
+    w.hub.grant("acme", &app, "berlin", "echo.internal:7").await;
+    let Socks5Outcome::Connected(mut s) =
+        socks5_connect(w.hub.socks5(), "berlin", &app, "echo.internal", 7)
+            .await
+            .unwrap()
+    else {
+        panic!("granted user refused");
+    };
+    assert_eq!(echo_round_trip(&mut s, b"z").await.unwrap(), b"z");
+    // A second connection right away is served from the hub's resolution cache; revoking
+    // must still take effect at once.
+    let Socks5Outcome::Connected(_second) =
+        socks5_connect(w.hub.socks5(), "berlin", &app, "echo.internal", 7)
+            .await
+            .unwrap()
+    else {
+        panic!("granted user refused");
+    };
+    let grants: Vec<Value> = w
+        .hub
+        .admin
+        .get("/api/v1/companies/acme/grants")
+        .await
+        .unwrap();
+    let id = grants.last().unwrap()["id"].clone();
+    let _: Value = w
+        .hub
+        .admin
+        .post(&format!("/api/v1/grants/{id}/revoke"), &json!({}))
+        .await
+        .unwrap();
+    ended_within(&mut s, Duration::from_secs(1)).await;
+    assert!(matches!(
+        socks5_connect(w.hub.socks5(), "berlin", &app, "echo.internal", 7)
+            .await
+            .unwrap(),
+        Socks5Outcome::Refused(0x02)
+    ));
+    let ends = wait_events(&w, "session.end", 1).await;
+    assert!(
+        ends.iter()
+            .any(|e| e["detail"]["ended_by"] == "grant revoked"),
+        "{ends:?}"
+    );
+}

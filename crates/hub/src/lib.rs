@@ -141,6 +141,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         audit: audit::Auditor::start(store.clone()),
         tokens: auth::TokenCache::default(),
         windows: windows::WindowHub::default(),
+        resolved: resolve::ResolveCache::default(),
         store,
         pki,
         registry: registry::Registry::default(),

@@ -50,7 +50,93 @@ fn refused(why: impl Into<String>) -> SessionError {
     SessionError::Denied(why.into())
 }
 
-/// Resolves `asked` for `principal` and checks the hub's key.
+/// How long a resolution is reused. Every change made through this hub (any successful
+/// write to the API, window closes and expiries, a close at a connector) forgets all of them
+/// at once ([`ResolveCache::forget_all`]); the TTL bounds how long a change made behind the
+/// hub's back can go unseen, as for [`crate::auth::TOKEN_CACHE_TTL`].
+pub const RESOLVE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Most resolutions kept; beyond it the cache is cleared.
+const RESOLVE_CACHE_MAX: usize = 10_000;
+
+type CacheKey = (Id, String, String, u16);
+
+/// Recent successful resolutions per (user, location, host, port): without it every
+/// connection costs about seven store reads (company, system, type, service connection,
+/// grant or windows, connector, names) before the stream opens. A hit is used only while its
+/// window is still open by the clock.
+#[derive(Debug, Default)]
+pub struct ResolveCache {
+    inner: std::sync::Mutex<ResolveInner>,
+}
+
+#[derive(Debug, Default)]
+struct ResolveInner {
+    entries: std::collections::HashMap<CacheKey, (Resolved, std::time::Instant)>,
+    /// Bumped by every `forget_all`: a resolution computed before a change must not be
+    /// cached after it.
+    generation: u64,
+}
+
+impl ResolveCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ResolveInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets every resolution (something they may depend on changed).
+    pub fn forget_all(&self) {
+        let mut g = self.lock();
+        g.entries.clear();
+        g.generation += 1;
+    }
+
+    /// [`resolve`] through the cache.
+    pub async fn resolve(
+        &self,
+        state: &State,
+        principal: &Principal,
+        asked: &Target,
+    ) -> Result<Resolved, SessionError> {
+        let key = (
+            principal.user_id,
+            asked.location.clone(),
+            asked.host.to_ascii_lowercase(),
+            asked.port,
+        );
+        let now = OffsetDateTime::now_utc();
+        let (hit, generation) = {
+            let g = self.lock();
+            let hit = g
+                .entries
+                .get(&key)
+                .filter(|(r, at)| at.elapsed() < RESOLVE_CACHE_TTL && still_valid(r, now))
+                .map(|(r, _)| r.clone());
+            (hit, g.generation)
+        };
+        if let Some(r) = hit {
+            return Ok(r);
+        }
+        let r = resolve(state, principal, asked).await?;
+        let mut g = self.lock();
+        if g.generation == generation {
+            if g.entries.len() >= RESOLVE_CACHE_MAX {
+                g.entries.clear();
+            }
+            g.entries
+                .insert(key, (r.clone(), std::time::Instant::now()));
+        }
+        Ok(r)
+    }
+}
+
+fn still_valid(r: &Resolved, now: OffsetDateTime) -> bool {
+    match &r.permission {
+        Permission::Window(w) => w.state(now) == WindowState::Open,
+        Permission::Grant(g) => g.revoked_at.is_none(),
+    }
+}
+
+/// Resolves `asked` for `principal` and checks the hub's key (no cache).
 pub async fn resolve(
     state: &State,
     principal: &Principal,

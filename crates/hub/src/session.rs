@@ -183,7 +183,7 @@ pub async fn open(
         .try_acquire_owned()
         .map_err(|_| SessionError::TooManySessions(state.config.max_sessions_per_token));
     let res = match slot {
-        Ok(slot) => match crate::resolve::resolve(state, principal, &target).await {
+        Ok(slot) => match state.resolved.resolve(state, principal, &target).await {
             Ok(resolved) => open_inner(state, principal, entry, client, &resolved, &id)
                 .await
                 .map(|(t, s)| (t, s, slot, resolved)),

@@ -27,6 +27,8 @@ pub struct HubState {
     pub audit: Auditor,
     /// Recently verified API tokens.
     pub tokens: crate::auth::TokenCache,
+    /// Recent target resolutions (service connection, window or grant).
+    pub resolved: crate::resolve::ResolveCache,
     /// Window pushes and the window scheduler's wake-up.
     pub windows: crate::windows::WindowHub,
     /// The tunnel address told to connectors at enrolment.

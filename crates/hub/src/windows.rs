@@ -142,8 +142,10 @@ pub fn info(
     }
 }
 
-/// Pushes one window's state to its connector (if connected).
+/// Pushes one window's state to its connector (if connected), and forgets cached
+/// resolutions, which may rest on the window's old state.
 async fn push(state: &State, w: &Window, sc: &ServiceConnection) {
+    state.resolved.forget_all();
     let label = service_label(state, sc).await;
     let m = Message::WindowUpdate(WindowUpdate {
         window: info(w, sc, label, OffsetDateTime::now_utc()),

@@ -100,6 +100,10 @@ pub fn router(state: State) -> Router {
         .fallback(|| async { ApiErr::not_found("route") })
         // A deadline on every request, reading the body included: a client trickling a body
         // cannot hold a task and a connection for ever.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            forget_after_writes,
+        ))
         .layer(axum::middleware::from_fn(request_deadline))
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
         .with_state(state)
@@ -171,6 +175,23 @@ fn remote_routes() -> Router<State> {
         )
         .route("/api/v1/grants/{id}/revoke", post(windows::revoke_grant))
         .route("/api/v1/companies/{company}/summary", get(windows::summary))
+}
+
+/// After any successful write (a grant revoked, a user disabled, a service connection
+/// deleted …), forgets cached target resolutions, so the next session is decided on the new
+/// state. Writes are rare, sessions many: forgetting everything is simpler than tracking what
+/// depends on what, and cheap.
+async fn forget_after_writes(
+    AxState(st): AxState<State>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let write = req.method() != axum::http::Method::GET;
+    let resp = next.run(req).await;
+    if write && resp.status().is_success() {
+        st.resolved.forget_all();
+    }
+    resp
 }
 
 /// How long one API request may take, body upload included.
