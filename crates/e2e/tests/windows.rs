@@ -386,3 +386,54 @@ async fn revoking_a_grant_cuts_the_technical_users_session_and_refuses_the_next(
         "{ends:?}"
     );
 }
+
+#[tokio::test]
+async fn every_entry_point_takes_the_service_connection_name() {
+    let w = world().await;
+    open_window(&w, json!({"contact": "Bob"})).await;
+    // HTTP CONNECT (the location is not needed with a service-connection name).
+    let (status, _, _) = portcullis_test_support::clients::http_connect(
+        w.hub.http_proxy(),
+        "-",
+        &w.engineer,
+        &format!("{ENTRY}:7"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    // `portcullis connect`, which lower-cases host names.
+    let client =
+        portcullis::client::ApiClient::new(&w.hub.api_url, &w.hub.ca_pem, Some(w.engineer.clone()))
+            .unwrap();
+    let (listener, addr) = portcullis::connect::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let fwd = portcullis::connect::Forward {
+        location: "-".into(),
+        target: "GENERIC_TCP.PRD.acme.portcullis:7".into(),
+    };
+    tokio::spawn(portcullis::connect::serve(
+        client,
+        fwd,
+        listener,
+        stop.clone(),
+    ));
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(
+        echo_round_trip(&mut s, b"by name").await.unwrap(),
+        b"by name"
+    );
+    stop.cancel();
+    // The wrong port is refused with the right one named.
+    let (status, body, _) = portcullis_test_support::clients::http_connect(
+        w.hub.http_proxy(),
+        "-",
+        &w.engineer,
+        &format!("{ENTRY}:22"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 403);
+    assert!(body.contains("port 7"), "{body}");
+}

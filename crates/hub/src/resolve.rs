@@ -145,11 +145,23 @@ pub async fn resolve(
     let store = state.store.as_ref();
     let (company_id, sc) = match parse_service_host(&asked.host) {
         Some(name) => {
-            let company = store
+            let company = match store
                 .find_company_by_name(&name.company)
                 .await
                 .map_err(store_err)?
-                .ok_or_else(|| unknown(&asked.host))?;
+            {
+                Some(c) => c,
+                // Some clients lower-case host names (`portcullis connect` does, DNS-style);
+                // accept a company whose name differs only in case, when exactly one does.
+                None => {
+                    let mut all = store.list_companies().await.map_err(store_err)?;
+                    all.retain(|c| c.name.eq_ignore_ascii_case(&name.company));
+                    if all.len() != 1 {
+                        return Err(unknown(&asked.host));
+                    }
+                    all.remove(0)
+                }
+            };
             // A company user asking for another company's service learns no more than
             // "unknown".
             if principal.company_id.is_some_and(|c| c != company.id) {
