@@ -437,3 +437,92 @@ async fn every_entry_point_takes_the_service_connection_name() {
     assert_eq!(status, 403);
     assert!(body.contains("port 7"), "{body}");
 }
+
+#[tokio::test]
+async fn the_log_book_shows_everything_about_one_system_and_nothing_else() {
+    let w = world().await;
+    let sc: Value = w
+        .hub
+        .admin
+        .get(&format!("/api/v1/service-connections/{}", w.sc))
+        .await
+        .unwrap();
+    let system = sc["system_id"].as_i64().unwrap();
+    // Another system of the same company, with its own window.
+    let other: Value = w
+        .hub
+        .admin
+        .post(
+            "/api/v1/companies/acme/systems",
+            &json!({
+                "sid": "QAS", "system_number": "01", "system_type": "abap",
+                "product": "SAP S/4HANA", "product_version": "2023",
+                "installation_number": "0020123456", "status": "active",
+                "eu_data_protection": false, "advanced_secure_support": false,
+                "allow_independent_opening": false, "description": "quality",
+            }),
+        )
+        .await
+        .unwrap();
+    let other_sc: Value = w
+        .hub
+        .admin
+        .post(
+            &format!("/api/v1/systems/{}/service-connections", other["id"]),
+            &json!({"connection_type": "ssh", "location": "berlin", "virtual_host": "qas.internal"}),
+        )
+        .await
+        .unwrap();
+    let _: Value = w
+        .hub
+        .admin
+        .post(
+            &format!("/api/v1/service-connections/{}/windows", other_sc["id"]),
+            &json!({"contact": "Q"}),
+        )
+        .await
+        .unwrap();
+
+    let win = open_window(&w, json!({"contact": "Bob"})).await;
+    let Socks5Outcome::Connected(mut s) = connect(&w).await else {
+        panic!("engineer refused under an open window");
+    };
+    assert_eq!(echo_round_trip(&mut s, b"log").await.unwrap(), b"log");
+    drop(s);
+    wait_events(&w, "session.end", 1).await;
+    let _: Value = w
+        .hub
+        .admin
+        .post(&format!("/api/v1/windows/{}/close", win["id"]), &json!({}))
+        .await
+        .unwrap();
+
+    let book: Vec<Value> = w
+        .hub
+        .admin
+        .get(&format!("/api/v1/systems/{system}/logbook"))
+        .await
+        .unwrap();
+    let actions: Vec<&str> = book.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for a in [
+        "system.created",
+        "service_connection.created",
+        "window.opened",
+        "session.start",
+        "session.end",
+        "window.closed",
+    ] {
+        assert!(actions.contains(&a), "log book lacks {a}: {actions:?}");
+    }
+    assert!(
+        book.iter()
+            .all(|e| !e.to_string().contains("qas.internal") && !e.to_string().contains("QAS")),
+        "another system's events leaked into the log book"
+    );
+    // The engineer may not read the customer's log book.
+    let eng = w.hub.client(&w.engineer);
+    assert!(eng
+        .get::<Value>(&format!("/api/v1/systems/{system}/logbook"))
+        .await
+        .is_err());
+}
