@@ -1,8 +1,10 @@
 //! The REST API's contract: every documented path is routed, errors are JSON `{code, message}`,
 //! and authentication is required where the document says so.
 
+use std::collections::BTreeSet;
+
 use portcullis_test_support::TestHub;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn every_documented_path_is_routed_and_errors_are_json() {
@@ -23,7 +25,10 @@ async fn every_documented_path_is_routed_and_errors_are_json() {
             let res: Result<Value, _> = match method.as_str() {
                 "get" => anon.get(&concrete).await,
                 "post" => anon.post(&concrete, &serde_json::json!({})).await,
-                m => panic!("unexpected method {m}"),
+                "put" => anon.put(&concrete, &serde_json::json!({})).await,
+                "patch" => anon.patch(&concrete, &serde_json::json!({})).await,
+                "delete" => anon.delete(&concrete).await,
+                m => panic!("{path}: unexpected method {m}"),
             };
             if let Err(e) = &res {
                 let msg = e.to_string();
@@ -45,6 +50,13 @@ async fn every_documented_path_is_routed_and_errors_are_json() {
                 assert!(!secured, "{method} {path} answered without a token");
             }
         }
+    }
+    // Every reference in the document resolves.
+    let text = doc.to_string();
+    for r in text.split("\"$ref\":\"").skip(1) {
+        let target = r.split('"').next().unwrap();
+        let pointer = target.strip_prefix('#').expect("local reference");
+        assert!(doc.pointer(pointer).is_some(), "dangling $ref {target}");
     }
     // An undocumented path is a JSON 404.
     let err = anon
@@ -96,4 +108,210 @@ async fn admin_inputs_are_validated_with_clear_codes() {
         .unwrap_err()
         .to_string();
     assert!(missing.contains("not_found"), "{missing}");
+}
+
+/// The property names a schema documents (through `$ref` and `allOf`), and the required ones.
+fn documented(doc: &Value, schema: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
+    if let Some(r) = schema["$ref"].as_str() {
+        return documented(doc, doc.pointer(&r[1..]).expect("resolves"));
+    }
+    if schema["type"] == "array" {
+        return documented(doc, &schema["items"]);
+    }
+    let mut props = BTreeSet::new();
+    let mut required = BTreeSet::new();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        let (p, r) = documented(doc, part);
+        props.extend(p);
+        required.extend(r);
+    }
+    props.extend(
+        schema["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k.clone()),
+    );
+    required.extend(
+        schema["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| k.as_str().unwrap().to_string()),
+    );
+    (props, required)
+}
+
+/// The answers of the remote-connection calls have exactly the fields the document names,
+/// and the enums it lists hold the values the hub sends.
+#[tokio::test]
+async fn answers_match_the_documented_schemas() {
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    hub.connector("acme", "berlin").await;
+    let doc: Value = hub.admin.get("/api/v1/openapi.json").await.unwrap();
+    let system: Value = hub
+        .admin
+        .post(
+            "/api/v1/companies/acme/systems",
+            &json!({
+                "sid": "PRD", "system_number": "00", "system_type": "dual_stack",
+                "product": "SAP S/4HANA", "product_version": "2023",
+                "installation_number": "0020123456", "status": "active",
+                "eu_data_protection": true, "advanced_secure_support": false,
+                "allow_independent_opening": false, "description": "production",
+            }),
+        )
+        .await
+        .unwrap();
+    let sc: Value = hub
+        .admin
+        .post(
+            &format!("/api/v1/systems/{}/service-connections", system["id"]),
+            &json!({"connection_type": "generic_tcp", "location": "berlin",
+                    "virtual_host": "erp.internal", "virtual_port": 3200}),
+        )
+        .await
+        .unwrap();
+    let win: Value = hub
+        .admin
+        .post(
+            &format!("/api/v1/service-connections/{}/windows", sc["id"]),
+            &json!({"contact": "Bob"}),
+        )
+        .await
+        .unwrap();
+    let _: Value = hub
+        .admin
+        .post(
+            "/api/v1/users",
+            &json!({"company": "acme", "name": "bot", "role": "technical"}),
+        )
+        .await
+        .unwrap();
+    let _: Value = hub
+        .admin
+        .post(
+            &format!("/api/v1/service-connections/{}/grants", sc["id"]),
+            &json!({"user": "bot"}),
+        )
+        .await
+        .unwrap();
+    let _: Value = hub
+        .admin
+        .post(
+            "/api/v1/users",
+            &json!({"company": "acme", "name": "opener", "role": "company_user",
+                    "authorizations": ["open_service_connections"]}),
+        )
+        .await
+        .unwrap();
+    let calls = [
+        ("/api/v1/companies", "/api/v1/companies".to_string()),
+        ("/api/v1/users", "/api/v1/users?company=acme".to_string()),
+        (
+            "/api/v1/companies/{company}/systems",
+            "/api/v1/companies/acme/systems".into(),
+        ),
+        (
+            "/api/v1/systems/{id}",
+            format!("/api/v1/systems/{}", system["id"]),
+        ),
+        (
+            "/api/v1/systems/{id}/logbook",
+            format!("/api/v1/systems/{}/logbook", system["id"]),
+        ),
+        (
+            "/api/v1/companies/{company}/connection-types",
+            "/api/v1/companies/acme/connection-types".into(),
+        ),
+        (
+            "/api/v1/companies/{company}/service-connections",
+            "/api/v1/companies/acme/service-connections".into(),
+        ),
+        (
+            "/api/v1/service-connections/{id}",
+            format!("/api/v1/service-connections/{}", sc["id"]),
+        ),
+        (
+            "/api/v1/service-connections/{id}/windows",
+            format!("/api/v1/service-connections/{}/windows", sc["id"]),
+        ),
+        (
+            "/api/v1/companies/{company}/windows",
+            "/api/v1/companies/acme/windows".into(),
+        ),
+        (
+            "/api/v1/windows/{id}",
+            format!("/api/v1/windows/{}", win["id"]),
+        ),
+        (
+            "/api/v1/companies/{company}/grants",
+            "/api/v1/companies/acme/grants".into(),
+        ),
+        (
+            "/api/v1/companies/{company}/summary",
+            "/api/v1/companies/acme/summary".into(),
+        ),
+        ("/api/v1/audit", "/api/v1/audit?company=acme".into()),
+    ];
+    for (documented_path, path) in calls {
+        let schema = &doc["paths"][documented_path]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"];
+        assert!(
+            schema.is_object(),
+            "GET {documented_path}: no answer schema"
+        );
+        let (props, required) = documented(&doc, schema);
+        let answer: Value = hub.admin.get(&path).await.unwrap();
+        let items = match answer {
+            Value::Array(a) => a,
+            one => vec![one],
+        };
+        assert!(!items.is_empty(), "GET {path} answered nothing to check");
+        for item in items {
+            let keys: BTreeSet<String> = item.as_object().unwrap().keys().cloned().collect();
+            assert_eq!(keys, props, "GET {path}: fields differ from the document");
+            assert!(required.is_subset(&keys), "GET {path}: {required:?}");
+        }
+    }
+    // Enums: what the hub sends is among what the document lists.
+    let enum_of = |name: &str| doc["components"]["schemas"][name]["enum"].clone();
+    let has = |name: &str, v: &Value| {
+        assert!(
+            enum_of(name).as_array().unwrap().contains(v),
+            "{name} lacks {v}"
+        )
+    };
+    has("SystemType", &system["system_type"]);
+    has("SystemStatus", &system["status"]);
+    has("WindowState", &win["state"]);
+    has("WindowState", &sc["state"]);
+    let users: Vec<Value> = hub.admin.get("/api/v1/users?company=acme").await.unwrap();
+    for u in &users {
+        has("Role", &u["role"]);
+        for a in u["authorizations"].as_array().unwrap() {
+            has("Authorization", a);
+        }
+    }
+    let types: Vec<Value> = hub
+        .admin
+        .get("/api/v1/companies/acme/connection-types")
+        .await
+        .unwrap();
+    for t in &types {
+        has("ConnProtocol", &t["protocol"]);
+    }
+    assert_eq!(
+        enum_of("Role").as_array().unwrap().len(),
+        portcullis_domain::authz::Role::ALL.len()
+    );
+    assert_eq!(
+        enum_of("Authorization").as_array().unwrap().len(),
+        portcullis_domain::authz::Authorization::ALL.len()
+    );
+    assert_eq!(
+        enum_of("SystemType").as_array().unwrap().len(),
+        portcullis_domain::system::SystemType::ALL.len()
+    );
 }

@@ -1,11 +1,13 @@
 //! Administration: companies, API tokens, connectors, audit.
 //!
-//! Vendor admins may do everything; a company admin manages its own company; technical tokens
-//! may read their company's connectors and nothing else here.
+//! Vendor admins may do everything; a company admin manages its own company. Reading (the
+//! company list, a company's connectors, the audit log) follows
+//! `portcullis_domain::authz::authorize`.
 
 use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::Json;
+use portcullis_domain::authz::{authorize, Op};
 use portcullis_proto::enroll::EnrollToken;
 use portcullis_proto::GoodbyeReason;
 use portcullis_store::{AuditFilter, Company, Id, NewEnrollmentToken, Role};
@@ -122,7 +124,12 @@ pub async fn list_companies(
     Authed(p): Authed,
 ) -> Result<Json<Vec<Company>>, ApiErr> {
     let all = st.store.list_companies().await?;
-    Ok(Json(all.into_iter().filter(|c| p.may_read(c.id)).collect()))
+    let actor = p.actor();
+    Ok(Json(
+        all.into_iter()
+            .filter(|c| authorize(&actor, Op::ReadCompany, Some(c.id)).is_ok())
+            .collect(),
+    ))
 }
 
 /// `POST /companies/{c}/tokens` body.
@@ -425,10 +432,7 @@ pub async fn list_connectors(
     Authed(p): Authed,
     Path(company): Path<String>,
 ) -> Result<Json<Vec<ConnectorView>>, ApiErr> {
-    let c = resolve_company(&st, &p, &company).await?;
-    if !p.may_read(c.id) {
-        return Err(ApiErr::forbidden());
-    }
+    let (c, _permit) = super::remote::company_permit(&st, &p, &company, Op::ReadConnectors).await?;
     let list = st.store.list_connectors(Some(c.id)).await?;
     Ok(Json(list.into_iter().map(|c| view(&st, c)).collect()))
 }
@@ -470,7 +474,8 @@ pub async fn revoke_connector(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
-    /// Company id or name; required unless the token is a vendor admin's.
+    /// Company id or name; without it, everything for a vendor-wide reader, one's own company
+    /// otherwise.
     pub company: Option<String>,
     /// Only actions starting with this.
     pub action: Option<String>,
@@ -486,24 +491,10 @@ pub async fn list_audit(
     Authed(p): Authed,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<portcullis_store::AuditEvent>>, ApiErr> {
-    let company_id = match &q.company {
-        Some(k) => {
-            let c = resolve_company(&st, &p, k).await?;
-            // The log holds other users' sessions and addresses: administrators only.
-            if !p.may_admin(c.id) {
-                return Err(ApiErr::forbidden());
-            }
-            Some(c.id)
-        }
-        None if p.role == Role::VendorAdmin => None,
-        None => {
-            let c = p.company_id.ok_or_else(ApiErr::forbidden)?;
-            if !p.may_admin(c) {
-                return Err(ApiErr::forbidden());
-            }
-            Some(c)
-        }
-    };
+    // Who may read whose events is decided in one place, with the export's.
+    let company_id = super::audit::audit_scope(&st, &p, q.company.as_deref())
+        .await?
+        .company_id();
     let f = AuditFilter {
         company_id,
         action_prefix: q.action,

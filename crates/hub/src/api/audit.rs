@@ -33,14 +33,13 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use portcullis_store::{
-    AuditEvent, AuditFilter, Company, Id, Role, Store, StoreError, MAX_AUDIT_LIMIT,
-};
+use portcullis_domain::authz::{authorize, Op};
+use portcullis_store::{AuditEvent, AuditFilter, Company, Id, Store, StoreError, MAX_AUDIT_LIMIT};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::admin::resolve_company;
 use super::extract::Query;
+use super::remote::{company_permit, permit};
 use super::{ApiErr, Authed};
 use crate::audit::Event;
 use crate::auth::Principal;
@@ -54,25 +53,19 @@ pub use format::{
 
 // ── who may read what ──────────────────────────────────────────────────────────────────────
 //
-// The two checks below are the only authorization in this module, kept apart so that they
-// can be swapped for the domain's permit function in one place: they are
-// `authorize(actor, Op::ReadAudit, None)` and `authorize(actor, Op::ReadAudit, Some(company))`.
-// Until every handler moves, they decide as `GET /audit` does.
+// The only authorization in this module, shared with `GET /audit`: the domain's
+// `authorize(actor, Op::ReadAudit, None)` for the whole log and
+// `authorize(actor, Op::ReadAudit, Some(company))` for one company's events (vendor admins,
+// auditors, a company's administrator).
 
 /// Whether `p` may read every company's audit events and check the chain as a whole.
 fn may_read_all_audit(p: &Principal) -> bool {
-    p.role == Role::VendorAdmin
-}
-
-/// Whether `p` may read (and export) the audit events of `company`. The log holds other
-/// users' sessions and addresses: administrators only, as `GET /audit` decides.
-fn may_read_company_audit(p: &Principal, company: Id) -> bool {
-    may_read_all_audit(p) || p.may_admin(company)
+    authorize(&p.actor(), Op::ReadAudit, None).is_ok()
 }
 
 /// Whose events a request reads.
 #[derive(Debug)]
-enum Scope {
+pub(super) enum Scope {
     /// Every event: the whole chain.
     All,
     /// One company's events.
@@ -80,7 +73,8 @@ enum Scope {
 }
 
 impl Scope {
-    fn company_id(&self) -> Option<Id> {
+    /// The company whose events are read; `None`: every event.
+    pub(super) fn company_id(&self) -> Option<Id> {
         match self {
             Scope::All => None,
             Scope::Company(c) => Some(c.id),
@@ -88,24 +82,23 @@ impl Scope {
     }
 }
 
-/// The events `p` asks for with `company` (id or name), as `GET /audit` resolves it: a named
-/// company must be one `p` administers; without one, a vendor-wide reader gets everything and
-/// a company administrator his own company.
-async fn audit_scope(st: &State, p: &Principal, company: Option<&str>) -> Result<Scope, ApiErr> {
+/// The events `p` asks for with `company` (id or name): a named company must be one whose
+/// audit `p` may read (another tenant's is "not found"); without one, a vendor-wide reader
+/// gets everything and a company's reader his own company.
+pub(super) async fn audit_scope(
+    st: &State,
+    p: &Principal,
+    company: Option<&str>,
+) -> Result<Scope, ApiErr> {
     match company {
         Some(key) => {
-            let c = resolve_company(st, p, key).await?;
-            if !may_read_company_audit(p, c.id) {
-                return Err(ApiErr::forbidden());
-            }
+            let (c, _permit) = company_permit(st, p, key, Op::ReadAudit).await?;
             Ok(Scope::Company(c))
         }
         None if may_read_all_audit(p) => Ok(Scope::All),
         None => {
             let id = p.company_id.ok_or_else(ApiErr::forbidden)?;
-            if !may_read_company_audit(p, id) {
-                return Err(ApiErr::forbidden());
-            }
+            let _permit = permit(p, Op::ReadAudit, id, "company")?;
             let c = st
                 .store
                 .get_company(id)
@@ -214,7 +207,7 @@ async fn intact_prefix(store: &dyn Store, first_bad: i64) -> Result<u64, ApiErr>
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// Company id or name; without it, everything for a vendor-wide reader, one's own company
-    /// for a company administrator.
+    /// for a company's auditor or administrator.
     pub company: Option<String>,
     /// Only actions starting with this.
     pub action: Option<String>,

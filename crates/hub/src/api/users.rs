@@ -111,15 +111,29 @@ pub async fn create_user(
             "authorizations are granted to company_user users (a company_admin holds them all)",
         ));
     }
-    let u = crate::accounts::create_user(
-        st.store.as_ref(),
-        company,
-        Some(&b.name),
-        &b.display_name,
-        b.role,
-        b.authorizations,
-    )
-    .await?;
+    if let Some(e) = &b.email {
+        let ok = e.len() <= 254
+            && e.split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+            && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !ok {
+            return Err(ApiErr::bad_request(
+                "invalid",
+                format!("email: {e:?} is not an e-mail address"),
+            ));
+        }
+    }
+    let u = st
+        .store
+        .create_user(portcullis_store::NewUser {
+            company_id: company,
+            name: b.name.clone(),
+            display_name: b.display_name.clone(),
+            email: b.email.clone(),
+            role: b.role,
+            authorizations: b.authorizations.clone(),
+        })
+        .await?;
     audit(
         &st,
         &p,
