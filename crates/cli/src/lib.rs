@@ -11,6 +11,8 @@
 //! - [`demo`]: demo back ends (TCP echo, HTTP) for quickstart and tests.
 //! - [`quickstart`]: hub + connector + demo back ends in one process.
 //! - [`output`]: tables for people, `--json` for programs.
+//! - [`remote`]: `portcullis user|system|connection-type|connection|window|grant|summary`,
+//!   the remote-connection API (systems, service connections, windows, grants).
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -21,3 +23,4 @@ pub mod connector_admin;
 pub mod demo;
 pub mod output;
 pub mod quickstart;
+pub mod remote;

@@ -51,6 +51,10 @@ enum Cmd {
         #[command(subcommand)]
         cmd: portcullis::audit::AuditCmd,
     },
+    /// Remote connections: users, systems, connection types, service connections, windows,
+    /// grants, summary.
+    #[command(flatten)]
+    Remote(portcullis::remote::RemoteCmd),
     /// Forwards a local port to a system behind a connector, through the hub's HTTPS port.
     Connect(ConnectArgs),
     /// Prints configuration examples.
@@ -342,6 +346,15 @@ async fn main() -> Result<()> {
                 std::process::exit(2);
             }
         },
+        Cmd::Remote(cmd) => {
+            let name = cmd.name();
+            if let Err(e) = portcullis::remote::run(cmd).await {
+                // The hub's own message (or ours), once, without a backtrace: exit 1.
+                eprintln!("portcullis {name}: {e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Cmd::Connect(a) => {
             let client = a.hub.client()?;
             let (listener, addr) = portcullis::connect::bind(a.listen).await?;
