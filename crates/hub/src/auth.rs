@@ -111,20 +111,6 @@ impl Principal {
             authorizations: self.authorizations.clone(),
         }
     }
-
-    /// Whether the principal may administer `company` (vendor admins may administer all).
-    pub fn may_admin(&self, company: Id) -> bool {
-        match self.role {
-            Role::VendorAdmin => true,
-            Role::CompanyAdmin => self.company_id == Some(company),
-            _ => false,
-        }
-    }
-
-    /// Whether the principal may see `company`'s objects.
-    pub fn may_read(&self, company: Id) -> bool {
-        self.role == Role::VendorAdmin || self.company_id == Some(company)
-    }
 }
 
 /// Why a token was not accepted. The client learns only "invalid token"; the log learns which.

@@ -15,34 +15,27 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::extract::{Body, Path, Query};
+use super::remote::company_permit;
 use super::{ApiErr, Authed};
 use crate::audit::Event;
 use crate::auth::{new_secret, Principal};
 use crate::state::State;
 
-/// Finds a company by numeric id or by name, as `p` may see it: another tenant's company is
-/// "not found", exactly like one that does not exist, so names and ids cannot be probed.
-pub async fn resolve_company(st: &State, p: &Principal, key: &str) -> Result<Company, ApiErr> {
-    let found = match key.parse::<Id>() {
-        Ok(id) => st.store.get_company(id).await?,
-        Err(_) => st.store.find_company_by_name(key).await?,
-    };
-    found
-        .filter(|c| p.may_read(c.id))
-        .ok_or_else(|| ApiErr::not_found("company"))
-}
-
-/// A connector `p` may see, else "not found".
-async fn visible_connector(
+/// A connector and a permit for `op` on it; another company's connector is "not found".
+async fn connector_permit(
     st: &State,
     p: &Principal,
     id: Id,
+    op: Op,
 ) -> Result<portcullis_store::Connector, ApiErr> {
-    st.store
+    let conn = st
+        .store
         .get_connector(id)
         .await?
-        .filter(|c| p.may_read(c.company_id))
-        .ok_or_else(|| ApiErr::not_found("connector"))
+        .ok_or_else(|| ApiErr::not_found("connector"))?;
+    super::remote::permit(p, Op::ReadConnectors, conn.company_id, "connector")?;
+    super::remote::permit(p, op, conn.company_id, "connector")?;
+    Ok(conn)
 }
 
 fn check_name(field: &'static str, v: &str) -> Result<(), ApiErr> {
@@ -101,9 +94,7 @@ pub async fn create_company(
     Authed(p): Authed,
     Body(body): Body<NewCompany>,
 ) -> Result<(StatusCode, Json<Company>), ApiErr> {
-    if p.role != Role::VendorAdmin {
-        return Err(ApiErr::forbidden());
-    }
+    authorize(&p.actor(), Op::CreateCompany, None).map_err(|_| ApiErr::forbidden())?;
     check_name("name", &body.name)?;
     let c = st.store.create_company(&body.name).await?;
     audit(
@@ -171,10 +162,7 @@ pub async fn create_token(
     Path(company): Path<String>,
     Body(body): Body<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiErr> {
-    let c = resolve_company(&st, &p, &company).await?;
-    if !p.may_admin(c.id) {
-        return Err(ApiErr::forbidden());
-    }
+    let (c, _permit) = company_permit(&st, &p, &company, Op::ManageTokens).await?;
     check_name("name", &body.name)?;
     let role = body.role.unwrap_or(Role::Technical);
     if role.check_company(Some(c.id)).is_err() {
@@ -235,10 +223,7 @@ pub async fn list_tokens(
     Authed(p): Authed,
     Path(company): Path<String>,
 ) -> Result<Json<Vec<portcullis_store::ApiToken>>, ApiErr> {
-    let c = resolve_company(&st, &p, &company).await?;
-    if !p.may_admin(c.id) {
-        return Err(ApiErr::forbidden());
-    }
+    let (c, _permit) = company_permit(&st, &p, &company, Op::ManageTokens).await?;
     Ok(Json(st.store.list_api_tokens(Some(c.id)).await?))
 }
 
@@ -255,17 +240,16 @@ pub async fn revoke_token(
         .await?
         .into_iter()
         .find(|t| t.id == id)
-        .filter(|t| match t.company_id {
-            Some(c) => p.may_read(c),
-            None => p.role == Role::VendorAdmin,
-        })
         .ok_or_else(|| ApiErr::not_found("token"))?;
-    let allowed = match tok.company_id {
-        Some(c) => p.may_admin(c),
-        None => p.role == Role::VendorAdmin,
-    };
-    if !allowed {
-        return Err(ApiErr::forbidden());
+    match tok.company_id {
+        Some(c) => {
+            super::remote::permit(&p, Op::ManageTokens, c, "token")?;
+        }
+        // A vendor user's token: only who manages vendor users; others learn nothing.
+        None => {
+            authorize(&p.actor(), Op::ManageTokens, None)
+                .map_err(|_| ApiErr::not_found("token"))?;
+        }
     }
     let changed = st
         .store
@@ -377,10 +361,7 @@ pub async fn create_connector(
     Path(company): Path<String>,
     Body(body): Body<NewConnector>,
 ) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
-    let c = resolve_company(&st, &p, &company).await?;
-    if !p.may_admin(c.id) {
-        return Err(ApiErr::forbidden());
-    }
+    let (c, _permit) = company_permit(&st, &p, &company, Op::ManageConnectors).await?;
     check_name("location", &body.location)?;
     let conn = st.store.create_connector(c.id, &body.location).await?;
     created_with_token(&st, &p, conn, "connector.created").await
@@ -392,10 +373,7 @@ pub async fn new_enrollment_token(
     Authed(p): Authed,
     Path(id): Path<Id>,
 ) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
-    let conn = visible_connector(&st, &p, id).await?;
-    if !p.may_admin(conn.company_id) {
-        return Err(ApiErr::forbidden());
-    }
+    let conn = connector_permit(&st, &p, id, Op::ManageConnectors).await?;
     created_with_token(&st, &p, conn, "connector.enrollment_token").await
 }
 
@@ -432,7 +410,7 @@ pub async fn list_connectors(
     Authed(p): Authed,
     Path(company): Path<String>,
 ) -> Result<Json<Vec<ConnectorView>>, ApiErr> {
-    let (c, _permit) = super::remote::company_permit(&st, &p, &company, Op::ReadConnectors).await?;
+    let (c, _permit) = company_permit(&st, &p, &company, Op::ReadConnectors).await?;
     let list = st.store.list_connectors(Some(c.id)).await?;
     Ok(Json(list.into_iter().map(|c| view(&st, c)).collect()))
 }
@@ -443,10 +421,7 @@ pub async fn revoke_connector(
     Authed(p): Authed,
     Path(id): Path<Id>,
 ) -> Result<Json<ConnectorView>, ApiErr> {
-    let conn = visible_connector(&st, &p, id).await?;
-    if !p.may_admin(conn.company_id) {
-        return Err(ApiErr::forbidden());
-    }
+    let conn = connector_permit(&st, &p, id, Op::ManageConnectors).await?;
     st.store
         .revoke_connector(id, OffsetDateTime::now_utc())
         .await?;
