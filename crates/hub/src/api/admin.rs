@@ -171,16 +171,7 @@ pub async fn create_token(
             "company tokens are technical, company_user, company_admin or auditor",
         ));
     }
-    let expires_at = match body.expires_in_secs {
-        Some(s) if s == 0 || s > 10 * 365 * 86_400 => {
-            return Err(ApiErr::bad_request(
-                "invalid_expiry",
-                "expires_in_secs must be 1..=315360000",
-            ))
-        }
-        Some(s) => Some(OffsetDateTime::now_utc() + time::Duration::seconds(s as i64)),
-        None => None,
-    };
+    let expires_at = super::token_expiry(body.expires_in_secs)?;
     // A token made here gets a user of its own with the asked-for role (the user API manages
     // people with several tokens).
     let user = crate::accounts::create_user(

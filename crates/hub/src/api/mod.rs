@@ -194,6 +194,20 @@ async fn forget_after_writes(
     resp
 }
 
+/// The expiry of a token asked to live `secs` seconds (`None`: no expiry); at most ten years.
+pub(crate) fn token_expiry(secs: Option<u64>) -> Result<Option<time::OffsetDateTime>, ApiErr> {
+    match secs {
+        Some(s) if s == 0 || s > 10 * 365 * 86_400 => Err(ApiErr::bad_request(
+            "invalid_expiry",
+            "expires_in_secs must be 1..=315360000",
+        )),
+        Some(s) => Ok(Some(
+            time::OffsetDateTime::now_utc() + time::Duration::seconds(s as i64),
+        )),
+        None => Ok(None),
+    }
+}
+
 /// How long one API request may take, body upload included.
 pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 

@@ -51,6 +51,22 @@ pub fn permit(p: &Principal, op: Op, company: Id, what: &str) -> Result<Permit, 
     })
 }
 
+/// A service connection and a permit for `op` on it; another company's is "not found".
+pub async fn service_permit(
+    st: &State,
+    p: &Principal,
+    id: Id,
+    op: Op,
+) -> Result<(ServiceConnection, Permit), ApiErr> {
+    let sc = st
+        .store
+        .get_service_connection(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("service connection"))?;
+    let permit = permit(p, op, sc.company_id, "service connection")?;
+    Ok((sc, permit))
+}
+
 /// Audits an action taken through the API.
 pub async fn audit(
     st: &State,
@@ -574,17 +590,7 @@ pub async fn delete_service(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(id): Path<Id>,
 ) -> Result<StatusCode, ApiErr> {
-    let sc = st
-        .store
-        .get_service_connection(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("service connection"))?;
-    let _permit = permit(
-        &p,
-        Op::OperateConnections,
-        sc.company_id,
-        "service connection",
-    )?;
+    let (sc, _permit) = service_permit(&st, &p, id, Op::OperateConnections).await?;
     let v = service_view(&st, sc).await?;
     if v.state != WindowState::Closed {
         return Err(ApiErr::new(
@@ -616,11 +622,6 @@ pub async fn get_service(
     Authed(p): Authed,
     Path(id): Path<Id>,
 ) -> Result<Json<ServiceView>, ApiErr> {
-    let sc = st
-        .store
-        .get_service_connection(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("service connection"))?;
-    let _permit = permit(&p, Op::ReadSystems, sc.company_id, "service connection")?;
+    let (sc, _permit) = service_permit(&st, &p, id, Op::ReadSystems).await?;
     Ok(Json(service_view(&st, sc).await?))
 }

@@ -308,16 +308,7 @@ pub async fn create_user_token(
     if b.name.trim().is_empty() || b.name.len() > 100 {
         return Err(ApiErr::bad_request("invalid", "name: 1 to 100 characters"));
     }
-    let expires_at = match b.expires_in_secs {
-        Some(s) if s == 0 || s > 10 * 365 * 86_400 => {
-            return Err(ApiErr::bad_request(
-                "invalid_expiry",
-                "expires_in_secs must be 1..=315360000",
-            ))
-        }
-        Some(s) => Some(OffsetDateTime::now_utc() + time::Duration::seconds(s as i64)),
-        None => None,
-    };
+    let expires_at = super::token_expiry(b.expires_in_secs)?;
     let issued = crate::accounts::issue_token(st.store.as_ref(), u.id, &b.name, expires_at).await?;
     audit(
         &st,

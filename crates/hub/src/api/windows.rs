@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::extract::{Body, Path};
-use super::remote::{audit, company_permit, permit};
+use super::remote::{audit, company_permit, permit, service_permit};
 use super::{ApiErr, Authed};
 use crate::registry::CutKey;
 use crate::state::State;
@@ -97,17 +97,7 @@ pub async fn open_window(
     Path(sc): Path<Id>,
     Body(b): Body<OpenBody>,
 ) -> Result<(StatusCode, Json<WindowView>), ApiErr> {
-    let service = st
-        .store
-        .get_service_connection(sc)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("service connection"))?;
-    let permit = permit(
-        &p,
-        Op::OperateConnections,
-        service.company_id,
-        "service connection",
-    )?;
+    let (_service, permit) = service_permit(&st, &p, sc, Op::OperateConnections).await?;
     check_contact(&b.contact)?;
     let now = OffsetDateTime::now_utc();
     // A start at or before now is "open now" (clients' clocks and round trips differ a little).
@@ -228,17 +218,7 @@ pub async fn list_windows(
     Authed(p): Authed,
     Path(sc): Path<Id>,
 ) -> Result<Json<Vec<WindowView>>, ApiErr> {
-    let service = st
-        .store
-        .get_service_connection(sc)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("service connection"))?;
-    let _permit = permit(
-        &p,
-        Op::ReadSystems,
-        service.company_id,
-        "service connection",
-    )?;
+    let (_service, _permit) = service_permit(&st, &p, sc, Op::ReadSystems).await?;
     Ok(Json(
         st.store
             .list_windows(sc)
@@ -328,17 +308,7 @@ pub async fn create_grant(
     Path(sc): Path<Id>,
     Body(b): Body<GrantBody>,
 ) -> Result<(StatusCode, Json<Grant>), ApiErr> {
-    let service = st
-        .store
-        .get_service_connection(sc)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("service connection"))?;
-    let _permit = permit(
-        &p,
-        Op::ManageGrants,
-        service.company_id,
-        "service connection",
-    )?;
+    let (service, _permit) = service_permit(&st, &p, sc, Op::ManageGrants).await?;
     let user = st
         .store
         .find_user_by_name(&b.user)
