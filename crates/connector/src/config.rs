@@ -134,8 +134,9 @@ impl fmt::Display for HostPort {
 /// [`AccessControlList::new`], back-off values are clamped by `Backoff::new`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectorConfig {
-    /// Where the identity (`identity/`) and the audit log (`audit.log`) live. Absolute after
-    /// loading from a file.
+    /// Where the identity (`identity/`), the audit log (`audit.log`), the admin socket
+    /// (`connector.sock`) and the unconfirmed local window closes (`closed-windows.json`)
+    /// live. Absolute after loading from a file.
     pub data_dir: PathBuf,
     /// Overrides the tunnel address learned at enrolment (e.g. a different DNS name inside
     /// the customer network). The TLS server name stays the enrolled one.
@@ -228,9 +229,10 @@ const EXAMPLE: &str = r#"# Portcullis connector configuration.
 # no longer allows are cut, and the hub is told the new inventory). Other settings need a
 # restart.
 
-# Where the identity (from `portcullis connector enroll`), the audit log and the admin socket
-# (connector.sock, for `portcullis connector windows` and `close-window`) live. Relative
-# paths resolve against this file's directory. Keep the full path under about 90 characters:
+# Where the identity (from `portcullis connector enroll`), the audit log, the admin socket
+# (connector.sock, for `portcullis connector windows` and `close-window`) and the window closes
+# the hub has not confirmed yet (closed-windows.json) live. Relative paths resolve against
+# this file's directory. Keep the full path under about 90 characters:
 # a Unix socket's address cannot be longer.
 data_dir = "./connector-data"
 

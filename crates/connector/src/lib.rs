@@ -25,6 +25,9 @@
 //!   list or a window changes, and the timer that ends sessions when their window's end passes.
 //! - `shared` (private): the state the tasks share (ACL snapshots, status, audit, the outbox of
 //!   window closes for the hub).
+//! - `outbox` (private): the window closes made at the connector that the hub has not
+//!   confirmed, kept in `data_dir/closed-windows.json` (mode 0600, replaced atomically) so a
+//!   restart neither reopens those windows nor keeps the hub from hearing of them.
 //!
 //! # Audit actions
 //! `session.refused`, `session.start`, `session.end` (with `ended_by`: `access removed`,
@@ -44,6 +47,7 @@ pub mod enroll;
 pub mod identity;
 mod live;
 pub mod local;
+mod outbox;
 mod reload;
 pub mod run;
 pub mod session;

@@ -6,6 +6,11 @@
 //! resets once a tunnel stayed up for the stable period. A rejection that retrying cannot
 //! fix (too old, revoked, unknown) stops the agent with [`ConnectorError::Rejected`].
 //!
+//! At start, after the admin socket proved no other connector uses the `data_dir`, the window
+//! closes made at the connector that the hub had not confirmed when the last run ended are read
+//! back from `data_dir/closed-windows.json`: those windows stay closed and the hub is told
+//! again. A missing file is normal; an unusable one is set aside with a warning, never fatal.
+//!
 //! Progress is published on a `watch` channel of [`Status`]: tests and the admin UI wait on
 //! it instead of sleeping.
 
@@ -226,10 +231,14 @@ async fn run_inner(
         live: Default::default(),
         control_live: AtomicBool::new(false),
         outbox: Default::default(),
+        outbox_path: crate::outbox::path(&config.data_dir),
         outbox_ready: Default::default(),
     });
     // Created before anything runs, removed when this function returns (the guard).
     let (local_listener, _local_guard) = crate::local::bind(&config.data_dir)?;
+    // Only now, with the socket proving no other connector uses this `data_dir`, and before
+    // the admin socket or a tunnel can change the outbox: closes the last run left unconfirmed.
+    shared.restore_closes(crate::outbox::load(&config.data_dir));
     // Background tasks (the reloader, the window timer, the admin socket) stop whenever this
     // function returns.
     let scope = shutdown.child_token();

@@ -13,9 +13,12 @@
 //! close is also put in the **outbox** of `WindowClosed` messages for the hub, which the
 //! control channel sends on every tunnel until the hub confirms the close (an update with
 //! `closed: true`, or a set without the window), so the hub learns it even when the tunnel was
-//! down at the time.
+//! down at the time. The outbox is saved to `data_dir/closed-windows.json` on every change (see
+//! the `outbox` module) and restored at start ([`Shared::restore_closes`]), so a restart before
+//! the hub confirmed neither reopens the window nor keeps the hub from hearing of the close.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -28,6 +31,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::audit::{AuditAction, AuditEvent, AuditLog};
 use crate::live::{CutSession, LiveSessions};
+use crate::outbox::{self, PendingClose};
 use crate::run::Status;
 use crate::windows::{now_ms, Applied, CloseCause, CloseError, ClosedWindow, WindowView};
 
@@ -51,8 +55,12 @@ pub(crate) struct Shared {
     /// True while a control channel is up and will announce ACL changes to the hub (and then
     /// publish their generation). When false, the reloader publishes the generation itself.
     pub control_live: AtomicBool,
-    /// Windows closed at the connector that the hub has not confirmed closed yet.
-    pub outbox: Mutex<Vec<WindowClosed>>,
+    /// Windows closed at the connector that the hub has not confirmed closed yet. Every
+    /// change is saved to `outbox_path` while the lock is held, so the file follows the
+    /// outbox in order.
+    pub outbox: Mutex<Vec<PendingClose>>,
+    /// Where the outbox is saved: `data_dir/closed-windows.json`.
+    pub outbox_path: PathBuf,
     /// Wakes the control channel when the outbox gains a message.
     pub outbox_ready: Notify,
 }
@@ -173,14 +181,18 @@ impl Shared {
             window = %id, by = %caller.by, reason = reason.as_deref(), sessions_cut = cut.len(),
             "window closed at the connector"
         );
-        self.outbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(WindowClosed {
-                id: id.to_owned(),
-                by: caller.by.clone(),
-                reason,
+        {
+            let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+            outbox.push(PendingClose {
+                msg: WindowClosed {
+                    id: id.to_owned(),
+                    by: caller.by.clone(),
+                    reason,
+                },
+                info: closed.info.clone(),
             });
+            self.save_outbox(&outbox);
+        }
         self.outbox_ready.notify_one();
         let n = cut
             .iter()
@@ -189,22 +201,71 @@ impl Shared {
         Ok((closed.view(), n))
     }
 
+    /// Puts back the closes the last run left unconfirmed (read from `closed-windows.json` at
+    /// start, before the admin socket or a tunnel runs): each window is held closed in the
+    /// table and its `WindowClosed` goes back in the outbox, to be sent on the first tunnel.
+    /// Nothing is audited: each close was audited when it was made.
+    pub fn restore_closes(&self, pending: Vec<PendingClose>) {
+        if pending.is_empty() {
+            return;
+        }
+        let now = now_ms();
+        let ((), cut) = self.live.apply_windows(now, |t| {
+            for p in &pending {
+                t.restore_local(p.info.clone(), &p.msg.by, p.msg.reason.clone());
+            }
+        });
+        log_cuts(&cut);
+        let ids: Vec<&str> = pending.iter().map(|p| p.msg.id.as_str()).collect();
+        tracing::info!(
+            restored = pending.len(), windows = ?ids, path = %self.outbox_path.display(),
+            "restored window closes made at the connector that the hub has not confirmed; \
+             they stay closed and the hub is told when the tunnel is up"
+        );
+        let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        for p in pending {
+            if !outbox.iter().any(|o| o.msg.id == p.msg.id) {
+                outbox.push(p);
+            }
+        }
+    }
+
     /// The outbox messages not yet in `sent` (which they are added to).
     pub fn unsent_closes(&self, sent: &mut HashSet<String>) -> Vec<WindowClosed> {
         let outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
         outbox
             .iter()
-            .filter(|m| sent.insert(m.id.clone()))
-            .cloned()
+            .filter(|p| sent.insert(p.msg.id.clone()))
+            .map(|p| p.msg.clone())
             .collect()
     }
 
-    /// Drops the outbox messages for windows the hub now shows closed.
+    /// Drops the outbox messages for windows the hub now shows closed (and saves the rest).
     fn confirm_closes(&self, hub_shows_closed: impl Fn(&str) -> bool) {
-        self.outbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|m| !hub_shows_closed(&m.id));
+        let mut outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        let before = outbox.len();
+        outbox.retain(|p| !hub_shows_closed(&p.msg.id));
+        let confirmed = before - outbox.len();
+        if confirmed > 0 {
+            tracing::info!(
+                confirmed,
+                pending = outbox.len(),
+                "the hub confirmed window closes made at the connector"
+            );
+            self.save_outbox(&outbox);
+        }
+    }
+
+    /// Saves the outbox (the caller holds its lock). A failure is logged, not returned: the
+    /// close is in force either way, only a restart before the hub confirms would lose it.
+    fn save_outbox(&self, outbox: &[PendingClose]) {
+        if let Err(e) = outbox::save(&self.outbox_path, outbox) {
+            tracing::error!(
+                path = %self.outbox_path.display(), error = %e, pending = outbox.len(),
+                "cannot save the window closes the hub has not confirmed; if the connector \
+                 restarts before the hub confirms them, they are lost"
+            );
+        }
     }
 
     fn audit_close(&self, c: &ClosedWindow, cut: &[CutSession], caller: Option<&LocalCaller>) {

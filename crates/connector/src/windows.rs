@@ -8,7 +8,10 @@
 //! Rules the table keeps:
 //! - **Closed is final.** A window closed by the hub, left out of a new `WindowSet`, or closed
 //!   at the connector is remembered as closed; a later update that says it is open (a stale
-//!   message, a hub that has not yet heard of a local close) does not reopen it.
+//!   message, a hub that has not yet heard of a local close) does not reopen it. A local close
+//!   the hub has not confirmed survives a restart: the connector reads it back from
+//!   `data_dir/closed-windows.json` and puts it in the fresh table with
+//!   [`WindowTable::restore_local`].
 //! - **Expiry is time, not state.** A window whose end has passed stays in the table as it is;
 //!   [`check`] refuses it because of the clock. An edit that extends it (the hub's clock may lag
 //!   the connector's) makes it usable again; a close never is undone.
@@ -323,6 +326,29 @@ impl WindowTable {
         };
         self.closed.insert(id.to_owned(), c.clone());
         Ok(c)
+    }
+
+    /// Puts back a window closed at the connector before a restart (from the file of closes
+    /// the hub has not confirmed): it is held closed, as if `close_local` had just run, so a
+    /// `WindowSet` or update from the hub that still lists it as open does not reopen it.
+    /// Unlike `close_local` this never fails: the window need not be known (a fresh table
+    /// knows nothing), and whatever the table held for it is replaced.
+    pub fn restore_local(
+        &mut self,
+        info: WindowInfo,
+        by: &str,
+        reason: Option<String>,
+    ) -> ClosedWindow {
+        self.open.remove(&info.id);
+        let c = ClosedWindow {
+            info,
+            cause: CloseCause::Local {
+                by: by.to_owned(),
+                reason,
+            },
+        };
+        self.closed.insert(c.info.id.clone(), c.clone());
+        c
     }
 
     /// The earliest end still ahead (`> now_ms`) among open windows: when the next expiry is due.
@@ -694,6 +720,32 @@ mod tests {
         t.apply_update(T0, closed(w("w1", T0, T0 + 1_000)));
         let v = t.views(T0);
         assert_eq!(v[0].closed_by.as_deref(), Some("connector"));
+        assert_eq!(v[0].closed_by_name.as_deref(), Some("alice"));
+        assert_eq!(v[0].close_reason.as_deref(), Some("done"));
+    }
+
+    #[test]
+    fn a_restored_local_close_holds_against_a_set_that_lists_the_window_open() {
+        let mut t = WindowTable::new();
+        let c = t.restore_local(w("w1", T0, T0 + 1_000), "alice", Some("done".into()));
+        assert_eq!(c.cause.side(), "connector");
+        assert!(t.apply_set(T0, vec![w("w1", T0, T0 + 1_000)]).is_empty());
+        assert_eq!(
+            t.apply_update(T0, w("w1", T0, T0 + 2_000)),
+            Applied::StaleIgnored
+        );
+        assert_eq!(
+            check(T0, &t, "w1", "erp.internal", 3200)
+                .unwrap_err()
+                .to_string(),
+            "window w1 was closed at the connector by alice"
+        );
+        assert!(matches!(
+            t.close_local("w1", "bob", None),
+            Err(CloseError::AlreadyClosed { .. })
+        ));
+        let v = t.views(T0);
+        assert_eq!(v.len(), 1);
         assert_eq!(v[0].closed_by_name.as_deref(), Some("alice"));
         assert_eq!(v[0].close_reason.as_deref(), Some("done"));
     }
