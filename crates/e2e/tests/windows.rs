@@ -526,3 +526,36 @@ async fn the_log_book_shows_everything_about_one_system_and_nothing_else() {
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn disabling_a_user_cuts_his_live_session_and_his_tokens() {
+    let w = world().await;
+    open_window(&w, json!({"contact": "Bob"})).await;
+    let Socks5Outcome::Connected(mut s) = connect(&w).await else {
+        panic!("engineer refused under an open window");
+    };
+    assert_eq!(echo_round_trip(&mut s, b"u").await.unwrap(), b"u");
+    let users: Vec<Value> = w.hub.admin.get("/api/v1/users").await.unwrap();
+    let alice = users.iter().find(|u| u["name"] == "alice").unwrap()["id"].clone();
+    let _: Value = w
+        .hub
+        .admin
+        .post(&format!("/api/v1/users/{alice}/disable"), &json!({}))
+        .await
+        .unwrap();
+    let took = ended_within(&mut s, Duration::from_secs(1)).await;
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert!(matches!(connect(&w).await, Socks5Outcome::AuthFailed(_)));
+    let ends = wait_events(&w, "session.end", 1).await;
+    assert_eq!(ends[0]["detail"]["ended_by"], "user disabled");
+    let disabled = hub_events(&w, "user.disabled").await;
+    assert!(
+        disabled[0]["detail"]["from"].as_str().is_some(),
+        "{disabled:?}"
+    );
+    let created = hub_events(&w, "company.created").await;
+    assert!(
+        created[0]["detail"]["from"].as_str().is_some(),
+        "admin actions carry the client's address: {created:?}"
+    );
+}

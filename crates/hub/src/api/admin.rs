@@ -4,6 +4,9 @@
 //! company list, a company's connectors, the audit log) follows
 //! `portcullis_domain::authz::authorize`.
 
+use std::net::SocketAddr;
+
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::Json;
@@ -63,11 +66,15 @@ fn check_name(field: &'static str, v: &str) -> Result<(), ApiErr> {
 async fn audit(
     st: &State,
     p: &Principal,
+    from: SocketAddr,
     company: Option<Id>,
     action: &str,
     target: &str,
-    detail: serde_json::Value,
+    mut detail: serde_json::Value,
 ) {
+    if let Some(o) = detail.as_object_mut() {
+        o.insert("from".into(), from.to_string().into());
+    }
     st.audit
         .record(Event {
             company_id: company,
@@ -92,6 +99,7 @@ pub struct NewCompany {
 pub async fn create_company(
     AxState(st): AxState<State>,
     Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
     Body(body): Body<NewCompany>,
 ) -> Result<(StatusCode, Json<Company>), ApiErr> {
     authorize(&p.actor(), Op::CreateCompany, None).map_err(|_| ApiErr::forbidden())?;
@@ -100,6 +108,7 @@ pub async fn create_company(
     audit(
         &st,
         &p,
+        from,
         Some(c.id),
         "company.created",
         &c.name,
@@ -159,6 +168,7 @@ pub struct CreatedToken {
 pub async fn create_token(
     AxState(st): AxState<State>,
     Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(company): Path<String>,
     Body(body): Body<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiErr> {
@@ -189,6 +199,7 @@ pub async fn create_token(
     audit(
         &st,
         &p,
+        from,
         Some(c.id),
         "token.created",
         &t.name,
@@ -223,6 +234,7 @@ pub async fn list_tokens(
 pub async fn revoke_token(
     AxState(st): AxState<State>,
     Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(id): Path<Id>,
 ) -> Result<Json<serde_json::Value>, ApiErr> {
     let tok = st
@@ -251,6 +263,7 @@ pub async fn revoke_token(
     audit(
         &st,
         &p,
+        from,
         tok.company_id,
         "token.revoked",
         &tok.name,
@@ -349,29 +362,32 @@ async fn issue_enrollment(
 pub async fn create_connector(
     AxState(st): AxState<State>,
     Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(company): Path<String>,
     Body(body): Body<NewConnector>,
 ) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
     let (c, _permit) = company_permit(&st, &p, &company, Op::ManageConnectors).await?;
     check_name("location", &body.location)?;
     let conn = st.store.create_connector(c.id, &body.location).await?;
-    created_with_token(&st, &p, conn, "connector.created").await
+    created_with_token(&st, &p, from, conn, "connector.created").await
 }
 
 /// Issues a new enrolment token for an existing connector (re-enrolment).
 pub async fn new_enrollment_token(
     AxState(st): AxState<State>,
     Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(id): Path<Id>,
 ) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
     let conn = connector_permit(&st, &p, id, Op::ManageConnectors).await?;
-    created_with_token(&st, &p, conn, "connector.enrollment_token").await
+    created_with_token(&st, &p, from, conn, "connector.enrollment_token").await
 }
 
 /// Issues an enrolment token for `conn`, audits `action`, and answers 201 with both.
 async fn created_with_token(
     st: &State,
     p: &Principal,
+    from: SocketAddr,
     conn: portcullis_store::Connector,
     action: &str,
 ) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
@@ -379,6 +395,7 @@ async fn created_with_token(
     audit(
         st,
         p,
+        from,
         Some(conn.company_id),
         action,
         &conn.location,
@@ -410,6 +427,7 @@ pub async fn list_connectors(
 pub async fn revoke_connector(
     AxState(st): AxState<State>,
     Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(id): Path<Id>,
 ) -> Result<Json<ConnectorView>, ApiErr> {
     let conn = connector_permit(&st, &p, id, Op::ManageConnectors).await?;
@@ -422,6 +440,7 @@ pub async fn revoke_connector(
     audit(
         &st,
         &p,
+        from,
         Some(conn.company_id),
         "connector.revoked",
         &conn.location,
