@@ -119,7 +119,7 @@ async fn hub_events(w: &World, action: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn an_engineer_gets_in_only_while_a_window_is_open_and_closing_cuts_him_off() {
-    let w = world().await;
+    let mut w = world().await;
     // No window: refused by the hub, with the reason in its audit.
     assert!(matches!(connect(&w).await, Socks5Outcome::Refused(0x02)));
     let refused = hub_events(&w, "session.refused").await;
@@ -148,6 +148,7 @@ async fn an_engineer_gets_in_only_while_a_window_is_open_and_closing_cuts_him_of
     );
 
     // Closing cuts the live session within a second.
+    let applied = w.conn.status().windows_applied;
     let _: Value = w
         .hub
         .admin
@@ -172,8 +173,13 @@ async fn an_engineer_gets_in_only_while_a_window_is_open_and_closing_cuts_him_of
     );
     // The connector saw the close too and ended its side of the session (whichever side cut
     // first: the hub's cut may reach it as a reset stream before the window update does).
-    wait_connector_log(&w, "\"action\":\"window.closed\"").await;
+    w.conn
+        .wait_status("the connector applied the close", |s| {
+            s.windows_applied > applied
+        })
+        .await;
     let log = std::fs::read_to_string(w.conn.audit_log()).unwrap();
+    assert!(log.contains("\"action\":\"window.closed\""), "{log}");
     assert!(log.contains("\"action\":\"session.end\""), "{log}");
 }
 
@@ -310,31 +316,7 @@ async fn the_connectors_own_view_decides_too() {
 }
 
 async fn wait_events(w: &World, action: &str, n: usize) -> Vec<Value> {
-    let deadline = Instant::now() + portcullis_test_support::WAIT;
-    loop {
-        let v = hub_events(w, action).await;
-        if v.len() >= n {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "no {n} {action} events: {v:?}");
-        // The audit writer commits within milliseconds; poll the API gently.
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn wait_connector_log(w: &World, text: &str) {
-    let deadline = Instant::now() + portcullis_test_support::WAIT;
-    loop {
-        let log = std::fs::read_to_string(w.conn.audit_log()).unwrap_or_default();
-        if log.contains(text) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "connector audit lacks {text:?}:\n{log}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    w.hub.wait_audit(action, n).await
 }
 
 #[tokio::test]

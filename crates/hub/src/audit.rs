@@ -34,6 +34,8 @@ const MAX_GROUP: usize = 512;
 #[derive(Debug, Clone)]
 pub struct Auditor {
     tx: mpsc::Sender<Job>,
+    /// Counts commits (see [`Auditor::subscribe`]).
+    commits: tokio::sync::watch::Sender<u64>,
 }
 
 /// One event to record.
@@ -65,8 +67,15 @@ impl Auditor {
     /// when the last clone of the returned `Auditor` is dropped, after committing the queue.
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(writer(store, rx));
-        Auditor { tx }
+        let (commits, _) = tokio::sync::watch::channel(0);
+        tokio::spawn(writer(store, rx, commits.clone()));
+        Auditor { tx, commits }
+    }
+
+    /// Bumped after every commit of the writer: for waiting until an event is readable (tests,
+    /// a portal's live view) without polling the store.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.commits.subscribe()
     }
 
     /// Records an event and waits until it is committed (or its write failed and was logged).
@@ -131,7 +140,11 @@ impl Auditor {
 
 /// Takes whatever is queued (at least one job, at most [`MAX_GROUP`] events), appends it in
 /// one transaction, tells the waiters, repeats until every sender is gone.
-async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
+async fn writer(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Job>,
+    commits: tokio::sync::watch::Sender<u64>,
+) {
     let mut jobs = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut jobs, MAX_GROUP).await > 0 {
         let mut events = Vec::with_capacity(jobs.len());
@@ -145,6 +158,7 @@ async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
         if let Err(err) = store.append_audit_batch(events).await {
             tracing::error!(error = %err, events = n, first_action, "audit write failed");
         }
+        commits.send_modify(|c| *c += 1);
         for w in waiters {
             let _ = w.send(());
         }

@@ -240,6 +240,34 @@ impl TestHub {
         sc.id
     }
 
+    /// Waits until the hub's audit log holds at least `n` events whose action is `action`
+    /// (woken by each audit commit, no polling); returns them, oldest first.
+    pub async fn wait_audit(&self, action: &str, n: usize) -> Vec<Value> {
+        let mut commits = self.state().audit.subscribe();
+        let res = tokio::time::timeout(WAIT, async {
+            loop {
+                commits.borrow_and_update();
+                let v: Vec<Value> = self
+                    .admin
+                    .get(&format!("/api/v1/audit?action={action}&limit=1000"))
+                    .await
+                    .expect("list audit");
+                let hits: Vec<Value> = v.into_iter().filter(|e| e["action"] == action).collect();
+                if hits.len() >= n {
+                    return hits;
+                }
+                if commits.changed().await.is_err() {
+                    return hits;
+                }
+            }
+        })
+        .await;
+        match res {
+            Ok(hits) if hits.len() >= n => hits,
+            other => panic!("no {n} {action:?} audit events within {WAIT:?}: {other:?}"),
+        }
+    }
+
     /// Creates a connector location; returns (connector id, enrolment token).
     pub async fn connector(&self, company: &str, location: &str) -> (i64, String) {
         let v: Value = self
