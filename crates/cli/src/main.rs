@@ -110,6 +110,9 @@ struct HubArgs {
     /// Heartbeat interval on tunnels (ms).
     #[arg(long, env = "PORTCULLIS_HUB_HEARTBEAT_MS")]
     heartbeat_interval_ms: Option<u64>,
+    /// Per-stream receive window on tunnels (KiB, 64..=16384; default 1024).
+    #[arg(long, env = "PORTCULLIS_HUB_STREAM_WINDOW_KIB")]
+    stream_window_kib: Option<u32>,
     /// Enrolment token lifetime (seconds).
     #[arg(long, env = "PORTCULLIS_HUB_ENROLLMENT_TTL")]
     enrollment_token_ttl_secs: Option<u64>,
@@ -264,6 +267,7 @@ fn hub_config(a: &HubArgs) -> Result<portcullis_hub::HubConfig> {
         raw.connectors.heartbeat_interval_ms,
         a.heartbeat_interval_ms
     );
+    set!(raw.connectors.stream_window_kib, a.stream_window_kib);
     set!(
         raw.connectors.enrollment_token_ttl_secs,
         a.enrollment_token_ttl_secs

@@ -146,6 +146,9 @@ pub struct ConnectorConfig {
     pub proxy: Option<HttpProxy>,
     /// Reconnect back-off.
     pub reconnect: BackoffConfig,
+    /// Multiplexer settings for the tunnel (the per-stream window, `stream_window_kib`, is
+    /// configurable: what one stream may have in flight from the hub).
+    pub mux: portcullis_transport::tunnel::MuxSettings,
     /// What the hub may reach. Empty means nothing (default deny).
     pub access: AccessControlList,
 }
@@ -158,6 +161,7 @@ impl ConnectorConfig {
             hub_tunnel: None,
             proxy: None,
             reconnect: BackoffConfig::default(),
+            mux: Default::default(),
             access: AccessControlList::default(),
         }
     }
@@ -247,6 +251,11 @@ data_dir = "./connector-data"
 # username = "svc-portcullis"
 # password_env = "PORTCULLIS_PROXY_PASSWORD"   # or: password = "..."
 
+# Per-stream window of the tunnel, KiB: what one stream may have in flight from the hub. More
+# for long round trips to the hub (1024 KiB carries about 160 Mbit/s per stream at 50 ms),
+# less to keep interactive sessions quick beside bulk transfers. 64..=16384.
+stream_window_kib = 1024
+
 # Reconnect back-off: jittered, exponential from initial_ms up to max_ms; it starts over once
 # a tunnel stayed up for stable_after_secs.
 [reconnect]
@@ -283,6 +292,8 @@ struct RawConfig {
     proxy: Option<RawProxy>,
     #[serde(default)]
     reconnect: Option<RawReconnect>,
+    #[serde(default)]
+    stream_window_kib: Option<u32>,
     #[serde(default)]
     access: Vec<RawAccess>,
 }
@@ -361,6 +372,10 @@ impl TryFrom<Based<'_>> for ConnectorConfig {
             .map_err(|e| field("hub_tunnel", e.to_string()))?;
         let proxy = raw.proxy.map(HttpProxy::try_from).transpose()?;
         let reconnect = backoff(raw.reconnect)?;
+        let mux = portcullis_transport::tunnel::MuxSettings::with_stream_window_kib(
+            raw.stream_window_kib.unwrap_or(1024),
+        )
+        .map_err(|e| field("stream_window_kib", e))?;
         let access = access_list(raw.access)?;
         check_inventory(&access)?;
         Ok(ConnectorConfig {
@@ -368,6 +383,7 @@ impl TryFrom<Based<'_>> for ConnectorConfig {
             hub_tunnel,
             proxy,
             reconnect,
+            mux,
             access,
         })
     }

@@ -179,6 +179,8 @@ struct Dialer {
     tls: TlsConnector,
     proxy: Option<HttpProxy>,
     hello: Hello,
+    /// Multiplexer settings (the configured per-stream window).
+    mux: MuxSettings,
 }
 
 async fn run_inner(
@@ -214,6 +216,7 @@ async fn run_inner(
         server_name,
         tls: TlsConnector::from(tls),
         proxy: config.proxy.clone(),
+        mux: config.mux.clone(),
         hello: Hello {
             software_version: env!("CARGO_PKG_VERSION").to_owned(),
             location: identity.enrollment.location.clone(),
@@ -412,13 +415,7 @@ async fn connect(
         .await
         .map_err(|_| ConnectError::TlsTimeout)?
         .map_err(ConnectError::Tls)?;
-    Ok(connector_handshake(
-        tls,
-        d.hello.clone(),
-        &MuxSettings::default(),
-        CONNECT_TIMEOUT,
-    )
-    .await?)
+    Ok(connector_handshake(tls, d.hello.clone(), &d.mux, CONNECT_TIMEOUT).await?)
 }
 
 /// This machine's host name, for the hub's records (`HOSTNAME`, else `/etc/hostname`).

@@ -330,3 +330,15 @@ async fn run_refuses_an_access_list_built_in_code_whose_inventory_does_not_fit()
         "{res:?}"
     );
 }
+
+#[test]
+fn the_stream_window_is_configurable_within_bounds() {
+    assert_eq!(parse(ENTRY).unwrap().mux.stream_window, 1 << 20);
+    let c = parse(&format!("stream_window_kib = 256\n{ENTRY}")).unwrap();
+    assert_eq!(c.mux.stream_window, 256 * 1024);
+    let e = err(&format!("stream_window_kib = 99999\n{ENTRY}"));
+    assert!(
+        e.contains("stream_window_kib") && e.contains("64..=16384"),
+        "{e}"
+    );
+}

@@ -91,6 +91,9 @@ pub struct RawConnectors {
     pub sunset_date: Option<String>,
     /// Heartbeat interval on tunnels, milliseconds.
     pub heartbeat_interval_ms: Option<u64>,
+    /// Receive window per stream on tunnels, KiB (what one stream may have in flight from a
+    /// connector).
+    pub stream_window_kib: Option<u32>,
     /// Lifetime of enrolment tokens, seconds.
     pub enrollment_token_ttl_secs: Option<u64>,
 }
@@ -128,6 +131,8 @@ pub struct HubConfig {
     pub version_policy: VersionPolicy,
     /// Heartbeat interval.
     pub heartbeat_interval: Duration,
+    /// Multiplexer settings for tunnels (the per-stream window is configurable).
+    pub tunnel_mux: portcullis_transport::tunnel::MuxSettings,
     /// Enrolment token lifetime.
     pub enrollment_token_ttl: Duration,
     /// Deadline for pre-auth phases.
@@ -160,6 +165,9 @@ min_version = "0.0.0"           # older connectors are refused with a message na
 # warn_below = "0.2.0"          # connectors below this are accepted with a warning ...
 # sunset_date = "2027-06-30"    # ... that names this date
 heartbeat_interval_ms = 5000    # three missed heartbeats end a tunnel
+stream_window_kib = 1024        # per-stream window from connectors: more for long WAN round
+                                # trips (1024 KiB = ~160 Mbit/s per stream at 50 ms), less to keep
+                                # interactive streams quick beside bulk ones (64..=16384)
 enrollment_token_ttl_secs = 900 # one-time enrolment tokens expire after 15 minutes
 
 [limits]
@@ -246,6 +254,10 @@ impl TryFrom<RawHubConfig> for HubConfig {
                 "must be 50..=600000",
             ));
         }
+        let tunnel_mux = portcullis_transport::tunnel::MuxSettings::with_stream_window_kib(
+            c.stream_window_kib.unwrap_or(1024),
+        )
+        .map_err(|e| invalid("connectors.stream_window_kib", e))?;
         let ttl = c.enrollment_token_ttl_secs.unwrap_or(900);
         if !(1..=7 * 86_400).contains(&ttl) {
             return Err(invalid(
@@ -289,6 +301,7 @@ impl TryFrom<RawHubConfig> for HubConfig {
                 sunset_date: c.sunset_date.clone(),
             },
             heartbeat_interval: Duration::from_millis(heartbeat),
+            tunnel_mux,
             enrollment_token_ttl: Duration::from_secs(ttl),
             preauth_timeout: Duration::from_secs(preauth),
             max_preauth,
@@ -323,5 +336,19 @@ mod tests {
         assert!(e.to_string().starts_with("connectors.min_version"), "{e}");
         let raw = RawHubConfig::from_toml("[listen]\nsocks5 = \"\"").unwrap();
         assert_eq!(HubConfig::try_from(raw).unwrap().socks5, None);
+    }
+
+    #[test]
+    fn the_stream_window_is_configurable_within_bounds() {
+        let def = HubConfig::try_from(RawHubConfig::default()).unwrap();
+        assert_eq!(def.tunnel_mux.stream_window, 1 << 20);
+        let raw = RawHubConfig::from_toml("[connectors]\nstream_window_kib = 128").unwrap();
+        assert_eq!(
+            HubConfig::try_from(raw).unwrap().tunnel_mux.stream_window,
+            128 * 1024
+        );
+        let raw = RawHubConfig::from_toml("[connectors]\nstream_window_kib = 32").unwrap();
+        let e = HubConfig::try_from(raw).unwrap_err().to_string();
+        assert!(e.starts_with("connectors.stream_window_kib"), "{e}");
     }
 }

@@ -16,7 +16,7 @@ use portcullis_transport::framed::{read_message, write_message};
 use portcullis_transport::h2stream::H2Stream;
 use portcullis_transport::pki::fingerprint_hex;
 use portcullis_transport::tls::TUNNEL_ALPN;
-use portcullis_transport::tunnel::{hub_read_hello, hub_reject, hub_welcome, MuxSettings};
+use portcullis_transport::tunnel::{hub_read_hello, hub_reject, hub_welcome};
 use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
@@ -143,7 +143,7 @@ async fn handle(
         heartbeat_interval_ms: state.config.heartbeat_interval.as_millis() as u64,
         warning: warning.clone(),
     };
-    let (mux, control) = match hub_welcome(tls, welcome, &MuxSettings::default(), deadline).await {
+    let (mux, control) = match hub_welcome(tls, welcome, &state.config.tunnel_mux, deadline).await {
         Ok(pair) => pair,
         Err(e) => {
             tracing::info!(%peer, connector = connector.id, error = %e, "multiplexer start failed");

@@ -32,8 +32,11 @@ fn open(port: u16) -> StreamOpen {
 
 /// A connector whose only target is an in-process echo on port 7; anything else is refused.
 async fn run_connector(io: TcpStream) -> Result<Welcome, TunnelError> {
-    let (welcome, mut mux) =
-        connector_handshake(io, hello("1.0.0"), &MuxSettings::default(), T).await?;
+    run_connector_with(io, &MuxSettings::default()).await
+}
+
+async fn run_connector_with(io: TcpStream, settings: &MuxSettings) -> Result<Welcome, TunnelError> {
+    let (welcome, mut mux) = connector_handshake(io, hello("1.0.0"), settings, T).await?;
     tokio::spawn(async move {
         while let Some(inc) = mux.accept().await {
             let Ok(inc) = inc else { break };
@@ -77,7 +80,14 @@ async fn pair() -> (TcpStream, TcpStream) {
     (s, c)
 }
 
-async fn hub_accept(mut io: TcpStream) -> (HubMux, portcullis_transport::h2stream::H2Stream) {
+async fn hub_accept(io: TcpStream) -> (HubMux, portcullis_transport::h2stream::H2Stream) {
+    hub_accept_with(io, &MuxSettings::default()).await
+}
+
+async fn hub_accept_with(
+    mut io: TcpStream,
+    settings: &MuxSettings,
+) -> (HubMux, portcullis_transport::h2stream::H2Stream) {
     let h = hub_read_hello(&mut io, T).await.unwrap();
     assert_eq!(h.software_version, "1.0.0");
     let welcome = Welcome {
@@ -85,9 +95,7 @@ async fn hub_accept(mut io: TcpStream) -> (HubMux, portcullis_transport::h2strea
         heartbeat_interval_ms: 1000,
         warning: None,
     };
-    hub_welcome(io, welcome, &MuxSettings::default(), T)
-        .await
-        .unwrap()
+    hub_welcome(io, welcome, settings, T).await.unwrap()
 }
 
 #[tokio::test]
@@ -161,18 +169,38 @@ async fn silent_peer_hits_the_hello_deadline() {
 
 #[tokio::test]
 async fn bulk_transfer_larger_than_every_window_arrives_intact() {
+    bulk_through(&MuxSettings::default(), 40 << 20).await;
+}
+
+#[tokio::test]
+async fn the_smallest_configurable_stream_window_still_carries_bulk_intact() {
+    let small = MuxSettings::with_stream_window_kib(64).unwrap();
+    assert_eq!(small.stream_window, 64 * 1024);
+    assert!(MuxSettings::with_stream_window_kib(63)
+        .unwrap_err()
+        .contains("64..=16384"));
+    assert!(MuxSettings::with_stream_window_kib(16 * 1024 + 1).is_err());
+    bulk_through(&small, 8 << 20).await;
+}
+
+/// Sends `n` bytes hub → connector echo → hub and checks every byte, with `settings` on both
+/// sides.
+async fn bulk_through(settings: &MuxSettings, n: usize) {
     let (hub_io, conn_io) = pair().await;
-    let (w, (mux, _control)) = tokio::join!(run_connector(conn_io), hub_accept(hub_io));
+    let (w, (mux, _control)) = tokio::join!(
+        run_connector_with(conn_io, settings),
+        hub_accept_with(hub_io, settings)
+    );
     w.unwrap();
     let s = mux.open_stream(&open(7), T).await.unwrap().unwrap();
     let (mut r, mut wr) = tokio::io::split(s);
-    // 40 MiB: more than the stream (1 MiB) and connection (16 MiB) windows, so flow control
-    // must work both ways for this to finish.
-    const N: usize = 40 << 20;
+    // More than the stream window (and, at 40 MiB, the 16 MiB connection window), so flow
+    // control must work both ways for this to finish.
+    let big = n;
     let writer = tokio::spawn(async move {
         let chunk: Vec<u8> = (0..65536u32).map(|i| (i % 251) as u8).collect();
         let mut sent = 0;
-        while sent < N {
+        while sent < big {
             wr.write_all(&chunk).await.unwrap();
             sent += chunk.len();
         }
@@ -196,7 +224,7 @@ async fn bulk_transfer_larger_than_every_window_arrives_intact() {
         total += n;
     }
     writer.await.unwrap();
-    assert_eq!(total, N);
+    assert_eq!(total, n);
 }
 
 #[tokio::test]
