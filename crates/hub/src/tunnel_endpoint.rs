@@ -305,12 +305,21 @@ async fn control_loop(
                         Message::Heartbeat(_) => {}
                         Message::Goodbye(g) => break format!("connector said goodbye: {:?}", g.reason),
                         Message::WindowClosed(c) => {
-                            // Its own task: closing audits and pushes, and must not hold up
-                            // heartbeats (nor deadlock on this loop's queue).
-                            let (st, id, loc) = (state.clone(), tunnel.connector_id, tunnel.location.clone());
-                            state.tasks.spawn(async move {
-                                crate::windows::closed_at_connector(&st, id, &loc, c).await;
-                            });
+                            // Handled here, one at a time: a connector cannot make the hub run
+                            // many closes at once. It takes a few store operations; the
+                            // deadline keeps heartbeats flowing even if the store is slow.
+                            let close = crate::windows::closed_at_connector(
+                                state,
+                                tunnel.connector_id,
+                                &tunnel.location,
+                                c,
+                            );
+                            if tokio::time::timeout(interval, close).await.is_err() {
+                                tracing::warn!(
+                                    connector = tunnel.connector_id,
+                                    "closing a window for the connector took longer than a heartbeat interval"
+                                );
+                            }
                         }
                         other => break format!("protocol error: unexpected {}", other.name()),
                     }

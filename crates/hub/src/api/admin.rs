@@ -17,10 +17,10 @@ use portcullis_store::{AuditFilter, Company, Id, NewEnrollmentToken, Role};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::audit_action as audit;
 use super::extract::{Body, Path, Query};
 use super::remote::company_permit;
 use super::{ApiErr, Authed};
-use crate::audit::Event;
 use crate::auth::{new_secret, Principal};
 use crate::state::State;
 
@@ -61,30 +61,6 @@ fn check_name(field: &'static str, v: &str) -> Result<(), ApiErr> {
             format!("{field} must be 1-64 characters of letters, digits, '-', '_', '.'"),
         ))
     }
-}
-
-async fn audit(
-    st: &State,
-    p: &Principal,
-    from: SocketAddr,
-    company: Option<Id>,
-    action: &str,
-    target: &str,
-    mut detail: serde_json::Value,
-) {
-    if let Some(o) = detail.as_object_mut() {
-        o.insert("from".into(), from.to_string().into());
-    }
-    st.audit
-        .record(Event {
-            company_id: company,
-            actor: &p.label(),
-            action,
-            target,
-            outcome: "ok",
-            detail,
-        })
-        .await;
 }
 
 /// `POST /companies` body.

@@ -194,6 +194,32 @@ async fn forget_after_writes(
     resp
 }
 
+/// Records an action taken through the API: who, what, on which company, from which address
+/// (added to `detail`), waiting for the commit. The one audit helper every handler uses.
+pub(crate) async fn audit_action(
+    st: &State,
+    p: &Principal,
+    from: std::net::SocketAddr,
+    company: impl Into<Option<portcullis_store::Id>>,
+    action: &str,
+    target: &str,
+    mut detail: serde_json::Value,
+) {
+    if let Some(o) = detail.as_object_mut() {
+        o.insert("from".into(), from.to_string().into());
+    }
+    st.audit
+        .record(crate::audit::Event {
+            company_id: company.into(),
+            actor: &p.label(),
+            action,
+            target,
+            outcome: "ok",
+            detail,
+        })
+        .await;
+}
+
 /// The expiry of a token asked to live `secs` seconds (`None`: no expiry); at most ten years.
 pub(crate) fn token_expiry(secs: Option<u64>) -> Result<Option<time::OffsetDateTime>, ApiErr> {
     match secs {

@@ -20,9 +20,9 @@ use portcullis_store::{
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::audit_action as audit;
 use super::extract::{Body, Path, Query};
 use super::{ApiErr, Authed};
-use crate::audit::Event;
 use crate::auth::Principal;
 use crate::state::State;
 
@@ -65,31 +65,6 @@ pub async fn service_permit(
         .ok_or_else(|| ApiErr::not_found("service connection"))?;
     let permit = permit(p, op, sc.company_id, "service connection")?;
     Ok((sc, permit))
-}
-
-/// Audits an action taken through the API.
-pub async fn audit(
-    st: &State,
-    p: &Principal,
-    from: SocketAddr,
-    company: Id,
-    action: &str,
-    target: &str,
-    mut detail: serde_json::Value,
-) {
-    if let Some(o) = detail.as_object_mut() {
-        o.insert("from".into(), from.to_string().into());
-    }
-    st.audit
-        .record(Event {
-            company_id: Some(company),
-            actor: &p.label(),
-            action,
-            target,
-            outcome: "ok",
-            detail,
-        })
-        .await;
 }
 
 fn invalid(e: impl std::fmt::Display) -> ApiErr {

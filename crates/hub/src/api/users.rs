@@ -12,10 +12,10 @@ use portcullis_store::{Id, User};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::audit_action as audit;
 use super::extract::{Body, Path, Query};
 use super::remote::{company_permit, permit};
 use super::{ApiErr, Authed};
-use crate::audit::Event;
 use crate::auth::Principal;
 use crate::registry::CutKey;
 use crate::state::State;
@@ -60,31 +60,6 @@ fn vendor_permit(p: &Principal) -> Result<(), ApiErr> {
     authorize(&p.actor(), Op::ManageUsers, None)
         .map(|_| ())
         .map_err(|_| ApiErr::forbidden())
-}
-
-async fn audit(
-    st: &State,
-    p: &Principal,
-    from: SocketAddr,
-    company: Option<Id>,
-    action: &str,
-    target: &str,
-    detail: serde_json::Value,
-) {
-    let mut detail = detail;
-    if let Some(o) = detail.as_object_mut() {
-        o.insert("from".into(), from.to_string().into());
-    }
-    st.audit
-        .record(Event {
-            company_id: company,
-            actor: &p.label(),
-            action,
-            target,
-            outcome: "ok",
-            detail,
-        })
-        .await;
 }
 
 /// `POST /api/v1/users`
@@ -272,8 +247,8 @@ pub struct TokenBody {
     pub expires_in_secs: Option<u64>,
 }
 
-/// A token just made; `token` is shown once.
-#[derive(Debug, Serialize)]
+/// A token just made; `token` is shown once (and masked in `Debug`).
+#[derive(Serialize)]
 pub struct IssuedView {
     /// Token id.
     pub id: Id,
@@ -284,6 +259,17 @@ pub struct IssuedView {
     /// Expiry.
     #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for IssuedView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedView")
+            .field("id", &self.id)
+            .field("user", &self.user)
+            .field("token", &"****")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// `POST /api/v1/users/{id}/tokens`: a new token for a user (the user's admin, or the user).

@@ -14,8 +14,9 @@ use portcullis_store::{AuditFilter, Grant, Id, Window};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::audit_action as audit;
 use super::extract::{Body, Path};
-use super::remote::{audit, company_permit, permit, service_permit};
+use super::remote::{company_permit, permit, service_permit};
 use super::{ApiErr, Authed};
 use crate::registry::CutKey;
 use crate::state::State;
