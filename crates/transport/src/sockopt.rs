@@ -7,11 +7,11 @@ use tokio::net::TcpStream;
 /// Without a limit the kernel lets a bulk stream queue megabytes of unsent data on the socket
 /// (the send buffer is auto-tuned), all of it ahead of any frame queued later; with the limit,
 /// data waits in the multiplexer, which interleaves streams, and the kernel's queue stays a
-/// fraction of a millisecond long. 128 KiB is the value the option's authors suggest for
-/// keeping a link busy (the writer is woken again at half of it). Measured on loopback
-/// (`docs/benchmarks.md`): no loss of throughput; head-of-line latency there is set by the
-/// flow-control window, not by this queue.
-pub const TUNNEL_NOTSENT_LOWAT: u32 = 128 * 1024;
+/// fraction of a millisecond long. It limits only bytes not yet sent, not bytes in flight, so
+/// it does not cap throughput over a long round trip. Measured on loopback together with the
+/// multiplexer's 32 KiB frames and 128 KiB send buffer (`docs/benchmarks.md`): 32 KiB here
+/// lowers an interactive stream's p99 next to a bulk one and costs no throughput.
+pub const TUNNEL_NOTSENT_LOWAT: u32 = 32 * 1024;
 
 /// Tunes a tunnel socket: `TCP_NODELAY` (frames go out at once; the multiplexer and TLS
 /// already write in large batches) and, on Linux, [`TUNNEL_NOTSENT_LOWAT`]. Failures are
