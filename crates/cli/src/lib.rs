@@ -11,6 +11,7 @@
 //! - [`demo`]: demo back ends (TCP echo, HTTP) for quickstart and tests.
 //! - [`quickstart`]: hub + connector + demo back ends in one process.
 //! - [`output`]: tables for people, `--json` for programs.
+//! - [`router`]: `portcullis router`, SAProuter's command line.
 //! - [`remote`]: `portcullis user|system|connection-type|connection|window|grant|summary`,
 //!   the remote-connection API (systems, service connections, windows, grants).
 #![forbid(unsafe_code)]
@@ -24,3 +25,4 @@ pub mod demo;
 pub mod output;
 pub mod quickstart;
 pub mod remote;
+pub mod router;

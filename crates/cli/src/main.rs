@@ -57,6 +57,9 @@ enum Cmd {
     Remote(portcullis::remote::RemoteCmd),
     /// Forwards a local port to a system behind a connector, through the hub's HTTPS port.
     Connect(ConnectArgs),
+    /// A SAProuter-compatible router, with SAProuter's options: `-r` starts one, `-s -p -l
+    /// -L -n -t -c -z` administer the one running on this host. See docs/router.md.
+    Router(portcullis::router::RouterArgs),
     /// Prints configuration examples.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -282,6 +285,7 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     init_logging(&cli.log, cli.log_json);
     match cli.cmd {
+        Cmd::Router(args) => portcullis::router::run(args, stop_signal()).await,
         Cmd::Hub(a) => {
             let config = hub_config(&a)?;
             let hub = portcullis_hub::start(config).await?;

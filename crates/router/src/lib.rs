@@ -8,7 +8,27 @@
 //! * `table`: the route permission table (`saprouttab`): parsed once into validated entries
 //!   with errors that name the line and column, then matched first-match-wins, default deny
 //!   (sap-reference §1.2). A permitted route yields a `table::Permit`.
+//! * `config`: the router's options (SAProuter's `-R -S -H -G -C -W …`) as a value.
+//! * `server`: [`Router`]: start-up checks, the accept loop, reload, soft shutdown.
+//! * `session`: one connection until its first request; `route` and `admin` take it from
+//!   there.
+//! * `clients`: the client table (ids for `-c`, records for `-l`, the `-C` limit).
+//! * `logfile`: the `-G` log file in SAProuter's line format and the `-T` trace file.
+//! * `tls`: TLS hops between routers, the replacement for SNC.
+//! * `admin_client`: what `portcullis router -s/-p/-l/-n/-t/-c/-z` sends to a running router.
 
+mod admin;
+pub mod admin_client;
 pub mod client;
+pub mod clients;
+pub mod config;
 pub mod io;
+pub mod logfile;
+mod route;
+pub mod server;
+mod session;
 pub mod table;
+pub mod tls;
+
+pub use config::{RouterConfig, TlsFiles};
+pub use server::{Router, StartError};

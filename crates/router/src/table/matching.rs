@@ -195,10 +195,10 @@ impl DenyReason {
     /// The SAP return code sent to the client: `NIEROUT_MODE_DENIED` (−101, "talk mode not
     /// allowed") for [`ModeDenied`](Self::ModeDenied), `NIEROUT_PERM_DENIED` (−94) for the
     /// rest (sap-reference §1.6.2).
-    pub fn return_code(&self) -> i32 {
+    pub fn return_code(&self) -> portcullis_ni::ReturnCode {
         match self {
-            DenyReason::ModeDenied => -101,
-            _ => -94,
+            DenyReason::ModeDenied => portcullis_ni::ReturnCode::ModeDenied,
+            _ => portcullis_ni::ReturnCode::PermDenied,
         }
     }
 }

@@ -252,7 +252,7 @@ fn return_codes() {
         (TlsRequired { peer: peer("*") }, -94),
     ];
     for (reason, code) in cases {
-        assert_eq!(reason.return_code(), code, "{reason}");
+        assert_eq!(reason.return_code().code(), code, "{reason}");
     }
 }
 
