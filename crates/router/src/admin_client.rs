@@ -73,4 +73,3 @@ pub async fn send(
         Err(_) => Err(ClientError::Timeout(timeout)),
     }
 }
-
