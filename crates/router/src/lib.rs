@@ -10,6 +10,8 @@
 //!   (sap-reference §1.2). A permitted route yields a `table::Permit`.
 //! * `config`: the router's options (SAProuter's `-R -S -H -G -C -W …`) as a value.
 //! * `server`: [`Router`]: start-up checks, the accept loop, reload, soft shutdown.
+//! * `handshake`: the start of every NI connection (version requests, pings, the first
+//!   request) and the error payload; shared with the hub's NI entry.
 //! * `session`: one connection until its first request; `route` and `admin` take it from
 //!   there.
 //! * `clients`: the client table (ids for `-c`, records for `-l`, the `-C` limit).
@@ -22,6 +24,7 @@ pub mod admin_client;
 pub mod client;
 pub mod clients;
 pub mod config;
+pub mod handshake;
 pub mod io;
 pub mod logfile;
 mod route;

@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use portcullis_ni::route::NI_VERSION;
-use portcullis_ni::rterr::{format_error_time, ErrorContext, ErrorInfo, ReturnCode, RtErr};
+use portcullis_ni::rterr::ReturnCode;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -280,30 +279,12 @@ impl Shared {
 
     /// An `NI_RTERR` error message with this router's detail (unless hidden).
     pub(crate) fn error_message(&self, code: ReturnCode, text: &str, detail: &str) -> Vec<u8> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        let context = ErrorContext {
-            release: format!("Portcullis {}", env!("CARGO_PKG_VERSION")),
-            module: "portcullis-router".into(),
-            line: String::new(),
-            detail: detail.to_owned(),
-            system_call: String::new(),
-            location: format!(
-                "Portcullis {} on '{}'",
-                env!("CARGO_PKG_VERSION"),
-                self.config.host_name
-            ),
-        };
-        let info = ErrorInfo::for_router(
+        crate::handshake::error_payload(
             code,
             text,
-            NI_VERSION,
-            format_error_time(i64::try_from(now).unwrap_or(i64::MAX)),
-            &context,
+            detail,
+            &self.config.host_name,
             self.hide_detail.load(Ordering::Relaxed),
-        );
-        RtErr::error(NI_VERSION, code, &info).encode()
+        )
     }
 }

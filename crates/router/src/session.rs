@@ -10,15 +10,15 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use portcullis_ni::frame::NI_PONG;
-use portcullis_ni::rterr::{ReturnCode, RtErr, RtErrKind};
-use portcullis_ni::{AdminRequest, Message, RouteRequest, MAX_ROUTE_MESSAGE};
+use portcullis_ni::rterr::ReturnCode;
+use portcullis_ni::MAX_ROUTE_MESSAGE;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 
 use crate::clients::{Slot, Stopper};
-use crate::io::{read_frame, write_frame, FrameError};
+use crate::handshake::{self, FirstRequest, Rejected};
+use crate::io::{read_frame, write_frame};
 use crate::server::Shared;
 use crate::tls::TLS_HANDSHAKE;
 
@@ -28,16 +28,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// A boxed [`Stream`].
 pub(crate) type BoxStream = Box<dyn Stream>;
-
-/// Version requests and pings accepted before the route: pysap sends one version request;
-/// more than a few is a peer wasting the router's time.
-const MAX_CONTROL_MESSAGES: usize = 8;
-
-/// The first real request of a connection.
-pub(crate) enum FirstRequest {
-    Route(RouteRequest),
-    Admin(AdminRequest),
-}
 
 /// A connection as the route and admin handlers see it.
 pub(crate) struct Conn {
@@ -202,72 +192,19 @@ async fn detect_tls(
     }
 }
 
-/// Reads until a route or admin request. `Err(Some((code, text)))`: answer with this error;
-/// `Err(None)`: the peer left or the socket failed, nothing to answer.
+/// [`handshake::read_first_request`] with this router's trace.
 async fn first_request(
     shared: &Shared,
     stream: &mut BoxStream,
 ) -> Result<FirstRequest, Option<(ReturnCode, String)>> {
-    for _ in 0..=MAX_CONTROL_MESSAGES {
-        let payload = match read_frame(stream, MAX_ROUTE_MESSAGE).await {
-            Ok(p) => p,
-            Err(FrameError::Protocol(e)) => {
-                return Err(Some((e.return_code_kind(), e.to_string())))
-            }
-            Err(_) => return Err(None),
-        };
-        let message = match Message::parse(&payload) {
-            Ok(m) => m,
-            Err(e) => return Err(Some((e.return_code_kind(), e.to_string()))),
-        };
+    handshake::read_first_request(stream, |message| {
         shared
             .trace
-            .write(3, format!("received {}", describe(&message)));
-        let answer = match message {
-            Message::Route(request) => return Ok(FirstRequest::Route(request)),
-            Message::Admin(request) => return Ok(FirstRequest::Admin(request)),
-            Message::Ping => NI_PONG.to_vec(),
-            Message::RtErr(err) => match err.kind() {
-                RtErrKind::VersionRequest => {
-                    RtErr::version_response(portcullis_ni::route::NI_VERSION).encode()
-                }
-                kind => {
-                    return Err(Some((
-                        ReturnCode::Version,
-                        format!("unknown opcode {} received ({kind:?})", err.opcode),
-                    )))
-                }
-            },
-            Message::Pong | Message::Other(_) => {
-                return Err(Some((
-                    ReturnCode::RouterInternal,
-                    "expected a route request".into(),
-                )))
-            }
-        };
-        if write_frame(stream, &answer).await.is_err() {
-            return Err(None);
-        }
-    }
-    Err(Some((
-        ReturnCode::RouterInternal,
-        "too many control messages before the route request".into(),
-    )))
-}
-
-/// A message for the trace, without secrets.
-fn describe(message: &Message) -> String {
-    match message {
-        Message::Route(r) => format!(
-            "NI_ROUTE mode {:?}, {} entries, next hop {:?}",
-            r.talk_mode,
-            r.hops.len(),
-            r.next_hop().map(|h| (&h.host, &h.service))
-        ),
-        Message::Admin(a) => format!("ROUTER_ADM command {}", a.command.code()),
-        Message::RtErr(e) => format!("NI_RTERR opcode {} rc {}", e.opcode, e.return_code),
-        Message::Ping => "NI_PING".into(),
-        Message::Pong => "NI_PONG".into(),
-        Message::Other(p) => format!("{} unknown bytes", p.len()),
-    }
+            .write(3, format!("received {}", handshake::describe(message)));
+    })
+    .await
+    .map_err(|rejected| match rejected {
+        Rejected::Answer { code, text } => Some((code, text)),
+        Rejected::Gone => None,
+    })
 }
