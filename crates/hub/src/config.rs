@@ -74,6 +74,8 @@ pub struct RawListen {
     pub socks5: Option<String>,
     /// HTTP CONNECT proxy entry; empty string disables it.
     pub http_proxy: Option<String>,
+    /// NI entry for SAP route strings (SAP GUI, niping, pysap); empty string disables it.
+    pub ni: Option<String>,
     /// The tunnel address told to connectors at enrolment, when it differs from `tunnel`
     /// (behind NAT or a load balancer).
     pub advertised_tunnel: Option<String>,
@@ -125,6 +127,8 @@ pub struct HubConfig {
     pub socks5: Option<SocketAddr>,
     /// HTTP proxy listen address, if enabled.
     pub http_proxy: Option<SocketAddr>,
+    /// NI entry listen address, if enabled.
+    pub ni: Option<SocketAddr>,
     /// Tunnel address for enrolment answers; `None` = the bound tunnel address.
     pub advertised_tunnel: Option<String>,
     /// Version policy for connectors.
@@ -158,6 +162,7 @@ api = "127.0.0.1:8443"          # REST API (/api/v1), OpenAPI, `portcullis conne
 tunnel = "127.0.0.1:8444"       # connectors dial this; TLS 1.3 with client certificates only
 socks5 = "127.0.0.1:1080"       # cloud apps: user = location ID, password = API token; "" disables
 http_proxy = "127.0.0.1:3128"   # HTTP CONNECT with Proxy-Authorization; "" disables
+ni = "127.0.0.1:3299"           # SAP route strings: /H/<hub>/S/3299/H/<service connection>/S/<port>/W/<token>; "" disables
 # advertised_tunnel = "hub.example.com:443"   # what enrolment tells connectors, if not `tunnel`
 
 [connectors]
@@ -294,6 +299,7 @@ impl TryFrom<RawHubConfig> for HubConfig {
                 l.http_proxy.as_deref(),
                 "127.0.0.1:3128",
             )?,
+            ni: optional_addr("listen.ni", l.ni.as_deref(), "127.0.0.1:3299")?,
             advertised_tunnel: l.advertised_tunnel.clone(),
             version_policy: VersionPolicy {
                 minimum,

@@ -114,12 +114,17 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         Some(a) => Some(bind("http_proxy", a).await?),
         None => None,
     };
+    let ni_l = match config.ni {
+        Some(a) => Some(bind("ni", a).await?),
+        None => None,
+    };
     let local = |l: &TcpListener| l.local_addr().map_err(|e| HubError::Io(e.to_string()));
     let addrs = BoundAddrs {
         api: local(&api_l)?,
         tunnel: local(&tunnel_l)?,
         socks5: socks_l.as_ref().map(local).transpose()?,
         http_proxy: http_l.as_ref().map(local).transpose()?,
+        ni: ni_l.as_ref().map(local).transpose()?,
     };
     let tunnel_tls = tls::tunnel_server_config(
         pki.server_chain.clone(),
@@ -182,8 +187,16 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
             entry::http_proxy::handle,
         )));
     }
+    if let Some(l) = ni_l {
+        listeners.push(tokio::spawn(entry::listener::accept_loop(
+            state.clone(),
+            l,
+            "ni",
+            entry::ni::handle,
+        )));
+    }
     tracing::info!(api = %addrs.api, tunnel = %addrs.tunnel, socks5 = ?addrs.socks5,
-        http_proxy = ?addrs.http_proxy, "hub listening");
+        http_proxy = ?addrs.http_proxy, ni = ?addrs.ni, "hub listening");
     Ok(RunningHub {
         addrs,
         state,

@@ -55,6 +55,8 @@ pub struct BoundAddrs {
     pub socks5: Option<SocketAddr>,
     /// HTTP proxy entry.
     pub http_proxy: Option<SocketAddr>,
+    /// NI (SAProuter protocol) entry.
+    pub ni: Option<SocketAddr>,
 }
 
 /// Shared state handle.

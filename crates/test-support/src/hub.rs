@@ -77,6 +77,7 @@ impl TestHub {
         raw.listen.tunnel = Some(a(reuse.map(|r| r.tunnel)));
         raw.listen.socks5 = Some(a(reuse.and_then(|r| r.socks5)));
         raw.listen.http_proxy = Some(a(reuse.and_then(|r| r.http_proxy)));
+        raw.listen.ni = Some(a(reuse.and_then(|r| r.ni)));
         raw.connectors.min_version = options.min_version.clone();
         raw.connectors.warn_below = options.warn_below.clone();
         raw.connectors.sunset_date = options.sunset_date.clone();
@@ -124,6 +125,11 @@ impl TestHub {
     /// HTTP proxy entry address.
     pub fn http_proxy(&self) -> SocketAddr {
         self.addrs().http_proxy.expect("http proxy enabled")
+    }
+
+    /// NI entry address.
+    pub fn ni(&self) -> SocketAddr {
+        self.addrs().ni.expect("ni entry enabled")
     }
 
     /// Shared hub state (store, registry).

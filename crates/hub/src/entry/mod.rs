@@ -4,9 +4,11 @@
 //! - [`socks5`]: the sans-IO SOCKS5 codec and its thin async driver.
 //! - [`socks5_server`]: the SOCKS5 entry (location = user, token = password).
 //! - [`http_proxy`]: the HTTP CONNECT proxy entry.
+//! - [`ni`]: the NI entry for SAP route strings (SAP GUI, niping, pysap).
 //! - [`listener`]: the accept loop with its pre-auth cap, shared by all entries.
 
 pub mod http_proxy;
 pub mod listener;
+pub mod ni;
 pub mod socks5;
 pub mod socks5_server;
