@@ -9,6 +9,8 @@
 //! - [`connector_admin`]: `portcullis connector windows|close-window`, through the running
 //!   connector's local admin socket.
 //! - [`demo`]: demo back ends (TCP echo, HTTP) for quickstart and tests.
+//! - [`niping`]: `portcullis niping`, SAP's niping (NI echo server and timing client) with
+//!   niping's option letters.
 //! - [`quickstart`]: hub + connector + demo back ends in one process.
 //! - [`output`]: tables for people, `--json` for programs.
 //! - [`remote`]: `portcullis user|system|connection-type|connection|window|grant|summary`,
@@ -21,6 +23,7 @@ pub mod client;
 pub mod connect;
 pub mod connector_admin;
 pub mod demo;
+pub mod niping;
 pub mod output;
 pub mod quickstart;
 pub mod remote;

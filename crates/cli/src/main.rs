@@ -57,6 +57,9 @@ enum Cmd {
     Remote(portcullis::remote::RemoteCmd),
     /// Forwards a local port to a system behind a connector, through the hub's HTTPS port.
     Connect(ConnectArgs),
+    /// SAP's niping: an NI echo server (-s), or a client (-c) that times round trips to one,
+    /// directly or through SAProuters.
+    Niping(portcullis::niping::NipingArgs),
     /// Prints configuration examples.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -377,6 +380,14 @@ async fn main() -> Result<()> {
             tokio::select! {
                 _ = serve => {}
                 _ = stop_signal() => shutdown.cancel(),
+            }
+            Ok(())
+        }
+        Cmd::Niping(a) => {
+            if let Err(e) = portcullis::niping::run(a).await {
+                // The error alone, once, as niping would print it: exit 1.
+                eprintln!("portcullis niping: {e:#}");
+                std::process::exit(1);
             }
             Ok(())
         }
