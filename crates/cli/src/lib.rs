@@ -9,8 +9,11 @@
 //! - [`connector_admin`]: `portcullis connector windows|close-window`, through the running
 //!   connector's local admin socket.
 //! - [`demo`]: demo back ends (TCP echo, HTTP) for quickstart and tests.
+//! - [`niping`]: `portcullis niping`, SAP's niping (NI echo server and timing client) with
+//!   niping's option letters.
 //! - [`quickstart`]: hub + connector + demo back ends in one process.
 //! - [`output`]: tables for people, `--json` for programs.
+//! - [`signal`]: Ctrl-C / SIGTERM for long-running commands.
 //! - [`router`]: `portcullis router`, SAProuter's command line.
 //! - [`remote`]: `portcullis user|system|connection-type|connection|window|grant|summary`,
 //!   the remote-connection API (systems, service connections, windows, grants).
@@ -22,7 +25,9 @@ pub mod client;
 pub mod connect;
 pub mod connector_admin;
 pub mod demo;
+pub mod niping;
 pub mod output;
 pub mod quickstart;
 pub mod remote;
 pub mod router;
+pub mod signal;

@@ -60,6 +60,9 @@ enum Cmd {
     /// A SAProuter-compatible router, with SAProuter's options: `-r` starts one, `-s -p -l
     /// -L -n -t -c -z` administer the one running on this host. See docs/router.md.
     Router(portcullis::router::RouterArgs),
+    /// SAP's niping: an NI echo server (-s), or a client (-c) that times round trips to one,
+    /// directly or through SAProuters.
+    Niping(portcullis::niping::NipingArgs),
     /// Prints configuration examples.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -220,28 +223,6 @@ fn init_logging(filter: &str, json: bool) {
     }
 }
 
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 fn hub_config(a: &HubArgs) -> Result<portcullis_hub::HubConfig> {
     let mut raw = match &a.config {
         Some(p) => portcullis_hub::RawHubConfig::load(p)?,
@@ -285,12 +266,15 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     init_logging(&cli.log, cli.log_json);
     match cli.cmd {
-        Cmd::Router(args) => portcullis::router::run(args, stop_signal()).await,
+        Cmd::Router(args) => portcullis::router::run(args, portcullis::signal::stop_signal()).await,
         Cmd::Hub(a) => {
             let config = hub_config(&a)?;
             let hub = portcullis_hub::start(config).await?;
-            hub.run_until(stop_signal(), Duration::from_secs(a.grace_secs))
-                .await;
+            hub.run_until(
+                portcullis::signal::stop_signal(),
+                Duration::from_secs(a.grace_secs),
+            )
+            .await;
             Ok(())
         }
         Cmd::Connector(ConnectorCmd::Run { config }) => {
@@ -300,7 +284,7 @@ async fn main() -> Result<()> {
             let mut join = running.join;
             let result = tokio::select! {
                 r = &mut join => r?,
-                _ = stop_signal() => {
+                _ = portcullis::signal::stop_signal() => {
                     shutdown.cancel();
                     join.await?
                 }
@@ -380,7 +364,15 @@ async fn main() -> Result<()> {
             let serve = portcullis::connect::serve(client, fwd, listener, shutdown.clone());
             tokio::select! {
                 _ = serve => {}
-                _ = stop_signal() => shutdown.cancel(),
+                _ = portcullis::signal::stop_signal() => shutdown.cancel(),
+            }
+            Ok(())
+        }
+        Cmd::Niping(a) => {
+            if let Err(e) = portcullis::niping::run(a).await {
+                // The error alone, once, as niping would print it: exit 1.
+                eprintln!("portcullis niping: {e:#}");
+                std::process::exit(1);
             }
             Ok(())
         }
@@ -391,6 +383,8 @@ async fn main() -> Result<()> {
             }
             Ok(())
         }
-        Cmd::Quickstart { dir } => portcullis::quickstart::run(&dir, stop_signal()).await,
+        Cmd::Quickstart { dir } => {
+            portcullis::quickstart::run(&dir, portcullis::signal::stop_signal()).await
+        }
     }
 }
