@@ -162,7 +162,7 @@ api = "127.0.0.1:8443"          # REST API (/api/v1), OpenAPI, `portcullis conne
 tunnel = "127.0.0.1:8444"       # connectors dial this; TLS 1.3 with client certificates only
 socks5 = "127.0.0.1:1080"       # cloud apps: user = location ID, password = API token; "" disables
 http_proxy = "127.0.0.1:3128"   # HTTP CONNECT with Proxy-Authorization; "" disables
-ni = "127.0.0.1:3299"           # SAP route strings: /H/<hub>/S/3299/H/<service connection>/S/<port>/W/<token>; "" disables
+ni = "127.0.0.1:3299"           # SAP route strings /H/<hub>/S/3299/W/<token>/H/<service connection>/S/<port>; "" disables
 # advertised_tunnel = "hub.example.com:443"   # what enrolment tells connectors, if not `tunnel`
 
 [connectors]

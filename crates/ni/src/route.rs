@@ -337,6 +337,27 @@ impl RouteRequest {
         }
     }
 
+    /// [`forwarded`](Self::forwarded) with the password this router checked
+    /// ([`password_for_next_hop`](Self::password_for_next_hop)) removed, and the offset
+    /// moved to match the shorter route area.
+    ///
+    /// For a router whose password is a credential of its own (the hub's API tokens and
+    /// route passwords): the routers further on need the passwords of their hops, never this
+    /// one's, so it does not travel on.
+    pub fn forwarded_without_own_password(&self) -> Option<RouteRequest> {
+        let mut forwarded = self.forwarded()?;
+        let next = self.next_index()?;
+        let used = match self.hops.get(next) {
+            Some(hop) if !hop.password.is_empty() => next,
+            _ => next.checked_sub(1)?,
+        };
+        if let Some(hop) = forwarded.hops.get_mut(used) {
+            hop.password.clear();
+        }
+        forwarded.offset = u32::try_from(forwarded.start_of(next + 1)).ok()?;
+        Some(forwarded)
+    }
+
     fn entry_count(&self) -> Result<u8, NiError> {
         u8::try_from(self.hops.len()).map_err(|_| NiError::TooManyHops {
             hops: self.hops.len(),

@@ -299,3 +299,35 @@ fn talk_modes_round_trip() {
     }
     assert_eq!(TalkMode::try_from(9), Err(NiError::UnknownTalkMode(9)));
 }
+
+#[test]
+fn forwarding_without_the_checked_password() {
+    use crate::route_string::RouteString;
+    // Successor convention: the hub's password sits in the next entry.
+    let route = RouteString::parse("/H/hub/S/3299/W/token/H/gw/S/3299/W/gwpass/H/sys/S/3200")
+        .unwrap()
+        .to_request(TalkMode::Msg, NI_VERSION);
+    assert_eq!(route.password_for_next_hop(), "token");
+    let forwarded = route.forwarded_without_own_password().unwrap();
+    forwarded.validate().unwrap();
+    let decoded = RouteRequest::decode(&forwarded.encode().unwrap()).unwrap();
+    assert_eq!(decoded.password_for_next_hop(), "gwpass");
+    assert!(decoded.hops.iter().all(|h| h.password != "token"));
+    assert_eq!(decoded.next_hop().unwrap().host, "sys");
+
+    // Own-entry convention: the hub's password sits in its own entry.
+    let mut own = route.clone();
+    own.hops[0].password = "token".into();
+    own.hops[1].password.clear();
+    own.offset = own.hops[0].wire_len() as u32;
+    own.validate().unwrap();
+    let forwarded = own.forwarded_without_own_password().unwrap();
+    forwarded.validate().unwrap();
+    assert!(forwarded.hops.iter().all(|h| h.password != "token"));
+
+    // Nothing to forward when the next hop is the target.
+    let last = RouteString::parse("/H/hub/S/3299/W/token/H/sys/S/3200")
+        .unwrap()
+        .to_request(TalkMode::Msg, NI_VERSION);
+    assert!(last.forwarded_without_own_password().is_none());
+}

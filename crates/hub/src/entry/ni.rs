@@ -2,18 +2,21 @@
 //!
 //! SAP GUI, niping, pysap and anything else that speaks SAProuter's protocol reach a
 //! customer's system through the hub with a route string whose second hop names a service
-//! connection and carries the engineer's credential as its password:
+//! connection, with the engineer's credential as the hub's route password:
 //!
 //! ```text
-//! /H/<hub>/S/3299/H/<type>.<SID>.<company>.portcullis/S/<port>/W/<API token or route password>
+//! /H/<hub>/S/3299/W/<API token or route password>/H/<type>.<SID>.<company>.portcullis/S/<port>
 //! ```
 //!
-//! The hub is the first router: it checks the password (an API token, or a short-lived route
-//! password from `portcullis route-password`), then opens the session exactly as the SOCKS5
+//! As with any SAProuter, `/W/` follows the router that checks it (in the request it travels
+//! in the next entry; a password in the hub's own entry, where pysap's route-string parser
+//! puts it, is accepted too). The hub is the first router: it checks the password (an API
+//! token, or a short-lived route password from `portcullis route-password`), then opens the session exactly as the SOCKS5
 //! and HTTP entries do ([`session::open`]): same name resolution, same window and two-key
 //! rules, same audit records (entry `ni`). Further hops after the service connection (the
 //! customer's own SAProuter, then the system) are forwarded through the stream like any
-//! router forwards them. Everything else gets the `NI_RTERR` a SAProuter would send:
+//! router forwards them, without the hub's password: it is a credential for the hub, and
+//! the routers further on need only the passwords of their own hops. Everything else gets the `NI_RTERR` a SAProuter would send:
 //! −94 for anything the hub does not permit, −92 when the system cannot be reached.
 //! The hub never answers administration requests: it is not a SAProuter to administer.
 
@@ -155,7 +158,7 @@ pub async fn handle(
     let password = request.password_for_next_hop();
     if password.is_empty() {
         let why = "a route password is required: /W/<API token or route password> after the \
-                   service connection";
+                   hub's /S/";
         refuse(
             &state,
             &mut tcp,
@@ -199,7 +202,7 @@ pub async fn handle(
             return;
         }
     };
-    match request.forwarded() {
+    match request.forwarded_without_own_password() {
         None => {
             if write_frame(&mut tcp, NI_PONG).await.is_ok() {
                 session.relay(&state, tcp).await;
