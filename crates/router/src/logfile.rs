@@ -90,6 +90,14 @@ impl LogFile {
     }
 }
 
+#[cfg(test)]
+impl LogFile {
+    /// Points the log at another file, e.g. `/dev/full` to see what a full disk does.
+    pub(crate) fn replace_file(&self, file: File) {
+        *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = (file, 0);
+    }
+}
+
 /// The trace file: what an administrator reads to find out why a route failed.
 ///
 /// Level 1 records start, stop, table reloads and errors; level 2 adds every route

@@ -288,3 +288,57 @@ impl Shared {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full disk under the log file: the router stops taking routes (soft shutdown) and
+    /// ends once its clients are gone, as SAProuter does when it cannot log.
+    #[tokio::test]
+    async fn a_log_that_cannot_be_written_means_soft_shutdown() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = dir.path().join("saprouttab");
+        std::fs::write(&table, "P * * *\n").unwrap();
+        let mut config = RouterConfig::new(&table);
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.log_file = Some(dir.path().join("log"));
+        let router = Router::bind(config).await.unwrap();
+        let addr = router.local_addr().unwrap();
+        let shared = router.shared.clone();
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        shared.log.as_ref().unwrap().replace_file(full);
+        let run = tokio::spawn(router.run(CancellationToken::new()));
+
+        let route = portcullis_ni::RouteString::parse("/H/127.0.0.1/S/1/H/127.0.0.1/S/3200")
+            .unwrap()
+            .to_request(portcullis_ni::TalkMode::Msg, 40);
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let answer = crate::client::request_route(&mut tcp, &route).await;
+        let Err(crate::client::ClientError::Refused(refusal)) = answer else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(refusal.code(), Some(ReturnCode::Shutdown), "{refusal}");
+        assert!(shared.is_soft());
+        drop(tcp);
+        tokio::time::timeout(Duration::from_secs(10), run)
+            .await
+            .expect("the router ends once its clients are gone")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_log_file_that_cannot_be_opened_refuses_to_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = dir.path().join("saprouttab");
+        std::fs::write(&table, "P * * *\n").unwrap();
+        let mut config = RouterConfig::new(&table);
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.log_file = Some("/dev/full".into());
+        let err = Router::bind(config).await.unwrap_err();
+        assert!(err.to_string().contains("log file /dev/full"), "{err}");
+    }
+}

@@ -324,3 +324,35 @@ async fn a_missing_table_refuses_to_start() {
     let err = portcullis_router::Router::bind(config).await.unwrap_err();
     assert!(err.to_string().contains("line 2"), "{err}");
 }
+
+#[tokio::test]
+async fn ipv6_targets_need_the_6_option() {
+    let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
+    let target = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                while let Ok(frame) = read_frame(&mut tcp, 1024).await {
+                    let _ = write_frame(&mut tcp, &frame).await;
+                }
+            });
+        }
+    });
+    let route = |router: &TestRouter| format!("{}/H/::1/S/{}", router.hop(), target.port());
+    let v4_only = start_router("P * * *\n").await;
+    let refusal = refused(connect(&route(&v4_only), TalkMode::Msg).await);
+    assert_eq!(
+        refusal.code(),
+        Some(ReturnCode::RouterHostUnknown),
+        "{refusal}"
+    );
+
+    let v6 = start_router_with("P * * *\n", |c| {
+        c.ipv6 = true;
+        c.listen = "[::1]:0".parse().unwrap();
+    })
+    .await;
+    let hop = format!("/H/::1/S/{}/H/::1/S/{}", v6.port(), target.port());
+    let mut stream = connect(&hop, TalkMode::Msg).await.unwrap();
+    ni_roundtrip(&mut stream, b"over IPv6").await;
+}
