@@ -71,7 +71,7 @@ fn outcome(table: &RouteTable, decision: &Decision) -> (Option<usize>, Result<bo
             (i, Ok(permit.outgoing_tls_peer().is_some()))
         }
         Decision::Deny { line, reason } => {
-            assert!(matches!(reason.return_code(), -94 | -101));
+            assert!(matches!(reason.return_code().code(), -94 | -101));
             let _ = reason.to_string();
             let i = line.and_then(index);
             assert_eq!(line.is_none(), *reason == DenyReason::NoMatch);
