@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use portcullis_router::io::{read_frame, write_frame};
 use portcullis_router::niping;
-use portcullis_test_support::{echo_server, pysap, TestConnector, TestHub};
+use portcullis_test_support::{echo_server, ni_echo_server, pysap, TestConnector, TestHub};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -17,23 +17,6 @@ use tokio_util::sync::CancellationToken;
 const R3: &str = "r3_support.prd.acme.portcullis";
 /// A Telnet-type service connection to a raw echo, for RAW routes.
 const TELNET: &str = "telnet.prd.acme.portcullis";
-
-async fn ni_echo() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                while let Ok(frame) = read_frame(&mut tcp, 1 << 20).await {
-                    if write_frame(&mut tcp, &frame).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    addr
-}
 
 struct World {
     hub: TestHub,
@@ -49,7 +32,7 @@ struct World {
 async fn world() -> World {
     let hub = TestHub::start().await;
     hub.company("acme").await;
-    let ni = ni_echo().await;
+    let ni = ni_echo_server().await;
     let raw = echo_server().await;
     let conn = TestConnector::for_hub(&hub, "acme", "berlin")
         .await
@@ -59,20 +42,7 @@ async fn world() -> World {
         .await;
     hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 2)
         .await;
-    let system: Value = hub
-        .admin
-        .post(
-            "/api/v1/companies/acme/systems",
-            &json!({
-                "sid": "PRD", "system_number": "00", "system_type": "abap",
-                "product": "SAP S/4HANA", "product_version": "2023",
-                "installation_number": "0020123456", "status": "active",
-                "eu_data_protection": false, "advanced_secure_support": false,
-                "allow_independent_opening": false, "description": "production",
-            }),
-        )
-        .await
-        .unwrap();
+    let system = hub.system("acme", "PRD").await;
     let mut ids = Vec::new();
     for (ty, port) in [("r3_support", 3200), ("telnet", 23)] {
         let sc: Value = hub
@@ -86,26 +56,11 @@ async fn world() -> World {
             .unwrap();
         ids.push(sc["id"].as_i64().unwrap());
     }
-    let user: Value = hub
-        .admin
-        .post(
-            "/api/v1/users",
-            &json!({"name": "alice", "role": "support_engineer"}),
-        )
-        .await
-        .unwrap();
-    let t: Value = hub
-        .admin
-        .post(
-            &format!("/api/v1/users/{}/tokens", user["id"]),
-            &json!({"name": "sapgui"}),
-        )
-        .await
-        .unwrap();
+    let engineer = hub.engineer("alice").await;
     World {
         hub,
         _conn: conn,
-        engineer: t["token"].as_str().unwrap().to_owned(),
+        engineer,
         system: system["id"].as_i64().unwrap(),
         r3: ids[0],
         telnet: ids[1],

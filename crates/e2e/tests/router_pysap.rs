@@ -6,11 +6,9 @@
 
 use std::net::SocketAddr;
 
-use portcullis_router::io::{read_frame, write_frame};
 use portcullis_router::{Router, RouterConfig};
-use portcullis_test_support::{echo_server, pysap};
+use portcullis_test_support::{echo_server, ni_echo_server, pysap};
 use serde_json::Value;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 struct Running {
@@ -49,23 +47,6 @@ async fn router(table: &str, info_password: Option<&str>) -> Running {
     }
 }
 
-async fn ni_echo() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                while let Ok(frame) = read_frame(&mut tcp, 1 << 20).await {
-                    if write_frame(&mut tcp, &frame).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    addr
-}
-
 async fn route(hops: &[String], mode: &str, payload: &str) -> Value {
     let mut args = vec!["route".to_owned()];
     for hop in hops {
@@ -88,7 +69,7 @@ fn target(addr: SocketAddr) -> String {
 
 #[tokio::test]
 async fn pysap_routes_in_msg_and_raw_mode() {
-    let ni = ni_echo().await;
+    let ni = ni_echo_server().await;
     let raw = echo_server().await;
     let r = router(
         &format!("P * * {}\nP * * {}\n", ni.port(), raw.port()),
@@ -143,7 +124,7 @@ async fn pysap_checks_route_passwords() {
 
 #[tokio::test]
 async fn pysap_decodes_the_info_client_list() {
-    let ni = ni_echo().await;
+    let ni = ni_echo_server().await;
     let r = router(&format!("P * * {}\n", ni.port()), Some("infopw")).await;
     // Hold a routed connection open while pysap asks.
     let route_string = portcullis_ni::RouteString::parse(&format!(
@@ -189,7 +170,7 @@ async fn pysap_decodes_the_info_client_list() {
 
 #[tokio::test]
 async fn pysap_through_a_chain_of_two_routers() {
-    let ni = ni_echo().await;
+    let ni = ni_echo_server().await;
     let second = router(&format!("P 127.0.0.1 127.0.0.1 {}\n", ni.port()), None).await;
     let first = router(
         &format!("P 127.0.0.1 127.0.0.1 {}\n", second.addr.port()),

@@ -32,20 +32,7 @@ async fn world() -> World {
         .await;
     hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
         .await;
-    let system: Value = hub
-        .admin
-        .post(
-            "/api/v1/companies/acme/systems",
-            &json!({
-                "sid": "PRD", "system_number": "00", "system_type": "abap",
-                "product": "SAP S/4HANA", "product_version": "2023",
-                "installation_number": "0020123456", "status": "active",
-                "eu_data_protection": true, "advanced_secure_support": false,
-                "allow_independent_opening": false, "description": "production",
-            }),
-        )
-        .await
-        .unwrap();
+    let system = hub.system("acme", "PRD").await;
     let sc: Value = hub
         .admin
         .post(
@@ -56,26 +43,11 @@ async fn world() -> World {
         .await
         .unwrap();
     assert_eq!(sc["entry_host"], ENTRY);
-    let user: Value = hub
-        .admin
-        .post(
-            "/api/v1/users",
-            &json!({"name": "alice", "role": "support_engineer"}),
-        )
-        .await
-        .unwrap();
-    let t: Value = hub
-        .admin
-        .post(
-            &format!("/api/v1/users/{}/tokens", user["id"]),
-            &json!({"name": "laptop"}),
-        )
-        .await
-        .unwrap();
+    let engineer = hub.engineer("alice").await;
     World {
         hub,
         conn,
-        engineer: t["token"].as_str().unwrap().to_string(),
+        engineer,
         sc: sc["id"].as_i64().unwrap(),
     }
 }

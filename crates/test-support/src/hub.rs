@@ -150,6 +150,45 @@ impl TestHub {
             .expect("create company")
     }
 
+    /// Creates system `sid` (ABAP, system number 00, production, EU data protection) in
+    /// `company`; returns the API's answer.
+    pub async fn system(&self, company: &str, sid: &str) -> Value {
+        self.admin
+            .post(
+                &format!("/api/v1/companies/{company}/systems"),
+                &json!({
+                    "sid": sid, "system_number": "00", "system_type": "abap",
+                    "product": "SAP S/4HANA", "product_version": "2023",
+                    "installation_number": "0020123456", "status": "active",
+                    "eu_data_protection": true, "advanced_secure_support": false,
+                    "allow_independent_opening": false, "description": "production",
+                }),
+            )
+            .await
+            .expect("create system")
+    }
+
+    /// Creates a vendor support engineer `name` with an API token; returns the token.
+    pub async fn engineer(&self, name: &str) -> String {
+        let user: Value = self
+            .admin
+            .post(
+                "/api/v1/users",
+                &json!({"name": name, "role": "support_engineer"}),
+            )
+            .await
+            .expect("create engineer");
+        let token: Value = self
+            .admin
+            .post(
+                &format!("/api/v1/users/{}/tokens", user["id"]),
+                &json!({"name": "laptop"}),
+            )
+            .await
+            .expect("create engineer token");
+        token["token"].as_str().expect("token string").to_owned()
+    }
+
     /// Creates a technical token for `company`; returns the token string.
     pub async fn token(&self, company: &str, name: &str) -> String {
         let v: Value = self

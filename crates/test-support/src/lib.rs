@@ -46,6 +46,21 @@ pub async fn echo_server() -> SocketAddr {
         .expect("echo server binds")
 }
 
+/// Starts an NI echo server (`portcullis niping -s`) on 127.0.0.1 port 0 that lives as long
+/// as the test process: what a route in MSG mode reaches.
+pub async fn ni_echo_server() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("ni echo binds");
+    let addr = listener.local_addr().expect("ni echo address");
+    tokio::spawn(portcullis_router::niping::serve(
+        listener,
+        portcullis_router::niping::ServerOptions::default(),
+        CancellationToken::new(),
+    ));
+    addr
+}
+
 /// Starts the demo HTTP server on 127.0.0.1 port 0.
 pub async fn http_server() -> SocketAddr {
     portcullis::demo::http_server("127.0.0.1:0".parse().unwrap(), CancellationToken::new())

@@ -110,21 +110,15 @@ pub async fn ni_echo() -> SocketAddr {
     ni_echo_on("127.0.0.1").await
 }
 
-/// [`ni_echo`] on another loopback address.
+/// [`ni_echo`] on another loopback address: the niping server, which echoes every frame.
 pub async fn ni_echo_on(ip: &str) -> SocketAddr {
     let listener = TcpListener::bind((ip, 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                while let Ok(frame) = read_frame(&mut tcp, 1 << 20).await {
-                    if write_frame(&mut tcp, &frame).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
+    tokio::spawn(portcullis_router::niping::serve(
+        listener,
+        portcullis_router::niping::ServerOptions::default(),
+        CancellationToken::new(),
+    ));
     addr
 }
 
