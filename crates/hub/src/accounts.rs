@@ -5,7 +5,7 @@
 //! (after the token cache's TTL for changes made behind the hub's back).
 
 use portcullis_domain::authz::{Authorizations, Role};
-use portcullis_store::{ApiToken, Id, NewApiToken, NewUser, Store, StoreError, User};
+use portcullis_store::{ApiToken, Id, NewApiToken, NewUser, Store, StoreError, TokenScope, User};
 use time::OffsetDateTime;
 
 use crate::auth::{format_api_token, new_secret};
@@ -42,6 +42,7 @@ pub async fn issue_token(
             public_id: s.public_id.clone(),
             secret_hash: s.hash.clone(),
             expires_at,
+            scope: TokenScope::Api,
         })
         .await?;
     Ok(IssuedToken {

@@ -299,6 +299,7 @@ mod tests {
                 public_id: s.public_id.clone(),
                 secret_hash: s.hash.clone(),
                 expires_at: None,
+                scope: portcullis_store::TokenScope::Api,
             })
             .await
             .unwrap();
