@@ -77,6 +77,11 @@ impl ApiClient {
         })
     }
 
+    /// The hub's host name (or IP address), as given in its URL.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     /// `host:port` of the hub.
     pub fn authority(&self) -> String {
         if self.host.contains(':') {

@@ -1,5 +1,6 @@
 //! The remote-connection REST API from the command line: `portcullis user …`, `system …`,
-//! `connection-type …`, `connection …`, `window …`, `grant …` and `summary`.
+//! `connection-type …`, `connection …`, `window …`, `grant …`, `summary` and
+//! `route-password`.
 //!
 //! Every verb is one or a few calls to the hub's API (`docs/remote-connections.md`). Tables are
 //! for people; `--json` prints what the hub answered, unchanged, so scripts see the API's own
@@ -15,6 +16,7 @@
 //! - `remote/connection.rs`: `portcullis connection create|list|show|delete`.
 //! - `remote/window.rs`: `portcullis window open|reserve|edit|close|list`.
 //! - `remote/grant.rs`: `portcullis grant create|list|revoke` and `portcullis summary`.
+//! - `remote/route_password.rs`: `portcullis route-password`.
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -31,6 +33,7 @@ use crate::output::{sanitize, OutputArgs};
 pub mod connection;
 pub mod conntype;
 pub mod grant;
+pub mod route_password;
 pub mod system;
 pub mod user;
 pub mod window;
@@ -90,6 +93,18 @@ pub enum RemoteCmd {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// A route password for yourself (shown once): a short-lived password to type as the hub's
+    /// `/W/` password in an SAP route string. It opens sessions (route strings, SOCKS5, HTTP
+    /// proxy) exactly where your API token does; the REST API refuses it.
+    RoutePassword {
+        #[command(flatten)]
+        hub: HubOpts,
+        /// Lifetime in minutes, 1 to 720 (default: 60).
+        #[arg(long, value_name = "N")]
+        ttl_minutes: Option<i64>,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
 }
 
 impl RemoteCmd {
@@ -103,6 +118,7 @@ impl RemoteCmd {
             RemoteCmd::Window { .. } => "window",
             RemoteCmd::Grant { .. } => "grant",
             RemoteCmd::Summary { .. } => "summary",
+            RemoteCmd::RoutePassword { .. } => "route-password",
         }
     }
 }
@@ -119,6 +135,11 @@ pub async fn run(cmd: RemoteCmd) -> Result<()> {
         RemoteCmd::Summary { hub, company, out } => {
             grant::summary(&hub.client()?, &company, out).await
         }
+        RemoteCmd::RoutePassword {
+            hub,
+            ttl_minutes,
+            out,
+        } => route_password::run(&hub.client()?, ttl_minutes, out).await,
     }
 }
 

@@ -472,3 +472,77 @@ async fn a_technical_user_gets_a_grant_and_loses_it() {
         .await;
     assert_eq!(o.status.code(), Some(1), "{}", explain(&o));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_engineer_gets_a_route_password_with_its_expiry_and_route_string() {
+    let w = World::new().await;
+    w.ok(&[
+        "user",
+        "create",
+        "--name",
+        "eve",
+        "--role",
+        "support_engineer",
+    ])
+    .await;
+    let t = w.json(&["user", "token", "eve", "--name", "laptop"]).await;
+    let eve = t["token"].as_str().unwrap().to_string();
+
+    // For people: the password, its expiry, and the route string to type into SAP GUI.
+    let o = w.cli_as(&eve, &["route-password"]).await;
+    assert!(o.status.success(), "{}", explain(&o));
+    let out = stdout(&o);
+    let password = out
+        .lines()
+        .find_map(|l| l.strip_prefix("PASSWORD"))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_string();
+    assert!(
+        password.starts_with("pct_") && password.len() == 49,
+        "{out}"
+    );
+    assert!(
+        out.contains("(in 0h 59m)") || out.contains("(in 1h 0m)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "Route string: /H/127.0.0.1/S/<the hub's NI port>/W/{password}\
+             /H/<type>.<SID>.<company>.portcullis/S/<port>"
+        )),
+        "{out}"
+    );
+    assert!(stderr(&o).contains("shown only now"), "{}", explain(&o));
+
+    // For scripts: the hub's answer, unchanged.
+    let o = w
+        .cli_as(&eve, &["route-password", "--ttl-minutes", "5", "--json"])
+        .await;
+    assert!(o.status.success(), "{}", explain(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["user"], "eve");
+    let expires = OffsetDateTime::parse(v["expires_at"].as_str().unwrap(), &Rfc3339).unwrap();
+    let left = expires - OffsetDateTime::now_utc();
+    assert!(
+        left > Duration::minutes(4) && left <= Duration::minutes(5),
+        "{left}"
+    );
+
+    // Out of range: the hub's words, exit 1.
+    let o = w
+        .cli_as(&eve, &["route-password", "--ttl-minutes", "721"])
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", explain(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("portcullis route-password:") && err.contains("1 to 720"),
+        "{err}"
+    );
+    assert!(stdout(&o).is_empty(), "{}", explain(&o));
+
+    // A route password is no API token: it cannot get another.
+    let o = w.cli_as(&password, &["route-password"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", explain(&o));
+    assert!(stderr(&o).contains("route password"), "{}", explain(&o));
+}

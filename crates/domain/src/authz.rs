@@ -13,6 +13,14 @@
 //! | `technical` | one company | a non-dialog user (a cloud application): opens sessions only through a standing grant |
 //!
 //! Nothing crosses companies: a company role never gets a permit for another company's data.
+//!
+//! Every dialog user (every role but `technical`) may create a route password for himself
+//! ([`Op::CreateRoutePassword`]): a short-lived credential typed as the `/W/` password of an SAP
+//! route string. It is one more credential of the same user, so it lets him reach exactly what
+//! [`Op::OpenSession`] and the windows already let him reach, nothing more. A technical user (a
+//! cloud application) gets none: nobody types its password into SAP GUI, its own API token is
+//! already a valid connection password, and a leaked technical token should not be able to mint
+//! further credentials.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -272,11 +280,13 @@ pub enum Op {
     OpenSession,
     /// Keep one's own favourites.
     KeepFavourites,
+    /// Create a route password for oneself (pass one's own company, `None` for vendor users).
+    CreateRoutePassword,
 }
 
 impl Op {
     /// Every operation, for the authorization matrix test.
-    pub const ALL: [Op; 16] = [
+    pub const ALL: [Op; 17] = [
         Op::CreateCompany,
         Op::ReadCompany,
         Op::ManageUsers,
@@ -293,6 +303,7 @@ impl Op {
         Op::ReadLogBook,
         Op::OpenSession,
         Op::KeepFavourites,
+        Op::CreateRoutePassword,
     ];
 }
 
@@ -385,12 +396,19 @@ pub fn authorize(actor: &Actor, op: Op, company: Option<Id>) -> Result<Permit, A
         (Role::SupportEngineer, Op::ReadCompany | Op::ReadSystems | Op::ReadConnectors) => {
             Ok(permit)
         }
-        (Role::SupportEngineer, Op::OpenSession | Op::KeepFavourites) => Ok(permit),
-        (Role::SupportEngineer, _) => deny(),
-
-        (Role::Auditor, Op::ReadAudit | Op::ReadLogBook | Op::ReadCompany | Op::ReadSystems) => {
+        (Role::SupportEngineer, Op::OpenSession | Op::KeepFavourites | Op::CreateRoutePassword) => {
             Ok(permit)
         }
+        (Role::SupportEngineer, _) => deny(),
+
+        (
+            Role::Auditor,
+            Op::ReadAudit
+            | Op::ReadLogBook
+            | Op::ReadCompany
+            | Op::ReadSystems
+            | Op::CreateRoutePassword,
+        ) => Ok(permit),
         (Role::Auditor, _) => deny(),
 
         (Role::CompanyAdmin | Role::CompanyUser, Op::CreateCompany | Op::OpenSession) => deny(),
@@ -402,7 +420,8 @@ pub fn authorize(actor: &Actor, op: Op, company: Option<Id>) -> Result<Permit, A
             | Op::ReadConnectors
             | Op::ReadSystems
             | Op::ReadLogBook
-            | Op::KeepFavourites,
+            | Op::KeepFavourites
+            | Op::CreateRoutePassword,
         ) => Ok(permit),
         (Role::CompanyUser, Op::MaintainSystems) => need(Authorization::MaintainSystemData),
         (Role::CompanyUser, Op::OperateConnections) => need(Authorization::OpenServiceConnections),
@@ -410,6 +429,7 @@ pub fn authorize(actor: &Actor, op: Op, company: Option<Id>) -> Result<Permit, A
         (Role::CompanyUser, _) => deny(),
 
         (Role::Technical, Op::OpenSession | Op::ReadSystems) => Ok(permit),
+        // Not CreateRoutePassword: see the module docs.
         (Role::Technical, _) => deny(),
     }
 }
@@ -510,6 +530,40 @@ mod tests {
         );
         assert!(authorize(&opener, Op::MaintainSystems, Some(1)).is_err());
         assert!(authorize(&opener, Op::ManageGrants, Some(1)).is_err());
+    }
+
+    #[test]
+    fn every_dialog_user_may_create_his_own_route_password_and_a_technical_user_none() {
+        for role in Role::ALL {
+            let company = match role.company_scoped() {
+                Some(false) => None,
+                _ => Some(1),
+            };
+            let a = actor(role, company, &[]);
+            let got = authorize(&a, Op::CreateRoutePassword, company);
+            if role == Role::Technical {
+                assert_eq!(
+                    got,
+                    Err(AuthzError::RoleDenied {
+                        role,
+                        op: Op::CreateRoutePassword
+                    })
+                );
+            } else {
+                let p = got.unwrap_or_else(|e| panic!("{role}: {e}"));
+                assert_eq!(
+                    (p.op(), p.company(), p.user_id()),
+                    (Op::CreateRoutePassword, company, 7)
+                );
+            }
+        }
+        // A vendor-wide auditor asks for vendor-wide (None), like every vendor user.
+        assert!(authorize(
+            &actor(Role::Auditor, None, &[]),
+            Op::CreateRoutePassword,
+            None
+        )
+        .is_ok());
     }
 
     #[test]

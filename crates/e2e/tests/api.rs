@@ -206,8 +206,53 @@ async fn answers_match_the_documented_schemas() {
         )
         .await
         .unwrap();
+    // A token of each scope for the token list: a technical user's API token, and a company
+    // admin's route password.
+    hub.token("acme", "ci").await;
+    let _: Value = hub
+        .admin
+        .post(
+            "/api/v1/users",
+            &json!({"company": "acme", "name": "carol", "role": "company_admin"}),
+        )
+        .await
+        .unwrap();
+    let carol_id = hub
+        .admin
+        .get::<Vec<Value>>("/api/v1/users?company=acme")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u["name"] == "carol")
+        .unwrap()["id"]
+        .clone();
+    let carol: Value = hub
+        .admin
+        .post(
+            &format!("/api/v1/users/{carol_id}/tokens"),
+            &json!({"name": "laptop"}),
+        )
+        .await
+        .unwrap();
+    let route: Value = hub
+        .client(carol["token"].as_str().unwrap())
+        .post("/api/v1/route-passwords", &json!({"ttl_minutes": 10}))
+        .await
+        .unwrap();
+    let issued = &doc["components"]["schemas"]["IssuedRoutePassword"];
+    let (props, required) = documented(&doc, issued);
+    let keys: BTreeSet<String> = route.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys, props,
+        "POST /api/v1/route-passwords: fields differ from the document"
+    );
+    assert!(required.is_subset(&keys));
     let calls = [
         ("/api/v1/companies", "/api/v1/companies".to_string()),
+        (
+            "/api/v1/companies/{company}/tokens",
+            "/api/v1/companies/acme/tokens".into(),
+        ),
         ("/api/v1/users", "/api/v1/users?company=acme".to_string()),
         (
             "/api/v1/companies/{company}/systems",
@@ -287,6 +332,23 @@ async fn answers_match_the_documented_schemas() {
     has("SystemStatus", &system["status"]);
     has("WindowState", &win["state"]);
     has("WindowState", &sc["state"]);
+    let tokens: Vec<Value> = hub
+        .admin
+        .get("/api/v1/companies/acme/tokens")
+        .await
+        .unwrap();
+    let scopes: BTreeSet<&str> = tokens
+        .iter()
+        .map(|t| t["scope"].as_str().unwrap())
+        .collect();
+    assert_eq!(scopes, BTreeSet::from(["api", "route"]));
+    for t in &tokens {
+        has("TokenScope", &t["scope"]);
+    }
+    assert_eq!(
+        enum_of("TokenScope").as_array().unwrap().len(),
+        portcullis_store::TokenScope::ALL.len()
+    );
     let users: Vec<Value> = hub.admin.get("/api/v1/users?company=acme").await.unwrap();
     for u in &users {
         has("Role", &u["role"]);

@@ -107,6 +107,8 @@ const MATRIX: &[Row] = &[
     row("POST",   "/api/v1/users/{new_user}/tokens", Some(r#"{"name":"t"}"#),           "Y  -  -  -  Y  -  -  -  -  -  N"),
     row("POST",   "/api/v1/users/{new_engineer}/disable", Some("{}"),                   "Y  -  -  -  -  -  -  -  -  -  -"),
     row("POST",   "/api/v1/users/{me}/tokens", Some(r#"{"name":"mine"}"#),              "Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y"),
+    // route passwords: CreateRoutePassword, always for oneself; every dialog user, no technical one
+    row("POST",   "/api/v1/route-passwords", Some(r#"{"ttl_minutes":5}"#),              "Y  Y  Y  Y  Y  Y  Y  Y  Y  -  Y"),
     // systems: ReadSystems, MaintainSystems, KeepFavourites, ReadLogBook
     row("GET",    "/api/v1/companies/{a}/systems", None,                                "Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  N"),
     row("POST",   "/api/v1/companies/{a}/systems", Some(SYSTEM),                        "Y  -  -  -  Y  -  -  Y  -  -  N"),

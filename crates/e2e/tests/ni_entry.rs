@@ -160,6 +160,36 @@ async fn pysap_reaches_a_system_through_the_hub_while_its_window_is_open() {
 }
 
 #[tokio::test]
+async fn a_route_password_works_as_the_hubs_password() {
+    let w = world().await;
+    w.open_window(w.r3).await;
+    let created: Value = w
+        .hub
+        .client(&w.engineer)
+        .post("/api/v1/route-passwords", &json!({"ttl_minutes": 30}))
+        .await
+        .unwrap();
+    let password = created["password"].as_str().unwrap();
+    assert!(password.len() < 60, "short enough to type: {password}");
+    let ok = route(
+        &[w.hub_hop(), format!("{R3}:3200:{password}")],
+        "msg",
+        "with a route password",
+    )
+    .await;
+    assert_eq!(ok["echo"], "with a route password", "{ok}");
+    // The session is the engineer's, by the route password's token.
+    let starts = w.hub.wait_audit("session.start", 1).await;
+    assert!(
+        starts[0]["actor"]
+            .as_str()
+            .unwrap()
+            .contains(&created["id"].to_string()),
+        "{starts:?}"
+    );
+}
+
+#[tokio::test]
 async fn anything_but_a_service_connection_with_a_valid_token_is_denied() {
     let w = world().await;
     w.open_window(w.r3).await;

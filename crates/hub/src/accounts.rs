@@ -3,12 +3,21 @@
 //! A token acts as its user: role, company and authorizations come from the user row, so
 //! changing a user's authorizations or disabling the user takes effect on every token at once
 //! (after the token cache's TTL for changes made behind the hub's back).
+//!
+//! A *route password* ([`issue_route_password`]) is a token of scope `route`: short, always
+//! expiring, and a connection password only (see [`crate::auth`]).
 
-use portcullis_domain::authz::{Authorizations, Role};
-use portcullis_store::{ApiToken, Id, NewApiToken, NewUser, Store, StoreError, User};
+use portcullis_domain::authz::{Authorizations, Op, Permit, Role};
+use portcullis_store::{ApiToken, Id, NewApiToken, NewUser, Store, StoreError, TokenScope, User};
 use time::OffsetDateTime;
 
-use crate::auth::{format_api_token, new_secret};
+use crate::auth::{
+    format_api_token, new_secret, new_secret_sized, PUBLIC_ID_BYTES, ROUTE_SECRET_BYTES,
+};
+
+/// The name route passwords carry in token lists and audit records
+/// (`token:route-password#<id>`).
+pub const ROUTE_PASSWORD_NAME: &str = "route-password";
 
 /// A token just issued: the stored row and the token string, which is shown once.
 pub struct IssuedToken {
@@ -34,7 +43,7 @@ pub async fn issue_token(
     name: &str,
     expires_at: Option<OffsetDateTime>,
 ) -> Result<IssuedToken, StoreError> {
-    let s = new_secret(6);
+    let s = new_secret(PUBLIC_ID_BYTES);
     let row = store
         .create_api_token(NewApiToken {
             user_id,
@@ -42,6 +51,75 @@ pub async fn issue_token(
             public_id: s.public_id.clone(),
             secret_hash: s.hash.clone(),
             expires_at,
+            scope: TokenScope::Api,
+        })
+        .await?;
+    Ok(IssuedToken {
+        row,
+        token: format_api_token(&s.public_id, &s.secret),
+    })
+}
+
+/// How long a route password lives: 1 minute to 12 hours, an hour unless asked otherwise.
+///
+/// Short because it is typed into SAP GUI's route string field, where it is visible and may be
+/// saved with the connection entry; 12 hours cover a long working day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteTtl {
+    minutes: i64,
+}
+
+/// A route password lifetime outside 1..=720 minutes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "ttl_minutes must be 1 to 720: a route password lives at least a minute and at most 12 hours \
+     ({0} minutes were asked for)"
+)]
+pub struct RouteTtlError(pub i64);
+
+impl RouteTtl {
+    /// The lifetime when none is asked for: an hour.
+    pub const DEFAULT: RouteTtl = RouteTtl { minutes: 60 };
+    /// The longest lifetime, in minutes (12 hours).
+    pub const MAX_MINUTES: i64 = 720;
+
+    /// A lifetime of `minutes`, if within 1..=720.
+    pub fn from_minutes(minutes: i64) -> Result<RouteTtl, RouteTtlError> {
+        if (1..=Self::MAX_MINUTES).contains(&minutes) {
+            Ok(RouteTtl { minutes })
+        } else {
+            Err(RouteTtlError(minutes))
+        }
+    }
+
+    /// The lifetime in minutes.
+    pub fn minutes(self) -> i64 {
+        self.minutes
+    }
+
+    /// The lifetime as a duration.
+    pub fn duration(self) -> time::Duration {
+        time::Duration::minutes(self.minutes)
+    }
+}
+
+/// Issues a route password for the user `permit` was given to (one's own, never another's),
+/// expiring `ttl` from now. The permit must be for [`Op::CreateRoutePassword`].
+pub async fn issue_route_password(
+    store: &dyn Store,
+    permit: &Permit,
+    ttl: RouteTtl,
+) -> Result<IssuedToken, StoreError> {
+    debug_assert_eq!(permit.op(), Op::CreateRoutePassword, "wrong permit");
+    let s = new_secret_sized(PUBLIC_ID_BYTES, ROUTE_SECRET_BYTES);
+    let row = store
+        .create_api_token(NewApiToken {
+            user_id: permit.user_id(),
+            name: ROUTE_PASSWORD_NAME.to_owned(),
+            public_id: s.public_id.clone(),
+            secret_hash: s.hash.clone(),
+            expires_at: Some(OffsetDateTime::now_utc() + ttl.duration()),
+            scope: TokenScope::Route,
         })
         .await?;
     Ok(IssuedToken {
@@ -62,7 +140,7 @@ pub async fn create_user(
 ) -> Result<User, StoreError> {
     let name = match name {
         Some(n) => n.to_owned(),
-        None => format!("token-{}", new_secret(6).public_id),
+        None => format!("token-{}", new_secret(PUBLIC_ID_BYTES).public_id),
     };
     store
         .create_user(NewUser {
@@ -114,6 +192,91 @@ mod tests {
         assert!(matches!(
             crate::auth::verify_token(&store, &t.token).await,
             Err(crate::auth::AuthError::Disabled)
+        ));
+    }
+
+    #[test]
+    fn route_password_lifetimes_are_one_minute_to_twelve_hours() {
+        assert_eq!(RouteTtl::DEFAULT.minutes(), 60);
+        assert_eq!(RouteTtl::from_minutes(1).unwrap().minutes(), 1);
+        assert_eq!(
+            RouteTtl::from_minutes(720).unwrap().duration(),
+            time::Duration::hours(12)
+        );
+        for bad in [0, -1, 721, i64::MAX, i64::MIN] {
+            let e = RouteTtl::from_minutes(bad).unwrap_err();
+            assert_eq!(e, RouteTtlError(bad));
+            assert!(e.to_string().contains("1 to 720"), "{e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_route_password_is_a_connection_password_of_its_user_only() {
+        use crate::auth::{AuthError, TokenCache};
+        use portcullis_domain::authz::authorize;
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        let eve = create_user(
+            &store,
+            None,
+            Some("eve"),
+            "Eve",
+            Role::SupportEngineer,
+            Authorizations::none(),
+        )
+        .await
+        .unwrap();
+        let api = issue_token(&store, eve.id, "laptop", None).await.unwrap();
+        let cache = TokenCache::default();
+        let p = cache.verify_api(&store, &api.token).await.unwrap();
+        assert_eq!(p.scope, TokenScope::Api);
+        let permit = authorize(&p.actor(), Op::CreateRoutePassword, p.company_id).unwrap();
+        let before = OffsetDateTime::now_utc();
+        let route = issue_route_password(&store, &permit, RouteTtl::from_minutes(5).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(route.row.user_id, eve.id, "for the permit's user");
+        assert_eq!(route.row.name, ROUTE_PASSWORD_NAME);
+        assert_eq!(route.row.scope, TokenScope::Route);
+        let left = route.row.expires_at.unwrap() - before;
+        assert!(
+            (left - time::Duration::minutes(5)).abs() < time::Duration::seconds(1),
+            "{left}"
+        );
+        assert!(!format!("{route:?}").contains(&route.token));
+
+        // Accepted as a connection password, with its scope for the entry to see …
+        let p = cache.verify(&store, &route.token).await.unwrap();
+        assert_eq!(
+            (p.user_id, p.scope, p.expires_at),
+            (eve.id, TokenScope::Route, route.row.expires_at)
+        );
+        // … refused by the REST API's check, but only once the secret is right.
+        assert!(matches!(
+            cache.verify_api(&store, &route.token).await,
+            Err(AuthError::RoutePassword)
+        ));
+        let (id, _) = crate::auth::parse_api_token(&route.token).unwrap();
+        let wrong = crate::auth::format_api_token(id, &"0".repeat(32));
+        assert!(matches!(
+            cache.verify_api(&store, &wrong).await,
+            Err(AuthError::WrongSecret)
+        ));
+        // Expired: refused everywhere.
+        store
+            .create_api_token(NewApiToken {
+                user_id: eve.id,
+                name: ROUTE_PASSWORD_NAME.into(),
+                public_id: "0123456789ab".into(),
+                secret_hash: crate::auth::hash_secret(&"ab".repeat(16)),
+                expires_at: Some(OffsetDateTime::now_utc() - time::Duration::seconds(1)),
+                scope: TokenScope::Route,
+            })
+            .await
+            .unwrap();
+        let expired = crate::auth::format_api_token("0123456789ab", &"ab".repeat(16));
+        assert!(matches!(
+            cache.verify(&store, &expired).await,
+            Err(AuthError::Expired)
         ));
     }
 }

@@ -5,6 +5,22 @@
 //! password hash (argon2id) protects *low-entropy* human passwords against offline guessing;
 //! a 256-bit random secret cannot be guessed, so a fast hash is as safe here and keeps
 //! per-connection authentication cheap (see `docs/adr/0002-token-hashing.md`).
+//!
+//! # Scopes and route passwords
+//!
+//! Every token has a [`TokenScope`]. An `api` token works everywhere. A `route` token — a
+//! *route password* — is `pct_<12 hex>_<32 hex>`: a 128-bit secret, short enough to type as
+//! the `/W/` password of an SAP route string and still beyond guessing (2^128 tries, offline
+//! too), in `[a-z0-9_]` only, so it never contains the route string's `/` separator and
+//! passes pysap's `[\w.]` password rule. It always expires. It is a *connection password*
+//! only:
+//!
+//! * entry points (SOCKS5, HTTP proxy, the coming NI entry) call [`TokenCache::verify`], which
+//!   accepts every scope; the session is then decided by `session::open` exactly as for the
+//!   user's API token, and ends when the token expires;
+//! * the REST API calls [`TokenCache::verify_api`], which refuses it with
+//!   [`AuthError::RoutePassword`], so a route password can neither change anything nor mint
+//!   further credentials.
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -12,10 +28,20 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use portcullis_domain::authz::{Actor, Authorizations};
-use portcullis_store::{ApiToken, Id, Role, Store, StoreError};
+use portcullis_store::{ApiToken, Id, Role, Store, StoreError, TokenScope};
 
 /// Prefix of API tokens.
 pub const API_TOKEN_PREFIX: &str = "pct";
+
+/// Random bytes of an API token's public id (12 hex digits).
+pub const PUBLIC_ID_BYTES: usize = 6;
+
+/// Random bytes of an API token's secret (256 bits, 64 hex digits).
+pub const API_SECRET_BYTES: usize = 32;
+
+/// Random bytes of a route password's secret (128 bits, 32 hex digits): short enough to type
+/// into SAP GUI's route string field, still beyond guessing (see the module docs).
+pub const ROUTE_SECRET_BYTES: usize = 16;
 
 /// A freshly generated secret, with what is stored of it.
 #[derive(Clone)]
@@ -38,10 +64,16 @@ impl std::fmt::Debug for NewSecret {
 
 /// Generates a public id of `id_bytes` random bytes and a 32-byte secret.
 pub fn new_secret(id_bytes: usize) -> NewSecret {
+    new_secret_sized(id_bytes, API_SECRET_BYTES)
+}
+
+/// Generates a public id of `id_bytes` random bytes and a secret of `secret_bytes` random
+/// bytes, both written as lower-case hex.
+pub fn new_secret_sized(id_bytes: usize, secret_bytes: usize) -> NewSecret {
     let mut rng = rand::thread_rng();
     let mut id = vec![0u8; id_bytes];
     rng.fill_bytes(&mut id);
-    let mut secret = [0u8; 32];
+    let mut secret = vec![0u8; secret_bytes];
     rng.fill_bytes(&mut secret);
     let secret = hex::encode(secret);
     NewSecret {
@@ -94,6 +126,9 @@ pub struct Principal {
     pub company_id: Option<Id>,
     /// When the token expires; sessions opened with it end then.
     pub expires_at: Option<OffsetDateTime>,
+    /// What the token may be used for: a `route` token (a route password) is a connection
+    /// password only, refused by the REST API ([`TokenCache::verify_api`]).
+    pub scope: TokenScope,
 }
 
 impl Principal {
@@ -135,6 +170,9 @@ pub enum AuthError {
     /// The token's user is disabled.
     #[error("disabled user")]
     Disabled,
+    /// A valid route password presented to the REST API, which takes API tokens only.
+    #[error("route password presented to the REST API")]
+    RoutePassword,
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -182,6 +220,7 @@ fn principal_of(tok: ApiToken) -> Principal {
         authorizations: tok.authorizations,
         company_id: tok.company_id,
         expires_at: tok.expires_at,
+        scope: tok.scope,
     }
 }
 
@@ -209,7 +248,13 @@ struct CacheInner {
 }
 
 impl TokenCache {
-    /// Verifies `presented`, reading the store only on a miss or after the TTL.
+    /// Verifies `presented` as a **connection password**, whatever its scope (an API token or a
+    /// route password), reading the store only on a miss or after the TTL. This is what entry
+    /// points call (SOCKS5, HTTP proxy, the NI entry) before `session::open`, which decides the
+    /// session on the returned principal; the session ends at `expires_at`.
+    ///
+    /// A wrong, unknown, revoked or expired token, or one of a disabled user, is an error; the
+    /// client should learn only that it was refused, the log may learn which [`AuthError`].
     pub async fn verify(&self, store: &dyn Store, presented: &str) -> Result<Principal, AuthError> {
         let (id, secret) = parse_api_token(presented).ok_or(AuthError::Malformed)?;
         let id = id.to_ascii_lowercase();
@@ -237,6 +282,21 @@ impl TokenCache {
         }
         drop(g);
         Ok(principal_of(tok))
+    }
+
+    /// Verifies `presented` for the REST API: as [`TokenCache::verify`], and then refuses a
+    /// route password with [`AuthError::RoutePassword`] (checked after the secret, so only the
+    /// holder of a valid route password learns that it is one).
+    pub async fn verify_api(
+        &self,
+        store: &dyn Store,
+        presented: &str,
+    ) -> Result<Principal, AuthError> {
+        let p = self.verify(store, presented).await?;
+        match p.scope {
+            TokenScope::Api => Ok(p),
+            TokenScope::Route => Err(AuthError::RoutePassword),
+        }
     }
 
     /// Forgets every cached row (call after revoking or changing a token).
@@ -277,6 +337,20 @@ mod tests {
         assert!(!format!("{s:?}").contains(&s.secret));
     }
 
+    #[test]
+    fn route_passwords_are_short_parse_and_stay_in_the_route_string_alphabet() {
+        let s = new_secret_sized(PUBLIC_ID_BYTES, ROUTE_SECRET_BYTES);
+        let t = format_api_token(&s.public_id, &s.secret);
+        assert_eq!(t.len(), "pct_".len() + 12 + 1 + 32, "{t}");
+        assert!(
+            t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "only [A-Za-z0-9_]: no '/' to end a route string value, no '.'"
+        );
+        let (id, sec) = parse_api_token(&t).unwrap();
+        assert_eq!((id.len(), sec.len()), (12, 32));
+        assert!(secret_matches(sec, &s.hash));
+    }
+
     #[tokio::test]
     async fn the_cache_checks_every_secret_and_forgets_on_revocation() {
         use portcullis_store::{NewApiToken, SqliteStore};
@@ -299,6 +373,7 @@ mod tests {
                 public_id: s.public_id.clone(),
                 secret_hash: s.hash.clone(),
                 expires_at: None,
+                scope: TokenScope::Api,
             })
             .await
             .unwrap();

@@ -7,8 +7,8 @@
 //! # Layout
 //!
 //! * [`store`] — the [`Store`] trait and the contract of each method.
-//! * [`model`] — companies, roles, API tokens, connectors, enrollment tokens. Secret hashes
-//!   are masked in `Debug` and never serialized.
+//! * [`model`] — companies, roles, API tokens and their scopes, connectors, enrollment tokens.
+//!   Secret hashes are masked in `Debug` and never serialized.
 //! * [`remote`] — users, systems, connection types, service connections, windows, grants
 //!   (the remote-connection part; their rules live in `portcullis_domain`).
 //! * [`audit`] — audit events, the list filter, and the hash-chain rule ([`audit_hash`]),
@@ -46,7 +46,7 @@ pub use audit::{
 pub use error::StoreError;
 pub use model::{
     ApiToken, Company, Connector, EnrollmentToken, Id, NewApiToken, NewEnrollmentToken,
-    ParseRoleError, Role,
+    ParseRoleError, ParseScopeError, Role, TokenScope,
 };
 pub use remote::{
     ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, ServiceConnection, System,

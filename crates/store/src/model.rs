@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// Primary key of every table except the audit log (whose key is its sequence number).
@@ -25,6 +25,59 @@ pub struct Company {
 
 pub use portcullis_domain::authz::{ParseRoleError, Role};
 
+/// What a token may be used for. Stored and serialized as the snake_case name.
+///
+/// The scope narrows a credential; it never widens what the token's user may do (that is the
+/// user's role and authorizations, checked per operation and per session).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenScope {
+    /// The REST API and every entry point. Every token made before scopes existed.
+    #[default]
+    Api,
+    /// A route password: only a connection password (the `/W/` password of an SAP route
+    /// string, the SOCKS5 and HTTP proxy password). The REST API refuses it, so it cannot
+    /// mint credentials or change anything.
+    Route,
+}
+
+impl TokenScope {
+    /// Every scope.
+    pub const ALL: [TokenScope; 2] = [TokenScope::Api, TokenScope::Route];
+
+    /// The stored (and serialized) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Api => "api",
+            TokenScope::Route => "route",
+        }
+    }
+}
+
+impl fmt::Display for TokenScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The text was not the name of any [`TokenScope`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown token scope {0:?} (one of: api, route)")]
+pub struct ParseScopeError(pub String);
+
+impl std::str::FromStr for TokenScope {
+    type Err = ParseScopeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TokenScope::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| ParseScopeError(s.to_owned()))
+    }
+}
+
 /// What the caller supplies to create an API token. The caller generates the secret and
 /// hashes it; the store never sees the secret itself.
 #[derive(Clone, PartialEq, Eq)]
@@ -38,6 +91,8 @@ pub struct NewApiToken {
     /// Hash of the secret half (the algorithm is the caller's choice).
     pub secret_hash: Vec<u8>,
     pub expires_at: Option<OffsetDateTime>,
+    /// What the token may be used for.
+    pub scope: TokenScope,
 }
 
 /// A stored API token, with the facts about its user that deciding on it needs.
@@ -71,6 +126,8 @@ pub struct ApiToken {
     /// token must be refused even if it has not expired.
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
+    /// What the token may be used for (`api` for every token made before scopes existed).
+    pub scope: TokenScope,
 }
 
 /// A company's on-premise agent, identified by company + location.
@@ -147,6 +204,7 @@ impl fmt::Debug for NewApiToken {
             .field("public_id", &self.public_id)
             .field("secret_hash", &Masked(self.secret_hash.len()))
             .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
             .finish()
     }
 }
@@ -167,6 +225,7 @@ impl fmt::Debug for ApiToken {
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
             .field("revoked_at", &self.revoked_at)
+            .field("scope", &self.scope)
             .finish()
     }
 }
@@ -201,6 +260,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn scope_names_round_trip_and_api_is_the_default() {
+        for s in TokenScope::ALL {
+            assert_eq!(s.as_str().parse::<TokenScope>(), Ok(s));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
+        assert_eq!(TokenScope::default(), TokenScope::Api);
+        assert!("Route".parse::<TokenScope>().is_err());
+    }
+
+    #[test]
     fn secret_hashes_are_masked_and_not_serialized() {
         let now = OffsetDateTime::UNIX_EPOCH;
         let t = ApiToken {
@@ -217,6 +289,7 @@ mod tests {
             created_at: now,
             expires_at: None,
             revoked_at: None,
+            scope: TokenScope::Route,
         };
         let dbg = format!("{t:?}");
         assert!(dbg.contains("<redacted 4 bytes>"), "{dbg}");
@@ -224,6 +297,7 @@ mod tests {
         let json = serde_json::to_value(&t).unwrap();
         assert!(json.get("secret_hash").is_none());
         assert_eq!(json["created_at"], "1970-01-01T00:00:00Z");
+        assert_eq!(json["scope"], "route");
 
         let e = EnrollmentToken {
             id: 1,

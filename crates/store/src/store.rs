@@ -36,8 +36,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // ── API tokens ─────────────────────────────────────────────────────────────────────
 
-    /// Stores a token. `Conflict` if `public_id` is taken; `NotFound("user")` if `user_id`
-    /// names no user.
+    /// Stores a token with its scope. `Conflict` if `public_id` is taken; `NotFound("user")`
+    /// if `user_id` names no user.
     async fn create_api_token(&self, t: NewApiToken) -> Result<ApiToken, StoreError>;
     /// Looks a token up by its public id, revoked and expired ones included: deciding whether
     /// it is still valid is the caller's job, so that it can log why it refused.

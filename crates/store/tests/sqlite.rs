@@ -334,12 +334,18 @@ async fn tokens_of_the_first_schema_become_users() {
         )
     );
     assert_eq!(ci.user_name, "token-abc123");
+    assert_eq!(
+        ci.scope,
+        portcullis_store::TokenScope::Api,
+        "tokens made before scopes existed are API tokens"
+    );
     let root = store.find_api_token("def456").await.unwrap().unwrap();
     assert_eq!(
         (root.role, root.company_id),
         (portcullis_store::Role::VendorAdmin, None)
     );
     assert!(root.revoked_at.is_some() && root.expires_at.is_some());
+    assert_eq!(root.scope, portcullis_store::TokenScope::Api);
     let user = store.get_user(root.user_id).await.unwrap().unwrap();
     assert_eq!(
         (user.name.as_str(), user.display_name.as_str()),
@@ -348,4 +354,32 @@ async fn tokens_of_the_first_schema_become_users() {
     // A token's user is a real user: new tokens and the unique public id still work.
     conformance::run_all(&store).await;
     store.close().await;
+}
+
+/// The stored scope is one of the known names: a row written behind the store's back with
+/// another one is refused by the schema.
+#[tokio::test]
+async fn token_scopes_are_checked_by_the_schema() {
+    let store = SqliteStore::open_in_memory().await.unwrap();
+    exec(
+        &store,
+        "INSERT INTO users (id, name, role, created_at) VALUES (1, 'u', 'support_engineer', 1)",
+    )
+    .await;
+    let insert = |scope: &str| {
+        format!(
+            "INSERT INTO api_tokens (user_id, name, public_id, secret_hash, created_at, scope) \
+             VALUES (1, 't', 'p-{scope}', x'00', 1, '{scope}')"
+        )
+    };
+    exec(&store, &insert("route")).await;
+    let t = store.find_api_token("p-route").await.unwrap().unwrap();
+    assert_eq!(t.scope, portcullis_store::TokenScope::Route);
+    assert!(
+        sqlx::query(&insert("admin"))
+            .execute(store.pool())
+            .await
+            .is_err(),
+        "an unknown scope violates the CHECK constraint"
+    );
 }

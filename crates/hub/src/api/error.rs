@@ -78,6 +78,17 @@ impl From<AuthError> for ApiErr {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Store(s) => ApiErr::internal(&s),
+            // The secret was right: telling its holder what the credential is for leaks nothing.
+            AuthError::RoutePassword => {
+                tracing::info!("API request with a route password refused");
+                ApiErr::new(
+                    StatusCode::FORBIDDEN,
+                    "route_password",
+                    "this is a route password: use it only as a connection password (the /W/ \
+                     password of an SAP route string, or the SOCKS5 or HTTP proxy password); \
+                     the REST API takes API tokens",
+                )
+            }
             other => {
                 tracing::info!(reason = %other, "API authentication failed");
                 ApiErr::new(

@@ -6,6 +6,7 @@
 //! - [`audit`]: checking the audit chain and exporting it as JSON Lines.
 //! - [`enroll`]: the unauthenticated enrolment call (one-time token + CSR → certificate).
 //! - [`users`]: users, their authorizations and tokens.
+//! - [`route_password`]: a dialog user's short-lived route password for himself.
 //! - [`remote`]: systems, connection types, service connections (with [`remote::permit`]).
 //! - [`windows`]: windows, standing grants, the open-connection count, a system's log book.
 //! - [`connect`]: WebSocket streams for `portcullis connect`.
@@ -18,6 +19,7 @@ pub mod enroll;
 pub mod error;
 pub mod extract;
 pub mod remote;
+pub mod route_password;
 pub mod server;
 pub mod users;
 pub mod windows;
@@ -35,7 +37,8 @@ pub use error::ApiErr;
 /// The OpenAPI document, served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// A request authenticated with `Authorization: Bearer <token>`.
+/// A request authenticated with `Authorization: Bearer <token>`: an API token; a route
+/// password is refused here (403 `route_password`), whatever the endpoint.
 #[derive(Debug, Clone)]
 pub struct Authed(pub Principal);
 
@@ -59,7 +62,7 @@ impl FromRequestParts<State> for Authed {
                 )
             })?;
         Ok(Authed(
-            state.tokens.verify(state.store.as_ref(), token).await?,
+            state.tokens.verify_api(state.store.as_ref(), token).await?,
         ))
     }
 }
@@ -88,6 +91,7 @@ pub fn router(state: State) -> Router {
             post(admin::revoke_connector),
         )
         .route("/api/v1/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/api/v1/route-passwords", post(route_password::create))
         .route(
             "/api/v1/connectors/{id}/enrollment-token",
             post(admin::new_enrollment_token),

@@ -5,7 +5,7 @@ use time::Duration;
 use super::{assert_recent, ms, Run};
 use portcullis_domain::authz::Authorizations;
 
-use crate::{NewApiToken, NewUser, Role, Store, StoreError};
+use crate::{NewApiToken, NewUser, Role, Store, StoreError, TokenScope};
 
 pub(super) async fn companies(store: &dyn Store, run: &Run) {
     let name = run.name("acme");
@@ -90,6 +90,7 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
         // Arbitrary bytes, including NUL and 0xff, must survive storage unchanged.
         secret_hash: vec![0, 1, 2, 0xfe, 0xff, 0],
         expires_at: Some(expires),
+        scope: TokenScope::default(),
     };
     let tok_a = store.create_api_token(scoped.clone()).await.unwrap();
     assert!(tok_a.id > 0);
@@ -114,6 +115,7 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
     assert_eq!(tok_a.secret_hash, scoped.secret_hash);
     assert_eq!(tok_a.expires_at, Some(ms(expires)));
     assert_eq!(tok_a.revoked_at, None);
+    assert_eq!(tok_a.scope, TokenScope::Api, "the default scope is api");
     assert_recent(tok_a.created_at, "api_token.created_at");
 
     let vendor = store
@@ -123,6 +125,7 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
             public_id: run.name("tok-vendor"),
             secret_hash: vec![9; 32],
             expires_at: None,
+            scope: TokenScope::Api,
         })
         .await
         .unwrap();
@@ -135,6 +138,7 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
             public_id: run.name("tok-b"),
             secret_hash: vec![7; 32],
             expires_at: None,
+            scope: TokenScope::Api,
         })
         .await
         .unwrap();
@@ -142,6 +146,34 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
     assert_eq!(
         store.list_user_tokens(tech_b.id).await.unwrap(),
         vec![tech.clone()]
+    );
+
+    // A route password is a token of scope `route` of the same user: stored, found and listed
+    // with its scope, beside the user's other tokens.
+    let route_new = NewApiToken {
+        user_id: admin_a.id,
+        name: "route-password".into(),
+        public_id: run.name("tok-route"),
+        secret_hash: vec![5; 32],
+        expires_at: Some(run.now + Duration::minutes(60)),
+        scope: TokenScope::Route,
+    };
+    let route = store.create_api_token(route_new.clone()).await.unwrap();
+    assert_eq!(route.scope, TokenScope::Route);
+    assert_eq!(
+        (route.user_id, route.role, route.company_id),
+        (admin_a.id, Role::CompanyAdmin, Some(a.id))
+    );
+    assert_eq!(route.expires_at, Some(ms(run.now + Duration::minutes(60))));
+    assert_eq!(
+        store.find_api_token(&route_new.public_id).await.unwrap(),
+        Some(route.clone()),
+        "the scope round-trips"
+    );
+    assert_eq!(
+        store.list_user_tokens(admin_a.id).await.unwrap(),
+        vec![tok_a.clone(), route.clone()],
+        "a user's list holds both scopes"
     );
 
     // Uniqueness of the public id, across users and companies.
@@ -173,7 +205,7 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
     );
     assert_eq!(
         store.list_api_tokens(Some(a.id)).await.unwrap(),
-        vec![tok_a.clone()]
+        vec![tok_a.clone(), route.clone()]
     );
     assert_eq!(
         store.list_api_tokens(Some(b.id)).await.unwrap(),
@@ -187,7 +219,7 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
         .collect();
     assert_eq!(
         ours,
-        vec![tok_a.clone(), vendor, tech.clone()],
+        vec![tok_a.clone(), vendor, tech.clone(), route.clone()],
         "None lists vendor users' tokens too"
     );
 
@@ -212,6 +244,15 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
             ..tok_a
         },
         "revocation changes nothing else"
+    );
+    assert!(store.revoke_api_token(route.id, revoked_at).await.unwrap());
+    assert_eq!(
+        store.find_api_token(&route.public_id).await.unwrap(),
+        Some(crate::ApiToken {
+            revoked_at: Some(ms(revoked_at)),
+            ..route
+        }),
+        "a route password is revoked like any token"
     );
 
     // Disabling the user shows on every token of the user.

@@ -22,7 +22,7 @@ macro_rules! api_token_cols {
     () => {
         "t.id, t.user_id, u.name AS user_name, u.company_id, u.role, u.authorizations, \
          u.disabled_at AS user_disabled_at, t.name, t.public_id, t.secret_hash, t.created_at, \
-         t.expires_at, t.revoked_at"
+         t.expires_at, t.revoked_at, t.scope"
     };
 }
 /// The `FROM` clause that goes with [`api_token_cols`].
@@ -84,6 +84,7 @@ pub(super) struct ApiTokenRow {
     created_at: i64,
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
+    scope: String,
 }
 
 impl TryFrom<ApiTokenRow> for ApiToken {
@@ -111,6 +112,10 @@ impl TryFrom<ApiTokenRow> for ApiToken {
             created_at: decode(r.created_at, "api_tokens.created_at")?,
             expires_at: decode_opt(r.expires_at, "api_tokens.expires_at")?,
             revoked_at: decode_opt(r.revoked_at, "api_tokens.revoked_at")?,
+            scope: r.scope.parse().map_err(|e| StoreError::Corrupt {
+                column: "api_tokens.scope",
+                reason: format!("{e}"),
+            })?,
         })
     }
 }

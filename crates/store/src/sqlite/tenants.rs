@@ -74,8 +74,8 @@ pub(super) async fn create_api_token(
     t: NewApiToken,
 ) -> Result<ApiToken, StoreError> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO api_tokens (user_id, name, public_id, secret_hash, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO api_tokens (user_id, name, public_id, secret_hash, created_at, expires_at, \
+         scope) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(t.user_id)
     .bind(&t.name)
@@ -83,6 +83,7 @@ pub(super) async fn create_api_token(
     .bind(&t.secret_hash)
     .bind(now_ms())
     .bind(t.expires_at.map(to_unix_millis))
+    .bind(t.scope.as_str())
     .fetch_one(pool)
     .await
     .map_err(|e| {

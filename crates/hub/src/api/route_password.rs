@@ -1,0 +1,113 @@
+//! `POST /api/v1/route-passwords`: a dialog user gets a short-lived route password for himself,
+//! to type as the `/W/` password of an SAP route string.
+//!
+//! The password is shown once. It is a token of scope `route` of the caller's own user (so it
+//! shows in token lists and is revoked like any token), accepted only as a connection password
+//! (`crate::auth`). Creating one needs an API token: the extractor refuses route passwords, so
+//! a route password cannot mint another.
+
+use std::net::SocketAddr;
+
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::State as AxState;
+use axum::http::StatusCode;
+use axum::Json;
+use portcullis_domain::authz::{authorize, AuthzError, Op, Role};
+use portcullis_store::Id;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::audit_action as audit;
+use super::extract::OptionalBody;
+use super::{ApiErr, Authed};
+use crate::accounts::{issue_route_password, RouteTtl};
+use crate::state::State;
+
+/// Body of `POST /api/v1/route-passwords` (the body may be left out).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutePasswordBody {
+    /// Lifetime in minutes, 1 to 720; an hour when left out.
+    pub ttl_minutes: Option<i64>,
+}
+
+/// A route password just made; `password` is shown once (and masked in `Debug`).
+#[derive(Serialize)]
+pub struct IssuedRoutePassword {
+    /// Token id (to find it in token lists and to revoke it).
+    pub id: Id,
+    /// The user it is a credential of: the caller.
+    pub user: String,
+    /// The password: `pct_<12 hex>_<32 hex>`.
+    pub password: String,
+    /// When it stops working; sessions opened with it end then.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for IssuedRoutePassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedRoutePassword")
+            .field("id", &self.id)
+            .field("user", &self.user)
+            .field("password", &"****")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// `POST /api/v1/route-passwords`
+pub async fn create(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    OptionalBody(b): OptionalBody<RoutePasswordBody>,
+) -> Result<(StatusCode, Json<IssuedRoutePassword>), ApiErr> {
+    let permit = authorize(&p.actor(), Op::CreateRoutePassword, p.company_id).map_err(|e| {
+        let message = match e {
+            AuthzError::RoleDenied {
+                role: Role::Technical,
+                ..
+            } => "a technical user gets no route password: its API token is already a \
+                  connection password"
+                .to_string(),
+            other => other.to_string(),
+        };
+        ApiErr::new(StatusCode::FORBIDDEN, "forbidden", message)
+    })?;
+    let ttl = match b.ttl_minutes {
+        None => RouteTtl::DEFAULT,
+        Some(m) => RouteTtl::from_minutes(m)
+            .map_err(|e| ApiErr::bad_request("invalid_ttl", e.to_string()))?,
+    };
+    let issued = issue_route_password(st.store.as_ref(), &permit, ttl).await?;
+    let row = issued.row;
+    let expires_at = row
+        .expires_at
+        .ok_or_else(|| ApiErr::internal(&"a route password was stored without an expiry"))?;
+    // Never the password: the audit log is read by more people than its holder.
+    audit(
+        &st,
+        &p,
+        from,
+        p.company_id,
+        "route_password.created",
+        &row.user_name,
+        serde_json::json!({
+            "token_id": row.id,
+            "ttl_minutes": ttl.minutes(),
+            "expires_at": expires_at.format(&Rfc3339).ok(),
+        }),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedRoutePassword {
+            id: row.id,
+            user: row.user_name,
+            password: issued.token,
+            expires_at,
+        }),
+    ))
+}
