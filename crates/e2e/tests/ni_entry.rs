@@ -319,6 +319,22 @@ async fn niping_through_the_hub_and_a_customer_saprouter() {
     let report = niping::run_client(&opts).await.unwrap();
     assert_eq!(report.times.len(), 3);
 
+    // pysap takes the same three-hop route.
+    let chained = route(
+        &[
+            w.hub_hop(),
+            format!("saprouter.prd.acme.portcullis:3299:{}", w.engineer),
+            format!("127.0.0.1:{}", niping_addr.port()),
+        ],
+        "msg",
+        "hub, customer SAProuter, server",
+    )
+    .await;
+    assert_eq!(
+        chained["echo"], "hub, customer SAProuter, server",
+        "{chained}"
+    );
+
     // The customer's router still decides: a port its table does not permit is denied, and
     // its refusal reaches the client through the hub.
     let denied = route(

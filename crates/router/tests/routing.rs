@@ -60,6 +60,20 @@ async fn msg_and_raw_routes_reach_their_targets() {
 }
 
 #[tokio::test]
+async fn rout_mode_is_relayed_as_ni() {
+    // Talk mode NI_ROUT_IO (2) carries NI frames like MSG; `S` lines permit it.
+    let ni = ni_echo().await;
+    let router = start_router(&format!("S 127.0.0.1 127.0.0.1 {}\n", ni.port())).await;
+    let mut stream = connect(
+        &format!("{}/H/127.0.0.1/S/{}", router.hop(), ni.port()),
+        TalkMode::Rout,
+    )
+    .await
+    .unwrap();
+    ni_roundtrip(&mut stream, b"ROUT mode").await;
+}
+
+#[tokio::test]
 async fn a_route_no_entry_permits_is_denied_with_94() {
     let raw = raw_echo().await;
     // Only a different port is permitted: default deny for this one.
