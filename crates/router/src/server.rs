@@ -27,6 +27,9 @@ use crate::tls::{RouterTls, TlsSetupError};
 /// without an answer, so a flood cannot grow memory while the table is full.
 const MAX_OVERFLOW_ANSWERS: usize = 64;
 
+/// How long the accept loop pauses after a failed `accept`.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
 /// How long `run` waits for connections to wind down after a stop.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -198,6 +201,12 @@ impl Router {
                     Err(e) => {
                         shared.trace.write(1, format!("accept failed: {e}"));
                         tracing::warn!(error = %e, "router: accept failed");
+                        // Typically "too many open files": pause instead of spinning.
+                        tokio::select! {
+                            _ = shutdown.cancelled() => break,
+                            _ = shared.stop.cancelled() => break,
+                            _ = tokio::time::sleep(ACCEPT_BACKOFF) => {}
+                        }
                     }
                 },
             }
