@@ -33,6 +33,9 @@ pub struct Info {
     pub socks5: String,
     /// HTTP CONNECT proxy entry, `host:port`.
     pub http_proxy: String,
+    /// NI entry for SAP route strings, `host:port`.
+    #[serde(default)]
+    pub ni: String,
     /// The connector's location ID.
     pub location: String,
     /// A technical API token of the demo company.
@@ -77,6 +80,8 @@ struct Saved {
     tunnel: Option<SocketAddr>,
     socks5: Option<SocketAddr>,
     http_proxy: Option<SocketAddr>,
+    #[serde(default)]
+    ni: Option<SocketAddr>,
     token: Option<String>,
     #[serde(default)]
     engineer_token: Option<String>,
@@ -109,6 +114,7 @@ fn hub_config(dir: &Path, saved: &Saved, reuse_ports: bool) -> Result<portcullis
     raw.listen.tunnel = Some(port(saved.tunnel));
     raw.listen.socks5 = Some(port(saved.socks5));
     raw.listen.http_proxy = Some(port(saved.http_proxy));
+    raw.listen.ni = Some(port(saved.ni));
     Ok(portcullis_hub::HubConfig::try_from(raw)?)
 }
 
@@ -249,6 +255,7 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         ca_cert: ca_path,
         socks5: a.socks5.map(|s| s.to_string()).unwrap_or_default(),
         http_proxy: a.http_proxy.map(|s| s.to_string()).unwrap_or_default(),
+        ni: a.ni.map(|s| s.to_string()).unwrap_or_default(),
         location: LOCATION.into(),
         token: token.clone(),
         admin_token_file: admin_file,
@@ -274,6 +281,7 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         tunnel: Some(a.tunnel),
         socks5: a.socks5,
         http_proxy: a.http_proxy,
+        ni: a.ni,
         token: Some(token),
         engineer_token: Some(engineer_token),
     };
@@ -424,11 +432,19 @@ impl Quickstart {
 /// What a person sees after the start.
 pub fn describe(info: &Info, dir: &Path) -> String {
     let ca = info.ca_cert.display();
+    // niping's NI frames come back unchanged from the TCP echo behind the generic service.
+    let tcp_entry = info
+        .services
+        .iter()
+        .find(|s| s.connection_type == "generic_tcp")
+        .and_then(|s| s.entry.rsplit_once(':'))
+        .unwrap_or(("", ""));
     format!(
         "\nPortcullis quickstart is running (state in {dir}).\n\n\
          Hub API         {api}   (CA: {ca})\n\
          SOCKS5 entry    {socks}\n\
          HTTP proxy      {http}\n\
+         NI entry        {ni}   (SAP route strings)\n\
          Connector       location {loc}, exposing echo.demo:7 (TCP echo) and web.demo:80 (HTTP)\n\
          Token           {token}   (technical user quickstart-app, standing grants)\n\
          Engineer token  {eng}   (support engineer, windows open for 8 h)\n\
@@ -437,6 +453,7 @@ pub fn describe(info: &Info, dir: &Path) -> String {
          \x20 curl --proxy socks5h://{loc}:{token}@{socks} http://web.demo/\n\
          \x20 curl --proxy socks5h://engineer:{eng}@{socks} http://{web_entry}/\n\
          \x20 curl --proxy http://{http} --proxy-user {loc}:{token} -p http://web.demo/hello\n\
+         \x20 portcullis niping -c -H /H/{ni_host}/S/{ni_port}/W/{eng}/H/{tcp_host}/S/{tcp_port}\n\
          \x20 portcullis connect --hub {api} --ca {ca} --token {token} {loc} echo.demo:7 --listen 127.0.0.1:7007\n\
          \x20     then: nc 127.0.0.1 7007\n\
          \x20 PORTCULLIS_HUB={api} PORTCULLIS_CA={ca} PORTCULLIS_TOKEN=$(cat {admin}) \\\n\
@@ -456,6 +473,11 @@ pub fn describe(info: &Info, dir: &Path) -> String {
             .map_or("", |s| s.entry.as_str()),
         admin = info.admin_token_file.display(),
         company = COMPANY,
+        ni = info.ni,
+        ni_host = info.ni.rsplit_once(':').map_or("", |(h, _)| h),
+        ni_port = info.ni.rsplit_once(':').map_or("", |(_, p)| p),
+        tcp_host = tcp_entry.0,
+        tcp_port = tcp_entry.1,
     )
 }
 

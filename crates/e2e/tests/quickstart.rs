@@ -20,6 +20,7 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
         "ca_cert",
         "socks5",
         "http_proxy",
+        "ni",
         "location",
         "token",
         "engineer_token",
@@ -31,6 +32,21 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
     let token = qs.info.token.clone();
     let text = quickstart::describe(&qs.info, dir.path());
     assert!(text.contains("curl --proxy socks5h://demo-site:"), "{text}");
+
+    // The niping line it prints works: through the hub's NI entry to the demo service.
+    let niping_line = text
+        .lines()
+        .find(|l| l.contains("portcullis niping -c -H "))
+        .expect("a niping example");
+    let route = niping_line.rsplit(' ').next().unwrap();
+    assert!(
+        route.starts_with(&format!("/H/{}", qs.info.ni.replace(':', "/S/"))),
+        "{route}"
+    );
+    let mut opts = portcullis_router::niping::ClientOptions::new(route);
+    opts.loops = 3;
+    let report = portcullis_router::niping::run_client(&opts).await.unwrap();
+    assert_eq!(report.times.len(), 3);
 
     if have_curl() {
         let info = qs.info.clone();
