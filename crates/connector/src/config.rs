@@ -13,7 +13,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use portcullis_domain::access::{AccessControlList, AccessEntry, AclError, Protocol};
+use portcullis_domain::access::{
+    AccessControlList, AccessEntry, AclError, BackendType, EntryOptions, HostInHeader, Protocol,
+};
 use portcullis_domain::target::{HostPorts, TargetError};
 use portcullis_proto::{frame, Message, MAX_FRAME_LEN, MAX_INVENTORY};
 use portcullis_transport::backoff::{BackoffConfig, BackoffConfigError};
@@ -23,6 +25,11 @@ use serde::Deserialize;
 /// Longest access control entry name, in bytes. Names show up in logs, audit records and the
 /// hub's inventory, so they are kept short and printable.
 pub const MAX_ENTRY_NAME_LEN: usize = 128;
+
+/// The protocols this connector relays today: byte streams it passes through unchanged.
+/// HTTP(S) needs the resource checks and TCP-TLS/LDAPS the back-end TLS of the access-control
+/// work in progress; until then such entries are refused at load, never relayed unchecked.
+pub const RELAYED_PROTOCOLS: &[Protocol] = &[Protocol::Tcp, Protocol::Ni, Protocol::Ldap];
 
 /// Default data directory, relative to the configuration file.
 pub const DEFAULT_DATA_DIR: &str = "connector-data";
@@ -268,9 +275,15 @@ stable_after_secs = 60
 # A virtual port range maps one to one onto the internal range starting at the given port.
 [[access]]
 name = "erp"
-virtual = "erp.internal:3200-3299"
-internal = "10.0.0.5:3200"
-protocol = "tcp"            # only tcp for now
+virtual = "erp.internal:3200-3299"  # virtual host and port(s): the unique key
+internal = "10.0.0.5:3200"          # a range maps one to one from its first port
+protocol = "ni"                     # tcp, ni, ldap relayed today; http, https, tcp_tls, ldaps next
+backend_type = "abapSys"            # abapSys, netweaverGW, hana, applServerJava, netweaverCE,
+                                    # BC, PI, otherSAPsys, nonSAPsys (default); limits the protocol
+system_id = "PRD"                   # optional, for people
+description = "ERP production, SAP GUI dispatchers"
+# host_in_header = "virtual"        # http/https: "virtual" (default) or "internal" + X-Forwarded-Host
+# system_certificate = false        # https/tcp_tls/ldaps: log on with the system certificate
 
 [[access]]
 name = "erp-db"
@@ -341,6 +354,16 @@ struct RawAccess {
     internal: String,
     #[serde(default)]
     protocol: Option<String>,
+    #[serde(default)]
+    backend_type: Option<String>,
+    #[serde(default)]
+    host_in_header: Option<String>,
+    #[serde(default)]
+    system_certificate: bool,
+    #[serde(default)]
+    system_id: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
 }
 
 struct Based<'a> {
@@ -531,22 +554,46 @@ fn access_entry(index: usize, a: RawAccess) -> Result<AccessEntry, ConfigError> 
             "`name` must be at most {MAX_ENTRY_NAME_LEN} bytes without control characters"
         )));
     }
-    let protocol = match a.protocol.as_deref().map(str::trim) {
-        None | Some("tcp") => Protocol::Tcp,
-        Some(other) => {
-            return Err(bad(format!(
-                "`protocol` {other:?} is not supported (only \"tcp\")"
-            )))
-        }
+    let protocol = match a.protocol.as_deref() {
+        None => Protocol::Tcp,
+        Some(p) => p
+            .parse::<Protocol>()
+            .map_err(|e| bad(format!("`protocol`: {e}")))?,
     };
-    AccessEntry::new(name, &a.virtual_target, &a.internal, protocol).map_err(|e| match e {
+    if !RELAYED_PROTOCOLS.contains(&protocol) {
+        return Err(bad(format!(
+            "`protocol` {protocol}: this connector relays tcp, ni and ldap; {protocol} needs \
+             request checks or back-end TLS, which this version does not have yet"
+        )));
+    }
+    let options = EntryOptions {
+        backend_type: match a.backend_type.as_deref() {
+            None => BackendType::default(),
+            Some(t) => t.parse().map_err(|e| bad(format!("`backend_type`: {e}")))?,
+        },
+        host_in_header: match a.host_in_header.as_deref() {
+            None => HostInHeader::default(),
+            Some(h) => h
+                .parse()
+                .map_err(|e| bad(format!("`host_in_header`: {e}")))?,
+        },
+        system_certificate: a.system_certificate,
+        system_id: a.system_id.map(|s| s.trim().to_owned()),
+        description: a.description.unwrap_or_default().trim().to_owned(),
+    };
+    AccessEntry::with_options(name, &a.virtual_target, &a.internal, protocol, options).map_err(
+        |e| {
+            match e {
         AclError::Target { source, .. } => bad(source.to_string()),
+        AclError::Field { field, reason, .. } => bad(format!("`{field}`: {reason}")),
         AclError::RangeMismatch(_) => bad(
             "`internal` port range must be as long as the `virtual` one (or a single start port)"
                 .into(),
         ),
         other => bad(other.to_string()),
-    })
+    }
+        },
+    )
 }
 
 /// The access control list of a TOML text, for unit tests elsewhere in the crate.

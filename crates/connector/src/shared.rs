@@ -326,9 +326,9 @@ pub(crate) fn inventory(acl: &AccessControlList) -> Inventory {
                 virtual_host: e.virtual_target.host.clone(),
                 port_start: e.virtual_target.first,
                 port_end: e.virtual_target.last,
-                protocol: match e.protocol {
-                    portcullis_domain::access::Protocol::Tcp => TargetProtocol::Tcp,
-                },
+                // Every entry is a byte stream through the tunnel, whatever the connector
+                // speaks to the back end.
+                protocol: TargetProtocol::Tcp,
             })
             .collect(),
     }

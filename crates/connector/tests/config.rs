@@ -342,3 +342,64 @@ fn the_stream_window_is_configurable_within_bounds() {
         "{e}"
     );
 }
+
+#[test]
+fn access_entries_carry_every_field_and_refuse_what_does_not_fit() {
+    let ok = ConnectorConfig::from_toml_str(
+        "[[access]]\nname = \"erp\"\nvirtual = \"erp.internal:3200-3201\"\n\
+         internal = \"10.0.0.5:3200\"\nprotocol = \"ni\"\nbackend_type = \"abapSys\"\n\
+         system_id = \"PRD\"\ndescription = \"SAP GUI\"\n",
+        Path::new("/"),
+    )
+    .unwrap();
+    let e = &ok.access.entries()[0];
+    assert_eq!(e.protocol, portcullis_domain::access::Protocol::Ni);
+    assert_eq!(
+        e.options.backend_type,
+        portcullis_domain::access::BackendType::AbapSys
+    );
+    assert_eq!(e.options.system_id.as_deref(), Some("PRD"));
+    assert_eq!(e.options.description, "SAP GUI");
+
+    let cases: &[(&str, &str)] = &[
+        (
+            "protocol = \"ni\"\n",
+            "ni is not offered for back-end type nonSAPsys",
+        ),
+        (
+            "protocol = \"ldap\"\nbackend_type = \"hana\"\n",
+            "ldap is not offered for back-end type hana",
+        ),
+        (
+            "backend_type = \"mainframe\"\n",
+            "`backend_type`: \"mainframe\" is not a back-end type",
+        ),
+        (
+            "host_in_header = \"internal\"\n",
+            "`host_in_header`: only HTTP and HTTPS",
+        ),
+        ("system_id = \"P R D\"\n", "`system_id`"),
+        (
+            "protocol = \"https\"\n",
+            "https needs request checks or back-end TLS",
+        ),
+        (
+            "protocol = \"tcp_tls\"\nsystem_certificate = true\n",
+            "tcp_tls needs request checks or back-end TLS",
+        ),
+        (
+            "system_certificate = true\n",
+            "`system_certificate`: the system certificate is a TLS client certificate",
+        ),
+    ];
+    for (extra, want) in cases {
+        let text = format!(
+            "[[access]]\nname = \"x\"\nvirtual = \"x.internal:1\"\ninternal = \"10.0.0.1:1\"\n{extra}"
+        );
+        let err = ConnectorConfig::from_toml_str(&text, Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{extra:?}: {err}");
+        assert!(err.contains("[[access]] entry \"x\""), "{err}");
+    }
+}

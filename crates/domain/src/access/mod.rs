@@ -1,21 +1,22 @@
 //! The connector's access control list: the customer's own key.
 //!
+//! [`entry`](EntryOptions) holds the fields besides the targets (back-end type, protocol,
+//! host header, system certificate, system ID, description) and the rules between them.
+//!
 //! Only what is listed is reachable. An entry maps a virtual host and port range (what the hub
 //! and its users see) one to one onto an internal host and port range (what the connector
 //! dials). The evaluator returns an [`AccessPermit`] that only this module can construct, and
 //! dialling takes the permit, so no code path can dial without having been allowed.
 
+mod entry;
+
 use std::collections::HashSet;
 
-use crate::target::{HostPorts, TargetError};
+pub use entry::{
+    BackendType, EntryOptions, HostInHeader, Protocol, MAX_DESCRIPTION_LEN, MAX_SYSTEM_ID_LEN,
+};
 
-/// Protocols an entry can carry (HTTP and TLS kinds come with later access-control work).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Protocol {
-    /// Plain TCP, relayed byte for byte.
-    Tcp,
-}
+use crate::target::{HostPorts, TargetError};
 
 /// One access control entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,8 @@ pub struct AccessEntry {
     pub internal: HostPorts,
     /// Protocol.
     pub protocol: Protocol,
+    /// Back-end type, host header, system certificate, system ID, description.
+    pub options: EntryOptions,
 }
 
 /// Why an access control list was rejected.
@@ -54,15 +57,43 @@ pub enum AclError {
     /// An entry has an empty name.
     #[error("an entry has an empty name")]
     EmptyName,
+    /// A field does not fit the entry's protocol or back-end type, or its own limits.
+    #[error("entry {entry:?}: `{field}`: {reason}")]
+    Field {
+        /// The entry's name.
+        entry: String,
+        /// The field at fault.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl AccessEntry {
-    /// Builds an entry from the strings a user writes, checking the ranges match.
+    /// Builds an entry with default [`EntryOptions`] from the strings a user writes.
     pub fn new(
         name: &str,
         virtual_target: &str,
         internal: &str,
         protocol: Protocol,
+    ) -> Result<AccessEntry, AclError> {
+        AccessEntry::with_options(
+            name,
+            virtual_target,
+            internal,
+            protocol,
+            EntryOptions::default(),
+        )
+    }
+
+    /// Builds an entry, checking the ranges match and the options fit the protocol and the
+    /// back-end type.
+    pub fn with_options(
+        name: &str,
+        virtual_target: &str,
+        internal: &str,
+        protocol: Protocol,
+        options: EntryOptions,
     ) -> Result<AccessEntry, AclError> {
         if name.trim().is_empty() {
             return Err(AclError::EmptyName);
@@ -83,11 +114,19 @@ impl AccessEntry {
         if internal.len() != virtual_target.len() {
             return Err(AclError::RangeMismatch(name.into()));
         }
+        entry::check_options(protocol, virtual_target.len(), &options).map_err(
+            |(field, reason)| AclError::Field {
+                entry: name.into(),
+                field,
+                reason,
+            },
+        )?;
         Ok(AccessEntry {
             name: name.into(),
             virtual_target,
             internal,
             protocol,
+            options,
         })
     }
 }
