@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use portcullis_domain::access::{
-    AccessControlList, AccessEntry, AclError, BackendType, EntryOptions, HostInHeader, Protocol,
+    AccessControlList, AccessEntry, AclError, BackendType, EntryOptions, HostInHeader, PathPolicy,
+    Protocol, Resource,
 };
 use portcullis_domain::target::{HostPorts, TargetError};
 use portcullis_proto::{frame, Message, MAX_FRAME_LEN, MAX_INVENTORY};
@@ -364,6 +365,44 @@ struct RawAccess {
     system_id: Option<String>,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    resources: Vec<RawResource>,
+}
+
+/// `[[access.resources]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResource {
+    path: String,
+    #[serde(default)]
+    policy: Option<String>,
+    #[serde(default = "yes")]
+    active: bool,
+    #[serde(default)]
+    websocket_upgrade: bool,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn resource(r: RawResource) -> Result<Resource, String> {
+    let policy = match r.policy.as_deref().map(str::trim) {
+        None | Some("path_only") => PathPolicy::PathOnly,
+        Some("path_and_sub_paths") => PathPolicy::PathAndSubPaths,
+        Some(other) => {
+            return Err(format!(
+                "`policy` {other:?}: \"path_only\" or \"path_and_sub_paths\""
+            ))
+        }
+    };
+    let mut resource = Resource::new(&r.path, policy).map_err(|e| format!("`path` {e}"))?;
+    resource.active = r.active;
+    resource.websocket_upgrade = r.websocket_upgrade;
+    resource.description = r.description.unwrap_or_default();
+    Ok(resource)
 }
 
 struct Based<'a> {
@@ -560,12 +599,6 @@ fn access_entry(index: usize, a: RawAccess) -> Result<AccessEntry, ConfigError> 
             .parse::<Protocol>()
             .map_err(|e| bad(format!("`protocol`: {e}")))?,
     };
-    if !RELAYED_PROTOCOLS.contains(&protocol) {
-        return Err(bad(format!(
-            "`protocol` {protocol}: this connector relays tcp, ni and ldap; {protocol} needs \
-             request checks or back-end TLS, which this version does not have yet"
-        )));
-    }
     let options = EntryOptions {
         backend_type: match a.backend_type.as_deref() {
             None => BackendType::default(),
@@ -580,10 +613,15 @@ fn access_entry(index: usize, a: RawAccess) -> Result<AccessEntry, ConfigError> 
         system_certificate: a.system_certificate,
         system_id: a.system_id.map(|s| s.trim().to_owned()),
         description: a.description.unwrap_or_default().trim().to_owned(),
+        resources: a
+            .resources
+            .into_iter()
+            .map(resource)
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(format!("[[access.resources]] {e}")))?,
     };
-    AccessEntry::with_options(name, &a.virtual_target, &a.internal, protocol, options).map_err(
-        |e| {
-            match e {
+    let entry = AccessEntry::with_options(name, &a.virtual_target, &a.internal, protocol, options);
+    let entry = entry.map_err(|e| match e {
         AclError::Target { source, .. } => bad(source.to_string()),
         AclError::Field { field, reason, .. } => bad(format!("`{field}`: {reason}")),
         AclError::RangeMismatch(_) => bad(
@@ -591,9 +629,15 @@ fn access_entry(index: usize, a: RawAccess) -> Result<AccessEntry, ConfigError> 
                 .into(),
         ),
         other => bad(other.to_string()),
+    })?;
+    // Checked last, so that a field error is reported first.
+    if !RELAYED_PROTOCOLS.contains(&protocol) {
+        return Err(bad(format!(
+            "`protocol` {protocol}: this connector relays tcp, ni and ldap; {protocol} needs \
+             request checks or back-end TLS, which this version does not have yet"
+        )));
     }
-        },
-    )
+    Ok(entry)
 }
 
 /// The access control list of a TOML text, for unit tests elsewhere in the crate.

@@ -403,3 +403,36 @@ fn access_entries_carry_every_field_and_refuse_what_does_not_fit() {
         assert!(err.contains("[[access]] entry \"x\""), "{err}");
     }
 }
+
+#[test]
+fn http_resources_are_parsed_and_checked() {
+    let entry = |extra: &str| {
+        format!(
+            "[[access]]\nname = \"web\"\nvirtual = \"web.internal:80\"\n\
+             internal = \"10.0.0.9:8080\"\n{extra}"
+        )
+    };
+    let err = |text: String| {
+        ConnectorConfig::from_toml_str(&text, Path::new("/"))
+            .unwrap_err()
+            .to_string()
+    };
+    let on_tcp = err(entry("[[access.resources]]\npath = \"/a\"\n"));
+    assert!(on_tcp.contains("resources are URL paths of HTTP and HTTPS entries"), "{on_tcp}");
+    let policy = err(entry(
+        "protocol = \"http\"\n[[access.resources]]\npath = \"/a\"\npolicy = \"prefix\"\n",
+    ));
+    assert!(policy.contains("\"path_only\" or \"path_and_sub_paths\""), "{policy}");
+    let path = err(entry("protocol = \"http\"\n[[access.resources]]\npath = \"a\"\n"));
+    assert!(path.contains("must start with '/'"), "{path}");
+    let twice = err(entry(
+        "protocol = \"http\"\n[[access.resources]]\npath = \"/a\"\n[[access.resources]]\npath = \"/a\"\n",
+    ));
+    assert!(twice.contains("/a is listed twice"), "{twice}");
+    // A valid HTTP entry: every field checked, then refused until HTTP processing exists.
+    let valid = err(entry(
+        "protocol = \"http\"\nhost_in_header = \"internal\"\n[[access.resources]]\n\
+         path = \"/sap/bc\"\npolicy = \"path_and_sub_paths\"\nwebsocket_upgrade = true\n",
+    ));
+    assert!(valid.contains("http needs request checks"), "{valid}");
+}

@@ -246,6 +246,8 @@ pub struct EntryOptions {
     pub system_id: Option<String>,
     /// What the entry is for, for people.
     pub description: String,
+    /// The paths HTTP(S) requests may reach ([`super::resource`]); HTTP and HTTPS only.
+    pub resources: Vec<super::Resource>,
 }
 
 /// Checks the options against the protocol and each other; `Err` names the field and why.
@@ -298,6 +300,23 @@ pub(crate) fn check_options(
             return Err((
                 "system_id",
                 format!("1 to {MAX_SYSTEM_ID_LEN} letters, digits, '_' or '-'"),
+            ));
+        }
+    }
+    if !o.resources.is_empty() && !protocol.is_http() {
+        return Err((
+            "resources",
+            format!("resources are URL paths of HTTP and HTTPS entries, not {protocol}"),
+        ));
+    }
+    for (i, r) in o.resources.iter().enumerate() {
+        if o.resources[..i]
+            .iter()
+            .any(|other| other.path == r.path && other.policy == r.policy)
+        {
+            return Err((
+                "resources",
+                format!("{} is listed twice with the same policy", r.path),
             ));
         }
     }
@@ -392,6 +411,27 @@ mod tests {
                 "system_certificate"
             );
         }
+    }
+
+    #[test]
+    fn resources_belong_to_http_entries_once_each() {
+        let with = |paths: &[&str]| EntryOptions {
+            resources: paths
+                .iter()
+                .map(|p| super::super::Resource::new(p, Default::default()).unwrap())
+                .collect(),
+            ..EntryOptions::default()
+        };
+        assert!(check_options(Protocol::Http, 1, &with(&["/a", "/b"])).is_ok());
+        assert_eq!(
+            check_options(Protocol::Tcp, 1, &with(&["/a"]))
+                .unwrap_err()
+                .0,
+            "resources"
+        );
+        let (field, why) = check_options(Protocol::Https, 1, &with(&["/a", "/a"])).unwrap_err();
+        assert_eq!(field, "resources");
+        assert!(why.contains("/a is listed twice"), "{why}");
     }
 
     #[test]

@@ -9,12 +9,14 @@
 //! dialling takes the permit, so no code path can dial without having been allowed.
 
 mod entry;
+pub mod resource;
 
 use std::collections::HashSet;
 
 pub use entry::{
     BackendType, EntryOptions, HostInHeader, Protocol, MAX_DESCRIPTION_LEN, MAX_SYSTEM_ID_LEN,
 };
+pub use resource::{PathPolicy, Resource, ResourceDenied};
 
 use crate::target::{HostPorts, TargetError};
 
@@ -128,6 +130,14 @@ impl AccessEntry {
             protocol,
             options,
         })
+    }
+}
+
+impl AccessEntry {
+    /// Decides an HTTP request on this entry by its resources ([`resource::check`]); `Ok`
+    /// with the deciding resource's path.
+    pub fn check_request(&self, target: &str, upgrade: bool) -> Result<String, ResourceDenied> {
+        resource::check(&self.options.resources, target, upgrade)
     }
 }
 
