@@ -50,6 +50,8 @@ pub enum AuditAction {
     /// A window closed in the connector's view: by the hub (`closed_by: "hub"`) or by a
     /// customer admin at the connector (`closed_by: "connector"`, with `by` and `reason`).
     WindowClosed,
+    /// An HTTP request was refused by the entry's resources (entry, method, path, reason).
+    HttpDenied,
 }
 
 impl AuditAction {
@@ -63,6 +65,7 @@ impl AuditAction {
             AuditAction::TunnelDisconnected => "tunnel.disconnected",
             AuditAction::AclReloaded => "acl.reloaded",
             AuditAction::WindowClosed => "window.closed",
+            AuditAction::HttpDenied => "http.denied",
         }
     }
 }

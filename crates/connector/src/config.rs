@@ -27,10 +27,11 @@ use serde::Deserialize;
 /// hub's inventory, so they are kept short and printable.
 pub const MAX_ENTRY_NAME_LEN: usize = 128;
 
-/// The protocols this connector relays today: byte streams it passes through unchanged.
-/// HTTP(S) needs the resource checks and TCP-TLS/LDAPS the back-end TLS of the access-control
+/// The protocols this connector serves today: byte streams it relays unchanged, and HTTP with
+/// its resource checks. HTTPS, TCP-TLS and LDAPS need the back-end TLS of the access-control
 /// work in progress; until then such entries are refused at load, never relayed unchecked.
-pub const RELAYED_PROTOCOLS: &[Protocol] = &[Protocol::Tcp, Protocol::Ni, Protocol::Ldap];
+pub const RELAYED_PROTOCOLS: &[Protocol] =
+    &[Protocol::Tcp, Protocol::Ni, Protocol::Ldap, Protocol::Http];
 
 /// Default data directory, relative to the configuration file.
 pub const DEFAULT_DATA_DIR: &str = "connector-data";
@@ -278,7 +279,7 @@ stable_after_secs = 60
 name = "erp"
 virtual = "erp.internal:3200-3299"  # virtual host and port(s): the unique key
 internal = "10.0.0.5:3200"          # a range maps one to one from its first port
-protocol = "ni"                     # tcp, ni, ldap relayed today; http, https, tcp_tls, ldaps next
+protocol = "ni"                     # tcp, ni, ldap, http today; https, tcp_tls, ldaps next
 backend_type = "abapSys"            # abapSys, netweaverGW, hana, applServerJava, netweaverCE,
                                     # BC, PI, otherSAPsys, nonSAPsys (default); limits the protocol
 system_id = "PRD"                   # optional, for people
@@ -633,8 +634,8 @@ fn access_entry(index: usize, a: RawAccess) -> Result<AccessEntry, ConfigError> 
     // Checked last, so that a field error is reported first.
     if !RELAYED_PROTOCOLS.contains(&protocol) {
         return Err(bad(format!(
-            "`protocol` {protocol}: this connector relays tcp, ni and ldap; {protocol} needs \
-             request checks or back-end TLS, which this version does not have yet"
+            "`protocol` {protocol}: this connector serves tcp, ni, ldap and http; {protocol} \
+             needs back-end TLS, which this version does not have yet"
         )));
     }
     Ok(entry)

@@ -20,6 +20,8 @@
 //!   sans-IO, time passed in.
 //! - [`local`]: the admin socket `data_dir/connector.sock` (mode 0600) for
 //!   `portcullis connector windows` and `close-window`.
+//! - `http` (private): HTTP processing for `http` entries: resources, host header, redirects
+//!   and cookies mapped back, WebSocket upgrades.
 //! - `reload` (private): live reload of `[[access]]` from the configuration file.
 //! - `live` (private): the registry of live sessions and the window table, re-checked when the
 //!   list or a window changes, and the timer that ends sessions when their window's end passes.
@@ -44,6 +46,7 @@
 pub mod audit;
 pub mod config;
 pub mod enroll;
+mod http;
 pub mod identity;
 mod live;
 pub mod local;

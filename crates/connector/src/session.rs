@@ -28,7 +28,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_domain::access::AccessPermit;
+use portcullis_domain::access::{AccessPermit, Protocol};
 use portcullis_proto::{OpenResult, RefuseCode, StreamOpen};
 use portcullis_transport::relay::{relay, RelayEnd, Side};
 use portcullis_transport::tunnel::{IncomingStream, PendingStream};
@@ -39,6 +39,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::{AuditAction, AuditEvent, AuditLog};
+use crate::http::{HttpCtx, HttpStats};
 use crate::live::{Admission, LiveSessions, Refused};
 use crate::shared::AclSnapshot;
 use crate::windows::{now_ms, show_target, Refusal};
@@ -215,6 +216,42 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         session = %open.session_id, principal = %open.principal, target = %target,
         entry = permit.entry(), internal = %internal, "session started"
     );
+    let began = Instant::now();
+    if permit.protocol() == Protocol::Http {
+        let stats = Arc::new(HttpStats::default());
+        let http_ctx = HttpCtx {
+            acl: ctx.acl.clone(),
+            audit: ctx.audit.clone(),
+            open: open.clone(),
+            permit: permit.clone(),
+        };
+        let err = crate::http::serve(stream, tcp, http_ctx, stats.clone(), cut.cancelled()).await;
+        let (outcome, ended_by) = if cut.is_cancelled() {
+            match admission.cut_by_policy() {
+                Some(why) => ("cut", why.ended_by.clone()),
+                None if ctx.shutdown_cut.is_cancelled() => ("cut", "connector shutdown".into()),
+                None => ("cut", "tunnel lost".to_owned()),
+            }
+        } else if err.is_some() {
+            ("error", "error".to_owned())
+        } else {
+            ("closed", "hub side closed".to_owned())
+        };
+        let mut ev = session_event(AuditAction::SessionEnd, &open, outcome);
+        ev.detail = json!({
+            "entry": permit.entry(),
+            "requests": stats.requests.load(std::sync::atomic::Ordering::Relaxed),
+            "requests_denied": stats.denied.load(std::sync::atomic::Ordering::Relaxed),
+            "duration_ms": u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "ended_by": ended_by,
+            "error": err,
+            "window": open.window,
+            "grant": open.grant,
+        });
+        ctx.audit.record_or_log(ev);
+        tracing::info!(session = %open.session_id, target = %target, outcome, ended_by = %ended_by, "HTTP session ended");
+        return;
+    }
     let began = Instant::now();
     let (stats, end, err) = relay(tcp, stream, cut.cancelled()).await;
     let duration_ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -379,13 +379,10 @@ fn access_entries_carry_every_field_and_refuse_what_does_not_fit() {
             "`host_in_header`: only HTTP and HTTPS",
         ),
         ("system_id = \"P R D\"\n", "`system_id`"),
-        (
-            "protocol = \"https\"\n",
-            "https needs request checks or back-end TLS",
-        ),
+        ("protocol = \"https\"\n", "https needs back-end TLS"),
         (
             "protocol = \"tcp_tls\"\nsystem_certificate = true\n",
-            "tcp_tls needs request checks or back-end TLS",
+            "tcp_tls needs back-end TLS",
         ),
         (
             "system_certificate = true\n",
@@ -418,21 +415,35 @@ fn http_resources_are_parsed_and_checked() {
             .to_string()
     };
     let on_tcp = err(entry("[[access.resources]]\npath = \"/a\"\n"));
-    assert!(on_tcp.contains("resources are URL paths of HTTP and HTTPS entries"), "{on_tcp}");
+    assert!(
+        on_tcp.contains("resources are URL paths of HTTP and HTTPS entries"),
+        "{on_tcp}"
+    );
     let policy = err(entry(
         "protocol = \"http\"\n[[access.resources]]\npath = \"/a\"\npolicy = \"prefix\"\n",
     ));
-    assert!(policy.contains("\"path_only\" or \"path_and_sub_paths\""), "{policy}");
-    let path = err(entry("protocol = \"http\"\n[[access.resources]]\npath = \"a\"\n"));
+    assert!(
+        policy.contains("\"path_only\" or \"path_and_sub_paths\""),
+        "{policy}"
+    );
+    let path = err(entry(
+        "protocol = \"http\"\n[[access.resources]]\npath = \"a\"\n",
+    ));
     assert!(path.contains("must start with '/'"), "{path}");
     let twice = err(entry(
         "protocol = \"http\"\n[[access.resources]]\npath = \"/a\"\n[[access.resources]]\npath = \"/a\"\n",
     ));
     assert!(twice.contains("/a is listed twice"), "{twice}");
-    // A valid HTTP entry: every field checked, then refused until HTTP processing exists.
-    let valid = err(entry(
-        "protocol = \"http\"\nhost_in_header = \"internal\"\n[[access.resources]]\n\
-         path = \"/sap/bc\"\npolicy = \"path_and_sub_paths\"\nwebsocket_upgrade = true\n",
-    ));
-    assert!(valid.contains("http needs request checks"), "{valid}");
+    // A valid HTTP entry.
+    let valid = ConnectorConfig::from_toml_str(
+        &entry(
+            "protocol = \"http\"\nhost_in_header = \"internal\"\n[[access.resources]]\n\
+             path = \"/sap/bc\"\npolicy = \"path_and_sub_paths\"\nwebsocket_upgrade = true\n",
+        ),
+        Path::new("/"),
+    )
+    .unwrap();
+    let resources = &valid.access.entries()[0].options.resources;
+    assert_eq!(resources.len(), 1);
+    assert!(resources[0].websocket_upgrade && resources[0].active);
 }

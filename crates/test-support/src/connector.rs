@@ -21,6 +21,8 @@ pub struct Access {
     pub virtual_target: String,
     /// Internal `host:port`.
     pub internal: String,
+    /// The entry's other lines (`protocol = "tcp"` and whatever else).
+    pub toml: String,
 }
 
 /// Builder and handle.
@@ -79,11 +81,24 @@ impl TestConnector {
     }
 
     /// Adds an access entry.
-    pub fn expose(mut self, name: &str, virtual_target: &str, internal: SocketAddr) -> Self {
+    pub fn expose(self, name: &str, virtual_target: &str, internal: SocketAddr) -> Self {
+        self.expose_with(name, virtual_target, internal, "protocol = \"tcp\"\n")
+    }
+
+    /// Adds an `[[access]]` entry whose remaining lines (protocol, resources, …) are
+    /// `toml`, written after `name`, `virtual` and `internal`.
+    pub fn expose_with(
+        mut self,
+        name: &str,
+        virtual_target: &str,
+        internal: SocketAddr,
+        toml: &str,
+    ) -> Self {
         self.access.push(Access {
             name: name.into(),
             virtual_target: virtual_target.into(),
             internal: internal.to_string(),
+            toml: toml.into(),
         });
         self
     }
@@ -118,8 +133,8 @@ impl TestConnector {
         }
         for a in &self.access {
             t.push_str(&format!(
-                "[[access]]\nname = \"{}\"\nvirtual = \"{}\"\ninternal = \"{}\"\nprotocol = \"tcp\"\n",
-                a.name, a.virtual_target, a.internal
+                "[[access]]\nname = \"{}\"\nvirtual = \"{}\"\ninternal = \"{}\"\n{}",
+                a.name, a.virtual_target, a.internal, a.toml
             ));
         }
         let tmp = self.config_path().with_extension("tmp");

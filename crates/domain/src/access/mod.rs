@@ -149,6 +149,9 @@ pub struct AccessPermit {
     internal_host: String,
     internal_port: u16,
     protocol: Protocol,
+    virtual_host: String,
+    virtual_port: u16,
+    options: EntryOptions,
 }
 
 impl AccessPermit {
@@ -167,6 +170,22 @@ impl AccessPermit {
     /// The protocol.
     pub fn protocol(&self) -> Protocol {
         self.protocol
+    }
+    /// The virtual host as the entry writes it.
+    pub fn virtual_host(&self) -> &str {
+        &self.virtual_host
+    }
+    /// The virtual port asked for.
+    pub fn virtual_port(&self) -> u16 {
+        self.virtual_port
+    }
+    /// The entry's options (host header, resources, …).
+    pub fn options(&self) -> &EntryOptions {
+        &self.options
+    }
+    /// Decides an HTTP request by the entry's resources ([`resource::check`]).
+    pub fn check_request(&self, target: &str, upgrade: bool) -> Result<String, ResourceDenied> {
+        resource::check(&self.options.resources, target, upgrade)
     }
 }
 
@@ -224,6 +243,9 @@ impl AccessControlList {
                 internal_host: e.internal.host.clone(),
                 internal_port: e.internal.first + (port - e.virtual_target.first),
                 protocol: e.protocol,
+                virtual_host: e.virtual_target.host.clone(),
+                virtual_port: port,
+                options: e.options.clone(),
             })
             .ok_or_else(|| Denied {
                 host: host.into(),

@@ -1,0 +1,361 @@
+//! HTTP processing for `http` entries: every request is checked against the entry's
+//! resources before it reaches the back end (sap-reference §3.5.3, CC-21).
+//!
+//! The stream from the hub carries HTTP/1.1; the connector serves it with hyper, and for each
+//! request:
+//! 1. looks the virtual target up in the *current* access control list (a reload that
+//!    removes the entry or changes its resources applies to the next request of a live
+//!    session) and checks the request's path against the resources: refused requests get
+//!    `403` with a body that names the reason, and an `http.denied` audit event naming the
+//!    entry, method and path;
+//! 2. sends an allowed request to the back end on a kept-alive HTTP/1.1 connection (dialled
+//!    again with the session's permit when the back end closed it), with `Host` per the
+//!    entry (the virtual host, or the internal one and `X-Forwarded-Host`);
+//! 3. maps the answer back: a `Location` pointing at the internal host points at the virtual
+//!    one, a `Set-Cookie` for the internal host's domain is for the virtual one;
+//! 4. a WebSocket upgrade the resource allows is passed to the back end, and on `101` both
+//!    sides are joined byte for byte.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use portcullis_domain::access::{AccessPermit, HostInHeader};
+use portcullis_proto::StreamOpen;
+use serde_json::json;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::{watch, Mutex};
+
+use crate::audit::{AuditAction, AuditEvent, AuditLog};
+use crate::session::{dial, DIAL_TIMEOUT};
+use crate::shared::AclSnapshot;
+use crate::windows::show_target;
+
+type Body = BoxBody<Bytes, hyper::Error>;
+
+/// Headers that belong to one hop and are not forwarded (RFC 9110 §7.6.1), except the
+/// upgrade pair, which a WebSocket request needs at the back end.
+const HOP_BY_HOP: [&str; 6] = [
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+];
+
+/// What one HTTP session did.
+#[derive(Debug, Default)]
+pub(crate) struct HttpStats {
+    /// Requests received.
+    pub requests: AtomicU64,
+    /// Requests refused by the resources.
+    pub denied: AtomicU64,
+}
+
+/// What the request handler needs.
+pub(crate) struct HttpCtx {
+    pub acl: watch::Receiver<AclSnapshot>,
+    pub audit: Arc<AuditLog>,
+    pub open: StreamOpen,
+    /// The permit the session was admitted with: where to dial the back end.
+    pub permit: AccessPermit,
+}
+
+struct Inner {
+    ctx: HttpCtx,
+    backend: Mutex<Option<SendRequest<Incoming>>>,
+    stats: Arc<HttpStats>,
+}
+
+/// Serves HTTP on `client` until it closes or `stop` completes; `backend` is the connection
+/// the session dialled. Returns the error that ended it, if any.
+pub(crate) async fn serve<C, S>(
+    client: C,
+    backend: TcpStream,
+    ctx: HttpCtx,
+    stats: Arc<HttpStats>,
+    stop: S,
+) -> Option<String>
+where
+    C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Future<Output = ()>,
+{
+    let first = match connect_backend(backend).await {
+        Ok(sender) => Some(sender),
+        Err(e) => return Some(format!("HTTP handshake with the back end: {e}")),
+    };
+    let inner = Arc::new(Inner {
+        ctx,
+        backend: Mutex::new(first),
+        stats,
+    });
+    let service = hyper::service::service_fn(move |req| {
+        let inner = inner.clone();
+        async move { Ok::<_, std::convert::Infallible>(handle(&inner, req).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(client), service)
+        .with_upgrades();
+    tokio::select! {
+        r = conn => r.err().map(|e| e.to_string()),
+        () = stop => None,
+    }
+}
+
+async fn connect_backend(tcp: TcpStream) -> Result<SendRequest<Incoming>, hyper::Error> {
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.with_upgrades().await {
+            tracing::debug!(error = %e, "back-end HTTP connection ended");
+        }
+    });
+    Ok(sender)
+}
+
+fn text(status: StatusCode, message: &str) -> Response<Body> {
+    let mut r = Response::new(
+        Full::new(Bytes::from(format!("Portcullis connector: {message}\n")))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
+    let has = |name: HeaderName, token: &str| {
+        req.headers().get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    has(header::CONNECTION, "upgrade") && has(header::UPGRADE, "websocket")
+}
+
+fn authority(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+async fn handle(inner: &Inner, mut req: Request<Incoming>) -> Response<Body> {
+    let ctx = &inner.ctx;
+    inner.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().to_string(), |p| p.as_str().to_owned());
+    let upgrade = is_websocket_upgrade(&req);
+    let current = ctx.acl.borrow().acl.clone();
+    let permit = match current.check(&ctx.open.host, ctx.open.port) {
+        Ok(p) => p,
+        Err(_) => {
+            return deny(
+                inner,
+                &req,
+                &target,
+                "the access control entry was removed".into(),
+            )
+        }
+    };
+    if let Err(denied) = permit.check_request(&target, upgrade) {
+        return deny(inner, &req, &target, denied.to_string());
+    }
+    let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
+    let backend_req = match backend_request(req, &permit, &target) {
+        Ok(r) => r,
+        Err(e) => return text(StatusCode::BAD_REQUEST, &e),
+    };
+    let mut resp = match send(inner, backend_req).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(session = %ctx.open.session_id, error = %e, "back end failed");
+            return text(
+                StatusCode::BAD_GATEWAY,
+                "the internal system did not answer",
+            );
+        }
+    };
+    if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+        if let Some(client_upgrade) = client_upgrade {
+            let backend_upgrade = hyper::upgrade::on(&mut resp);
+            tokio::spawn(async move {
+                if let (Ok(client), Ok(backend)) = (client_upgrade.await, backend_upgrade.await) {
+                    let _ = tokio::io::copy_bidirectional(
+                        &mut TokioIo::new(client),
+                        &mut TokioIo::new(backend),
+                    )
+                    .await;
+                }
+            });
+        }
+    }
+    map_response(resp, &permit)
+}
+
+fn deny(inner: &Inner, req: &Request<Incoming>, target: &str, reason: String) -> Response<Body> {
+    let ctx = &inner.ctx;
+    inner.stats.denied.fetch_add(1, Ordering::Relaxed);
+    ctx.audit.record_or_log(AuditEvent {
+        action: AuditAction::HttpDenied,
+        session_id: Some(ctx.open.session_id.clone()),
+        principal: Some(ctx.open.principal.clone()),
+        target: Some(show_target(&ctx.open.host, ctx.open.port)),
+        outcome: "refused".into(),
+        detail: json!({
+            "entry": ctx.permit.entry(),
+            "method": req.method().as_str(),
+            "path": target.split('?').next().unwrap_or_default(),
+            "reason": reason,
+        }),
+    });
+    tracing::info!(session = %ctx.open.session_id, entry = ctx.permit.entry(), %target, %reason, "HTTP request refused");
+    text(StatusCode::FORBIDDEN, &reason)
+}
+
+/// The request as the back end gets it: origin-form, hop-by-hop headers dropped, `Host` per
+/// the entry.
+fn backend_request(
+    req: Request<Incoming>,
+    permit: &AccessPermit,
+    target: &str,
+) -> Result<Request<Incoming>, String> {
+    let (mut parts, body) = req.into_parts();
+    parts.uri = target
+        .parse::<Uri>()
+        .map_err(|e| format!("bad request target: {e}"))?;
+    parts.version = http::Version::HTTP_11;
+    for name in HOP_BY_HOP {
+        parts.headers.remove(name);
+    }
+    let virtual_authority = authority(permit.virtual_host(), permit.virtual_port());
+    let host = match permit.options().host_in_header {
+        HostInHeader::Virtual => virtual_authority,
+        HostInHeader::Internal => {
+            parts.headers.insert(
+                HeaderName::from_static("x-forwarded-host"),
+                HeaderValue::from_str(&virtual_authority).map_err(|e| e.to_string())?,
+            );
+            authority(permit.internal_host(), permit.internal_port())
+        }
+    };
+    parts.headers.insert(
+        header::HOST,
+        HeaderValue::from_str(&host).map_err(|e| e.to_string())?,
+    );
+    Ok(Request::from_parts(parts, body))
+}
+
+/// Sends on the kept-alive back-end connection, dialling a new one when it is gone.
+async fn send(inner: &Inner, req: Request<Incoming>) -> Result<Response<Incoming>, String> {
+    let mut backend = inner.backend.lock().await;
+    let usable = match backend.as_mut() {
+        Some(sender) => sender.ready().await.is_ok(),
+        None => false,
+    };
+    if !usable {
+        let tcp = dial(&inner.ctx.permit, DIAL_TIMEOUT)
+            .await
+            .map_err(|e| e.message)?;
+        *backend = Some(connect_backend(tcp).await.map_err(|e| e.to_string())?);
+    }
+    let sender = backend.as_mut().ok_or("no back-end connection")?;
+    sender.send_request(req).await.map_err(|e| e.to_string())
+}
+
+/// Maps `Location` and `Set-Cookie` from the internal host to the virtual one.
+fn map_response(resp: Response<Incoming>, permit: &AccessPermit) -> Response<Body> {
+    let (mut parts, body) = resp.into_parts();
+    if let Some(location) = parts.headers.get(header::LOCATION).cloned() {
+        if let Some(mapped) = location.to_str().ok().and_then(|l| map_location(l, permit)) {
+            if let Ok(v) = HeaderValue::from_str(&mapped) {
+                parts.headers.insert(header::LOCATION, v);
+            }
+        }
+    }
+    let cookies: Vec<HeaderValue> = parts
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|c| {
+            c.to_str()
+                .ok()
+                .and_then(|c| map_cookie_domain(c, permit))
+                .and_then(|c| HeaderValue::from_str(&c).ok())
+                .unwrap_or_else(|| c.clone())
+        })
+        .collect();
+    if !cookies.is_empty() {
+        parts.headers.remove(header::SET_COOKIE);
+        for c in cookies {
+            parts.headers.append(header::SET_COOKIE, c);
+        }
+    }
+    Response::from_parts(parts, body.boxed())
+}
+
+/// `http(s)://<internal host>[:<internal port>]/p` → `http://<virtual host>:<port>/p`.
+fn map_location(location: &str, permit: &AccessPermit) -> Option<String> {
+    let uri: Uri = location.parse().ok()?;
+    let host = uri.host()?;
+    let internal = permit.internal_host();
+    let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    });
+    if !host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .eq_ignore_ascii_case(internal)
+        || port != permit.internal_port()
+    {
+        return None;
+    }
+    let rest = uri.path_and_query().map_or("/", |p| p.as_str());
+    Some(format!(
+        "http://{}{rest}",
+        authority(permit.virtual_host(), permit.virtual_port())
+    ))
+}
+
+/// `Domain=<internal host>` → `Domain=<virtual host>` in a `Set-Cookie` value.
+fn map_cookie_domain(cookie: &str, permit: &AccessPermit) -> Option<String> {
+    let internal = permit.internal_host();
+    let mut changed = false;
+    let parts: Vec<String> = cookie
+        .split(';')
+        .map(|part| {
+            let trimmed = part.trim();
+            if let Some((name, value)) = trimmed.split_once('=') {
+                if name.trim().eq_ignore_ascii_case("domain")
+                    && value
+                        .trim()
+                        .trim_start_matches('.')
+                        .eq_ignore_ascii_case(internal)
+                {
+                    changed = true;
+                    return format!(" Domain={}", permit.virtual_host());
+                }
+            }
+            part.to_owned()
+        })
+        .collect();
+    changed.then(|| parts.join(";"))
+}
