@@ -179,7 +179,7 @@ async fn handle(inner: &Inner, mut req: Request<Incoming>) -> Response<Body> {
         return deny(inner, &req, &target, denied.to_string());
     }
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
-    let backend_req = match backend_request(req, &permit, &target) {
+    let backend_req = match backend_request(req, &permit, &target, upgrade) {
         Ok(r) => r,
         Err(e) => return text(StatusCode::BAD_REQUEST, &e),
     };
@@ -236,8 +236,13 @@ fn backend_request(
     req: Request<Incoming>,
     permit: &AccessPermit,
     target: &str,
+    websocket: bool,
 ) -> Result<Request<Incoming>, String> {
     let (mut parts, body) = req.into_parts();
+    if !websocket {
+        // Only WebSocket upgrades are checked and joined; any other (h2c, …) is not offered.
+        parts.headers.remove(header::UPGRADE);
+    }
     parts.uri = target
         .parse::<Uri>()
         .map_err(|e| format!("bad request target: {e}"))?;
