@@ -106,6 +106,12 @@ async fn world() -> World {
 /// `curl -i` through the hub's SOCKS5 entry; returns (status line + headers + body).
 async fn curl(w: &World, url: &str, extra: &[&str]) -> String {
     let proxy = format!("socks5h://berlin:{}@{}", w.token, w.hub.socks5());
+    curl_via(&proxy, url, extra).await
+}
+
+/// `curl -i --proxy <proxy> <extra> <url>`.
+async fn curl_via(proxy: &str, url: &str, extra: &[&str]) -> String {
+    let proxy = proxy.to_owned();
     let mut args = vec![
         "-sS".to_owned(),
         "-i".into(),
@@ -128,10 +134,12 @@ async fn curl(w: &World, url: &str, extra: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The status of the last response (curl -i -p prints the CONNECT answer first).
 fn status(response: &str) -> u16 {
     response
-        .split_whitespace()
-        .nth(1)
+        .lines()
+        .rfind(|l| l.starts_with("HTTP/"))
+        .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
 }
@@ -200,6 +208,23 @@ async fn only_listed_resources_pass_and_headers_are_mapped() {
     assert!(internal.contains("host=127.0.0.1:"), "{internal}");
     assert!(internal.contains("xfh=web2.internal:80"), "{internal}");
 
+    // The hub's HTTP proxy entry, in absolute form (curl's default for http://) and with
+    // CONNECT (-p): the same checks apply.
+    let proxy = format!("http://{}", w.hub.http_proxy());
+    let user = format!("berlin:{}", w.token);
+    for mode in [&[][..], &["-p"][..]] {
+        let mut extra = vec!["--proxy-user", user.as_str()];
+        extra.extend_from_slice(mode);
+        let ok = curl_via(&proxy, "http://web.internal/hello", &extra).await;
+        assert_eq!(status(&ok), 200, "{mode:?}: {ok}");
+        assert!(
+            ok.contains("path=/hello host=web.internal:80"),
+            "{mode:?}: {ok}"
+        );
+        let refused = curl_via(&proxy, "http://web.internal/secret", &extra).await;
+        assert_eq!(status(&refused), 403, "{mode:?}: {refused}");
+    }
+
     // Every refusal is in the connector's audit, with the entry and the path.
     let audit = std::fs::read_to_string(w.conn.audit_log()).unwrap();
     let denied: Vec<serde_json::Value> = audit
@@ -207,7 +232,7 @@ async fn only_listed_resources_pass_and_headers_are_mapped() {
         .filter_map(|l| serde_json::from_str(l).ok())
         .filter(|e: &serde_json::Value| e["action"] == "http.denied")
         .collect();
-    assert_eq!(denied.len(), 4, "{audit}");
+    assert_eq!(denied.len(), 6, "{audit}");
     assert!(denied
         .iter()
         .any(|e| e["detail"]["entry"] == "web" && e["detail"]["path"] == "/app/admin/users"));

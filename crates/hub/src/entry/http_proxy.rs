@@ -1,8 +1,12 @@
-//! The HTTP CONNECT proxy entry point.
+//! The HTTP proxy entry point: `CONNECT` and absolute-form requests.
 //!
-//! `CONNECT host:port HTTP/1.1` with `Proxy-Authorization: Bearer <token>` and the location in a
-//! `Portcullis-Location` header, or `Proxy-Authorization: Basic base64(location:token)` as for
-//! SOCKS5. Errors come back as HTTP status codes with a JSON body `{code, message}`: 407 for
+//! `CONNECT host:port HTTP/1.1` (a tunnel for any protocol, HTTPS included), or an
+//! absolute-form request `GET http://host[:port]/path HTTP/1.1` (what HTTP clients send to a
+//! proxy for plain HTTP: the hub opens the session and forwards that one request in origin
+//! form, without the proxy headers). Credentials: `Proxy-Authorization: Bearer <token>` and the
+//! location in a `Portcullis-Location` header, or `Proxy-Authorization: Basic
+//! base64(location:token)` as for SOCKS5; a support engineer names a service connection as
+//! the host and any location. Errors come back as HTTP status codes with a JSON body `{code, message}`: 407 for
 //! missing or wrong credentials, 403 for a target no access control entry lists, 502/503/504
 //! for back-end trouble.
 
@@ -12,7 +16,8 @@ use std::net::SocketAddr;
 use base64::Engine;
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use portcullis_proto::RefuseCode;
@@ -25,11 +30,15 @@ use crate::state::State;
 /// Header naming the connector location with Bearer authentication.
 pub const LOCATION_HEADER: &str = "portcullis-location";
 
-type Resp = Response<Full<Bytes>>;
+type Resp = Response<BoxBody<Bytes, hyper::Error>>;
+
+fn full(bytes: Bytes) -> BoxBody<Bytes, hyper::Error> {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
 
 fn error(status: StatusCode, code: &str, message: &str) -> Resp {
     let body = serde_json::json!({"code": code, "message": message}).to_string();
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+    let mut r = Response::new(full(Bytes::from(body)));
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -96,23 +105,29 @@ fn split_authority(a: &str) -> Option<(String, u16)> {
     Some((host.to_ascii_lowercase(), port))
 }
 
-async fn serve_request(state: State, peer: SocketAddr, req: Request<Incoming>) -> Resp {
-    if req.method() != Method::CONNECT {
-        return error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "this proxy only supports CONNECT",
-        );
+/// The target of a request: `host:port` of a CONNECT, or the authority of an absolute-form
+/// `http://` request (port 80 when none is given). `None` for anything else.
+fn target_of(req: &Request<Incoming>) -> Option<(String, u16)> {
+    if req.method() == Method::CONNECT {
+        return split_authority(req.uri().authority()?.as_str());
     }
-    let Some((host, port)) = req
-        .uri()
-        .authority()
-        .and_then(|a| split_authority(a.as_str()))
-    else {
+    if req.uri().scheme_str() != Some("http") {
+        return None;
+    }
+    let host = req.uri().host()?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = req.uri().port_u16().unwrap_or(80);
+    portcullis_proto::check_host(host).ok()?;
+    (port != 0).then(|| (host.to_ascii_lowercase(), port))
+}
+
+async fn serve_request(state: State, peer: SocketAddr, req: Request<Incoming>) -> Resp {
+    let Some((host, port)) = target_of(&req) else {
         return error(
             StatusCode::BAD_REQUEST,
             "bad_target",
-            "CONNECT needs host:port",
+            "send CONNECT host:port, or an absolute-form request such as GET http://host:port/path \
+             (https:// goes through CONNECT)",
         );
     };
     let Some((location, token)) = credentials(&req) else {
@@ -142,6 +157,9 @@ async fn serve_request(state: State, peer: SocketAddr, req: Request<Incoming>) -
         Ok(s) => s,
         Err(e) => return error(status_for(&e), e.code(), &e.client_message()),
     };
+    if req.method() != Method::CONNECT {
+        return forward(&state, peer, session, req).await;
+    }
     let upgrade = hyper::upgrade::on(req);
     let st = state.clone();
     state.tasks.spawn(async move {
@@ -150,7 +168,67 @@ async fn serve_request(state: State, peer: SocketAddr, req: Request<Incoming>) -
             Err(e) => tracing::info!(%peer, error = %e, "http proxy upgrade failed"),
         }
     });
-    Response::new(Full::new(Bytes::new()))
+    Response::new(full(Bytes::new()))
+}
+
+/// Forwards one absolute-form request through `session` in origin form and returns the
+/// answer; the session ends with the answer's body.
+async fn forward(
+    state: &State,
+    peer: SocketAddr,
+    session: session::Session,
+    req: Request<Incoming>,
+) -> Resp {
+    let (mut parts, body) = req.into_parts();
+    let origin = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
+    parts.uri = match origin.parse() {
+        Ok(u) => u,
+        Err(_) => return error(StatusCode::BAD_REQUEST, "bad_target", "bad request target"),
+    };
+    for name in [
+        header::PROXY_AUTHORIZATION.as_str(),
+        LOCATION_HEADER,
+        "proxy-connection",
+    ] {
+        parts.headers.remove(name);
+    }
+    if !parts.headers.contains_key(header::HOST) {
+        if let Some(v) = authority.and_then(|a| http::HeaderValue::from_str(&a).ok()) {
+            parts.headers.insert(header::HOST, v);
+        }
+    }
+    parts.version = http::Version::HTTP_11;
+    let (front, back) = tokio::io::duplex(64 * 1024);
+    let st = state.clone();
+    state
+        .tasks
+        .spawn(async move { session.relay(&st, back).await });
+    let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(front)).await
+    {
+        Ok(pair) => pair,
+        Err(e) => return error(StatusCode::BAD_GATEWAY, "backend_error", &e.to_string()),
+    };
+    state.tasks.spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(%peer, error = %e, "http proxy: forwarded request ended");
+        }
+    });
+    match sender.send_request(Request::from_parts(parts, body)).await {
+        Ok(resp) => resp.map(BodyExt::boxed),
+        Err(e) => {
+            tracing::info!(%peer, error = %e, "http proxy: forwarded request failed");
+            error(
+                StatusCode::BAD_GATEWAY,
+                "backend_error",
+                "the system behind the connector did not answer",
+            )
+        }
+    }
 }
 
 /// Handles one HTTP proxy client connection.
@@ -165,7 +243,7 @@ pub async fn handle(state: State, tcp: TcpStream, peer: SocketAddr, permit: Owne
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(state.config.preauth_timeout)
         // One request per connection: a CONNECT becomes the tunnel; anything else (a refusal,
-        // a 405) closes, so a client cannot hold a pre-auth slot by sending cheap requests.
+        // a 400) closes, so a client cannot hold a pre-auth slot by sending cheap requests.
         .keep_alive(false)
         .max_buf_size(64 * 1024)
         .serve_connection(TokioIo::new(tcp), svc)
