@@ -52,6 +52,8 @@ pub enum AuditAction {
     WindowClosed,
     /// An HTTP request was refused by the entry's resources (entry, method, path, reason).
     HttpDenied,
+    /// The connector started with `[backend_tls] trust_all` on.
+    TrustAllBackends,
 }
 
 impl AuditAction {
@@ -66,6 +68,7 @@ impl AuditAction {
             AuditAction::AclReloaded => "acl.reloaded",
             AuditAction::WindowClosed => "window.closed",
             AuditAction::HttpDenied => "http.denied",
+            AuditAction::TrustAllBackends => "backend_tls.trust_all",
         }
     }
 }

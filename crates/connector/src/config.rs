@@ -18,6 +18,8 @@ use portcullis_domain::access::{
     Protocol, Resource,
 };
 use portcullis_domain::target::{HostPorts, TargetError};
+
+use crate::backend_tls::BackendTlsConfig;
 use portcullis_proto::{frame, Message, MAX_FRAME_LEN, MAX_INVENTORY};
 use portcullis_transport::backoff::{BackoffConfig, BackoffConfigError};
 use portcullis_transport::proxy::{HttpProxy, Secret};
@@ -26,12 +28,6 @@ use serde::Deserialize;
 /// Longest access control entry name, in bytes. Names show up in logs, audit records and the
 /// hub's inventory, so they are kept short and printable.
 pub const MAX_ENTRY_NAME_LEN: usize = 128;
-
-/// The protocols this connector serves today: byte streams it relays unchanged, and HTTP with
-/// its resource checks. HTTPS, TCP-TLS and LDAPS need the back-end TLS of the access-control
-/// work in progress; until then such entries are refused at load, never relayed unchecked.
-pub const RELAYED_PROTOCOLS: &[Protocol] =
-    &[Protocol::Tcp, Protocol::Ni, Protocol::Ldap, Protocol::Http];
 
 /// Default data directory, relative to the configuration file.
 pub const DEFAULT_DATA_DIR: &str = "connector-data";
@@ -160,6 +156,8 @@ pub struct ConnectorConfig {
     pub mux: portcullis_transport::tunnel::MuxSettings,
     /// What the hub may reach. Empty means nothing (default deny).
     pub access: AccessControlList,
+    /// TLS to back ends (`[backend_tls]`): trust store, trust all, system certificate.
+    pub backend_tls: BackendTlsConfig,
 }
 
 impl ConnectorConfig {
@@ -172,6 +170,7 @@ impl ConnectorConfig {
             reconnect: BackoffConfig::default(),
             mux: Default::default(),
             access: AccessControlList::default(),
+            backend_tls: BackendTlsConfig::default(),
         }
     }
 
@@ -279,13 +278,21 @@ stable_after_secs = 60
 name = "erp"
 virtual = "erp.internal:3200-3299"  # virtual host and port(s): the unique key
 internal = "10.0.0.5:3200"          # a range maps one to one from its first port
-protocol = "ni"                     # tcp, ni, ldap, http today; https, tcp_tls, ldaps next
+protocol = "ni"                     # http, https, tcp, tcp_tls, ldap, ldaps, ni
 backend_type = "abapSys"            # abapSys, netweaverGW, hana, applServerJava, netweaverCE,
                                     # BC, PI, otherSAPsys, nonSAPsys (default); limits the protocol
 system_id = "PRD"                   # optional, for people
 description = "ERP production, SAP GUI dispatchers"
 # host_in_header = "virtual"        # http/https: "virtual" (default) or "internal" + X-Forwarded-Host
 # system_certificate = false        # https/tcp_tls/ldaps: log on with the system certificate
+
+# TLS to back ends (https, tcp_tls, ldaps entries). The connector trusts no back end until
+# its CA is in the trust store; a TLS entry is refused with that reason meanwhile.
+# [backend_tls]
+# trust_store = ["certs/erp-ca.pem"]          # CA certificates (PEM) back-end chains must reach
+# system_certificate = "certs/system.pem"     # the connector's client certificate (PEM chain) ...
+# system_certificate_key = "certs/system.key" # ... and its key, shown where an entry says so
+# trust_all = false                           # accept any back-end certificate: never in production
 
 [[access]]
 name = "erp-db"
@@ -311,6 +318,22 @@ struct RawConfig {
     stream_window_kib: Option<u32>,
     #[serde(default)]
     access: Vec<RawAccess>,
+    #[serde(default)]
+    backend_tls: Option<RawBackendTls>,
+}
+
+/// `[backend_tls]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBackendTls {
+    #[serde(default)]
+    trust_all: bool,
+    #[serde(default)]
+    trust_store: Vec<PathBuf>,
+    #[serde(default)]
+    system_certificate: Option<PathBuf>,
+    #[serde(default)]
+    system_certificate_key: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -441,6 +464,26 @@ impl TryFrom<Based<'_>> for ConnectorConfig {
         .map_err(|e| field("stream_window_kib", e))?;
         let access = access_list(raw.access)?;
         check_inventory(&access)?;
+        let tls = raw.backend_tls.unwrap_or_default();
+        let system_certificate = match (tls.system_certificate, tls.system_certificate_key) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some((b.base_dir.join(cert), b.base_dir.join(key))),
+            _ => {
+                return Err(field(
+                    "backend_tls.system_certificate",
+                    "give both `system_certificate` (PEM chain) and `system_certificate_key`",
+                ))
+            }
+        };
+        let backend_tls = BackendTlsConfig {
+            trust_all: tls.trust_all,
+            trust_store: tls
+                .trust_store
+                .into_iter()
+                .map(|p| b.base_dir.join(p))
+                .collect(),
+            system_certificate,
+        };
         Ok(ConnectorConfig {
             data_dir,
             hub_tunnel,
@@ -448,6 +491,7 @@ impl TryFrom<Based<'_>> for ConnectorConfig {
             reconnect,
             mux,
             access,
+            backend_tls,
         })
     }
 }
@@ -631,13 +675,6 @@ fn access_entry(index: usize, a: RawAccess) -> Result<AccessEntry, ConfigError> 
         ),
         other => bad(other.to_string()),
     })?;
-    // Checked last, so that a field error is reported first.
-    if !RELAYED_PROTOCOLS.contains(&protocol) {
-        return Err(bad(format!(
-            "`protocol` {protocol}: this connector serves tcp, ni, ldap and http; {protocol} \
-             needs back-end TLS, which this version does not have yet"
-        )));
-    }
     Ok(entry)
 }
 

@@ -32,11 +32,11 @@ use portcullis_domain::access::{AccessPermit, HostInHeader};
 use portcullis_proto::StreamOpen;
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio::sync::{watch, Mutex};
 
 use crate::audit::{AuditAction, AuditEvent, AuditLog};
-use crate::session::{dial, DIAL_TIMEOUT};
+use crate::backend_tls::BackendTls;
+use crate::session::{dial_backend, BackendIo};
 use crate::shared::AclSnapshot;
 use crate::windows::show_target;
 
@@ -69,6 +69,8 @@ pub(crate) struct HttpCtx {
     pub open: StreamOpen,
     /// The permit the session was admitted with: where to dial the back end.
     pub permit: AccessPermit,
+    /// TLS for `https` entries.
+    pub backend_tls: Arc<BackendTls>,
 }
 
 struct Inner {
@@ -81,7 +83,7 @@ struct Inner {
 /// the session dialled. Returns the error that ended it, if any.
 pub(crate) async fn serve<C, S>(
     client: C,
-    backend: TcpStream,
+    backend: Box<dyn BackendIo>,
     ctx: HttpCtx,
     stats: Arc<HttpStats>,
     stop: S,
@@ -113,8 +115,8 @@ where
     }
 }
 
-async fn connect_backend(tcp: TcpStream) -> Result<SendRequest<Incoming>, hyper::Error> {
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
+async fn connect_backend(io: Box<dyn BackendIo>) -> Result<SendRequest<Incoming>, hyper::Error> {
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
     tokio::spawn(async move {
         if let Err(e) = conn.with_upgrades().await {
             tracing::debug!(error = %e, "back-end HTTP connection ended");
@@ -187,9 +189,10 @@ async fn handle(inner: &Inner, mut req: Request<Incoming>) -> Response<Body> {
         Ok(r) => r,
         Err(e) => {
             tracing::info!(session = %ctx.open.session_id, error = %e, "back end failed");
+            // The cause names no internal address: hyper and TLS errors describe the protocol.
             return text(
                 StatusCode::BAD_GATEWAY,
-                "the internal system did not answer",
+                &format!("the internal system did not answer: {e}"),
             );
         }
     };
@@ -276,13 +279,26 @@ async fn send(inner: &Inner, req: Request<Incoming>) -> Result<Response<Incoming
         None => false,
     };
     if !usable {
-        let tcp = dial(&inner.ctx.permit, DIAL_TIMEOUT)
+        let io = dial_backend(&inner.ctx.permit, &inner.ctx.backend_tls)
             .await
             .map_err(|e| e.message)?;
-        *backend = Some(connect_backend(tcp).await.map_err(|e| e.to_string())?);
+        *backend = Some(connect_backend(io).await.map_err(|e| e.to_string())?);
     }
     let sender = backend.as_mut().ok_or("no back-end connection")?;
-    sender.send_request(req).await.map_err(|e| e.to_string())
+    sender.send_request(req).await.map_err(|e| chain(&e))
+}
+
+/// An error with its causes: hyper's own text ("connection error") says little, the cause
+/// (e.g. a TLS alert: the back end wanted a client certificate) says what to fix.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// Maps `Location` and `Set-Cookie` from the internal host to the virtual one.

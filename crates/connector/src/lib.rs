@@ -22,6 +22,7 @@
 //!   `portcullis connector windows` and `close-window`.
 //! - `http` (private): HTTP processing for `http` entries: resources, host header, redirects
 //!   and cookies mapped back, WebSocket upgrades.
+//! - [`backend_tls`]: TLS to back ends: trust store, trust all, system certificate.
 //! - `reload` (private): live reload of `[[access]]` from the configuration file.
 //! - `live` (private): the registry of live sessions and the window table, re-checked when the
 //!   list or a window changes, and the timer that ends sessions when their window's end passes.
@@ -44,6 +45,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod backend_tls;
 pub mod config;
 pub mod enroll;
 mod http;

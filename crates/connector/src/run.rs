@@ -109,6 +109,9 @@ pub enum ConnectorError {
     /// a file, may have skipped, such as the inventory's size).
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The back-end TLS files (trust store, system certificate) are unusable.
+    #[error(transparent)]
+    BackendTls(#[from] crate::backend_tls::BackendTlsError),
     /// The tunnel address (configured or enrolled) or the server name is unusable.
     #[error("tunnel address: {0}")]
     TunnelAddress(String),
@@ -211,6 +214,18 @@ async fn run_inner(
     if config.access.entries().is_empty() {
         tracing::warn!("no [[access]] entries: every stream will be refused");
     }
+    let backend_tls = Arc::new(crate::backend_tls::BackendTls::load(&config.backend_tls)?);
+    if backend_tls.trusts_all() {
+        tracing::warn!(
+            "[backend_tls] trust_all is on: every back-end certificate is accepted; \
+             not for production"
+        );
+        audit.record_or_log(AuditEvent::new(
+            AuditAction::TrustAllBackends,
+            "warning",
+            json!({ "message": "trust_all is on: every back-end TLS certificate is accepted" }),
+        ));
+    }
     let dialer = Dialer {
         addr,
         server_name,
@@ -228,6 +243,7 @@ async fn run_inner(
         acl: Arc::new(config.access.clone()),
     });
     let shared = Arc::new(Shared {
+        backend_tls,
         audit,
         status: status.clone(),
         acl: acl_tx,

@@ -28,7 +28,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_domain::access::{AccessPermit, Protocol};
+use portcullis_domain::access::AccessPermit;
 use portcullis_proto::{OpenResult, RefuseCode, StreamOpen};
 use portcullis_transport::relay::{relay, RelayEnd, Side};
 use portcullis_transport::tunnel::{IncomingStream, PendingStream};
@@ -39,6 +39,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::{AuditAction, AuditEvent, AuditLog};
+use crate::backend_tls::BackendTls;
 use crate::http::{HttpCtx, HttpStats};
 use crate::live::{Admission, LiveSessions, Refused};
 use crate::shared::AclSnapshot;
@@ -60,6 +61,45 @@ pub struct DialError {
     pub code: RefuseCode,
     /// Human-readable reason (names the internal address: for local logs).
     pub message: String,
+    /// A reason the hub and the client may see (a TLS failure names no internal address).
+    pub public: Option<String>,
+}
+
+/// A connection to a back end: plain TCP or TLS.
+pub(crate) trait BackendIo:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send
+{
+}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> BackendIo for T {}
+
+/// Dials the back end a permit allows and, for `https`/`tcp_tls`/`ldaps` entries, speaks TLS
+/// to it ([`BackendTls`]).
+pub(crate) async fn dial_backend(
+    permit: &AccessPermit,
+    tls: &BackendTls,
+) -> Result<Box<dyn BackendIo>, DialError> {
+    let tcp = dial(permit, DIAL_TIMEOUT).await?;
+    if !permit.protocol().is_tls() {
+        return Ok(Box::new(tcp));
+    }
+    let handshake = tls.connect(
+        tcp,
+        permit.internal_host(),
+        permit.options().system_certificate,
+    );
+    match tokio::time::timeout(DIAL_TIMEOUT, handshake).await {
+        Ok(Ok(stream)) => Ok(Box::new(stream)),
+        Ok(Err(reason)) => Err(DialError {
+            code: RefuseCode::HostUnreachable,
+            message: reason.clone(),
+            public: Some(reason),
+        }),
+        Err(_) => Err(DialError {
+            code: RefuseCode::Timeout,
+            message: "the TLS handshake with the back end timed out".into(),
+            public: Some("the TLS handshake with the internal system timed out".into()),
+        }),
+    }
 }
 
 /// Connects to the internal system a permit allows, within `timeout`, with `TCP_NODELAY`.
@@ -79,6 +119,7 @@ pub async fn dial(permit: &AccessPermit, timeout: Duration) -> Result<TcpStream,
             return Err(DialError {
                 code: RefuseCode::Timeout,
                 message: format!("connecting to {shown} timed out after {timeout:?}"),
+                public: None,
             })
         }
         Ok(Err(e)) => {
@@ -90,6 +131,7 @@ pub async fn dial(permit: &AccessPermit, timeout: Duration) -> Result<TcpStream,
             return Err(DialError {
                 code,
                 message: format!("cannot connect to {shown}: {e}"),
+                public: None,
             });
         }
         Ok(Ok(s)) => s,
@@ -102,6 +144,8 @@ pub async fn dial(permit: &AccessPermit, timeout: Duration) -> Result<TcpStream,
 /// What a session task needs.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionCtx {
+    /// TLS to back ends.
+    pub backend_tls: Arc<BackendTls>,
     pub acl: watch::Receiver<AclSnapshot>,
     /// Where the session registers, so a reload can re-check it.
     pub live: Arc<LiveSessions>,
@@ -146,20 +190,23 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
     };
     let cut = admission.cut();
     let dialled = tokio::select! {
-        r = dial(&permit, DIAL_TIMEOUT) => r,
+        r = dial_backend(&permit, &ctx.backend_tls) => r,
         _ = cut.cancelled() => Err(match admission.cut_by_policy() {
             // The hub may hear why a window ended, never the list's internal addresses.
             Some(why) if why.code == RefuseCode::WindowClosed => DialError {
                 code: why.code,
                 message: format!("{} while connecting to {target}", why.reason),
+                public: None,
             },
             Some(why) => DialError {
                 code: why.code,
                 message: format!("access to {target} was removed while connecting"),
+                public: None,
             },
             None => DialError {
                 code: RefuseCode::Unavailable,
                 message: "the connector is shutting down".into(),
+                public: None,
             },
         }),
     };
@@ -174,7 +221,7 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
                 code => format!(
                     "{target} (entry {:?}): {}",
                     permit.entry(),
-                    public_reason(code)
+                    e.public.as_deref().unwrap_or(public_reason(code))
                 ),
             };
             let reason = admission.cut_by_policy().map(|_| "cut_while_connecting");
@@ -217,13 +264,14 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         entry = permit.entry(), internal = %internal, "session started"
     );
     let began = Instant::now();
-    if permit.protocol() == Protocol::Http {
+    if permit.protocol().is_http() {
         let stats = Arc::new(HttpStats::default());
         let http_ctx = HttpCtx {
             acl: ctx.acl.clone(),
             audit: ctx.audit.clone(),
             open: open.clone(),
             permit: permit.clone(),
+            backend_tls: ctx.backend_tls.clone(),
         };
         let err = crate::http::serve(stream, tcp, http_ctx, stats.clone(), cut.cancelled()).await;
         let (outcome, ended_by) = if cut.is_cancelled() {

@@ -47,6 +47,8 @@ pub(crate) struct AclSnapshot {
 /// Everything the tasks of one `run` share.
 #[derive(Debug)]
 pub(crate) struct Shared {
+    /// TLS to back ends (loaded once at start).
+    pub backend_tls: Arc<crate::backend_tls::BackendTls>,
     pub audit: Arc<AuditLog>,
     pub status: watch::Sender<Status>,
     pub acl: watch::Sender<AclSnapshot>,

@@ -113,6 +113,7 @@ where
     let stop_accepting = CancellationToken::new();
     let (control_tx, control_rx) = mpsc::channel(1);
     let session_ctx = SessionCtx {
+        backend_tls: ctx.shared.backend_tls.clone(),
         acl: ctx.shared.acl.subscribe(),
         live: ctx.shared.live.clone(),
         audit: ctx.shared.audit.clone(),

@@ -379,11 +379,6 @@ fn access_entries_carry_every_field_and_refuse_what_does_not_fit() {
             "`host_in_header`: only HTTP and HTTPS",
         ),
         ("system_id = \"P R D\"\n", "`system_id`"),
-        ("protocol = \"https\"\n", "https needs back-end TLS"),
-        (
-            "protocol = \"tcp_tls\"\nsystem_certificate = true\n",
-            "tcp_tls needs back-end TLS",
-        ),
         (
             "system_certificate = true\n",
             "`system_certificate`: the system certificate is a TLS client certificate",
@@ -446,4 +441,33 @@ fn http_resources_are_parsed_and_checked() {
     let resources = &valid.access.entries()[0].options.resources;
     assert_eq!(resources.len(), 1);
     assert!(resources[0].websocket_upgrade && resources[0].active);
+}
+
+#[test]
+fn backend_tls_paths_resolve_and_need_a_key_with_the_certificate() {
+    let c = ConnectorConfig::from_toml_str(
+        "[backend_tls]\ntrust_store = [\"ca.pem\"]\nsystem_certificate = \"sys.pem\"\n\
+         system_certificate_key = \"sys.key\"\n",
+        Path::new("/etc/pc"),
+    )
+    .unwrap();
+    assert_eq!(
+        c.backend_tls.trust_store,
+        vec![PathBuf::from("/etc/pc/ca.pem")]
+    );
+    assert_eq!(
+        c.backend_tls.system_certificate,
+        Some((
+            PathBuf::from("/etc/pc/sys.pem"),
+            PathBuf::from("/etc/pc/sys.key")
+        ))
+    );
+    assert!(!c.backend_tls.trust_all);
+    let err = ConnectorConfig::from_toml_str(
+        "[backend_tls]\nsystem_certificate = \"sys.pem\"\n",
+        Path::new("/"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("system_certificate_key"), "{err}");
 }

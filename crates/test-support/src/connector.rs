@@ -40,6 +40,8 @@ pub struct TestConnector {
     pub access: Vec<Access>,
     /// Outbound proxy `(addr, user, password)`.
     pub proxy: Option<(SocketAddr, String, String)>,
+    /// Further configuration (tables such as `[backend_tls]`), written before the entries.
+    pub extra_toml: String,
     /// Tunnel address override (defaults to the enrolment answer).
     pub hub_tunnel: Option<SocketAddr>,
     /// Live status (after `run`).
@@ -73,6 +75,7 @@ impl TestConnector {
             dir,
             access: Vec::new(),
             proxy: None,
+            extra_toml: String::new(),
             hub_tunnel: None,
             status: None,
             shutdown: CancellationToken::new(),
@@ -100,6 +103,12 @@ impl TestConnector {
             internal: internal.to_string(),
             toml: toml.into(),
         });
+        self
+    }
+
+    /// Adds configuration tables (e.g. `[backend_tls]`) to the file.
+    pub fn with_toml(mut self, toml: &str) -> Self {
+        self.extra_toml.push_str(toml);
         self
     }
 
@@ -131,6 +140,7 @@ impl TestConnector {
                 "[proxy]\naddress = \"{addr}\"\nusername = \"{user}\"\npassword = \"{pass}\"\n"
             ));
         }
+        t.push_str(&self.extra_toml);
         for a in &self.access {
             t.push_str(&format!(
                 "[[access]]\nname = \"{}\"\nvirtual = \"{}\"\ninternal = \"{}\"\n{}",

@@ -1,0 +1,231 @@
+//! TLS from the connector to back ends: `https`, `tcp_tls` and `ldaps` entries
+//! (sap-reference §3.6, CC-26, CC-27).
+//!
+//! * **Trust store**: CA (or intermediate) certificates; a back end is trusted when its chain
+//!   reaches one of them. By default the store is empty and the connector trusts no back end,
+//!   as SAP's Cloud Connector: a TLS entry is then refused with a message that says so.
+//! * **Trust all**: accepts any back-end certificate. For tests and emergencies only; it is
+//!   logged as a warning and written to the audit log when the connector starts.
+//! * **System certificate**: the connector's own client certificate, shown to back ends of
+//!   entries that say `system_certificate = true` (logon with a certificate).
+//!
+//! Host names are checked as usual (the internal host of the entry against the certificate).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+/// `[backend_tls]` as configured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackendTlsConfig {
+    /// Trust every back-end certificate.
+    pub trust_all: bool,
+    /// PEM files of trusted CA certificates.
+    pub trust_store: Vec<PathBuf>,
+    /// The system certificate (PEM chain) and its key.
+    pub system_certificate: Option<(PathBuf, PathBuf)>,
+}
+
+/// Why the TLS material could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("[backend_tls] {file}: {reason}")]
+pub struct BackendTlsError {
+    /// The file at fault.
+    pub file: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Ready-made client configurations for back ends.
+#[derive(Clone)]
+pub struct BackendTls {
+    trust_all: bool,
+    empty_store: bool,
+    plain: Arc<ClientConfig>,
+    with_cert: Option<Arc<ClientConfig>>,
+}
+
+impl std::fmt::Debug for BackendTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendTls")
+            .field("trust_all", &self.trust_all)
+            .field("empty_store", &self.empty_store)
+            .field("system_certificate", &self.with_cert.is_some())
+            .finish()
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, BackendTlsError> {
+    std::fs::read(path).map_err(|e| BackendTlsError {
+        file: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, BackendTlsError> {
+    let bad = |reason: String| BackendTlsError {
+        file: path.display().to_string(),
+        reason,
+    };
+    let certs = CertificateDer::pem_slice_iter(&read(path)?)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(bad("no CERTIFICATE in the file".into()));
+    }
+    Ok(certs)
+}
+
+impl BackendTls {
+    /// Loads the trust store and the system certificate.
+    pub fn load(config: &BackendTlsConfig) -> Result<BackendTls, BackendTlsError> {
+        let mut roots = RootCertStore::empty();
+        for file in &config.trust_store {
+            for cert in certs(file)? {
+                roots.add(cert).map_err(|e| BackendTlsError {
+                    file: file.display().to_string(),
+                    reason: format!("not a usable CA certificate: {e}"),
+                })?;
+            }
+        }
+        let empty_store = roots.is_empty();
+        let builder = || -> Result<_, BackendTlsError> {
+            let b = ClientConfig::builder_with_provider(provider())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| BackendTlsError {
+                    file: "-".into(),
+                    reason: e.to_string(),
+                })?;
+            Ok(if config.trust_all {
+                b.dangerous()
+                    .with_custom_certificate_verifier(Arc::new(TrustAll(provider())))
+            } else {
+                b.with_root_certificates(roots.clone())
+            })
+        };
+        let plain = Arc::new(builder()?.with_no_client_auth());
+        let with_cert = match &config.system_certificate {
+            None => None,
+            Some((cert, key)) => {
+                let chain = certs(cert)?;
+                let key_der =
+                    PrivateKeyDer::from_pem_slice(&read(key)?).map_err(|e| BackendTlsError {
+                        file: key.display().to_string(),
+                        reason: format!("no private key: {e}"),
+                    })?;
+                let config = builder()?
+                    .with_client_auth_cert(chain, key_der)
+                    .map_err(|e| BackendTlsError {
+                        file: cert.display().to_string(),
+                        reason: format!("certificate and key do not go together: {e}"),
+                    })?;
+                Some(Arc::new(config))
+            }
+        };
+        Ok(BackendTls {
+            trust_all: config.trust_all,
+            empty_store,
+            plain,
+            with_cert,
+        })
+    }
+
+    /// Whether every back end is trusted.
+    pub fn trusts_all(&self) -> bool {
+        self.trust_all
+    }
+
+    /// TLS over `tcp` to the back end `host`, showing the system certificate when
+    /// `system_certificate`. `Err` says why, for the audit log and the session refusal.
+    pub async fn connect(
+        &self,
+        tcp: TcpStream,
+        host: &str,
+        system_certificate: bool,
+    ) -> Result<TlsStream<TcpStream>, String> {
+        if self.empty_store && !self.trust_all {
+            return Err(
+                "the back-end trust store is empty and trust all is off, so no TLS \
+                        back end can be verified: add the back end's CA certificate to \
+                        [backend_tls] trust_store"
+                    .into(),
+            );
+        }
+        let config = if system_certificate {
+            self.with_cert.clone().ok_or(
+                "the entry logs on with the system certificate, but none is configured \
+                 ([backend_tls] system_certificate)",
+            )?
+        } else {
+            self.plain.clone()
+        };
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let name = ServerName::try_from(bare.to_owned())
+            .map_err(|_| format!("{host:?} is not a name TLS can verify"))?;
+        TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS handshake with the back end failed: {e}"))
+    }
+}
+
+/// Accepts every server certificate; signatures are still checked against the presented key.
+#[derive(Debug)]
+struct TrustAll(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for TrustAll {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
