@@ -52,6 +52,59 @@ pub struct CloseWindowArgs {
     pub out: OutputArgs,
 }
 
+/// `portcullis connector check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The running connector's configuration file (only its `data_dir` is read).
+    #[arg(long, env = "PORTCULLIS_CONNECTOR_CONFIG")]
+    pub config: PathBuf,
+    /// Only this access entry.
+    #[arg(long)]
+    pub entry: Option<String>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// Asks the running connector whether its entries' back ends are reachable; exits with 1
+/// when one is not.
+pub async fn check(args: &CheckArgs) -> Result<()> {
+    let data_dir = data_dir(&args.config)?;
+    let req = Request::Check {
+        entry: args.entry.clone(),
+    };
+    match request(&data_dir, &req).await? {
+        Response::Reachability { results } => {
+            args.out.print(&results, |r| {
+                Table::from_rows(r.iter().map(|r| {
+                    [
+                        ("ENTRY", r.entry.clone()),
+                        ("PROTOCOL", r.protocol.clone()),
+                        ("INTERNAL", r.internal.clone()),
+                        (
+                            "RESULT",
+                            if r.reachable {
+                                "reachable"
+                            } else {
+                                "NOT reachable"
+                            }
+                            .to_owned(),
+                        ),
+                        ("DETAIL", r.detail.clone()),
+                        ("MS", r.millis.to_string()),
+                    ]
+                }))
+                .empty("no access entries")
+                .to_string()
+            })?;
+            if results.iter().any(|r| !r.reachable) {
+                bail!("not every back end is reachable");
+            }
+            Ok(())
+        }
+        other => unexpected(other),
+    }
+}
+
 /// Lists the connector's view of its windows.
 pub async fn windows(args: &WindowsArgs) -> Result<()> {
     let data_dir = data_dir(&args.config)?;

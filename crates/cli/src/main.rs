@@ -182,6 +182,9 @@ enum ConnectorCmd {
     /// Closes a window at the running connector on this machine: new streams are refused,
     /// live sessions cut, the close audited and sent to the hub.
     CloseWindow(portcullis::connector_admin::CloseWindowArgs),
+    /// Checks, at the running connector, whether its access entries' back ends are
+    /// reachable (TCP connect, TLS handshake, HEAD / for HTTP); exit 1 when one is not.
+    Check(portcullis::connector_admin::CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -325,6 +328,7 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Connector(ConnectorCmd::Windows(a)) => portcullis::connector_admin::windows(&a).await,
+        Cmd::Connector(ConnectorCmd::Check(a)) => portcullis::connector_admin::check(&a).await,
         Cmd::Connector(ConnectorCmd::CloseWindow(a)) => {
             portcullis::connector_admin::close_window(&a).await
         }

@@ -54,6 +54,8 @@ pub enum AuditAction {
     HttpDenied,
     /// The connector started with `[backend_tls] trust_all` on.
     TrustAllBackends,
+    /// An entry's reachability check after a reload (reachable or not, and what was seen).
+    Reachability,
 }
 
 impl AuditAction {
@@ -69,6 +71,7 @@ impl AuditAction {
             AuditAction::WindowClosed => "window.closed",
             AuditAction::HttpDenied => "http.denied",
             AuditAction::TrustAllBackends => "backend_tls.trust_all",
+            AuditAction::Reachability => "access.reachability",
         }
     }
 }

@@ -23,6 +23,7 @@
 //! - `http` (private): HTTP processing for `http` entries: resources, host header, redirects
 //!   and cookies mapped back, WebSocket upgrades.
 //! - [`backend_tls`]: TLS to back ends: trust store, trust all, system certificate.
+//! - [`reach`]: reachability checks of access control entries.
 //! - `reload` (private): live reload of `[[access]]` from the configuration file.
 //! - `live` (private): the registry of live sessions and the window table, re-checked when the
 //!   list or a window changes, and the timer that ends sessions when their window's end passes.
@@ -53,6 +54,7 @@ pub mod identity;
 mod live;
 pub mod local;
 mod outbox;
+pub mod reach;
 mod reload;
 pub mod run;
 pub mod session;

@@ -18,6 +18,8 @@
 //! → {"op":"close_window","window":"42","by":"alice","reason":"done for today"}
 //! ← {"status":"closed","window":{…,"state":"closed"},"sessions_cut":1}
 //! ← {"status":"error","code":"unknown_window","message":"the connector does not know window 42"}
+//! → {"op":"check","entry":"erp"}
+//! ← {"status":"reachability","results":[{"entry":"erp","internal":"10.0.0.5:3200","protocol":"ni","reachable":true,"detail":"TCP connect","millis":2}]}
 //! ```
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -32,6 +34,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::reach::Reachability;
 use crate::shared::{LocalCaller, Shared};
 use crate::windows::{now_ms, CloseError, WindowView};
 
@@ -65,6 +68,12 @@ pub enum Request {
         #[serde(default)]
         reason: Option<String>,
     },
+    /// Check whether the access entries' back ends are reachable (all, or the one named).
+    Check {
+        /// Only this entry.
+        #[serde(default)]
+        entry: Option<String>,
+    },
 }
 
 /// The connector's answer.
@@ -82,6 +91,11 @@ pub enum Response {
         window: WindowView,
         /// Live sessions the close cut.
         sessions_cut: usize,
+    },
+    /// Reachability results, one per entry checked.
+    Reachability {
+        /// In configuration order.
+        results: Vec<Reachability>,
     },
     /// The request was refused.
     Error {
@@ -105,6 +119,8 @@ pub enum ErrorCode {
     BadRequest,
     /// The caller is neither the connector's user nor root.
     Forbidden,
+    /// No access entry has the name given.
+    UnknownEntry,
 }
 
 /// Why the admin socket could not be created.
@@ -238,7 +254,9 @@ pub(crate) async fn serve(local: LocalListener, shared: Arc<Shared>, stop: Cance
         let owner = local.owner_uid;
         tokio::spawn(async move {
             let _slot = slot;
-            if tokio::time::timeout(REQUEST_DEADLINE, handle(stream, &shared, owner))
+            // Reading the request has REQUEST_DEADLINE; a reachability check adds its own.
+            let deadline = REQUEST_DEADLINE + crate::reach::CHECK_TIMEOUT;
+            if tokio::time::timeout(deadline, handle(stream, &shared, owner))
                 .await
                 .is_err()
             {
@@ -281,7 +299,7 @@ async fn handle(stream: UnixStream, shared: &Shared, owner_uid: u32) {
             ),
             Ok(_) => match serde_json::from_slice::<Request>(&line) {
                 Err(e) => error(ErrorCode::BadRequest, &format!("not a request: {e}")),
-                Ok(req) => answer(req, shared, uid, pid),
+                Ok(req) => answer(req, shared, uid, pid).await,
             },
         }
     };
@@ -293,8 +311,22 @@ async fn handle(stream: UnixStream, shared: &Shared, owner_uid: u32) {
     let _ = w.shutdown().await;
 }
 
-fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32>) -> Response {
+async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32>) -> Response {
     match req {
+        Request::Check { entry } => {
+            let acl = shared.acl.borrow().acl.clone();
+            if let Some(name) = &entry {
+                if !acl.entries().iter().any(|e| &e.name == name) {
+                    return error(
+                        ErrorCode::UnknownEntry,
+                        &format!("no access entry is named {name:?}"),
+                    );
+                }
+            }
+            Response::Reachability {
+                results: crate::reach::check_all(&acl, entry.as_deref(), &shared.backend_tls).await,
+            }
+        }
         Request::Windows => Response::Windows {
             windows: shared.live.window_views(now_ms()),
         },

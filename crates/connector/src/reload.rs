@@ -102,6 +102,16 @@ pub(crate) async fn watch(
         shared
             .audit
             .record_or_log(AuditEvent::new(AuditAction::AclReloaded, "ok", detail));
+        // Like saving an entry in SAP's Cloud Connector: check the new and changed entries'
+        // back ends, a warning in the audit log (and the log) when one is not reachable.
+        let changed: Vec<String> = new
+            .access
+            .entries()
+            .iter()
+            .filter(|e| !current.entries().contains(e))
+            .map(|e| e.name.clone())
+            .collect();
+        spawn_reachability(&shared, new.access.clone(), changed);
         tracing::info!(
             generation,
             entries = new.access.entries().len(),
@@ -169,6 +179,34 @@ async fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
         )));
     }
     Ok(bytes)
+}
+
+/// Checks `entries` of `acl` in the background and audits each result.
+fn spawn_reachability(shared: &Arc<Shared>, acl: AccessControlList, entries: Vec<String>) {
+    if entries.is_empty() {
+        return;
+    }
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        for name in entries {
+            let results = crate::reach::check_all(&acl, Some(&name), &shared.backend_tls).await;
+            for r in results {
+                if !r.reachable {
+                    tracing::warn!(entry = %r.entry, internal = %r.internal, detail = %r.detail, "access entry not reachable");
+                }
+                let outcome = if r.reachable {
+                    "reachable"
+                } else {
+                    "unreachable"
+                };
+                shared.audit.record_or_log(AuditEvent::new(
+                    AuditAction::Reachability,
+                    outcome,
+                    serde_json::to_value(&r).unwrap_or_default(),
+                ));
+            }
+        }
+    });
 }
 
 #[cfg(test)]

@@ -1,0 +1,121 @@
+//! Reachability of access control entries (CC-20, sap-reference §3.5.2 "Behaviour"): what
+//! SAP's Cloud Connector shows as *Reachable* or a warning after saving an entry, and on
+//! "Check Availability of Internal Host".
+//!
+//! Per entry, at its first internal port: a TCP connect; for TLS protocols the TLS handshake
+//! (with the system certificate where the entry uses it); for HTTP(S) a `HEAD /` whose answer,
+//! any status, proves an HTTP server is there. The connector runs the checks after every
+//! reload that changes the list (each result is audited as `access.reachability`) and on
+//! demand through its admin socket (`portcullis connector check`). A failed check is a
+//! warning: the entry stays in force, as in SAP's.
+
+use std::time::{Duration, Instant};
+
+use http_body_util::Empty;
+use hyper_util::rt::TokioIo;
+use portcullis_domain::access::{AccessControlList, AccessEntry};
+use serde::{Deserialize, Serialize};
+
+use crate::backend_tls::BackendTls;
+use crate::session::dial_backend;
+
+/// How long one entry's check may take.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One entry's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reachability {
+    /// The entry's name.
+    pub entry: String,
+    /// The internal `host:port` checked.
+    pub internal: String,
+    /// The entry's protocol.
+    pub protocol: String,
+    /// Whether the check passed.
+    pub reachable: bool,
+    /// What was seen: `TCP connect`, `TLS handshake`, `HTTP 200`, or the error.
+    pub detail: String,
+    /// How long the check took.
+    pub millis: u64,
+}
+
+/// Checks `entry` (one of `acl`'s).
+pub async fn check_entry(
+    acl: &AccessControlList,
+    entry: &AccessEntry,
+    tls: &BackendTls,
+) -> Reachability {
+    let began = Instant::now();
+    let internal = if entry.internal.host.contains(':') {
+        format!("[{}]:{}", entry.internal.host, entry.internal.first)
+    } else {
+        format!("{}:{}", entry.internal.host, entry.internal.first)
+    };
+    let outcome = match tokio::time::timeout(CHECK_TIMEOUT, probe(acl, entry, tls)).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
+    };
+    let (reachable, detail) = match outcome {
+        Ok(detail) => (true, detail),
+        Err(detail) => (false, detail),
+    };
+    Reachability {
+        entry: entry.name.clone(),
+        internal,
+        protocol: entry.protocol.to_string(),
+        reachable,
+        detail,
+        millis: u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+/// Checks every entry (or the one named), concurrently.
+pub async fn check_all(
+    acl: &AccessControlList,
+    only: Option<&str>,
+    tls: &BackendTls,
+) -> Vec<Reachability> {
+    let checks = acl
+        .entries()
+        .iter()
+        .filter(|e| only.is_none_or(|name| e.name == name))
+        .map(|e| check_entry(acl, e, tls));
+    futures_util::future::join_all(checks).await
+}
+
+async fn probe(
+    acl: &AccessControlList,
+    entry: &AccessEntry,
+    tls: &BackendTls,
+) -> Result<String, String> {
+    // The permit for the entry's first port: dialling needs one, and it maps exactly as a
+    // session would.
+    let permit = acl
+        .check(&entry.virtual_target.host, entry.virtual_target.first)
+        .map_err(|e| e.to_string())?;
+    let io = dial_backend(&permit, tls).await.map_err(|e| e.message)?;
+    if !entry.protocol.is_http() {
+        return Ok(if entry.protocol.is_tls() {
+            "TLS handshake".into()
+        } else {
+            "TCP connect".into()
+        });
+    }
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| format!("HTTP: {e}"))?;
+    tokio::spawn(conn);
+    let host = format!(
+        "{}:{}",
+        entry.virtual_target.host, entry.virtual_target.first
+    );
+    let req = http::Request::head("/")
+        .header(http::header::HOST, host)
+        .body(Empty::<bytes::Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| format!("HEAD / failed: {e}"))?;
+    Ok(format!("HTTP {}", resp.status().as_u16()))
+}
