@@ -105,6 +105,66 @@ pub async fn check(args: &CheckArgs) -> Result<()> {
     }
 }
 
+/// `portcullis connector monitor`.
+#[derive(Debug, clap::Args)]
+pub struct MonitorArgs {
+    /// The running connector's configuration file (only its `data_dir` is read).
+    #[arg(long, env = "PORTCULLIS_CONNECTOR_CONFIG")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// Shows the running connector's HTTP monitoring records.
+pub async fn monitor(args: &MonitorArgs) -> Result<()> {
+    let data_dir = data_dir(&args.config)?;
+    match request(&data_dir, &Request::Monitor).await? {
+        Response::Monitor { view } => args.out.print(&view, |v| {
+            let requests = |records: &[portcullis_connector::monitor::RequestRecord]| {
+                Table::from_rows(records.iter().map(|r| {
+                    [
+                        ("AT", r.at.clone()),
+                        ("ENTRY", r.entry.clone()),
+                        ("METHOD", r.method.clone()),
+                        ("PATH", r.path.clone()),
+                        ("STATUS", r.status.to_string()),
+                        ("MS", r.millis.to_string()),
+                    ]
+                }))
+                .empty("none")
+                .to_string()
+            };
+            let buckets: Vec<String> = v
+                .duration_buckets
+                .iter()
+                .map(|(bound, n)| match bound {
+                    0 => format!("longer: {n}"),
+                    b => format!("< {b} ms: {n}"),
+                })
+                .collect();
+            let usage = Table::from_rows(v.usage.iter().map(|u| {
+                [
+                    ("VIRTUAL HOST", u.virtual_host.clone()),
+                    ("RESOURCE", u.resource.clone()),
+                    ("CALLS", u.calls.to_string()),
+                    ("BYTES IN", u.bytes_received.to_string()),
+                    ("BYTES OUT", u.bytes_sent.to_string()),
+                    ("LAST ACCESS", u.last_access.clone()),
+                ]
+            }))
+            .empty("none");
+            format!(
+                "Most recent requests\n{}\nTop time consumers\n{}\nDurations: {}\n\nUsage\n{}",
+                requests(&v.recent),
+                requests(&v.top_time_consumers),
+                buckets.join(", "),
+                usage
+            )
+        }),
+        other => unexpected(other),
+    }
+}
+
 /// Lists the connector's view of its windows.
 pub async fn windows(args: &WindowsArgs) -> Result<()> {
     let data_dir = data_dir(&args.config)?;

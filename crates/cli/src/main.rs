@@ -185,6 +185,9 @@ enum ConnectorCmd {
     /// Checks, at the running connector, whether its access entries' back ends are
     /// reachable (TCP connect, TLS handshake, HEAD / for HTTP); exit 1 when one is not.
     Check(portcullis::connector_admin::CheckArgs),
+    /// The running connector's HTTP monitoring: most recent requests, top time consumers,
+    /// duration buckets, usage per virtual host and resource.
+    Monitor(portcullis::connector_admin::MonitorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -329,6 +332,7 @@ async fn main() -> Result<()> {
         }
         Cmd::Connector(ConnectorCmd::Windows(a)) => portcullis::connector_admin::windows(&a).await,
         Cmd::Connector(ConnectorCmd::Check(a)) => portcullis::connector_admin::check(&a).await,
+        Cmd::Connector(ConnectorCmd::Monitor(a)) => portcullis::connector_admin::monitor(&a).await,
         Cmd::Connector(ConnectorCmd::CloseWindow(a)) => {
             portcullis::connector_admin::close_window(&a).await
         }

@@ -33,9 +33,11 @@ use portcullis_proto::StreamOpen;
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, Mutex};
+use tokio::time::Instant;
 
 use crate::audit::{AuditAction, AuditEvent, AuditLog};
 use crate::backend_tls::BackendTls;
+use crate::monitor::Monitor;
 use crate::session::{dial_backend, BackendIo};
 use crate::shared::AclSnapshot;
 use crate::windows::show_target;
@@ -71,11 +73,13 @@ pub(crate) struct HttpCtx {
     pub permit: AccessPermit,
     /// TLS for `https` entries.
     pub backend_tls: Arc<BackendTls>,
+    /// Where each request is recorded.
+    pub monitor: Arc<Monitor>,
 }
 
 struct Inner {
     ctx: HttpCtx,
-    backend: Mutex<Option<SendRequest<Incoming>>>,
+    backend: Mutex<Option<SendRequest<Body>>>,
     stats: Arc<HttpStats>,
 }
 
@@ -115,7 +119,7 @@ where
     }
 }
 
-async fn connect_backend(io: Box<dyn BackendIo>) -> Result<SendRequest<Incoming>, hyper::Error> {
+async fn connect_backend(io: Box<dyn BackendIo>) -> Result<SendRequest<Body>, hyper::Error> {
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
     tokio::spawn(async move {
         if let Err(e) = conn.with_upgrades().await {
@@ -157,7 +161,27 @@ fn authority(host: &str, port: u16) -> String {
     }
 }
 
-async fn handle(inner: &Inner, mut req: Request<Incoming>) -> Response<Body> {
+async fn handle(inner: &Inner, req: Request<Incoming>) -> Response<Body> {
+    let began = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let (resp, resource) = decide(inner, req).await;
+    let ctx = &inner.ctx;
+    let virtual_host = show_target(&ctx.open.host, ctx.open.port);
+    ctx.monitor.record(
+        ctx.permit.entry(),
+        &virtual_host,
+        &method,
+        &path,
+        resource.as_deref(),
+        resp.status().as_u16(),
+        began.elapsed(),
+    );
+    resp
+}
+
+/// The response to one request, and the resource that allowed it (none when refused).
+async fn decide(inner: &Inner, mut req: Request<Incoming>) -> (Response<Body>, Option<String>) {
     let ctx = &inner.ctx;
     inner.stats.requests.fetch_add(1, Ordering::Relaxed);
     let target = req
@@ -169,31 +193,42 @@ async fn handle(inner: &Inner, mut req: Request<Incoming>) -> Response<Body> {
     let permit = match current.check(&ctx.open.host, ctx.open.port) {
         Ok(p) => p,
         Err(_) => {
-            return deny(
-                inner,
-                &req,
-                &target,
-                "the access control entry was removed".into(),
-            )
+            let why = "the access control entry was removed".to_owned();
+            return (deny(inner, &req, &target, why), None);
         }
     };
-    if let Err(denied) = permit.check_request(&target, upgrade) {
-        return deny(inner, &req, &target, denied.to_string());
-    }
+    let resource = match permit.check_request(&target, upgrade) {
+        Ok(resource) => resource,
+        Err(denied) => return (deny(inner, &req, &target, denied.to_string()), None),
+    };
+    let counters = ctx
+        .monitor
+        .counters(&show_target(&ctx.open.host, ctx.open.port), &resource);
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
+    let received = counters.received.clone();
+    let req = req.map(move |body| {
+        body.map_frame(move |frame| {
+            if let Some(data) = frame.data_ref() {
+                received.fetch_add(data.len() as u64, Ordering::Relaxed);
+            }
+            frame
+        })
+        .boxed()
+    });
     let backend_req = match backend_request(req, &permit, &target, upgrade) {
         Ok(r) => r,
-        Err(e) => return text(StatusCode::BAD_REQUEST, &e),
+        Err(e) => return (text(StatusCode::BAD_REQUEST, &e), Some(resource)),
     };
     let mut resp = match send(inner, backend_req).await {
         Ok(r) => r,
         Err(e) => {
             tracing::info!(session = %ctx.open.session_id, error = %e, "back end failed");
             // The cause names no internal address: hyper and TLS errors describe the protocol.
-            return text(
+            let resp = text(
                 StatusCode::BAD_GATEWAY,
                 &format!("the internal system did not answer: {e}"),
             );
+            return (resp, Some(resource));
         }
     };
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
@@ -210,7 +245,17 @@ async fn handle(inner: &Inner, mut req: Request<Incoming>) -> Response<Body> {
             });
         }
     }
-    map_response(resp, &permit)
+    let sent = counters.sent;
+    let resp = resp.map(move |body| {
+        body.map_frame(move |frame| {
+            if let Some(data) = frame.data_ref() {
+                sent.fetch_add(data.len() as u64, Ordering::Relaxed);
+            }
+            frame
+        })
+        .boxed()
+    });
+    (map_response(resp, &permit), Some(resource))
 }
 
 fn deny(inner: &Inner, req: &Request<Incoming>, target: &str, reason: String) -> Response<Body> {
@@ -236,11 +281,11 @@ fn deny(inner: &Inner, req: &Request<Incoming>, target: &str, reason: String) ->
 /// The request as the back end gets it: origin-form, hop-by-hop headers dropped, `Host` per
 /// the entry.
 fn backend_request(
-    req: Request<Incoming>,
+    req: Request<Body>,
     permit: &AccessPermit,
     target: &str,
     websocket: bool,
-) -> Result<Request<Incoming>, String> {
+) -> Result<Request<Body>, String> {
     let (mut parts, body) = req.into_parts();
     if !websocket {
         // Only WebSocket upgrades are checked and joined; any other (h2c, …) is not offered.
@@ -272,7 +317,7 @@ fn backend_request(
 }
 
 /// Sends on the kept-alive back-end connection, dialling a new one when it is gone.
-async fn send(inner: &Inner, req: Request<Incoming>) -> Result<Response<Incoming>, String> {
+async fn send(inner: &Inner, req: Request<Body>) -> Result<Response<Incoming>, String> {
     let mut backend = inner.backend.lock().await;
     let usable = match backend.as_mut() {
         Some(sender) => sender.ready().await.is_ok(),
@@ -302,7 +347,7 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Maps `Location` and `Set-Cookie` from the internal host to the virtual one.
-fn map_response(resp: Response<Incoming>, permit: &AccessPermit) -> Response<Body> {
+fn map_response(resp: Response<Body>, permit: &AccessPermit) -> Response<Body> {
     let (mut parts, body) = resp.into_parts();
     if let Some(location) = parts.headers.get(header::LOCATION).cloned() {
         if let Some(mapped) = location.to_str().ok().and_then(|l| map_location(l, permit)) {
@@ -329,7 +374,7 @@ fn map_response(resp: Response<Incoming>, permit: &AccessPermit) -> Response<Bod
             parts.headers.append(header::SET_COOKIE, c);
         }
     }
-    Response::from_parts(parts, body.boxed())
+    Response::from_parts(parts, body)
 }
 
 /// `http(s)://<internal host>[:<internal port>]/p` → `http://<virtual host>:<port>/p`.

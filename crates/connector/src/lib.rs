@@ -23,6 +23,7 @@
 //! - `http` (private): HTTP processing for `http` entries: resources, host header, redirects
 //!   and cookies mapped back, WebSocket upgrades.
 //! - [`backend_tls`]: TLS to back ends: trust store, trust all, system certificate.
+//! - [`monitor`]: per-request records of HTTP entries (recent, slowest, buckets, usage).
 //! - [`reach`]: reachability checks of access control entries.
 //! - `reload` (private): live reload of `[[access]]` from the configuration file.
 //! - `live` (private): the registry of live sessions and the window table, re-checked when the
@@ -53,6 +54,7 @@ mod http;
 pub mod identity;
 mod live;
 pub mod local;
+pub mod monitor;
 mod outbox;
 pub mod reach;
 mod reload;

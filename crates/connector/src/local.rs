@@ -68,6 +68,9 @@ pub enum Request {
         #[serde(default)]
         reason: Option<String>,
     },
+    /// The HTTP monitoring records (recent requests, top time consumers, duration buckets,
+    /// usage per host and resource).
+    Monitor,
     /// Check whether the access entries' back ends are reachable (all, or the one named).
     Check {
         /// Only this entry.
@@ -91,6 +94,11 @@ pub enum Response {
         window: WindowView,
         /// Live sessions the close cut.
         sessions_cut: usize,
+    },
+    /// The HTTP monitoring records.
+    Monitor {
+        /// The records now.
+        view: crate::monitor::MonitorView,
     },
     /// Reachability results, one per entry checked.
     Reachability {
@@ -313,6 +321,9 @@ async fn handle(stream: UnixStream, shared: &Shared, owner_uid: u32) {
 
 async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32>) -> Response {
     match req {
+        Request::Monitor => Response::Monitor {
+            view: shared.monitor.view(),
+        },
         Request::Check { entry } => {
             let acl = shared.acl.borrow().acl.clone();
             if let Some(name) = &entry {

@@ -244,6 +244,7 @@ async fn run_inner(
     });
     let shared = Arc::new(Shared {
         backend_tls,
+        monitor: Default::default(),
         audit,
         status: status.clone(),
         acl: acl_tx,

@@ -146,6 +146,8 @@ pub async fn dial(permit: &AccessPermit, timeout: Duration) -> Result<TcpStream,
 pub(crate) struct SessionCtx {
     /// TLS to back ends.
     pub backend_tls: Arc<BackendTls>,
+    /// Per-request records of HTTP entries.
+    pub monitor: Arc<crate::monitor::Monitor>,
     pub acl: watch::Receiver<AclSnapshot>,
     /// Where the session registers, so a reload can re-check it.
     pub live: Arc<LiveSessions>,
@@ -272,6 +274,7 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
             open: open.clone(),
             permit: permit.clone(),
             backend_tls: ctx.backend_tls.clone(),
+            monitor: ctx.monitor.clone(),
         };
         let err = crate::http::serve(stream, tcp, http_ctx, stats.clone(), cut.cancelled()).await;
         let (outcome, ended_by) = if cut.is_cancelled() {

@@ -49,6 +49,8 @@ pub(crate) struct AclSnapshot {
 pub(crate) struct Shared {
     /// TLS to back ends (loaded once at start).
     pub backend_tls: Arc<crate::backend_tls::BackendTls>,
+    /// Per-request records of HTTP entries.
+    pub monitor: Arc<crate::monitor::Monitor>,
     pub audit: Arc<AuditLog>,
     pub status: watch::Sender<Status>,
     pub acl: watch::Sender<AclSnapshot>,

@@ -114,6 +114,7 @@ where
     let (control_tx, control_rx) = mpsc::channel(1);
     let session_ctx = SessionCtx {
         backend_tls: ctx.shared.backend_tls.clone(),
+        monitor: ctx.shared.monitor.clone(),
         acl: ctx.shared.acl.subscribe(),
         live: ctx.shared.live.clone(),
         audit: ctx.shared.audit.clone(),

@@ -236,6 +236,42 @@ async fn only_listed_resources_pass_and_headers_are_mapped() {
     assert!(denied
         .iter()
         .any(|e| e["detail"]["entry"] == "web" && e["detail"]["path"] == "/app/admin/users"));
+
+    // The monitoring records (what `portcullis connector monitor` shows).
+    let data_dir = w.conn.dir.path().join("data");
+    let portcullis_connector::local::Response::Monitor { view } =
+        portcullis::connector_admin::request(
+            &data_dir,
+            &portcullis_connector::local::Request::Monitor,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("a monitoring answer")
+    };
+    assert!(view.recent.len() >= 12, "{view:?}");
+    assert!(view
+        .recent
+        .iter()
+        .any(|r| r.path == "/app/admin/users" && r.status == 403));
+    assert!(view
+        .recent
+        .iter()
+        .any(|r| r.path == "/hello" && r.status == 200));
+    assert!(!view.top_time_consumers.is_empty());
+    assert!(view
+        .top_time_consumers
+        .windows(2)
+        .all(|p| p[0].millis >= p[1].millis));
+    // Fewer than 50 requests so far: every one is both in `recent` and in a bucket.
+    let counted: u64 = view.duration_buckets.iter().map(|(_, n)| n).sum();
+    assert_eq!(counted as usize, view.recent.len(), "{view:?}");
+    let hello = view
+        .usage
+        .iter()
+        .find(|u| u.virtual_host == "web.internal:80" && u.resource == "/hello")
+        .expect("usage of /hello");
+    assert!(hello.calls >= 3 && hello.bytes_sent > 0, "{hello:?}");
 }
 
 /// A WebSocket echo server.
