@@ -87,6 +87,16 @@ pub enum ConfigError {
     },
 }
 
+/// A cookie domain a back end sets, and the one the client gets instead (CC-25,
+/// `[[domain_mapping]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainMapping {
+    /// What the client sees.
+    pub virtual_domain: String,
+    /// What the back end writes.
+    pub internal_domain: String,
+}
+
 /// Why a `host:port` string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -158,6 +168,8 @@ pub struct ConnectorConfig {
     pub access: AccessControlList,
     /// TLS to back ends (`[backend_tls]`): trust store, trust all, system certificate.
     pub backend_tls: BackendTlsConfig,
+    /// Cookie domain mappings for HTTP entries (`[[domain_mapping]]`).
+    pub domain_mappings: Vec<DomainMapping>,
 }
 
 impl ConnectorConfig {
@@ -171,6 +183,7 @@ impl ConnectorConfig {
             mux: Default::default(),
             access: AccessControlList::default(),
             backend_tls: BackendTlsConfig::default(),
+            domain_mappings: Vec::new(),
         }
     }
 
@@ -320,6 +333,48 @@ struct RawConfig {
     access: Vec<RawAccess>,
     #[serde(default)]
     backend_tls: Option<RawBackendTls>,
+    #[serde(default)]
+    domain_mapping: Vec<RawDomainMapping>,
+}
+
+/// `[[domain_mapping]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDomainMapping {
+    #[serde(rename = "virtual")]
+    virtual_domain: String,
+    internal: String,
+}
+
+fn domain_mappings(raw: Vec<RawDomainMapping>) -> Result<Vec<DomainMapping>, ConfigError> {
+    let mut out: Vec<DomainMapping> = Vec::new();
+    for m in raw {
+        let clean = |d: &str| d.trim().trim_start_matches('.').to_ascii_lowercase();
+        let (v, i) = (clean(&m.virtual_domain), clean(&m.internal));
+        let valid = |d: &str| {
+            !d.is_empty()
+                && d.len() <= 253
+                && d.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        };
+        if !valid(&v) || !valid(&i) {
+            return Err(field(
+                "domain_mapping",
+                format!(
+                    "{:?} → {:?}: domains of letters, digits, '.' and '-'",
+                    m.internal, m.virtual_domain
+                ),
+            ));
+        }
+        if out.iter().any(|o| o.internal_domain == i) {
+            return Err(field("domain_mapping", format!("{i:?} is mapped twice")));
+        }
+        out.push(DomainMapping {
+            virtual_domain: v,
+            internal_domain: i,
+        });
+    }
+    Ok(out)
 }
 
 /// `[backend_tls]`
@@ -492,6 +547,7 @@ impl TryFrom<Based<'_>> for ConnectorConfig {
             mux,
             access,
             backend_tls,
+            domain_mappings: domain_mappings(raw.domain_mapping)?,
         })
     }
 }

@@ -37,6 +37,7 @@ use tokio::time::Instant;
 
 use crate::audit::{AuditAction, AuditEvent, AuditLog};
 use crate::backend_tls::BackendTls;
+use crate::config::DomainMapping;
 use crate::monitor::Monitor;
 use crate::session::{dial_backend, BackendIo};
 use crate::shared::AclSnapshot;
@@ -75,6 +76,8 @@ pub(crate) struct HttpCtx {
     pub backend_tls: Arc<BackendTls>,
     /// Where each request is recorded.
     pub monitor: Arc<Monitor>,
+    /// Cookie domain mappings.
+    pub domain_mappings: Arc<Vec<DomainMapping>>,
 }
 
 struct Inner {
@@ -255,7 +258,10 @@ async fn decide(inner: &Inner, mut req: Request<Incoming>) -> (Response<Body>, O
         })
         .boxed()
     });
-    (map_response(resp, &permit), Some(resource))
+    (
+        map_response(resp, &permit, &ctx.domain_mappings),
+        Some(resource),
+    )
 }
 
 fn deny(inner: &Inner, req: &Request<Incoming>, target: &str, reason: String) -> Response<Body> {
@@ -347,7 +353,11 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Maps `Location` and `Set-Cookie` from the internal host to the virtual one.
-fn map_response(resp: Response<Body>, permit: &AccessPermit) -> Response<Body> {
+fn map_response(
+    resp: Response<Body>,
+    permit: &AccessPermit,
+    mappings: &[DomainMapping],
+) -> Response<Body> {
     let (mut parts, body) = resp.into_parts();
     if let Some(location) = parts.headers.get(header::LOCATION).cloned() {
         if let Some(mapped) = location.to_str().ok().and_then(|l| map_location(l, permit)) {
@@ -363,7 +373,7 @@ fn map_response(resp: Response<Body>, permit: &AccessPermit) -> Response<Body> {
         .map(|c| {
             c.to_str()
                 .ok()
-                .and_then(|c| map_cookie_domain(c, permit))
+                .and_then(|c| map_cookie_domain(c, permit, mappings))
                 .and_then(|c| HeaderValue::from_str(&c).ok())
                 .unwrap_or_else(|| c.clone())
         })
@@ -401,23 +411,35 @@ fn map_location(location: &str, permit: &AccessPermit) -> Option<String> {
     ))
 }
 
-/// `Domain=<internal host>` → `Domain=<virtual host>` in a `Set-Cookie` value.
-fn map_cookie_domain(cookie: &str, permit: &AccessPermit) -> Option<String> {
-    let internal = permit.internal_host();
+/// `Domain=<internal>` → `Domain=<virtual>` in a `Set-Cookie` value: by the configured
+/// domain mappings first, else the entry's internal host to its virtual host. A leading dot
+/// and case are ignored when comparing.
+fn map_cookie_domain(
+    cookie: &str,
+    permit: &AccessPermit,
+    mappings: &[DomainMapping],
+) -> Option<String> {
     let mut changed = false;
     let parts: Vec<String> = cookie
         .split(';')
         .map(|part| {
             let trimmed = part.trim();
             if let Some((name, value)) = trimmed.split_once('=') {
-                if name.trim().eq_ignore_ascii_case("domain")
-                    && value
-                        .trim()
-                        .trim_start_matches('.')
-                        .eq_ignore_ascii_case(internal)
-                {
-                    changed = true;
-                    return format!(" Domain={}", permit.virtual_host());
+                if name.trim().eq_ignore_ascii_case("domain") {
+                    let domain = value.trim().trim_start_matches('.');
+                    let mapped = mappings
+                        .iter()
+                        .find(|m| m.internal_domain.eq_ignore_ascii_case(domain))
+                        .map(|m| m.virtual_domain.as_str())
+                        .or_else(|| {
+                            domain
+                                .eq_ignore_ascii_case(permit.internal_host())
+                                .then(|| permit.virtual_host())
+                        });
+                    if let Some(to) = mapped {
+                        changed = true;
+                        return format!(" Domain={to}");
+                    }
                 }
             }
             part.to_owned()

@@ -158,6 +158,11 @@ fn warn_restart_needed(running: &ConnectorConfig, new: &ConnectorConfig) {
         ("hub_tunnel", running.hub_tunnel != new.hub_tunnel),
         ("proxy", running.proxy != new.proxy),
         ("reconnect", running.reconnect != new.reconnect),
+        ("backend_tls", running.backend_tls != new.backend_tls),
+        (
+            "domain_mapping",
+            running.domain_mappings != new.domain_mappings,
+        ),
     ];
     for (field, differs) in changed {
         if differs {

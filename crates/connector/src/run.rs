@@ -245,6 +245,7 @@ async fn run_inner(
     let shared = Arc::new(Shared {
         backend_tls,
         monitor: Default::default(),
+        domain_mappings: Arc::new(config.domain_mappings.clone()),
         audit,
         status: status.clone(),
         acl: acl_tx,

@@ -148,6 +148,8 @@ pub(crate) struct SessionCtx {
     pub backend_tls: Arc<BackendTls>,
     /// Per-request records of HTTP entries.
     pub monitor: Arc<crate::monitor::Monitor>,
+    /// Cookie domain mappings.
+    pub domain_mappings: Arc<Vec<crate::config::DomainMapping>>,
     pub acl: watch::Receiver<AclSnapshot>,
     /// Where the session registers, so a reload can re-check it.
     pub live: Arc<LiveSessions>,
@@ -275,6 +277,7 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
             permit: permit.clone(),
             backend_tls: ctx.backend_tls.clone(),
             monitor: ctx.monitor.clone(),
+            domain_mappings: ctx.domain_mappings.clone(),
         };
         let err = crate::http::serve(stream, tcp, http_ctx, stats.clone(), cut.cancelled()).await;
         let (outcome, ended_by) = if cut.is_cancelled() {

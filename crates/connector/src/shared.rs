@@ -51,6 +51,8 @@ pub(crate) struct Shared {
     pub backend_tls: Arc<crate::backend_tls::BackendTls>,
     /// Per-request records of HTTP entries.
     pub monitor: Arc<crate::monitor::Monitor>,
+    /// Cookie domain mappings (from the configuration at start).
+    pub domain_mappings: Arc<Vec<crate::config::DomainMapping>>,
     pub audit: Arc<AuditLog>,
     pub status: watch::Sender<Status>,
     pub acl: watch::Sender<AclSnapshot>,

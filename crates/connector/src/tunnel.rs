@@ -115,6 +115,7 @@ where
     let session_ctx = SessionCtx {
         backend_tls: ctx.shared.backend_tls.clone(),
         monitor: ctx.shared.monitor.clone(),
+        domain_mappings: ctx.shared.domain_mappings.clone(),
         acl: ctx.shared.acl.subscribe(),
         live: ctx.shared.live.clone(),
         audit: ctx.shared.audit.clone(),

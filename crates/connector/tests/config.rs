@@ -471,3 +471,21 @@ fn backend_tls_paths_resolve_and_need_a_key_with_the_certificate() {
     .to_string();
     assert!(err.contains("system_certificate_key"), "{err}");
 }
+
+#[test]
+fn domain_mappings_are_checked() {
+    let c = ConnectorConfig::from_toml_str(
+        "[[domain_mapping]]\nvirtual = \"Portal.Example\"\ninternal = \".corp.example\"\n",
+        Path::new("/"),
+    )
+    .unwrap();
+    assert_eq!(c.domain_mappings[0].virtual_domain, "portal.example");
+    assert_eq!(c.domain_mappings[0].internal_domain, "corp.example");
+    for bad in [
+        "[[domain_mapping]]\nvirtual = \"a b\"\ninternal = \"c\"\n",
+        "[[domain_mapping]]\nvirtual = \"a\"\ninternal = \"c\"\n[[domain_mapping]]\nvirtual = \"b\"\ninternal = \"c\"\n",
+    ] {
+        let err = ConnectorConfig::from_toml_str(bad, Path::new("/")).unwrap_err().to_string();
+        assert!(err.contains("domain_mapping"), "{err}");
+    }
+}

@@ -49,6 +49,10 @@ async fn backend() -> SocketAddr {
                                     .parse()
                                     .unwrap(),
                             );
+                            resp.headers_mut().append(
+                                "set-cookie",
+                                "sso=7; Domain=.corp.example; Path=/".parse().unwrap(),
+                            );
                         }
                         _ => {}
                     }
@@ -83,6 +87,9 @@ async fn world() -> World {
     let web = backend().await;
     let conn = TestConnector::for_hub(&hub, "acme", "berlin")
         .await
+        .with_toml(
+            "[[domain_mapping]]\nvirtual = \"portal.example\"\ninternal = \"corp.example\"\n",
+        )
         .expose_with("web", "web.internal:80", web, RESOURCES)
         .expose_with(
             "web-internal-host",
@@ -199,6 +206,11 @@ async fn only_listed_resources_pass_and_headers_are_mapped() {
     let cookie = curl(&w, "http://web.internal/app/cookie", &[]).await;
     assert!(
         cookie.contains("sid=42; Domain=web.internal; Path=/; HttpOnly"),
+        "{cookie}"
+    );
+    // A configured domain mapping (CC-25).
+    assert!(
+        cookie.contains("sso=7; Domain=portal.example; Path=/"),
         "{cookie}"
     );
 
