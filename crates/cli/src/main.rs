@@ -188,6 +188,9 @@ enum ConnectorCmd {
     /// The running connector's HTTP monitoring: most recent requests, top time consumers,
     /// duration buckets, usage per virtual host and resource.
     Monitor(portcullis::connector_admin::MonitorArgs),
+    /// Generates a self-signed system certificate (the connector's TLS client certificate
+    /// towards back ends) and prints the `[backend_tls]` lines that use it.
+    SystemCertificate(portcullis::connector_admin::SystemCertificateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -333,6 +336,9 @@ async fn main() -> Result<()> {
         Cmd::Connector(ConnectorCmd::Windows(a)) => portcullis::connector_admin::windows(&a).await,
         Cmd::Connector(ConnectorCmd::Check(a)) => portcullis::connector_admin::check(&a).await,
         Cmd::Connector(ConnectorCmd::Monitor(a)) => portcullis::connector_admin::monitor(&a).await,
+        Cmd::Connector(ConnectorCmd::SystemCertificate(a)) => {
+            portcullis::connector_admin::system_certificate(&a)
+        }
         Cmd::Connector(ConnectorCmd::CloseWindow(a)) => {
             portcullis::connector_admin::close_window(&a).await
         }

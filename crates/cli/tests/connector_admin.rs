@@ -257,3 +257,51 @@ async fn windows_are_listed_and_closed_through_the_running_connectors_socket() {
     let audit = std::fs::read_to_string(dir.path().join("data").join("audit.log")).expect("audit");
     assert!(audit.contains("\"action\":\"window.closed\""), "{audit}");
 }
+
+#[test]
+fn a_self_signed_system_certificate_is_written_with_a_private_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("system.pem");
+    let key = dir.path().join("system.key");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "connector",
+            "system-certificate",
+            "--subject",
+            "CN=connector-berlin, O=ACME, C=DE",
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    let out = args(&[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("system_certificate_key"));
+    assert!(std::fs::read_to_string(&cert)
+        .unwrap()
+        .contains("BEGIN CERTIFICATE"));
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // The connector loads what was written.
+    portcullis_connector::backend_tls::BackendTls::load(
+        &portcullis_connector::backend_tls::BackendTlsConfig {
+            trust_all: true,
+            trust_store: vec![],
+            system_certificate: Some((cert.clone(), key.clone())),
+        },
+    )
+    .unwrap();
+    // No silent overwrite.
+    let again = args(&[]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("--force"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert!(args(&["--force"]).status.success());
+}

@@ -181,6 +181,45 @@ impl BackendTls {
     }
 }
 
+/// A self-signed system certificate for `subject` (`CN=connector, O=ACME, C=DE`; CN, O, OU,
+/// L, ST and C are understood) valid for `days`, usable as a TLS client certificate: what
+/// SAP's Cloud Connector offers as "generate self-signed". Returns (certificate PEM, key PEM).
+/// A back end that should accept it needs it in its own trust list.
+pub fn generate_system_certificate(subject: &str, days: u32) -> Result<(String, String), String> {
+    use rcgen::{CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair};
+    let mut dn = DistinguishedName::new();
+    for part in subject.split(',') {
+        let (key, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("{part:?} is not KEY=value"))?;
+        let ty = match key.trim().to_ascii_uppercase().as_str() {
+            "CN" => DnType::CommonName,
+            "O" => DnType::OrganizationName,
+            "OU" => DnType::OrganizationalUnitName,
+            "L" => DnType::LocalityName,
+            "ST" => DnType::StateOrProvinceName,
+            "C" => DnType::CountryName,
+            other => return Err(format!("{other:?} is not one of CN, O, OU, L, ST, C")),
+        };
+        dn.push(ty, value.trim());
+    }
+    if dn.get(&DnType::CommonName).is_none() {
+        return Err("the subject needs a CN".into());
+    }
+    if days == 0 || days > 3650 {
+        return Err("validity: 1 to 3650 days".into());
+    }
+    let key = KeyPair::generate().map_err(|e| e.to_string())?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn;
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::minutes(5);
+    params.not_after = now + time::Duration::days(i64::from(days));
+    let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
 /// Accepts every server certificate; signatures are still checked against the presented key.
 #[derive(Debug)]
 struct TrustAll(Arc<CryptoProvider>);
@@ -227,5 +266,29 @@ impl ServerCertVerifier for TrustAll {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_system_certificate_loads() {
+        let (cert, key) = generate_system_certificate("CN=connector, O=ACME, C=DE", 365).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("c.pem"), cert).unwrap();
+        std::fs::write(dir.path().join("c.key"), key).unwrap();
+        let tls = BackendTls::load(&BackendTlsConfig {
+            trust_all: true,
+            trust_store: vec![],
+            system_certificate: Some((dir.path().join("c.pem"), dir.path().join("c.key"))),
+        })
+        .unwrap();
+        assert!(tls.with_cert.is_some());
+        for bad in ["O=ACME", "CN", "XX=1", ""] {
+            assert!(generate_system_certificate(bad, 365).is_err(), "{bad:?}");
+        }
+        assert!(generate_system_certificate("CN=x", 0).is_err());
     }
 }
