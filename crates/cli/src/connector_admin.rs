@@ -105,6 +105,89 @@ pub async fn check(args: &CheckArgs) -> Result<()> {
     }
 }
 
+/// `portcullis connector access …`: the access list of the running connector's
+/// configuration file, edited through its admin socket (the file is rewritten with comments
+/// kept, and applied within a second like a saved edit).
+#[derive(Debug, clap::Subcommand)]
+pub enum AccessCmd {
+    /// Prints the `[[access]]` entries as a file of their own (to import elsewhere).
+    Export {
+        /// The running connector's configuration file.
+        #[arg(long, env = "PORTCULLIS_CONNECTOR_CONFIG")]
+        config: PathBuf,
+    },
+    /// Merges the `[[access]]` entries of FILE by name; existing names are skipped unless
+    /// `--overwrite`.
+    Import {
+        /// The running connector's configuration file.
+        #[arg(long, env = "PORTCULLIS_CONNECTOR_CONFIG")]
+        config: PathBuf,
+        /// A file of `[[access]]` tables, e.g. from `export`.
+        file: PathBuf,
+        /// Replace entries with the same name.
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Removes the entry NAME.
+    Remove {
+        /// The running connector's configuration file.
+        #[arg(long, env = "PORTCULLIS_CONNECTOR_CONFIG")]
+        config: PathBuf,
+        /// The entry's name.
+        name: String,
+    },
+}
+
+/// Runs `portcullis connector access …`.
+pub async fn access(cmd: &AccessCmd) -> Result<()> {
+    let (config, req) = match cmd {
+        AccessCmd::Export { config } => (config, Request::AccessExport),
+        AccessCmd::Import {
+            config,
+            file,
+            overwrite,
+        } => {
+            let toml = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            (
+                config,
+                Request::AccessImport {
+                    toml,
+                    overwrite: *overwrite,
+                },
+            )
+        }
+        AccessCmd::Remove { config, name } => {
+            (config, Request::AccessRemove { name: name.clone() })
+        }
+    };
+    match request(&data_dir(config)?, &req).await? {
+        Response::AccessExport { toml } => {
+            print!("{toml}");
+            Ok(())
+        }
+        Response::AccessEdited { summary, removed } => {
+            let list = |v: &[String]| {
+                if v.is_empty() {
+                    "-".to_owned()
+                } else {
+                    v.join(", ")
+                }
+            };
+            println!(
+                "added: {}\nreplaced: {}\nskipped (exist; --overwrite replaces): {}\nremoved: {}\n\
+                 The connector applies the change within a second.",
+                list(&summary.added),
+                list(&summary.replaced),
+                list(&summary.skipped),
+                list(&removed)
+            );
+            Ok(())
+        }
+        other => unexpected(other),
+    }
+}
+
 /// `portcullis connector system-certificate`.
 #[derive(Debug, clap::Args)]
 pub struct SystemCertificateArgs {

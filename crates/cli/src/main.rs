@@ -191,6 +191,9 @@ enum ConnectorCmd {
     /// Generates a self-signed system certificate (the connector's TLS client certificate
     /// towards back ends) and prints the `[backend_tls]` lines that use it.
     SystemCertificate(portcullis::connector_admin::SystemCertificateArgs),
+    /// The running connector's access list: export, import (merge by name), remove.
+    #[command(subcommand)]
+    Access(portcullis::connector_admin::AccessCmd),
 }
 
 #[derive(Debug, Args)]
@@ -336,6 +339,7 @@ async fn main() -> Result<()> {
         Cmd::Connector(ConnectorCmd::Windows(a)) => portcullis::connector_admin::windows(&a).await,
         Cmd::Connector(ConnectorCmd::Check(a)) => portcullis::connector_admin::check(&a).await,
         Cmd::Connector(ConnectorCmd::Monitor(a)) => portcullis::connector_admin::monitor(&a).await,
+        Cmd::Connector(ConnectorCmd::Access(a)) => portcullis::connector_admin::access(&a).await,
         Cmd::Connector(ConnectorCmd::SystemCertificate(a)) => {
             portcullis::connector_admin::system_certificate(&a)
         }

@@ -56,6 +56,8 @@ pub enum AuditAction {
     TrustAllBackends,
     /// An entry's reachability check after a reload (reachable or not, and what was seen).
     Reachability,
+    /// The `[[access]]` list was edited through the admin socket (import, remove).
+    AccessEdited,
 }
 
 impl AuditAction {
@@ -72,6 +74,7 @@ impl AuditAction {
             AuditAction::HttpDenied => "http.denied",
             AuditAction::TrustAllBackends => "backend_tls.trust_all",
             AuditAction::Reachability => "access.reachability",
+            AuditAction::AccessEdited => "access.edited",
         }
     }
 }

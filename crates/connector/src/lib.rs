@@ -22,6 +22,7 @@
 //!   `portcullis connector windows` and `close-window`.
 //! - `http` (private): HTTP processing for `http` entries: resources, host header, redirects
 //!   and cookies mapped back, WebSocket upgrades.
+//! - [`access_edit`]: export, import and remove `[[access]]` entries in the configuration file.
 //! - [`backend_tls`]: TLS to back ends: trust store, trust all, system certificate.
 //! - [`monitor`]: per-request records of HTTP entries (recent, slowest, buckets, usage).
 //! - [`reach`]: reachability checks of access control entries.
@@ -46,6 +47,7 @@
 //! every session's end is audited either way.
 #![forbid(unsafe_code)]
 
+pub mod access_edit;
 pub mod audit;
 pub mod backend_tls;
 pub mod config;

@@ -40,8 +40,8 @@ use crate::windows::{now_ms, CloseError, WindowView};
 
 /// The socket's file name under `data_dir`.
 pub const SOCKET_FILE: &str = "connector.sock";
-/// Longest request line, in bytes.
-pub const MAX_REQUEST_LEN: usize = 32 * 1024;
+/// Longest request line, in bytes (an import carries a whole access list).
+pub const MAX_REQUEST_LEN: usize = 1024 * 1024;
 /// How long one connection may take from accept to answer.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
 /// Connections served at once; more are closed without an answer.
@@ -71,6 +71,22 @@ pub enum Request {
     /// The HTTP monitoring records (recent requests, top time consumers, duration buckets,
     /// usage per host and resource).
     Monitor,
+    /// The `[[access]]` entries of the configuration file, as a file of their own.
+    AccessExport,
+    /// Merges `[[access]]` entries into the configuration file by name; `overwrite`
+    /// replaces existing ones.
+    AccessImport {
+        /// A file of `[[access]]` tables (what `AccessExport` answers).
+        toml: String,
+        /// Replace entries that exist.
+        #[serde(default)]
+        overwrite: bool,
+    },
+    /// Removes an entry from the configuration file.
+    AccessRemove {
+        /// The entry's name.
+        name: String,
+    },
     /// Check whether the access entries' back ends are reachable (all, or the one named).
     Check {
         /// Only this entry.
@@ -99,6 +115,18 @@ pub enum Response {
     Monitor {
         /// The records now.
         view: crate::monitor::MonitorView,
+    },
+    /// The access list as TOML.
+    AccessExport {
+        /// `[[access]]` tables.
+        toml: String,
+    },
+    /// The configuration file was changed; the connector applies it within a second.
+    AccessEdited {
+        /// What an import did (empty for a removal).
+        summary: crate::access_edit::ImportSummary,
+        /// Entries removed.
+        removed: Vec<String>,
     },
     /// Reachability results, one per entry checked.
     Reachability {
@@ -129,6 +157,9 @@ pub enum ErrorCode {
     Forbidden,
     /// No access entry has the name given.
     UnknownEntry,
+    /// The edit was refused: the result would not load, or the connector has no
+    /// configuration file to edit.
+    EditRefused,
 }
 
 /// Why the admin socket could not be created.
@@ -321,6 +352,27 @@ async fn handle(stream: UnixStream, shared: &Shared, owner_uid: u32) {
 
 async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32>) -> Response {
     match req {
+        Request::AccessExport => match read_config(shared).await {
+            Ok((_, text)) => match crate::access_edit::export(&text) {
+                Ok(toml) => Response::AccessExport { toml },
+                Err(e) => error(ErrorCode::EditRefused, &e.0),
+            },
+            Err(e) => error(ErrorCode::EditRefused, &e),
+        },
+        Request::AccessImport { toml, overwrite } => {
+            edit_config(shared, uid, "import", |text| {
+                crate::access_edit::import(text, &toml, overwrite)
+                    .map(|(new, summary)| (new, summary, Vec::new()))
+            })
+            .await
+        }
+        Request::AccessRemove { name } => {
+            edit_config(shared, uid, "remove", |text| {
+                crate::access_edit::remove(text, &name)
+                    .map(|new| (new, Default::default(), vec![name.clone()]))
+            })
+            .await
+        }
         Request::Monitor => Response::Monitor {
             view: shared.monitor.view(),
         },
@@ -356,6 +408,76 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
             }
         }
     }
+}
+
+async fn read_config(shared: &Shared) -> Result<(PathBuf, String), String> {
+    let path = shared
+        .config_path
+        .clone()
+        .ok_or("this connector runs without a configuration file; nothing to edit")?;
+    let text = tokio::fs::read_to_string(&path)
+        .await
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok((path, text))
+}
+
+/// Reads the configuration, applies `change`, checks the result loads, writes it atomically
+/// (the reload watcher applies it) and audits the edit.
+async fn edit_config(
+    shared: &Shared,
+    uid: Option<u32>,
+    op: &str,
+    change: impl FnOnce(
+        &str,
+    ) -> Result<
+        (String, crate::access_edit::ImportSummary, Vec<String>),
+        crate::access_edit::EditError,
+    >,
+) -> Response {
+    let _serial = shared.edit_lock.lock().await;
+    let (path, text) = match read_config(shared).await {
+        Ok(pair) => pair,
+        Err(e) => return error(ErrorCode::EditRefused, &e),
+    };
+    let (new, summary, removed) = match change(&text) {
+        Ok(r) => r,
+        Err(e) if e.0.starts_with("no access entry is named") => {
+            return error(ErrorCode::UnknownEntry, &e.0)
+        }
+        Err(e) => return error(ErrorCode::EditRefused, &e.0),
+    };
+    let base = crate::config::base_dir_of(&path);
+    if let Err(e) = crate::config::ConnectorConfig::from_toml_str(&new, &base) {
+        return error(
+            ErrorCode::EditRefused,
+            &format!("the configuration would not load, nothing changed: {e}"),
+        );
+    }
+    let tmp = path.with_extension("toml.edit");
+    let write = async {
+        tokio::fs::write(&tmp, &new).await?;
+        if let Ok(meta) = tokio::fs::metadata(&path).await {
+            tokio::fs::set_permissions(&tmp, meta.permissions()).await?;
+        }
+        tokio::fs::rename(&tmp, &path).await
+    };
+    if let Err(e) = write.await {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return error(
+            ErrorCode::EditRefused,
+            &format!("cannot write {}: {e}", path.display()),
+        );
+    }
+    shared.audit.record_or_log(crate::audit::AuditEvent::new(
+        crate::audit::AuditAction::AccessEdited,
+        "ok",
+        serde_json::json!({
+            "op": op, "uid": uid, "file": path.display().to_string(),
+            "added": summary.added, "replaced": summary.replaced,
+            "skipped": summary.skipped, "removed": removed,
+        }),
+    ));
+    Response::AccessEdited { summary, removed }
 }
 
 /// The fields travel to the hub in `WindowClosed`, whose decoder enforces the same limits.

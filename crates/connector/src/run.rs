@@ -246,6 +246,8 @@ async fn run_inner(
         backend_tls,
         monitor: Default::default(),
         domain_mappings: Arc::new(config.domain_mappings.clone()),
+        config_path: config_path.clone(),
+        edit_lock: Default::default(),
         audit,
         status: status.clone(),
         acl: acl_tx,

@@ -51,6 +51,10 @@ pub(crate) struct Shared {
     pub backend_tls: Arc<crate::backend_tls::BackendTls>,
     /// Per-request records of HTTP entries.
     pub monitor: Arc<crate::monitor::Monitor>,
+    /// The configuration file, when the connector runs from one: what access edits rewrite.
+    pub config_path: Option<PathBuf>,
+    /// Serialises access edits (read, change, validate, write).
+    pub edit_lock: tokio::sync::Mutex<()>,
     /// Cookie domain mappings (from the configuration at start).
     pub domain_mappings: Arc<Vec<crate::config::DomainMapping>>,
     pub audit: Arc<AuditLog>,
