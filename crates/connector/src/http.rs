@@ -208,16 +208,7 @@ async fn decide(inner: &Inner, mut req: Request<Incoming>) -> (Response<Body>, O
         .monitor
         .counters(&show_target(&ctx.open.host, ctx.open.port), &resource);
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
-    let received = counters.received.clone();
-    let req = req.map(move |body| {
-        body.map_frame(move |frame| {
-            if let Some(data) = frame.data_ref() {
-                received.fetch_add(data.len() as u64, Ordering::Relaxed);
-            }
-            frame
-        })
-        .boxed()
-    });
+    let req = req.map(|body| counted(body, counters.received.clone()));
     let backend_req = match backend_request(req, &permit, &target, upgrade) {
         Ok(r) => r,
         Err(e) => return (text(StatusCode::BAD_REQUEST, &e), Some(resource)),
@@ -248,20 +239,22 @@ async fn decide(inner: &Inner, mut req: Request<Incoming>) -> (Response<Body>, O
             });
         }
     }
-    let sent = counters.sent;
-    let resp = resp.map(move |body| {
-        body.map_frame(move |frame| {
-            if let Some(data) = frame.data_ref() {
-                sent.fetch_add(data.len() as u64, Ordering::Relaxed);
-            }
-            frame
-        })
-        .boxed()
-    });
+    let resp = resp.map(|body| counted(body, counters.sent));
     (
         map_response(resp, &permit, &ctx.domain_mappings),
         Some(resource),
     )
+}
+
+/// `body`, adding the bytes of its data frames to `counter` as they pass.
+fn counted(body: Incoming, counter: Arc<AtomicU64>) -> Body {
+    body.map_frame(move |frame| {
+        if let Some(data) = frame.data_ref() {
+            counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+        }
+        frame
+    })
+    .boxed()
 }
 
 fn deny(inner: &Inner, req: &Request<Incoming>, target: &str, reason: String) -> Response<Body> {
