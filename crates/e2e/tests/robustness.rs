@@ -189,3 +189,67 @@ async fn api_clients_silent_after_tls_are_dropped_and_hold_no_slot_for_long() {
     let health: serde_json::Value = hub.admin.get("/api/v1/health").await.unwrap();
     assert_eq!(health["status"], "ok");
 }
+
+#[tokio::test]
+async fn an_authenticated_http_proxy_request_gives_its_preauth_slot_back() {
+    use base64::Engine;
+    let hub = TestHub::start_with(HubOptions {
+        max_preauth: Some(1),
+        ..Default::default()
+    })
+    .await;
+    hub.company("acme").await;
+    let token = hub.token("acme", "app").await;
+    // A back end that accepts and never answers: the forwarded request waits on it.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    let (accepted_tx, accepted_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (held, _) = silent.accept().await.unwrap();
+        let _ = accepted_tx.send(());
+        // Keep it open, silent, for the rest of the test.
+        std::future::pending::<()>().await;
+        drop(held);
+    });
+    let echo = echo_server().await;
+    let conn = TestConnector::for_hub(&hub, "acme", "berlin")
+        .await
+        .expose("slow", "slow.internal:80", silent_addr)
+        .expose("echo", "echo.internal:7", echo)
+        .run()
+        .await;
+    hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 2)
+        .await;
+    hub.grant("acme", &token, "berlin", "slow.internal:80")
+        .await;
+    hub.grant("acme", &token, "berlin", "echo.internal:7").await;
+
+    // Client A: an absolute-form request that will wait on the silent back end.
+    let cred = base64::engine::general_purpose::STANDARD.encode(format!("berlin:{token}"));
+    let mut a = TcpStream::connect(hub.http_proxy()).await.unwrap();
+    a.write_all(
+        format!(
+            "GET http://slow.internal/ HTTP/1.1\r\nHost: slow.internal\r\n\
+             Proxy-Authorization: Basic {cred}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    tokio::time::timeout(Duration::from_secs(20), accepted_rx)
+        .await
+        .expect("the request reached the back end")
+        .unwrap();
+
+    // Client B gets the only pre-auth slot while A's request is still in flight.
+    let (status, _, _) = portcullis_test_support::clients::http_connect(
+        hub.http_proxy(),
+        "berlin",
+        &token,
+        "echo.internal:7",
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    drop(a);
+}

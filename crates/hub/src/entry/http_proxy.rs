@@ -121,7 +121,15 @@ fn target_of(req: &Request<Incoming>) -> Option<(String, u16)> {
     (port != 0).then(|| (host.to_ascii_lowercase(), port))
 }
 
-async fn serve_request(state: State, peer: SocketAddr, req: Request<Incoming>) -> Resp {
+/// The pre-authentication slot of a connection, given back once the client authenticated.
+type PreauthSlot = std::sync::Arc<std::sync::Mutex<Option<OwnedSemaphorePermit>>>;
+
+async fn serve_request(
+    state: State,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    slot: PreauthSlot,
+) -> Resp {
     let Some((host, port)) = target_of(&req) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -138,7 +146,11 @@ async fn serve_request(state: State, peer: SocketAddr, req: Request<Incoming>) -
         );
     };
     let principal = match state.tokens.verify(state.store.as_ref(), &token).await {
-        Ok(p) => p,
+        Ok(p) => {
+            // Authenticated: the pre-auth slot is free again, however long the session lasts.
+            drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take());
+            p
+        }
         Err(e) => {
             tracing::info!(%peer, %location, reason = %e, "http proxy authentication failed");
             return error(
@@ -234,9 +246,12 @@ async fn forward(
 /// Handles one HTTP proxy client connection.
 pub async fn handle(state: State, tcp: TcpStream, peer: SocketAddr, permit: OwnedSemaphorePermit) {
     let svc_state = state.clone();
+    let slot: PreauthSlot = std::sync::Arc::new(std::sync::Mutex::new(Some(permit)));
+    let svc_slot = slot.clone();
     let svc = hyper::service::service_fn(move |req| {
         let st = svc_state.clone();
-        async move { Ok::<_, Infallible>(serve_request(st, peer, req).await) }
+        let slot = svc_slot.clone();
+        async move { Ok::<_, Infallible>(serve_request(st, peer, req, slot).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         // hyper needs a timer for the header deadline (it panics without one).
@@ -248,10 +263,11 @@ pub async fn handle(state: State, tcp: TcpStream, peer: SocketAddr, permit: Owne
         .max_buf_size(64 * 1024)
         .serve_connection(TokioIo::new(tcp), svc)
         .with_upgrades();
-    // The permit covers reading the first request head; hyper's header timeout bounds it.
+    // The slot covers reading the first request head (hyper's header timeout bounds it) and
+    // the authentication; a refused or failed connection gives it back when it ends.
     let conn = async move {
         let r = conn.await;
-        drop(permit);
+        drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take());
         r
     };
     if let Err(e) = conn.await {
