@@ -39,7 +39,7 @@ use crate::audit::{AuditAction, AuditEvent, AuditLog};
 use crate::backend_tls::BackendTls;
 use crate::config::DomainMapping;
 use crate::monitor::Monitor;
-use crate::session::{dial_backend, BackendIo};
+use crate::session::{dial_backend, public_reason, BackendIo};
 use crate::shared::AclSnapshot;
 use crate::windows::show_target;
 
@@ -323,9 +323,14 @@ async fn send(inner: &Inner, req: Request<Body>) -> Result<Response<Incoming>, S
         None => false,
     };
     if !usable {
+        // The client sees this text in a 502: the public reason, never the internal address
+        // (the local log gets that).
         let io = dial_backend(&inner.ctx.permit, &inner.ctx.backend_tls)
             .await
-            .map_err(|e| e.message)?;
+            .map_err(|e| {
+                tracing::info!(session = %inner.ctx.open.session_id, error = %e.message, "re-dialling the back end failed");
+                e.public.unwrap_or_else(|| public_reason(e.code).to_owned())
+            })?;
         *backend = Some(connect_backend(io).await.map_err(|e| e.to_string())?);
     }
     let sender = backend.as_mut().ok_or("no back-end connection")?;
@@ -352,6 +357,14 @@ fn map_response(
     mappings: &[DomainMapping],
 ) -> Response<Body> {
     let (mut parts, body) = resp.into_parts();
+    if parts.status != StatusCode::SWITCHING_PROTOCOLS {
+        // The back-end connection's own hop headers: whether it closes after this answer says
+        // nothing about the client's connection (the next request re-dials).
+        parts.headers.remove(header::CONNECTION);
+        for name in HOP_BY_HOP {
+            parts.headers.remove(name);
+        }
+    }
     if let Some(location) = parts.headers.get(header::LOCATION).cloned() {
         if let Some(mapped) = location.to_str().ok().and_then(|l| map_location(l, permit)) {
             if let Ok(v) = HeaderValue::from_str(&mapped) {

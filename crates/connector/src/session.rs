@@ -348,7 +348,7 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
 }
 
 /// What the hub is told about a failed dial (local logs get the internal address too).
-fn public_reason(code: RefuseCode) -> &'static str {
+pub(crate) fn public_reason(code: RefuseCode) -> &'static str {
     match code {
         RefuseCode::ConnectionRefused => "the internal system refused the connection",
         RefuseCode::Timeout => "connecting to the internal system timed out",

@@ -360,3 +360,97 @@ async fn websocket_upgrades_pass_where_the_resource_allows_them() {
         other => panic!("expected 403, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_back_end_gone_between_requests_gets_502_without_its_address() {
+    use portcullis_test_support::clients::{socks5_connect, Socks5Outcome};
+    use tokio::io::AsyncWriteExt;
+
+    // A back end that answers one request on one connection, then is gone.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        drop(listener);
+        let svc = hyper::service::service_fn(|_req: hyper::Request<hyper::body::Incoming>| async {
+            Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from("first\n"))))
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .keep_alive(false)
+            .serve_connection(TokioIo::new(tcp), svc)
+            .await;
+    });
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    let token = hub.token("acme", "app").await;
+    let conn = TestConnector::for_hub(&hub, "acme", "berlin")
+        .await
+        .expose_with(
+            "once",
+            "once.internal:80",
+            addr,
+            "protocol = \"http\"\n[[access.resources]]\npath = \"/\"\npolicy = \"path_and_sub_paths\"\n",
+        )
+        .run()
+        .await;
+    hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
+        .await;
+    hub.grant("acme", &token, "berlin", "once.internal:80")
+        .await;
+    let Socks5Outcome::Connected(mut s) =
+        socks5_connect(hub.socks5(), "berlin", &token, "once.internal", 80)
+            .await
+            .unwrap()
+    else {
+        panic!("socks5 refused")
+    };
+    let request = b"GET /a HTTP/1.1\r\nHost: once.internal\r\n\r\n";
+    s.write_all(request).await.unwrap();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), read_answer(&mut s))
+        .await
+        .unwrap();
+    assert!(
+        first.starts_with("HTTP/1.1 200") && first.contains("first"),
+        "{first}"
+    );
+    assert!(
+        !first.to_ascii_lowercase().contains("connection: close"),
+        "{first}"
+    );
+    s.write_all(request).await.unwrap();
+    let second = tokio::time::timeout(std::time::Duration::from_secs(10), read_answer(&mut s))
+        .await
+        .unwrap();
+    assert!(second.starts_with("HTTP/1.1 502"), "{second}");
+    assert!(second.contains("refused the connection"), "{second}");
+    assert!(
+        !second.contains(&addr.to_string()),
+        "no internal address: {second}"
+    );
+}
+
+/// Reads one HTTP/1.1 answer (head and a `Content-Length` body) from `s`.
+async fn read_answer(s: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&got).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if got.len() >= end + 4 + length {
+                return text;
+            }
+        }
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(n > 0, "connection closed inside an answer: {text}");
+        got.extend_from_slice(&buf[..n]);
+    }
+}
