@@ -125,7 +125,6 @@ async fn trust_store_system_certificate_and_trust_all() {
 
     let hub = TestHub::start().await;
     hub.company("acme").await;
-    let token = hub.token("acme", "app").await;
     let resources = "[[access.resources]]\npath = \"/\"\npolicy = \"path_and_sub_paths\"\n";
     // Four connectors (back-end TLS is per connector), each with two entries: with and
     // without the system certificate.
@@ -170,15 +169,10 @@ async fn trust_store_system_certificate_and_trust_all() {
             .await;
         token_for.insert(*location, t);
     }
-    let _ = token;
     let get = |location: &'static str, url: &'static str| {
         let hub = &hub;
         let token = token_for[location].clone();
-        async move {
-            let args_token = token.clone();
-            let (ok, text) = curl_at(hub, location, &args_token, url).await;
-            (ok, text)
-        }
+        async move { curl_at(hub, location, &token, url).await }
     };
 
     // Trusted CA and the system certificate: through.

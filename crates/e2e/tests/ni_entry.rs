@@ -97,42 +97,26 @@ impl World {
     }
 }
 
-async fn route(hops: &[String], mode: &str, payload: &str) -> Value {
-    let mut args = vec!["route".to_owned()];
-    for hop in hops {
-        args.push("--hop".into());
-        args.push(hop.clone());
-    }
-    args.extend([
-        "--mode".into(),
-        mode.into(),
-        "--payload".into(),
-        payload.into(),
-    ]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    pysap::run(&args).await
-}
-
 #[tokio::test]
 async fn pysap_reaches_a_system_through_the_hub_while_its_window_is_open() {
     let w = world().await;
     let r3 = format!("{R3}:3200:{}", w.engineer);
 
     // No window yet: the hub denies as a SAProuter would.
-    let denied = route(&[w.hub_hop(), r3.clone()], "msg", "x").await;
+    let denied = pysap::route(&[w.hub_hop(), r3.clone()], "msg", "x").await;
     assert_eq!(denied["error"], "SAPRouteException", "{denied}");
 
     let window = w.open_window(w.r3).await;
-    let msg = route(&[w.hub_hop(), r3.clone()], "msg", "EYECATCHER via the hub").await;
+    let msg = pysap::route(&[w.hub_hop(), r3.clone()], "msg", "EYECATCHER via the hub").await;
     assert_eq!(msg["ok"], true, "{msg}");
     assert_eq!(msg["echo"], "EYECATCHER via the hub");
 
     // RAW mode to a Telnet-type service connection needs its own window.
     let telnet = format!("{TELNET}:23:{}", w.engineer);
-    let closed = route(&[w.hub_hop(), telnet.clone()], "raw", "x").await;
+    let closed = pysap::route(&[w.hub_hop(), telnet.clone()], "raw", "x").await;
     assert_eq!(closed["error"], "SAPRouteException", "{closed}");
     w.open_window(w.telnet).await;
-    let raw = route(&[w.hub_hop(), telnet], "raw", "raw via the hub").await;
+    let raw = pysap::route(&[w.hub_hop(), telnet], "raw", "raw via the hub").await;
     assert_eq!(raw["echo"], "raw via the hub", "{raw}");
 
     // Audited like any other entry's sessions, with the entry named.
@@ -149,14 +133,13 @@ async fn pysap_reaches_a_system_through_the_hub_while_its_window_is_open() {
 
     // After the close, the route is denied again.
     w.close_window(&window).await;
-    let after = route(
+    let after = pysap::route(
         &[w.hub_hop(), format!("{R3}:3200:{}", w.engineer)],
         "msg",
         "x",
     )
     .await;
     assert_eq!(after["error"], "SAPRouteException", "{after}");
-    let _ = w.system;
 }
 
 #[tokio::test]
@@ -171,7 +154,7 @@ async fn a_route_password_works_as_the_hubs_password() {
         .unwrap();
     let password = created["password"].as_str().unwrap();
     assert!(password.len() < 60, "short enough to type: {password}");
-    let ok = route(
+    let ok = pysap::route(
         &[w.hub_hop(), format!("{R3}:3200:{password}")],
         "msg",
         "with a route password",
@@ -204,7 +187,7 @@ async fn anything_but_a_service_connection_with_a_valid_token_is_denied() {
         format!("{R3}:3201:{}", w.engineer),
     ];
     for hop in cases {
-        let result = route(&[w.hub_hop(), hop.clone()], "msg", "x").await;
+        let result = pysap::route(&[w.hub_hop(), hop.clone()], "msg", "x").await;
         assert_eq!(result["error"], "SAPRouteException", "{hop}: {result}");
     }
     // The hub is not a SAProuter to administer.
@@ -320,7 +303,7 @@ async fn niping_through_the_hub_and_a_customer_saprouter() {
     assert_eq!(report.times.len(), 3);
 
     // pysap takes the same three-hop route.
-    let chained = route(
+    let chained = pysap::route(
         &[
             w.hub_hop(),
             format!("saprouter.prd.acme.portcullis:3299:{}", w.engineer),
@@ -337,7 +320,7 @@ async fn niping_through_the_hub_and_a_customer_saprouter() {
 
     // The customer's router still decides: a port its table does not permit is denied, and
     // its refusal reaches the client through the hub.
-    let denied = route(
+    let denied = pysap::route(
         &[
             w.hub_hop(),
             format!("saprouter.prd.acme.portcullis:3299:{}", w.engineer),

@@ -46,20 +46,7 @@ async fn world() -> World {
         .await;
     hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
         .await;
-    let system: Value = hub
-        .admin
-        .post(
-            "/api/v1/companies/acme/systems",
-            &json!({
-                "sid": "PRD", "system_number": "00", "system_type": "abap",
-                "product": "SAP S/4HANA", "product_version": "2023",
-                "installation_number": "0020123456", "status": "active",
-                "eu_data_protection": false, "advanced_secure_support": false,
-                "allow_independent_opening": false, "description": "production",
-            }),
-        )
-        .await
-        .unwrap();
+    let system = hub.system("acme", "PRD").await;
     let sc: Value = hub
         .admin
         .post(

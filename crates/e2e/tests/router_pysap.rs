@@ -47,22 +47,6 @@ async fn router(table: &str, info_password: Option<&str>) -> Running {
     }
 }
 
-async fn route(hops: &[String], mode: &str, payload: &str) -> Value {
-    let mut args = vec!["route".to_owned()];
-    for hop in hops {
-        args.push("--hop".into());
-        args.push(hop.clone());
-    }
-    args.extend([
-        "--mode".into(),
-        mode.into(),
-        "--payload".into(),
-        payload.into(),
-    ]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    pysap::run(&args).await
-}
-
 fn target(addr: SocketAddr) -> String {
     format!("127.0.0.1:{}", addr.port())
 }
@@ -76,12 +60,12 @@ async fn pysap_routes_in_msg_and_raw_mode() {
         None,
     )
     .await;
-    let msg = route(&[r.hop(), target(ni)], "msg", "EYECATCHER msg via pysap").await;
+    let msg = pysap::route(&[r.hop(), target(ni)], "msg", "EYECATCHER msg via pysap").await;
     assert_eq!(msg["ok"], true, "{msg}");
     assert_eq!(msg["echo"], "EYECATCHER msg via pysap");
     assert_eq!(msg["router_version"], 40, "pysap read our version response");
 
-    let native = route(&[r.hop(), target(raw)], "raw", "raw bytes via pysap").await;
+    let native = pysap::route(&[r.hop(), target(raw)], "raw", "raw bytes via pysap").await;
     assert_eq!(native["ok"], true, "{native}");
     assert_eq!(native["echo"], "raw bytes via pysap");
 }
@@ -90,13 +74,13 @@ async fn pysap_routes_in_msg_and_raw_mode() {
 async fn pysap_decodes_a_denied_route_as_perm_denied() {
     let raw = echo_server().await;
     let r = router("D * * *\n", None).await;
-    let denied = route(&[r.hop(), target(raw)], "raw", "x").await;
+    let denied = pysap::route(&[r.hop(), target(raw)], "raw", "x").await;
     assert_eq!(denied["ok"], false, "{denied}");
     // pysap raises SAPRouteException exactly for NIEROUT_PERM_DENIED (-94).
     assert_eq!(denied["error"], "SAPRouteException", "{denied}");
 
     // Other refusals arrive as pysap's response error with the code.
-    let unknown = route(&[r.hop(), "no-such-host.invalid:3200".into()], "msg", "x").await;
+    let unknown = pysap::route(&[r.hop(), "no-such-host.invalid:3200".into()], "msg", "x").await;
     assert_eq!(unknown["error"], "SAPRouterResponseError", "{unknown}");
     assert_eq!(unknown["return_code"], -90, "{unknown}");
 }
@@ -105,15 +89,16 @@ async fn pysap_decodes_a_denied_route_as_perm_denied() {
 async fn pysap_checks_route_passwords() {
     let raw = echo_server().await;
     let r = router(&format!("P * * {} pass1234\n", raw.port()), None).await;
-    let without = route(&[r.hop(), target(raw)], "raw", "x").await;
+    let without = pysap::route(&[r.hop(), target(raw)], "raw", "x").await;
     assert_eq!(without["error"], "SAPRouteException", "{without}");
-    let wrong = route(&[r.hop(), format!("{}:wrong", target(raw))], "raw", "x").await;
+    let wrong = pysap::route(&[r.hop(), format!("{}:wrong", target(raw))], "raw", "x").await;
     assert_eq!(wrong["error"], "SAPRouteException", "{wrong}");
     // The password on the target's entry (SAP GUI, legacy /P/) …
-    let on_target = route(&[r.hop(), format!("{}:pass1234", target(raw))], "raw", "in").await;
+    let on_target =
+        pysap::route(&[r.hop(), format!("{}:pass1234", target(raw))], "raw", "in").await;
     assert_eq!(on_target["echo"], "in", "{on_target}");
     // … or on the router's own entry (pysap's route-string parser puts /W/ there).
-    let on_router = route(
+    let on_router = pysap::route(
         &[format!("{}:pass1234", r.hop()), target(raw)],
         "raw",
         "own",
@@ -177,11 +162,11 @@ async fn pysap_through_a_chain_of_two_routers() {
         None,
     )
     .await;
-    let chained = route(&[first.hop(), second.hop(), target(ni)], "msg", "two hops").await;
+    let chained = pysap::route(&[first.hop(), second.hop(), target(ni)], "msg", "two hops").await;
     assert_eq!(chained["echo"], "two hops", "{chained}");
     // The second router denies a port the first permits: pysap sees the denial.
     let raw = echo_server().await;
     let first_open = router("P * * *\n", None).await;
-    let denied = route(&[first_open.hop(), second.hop(), target(raw)], "msg", "x").await;
+    let denied = pysap::route(&[first_open.hop(), second.hop(), target(raw)], "msg", "x").await;
     assert_eq!(denied["error"], "SAPRouteException", "{denied}");
 }

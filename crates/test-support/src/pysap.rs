@@ -29,6 +29,17 @@ fn python() -> PathBuf {
     venv
 }
 
+/// `ni_client.py route` through `hops` (`host:port[:password]`, first router first, target
+/// last) in `mode` (`msg` or `raw`), sending `payload`.
+pub async fn route(hops: &[String], mode: &str, payload: &str) -> Value {
+    let mut args = vec!["route"];
+    for hop in hops {
+        args.extend(["--hop", hop.as_str()]);
+    }
+    args.extend(["--mode", mode, "--payload", payload]);
+    run(&args).await
+}
+
 /// Runs `ni_client.py <args>` and returns its JSON output. Panics with the script's stderr
 /// when it fails or prints no JSON.
 pub async fn run(args: &[&str]) -> Value {
