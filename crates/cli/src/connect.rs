@@ -27,6 +27,54 @@ pub struct Forward {
     pub target: String,
 }
 
+impl Forward {
+    /// From the command line's one or two words: a service connection's name alone
+    /// (`ssh.prd.acme.portcullis:22`, which names its company, system and type, so no location
+    /// is needed), or a connector location and a virtual `host:port`.
+    pub fn from_args(words: &[String]) -> Result<Forward> {
+        match words {
+            [name] => {
+                let host = name.rsplit_once(':').map(|(h, _)| h).ok_or_else(|| {
+                    anyhow!("`{name}` has no port: write <type>.<SID>.<company>.portcullis:<port>")
+                })?;
+                if portcullis_domain::naming::parse_service_host(host).is_none() {
+                    return Err(anyhow!(
+                        "`{name}` is not a service connection name \
+                         (<type>.<SID>.<company>.portcullis:<port>); \
+                         for a connector's virtual host give its location first: \
+                         portcullis connect <LOCATION> {name}"
+                    ));
+                }
+                Ok(Forward {
+                    location: ANY_LOCATION.into(),
+                    target: name.clone(),
+                })
+            }
+            [location, target] => Ok(Forward {
+                location: location.clone(),
+                target: target.clone(),
+            }),
+            _ => Err(anyhow!(
+                "give a service connection name, or a location and a target"
+            )),
+        }
+    }
+}
+
+/// The location sent with a service connection's name: the hub finds the connector from the
+/// service connection itself and ignores this.
+pub const ANY_LOCATION: &str = "-";
+
+impl std::fmt::Display for Forward {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.location == ANY_LOCATION {
+            write!(f, "{}", self.target)
+        } else {
+            write!(f, "{} {}", self.location, self.target)
+        }
+    }
+}
+
 /// Percent-encodes everything but unreserved characters, for query values.
 pub fn query_escape(s: &str) -> String {
     let mut out = String::new();
@@ -153,4 +201,39 @@ pub async fn bind(listen: SocketAddr) -> Result<(TcpListener, SocketAddr)> {
         .with_context(|| format!("cannot listen on {listen}"))?;
     let a = l.local_addr()?;
     Ok((l, a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_service_name_alone_needs_no_location() {
+        let f = Forward::from_args(&words(&["ssh.prd.acme.portcullis:22"])).unwrap();
+        assert_eq!(f.location, ANY_LOCATION);
+        assert_eq!(f.target, "ssh.prd.acme.portcullis:22");
+        assert_eq!(f.to_string(), "ssh.prd.acme.portcullis:22");
+    }
+
+    #[test]
+    fn a_location_and_a_virtual_target() {
+        let f = Forward::from_args(&words(&["berlin", "prd-app:22"])).unwrap();
+        assert_eq!(
+            (f.location.as_str(), f.target.as_str()),
+            ("berlin", "prd-app:22")
+        );
+        assert_eq!(f.to_string(), "berlin prd-app:22");
+    }
+
+    #[test]
+    fn a_plain_host_alone_or_no_port_is_explained() {
+        let e = Forward::from_args(&words(&["prd-app:22"])).unwrap_err();
+        assert!(e.to_string().contains("give its location first"), "{e}");
+        let e = Forward::from_args(&words(&["ssh.prd.acme.portcullis"])).unwrap_err();
+        assert!(e.to_string().contains("has no port"), "{e}");
+    }
 }

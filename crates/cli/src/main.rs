@@ -200,10 +200,10 @@ enum ConnectorCmd {
 struct ConnectArgs {
     #[command(flatten)]
     hub: HubClientArgs,
-    /// Connector location ID.
-    location: String,
-    /// Virtual host:port as the connector lists it.
-    target: String,
+    /// A service connection's name (`ssh.prd.acme.portcullis:22`), or a connector location
+    /// followed by a virtual host:port as that connector lists it (`berlin prd-app:22`).
+    #[arg(value_name = "[LOCATION] TARGET", num_args = 1..=2, required = true)]
+    target: Vec<String>,
     /// Local address to listen on.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
@@ -366,19 +366,11 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Connect(a) => {
+            let fwd = portcullis::connect::Forward::from_args(&a.target)?;
             let client = a.hub.client()?;
             let (listener, addr) = portcullis::connect::bind(a.listen).await?;
-            println!(
-                "Forwarding {addr} → {} {} through {}",
-                a.location,
-                a.target,
-                client.authority()
-            );
+            println!("Forwarding {addr} → {fwd} through {}", client.authority());
             let shutdown = CancellationToken::new();
-            let fwd = portcullis::connect::Forward {
-                location: a.location,
-                target: a.target,
-            };
             let serve = portcullis::connect::serve(client, fwd, listener, shutdown.clone());
             tokio::select! {
                 _ = serve => {}

@@ -455,7 +455,8 @@ pub fn describe(info: &Info, dir: &Path) -> String {
          \x20 curl --proxy http://{http} --proxy-user {loc}:{token} -p http://web.demo/hello\n\
          \x20 portcullis niping -c -H /H/{ni_host}/S/{ni_port}/W/{eng}/H/{tcp_host}/S/{tcp_port}\n\
          \x20 portcullis connect --hub {api} --ca {ca} --token {token} {loc} echo.demo:7 --listen 127.0.0.1:7007\n\
-         \x20     then: nc 127.0.0.1 7007\n\
+         \x20 portcullis connect --hub {api} --ca {ca} --token {eng} {tcp_host}:{tcp_port} --listen 127.0.0.1:7008\n\
+         \x20     then: nc 127.0.0.1 7007 (or 7008)\n\
          \x20 PORTCULLIS_HUB={api} PORTCULLIS_CA={ca} PORTCULLIS_TOKEN=$(cat {admin}) \\\n\
          \x20     portcullis admin connector list --company {company}\n\n\
          The same in machine-readable form: {dir}/quickstart.json. Stop with Ctrl-C.\n",

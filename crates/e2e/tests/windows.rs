@@ -1,11 +1,11 @@
 //! Windows end to end: a support engineer reaches a customer's system by its service-connection
-//! name only while a window is open; closing and expiry cut the live session on both sides
-//! within a second; the connector's own view of a window decides too (two keys).
+//! name only while a window is open; closing, expiry, revoking a grant and disabling a user cut
+//! the live session on both sides (the client's and the back end's socket) within a second; the connector's own view of a window decides too (two keys).
 
 use std::time::{Duration, Instant};
 
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
-use portcullis_test_support::{echo_server, TestConnector, TestHub};
+use portcullis_test_support::{watched_echo_server, TestConnector, TestHub, WAIT};
 use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -19,12 +19,14 @@ struct World {
     engineer: String,
     /// The service connection's id.
     sc: i64,
+    /// When each connection to the back end ended: the connector's side of a session.
+    back_end_closes: tokio::sync::mpsc::UnboundedReceiver<Instant>,
 }
 
 async fn world() -> World {
     let hub = TestHub::start().await;
     hub.company("acme").await;
-    let echo = echo_server().await;
+    let (echo, back_end_closes) = watched_echo_server().await;
     let conn = TestConnector::for_hub(&hub, "acme", "berlin")
         .await
         .expose("echo", "echo.internal:7", echo)
@@ -49,6 +51,7 @@ async fn world() -> World {
         conn,
         engineer,
         sc: sc["id"].as_i64().unwrap(),
+        back_end_closes,
     }
 }
 
@@ -79,6 +82,29 @@ async fn ended_within(s: &mut TcpStream, limit: Duration) -> Duration {
         "the live session was not cut within {limit:?}: {r:?}"
     );
     start.elapsed()
+}
+
+/// Waits for the back end to see a connection end (the connector cut its side of the session)
+/// and asserts that it happened less than `limit` after `since`.
+/// Connections that ended before `since` (the connector's reachability probe, earlier
+/// sessions) are passed over.
+async fn back_end_cut_within(w: &mut World, since: Instant, limit: Duration) {
+    let at = tokio::time::timeout(WAIT, async {
+        loop {
+            match w.back_end_closes.recv().await {
+                Some(at) if at >= since => return at,
+                Some(_) => continue,
+                None => panic!("the back end stopped"),
+            }
+        }
+    })
+    .await
+    .expect("the connector never closed its connection to the back end");
+    let took = at - since;
+    assert!(
+        took < limit,
+        "the connector cut its side {took:?} after the cause"
+    );
 }
 
 async fn hub_events(w: &World, action: &str) -> Vec<Value> {
@@ -119,8 +145,10 @@ async fn an_engineer_gets_in_only_while_a_window_is_open_and_closing_cuts_him_of
         b"hello PRD"
     );
 
-    // Closing cuts the live session within a second.
+    // Closing cuts the live session within a second, on the client's side and on the back
+    // end's.
     let applied = w.conn.status().windows_applied;
+    let closing = Instant::now();
     let _: Value = w
         .hub
         .admin
@@ -129,6 +157,7 @@ async fn an_engineer_gets_in_only_while_a_window_is_open_and_closing_cuts_him_of
         .unwrap();
     let took = ended_within(&mut s, Duration::from_secs(1)).await;
     assert!(took < Duration::from_secs(1), "{took:?}");
+    back_end_cut_within(&mut w, closing, Duration::from_secs(1)).await;
     assert!(matches!(connect(&w).await, Socks5Outcome::Refused(0x02)));
 
     // Both sides recorded it.
@@ -157,7 +186,10 @@ async fn an_engineer_gets_in_only_while_a_window_is_open_and_closing_cuts_him_of
 
 #[tokio::test]
 async fn expiry_cuts_the_live_session_within_a_second_on_both_sides() {
-    let w = world().await;
+    let mut w = world().await;
+    // The same moment on the monotonic clock, taken first so that it is not later than `end`,
+    // less the 50 ms the hub may cut early (as asserted below).
+    let end_instant = Instant::now() + Duration::from_millis(2500 - 50);
     let end = time::OffsetDateTime::now_utc() + time::Duration::milliseconds(2500);
     let win = open_window(
         &w,
@@ -178,6 +210,7 @@ async fn expiry_cuts_the_live_session_within_a_second_on_both_sides() {
         late > -time::Duration::milliseconds(50),
         "cut {late} before the end"
     );
+    back_end_cut_within(&mut w, end_instant, Duration::from_secs(1)).await;
     assert!(matches!(connect(&w).await, Socks5Outcome::Refused(0x02)));
     let expired = wait_events(&w, "window.expired", 1).await;
     assert_eq!(expired[0]["detail"]["window"]["id"], win["id"]);
@@ -293,7 +326,7 @@ async fn wait_events(w: &World, action: &str, n: usize) -> Vec<Value> {
 
 #[tokio::test]
 async fn revoking_a_grant_cuts_the_technical_users_session_and_refuses_the_next() {
-    let w = world().await;
+    let mut w = world().await;
     let app = w.hub.token("acme", "cloud-app").await;
     w.hub.grant("acme", &app, "berlin", "echo.internal:7").await;
     let Socks5Outcome::Connected(mut s) =
@@ -320,6 +353,7 @@ async fn revoking_a_grant_cuts_the_technical_users_session_and_refuses_the_next(
         .await
         .unwrap();
     let id = grants.last().unwrap()["id"].clone();
+    let revoking = Instant::now();
     let _: Value = w
         .hub
         .admin
@@ -327,6 +361,7 @@ async fn revoking_a_grant_cuts_the_technical_users_session_and_refuses_the_next(
         .await
         .unwrap();
     ended_within(&mut s, Duration::from_secs(1)).await;
+    back_end_cut_within(&mut w, revoking, Duration::from_secs(1)).await;
     assert!(matches!(
         socks5_connect(w.hub.socks5(), "berlin", &app, "echo.internal", 7)
             .await
@@ -363,10 +398,9 @@ async fn every_entry_point_takes_the_service_connection_name() {
         .await
         .unwrap();
     let stop = tokio_util::sync::CancellationToken::new();
-    let fwd = portcullis::connect::Forward {
-        location: "-".into(),
-        target: "GENERIC_TCP.PRD.acme.portcullis:7".into(),
-    };
+    let fwd =
+        portcullis::connect::Forward::from_args(&["GENERIC_TCP.PRD.acme.portcullis:7".into()])
+            .unwrap();
     tokio::spawn(portcullis::connect::serve(
         client,
         fwd,
@@ -483,7 +517,7 @@ async fn the_log_book_shows_everything_about_one_system_and_nothing_else() {
 
 #[tokio::test]
 async fn disabling_a_user_cuts_his_live_session_and_his_tokens() {
-    let w = world().await;
+    let mut w = world().await;
     open_window(&w, json!({"contact": "Bob"})).await;
     let Socks5Outcome::Connected(mut s) = connect(&w).await else {
         panic!("engineer refused under an open window");
@@ -491,6 +525,7 @@ async fn disabling_a_user_cuts_his_live_session_and_his_tokens() {
     assert_eq!(echo_round_trip(&mut s, b"u").await.unwrap(), b"u");
     let users: Vec<Value> = w.hub.admin.get("/api/v1/users").await.unwrap();
     let alice = users.iter().find(|u| u["name"] == "alice").unwrap()["id"].clone();
+    let disabling = Instant::now();
     let _: Value = w
         .hub
         .admin
@@ -499,6 +534,7 @@ async fn disabling_a_user_cuts_his_live_session_and_his_tokens() {
         .unwrap();
     let took = ended_within(&mut s, Duration::from_secs(1)).await;
     assert!(took < Duration::from_secs(1), "{took:?}");
+    back_end_cut_within(&mut w, disabling, Duration::from_secs(1)).await;
     assert!(matches!(connect(&w).await, Socks5Outcome::AuthFailed(_)));
     let ends = wait_events(&w, "session.end", 1).await;
     assert_eq!(ends[0]["detail"]["ended_by"], "user disabled");

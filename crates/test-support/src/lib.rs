@@ -46,6 +46,41 @@ pub async fn echo_server() -> SocketAddr {
         .expect("echo server binds")
 }
 
+/// Starts a TCP echo server on 127.0.0.1 port 0 that reports, for every connection, the
+/// moment it ended (the peer closed or reset it): how a test sees that the connector cut its
+/// side of a session, on the back end's own socket.
+pub async fn watched_echo_server() -> (
+    SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<std::time::Instant>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("echo binds");
+    let addr = listener.local_addr().expect("echo address");
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if s.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                let _ = tx.send(std::time::Instant::now());
+            });
+        }
+    });
+    (addr, rx)
+}
+
 /// Starts an NI echo server (`portcullis niping -s`) on 127.0.0.1 port 0 that lives as long
 /// as the test process: what a route in MSG mode reaches.
 pub async fn ni_echo_server() -> SocketAddr {
