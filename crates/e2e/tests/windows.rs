@@ -217,6 +217,60 @@ async fn expiry_cuts_the_live_session_within_a_second_on_both_sides() {
 }
 
 #[tokio::test]
+async fn a_reservation_opens_by_itself_at_its_start_and_closes_at_its_end() {
+    let mut w = world().await;
+    let fmt = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let (start, end) = (
+        now + time::Duration::milliseconds(1500),
+        now + time::Duration::milliseconds(3500),
+    );
+    let end_instant = Instant::now() + Duration::from_millis(3500 - 50);
+    let win = open_window(
+        &w,
+        json!({"contact": "Bob", "start": fmt(start), "end": fmt(end)}),
+    )
+    .await;
+    assert_eq!(win["state"], "reserved");
+    // Before its start: refused, as without a window.
+    assert!(matches!(connect(&w).await, Socks5Outcome::Refused(0x02)));
+    let refused = hub_events(&w, "session.refused").await;
+    assert_eq!(refused.last().unwrap()["detail"]["code"], "no_open_window");
+
+    // At its start the hub announces it, and from then on both keys let the engineer in (the
+    // connector knew the reservation and decides by its own clock).
+    let opened = wait_events(&w, "window.reservation_opened", 1).await;
+    assert_eq!(opened[0]["detail"]["window"]["id"], win["id"]);
+    let at = time::OffsetDateTime::parse(
+        opened[0]["at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(at >= start, "announced at {at}, before the start {start}");
+    let Socks5Outcome::Connected(mut s) = connect(&w).await else {
+        panic!("engineer refused once the reservation opened");
+    };
+    assert_eq!(echo_round_trip(&mut s, b"r").await.unwrap(), b"r");
+
+    // At its end the live session is cut on both sides, and the window is closed.
+    ended_within(&mut s, Duration::from_secs(5)).await;
+    back_end_cut_within(&mut w, end_instant, Duration::from_secs(1)).await;
+    let expired = wait_events(&w, "window.expired", 1).await;
+    assert_eq!(expired[0]["detail"]["window"]["id"], win["id"]);
+    let now: Value = w
+        .hub
+        .admin
+        .get(&format!("/api/v1/windows/{}", win["id"]))
+        .await
+        .unwrap();
+    assert_eq!(now["state"], "closed");
+    assert!(matches!(connect(&w).await, Socks5Outcome::Refused(0x02)));
+}
+
+#[tokio::test]
 async fn the_twenty_day_limit_and_the_engineer_list_are_enforced() {
     let w = world().await;
     let now = time::OffsetDateTime::now_utc();
