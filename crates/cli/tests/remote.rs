@@ -161,9 +161,43 @@ async fn a_vendor_admin_opens_lists_extends_and_closes_a_window() {
 
     // The service connection as people see it.
     let list = w.ok(&["connection", "list", "--company", "acme"]).await;
-    for needle in ["PRD", "ssh", "site", "prd-app:22", "closed"] {
+    for needle in [
+        "PRD",
+        "ssh",
+        "site",
+        "prd-app:22",
+        "closed",
+        "NETWORK",
+        "not_enrolled",
+    ] {
         assert!(list.contains(needle), "{needle} in\n{list}");
     }
+    // The system is not connected (its only connector never enrolled), and says so.
+    let systems = w
+        .ok(&[
+            "system",
+            "list",
+            "--company",
+            "acme",
+            "--network",
+            "not_connected",
+        ])
+        .await;
+    assert!(
+        systems.contains("PRD") && systems.contains("NETWORK"),
+        "{systems}"
+    );
+    let none = w
+        .ok(&[
+            "system",
+            "list",
+            "--company",
+            "acme",
+            "--network",
+            "connected",
+        ])
+        .await;
+    assert!(!none.contains("PRD"), "{none}");
 
     // A support engineer and his token.
     let eve = w

@@ -54,6 +54,10 @@ pub enum ConnectionCmd {
         /// Only those `open`, `reserved` or `closed` now.
         #[arg(long)]
         state: Option<String>,
+        /// Only those whose connector is `connected`, `not_connected`, `not_enrolled` or
+        /// `revoked`.
+        #[arg(long)]
+        network: Option<String>,
         #[command(flatten)]
         out: OutputArgs,
     },
@@ -85,6 +89,7 @@ pub(crate) struct ServiceRow {
     pub location: String,
     pub entry_host: String,
     pub state: String,
+    pub network: String,
 }
 
 impl ServiceRow {
@@ -109,6 +114,7 @@ fn services_table(rows: &[ServiceRow]) -> Table {
             ("VIRTUAL TARGET", s.target()),
             ("ENTRY", s.entry()),
             ("STATE", s.state.clone()),
+            ("NETWORK", s.network.clone()),
         ]
     }))
     .empty("no service connections")
@@ -124,6 +130,7 @@ fn service_fields(s: &ServiceRow) -> String {
         ("URL", or_dash(s.url.as_ref())),
         ("ENTRY", s.entry()),
         ("STATE", s.state.clone()),
+        ("NETWORK", s.network.clone()),
         ("CREATED BY", s.created_by.clone()),
     ])
 }
@@ -162,6 +169,7 @@ pub async fn run(c: &ApiClient, cmd: ConnectionCmd) -> Result<()> {
             system,
             connection_type,
             state,
+            network,
             out,
         } => {
             let mut q = Vec::new();
@@ -176,6 +184,9 @@ pub async fn run(c: &ApiClient, cmd: ConnectionCmd) -> Result<()> {
             }
             if let Some(s) = &state {
                 q.push(format!("state={}", query_escape(s)));
+            }
+            if let Some(n) = &network {
+                q.push(format!("network={}", query_escape(n)));
             }
             let mut path = format!("/api/v1/companies/{}/service-connections", seg(&company));
             if !q.is_empty() {

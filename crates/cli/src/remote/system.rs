@@ -49,6 +49,10 @@ pub enum SystemCmd {
         /// Only my favourites.
         #[arg(long)]
         favourites: bool,
+        /// Only systems with this network status: `connected` (every connector its service
+        /// connections go through is connected), `not_connected`, `not_set_up`.
+        #[arg(long)]
+        network: Option<String>,
         /// `sid` (default), `product`, `status`, `system_type`, `open` (most open first).
         #[arg(long)]
         sort: Option<String>,
@@ -187,6 +191,7 @@ pub(crate) struct SystemRow {
     pub updated_at: OffsetDateTime,
     pub service_connections: Option<usize>,
     pub open_connections: Option<usize>,
+    pub network: Option<String>,
     pub favourite: Option<bool>,
 }
 
@@ -294,6 +299,9 @@ fn systems_table(rows: &[&SystemRow]) -> Table {
             r.push(("CONNECTIONS", sc.to_string()));
             r.push(("OPEN", open.to_string()));
         }
+        if let Some(n) = &s.network {
+            r.push(("NETWORK", n.clone()));
+        }
         if let Some(f) = s.favourite {
             r.push(("FAV", if f { "*" } else { "" }.to_string()));
         }
@@ -324,6 +332,17 @@ fn system_fields(s: &SystemRow) -> String {
             d.allow_independent_opening.to_string(),
         ),
         ("DESCRIPTION", d.description.clone()),
+        (
+            "SERVICE CONNECTIONS",
+            s.service_connections
+                .map_or_else(|| "-".into(), |n| n.to_string()),
+        ),
+        (
+            "OPEN CONNECTIONS",
+            s.open_connections
+                .map_or_else(|| "-".into(), |n| n.to_string()),
+        ),
+        ("NETWORK", s.network.clone().unwrap_or_else(|| "-".into())),
         ("UPDATED", when(s.updated_at)),
     ])
 }
@@ -421,6 +440,7 @@ pub async fn run(c: &ApiClient, cmd: SystemCmd) -> Result<()> {
             flag,
             open,
             favourites,
+            network,
             sort,
             group_by,
             out,
@@ -431,6 +451,7 @@ pub async fn run(c: &ApiClient, cmd: SystemCmd) -> Result<()> {
                 ("system_type", system_type),
                 ("product", product),
                 ("flag", flag),
+                ("network", network),
                 ("sort", sort),
             ] {
                 if let Some(v) = v {

@@ -283,17 +283,23 @@ pub struct ConnectorView {
     pub tunnel: Option<serde_json::Value>,
 }
 
-fn view(st: &State, c: portcullis_store::Connector) -> ConnectorView {
-    let live = st.registry.by_connector(c.id);
-    let status = if c.revoked_at.is_some() {
+/// A connector's network status: `revoked` (SAP's *canceled*), `connected` (its tunnel is up),
+/// `not_enrolled`, or `not_connected`.
+pub fn connector_status(st: &State, c: &portcullis_store::Connector) -> &'static str {
+    if c.revoked_at.is_some() {
         "revoked"
-    } else if live.is_some() {
+    } else if st.registry.by_connector(c.id).is_some() {
         "connected"
     } else if c.cert_fingerprint.is_none() {
         "not_enrolled"
     } else {
         "not_connected"
-    };
+    }
+}
+
+fn view(st: &State, c: portcullis_store::Connector) -> ConnectorView {
+    let live = st.registry.by_connector(c.id);
+    let status = connector_status(st, &c);
     let tunnel = live.map(|t| {
         serde_json::json!({
             "version": t.version,

@@ -4,6 +4,7 @@
 //! touches anything; data of a company the caller may not see is "not found", exactly like data
 //! that does not exist.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::extract::connect_info::ConnectInfo;
@@ -20,6 +21,7 @@ use portcullis_store::{
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::admin::connector_status;
 use super::audit_action as audit;
 use super::extract::{Body, Path, Query};
 use super::{ApiErr, Authed};
@@ -83,6 +85,10 @@ pub struct SystemView {
     pub service_connections: usize,
     /// How many of them have a window open now.
     pub open_connections: usize,
+    /// The network status of the connectors its service connections go through (RC-08):
+    /// `connected` when every one is connected, `not_connected` when one is not (not
+    /// connected, not enrolled or revoked), `not_set_up` without service connections.
+    pub network: &'static str,
     /// The caller's favourite.
     pub favourite: bool,
 }
@@ -104,6 +110,8 @@ pub struct SystemQuery {
     pub open: Option<bool>,
     /// Only the caller's favourites.
     pub favourites: Option<bool>,
+    /// Only systems with this network status: `connected`, `not_connected`, `not_set_up`.
+    pub network: Option<String>,
     /// `sid` (default), `product`, `status`, `system_type`, `open` (most open first).
     pub sort: Option<String>,
 }
@@ -130,17 +138,8 @@ pub async fn list_systems(
     Query(q): Query<SystemQuery>,
 ) -> Result<Json<Vec<SystemView>>, ApiErr> {
     let (c, _permit) = company_permit(&st, &p, &company, Op::ReadSystems).await?;
-    let (scs, open) = open_counts(&st, c.id).await?;
-    let favs = st.store.list_favourites(p.user_id).await?;
     let mut out = Vec::new();
-    for s in st.store.list_systems(Some(c.id)).await? {
-        let mine: Vec<&ServiceConnection> = scs.iter().filter(|x| x.system_id == s.id).collect();
-        let v = SystemView {
-            service_connections: mine.len(),
-            open_connections: mine.iter().filter(|x| open.contains(&x.id)).count(),
-            favourite: favs.contains(&s.id),
-            system: s,
-        };
+    for v in system_views(&st, &p, c.id).await? {
         if keep(&v, &q)? {
             out.push(v);
         }
@@ -158,6 +157,53 @@ pub async fn list_systems(
         }
     }
     Ok(Json(out))
+}
+
+/// Every system of a company as the caller sees it now. The caller holds a permit to read them.
+async fn system_views(st: &State, p: &Principal, company: Id) -> Result<Vec<SystemView>, ApiErr> {
+    let (scs, open) = open_counts(st, company).await?;
+    let favs = st.store.list_favourites(p.user_id).await?;
+    let statuses = connector_statuses(st, company).await?;
+    let mut out = Vec::new();
+    for s in st.store.list_systems(Some(company)).await? {
+        let mine: Vec<&ServiceConnection> = scs.iter().filter(|x| x.system_id == s.id).collect();
+        out.push(SystemView {
+            service_connections: mine.len(),
+            open_connections: mine.iter().filter(|x| open.contains(&x.id)).count(),
+            network: system_network(&mine, &statuses),
+            favourite: favs.contains(&s.id),
+            system: s,
+        });
+    }
+    Ok(out)
+}
+
+/// Every connector of a company and its network status now.
+async fn connector_statuses(st: &State, company: Id) -> Result<HashMap<Id, &'static str>, ApiErr> {
+    Ok(st
+        .store
+        .list_connectors(Some(company))
+        .await?
+        .iter()
+        .map(|c| (c.id, connector_status(st, c)))
+        .collect())
+}
+
+/// A system's network status from its service connections' connectors.
+fn system_network(
+    mine: &[&ServiceConnection],
+    statuses: &HashMap<Id, &'static str>,
+) -> &'static str {
+    if mine.is_empty() {
+        "not_set_up"
+    } else if mine
+        .iter()
+        .all(|sc| statuses.get(&sc.connector_id) == Some(&"connected"))
+    {
+        "connected"
+    } else {
+        "not_connected"
+    }
 }
 
 fn keep(v: &SystemView, q: &SystemQuery) -> Result<bool, ApiErr> {
@@ -193,6 +239,16 @@ fn keep(v: &SystemView, q: &SystemQuery) -> Result<bool, ApiErr> {
     }
     if q.favourites == Some(true) && !v.favourite {
         return Ok(false);
+    }
+    if let Some(n) = &q.network {
+        if !["connected", "not_connected", "not_set_up"].contains(&n.as_str()) {
+            return Err(invalid(format!(
+                "network: {n:?} is not one of connected, not_connected, not_set_up"
+            )));
+        }
+        if v.network != n {
+            return Ok(false);
+        }
     }
     Ok(true)
 }
@@ -242,8 +298,14 @@ pub async fn get_system(
     AxState(st): AxState<State>,
     Authed(p): Authed,
     Path(id): Path<Id>,
-) -> Result<Json<System>, ApiErr> {
-    Ok(Json(visible_system(&st, &p, id, Op::ReadSystems).await?.0))
+) -> Result<Json<SystemView>, ApiErr> {
+    let (s, _permit) = visible_system(&st, &p, id, Op::ReadSystems).await?;
+    let views = system_views(&st, &p, s.company_id).await?;
+    views
+        .into_iter()
+        .find(|v| v.system.id == id)
+        .map(Json)
+        .ok_or_else(|| ApiErr::not_found("system"))
 }
 
 /// `PUT /api/v1/systems/{id}`: replaces the maintained fields.
@@ -395,6 +457,9 @@ pub struct ServiceView {
     pub entry_host: String,
     /// `open`, `reserved` or `closed` now.
     pub state: WindowState,
+    /// The connector's network status now (RC-08): `connected`, `not_connected`,
+    /// `not_enrolled` or `revoked`.
+    pub network: &'static str,
 }
 
 async fn service_view(st: &State, sc: ServiceConnection) -> Result<ServiceView, ApiErr> {
@@ -439,6 +504,7 @@ async fn service_view(st: &State, sc: ServiceConnection) -> Result<ServiceView, 
     Ok(ServiceView {
         sid: system.data.sid,
         connection_type: ty.def.key,
+        network: connector_status(st, &connector),
         location: connector.location,
         entry_host,
         state,
@@ -456,6 +522,9 @@ pub struct ServiceQuery {
     pub connection_type: Option<String>,
     /// Only in this state now: `open`, `reserved`, `closed`.
     pub state: Option<String>,
+    /// Only those whose connector has this network status: `connected`, `not_connected`,
+    /// `not_enrolled`, `revoked`.
+    pub network: Option<String>,
 }
 
 /// `GET /api/v1/companies/{company}/service-connections`
@@ -479,6 +548,9 @@ pub async fn list_services(
             continue;
         }
         if q.state.as_ref().is_some_and(|s| s != v.state.as_str()) {
+            continue;
+        }
+        if q.network.as_ref().is_some_and(|n| n != v.network) {
             continue;
         }
         out.push(v);
