@@ -347,6 +347,68 @@ async fn a_window_reserved_for_tomorrow_shows_reserved() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_engineer_opens_independently_only_where_the_customer_allows_it() {
+    let w = World::with_service().await;
+    w.ok(&[
+        "user",
+        "create",
+        "--name",
+        "eve",
+        "--role",
+        "support_engineer",
+    ])
+    .await;
+    let token = w.json(&["user", "token", "eve", "--name", "laptop"]).await;
+    let eve = token["token"].as_str().unwrap().to_string();
+
+    let o = w.cli_as(&eve, &with(&["window", "open"], &SVC)).await;
+    assert_eq!(o.status.code(), Some(1), "{}", explain(&o));
+    assert!(
+        stderr(&o).contains("system PRD does not allow independent opening"),
+        "{}",
+        explain(&o)
+    );
+
+    // The customer allows it on PRD.
+    w.ok(&[
+        "system",
+        "update",
+        "PRD",
+        "--company",
+        "acme",
+        "--allow-independent-opening",
+    ])
+    .await;
+    let o = w
+        .cli_as(
+            &eve,
+            &with(
+                &["window", "open"],
+                &with(&SVC, &["--hours", "2", "--json"]),
+            ),
+        )
+        .await;
+    assert!(o.status.success(), "{}", explain(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        (v["independent"].clone(), v["engineers"].clone()),
+        (Value::Bool(true), serde_json::json!(["eve"]))
+    );
+    let table = w.ok(&["window", "list", "--company", "acme"]).await;
+    assert!(
+        table.contains("(independent)") && table.contains("1h 59m"),
+        "{table}"
+    );
+
+    // Eve closes it herself.
+    let id = v["id"].as_i64().unwrap().to_string();
+    let o = w.cli_as(&eve, &["window", "close", &id, "--json"]).await;
+    assert!(o.status.success(), "{}", explain(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["state"], "closed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_window_of_20_days_and_a_minute_is_refused_with_the_hubs_message() {
     let w = World::with_service().await;
     let until = rfc3339(OffsetDateTime::now_utc() + Duration::days(20) + Duration::minutes(1));

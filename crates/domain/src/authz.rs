@@ -6,7 +6,7 @@
 //! | role | side | may |
 //! |---|---|---|
 //! | `vendor_admin` | vendor | run the hub: companies, vendor users, every company's data, audit |
-//! | `support_engineer` | vendor | read systems and service connections; open sessions while a window is open and names him (or names nobody) |
+//! | `support_engineer` | vendor | read systems and service connections; open sessions while a window is open and names him (or names nobody); open a window for himself alone on a system that allows independent opening ([`Op::OpenIndependently`]) |
 //! | `auditor` | vendor (all companies) or one company | read audit data and log books, nothing else |
 //! | `company_admin` | one company | the company's *super administrator*: everything in the company, users and their authorizations, standing grants |
 //! | `company_user` | one company | read the company's data; more only through [`Authorization`]s the super administrator grants |
@@ -282,11 +282,16 @@ pub enum Op {
     KeepFavourites,
     /// Create a route password for oneself (pass one's own company, `None` for vendor users).
     CreateRoutePassword,
+    /// Open a window now that admits only oneself, and close it again: a support engineer's
+    /// *independent opening* (SAP's semi-automatic opening, RC-13). The permit alone is not
+    /// enough: the operation also requires the system's `allow_independent_opening` flag,
+    /// which only the customer sets.
+    OpenIndependently,
 }
 
 impl Op {
     /// Every operation, for the authorization matrix test.
-    pub const ALL: [Op; 17] = [
+    pub const ALL: [Op; 18] = [
         Op::CreateCompany,
         Op::ReadCompany,
         Op::ManageUsers,
@@ -304,6 +309,7 @@ impl Op {
         Op::OpenSession,
         Op::KeepFavourites,
         Op::CreateRoutePassword,
+        Op::OpenIndependently,
     ];
 }
 
@@ -390,15 +396,19 @@ pub fn authorize(actor: &Actor, op: Op, company: Option<Id>) -> Result<Permit, A
         }
     };
     match (actor.role, op) {
-        (Role::VendorAdmin, Op::OpenSession | Op::MaintainAccessData) => deny(),
+        // A vendor admin opens no sessions, so a window for himself alone means nothing.
+        (Role::VendorAdmin, Op::OpenSession | Op::MaintainAccessData | Op::OpenIndependently) => {
+            deny()
+        }
         (Role::VendorAdmin, _) => Ok(permit),
 
         (Role::SupportEngineer, Op::ReadCompany | Op::ReadSystems | Op::ReadConnectors) => {
             Ok(permit)
         }
-        (Role::SupportEngineer, Op::OpenSession | Op::KeepFavourites | Op::CreateRoutePassword) => {
-            Ok(permit)
-        }
+        (
+            Role::SupportEngineer,
+            Op::OpenSession | Op::KeepFavourites | Op::CreateRoutePassword | Op::OpenIndependently,
+        ) => Ok(permit),
         (Role::SupportEngineer, _) => deny(),
 
         (
@@ -411,7 +421,12 @@ pub fn authorize(actor: &Actor, op: Op, company: Option<Id>) -> Result<Permit, A
         ) => Ok(permit),
         (Role::Auditor, _) => deny(),
 
-        (Role::CompanyAdmin | Role::CompanyUser, Op::CreateCompany | Op::OpenSession) => deny(),
+        // A company opens its windows with OperateConnections; independent opening is the
+        // vendor engineer's.
+        (
+            Role::CompanyAdmin | Role::CompanyUser,
+            Op::CreateCompany | Op::OpenSession | Op::OpenIndependently,
+        ) => deny(),
         (Role::CompanyAdmin, _) => Ok(permit),
         (
             Role::CompanyUser,
@@ -567,6 +582,23 @@ mod tests {
     }
 
     #[test]
+    fn only_support_engineers_open_independently() {
+        for role in Role::ALL {
+            let company = match role.company_scoped() {
+                Some(false) => None,
+                _ => Some(1),
+            };
+            let a = actor(role, company, &Authorization::ALL);
+            let got = authorize(&a, Op::OpenIndependently, Some(1));
+            assert_eq!(
+                got.is_ok(),
+                role == Role::SupportEngineer,
+                "{role}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
     fn vendor_roles() {
         let admin = actor(Role::VendorAdmin, None, &[]);
         assert!(authorize(&admin, Op::CreateCompany, None).is_ok());
@@ -576,6 +608,8 @@ mod tests {
         assert!(authorize(&eng, Op::OpenSession, Some(3)).is_ok());
         assert!(authorize(&eng, Op::ReadSystems, Some(3)).is_ok());
         assert!(authorize(&eng, Op::OperateConnections, Some(3)).is_err());
+        assert!(authorize(&eng, Op::OpenIndependently, Some(3)).is_ok());
+        assert!(authorize(&admin, Op::OpenIndependently, Some(3)).is_err());
         assert!(authorize(&eng, Op::ReadAudit, Some(3)).is_err());
         let auditor = actor(Role::Auditor, None, &[]);
         assert!(authorize(&auditor, Op::ReadAudit, None).is_ok());

@@ -135,6 +135,11 @@ const MATRIX: &[Row] = &[
     row("GET",    "/api/v1/windows/{win}", None,                                        "Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  N"),
     row("PATCH",  "/api/v1/windows/{new_window}", Some(r#"{"contact":"Carol"}"#),       "Y  -  -  -  Y  -  Y  -  -  -  N"),
     row("POST",   "/api/v1/windows/{new_window}/close", Some("{}"),                     "Y  -  -  -  Y  -  Y  -  -  -  N"),
+    // independent opening (RC-13): a support engineer opens and closes his own, on a system
+    // that allows it (OpenIndependently); the customer's side as above
+    row("POST",   "/api/v1/service-connections/{new_independent_service}/windows", Some(r#"{"contact":"Bob"}"#),
+                                                                                        "Y  Y  -  -  Y  -  Y  -  -  -  N"),
+    row("POST",   "/api/v1/windows/{new_own_window}/close", Some("{}"),                 "Y  Y  -  -  Y  -  Y  -  -  -  N"),
     // standing grants: ManageGrants
     row("POST",   "/api/v1/service-connections/{new_service}/grants", Some(r#"{"user":"{tech}"}"#),
                                                                                         "Y  -  -  -  Y  -  -  -  -  -  N"),
@@ -247,6 +252,31 @@ impl World {
                 let body = serde_json::from_str(SERVICE).unwrap();
                 self.admin_post(&format!("/api/v1/systems/{sys}/service-connections"), body)
                     .await
+            }
+            "new_independent_service" => {
+                let mut sys: Value =
+                    serde_json::from_str(&SYSTEM.replace("{sid}", &self.fresh_sid())).unwrap();
+                sys["allow_independent_opening"] = json!(true);
+                let sys = self.admin_post("/api/v1/companies/acme/systems", sys).await;
+                let body = serde_json::from_str(SERVICE).unwrap();
+                self.admin_post(
+                    &format!("/api/v1/systems/{}/service-connections", sys["id"]),
+                    body,
+                )
+                .await
+            }
+            "new_own_window" => {
+                // Opened independently by the support engineer of the second column.
+                let sc = Box::pin(self.make("new_independent_service")).await;
+                let se = &self.callers[1];
+                assert!(se.label.starts_with("SE"), "{}", se.label);
+                se.api
+                    .post(
+                        &format!("/api/v1/service-connections/{sc}/windows"),
+                        &json!({}),
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("independent opening by the engineer: {e}"))
             }
             "new_window" => {
                 let sc = Box::pin(self.make("new_service")).await;

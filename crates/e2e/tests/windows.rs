@@ -326,6 +326,7 @@ async fn the_connectors_own_view_decides_too() {
                 contact: "nobody".into(),
                 opened_by: "test".into(),
                 engineers: vec![],
+                independent: false,
             },
             now,
         )

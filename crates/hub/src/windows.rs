@@ -44,6 +44,22 @@ pub enum WindowOpError {
     /// The permit is for another operation or company.
     #[error("not allowed")]
     Forbidden,
+    /// An engineer asked to open a window himself on a system whose company does not allow
+    /// independent opening.
+    #[error(
+        "system {sid} does not allow independent opening: ask the customer to open a window, \
+         or to allow independent opening for the system"
+    )]
+    NotIndependent {
+        /// The system's SID.
+        sid: String,
+    },
+    /// An engineer asked to close a window he did not open independently.
+    #[error(
+        "a support engineer closes only the windows he opened independently; this one is the \
+         customer's to close"
+    )]
+    NotOwnWindow,
     /// A window rule refused it.
     #[error(transparent)]
     Rule(#[from] WindowError),
@@ -68,8 +84,11 @@ pub struct WindowRequest {
     pub service_connection_id: Id,
     /// Start, for a reservation (`None`: open now).
     pub start: Option<OffsetDateTime>,
-    /// End (`None`: start + 8 h).
+    /// End (`None`: start + `hours`, else start + 8 h).
     pub end: Option<OffsetDateTime>,
+    /// Length in hours, when no end is given: counted from the start the window gets, so
+    /// "2 hours" is two hours to the millisecond.
+    pub hours: Option<u32>,
     /// Contact person.
     pub contact: String,
     /// Engineers it admits (empty: any support engineer).
@@ -232,12 +251,60 @@ pub async fn open(
 ) -> Result<Window, WindowOpError> {
     let sc = service_connection(state, req.service_connection_id).await?;
     check_permit(permit, sc.company_id)?;
+    create(state, by, &sc, req, false).await
+}
+
+/// A support engineer opens a window now for himself alone (independent opening, RC-13): only
+/// on a system whose company set `allow_independent_opening`. Same limits as any window (8
+/// hours unless told, at most 20 days, no overlap); the window admits `engineer` only and he
+/// may close it again ([`close_own`]).
+pub async fn open_independently(
+    state: &State,
+    permit: &Permit,
+    by: &ChangedBy,
+    engineer: &str,
+    req: WindowRequest,
+) -> Result<Window, WindowOpError> {
+    let sc = service_connection(state, req.service_connection_id).await?;
+    if permit.op() != Op::OpenIndependently || permit.company() != Some(sc.company_id) {
+        return Err(WindowOpError::Forbidden);
+    }
+    let system = state
+        .store
+        .get_system(sc.system_id)
+        .await?
+        .ok_or(WindowOpError::NotFound("system"))?;
+    if !system.data.allow_independent_opening {
+        return Err(WindowOpError::NotIndependent {
+            sid: system.data.sid,
+        });
+    }
+    let req = WindowRequest {
+        start: None,
+        engineers: vec![engineer.to_owned()],
+        ..req
+    };
+    create(state, by, &sc, req, true).await
+}
+
+/// Stores, pushes and audits a new window; the caller checked who may.
+async fn create(
+    state: &State,
+    by: &ChangedBy,
+    sc: &ServiceConnection,
+    req: WindowRequest,
+    independent: bool,
+) -> Result<Window, WindowOpError> {
     let now = OffsetDateTime::now_utc();
     let _g = state.windows.push_lock.lock().await;
     let existing = others(state, sc.id, None).await?;
+    let end = req.end.or_else(|| {
+        req.hours
+            .map(|h| req.start.unwrap_or(now) + time::Duration::hours(i64::from(h)))
+    });
     let span = match req.start {
-        None => rules::open(now, req.end, &existing)?,
-        Some(start) => rules::reserve(now, start, req.end, &existing)?,
+        None => rules::open(now, end, &existing)?,
+        Some(start) => rules::reserve(now, start, end, &existing)?,
     };
     let w = state
         .store
@@ -249,25 +316,26 @@ pub async fn open(
                 contact: req.contact,
                 opened_by: by.actor.clone(),
                 engineers: req.engineers,
+                independent,
             },
             now,
         )
         .await?;
-    push(state, &w, &sc).await;
+    push(state, &w, sc).await;
     drop(_g);
     let action = if req.start.is_some() {
         "window.reserved"
     } else {
         "window.opened"
     };
-    let label = service_label(state, &sc).await;
+    let label = service_label(state, sc).await;
     audit(
         state,
         by,
         sc.company_id,
         action,
         &label,
-        serde_json::json!({"after": view(&w)}),
+        serde_json::json!({"after": view(&w), "independent": independent}),
     )
     .await;
     state.windows.changed.notify_one();
@@ -356,6 +424,29 @@ pub async fn close(
         .await?
         .ok_or(WindowOpError::NotFound("window"))?;
     check_permit(permit, before.company_id)?;
+    close_unchecked(state, by, before).await
+}
+
+/// A support engineer closes a window he opened independently (and that still admits him
+/// alone). Any other window is the customer's to close.
+pub async fn close_own(
+    state: &State,
+    permit: &Permit,
+    by: &ChangedBy,
+    engineer: &str,
+    id: Id,
+) -> Result<Window, WindowOpError> {
+    let before = state
+        .store
+        .get_window(id)
+        .await?
+        .ok_or(WindowOpError::NotFound("window"))?;
+    if permit.op() != Op::OpenIndependently || permit.company() != Some(before.company_id) {
+        return Err(WindowOpError::Forbidden);
+    }
+    if !before.independent || before.engineers != [engineer] {
+        return Err(WindowOpError::NotOwnWindow);
+    }
     close_unchecked(state, by, before).await
 }
 

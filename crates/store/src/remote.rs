@@ -151,6 +151,8 @@ pub struct NewWindow {
     pub opened_by: String,
     /// User names of the engineers it admits; empty: any support engineer.
     pub engineers: Vec<String>,
+    /// Opened by a support engineer himself on a system that allows independent opening.
+    pub independent: bool,
 }
 
 /// A stored window.
@@ -180,6 +182,8 @@ pub struct Window {
     pub opened_by: String,
     /// Engineers it admits; empty: any.
     pub engineers: Vec<String>,
+    /// Opened by a support engineer himself (independent opening, RC-13).
+    pub independent: bool,
     /// Creation time.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -18,13 +18,15 @@ use crate::output::{OutputArgs, Table};
 /// `portcullis window …`
 #[derive(Debug, Subcommand)]
 pub enum WindowCmd {
-    /// Opens a service connection now, until --until or for --hours (default 8 hours).
+    /// Opens a service connection now, until --until or for --hours (default 8 hours). A
+    /// support engineer opens one for himself alone (independent opening), only on a system
+    /// whose customer allows it.
     Open {
         #[command(flatten)]
         service: ServiceRef,
-        /// Contact person at the customer.
+        /// Contact person at the customer (an engineer's independent opening may leave it out).
         #[arg(long)]
-        contact: String,
+        contact: Option<String>,
         /// Hours from now (default 8; at most 20 days).
         #[arg(long, conflicts_with = "until")]
         hours: Option<u32>,
@@ -116,6 +118,8 @@ pub(crate) struct WindowRow {
     pub contact: String,
     pub opened_by: String,
     pub engineers: Vec<String>,
+    #[serde(default)]
+    pub independent: bool,
     pub state: String,
 }
 
@@ -131,6 +135,15 @@ impl WindowRow {
 
     fn end(&self) -> OffsetDateTime {
         self.closed_at.map_or(self.end_at, |c| c.min(self.end_at))
+    }
+}
+
+/// Who opened it, marked when it was an engineer's independent opening.
+fn opened_by(w: &WindowRow) -> String {
+    if w.independent {
+        format!("{} (independent)", w.opened_by)
+    } else {
+        w.opened_by.clone()
     }
 }
 
@@ -161,7 +174,7 @@ fn windows_table(rows: &[WindowRow], services: &HashMap<i64, &ServiceRow>) -> Ta
             ("LEFT", w.left(now)),
             ("CONTACT", w.contact.clone()),
             ("ENGINEERS", engineers(w)),
-            ("OPENED BY", w.opened_by.clone()),
+            ("OPENED BY", opened_by(w)),
         ]
     }))
     .empty("no windows")
@@ -178,7 +191,7 @@ fn window_fields(w: &WindowRow) -> String {
         ("LEFT", w.left(now)),
         ("CONTACT", w.contact.clone()),
         ("ENGINEERS", engineers(w)),
-        ("OPENED BY", w.opened_by.clone()),
+        ("OPENED BY", opened_by(w)),
     ];
     if let Some(by) = &w.closed_by {
         f.push(("CLOSED BY", by.clone()));
@@ -193,14 +206,16 @@ fn print_one(v: &Value, out: OutputArgs) -> Result<()> {
 
 /// The body of an open or reserve request.
 fn open_body(
-    contact: String,
+    contact: Option<String>,
     start: Option<OffsetDateTime>,
     until: Option<OffsetDateTime>,
     hours: Option<u32>,
     engineers: Vec<String>,
 ) -> Value {
     let mut b = Map::new();
-    b.insert("contact".into(), contact.into());
+    if let Some(c) = contact {
+        b.insert("contact".into(), c.into());
+    }
     if let Some(s) = start {
         b.insert("start".into(), when(s).into());
     }
@@ -248,7 +263,7 @@ pub async fn run(c: &ApiClient, cmd: WindowCmd) -> Result<()> {
                 );
             }
             let sc = service.resolve(c).await?;
-            let body = open_body(contact, Some(start), until, hours, engineers);
+            let body = open_body(Some(contact), Some(start), until, hours, engineers);
             let v: Value = c
                 .post(&format!("/api/v1/service-connections/{sc}/windows"), &body)
                 .await?;
@@ -358,6 +373,7 @@ mod tests {
             contact: "Ann".into(),
             opened_by: "admin".into(),
             engineers: vec![],
+            independent: false,
             state: state.into(),
         }
     }
@@ -375,10 +391,13 @@ mod tests {
 
     #[test]
     fn open_body_sends_only_what_was_given() {
-        let b = open_body("Ann".into(), None, None, Some(2), vec!["eve".into()]);
+        let b = open_body(Some("Ann".into()), None, None, Some(2), vec!["eve".into()]);
         assert_eq!(
             b,
             json!({"contact": "Ann", "hours": 2, "engineers": ["eve"]})
         );
+        // An engineer's independent opening leaves the contact to the hub.
+        let b = open_body(None, None, None, None, vec![]);
+        assert_eq!(b, json!({"engineers": []}));
     }
 }

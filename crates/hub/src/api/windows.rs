@@ -27,6 +27,14 @@ impl From<WindowOpError> for ApiErr {
         match e {
             WindowOpError::NotFound(what) => ApiErr::not_found(what),
             WindowOpError::Forbidden => ApiErr::forbidden(),
+            e @ WindowOpError::NotOwnWindow => {
+                ApiErr::new(StatusCode::FORBIDDEN, "not_own_window", e.to_string())
+            }
+            e @ WindowOpError::NotIndependent { .. } => ApiErr::new(
+                StatusCode::FORBIDDEN,
+                "independent_opening_not_allowed",
+                e.to_string(),
+            ),
             WindowOpError::Rule(r) => ApiErr::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "window_rule",
@@ -58,7 +66,9 @@ fn view(w: Window) -> WindowView {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpenBody {
-    /// Contact person at the customer (required).
+    /// Contact person at the customer (required, except for a support engineer's independent
+    /// opening, where it defaults to the engineer).
+    #[serde(default)]
     pub contact: String,
     /// Start, RFC 3339; in the future it makes a reservation. Default: now.
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -96,37 +106,55 @@ pub async fn open_window(
     Authed(p): Authed,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(sc): Path<Id>,
-    Body(b): Body<OpenBody>,
+    Body(mut b): Body<OpenBody>,
 ) -> Result<(StatusCode, Json<WindowView>), ApiErr> {
-    let (_service, permit) = service_permit(&st, &p, sc, Op::OperateConnections).await?;
+    // A support engineer never operates a company's connections; what he may do is open one
+    // for himself where the customer allowed it.
+    let independent = p.role == Role::SupportEngineer;
+    let op = if independent {
+        Op::OpenIndependently
+    } else {
+        Op::OperateConnections
+    };
+    let (_service, permit) = service_permit(&st, &p, sc, op).await?;
+    if independent && b.contact.trim().is_empty() {
+        b.contact = format!("{} (independent opening)", p.user_name);
+    }
     check_contact(&b.contact)?;
     let now = OffsetDateTime::now_utc();
     // A start at or before now is "open now" (clients' clocks and round trips differ a little).
     let start = b.start.filter(|s| *s > now);
-    let end = match (b.end, b.hours) {
-        (Some(_), Some(_)) => {
+    if b.end.is_some() && b.hours.is_some() {
+        return Err(ApiErr::bad_request(
+            "invalid",
+            "give end or hours, not both",
+        ));
+    }
+    let req = WindowRequest {
+        service_connection_id: sc,
+        start,
+        end: b.end,
+        hours: b.hours,
+        contact: b.contact,
+        engineers: b.engineers,
+    };
+    let w = if independent {
+        if req.start.is_some() {
             return Err(ApiErr::bad_request(
                 "invalid",
-                "give end or hours, not both",
-            ))
+                "an independent opening opens now; reserving a window is the customer's",
+            ));
         }
-        (Some(e), None) => Some(e),
-        (None, Some(h)) => Some(start.unwrap_or(now) + time::Duration::hours(i64::from(h))),
-        (None, None) => None,
+        if !req.engineers.is_empty() && req.engineers != [p.user_name.as_str()] {
+            return Err(ApiErr::bad_request(
+                "invalid",
+                "an independent opening admits only the engineer who opens it",
+            ));
+        }
+        svc::open_independently(&st, &permit, &by(&p, from), &p.user_name, req).await?
+    } else {
+        svc::open(&st, &permit, &by(&p, from), req).await?
     };
-    let w = svc::open(
-        &st,
-        &permit,
-        &by(&p, from),
-        WindowRequest {
-            service_connection_id: sc,
-            start,
-            end,
-            contact: b.contact,
-            engineers: b.engineers,
-        },
-    )
-    .await?;
     Ok((StatusCode::CREATED, Json(view(w))))
 }
 
@@ -196,6 +224,12 @@ pub async fn close_window(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(id): Path<Id>,
 ) -> Result<Json<WindowView>, ApiErr> {
+    if p.role == Role::SupportEngineer {
+        let (_, permit) = window_permit(&st, &p, id, Op::OpenIndependently).await?;
+        return Ok(Json(view(
+            svc::close_own(&st, &permit, &by(&p, from), &p.user_name, id).await?,
+        )));
+    }
     let (_, permit) = window_permit(&st, &p, id, Op::OperateConnections).await?;
     Ok(Json(view(
         svc::close(&st, &permit, &by(&p, from), id).await?,

@@ -401,6 +401,7 @@ pub(super) async fn windows(store: &dyn Store, run: &Run) {
         contact: "Alice, +49 30 1234".into(),
         opened_by: "user:alice".into(),
         engineers: vec!["bob".into(), "carol".into()],
+        independent: false,
     };
     let w = store.create_window(open.clone(), now).await.unwrap();
     assert_eq!(
@@ -438,6 +439,7 @@ pub(super) async fn windows(store: &dyn Store, run: &Run) {
         .unwrap();
     assert_eq!(next.state(now), WindowState::Reserved);
     assert_eq!(next.engineers, Vec::<String>::new());
+    assert!(!next.independent);
     assert!(matches!(
         store
             .create_window(
@@ -558,6 +560,22 @@ pub(super) async fn windows(store: &dyn Store, run: &Run) {
         .await
         .unwrap()
         .is_empty());
+    // An independent opening keeps its mark.
+    let own = store
+        .create_window(
+            NewWindow {
+                start_at: now + Duration::hours(20),
+                end_at: now + Duration::hours(21),
+                engineers: vec!["bob".into()],
+                independent: true,
+                ..open.clone()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(own.independent);
+    assert!(store.get_window(own.id).await.unwrap().unwrap().independent);
     // Deleting the service connection takes its windows along.
     assert!(store.delete_service_connection(sc.id).await.unwrap());
     assert_eq!(store.get_window(next.id).await.unwrap(), None);

@@ -13,7 +13,7 @@ use crate::remote::{Grant, NewWindow, Window};
 use crate::{Id, StoreError};
 
 const WIN_COLS: &str = "id, company_id, service_connection_id, start_at, end_at, closed_at, \
-    closed_by, contact, opened_by, engineers, created_at, updated_at";
+    closed_by, contact, opened_by, engineers, independent, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct WindowRow {
@@ -27,6 +27,7 @@ struct WindowRow {
     contact: String,
     opened_by: String,
     engineers: String,
+    independent: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -48,6 +49,7 @@ impl TryFrom<WindowRow> for Window {
                 column: "windows.engineers",
                 reason: e.to_string(),
             })?,
+            independent: r.independent,
             created_at: decode(r.created_at, "windows.created_at")?,
             updated_at: decode(r.updated_at, "windows.updated_at")?,
         })
@@ -121,8 +123,8 @@ pub(super) async fn create_window(
     let stamp = now_ms();
     let row: WindowRow = sqlx::query_as(&format!(
         "INSERT INTO windows (company_id, service_connection_id, start_at, end_at, contact, \
-         opened_by, engineers, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {WIN_COLS}"
+         opened_by, engineers, independent, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {WIN_COLS}"
     ))
     .bind(company)
     .bind(w.service_connection_id)
@@ -131,6 +133,7 @@ pub(super) async fn create_window(
     .bind(&w.contact)
     .bind(&w.opened_by)
     .bind(engineers_json(&w.engineers))
+    .bind(w.independent)
     .bind(stamp)
     .fetch_one(&mut *tx)
     .await

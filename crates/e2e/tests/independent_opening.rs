@@ -1,0 +1,238 @@
+//! Independent opening (RC-13, SAP's semi-automatic opening): a support engineer opens a window
+//! for himself alone, without a customer admin, but only on a system whose company allows it.
+//! The customer sees it in the system's log book and may close it; the engineer may close only
+//! his own.
+
+use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
+use portcullis_test_support::{echo_server, TestConnector, TestHub};
+use serde_json::{json, Value};
+use tokio::io::AsyncReadExt;
+
+const ENTRY: &str = "generic_tcp.prd.acme.portcullis";
+
+struct World {
+    hub: TestHub,
+    _conn: TestConnector,
+    system: Value,
+    sc: i64,
+    alice: String,
+    bob: String,
+}
+
+async fn world() -> World {
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    let echo = echo_server().await;
+    let conn = TestConnector::for_hub(&hub, "acme", "berlin")
+        .await
+        .expose("echo", "echo.internal:7", echo)
+        .run()
+        .await;
+    hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
+        .await;
+    let system = hub.system("acme", "PRD").await;
+    let sc: Value = hub
+        .admin
+        .post(
+            &format!("/api/v1/systems/{}/service-connections", system["id"]),
+            &json!({"connection_type": "generic_tcp", "location": "berlin",
+                    "virtual_host": "echo.internal", "virtual_port": 7}),
+        )
+        .await
+        .unwrap();
+    let alice = hub.engineer("alice").await;
+    let bob = hub.engineer("bob").await;
+    World {
+        hub,
+        _conn: conn,
+        system,
+        sc: sc["id"].as_i64().unwrap(),
+        alice,
+        bob,
+    }
+}
+
+/// Sets the system's `allow_independent_opening` flag as its customer would.
+async fn allow(w: &World, on: bool) {
+    let mut data = w.system.clone();
+    for k in ["id", "company_id", "created_at", "updated_at"] {
+        data.as_object_mut().unwrap().remove(k);
+    }
+    data["allow_independent_opening"] = json!(on);
+    let _: Value = w
+        .hub
+        .admin
+        .put(&format!("/api/v1/systems/{}", w.system["id"]), &data)
+        .await
+        .unwrap();
+}
+
+/// POSTs as `token`; the answer or the hub's refusal text.
+async fn post_as(w: &World, token: &str, path: &str, body: Value) -> Result<Value, String> {
+    w.hub
+        .client(token)
+        .post(path, &body)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn open_as(w: &World, token: &str, body: Value) -> Result<Value, String> {
+    post_as(
+        w,
+        token,
+        &format!("/api/v1/service-connections/{}/windows", w.sc),
+        body,
+    )
+    .await
+}
+
+async fn connect(w: &World, token: &str) -> Socks5Outcome {
+    socks5_connect(w.hub.socks5(), "any", token, ENTRY, 7)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_engineer_opens_for_himself_only_where_the_customer_allows_it() {
+    let w = world().await;
+
+    // Not allowed (the default): refused, with what to do instead.
+    let e = open_as(&w, &w.alice, json!({})).await.unwrap_err();
+    assert!(
+        e.contains("403")
+            && e.contains("independent_opening_not_allowed")
+            && e.contains("system PRD does not allow independent opening"),
+        "{e}"
+    );
+    assert!(matches!(
+        connect(&w, &w.alice).await,
+        Socks5Outcome::Refused(0x02)
+    ));
+
+    // The customer allows it: alice opens for one hour, for herself.
+    allow(&w, true).await;
+    let win = open_as(&w, &w.alice, json!({"hours": 1})).await.unwrap();
+    assert_eq!(win["state"], "open");
+    assert_eq!(win["independent"], true);
+    assert_eq!(win["engineers"], json!(["alice"]));
+    assert_eq!(win["contact"], "alice (independent opening)");
+    let span = time::OffsetDateTime::parse(
+        win["end_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+        - time::OffsetDateTime::parse(
+            win["start_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+    assert_eq!(span.whole_minutes(), 60);
+
+    // Both keys let alice in; bob is not admitted by her window.
+    let Socks5Outcome::Connected(mut s) = connect(&w, &w.alice).await else {
+        panic!("alice refused under her own window");
+    };
+    assert_eq!(echo_round_trip(&mut s, b"own").await.unwrap(), b"own");
+    assert!(matches!(
+        connect(&w, &w.bob).await,
+        Socks5Outcome::Refused(0x02)
+    ));
+
+    // The limits of an independent opening.
+    let e = open_as(&w, &w.bob, json!({"engineers": ["alice"]}))
+        .await
+        .unwrap_err();
+    assert!(e.contains("admits only the engineer who opens it"), "{e}");
+    let tomorrow = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let e = open_as(
+        &w,
+        &w.bob,
+        json!({"start": tomorrow.format(&time::format_description::well_known::Rfc3339).unwrap()}),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.contains("reserving a window is the customer's"), "{e}");
+    let e = open_as(&w, &w.bob, json!({})).await.unwrap_err();
+    assert!(e.contains("window_rule"), "one window at a time: {e}");
+
+    // The customer reads it in the system's log book: who, and that it was independent.
+    let book: Vec<Value> = w
+        .hub
+        .admin
+        .get(&format!("/api/v1/systems/{}/logbook", w.system["id"]))
+        .await
+        .unwrap();
+    let opened = book
+        .iter()
+        .find(|e| e["action"] == "window.opened")
+        .expect("window.opened in the log book");
+    assert_eq!(opened["detail"]["independent"], true);
+    assert!(
+        opened["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("token:laptop#"),
+        "{opened}"
+    );
+
+    // Bob may not close alice's window; alice may, and her session ends.
+    let close = format!("/api/v1/windows/{}/close", win["id"]);
+    let e = post_as(&w, &w.bob, &close, json!({})).await.unwrap_err();
+    assert!(e.contains("not_own_window"), "{e}");
+    let closed = post_as(&w, &w.alice, &close, json!({})).await.unwrap();
+    assert_eq!(closed["state"], "closed");
+    let mut b = [0u8; 1];
+    let r = tokio::time::timeout(std::time::Duration::from_secs(1), s.read(&mut b)).await;
+    assert!(
+        matches!(r, Ok(Ok(0)) | Ok(Err(_))),
+        "session not cut: {r:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_engineer_closes_only_his_own_independent_windows() {
+    let w = world().await;
+    allow(&w, true).await;
+    // A window the customer opened, even one that names the engineer, stays the customer's.
+    let win: Value = w
+        .hub
+        .admin
+        .post(
+            &format!("/api/v1/service-connections/{}/windows", w.sc),
+            &json!({"contact": "Carol Admin", "engineers": ["alice"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(win["independent"], false);
+    let e = post_as(
+        &w,
+        &w.alice,
+        &format!("/api/v1/windows/{}/close", win["id"]),
+        json!({}),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.contains("not_own_window"), "{e}");
+    // And an engineer still cannot change a window.
+    let e = w
+        .hub
+        .client(&w.alice)
+        .patch::<Value, Value>(
+            &format!("/api/v1/windows/{}", win["id"]),
+            &json!({"contact": "me"}),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("403"), "{e}");
+
+    // Once the customer withdraws the permission, no new independent opening.
+    let _: Value = w
+        .hub
+        .admin
+        .post(&format!("/api/v1/windows/{}/close", win["id"]), &json!({}))
+        .await
+        .unwrap();
+    allow(&w, false).await;
+    let e = open_as(&w, &w.alice, json!({})).await.unwrap_err();
+    assert!(e.contains("independent_opening_not_allowed"), "{e}");
+}
