@@ -24,6 +24,7 @@ pub mod audit;
 pub mod client;
 pub mod connect;
 pub mod connector_admin;
+pub mod connector_audit;
 pub mod demo;
 pub mod niping;
 pub mod output;

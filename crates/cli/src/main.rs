@@ -194,6 +194,9 @@ enum ConnectorCmd {
     /// The running connector's access list: export, import (merge by name), remove.
     #[command(subcommand)]
     Access(portcullis::connector_admin::AccessCmd),
+    /// Checks the hash chain of the connector's own audit log (or a copy of it), without the
+    /// hub. Exit status: 0 intact, 1 broken (the first bad line is named), 2 not checked.
+    AuditVerify(portcullis::connector_audit::AuditVerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -342,6 +345,16 @@ async fn main() -> Result<()> {
         Cmd::Connector(ConnectorCmd::Access(a)) => portcullis::connector_admin::access(&a).await,
         Cmd::Connector(ConnectorCmd::SystemCertificate(a)) => {
             portcullis::connector_admin::system_certificate(&a)
+        }
+        Cmd::Connector(ConnectorCmd::AuditVerify(a)) => {
+            match portcullis::connector_audit::verify(&a) {
+                Ok(true) => Ok(()),
+                Ok(false) => std::process::exit(1),
+                Err(e) => {
+                    eprintln!("portcullis connector audit-verify: {e:#}");
+                    std::process::exit(2);
+                }
+            }
         }
         Cmd::Connector(ConnectorCmd::CloseWindow(a)) => {
             portcullis::connector_admin::close_window(&a).await

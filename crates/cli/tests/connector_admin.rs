@@ -256,6 +256,59 @@ async fn windows_are_listed_and_closed_through_the_running_connectors_socket() {
 
     let audit = std::fs::read_to_string(dir.path().join("data").join("audit.log")).expect("audit");
     assert!(audit.contains("\"action\":\"window.closed\""), "{audit}");
+
+    // The connector's own audit log verifies, and an edit or a deletion is named by line.
+    let out = run(&["connector", "audit-verify", "--config", cfg_arg]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<&str> = audit.lines().collect();
+    assert!(
+        text(&out.stdout).starts_with(&format!("intact: {} records", lines.len())),
+        "{}",
+        text(&out.stdout)
+    );
+    let at = lines
+        .iter()
+        .position(|l| l.contains("\"by\":\"alice\""))
+        .expect("the close names alice");
+    let copy = dir.path().join("copy.log");
+    let mut edited = lines.clone();
+    let forged = lines[at].replace("\"by\":\"alice\"", "\"by\":\"mallory\"");
+    edited[at] = &forged;
+    std::fs::write(&copy, edited.join("\n") + "\n").expect("copy");
+    let out = run(&[
+        "connector",
+        "audit-verify",
+        "--file",
+        copy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("line {}: hash chain broken", at + 1)),
+        "{}",
+        text(&out.stdout)
+    );
+    let mut removed = lines.clone();
+    removed.remove(0);
+    std::fs::write(&copy, removed.join("\n") + "\n").expect("copy");
+    let out = run(&[
+        "connector",
+        "audit-verify",
+        "--file",
+        copy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("line 1: hash chain broken"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(&[
+        "connector",
+        "audit-verify",
+        "--file",
+        "/nonexistent/audit.log",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
 
 #[test]
