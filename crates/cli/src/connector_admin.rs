@@ -416,7 +416,7 @@ fn unexpected(r: Response) -> Result<()> {
     bail!("unexpected answer from the connector: {r:?}")
 }
 
-fn data_dir(config: &Path) -> Result<PathBuf> {
+pub(crate) fn data_dir(config: &Path) -> Result<PathBuf> {
     portcullis_connector::config::data_dir_of(config)
         .with_context(|| format!("reading {}", config.display()))
 }

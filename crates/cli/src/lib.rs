@@ -25,6 +25,7 @@ pub mod client;
 pub mod connect;
 pub mod connector_admin;
 pub mod connector_audit;
+pub mod connector_trust;
 pub mod demo;
 pub mod niping;
 pub mod output;

@@ -194,6 +194,10 @@ enum ConnectorCmd {
     /// The running connector's access list: export, import (merge by name), remove.
     #[command(subcommand)]
     Access(portcullis::connector_admin::AccessCmd),
+    /// The running connector's back-end trust store: list, add, remove (applied without a
+    /// restart).
+    #[command(subcommand)]
+    Trust(portcullis::connector_trust::TrustCmd),
     /// Checks the hash chain of the connector's own audit log (or a copy of it), without the
     /// hub. Exit status: 0 intact, 1 broken (the first bad line is named), 2 not checked.
     AuditVerify(portcullis::connector_audit::AuditVerifyArgs),
@@ -346,6 +350,7 @@ async fn main() -> Result<()> {
         Cmd::Connector(ConnectorCmd::SystemCertificate(a)) => {
             portcullis::connector_admin::system_certificate(&a)
         }
+        Cmd::Connector(ConnectorCmd::Trust(a)) => portcullis::connector_trust::run(&a).await,
         Cmd::Connector(ConnectorCmd::AuditVerify(a)) => {
             match portcullis::connector_audit::verify(&a) {
                 Ok(true) => Ok(()),

@@ -134,7 +134,7 @@ async fn windows_are_listed_and_closed_through_the_running_connectors_socket() {
     .expect("config");
     let cfg = ConnectorConfig::load(&config).expect("config loads");
     let shutdown = CancellationToken::new();
-    let mut c = portcullis_connector::spawn(cfg, None, shutdown.clone());
+    let mut c = portcullis_connector::spawn(cfg, Some(config.clone()), shutdown.clone());
     tokio::time::timeout(
         T,
         c.status
@@ -236,6 +236,53 @@ async fn windows_are_listed_and_closed_through_the_running_connectors_socket() {
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("already closed"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // The trust store, through the same socket: empty, one added, listed, removed.
+    let out = run(&["connector", "trust", "list", "--config", cfg_arg]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("the trust store is empty"),
+        "{}",
+        text(&out.stdout)
+    );
+    let erp_ca = pki::generate_ca("ERP CA").expect("ca");
+    let ca_file = dir.path().join("erp-ca.pem");
+    std::fs::write(&ca_file, &erp_ca.cert_pem).expect("ca file");
+    let out = run(&[
+        "connector",
+        "trust",
+        "add",
+        "--config",
+        cfg_arg,
+        "--name",
+        "erp",
+        ca_file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("Added data/trust/erp.pem")
+            && text(&out.stdout).contains("ERP CA"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(&["connector", "trust", "list", "--config", cfg_arg, "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(listed["certificates"][0]["file"], "data/trust/erp.pem");
+    assert_eq!(listed["certificates"][0]["ca"], true);
+    let table = text(&run(&["connector", "trust", "list", "--config", cfg_arg]).stdout);
+    assert!(
+        table.contains("SUBJECT") && table.contains("ERP CA"),
+        "{table}"
+    );
+    let out = run(&["connector", "trust", "remove", "--config", cfg_arg, "erp"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["connector", "trust", "remove", "--config", cfg_arg, "erp"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("has no file \"erp\""),
         "{}",
         text(&out.stderr)
     );

@@ -58,6 +58,10 @@ pub enum AuditAction {
     Reachability,
     /// The `[[access]]` list was edited through the admin socket (import, remove).
     AccessEdited,
+    /// A changed `[backend_tls]` (trust store, trust all, system certificate) took effect.
+    BackendTlsReloaded,
+    /// The trust store was edited through the admin socket (a certificate added or removed).
+    TrustStoreEdited,
 }
 
 impl AuditAction {
@@ -75,6 +79,8 @@ impl AuditAction {
             AuditAction::TrustAllBackends => "backend_tls.trust_all",
             AuditAction::Reachability => "access.reachability",
             AuditAction::AccessEdited => "access.edited",
+            AuditAction::BackendTlsReloaded => "backend_tls.reloaded",
+            AuditAction::TrustStoreEdited => "trust_store.edited",
         }
     }
 }

@@ -63,6 +63,7 @@ mod reload;
 pub mod run;
 pub mod session;
 mod shared;
+pub mod trust_edit;
 pub mod tunnel;
 pub mod windows;
 

@@ -87,6 +87,21 @@ pub enum Request {
         /// The entry's name.
         name: String,
     },
+    /// The back-end trust store: every certificate of every configured file.
+    TrustList,
+    /// Adds a certificate (PEM) to the trust store, as `<data_dir>/trust/<name>.pem`.
+    TrustAdd {
+        /// File name without `.pem`.
+        name: String,
+        /// One or more PEM certificates.
+        pem: String,
+    },
+    /// Takes a file out of the trust store: an added certificate's name, or a path exactly as
+    /// the configuration lists it.
+    TrustRemove {
+        /// The name or path.
+        name: String,
+    },
     /// Check whether the access entries' back ends are reachable (all, or the one named).
     Check {
         /// Only this entry.
@@ -128,6 +143,22 @@ pub enum Response {
         /// Entries removed.
         removed: Vec<String>,
     },
+    /// The trust store as configured now.
+    TrustStore {
+        /// `[backend_tls] trust_all`.
+        trust_all: bool,
+        /// Every certificate of every file, in configuration order.
+        certificates: Vec<crate::trust_edit::TrustedCert>,
+        /// Files that could not be read or parsed, with why.
+        problems: Vec<String>,
+    },
+    /// The trust store was changed; the connector applies it within a second.
+    TrustEdited {
+        /// The file added or removed.
+        file: String,
+        /// The certificates it holds (added) or held (removed).
+        certificates: Vec<crate::trust_edit::TrustedCert>,
+    },
     /// Reachability results, one per entry checked.
     Reachability {
         /// In configuration order.
@@ -160,6 +191,8 @@ pub enum ErrorCode {
     /// The edit was refused: the result would not load, or the connector has no
     /// configuration file to edit.
     EditRefused,
+    /// No file of the trust store has the name given.
+    UnknownCertificate,
 }
 
 /// Why the admin socket could not be created.
@@ -373,6 +406,9 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
             })
             .await
         }
+        Request::TrustList => crate::trust_edit::list(shared).await,
+        Request::TrustAdd { name, pem } => crate::trust_edit::add(shared, uid, &name, &pem).await,
+        Request::TrustRemove { name } => crate::trust_edit::remove(shared, uid, &name).await,
         Request::Monitor => Response::Monitor {
             view: shared.monitor.view(),
         },
@@ -387,7 +423,12 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
                 }
             }
             Response::Reachability {
-                results: crate::reach::check_all(&acl, entry.as_deref(), &shared.backend_tls).await,
+                results: crate::reach::check_all(
+                    &acl,
+                    entry.as_deref(),
+                    &shared.backend_tls.current(),
+                )
+                .await,
             }
         }
         Request::Windows => Response::Windows {
@@ -410,7 +451,7 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
     }
 }
 
-async fn read_config(shared: &Shared) -> Result<(PathBuf, String), String> {
+pub(crate) async fn read_config(shared: &Shared) -> Result<(PathBuf, String), String> {
     let path = shared
         .config_path
         .clone()
@@ -446,27 +487,8 @@ async fn edit_config(
         }
         Err(e) => return error(ErrorCode::EditRefused, &e.0),
     };
-    let base = crate::config::base_dir_of(&path);
-    if let Err(e) = crate::config::ConnectorConfig::from_toml_str(&new, &base) {
-        return error(
-            ErrorCode::EditRefused,
-            &format!("the configuration would not load, nothing changed: {e}"),
-        );
-    }
-    let tmp = path.with_extension("toml.edit");
-    let write = async {
-        tokio::fs::write(&tmp, &new).await?;
-        if let Ok(meta) = tokio::fs::metadata(&path).await {
-            tokio::fs::set_permissions(&tmp, meta.permissions()).await?;
-        }
-        tokio::fs::rename(&tmp, &path).await
-    };
-    if let Err(e) = write.await {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return error(
-            ErrorCode::EditRefused,
-            &format!("cannot write {}: {e}", path.display()),
-        );
+    if let Err(refused) = write_config(&path, &new).await {
+        return refused;
     }
     shared.audit.record_or_log(crate::audit::AuditEvent::new(
         crate::audit::AuditAction::AccessEdited,
@@ -478,6 +500,41 @@ async fn edit_config(
         }),
     ));
     Response::AccessEdited { summary, removed }
+}
+
+/// Checks that `new` loads as a configuration (its `[backend_tls]` files too, so the reload
+/// puts it in force) and replaces the file at `path` with it atomically.
+pub(crate) async fn write_config(path: &Path, new: &str) -> Result<(), Response> {
+    let base = crate::config::base_dir_of(path);
+    let loaded = crate::config::ConnectorConfig::from_toml_str(new, &base)
+        .map_err(|e| e.to_string())
+        .and_then(|c| {
+            crate::backend_tls::BackendTls::load(&c.backend_tls)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = loaded {
+        return Err(error(
+            ErrorCode::EditRefused,
+            &format!("the configuration would not load, nothing changed: {e}"),
+        ));
+    }
+    let tmp = path.with_extension("toml.edit");
+    let write = async {
+        tokio::fs::write(&tmp, new).await?;
+        if let Ok(meta) = tokio::fs::metadata(path).await {
+            tokio::fs::set_permissions(&tmp, meta.permissions()).await?;
+        }
+        tokio::fs::rename(&tmp, path).await
+    };
+    if let Err(e) = write.await {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(error(
+            ErrorCode::EditRefused,
+            &format!("cannot write {}: {e}", path.display()),
+        ));
+    }
+    Ok(())
 }
 
 /// The fields travel to the hub in `WindowClosed`, whose decoder enforces the same limits.
@@ -497,7 +554,7 @@ fn check_close(window: &str, by: &str, reason: Option<&str>) -> Result<(), Strin
     Ok(())
 }
 
-fn error(code: ErrorCode, message: &str) -> Response {
+pub(crate) fn error(code: ErrorCode, message: &str) -> Response {
     Response::Error {
         code,
         message: message.to_owned(),

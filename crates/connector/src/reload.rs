@@ -7,6 +7,9 @@
 //! live: new streams are checked against the new list, and live sessions are re-checked
 //! against it too. Those it still allows (to the same internal address) keep flowing; the
 //! others are cut, because removing an entry must close the door, not just stop new visitors.
+//! `[backend_tls]` is applied live too: the new trust store and system certificate are loaded
+//! and put in force for the sessions that start from then on (a file that does not load keeps
+//! the running material).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::{AuditAction, AuditEvent};
+use crate::backend_tls::{BackendTls, BackendTlsConfig};
 use crate::config::{base_dir_of, ConnectorConfig};
 use crate::shared::Shared;
 
@@ -40,6 +44,7 @@ pub(crate) async fn watch(
     let mut last_hash: Option<[u8; 32]> = None;
     let mut read_failing = false;
     let mut current = running.access.clone();
+    let mut current_tls = running.backend_tls.clone();
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -69,10 +74,12 @@ pub(crate) async fn watch(
             }
             Decision::Unchanged(new) => {
                 warn_restart_needed(&running, &new);
+                apply_backend_tls(&shared, &mut current_tls, &new.backend_tls);
                 continue;
             }
             Decision::Changed(new) => {
                 warn_restart_needed(&running, &new);
+                apply_backend_tls(&shared, &mut current_tls, &new.backend_tls);
                 new
             }
         };
@@ -148,6 +155,59 @@ fn decide(bytes: Vec<u8>, path: &Path, current: &AccessControlList) -> Decision 
     }
 }
 
+/// Puts a changed `[backend_tls]` in force once its files load; a failure keeps the running
+/// material (and is logged and audited), like an access list that does not validate.
+fn apply_backend_tls(shared: &Shared, current: &mut BackendTlsConfig, new: &BackendTlsConfig) {
+    if current == new {
+        return;
+    }
+    let detail = json!({
+        "trust_store": new.trust_store.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "trust_all": new.trust_all,
+        "system_certificate": new.system_certificate.as_ref().map(|(c, _)| c.display().to_string()),
+    });
+    match BackendTls::load(new) {
+        Ok(tls) => {
+            if tls.trusts_all() && !current.trust_all {
+                tracing::warn!("[backend_tls] trust_all is on: every back-end certificate is accepted; not for production");
+                shared.audit.record_or_log(AuditEvent::new(
+                    AuditAction::TrustAllBackends,
+                    "warning",
+                    json!({ "message": "trust_all is on: every back-end TLS certificate is accepted" }),
+                ));
+            }
+            shared.backend_tls.replace(tls);
+            *current = new.clone();
+            shared.audit.record_or_log(AuditEvent::new(
+                AuditAction::BackendTlsReloaded,
+                "ok",
+                detail,
+            ));
+            shared.status.send_modify(|s| s.backend_tls_reloads += 1);
+            tracing::info!(
+                trust_store = new.trust_store.len(),
+                trust_all = new.trust_all,
+                "back-end TLS reloaded"
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "[backend_tls] change refused; the running back-end TLS stays in force");
+            let mut detail = detail;
+            if let serde_json::Value::Object(m) = &mut detail {
+                m.insert("error".into(), e.to_string().into());
+            }
+            shared.audit.record_or_log(AuditEvent::new(
+                AuditAction::BackendTlsReloaded,
+                "refused",
+                detail,
+            ));
+            shared.status.send_modify(|s| s.config_rejections += 1);
+            // Not retried until the file changes again.
+            *current = new.clone();
+        }
+    }
+}
+
 fn names(acl: &AccessControlList) -> impl Iterator<Item = &str> {
     acl.entries().iter().map(|e| e.name.as_str())
 }
@@ -158,7 +218,6 @@ fn warn_restart_needed(running: &ConnectorConfig, new: &ConnectorConfig) {
         ("hub_tunnel", running.hub_tunnel != new.hub_tunnel),
         ("proxy", running.proxy != new.proxy),
         ("reconnect", running.reconnect != new.reconnect),
-        ("backend_tls", running.backend_tls != new.backend_tls),
         (
             "domain_mapping",
             running.domain_mappings != new.domain_mappings,
@@ -194,7 +253,8 @@ fn spawn_reachability(shared: &Arc<Shared>, acl: AccessControlList, entries: Vec
     let shared = shared.clone();
     tokio::spawn(async move {
         for name in entries {
-            let results = crate::reach::check_all(&acl, Some(&name), &shared.backend_tls).await;
+            let results =
+                crate::reach::check_all(&acl, Some(&name), &shared.backend_tls.current()).await;
             for r in results {
                 if !r.reachable {
                     tracing::warn!(entry = %r.entry, internal = %r.internal, detail = %r.detail, "access entry not reachable");

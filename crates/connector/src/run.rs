@@ -78,6 +78,8 @@ pub struct Status {
     pub config_rejections: u64,
     /// Window sets and updates from the hub applied since start (tests wait on it).
     pub windows_applied: u64,
+    /// `[backend_tls]` changes put in force since start (trust-store edits among them).
+    pub backend_tls_reloads: u64,
 }
 
 impl Default for Status {
@@ -91,6 +93,7 @@ impl Default for Status {
             last_error: None,
             config_rejections: 0,
             windows_applied: 0,
+            backend_tls_reloads: 0,
         }
     }
 }
@@ -214,7 +217,7 @@ async fn run_inner(
     if config.access.entries().is_empty() {
         tracing::warn!("no [[access]] entries: every stream will be refused");
     }
-    let backend_tls = Arc::new(crate::backend_tls::BackendTls::load(&config.backend_tls)?);
+    let backend_tls = crate::backend_tls::BackendTls::load(&config.backend_tls)?;
     if backend_tls.trusts_all() {
         tracing::warn!(
             "[backend_tls] trust_all is on: every back-end certificate is accepted; \
@@ -243,7 +246,7 @@ async fn run_inner(
         acl: Arc::new(config.access.clone()),
     });
     let shared = Arc::new(Shared {
-        backend_tls,
+        backend_tls: Arc::new(crate::shared::LiveBackendTls::new(backend_tls)),
         monitor: Default::default(),
         domain_mappings: Arc::new(config.domain_mappings.clone()),
         config_path: config_path.clone(),

@@ -144,8 +144,8 @@ pub async fn dial(permit: &AccessPermit, timeout: Duration) -> Result<TcpStream,
 /// What a session task needs.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionCtx {
-    /// TLS to back ends.
-    pub backend_tls: Arc<BackendTls>,
+    /// TLS to back ends, as in force when a session starts.
+    pub backend_tls: Arc<crate::shared::LiveBackendTls>,
     /// Per-request records of HTTP entries.
     pub monitor: Arc<crate::monitor::Monitor>,
     /// Cookie domain mappings.
@@ -193,8 +193,9 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         }
     };
     let cut = admission.cut();
+    let backend_tls = ctx.backend_tls.current();
     let dialled = tokio::select! {
-        r = dial_backend(&permit, &ctx.backend_tls) => r,
+        r = dial_backend(&permit, &backend_tls) => r,
         _ = cut.cancelled() => Err(match admission.cut_by_policy() {
             // The hub may hear why a window ended, never the list's internal addresses.
             Some(why) if why.code == RefuseCode::WindowClosed => DialError {
@@ -275,7 +276,7 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
             audit: ctx.audit.clone(),
             open: open.clone(),
             permit: permit.clone(),
-            backend_tls: ctx.backend_tls.clone(),
+            backend_tls,
             monitor: ctx.monitor.clone(),
             domain_mappings: ctx.domain_mappings.clone(),
         };

@@ -35,6 +35,28 @@ use crate::outbox::{self, PendingClose};
 use crate::run::Status;
 use crate::windows::{now_ms, Applied, CloseCause, CloseError, ClosedWindow, WindowView};
 
+/// The back-end TLS in force. A change of `[backend_tls]` in the configuration file replaces
+/// it (the reload watcher, after the new material loaded); every session takes the current
+/// one when it starts, so a trust-store edit applies to the next stream without a restart.
+#[derive(Debug)]
+pub(crate) struct LiveBackendTls(std::sync::RwLock<Arc<crate::backend_tls::BackendTls>>);
+
+impl LiveBackendTls {
+    pub fn new(tls: crate::backend_tls::BackendTls) -> Self {
+        LiveBackendTls(std::sync::RwLock::new(Arc::new(tls)))
+    }
+
+    /// The TLS material now.
+    pub fn current(&self) -> Arc<crate::backend_tls::BackendTls> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts `tls` in force for the sessions that start from now on.
+    pub fn replace(&self, tls: crate::backend_tls::BackendTls) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tls);
+    }
+}
+
 /// One version of the access control list.
 #[derive(Debug, Clone)]
 pub(crate) struct AclSnapshot {
@@ -47,8 +69,8 @@ pub(crate) struct AclSnapshot {
 /// Everything the tasks of one `run` share.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    /// TLS to back ends (loaded once at start).
-    pub backend_tls: Arc<crate::backend_tls::BackendTls>,
+    /// TLS to back ends (loaded at start, replaced when `[backend_tls]` changes).
+    pub backend_tls: Arc<LiveBackendTls>,
     /// Per-request records of HTTP entries.
     pub monitor: Arc<crate::monitor::Monitor>,
     /// The configuration file, when the connector runs from one: what access edits rewrite.

@@ -202,6 +202,131 @@ async fn trust_store_system_certificate_and_trust_all() {
     assert!(audit.contains("backend_tls.trust_all"), "{audit}");
 }
 
+#[tokio::test]
+async fn the_trust_store_is_edited_through_the_admin_socket_without_a_restart() {
+    use portcullis_connector::local::{Request, Response};
+    let server_ca = ca("Back-end server CA");
+    let client_ca = ca("Connector client CA");
+    let backend = https_backend(&server_ca, &client_ca).await;
+    let pki = tempfile::tempdir().unwrap();
+    let (sys_cert, sys_key, _, _) =
+        leaf(&client_ca, "connector", ExtendedKeyUsagePurpose::ClientAuth);
+    let sys_cert_path = pki.path().join("system.pem");
+    let sys_key_path = pki.path().join("system.key");
+    std::fs::write(&sys_cert_path, sys_cert).unwrap();
+    std::fs::write(&sys_key_path, sys_key).unwrap();
+
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    let mut conn = TestConnector::for_hub(&hub, "acme", "berlin")
+        .await
+        .with_toml(&format!(
+            "[backend_tls]
+system_certificate = \"{}\"\nsystem_certificate_key = \"{}\"\n",
+            sys_cert_path.display(),
+            sys_key_path.display()
+        ))
+        .expose_with(
+            "erp",
+            "erp.internal:80",
+            backend,
+            "protocol = \"https\"\nsystem_certificate = true\n\
+             [[access.resources]]\npath = \"/\"\npolicy = \"path_and_sub_paths\"\n",
+        )
+        .run()
+        .await;
+    hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
+        .await;
+    let token = hub.token("acme", "app").await;
+    hub.grant("acme", &token, "berlin", "erp.internal:80").await;
+    let data_dir = portcullis_connector::config::data_dir_of(&conn.config_path()).unwrap();
+    let ask = |req: Request| {
+        let data_dir = data_dir.clone();
+        async move { portcullis::connector_admin::request(&data_dir, &req).await }
+    };
+
+    // Empty store: refused with that reason.
+    let (_, text) = curl_at(&hub, "berlin", &token, "http://erp.internal/a").await;
+    assert!(text.contains("the back-end trust store is empty"), "{text}");
+
+    // Add the back end's CA: the next request passes, no restart.
+    let added = ask(Request::TrustAdd {
+        name: "erp-ca".into(),
+        pem: server_ca.pem.clone(),
+    })
+    .await
+    .unwrap();
+    let Response::TrustEdited { file, certificates } = added else {
+        panic!("{added:?}");
+    };
+    assert!(file.ends_with("trust/erp-ca.pem"), "{file}");
+    assert_eq!(certificates[0].subject, "CN=Back-end server CA");
+    conn.wait_status("the new trust store in force", |s| {
+        s.backend_tls_reloads >= 1
+    })
+    .await;
+    let (ok, text) = curl_at(&hub, "berlin", &token, "http://erp.internal/a").await;
+    assert!(ok && text.contains("secure back end got /a"), "{text}");
+    let Response::TrustStore {
+        certificates,
+        problems,
+        trust_all,
+    } = ask(Request::TrustList).await.unwrap()
+    else {
+        panic!("not a trust store");
+    };
+    assert_eq!(
+        (certificates.len(), problems.len(), trust_all),
+        (1, 0, false)
+    );
+    assert!(certificates[0].ca);
+
+    // Refusals that change nothing: the same name again, not a certificate, an unknown name.
+    let e = ask(Request::TrustAdd {
+        name: "erp-ca".into(),
+        pem: server_ca.pem.clone(),
+    })
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("exists"), "{e}");
+    let e = ask(Request::TrustAdd {
+        name: "junk".into(),
+        pem: "hello".into(),
+    })
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("the certificate"), "{e}");
+    let e = ask(Request::TrustRemove {
+        name: "nothing".into(),
+    })
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("has no file \"nothing\""), "{e}");
+
+    // Remove it: refused again, and the file the connector wrote is gone.
+    ask(Request::TrustRemove {
+        name: "erp-ca".into(),
+    })
+    .await
+    .unwrap();
+    conn.wait_status("the trust store without it", |s| s.backend_tls_reloads >= 2)
+        .await;
+    let (_, text) = curl_at(&hub, "berlin", &token, "http://erp.internal/b").await;
+    assert!(text.contains("the back-end trust store is empty"), "{text}");
+    assert!(!data_dir.join("trust").join("erp-ca.pem").exists());
+    let audit = std::fs::read_to_string(conn.audit_log()).unwrap();
+    assert_eq!(
+        audit.matches("\"action\":\"trust_store.edited\"").count(),
+        2,
+        "{audit}"
+    );
+    assert_eq!(
+        audit.matches("\"action\":\"backend_tls.reloaded\"").count(),
+        2,
+        "{audit}"
+    );
+}
+
 async fn curl_at(hub: &TestHub, location: &str, token: &str, url: &str) -> (bool, String) {
     let args = vec![
         "-sS".to_owned(),

@@ -1,0 +1,421 @@
+//! Editing the back-end trust store (CC-27) through the admin socket: list, add, remove.
+//!
+//! As with access edits, the configuration file stays the one source of truth: adding a
+//! certificate writes its PEM to `<data_dir>/trust/<name>.pem` and appends that path to
+//! `[backend_tls] trust_store` (with `toml_edit`, so comments and order survive); removing takes
+//! the path out again and deletes the file if it is one of ours. The reload watcher then loads
+//! the new store and puts it in force for new sessions, without a restart.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use toml_edit::{Array, DocumentMut, Item, Table, Value};
+
+use crate::access_edit::EditError;
+
+/// Where added certificates are kept, under `data_dir`.
+pub const TRUST_DIR: &str = "trust";
+/// Largest PEM accepted for one addition (a long chain fits easily).
+pub const MAX_PEM_LEN: usize = 256 * 1024;
+
+/// One certificate of the trust store, as people need to see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedCert {
+    /// The PEM file it is in, as the configuration names it.
+    pub file: String,
+    /// Subject distinguished name.
+    pub subject: String,
+    /// Issuer distinguished name.
+    pub issuer: String,
+    /// End of validity, RFC 3339.
+    pub not_after: String,
+    /// SHA-256 of the DER, lower-case hex: how to tell two certificates apart.
+    pub sha256: String,
+    /// A CA certificate (basic constraints CA). Other certificates are kept but are rarely
+    /// what a trust store needs.
+    pub ca: bool,
+}
+
+/// The certificates in `pem`, described; `file` is put into each.
+pub fn describe(pem: &[u8], file: &str) -> Result<Vec<TrustedCert>, String> {
+    let mut out = Vec::new();
+    for item in x509_parser::pem::Pem::iter_from_buffer(pem) {
+        let item = item.map_err(|e| format!("not PEM: {e}"))?;
+        if item.label != "CERTIFICATE" {
+            continue;
+        }
+        let cert = item
+            .parse_x509()
+            .map_err(|e| format!("a CERTIFICATE that does not parse: {e}"))?;
+        let not_after = cert
+            .validity()
+            .not_after
+            .to_datetime()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        out.push(TrustedCert {
+            file: file.to_owned(),
+            subject: cert.subject().to_string(),
+            issuer: cert.issuer().to_string(),
+            not_after,
+            sha256: hex::encode(Sha256::digest(&item.contents)),
+            ca: cert.is_ca(),
+        });
+    }
+    if out.is_empty() {
+        return Err("no CERTIFICATE in it".into());
+    }
+    Ok(out)
+}
+
+/// A name for an added certificate: its file is `<name>.pem`.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "name {name:?}: 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'"
+        ))
+    }
+}
+
+/// The file an added certificate `name` is written to.
+pub fn file_for(data_dir: &Path, name: &str) -> PathBuf {
+    data_dir.join(TRUST_DIR).join(format!("{name}.pem"))
+}
+
+fn parse(text: &str) -> Result<DocumentMut, EditError> {
+    text.parse::<DocumentMut>()
+        .map_err(|e| EditError(format!("the configuration is not valid TOML: {e}")))
+}
+
+/// The `trust_store` array of `doc`, created (with its table) when missing.
+fn store_mut(doc: &mut DocumentMut) -> Result<&mut Array, EditError> {
+    let tls = doc
+        .entry("backend_tls")
+        .or_insert_with(|| Item::Table(Table::new()));
+    let tls = tls
+        .as_table_like_mut()
+        .ok_or_else(|| EditError("`backend_tls` must be a table".into()))?;
+    let store = tls
+        .entry("trust_store")
+        .or_insert(Item::Value(Value::Array(Array::new())));
+    store
+        .as_array_mut()
+        .ok_or_else(|| EditError("`backend_tls.trust_store` must be an array of paths".into()))
+}
+
+/// `config` with `path` added to `[backend_tls] trust_store` (once).
+pub fn add_path(config: &str, path: &str) -> Result<String, EditError> {
+    let mut doc = parse(config)?;
+    let store = store_mut(&mut doc)?;
+    if store.iter().any(|v| v.as_str() == Some(path)) {
+        return Err(EditError(format!("{path} is in the trust store already")));
+    }
+    store.push(path);
+    store.fmt();
+    Ok(doc.to_string())
+}
+
+/// `config` without `path` in `[backend_tls] trust_store`.
+pub fn remove_path(config: &str, path: &str) -> Result<String, EditError> {
+    let mut doc = parse(config)?;
+    let store = store_mut(&mut doc)?;
+    let before = store.len();
+    store.retain(|v| v.as_str() != Some(path));
+    if store.len() == before {
+        return Err(EditError(format!("{path} is not in the trust store")));
+    }
+    store.fmt();
+    Ok(doc.to_string())
+}
+
+/// Which entry of the trust store `name` means (its index): the file of an added certificate
+/// (`<name>.pem` in the trust directory), or a path exactly as the configuration writes it.
+/// `written` and `resolved` are the configured paths as written and as resolved.
+pub fn resolve(
+    written: &[String],
+    resolved: &[PathBuf],
+    data_dir: &Path,
+    name: &str,
+) -> Option<usize> {
+    let ours = file_for(data_dir, name);
+    written
+        .iter()
+        .zip(resolved)
+        .position(|(w, r)| *r == ours || w == name)
+}
+
+// ── the admin socket's operations ──────────────────────────────────────────────────────
+
+use crate::local::{error, read_config, write_config, ErrorCode, Response};
+use crate::shared::Shared;
+
+/// The configuration as the file says now: its trust-store paths (as written and resolved),
+/// `trust_all` and `data_dir`.
+struct Configured {
+    path: PathBuf,
+    text: String,
+    written: Vec<String>,
+    resolved: Vec<PathBuf>,
+    trust_all: bool,
+    data_dir: PathBuf,
+}
+
+async fn configured(shared: &Shared) -> Result<Configured, Response> {
+    let (path, text) = read_config(shared)
+        .await
+        .map_err(|e| error(ErrorCode::EditRefused, &e))?;
+    let cfg =
+        crate::config::ConnectorConfig::from_toml_str(&text, &crate::config::base_dir_of(&path))
+            .map_err(|e| {
+                error(
+                    ErrorCode::EditRefused,
+                    &format!("the configuration does not load: {e}"),
+                )
+            })?;
+    let doc = parse(&text).map_err(|e| error(ErrorCode::EditRefused, &e.0))?;
+    let written = doc
+        .get("backend_tls")
+        .and_then(|t| t.get("trust_store"))
+        .and_then(Item::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Configured {
+        path,
+        text,
+        written,
+        resolved: cfg.backend_tls.trust_store.clone(),
+        trust_all: cfg.backend_tls.trust_all,
+        data_dir: cfg.data_dir,
+    })
+}
+
+fn describe_file(file: &Path, shown: &str) -> Result<Vec<TrustedCert>, String> {
+    let pem = std::fs::read(file).map_err(|e| format!("{shown}: {e}"))?;
+    describe(&pem, shown).map_err(|e| format!("{shown}: {e}"))
+}
+
+/// Every certificate of the configured trust store.
+pub(crate) async fn list(shared: &Shared) -> Response {
+    let c = match configured(shared).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut certificates = Vec::new();
+    let mut problems = Vec::new();
+    for (written, resolved) in c.written.iter().zip(&c.resolved) {
+        match describe_file(resolved, written) {
+            Ok(mut d) => certificates.append(&mut d),
+            Err(e) => problems.push(e),
+        }
+    }
+    Response::TrustStore {
+        trust_all: c.trust_all,
+        certificates,
+        problems,
+    }
+}
+
+fn audit(shared: &Shared, uid: Option<u32>, op: &str, file: &str, certs: &[TrustedCert]) {
+    shared.audit.record_or_log(crate::audit::AuditEvent::new(
+        crate::audit::AuditAction::TrustStoreEdited,
+        "ok",
+        serde_json::json!({
+            "op": op, "uid": uid, "file": file,
+            "certificates": certs.iter().map(|c| serde_json::json!({
+                "subject": c.subject, "sha256": c.sha256, "not_after": c.not_after,
+            })).collect::<Vec<_>>(),
+        }),
+    ));
+}
+
+/// Writes `pem` as `<data_dir>/trust/<name>.pem` and lists it in the trust store.
+pub(crate) async fn add(shared: &Shared, uid: Option<u32>, name: &str, pem: &str) -> Response {
+    if let Err(e) = check_name(name) {
+        return error(ErrorCode::BadRequest, &e);
+    }
+    if pem.len() > MAX_PEM_LEN {
+        return error(
+            ErrorCode::BadRequest,
+            &format!("the PEM is longer than {MAX_PEM_LEN} bytes"),
+        );
+    }
+    let _serial = shared.edit_lock.lock().await;
+    let c = match configured(shared).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let file = file_for(&c.data_dir, name);
+    // Written relative to the configuration's directory when it is below it, as paths there
+    // are resolved against that directory.
+    let base = crate::config::base_dir_of(&c.path);
+    let shown = file
+        .strip_prefix(&base)
+        .ok()
+        .filter(|_| !base.as_os_str().is_empty())
+        .unwrap_or(&file)
+        .display()
+        .to_string();
+    let certs = match describe(pem.as_bytes(), &shown) {
+        Ok(d) => d,
+        Err(e) => return error(ErrorCode::BadRequest, &format!("the certificate: {e}")),
+    };
+    if file.exists() {
+        return error(
+            ErrorCode::EditRefused,
+            &format!("{shown} exists; remove {name:?} first or choose another name"),
+        );
+    }
+    let new = match add_path(&c.text, &shown) {
+        Ok(t) => t,
+        Err(e) => return error(ErrorCode::EditRefused, &e.0),
+    };
+    let written = async {
+        if let Some(dir) = file.parent() {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        tokio::fs::write(&file, pem).await
+    };
+    if let Err(e) = written.await {
+        return error(
+            ErrorCode::EditRefused,
+            &format!("cannot write {shown}: {e}"),
+        );
+    }
+    if let Err(refused) = write_config(&c.path, &new).await {
+        let _ = tokio::fs::remove_file(&file).await;
+        return refused;
+    }
+    audit(shared, uid, "add", &shown, &certs);
+    Response::TrustEdited {
+        file: shown,
+        certificates: certs,
+    }
+}
+
+/// Takes `name` (an added certificate's name, or a configured path) out of the trust store;
+/// deletes the file when it is one the connector wrote.
+pub(crate) async fn remove(shared: &Shared, uid: Option<u32>, name: &str) -> Response {
+    let _serial = shared.edit_lock.lock().await;
+    let c = match configured(shared).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Some(i) = resolve(&c.written, &c.resolved, &c.data_dir, name) else {
+        return error(
+            ErrorCode::UnknownCertificate,
+            &format!("the trust store has no file {name:?} (list it with `portcullis connector trust list`)"),
+        );
+    };
+    let (path, resolved) = (c.written[i].clone(), c.resolved[i].clone());
+    let certs = describe_file(&resolved, &path).unwrap_or_default();
+    let new = match remove_path(&c.text, &path) {
+        Ok(t) => t,
+        Err(e) => return error(ErrorCode::EditRefused, &e.0),
+    };
+    if let Err(refused) = write_config(&c.path, &new).await {
+        return refused;
+    }
+    if resolved.parent() == Some(c.data_dir.join(TRUST_DIR).as_path()) {
+        if let Err(e) = tokio::fs::remove_file(&resolved).await {
+            tracing::warn!(file = %resolved.display(), error = %e, "removed from the trust store, but the file stays");
+        }
+    }
+    audit(shared, uid, "remove", &path, &certs);
+    Response::TrustEdited {
+        file: path,
+        certificates: certs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = "data_dir = \"data\"  # keep\n\n[backend_tls]\ntrust_all = false # off\n";
+
+    #[test]
+    fn paths_are_added_once_and_removed_with_comments_kept() {
+        let one = add_path(CONFIG, "/d/trust/erp.pem").unwrap();
+        assert!(one.contains("# keep") && one.contains("# off"), "{one}");
+        assert!(
+            one.contains("trust_store = [\"/d/trust/erp.pem\"]"),
+            "{one}"
+        );
+        let two = add_path(&one, "/d/trust/hr.pem").unwrap();
+        assert!(add_path(&two, "/d/trust/hr.pem").is_err());
+        let back = remove_path(&two, "/d/trust/erp.pem").unwrap();
+        assert!(
+            back.contains("trust_store = [\"/d/trust/hr.pem\"]"),
+            "{back}"
+        );
+        assert_eq!(
+            remove_path(&back, "/x.pem").unwrap_err().0,
+            "/x.pem is not in the trust store"
+        );
+        // Without a [backend_tls] table one is made.
+        let made = add_path("data_dir = \"d\"\n", "/a.pem").unwrap();
+        assert!(
+            made.contains("[backend_tls]") && made.contains("/a.pem"),
+            "{made}"
+        );
+        assert!(add_path("backend_tls = 1\n", "/a.pem").is_err());
+    }
+
+    #[test]
+    fn names_are_plain_file_names() {
+        for good in ["erp", "erp-ca_2026.v2"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "../x", "a/b", ".hidden", "a b", &"x".repeat(65)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn certificates_are_described_and_garbage_is_named() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["erp.internal".into()]).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "ERP CA");
+        let cert = params.self_signed(&key).unwrap();
+        let d = describe(cert.pem().as_bytes(), "f.pem").unwrap();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].subject, "CN=ERP CA");
+        assert!(d[0].ca);
+        assert_eq!(d[0].sha256, hex::encode(Sha256::digest(cert.der())));
+        assert!(describe(b"hello", "f").is_err());
+        assert!(describe(
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            "f"
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn names_resolve_to_our_files_or_exact_paths() {
+        let data = Path::new("/d");
+        let written = vec!["trust/erp.pem".to_owned(), "certs/hr.pem".to_owned()];
+        let resolved = vec![
+            PathBuf::from("/d/trust/erp.pem"),
+            PathBuf::from("/c/certs/hr.pem"),
+        ];
+        assert_eq!(resolve(&written, &resolved, data, "erp"), Some(0));
+        assert_eq!(resolve(&written, &resolved, data, "certs/hr.pem"), Some(1));
+        assert_eq!(resolve(&written, &resolved, data, "hr"), None);
+    }
+}
