@@ -36,6 +36,9 @@ pub struct Info {
     /// NI entry for SAP route strings, `host:port`.
     #[serde(default)]
     pub ni: String,
+    /// Web entry for browsers (HTTPS), `host:port`; links come from `portcullis web-link`.
+    #[serde(default)]
+    pub web: String,
     /// The connector's location ID.
     pub location: String,
     /// A technical API token of the demo company.
@@ -82,6 +85,8 @@ struct Saved {
     http_proxy: Option<SocketAddr>,
     #[serde(default)]
     ni: Option<SocketAddr>,
+    #[serde(default)]
+    web: Option<SocketAddr>,
     token: Option<String>,
     #[serde(default)]
     engineer_token: Option<String>,
@@ -115,6 +120,7 @@ fn hub_config(dir: &Path, saved: &Saved, reuse_ports: bool) -> Result<portcullis
     raw.listen.socks5 = Some(port(saved.socks5));
     raw.listen.http_proxy = Some(port(saved.http_proxy));
     raw.listen.ni = Some(port(saved.ni));
+    raw.listen.web = Some(port(saved.web));
     Ok(portcullis_hub::HubConfig::try_from(raw)?)
 }
 
@@ -256,6 +262,7 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         socks5: a.socks5.map(|s| s.to_string()).unwrap_or_default(),
         http_proxy: a.http_proxy.map(|s| s.to_string()).unwrap_or_default(),
         ni: a.ni.map(|s| s.to_string()).unwrap_or_default(),
+        web: a.web.map(|s| s.to_string()).unwrap_or_default(),
         location: LOCATION.into(),
         token: token.clone(),
         admin_token_file: admin_file,
@@ -282,6 +289,7 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         socks5: a.socks5,
         http_proxy: a.http_proxy,
         ni: a.ni,
+        web: a.web,
         token: Some(token),
         engineer_token: Some(engineer_token),
     };
@@ -445,6 +453,7 @@ pub fn describe(info: &Info, dir: &Path) -> String {
          SOCKS5 entry    {socks}\n\
          HTTP proxy      {http}\n\
          NI entry        {ni}   (SAP route strings)\n\
+         Web entry       https://{web}   (browsers; links from `portcullis web-link`)\n\
          Connector       location {loc}, exposing echo.demo:7 (TCP echo) and web.demo:80 (HTTP)\n\
          Token           {token}   (technical user quickstart-app, standing grants)\n\
          Engineer token  {eng}   (support engineer, windows open for 8 h)\n\
@@ -457,6 +466,8 @@ pub fn describe(info: &Info, dir: &Path) -> String {
          \x20 portcullis connect --hub {api} --ca {ca} --token {token} {loc} echo.demo:7 --listen 127.0.0.1:7007\n\
          \x20 portcullis connect --hub {api} --ca {ca} --token {eng} {tcp_host}:{tcp_port} --listen 127.0.0.1:7008\n\
          \x20     then: nc 127.0.0.1 7007 (or 7008)\n\
+         \x20 portcullis web-link --hub {api} --ca {ca} --token {eng} --company {company} --system DEM --type http_connect\n\
+         \x20     then open the link in a browser that trusts {ca}\n\
          \x20 PORTCULLIS_HUB={api} PORTCULLIS_CA={ca} PORTCULLIS_TOKEN=$(cat {admin}) \\\n\
          \x20     portcullis admin connector list --company {company}\n\n\
          The same in machine-readable form: {dir}/quickstart.json. Stop with Ctrl-C.\n",
@@ -475,6 +486,7 @@ pub fn describe(info: &Info, dir: &Path) -> String {
         admin = info.admin_token_file.display(),
         company = COMPANY,
         ni = info.ni,
+        web = info.web,
         ni_host = info.ni.rsplit_once(':').map_or("", |(h, _)| h),
         ni_port = info.ni.rsplit_once(':').map_or("", |(_, p)| p),
         tcp_host = tcp_entry.0,

@@ -17,6 +17,7 @@
 //! - `remote/window.rs`: `portcullis window open|reserve|edit|close|list`.
 //! - `remote/grant.rs`: `portcullis grant create|list|revoke` and `portcullis summary`.
 //! - `remote/route_password.rs`: `portcullis route-password`.
+//! - `web-link` (here): a one-time link that opens an HTTP service connection in a browser.
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -105,6 +106,16 @@ pub enum RemoteCmd {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// A one-time link (valid two minutes) that opens an HTTP service connection in your
+    /// browser through the hub's web entry, while you may reach it (an open window).
+    WebLink {
+        #[command(flatten)]
+        hub: HubOpts,
+        #[command(flatten)]
+        service: ServiceRef,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
 }
 
 impl RemoteCmd {
@@ -119,6 +130,7 @@ impl RemoteCmd {
             RemoteCmd::Grant { .. } => "grant",
             RemoteCmd::Summary { .. } => "summary",
             RemoteCmd::RoutePassword { .. } => "route-password",
+            RemoteCmd::WebLink { .. } => "web-link",
         }
     }
 }
@@ -140,6 +152,24 @@ pub async fn run(cmd: RemoteCmd) -> Result<()> {
             ttl_minutes,
             out,
         } => route_password::run(&hub.client()?, ttl_minutes, out).await,
+        RemoteCmd::WebLink { hub, service, out } => {
+            let c = hub.client()?;
+            let id = service.resolve(&c).await?;
+            let v: Value = c
+                .post(
+                    &format!("/api/v1/service-connections/{id}/web-link"),
+                    &serde_json::json!({}),
+                )
+                .await?;
+            out.print(&v, |v| {
+                format!(
+                    "{}\n\nOpen it in your browser within {} seconds; it works once ({}).",
+                    v["url"].as_str().unwrap_or_default(),
+                    v["expires_in_secs"],
+                    v["service"].as_str().unwrap_or_default()
+                )
+            })
+        }
     }
 }
 

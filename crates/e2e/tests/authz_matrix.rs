@@ -140,6 +140,9 @@ const MATRIX: &[Row] = &[
     row("POST",   "/api/v1/service-connections/{new_independent_service}/windows", Some(r#"{"contact":"Bob"}"#),
                                                                                         "Y  Y  -  -  Y  -  Y  -  -  -  N"),
     row("POST",   "/api/v1/windows/{new_own_window}/close", Some("{}"),                 "Y  Y  -  -  Y  -  Y  -  -  -  N"),
+    // web links (OpenSession, then the window): only the engineer its open window admits
+    row("POST",   "/api/v1/service-connections/{new_web_service}/web-link", Some("{}"),
+                                                                                        "-  Y  -  -  -  -  -  -  -  -  N"),
     // standing grants: ManageGrants
     row("POST",   "/api/v1/service-connections/{new_service}/grants", Some(r#"{"user":"{tech}"}"#),
                                                                                         "Y  -  -  -  Y  -  -  -  -  -  N"),
@@ -264,6 +267,22 @@ impl World {
                     body,
                 )
                 .await
+            }
+            "new_web_service" => {
+                // An HTTP service connection with an open window that names nobody.
+                let sys = Box::pin(self.make("new_system")).await;
+                let body = json!({"connection_type": "http_connect", "location": "berlin",
+                                  "virtual_host": "erp.internal", "virtual_port": 80,
+                                  "url": "http://erp.internal/"});
+                let sc = self
+                    .admin_post(&format!("/api/v1/systems/{sys}/service-connections"), body)
+                    .await;
+                self.admin_post(
+                    &format!("/api/v1/service-connections/{}/windows", sc["id"]),
+                    json!({"contact": "Alice"}),
+                )
+                .await;
+                sc
             }
             "new_own_window" => {
                 // Opened independently by the support engineer of the second column.
@@ -543,6 +562,7 @@ const ON_A: &[(&str, &str, Option<&str>)] = &[
         "/api/v1/service-connections/{sc}/grants",
         Some(r#"{"user":"tech-a"}"#),
     ),
+    ("POST", "/api/v1/service-connections/{sc}/web-link", None),
     ("GET", "/api/v1/windows/{win}", None),
     (
         "PATCH",

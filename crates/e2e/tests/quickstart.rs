@@ -123,6 +123,53 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains("/as-engineer"));
+
+        // The printed web-link line works: the engineer's link opens the demo web back end
+        // through the web entry, with a cookie jar as a browser keeps one.
+        assert!(text.contains("portcullis web-link"), "{text}");
+        let info = qs.info.clone();
+        let eng = portcullis::client::ApiClient::new(
+            &info.api_url,
+            &std::fs::read_to_string(&info.ca_cert).unwrap(),
+            Some(info.engineer_token.clone()),
+        )
+        .unwrap();
+        let services: Vec<serde_json::Value> = eng
+            .get("/api/v1/companies/demo/service-connections?connection_type=http_connect")
+            .await
+            .unwrap();
+        let link: serde_json::Value = eng
+            .post(
+                &format!("/api/v1/service-connections/{}/web-link", services[0]["id"]),
+                &serde_json::json!({}),
+            )
+            .await
+            .unwrap();
+        let url = link["url"].as_str().unwrap().to_owned();
+        let jar = dir.path().join("jar.txt");
+        let port = info.web.rsplit_once(':').unwrap().1.to_owned();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("curl")
+                .args(["-sS", "--max-time", "20", "-L", "--cacert"])
+                .arg(&info.ca_cert)
+                .arg("--resolve")
+                .arg(format!("localhost:{port}:127.0.0.1"))
+                .arg("-c")
+                .arg(&jar)
+                .arg("-b")
+                .arg(&jar)
+                .arg(url)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let body = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && body.contains("demo back end"),
+            "{body} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     } else {
         println!("curl not installed: skipping the curl part");
     }

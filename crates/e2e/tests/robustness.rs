@@ -54,7 +54,13 @@ async fn random_bytes_on_every_listener() {
         .await;
     hub.grant("acme", &token, "berlin", "echo.internal:7").await;
     let a = hub.addrs();
-    let listeners = [a.api, a.tunnel, a.socks5.unwrap(), a.http_proxy.unwrap()];
+    let listeners = [
+        a.api,
+        a.tunnel,
+        a.socks5.unwrap(),
+        a.http_proxy.unwrap(),
+        a.web.unwrap(),
+    ];
     let mut rnd = xorshift(0x5EED);
     let mut inputs: Vec<Vec<u8>> = vec![
         vec![],
@@ -102,7 +108,13 @@ async fn silent_clients_are_dropped_at_the_preauth_deadline() {
     })
     .await;
     let a = hub.addrs();
-    for addr in [a.api, a.tunnel, a.socks5.unwrap(), a.http_proxy.unwrap()] {
+    for addr in [
+        a.api,
+        a.tunnel,
+        a.socks5.unwrap(),
+        a.http_proxy.unwrap(),
+        a.web.unwrap(),
+    ] {
         let mut s = TcpStream::connect(addr).await.unwrap();
         let mut b = [0u8; 1];
         // The server must close within the deadline (1 s) plus slack; a read that is still
@@ -151,11 +163,19 @@ async fn a_keep_alive_client_cannot_hold_the_http_proxy_preauth_slot() {
 async fn api_tls(
     hub: &portcullis_test_support::TestHub,
 ) -> tokio_rustls::client::TlsStream<TcpStream> {
+    tls_to(hub, hub.addrs().api).await
+}
+
+/// Opens a TLS connection to `addr` (the API or the web entry) without sending anything.
+async fn tls_to(
+    hub: &portcullis_test_support::TestHub,
+    addr: SocketAddr,
+) -> tokio_rustls::client::TlsStream<TcpStream> {
     let ca = portcullis_transport::pki::pem_to_der_certs(&hub.ca_pem)
         .unwrap()
         .remove(0);
     let cfg = portcullis_transport::tls::pinned_client_config(ca, &[b"http/1.1"]).unwrap();
-    let tcp = TcpStream::connect(hub.addrs().api).await.unwrap();
+    let tcp = TcpStream::connect(addr).await.unwrap();
     tokio_rustls::TlsConnector::from(cfg)
         .connect(
             rustls_pki_types::ServerName::try_from("localhost").unwrap(),
@@ -177,6 +197,8 @@ async fn api_clients_silent_after_tls_are_dropped_and_hold_no_slot_for_long() {
     for _ in 0..2 {
         silent.push(api_tls(&hub).await);
     }
+    // The web entry's browsers too.
+    silent.push(tls_to(&hub, hub.web()).await);
     for mut s in silent {
         let mut b = [0u8; 1];
         let r = tokio::time::timeout(Duration::from_secs(5), s.read(&mut b)).await;

@@ -112,6 +112,8 @@ pub fn parse_api_token(token: &str) -> Option<(&str, &str)> {
 pub struct Principal {
     /// Token row id.
     pub token_id: Id,
+    /// The token's public id (the part before the secret): how a web session re-reads it.
+    pub public_id: String,
     /// Token name, e.g. `ci-bot`.
     pub name: String,
     /// The user the token is a credential of.
@@ -189,12 +191,29 @@ pub async fn verify_token(store: &dyn Store, presented: &str) -> Result<Principa
     Ok(principal_of(tok))
 }
 
+/// The principal of the token `public_id` as the store has it now, refused when it was
+/// revoked, expired or its user disabled since: what a web session checks on every
+/// connection instead of a secret it never sees again.
+pub async fn reverify(store: &dyn Store, public_id: &str) -> Result<Principal, AuthError> {
+    let tok: ApiToken = store
+        .find_api_token(public_id)
+        .await?
+        .ok_or(AuthError::Unknown)?;
+    check_state(&tok)?;
+    Ok(principal_of(tok))
+}
+
 /// The checks a stored token must pass for `secret`, in the order that leaks least: a wrong
 /// secret is reported before the token's state.
 fn check(tok: &ApiToken, secret: &str) -> Result<(), AuthError> {
     if !secret_matches(&secret.to_ascii_lowercase(), &tok.secret_hash) {
         return Err(AuthError::WrongSecret);
     }
+    check_state(tok)
+}
+
+/// Whether a stored token may be used now: not revoked, its user not disabled, not expired.
+fn check_state(tok: &ApiToken) -> Result<(), AuthError> {
     if tok.revoked_at.is_some() {
         return Err(AuthError::Revoked);
     }
@@ -213,6 +232,7 @@ fn check(tok: &ApiToken, secret: &str) -> Result<(), AuthError> {
 fn principal_of(tok: ApiToken) -> Principal {
     Principal {
         token_id: tok.id,
+        public_id: tok.public_id,
         name: tok.name,
         user_id: tok.user_id,
         user_name: tok.user_name,

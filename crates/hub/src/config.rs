@@ -76,6 +76,11 @@ pub struct RawListen {
     pub http_proxy: Option<String>,
     /// NI entry for SAP route strings (SAP GUI, niping, pysap); empty string disables it.
     pub ni: Option<String>,
+    /// Web entry: HTTP service connections in a browser, over HTTPS. Off unless given.
+    pub web: Option<String>,
+    /// The web entry's base URL in the links the API hands out, when it differs from
+    /// `https://<server_names[0]>:<bound port>` (behind a reverse proxy).
+    pub advertised_web: Option<String>,
     /// The tunnel address told to connectors at enrolment, when it differs from `tunnel`
     /// (behind NAT or a load balancer).
     pub advertised_tunnel: Option<String>,
@@ -129,6 +134,10 @@ pub struct HubConfig {
     pub http_proxy: Option<SocketAddr>,
     /// NI entry listen address, if enabled.
     pub ni: Option<SocketAddr>,
+    /// Web entry listen address, if enabled.
+    pub web: Option<SocketAddr>,
+    /// Base URL of the web entry in links, when not derived from the bound address.
+    pub advertised_web: Option<String>,
     /// Tunnel address for enrolment answers; `None` = the bound tunnel address.
     pub advertised_tunnel: Option<String>,
     /// Version policy for connectors.
@@ -163,6 +172,8 @@ tunnel = "127.0.0.1:8444"       # connectors dial this; TLS 1.3 with client cert
 socks5 = "127.0.0.1:1080"       # cloud apps: user = location ID, password = API token; "" disables
 http_proxy = "127.0.0.1:3128"   # HTTP CONNECT with Proxy-Authorization; "" disables
 ni = "127.0.0.1:3299"           # SAP route strings /H/<hub>/S/3299/W/<token>/H/<service connection>/S/<port>; "" disables
+# web = "127.0.0.1:8445"        # HTTP service connections in a browser (HTTPS, one-time links); off unless set
+# advertised_web = "https://hub.example.com:8445"   # the web entry's URL in links, if not https://<server_names[0]>:<port>
 # advertised_tunnel = "hub.example.com:443"   # what enrolment tells connectors, if not `tunnel`
 
 [connectors]
@@ -300,6 +311,11 @@ impl TryFrom<RawHubConfig> for HubConfig {
                 "127.0.0.1:3128",
             )?,
             ni: optional_addr("listen.ni", l.ni.as_deref(), "127.0.0.1:3299")?,
+            web: match l.web.as_deref() {
+                None | Some("") => None,
+                Some(a) => Some(addr("listen.web", Some(a), "127.0.0.1:8445")?),
+            },
+            advertised_web: l.advertised_web.clone(),
             advertised_tunnel: l.advertised_tunnel.clone(),
             version_policy: VersionPolicy {
                 minimum,

@@ -26,6 +26,7 @@ pub mod resolve;
 pub mod session;
 pub mod state;
 pub mod tunnel_endpoint;
+pub mod web;
 pub mod windows;
 
 use std::sync::Arc;
@@ -118,6 +119,10 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         Some(a) => Some(bind("ni", a).await?),
         None => None,
     };
+    let web_l = match config.web {
+        Some(a) => Some(bind("web", a).await?),
+        None => None,
+    };
     let local = |l: &TcpListener| l.local_addr().map_err(|e| HubError::Io(e.to_string()));
     let addrs = BoundAddrs {
         api: local(&api_l)?,
@@ -125,6 +130,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         socks5: socks_l.as_ref().map(local).transpose()?,
         http_proxy: http_l.as_ref().map(local).transpose()?,
         ni: ni_l.as_ref().map(local).transpose()?,
+        web: web_l.as_ref().map(local).transpose()?,
     };
     let tunnel_tls = tls::tunnel_server_config(
         pki.server_chain.clone(),
@@ -140,6 +146,12 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
             addrs.tunnel.to_string()
         }
     });
+    let web_url = addrs.web.map(|a| {
+        config
+            .advertised_web
+            .clone()
+            .unwrap_or_else(|| format!("https://{}:{}", config.server_names[0], a.port()))
+    });
     let shutdown = CancellationToken::new();
     let hard_stop = CancellationToken::new();
     let state: State = Arc::new(state::HubState {
@@ -151,6 +163,8 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         pki,
         registry: registry::Registry::default(),
         advertised_tunnel,
+        web_url,
+        web: Default::default(),
         accept_stop: shutdown.clone(),
         shutdown: hard_stop.clone(),
         tasks: TaskTracker::new(),
@@ -167,7 +181,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         tokio::spawn(api::server::serve(
             state.clone(),
             api_l,
-            TlsAcceptor::from(api_tls),
+            TlsAcceptor::from(api_tls.clone()),
             api::router(state.clone()),
         )),
     ];
@@ -195,8 +209,22 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
             entry::ni::handle,
         )));
     }
+    if let Some(l) = web_l {
+        // The API's certificate, speaking HTTP/1.1 only (the web entry serves HTTP/1.1).
+        let mut web_tls = (*api_tls).clone();
+        web_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let acceptor = TlsAcceptor::from(Arc::new(web_tls));
+        listeners.push(tokio::spawn(entry::listener::accept_loop(
+            state.clone(),
+            l,
+            "web",
+            move |st, tcp, peer, permit| {
+                entry::web::handle(st, acceptor.clone(), tcp, peer, permit)
+            },
+        )));
+    }
     tracing::info!(api = %addrs.api, tunnel = %addrs.tunnel, socks5 = ?addrs.socks5,
-        http_proxy = ?addrs.http_proxy, ni = ?addrs.ni, "hub listening");
+        http_proxy = ?addrs.http_proxy, ni = ?addrs.ni, web = ?addrs.web, "hub listening");
     Ok(RunningHub {
         addrs,
         state,

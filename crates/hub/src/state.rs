@@ -33,6 +33,10 @@ pub struct HubState {
     pub windows: crate::windows::WindowHub,
     /// The tunnel address told to connectors at enrolment.
     pub advertised_tunnel: String,
+    /// The web entry's base URL for links (`None`: the web entry is off).
+    pub web_url: Option<String>,
+    /// Tickets and browser sessions of the web entry.
+    pub web: crate::web::WebSessions,
     /// Cancelled when the hub stops accepting new connections (first phase of shutdown).
     pub accept_stop: CancellationToken,
     /// Cancelled when the hub cuts everything still running (second phase); tunnels' cut
@@ -57,6 +61,8 @@ pub struct BoundAddrs {
     pub http_proxy: Option<SocketAddr>,
     /// NI (SAProuter protocol) entry.
     pub ni: Option<SocketAddr>,
+    /// Web entry (browsers).
+    pub web: Option<SocketAddr>,
 }
 
 /// Shared state handle.

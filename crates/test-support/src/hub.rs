@@ -78,6 +78,7 @@ impl TestHub {
         raw.listen.socks5 = Some(a(reuse.and_then(|r| r.socks5)));
         raw.listen.http_proxy = Some(a(reuse.and_then(|r| r.http_proxy)));
         raw.listen.ni = Some(a(reuse.and_then(|r| r.ni)));
+        raw.listen.web = Some(a(reuse.and_then(|r| r.web)));
         raw.connectors.min_version = options.min_version.clone();
         raw.connectors.warn_below = options.warn_below.clone();
         raw.connectors.sunset_date = options.sunset_date.clone();
@@ -110,6 +111,11 @@ impl TestHub {
 
     fn running(&self) -> &RunningHub {
         self.hub.as_ref().expect("hub is running")
+    }
+
+    /// The web entry (browsers; HTTPS with the hub's certificate).
+    pub fn web(&self) -> SocketAddr {
+        self.addrs().web.expect("web entry enabled")
     }
 
     /// Bound addresses.

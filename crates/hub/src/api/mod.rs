@@ -22,6 +22,7 @@ pub mod remote;
 pub mod route_password;
 pub mod server;
 pub mod users;
+pub mod web_link;
 pub mod windows;
 
 use axum::extract::{FromRequestParts, State as AxState};
@@ -163,6 +164,10 @@ fn remote_routes() -> Router<State> {
         .route(
             "/api/v1/service-connections/{id}/grants",
             post(windows::create_grant),
+        )
+        .route(
+            "/api/v1/service-connections/{id}/web-link",
+            post(web_link::create),
         )
         .route(
             "/api/v1/companies/{company}/windows",

@@ -462,7 +462,7 @@ pub struct ServiceView {
     pub network: &'static str,
 }
 
-async fn service_view(st: &State, sc: ServiceConnection) -> Result<ServiceView, ApiErr> {
+pub(crate) async fn service_view(st: &State, sc: ServiceConnection) -> Result<ServiceView, ApiErr> {
     let now = OffsetDateTime::now_utc();
     let company = st
         .store

@@ -35,16 +35,10 @@ async fn handle(
     peer: SocketAddr,
     permit: OwnedSemaphorePermit,
 ) {
-    let tls = match tokio::time::timeout(state.config.preauth_timeout, acceptor.accept(tcp)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
-            tracing::debug!(%peer, error = %e, "API TLS handshake failed");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "API TLS handshake timed out");
-            return;
-        }
+    let Some(tls) =
+        crate::entry::listener::tls_within_deadline(&state, &acceptor, tcp, peer, "api").await
+    else {
+        return;
     };
     // The pre-auth slot is held until the first request head has arrived: a client that
     // completes TLS and then says nothing is dropped at the deadline and never holds more

@@ -11,6 +11,28 @@ use tokio_util::task::TaskTracker;
 
 use crate::state::State;
 
+/// The TLS handshake of a client within the pre-auth deadline; `None` (logged at debug) when
+/// it fails or times out. `entry` names the listener in the log.
+pub async fn tls_within_deadline(
+    state: &State,
+    acceptor: &tokio_rustls::TlsAcceptor,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    entry: &str,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    match tokio::time::timeout(state.config.preauth_timeout, acceptor.accept(tcp)).await {
+        Ok(Ok(s)) => Some(s),
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, entry, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(%peer, entry, "TLS handshake timed out");
+            None
+        }
+    }
+}
+
 /// Accepts on `listener` until shutdown; `handle` gets the connection and a pre-auth permit
 /// that it drops once the client is authenticated. Handlers run on `state.tasks`.
 pub async fn accept_loop<F, Fut>(state: State, listener: TcpListener, name: &'static str, handle: F)

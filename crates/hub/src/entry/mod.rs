@@ -5,6 +5,7 @@
 //! - [`socks5_server`]: the SOCKS5 entry (location = user, token = password).
 //! - [`http_proxy`]: the HTTP CONNECT proxy entry.
 //! - [`ni`]: the NI entry for SAP route strings (SAP GUI, niping, pysap).
+//! - [`web`]: the web entry: HTTP service connections in a browser, through one-time links.
 //! - [`listener`]: the accept loop with its pre-auth cap, shared by all entries.
 
 pub mod http_proxy;
@@ -12,3 +13,4 @@ pub mod listener;
 pub mod ni;
 pub mod socks5;
 pub mod socks5_server;
+pub mod web;

@@ -1,0 +1,433 @@
+//! The web entry (`listen.web`, HTTPS): an HTTP service connection in a browser.
+//!
+//! * `GET /_portcullis/login?ticket=T` redeems a one-time link from the API for a web session
+//!   cookie and redirects to the service's landing path.
+//! * Every other request needs that cookie. The first request on a browser connection opens a
+//!   session through `session::open` (window, two keys, audit, entry `web`) after re-reading
+//!   the engineer's token; later requests on the connection reuse it, as a keep-alive
+//!   connection would. A closed window cuts the session: the next request opens a new one and
+//!   is refused with the reason.
+//! * Requests go to the connector in origin form with `Host` set to the virtual host (the
+//!   connector applies its resources, host header and redirect mapping); our cookie is taken
+//!   out of `Cookie`. Answers come back with a `Location` on the virtual host made relative
+//!   (so redirects stay on the web entry) and `Set-Cookie` without `Domain` (so cookies bind to
+//!   the web entry's host).
+//! * `GET /_portcullis/logout` ends the web session.
+//!
+//! WebSocket upgrades are not carried through the web entry (use the HTTP proxy entry).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio_rustls::TlsAcceptor;
+
+use crate::audit::Event;
+use crate::session;
+use crate::state::State;
+use crate::web::{Binding, COOKIE, SESSION_TTL};
+
+/// Redeems a link.
+pub const LOGIN_PATH: &str = "/_portcullis/login";
+/// Ends the web session.
+pub const LOGOUT_PATH: &str = "/_portcullis/logout";
+
+type Resp = Response<BoxBody<Bytes, hyper::Error>>;
+
+/// The session a browser connection goes through, and whose cookie opened it.
+struct Upstream {
+    cookie: String,
+    sender: SendRequest<Incoming>,
+}
+
+type Slot = Arc<Mutex<Option<OwnedSemaphorePermit>>>;
+
+fn page(status: StatusCode, text: &str) -> Resp {
+    let mut r = Response::new(
+        Full::new(Bytes::from(format!("{text}\n")))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status.is_client_error() || status.is_server_error() {
+        // A refused request ends the connection: nobody holds a pre-auth slot (or a browser
+        // connection) by sending requests that are turned away.
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    r
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The `Cookie` headers without cookie `name`; `None` when nothing is left.
+fn cookies_without(headers: &HeaderMap, name: &str) -> Option<HeaderValue> {
+    let rest: Vec<&str> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && c.split_once('=').map_or(*c, |(k, _)| k) != name)
+        .collect();
+    (!rest.is_empty())
+        .then(|| HeaderValue::from_str(&rest.join("; ")).ok())
+        .flatten()
+}
+
+/// `Location` made relative when it points at the virtual host, so the browser stays on the
+/// web entry.
+fn map_location(v: &HeaderValue, authority: &str) -> Option<HeaderValue> {
+    let uri: http::Uri = v.to_str().ok()?.parse().ok()?;
+    let host = uri.host()?;
+    let virtual_host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    if !host.eq_ignore_ascii_case(virtual_host) {
+        return None;
+    }
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    HeaderValue::from_str(path).ok()
+}
+
+/// `Set-Cookie` without its `Domain` attribute (a host-only cookie of the web entry); `None`
+/// drops it (a back end may not set the web entry's own cookie).
+fn map_set_cookie(v: &HeaderValue) -> Option<HeaderValue> {
+    let text = v.to_str().ok()?;
+    let mut parts = text.split(';');
+    let first = parts.next()?.trim();
+    if first.split_once('=').map(|(k, _)| k.trim()) == Some(COOKIE) {
+        return None;
+    }
+    let kept: Vec<&str> = std::iter::once(first)
+        .chain(
+            parts
+                .map(str::trim)
+                .filter(|a| !a.to_ascii_lowercase().starts_with("domain")),
+        )
+        .collect();
+    HeaderValue::from_str(&kept.join("; ")).ok()
+}
+
+const HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+async fn login(state: &State, peer: SocketAddr, req: &Request<Incoming>) -> Resp {
+    let ticket = req
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("ticket="))
+        .unwrap_or("");
+    let Some((secret, b)) = state.web.redeem(ticket) else {
+        return page(
+            StatusCode::FORBIDDEN,
+            "This link is not valid: it was used already, it is older than two minutes, or \
+             the hub restarted. Ask for a new one (portcullis web-link).",
+        );
+    };
+    let actor = match crate::auth::reverify(state.store.as_ref(), &b.token_public_id).await {
+        Ok(p) => p.label(),
+        Err(_) => {
+            return page(
+                StatusCode::FORBIDDEN,
+                "The token behind this link is no longer valid.",
+            )
+        }
+    };
+    state
+        .audit
+        .record(Event {
+            company_id: Some(b.company_id),
+            actor: &actor,
+            action: "web.login",
+            target: &b.label,
+            outcome: "ok",
+            detail: serde_json::json!({"service_connection": b.service_connection_id, "from": peer.to_string()}),
+        })
+        .await;
+    let mut r = page(StatusCode::SEE_OTHER, &format!("Opening {}", b.label));
+    let set = format!(
+        "{COOKIE}={secret}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
+        SESSION_TTL.as_secs()
+    );
+    if let (Ok(c), Ok(l)) = (
+        HeaderValue::from_str(&set),
+        HeaderValue::from_str(&b.landing),
+    ) {
+        r.headers_mut().insert(header::SET_COOKIE, c);
+        r.headers_mut().insert(header::LOCATION, l);
+    }
+    r
+}
+
+/// Opens the session for `b` (the token re-read, then `session::open`) and an HTTP/1.1
+/// client over it.
+async fn open_upstream(
+    state: &State,
+    peer: SocketAddr,
+    b: &Binding,
+) -> Result<SendRequest<Incoming>, Resp> {
+    let principal = crate::auth::reverify(state.store.as_ref(), &b.token_public_id)
+        .await
+        .map_err(|_| {
+            page(
+                StatusCode::UNAUTHORIZED,
+                "The token behind this web session is no longer valid (revoked, expired, or its \
+                 user disabled).",
+            )
+        })?;
+    let session = session::open(state, &principal, "web", peer, b.target.clone())
+        .await
+        .map_err(|e| {
+            page(
+                crate::entry::http_proxy::status_for(&e),
+                &format!("{}: {}", b.label, e.client_message()),
+            )
+        })?;
+    let (front, back) = tokio::io::duplex(64 * 1024);
+    let st = state.clone();
+    state
+        .tasks
+        .spawn(async move { session.relay(&st, back).await });
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(front))
+        .await
+        .map_err(|e| page(StatusCode::BAD_GATEWAY, &e.to_string()))?;
+    state.tasks.spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(%peer, error = %e, "web entry: upstream ended");
+        }
+    });
+    Ok(sender)
+}
+
+async fn serve(
+    state: State,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    slot: Slot,
+    upstream: Arc<tokio::sync::Mutex<Option<Upstream>>>,
+) -> Resp {
+    if req.uri().path() == LOGIN_PATH {
+        drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take());
+        return login(&state, peer, &req).await;
+    }
+    let secret = cookie(req.headers(), COOKIE);
+    if req.uri().path() == LOGOUT_PATH {
+        if let Some(s) = &secret {
+            state.web.end(s);
+        }
+        let mut r = page(StatusCode::OK, "Signed out of the web session.");
+        r.headers_mut().insert(
+            header::SET_COOKIE,
+            HeaderValue::from_static("portcullis_web=; Path=/; Secure; HttpOnly; Max-Age=0"),
+        );
+        return r;
+    }
+    let Some((secret, b)) = secret.and_then(|s| state.web.session(&s).map(|b| (s, b))) else {
+        return page(
+            StatusCode::UNAUTHORIZED,
+            "No web session: open the link `portcullis web-link` (or POST \
+             /api/v1/service-connections/{id}/web-link) gives you.",
+        );
+    };
+    drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take());
+    let mut up = upstream.lock().await;
+    let reuse = up
+        .as_ref()
+        .is_some_and(|u| u.cookie == secret && !u.sender.is_closed());
+    if !reuse {
+        match open_upstream(&state, peer, &b).await {
+            Ok(sender) => {
+                *up = Some(Upstream {
+                    cookie: secret,
+                    sender,
+                })
+            }
+            Err(page) => {
+                *up = None;
+                return page;
+            }
+        }
+    }
+    let Some(u) = up.as_mut() else {
+        return page(StatusCode::BAD_GATEWAY, "no session");
+    };
+    let (mut parts, body) = req.into_parts();
+    for h in HOP {
+        parts.headers.remove(h);
+    }
+    match cookies_without(&parts.headers, COOKIE) {
+        Some(v) => parts.headers.insert(header::COOKIE, v),
+        None => parts.headers.remove(header::COOKIE),
+    };
+    if let Ok(v) = HeaderValue::from_str(&b.authority) {
+        parts.headers.insert(header::HOST, v);
+    }
+    parts.version = http::Version::HTTP_11;
+    let answer = match u.sender.ready().await {
+        Ok(()) => {
+            u.sender
+                .send_request(Request::from_parts(parts, body))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let resp = match answer {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(%peer, error = %e, "web entry: request through the session failed");
+            *up = None;
+            return page(
+                StatusCode::BAD_GATEWAY,
+                &format!(
+                    "{}: the system behind the connector did not answer",
+                    b.label
+                ),
+            );
+        }
+    };
+    let (mut parts, body) = resp.into_parts();
+    for h in HOP {
+        parts.headers.remove(h);
+    }
+    if let Some(l) = parts
+        .headers
+        .get(header::LOCATION)
+        .and_then(|v| map_location(v, &b.authority))
+    {
+        parts.headers.insert(header::LOCATION, l);
+    }
+    let cookies: Vec<HeaderValue> = parts
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(map_set_cookie)
+        .collect();
+    parts.headers.remove(header::SET_COOKIE);
+    for c in cookies {
+        parts.headers.append(header::SET_COOKIE, c);
+    }
+    Response::from_parts(parts, body.boxed())
+}
+
+/// Handles one browser connection: TLS within the pre-auth deadline, then HTTP/1.1 with
+/// keep-alive.
+pub async fn handle(
+    state: State,
+    acceptor: TlsAcceptor,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    permit: OwnedSemaphorePermit,
+) {
+    let Some(tls) =
+        crate::entry::listener::tls_within_deadline(&state, &acceptor, tcp, peer, "web").await
+    else {
+        return;
+    };
+    let slot: Slot = Arc::new(Mutex::new(Some(permit)));
+    let upstream = Arc::new(tokio::sync::Mutex::new(None));
+    let (st, svc_slot) = (state.clone(), slot.clone());
+    let svc = hyper::service::service_fn(move |req| {
+        let (st, slot, up) = (st.clone(), svc_slot.clone(), upstream.clone());
+        async move { Ok::<_, Infallible>(serve(st, peer, req, slot, up).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(state.config.preauth_timeout)
+        .max_buf_size(64 * 1024)
+        .serve_connection(TokioIo::new(tls), svc);
+    let cut = state.shutdown.clone();
+    tokio::select! {
+        r = conn => if let Err(e) = r {
+            tracing::debug!(%peer, error = %e, "web entry connection ended");
+        },
+        _ = cut.cancelled() => {}
+    }
+    drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(cookies: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for c in cookies {
+            h.append(header::COOKIE, HeaderValue::from_str(c).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn our_cookie_is_read_and_never_forwarded() {
+        let h = headers(&["a=1; portcullis_web=s3cret", "b=2"]);
+        assert_eq!(cookie(&h, COOKIE).as_deref(), Some("s3cret"));
+        assert_eq!(cookies_without(&h, COOKIE).unwrap(), "a=1; b=2");
+        assert_eq!(
+            cookies_without(&headers(&["portcullis_web=x"]), COOKIE),
+            None
+        );
+        assert_eq!(cookie(&headers(&["a=1"]), COOKIE), None);
+    }
+
+    #[test]
+    fn redirects_to_the_virtual_host_stay_on_the_web_entry() {
+        let v = |s: &str| HeaderValue::from_str(s).unwrap();
+        assert_eq!(
+            map_location(&v("http://erp.internal/landing?x=1"), "erp.internal:80").unwrap(),
+            "/landing?x=1"
+        );
+        assert_eq!(
+            map_location(&v("http://ERP.internal:80/"), "erp.internal:80").unwrap(),
+            "/"
+        );
+        assert_eq!(
+            map_location(&v("https://elsewhere.example/"), "erp.internal:80"),
+            None
+        );
+        assert_eq!(map_location(&v("/relative"), "erp.internal:80"), None);
+    }
+
+    #[test]
+    fn back_end_cookies_lose_their_domain_and_cannot_be_ours() {
+        let v = |s: &str| HeaderValue::from_str(s).unwrap();
+        assert_eq!(
+            map_set_cookie(&v("sid=abc; Domain=erp.internal; Path=/; HttpOnly")).unwrap(),
+            "sid=abc; Path=/; HttpOnly"
+        );
+        assert_eq!(map_set_cookie(&v("portcullis_web=evil; Path=/")), None);
+    }
+}
