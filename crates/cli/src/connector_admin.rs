@@ -188,68 +188,6 @@ pub async fn access(cmd: &AccessCmd) -> Result<()> {
     }
 }
 
-/// `portcullis connector system-certificate`.
-#[derive(Debug, clap::Args)]
-pub struct SystemCertificateArgs {
-    /// Subject, e.g. "CN=connector-berlin, O=ACME, C=DE".
-    #[arg(long)]
-    pub subject: String,
-    /// Where to write the certificate (PEM).
-    #[arg(long)]
-    pub cert: PathBuf,
-    /// Where to write the private key (PEM, mode 0600).
-    #[arg(long)]
-    pub key: PathBuf,
-    /// Validity in days.
-    #[arg(long, default_value_t = 365)]
-    pub days: u32,
-    /// Overwrite existing files.
-    #[arg(long)]
-    pub force: bool,
-}
-
-/// Generates a self-signed system certificate and prints the `[backend_tls]` lines that use
-/// it. Nothing talks to the running connector: it reads the files at its next start.
-pub fn system_certificate(args: &SystemCertificateArgs) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    for path in [&args.cert, &args.key] {
-        if path.exists() && !args.force {
-            bail!("{} exists; use --force to replace it", path.display());
-        }
-    }
-    let (cert, key) =
-        portcullis_connector::backend_tls::generate_system_certificate(&args.subject, args.days)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let write = |path: &Path, text: &str, mode: u32| -> Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        f.write_all(text.as_bytes())?;
-        Ok(())
-    };
-    write(&args.key, &key, 0o600)?;
-    write(&args.cert, &cert, 0o644)?;
-    println!(
-        "Self-signed system certificate for {:?}, valid {} days.\n\
-         Add to the connector's configuration and restart it:\n\n\
-         [backend_tls]\n\
-         system_certificate = \"{}\"\n\
-         system_certificate_key = \"{}\"\n\n\
-         Back ends that should accept it need {} in their own trust list.",
-        args.subject,
-        args.days,
-        args.cert.display(),
-        args.key.display(),
-        args.cert.display()
-    );
-    Ok(())
-}
-
 /// `portcullis connector monitor`.
 #[derive(Debug, clap::Args)]
 pub struct MonitorArgs {

@@ -14,6 +14,8 @@
 //! - [`quickstart`]: hub + connector + demo back ends in one process.
 //! - [`output`]: tables for people, `--json` for programs.
 //! - [`signal`]: Ctrl-C / SIGTERM for long-running commands.
+//! - [`system_certificate`]: `portcullis connector system-certificate generate|import`, the
+//!   connector's TLS client certificate towards back ends as PEM files.
 //! - [`router`]: `portcullis router`, SAProuter's command line.
 //! - [`remote`]: `portcullis user|system|connection-type|connection|window|grant|summary`,
 //!   the remote-connection API (systems, service connections, windows, grants).
@@ -33,3 +35,4 @@ pub mod quickstart;
 pub mod remote;
 pub mod router;
 pub mod signal;
+pub mod system_certificate;

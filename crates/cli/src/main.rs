@@ -188,9 +188,11 @@ enum ConnectorCmd {
     /// The running connector's HTTP monitoring: most recent requests, top time consumers,
     /// duration buckets, usage per virtual host and resource.
     Monitor(portcullis::connector_admin::MonitorArgs),
-    /// Generates a self-signed system certificate (the connector's TLS client certificate
-    /// towards back ends) and prints the `[backend_tls]` lines that use it.
-    SystemCertificate(portcullis::connector_admin::SystemCertificateArgs),
+    /// Writes the system certificate (the connector's TLS client certificate towards back
+    /// ends) as PEM, generated self-signed (`generate`) or taken from a PKCS#12 file
+    /// (`import`), and prints the `[backend_tls]` lines that use it.
+    #[command(subcommand)]
+    SystemCertificate(portcullis::system_certificate::SystemCertificateCmd),
     /// The running connector's access list: export, import (merge by name), remove.
     #[command(subcommand)]
     Access(portcullis::connector_admin::AccessCmd),
@@ -347,8 +349,8 @@ async fn main() -> Result<()> {
         Cmd::Connector(ConnectorCmd::Check(a)) => portcullis::connector_admin::check(&a).await,
         Cmd::Connector(ConnectorCmd::Monitor(a)) => portcullis::connector_admin::monitor(&a).await,
         Cmd::Connector(ConnectorCmd::Access(a)) => portcullis::connector_admin::access(&a).await,
-        Cmd::Connector(ConnectorCmd::SystemCertificate(a)) => {
-            portcullis::connector_admin::system_certificate(&a)
+        Cmd::Connector(ConnectorCmd::SystemCertificate(c)) => {
+            portcullis::system_certificate::run(&c)
         }
         Cmd::Connector(ConnectorCmd::Trust(a)) => portcullis::connector_trust::run(&a).await,
         Cmd::Connector(ConnectorCmd::AuditVerify(a)) => {

@@ -368,6 +368,7 @@ fn a_self_signed_system_certificate_is_written_with_a_private_key() {
         let mut a = vec![
             "connector",
             "system-certificate",
+            "generate",
             "--subject",
             "CN=connector-berlin, O=ACME, C=DE",
             "--cert",

@@ -63,7 +63,8 @@ impl std::fmt::Debug for BackendTls {
     }
 }
 
-fn provider() -> Arc<CryptoProvider> {
+/// The crypto provider of every back-end configuration (ring, as the rest of Portcullis).
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
@@ -75,17 +76,61 @@ fn read(path: &Path) -> Result<Vec<u8>, BackendTlsError> {
 }
 
 fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, BackendTlsError> {
-    let bad = |reason: String| BackendTlsError {
+    pem_certs(&read(path)?).map_err(|reason| BackendTlsError {
         file: path.display().to_string(),
         reason,
-    };
-    let certs = CertificateDer::pem_slice_iter(&read(path)?)
+    })
+}
+
+/// The certificates of a PEM text, at least one.
+fn pem_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad(e.to_string()))?;
+        .map_err(|e| e.to_string())?;
     if certs.is_empty() {
-        return Err(bad("no CERTIFICATE in the file".into()));
+        return Err("no CERTIFICATE in the file".into());
     }
     Ok(certs)
+}
+
+/// Which of the system certificate's two files a problem lies in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SystemFile {
+    Chain,
+    Key,
+}
+
+/// The client configuration that shows the system certificate, from the PEM texts of its
+/// chain and key. The one place that decides whether a pair is usable: [`BackendTls::load`]
+/// uses it at the connector's start and [`check_system_certificate`] before an import writes
+/// files, so a pair that imports also loads. rustls refuses a key that is not the leaf
+/// certificate's (its `CertifiedKey::keys_match`).
+fn with_system_certificate(
+    builder: rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>,
+    chain_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<ClientConfig, (SystemFile, String)> {
+    let chain = pem_certs(chain_pem).map_err(|e| (SystemFile::Chain, e))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem)
+        .map_err(|e| (SystemFile::Key, format!("no private key: {e}")))?;
+    builder.with_client_auth_cert(chain, key).map_err(|e| {
+        (
+            SystemFile::Chain,
+            format!("certificate and key do not go together: {e}"),
+        )
+    })
+}
+
+/// Whether a system certificate chain and key (PEM texts) would load at the connector's
+/// start: the same parsing and key check. `Err` says why.
+pub fn check_system_certificate(chain_pem: &[u8], key_pem: &[u8]) -> Result<(), String> {
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(RootCertStore::empty());
+    with_system_certificate(builder, chain_pem, key_pem)
+        .map(drop)
+        .map_err(|(_, reason)| reason)
 }
 
 impl BackendTls {
@@ -119,17 +164,13 @@ impl BackendTls {
         let with_cert = match &config.system_certificate {
             None => None,
             Some((cert, key)) => {
-                let chain = certs(cert)?;
-                let key_der =
-                    PrivateKeyDer::from_pem_slice(&read(key)?).map_err(|e| BackendTlsError {
-                        file: key.display().to_string(),
-                        reason: format!("no private key: {e}"),
-                    })?;
-                let config = builder()?
-                    .with_client_auth_cert(chain, key_der)
-                    .map_err(|e| BackendTlsError {
-                        file: cert.display().to_string(),
-                        reason: format!("certificate and key do not go together: {e}"),
+                let config = with_system_certificate(builder()?, &read(cert)?, &read(key)?)
+                    .map_err(|(which, reason)| BackendTlsError {
+                        file: match which {
+                            SystemFile::Chain => cert.display().to_string(),
+                            SystemFile::Key => key.display().to_string(),
+                        },
+                        reason,
                     })?;
                 Some(Arc::new(config))
             }

@@ -304,7 +304,8 @@ description = "ERP production, SAP GUI dispatchers"
 # [backend_tls]
 # trust_store = ["certs/erp-ca.pem"]          # CA certificates (PEM) back-end chains must reach
 # system_certificate = "certs/system.pem"     # the connector's client certificate (PEM chain) ...
-# system_certificate_key = "certs/system.key" # ... and its key, shown where an entry says so
+# system_certificate_key = "certs/system.key" # ... and its key, shown where an entry says so;
+#   `portcullis connector system-certificate generate|import` writes both (import: from .p12)
 # trust_all = false                           # accept any back-end certificate: never in production
 
 [[access]]

@@ -24,6 +24,7 @@
 //!   and cookies mapped back, WebSocket upgrades.
 //! - [`access_edit`]: export, import and remove `[[access]]` entries in the configuration file.
 //! - [`backend_tls`]: TLS to back ends: trust store, trust all, system certificate.
+//! - [`pkcs12`]: a PKCS#12 file turned into the system certificate's PEM chain and key.
 //! - [`monitor`]: per-request records of HTTP entries (recent, slowest, buckets, usage).
 //! - [`reach`]: reachability checks of access control entries.
 //! - `reload` (private): live reload of `[[access]]` from the configuration file.
@@ -58,6 +59,7 @@ mod live;
 pub mod local;
 pub mod monitor;
 mod outbox;
+pub mod pkcs12;
 pub mod reach;
 mod reload;
 pub mod run;
