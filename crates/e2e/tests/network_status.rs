@@ -6,14 +6,9 @@ use portcullis_test_support::{echo_server, TestConnector, TestHub};
 use serde_json::{json, Value};
 
 async fn service(hub: &TestHub, system: &Value, kind: &str, location: &str, port: u16) -> Value {
-    hub.admin
-        .post(
-            &format!("/api/v1/systems/{}/service-connections", system["id"]),
-            &json!({"connection_type": kind, "location": location,
-                    "virtual_host": "echo.internal", "virtual_port": port}),
-        )
-        .await
-        .unwrap()
+    let body = json!({"connection_type": kind, "location": location,
+                      "virtual_host": "echo.internal", "virtual_port": port});
+    hub.service(system, body).await
 }
 
 async fn system_network(hub: &TestHub, id: &Value) -> String {

@@ -48,14 +48,12 @@ async fn world() -> World {
         .await;
     let system = hub.system("acme", "PRD").await;
     let sc: Value = hub
-        .admin
-        .post(
-            &format!("/api/v1/systems/{}/service-connections", system["id"]),
-            &json!({"connection_type": "generic_tcp", "location": "berlin",
+        .service(
+            &system,
+            json!({"connection_type": "generic_tcp", "location": "berlin",
                     "virtual_host": "echo.internal", "virtual_port": 7}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(sc["entry_host"], ENTRY);
     let (alice, api_token) =
         user_with_token(&hub, json!({"name": "alice", "role": "support_engineer"})).await;

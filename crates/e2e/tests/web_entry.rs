@@ -129,24 +129,20 @@ async fn an_engineer_opens_an_http_service_in_a_browser_while_the_window_is_open
         .await;
     let system = hub.system("acme", "PRD").await;
     let sc: Value = hub
-        .admin
-        .post(
-            &format!("/api/v1/systems/{}/service-connections", system["id"]),
-            &json!({"connection_type": "http_connect", "location": "berlin",
+        .service(
+            &system,
+            json!({"connection_type": "http_connect", "location": "berlin",
                     "virtual_host": "erp.internal", "virtual_port": 80,
                     "url": "http://erp.internal/start"}),
         )
-        .await
-        .unwrap();
+        .await;
     let tcp_sc: Value = hub
-        .admin
-        .post(
-            &format!("/api/v1/systems/{}/service-connections", system["id"]),
-            &json!({"connection_type": "generic_tcp", "location": "berlin",
+        .service(
+            &system,
+            json!({"connection_type": "generic_tcp", "location": "berlin",
                     "virtual_host": "erp.internal", "virtual_port": 80}),
         )
-        .await
-        .unwrap();
+        .await;
     let alice = hub.client(&hub.engineer("alice").await);
     let link_path = format!("/api/v1/service-connections/{}/web-link", sc["id"]);
 

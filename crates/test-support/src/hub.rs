@@ -174,6 +174,19 @@ impl TestHub {
             .expect("create system")
     }
 
+    /// Sets a connection type up for `system` (as [`TestHub::system`] answers it): `body` has
+    /// `connection_type`, `location`, `virtual_host`, `virtual_port` (and `url` for web
+    /// types). Returns the API's answer.
+    pub async fn service(&self, system: &Value, body: Value) -> Value {
+        self.admin
+            .post(
+                &format!("/api/v1/systems/{}/service-connections", system["id"]),
+                &body,
+            )
+            .await
+            .expect("create service connection")
+    }
+
     /// Creates a vendor support engineer `name` with an API token; returns the token.
     pub async fn engineer(&self, name: &str) -> String {
         let user: Value = self
