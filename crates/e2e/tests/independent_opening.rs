@@ -21,23 +21,8 @@ struct World {
 
 async fn world() -> World {
     let hub = TestHub::start().await;
-    hub.company("acme").await;
     let echo = echo_server().await;
-    let conn = TestConnector::for_hub(&hub, "acme", "berlin")
-        .await
-        .expose("echo", "echo.internal:7", echo)
-        .run()
-        .await;
-    hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
-        .await;
-    let system = hub.system("acme", "PRD").await;
-    let sc: Value = hub
-        .service(
-            &system,
-            json!({"connection_type": "generic_tcp", "location": "berlin",
-                    "virtual_host": "echo.internal", "virtual_port": 7}),
-        )
-        .await;
+    let (conn, system, sc) = hub.prd_echo_service(echo).await;
     let alice = hub.engineer("alice").await;
     let bob = hub.engineer("bob").await;
     World {

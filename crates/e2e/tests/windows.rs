@@ -25,24 +25,8 @@ struct World {
 
 async fn world() -> World {
     let hub = TestHub::start().await;
-    hub.company("acme").await;
     let (echo, back_end_closes) = watched_echo_server().await;
-    let conn = TestConnector::for_hub(&hub, "acme", "berlin")
-        .await
-        .expose("echo", "echo.internal:7", echo)
-        .run()
-        .await;
-    hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
-        .await;
-    let system = hub.system("acme", "PRD").await;
-    let sc: Value = hub
-        .service(
-            &system,
-            json!({"connection_type": "generic_tcp", "location": "berlin",
-                    "virtual_host": "echo.internal", "virtual_port": 7}),
-        )
-        .await;
-    assert_eq!(sc["entry_host"], ENTRY);
+    let (conn, _, sc) = hub.prd_echo_service(echo).await;
     let engineer = hub.engineer("alice").await;
     World {
         hub,

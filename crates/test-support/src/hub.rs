@@ -187,6 +187,34 @@ impl TestHub {
             .expect("create service connection")
     }
 
+    /// Company `acme`, connector `berlin` exposing `echo.internal:7` (to `backend`), system
+    /// PRD and its generic TCP service connection `generic_tcp.prd.acme.portcullis:7`, no
+    /// window yet: where the window tests start. Returns the running connector, the system and
+    /// the service connection as the API answered them.
+    pub async fn prd_echo_service(
+        &self,
+        backend: SocketAddr,
+    ) -> (crate::TestConnector, Value, Value) {
+        self.company("acme").await;
+        let conn = crate::TestConnector::for_hub(self, "acme", "berlin")
+            .await
+            .expose("echo", "echo.internal:7", backend)
+            .run()
+            .await;
+        self.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
+            .await;
+        let system = self.system("acme", "PRD").await;
+        let sc = self
+            .service(
+                &system,
+                json!({"connection_type": "generic_tcp", "location": "berlin",
+                       "virtual_host": "echo.internal", "virtual_port": 7}),
+            )
+            .await;
+        assert_eq!(sc["entry_host"], "generic_tcp.prd.acme.portcullis");
+        (conn, system, sc)
+    }
+
     /// Creates a vendor support engineer `name` with an API token; returns the token.
     pub async fn engineer(&self, name: &str) -> String {
         let user: Value = self
