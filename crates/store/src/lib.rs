@@ -7,6 +7,8 @@
 //! # Layout
 //!
 //! * [`store`] — the [`Store`] trait and the contract of each method.
+//! * [`tx`] — [`StoreTx`], one write transaction: an action's changes and its audit events,
+//!   committed together.
 //! * [`model`] — companies, roles, API tokens and their scopes, connectors, enrollment tokens.
 //!   Secret hashes are masked in `Debug` and never serialized.
 //! * [`remote`] — users, systems, connection types, service connections, windows, grants
@@ -38,6 +40,7 @@ pub mod model;
 pub mod remote;
 pub mod sqlite;
 pub mod store;
+pub mod tx;
 
 pub use audit::{
     audit_hash, canonical_json, AuditEvent, AuditFilter, AuditHashInput, NewAuditEvent,
@@ -54,3 +57,4 @@ pub use remote::{
 };
 pub use sqlite::SqliteStore;
 pub use store::Store;
+pub use tx::StoreTx;

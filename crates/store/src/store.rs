@@ -15,19 +15,38 @@ use crate::remote::{
     ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, ServiceConnection, System,
     User, Window,
 };
+use crate::tx::StoreTx;
 use crate::{Id, StoreError};
 use portcullis_domain::authz::Authorizations;
 use portcullis_domain::conntype::ConnTypeDef;
 use portcullis_domain::system::SystemData;
 
+/// Runs one write of [`StoreTx`] in a transaction of its own and commits it: the writes of
+/// [`Store`] that setup code and tests use. The hub's actions use [`Store::begin`] instead, so
+/// that their audit event commits with them.
+macro_rules! in_own_tx {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {{
+        let mut tx = $self.begin().await?;
+        let out = tx.$method($($arg),*).await?;
+        tx.commit().await?;
+        Ok(out)
+    }};
+}
+
 /// Persistent state of the hub. Object-safe so the hub can hold an `Arc<dyn Store>` and pick
 /// the backend from configuration.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Opens a write transaction (SQLite: `BEGIN IMMEDIATE`, so it holds the write lock at
+    /// once and cannot fail later for a lock another writer took). See [`crate::tx`].
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;
+
     // ── companies ──────────────────────────────────────────────────────────────────────
 
-    /// Creates a company. `Conflict` if the name is taken.
-    async fn create_company(&self, name: &str) -> Result<Company, StoreError>;
+    /// [`StoreTx::create_company`] in a transaction of its own, without an audit event.
+    async fn create_company(&self, name: &str) -> Result<Company, StoreError> {
+        in_own_tx!(self.create_company(name))
+    }
     async fn get_company(&self, id: Id) -> Result<Option<Company>, StoreError>;
     /// Exact, case-sensitive match.
     async fn find_company_by_name(&self, name: &str) -> Result<Option<Company>, StoreError>;
@@ -36,9 +55,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // ── API tokens ─────────────────────────────────────────────────────────────────────
 
-    /// Stores a token with its scope. `Conflict` if `public_id` is taken; `NotFound("user")`
-    /// if `user_id` names no user.
-    async fn create_api_token(&self, t: NewApiToken) -> Result<ApiToken, StoreError>;
+    /// [`StoreTx::create_api_token`] in a transaction of its own, without an audit event.
+    async fn create_api_token(&self, t: NewApiToken) -> Result<ApiToken, StoreError> {
+        in_own_tx!(self.create_api_token(t))
+    }
     /// Looks a token up by its public id, revoked and expired ones included: deciding whether
     /// it is still valid is the caller's job, so that it can log why it refused.
     async fn find_api_token(&self, public_id: &str) -> Result<Option<ApiToken>, StoreError>;
@@ -46,56 +66,68 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn list_api_tokens(&self, company_id: Option<Id>) -> Result<Vec<ApiToken>, StoreError>;
     /// Tokens of one user, by id.
     async fn list_user_tokens(&self, user_id: Id) -> Result<Vec<ApiToken>, StoreError>;
-    /// Sets `revoked_at`. `true` if this call revoked it, `false` if it was already revoked
-    /// or does not exist (the first revocation time is kept).
-    async fn revoke_api_token(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError>;
+    /// [`StoreTx::revoke_api_token`] in a transaction of its own, without an audit event.
+    async fn revoke_api_token(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
+        in_own_tx!(self.revoke_api_token(id, at))
+    }
 
     // ── users ──────────────────────────────────────────────────────────────────────────
 
-    /// Creates a user. `Conflict` if the name is taken; `NotFound("company")`.
-    async fn create_user(&self, u: NewUser) -> Result<User, StoreError>;
+    /// [`StoreTx::create_user`] in a transaction of its own, without an audit event.
+    async fn create_user(&self, u: NewUser) -> Result<User, StoreError> {
+        in_own_tx!(self.create_user(u))
+    }
     async fn get_user(&self, id: Id) -> Result<Option<User>, StoreError>;
     /// Exact, case-sensitive match.
     async fn find_user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
     /// Users of one company, or the vendor's users (no company) for `None`; by id.
     async fn list_users(&self, company_id: Option<Id>) -> Result<Vec<User>, StoreError>;
-    /// Replaces the user's authorizations. `NotFound("user")`.
+    /// [`StoreTx::set_user_authorizations`] in a transaction of its own, without an audit event.
     async fn set_user_authorizations(
         &self,
         id: Id,
         authorizations: &Authorizations,
-    ) -> Result<User, StoreError>;
-    /// Sets `disabled_at` (first time only). `true` if this call disabled the user.
-    async fn disable_user(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError>;
+    ) -> Result<User, StoreError> {
+        in_own_tx!(self.set_user_authorizations(id, authorizations))
+    }
+    /// [`StoreTx::disable_user`] in a transaction of its own, without an audit event.
+    async fn disable_user(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
+        in_own_tx!(self.disable_user(id, at))
+    }
 
     // ── systems ────────────────────────────────────────────────────────────────────────
 
-    /// Stores a validated system. `Conflict` if the company already has that SID;
-    /// `NotFound("company")`.
-    async fn create_system(&self, company_id: Id, data: &SystemData) -> Result<System, StoreError>;
+    /// [`StoreTx::create_system`] in a transaction of its own, without an audit event.
+    async fn create_system(&self, company_id: Id, data: &SystemData) -> Result<System, StoreError> {
+        in_own_tx!(self.create_system(company_id, data))
+    }
     async fn get_system(&self, id: Id) -> Result<Option<System>, StoreError>;
     /// The company's system with this SID.
     async fn find_system(&self, company_id: Id, sid: &str) -> Result<Option<System>, StoreError>;
     /// Systems of one company, or of all for `None`; by id.
     async fn list_systems(&self, company_id: Option<Id>) -> Result<Vec<System>, StoreError>;
-    /// Replaces the maintained fields. `NotFound("system")`, `Conflict` on a taken SID.
-    async fn update_system(&self, id: Id, data: &SystemData) -> Result<System, StoreError>;
-    /// Deletes a system with no service connections. `Ok(false)` if it did not exist,
-    /// `Conflict` while service connections are set up for it.
-    async fn delete_system(&self, id: Id) -> Result<bool, StoreError>;
+    /// [`StoreTx::update_system`] in a transaction of its own, without an audit event.
+    async fn update_system(&self, id: Id, data: &SystemData) -> Result<System, StoreError> {
+        in_own_tx!(self.update_system(id, data))
+    }
+    /// [`StoreTx::delete_system`] in a transaction of its own, without an audit event.
+    async fn delete_system(&self, id: Id) -> Result<bool, StoreError> {
+        in_own_tx!(self.delete_system(id))
+    }
 
     // ── connection types ───────────────────────────────────────────────────────────────
 
     /// Adds the catalogue types whose key is not stored yet (hub-wide, `company_id` NULL);
     /// existing ones are left as they are. Returns how many were added.
     async fn ensure_catalogue(&self, types: &[ConnTypeDef]) -> Result<u32, StoreError>;
-    /// Adds a company's own type. `Conflict` if the company has the key already or the
-    /// catalogue has it; `NotFound("company")`.
+    /// [`StoreTx::create_connection_type`] in a transaction of its own, without an audit event.
     async fn create_connection_type(
         &self,
         company_id: Id,
         def: &ConnTypeDef,
-    ) -> Result<ConnectionType, StoreError>;
+    ) -> Result<ConnectionType, StoreError> {
+        in_own_tx!(self.create_connection_type(company_id, def))
+    }
     async fn get_connection_type(&self, id: Id) -> Result<Option<ConnectionType>, StoreError>;
     /// The type a company means by `key`: its own, else the catalogue's.
     async fn find_connection_type(
@@ -108,19 +140,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         company_id: Option<Id>,
     ) -> Result<Vec<ConnectionType>, StoreError>;
-    /// Deletes a company's own type that no service connection uses. `Ok(false)` if it did
-    /// not exist; `Conflict` if it is in use or is a catalogue type.
-    async fn delete_connection_type(&self, id: Id) -> Result<bool, StoreError>;
+    /// [`StoreTx::delete_connection_type`] in a transaction of its own, without an audit event.
+    async fn delete_connection_type(&self, id: Id) -> Result<bool, StoreError> {
+        in_own_tx!(self.delete_connection_type(id))
+    }
 
     // ── service connections ────────────────────────────────────────────────────────────
 
-    /// Sets a connection type up for a system. `NotFound("system" | "connection type" |
-    /// "connector")`; `Conflict` if the system has this type already, or if the type or
-    /// connector belongs to another company.
+    /// [`StoreTx::create_service_connection`] in a transaction of its own, without an audit event.
     async fn create_service_connection(
         &self,
         s: NewServiceConnection,
-    ) -> Result<ServiceConnection, StoreError>;
+    ) -> Result<ServiceConnection, StoreError> {
+        in_own_tx!(self.create_service_connection(s))
+    }
     async fn get_service_connection(&self, id: Id)
         -> Result<Option<ServiceConnection>, StoreError>;
     /// Service connections of one company, or of all for `None`; by id.
@@ -128,16 +161,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         company_id: Option<Id>,
     ) -> Result<Vec<ServiceConnection>, StoreError>;
-    /// Deletes it with its windows and grants. `Ok(false)` if it did not exist. The caller
-    /// refuses while a window is open or reserved.
-    async fn delete_service_connection(&self, id: Id) -> Result<bool, StoreError>;
+    /// [`StoreTx::delete_service_connection`] in a transaction of its own, without an audit event.
+    async fn delete_service_connection(&self, id: Id) -> Result<bool, StoreError> {
+        in_own_tx!(self.delete_service_connection(id))
+    }
 
     // ── windows ────────────────────────────────────────────────────────────────────────
 
-    /// Stores a window. Atomically refuses with `Conflict` when another window of the same
-    /// service connection that is live at `now` (not closed early, end after `now`)
-    /// overlaps `[start_at, end_at)`. `NotFound("service connection")`.
-    async fn create_window(&self, w: NewWindow, now: OffsetDateTime) -> Result<Window, StoreError>;
+    /// [`StoreTx::create_window`] in a transaction of its own, without an audit event.
+    async fn create_window(&self, w: NewWindow, now: OffsetDateTime) -> Result<Window, StoreError> {
+        in_own_tx!(self.create_window(w, now))
+    }
     async fn get_window(&self, id: Id) -> Result<Option<Window>, StoreError>;
     /// Windows of one service connection, by start.
     async fn list_windows(&self, service_connection_id: Id) -> Result<Vec<Window>, StoreError>;
@@ -148,9 +182,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         company_id: Option<Id>,
         now: OffsetDateTime,
     ) -> Result<Vec<Window>, StoreError>;
-    /// Moves a live window's start and end (and replaces contact and engineers), with the
-    /// same overlap guard as [`Store::create_window`] (the window itself excluded).
-    /// `NotFound("window")`; `Conflict` if it is closed or overlaps.
+    /// [`StoreTx::update_window`] in a transaction of its own, without an audit event.
     async fn update_window(
         &self,
         id: Id,
@@ -159,27 +191,30 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         contact: &str,
         engineers: &[String],
         now: OffsetDateTime,
-    ) -> Result<Window, StoreError>;
-    /// Closes a window early. `Ok(None)` if it does not exist; `Conflict` if it was closed
-    /// before (its first close is kept).
+    ) -> Result<Window, StoreError> {
+        in_own_tx!(self.update_window(id, start_at, end_at, contact, engineers, now))
+    }
+    /// [`StoreTx::close_window`] in a transaction of its own, without an audit event.
     async fn close_window(
         &self,
         id: Id,
         at: OffsetDateTime,
         closed_by: &str,
-    ) -> Result<Option<Window>, StoreError>;
+    ) -> Result<Option<Window>, StoreError> {
+        in_own_tx!(self.close_window(id, at, closed_by))
+    }
 
     // ── standing grants ────────────────────────────────────────────────────────────────
 
-    /// Gives a technical user a standing grant. `NotFound("user" | "service connection")`;
-    /// `Conflict` if an active grant exists or user and service connection belong to
-    /// different companies.
+    /// [`StoreTx::create_grant`] in a transaction of its own, without an audit event.
     async fn create_grant(
         &self,
         user_id: Id,
         service_connection_id: Id,
         created_by: &str,
-    ) -> Result<Grant, StoreError>;
+    ) -> Result<Grant, StoreError> {
+        in_own_tx!(self.create_grant(user_id, service_connection_id, created_by))
+    }
     async fn get_grant(&self, id: Id) -> Result<Option<Grant>, StoreError>;
     /// Grants of one company (revoked ones included), by id.
     async fn list_grants(&self, company_id: Id) -> Result<Vec<Grant>, StoreError>;
@@ -189,8 +224,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         user_id: Id,
         service_connection_id: Id,
     ) -> Result<Option<Grant>, StoreError>;
-    /// Sets `revoked_at` (first time only). `true` if this call revoked it.
-    async fn revoke_grant(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError>;
+    /// [`StoreTx::revoke_grant`] in a transaction of its own, without an audit event.
+    async fn revoke_grant(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
+        in_own_tx!(self.revoke_grant(id, at))
+    }
 
     // ── favourites ─────────────────────────────────────────────────────────────────────
 
@@ -202,13 +239,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // ── connectors ─────────────────────────────────────────────────────────────────────
 
-    /// Registers a connector location. `Conflict` if the company already has that location;
-    /// `NotFound("company")` if the company does not exist.
+    /// [`StoreTx::create_connector`] in a transaction of its own, without an audit event.
     async fn create_connector(
         &self,
         company_id: Id,
         location: &str,
-    ) -> Result<Connector, StoreError>;
+    ) -> Result<Connector, StoreError> {
+        in_own_tx!(self.create_connector(company_id, location))
+    }
     async fn get_connector(&self, id: Id) -> Result<Option<Connector>, StoreError>;
     async fn find_connector(
         &self,
@@ -217,25 +255,25 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Option<Connector>, StoreError>;
     /// Connectors of one company, or of all for `None`; by id.
     async fn list_connectors(&self, company_id: Option<Id>) -> Result<Vec<Connector>, StoreError>;
-    /// Records the connector's current client certificate (enrollment or renewal). The
-    /// fingerprint is stored lower-cased. Sets `enrolled_at` on the first call only.
-    /// `NotFound("connector")`, `Revoked("connector")`, or `Conflict` if another connector
-    /// already has this fingerprint.
+    /// [`StoreTx::set_connector_certificate`] in a transaction of its own, without an audit event.
     async fn set_connector_certificate(
         &self,
         id: Id,
         fingerprint_hex: &str,
         not_after: OffsetDateTime,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        in_own_tx!(self.set_connector_certificate(id, fingerprint_hex, not_after))
+    }
     /// The connector whose current certificate has this fingerprint (compared
     /// case-insensitively), revoked ones included — the caller must check `revoked_at`.
     async fn find_connector_by_fingerprint(
         &self,
         fingerprint_hex: &str,
     ) -> Result<Option<Connector>, StoreError>;
-    /// Sets `revoked_at`. `true` if this call revoked it, `false` if already revoked or
-    /// unknown.
-    async fn revoke_connector(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError>;
+    /// [`StoreTx::revoke_connector`] in a transaction of its own, without an audit event.
+    async fn revoke_connector(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
+        in_own_tx!(self.revoke_connector(id, at))
+    }
     /// Records a successful connection: reported version and time. `NotFound("connector")`.
     async fn touch_connector(
         &self,
@@ -246,34 +284,27 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // ── enrollment tokens ──────────────────────────────────────────────────────────────
 
-    /// Stores a one-time enrollment token. `NotFound("connector")`, or `Conflict` if
-    /// `public_id` is taken.
+    /// [`StoreTx::create_enrollment_token`] in a transaction of its own, without an audit event.
     async fn create_enrollment_token(
         &self,
         t: NewEnrollmentToken,
-    ) -> Result<EnrollmentToken, StoreError>;
+    ) -> Result<EnrollmentToken, StoreError> {
+        in_own_tx!(self.create_enrollment_token(t))
+    }
     /// The token with this public id, used or not, so the caller can check the secret before
     /// spending the token.
     async fn find_enrollment_token(
         &self,
         public_id: &str,
     ) -> Result<Option<EnrollmentToken>, StoreError>;
-    /// Atomically marks the token used at `now` and returns it (with `used_at` set), so that
-    /// of two concurrent calls exactly one succeeds. The caller verifies the secret against
-    /// `secret_hash` *before* consuming, so a wrong secret does not burn the token.
-    ///
-    /// Errors, checked in this order:
-    /// * `NotFound("enrollment token")` — no token has this public id;
-    /// * `AlreadyUsed` — it was consumed before (even if it has expired since);
-    /// * `Expired` — `now` is at or after `expires_at`;
-    /// * `Revoked("connector")` — the token's connector has been revoked.
-    ///
-    /// A token that fails is left unchanged.
+    /// [`StoreTx::consume_enrollment_token`] in a transaction of its own, without an audit event.
     async fn consume_enrollment_token(
         &self,
         public_id: &str,
         now: OffsetDateTime,
-    ) -> Result<EnrollmentToken, StoreError>;
+    ) -> Result<EnrollmentToken, StoreError> {
+        in_own_tx!(self.consume_enrollment_token(public_id, now))
+    }
 
     // ── audit log ──────────────────────────────────────────────────────────────────────
 

@@ -311,3 +311,68 @@ pub async fn concurrent_audit_appends(store: Arc<dyn Store>, tasks: usize, per_t
     }
     check_concurrent(store.as_ref(), c.id, tasks * per_task, &returned).await;
 }
+
+/// A transaction's changes and its audit events commit together, or neither does: committed,
+/// both are there (the events linked after everything before); dropped without a commit, or
+/// failed on a later statement, neither is.
+pub(super) async fn transactions(store: &dyn Store, run: &Run) {
+    let before = store.list_audit(&AuditFilter::default()).await.unwrap();
+    let head = before.last().map(|e| e.seq).unwrap_or(0);
+
+    let name = run.name("tx-committed");
+    let mut tx = store.begin().await.unwrap();
+    let c = tx.create_company(&name).await.unwrap();
+    tx.audit(event(run, Some(c.id), 1, "company.created"))
+        .await
+        .unwrap();
+    tx.audit(event(run, Some(c.id), 2, "company.noted"))
+        .await
+        .unwrap();
+    let stored = tx.commit().await.unwrap();
+    assert_eq!(
+        stored.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["company.created", "company.noted"]
+    );
+    assert!(stored[0].seq > head, "appended after the head");
+    assert_eq!(stored[1].prev_hash, stored[0].hash, "linked to each other");
+    assert!(store.find_company_by_name(&name).await.unwrap().is_some());
+    assert_eq!(all_of(store, c.id).await, stored, "the events are readable");
+
+    let dropped = run.name("tx-dropped");
+    let mut tx = store.begin().await.unwrap();
+    let d = tx.create_company(&dropped).await.unwrap();
+    tx.audit(event(run, Some(d.id), 3, "company.created"))
+        .await
+        .unwrap();
+    drop(tx);
+    assert!(store
+        .find_company_by_name(&dropped)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        all_of(store, d.id).await.is_empty(),
+        "no event without its change"
+    );
+
+    // The second write fails (the name is taken): the caller drops the transaction and the
+    // first write goes with it.
+    let first = run.name("tx-failed");
+    let mut tx = store.begin().await.unwrap();
+    let f = tx.create_company(&first).await.unwrap();
+    tx.audit(event(run, Some(f.id), 4, "company.created"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        tx.create_company(&name).await,
+        Err(crate::StoreError::Conflict(_))
+    ));
+    drop(tx);
+    assert!(store.find_company_by_name(&first).await.unwrap().is_none());
+    assert!(all_of(store, f.id).await.is_empty());
+
+    // The writes of `Store` itself (each in a transaction of its own) still work afterwards,
+    // and the chain is intact.
+    store.create_company(&run.name("tx-after")).await.unwrap();
+    store.verify_audit_chain().await.unwrap();
+}

@@ -40,6 +40,7 @@ pub async fn run_all(store: &dyn Store) {
     audit::chain(store, &run).await;
     audit::batches(store, &run).await;
     audit::filters(store, &run).await;
+    audit::transactions(store, &run).await;
     audit::concurrent_joined(store, &run, 32).await;
     settings(store, &run).await;
 }

@@ -1,7 +1,7 @@
 //! The audit log: serialized (batched) appends, filtered listing, chain verification.
 
 use serde_json::Value;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use super::rows::{audit_cols, convert_all, AuditRow};
 use crate::audit::{
@@ -16,7 +16,7 @@ use crate::StoreError;
 const VERIFY_PAGE: i64 = 1000;
 
 /// Appends `events` in order in one transaction. The caller (the `Store` impl) already holds
-/// the in-process audit lock; `BEGIN IMMEDIATE` takes SQLite's write lock before reading the
+/// the in-process write lock; `BEGIN IMMEDIATE` takes SQLite's write lock before reading the
 /// chain head, so no other writer — in this process or another — can append between our read
 /// and our inserts.
 pub(super) async fn append_audit_batch(
@@ -24,9 +24,23 @@ pub(super) async fn append_audit_batch(
     events: Vec<NewAuditEvent>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let stored = append_in(&mut tx, events).await?;
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// Appends `events` after the chain's head inside the caller's write transaction, which must
+/// hold SQLite's write lock (`BEGIN IMMEDIATE`) so the head cannot move until it commits.
+pub(super) async fn append_in(
+    conn: &mut SqliteConnection,
+    events: Vec<NewAuditEvent>,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
     let head: Option<(i64, String)> =
         sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
     let (mut seq, mut prev_hash) = match head {
         Some((seq, hash)) => (seq, hash),
@@ -72,7 +86,7 @@ pub(super) async fn append_audit_batch(
         .bind(&detail_text)
         .bind(&prev_hash)
         .bind(&hash)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
         stored.push(AuditEvent {
             seq,
@@ -87,7 +101,6 @@ pub(super) async fn append_audit_batch(
             hash,
         });
     }
-    tx.commit().await?;
     Ok(stored)
 }
 

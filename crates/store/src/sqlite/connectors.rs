@@ -1,6 +1,6 @@
 //! Connectors and their one-time enrollment tokens.
 
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
 
 use super::now_ms;
@@ -11,7 +11,7 @@ use crate::model::{Connector, EnrollmentToken, NewEnrollmentToken};
 use crate::{Id, StoreError};
 
 pub(super) async fn create_connector(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     company_id: Id,
     location: &str,
 ) -> Result<Connector, StoreError> {
@@ -22,7 +22,7 @@ pub(super) async fn create_connector(
     .bind(company_id)
     .bind(location)
     .bind(now_ms())
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| {
         map_constraint(
@@ -96,11 +96,11 @@ pub(super) async fn list_connectors(
 
 /// Explains why a write guarded by `revoked_at IS NULL` touched no row of connector `id`:
 /// it does not exist, or it is revoked.
-async fn why_not_writable(pool: &SqlitePool, id: Id) -> Result<StoreError, StoreError> {
+async fn why_not_writable(conn: &mut SqliteConnection, id: Id) -> Result<StoreError, StoreError> {
     let revoked_at: Option<(Option<i64>,)> =
         sqlx::query_as("SELECT revoked_at FROM connectors WHERE id = $1")
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await?;
     Ok(match revoked_at {
         Some((Some(_),)) => StoreError::Revoked("connector"),
@@ -111,7 +111,7 @@ async fn why_not_writable(pool: &SqlitePool, id: Id) -> Result<StoreError, Store
 }
 
 pub(super) async fn set_connector_certificate(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: Id,
     fingerprint_hex: &str,
     not_after: OffsetDateTime,
@@ -125,7 +125,7 @@ pub(super) async fn set_connector_certificate(
     .bind(to_unix_millis(not_after))
     .bind(now_ms())
     .bind(id)
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(|e| {
         map_constraint(
@@ -137,7 +137,7 @@ pub(super) async fn set_connector_certificate(
     if done.rows_affected() == 1 {
         return Ok(());
     }
-    Err(why_not_writable(pool, id).await?)
+    Err(why_not_writable(&mut *conn, id).await?)
 }
 
 pub(super) async fn find_connector_by_fingerprint(
@@ -156,7 +156,7 @@ pub(super) async fn find_connector_by_fingerprint(
 }
 
 pub(super) async fn revoke_connector(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: Id,
     at: OffsetDateTime,
 ) -> Result<bool, StoreError> {
@@ -164,7 +164,7 @@ pub(super) async fn revoke_connector(
         sqlx::query("UPDATE connectors SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(to_unix_millis(at))
             .bind(id)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -189,7 +189,7 @@ pub(super) async fn touch_connector(
 }
 
 pub(super) async fn create_enrollment_token(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     t: NewEnrollmentToken,
 ) -> Result<EnrollmentToken, StoreError> {
     // INSERT … SELECT so that the revocation check and the insert are one statement.
@@ -205,7 +205,7 @@ pub(super) async fn create_enrollment_token(
     .bind(&t.secret_hash)
     .bind(now_ms())
     .bind(to_unix_millis(t.expires_at))
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(|e| {
         map_constraint(
@@ -221,7 +221,7 @@ pub(super) async fn create_enrollment_token(
     })?;
     match row {
         Some(row) => row.try_into(),
-        None => Err(why_not_writable(pool, t.connector_id).await?),
+        None => Err(why_not_writable(&mut *conn, t.connector_id).await?),
     }
 }
 
@@ -241,7 +241,7 @@ pub(super) async fn find_enrollment_token(
 }
 
 pub(super) async fn consume_enrollment_token(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     public_id: &str,
     now: OffsetDateTime,
 ) -> Result<EnrollmentToken, StoreError> {
@@ -256,7 +256,7 @@ pub(super) async fn consume_enrollment_token(
     ))
     .bind(now_ms)
     .bind(public_id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     if let Some(row) = row {
         return row.try_into();
@@ -269,7 +269,7 @@ pub(super) async fn consume_enrollment_token(
          WHERE t.public_id = $1",
     )
     .bind(public_id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     Err(match state {
         None => StoreError::NotFound("enrollment token"),

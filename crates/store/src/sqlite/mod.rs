@@ -12,6 +12,7 @@ mod rows;
 mod settings;
 mod systems;
 mod tenants;
+mod tx;
 mod users;
 mod windows;
 
@@ -25,19 +26,12 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use time::OffsetDateTime;
 
-use portcullis_domain::authz::Authorizations;
 use portcullis_domain::conntype::ConnTypeDef;
-use portcullis_domain::system::SystemData;
 
 use crate::audit::{AuditEvent, AuditFilter, NewAuditEvent};
-use crate::model::{
-    ApiToken, Company, Connector, EnrollmentToken, NewApiToken, NewEnrollmentToken,
-};
-use crate::remote::{
-    ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, ServiceConnection, System,
-    User, Window,
-};
-use crate::{Id, Store, StoreError};
+use crate::model::{ApiToken, Company, Connector, EnrollmentToken};
+use crate::remote::{ConnectionType, Grant, ServiceConnection, System, User, Window};
+use crate::{Id, Store, StoreError, StoreTx};
 
 /// The schema, embedded at build time so a binary always carries the migrations it needs.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -55,10 +49,11 @@ const POOL_SIZE: u32 = 4;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Serializes audit appends inside this process so they queue on a fair async lock
-    /// rather than spinning in SQLite's busy handler; `BEGIN IMMEDIATE` still guards
-    /// against other processes.
-    audit_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Serializes write transactions (audit appends and [`StoreTx`]s) inside this process so
+    /// they queue on a fair async lock rather than spinning in SQLite's busy handler (and an
+    /// in-memory database's single connection is never asked for twice); `BEGIN IMMEDIATE`
+    /// still guards against other processes.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -103,7 +98,7 @@ impl SqliteStore {
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore {
             pool,
-            audit_lock: Arc::new(tokio::sync::Mutex::new(())),
+            write_lock: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -128,9 +123,11 @@ fn now_ms() -> i64 {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn create_company(&self, name: &str) -> Result<Company, StoreError> {
-        tenants::create_company(&self.pool, name).await
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        let lock = self.write_lock.clone().lock_owned().await;
+        Ok(Box::new(tx::SqliteTx::begin(&self.pool, lock).await?))
     }
+
     async fn get_company(&self, id: Id) -> Result<Option<Company>, StoreError> {
         tenants::get_company(&self.pool, id).await
     }
@@ -141,9 +138,6 @@ impl Store for SqliteStore {
         tenants::list_companies(&self.pool).await
     }
 
-    async fn create_api_token(&self, t: NewApiToken) -> Result<ApiToken, StoreError> {
-        tenants::create_api_token(&self.pool, t).await
-    }
     async fn find_api_token(&self, public_id: &str) -> Result<Option<ApiToken>, StoreError> {
         tenants::find_api_token(&self.pool, public_id).await
     }
@@ -153,13 +147,7 @@ impl Store for SqliteStore {
     async fn list_user_tokens(&self, user_id: Id) -> Result<Vec<ApiToken>, StoreError> {
         tenants::list_user_tokens(&self.pool, user_id).await
     }
-    async fn revoke_api_token(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
-        tenants::revoke_api_token(&self.pool, id, at).await
-    }
 
-    async fn create_user(&self, u: NewUser) -> Result<User, StoreError> {
-        users::create_user(&self.pool, u).await
-    }
     async fn get_user(&self, id: Id) -> Result<Option<User>, StoreError> {
         users::get_user(&self.pool, id).await
     }
@@ -169,20 +157,7 @@ impl Store for SqliteStore {
     async fn list_users(&self, company_id: Option<Id>) -> Result<Vec<User>, StoreError> {
         users::list_users(&self.pool, company_id).await
     }
-    async fn set_user_authorizations(
-        &self,
-        id: Id,
-        authorizations: &Authorizations,
-    ) -> Result<User, StoreError> {
-        users::set_user_authorizations(&self.pool, id, authorizations).await
-    }
-    async fn disable_user(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
-        users::disable_user(&self.pool, id, at).await
-    }
 
-    async fn create_system(&self, company_id: Id, data: &SystemData) -> Result<System, StoreError> {
-        systems::create_system(&self.pool, company_id, data).await
-    }
     async fn get_system(&self, id: Id) -> Result<Option<System>, StoreError> {
         systems::get_system(&self.pool, id).await
     }
@@ -192,22 +167,9 @@ impl Store for SqliteStore {
     async fn list_systems(&self, company_id: Option<Id>) -> Result<Vec<System>, StoreError> {
         systems::list_systems(&self.pool, company_id).await
     }
-    async fn update_system(&self, id: Id, data: &SystemData) -> Result<System, StoreError> {
-        systems::update_system(&self.pool, id, data).await
-    }
-    async fn delete_system(&self, id: Id) -> Result<bool, StoreError> {
-        systems::delete_system(&self.pool, id).await
-    }
 
     async fn ensure_catalogue(&self, types: &[ConnTypeDef]) -> Result<u32, StoreError> {
         systems::ensure_catalogue(&self.pool, types).await
-    }
-    async fn create_connection_type(
-        &self,
-        company_id: Id,
-        def: &ConnTypeDef,
-    ) -> Result<ConnectionType, StoreError> {
-        systems::create_connection_type(&self.pool, company_id, def).await
     }
     async fn get_connection_type(&self, id: Id) -> Result<Option<ConnectionType>, StoreError> {
         systems::get_connection_type(&self.pool, id).await
@@ -225,16 +187,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<ConnectionType>, StoreError> {
         systems::list_connection_types(&self.pool, company_id).await
     }
-    async fn delete_connection_type(&self, id: Id) -> Result<bool, StoreError> {
-        systems::delete_connection_type(&self.pool, id).await
-    }
 
-    async fn create_service_connection(
-        &self,
-        s: NewServiceConnection,
-    ) -> Result<ServiceConnection, StoreError> {
-        systems::create_service_connection(&self.pool, s).await
-    }
     async fn get_service_connection(
         &self,
         id: Id,
@@ -247,13 +200,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<ServiceConnection>, StoreError> {
         systems::list_service_connections(&self.pool, company_id).await
     }
-    async fn delete_service_connection(&self, id: Id) -> Result<bool, StoreError> {
-        systems::delete_service_connection(&self.pool, id).await
-    }
 
-    async fn create_window(&self, w: NewWindow, now: OffsetDateTime) -> Result<Window, StoreError> {
-        windows::create_window(&self.pool, w, now).await
-    }
     async fn get_window(&self, id: Id) -> Result<Option<Window>, StoreError> {
         windows::get_window(&self.pool, id).await
     }
@@ -267,34 +214,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Window>, StoreError> {
         windows::list_live_windows(&self.pool, company_id, now).await
     }
-    async fn update_window(
-        &self,
-        id: Id,
-        start_at: OffsetDateTime,
-        end_at: OffsetDateTime,
-        contact: &str,
-        engineers: &[String],
-        now: OffsetDateTime,
-    ) -> Result<Window, StoreError> {
-        windows::update_window(&self.pool, id, start_at, end_at, contact, engineers, now).await
-    }
-    async fn close_window(
-        &self,
-        id: Id,
-        at: OffsetDateTime,
-        closed_by: &str,
-    ) -> Result<Option<Window>, StoreError> {
-        windows::close_window(&self.pool, id, at, closed_by).await
-    }
 
-    async fn create_grant(
-        &self,
-        user_id: Id,
-        service_connection_id: Id,
-        created_by: &str,
-    ) -> Result<Grant, StoreError> {
-        windows::create_grant(&self.pool, user_id, service_connection_id, created_by).await
-    }
     async fn get_grant(&self, id: Id) -> Result<Option<Grant>, StoreError> {
         windows::get_grant(&self.pool, id).await
     }
@@ -308,9 +228,6 @@ impl Store for SqliteStore {
     ) -> Result<Option<Grant>, StoreError> {
         windows::find_active_grant(&self.pool, user_id, service_connection_id).await
     }
-    async fn revoke_grant(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
-        windows::revoke_grant(&self.pool, id, at).await
-    }
 
     async fn set_favourite(&self, user_id: Id, system_id: Id, on: bool) -> Result<(), StoreError> {
         users::set_favourite(&self.pool, user_id, system_id, on).await
@@ -319,13 +236,6 @@ impl Store for SqliteStore {
         users::list_favourites(&self.pool, user_id).await
     }
 
-    async fn create_connector(
-        &self,
-        company_id: Id,
-        location: &str,
-    ) -> Result<Connector, StoreError> {
-        connectors::create_connector(&self.pool, company_id, location).await
-    }
     async fn get_connector(&self, id: Id) -> Result<Option<Connector>, StoreError> {
         connectors::get_connector(&self.pool, id).await
     }
@@ -339,22 +249,11 @@ impl Store for SqliteStore {
     async fn list_connectors(&self, company_id: Option<Id>) -> Result<Vec<Connector>, StoreError> {
         connectors::list_connectors(&self.pool, company_id).await
     }
-    async fn set_connector_certificate(
-        &self,
-        id: Id,
-        fingerprint_hex: &str,
-        not_after: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        connectors::set_connector_certificate(&self.pool, id, fingerprint_hex, not_after).await
-    }
     async fn find_connector_by_fingerprint(
         &self,
         fingerprint_hex: &str,
     ) -> Result<Option<Connector>, StoreError> {
         connectors::find_connector_by_fingerprint(&self.pool, fingerprint_hex).await
-    }
-    async fn revoke_connector(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
-        connectors::revoke_connector(&self.pool, id, at).await
     }
     async fn touch_connector(
         &self,
@@ -365,24 +264,11 @@ impl Store for SqliteStore {
         connectors::touch_connector(&self.pool, id, version, seen_at).await
     }
 
-    async fn create_enrollment_token(
-        &self,
-        t: NewEnrollmentToken,
-    ) -> Result<EnrollmentToken, StoreError> {
-        connectors::create_enrollment_token(&self.pool, t).await
-    }
     async fn find_enrollment_token(
         &self,
         public_id: &str,
     ) -> Result<Option<EnrollmentToken>, StoreError> {
         connectors::find_enrollment_token(&self.pool, public_id).await
-    }
-    async fn consume_enrollment_token(
-        &self,
-        public_id: &str,
-        now: OffsetDateTime,
-    ) -> Result<EnrollmentToken, StoreError> {
-        connectors::consume_enrollment_token(&self.pool, public_id, now).await
     }
 
     async fn append_audit_batch(
@@ -392,7 +278,7 @@ impl Store for SqliteStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let _serialized = self.audit_lock.lock().await;
+        let _serialized = self.write_lock.lock().await;
         audit::append_audit_batch(&self.pool, events).await
     }
     async fn list_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {

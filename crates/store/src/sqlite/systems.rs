@@ -2,7 +2,7 @@
 
 use portcullis_domain::conntype::ConnTypeDef;
 use portcullis_domain::system::SystemData;
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 
 use super::now_ms;
 use crate::error::map_constraint;
@@ -75,7 +75,7 @@ fn sid_taken(d: &SystemData) -> impl FnOnce() -> String + '_ {
 }
 
 pub(super) async fn create_system(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     company_id: Id,
     d: &SystemData,
 ) -> Result<System, StoreError> {
@@ -100,7 +100,7 @@ pub(super) async fn create_system(
     .bind(d.allow_independent_opening)
     .bind(&d.description)
     .bind(now)
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| map_constraint(e, sid_taken(d), "company"))?;
     row.try_into()
@@ -144,7 +144,7 @@ pub(super) async fn list_systems(
 }
 
 pub(super) async fn update_system(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: Id,
     d: &SystemData,
 ) -> Result<System, StoreError> {
@@ -167,18 +167,17 @@ pub(super) async fn update_system(
     .bind(&d.description)
     .bind(now_ms())
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(|e| map_constraint(e, sid_taken(d), "system"))?;
     row.ok_or(StoreError::NotFound("system"))?.try_into()
 }
 
-pub(super) async fn delete_system(pool: &SqlitePool, id: Id) -> Result<bool, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+pub(super) async fn delete_system(conn: &mut SqliteConnection, id: Id) -> Result<bool, StoreError> {
     let used: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM service_connections WHERE system_id = $1")
             .bind(id)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *conn)
             .await?;
     if used > 0 {
         return Err(StoreError::Conflict(format!(
@@ -187,9 +186,8 @@ pub(super) async fn delete_system(pool: &SqlitePool, id: Id) -> Result<bool, Sto
     }
     let done = sqlx::query("DELETE FROM systems WHERE id = $1")
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -281,15 +279,14 @@ pub(super) async fn ensure_catalogue(
 }
 
 pub(super) async fn create_connection_type(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     company_id: Id,
     def: &ConnTypeDef,
 ) -> Result<ConnectionType, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let in_catalogue: Option<i64> =
         sqlx::query_scalar("SELECT id FROM connection_types WHERE company_id IS NULL AND key = $1")
             .bind(&def.key)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
     if in_catalogue.is_some() {
         return Err(StoreError::Conflict(format!(
@@ -297,7 +294,7 @@ pub(super) async fn create_connection_type(
             def.key
         )));
     }
-    let row = insert_type(&mut tx, Some(company_id), def)
+    let row = insert_type(&mut *conn, Some(company_id), def)
         .await
         .map_err(|e| {
             map_constraint(
@@ -306,7 +303,6 @@ pub(super) async fn create_connection_type(
                 "company",
             )
         })?;
-    tx.commit().await?;
     row.try_into()
 }
 
@@ -356,12 +352,14 @@ pub(super) async fn list_connection_types(
     rows.into_iter().map(ConnectionType::try_from).collect()
 }
 
-pub(super) async fn delete_connection_type(pool: &SqlitePool, id: Id) -> Result<bool, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+pub(super) async fn delete_connection_type(
+    conn: &mut SqliteConnection,
+    id: Id,
+) -> Result<bool, StoreError> {
     let company: Option<Option<i64>> =
         sqlx::query_scalar("SELECT company_id FROM connection_types WHERE id = $1")
             .bind(id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
     match company {
         None => return Ok(false),
@@ -376,7 +374,7 @@ pub(super) async fn delete_connection_type(pool: &SqlitePool, id: Id) -> Result<
         "SELECT COUNT(*) FROM service_connections WHERE connection_type_id = $1",
     )
     .bind(id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
     if used > 0 {
         return Err(StoreError::Conflict(format!(
@@ -385,9 +383,8 @@ pub(super) async fn delete_connection_type(pool: &SqlitePool, id: Id) -> Result<
     }
     sqlx::query("DELETE FROM connection_types WHERE id = $1")
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(true)
 }
 
@@ -430,19 +427,18 @@ impl TryFrom<ScRow> for ServiceConnection {
 }
 
 pub(super) async fn create_service_connection(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     s: NewServiceConnection,
 ) -> Result<ServiceConnection, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let company: Id = sqlx::query_scalar("SELECT company_id FROM systems WHERE id = $1")
         .bind(s.system_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or(StoreError::NotFound("system"))?;
     let type_company: Option<i64> =
         sqlx::query_scalar("SELECT company_id FROM connection_types WHERE id = $1")
             .bind(s.connection_type_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?
             .ok_or(StoreError::NotFound("connection type"))?;
     if type_company.is_some_and(|c| c != company) {
@@ -453,7 +449,7 @@ pub(super) async fn create_service_connection(
     let connector_company: Id =
         sqlx::query_scalar("SELECT company_id FROM connectors WHERE id = $1")
             .bind(s.connector_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?
             .ok_or(StoreError::NotFound("connector"))?;
     if connector_company != company {
@@ -475,7 +471,7 @@ pub(super) async fn create_service_connection(
     .bind(&s.url)
     .bind(&s.created_by)
     .bind(now_ms())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| {
         map_constraint(
@@ -484,7 +480,6 @@ pub(super) async fn create_service_connection(
             "system",
         )
     })?;
-    tx.commit().await?;
     row.try_into()
 }
 
@@ -516,15 +511,13 @@ pub(super) async fn list_service_connections(
 }
 
 pub(super) async fn delete_service_connection(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: Id,
 ) -> Result<bool, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     // Favourites reference systems, not service connections; windows and grants cascade.
     let done = sqlx::query("DELETE FROM service_connections WHERE id = $1")
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }

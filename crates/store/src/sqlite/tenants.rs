@@ -1,6 +1,6 @@
 //! Companies and API tokens.
 
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
 
 use super::now_ms;
@@ -12,14 +12,17 @@ use crate::millis::to_unix_millis;
 use crate::model::{ApiToken, Company, NewApiToken};
 use crate::{Id, StoreError};
 
-pub(super) async fn create_company(pool: &SqlitePool, name: &str) -> Result<Company, StoreError> {
+pub(super) async fn create_company(
+    conn: &mut SqliteConnection,
+    name: &str,
+) -> Result<Company, StoreError> {
     let row: CompanyRow = sqlx::query_as(concat!(
         "INSERT INTO companies (name, created_at) VALUES ($1, $2) RETURNING ",
         company_cols!()
     ))
     .bind(name)
     .bind(now_ms())
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| {
         map_constraint(
@@ -70,7 +73,7 @@ pub(super) async fn list_companies(pool: &SqlitePool) -> Result<Vec<Company>, St
 }
 
 pub(super) async fn create_api_token(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     t: NewApiToken,
 ) -> Result<ApiToken, StoreError> {
     let id: i64 = sqlx::query_scalar(
@@ -84,7 +87,7 @@ pub(super) async fn create_api_token(
     .bind(now_ms())
     .bind(t.expires_at.map(to_unix_millis))
     .bind(t.scope.as_str())
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| {
         map_constraint(
@@ -105,7 +108,7 @@ pub(super) async fn create_api_token(
         " WHERE t.id = $1"
     ))
     .bind(id)
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     row.try_into()
 }
@@ -173,7 +176,7 @@ pub(super) async fn list_user_tokens(
 }
 
 pub(super) async fn revoke_api_token(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: Id,
     at: OffsetDateTime,
 ) -> Result<bool, StoreError> {
@@ -181,7 +184,7 @@ pub(super) async fn revoke_api_token(
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(to_unix_millis(at))
             .bind(id)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
     Ok(done.rows_affected() == 1)
 }

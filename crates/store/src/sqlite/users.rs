@@ -1,7 +1,7 @@
 //! Users and favourites.
 
 use portcullis_domain::authz::Authorizations;
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
 
 use super::now_ms;
@@ -56,7 +56,10 @@ async fn one(pool: &SqlitePool, id: Id) -> Result<Option<User>, StoreError> {
     row.map(User::try_from).transpose()
 }
 
-pub(super) async fn create_user(pool: &SqlitePool, u: NewUser) -> Result<User, StoreError> {
+pub(super) async fn create_user(
+    conn: &mut SqliteConnection,
+    u: NewUser,
+) -> Result<User, StoreError> {
     let row: UserRow = sqlx::query_as(&format!(
         "INSERT INTO users (company_id, name, display_name, email, role, authorizations, \
          created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLS}"
@@ -68,7 +71,7 @@ pub(super) async fn create_user(pool: &SqlitePool, u: NewUser) -> Result<User, S
     .bind(u.role.as_str())
     .bind(u.authorizations.to_stored())
     .bind(now_ms())
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| {
         map_constraint(
@@ -110,7 +113,7 @@ pub(super) async fn list_users(
 }
 
 pub(super) async fn set_user_authorizations(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: Id,
     authorizations: &Authorizations,
 ) -> Result<User, StoreError> {
@@ -119,13 +122,13 @@ pub(super) async fn set_user_authorizations(
     ))
     .bind(authorizations.to_stored())
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     row.ok_or(StoreError::NotFound("user"))?.try_into()
 }
 
 pub(super) async fn disable_user(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: Id,
     at: OffsetDateTime,
 ) -> Result<bool, StoreError> {
@@ -133,7 +136,7 @@ pub(super) async fn disable_user(
         sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
             .bind(to_unix_millis(at))
             .bind(id)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
     Ok(done.rows_affected() == 1)
 }

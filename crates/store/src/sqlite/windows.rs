@@ -100,19 +100,18 @@ async fn one(conn: &mut SqliteConnection, id: Id) -> Result<Option<Window>, Stor
 }
 
 pub(super) async fn create_window(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     w: NewWindow,
     now: OffsetDateTime,
 ) -> Result<Window, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let company: Id =
         sqlx::query_scalar("SELECT company_id FROM service_connections WHERE id = $1")
             .bind(w.service_connection_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?
             .ok_or(StoreError::NotFound("service connection"))?;
     guard_overlap(
-        &mut tx,
+        &mut *conn,
         w.service_connection_id,
         w.start_at,
         w.end_at,
@@ -135,15 +134,14 @@ pub(super) async fn create_window(
     .bind(engineers_json(&w.engineers))
     .bind(w.independent)
     .bind(stamp)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| match &e {
         sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::CheckViolation => {
             StoreError::Conflict("a window must end after it starts".into())
         }
-        _ => StoreError::Database(e),
+        _ => StoreError::from(e),
     })?;
-    tx.commit().await?;
     row.try_into()
 }
 
@@ -183,7 +181,7 @@ pub(super) async fn list_live_windows(
 }
 
 pub(super) async fn update_window(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: Id,
     start_at: OffsetDateTime,
     end_at: OffsetDateTime,
@@ -191,8 +189,7 @@ pub(super) async fn update_window(
     engineers: &[String],
     now: OffsetDateTime,
 ) -> Result<Window, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let current = one(&mut tx, id)
+    let current = one(&mut *conn, id)
         .await?
         .ok_or(StoreError::NotFound("window"))?;
     if current.closed_at.is_some() || current.end_at <= now {
@@ -204,7 +201,7 @@ pub(super) async fn update_window(
         ));
     }
     guard_overlap(
-        &mut tx,
+        &mut *conn,
         current.service_connection_id,
         start_at,
         end_at,
@@ -222,20 +219,18 @@ pub(super) async fn update_window(
     .bind(engineers_json(engineers))
     .bind(now_ms())
     .bind(id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
-    tx.commit().await?;
     row.try_into()
 }
 
 pub(super) async fn close_window(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: Id,
     at: OffsetDateTime,
     closed_by: &str,
 ) -> Result<Option<Window>, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let Some(current) = one(&mut tx, id).await? else {
+    let Some(current) = one(&mut *conn, id).await? else {
         return Ok(None);
     };
     if current.closed_at.is_some() {
@@ -251,9 +246,8 @@ pub(super) async fn close_window(
     .bind(closed_by)
     .bind(now_ms())
     .bind(id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
-    tx.commit().await?;
     Some(Window::try_from(row)).transpose()
 }
 
@@ -289,22 +283,21 @@ impl TryFrom<GrantRow> for Grant {
 }
 
 pub(super) async fn create_grant(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     user_id: Id,
     service_connection_id: Id,
     created_by: &str,
 ) -> Result<Grant, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let user_company: Option<i64> =
         sqlx::query_scalar("SELECT company_id FROM users WHERE id = $1")
             .bind(user_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?
             .ok_or(StoreError::NotFound("user"))?;
     let company: Id =
         sqlx::query_scalar("SELECT company_id FROM service_connections WHERE id = $1")
             .bind(service_connection_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?
             .ok_or(StoreError::NotFound("service connection"))?;
     if user_company != Some(company) {
@@ -321,7 +314,7 @@ pub(super) async fn create_grant(
     .bind(service_connection_id)
     .bind(created_by)
     .bind(now_ms())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| {
         map_constraint(
@@ -330,7 +323,6 @@ pub(super) async fn create_grant(
             "user",
         )
     })?;
-    tx.commit().await?;
     row.try_into()
 }
 
@@ -373,7 +365,7 @@ pub(super) async fn find_active_grant(
 }
 
 pub(super) async fn revoke_grant(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: Id,
     at: OffsetDateTime,
 ) -> Result<bool, StoreError> {
@@ -381,7 +373,7 @@ pub(super) async fn revoke_grant(
         sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(to_unix_millis(at))
             .bind(id)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
     Ok(done.rows_affected() == 1)
 }
