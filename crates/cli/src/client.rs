@@ -114,7 +114,9 @@ impl ApiClient {
             .with_context(|| format!("TLS with the hub at {} failed", self.authority()))
     }
 
-    async fn call(
+    /// Sends one request and returns the status and body as they came, for callers (and tests)
+    /// that look at refusals themselves.
+    pub async fn call(
         &self,
         method: Method,
         path: &str,

@@ -101,6 +101,12 @@ struct HubArgs {
     /// HTTP CONNECT proxy listen address ("" disables).
     #[arg(long, env = "PORTCULLIS_HUB_HTTP_PROXY")]
     http_proxy: Option<String>,
+    /// NI entry (SAP route strings) listen address ("" disables; default 127.0.0.1:3299).
+    #[arg(long, env = "PORTCULLIS_HUB_NI")]
+    ni: Option<String>,
+    /// Web entry (browsers) listen address ("" disables, the default).
+    #[arg(long, env = "PORTCULLIS_HUB_WEB")]
+    web: Option<String>,
     /// Tunnel address told to connectors at enrolment.
     #[arg(long, env = "PORTCULLIS_HUB_ADVERTISED_TUNNEL")]
     advertised_tunnel: Option<String>,
@@ -264,6 +270,8 @@ fn hub_config(a: &HubArgs) -> Result<portcullis_hub::HubConfig> {
     set!(raw.listen.tunnel, a.tunnel);
     set!(raw.listen.socks5, a.socks5);
     set!(raw.listen.http_proxy, a.http_proxy);
+    set!(raw.listen.ni, a.ni);
+    set!(raw.listen.web, a.web);
     set!(raw.listen.advertised_tunnel, a.advertised_tunnel);
     set!(raw.connectors.min_version, a.min_connector_version);
     set!(raw.connectors.warn_below, a.warn_below);

@@ -125,7 +125,7 @@ fn hub_config(dir: &Path, saved: &Saved, reuse_ports: bool) -> Result<portcullis
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {
-    portcullis_hub::pki_state::write_file(path, text, true).map_err(|e| anyhow!("{e}"))
+    portcullis_hub::pki_state::write_file(path, text).map_err(|e| anyhow!("{e}"))
 }
 
 /// Starts everything and writes `quickstart.json`; returns when the tunnel is up and the

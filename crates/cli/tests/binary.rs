@@ -1,75 +1,13 @@
 //! The real `portcullis` binary as separate processes: hub, admin verbs, enrolment, connector,
 //! and a session through the SOCKS5 entry. Readiness is read from the processes' log lines.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
 use portcullis_test_support::echo_server;
+use portcullis_test_support::process::{field, Proc};
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
-
-/// A child process whose stderr lines arrive on a channel; killed on drop.
-struct Proc {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Proc {
-    fn spawn(args: &[&str]) -> Proc {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .env("PORTCULLIS_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("binary starts");
-        let err = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Proc { child, lines: rx }
-    }
-
-    /// Waits for a log line containing `needle`; returns it.
-    fn wait_for(&self, needle: &str) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) if l.contains(needle) => return l,
-                Ok(_) => {}
-                Err(_) => panic!("no log line containing {needle:?}"),
-            }
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn field<'a>(line: &'a str, key: &str) -> &'a str {
-    let at = line
-        .find(&format!("{key}="))
-        .unwrap_or_else(|| panic!("{key} in {line}"))
-        + key.len()
-        + 1;
-    let rest = line[at..].trim_start_matches("Some(");
-    rest.split(|c: char| c.is_whitespace() || c == ')')
-        .next()
-        .unwrap()
-}
 
 fn run_ok(args: &[&str], env: &[(&str, &str)]) -> String {
     let out = Command::new(BIN)
@@ -121,21 +59,26 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
     let data_s = data.to_str().unwrap();
-    let hub = Proc::spawn(&[
-        "hub",
-        "--data-dir",
-        data_s,
-        "--api",
-        "127.0.0.1:0",
-        "--tunnel",
-        "127.0.0.1:0",
-        "--socks5",
-        "127.0.0.1:0",
-        "--http-proxy",
-        "",
-        "--grace-secs",
-        "0",
-    ]);
+    let hub = Proc::spawn(
+        BIN,
+        &[
+            "hub",
+            "--data-dir",
+            data_s,
+            "--api",
+            "127.0.0.1:0",
+            "--tunnel",
+            "127.0.0.1:0",
+            "--socks5",
+            "127.0.0.1:0",
+            "--http-proxy",
+            "",
+            "--ni",
+            "",
+            "--grace-secs",
+            "0",
+        ],
+    );
     let line = hub.wait_for("hub listening");
     let api = field(&line, "api").to_string();
     let socks: std::net::SocketAddr = field(&line, "socks5").parse().unwrap();
@@ -234,7 +177,10 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
         &[],
     );
     assert!(out.contains("Enrolled as acme/berlin"), "{out}");
-    let conn = Proc::spawn(&["connector", "run", "--config", cfg.to_str().unwrap()]);
+    let conn = Proc::spawn(
+        BIN,
+        &["connector", "run", "--config", cfg.to_str().unwrap()],
+    );
     conn.wait_for("tunnel established");
     hub.wait_for("tunnel up");
 
@@ -251,27 +197,73 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
     );
     let list = run_ok(&["admin", "connector", "list", "--company", "acme"], &env);
     assert!(list.contains("\"connected\""), "{list}");
+
+    // The token typed into the user-name field (and garbage as the password): refused, and
+    // the log names the attempt by length and fingerprint, never by the token.
+    let refused = socks5_connect(socks, &token, "not-a-token", "echo.internal", 7)
+        .await
+        .unwrap();
+    assert!(!matches!(refused, Socks5Outcome::Connected(_)));
+    let line = hub.wait_for("socks5 authentication failed");
+    let secret = token.rsplit('_').next().unwrap();
+    assert!(!line.contains(secret), "the token reached the log: {line}");
+    assert!(line.contains("bytes, sha256"), "{line}");
+
+    // Everything the hub and the connector wrote is their owner's alone.
+    for root in [data.clone(), dir.path().join("cdata")] {
+        assert_private(&root);
+    }
+}
+
+/// Every directory below `root` (and `root`) is 0700, every file grants nothing to group or
+/// others.
+fn assert_private(root: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut seen = 0;
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(p) = todo.pop() {
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            assert_eq!(
+                mode,
+                0o700,
+                "{} is a directory with mode {mode:o}",
+                p.display()
+            );
+            todo.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            assert_eq!(mode & 0o077, 0, "{} has mode {mode:o}", p.display());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 3, "{} holds files to check", root.display());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_revoked_connector_process_exits_with_status_2() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
-    let hub = Proc::spawn(&[
-        "hub",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--api",
-        "127.0.0.1:0",
-        "--tunnel",
-        "127.0.0.1:0",
-        "--socks5",
-        "",
-        "--http-proxy",
-        "",
-        "--grace-secs",
-        "0",
-    ]);
+    let hub = Proc::spawn(
+        BIN,
+        &[
+            "hub",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--api",
+            "127.0.0.1:0",
+            "--tunnel",
+            "127.0.0.1:0",
+            "--socks5",
+            "",
+            "--http-proxy",
+            "",
+            "--ni",
+            "",
+            "--grace-secs",
+            "0",
+        ],
+    );
     let line = hub.wait_for("hub listening");
     let url = format!("https://{}", field(&line, "api"));
     let ca = data.join("pki/ca.pem");

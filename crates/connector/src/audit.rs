@@ -253,7 +253,7 @@ impl AuditLog {
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o640);
+            opts.mode(0o600);
         }
         let mut file = opts.open(path).map_err(io)?;
         let (next_seq, prev_hash) = match last_line(&mut file).map_err(io)? {

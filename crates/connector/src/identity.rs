@@ -188,10 +188,10 @@ impl Identity {
                 reason: e.to_string(),
             })?;
         // The key first: a certificate without its key is useless, the reverse is harmless.
-        write_atomic(&dir.join(KEY_FILE), self.key_pem.as_bytes(), true)?;
-        write_atomic(&dir.join(CERT_FILE), self.certificate_pem.as_bytes(), false)?;
-        write_atomic(&dir.join(CA_FILE), self.ca_pem.as_bytes(), false)?;
-        write_atomic(&dir.join(ENROLLMENT_FILE), &enrollment, false)?;
+        write_atomic(&dir.join(KEY_FILE), self.key_pem.as_bytes())?;
+        write_atomic(&dir.join(CERT_FILE), self.certificate_pem.as_bytes())?;
+        write_atomic(&dir.join(CA_FILE), self.ca_pem.as_bytes())?;
+        write_atomic(&dir.join(ENROLLMENT_FILE), &enrollment)?;
         Ok(())
     }
 
@@ -230,7 +230,7 @@ fn first_cert(
         })
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), IdentityError> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), IdentityError> {
     let io = |source| IdentityError::Io {
         path: dir.to_path_buf(),
         source,
@@ -246,9 +246,9 @@ fn create_private_dir(dir: &Path) -> Result<(), IdentityError> {
 }
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`.
-/// With `secret`, the temporary file is created with mode 0600 so the key is never readable
-/// by others, not even for an instant.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), IdentityError> {
+/// The temporary file is created with mode 0600, so nothing the connector keeps (its key least
+/// of all) is ever readable by others, not even for an instant.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -267,10 +267,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(if secret { 0o600 } else { 0o644 });
+        opts.mode(0o600);
     }
-    #[cfg(not(unix))]
-    let _ = secret;
     let result = (|| {
         let mut f = opts.open(&tmp).map_err(io(&tmp))?;
         f.write_all(bytes).map_err(io(&tmp))?;

@@ -96,7 +96,7 @@ pub(crate) fn save(path: &Path, pending: &[PendingClose]) -> Result<(), Identity
         reason: format!("cannot encode the pending closes: {e}"),
     })?;
     bytes.push(b'\n');
-    write_atomic(path, &bytes, true)
+    write_atomic(path, &bytes)
 }
 
 /// Reads the file: `Ok(None)` when there is none.

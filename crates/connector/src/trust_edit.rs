@@ -282,13 +282,14 @@ pub(crate) async fn add(shared: &Shared, uid: Option<u32>, name: &str, pem: &str
         Ok(t) => t,
         Err(e) => return error(ErrorCode::EditRefused, &e.0),
     };
-    let written = async {
+    // Like every file of the connector: its owner's alone (directory 0700, file 0600).
+    let written = (|| {
         if let Some(dir) = file.parent() {
-            tokio::fs::create_dir_all(dir).await?;
+            crate::identity::create_private_dir(dir)?;
         }
-        tokio::fs::write(&file, pem).await
-    };
-    if let Err(e) = written.await {
+        crate::identity::write_atomic(&file, pem.as_bytes())
+    })();
+    if let Err(e) = written {
         return error(
             ErrorCode::EditRefused,
             &format!("cannot write {shown}: {e}"),

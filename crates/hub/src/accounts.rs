@@ -8,7 +8,7 @@
 //! expiring, and a connection password only (see [`crate::auth`]).
 
 use portcullis_domain::authz::{Authorizations, Op, Permit, Role};
-use portcullis_store::{ApiToken, Id, NewApiToken, NewUser, Store, StoreError, TokenScope, User};
+use portcullis_store::{ApiToken, Id, NewApiToken, NewUser, StoreError, StoreTx, TokenScope, User};
 use time::OffsetDateTime;
 
 use crate::auth::{
@@ -36,15 +36,15 @@ impl std::fmt::Debug for IssuedToken {
     }
 }
 
-/// Issues a new token for `user_id`.
+/// Issues a new token for `user_id` in `tx` (the caller adds the audit event and commits).
 pub async fn issue_token(
-    store: &dyn Store,
+    tx: &mut dyn StoreTx,
     user_id: Id,
     name: &str,
     expires_at: Option<OffsetDateTime>,
 ) -> Result<IssuedToken, StoreError> {
     let s = new_secret(PUBLIC_ID_BYTES);
-    let row = store
+    let row = tx
         .create_api_token(NewApiToken {
             user_id,
             name: name.to_owned(),
@@ -106,13 +106,13 @@ impl RouteTtl {
 /// Issues a route password for the user `permit` was given to (one's own, never another's),
 /// expiring `ttl` from now. The permit must be for [`Op::CreateRoutePassword`].
 pub async fn issue_route_password(
-    store: &dyn Store,
+    tx: &mut dyn StoreTx,
     permit: &Permit,
     ttl: RouteTtl,
 ) -> Result<IssuedToken, StoreError> {
     debug_assert_eq!(permit.op(), Op::CreateRoutePassword, "wrong permit");
     let s = new_secret_sized(PUBLIC_ID_BYTES, ROUTE_SECRET_BYTES);
-    let row = store
+    let row = tx
         .create_api_token(NewApiToken {
             user_id: permit.user_id(),
             name: ROUTE_PASSWORD_NAME.to_owned(),
@@ -131,7 +131,7 @@ pub async fn issue_route_password(
 /// Creates a user named `name` (or `token-<random>` for `None`: a user that exists only to
 /// hold one token, the way `token create` works for callers that do not manage users).
 pub async fn create_user(
-    store: &dyn Store,
+    tx: &mut dyn StoreTx,
     company_id: Option<Id>,
     name: Option<&str>,
     display_name: &str,
@@ -142,29 +142,29 @@ pub async fn create_user(
         Some(n) => n.to_owned(),
         None => format!("token-{}", new_secret(PUBLIC_ID_BYTES).public_id),
     };
-    store
-        .create_user(NewUser {
-            company_id,
-            name,
-            display_name: display_name.to_owned(),
-            email: None,
-            role,
-            authorizations,
-        })
-        .await
+    tx.create_user(NewUser {
+        company_id,
+        name,
+        display_name: display_name.to_owned(),
+        email: None,
+        role,
+        authorizations,
+    })
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portcullis_store::SqliteStore;
+    use portcullis_store::{SqliteStore, Store};
 
     #[tokio::test]
     async fn a_token_acts_as_its_user() {
         let store = SqliteStore::open_in_memory().await.unwrap();
         let acme = store.create_company("acme").await.unwrap();
+        let mut tx = store.begin().await.unwrap();
         let u = create_user(
-            &store,
+            &mut *tx,
             Some(acme.id),
             None,
             "ci bot",
@@ -174,7 +174,8 @@ mod tests {
         .await
         .unwrap();
         assert!(u.name.starts_with("token-"), "{}", u.name);
-        let t = issue_token(&store, u.id, "ci", None).await.unwrap();
+        let t = issue_token(&mut *tx, u.id, "ci", None).await.unwrap();
+        tx.commit().await.unwrap();
         let p = crate::auth::verify_token(&store, &t.token).await.unwrap();
         assert_eq!(
             (p.user_id, p.role, p.company_id),
@@ -215,8 +216,9 @@ mod tests {
         use crate::auth::{AuthError, TokenCache};
         use portcullis_domain::authz::authorize;
         let store = SqliteStore::open_in_memory().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
         let eve = create_user(
-            &store,
+            &mut *tx,
             None,
             Some("eve"),
             "Eve",
@@ -225,15 +227,18 @@ mod tests {
         )
         .await
         .unwrap();
-        let api = issue_token(&store, eve.id, "laptop", None).await.unwrap();
+        let api = issue_token(&mut *tx, eve.id, "laptop", None).await.unwrap();
+        tx.commit().await.unwrap();
         let cache = TokenCache::default();
         let p = cache.verify_api(&store, &api.token).await.unwrap();
         assert_eq!(p.scope, TokenScope::Api);
         let permit = authorize(&p.actor(), Op::CreateRoutePassword, p.company_id).unwrap();
         let before = OffsetDateTime::now_utc();
-        let route = issue_route_password(&store, &permit, RouteTtl::from_minutes(5).unwrap())
+        let mut tx = store.begin().await.unwrap();
+        let route = issue_route_password(&mut *tx, &permit, RouteTtl::from_minutes(5).unwrap())
             .await
             .unwrap();
+        tx.commit().await.unwrap();
         assert_eq!(route.row.user_id, eve.id, "for the permit's user");
         assert_eq!(route.row.name, ROUTE_PASSWORD_NAME);
         assert_eq!(route.row.scope, TokenScope::Route);

@@ -6,21 +6,26 @@
 //! session. The queue keeps the callers' order, and a full queue makes callers wait rather
 //! than drop anything.
 //!
-//! Two ways in:
-//! * [`Auditor::record`] waits until the event is committed: administrative actions and
-//!   refusals, whose record must exist before the caller answers.
+//! A *change* (a system created, a window closed, a token revoked) does not come here: its
+//! event is committed in the change's own store transaction ([`portcullis_store::StoreTx`]),
+//! so a change never exists without its event or an event without its change, and the
+//! caller answers only after that commit; [`Auditor::committed`] then logs those events.
+//!
+//! Two ways in, for events that are not a stored change:
+//! * [`Auditor::record`] waits until the event is committed: refusals and actions that change
+//!   nothing stored (a one-time link handed out), whose record must exist before the caller
+//!   answers.
 //! * [`Auditor::submit`] only queues: session start and end, on the data path. The event is
 //!   logged at once and committed with the next group (within milliseconds); a graceful stop
 //!   commits everything queued ([`Auditor::flush`]). A crash can lose the last group, which
 //!   the log still shows. Why, and what it costs: `docs/adr/0003-audit-group-commit.md`.
 //!
-//! A failed write is logged at error level but does not fail the user's action: losing
-//! access because the audit disk is full would be worse than a logged gap, and the chain
-//! shows the gap's absence of events, not a forged event.
+//! A failed write here is logged at error level but does not fail the session or refusal it
+//! records (the log line has it); a failed write of a change's transaction fails the change.
 
 use std::sync::Arc;
 
-use portcullis_store::{Id, NewAuditEvent, Store};
+use portcullis_store::{AuditEvent, Id, NewAuditEvent, Store};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
@@ -86,6 +91,39 @@ impl Auditor {
         }
     }
 
+    /// Records a prepared event and waits until it is committed (or its write failed and was
+    /// logged).
+    pub async fn record_event(&self, e: NewAuditEvent) {
+        log(&e);
+        let (done, committed) = oneshot::channel();
+        let job = Job {
+            event: Some(e),
+            done: Some(done),
+        };
+        if self.tx.send(job).await.is_ok() {
+            let _ = committed.await;
+        }
+    }
+
+    /// Logs events that a change committed in its own transaction (with the audit events
+    /// of the same action) and tells subscribers, as if the writer had committed them.
+    pub fn committed(&self, events: &[AuditEvent]) {
+        for e in events {
+            tracing::info!(
+                target: "audit",
+                seq = e.seq,
+                action = %e.action,
+                actor = %e.actor,
+                target_ = %e.target,
+                outcome = %e.outcome,
+                detail = %e.detail,
+            );
+        }
+        if !events.is_empty() {
+            self.commits.send_modify(|c| *c += 1);
+        }
+    }
+
     /// Queues an event without waiting for the commit (it waits only while the queue is full).
     pub async fn submit(&self, e: Event<'_>) {
         self.enqueue(e, None).await;
@@ -104,14 +142,6 @@ impl Auditor {
     }
 
     async fn enqueue(&self, e: Event<'_>, done: Option<oneshot::Sender<()>>) -> bool {
-        tracing::info!(
-            target: "audit",
-            action = e.action,
-            actor = e.actor,
-            target_ = e.target,
-            outcome = e.outcome,
-            detail = %e.detail,
-        );
         let event = NewAuditEvent {
             at: OffsetDateTime::now_utc(),
             company_id: e.company_id,
@@ -121,6 +151,7 @@ impl Auditor {
             outcome: e.outcome.into(),
             detail: e.detail,
         };
+        log(&event);
         let job = Job {
             event: Some(event),
             done,
@@ -136,6 +167,18 @@ impl Auditor {
             }
         }
     }
+}
+
+/// The log line of an event, written when it is queued.
+fn log(e: &NewAuditEvent) {
+    tracing::info!(
+        target: "audit",
+        action = %e.action,
+        actor = %e.actor,
+        target_ = %e.target,
+        outcome = %e.outcome,
+        detail = %e.detail,
+    );
 }
 
 /// Takes whatever is queued (at least one job, at most [`MAX_GROUP`] events), appends it in

@@ -183,10 +183,10 @@ pub enum AuthError {
 /// Verifies a presented token string against the store (no cache).
 pub async fn verify_token(store: &dyn Store, presented: &str) -> Result<Principal, AuthError> {
     let (id, secret) = parse_api_token(presented).ok_or(AuthError::Malformed)?;
-    let tok: ApiToken = store
-        .find_api_token(&id.to_ascii_lowercase())
-        .await?
-        .ok_or(AuthError::Unknown)?;
+    let Some(tok) = store.find_api_token(&id.to_ascii_lowercase()).await? else {
+        let _ = secret_matches(&secret.to_ascii_lowercase(), &NO_SUCH_TOKEN_HASH);
+        return Err(AuthError::Unknown);
+    };
     check(&tok, secret)?;
     Ok(principal_of(tok))
 }
@@ -262,10 +262,17 @@ pub struct TokenCache {
 
 #[derive(Debug, Default)]
 struct CacheInner {
-    rows: std::collections::HashMap<String, (ApiToken, std::time::Instant)>,
+    /// What the store answered for a public id, `None` for "no such token": unknown ids are
+    /// remembered like known ones, so that whether an id exists changes neither the work done
+    /// nor the time taken (no store read for the one and a read for the other).
+    rows: std::collections::HashMap<String, (Option<ApiToken>, std::time::Instant)>,
     /// Bumped by every `forget_all`: a row read before a revocation must not be cached after it.
     generation: u64,
 }
+
+/// A stored hash no presented secret matches, compared against when the public id is unknown
+/// so that an unknown id costs the same hash and comparison as a known one.
+const NO_SUCH_TOKEN_HASH: [u8; 32] = [0; 32];
 
 impl TokenCache {
     /// Verifies `presented` as a **connection password**, whatever its scope (an API token or a
@@ -287,20 +294,27 @@ impl TokenCache {
                 .map(|(tok, _)| tok.clone());
             (hit, g.generation)
         };
-        let fetched = cached.is_none();
         let tok = match cached {
             Some(tok) => tok,
-            None => store.find_api_token(&id).await?.ok_or(AuthError::Unknown)?,
+            None => {
+                let found = store.find_api_token(&id).await?;
+                let mut g = self.lock();
+                if g.generation == generation {
+                    if g.rows.len() >= TOKEN_CACHE_MAX {
+                        g.rows.clear();
+                    }
+                    g.rows
+                        .insert(id, (found.clone(), std::time::Instant::now()));
+                }
+                found
+            }
+        };
+        let Some(tok) = tok else {
+            // The same work as a wrong secret for a known id; the answer is fixed anyway.
+            let _ = secret_matches(&secret.to_ascii_lowercase(), &NO_SUCH_TOKEN_HASH);
+            return Err(AuthError::Unknown);
         };
         check(&tok, secret)?;
-        let mut g = self.lock();
-        if fetched && g.generation == generation {
-            if g.rows.len() >= TOKEN_CACHE_MAX {
-                g.rows.clear();
-            }
-            g.rows.insert(id, (tok.clone(), std::time::Instant::now()));
-        }
-        drop(g);
         Ok(principal_of(tok))
     }
 
@@ -375,8 +389,9 @@ mod tests {
     async fn the_cache_checks_every_secret_and_forgets_on_revocation() {
         use portcullis_store::{NewApiToken, SqliteStore};
         let store = SqliteStore::open_in_memory().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
         let user = crate::accounts::create_user(
-            &store,
+            &mut *tx,
             None,
             None,
             "cached",
@@ -385,6 +400,7 @@ mod tests {
         )
         .await
         .unwrap();
+        tx.commit().await.unwrap();
         let s = new_secret(6);
         let row = store
             .create_api_token(NewApiToken {
@@ -422,6 +438,65 @@ mod tests {
         assert!(matches!(
             cache.verify(&store, "pct_zz").await,
             Err(AuthError::Malformed)
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_token_id_costs_what_a_known_one_costs() {
+        use portcullis_store::{NewApiToken, SqliteStore};
+        let store = SqliteStore::open_in_memory().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let user = crate::accounts::create_user(
+            &mut *tx,
+            None,
+            None,
+            "known",
+            Role::VendorAdmin,
+            Authorizations::none(),
+        )
+        .await
+        .unwrap();
+        let s = new_secret(6);
+        tx.create_api_token(NewApiToken {
+            user_id: user.id,
+            name: "known".into(),
+            public_id: s.public_id.clone(),
+            secret_hash: s.hash.clone(),
+            expires_at: None,
+            scope: TokenScope::Api,
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let wrong_secret = format_api_token(&s.public_id, &"ab".repeat(32));
+        let unknown_id = format_api_token("0123456789ab", &"ab".repeat(32));
+        let cache = TokenCache::default();
+        // The first attempt of each reads the store once …
+        assert!(matches!(
+            cache.verify(&store, &wrong_secret).await,
+            Err(AuthError::WrongSecret)
+        ));
+        assert!(matches!(
+            cache.verify(&store, &unknown_id).await,
+            Err(AuthError::Unknown)
+        ));
+        // … and the next ones read it no more, known id or not: with the store closed, both
+        // are still answered from the cache (an uncached one would fail with a store error).
+        store.close().await;
+        for _ in 0..3 {
+            assert!(matches!(
+                cache.verify(&store, &wrong_secret).await,
+                Err(AuthError::WrongSecret)
+            ));
+            assert!(matches!(
+                cache.verify(&store, &unknown_id).await,
+                Err(AuthError::Unknown)
+            ));
+        }
+        let other_unknown = format_api_token("ba9876543210", &"ab".repeat(32));
+        assert!(matches!(
+            cache.verify(&store, &other_unknown).await,
+            Err(AuthError::Store(_))
         ));
     }
 }

@@ -21,6 +21,7 @@ pub mod auth;
 pub mod config;
 pub mod entry;
 pub mod pki_state;
+pub mod redact;
 pub mod registry;
 pub mod resolve;
 pub mod session;
@@ -96,9 +97,23 @@ async fn bind(what: &'static str, addr: std::net::SocketAddr) -> Result<TcpListe
 /// Creates the data directory, store, certificates and the first admin token as needed, binds
 /// every listener, and starts serving. Returns once everything is listening.
 pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| HubError::Io(format!("{}: {e}", config.data_dir.display())))?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir.join("hub.db")).await?);
+    let io = |path: &std::path::Path, e: std::io::Error| {
+        HubError::Io(format!("{}: {e}", path.display()))
+    };
+    pki_state::private_dir(&config.data_dir).map_err(|e| io(&config.data_dir, e))?;
+    let db = config.data_dir.join("hub.db");
+    // The database and its WAL hold token hashes and the audit log: 0600 from the first byte
+    // (SQLite gives `-wal` and `-shm` the database file's mode), also for older installs.
+    for f in [
+        db.clone(),
+        db.with_extension("db-wal"),
+        db.with_extension("db-shm"),
+    ] {
+        if f == db || f.exists() {
+            pki_state::private_file(&f).map_err(|e| io(&f, e))?;
+        }
+    }
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).await?);
     let pki = pki_state::load_or_create(&config.data_dir, &config.server_names)?;
     bootstrap_admin(store.as_ref(), &config).await?;
     store
@@ -278,11 +293,13 @@ async fn bootstrap_admin(store: &dyn Store, config: &HubConfig) -> Result<(), Hu
     if store.get_setting("bootstrap_admin").await?.is_some() {
         return Ok(());
     }
-    let user = match store.find_user_by_name("admin").await? {
+    let existing = store.find_user_by_name("admin").await?;
+    let mut tx = store.begin().await?;
+    let user = match existing {
         Some(u) => u,
         None => {
             accounts::create_user(
-                store,
+                &mut *tx,
                 None,
                 Some("admin"),
                 "Bootstrap administrator",
@@ -292,9 +309,21 @@ async fn bootstrap_admin(store: &dyn Store, config: &HubConfig) -> Result<(), Hu
             .await?
         }
     };
-    let issued = accounts::issue_token(store, user.id, "bootstrap-admin", None).await?;
+    let issued = accounts::issue_token(&mut *tx, user.id, "bootstrap-admin", None).await?;
+    tx.audit(portcullis_store::NewAuditEvent {
+        at: time::OffsetDateTime::now_utc(),
+        company_id: None,
+        actor: "hub".into(),
+        action: "token.created".into(),
+        target: issued.row.name.clone(),
+        outcome: "ok".into(),
+        detail: serde_json::json!({"token_id": issued.row.id, "bootstrap": true}),
+    })
+    .await?;
+    // The file first: a token is stored only once its holder (the file) has it.
     let path = config.data_dir.join(ADMIN_TOKEN_FILE);
-    pki_state::write_file(&path, &issued.token, true).map_err(|e| HubError::Io(e.to_string()))?;
+    pki_state::write_file(&path, &issued.token).map_err(|e| HubError::Io(e.to_string()))?;
+    tx.commit().await?;
     store.put_setting("bootstrap_admin", "created").await?;
     tracing::info!(path = %path.display(), "created the first vendor-admin token");
     Ok(())

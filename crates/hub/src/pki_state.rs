@@ -65,12 +65,13 @@ fn read(path: &Path) -> Result<Option<String>, PkiStateError> {
     }
 }
 
-/// Writes a file atomically; `private` files get mode 0600.
+/// Writes a file atomically with mode 0600: everything in the hub's data directory is its
+/// owner's alone (the CA certificate too; who needs it gets a copy).
 ///
 /// The temporary file has a fresh random name and is created with `create_new`, so it is
 /// always a new file with the intended mode: a stale temporary from a crash can never be
 /// reused (it might carry looser permissions).
-pub fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), PkiStateError> {
+pub fn write_file(path: &Path, contents: &str) -> Result<(), PkiStateError> {
     let io = |source| PkiStateError::Io {
         path: path.into(),
         source,
@@ -87,7 +88,7 @@ pub fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), PkiS
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(if private { 0o600 } else { 0o644 });
+            opts.mode(0o600);
         }
         let mut f = opts.open(&tmp)?;
         f.write_all(contents.as_bytes())?;
@@ -100,10 +101,40 @@ pub fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), PkiS
     written.map_err(io)
 }
 
+/// Creates `dir` (and its parents) if missing and makes it 0700, also when it existed with
+/// looser permissions: only the hub's own user may list or enter its data.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Creates the file at `path` empty with mode 0600 if it is missing, and makes an existing
+/// one 0600: for files another library creates (SQLite creates its `-wal` and `-shm` files
+/// with the database file's mode).
+pub fn private_file(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        opts.open(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    opts.open(path)?;
+    Ok(())
+}
+
 /// Loads the CA and server certificate from `data_dir/pki`, creating what is missing.
 pub fn load_or_create(data_dir: &Path, server_names: &[String]) -> Result<HubPki, PkiStateError> {
     let dir = data_dir.join("pki");
-    std::fs::create_dir_all(&dir).map_err(|source| PkiStateError::Io {
+    private_dir(&dir).map_err(|source| PkiStateError::Io {
         path: dir.clone(),
         source,
     })?;
@@ -112,8 +143,8 @@ pub fn load_or_create(data_dir: &Path, server_names: &[String]) -> Result<HubPki
         (Some(c), Some(k)) => Ca::from_pem(&c, &k)?,
         _ => {
             let m = pki::generate_ca("Portcullis hub CA")?;
-            write_file(&ca_key_path, &m.key_pem, true)?;
-            write_file(&ca_path, &m.cert_pem, false)?;
+            write_file(&ca_key_path, &m.key_pem)?;
+            write_file(&ca_path, &m.cert_pem)?;
             tracing::info!(path = %ca_path.display(), "created hub CA");
             Ca::from_pem(&m.cert_pem, &m.key_pem)?
         }
@@ -132,9 +163,9 @@ pub fn load_or_create(data_dir: &Path, server_names: &[String]) -> Result<HubPki
         Some(pair) => pair,
         None => {
             let issued = ca.issue_server_cert(server_names, SERVER_VALIDITY)?;
-            write_file(&srv_key_path, &issued.key_pem, true)?;
-            write_file(&srv_path, &issued.cert_pem, false)?;
-            write_file(&names_path, &wanted_names, false)?;
+            write_file(&srv_key_path, &issued.key_pem)?;
+            write_file(&srv_path, &issued.cert_pem)?;
+            write_file(&names_path, &wanted_names)?;
             tracing::info!(names = ?server_names, "issued hub server certificate");
             (issued.cert_pem.clone(), issued.key_pem.clone())
         }
@@ -179,7 +210,7 @@ mod tests {
         let key = dir.join("server.key");
         std::fs::write(&key, "old").unwrap();
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-        write_file(&key, "secret", true).unwrap();
+        write_file(&key, "secret").unwrap();
         let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert_eq!(std::fs::read_to_string(&key).unwrap(), "secret");

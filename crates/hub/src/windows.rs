@@ -14,7 +14,9 @@ use std::time::Duration;
 use portcullis_domain::authz::{Op, Permit};
 use portcullis_domain::window::{self as rules, Existing, WindowError, WindowState};
 use portcullis_proto::{Message, WindowInfo, WindowSet, WindowUpdate};
-use portcullis_store::{Id, NewWindow, ServiceConnection, StoreError, Window};
+use portcullis_store::{
+    Id, NewAuditEvent, NewWindow, ServiceConnection, StoreError, StoreTx, Window,
+};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
@@ -213,29 +215,33 @@ pub async fn send_window_set(state: &State, connector_id: Id) -> Result<(), Stor
     Ok(())
 }
 
-async fn audit(
-    state: &State,
+/// The audit event of a window change by `by`, committed with the change.
+fn event(
     by: &ChangedBy,
     company: Id,
     action: &str,
     target: &str,
-    detail: serde_json::Value,
-) {
-    let mut detail = detail;
+    mut detail: serde_json::Value,
+) -> NewAuditEvent {
     if let (Some(from), Some(obj)) = (&by.from, detail.as_object_mut()) {
         obj.insert("from".into(), from.clone().into());
     }
-    state
-        .audit
-        .record(Event {
-            company_id: Some(company),
-            actor: &by.actor,
-            action,
-            target,
-            outcome: "ok",
-            detail,
-        })
-        .await;
+    NewAuditEvent {
+        at: OffsetDateTime::now_utc(),
+        company_id: Some(company),
+        actor: by.actor.clone(),
+        action: action.into(),
+        target: target.into(),
+        outcome: "ok".into(),
+        detail,
+    }
+}
+
+/// Commits a window change with its audit event, then logs the event.
+async fn commit(state: &State, tx: Box<dyn StoreTx>) -> Result<(), WindowOpError> {
+    let stored = tx.commit().await?;
+    state.audit.committed(&stored);
+    Ok(())
 }
 
 fn view(w: &Window) -> serde_json::Value {
@@ -306,8 +312,14 @@ async fn create(
         None => rules::open(now, end, &existing)?,
         Some(start) => rules::reserve(now, start, end, &existing)?,
     };
-    let w = state
-        .store
+    let action = if req.start.is_some() {
+        "window.reserved"
+    } else {
+        "window.opened"
+    };
+    let label = service_label(state, sc).await;
+    let mut tx = state.store.begin().await?;
+    let w = tx
         .create_window(
             NewWindow {
                 service_connection_id: sc.id,
@@ -321,23 +333,17 @@ async fn create(
             now,
         )
         .await?;
-    push(state, &w, sc).await;
-    drop(_g);
-    let action = if req.start.is_some() {
-        "window.reserved"
-    } else {
-        "window.opened"
-    };
-    let label = service_label(state, sc).await;
-    audit(
-        state,
+    tx.audit(event(
         by,
         sc.company_id,
         action,
         &label,
         serde_json::json!({"after": view(&w), "independent": independent}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(state, tx).await?;
+    push(state, &w, sc).await;
+    drop(_g);
     state.windows.changed.notify_one();
     Ok(w)
 }
@@ -380,8 +386,9 @@ pub async fn edit(
     let _g = state.windows.push_lock.lock().await;
     let existing = others(state, sc.id, Some(id)).await?;
     let span = rules::edit(now, id, &before.span(), start, end, &existing)?;
-    let w = state
-        .store
+    let label = service_label(state, &sc).await;
+    let mut tx = state.store.begin().await?;
+    let w = tx
         .update_window(
             id,
             span.start,
@@ -391,22 +398,21 @@ pub async fn edit(
             now,
         )
         .await?;
+    tx.audit(event(
+        by,
+        sc.company_id,
+        "window.edited",
+        &label,
+        serde_json::json!({"before": view(&before), "after": view(&w)}),
+    ))
+    .await?;
+    commit(state, tx).await?;
     push(state, &w, &sc).await;
     drop(_g);
     // Narrowing who may use it takes effect on live sessions too.
     if w.engineers != before.engineers && !w.engineers.is_empty() {
         state.registry.cut(CutKey::Window(id));
     }
-    let label = service_label(state, &sc).await;
-    audit(
-        state,
-        by,
-        sc.company_id,
-        "window.edited",
-        &label,
-        serde_json::json!({"before": view(&before), "after": view(&w)}),
-    )
-    .await;
     state.windows.changed.notify_one();
     Ok(w)
 }
@@ -458,25 +464,25 @@ async fn close_unchecked(
     let now = OffsetDateTime::now_utc();
     rules::close(now, before.id, &before.span())?;
     let sc = service_connection(state, before.service_connection_id).await?;
+    let label = service_label(state, &sc).await;
     let _g = state.windows.push_lock.lock().await;
-    let w = state
-        .store
+    let mut tx = state.store.begin().await?;
+    let w = tx
         .close_window(before.id, now, &by.actor)
         .await?
         .ok_or(WindowOpError::NotFound("window"))?;
-    push(state, &w, &sc).await;
-    drop(_g);
-    state.registry.cut(CutKey::Window(w.id));
-    let label = service_label(state, &sc).await;
-    audit(
-        state,
+    tx.audit(event(
         by,
         sc.company_id,
         "window.closed",
         &label,
         serde_json::json!({"before": view(&before), "after": view(&w)}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(state, tx).await?;
+    push(state, &w, &sc).await;
+    drop(_g);
+    state.registry.cut(CutKey::Window(w.id));
     state.windows.changed.notify_one();
     Ok(w)
 }

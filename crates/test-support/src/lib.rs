@@ -13,12 +13,15 @@
 //! - [`hub`]: [`TestHub`], a hub with its own temporary data directory.
 //! - [`connector`]: [`TestConnector`], an enrolled connector with a config file it reloads.
 //! - [`clients`]: SOCKS5 and HTTP CONNECT clients written from the RFCs, for tests.
+//! - [`process`]: [`process::Proc`], the real binary as a child process (readiness from its
+//!   log lines, SIGKILL on drop).
 //! - [`pysap`]: the pysap-based NI client (`tests/pysap/ni_client.py`), a third-party client.
 #![forbid(unsafe_code)]
 
 pub mod clients;
 pub mod connector;
 pub mod hub;
+pub mod process;
 pub mod pysap;
 
 use std::net::SocketAddr;

@@ -13,14 +13,13 @@ use axum::Json;
 use portcullis_domain::authz::{authorize, Op};
 use portcullis_proto::enroll::EnrollToken;
 use portcullis_proto::GoodbyeReason;
-use portcullis_store::{AuditFilter, Company, Id, NewEnrollmentToken, Role};
+use portcullis_store::{AuditFilter, Company, Id, NewEnrollmentToken, Role, StoreTx};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::audit_action as audit;
 use super::extract::{Body, Path, Query};
 use super::remote::company_permit;
-use super::{ApiErr, Authed};
+use super::{action_event, commit, ApiErr, Authed};
 use crate::auth::{new_secret, Principal};
 use crate::state::State;
 
@@ -80,17 +79,18 @@ pub async fn create_company(
 ) -> Result<(StatusCode, Json<Company>), ApiErr> {
     authorize(&p.actor(), Op::CreateCompany, None).map_err(|_| ApiErr::forbidden())?;
     check_name("name", &body.name)?;
-    let c = st.store.create_company(&body.name).await?;
-    audit(
-        &st,
+    let mut tx = st.store.begin().await?;
+    let c = tx.create_company(&body.name).await?;
+    tx.audit(action_event(
         &p,
         from,
         Some(c.id),
         "company.created",
         &c.name,
         serde_json::json!({}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
 
@@ -160,8 +160,9 @@ pub async fn create_token(
     let expires_at = super::token_expiry(body.expires_in_secs)?;
     // A token made here gets a user of its own with the asked-for role (the user API manages
     // people with several tokens).
+    let mut tx = st.store.begin().await?;
     let user = crate::accounts::create_user(
-        st.store.as_ref(),
+        &mut *tx,
         Some(c.id),
         None,
         &body.name,
@@ -169,19 +170,18 @@ pub async fn create_token(
         portcullis_domain::authz::Authorizations::none(),
     )
     .await?;
-    let issued =
-        crate::accounts::issue_token(st.store.as_ref(), user.id, &body.name, expires_at).await?;
+    let issued = crate::accounts::issue_token(&mut *tx, user.id, &body.name, expires_at).await?;
     let t = issued.row;
-    audit(
-        &st,
+    tx.audit(action_event(
         &p,
         from,
         Some(c.id),
         "token.created",
         &t.name,
         serde_json::json!({"token_id": t.id, "role": role}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
@@ -230,22 +230,20 @@ pub async fn revoke_token(
                 .map_err(|_| ApiErr::not_found("token"))?;
         }
     }
-    let changed = st
-        .store
-        .revoke_api_token(id, OffsetDateTime::now_utc())
-        .await?;
-    st.tokens.forget_all();
-    st.registry.revoke_token(id);
-    audit(
-        &st,
+    let mut tx = st.store.begin().await?;
+    let changed = tx.revoke_api_token(id, OffsetDateTime::now_utc()).await?;
+    tx.audit(action_event(
         &p,
         from,
         tok.company_id,
         "token.revoked",
         &tok.name,
         serde_json::json!({"token_id": id}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
+    st.tokens.forget_all();
+    st.registry.revoke_token(id);
     Ok(Json(
         serde_json::json!({"id": id, "revoked": true, "was_active": changed}),
     ))
@@ -318,20 +316,20 @@ fn view(st: &State, c: portcullis_store::Connector) -> ConnectorView {
 
 async fn issue_enrollment(
     st: &State,
+    tx: &mut dyn StoreTx,
     connector_id: Id,
 ) -> Result<(String, OffsetDateTime), ApiErr> {
     let s = new_secret(8);
     let expires_at = OffsetDateTime::now_utc()
         + time::Duration::try_from(st.config.enrollment_token_ttl)
             .map_err(|e| ApiErr::internal(&e))?;
-    st.store
-        .create_enrollment_token(NewEnrollmentToken {
-            connector_id,
-            public_id: s.public_id.clone(),
-            secret_hash: s.hash.clone(),
-            expires_at,
-        })
-        .await?;
+    tx.create_enrollment_token(NewEnrollmentToken {
+        connector_id,
+        public_id: s.public_id.clone(),
+        secret_hash: s.hash.clone(),
+        expires_at,
+    })
+    .await?;
     let tok = EnrollToken {
         public_id: s.public_id,
         secret: s.secret,
@@ -350,8 +348,9 @@ pub async fn create_connector(
 ) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
     let (c, _permit) = company_permit(&st, &p, &company, Op::ManageConnectors).await?;
     check_name("location", &body.location)?;
-    let conn = st.store.create_connector(c.id, &body.location).await?;
-    created_with_token(&st, &p, from, conn, "connector.created").await
+    let mut tx = st.store.begin().await?;
+    let conn = tx.create_connector(c.id, &body.location).await?;
+    created_with_token(&st, tx, &p, from, conn, "connector.created").await
 }
 
 /// Issues a new enrolment token for an existing connector (re-enrolment).
@@ -362,28 +361,31 @@ pub async fn new_enrollment_token(
     Path(id): Path<Id>,
 ) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
     let conn = connector_permit(&st, &p, id, Op::ManageConnectors).await?;
-    created_with_token(&st, &p, from, conn, "connector.enrollment_token").await
+    let tx = st.store.begin().await?;
+    created_with_token(&st, tx, &p, from, conn, "connector.enrollment_token").await
 }
 
-/// Issues an enrolment token for `conn`, audits `action`, and answers 201 with both.
+/// Issues an enrolment token for `conn` in `tx`, audits `action` there, commits, and answers
+/// 201 with both.
 async fn created_with_token(
     st: &State,
+    mut tx: Box<dyn StoreTx>,
     p: &Principal,
     from: SocketAddr,
     conn: portcullis_store::Connector,
     action: &str,
 ) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
-    let (token, expires_at) = issue_enrollment(st, conn.id).await?;
-    audit(
-        st,
+    let (token, expires_at) = issue_enrollment(st, &mut *tx, conn.id).await?;
+    tx.audit(action_event(
         p,
         from,
         Some(conn.company_id),
         action,
         &conn.location,
         serde_json::json!({"connector": conn.id}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(st, tx).await?;
     Ok((
         StatusCode::CREATED,
         Json(ConnectorWithToken {
@@ -413,22 +415,21 @@ pub async fn revoke_connector(
     Path(id): Path<Id>,
 ) -> Result<Json<ConnectorView>, ApiErr> {
     let conn = connector_permit(&st, &p, id, Op::ManageConnectors).await?;
-    st.store
-        .revoke_connector(id, OffsetDateTime::now_utc())
-        .await?;
-    if let Some(t) = st.registry.by_connector(id) {
-        t.cut(GoodbyeReason::Revoked);
-    }
-    audit(
-        &st,
+    let mut tx = st.store.begin().await?;
+    tx.revoke_connector(id, OffsetDateTime::now_utc()).await?;
+    tx.audit(action_event(
         &p,
         from,
         Some(conn.company_id),
         "connector.revoked",
         &conn.location,
         serde_json::json!({"connector": id}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
+    if let Some(t) = st.registry.by_connector(id) {
+        t.cut(GoodbyeReason::Revoked);
+    }
     let conn = st
         .store
         .get_connector(id)

@@ -11,11 +11,10 @@ use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::Json;
 use portcullis_proto::enroll::{EnrollRequest, EnrollResponse, EnrollToken};
-use portcullis_store::StoreError;
+use portcullis_store::{NewAuditEvent, StoreError};
 use time::OffsetDateTime;
 
 use super::ApiErr;
-use crate::audit::Event;
 use crate::auth::secret_matches;
 use crate::state::State;
 
@@ -78,8 +77,10 @@ pub async fn enroll(
                 "the certificate signing request could not be parsed or its signature is invalid",
             )
         })?;
-    let _spent = match st
-        .store
+    // Spending the token, recording the certificate and the audit event commit together:
+    // a failure anywhere leaves the token unspent.
+    let mut tx = st.store.begin().await?;
+    let _spent = match tx
         .consume_enrollment_token(&tok.public_id, OffsetDateTime::now_utc())
         .await
     {
@@ -108,26 +109,25 @@ pub async fn enroll(
         }
         Err(e) => return Err(e.into()),
     };
-    st.store
-        .set_connector_certificate(conn.id, &signed.fingerprint_hex, signed.not_after)
+    tx.set_connector_certificate(conn.id, &signed.fingerprint_hex, signed.not_after)
         .await?;
+    tx.audit(NewAuditEvent {
+        at: OffsetDateTime::now_utc(),
+        company_id: Some(conn.company_id),
+        actor: format!("connector:{}", conn.id),
+        action: "connector.enrolled".into(),
+        target: conn.location.clone(),
+        outcome: "ok".into(),
+        detail: serde_json::json!({
+            "fingerprint": signed.fingerprint_hex, "hostname": req.hostname,
+        }),
+    })
+    .await?;
+    super::commit(&st, tx).await?;
     // A re-enrolment replaces the identity: the old certificate's tunnel goes now.
     if let Some(t) = st.registry.by_connector(conn.id) {
         t.cut(portcullis_proto::GoodbyeReason::Revoked);
     }
-    let actor = format!("connector:{}", conn.id);
-    st.audit
-        .record(Event {
-            company_id: Some(conn.company_id),
-            actor: &actor,
-            action: "connector.enrolled",
-            target: &conn.location,
-            outcome: "ok",
-            detail: serde_json::json!({
-                "fingerprint": signed.fingerprint_hex, "hostname": req.hostname,
-            }),
-        })
-        .await;
     Ok(Json(EnrollResponse {
         certificate_pem: signed.cert_pem,
         ca_pem: st.pki.ca.cert_pem().to_string(),

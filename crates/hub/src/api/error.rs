@@ -69,9 +69,38 @@ impl From<StoreError> for ApiErr {
         match e {
             StoreError::NotFound(what) => ApiErr::not_found(what),
             StoreError::Conflict(m) => ApiErr::new(StatusCode::CONFLICT, "conflict", m),
-            other => ApiErr::internal(&other),
+            StoreError::Revoked(what) => ApiErr::new(
+                StatusCode::CONFLICT,
+                "revoked",
+                format!("the {what} is revoked"),
+            ),
+            StoreError::Expired | StoreError::AlreadyUsed => {
+                ApiErr::new(StatusCode::GONE, "token_spent", e.to_string())
+            }
+            StoreError::StorageFull(cause) => {
+                tracing::error!(error = %cause, "storage full: a write was refused");
+                ApiErr::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_full",
+                    "the hub's storage is full: nothing was changed; reading still works; \
+                     try again once the operator has freed space",
+                )
+            }
+            other => ApiErr::internal(&chain(&other)),
         }
     }
+}
+
+/// An error with its sources, `a: b: c`, for the log.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 impl From<AuthError> for ApiErr {

@@ -203,8 +203,47 @@ async fn forget_after_writes(
     resp
 }
 
-/// Records an action taken through the API: who, what, on which company, from which address
-/// (added to `detail`), waiting for the commit. The one audit helper every handler uses.
+/// The audit event of an action taken through the API: who, what, on which company, from
+/// which address (added to `detail`). A change commits it in its own transaction
+/// ([`StoreTx::audit`], then [`commit`]); an action that changes nothing stored records it
+/// with [`audit_action`].
+///
+/// [`StoreTx::audit`]: portcullis_store::StoreTx::audit
+pub(crate) fn action_event(
+    p: &Principal,
+    from: std::net::SocketAddr,
+    company: impl Into<Option<portcullis_store::Id>>,
+    action: &str,
+    target: &str,
+    mut detail: serde_json::Value,
+) -> portcullis_store::NewAuditEvent {
+    if let Some(o) = detail.as_object_mut() {
+        o.insert("from".into(), from.to_string().into());
+    }
+    portcullis_store::NewAuditEvent {
+        at: time::OffsetDateTime::now_utc(),
+        company_id: company.into(),
+        actor: p.label(),
+        action: action.into(),
+        target: target.into(),
+        outcome: "ok".into(),
+        detail,
+    }
+}
+
+/// Commits a change with its audit events, then logs the events. The caller answers only
+/// after this returned `Ok`: an acknowledged change is stored, with its events.
+pub(crate) async fn commit(
+    st: &State,
+    tx: Box<dyn portcullis_store::StoreTx>,
+) -> Result<(), ApiErr> {
+    let stored = tx.commit().await?;
+    st.audit.committed(&stored);
+    Ok(())
+}
+
+/// Records an action that changes nothing stored (a one-time link handed out), waiting for
+/// its commit.
 pub(crate) async fn audit_action(
     st: &State,
     p: &Principal,
@@ -212,21 +251,10 @@ pub(crate) async fn audit_action(
     company: impl Into<Option<portcullis_store::Id>>,
     action: &str,
     target: &str,
-    mut detail: serde_json::Value,
+    detail: serde_json::Value,
 ) {
-    if let Some(o) = detail.as_object_mut() {
-        o.insert("from".into(), from.to_string().into());
-    }
-    st.audit
-        .record(crate::audit::Event {
-            company_id: company.into(),
-            actor: &p.label(),
-            action,
-            target,
-            outcome: "ok",
-            detail,
-        })
-        .await;
+    let e = action_event(p, from, company, action, target, detail);
+    st.audit.record_event(e).await;
 }
 
 /// The expiry of a token asked to live `secs` seconds (`None`: no expiry); at most ten years.

@@ -22,9 +22,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::admin::connector_status;
-use super::audit_action as audit;
 use super::extract::{Body, Path, Query};
-use super::{ApiErr, Authed};
+use super::{action_event, commit, ApiErr, Authed};
 use crate::auth::Principal;
 use crate::state::State;
 
@@ -263,18 +262,19 @@ pub async fn create_system(
 ) -> Result<(StatusCode, Json<System>), ApiErr> {
     let (c, _permit) = company_permit(&st, &p, &company, Op::MaintainSystems).await?;
     data.validate().map_err(invalid)?;
-    let s = st.store.create_system(c.id, &data).await?;
+    let mut tx = st.store.begin().await?;
+    let s = tx.create_system(c.id, &data).await?;
     let after = serde_json::to_value(&s).unwrap_or_default();
-    audit(
-        &st,
+    tx.audit(action_event(
         &p,
         from,
         c.id,
         "system.created",
         &s.data.sid,
         serde_json::json!({"after": after}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
     Ok((StatusCode::CREATED, Json(s)))
 }
 
@@ -318,17 +318,18 @@ pub async fn update_system(
 ) -> Result<Json<System>, ApiErr> {
     let (before, _permit) = visible_system(&st, &p, id, Op::MaintainSystems).await?;
     data.validate().map_err(invalid)?;
-    let after = st.store.update_system(id, &data).await?;
-    audit(
-        &st,
+    let mut tx = st.store.begin().await?;
+    let after = tx.update_system(id, &data).await?;
+    tx.audit(action_event(
         &p,
         from,
         after.company_id,
         "system.updated",
         &after.data.sid,
         serde_json::json!({"before": before, "after": after}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
     Ok(Json(after))
 }
 
@@ -340,17 +341,18 @@ pub async fn delete_system(
     Path(id): Path<Id>,
 ) -> Result<StatusCode, ApiErr> {
     let (before, _permit) = visible_system(&st, &p, id, Op::MaintainSystems).await?;
-    st.store.delete_system(id).await?;
-    audit(
-        &st,
+    let mut tx = st.store.begin().await?;
+    tx.delete_system(id).await?;
+    tx.audit(action_event(
         &p,
         from,
         before.company_id,
         "system.deleted",
         &before.data.sid,
         serde_json::json!({"before": before}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -391,17 +393,18 @@ pub async fn create_type(
 ) -> Result<(StatusCode, Json<ConnectionType>), ApiErr> {
     let (c, _permit) = company_permit(&st, &p, &company, Op::MaintainSystems).await?;
     def.validate().map_err(invalid)?;
-    let t = st.store.create_connection_type(c.id, &def).await?;
-    audit(
-        &st,
+    let mut tx = st.store.begin().await?;
+    let t = tx.create_connection_type(c.id, &def).await?;
+    tx.audit(action_event(
         &p,
         from,
         c.id,
         "connection_type.created",
         &t.def.key,
         serde_json::json!({"after": t}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
     Ok((StatusCode::CREATED, Json(t)))
 }
 
@@ -425,17 +428,18 @@ pub async fn delete_type(
         ));
     };
     let _permit = permit(&p, Op::MaintainSystems, company, "connection type")?;
-    st.store.delete_connection_type(id).await?;
-    audit(
-        &st,
+    let mut tx = st.store.begin().await?;
+    tx.delete_connection_type(id).await?;
+    tx.audit(action_event(
         &p,
         from,
         company,
         "connection_type.deleted",
         &t.def.key,
         serde_json::json!({"before": t}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -604,8 +608,19 @@ pub async fn create_service(
         })?;
     let host =
         check_service_target(&ty.def, &b.virtual_host, port, b.url.as_deref()).map_err(invalid)?;
-    let sc = st
+    let company = st
         .store
+        .get_company(s.company_id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("company"))?;
+    let entry_host = portcullis_domain::naming::ServiceName {
+        type_key: ty.def.key.clone(),
+        sid: s.data.sid.clone(),
+        company: company.name,
+    }
+    .host();
+    let mut tx = st.store.begin().await?;
+    let sc = tx
         .create_service_connection(NewServiceConnection {
             system_id: s.id,
             connection_type_id: ty.id,
@@ -616,17 +631,17 @@ pub async fn create_service(
             created_by: p.label(),
         })
         .await?;
-    let v = service_view(&st, sc).await?;
-    audit(
-        &st,
+    tx.audit(action_event(
         &p,
         from,
         s.company_id,
         "service_connection.created",
-        &v.entry_host,
-        serde_json::json!({"after": &v}),
-    )
-    .await;
+        &entry_host,
+        serde_json::json!({"after": &sc, "location": connector.location}),
+    ))
+    .await?;
+    commit(&st, tx).await?;
+    let v = service_view(&st, sc).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -649,17 +664,18 @@ pub async fn delete_service(
             ),
         ));
     }
-    st.store.delete_service_connection(id).await?;
-    audit(
-        &st,
+    let mut tx = st.store.begin().await?;
+    tx.delete_service_connection(id).await?;
+    tx.audit(action_event(
         &p,
         from,
         v.service.company_id,
         "service_connection.deleted",
         &v.entry_host,
         serde_json::json!({"before": &v}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -18,9 +18,8 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::audit_action as audit;
 use super::extract::OptionalBody;
-use super::{ApiErr, Authed};
+use super::{action_event, commit, ApiErr, Authed};
 use crate::accounts::{issue_route_password, RouteTtl};
 use crate::state::State;
 
@@ -81,14 +80,14 @@ pub async fn create(
         Some(m) => RouteTtl::from_minutes(m)
             .map_err(|e| ApiErr::bad_request("invalid_ttl", e.to_string()))?,
     };
-    let issued = issue_route_password(st.store.as_ref(), &permit, ttl).await?;
+    let mut tx = st.store.begin().await?;
+    let issued = issue_route_password(&mut *tx, &permit, ttl).await?;
     let row = issued.row;
     let expires_at = row
         .expires_at
         .ok_or_else(|| ApiErr::internal(&"a route password was stored without an expiry"))?;
     // Never the password: the audit log is read by more people than its holder.
-    audit(
-        &st,
+    tx.audit(action_event(
         &p,
         from,
         p.company_id,
@@ -99,8 +98,9 @@ pub async fn create(
             "ttl_minutes": ttl.minutes(),
             "expires_at": expires_at.format(&Rfc3339).ok(),
         }),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
     Ok((
         StatusCode::CREATED,
         Json(IssuedRoutePassword {

@@ -12,10 +12,9 @@ use portcullis_store::{Id, User};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::audit_action as audit;
 use super::extract::{Body, Path, Query};
 use super::remote::{company_permit, permit};
-use super::{ApiErr, Authed};
+use super::{action_event, commit, ApiErr, Authed};
 use crate::auth::Principal;
 use crate::registry::CutKey;
 use crate::state::State;
@@ -98,8 +97,8 @@ pub async fn create_user(
             ));
         }
     }
-    let u = st
-        .store
+    let mut tx = st.store.begin().await?;
+    let u = tx
         .create_user(portcullis_store::NewUser {
             company_id: company,
             name: b.name.clone(),
@@ -109,16 +108,16 @@ pub async fn create_user(
             authorizations: b.authorizations.clone(),
         })
         .await?;
-    audit(
-        &st,
+    tx.audit(action_event(
         &p,
         from,
         company,
         "user.created",
         &u.name,
         serde_json::json!({"after": &u}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
     Ok((StatusCode::CREATED, Json(u)))
 }
 
@@ -184,21 +183,19 @@ pub async fn edit_user(
             "authorizations are granted to company_user users",
         ));
     }
-    let after = st
-        .store
-        .set_user_authorizations(id, &b.authorizations)
-        .await?;
-    st.tokens.forget_all();
-    audit(
-        &st,
+    let mut tx = st.store.begin().await?;
+    let after = tx.set_user_authorizations(id, &b.authorizations).await?;
+    tx.audit(action_event(
         &p,
         from,
         after.company_id,
         "user.authorizations_changed",
         &after.name,
         serde_json::json!({"before": before, "after": &after}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
+    st.tokens.forget_all();
     Ok(Json(after))
 }
 
@@ -216,24 +213,24 @@ pub async fn disable_user(
             "you cannot disable yourself",
         ));
     }
-    st.store.disable_user(id, OffsetDateTime::now_utc()).await?;
-    st.tokens.forget_all();
-    st.registry.cut(CutKey::User(id));
-    let after = st
-        .store
-        .get_user(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("user"))?;
-    audit(
-        &st,
+    let now = portcullis_store::millis::truncate(OffsetDateTime::now_utc());
+    let mut after = before.clone();
+    let mut tx = st.store.begin().await?;
+    if tx.disable_user(id, now).await? {
+        after.disabled_at = Some(now);
+    }
+    tx.audit(action_event(
         &p,
         from,
         after.company_id,
         "user.disabled",
         &after.name,
         serde_json::json!({"before": before, "after": &after}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
+    st.tokens.forget_all();
+    st.registry.cut(CutKey::User(id));
     Ok(Json(after))
 }
 
@@ -295,17 +292,18 @@ pub async fn create_user_token(
         return Err(ApiErr::bad_request("invalid", "name: 1 to 100 characters"));
     }
     let expires_at = super::token_expiry(b.expires_in_secs)?;
-    let issued = crate::accounts::issue_token(st.store.as_ref(), u.id, &b.name, expires_at).await?;
-    audit(
-        &st,
+    let mut tx = st.store.begin().await?;
+    let issued = crate::accounts::issue_token(&mut *tx, u.id, &b.name, expires_at).await?;
+    tx.audit(action_event(
         &p,
         from,
         u.company_id,
         "token.created",
         &u.name,
         serde_json::json!({"token_id": issued.row.id}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
     Ok((
         StatusCode::CREATED,
         Json(IssuedView {

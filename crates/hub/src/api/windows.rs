@@ -14,10 +14,9 @@ use portcullis_store::{AuditFilter, Grant, Id, Window};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::audit_action as audit;
 use super::extract::{Body, Path};
 use super::remote::{company_permit, permit, service_permit};
-use super::{ApiErr, Authed};
+use super::{action_event, commit, ApiErr, Authed};
 use crate::registry::CutKey;
 use crate::state::State;
 use crate::windows::{self as svc, ChangedBy, WindowEdit, WindowOpError, WindowRequest};
@@ -359,17 +358,18 @@ pub async fn create_grant(
             ),
         ));
     }
-    let g = st.store.create_grant(user.id, sc, &p.label()).await?;
-    audit(
-        &st,
+    let mut tx = st.store.begin().await?;
+    let g = tx.create_grant(user.id, sc, &p.label()).await?;
+    tx.audit(action_event(
         &p,
         from,
         service.company_id,
         "grant.created",
         &user.name,
         serde_json::json!({"after": &g}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
     Ok((StatusCode::CREATED, Json(g)))
 }
 
@@ -396,23 +396,23 @@ pub async fn revoke_grant(
         .await?
         .ok_or_else(|| ApiErr::not_found("grant"))?;
     let _permit = permit(&p, Op::ManageGrants, g.company_id, "grant")?;
-    st.store.revoke_grant(id, OffsetDateTime::now_utc()).await?;
-    st.registry.cut(CutKey::Grant(id));
-    let after = st
-        .store
-        .get_grant(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("grant"))?;
-    audit(
-        &st,
+    let now = portcullis_store::millis::truncate(OffsetDateTime::now_utc());
+    let mut tx = st.store.begin().await?;
+    let mut after = g.clone();
+    if tx.revoke_grant(id, now).await? {
+        after.revoked_at = Some(now);
+    }
+    tx.audit(action_event(
         &p,
         from,
         g.company_id,
         "grant.revoked",
         &g.id.to_string(),
         serde_json::json!({"before": &g, "after": &after}),
-    )
-    .await;
+    ))
+    .await?;
+    commit(&st, tx).await?;
+    st.registry.cut(CutKey::Grant(id));
     Ok(Json(after))
 }
 

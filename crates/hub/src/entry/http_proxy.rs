@@ -152,7 +152,7 @@ async fn serve_request(
             p
         }
         Err(e) => {
-            tracing::info!(%peer, %location, reason = %e, "http proxy authentication failed");
+            tracing::info!(%peer, location = %crate::redact::shown(&location), reason = %e, "http proxy authentication failed");
             return error(
                 StatusCode::PROXY_AUTHENTICATION_REQUIRED,
                 "invalid_token",

@@ -140,7 +140,7 @@ pub async fn handle(
     if parse_service_host(&host).is_none() {
         let why = "the hub routes to service connections only, named \
                    <type>.<SID>.<company>.portcullis";
-        tracing::info!(%peer, %host, "ni: not a service connection");
+        tracing::info!(%peer, host = %crate::redact::shown(&host), "ni: not a service connection");
         refuse(
             &state,
             &mut tcp,
@@ -171,7 +171,7 @@ pub async fn handle(
     let principal = match state.tokens.verify(state.store.as_ref(), password).await {
         Ok(p) => p,
         Err(e) => {
-            tracing::info!(%peer, %host, reason = %e, "ni: route password refused");
+            tracing::info!(%peer, host = %crate::redact::shown(&host), reason = %e, "ni: route password refused");
             let why = "invalid route password";
             refuse(
                 &state,

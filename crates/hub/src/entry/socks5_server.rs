@@ -53,7 +53,7 @@ pub async fn handle(
     let principal = match state.tokens.verify(state.store.as_ref(), &token).await {
         Ok(p) => p,
         Err(e) => {
-            tracing::info!(%peer, %location, reason = %e, "socks5 authentication failed");
+            tracing::info!(%peer, location = %crate::redact::shown(&location), reason = %e, "socks5 authentication failed");
             let _ = socks5::send_auth_result(&mut tcp, false).await;
             return;
         }
