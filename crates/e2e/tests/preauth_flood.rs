@@ -7,6 +7,8 @@
 //! held, the process's memory) are printed; `docs/benchmarks.md` ("Pre-auth flood") has them.
 //!
 //! `cargo test -p portcullis-e2e --test preauth_flood -- --nocapture` shows the table.
+//!
+//! And TLS handshakes (API, web entry, tunnel) end at their own, shorter deadline.
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -534,6 +536,38 @@ async fn a_flood_of_idle_connections_locks_no_listener() {
             "{}: the flood held {} > {MAX_PREAUTH} pre-auth connections",
             f.listener,
             f.held_max
+        );
+    }
+}
+
+#[tokio::test]
+async fn tls_handshakes_have_a_shorter_deadline_than_the_preauth_phase() {
+    let hub = TestHub::start_with(HubOptions {
+        preauth_timeout_secs: Some(30),
+        tls_handshake_timeout_secs: Some(1),
+        ..Default::default()
+    })
+    .await;
+    let a = hub.addrs();
+    for (name, addr) in [
+        ("API", a.api),
+        ("web", a.web.unwrap()),
+        ("tunnel", a.tunnel),
+    ] {
+        // A client that connects and never starts its TLS handshake.
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let started = Instant::now();
+        let mut b = [0u8; 1];
+        // Closed after the TLS deadline (1 s), long before the pre-auth one (30 s).
+        let r = tokio::time::timeout(Duration::from_secs(5), s.read(&mut b)).await;
+        assert!(
+            r.is_ok(),
+            "{name}: a silent client kept past the TLS deadline"
+        );
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(900),
+            "{name}: closed before its deadline ({waited:?})"
         );
     }
 }
