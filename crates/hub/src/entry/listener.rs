@@ -224,3 +224,66 @@ pub async fn accept_loop_on<F, Fut>(
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    fn peer(last: u8, port: u16) -> SocketAddr {
+        SocketAddr::from(([10, 0, 0, last], port))
+    }
+
+    #[tokio::test]
+    async fn a_displaced_slot_ends_its_connection_and_a_released_one_gives_its_place_back() {
+        let gate = PreauthGate::new(
+            "test",
+            Caps {
+                global: 2,
+                per_source: 2,
+            },
+        );
+        let later = Instant::now() + Duration::from_secs(60);
+        let first = gate.enter(peer(1, 1), later).unwrap();
+        let second = gate.enter(peer(1, 2), later).unwrap();
+        let first_ended = first.ended();
+        assert_eq!(
+            gate.enter(peer(1, 3), later).unwrap_err(),
+            Refusal::SourceFull
+        );
+        // Full: a client from elsewhere takes 10.0.0.1's oldest slot.
+        let newcomer = gate.enter(peer(2, 1), later).unwrap();
+        assert_eq!(
+            first_ended.await,
+            "displaced by a connection from a lighter source"
+        );
+        // An authenticated client's slot is dropped: its place is free.
+        drop(second);
+        assert_eq!(gate.table().len(), 1);
+        drop(first);
+        drop(newcomer);
+        assert!(gate.table().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_stranger_past_the_deadline_and_its_grace_is_ended_an_authenticated_client_not() {
+        let gate = PreauthGate::new(
+            "test",
+            Caps {
+                global: 4,
+                per_source: 4,
+            },
+        );
+        let now = Instant::now();
+        let stranger = gate.enter(peer(1, 1), now).unwrap();
+        let authenticated = gate.enter(peer(1, 2), now).unwrap();
+        assert_eq!(stranger.remaining(), Duration::ZERO);
+        let (stranger_ended, authenticated_ended) = (stranger.ended(), authenticated.ended());
+        drop(authenticated);
+        let ended = tokio::time::timeout(REFUSAL_GRACE * 3, stranger_ended).await;
+        assert_eq!(ended, Ok("pre-auth deadline passed"));
+        // The same deadline has passed for the client that authenticated in time: it stays.
+        assert_eq!(authenticated_ended.now_or_never(), None);
+    }
+}
