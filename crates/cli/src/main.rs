@@ -134,6 +134,12 @@ struct HubArgs {
     /// Most connections in pre-authentication phases at once, per listener.
     #[arg(long, env = "PORTCULLIS_HUB_MAX_PREAUTH")]
     max_preauth: Option<usize>,
+    /// Of those, most from one source (an IPv4 address or an IPv6 /64), per listener.
+    #[arg(long, env = "PORTCULLIS_HUB_MAX_PREAUTH_PER_SOURCE")]
+    max_preauth_per_source: Option<usize>,
+    /// Deadline for TLS handshakes on the API, web entry and tunnel (seconds).
+    #[arg(long, env = "PORTCULLIS_HUB_TLS_HANDSHAKE_TIMEOUT")]
+    tls_handshake_timeout_secs: Option<u64>,
     /// On shutdown, how long sessions may finish before they are cut (seconds).
     #[arg(long, env = "PORTCULLIS_HUB_GRACE", default_value_t = 10)]
     grace_secs: u64,
@@ -287,6 +293,11 @@ fn hub_config(a: &HubArgs) -> Result<portcullis_hub::HubConfig> {
     );
     set!(raw.limits.preauth_timeout_secs, a.preauth_timeout_secs);
     set!(raw.limits.max_preauth, a.max_preauth);
+    set!(raw.limits.max_preauth_per_source, a.max_preauth_per_source);
+    set!(
+        raw.limits.tls_handshake_timeout_secs,
+        a.tls_handshake_timeout_secs
+    );
     Ok(portcullis_hub::HubConfig::try_from(raw)?)
 }
 

@@ -113,6 +113,11 @@ pub struct RawLimits {
     pub preauth_timeout_secs: Option<u64>,
     /// Most connections allowed in pre-authentication phases at once, per listener.
     pub max_preauth: Option<usize>,
+    /// Most of those one source may hold (an IPv4 address, or an IPv6 /64).
+    pub max_preauth_per_source: Option<usize>,
+    /// Deadline for the TLS handshake on the API, the web entry and the tunnel, seconds
+    /// (within the pre-auth deadline).
+    pub tls_handshake_timeout_secs: Option<u64>,
     /// Most live sessions one API token may hold at once.
     pub max_sessions_per_token: Option<usize>,
 }
@@ -152,9 +157,21 @@ pub struct HubConfig {
     pub preauth_timeout: Duration,
     /// Pre-auth concurrency cap per listener.
     pub max_preauth: usize,
+    /// Pre-auth connections one source (IPv4 address, IPv6 /64) may hold per listener; a
+    /// newcomer from a source below it displaces the heaviest source's oldest connection when
+    /// the listener is full (`entry::preauth`).
+    pub max_preauth_per_source: usize,
+    /// Deadline for TLS handshakes (never longer than `preauth_timeout`).
+    pub tls_handshake_timeout: Duration,
     /// Live sessions per API token.
     pub max_sessions_per_token: usize,
 }
+
+/// `[limits] max_preauth_per_source` when not given (or `max_preauth`, if smaller).
+pub const DEFAULT_MAX_PREAUTH_PER_SOURCE: usize = 32;
+
+/// `[limits] tls_handshake_timeout_secs` when not given (or `preauth_timeout_secs`, if smaller).
+pub const DEFAULT_TLS_HANDSHAKE_SECS: u64 = 5;
 
 /// A commented example configuration with every setting at its default.
 pub const EXAMPLE: &str = r#"# Portcullis hub configuration. Every setting is optional; shown are the defaults.
@@ -187,8 +204,15 @@ stream_window_kib = 1024        # per-stream window from connectors: more for lo
 enrollment_token_ttl_secs = 900 # one-time enrolment tokens expire after 15 minutes
 
 [limits]
-preauth_timeout_secs = 10       # deadline for TLS, SOCKS5 and proxy handshakes before auth
+# Every listener (API, tunnel, entries) lets a connection in as a stranger only while it holds a
+# pre-auth slot, from accept until the client has authenticated.
+preauth_timeout_secs = 10       # deadline for the whole pre-auth phase (TLS, SOCKS5, proxy, NI, hello)
+tls_handshake_timeout_secs = 5  # the TLS handshake on API, web entry and tunnel: a part of the above
 max_preauth = 256               # connections in pre-auth phases at once, per listener
+max_preauth_per_source = 32     # of those, what one source may hold (an IPv4 address or an IPv6 /64;
+                                # default 32 or max_preauth if smaller). When a listener is full,
+                                # a newcomer from a source holding fewer ends the oldest pre-auth
+                                # connection of the source holding most, instead of being refused.
 max_sessions_per_token = 1000   # live sessions one API token may hold at once
 "#;
 
@@ -289,6 +313,26 @@ impl TryFrom<RawHubConfig> for HubConfig {
         if max_preauth == 0 {
             return Err(invalid("limits.max_preauth", "must be at least 1"));
         }
+        let per_source = raw
+            .limits
+            .max_preauth_per_source
+            .unwrap_or(DEFAULT_MAX_PREAUTH_PER_SOURCE.min(max_preauth));
+        if !(1..=max_preauth).contains(&per_source) {
+            return Err(invalid(
+                "limits.max_preauth_per_source",
+                format!("must be 1..=max_preauth ({max_preauth})"),
+            ));
+        }
+        let tls_handshake = raw
+            .limits
+            .tls_handshake_timeout_secs
+            .unwrap_or(DEFAULT_TLS_HANDSHAKE_SECS.min(preauth));
+        if !(1..=preauth).contains(&tls_handshake) {
+            return Err(invalid(
+                "limits.tls_handshake_timeout_secs",
+                format!("must be 1..=preauth_timeout_secs ({preauth})"),
+            ));
+        }
         let max_sessions = raw.limits.max_sessions_per_token.unwrap_or(1000);
         if max_sessions == 0 {
             return Err(invalid(
@@ -327,6 +371,8 @@ impl TryFrom<RawHubConfig> for HubConfig {
             enrollment_token_ttl: Duration::from_secs(ttl),
             preauth_timeout: Duration::from_secs(preauth),
             max_preauth,
+            max_preauth_per_source: per_source,
+            tls_handshake_timeout: Duration::from_secs(tls_handshake),
             max_sessions_per_token: max_sessions,
         })
     }
@@ -358,6 +404,40 @@ mod tests {
         assert!(e.to_string().starts_with("connectors.min_version"), "{e}");
         let raw = RawHubConfig::from_toml("[listen]\nsocks5 = \"\"").unwrap();
         assert_eq!(HubConfig::try_from(raw).unwrap().socks5, None);
+    }
+
+    #[test]
+    fn preauth_limits_default_sensibly_and_are_checked() {
+        let def = HubConfig::try_from(RawHubConfig::default()).unwrap();
+        assert_eq!(def.max_preauth_per_source, 32);
+        assert_eq!(def.tls_handshake_timeout, Duration::from_secs(5));
+        // Smaller global limits pull the defaults down with them.
+        let raw =
+            RawHubConfig::from_toml("[limits]\nmax_preauth = 8\npreauth_timeout_secs = 3").unwrap();
+        let c = HubConfig::try_from(raw).unwrap();
+        assert_eq!(c.max_preauth_per_source, 8);
+        assert_eq!(c.tls_handshake_timeout, Duration::from_secs(3));
+        for bad in [
+            "[limits]\nmax_preauth_per_source = 0",
+            "[limits]\nmax_preauth = 8\nmax_preauth_per_source = 9",
+        ] {
+            let e = HubConfig::try_from(RawHubConfig::from_toml(bad).unwrap()).unwrap_err();
+            assert!(
+                e.to_string().starts_with("limits.max_preauth_per_source"),
+                "{e}"
+            );
+        }
+        for bad in [
+            "[limits]\ntls_handshake_timeout_secs = 0",
+            "[limits]\ntls_handshake_timeout_secs = 11",
+        ] {
+            let e = HubConfig::try_from(RawHubConfig::from_toml(bad).unwrap()).unwrap_err();
+            assert!(
+                e.to_string()
+                    .starts_with("limits.tls_handshake_timeout_secs"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

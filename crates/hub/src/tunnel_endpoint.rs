@@ -1,7 +1,9 @@
 //! The tunnel endpoint: connectors dial in here.
 //!
-//! Pre-authentication (TLS handshake, certificate lookup, `Hello`) runs under a deadline and a
-//! concurrency cap, so a flood of half-open connections cannot stall the endpoint. The
+//! Pre-authentication (TLS handshake, certificate lookup, `Hello`) runs under a deadline (the
+//! TLS handshake under a shorter one of its own) and holds a pre-auth slot (capped in all and
+//! per source, `entry::preauth`), so a flood of half-open connections can neither stall the
+//! endpoint nor keep connectors from coming back. The
 //! certificate is checked against the store on every connect: revocation is a row, effective at
 //! once. After the handshake a control loop keeps heartbeats and the inventory.
 
@@ -19,13 +21,13 @@ use portcullis_transport::tls::TUNNEL_ALPN;
 use portcullis_transport::tunnel::{hub_read_hello, hub_reject, hub_welcome};
 use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 use crate::audit::Event;
-use crate::entry::listener::accept_loop_on;
+use crate::entry::listener::{accept_loop_on, PreauthSlot};
 use crate::registry::Tunnel;
 use crate::state::State;
 
@@ -56,18 +58,19 @@ async fn handle(
     acceptor: TlsAcceptor,
     tcp: TcpStream,
     peer: SocketAddr,
-    permit: OwnedSemaphorePermit,
+    permit: PreauthSlot,
 ) {
     portcullis_transport::sockopt::tune_tunnel_socket(&tcp);
-    let deadline = state.config.preauth_timeout;
-    let mut tls = match tokio::time::timeout(deadline, acceptor.accept(tcp)).await {
+    let tls_limit = state.config.tls_handshake_timeout.min(permit.remaining());
+    let mut tls = match tokio::time::timeout(tls_limit, acceptor.accept(tcp)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             tracing::info!(%peer, error = %e, "tunnel TLS handshake failed");
             return;
         }
         Err(_) => {
-            tracing::info!(%peer, "tunnel TLS handshake timed out");
+            // At debug: an idle flood times out by the thousand.
+            tracing::debug!(%peer, "tunnel TLS handshake timed out");
             return;
         }
     };
@@ -113,7 +116,7 @@ async fn handle(
             return;
         }
     };
-    let hello = match hub_read_hello(&mut tls, deadline).await {
+    let hello = match hub_read_hello(&mut tls, permit.remaining()).await {
         Ok(h) => h,
         Err(e) => {
             tracing::info!(%peer, connector = connector.id, error = %e, "tunnel hello failed");
@@ -143,7 +146,14 @@ async fn handle(
         heartbeat_interval_ms: state.config.heartbeat_interval.as_millis() as u64,
         warning: warning.clone(),
     };
-    let (mux, control) = match hub_welcome(tls, welcome, &state.config.tunnel_mux, deadline).await {
+    let (mux, control) = match hub_welcome(
+        tls,
+        welcome,
+        &state.config.tunnel_mux,
+        permit.remaining(),
+    )
+    .await
+    {
         Ok(pair) => pair,
         Err(e) => {
             tracing::info!(%peer, connector = connector.id, error = %e, "multiplexer start failed");

@@ -26,7 +26,17 @@ pub async fn socks5_connect(
     host: &str,
     port: u16,
 ) -> std::io::Result<Socks5Outcome> {
-    let mut s = TcpStream::connect(proxy).await?;
+    socks5_connect_over(TcpStream::connect(proxy).await?, user, pass, host, port).await
+}
+
+/// [`socks5_connect`] on a connection already made to the proxy (from a chosen source).
+pub async fn socks5_connect_over(
+    mut s: TcpStream,
+    user: &str,
+    pass: &str,
+    host: &str,
+    port: u16,
+) -> std::io::Result<Socks5Outcome> {
     s.write_all(&[5, 1, 2]).await?;
     let mut sel = [0u8; 2];
     s.read_exact(&mut sel).await?;
@@ -73,7 +83,16 @@ pub async fn http_connect(
     token: &str,
     target: &str,
 ) -> std::io::Result<(u16, String, Option<TcpStream>)> {
-    let mut s = TcpStream::connect(proxy).await?;
+    http_connect_over(TcpStream::connect(proxy).await?, location, token, target).await
+}
+
+/// [`http_connect`] on a connection already made to the proxy (from a chosen source).
+pub async fn http_connect_over(
+    mut s: TcpStream,
+    location: &str,
+    token: &str,
+    target: &str,
+) -> std::io::Result<(u16, String, Option<TcpStream>)> {
     let cred = base64::engine::general_purpose::STANDARD.encode(format!("{location}:{token}"));
     let req = format!(
         "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nProxy-Authorization: Basic {cred}\r\n\r\n"

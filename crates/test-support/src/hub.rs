@@ -27,6 +27,10 @@ pub struct HubOptions {
     pub preauth_timeout_secs: Option<u64>,
     /// `[limits] max_preauth`.
     pub max_preauth: Option<usize>,
+    /// `[limits] max_preauth_per_source`.
+    pub max_preauth_per_source: Option<usize>,
+    /// `[limits] tls_handshake_timeout_secs`.
+    pub tls_handshake_timeout_secs: Option<u64>,
     /// `[limits] max_sessions_per_token`.
     pub max_sessions_per_token: Option<usize>,
 }
@@ -86,6 +90,8 @@ impl TestHub {
         raw.connectors.enrollment_token_ttl_secs = options.enrollment_ttl_secs;
         raw.limits.preauth_timeout_secs = options.preauth_timeout_secs;
         raw.limits.max_preauth = options.max_preauth;
+        raw.limits.max_preauth_per_source = options.max_preauth_per_source;
+        raw.limits.tls_handshake_timeout_secs = options.tls_handshake_timeout_secs;
         raw.limits.max_sessions_per_token = options.max_sessions_per_token;
         let config = HubConfig::try_from(raw).expect("valid test config");
         let hub = portcullis_hub::start(config).await.expect("hub starts");

@@ -10,11 +10,11 @@ use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::entry::listener::accept_loop;
+use crate::entry::listener::{accept_loop, PreauthSlot};
 use crate::state::State;
 
 /// Serves the API until shutdown.
@@ -33,16 +33,18 @@ async fn handle(
     router: Router,
     tcp: TcpStream,
     peer: SocketAddr,
-    permit: OwnedSemaphorePermit,
+    permit: PreauthSlot,
 ) {
     let Some(tls) =
-        crate::entry::listener::tls_within_deadline(&state, &acceptor, tcp, peer, "api").await
+        crate::entry::listener::tls_within_deadline(&state, &acceptor, tcp, peer, &permit, "api")
+            .await
     else {
         return;
     };
     // The pre-auth slot is held until the first request head has arrived: a client that
     // completes TLS and then says nothing is dropped at the deadline and never holds more
     // than its slot.
+    let deadline = permit.deadline();
     let permit = Arc::new(Mutex::new(Some(permit)));
     let first_request = Arc::new(Notify::new());
     let (slot, seen) = (permit.clone(), first_request.clone());
@@ -68,7 +70,7 @@ async fn handle(
         .keep_alive_timeout(Duration::from_secs(20));
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc);
     tokio::pin!(conn);
-    let deadline = tokio::time::sleep(state.config.preauth_timeout);
+    let deadline = tokio::time::sleep_until(deadline);
     tokio::select! {
         r = &mut conn => {
             if let Err(e) = r {

@@ -22,8 +22,8 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use portcullis_proto::RefuseCode;
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
 
+use super::listener::PreauthSlot;
 use crate::session::{self, SessionError, Target};
 use crate::state::State;
 
@@ -122,13 +122,13 @@ fn target_of(req: &Request<Incoming>) -> Option<(String, u16)> {
 }
 
 /// The pre-authentication slot of a connection, given back once the client authenticated.
-type PreauthSlot = std::sync::Arc<std::sync::Mutex<Option<OwnedSemaphorePermit>>>;
+type SharedSlot = std::sync::Arc<std::sync::Mutex<Option<PreauthSlot>>>;
 
 async fn serve_request(
     state: State,
     peer: SocketAddr,
     req: Request<Incoming>,
-    slot: PreauthSlot,
+    slot: SharedSlot,
 ) -> Resp {
     let Some((host, port)) = target_of(&req) else {
         return error(
@@ -244,9 +244,9 @@ async fn forward(
 }
 
 /// Handles one HTTP proxy client connection.
-pub async fn handle(state: State, tcp: TcpStream, peer: SocketAddr, permit: OwnedSemaphorePermit) {
+pub async fn handle(state: State, tcp: TcpStream, peer: SocketAddr, permit: PreauthSlot) {
     let svc_state = state.clone();
-    let slot: PreauthSlot = std::sync::Arc::new(std::sync::Mutex::new(Some(permit)));
+    let slot: SharedSlot = std::sync::Arc::new(std::sync::Mutex::new(Some(permit)));
     let svc_slot = slot.clone();
     let svc = hyper::service::service_fn(move |req| {
         let st = svc_state.clone();

@@ -6,11 +6,15 @@
 //! - [`http_proxy`]: the HTTP CONNECT proxy entry.
 //! - [`ni`]: the NI entry for SAP route strings (SAP GUI, niping, pysap).
 //! - [`web`]: the web entry: HTTP service connections in a browser, through one-time links.
-//! - [`listener`]: the accept loop with its pre-auth cap, shared by all entries.
+//! - [`preauth`]: who may hold a pre-auth slot (caps in all and per source, displacement),
+//!   without I/O.
+//! - [`listener`]: the accept loop with its pre-auth slots, shared by every listener of the
+//!   hub (the entries, the API and the tunnel).
 
 pub mod http_proxy;
 pub mod listener;
 pub mod ni;
+pub mod preauth;
 pub mod socks5;
 pub mod socks5_server;
 pub mod web;

@@ -30,9 +30,9 @@ use portcullis_router::handshake::{self, FirstRequest, Rejected};
 use portcullis_router::io::{read_frame, write_frame};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
-use tokio::time::{timeout_at, Instant};
+use tokio::time::timeout_at;
 
+use super::listener::PreauthSlot;
 use crate::session::{self, SessionError, Target};
 use crate::state::State;
 
@@ -82,13 +82,8 @@ fn hub_name(state: &State) -> &str {
 }
 
 /// Handles one NI client.
-pub async fn handle(
-    state: State,
-    mut tcp: TcpStream,
-    peer: SocketAddr,
-    permit: OwnedSemaphorePermit,
-) {
-    let deadline = Instant::now() + state.config.preauth_timeout;
+pub async fn handle(state: State, mut tcp: TcpStream, peer: SocketAddr, permit: PreauthSlot) {
+    let deadline = permit.deadline();
     let request = match timeout_at(deadline, handshake::read_first_request(&mut tcp, |_| {})).await
     {
         Ok(Ok(FirstRequest::Route(request))) => request,

@@ -8,9 +8,8 @@ use std::net::SocketAddr;
 
 use portcullis_proto::RefuseCode;
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
-use tokio::time::Instant;
 
+use super::listener::PreauthSlot;
 use super::socks5::{self, ReplyCode, TargetAddr};
 use crate::session::{self, SessionError, Target};
 use crate::state::State;
@@ -34,13 +33,8 @@ pub fn reply_for(e: &SessionError) -> ReplyCode {
 }
 
 /// Handles one SOCKS5 client.
-pub async fn handle(
-    state: State,
-    mut tcp: TcpStream,
-    peer: SocketAddr,
-    permit: OwnedSemaphorePermit,
-) {
-    let deadline = Instant::now() + state.config.preauth_timeout;
+pub async fn handle(state: State, mut tcp: TcpStream, peer: SocketAddr, permit: PreauthSlot) {
+    let deadline = permit.deadline();
     let creds = match socks5::accept_auth(&mut tcp, deadline).await {
         Ok(c) => c,
         Err(e) => {

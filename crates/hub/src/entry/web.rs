@@ -28,9 +28,9 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_rustls::TlsAcceptor;
 
+use super::listener::PreauthSlot;
 use crate::audit::Event;
 use crate::session;
 use crate::state::State;
@@ -49,7 +49,7 @@ struct Upstream {
     sender: SendRequest<Incoming>,
 }
 
-type Slot = Arc<Mutex<Option<OwnedSemaphorePermit>>>;
+type Slot = Arc<Mutex<Option<PreauthSlot>>>;
 
 fn page(status: StatusCode, text: &str) -> Resp {
     let mut r = Response::new(
@@ -143,7 +143,7 @@ const HOP: [&str; 8] = [
     "upgrade",
 ];
 
-async fn login(state: &State, peer: SocketAddr, req: &Request<Incoming>) -> Resp {
+async fn login(state: &State, peer: SocketAddr, req: &Request<Incoming>, slot: &Slot) -> Resp {
     let ticket = req
         .uri()
         .query()
@@ -158,6 +158,8 @@ async fn login(state: &State, peer: SocketAddr, req: &Request<Incoming>) -> Resp
              the hub restarted. Ask for a new one (portcullis web-link).",
         );
     };
+    // A valid one-time ticket authenticates the browser: the pre-auth slot is free again.
+    drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take());
     let actor = match crate::auth::reverify(state.store.as_ref(), &b.token_public_id).await {
         Ok(p) => p.label(),
         Err(_) => {
@@ -241,8 +243,7 @@ async fn serve(
     upstream: Arc<tokio::sync::Mutex<Option<Upstream>>>,
 ) -> Resp {
     if req.uri().path() == LOGIN_PATH {
-        drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take());
-        return login(&state, peer, &req).await;
+        return login(&state, peer, &req, &slot).await;
     }
     let secret = cookie(req.headers(), COOKIE);
     if req.uri().path() == LOGOUT_PATH {
@@ -350,10 +351,11 @@ pub async fn handle(
     acceptor: TlsAcceptor,
     tcp: TcpStream,
     peer: SocketAddr,
-    permit: OwnedSemaphorePermit,
+    permit: PreauthSlot,
 ) {
     let Some(tls) =
-        crate::entry::listener::tls_within_deadline(&state, &acceptor, tcp, peer, "web").await
+        crate::entry::listener::tls_within_deadline(&state, &acceptor, tcp, peer, &permit, "web")
+            .await
     else {
         return;
     };
