@@ -256,7 +256,8 @@ pub enum Op {
     ManageUsers,
     /// List users of a company (or vendor users).
     ReadUsers,
-    /// Create a token for another user or revoke anyone's token.
+    /// Create a token for another user of the company (`None`: a vendor user) or revoke one.
+    /// Never for oneself: a token may not mint tokens (the API refuses before asking).
     ManageTokens,
     /// Register, revoke connectors and issue enrollment tokens.
     ManageConnectors,

@@ -94,7 +94,7 @@ const MATRIX: &[Row] = &[
     row("GET",    "/api/v1/companies/{a}/connectors", None,                             "Y  Y  -  -  Y  Y  Y  Y  Y  -  N"),
     row("POST",   "/api/v1/connectors/{new_connector}/enrollment-token", Some("{}"),    "Y  -  -  -  Y  -  -  -  -  -  N"),
     row("POST",   "/api/v1/connectors/{new_connector}/revoke", Some("{}"),              "Y  -  -  -  Y  -  -  -  -  -  N"),
-    // users: ManageUsers, ReadUsers; vendor users are the vendor admin's; one's own token is one's own
+    // users: ManageUsers, ReadUsers, ManageTokens; vendor users are the vendor admin's
     row("POST",   "/api/v1/users", Some(r#"{"company":"acme","name":"{name}","role":"company_user"}"#),
                                                                                         "Y  -  -  -  Y  -  -  -  -  -  N"),
     row("POST",   "/api/v1/users", Some(r#"{"name":"{name}","role":"support_engineer"}"#),
@@ -106,7 +106,8 @@ const MATRIX: &[Row] = &[
     row("POST",   "/api/v1/users/{new_user}/disable", Some("{}"),                       "Y  -  -  -  Y  -  -  -  -  -  N"),
     row("POST",   "/api/v1/users/{new_user}/tokens", Some(r#"{"name":"t"}"#),           "Y  -  -  -  Y  -  -  -  -  -  N"),
     row("POST",   "/api/v1/users/{new_engineer}/disable", Some("{}"),                   "Y  -  -  -  -  -  -  -  -  -  -"),
-    row("POST",   "/api/v1/users/{me}/tokens", Some(r#"{"name":"mine"}"#),              "Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y"),
+    // a token never mints tokens for its own user (issue 13, class 6): nobody, whatever his role
+    row("POST",   "/api/v1/users/{me}/tokens", Some(r#"{"name":"mine"}"#),              "-  -  -  -  -  -  -  -  -  -  -"),
     // route passwords: CreateRoutePassword, always for oneself; every dialog user, no technical one
     row("POST",   "/api/v1/route-passwords", Some(r#"{"ttl_minutes":5}"#),              "Y  Y  Y  Y  Y  Y  Y  Y  Y  -  Y"),
     // systems: ReadSystems, MaintainSystems, KeepFavourites, ReadLogBook

@@ -104,11 +104,14 @@ impl RouteTtl {
 }
 
 /// Issues a route password for the user `permit` was given to (one's own, never another's),
-/// expiring `ttl` from now. The permit must be for [`Op::CreateRoutePassword`].
+/// expiring `ttl` from now, or at `not_after` if that is sooner (the expiry of the API token
+/// that asks for it: a credential never outlives the one that made it). The permit must be
+/// for [`Op::CreateRoutePassword`].
 pub async fn issue_route_password(
     store: &dyn Store,
     permit: &Permit,
     ttl: RouteTtl,
+    not_after: Option<OffsetDateTime>,
 ) -> Result<IssuedToken, StoreError> {
     debug_assert_eq!(permit.op(), Op::CreateRoutePassword, "wrong permit");
     let s = new_secret_sized(PUBLIC_ID_BYTES, ROUTE_SECRET_BYTES);
@@ -118,7 +121,11 @@ pub async fn issue_route_password(
             name: ROUTE_PASSWORD_NAME.to_owned(),
             public_id: s.public_id.clone(),
             secret_hash: s.hash.clone(),
-            expires_at: Some(OffsetDateTime::now_utc() + ttl.duration()),
+            expires_at: Some(
+                not_after.map_or(OffsetDateTime::now_utc() + ttl.duration(), |n| {
+                    n.min(OffsetDateTime::now_utc() + ttl.duration())
+                }),
+            ),
             scope: TokenScope::Route,
         })
         .await?;
@@ -126,6 +133,45 @@ pub async fn issue_route_password(
         row,
         token: format_api_token(&s.public_id, &s.secret),
     })
+}
+
+/// Revokes every token of `user_id` still active — API tokens and route passwords alike —
+/// and returns their ids (for cutting their sessions). What disabling a user does besides
+/// setting `disabled_at`: the user row already refuses every token, and revoking them too
+/// makes that permanent, whatever later happens to the user row.
+pub async fn revoke_user_tokens(
+    store: &dyn Store,
+    user_id: Id,
+    at: OffsetDateTime,
+) -> Result<Vec<Id>, StoreError> {
+    revoke_tokens_where(store, user_id, at, |_| true).await
+}
+
+/// Revokes the route passwords of `user_id` still active; returns their ids. Called when one
+/// of his API tokens is revoked: a route password is made with an API token, and the hub does
+/// not record which, so revoking any of the user's API tokens takes all of them (they live at
+/// most 12 hours; he makes a new one with a token he still holds).
+pub async fn revoke_route_passwords(
+    store: &dyn Store,
+    user_id: Id,
+    at: OffsetDateTime,
+) -> Result<Vec<Id>, StoreError> {
+    revoke_tokens_where(store, user_id, at, |t| t.scope == TokenScope::Route).await
+}
+
+async fn revoke_tokens_where(
+    store: &dyn Store,
+    user_id: Id,
+    at: OffsetDateTime,
+    which: impl Fn(&ApiToken) -> bool,
+) -> Result<Vec<Id>, StoreError> {
+    let mut revoked = Vec::new();
+    for t in store.list_user_tokens(user_id).await? {
+        if t.revoked_at.is_none() && which(&t) && store.revoke_api_token(t.id, at).await? {
+            revoked.push(t.id);
+        }
+    }
+    Ok(revoked)
 }
 
 /// Creates a user named `name` (or `token-<random>` for `None`: a user that exists only to
@@ -231,7 +277,7 @@ mod tests {
         assert_eq!(p.scope, TokenScope::Api);
         let permit = authorize(&p.actor(), Op::CreateRoutePassword, p.company_id).unwrap();
         let before = OffsetDateTime::now_utc();
-        let route = issue_route_password(&store, &permit, RouteTtl::from_minutes(5).unwrap())
+        let route = issue_route_password(&store, &permit, RouteTtl::from_minutes(5).unwrap(), None)
             .await
             .unwrap();
         assert_eq!(route.row.user_id, eve.id, "for the permit's user");

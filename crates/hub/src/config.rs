@@ -60,6 +60,9 @@ pub struct RawHubConfig {
     /// Limits on unauthenticated work.
     #[serde(default)]
     pub limits: RawLimits,
+    /// API token lifetimes.
+    #[serde(default)]
+    pub tokens: crate::token_policy::RawTokens,
 }
 
 /// `[listen]`
@@ -154,6 +157,8 @@ pub struct HubConfig {
     pub max_preauth: usize,
     /// Live sessions per API token.
     pub max_sessions_per_token: usize,
+    /// API token lifetimes (`[tokens]`).
+    pub tokens: crate::token_policy::TokenPolicy,
 }
 
 /// A commented example configuration with every setting at its default.
@@ -190,6 +195,14 @@ enrollment_token_ttl_secs = 900 # one-time enrolment tokens expire after 15 minu
 preauth_timeout_secs = 10       # deadline for TLS, SOCKS5 and proxy handshakes before auth
 max_preauth = 256               # connections in pre-auth phases at once, per listener
 max_sessions_per_token = 1000   # live sessions one API token may hold at once
+
+[tokens]
+# Every API token the API creates expires. A token may not mint tokens: an admin of the
+# user's company (a vendor admin for vendor users) creates them, within these limits.
+default_lifetime_days = 90      # when the request names no lifetime ("expires_in_secs" left out or null)
+max_lifetime_days = 365         # longer "expires_in_secs" is refused (400 expiry_above_max)
+allow_unlimited = false         # true: an admin may ask for a token that never expires with
+                                # "no_expiry": true (CLI --no-expiry); never the default
 "#;
 
 impl RawHubConfig {
@@ -328,6 +341,7 @@ impl TryFrom<RawHubConfig> for HubConfig {
             preauth_timeout: Duration::from_secs(preauth),
             max_preauth,
             max_sessions_per_token: max_sessions,
+            tokens: crate::token_policy::TokenPolicy::try_from(&raw.tokens)?,
         })
     }
 }

@@ -29,6 +29,8 @@ pub struct HubOptions {
     pub max_preauth: Option<usize>,
     /// `[limits] max_sessions_per_token`.
     pub max_sessions_per_token: Option<usize>,
+    /// `[tokens]`.
+    pub tokens: portcullis_hub::token_policy::RawTokens,
 }
 
 /// A running hub and an admin client for it.
@@ -46,6 +48,9 @@ pub struct TestHub {
     pub api_url: String,
     /// The CA certificate (PEM).
     pub ca_pem: String,
+    /// Each company's first admin, by company name (made on first use by
+    /// [`TestHub::company_admin`]).
+    company_admins: std::sync::Mutex<Vec<(String, ApiClient)>>,
 }
 
 impl TestHub {
@@ -87,6 +92,7 @@ impl TestHub {
         raw.limits.preauth_timeout_secs = options.preauth_timeout_secs;
         raw.limits.max_preauth = options.max_preauth;
         raw.limits.max_sessions_per_token = options.max_sessions_per_token;
+        raw.tokens = options.tokens.clone();
         let config = HubConfig::try_from(raw).expect("valid test config");
         let hub = portcullis_hub::start(config).await.expect("hub starts");
         let api_url = format!("https://127.0.0.1:{}", hub.addrs.api.port());
@@ -106,6 +112,7 @@ impl TestHub {
             admin,
             api_url,
             ca_pem,
+            company_admins: Default::default(),
         }
     }
 
@@ -154,6 +161,40 @@ impl TestHub {
             .post("/api/v1/companies", &json!({"name": name}))
             .await
             .expect("create company")
+    }
+
+    /// An API client of `company`'s admin (the customer's super administrator), who opens
+    /// the company's windows, gives its grants and makes its users' tokens. The first call per
+    /// company bootstraps him the one way a vendor admin may: `POST
+    /// /api/v1/companies/{company}/tokens` with role `company_admin` while the company has no
+    /// admin yet.
+    pub async fn company_admin(&self, company: &str) -> ApiClient {
+        if let Some((_, c)) = self
+            .company_admins
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(n, _)| n == company)
+        {
+            return c.clone();
+        }
+        let v: Value = self
+            .admin
+            .post(
+                &format!("/api/v1/companies/{company}/tokens"),
+                &json!({"name": format!("{company}-admin"), "role": "company_admin"}),
+            )
+            .await
+            .expect("bootstrap the company's first admin");
+        let client = self.client(v["token"].as_str().expect("token string"));
+        let mut g = self.company_admins.lock().unwrap();
+        match g.iter().find(|(n, _)| n == company) {
+            Some((_, c)) => c.clone(),
+            None => {
+                g.push((company.to_string(), client.clone()));
+                client
+            }
+        }
     }
 
     /// Creates system `sid` (ABAP, system number 00, production, EU data protection) in
@@ -426,7 +467,10 @@ impl TestHub {
         let addrs = self.addrs();
         self.stop().await;
         let options = self.options.clone();
-        Self::boot(self.dir, options, Some(addrs)).await
+        let admins = std::mem::take(&mut *self.company_admins.lock().unwrap());
+        let hub = Self::boot(self.dir, options, Some(addrs)).await;
+        *hub.company_admins.lock().unwrap() = admins;
+        hub
     }
 
     /// The data directory.

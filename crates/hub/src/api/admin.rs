@@ -117,9 +117,13 @@ pub struct NewToken {
     /// `technical` (default) or `company_admin`.
     #[serde(default)]
     pub role: Option<Role>,
-    /// Lifetime in seconds; none = until revoked.
+    /// Lifetime in seconds; left out or `null`: the hub's default (`[tokens]
+    /// default_lifetime_days`), at most `max_lifetime_days`.
     #[serde(default)]
     pub expires_in_secs: Option<u64>,
+    /// A token that never expires: only on a hub with `[tokens] allow_unlimited = true`.
+    #[serde(default)]
+    pub no_expiry: bool,
 }
 
 /// A created token: the only time the secret is shown.
@@ -157,7 +161,13 @@ pub async fn create_token(
             "company tokens are technical, company_user, company_admin or auditor",
         ));
     }
-    let expires_at = super::token_expiry(body.expires_in_secs)?;
+    let expires_at = super::token_expiry(
+        &st,
+        crate::token_policy::LifetimeRequest {
+            expires_in_secs: body.expires_in_secs,
+            no_expiry: body.no_expiry,
+        },
+    )?;
     // A token made here gets a user of its own with the asked-for role (the user API manages
     // people with several tokens).
     let user = crate::accounts::create_user(
@@ -230,12 +240,19 @@ pub async fn revoke_token(
                 .map_err(|_| ApiErr::not_found("token"))?;
         }
     }
-    let changed = st
-        .store
-        .revoke_api_token(id, OffsetDateTime::now_utc())
-        .await?;
+    let now = OffsetDateTime::now_utc();
+    let changed = st.store.revoke_api_token(id, now).await?;
+    // The user's route passwords were made with one of his API tokens: they go with it.
+    let route_passwords = if tok.scope == portcullis_store::TokenScope::Api {
+        crate::accounts::revoke_route_passwords(st.store.as_ref(), tok.user_id, now).await?
+    } else {
+        Vec::new()
+    };
     st.tokens.forget_all();
     st.registry.revoke_token(id);
+    for t in &route_passwords {
+        st.registry.revoke_token(*t);
+    }
     audit(
         &st,
         &p,
@@ -243,7 +260,7 @@ pub async fn revoke_token(
         tok.company_id,
         "token.revoked",
         &tok.name,
-        serde_json::json!({"token_id": id}),
+        serde_json::json!({"token_id": id, "route_passwords_revoked": route_passwords}),
     )
     .await;
     Ok(Json(
