@@ -198,9 +198,10 @@ impl TestHub {
     }
 
     /// Creates system `sid` (ABAP, system number 00, production, EU data protection) in
-    /// `company`; returns the API's answer.
+    /// `company`, as its admin; returns the API's answer.
     pub async fn system(&self, company: &str, sid: &str) -> Value {
-        self.admin
+        self.company_admin(company)
+            .await
             .post(
                 &format!("/api/v1/companies/{company}/systems"),
                 &json!({
@@ -217,9 +218,18 @@ impl TestHub {
 
     /// Sets a connection type up for `system` (as [`TestHub::system`] answers it): `body` has
     /// `connection_type`, `location`, `virtual_host`, `virtual_port` (and `url` for web
-    /// types). Returns the API's answer.
+    /// types), as the company's admin. Returns the API's answer.
     pub async fn service(&self, system: &Value, body: Value) -> Value {
-        self.admin
+        let company = self
+            .state()
+            .store
+            .get_company(system["company_id"].as_i64().expect("a system"))
+            .await
+            .unwrap()
+            .expect("the system's company")
+            .name;
+        self.company_admin(&company)
+            .await
             .post(
                 &format!("/api/v1/systems/{}/service-connections", system["id"]),
                 &body,
@@ -277,10 +287,11 @@ impl TestHub {
         token["token"].as_str().expect("token string").to_owned()
     }
 
-    /// Creates a technical token for `company`; returns the token string.
+    /// Creates a technical token for `company`, as its admin; returns the token string.
     pub async fn token(&self, company: &str, name: &str) -> String {
         let v: Value = self
-            .admin
+            .company_admin(company)
+            .await
             .post(
                 &format!("/api/v1/companies/{company}/tokens"),
                 &json!({"name": name}),
@@ -401,10 +412,12 @@ impl TestHub {
         }
     }
 
-    /// Creates a connector location; returns (connector id, enrolment token).
+    /// Creates a connector location, as the company's admin; returns (connector id, enrolment
+    /// token).
     pub async fn connector(&self, company: &str, location: &str) -> (i64, String) {
         let v: Value = self
-            .admin
+            .company_admin(company)
+            .await
             .post(
                 &format!("/api/v1/companies/{company}/connectors"),
                 &json!({"location": location}),

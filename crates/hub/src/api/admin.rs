@@ -1,7 +1,8 @@
 //! Administration: companies, API tokens, connectors, audit.
 //!
-//! Vendor admins may do everything; a company admin manages its own company. Reading (the
-//! company list, a company's connectors, the audit log) follows
+//! A company admin manages his own company; a vendor admin creates companies and hands each
+//! over by making its first company admin ([`create_token`]), and otherwise only reads a
+//! company's data (BY-01, see `portcullis_domain::authz`). Everything follows
 //! `portcullis_domain::authz::authorize`.
 
 use std::net::SocketAddr;
@@ -144,7 +145,10 @@ pub struct CreatedToken {
     pub expires_at: Option<OffsetDateTime>,
 }
 
-/// Creates an API token for a company.
+/// Creates an API token for a company, with a user of its own: the company admin's way to make
+/// technical users (and further admins), and the vendor admin's one way to hand a company
+/// over: its **first** company admin (role `company_admin`, only while the company has no
+/// enabled company admin; [`Op::BootstrapCompanyAdmin`]).
 pub async fn create_token(
     AxState(st): AxState<State>,
     Authed(p): Authed,
@@ -152,9 +156,23 @@ pub async fn create_token(
     Path(company): Path<String>,
     Body(body): Body<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiErr> {
-    let (c, _permit) = company_permit(&st, &p, &company, Op::ManageTokens).await?;
-    check_name("name", &body.name)?;
     let role = body.role.unwrap_or(Role::Technical);
+    let (c, bootstrap) = match company_permit(&st, &p, &company, Op::ManageTokens).await {
+        Ok((c, _permit)) => (c, false),
+        Err(refused) => {
+            // Not the company's admin: perhaps the vendor admin handing the company over.
+            let Ok((c, _permit)) =
+                company_permit(&st, &p, &company, Op::BootstrapCompanyAdmin).await
+            else {
+                return Err(refused);
+            };
+            (c, true)
+        }
+    };
+    if bootstrap {
+        first_admin_only(&st, &c, role).await?;
+    }
+    check_name("name", &body.name)?;
     if role.check_company(Some(c.id)).is_err() {
         return Err(ApiErr::bad_request(
             "invalid_role",
@@ -189,7 +207,7 @@ pub async fn create_token(
         Some(c.id),
         "token.created",
         &t.name,
-        serde_json::json!({"token_id": t.id, "role": role}),
+        serde_json::json!({"token_id": t.id, "role": role, "first_admin": bootstrap}),
     )
     .await;
     Ok((
@@ -203,6 +221,39 @@ pub async fn create_token(
             expires_at: t.expires_at,
         }),
     ))
+}
+
+/// What a vendor admin may make of a company's credentials: its first company admin, nothing
+/// else (BY-01). Refuses any other role, and a company that has an enabled admin already.
+async fn first_admin_only(st: &State, c: &Company, role: Role) -> Result<(), ApiErr> {
+    if role != Role::CompanyAdmin {
+        return Err(ApiErr::new(
+            StatusCode::FORBIDDEN,
+            "customer_credentials",
+            format!(
+                "a vendor admin makes only a company's first admin (role company_admin); \
+                 {}'s own admin makes its other users and tokens",
+                c.name
+            ),
+        ));
+    }
+    let has_admin = st
+        .store
+        .list_users(Some(c.id))
+        .await?
+        .iter()
+        .any(|u| u.role == Role::CompanyAdmin && u.disabled_at.is_none());
+    if has_admin {
+        return Err(ApiErr::new(
+            StatusCode::FORBIDDEN,
+            "company_has_admin",
+            format!(
+                "{} has a company admin already: its users and tokens are the company's to make",
+                c.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Lists a company's tokens (never their secrets).

@@ -222,10 +222,8 @@ pub async fn disable_user(
     st.store.disable_user(id, now).await?;
     let revoked = crate::accounts::revoke_user_tokens(st.store.as_ref(), id, now).await?;
     st.tokens.forget_all();
+    // Every session of his, whichever of his tokens opened it, ends as "user disabled".
     st.registry.cut(CutKey::User(id));
-    for t in &revoked {
-        st.registry.revoke_token(*t);
-    }
     let after = st
         .store
         .get_user(id)
