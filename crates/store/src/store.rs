@@ -29,7 +29,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Creates a company. `Conflict` if the name is taken.
     async fn create_company(&self, name: &str) -> Result<Company, StoreError>;
     async fn get_company(&self, id: Id) -> Result<Option<Company>, StoreError>;
-    /// Exact, case-sensitive match.
+    /// Case-insensitive match (company names are unique without regard to case); the
+    /// company's name comes back as stored.
     async fn find_company_by_name(&self, name: &str) -> Result<Option<Company>, StoreError>;
     /// All companies, ordered by id.
     async fn list_companies(&self) -> Result<Vec<Company>, StoreError>;
@@ -74,7 +75,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// `NotFound("company")`.
     async fn create_system(&self, company_id: Id, data: &SystemData) -> Result<System, StoreError>;
     async fn get_system(&self, id: Id) -> Result<Option<System>, StoreError>;
-    /// The company's system with this SID.
+    /// The company's system with this SID, compared without case (SIDs are unique per company
+    /// without regard to case).
     async fn find_system(&self, company_id: Id, sid: &str) -> Result<Option<System>, StoreError>;
     /// Systems of one company, or of all for `None`; by id.
     async fn list_systems(&self, company_id: Option<Id>) -> Result<Vec<System>, StoreError>;
@@ -202,7 +204,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // ── connectors ─────────────────────────────────────────────────────────────────────
 
-    /// Registers a connector location. `Conflict` if the company already has that location;
+    /// Registers a connector location. `Conflict` if the company already has that location
+    /// (in any case);
     /// `NotFound("company")` if the company does not exist.
     async fn create_connector(
         &self,
@@ -210,6 +213,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         location: &str,
     ) -> Result<Connector, StoreError>;
     async fn get_connector(&self, id: Id) -> Result<Option<Connector>, StoreError>;
+    /// The company's connector at `location`, compared without case (location IDs are unique
+    /// per company without regard to case); the location comes back as stored.
     async fn find_connector(
         &self,
         company_id: Id,
