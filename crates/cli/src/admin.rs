@@ -58,9 +58,13 @@ pub enum TokenCmd {
         /// `technical` (default) or `company_admin`.
         #[arg(long)]
         role: Option<String>,
-        /// Lifetime in seconds.
-        #[arg(long)]
+        /// Lifetime in seconds (default: the hub's `[tokens] default_lifetime_days`; at most
+        /// its `max_lifetime_days`).
+        #[arg(long, conflicts_with = "no_expiry")]
         expires_in: Option<u64>,
+        /// A token that never expires (only if the hub sets `[tokens] allow_unlimited`).
+        #[arg(long)]
+        no_expiry: bool,
     },
     /// Revokes a token and cuts its live sessions.
     Revoke {
@@ -126,11 +130,13 @@ pub async fn run(client: &ApiClient, cmd: AdminCmd) -> Result<()> {
             name,
             role,
             expires_in,
+            no_expiry,
         }) => {
             let v: Value = client
                 .post(
                     &format!("/api/v1/companies/{company}/tokens"),
-                    &json!({"name": name, "role": role, "expires_in_secs": expires_in}),
+                    &json!({"name": name, "role": role, "expires_in_secs": expires_in,
+                            "no_expiry": no_expiry}),
                 )
                 .await?;
             eprintln!("The token is shown only now; store it safely.");

@@ -1,8 +1,10 @@
 //! `portcullis quickstart`: a hub, a connector and two demo back ends in one process on
 //! 127.0.0.1, with an embedded SQLite database under one directory.
 //!
-//! It goes through the same doors a real installation does: the company, token and connector
-//! are created over the HTTPS API, and the connector enrols with a one-time token. A second
+//! It goes through the same doors a real installation does: the vendor admin creates the
+//! company and hands it over by making its first company admin; that admin (the customer)
+//! creates the connector, the demo system, its service connections, grants and windows over
+//! the HTTPS API, and the connector enrols with a one-time token. A second
 //! start on the same directory reuses all of it, and the same ports when they are free.
 
 use std::future::Future;
@@ -45,6 +47,9 @@ pub struct Info {
     pub token: String,
     /// File with the vendor-admin token.
     pub admin_token_file: PathBuf,
+    /// File with the demo company's admin token: the customer, who opens the windows.
+    #[serde(default)]
+    pub company_admin_token_file: PathBuf,
     /// Targets the demo connector exposes.
     pub targets: Vec<TargetInfo>,
     /// A support engineer's API token (user `engineer`): reaches the demo system's service
@@ -90,6 +95,8 @@ struct Saved {
     token: Option<String>,
     #[serde(default)]
     engineer_token: Option<String>,
+    #[serde(default)]
+    company_admin_token: Option<String>,
 }
 
 /// A running quickstart.
@@ -162,9 +169,30 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
             .post("/api/v1/companies", &json!({"name": COMPANY}))
             .await?;
     }
+    // The vendor admin hands the company over to its first admin; from here on the demo
+    // company's own admin does everything of the company's (BY-01).
+    let company_admin_token = match saved.company_admin_token.clone() {
+        Some(t) => t,
+        None => {
+            let v: Value = admin
+                .post(
+                    &format!("/api/v1/companies/{COMPANY}/tokens"),
+                    &json!({"name": "demo-admin", "role": "company_admin"}),
+                )
+                .await
+                .context("cannot make the demo company's first admin")?;
+            v["token"]
+                .as_str()
+                .ok_or_else(|| anyhow!("no token in answer"))?
+                .to_string()
+        }
+    };
+    let company_admin_file = dir.join("demo-admin.token");
+    write_private(&company_admin_file, &company_admin_token)?;
+    let company = ApiClient::new(&api_url, &ca_pem, Some(company_admin_token.clone()))?;
     let token = match saved.token.clone() {
         Some(t) => t,
-        None => user_token(&admin, Some(COMPANY), "quickstart-app", "technical").await?,
+        None => user_token(&company, Some(COMPANY), "quickstart-app", "technical").await?,
     };
     let engineer_token = match saved.engineer_token.clone() {
         Some(t) => t,
@@ -193,13 +221,13 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
 
     // Enrol once.
     if !portcullis_connector::identity::Identity::exists(&conn_dir) {
-        let list: Vec<Value> = admin
+        let list: Vec<Value> = company
             .get(&format!("/api/v1/companies/{COMPANY}/connectors"))
             .await?;
         let existing = list.iter().find(|c| c["location"] == LOCATION);
         let v: Value = match existing.and_then(|c| c["id"].as_i64()) {
             Some(id) => {
-                admin
+                company
                     .post(
                         &format!("/api/v1/connectors/{id}/enrollment-token"),
                         &json!({}),
@@ -207,7 +235,7 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
                     .await?
             }
             None => {
-                admin
+                company
                     .post(
                         &format!("/api/v1/companies/{COMPANY}/connectors"),
                         &json!({"location": LOCATION}),
@@ -252,7 +280,7 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         }
     }
 
-    let services = seed_remote_connections(&admin).await?;
+    let services = seed_remote_connections(&company).await?;
 
     let info = Info {
         engineer_token: engineer_token.clone(),
@@ -266,6 +294,7 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         location: LOCATION.into(),
         token: token.clone(),
         admin_token_file: admin_file,
+        company_admin_token_file: company_admin_file,
         targets: vec![
             TargetInfo {
                 name: "echo".into(),
@@ -292,6 +321,7 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         web: a.web,
         token: Some(token),
         engineer_token: Some(engineer_token),
+        company_admin_token: Some(company_admin_token),
     };
     write_private(&saved_path, &serde_json::to_string_pretty(&saved)?)?;
     Ok(Quickstart {
@@ -302,7 +332,8 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
     })
 }
 
-/// A user (created if missing) and a fresh token for it.
+/// A user (created if missing) and a fresh token for it, made by `admin` (the vendor admin for
+/// vendor users, the company's admin for its users).
 async fn user_token(
     admin: &ApiClient,
     company: Option<&str>,
@@ -338,7 +369,8 @@ async fn user_token(
 
 /// The demo system `DEM` with two service connections (the echo and the web back end), a
 /// standing grant for the demo application, and an open 8-hour window on each for the
-/// engineer: everything through the API, idempotent across restarts.
+/// engineer: everything through the API as the demo company's admin (the customer opens its
+/// windows, never the vendor), idempotent across restarts.
 async fn seed_remote_connections(admin: &ApiClient) -> Result<Vec<ServiceInfo>> {
     let systems: Vec<Value> = admin
         .get(&format!("/api/v1/companies/{COMPANY}/systems"))
@@ -457,7 +489,8 @@ pub fn describe(info: &Info, dir: &Path) -> String {
          Connector       location {loc}, exposing echo.demo:7 (TCP echo) and web.demo:80 (HTTP)\n\
          Token           {token}   (technical user quickstart-app, standing grants)\n\
          Engineer token  {eng}   (support engineer, windows open for 8 h)\n\
-         Admin token     in {admin}\n\n\
+         Admin token     in {admin}   (vendor admin)\n\
+         Company admin   in {company_admin}   (the demo company's admin: its windows, grants, users)\n\n\
          Try:\n\
          \x20 curl --proxy socks5h://{loc}:{token}@{socks} http://web.demo/\n\
          \x20 curl --proxy socks5h://engineer:{eng}@{socks} http://{web_entry}/\n\
@@ -484,6 +517,7 @@ pub fn describe(info: &Info, dir: &Path) -> String {
             .find(|s| s.connection_type == "http_connect")
             .map_or("", |s| s.entry.as_str()),
         admin = info.admin_token_file.display(),
+        company_admin = info.company_admin_token_file.display(),
         company = COMPANY,
         ni = info.ni,
         web = info.web,

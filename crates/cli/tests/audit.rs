@@ -296,7 +296,8 @@ async fn a_company_admin_lists_and_exports_only_his_company() {
     let w = World::new().await;
     let v: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             "/api/v1/companies/acme/tokens",
             &json!({"name": "boss", "role": "company_admin"}),

@@ -9,6 +9,27 @@ use portcullis_test_support::process::{field, Proc};
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 
+/// Hands company `company` over the one way a vendor admin may (`env` holds his token): its
+/// first company admin's token, who does everything of the company's from then on (BY-01).
+fn first_company_admin(company: &str, env: &[(&str, &str)]) -> String {
+    let v: serde_json::Value = serde_json::from_str(&run_ok(
+        &[
+            "admin",
+            "token",
+            "create",
+            "--company",
+            company,
+            "--name",
+            "first-admin",
+            "--role",
+            "company_admin",
+        ],
+        env,
+    ))
+    .unwrap();
+    v["token"].as_str().unwrap().to_string()
+}
+
 fn run_ok(args: &[&str], env: &[(&str, &str)]) -> String {
     let out = Command::new(BIN)
         .args(args)
@@ -91,6 +112,12 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
         ("PORTCULLIS_TOKEN", admin_token.trim()),
     ];
     run_ok(&["admin", "company", "create", "acme"], &env);
+    let company_token = first_company_admin("acme", &env);
+    let env = [
+        ("PORTCULLIS_HUB", url.as_str()),
+        ("PORTCULLIS_CA", ca.to_str().unwrap()),
+        ("PORTCULLIS_TOKEN", company_token.as_str()),
+    ];
     let v: serde_json::Value = serde_json::from_str(&run_ok(
         &[
             "admin",
@@ -125,7 +152,7 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
     let api = portcullis::client::ApiClient::new(
         &url,
         &std::fs::read_to_string(&ca).unwrap(),
-        Some(admin_token.trim().to_string()),
+        Some(company_token.clone()),
     )
     .unwrap();
     let system: serde_json::Value = api
@@ -274,6 +301,12 @@ async fn a_revoked_connector_process_exits_with_status_2() {
         ("PORTCULLIS_TOKEN", admin_token.trim()),
     ];
     run_ok(&["admin", "company", "create", "acme"], &env);
+    let company_token = first_company_admin("acme", &env);
+    let env = [
+        ("PORTCULLIS_HUB", url.as_str()),
+        ("PORTCULLIS_CA", ca.to_str().unwrap()),
+        ("PORTCULLIS_TOKEN", company_token.as_str()),
+    ];
     let v: serde_json::Value = serde_json::from_str(&run_ok(
         &[
             "admin",

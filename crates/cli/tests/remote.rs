@@ -1,5 +1,7 @@
 //! The remote-connection commands as a user runs them: the real binary against a real hub
-//! (port 0), as the vendor admin, with the hub's address, CA and token in the environment.
+//! (port 0), with the hub's address, CA and token in the environment: the vendor admin's for
+//! the vendor's side (companies, vendor users), the customer's first admin's for the company's
+//! (connectors, systems, windows, grants, its users), as BY-01 wants it.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -17,6 +19,9 @@ struct World {
     _dir: tempfile::TempDir,
     ca: PathBuf,
     admin_token: String,
+    /// Acme's first admin (made by the vendor admin with `admin token create --role
+    /// company_admin`), once acme exists.
+    company_token: Option<String>,
 }
 
 impl World {
@@ -35,14 +40,40 @@ impl World {
             _dir: dir,
             ca,
             admin_token,
+            company_token: None,
         }
+    }
+
+    /// Creates company acme and its first admin, as the vendor admin hands a company over.
+    async fn with_company() -> World {
+        let mut w = World::new().await;
+        w.ok(&["admin", "company", "create", "acme"]).await;
+        let o = w
+            .cli_as(
+                &w.admin_token,
+                &[
+                    "admin",
+                    "token",
+                    "create",
+                    "--company",
+                    "acme",
+                    "--name",
+                    "acme-admin",
+                    "--role",
+                    "company_admin",
+                ],
+            )
+            .await;
+        assert!(o.status.success(), "{}", explain(&o));
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        w.company_token = Some(v["token"].as_str().unwrap().to_string());
+        w
     }
 
     /// A hub with company `acme`, connector location `site`, system PRD and its `ssh`
     /// service connection, all made through the CLI.
     async fn with_service() -> World {
-        let w = World::new().await;
-        w.ok(&["admin", "company", "create", "acme"]).await;
+        let w = World::with_company().await;
         w.ok(&[
             "admin",
             "connector",
@@ -88,9 +119,15 @@ impl World {
         w
     }
 
-    /// Runs `portcullis args` as the vendor admin.
+    /// Runs `portcullis args` as who does it: the vendor admin for companies and vendor users
+    /// (`user …` without `--company`), acme's admin for everything of acme's.
     async fn cli(&self, args: &[&str]) -> Output {
-        self.cli_as(&self.admin_token, args).await
+        let vendor_side = (args.first() == Some(&"admin") && args.get(1) == Some(&"company"))
+            || (args.first() == Some(&"user") && !args.contains(&"--company"));
+        match &self.company_token {
+            Some(t) if !vendor_side => self.cli_as(t, args).await,
+            _ => self.cli_as(&self.admin_token, args).await,
+        }
     }
 
     async fn cli_as(&self, token: &str, args: &[&str]) -> Output {
@@ -156,7 +193,7 @@ fn with<'a>(head: &[&'a str], tail: &[&'a str]) -> Vec<&'a str> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_vendor_admin_opens_lists_extends_and_closes_a_window() {
+async fn a_company_admin_opens_lists_extends_and_closes_a_window() {
     let w = World::with_service().await;
 
     // The service connection as people see it.

@@ -16,6 +16,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 /// A hub process on `data`, with only the API listening.
 struct Hub {
     proc: Proc,
+    url: String,
+    ca: String,
+    /// The vendor admin (bootstrap token): creates companies, reads everything.
     admin: ApiClient,
 }
 
@@ -46,14 +49,43 @@ impl Hub {
         let ca = std::fs::read_to_string(data.join("pki/ca.pem")).unwrap();
         let token = std::fs::read_to_string(data.join("admin.token")).unwrap();
         let admin = ApiClient::new(&url, &ca, Some(token.trim().to_string())).unwrap();
-        Hub { proc, admin }
+        Hub {
+            proc,
+            url,
+            ca,
+            admin,
+        }
+    }
+
+    /// A client acting with `token`.
+    fn client(&self, token: &str) -> ApiClient {
+        ApiClient::new(&self.url, &self.ca, Some(token.to_string())).unwrap()
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
-        let body = body.map(|b| serde_json::to_vec(b).unwrap());
-        let (status, bytes) = self.admin.call(method, path, body).await.unwrap();
-        let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, v)
+        call_as(&self.admin, method, path, body).await
+    }
+
+    /// Creates company `name` and its first company admin (the customer does the rest, BY-01);
+    /// returns that admin's token.
+    async fn company(&self, name: &str) -> String {
+        let (status, v) = self
+            .call(
+                Method::POST,
+                "/api/v1/companies",
+                Some(&json!({"name": name})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        let (status, v) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/companies/{name}/tokens"),
+                Some(&json!({"name": "first-admin", "role": "company_admin"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        v["token"].as_str().unwrap().to_string()
     }
 
     async fn sids(&self, company: &str) -> BTreeSet<String> {
@@ -110,6 +142,18 @@ impl Drop for Hub {
             }
         }
     }
+}
+
+async fn call_as(
+    who: &ApiClient,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> (StatusCode, Value) {
+    let body = body.map(|b| serde_json::to_vec(b).unwrap());
+    let (status, bytes) = who.call(method, path, body).await.unwrap();
+    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, v)
 }
 
 /// A system body with SID `sid`.
@@ -200,21 +244,14 @@ async fn a_full_disk_refuses_writes_with_503_keeps_reads_and_recovers() {
     let fs = Tmpfs::mount("16m");
     let data = fs.path().join("hub");
     let hub = Hub::start(&data);
-    let (status, v) = hub
-        .call(
-            Method::POST,
-            "/api/v1/companies",
-            Some(&json!({"name": "acme"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{v}");
-    let (status, guarded) = hub
-        .call(
-            Method::POST,
-            "/api/v1/companies/acme/systems",
-            Some(&system("PRD", false)),
-        )
-        .await;
+    let acme = hub.client(&hub.company("acme").await);
+    let (status, guarded) = call_as(
+        &acme,
+        Method::POST,
+        "/api/v1/companies/acme/systems",
+        Some(&system("PRD", false)),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{guarded}");
     let prd = guarded["id"].as_i64().unwrap();
 
@@ -225,13 +262,13 @@ async fn a_full_disk_refuses_writes_with_503_keeps_reads_and_recovers() {
     let mut refused = None;
     for i in 0..360 {
         let s = sid('F', i);
-        let (status, v) = hub
-            .call(
-                Method::POST,
-                "/api/v1/companies/acme/systems",
-                Some(&system(&s, false)),
-            )
-            .await;
+        let (status, v) = call_as(
+            &acme,
+            Method::POST,
+            "/api/v1/companies/acme/systems",
+            Some(&system(&s, false)),
+        )
+        .await;
         match status {
             StatusCode::CREATED => {
                 acknowledged.insert(s);
@@ -247,13 +284,13 @@ async fn a_full_disk_refuses_writes_with_503_keeps_reads_and_recovers() {
     let refused = refused.expect("a write met the full disk within 360 systems");
 
     // A security-relevant update on the full disk: refused, and the old value stays.
-    let (status, v) = hub
-        .call(
-            Method::PUT,
-            &format!("/api/v1/systems/{prd}"),
-            Some(&system("PRD", true)),
-        )
-        .await;
+    let (status, v) = call_as(
+        &acme,
+        Method::PUT,
+        &format!("/api/v1/systems/{prd}"),
+        Some(&system("PRD", true)),
+    )
+    .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{v}");
     assert_eq!(v["code"], "storage_full", "{v}");
 
@@ -274,21 +311,21 @@ async fn a_full_disk_refuses_writes_with_503_keeps_reads_and_recovers() {
 
     // Space returns: writes resume without a restart.
     std::fs::remove_file(filler).unwrap();
-    let (status, v) = hub
-        .call(
-            Method::PUT,
-            &format!("/api/v1/systems/{prd}"),
-            Some(&system("PRD", true)),
-        )
-        .await;
+    let (status, v) = call_as(
+        &acme,
+        Method::PUT,
+        &format!("/api/v1/systems/{prd}"),
+        Some(&system("PRD", true)),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{v}");
-    let (status, v) = hub
-        .call(
-            Method::POST,
-            "/api/v1/companies/acme/systems",
-            Some(&system(&refused, false)),
-        )
-        .await;
+    let (status, v) = call_as(
+        &acme,
+        Method::POST,
+        "/api/v1/companies/acme/systems",
+        Some(&system(&refused, false)),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
     acknowledged.insert(refused);
 
@@ -306,18 +343,12 @@ async fn kill_9_in_the_middle_of_writes_loses_no_acknowledged_change_and_no_even
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
     let mut acknowledged = BTreeSet::new();
+    let mut acme_token = String::new();
     const ROUNDS: usize = 8;
     for round in 0..=ROUNDS {
         let mut hub = Hub::start(&data);
         if round == 0 {
-            let (status, v) = hub
-                .call(
-                    Method::POST,
-                    "/api/v1/companies",
-                    Some(&json!({"name": "acme"})),
-                )
-                .await;
-            assert_eq!(status, StatusCode::CREATED, "{v}");
+            acme_token = hub.company("acme").await;
         }
         // What the previous kill left: every acknowledged system with its one event, no event
         // without its system, no system without its event, an intact chain.
@@ -344,7 +375,7 @@ async fn kill_9_in_the_middle_of_writes_loses_no_acknowledged_change_and_no_even
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let mut writers = Vec::new();
         for w in 0..8 {
-            let admin = hub.admin.clone();
+            let admin = hub.client(&acme_token);
             let tx = tx.clone();
             let sids: Vec<String> = (0..8).map(|k| sid(prefix, w * 8 + k)).collect();
             writers.push(tokio::spawn(async move {

@@ -5,7 +5,7 @@
 //!
 //! | role | side | may |
 //! |---|---|---|
-//! | `vendor_admin` | vendor | run the hub: companies, vendor users, every company's data, audit |
+//! | `vendor_admin` | vendor | run the hub: companies, vendor users and their tokens, read every company's data and audit; of a company's credentials only its *first* admin ([`Op::BootstrapCompanyAdmin`]) |
 //! | `support_engineer` | vendor | read systems and service connections; open sessions while a window is open and names him (or names nobody); open a window for himself alone on a system that allows independent opening ([`Op::OpenIndependently`]) |
 //! | `auditor` | vendor (all companies) or one company | read audit data and log books, nothing else |
 //! | `company_admin` | one company | the company's *super administrator*: everything in the company, users and their authorizations, standing grants |
@@ -13,6 +13,21 @@
 //! | `technical` | one company | a non-dialog user (a cloud application): opens sessions only through a standing grant |
 //!
 //! Nothing crosses companies: a company role never gets a permit for another company's data.
+//!
+//! # The customer's key stays the customer's (BY-01)
+//!
+//! The vendor runs the hub, but a customer's systems are opened by the customer alone. So a
+//! vendor admin gets no permit, on a company's data, for what opens a way in or makes a
+//! credential: windows and service connections ([`Op::OperateConnections`]), standing grants
+//! ([`Op::ManageGrants`]), the company's users and tokens ([`Op::ManageUsers`],
+//! [`Op::ManageTokens`]), its connectors and their enrolment tokens ([`Op::ManageConnectors`]),
+//! its systems and their *allow independent opening* flag ([`Op::MaintainSystems`]), the logon
+//! depot. He reads (systems, connectors, users, audit) and creates companies; to hand a new
+//! company over he makes its **first** company admin and that admin's token
+//! ([`Op::BootstrapCompanyAdmin`]), which the operation allows only while the company has no
+//! enabled company admin (a company that lost its last admin can be handed over again; that,
+//! too, is audited). Vendor engineers open windows only independently, where the customer's
+//! system flag allows it ([`Op::OpenIndependently`], RC-13).
 //!
 //! Every dialog user (every role but `technical`) may create a route password for himself
 //! ([`Op::CreateRoutePassword`]): a short-lived credential typed as the `/W/` password of an SAP
@@ -256,7 +271,8 @@ pub enum Op {
     ManageUsers,
     /// List users of a company (or vendor users).
     ReadUsers,
-    /// Create a token for another user or revoke anyone's token.
+    /// Create a token for another user of the company (`None`: a vendor user) or revoke one.
+    /// Never for oneself: a token may not mint tokens (the API refuses before asking).
     ManageTokens,
     /// Register, revoke connectors and issue enrollment tokens.
     ManageConnectors,
@@ -282,6 +298,10 @@ pub enum Op {
     KeepFavourites,
     /// Create a route password for oneself (pass one's own company, `None` for vendor users).
     CreateRoutePassword,
+    /// Make a company's first company admin and his token: how a vendor admin hands a new
+    /// company over. The operation also requires that the company has no enabled company
+    /// admin yet; everything after that is the company's own.
+    BootstrapCompanyAdmin,
     /// Open a window now that admits only oneself, and close it again: a support engineer's
     /// *independent opening* (SAP's semi-automatic opening, RC-13). The permit alone is not
     /// enough: the operation also requires the system's `allow_independent_opening` flag,
@@ -291,7 +311,7 @@ pub enum Op {
 
 impl Op {
     /// Every operation, for the authorization matrix test.
-    pub const ALL: [Op; 18] = [
+    pub const ALL: [Op; 19] = [
         Op::CreateCompany,
         Op::ReadCompany,
         Op::ManageUsers,
@@ -309,6 +329,7 @@ impl Op {
         Op::OpenSession,
         Op::KeepFavourites,
         Op::CreateRoutePassword,
+        Op::BootstrapCompanyAdmin,
         Op::OpenIndependently,
     ];
 }
@@ -400,6 +421,18 @@ pub fn authorize(actor: &Actor, op: Op, company: Option<Id>) -> Result<Permit, A
         (Role::VendorAdmin, Op::OpenSession | Op::MaintainAccessData | Op::OpenIndependently) => {
             deny()
         }
+        // The customer's key (module docs): nothing on a company's data that opens a way in
+        // or makes a credential, but its first admin.
+        (
+            Role::VendorAdmin,
+            Op::OperateConnections
+            | Op::ManageGrants
+            | Op::ManageUsers
+            | Op::ManageTokens
+            | Op::ManageConnectors
+            | Op::MaintainSystems,
+        ) if company.is_some() => deny(),
+        (Role::VendorAdmin, Op::BootstrapCompanyAdmin) if company.is_none() => deny(),
         (Role::VendorAdmin, _) => Ok(permit),
 
         (Role::SupportEngineer, Op::ReadCompany | Op::ReadSystems | Op::ReadConnectors) => {
@@ -425,7 +458,7 @@ pub fn authorize(actor: &Actor, op: Op, company: Option<Id>) -> Result<Permit, A
         // vendor engineer's.
         (
             Role::CompanyAdmin | Role::CompanyUser,
-            Op::CreateCompany | Op::OpenSession | Op::OpenIndependently,
+            Op::CreateCompany | Op::OpenSession | Op::OpenIndependently | Op::BootstrapCompanyAdmin,
         ) => deny(),
         (Role::CompanyAdmin, _) => Ok(permit),
         (
@@ -599,10 +632,48 @@ mod tests {
     }
 
     #[test]
+    fn a_vendor_admin_holds_no_key_of_a_customer_but_its_first_admin() {
+        let admin = actor(Role::VendorAdmin, None, &[]);
+        for op in Op::ALL {
+            let got = authorize(&admin, op, Some(3));
+            let allowed = matches!(
+                op,
+                Op::ReadCompany
+                    | Op::ReadUsers
+                    | Op::ReadConnectors
+                    | Op::ReadSystems
+                    | Op::ReadAudit
+                    | Op::ReadLogBook
+                    | Op::KeepFavourites
+                    | Op::CreateRoutePassword
+                    | Op::CreateCompany
+                    | Op::BootstrapCompanyAdmin
+            );
+            assert_eq!(got.is_ok(), allowed, "{op:?}: {got:?}");
+        }
+        // His own side: vendor users and their tokens.
+        assert!(authorize(&admin, Op::ManageUsers, None).is_ok());
+        assert!(authorize(&admin, Op::ManageTokens, None).is_ok());
+        assert!(authorize(&admin, Op::BootstrapCompanyAdmin, None).is_err());
+        // Nobody else bootstraps: a company admin makes further admins as users.
+        for role in Role::ALL.into_iter().filter(|r| *r != Role::VendorAdmin) {
+            let company = match role.company_scoped() {
+                Some(false) => None,
+                _ => Some(3),
+            };
+            let a = actor(role, company, &Authorization::ALL);
+            assert!(
+                authorize(&a, Op::BootstrapCompanyAdmin, Some(3)).is_err(),
+                "{role}"
+            );
+        }
+    }
+
+    #[test]
     fn vendor_roles() {
         let admin = actor(Role::VendorAdmin, None, &[]);
         assert!(authorize(&admin, Op::CreateCompany, None).is_ok());
-        assert!(authorize(&admin, Op::OperateConnections, Some(3)).is_ok());
+        assert!(authorize(&admin, Op::OperateConnections, Some(3)).is_err());
         assert!(authorize(&admin, Op::OpenSession, Some(3)).is_err());
         let eng = actor(Role::SupportEngineer, None, &[]);
         assert!(authorize(&eng, Op::OpenSession, Some(3)).is_ok());

@@ -8,9 +8,11 @@
 //! <connection type>.<SID>.<company>.portcullis     e.g.  ssh.prd.acme.portcullis:22
 //! ```
 //!
-//! with the service connection's virtual port. The type and SID labels compare
-//! case-insensitively; the company name is case-sensitive, as everywhere else, and may itself
-//! contain dots: the type and the SID are the first two labels, the company is the rest.
+//! with the service connection's virtual port. Every label compares case-insensitively: the type
+//! and the SID are folded here, and company names (like SIDs and location IDs) are unique
+//! without regard to case and looked up that way, so `ssh.PRD.ACME.portcullis` names acme's
+//! system and can name no other tenant's. The company name may itself contain dots: the type
+//! and the SID are the first two labels, the company is the rest.
 
 /// The suffix that marks a service-connection name.
 pub const SERVICE_SUFFIX: &str = ".portcullis";
@@ -22,8 +24,8 @@ pub struct ServiceName {
     pub type_key: String,
     /// SID, upper-case.
     pub sid: String,
-    /// Company name as the client wrote it (company names are case-sensitive, so it is
-    /// not folded).
+    /// Company name as the client wrote it (not folded: the store looks it up without case
+    /// and answers with the name as stored).
     pub company: String,
 }
 

@@ -309,7 +309,8 @@ async fn revoking_a_token_cuts_its_live_sessions_and_refuses_new_ones() {
     assert_eq!(echo_round_trip(&mut s, b"live").await.unwrap(), b"live");
     let tokens: Vec<Value> = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .get("/api/v1/companies/acme/tokens")
         .await
         .unwrap();
@@ -318,7 +319,8 @@ async fn revoking_a_token_cuts_its_live_sessions_and_refuses_new_ones() {
         .unwrap();
     let v: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/tokens/{id}/revoke"),
             &serde_json::json!({}),
@@ -347,7 +349,8 @@ async fn a_session_ends_when_its_token_expires() {
     let w = world().await;
     let v: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             "/api/v1/companies/acme/tokens",
             &serde_json::json!({"name": "short", "expires_in_secs": 1}),

@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 /// A company administrator's token for `company`.
 async fn company_admin(hub: &TestHub, company: &str, name: &str) -> ApiClient {
     let v: Value = hub
-        .admin
+        .company_admin(company)
+        .await
         .post(
             &format!("/api/v1/companies/{company}/tokens"),
             &json!({"name": name, "role": "company_admin"}),

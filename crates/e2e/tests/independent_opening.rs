@@ -44,7 +44,8 @@ async fn allow(w: &World, on: bool) {
     data["allow_independent_opening"] = json!(on);
     let _: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .put(&format!("/api/v1/systems/{}", w.system["id"]), &data)
         .await
         .unwrap();
@@ -179,7 +180,8 @@ async fn an_engineer_closes_only_his_own_independent_windows() {
     // A window the customer opened, even one that names the engineer, stays the customer's.
     let win: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/service-connections/{}/windows", w.sc),
             &json!({"contact": "Carol Admin", "engineers": ["alice"]}),
@@ -211,7 +213,8 @@ async fn an_engineer_closes_only_his_own_independent_windows() {
     // Once the customer withdraws the permission, no new independent opening.
     let _: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(&format!("/api/v1/windows/{}/close", win["id"]), &json!({}))
         .await
         .unwrap();

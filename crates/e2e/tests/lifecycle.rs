@@ -39,7 +39,8 @@ async fn revoked_connector_is_cut_off_at_once_and_stays_off() {
     assert_eq!(echo_round_trip(&mut s, b"before").await.unwrap(), b"before");
 
     let v: Value = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/connectors/{}/revoke", conn.id),
             &serde_json::json!({}),

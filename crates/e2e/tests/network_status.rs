@@ -97,7 +97,8 @@ async fn systems_show_whether_their_connectors_are_connected() {
 
     // Revoked: SAP's "canceled".
     let _: Value = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/connectors/{}/revoke", berlin.id),
             &json!({}),

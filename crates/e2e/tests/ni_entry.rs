@@ -46,7 +46,8 @@ async fn world() -> World {
     let mut ids = Vec::new();
     for (ty, port) in [("r3_support", 3200), ("telnet", 23)] {
         let sc: Value = hub
-            .admin
+            .company_admin("acme")
+            .await
             .post(
                 &format!("/api/v1/systems/{}/service-connections", system["id"]),
                 &json!({"connection_type": ty, "location": "berlin",
@@ -75,7 +76,8 @@ impl World {
 
     async fn open_window(&self, sc: i64) -> Value {
         self.hub
-            .admin
+            .company_admin("acme")
+            .await
             .post(
                 &format!("/api/v1/service-connections/{sc}/windows"),
                 &json!({"contact": "Basis on call, +49 30 1234"}),
@@ -87,7 +89,8 @@ impl World {
     async fn close_window(&self, window: &Value) {
         let _: Value = self
             .hub
-            .admin
+            .company_admin("acme")
+            .await
             .post(
                 &format!("/api/v1/windows/{}/close", window["id"]),
                 &json!({}),
@@ -271,7 +274,8 @@ async fn niping_through_the_hub_and_a_customer_saprouter() {
         .await;
     let other: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             "/api/v1/companies/acme/connection-types",
             &json!({"key": "saprouter", "name": "Customer SAProuter", "protocol": "ni",
@@ -283,7 +287,8 @@ async fn niping_through_the_hub_and_a_customer_saprouter() {
     assert_eq!(other["key"], "saprouter", "{other}");
     let sc: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/systems/{}/service-connections", w.system),
             &json!({"connection_type": "saprouter", "location": "dmz",

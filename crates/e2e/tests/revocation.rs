@@ -23,7 +23,8 @@ async fn a_handshake_in_flight_when_the_connector_is_revoked_does_not_survive() 
         .unwrap();
     // TLS is up and the hub has looked the certificate up; now revoke, then say Hello.
     let _: serde_json::Value = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/connectors/{}/revoke", conn.id),
             &serde_json::json!({}),

@@ -52,10 +52,14 @@ async fn world() -> World {
 
 /// Creates a user through the API and an API token for it; returns (user id, token).
 async fn user_with_token(hub: &TestHub, body: Value) -> (i64, String) {
-    let u: Value = hub.admin.post("/api/v1/users", &body).await.unwrap();
+    // Vendor users are the vendor admin's, a company's users its admin's.
+    let maker = match body["company"].as_str() {
+        Some(company) => hub.company_admin(company).await,
+        None => hub.admin.clone(),
+    };
+    let u: Value = maker.post("/api/v1/users", &body).await.unwrap();
     let id = u["id"].as_i64().unwrap();
-    let t: Value = hub
-        .admin
+    let t: Value = maker
         .post(
             &format!("/api/v1/users/{id}/tokens"),
             &json!({"name": "laptop"}),
@@ -74,7 +78,8 @@ async fn create(hub: &TestHub, token: &str, body: Value) -> anyhow::Result<Value
 
 async fn open_window(w: &World) -> Value {
     w.hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/service-connections/{}/windows", w.sc),
             &json!({"contact": "Bob Admin"}),
@@ -436,7 +441,8 @@ async fn it_is_listed_with_its_users_tokens_and_revoked_like_any_token() {
         .unwrap();
     let listed: Vec<Value> = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .get("/api/v1/companies/acme/tokens")
         .await
         .unwrap();

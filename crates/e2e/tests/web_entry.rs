@@ -169,7 +169,8 @@ async fn an_engineer_opens_an_http_service_in_a_browser_while_the_window_is_open
     assert!(e.to_string().contains("403"), "{e}");
 
     let win: Value = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/service-connections/{}/windows", sc["id"]),
             &json!({"contact": "Bob"}),
@@ -231,7 +232,8 @@ async fn an_engineer_opens_an_http_service_in_a_browser_while_the_window_is_open
 
     // Closing the window ends it: the next connection is refused with the reason.
     let _: Value = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(&format!("/api/v1/windows/{}/close", win["id"]), &json!({}))
         .await
         .unwrap();
@@ -242,7 +244,8 @@ async fn an_engineer_opens_an_http_service_in_a_browser_while_the_window_is_open
     // A new window lets the same web session in again, until the engineer is disabled: the
     // token behind the cookie is re-read for every connection.
     let _: Value = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/service-connections/{}/windows", sc["id"]),
             &json!({"contact": "Bob"}),

@@ -45,7 +45,8 @@ async fn connect(w: &World) -> Socks5Outcome {
 
 async fn open_window(w: &World, body: Value) -> Value {
     w.hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/service-connections/{}/windows", w.sc),
             &body,
@@ -133,7 +134,8 @@ async fn an_engineer_gets_in_only_while_a_window_is_open_and_closing_cuts_him_of
     let closing = Instant::now();
     let _: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(&format!("/api/v1/windows/{}/close", win["id"]), &json!({}))
         .await
         .unwrap();
@@ -262,7 +264,8 @@ async fn the_twenty_day_limit_and_the_engineer_list_are_enforced() {
     };
     let too_long = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .post::<_, Value>(
             &format!("/api/v1/service-connections/{}/windows", w.sc),
             &json!({"contact": "Bob", "end": fmt(now + time::Duration::days(20) + time::Duration::minutes(1))}),
@@ -282,7 +285,8 @@ async fn the_twenty_day_limit_and_the_engineer_list_are_enforced() {
     // Naming her lets her in.
     let _: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .patch(
             &format!("/api/v1/windows/{}", win["id"]),
             &json!({"engineers": ["carol", "alice"]}),
@@ -385,7 +389,8 @@ async fn revoking_a_grant_cuts_the_technical_users_session_and_refuses_the_next(
     };
     let grants: Vec<Value> = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .get("/api/v1/companies/acme/grants")
         .await
         .unwrap();
@@ -393,7 +398,8 @@ async fn revoking_a_grant_cuts_the_technical_users_session_and_refuses_the_next(
     let revoking = Instant::now();
     let _: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(&format!("/api/v1/grants/{id}/revoke"), &json!({}))
         .await
         .unwrap();
@@ -476,7 +482,8 @@ async fn the_log_book_shows_everything_about_one_system_and_nothing_else() {
     // Another system of the same company, with its own window.
     let other: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             "/api/v1/companies/acme/systems",
             &json!({
@@ -491,7 +498,8 @@ async fn the_log_book_shows_everything_about_one_system_and_nothing_else() {
         .unwrap();
     let other_sc: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/systems/{}/service-connections", other["id"]),
             &json!({"connection_type": "ssh", "location": "berlin", "virtual_host": "qas.internal"}),
@@ -500,7 +508,8 @@ async fn the_log_book_shows_everything_about_one_system_and_nothing_else() {
         .unwrap();
     let _: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/service-connections/{}/windows", other_sc["id"]),
             &json!({"contact": "Q"}),
@@ -517,7 +526,8 @@ async fn the_log_book_shows_everything_about_one_system_and_nothing_else() {
     wait_events(&w, "session.end", 1).await;
     let _: Value = w
         .hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(&format!("/api/v1/windows/{}/close", win["id"]), &json!({}))
         .await
         .unwrap();

@@ -8,7 +8,9 @@
 //! expiring, and a connection password only (see [`crate::auth`]).
 
 use portcullis_domain::authz::{Authorizations, Op, Permit, Role};
-use portcullis_store::{ApiToken, Id, NewApiToken, NewUser, StoreError, StoreTx, TokenScope, User};
+use portcullis_store::{
+    ApiToken, Id, NewApiToken, NewUser, Store, StoreError, StoreTx, TokenScope, User,
+};
 use time::OffsetDateTime;
 
 use crate::auth::{
@@ -104,11 +106,14 @@ impl RouteTtl {
 }
 
 /// Issues a route password for the user `permit` was given to (one's own, never another's),
-/// expiring `ttl` from now. The permit must be for [`Op::CreateRoutePassword`].
+/// expiring `ttl` from now, or at `not_after` if that is sooner (the expiry of the API token
+/// that asks for it: a credential never outlives the one that made it). The permit must be
+/// for [`Op::CreateRoutePassword`].
 pub async fn issue_route_password(
     tx: &mut dyn StoreTx,
     permit: &Permit,
     ttl: RouteTtl,
+    not_after: Option<OffsetDateTime>,
 ) -> Result<IssuedToken, StoreError> {
     debug_assert_eq!(permit.op(), Op::CreateRoutePassword, "wrong permit");
     let s = new_secret_sized(PUBLIC_ID_BYTES, ROUTE_SECRET_BYTES);
@@ -118,7 +123,11 @@ pub async fn issue_route_password(
             name: ROUTE_PASSWORD_NAME.to_owned(),
             public_id: s.public_id.clone(),
             secret_hash: s.hash.clone(),
-            expires_at: Some(OffsetDateTime::now_utc() + ttl.duration()),
+            expires_at: Some(
+                not_after.map_or(OffsetDateTime::now_utc() + ttl.duration(), |n| {
+                    n.min(OffsetDateTime::now_utc() + ttl.duration())
+                }),
+            ),
             scope: TokenScope::Route,
         })
         .await?;
@@ -126,6 +135,53 @@ pub async fn issue_route_password(
         row,
         token: format_api_token(&s.public_id, &s.secret),
     })
+}
+
+/// Which of a user's tokens [`live_tokens`] picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// API tokens and route passwords alike: what disabling a user revokes (the user row
+    /// already refuses every token; revoking them too makes that permanent, whatever later
+    /// happens to the user row).
+    All,
+    /// Route passwords only: what revoking one of the user's API tokens takes with it. A route
+    /// password is made with an API token and the hub does not record which, so revoking any
+    /// of his API tokens takes all of them (they live at most 12 hours; he makes a new one
+    /// with a token he still holds).
+    RoutePasswords,
+}
+
+/// The ids of `user_id`'s tokens of `kind` that are not revoked: read before the transaction
+/// that revokes them with [`revoke`].
+pub async fn live_tokens(
+    store: &dyn Store,
+    user_id: Id,
+    kind: TokenKind,
+) -> Result<Vec<Id>, StoreError> {
+    Ok(store
+        .list_user_tokens(user_id)
+        .await?
+        .into_iter()
+        .filter(|t| t.revoked_at.is_none())
+        .filter(|t| kind == TokenKind::All || t.scope == TokenScope::Route)
+        .map(|t| t.id)
+        .collect())
+}
+
+/// Revokes the tokens `ids` in `tx`; returns those this call revoked (for cutting their
+/// sessions once the transaction committed).
+pub async fn revoke(
+    tx: &mut dyn StoreTx,
+    ids: &[Id],
+    at: OffsetDateTime,
+) -> Result<Vec<Id>, StoreError> {
+    let mut revoked = Vec::new();
+    for &id in ids {
+        if tx.revoke_api_token(id, at).await? {
+            revoked.push(id);
+        }
+    }
+    Ok(revoked)
 }
 
 /// Creates a user named `name` (or `token-<random>` for `None`: a user that exists only to
@@ -235,9 +291,10 @@ mod tests {
         let permit = authorize(&p.actor(), Op::CreateRoutePassword, p.company_id).unwrap();
         let before = OffsetDateTime::now_utc();
         let mut tx = store.begin().await.unwrap();
-        let route = issue_route_password(&mut *tx, &permit, RouteTtl::from_minutes(5).unwrap())
-            .await
-            .unwrap();
+        let route =
+            issue_route_password(&mut *tx, &permit, RouteTtl::from_minutes(5).unwrap(), None)
+                .await
+                .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(route.row.user_id, eve.id, "for the permit's user");
         assert_eq!(route.row.name, ROUTE_PASSWORD_NAME);

@@ -60,6 +60,9 @@ pub struct RawHubConfig {
     /// Limits on unauthenticated work.
     #[serde(default)]
     pub limits: RawLimits,
+    /// API token lifetimes.
+    #[serde(default)]
+    pub tokens: crate::token_policy::RawTokens,
 }
 
 /// `[listen]`
@@ -165,6 +168,8 @@ pub struct HubConfig {
     pub tls_handshake_timeout: Duration,
     /// Live sessions per API token.
     pub max_sessions_per_token: usize,
+    /// API token lifetimes (`[tokens]`).
+    pub tokens: crate::token_policy::TokenPolicy,
 }
 
 /// `[limits] max_preauth_per_source` when not given (or `max_preauth`, if smaller).
@@ -214,6 +219,14 @@ max_preauth_per_source = 32     # of those, what one source may hold (an IPv4 ad
                                 # a newcomer from a source holding fewer ends the oldest pre-auth
                                 # connection of the source holding most, instead of being refused.
 max_sessions_per_token = 1000   # live sessions one API token may hold at once
+
+[tokens]
+# Every API token the API creates expires. A token may not mint tokens: an admin of the
+# user's company (a vendor admin for vendor users) creates them, within these limits.
+default_lifetime_days = 90      # when the request names no lifetime ("expires_in_secs" left out or null)
+max_lifetime_days = 365         # longer "expires_in_secs" is refused (400 expiry_above_max)
+allow_unlimited = false         # true: an admin may ask for a token that never expires with
+                                # "no_expiry": true (CLI --no-expiry); never the default
 "#;
 
 impl RawHubConfig {
@@ -374,6 +387,7 @@ impl TryFrom<RawHubConfig> for HubConfig {
             max_preauth_per_source: per_source,
             tls_handshake_timeout: Duration::from_secs(tls_handshake),
             max_sessions_per_token: max_sessions,
+            tokens: crate::token_policy::TokenPolicy::try_from(&raw.tokens)?,
         })
     }
 }

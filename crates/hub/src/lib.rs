@@ -26,6 +26,7 @@ pub mod registry;
 pub mod resolve;
 pub mod session;
 pub mod state;
+pub mod token_policy;
 pub mod tunnel_endpoint;
 pub mod web;
 pub mod windows;

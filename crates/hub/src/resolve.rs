@@ -145,23 +145,13 @@ pub async fn resolve(
     let store = state.store.as_ref();
     let (company_id, sc) = match parse_service_host(&asked.host) {
         Some(name) => {
-            let company = match store
+            // Company names are unique without regard to case and found that way, so a
+            // host name in any case (clients lower-case them, DNS-style) names one tenant.
+            let company = store
                 .find_company_by_name(&name.company)
                 .await
                 .map_err(store_err)?
-            {
-                Some(c) => c,
-                // Some clients lower-case host names (`portcullis connect` does, DNS-style);
-                // accept a company whose name differs only in case, when exactly one does.
-                None => {
-                    let mut all = store.list_companies().await.map_err(store_err)?;
-                    all.retain(|c| c.name.eq_ignore_ascii_case(&name.company));
-                    if all.len() != 1 {
-                        return Err(unknown(&asked.host));
-                    }
-                    all.remove(0)
-                }
-            };
+                .ok_or_else(|| unknown(&asked.host))?;
             // A company user asking for another company's service learns no more than
             // "unknown".
             if principal.company_id.is_some_and(|c| c != company.id) {

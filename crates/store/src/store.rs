@@ -48,7 +48,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         in_own_tx!(self.create_company(name))
     }
     async fn get_company(&self, id: Id) -> Result<Option<Company>, StoreError>;
-    /// Exact, case-sensitive match.
+    /// Case-insensitive match (company names are unique without regard to case); the
+    /// company's name comes back as stored.
     async fn find_company_by_name(&self, name: &str) -> Result<Option<Company>, StoreError>;
     /// All companies, ordered by id.
     async fn list_companies(&self) -> Result<Vec<Company>, StoreError>;
@@ -102,7 +103,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         in_own_tx!(self.create_system(company_id, data))
     }
     async fn get_system(&self, id: Id) -> Result<Option<System>, StoreError>;
-    /// The company's system with this SID.
+    /// The company's system with this SID, compared without case (SIDs are unique per company
+    /// without regard to case).
     async fn find_system(&self, company_id: Id, sid: &str) -> Result<Option<System>, StoreError>;
     /// Systems of one company, or of all for `None`; by id.
     async fn list_systems(&self, company_id: Option<Id>) -> Result<Vec<System>, StoreError>;
@@ -248,6 +250,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         in_own_tx!(self.create_connector(company_id, location))
     }
     async fn get_connector(&self, id: Id) -> Result<Option<Connector>, StoreError>;
+    /// The company's connector at `location`, compared without case (location IDs are unique
+    /// per company without regard to case); the location comes back as stored.
     async fn find_connector(
         &self,
         company_id: Id,

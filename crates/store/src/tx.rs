@@ -34,7 +34,7 @@ use portcullis_domain::system::SystemData;
 /// can make is here; reads stay on [`Store`](crate::Store).
 #[async_trait]
 pub trait StoreTx: Send + std::fmt::Debug {
-    /// Creates a company. `Conflict` if the name is taken.
+    /// Creates a company. `Conflict` if the name is taken (in any case).
     async fn create_company(&mut self, name: &str) -> Result<Company, StoreError>;
 
     /// Stores a token with its scope. `Conflict` if `public_id` is taken; `NotFound("user")`
@@ -58,7 +58,7 @@ pub trait StoreTx: Send + std::fmt::Debug {
     /// Sets `disabled_at` (first time only). `true` if this call disabled the user.
     async fn disable_user(&mut self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError>;
 
-    /// Stores a validated system. `Conflict` if the company already has that SID;
+    /// Stores a validated system. `Conflict` if the company already has that SID (in any case);
     /// `NotFound("company")`.
     async fn create_system(
         &mut self,
@@ -141,7 +141,8 @@ pub trait StoreTx: Send + std::fmt::Debug {
     /// Sets `revoked_at` (first time only). `true` if this call revoked it.
     async fn revoke_grant(&mut self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError>;
 
-    /// Registers a connector location. `Conflict` if the company already has that location;
+    /// Registers a connector location. `Conflict` if the company already has that location (in
+    /// any case);
     /// `NotFound("company")` if the company does not exist.
     async fn create_connector(
         &mut self,

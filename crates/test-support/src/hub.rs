@@ -33,6 +33,8 @@ pub struct HubOptions {
     pub tls_handshake_timeout_secs: Option<u64>,
     /// `[limits] max_sessions_per_token`.
     pub max_sessions_per_token: Option<usize>,
+    /// `[tokens]`.
+    pub tokens: portcullis_hub::token_policy::RawTokens,
 }
 
 /// A running hub and an admin client for it.
@@ -50,6 +52,9 @@ pub struct TestHub {
     pub api_url: String,
     /// The CA certificate (PEM).
     pub ca_pem: String,
+    /// Each company's first admin, by company name (made on first use by
+    /// [`TestHub::company_admin`]).
+    company_admins: std::sync::Mutex<Vec<(String, ApiClient)>>,
 }
 
 impl TestHub {
@@ -93,6 +98,7 @@ impl TestHub {
         raw.limits.max_preauth_per_source = options.max_preauth_per_source;
         raw.limits.tls_handshake_timeout_secs = options.tls_handshake_timeout_secs;
         raw.limits.max_sessions_per_token = options.max_sessions_per_token;
+        raw.tokens = options.tokens.clone();
         let config = HubConfig::try_from(raw).expect("valid test config");
         let hub = portcullis_hub::start(config).await.expect("hub starts");
         let api_url = format!("https://127.0.0.1:{}", hub.addrs.api.port());
@@ -112,6 +118,7 @@ impl TestHub {
             admin,
             api_url,
             ca_pem,
+            company_admins: Default::default(),
         }
     }
 
@@ -162,10 +169,45 @@ impl TestHub {
             .expect("create company")
     }
 
+    /// An API client of `company`'s admin (the customer's super administrator), who opens
+    /// the company's windows, gives its grants and makes its users' tokens. The first call per
+    /// company bootstraps him the one way a vendor admin may: `POST
+    /// /api/v1/companies/{company}/tokens` with role `company_admin` while the company has no
+    /// admin yet.
+    pub async fn company_admin(&self, company: &str) -> ApiClient {
+        if let Some((_, c)) = self
+            .company_admins
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(n, _)| n == company)
+        {
+            return c.clone();
+        }
+        let v: Value = self
+            .admin
+            .post(
+                &format!("/api/v1/companies/{company}/tokens"),
+                &json!({"name": format!("{company}-admin"), "role": "company_admin"}),
+            )
+            .await
+            .expect("bootstrap the company's first admin");
+        let client = self.client(v["token"].as_str().expect("token string"));
+        let mut g = self.company_admins.lock().unwrap();
+        match g.iter().find(|(n, _)| n == company) {
+            Some((_, c)) => c.clone(),
+            None => {
+                g.push((company.to_string(), client.clone()));
+                client
+            }
+        }
+    }
+
     /// Creates system `sid` (ABAP, system number 00, production, EU data protection) in
-    /// `company`; returns the API's answer.
+    /// `company`, as its admin; returns the API's answer.
     pub async fn system(&self, company: &str, sid: &str) -> Value {
-        self.admin
+        self.company_admin(company)
+            .await
             .post(
                 &format!("/api/v1/companies/{company}/systems"),
                 &json!({
@@ -182,9 +224,18 @@ impl TestHub {
 
     /// Sets a connection type up for `system` (as [`TestHub::system`] answers it): `body` has
     /// `connection_type`, `location`, `virtual_host`, `virtual_port` (and `url` for web
-    /// types). Returns the API's answer.
+    /// types), as the company's admin. Returns the API's answer.
     pub async fn service(&self, system: &Value, body: Value) -> Value {
-        self.admin
+        let company = self
+            .state()
+            .store
+            .get_company(system["company_id"].as_i64().expect("a system"))
+            .await
+            .unwrap()
+            .expect("the system's company")
+            .name;
+        self.company_admin(&company)
+            .await
             .post(
                 &format!("/api/v1/systems/{}/service-connections", system["id"]),
                 &body,
@@ -242,10 +293,11 @@ impl TestHub {
         token["token"].as_str().expect("token string").to_owned()
     }
 
-    /// Creates a technical token for `company`; returns the token string.
+    /// Creates a technical token for `company`, as its admin; returns the token string.
     pub async fn token(&self, company: &str, name: &str) -> String {
         let v: Value = self
-            .admin
+            .company_admin(company)
+            .await
             .post(
                 &format!("/api/v1/companies/{company}/tokens"),
                 &json!({"name": name}),
@@ -366,10 +418,12 @@ impl TestHub {
         }
     }
 
-    /// Creates a connector location; returns (connector id, enrolment token).
+    /// Creates a connector location, as the company's admin; returns (connector id, enrolment
+    /// token).
     pub async fn connector(&self, company: &str, location: &str) -> (i64, String) {
         let v: Value = self
-            .admin
+            .company_admin(company)
+            .await
             .post(
                 &format!("/api/v1/companies/{company}/connectors"),
                 &json!({"location": location}),
@@ -432,7 +486,10 @@ impl TestHub {
         let addrs = self.addrs();
         self.stop().await;
         let options = self.options.clone();
-        Self::boot(self.dir, options, Some(addrs)).await
+        let admins = std::mem::take(&mut *self.company_admins.lock().unwrap());
+        let hub = Self::boot(self.dir, options, Some(addrs)).await;
+        *hub.company_admins.lock().unwrap() = admins;
+        hub
     }
 
     /// The data directory.

@@ -28,7 +28,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use connector::TestConnector;
-pub use hub::TestHub;
+pub use hub::{HubOptions, TestHub};
 use tokio_util::sync::CancellationToken;
 
 /// How long tests wait for anything before failing.

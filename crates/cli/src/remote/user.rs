@@ -83,9 +83,13 @@ pub enum UserCmd {
         /// The token's label.
         #[arg(long)]
         name: String,
-        /// Lifetime in seconds (default: no expiry).
-        #[arg(long, value_name = "SECS")]
+        /// Lifetime in seconds (default: the hub's `[tokens] default_lifetime_days`; at most
+        /// its `max_lifetime_days`).
+        #[arg(long, value_name = "SECS", conflicts_with = "no_expiry")]
         expires_in: Option<u64>,
+        /// A token that never expires (only if the hub sets `[tokens] allow_unlimited`).
+        #[arg(long)]
+        no_expiry: bool,
         #[command(flatten)]
         out: OutputArgs,
     },
@@ -222,13 +226,14 @@ pub async fn run(c: &ApiClient, cmd: UserCmd) -> Result<()> {
             company,
             name,
             expires_in,
+            no_expiry,
             out,
         } => {
             let id = user_id(c, &user, company.as_deref()).await?;
             let v: Value = c
                 .post(
                     &format!("/api/v1/users/{id}/tokens"),
-                    &json!({ "name": name, "expires_in_secs": expires_in }),
+                    &json!({ "name": name, "expires_in_secs": expires_in, "no_expiry": no_expiry }),
                 )
                 .await?;
             let t: Issued = typed(&v)?;

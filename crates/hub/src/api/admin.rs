@@ -1,7 +1,8 @@
 //! Administration: companies, API tokens, connectors, audit.
 //!
-//! Vendor admins may do everything; a company admin manages its own company. Reading (the
-//! company list, a company's connectors, the audit log) follows
+//! A company admin manages his own company; a vendor admin creates companies and hands each
+//! over by making its first company admin ([`create_token`]), and otherwise only reads a
+//! company's data (BY-01, see `portcullis_domain::authz`). Everything follows
 //! `portcullis_domain::authz::authorize`.
 
 use std::net::SocketAddr;
@@ -117,9 +118,13 @@ pub struct NewToken {
     /// `technical` (default) or `company_admin`.
     #[serde(default)]
     pub role: Option<Role>,
-    /// Lifetime in seconds; none = until revoked.
+    /// Lifetime in seconds; left out or `null`: the hub's default (`[tokens]
+    /// default_lifetime_days`), at most `max_lifetime_days`.
     #[serde(default)]
     pub expires_in_secs: Option<u64>,
+    /// A token that never expires: only on a hub with `[tokens] allow_unlimited = true`.
+    #[serde(default)]
+    pub no_expiry: bool,
 }
 
 /// A created token: the only time the secret is shown.
@@ -140,7 +145,10 @@ pub struct CreatedToken {
     pub expires_at: Option<OffsetDateTime>,
 }
 
-/// Creates an API token for a company.
+/// Creates an API token for a company, with a user of its own: the company admin's way to make
+/// technical users (and further admins), and the vendor admin's one way to hand a company
+/// over: its **first** company admin (role `company_admin`, only while the company has no
+/// enabled company admin; [`Op::BootstrapCompanyAdmin`]).
 pub async fn create_token(
     AxState(st): AxState<State>,
     Authed(p): Authed,
@@ -148,16 +156,36 @@ pub async fn create_token(
     Path(company): Path<String>,
     Body(body): Body<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiErr> {
-    let (c, _permit) = company_permit(&st, &p, &company, Op::ManageTokens).await?;
-    check_name("name", &body.name)?;
     let role = body.role.unwrap_or(Role::Technical);
+    let (c, bootstrap) = match company_permit(&st, &p, &company, Op::ManageTokens).await {
+        Ok((c, _permit)) => (c, false),
+        Err(refused) => {
+            // Not the company's admin: perhaps the vendor admin handing the company over.
+            let Ok((c, _permit)) =
+                company_permit(&st, &p, &company, Op::BootstrapCompanyAdmin).await
+            else {
+                return Err(refused);
+            };
+            (c, true)
+        }
+    };
+    if bootstrap {
+        first_admin_only(&st, &c, role).await?;
+    }
+    check_name("name", &body.name)?;
     if role.check_company(Some(c.id)).is_err() {
         return Err(ApiErr::bad_request(
             "invalid_role",
             "company tokens are technical, company_user, company_admin or auditor",
         ));
     }
-    let expires_at = super::token_expiry(body.expires_in_secs)?;
+    let expires_at = super::token_expiry(
+        &st,
+        crate::token_policy::LifetimeRequest {
+            expires_in_secs: body.expires_in_secs,
+            no_expiry: body.no_expiry,
+        },
+    )?;
     // A token made here gets a user of its own with the asked-for role (the user API manages
     // people with several tokens).
     let mut tx = st.store.begin().await?;
@@ -178,7 +206,7 @@ pub async fn create_token(
         Some(c.id),
         "token.created",
         &t.name,
-        serde_json::json!({"token_id": t.id, "role": role}),
+        serde_json::json!({"token_id": t.id, "role": role, "first_admin": bootstrap}),
     ))
     .await?;
     commit(&st, tx).await?;
@@ -193,6 +221,39 @@ pub async fn create_token(
             expires_at: t.expires_at,
         }),
     ))
+}
+
+/// What a vendor admin may make of a company's credentials: its first company admin, nothing
+/// else (BY-01). Refuses any other role, and a company that has an enabled admin already.
+async fn first_admin_only(st: &State, c: &Company, role: Role) -> Result<(), ApiErr> {
+    if role != Role::CompanyAdmin {
+        return Err(ApiErr::new(
+            StatusCode::FORBIDDEN,
+            "customer_credentials",
+            format!(
+                "a vendor admin makes only a company's first admin (role company_admin); \
+                 {}'s own admin makes its other users and tokens",
+                c.name
+            ),
+        ));
+    }
+    let has_admin = st
+        .store
+        .list_users(Some(c.id))
+        .await?
+        .iter()
+        .any(|u| u.role == Role::CompanyAdmin && u.disabled_at.is_none());
+    if has_admin {
+        return Err(ApiErr::new(
+            StatusCode::FORBIDDEN,
+            "company_has_admin",
+            format!(
+                "{} has a company admin already: its users and tokens are the company's to make",
+                c.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Lists a company's tokens (never their secrets).
@@ -230,20 +291,36 @@ pub async fn revoke_token(
                 .map_err(|_| ApiErr::not_found("token"))?;
         }
     }
+    let now = OffsetDateTime::now_utc();
+    // The user's route passwords were made with one of his API tokens: they go with it.
+    let route_passwords = if tok.scope == portcullis_store::TokenScope::Api {
+        crate::accounts::live_tokens(
+            st.store.as_ref(),
+            tok.user_id,
+            crate::accounts::TokenKind::RoutePasswords,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
     let mut tx = st.store.begin().await?;
-    let changed = tx.revoke_api_token(id, OffsetDateTime::now_utc()).await?;
+    let changed = tx.revoke_api_token(id, now).await?;
+    let route_passwords = crate::accounts::revoke(&mut *tx, &route_passwords, now).await?;
     tx.audit(action_event(
         &p,
         from,
         tok.company_id,
         "token.revoked",
         &tok.name,
-        serde_json::json!({"token_id": id}),
+        serde_json::json!({"token_id": id, "route_passwords_revoked": route_passwords}),
     ))
     .await?;
     commit(&st, tx).await?;
     st.tokens.forget_all();
     st.registry.revoke_token(id);
+    for t in &route_passwords {
+        st.registry.revoke_token(*t);
+    }
     Ok(Json(
         serde_json::json!({"id": id, "revoked": true, "was_active": changed}),
     ))

@@ -257,18 +257,17 @@ pub(crate) async fn audit_action(
     st.audit.record_event(e).await;
 }
 
-/// The expiry of a token asked to live `secs` seconds (`None`: no expiry); at most ten years.
-pub(crate) fn token_expiry(secs: Option<u64>) -> Result<Option<time::OffsetDateTime>, ApiErr> {
-    match secs {
-        Some(s) if s == 0 || s > 10 * 365 * 86_400 => Err(ApiErr::bad_request(
-            "invalid_expiry",
-            "expires_in_secs must be 1..=315360000",
-        )),
-        Some(s) => Ok(Some(
-            time::OffsetDateTime::now_utc() + time::Duration::seconds(s as i64),
-        )),
-        None => Ok(None),
-    }
+/// The expiry of a token created now for `req`, under the hub's `[tokens]` policy
+/// ([`crate::token_policy`]): the default lifetime when none is asked, never more than the
+/// maximum, no expiry only when the policy allows it and the caller said `no_expiry`.
+pub(crate) fn token_expiry(
+    st: &State,
+    req: crate::token_policy::LifetimeRequest,
+) -> Result<Option<time::OffsetDateTime>, ApiErr> {
+    st.config
+        .tokens
+        .expiry(req, time::OffsetDateTime::now_utc())
+        .map_err(|e| ApiErr::bad_request(e.code(), e.to_string()))
 }
 
 /// How long one API request may take, body upload included.

@@ -5,6 +5,25 @@
 //! shows in token lists and is revoked like any token), accepted only as a connection password
 //! (`crate::auth`). Creating one needs an API token: the extractor refuses route passwords, so
 //! a route password cannot mint another.
+//!
+//! # Why this is the one credential a token may make for its own user
+//!
+//! A token may not mint tokens (`super::users::create_user_token`): otherwise a credential
+//! could make a successor that outlives it and survives its revocation. Route passwords stay
+//! allowed because none of that holds for them:
+//!
+//! * **they mint nothing**: the REST API refuses them, so no chain grows from one;
+//! * **they are short**: at most 12 hours, and never past the expiry of the API token that
+//!   asked for one (the shorter wins), so a short-lived token cannot make a longer-lived
+//!   password;
+//! * **they die with their holder**: revoking any of the user's API tokens revokes his route
+//!   passwords, disabling the user revokes them with everything else of his, and sessions
+//!   opened with them are cut;
+//! * **they reach nothing new**: a route password is one more connection password of the same
+//!   user, decided by the same windows; a technical user gets none.
+//!
+//! They exist because SAP GUI's route string has only a `/W/` password field, where a
+//! long-lived API token must not be typed.
 
 use std::net::SocketAddr;
 
@@ -81,7 +100,7 @@ pub async fn create(
             .map_err(|e| ApiErr::bad_request("invalid_ttl", e.to_string()))?,
     };
     let mut tx = st.store.begin().await?;
-    let issued = issue_route_password(&mut *tx, &permit, ttl).await?;
+    let issued = issue_route_password(&mut *tx, &permit, ttl, p.expires_at).await?;
     let row = issued.row;
     let expires_at = row
         .expires_at

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use super::extract::{Body, Path, Query};
 use super::remote::{company_permit, permit};
 use super::{action_event, commit, ApiErr, Authed};
+use crate::accounts::TokenKind;
 use crate::auth::Principal;
 use crate::registry::CutKey;
 use crate::state::State;
@@ -199,7 +200,9 @@ pub async fn edit_user(
     Ok(Json(after))
 }
 
-/// `POST /api/v1/users/{id}/disable`: refuses the user's tokens and cuts live sessions.
+/// `POST /api/v1/users/{id}/disable`: revokes everything of the user — every API token and
+/// route password (revoked, not only refused, so nothing of his comes back), the web sessions
+/// opened with them (they re-check their token on every request) — and cuts his live sessions.
 pub async fn disable_user(
     AxState(st): AxState<State>,
     Authed(p): Authed,
@@ -214,22 +217,25 @@ pub async fn disable_user(
         ));
     }
     let now = portcullis_store::millis::truncate(OffsetDateTime::now_utc());
+    let tokens = crate::accounts::live_tokens(st.store.as_ref(), id, TokenKind::All).await?;
     let mut after = before.clone();
     let mut tx = st.store.begin().await?;
     if tx.disable_user(id, now).await? {
         after.disabled_at = Some(now);
     }
+    let revoked = crate::accounts::revoke(&mut *tx, &tokens, now).await?;
     tx.audit(action_event(
         &p,
         from,
         after.company_id,
         "user.disabled",
         &after.name,
-        serde_json::json!({"before": before, "after": &after}),
+        serde_json::json!({"before": before, "after": &after, "tokens_revoked": revoked}),
     ))
     .await?;
     commit(&st, tx).await?;
     st.tokens.forget_all();
+    // Every session of his, whichever of his tokens opened it, ends as "user disabled".
     st.registry.cut(CutKey::User(id));
     Ok(Json(after))
 }
@@ -240,8 +246,13 @@ pub async fn disable_user(
 pub struct TokenBody {
     /// Token label.
     pub name: String,
-    /// Lifetime in seconds (default: no expiry).
+    /// Lifetime in seconds; left out or `null`: the hub's default (`[tokens]
+    /// default_lifetime_days`), at most `max_lifetime_days`.
     pub expires_in_secs: Option<u64>,
+    /// A token that never expires: only on a hub with `[tokens] allow_unlimited = true`, and
+    /// not together with `expires_in_secs`.
+    #[serde(default)]
+    pub no_expiry: bool,
 }
 
 /// A token just made; `token` is shown once (and masked in `Debug`).
@@ -269,7 +280,15 @@ impl std::fmt::Debug for IssuedView {
     }
 }
 
-/// `POST /api/v1/users/{id}/tokens`: a new token for a user (the user's admin, or the user).
+/// `POST /api/v1/users/{id}/tokens`: a new token for a user, made by an admin of the user's
+/// company (a vendor admin for vendor users).
+///
+/// Never for oneself: a token may not mint tokens. Otherwise any credential — a technical
+/// user's, one that expires in a minute, a stolen one — could make its own successor that
+/// outlives it and survives its revocation. A person who needs a new token asks an admin
+/// (later: logs in to the portal interactively). A route password
+/// (`POST /api/v1/route-passwords`) is the one credential one makes for oneself; why that is
+/// safe is argued in [`super::route_password`].
 pub async fn create_user_token(
     AxState(st): AxState<State>,
     Authed(p): Authed,
@@ -277,21 +296,40 @@ pub async fn create_user_token(
     Path(id): Path<Id>,
     Body(b): Body<TokenBody>,
 ) -> Result<(StatusCode, Json<IssuedView>), ApiErr> {
-    let u = if id == p.user_id {
-        st.store
-            .get_user(id)
-            .await?
-            .ok_or_else(|| ApiErr::not_found("user"))?
-    } else {
-        managed_user(&st, &p, id).await?
-    };
+    if id == p.user_id {
+        return Err(ApiErr::new(
+            StatusCode::FORBIDDEN,
+            "token_cannot_mint",
+            "a token cannot create tokens for its own user: an admin of your company (a vendor \
+             admin for vendor users) creates them",
+        ));
+    }
+    let u = st
+        .store
+        .get_user(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found("user"))?;
+    match u.company_id {
+        Some(c) => {
+            permit(&p, Op::ManageTokens, c, "user")?;
+        }
+        None => {
+            authorize(&p.actor(), Op::ManageTokens, None).map_err(|_| ApiErr::forbidden())?;
+        }
+    }
     if u.disabled_at.is_some() {
         return Err(ApiErr::bad_request("invalid", "the user is disabled"));
     }
     if b.name.trim().is_empty() || b.name.len() > 100 {
         return Err(ApiErr::bad_request("invalid", "name: 1 to 100 characters"));
     }
-    let expires_at = super::token_expiry(b.expires_in_secs)?;
+    let expires_at = super::token_expiry(
+        &st,
+        crate::token_policy::LifetimeRequest {
+            expires_in_secs: b.expires_in_secs,
+            no_expiry: b.no_expiry,
+        },
+    )?;
     let mut tx = st.store.begin().await?;
     let issued = crate::accounts::issue_token(&mut *tx, u.id, &b.name, expires_at).await?;
     tx.audit(action_event(

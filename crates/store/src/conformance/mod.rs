@@ -11,6 +11,7 @@
 
 mod audit;
 mod connectors;
+mod names;
 mod remote;
 mod tenants;
 
@@ -43,6 +44,7 @@ pub async fn run_all(store: &dyn Store) {
     audit::transactions(store, &run).await;
     audit::concurrent_joined(store, &run, 32).await;
     settings(store, &run).await;
+    names::names_compare_without_case(store, &run).await;
 }
 
 /// [`run_all`], then [`concurrent_audit_appends`] from separate tokio tasks, for callers that

@@ -9,7 +9,7 @@ use time::Duration;
 use super::{assert_recent, ms, Run};
 use crate::{Id, NewServiceConnection, NewUser, NewWindow, Store, StoreError};
 
-fn system(sid: &str) -> SystemData {
+pub(super) fn system(sid: &str) -> SystemData {
     SystemData {
         sid: sid.into(),
         system_number: "00".into(),

@@ -33,8 +33,8 @@ pub(super) async fn companies(store: &dyn Store, run: &Run) {
             .find_company_by_name(&name.to_uppercase())
             .await
             .unwrap(),
-        None,
-        "company names match case-sensitively"
+        Some(acme.clone()),
+        "company names match without case, and come back as stored"
     );
     assert_eq!(
         store

@@ -27,7 +27,12 @@ pub(super) async fn create_connector(
     .map_err(|e| {
         map_constraint(
             e,
-            || format!("company {company_id} already has a connector at location {location:?}"),
+            || {
+                format!(
+                    "company {company_id} already has a connector at location {location:?} \
+                     (location IDs compare without case)"
+                )
+            },
             "company",
         )
     })?;
@@ -57,7 +62,7 @@ pub(super) async fn find_connector(
     let row: Option<ConnectorRow> = sqlx::query_as(concat!(
         "SELECT ",
         connector_cols!(),
-        " FROM connectors WHERE company_id = $1 AND location = $2"
+        " FROM connectors WHERE company_id = $1 AND location = $2 COLLATE NOCASE"
     ))
     .bind(company_id)
     .bind(location)

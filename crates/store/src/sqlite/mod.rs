@@ -33,6 +33,63 @@ use crate::model::{ApiToken, Company, Connector, EnrollmentToken};
 use crate::remote::{ConnectionType, Grant, ServiceConnection, System, User, Window};
 use crate::{Id, Store, StoreError, StoreTx};
 
+/// Before migration 0005 makes company names, SIDs and location IDs unique without regard to
+/// case: refuses a database that holds two names differing only in case, naming them, so that
+/// the migration never fails half-way and the operator learns what to rename.
+async fn refuse_names_differing_in_case(pool: &SqlitePool) -> Result<(), StoreError> {
+    let migrated: Option<(String,)> = sqlx::query_as(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'companies_name_nocase'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    let has_tables: Option<(String,)> = sqlx::query_as(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'connectors'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    if migrated.is_some() || has_tables.is_none() {
+        return Ok(());
+    }
+    let has_systems: Option<(String,)> =
+        sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'systems'")
+            .fetch_optional(pool)
+            .await?;
+    let mut checks = vec![
+        (
+            "company names",
+            "SELECT group_concat(name, ', ') FROM companies GROUP BY lower(name) \
+             HAVING count(*) > 1",
+        ),
+        (
+            "location IDs of one company",
+            "SELECT group_concat(location, ', ') FROM connectors \
+             GROUP BY company_id, lower(location) HAVING count(*) > 1",
+        ),
+    ];
+    if has_systems.is_some() {
+        checks.push((
+            "SIDs of one company",
+            "SELECT group_concat(sid, ', ') FROM systems GROUP BY company_id, lower(sid) \
+             HAVING count(*) > 1",
+        ));
+    }
+    let mut clashes = Vec::new();
+    for (what, sql) in checks {
+        let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(pool).await?;
+        for (names,) in rows {
+            clashes.push(format!("{what}: {names}"));
+        }
+    }
+    if clashes.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::Conflict(format!(
+        "cannot upgrade the database: names now compare without case, and these differ only \
+         in case: {}. Rename all but one of each (with the previous version) and start again",
+        clashes.join("; ")
+    )))
+}
+
 /// The schema, embedded at build time so a binary always carries the migrations it needs.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -95,6 +152,7 @@ impl SqliteStore {
     }
 
     async fn migrated(pool: SqlitePool) -> Result<SqliteStore, StoreError> {
+        refuse_names_differing_in_case(&pool).await?;
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore {
             pool,

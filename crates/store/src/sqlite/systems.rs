@@ -121,7 +121,7 @@ pub(super) async fn find_system(
     sid: &str,
 ) -> Result<Option<System>, StoreError> {
     let row: Option<SystemRow> = sqlx::query_as(&format!(
-        "SELECT {SYS_COLS} FROM systems WHERE company_id = $1 AND sid = $2"
+        "SELECT {SYS_COLS} FROM systems WHERE company_id = $1 AND sid = $2 COLLATE NOCASE"
     ))
     .bind(company_id)
     .bind(sid)

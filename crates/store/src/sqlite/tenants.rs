@@ -27,7 +27,7 @@ pub(super) async fn create_company(
     .map_err(|e| {
         map_constraint(
             e,
-            || format!("a company named {name:?} already exists"),
+            || format!("a company named {name:?} already exists (names compare without case)"),
             "company",
         )
     })?;
@@ -53,7 +53,7 @@ pub(super) async fn find_company_by_name(
     let row: Option<CompanyRow> = sqlx::query_as(concat!(
         "SELECT ",
         company_cols!(),
-        " FROM companies WHERE name = $1"
+        " FROM companies WHERE name = $1 COLLATE NOCASE"
     ))
     .bind(name)
     .fetch_optional(pool)
