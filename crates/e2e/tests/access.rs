@@ -220,8 +220,9 @@ async fn wrong_expired_and_vendor_tokens_are_refused() {
     // An expired token: issued with an expiry already in the past.
     let store = &w.hub.state().store;
     let company = store.find_company_by_name("acme").await.unwrap().unwrap();
+    let mut tx = store.begin().await.unwrap();
     let user = portcullis_hub::accounts::create_user(
-        store.as_ref(),
+        &mut *tx,
         Some(company.id),
         None,
         "old",
@@ -231,7 +232,7 @@ async fn wrong_expired_and_vendor_tokens_are_refused() {
     .await
     .unwrap();
     let expired = portcullis_hub::accounts::issue_token(
-        store.as_ref(),
+        &mut *tx,
         user.id,
         "old",
         Some(time::OffsetDateTime::now_utc() - time::Duration::minutes(1)),
@@ -239,6 +240,7 @@ async fn wrong_expired_and_vendor_tokens_are_refused() {
     .await
     .unwrap()
     .token;
+    tx.commit().await.unwrap();
     match socks5_connect(w.hub.socks5(), "berlin", &expired, "echo.internal", 7)
         .await
         .unwrap()
