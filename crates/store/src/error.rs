@@ -53,6 +53,12 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// The disk holding the database is full (SQLite's `SQLITE_FULL`, PostgreSQL's
+    /// `disk_full`): the write was rolled back and nothing of it is stored. Reads still work,
+    /// and writes succeed again once space is freed; an API answers 503 `storage_full`.
+    #[error("the database's storage is full; the write was not stored")]
+    StorageFull(#[source] sqlx::Error),
+
     /// The database could not be reached or answered with an error the store does not
     /// translate into one of the variants above.
     #[error("database error")]
@@ -65,8 +71,23 @@ pub enum StoreError {
 }
 
 impl From<sqlx::Error> for StoreError {
+    /// Every backend error enters the store's vocabulary here, so a full disk is recognised
+    /// wherever it happens (a statement, a commit, a migration's table write).
     fn from(e: sqlx::Error) -> Self {
-        StoreError::Database(e)
+        if is_storage_full(&e) {
+            StoreError::StorageFull(e)
+        } else {
+            StoreError::Database(e)
+        }
+    }
+}
+
+/// `SQLITE_FULL` (result code 13; SQLite also reports `ENOSPC` from `write(2)` this way) or
+/// PostgreSQL's SQLSTATE `53100 disk_full`.
+fn is_storage_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("13" | "53100")),
+        _ => false,
     }
 }
 
@@ -89,8 +110,8 @@ pub(crate) fn map_constraint(
         sqlx::Error::Database(db) => match db.kind() {
             ErrorKind::UniqueViolation => StoreError::Conflict(on_unique()),
             ErrorKind::ForeignKeyViolation => StoreError::NotFound(on_missing_ref),
-            _ => StoreError::Database(e),
+            _ => StoreError::from(e),
         },
-        _ => StoreError::Database(e),
+        _ => StoreError::from(e),
     }
 }

@@ -69,6 +69,23 @@ impl From<StoreError> for ApiErr {
         match e {
             StoreError::NotFound(what) => ApiErr::not_found(what),
             StoreError::Conflict(m) => ApiErr::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::Revoked(what) => ApiErr::new(
+                StatusCode::CONFLICT,
+                "revoked",
+                format!("the {what} is revoked"),
+            ),
+            StoreError::Expired | StoreError::AlreadyUsed => {
+                ApiErr::new(StatusCode::GONE, "token_spent", e.to_string())
+            }
+            StoreError::StorageFull(cause) => {
+                tracing::error!(error = %cause, "storage full: a write was refused");
+                ApiErr::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_full",
+                    "the hub's storage is full: nothing was changed; reading still works; \
+                     try again once the operator has freed space",
+                )
+            }
             other => ApiErr::internal(&other),
         }
     }
