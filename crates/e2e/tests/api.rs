@@ -377,3 +377,28 @@ async fn answers_match_the_documented_schemas() {
         portcullis_domain::system::SystemType::ALL.len()
     );
 }
+
+/// A service-connection filter value that no connection can have (an unknown window state or
+/// network status) answers 400 `invalid`, as the document's enums promise, not an empty list.
+#[tokio::test]
+async fn service_connection_filters_outside_the_documented_values_are_refused() {
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    for q in ["state=opened", "network=online", "network=not_set_up"] {
+        let err = hub
+            .admin
+            .get::<Value>(&format!("/api/v1/companies/acme/service-connections?{q}"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[invalid]"), "{q}: {err}");
+    }
+    for q in ["state=open", "network=revoked", "network=not_enrolled"] {
+        let ok: Vec<Value> = hub
+            .admin
+            .get(&format!("/api/v1/companies/acme/service-connections?{q}"))
+            .await
+            .unwrap();
+        assert!(ok.is_empty(), "{q}");
+    }
+}
