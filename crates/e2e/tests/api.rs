@@ -388,3 +388,91 @@ async fn answers_match_the_documented_schemas() {
         portcullis_domain::system::SystemType::ALL.len()
     );
 }
+
+/// A service-connection filter value that no connection can have (an unknown window state or
+/// network status) answers 400 `invalid`, as the document's enums promise, not an empty list.
+#[tokio::test]
+async fn service_connection_filters_outside_the_documented_values_are_refused() {
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    for q in ["state=opened", "network=online", "network=not_set_up"] {
+        let err = hub
+            .admin
+            .get::<Value>(&format!("/api/v1/companies/acme/service-connections?{q}"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[invalid]"), "{q}: {err}");
+    }
+    for q in ["state=open", "network=revoked", "network=not_enrolled"] {
+        let ok: Vec<Value> = hub
+            .admin
+            .get(&format!("/api/v1/companies/acme/service-connections?{q}"))
+            .await
+            .unwrap();
+        assert!(ok.is_empty(), "{q}");
+    }
+}
+
+/// Window times at the edge of the calendar and lengths no window can have answer a 4xx; they
+/// used to overflow the window arithmetic and panic the handler (the connection dropped
+/// without an answer).
+#[tokio::test]
+async fn window_times_at_the_calendar_edge_are_refused_not_a_crash() {
+    use time::format_description::well_known::Rfc3339;
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    hub.connector("acme", "berlin").await;
+    let system = hub.system("acme", "PRD").await;
+    let sc = hub
+        .service(
+            &system,
+            json!({"connection_type": "generic_tcp", "location": "berlin",
+                   "virtual_host": "erp.internal", "virtual_port": 3200}),
+        )
+        .await;
+    let windows = format!("/api/v1/service-connections/{}/windows", sc["id"]);
+    for (body, code) in [
+        (
+            json!({"contact": "Bob", "start": "9999-12-31T23:59:59Z"}),
+            "[invalid]",
+        ),
+        (
+            json!({"contact": "Bob", "start": "9999-12-31T20:00:00Z", "hours": 4}),
+            "[invalid]",
+        ),
+        (
+            json!({"contact": "Bob", "hours": u32::MAX}),
+            "[window_rule]",
+        ),
+    ] {
+        let err = hub
+            .admin
+            .post::<_, Value>(&windows, &body)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(code), "{body}: {err}");
+    }
+    let tomorrow = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .format(&Rfc3339)
+        .unwrap();
+    let reserved: Value = hub
+        .admin
+        .post(&windows, &json!({"contact": "Bob", "start": tomorrow}))
+        .await
+        .unwrap();
+    let err = hub
+        .admin
+        .patch::<_, Value>(
+            &format!("/api/v1/windows/{}", reserved["id"]),
+            &json!({"start": "9999-12-31T23:00:00Z"}),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[invalid]"), "moving a reservation: {err}");
+    // Nothing was created by the refused calls.
+    let list: Vec<Value> = hub.admin.get(&windows).await.unwrap();
+    assert_eq!(list.len(), 1);
+}

@@ -61,3 +61,40 @@ async fn a_handshake_in_flight_when_the_connector_is_revoked_does_not_survive() 
     .await;
     assert!(reg.by_connector(conn.id).is_none());
 }
+
+/// Asking a new enrolment token for a revoked connector is the caller's mistake, answered
+/// 409 `revoked`, not a 500 (the store's "revoked" fell through to an internal error).
+#[tokio::test]
+async fn an_enrolment_token_for_a_revoked_connector_is_refused_with_409_revoked() {
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    let (id, _) = hub.connector("acme", "berlin").await;
+    let _: serde_json::Value = hub
+        .admin
+        .post(
+            &format!("/api/v1/connectors/{id}/revoke"),
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    let err = hub
+        .admin
+        .post::<_, serde_json::Value>(
+            &format!("/api/v1/connectors/{id}/enrollment-token"),
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("409") && err.contains("[revoked]"),
+        "expected 409 revoked, got: {err}"
+    );
+    // Nothing was issued: the connector stays revoked and unenrolled.
+    let list: Vec<serde_json::Value> = hub
+        .admin
+        .get("/api/v1/companies/acme/connectors")
+        .await
+        .unwrap();
+    assert_eq!(list[0]["status"], "revoked");
+}

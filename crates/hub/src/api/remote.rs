@@ -539,6 +539,13 @@ pub async fn list_services(
     Query(q): Query<ServiceQuery>,
 ) -> Result<Json<Vec<ServiceView>>, ApiErr> {
     let (c, _permit) = company_permit(&st, &p, &company, Op::ReadSystems).await?;
+    // A filter value that can never match is a mistake worth saying, not an empty list.
+    one_of("state", q.state.as_deref(), &["reserved", "open", "closed"])?;
+    one_of(
+        "network",
+        q.network.as_deref(),
+        &["connected", "not_connected", "not_enrolled", "revoked"],
+    )?;
     let mut out = Vec::new();
     for sc in st.store.list_service_connections(Some(c.id)).await? {
         if q.system.is_some_and(|s| s != sc.system_id) {
@@ -560,6 +567,17 @@ pub async fn list_services(
         out.push(v);
     }
     Ok(Json(out))
+}
+
+/// 400 `invalid` unless `value` (when given) is one of `allowed`.
+fn one_of(field: &str, value: Option<&str>, allowed: &[&str]) -> Result<(), ApiErr> {
+    match value {
+        Some(v) if !allowed.contains(&v) => Err(invalid(format!(
+            "{field}: {v:?} is not one of {}",
+            allowed.join(", ")
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Body of `POST /api/v1/systems/{id}/service-connections`.

@@ -99,6 +99,37 @@ fn check_contact(c: &str) -> Result<(), ApiErr> {
     Ok(())
 }
 
+/// Refuses times and lengths no window can have before anything is computed from them: the
+/// rules (at most 20 days) refuse them anyway, but adding hours to an instant near the end
+/// of the calendar (9999-12-31) would overflow first.
+fn check_times(
+    start: Option<OffsetDateTime>,
+    end: Option<OffsetDateTime>,
+    hours: Option<u32>,
+) -> Result<(), ApiErr> {
+    for (field, t) in [("start", start), ("end", end)] {
+        if t.is_some_and(|t| t.year() >= LAST_YEAR) {
+            return Err(ApiErr::bad_request(
+                "invalid",
+                format!("{field}: must be before the year {LAST_YEAR}"),
+            ));
+        }
+    }
+    let max_hours = portcullis_domain::window::MAX_DURATION.whole_hours();
+    if hours.is_some_and(|h| i64::from(h) > max_hours) {
+        return Err(ApiErr::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "window_rule",
+            format!("a window may be open for at most 20 days ({max_hours} hours)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The first year a window's start or end may not lie in: far enough from the calendar's end
+/// (9999) that no offset or added length can overflow.
+const LAST_YEAR: i32 = 9000;
+
 /// `POST /api/v1/service-connections/{id}/windows`: opens now or reserves.
 pub async fn open_window(
     AxState(st): AxState<State>,
@@ -120,6 +151,7 @@ pub async fn open_window(
         b.contact = format!("{} (independent opening)", p.user_name);
     }
     check_contact(&b.contact)?;
+    check_times(b.start, b.end, b.hours)?;
     let now = OffsetDateTime::now_utc();
     // A start at or before now is "open now" (clients' clocks and round trips differ a little).
     let start = b.start.filter(|s| *s > now);
@@ -200,6 +232,7 @@ pub async fn edit_window(
     if let Some(c) = &b.contact {
         check_contact(c)?;
     }
+    check_times(b.start, b.end, None)?;
     let w = svc::edit(
         &st,
         &permit,
