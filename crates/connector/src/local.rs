@@ -18,6 +18,8 @@
 //! → {"op":"close_window","window":"42","by":"alice","reason":"done for today"}
 //! ← {"status":"closed","window":{…,"state":"closed"},"sessions_cut":1}
 //! ← {"status":"error","code":"unknown_window","message":"the connector does not know window 42"}
+//! → {"op":"status"}
+//! ← {"status":"status","view":{"tunnel":"connected","connects":1,…,"audit":{"failing":false,…}}}
 //! → {"op":"check","entry":"erp"}
 //! ← {"status":"reachability","results":[{"entry":"erp","internal":"10.0.0.5:3200","protocol":"ni","reachable":true,"detail":"TCP connect","millis":2}]}
 //! ```
@@ -102,6 +104,8 @@ pub enum Request {
         /// The name or path.
         name: String,
     },
+    /// The connector's state: tunnel, and whether its audit log can be written.
+    Status,
     /// Check whether the access entries' back ends are reachable (all, or the one named).
     Check {
         /// Only this entry.
@@ -159,6 +163,11 @@ pub enum Response {
         /// The certificates it holds (added) or held (removed).
         certificates: Vec<crate::trust_edit::TrustedCert>,
     },
+    /// The connector's state.
+    Status {
+        /// What it is doing and whether it can audit.
+        view: StatusView,
+    },
     /// Reachability results, one per entry checked.
     Reachability {
         /// In configuration order.
@@ -171,6 +180,38 @@ pub enum Response {
         /// Human-readable text.
         message: String,
     },
+}
+
+/// What `portcullis connector status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    /// `connecting`, `connected`, `rejected` or `stopped`.
+    pub tunnel: String,
+    /// Tunnels established since start.
+    pub connects: u64,
+    /// The hub's version, from the last handshake.
+    pub hub_version: Option<String>,
+    /// Why the last tunnel attempt failed or the last tunnel ended.
+    pub last_error: Option<String>,
+    /// Whether the audit log can be written; while it cannot, new sessions are refused.
+    pub audit: crate::audit::AuditHealth,
+    /// True while new sessions are accepted (the audit log can be written).
+    pub accepting_sessions: bool,
+}
+
+impl StatusView {
+    fn of(shared: &Shared) -> StatusView {
+        let s = shared.status.borrow().clone();
+        let audit = shared.audit.health();
+        StatusView {
+            tunnel: format!("{:?}", s.state).to_lowercase(),
+            connects: s.connects,
+            hub_version: s.hub_version,
+            last_error: s.last_error,
+            accepting_sessions: !audit.failing,
+            audit,
+        }
+    }
 }
 
 /// Why a request was refused.
@@ -409,6 +450,9 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
         Request::TrustList => crate::trust_edit::list(shared).await,
         Request::TrustAdd { name, pem } => crate::trust_edit::add(shared, uid, &name, &pem).await,
         Request::TrustRemove { name } => crate::trust_edit::remove(shared, uid, &name).await,
+        Request::Status => Response::Status {
+            view: StatusView::of(shared),
+        },
         Request::Monitor => Response::Monitor {
             view: shared.monitor.view(),
         },

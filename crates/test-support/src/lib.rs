@@ -14,11 +14,13 @@
 //! - [`connector`]: [`TestConnector`], an enrolled connector with a config file it reloads.
 //! - [`clients`]: SOCKS5 and HTTP CONNECT clients written from the RFCs, for tests.
 //! - [`pysap`]: the pysap-based NI client (`tests/pysap/ni_client.py`), a third-party client.
+//! - [`mount`]: a small tmpfs mounted for a test (a real full or read-only file system).
 #![forbid(unsafe_code)]
 
 pub mod clients;
 pub mod connector;
 pub mod hub;
+pub mod mount;
 pub mod pysap;
 
 use std::net::SocketAddr;
