@@ -7,6 +7,9 @@
 //! | `client.key` | its private key (PKCS#8 PEM), mode 0600: it never left this machine |
 //! | `ca.pem` | the hub CA, the **only** root the tunnel trusts |
 //! | `enrollment.json` | tunnel address, TLS server name, connector id, company, location |
+//! | `enroll-pending.json` | only while an enrolment is under way: the token's public id and the key (0600), kept when writing the identity failed so the same token can be used again |
+//!
+//! The directory is 0700 and every file 0600.
 //!
 //! Each file is written to a temporary name, synced and renamed, so a crash leaves either the
 //! old file or the new one, never half of one. An existing identity is never replaced unless
@@ -188,10 +191,11 @@ impl Identity {
                 reason: e.to_string(),
             })?;
         // The key first: a certificate without its key is useless, the reverse is harmless.
+        // Every file 0600: only the connector's user needs them.
         write_atomic(&dir.join(KEY_FILE), self.key_pem.as_bytes(), true)?;
-        write_atomic(&dir.join(CERT_FILE), self.certificate_pem.as_bytes(), false)?;
-        write_atomic(&dir.join(CA_FILE), self.ca_pem.as_bytes(), false)?;
-        write_atomic(&dir.join(ENROLLMENT_FILE), &enrollment, false)?;
+        write_atomic(&dir.join(CERT_FILE), self.certificate_pem.as_bytes(), true)?;
+        write_atomic(&dir.join(CA_FILE), self.ca_pem.as_bytes(), true)?;
+        write_atomic(&dir.join(ENROLLMENT_FILE), &enrollment, true)?;
         Ok(())
     }
 
@@ -230,7 +234,7 @@ fn first_cert(
         })
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), IdentityError> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), IdentityError> {
     let io = |source| IdentityError::Io {
         path: dir.to_path_buf(),
         source,

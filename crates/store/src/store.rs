@@ -274,6 +274,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         public_id: &str,
         now: OffsetDateTime,
     ) -> Result<EnrollmentToken, StoreError>;
+    /// Redeems the token for the public key whose SHA-256 (hex) is `key_sha256`: the first
+    /// time like [`Store::consume_enrollment_token`] (`Redemption::First`, the key is
+    /// remembered); again with the **same** key while the token has not expired
+    /// (`Redemption::Repeat`), so a connector that lost the hub's answer can ask again.
+    ///
+    /// Errors: `NotFound("enrollment token")`; `Expired` (also for a repeat after expiry);
+    /// `Revoked("connector")`; `AlreadyUsed` when it was redeemed with another key.
+    async fn redeem_enrollment_token(
+        &self,
+        public_id: &str,
+        now: OffsetDateTime,
+        key_sha256: &str,
+    ) -> Result<crate::model::Redemption, StoreError>;
 
     // ── audit log ──────────────────────────────────────────────────────────────────────
 

@@ -8,6 +8,7 @@
 
 mod audit;
 mod connectors;
+mod enrollment;
 mod rows;
 mod settings;
 mod systems;
@@ -383,6 +384,14 @@ impl Store for SqliteStore {
         now: OffsetDateTime,
     ) -> Result<EnrollmentToken, StoreError> {
         connectors::consume_enrollment_token(&self.pool, public_id, now).await
+    }
+    async fn redeem_enrollment_token(
+        &self,
+        public_id: &str,
+        now: OffsetDateTime,
+        key_sha256: &str,
+    ) -> Result<crate::model::Redemption, StoreError> {
+        enrollment::redeem_enrollment_token(&self.pool, public_id, now, key_sha256).await
     }
 
     async fn append_audit_batch(
