@@ -105,6 +105,57 @@ pub async fn check(args: &CheckArgs) -> Result<()> {
     }
 }
 
+/// `portcullis connector status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The running connector's configuration file (only its `data_dir` is read).
+    #[arg(long, env = "PORTCULLIS_CONNECTOR_CONFIG")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+/// Shows the running connector's state; exits with 1 while it refuses sessions because its
+/// audit log cannot be written.
+pub async fn status(args: &StatusArgs) -> Result<()> {
+    let data_dir = data_dir(&args.config)?;
+    match request(&data_dir, &Request::Status).await? {
+        Response::Status { view } => {
+            args.out.print(&view, |v| {
+                let mut out = format!(
+                    "tunnel: {} ({} connects{})\n",
+                    v.tunnel,
+                    v.connects,
+                    v.hub_version
+                        .as_deref()
+                        .map(|h| format!(", hub {h}"))
+                        .unwrap_or_default()
+                );
+                if let Some(e) = &v.last_error {
+                    out.push_str(&format!("last tunnel error: {e}\n"));
+                }
+                if v.audit.failing {
+                    out.push_str(&format!(
+                        "audit log: CANNOT BE WRITTEN since {}: {} ({} records lost); new \
+                         sessions are refused until it can be written again\n",
+                        v.audit.since.as_deref().unwrap_or("?"),
+                        v.audit.error.as_deref().unwrap_or("?"),
+                        v.audit.lost_records
+                    ));
+                } else {
+                    out.push_str("audit log: writable; sessions accepted\n");
+                }
+                out
+            })?;
+            if view.audit.failing {
+                bail!("the connector refuses new sessions: its audit log cannot be written");
+            }
+            Ok(())
+        }
+        other => unexpected(other),
+    }
+}
+
 /// `portcullis connector access …`: the access list of the running connector's
 /// configuration file, edited through its admin socket (the file is rewritten with comments
 /// kept, and applied within a second like a saved edit).

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use portcullis_connector::audit::{verify_file, AuditError, AUDIT_FILE};
+use portcullis_connector::audit::{set_aside_matches, verify_report, AuditError, AUDIT_FILE};
 
 /// `portcullis connector audit-verify`.
 #[derive(Debug, clap::Args)]
@@ -23,9 +23,22 @@ pub struct AuditVerifyArgs {
     pub file: Option<PathBuf>,
 }
 
-/// What the check found: `Ok(true)` intact, `Ok(false)` broken (the report is printed), `Err`
-/// when the check could not be made (no such file, unreadable configuration).
-pub fn verify(args: &AuditVerifyArgs) -> Result<bool> {
+/// What the check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every record verifies (exit 0). Torn tails the connector repaired count as intact.
+    Intact,
+    /// A complete line is not the record the chain expects: edited, inserted, removed or
+    /// reordered (exit 1).
+    Edited,
+    /// Only the last line is incomplete (no end of line): a write cut short by a crash or a
+    /// full disk, not an edit (exit 3).
+    TornTail,
+}
+
+/// Checks the log and prints the report. `Err` when the check could not be made (no such
+/// file, unreadable configuration).
+pub fn verify(args: &AuditVerifyArgs) -> Result<Outcome> {
     let path = match (&args.file, &args.config) {
         (Some(f), _) => f.clone(),
         (None, Some(c)) => portcullis_connector::config::data_dir_of(c)
@@ -33,14 +46,46 @@ pub fn verify(args: &AuditVerifyArgs) -> Result<bool> {
             .join(AUDIT_FILE),
         (None, None) => anyhow::bail!("give --config or --file"),
     };
-    match verify_file(&path) {
-        Ok(n) => {
-            println!("intact: {n} records in {}", path.display());
-            Ok(true)
+    match verify_report(&path) {
+        Ok(v) => {
+            println!("intact: {} records in {}", v.records, path.display());
+            for r in &v.repairs {
+                let d = &r.detail;
+                let kept = match set_aside_matches(&path, r) {
+                    Some(true) => "kept, SHA-256 matches",
+                    Some(false) => "the file's SHA-256 does NOT match the record",
+                    None => "the file is not beside the log",
+                };
+                println!(
+                    "repaired at seq {} ({}): a torn tail of {} bytes was set aside as {} \
+                     (sha256 {}; {kept})",
+                    r.seq,
+                    r.at,
+                    d["bytes"],
+                    d["file"],
+                    d["sha256"].as_str().unwrap_or_default()
+                );
+            }
+            for r in &v.resumptions {
+                println!(
+                    "resumed at seq {} ({}): the log could not be written from {} ({} records \
+                     lost: {})",
+                    r.seq,
+                    r.at,
+                    r.detail["failing_since"].as_str().unwrap_or("?"),
+                    r.detail["lost_records"],
+                    r.detail["error"].as_str().unwrap_or("?")
+                );
+            }
+            Ok(Outcome::Intact)
+        }
+        Err(e @ AuditError::TornTail { .. }) => {
+            println!("TORN TAIL: {e}. Not an edit; the connector sets it aside at its next start.");
+            Ok(Outcome::TornTail)
         }
         Err(e @ (AuditError::ChainBroken { .. } | AuditError::Corrupt { .. })) => {
-            println!("BROKEN: {e}");
-            Ok(false)
+            println!("BROKEN (edited): {e}");
+            Ok(Outcome::Edited)
         }
         Err(e) => Err(e.into()),
     }

@@ -189,6 +189,9 @@ enum ConnectorCmd {
         #[arg(long)]
         force: bool,
     },
+    /// The running connector's state: its tunnel, and whether its audit log can be written
+    /// (while it cannot, new sessions are refused); exit 1 while sessions are refused.
+    Status(portcullis::connector_admin::StatusArgs),
     /// Lists the windows the running connector on this machine knows, by its own clock.
     Windows(portcullis::connector_admin::WindowsArgs),
     /// Closes a window at the running connector on this machine: new streams are refused,
@@ -213,7 +216,9 @@ enum ConnectorCmd {
     #[command(subcommand)]
     Trust(portcullis::connector_trust::TrustCmd),
     /// Checks the hash chain of the connector's own audit log (or a copy of it), without the
-    /// hub. Exit status: 0 intact, 1 broken (the first bad line is named), 2 not checked.
+    /// hub. Exit status: 0 intact (repairs of torn tails included), 1 edited (the first bad
+    /// line is named), 2 not checked, 3 torn tail (only the last line is incomplete: a write
+    /// cut short by a crash or a full disk; the connector sets it aside at its next start).
     AuditVerify(portcullis::connector_audit::AuditVerifyArgs),
 }
 
@@ -364,6 +369,7 @@ async fn main() -> Result<()> {
             );
             Ok(())
         }
+        Cmd::Connector(ConnectorCmd::Status(a)) => portcullis::connector_admin::status(&a).await,
         Cmd::Connector(ConnectorCmd::Windows(a)) => portcullis::connector_admin::windows(&a).await,
         Cmd::Connector(ConnectorCmd::Check(a)) => portcullis::connector_admin::check(&a).await,
         Cmd::Connector(ConnectorCmd::Monitor(a)) => portcullis::connector_admin::monitor(&a).await,
@@ -374,8 +380,9 @@ async fn main() -> Result<()> {
         Cmd::Connector(ConnectorCmd::Trust(a)) => portcullis::connector_trust::run(&a).await,
         Cmd::Connector(ConnectorCmd::AuditVerify(a)) => {
             match portcullis::connector_audit::verify(&a) {
-                Ok(true) => Ok(()),
-                Ok(false) => std::process::exit(1),
+                Ok(portcullis::connector_audit::Outcome::Intact) => Ok(()),
+                Ok(portcullis::connector_audit::Outcome::Edited) => std::process::exit(1),
+                Ok(portcullis::connector_audit::Outcome::TornTail) => std::process::exit(3),
                 Err(e) => {
                     eprintln!("portcullis connector audit-verify: {e:#}");
                     std::process::exit(2);

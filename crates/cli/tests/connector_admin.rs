@@ -406,3 +406,114 @@ fn a_self_signed_system_certificate_is_written_with_a_private_key() {
     );
     assert!(args(&["--force"]).status.success());
 }
+
+/// Issue 13, class 4: a log that ends in half a record (a crash, a full disk) is a torn tail,
+/// not an edit — `audit-verify` says so with its own exit status (3); an edited record still
+/// says edited (1); the connector sets the tail aside when it starts, records
+/// `audit.repaired`, and the log verifies again (0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_torn_tail_is_told_from_an_edit_and_set_aside_when_the_connector_starts() {
+    use portcullis_connector::audit::{read_records, AuditAction, AuditEvent, AuditLog};
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let now = portcullis_connector::windows::now_ms();
+    let _hub = fake_hub(
+        dir.path(),
+        vec![window("w1", now - 60_000, now + 3_600_000)],
+    )
+    .await;
+    let log = dir.path().join("data").join("audit.log");
+    {
+        let audit = AuditLog::open(&log).expect("open");
+        for n in 0..3 {
+            audit
+                .record(AuditEvent::new(
+                    AuditAction::AclReloaded,
+                    "ok",
+                    serde_json::json!({ "n": n }),
+                ))
+                .expect("write");
+        }
+    }
+    let whole = std::fs::read_to_string(&log).expect("read");
+    // What a write cut short leaves: the start of a record, no end of line.
+    let half = "{\"seq\":3,\"at\":\"2026-12-07T05:00:00Z\",\"action\":\"sess";
+    std::fs::write(&log, format!("{whole}{half}")).expect("tear");
+    let log_arg = log.to_str().expect("utf-8");
+
+    let out = run(&["connector", "audit-verify", "--file", log_arg]);
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{said}{}", text(&out.stderr));
+    assert!(
+        said.contains("TORN TAIL") && said.contains("line 4") && !said.contains("BROKEN"),
+        "{said}"
+    );
+
+    // An edited record before the torn tail is an edit.
+    let copy = dir.path().join("edited.log");
+    std::fs::write(
+        &copy,
+        format!("{}{half}", whole.replacen("\"n\":1", "\"n\":9", 1)),
+    )
+    .expect("copy");
+    let out = run(&[
+        "connector",
+        "audit-verify",
+        "--file",
+        copy.to_str().unwrap(),
+    ]);
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("BROKEN (edited)") && said.contains("line 2: hash chain broken"),
+        "{said}"
+    );
+
+    // The connector starts, sets the tail aside and records it.
+    let config: PathBuf = dir.path().join("connector.toml");
+    std::fs::write(&config, "data_dir = \"data\"\n").expect("config");
+    let cfg = ConnectorConfig::load(&config).expect("config loads");
+    let shutdown = CancellationToken::new();
+    let mut c = portcullis_connector::spawn(cfg, Some(config.clone()), shutdown.clone());
+    tokio::time::timeout(T, c.status.wait_for(|s| s.state == State::Connected))
+        .await
+        .expect("connected in time")
+        .expect("connector runs");
+    shutdown.cancel();
+    tokio::time::timeout(T, c.join)
+        .await
+        .expect("stops in time")
+        .expect("no panic")
+        .expect("clean stop");
+
+    let out = run(&[
+        "connector",
+        "audit-verify",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", text(&out.stderr));
+    assert!(said.starts_with("intact: "), "{said}");
+    assert!(
+        said.contains("repaired at seq 3")
+            && said.contains(&format!("torn tail of {} bytes", half.len()))
+            && said.contains("kept, SHA-256 matches"),
+        "{said}"
+    );
+    let records = read_records(&log).expect("records");
+    assert_eq!(records[3].action, "audit.repaired");
+    let aside = dir
+        .path()
+        .join("data")
+        .join(records[3].detail["file"].as_str().expect("file named"));
+    assert_eq!(std::fs::read_to_string(&aside).expect("kept"), half);
+    assert_eq!(
+        std::fs::metadata(&aside).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(std::fs::read_to_string(&log)
+        .expect("read")
+        .starts_with(&whole));
+}

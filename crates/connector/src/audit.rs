@@ -14,13 +14,42 @@
 //! who can rewrite the whole file can rewrite the whole chain; shipping lines off the machine
 //! is what defends against that.)
 //!
-//! Writes take a small `std::sync::Mutex` around a buffered file and flush each line: one
-//! short `write` syscall, so holding it inside async code does not stall the runtime.
+//! # Whole records or none
+//!
+//! Writes take a small `std::sync::Mutex` around the file and hand each record to the kernel
+//! as one `write` of the whole line with its `\n` (no user-space buffer that could keep half a
+//! line for later), so holding it inside async code does not stall the runtime. When a write
+//! fails or comes up short (a full disk, an I/O error), the file is cut back to the length it
+//! had before ([`File::set_len`]): no torn record stays behind, and the chain goes on from the
+//! last record that is whole. Lines are not `fsync`ed one by one; a crash of the machine can
+//! therefore still leave an incomplete last line, which the next start repairs (below).
+//!
+//! # A torn tail after a crash
+//!
+//! At start ([`AuditLog::open`], see [`repair`]), a last line without its `\n`, or a last line
+//! that is not a valid record while every line before it verifies, is moved into a file of its
+//! own (`audit.log.torn-<UTC time>`, mode 0600), the log is cut back to the last whole record,
+//! and an `audit.repaired` record names the file, the number of bytes and their SHA-256. The
+//! chain then continues and verifies; nothing was thrown away. [`verify_file`] tells an
+//! incomplete last line ([`AuditError::TornTail`]) from an edited record
+//! ([`AuditError::ChainBroken`], [`AuditError::Corrupt`]).
+//!
+//! # When the log cannot be written
+//!
+//! A failed write is remembered ([`AuditLog::health`]); the session code refuses every new
+//! session whose start cannot be recorded (fail closed). Every later write is a retry, and
+//! [`AuditLog::retry`] (called periodically by the connector) tries on its own; the first write
+//! that works again records `audit.resumed` with how many records were lost and since when.
+
+pub mod repair;
+mod verify;
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+
+pub use verify::{read_records, set_aside_matches, verify_file, verify_report, Verified};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -62,6 +91,10 @@ pub enum AuditAction {
     BackendTlsReloaded,
     /// The trust store was edited through the admin socket (a certificate added or removed).
     TrustStoreEdited,
+    /// At start, an incomplete or invalid last line was set aside (file, bytes, SHA-256).
+    Repaired,
+    /// Writing works again after failures (how many records were lost, since when, why).
+    Resumed,
 }
 
 impl AuditAction {
@@ -81,6 +114,8 @@ impl AuditAction {
             AuditAction::AccessEdited => "access.edited",
             AuditAction::BackendTlsReloaded => "backend_tls.reloaded",
             AuditAction::TrustStoreEdited => "trust_store.edited",
+            AuditAction::Repaired => "audit.repaired",
+            AuditAction::Resumed => "audit.resumed",
         }
     }
 }
@@ -212,34 +247,79 @@ pub enum AuditError {
         /// Which check failed.
         reason: &'static str,
     },
+    /// The last line has no `\n`: a write cut short by a crash or a full disk, not an edit.
+    /// Every record before it verifies. The connector sets it aside at its next start.
+    #[error(
+        "audit log {path}, line {line}: torn tail: the last {bytes} bytes are an incomplete \
+         record (no end of line; a write cut short by a crash or a full disk); the {records} \
+         records before it verify"
+    )]
+    TornTail {
+        /// The file.
+        path: PathBuf,
+        /// 1-based number of the incomplete line.
+        line: u64,
+        /// Its length in bytes.
+        bytes: u64,
+        /// Records before it, all verified.
+        records: u64,
+    },
 }
 
+/// Whether the log can be written now ([`AuditLog::health`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHealth {
+    /// The last write failed (and nothing has been written since).
+    pub failing: bool,
+    /// Why the last write failed.
+    pub error: Option<String>,
+    /// When the first write of this failure failed (RFC 3339, UTC).
+    pub since: Option<String>,
+    /// Records that could not be written since then.
+    pub lost_records: u64,
+}
+
+type HealthHook = Box<dyn Fn(&AuditHealth) + Send + Sync>;
+
 struct Tail {
-    out: BufWriter<File>,
+    file: File,
+    /// Length of the file up to the end of the last whole record.
+    len: u64,
+    /// A failed write may have left bytes after `len` that could not be cut off yet.
+    dirty: bool,
     next_seq: u64,
     prev_hash: String,
+    health: AuditHealth,
 }
 
 /// An open audit log, appending.
-#[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
     tail: Mutex<Tail>,
+    /// Told of every change of [`AuditHealth`] (the connector's status).
+    hook: OnceLock<HealthHook>,
 }
 
-impl std::fmt::Debug for Tail {
+impl std::fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tail")
-            .field("next_seq", &self.next_seq)
+        f.debug_struct("AuditLog")
+            .field("path", &self.path)
             .finish_non_exhaustive()
     }
 }
 
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 impl AuditLog {
-    /// Opens (or creates) `path` and resumes its chain from the last line.
+    /// Opens (or creates) `path` and resumes its chain from the last record.
     ///
-    /// A last line that is not a complete record (a torn write after a crash) is an error:
-    /// continuing would hide it. Move the file aside to start a new chain.
+    /// A torn tail (an incomplete last line, or a last line that does not verify while every
+    /// line before it does) is set aside and recorded as `audit.repaired` (see [`repair`]).
+    /// Damage further up is an error: continuing would hide it.
     pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
         let io = |source| AuditError::Io {
             path: path.to_path_buf(),
@@ -256,26 +336,35 @@ impl AuditLog {
             opts.mode(0o600);
         }
         let mut file = opts.open(path).map_err(io)?;
-        let (next_seq, prev_hash) = match last_line(&mut file).map_err(io)? {
+        let found = repair::scan(path, &mut file)?;
+        let (next_seq, prev_hash) = match &found.last {
             None => (0, GENESIS_HASH.to_owned()),
-            Some((line_no, text)) => {
-                let rec: AuditRecord =
-                    serde_json::from_str(&text).map_err(|e| AuditError::Corrupt {
-                        path: path.to_path_buf(),
-                        line: line_no,
-                        reason: e.to_string(),
-                    })?;
-                (rec.seq.saturating_add(1), rec.hash)
-            }
+            Some(rec) => (rec.seq.saturating_add(1), rec.hash.clone()),
         };
-        Ok(AuditLog {
+        let log = AuditLog {
             path: path.to_path_buf(),
             tail: Mutex::new(Tail {
-                out: BufWriter::new(file),
+                file,
+                len: found.good_len,
+                dirty: false,
                 next_seq,
                 prev_hash,
+                health: AuditHealth::default(),
             }),
-        })
+            hook: OnceLock::new(),
+        };
+        if let Some(torn) = found.torn {
+            let event = {
+                let mut tail = log.lock();
+                repair::set_aside(path, &mut tail.file, found.good_len, &torn)?
+            };
+            let rec = log.record(event)?;
+            tracing::warn!(
+                file = %rec.detail["file"], bytes = torn.bytes.len(),
+                "the audit log ended in a torn record; it was set aside and the chain continues"
+            );
+        }
+        Ok(log)
     }
 
     /// The file.
@@ -283,17 +372,94 @@ impl AuditLog {
         &self.path
     }
 
-    /// Appends one event and flushes it. Returns the record written.
-    pub fn record(&self, event: AuditEvent) -> Result<AuditRecord, AuditError> {
-        let at = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+    /// Whether the log can be written now.
+    pub fn health(&self) -> AuditHealth {
+        self.lock().health.clone()
+    }
+
+    /// Calls `hook` with every change of [`AuditLog::health`] (once; later calls are ignored).
+    pub fn on_health_change(&self, hook: impl Fn(&AuditHealth) + Send + Sync + 'static) {
+        let _ = self.hook.set(Box::new(hook));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tail> {
         // A poisoned lock only means another writer panicked between lines; the tail state
         // is updated after a successful write, so it is still consistent.
-        let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        self.tail.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends one event. Returns the record written. The record is in the file (handed to
+    /// the kernel) when this returns `Ok`; on `Err` nothing of it is.
+    pub fn record(&self, event: AuditEvent) -> Result<AuditRecord, AuditError> {
+        let mut tail = self.lock();
+        let was = tail.health.clone();
+        let result = self.resume_then_write(&mut tail, event);
+        if tail.health != was {
+            if let Some(hook) = self.hook.get() {
+                hook(&tail.health);
+            }
+        }
+        result
+    }
+
+    /// While writes fail: tries to write again (an `audit.resumed` record). `Ok(true)` when
+    /// the log is writable (again), `Ok(false)` when there was nothing to retry.
+    pub fn retry(&self) -> Result<bool, AuditError> {
+        let mut tail = self.lock();
+        if !tail.health.failing {
+            return Ok(false);
+        }
+        let result = self.resume(&mut tail);
+        if !tail.health.failing {
+            if let Some(hook) = self.hook.get() {
+                hook(&tail.health);
+            }
+        }
+        result.map(|()| true)
+    }
+
+    fn resume_then_write(
+        &self,
+        tail: &mut Tail,
+        event: AuditEvent,
+    ) -> Result<AuditRecord, AuditError> {
+        let written = if tail.health.failing {
+            self.resume(tail).and_then(|()| self.write(tail, event))
+        } else {
+            self.write(tail, event)
+        };
+        if written.is_err() {
+            tail.health.lost_records += 1;
+        }
+        written
+    }
+
+    /// Writes `audit.resumed` for the failure in `tail.health` and clears it.
+    fn resume(&self, tail: &mut Tail) -> Result<(), AuditError> {
+        let h = tail.health.clone();
+        let event = AuditEvent::new(
+            AuditAction::Resumed,
+            "ok",
+            serde_json::json!({
+                "failing_since": h.since,
+                "lost_records": h.lost_records,
+                "error": h.error,
+            }),
+        );
+        self.write(tail, event)?;
+        tracing::warn!(
+            lost_records = h.lost_records, since = ?h.since,
+            "the audit log can be written again"
+        );
+        tail.health = AuditHealth::default();
+        Ok(())
+    }
+
+    /// Writes one record whole, or leaves the file as it was and records the failure.
+    fn write(&self, tail: &mut Tail, event: AuditEvent) -> Result<AuditRecord, AuditError> {
         let mut rec = AuditRecord {
             seq: tail.next_seq,
-            at,
+            at: now_rfc3339(),
             action: event.action.as_str().to_owned(),
             session_id: event.session_id,
             principal: event.principal,
@@ -306,15 +472,31 @@ impl AuditLog {
         rec.hash = rec.compute_hash();
         let mut line = serde_json::to_vec(&rec).unwrap_or_default();
         line.push(b'\n');
-        let io = |source| AuditError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        tail.out.write_all(&line).map_err(io)?;
-        tail.out.flush().map_err(io)?;
-        tail.next_seq += 1;
-        tail.prev_hash.clone_from(&rec.hash);
-        Ok(rec)
+        match write_whole(tail, &line) {
+            Ok(()) => {
+                tail.len += line.len() as u64;
+                tail.next_seq += 1;
+                tail.prev_hash.clone_from(&rec.hash);
+                Ok(rec)
+            }
+            Err(source) => {
+                let h = &mut tail.health;
+                if !h.failing {
+                    h.failing = true;
+                    h.since = Some(now_rfc3339());
+                    tracing::error!(
+                        path = %self.path.display(), error = %source,
+                        "cannot write the audit log: new sessions are refused until it can be \
+                         written again"
+                    );
+                }
+                h.error = Some(source.to_string());
+                Err(AuditError::Io {
+                    path: self.path.clone(),
+                    source,
+                })
+            }
+        }
     }
 
     /// Like [`AuditLog::record`], but a failure is logged instead of returned (for events
@@ -326,105 +508,22 @@ impl AuditLog {
     }
 }
 
-/// Finds the last non-empty line of `file` by reading backwards in growing chunks, so opening
-/// a large log does not read all of it. Its 1-based number is returned when the whole file
-/// was read, 0 otherwise (it only serves error messages).
-fn last_line(file: &mut File) -> std::io::Result<Option<(u64, String)>> {
-    let len = file.seek(SeekFrom::End(0))?;
-    if len == 0 {
-        return Ok(None);
+/// One `write_all` of the whole line at the end of the last whole record. When it fails (or a
+/// short write is followed by a failure), the file is cut back to `tail.len`; when even that
+/// fails, `tail.dirty` makes the next write cut it first.
+fn write_whole(tail: &mut Tail, line: &[u8]) -> std::io::Result<()> {
+    if tail.dirty {
+        tail.file.set_len(tail.len)?;
+        tail.dirty = false;
     }
-    let mut chunk = 8 * 1024u64;
-    loop {
-        let start = len.saturating_sub(chunk);
-        file.seek(SeekFrom::Start(start))?;
-        let mut buf = Vec::with_capacity((len - start) as usize);
-        Read::take(&mut *file, len - start).read_to_end(&mut buf)?;
-        let trimmed_end = buf
-            .iter()
-            .rposition(|b| *b != b'\n' && *b != b'\r')
-            .map(|i| i + 1);
-        let Some(end) = trimmed_end else {
-            if start == 0 {
-                return Ok(None);
+    match tail.file.write_all(line) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            if let Err(cut) = tail.file.set_len(tail.len) {
+                tracing::error!(error = %cut, "cannot cut a failed audit write back off");
+                tail.dirty = true;
             }
-            chunk = chunk.saturating_mul(4);
-            continue;
-        };
-        if let Some(nl) = buf[..end].iter().rposition(|b| *b == b'\n') {
-            let text = String::from_utf8_lossy(&buf[nl + 1..end]).into_owned();
-            let line_no = if start == 0 {
-                buf[..=nl].iter().filter(|b| **b == b'\n').count() as u64 + 1
-            } else {
-                0
-            };
-            return Ok(Some((line_no, text)));
+            Err(e)
         }
-        if start == 0 {
-            return Ok(Some((1, String::from_utf8_lossy(&buf[..end]).into_owned())));
-        }
-        chunk = chunk.saturating_mul(4);
     }
-}
-
-/// Checks every line of an audit log: each parses, `seq` counts up from 0, each `prev_hash`
-/// is the previous `hash` and each `hash` is right. Returns the number of records.
-pub fn verify_file(path: &Path) -> Result<u64, AuditError> {
-    let file = File::open(path).map_err(|source| AuditError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut prev = GENESIS_HASH.to_owned();
-    let mut count = 0u64;
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line_no = i as u64 + 1;
-        let line = line.map_err(|source| AuditError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let rec: AuditRecord = serde_json::from_str(&line).map_err(|e| AuditError::Corrupt {
-            path: path.to_path_buf(),
-            line: line_no,
-            reason: e.to_string(),
-        })?;
-        let broken = |reason| AuditError::ChainBroken {
-            path: path.to_path_buf(),
-            line: line_no,
-            reason,
-        };
-        if rec.seq != count {
-            return Err(broken("sequence number out of order"));
-        }
-        if rec.prev_hash != prev {
-            return Err(broken("prev_hash is not the previous record's hash"));
-        }
-        if rec.compute_hash() != rec.hash {
-            return Err(broken("the record does not match its hash"));
-        }
-        prev = rec.hash;
-        count += 1;
-    }
-    Ok(count)
-}
-
-/// Reads every record of an audit log without verifying the chain (for tools and tests).
-pub fn read_records(path: &Path) -> Result<Vec<AuditRecord>, AuditError> {
-    let text = std::fs::read_to_string(path).map_err(|source| AuditError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| AuditError::Corrupt {
-                path: path.to_path_buf(),
-                line: i as u64 + 1,
-                reason: e.to_string(),
-            })
-        })
-        .collect()
 }

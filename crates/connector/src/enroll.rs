@@ -10,6 +10,17 @@
 //! The HTTP exchange is a single `POST` over hyper's client connection API on a tokio-rustls
 //! stream: no connection pool, no redirects, no system roots.
 //!
+//! # Nothing is spent before the connector can keep it
+//!
+//! The one-time token is redeemed only after the connector has shown it can write its data
+//! directory: [`prepare`] creates `data_dir/identity/` (0700) and stores the new private key
+//! with the token's public id in `identity/enroll-pending.json` (0600, written to a temporary
+//! name, synced, renamed) before anything is sent. A read-only or full data directory fails
+//! there, and the token still works. After the hub's answer the identity is written the same
+//! way and the pending file removed. Should that fail, or the answer get lost on the way, the
+//! pending key stays: running the same enrolment again with the same token sends a CSR for the
+//! same key, and the hub answers it again until the token expires (it refuses any other key).
+//!
 //! A connector that needs an HTTP CONNECT proxy for its tunnel needs it for enrolment too
 //! ([`enroll_via`]): the TLS session runs end to end through the proxy's tunnel, so the pin
 //! still holds and a TLS-intercepting proxy still fails on the fingerprint.
@@ -30,7 +41,10 @@ use portcullis_transport::tls::{self, TlsError, FINGERPRINT_MISMATCH};
 use rustls_pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
-use crate::identity::{Enrollment, Identity, IdentityError};
+use crate::identity::{create_private_dir, write_atomic, Enrollment, Identity, IdentityError};
+
+/// The key of an enrolment under way, under `data_dir/identity/`.
+pub const PENDING_FILE: &str = "enroll-pending.json";
 
 /// Deadline for the whole exchange (connect, TLS, request, response).
 pub const ENROLL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -120,6 +134,20 @@ pub enum EnrollError {
         /// What was wrong with it.
         detail: String,
     },
+    /// The hub enrolled the connector, but its identity could not be written. The key stays
+    /// in the pending file; the same command with the same token works again until it expires.
+    #[error(
+        "the hub enrolled this connector, but writing its identity failed: {source}. The key \
+         is kept in {pending}; fix the cause and run the same enrolment again with the same \
+         token before it expires (the hub answers it again for the same key)"
+    )]
+    NotStored {
+        /// The pending file holding the key.
+        pending: std::path::PathBuf,
+        /// Why writing failed.
+        #[source]
+        source: IdentityError,
+    },
     /// The returned CA is not the one the token pins.
     #[error("the hub returned a CA with fingerprint {got}, but the token pins {expected}")]
     CaMismatch {
@@ -198,15 +226,7 @@ pub async fn enroll_via(
 ) -> Result<Identity, EnrollError> {
     let url = parse_url(hub_api_url)?;
     let parsed = EnrollToken::parse(token)?;
-    if !force && Identity::exists(data_dir) {
-        return Err(IdentityError::AlreadyExists(Identity::dir(data_dir)).into());
-    }
-    let (csr_pem, key_pem) = pki::generate_csr(CSR_COMMON_NAME)?;
-    let request = EnrollRequest {
-        token: parsed.to_token_string(),
-        csr_pem,
-        hostname: crate::run::local_hostname(),
-    };
+    let Prepared { request, key_pem } = prepare(token, data_dir, force)?;
     let response = tokio::time::timeout(
         ENROLL_TIMEOUT,
         exchange(&url, &parsed.ca_fingerprint, &request, proxy),
@@ -242,7 +262,13 @@ pub async fn enroll_via(
     );
     // Proves certificate, key and CA fit together before anything is written.
     identity.tls_client_config()?;
-    identity.write(data_dir, force)?;
+    let pending = Identity::dir(data_dir).join(PENDING_FILE);
+    if let Err(source) = identity.write(data_dir, force) {
+        return Err(EnrollError::NotStored { pending, source });
+    }
+    if let Err(e) = std::fs::remove_file(&pending) {
+        tracing::warn!(path = %pending.display(), error = %e, "cannot remove the pending enrolment key");
+    }
     tracing::info!(
         connector_id = identity.enrollment.connector_id,
         company = %identity.enrollment.company,
@@ -251,6 +277,79 @@ pub async fn enroll_via(
         "enrolled"
     );
     Ok(identity)
+}
+
+/// An enrolment request ready to send, its key stored under the data directory.
+pub struct Prepared {
+    /// What goes to the hub.
+    pub request: EnrollRequest,
+    key_pem: String,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("request", &"…")
+            .field("key_pem", &"****")
+            .finish()
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Pending {
+    /// The token's public id.
+    token: String,
+    key_pem: String,
+}
+
+/// The local half of an enrolment, before anything is sent: checks that no identity exists
+/// (unless `force`), creates `data_dir/identity/` (0700) and stores the key the CSR is made
+/// for in [`PENDING_FILE`] (0600). A pending key for the same token (an enrolment whose answer
+/// was lost) is used again, so the hub recognises the repeat; otherwise a new key is made.
+///
+/// Fails, without spending the token, when the data directory cannot be written.
+pub fn prepare(token: &str, data_dir: &Path, force: bool) -> Result<Prepared, EnrollError> {
+    let parsed = EnrollToken::parse(token)?;
+    if !force && Identity::exists(data_dir) {
+        return Err(IdentityError::AlreadyExists(Identity::dir(data_dir)).into());
+    }
+    let dir = Identity::dir(data_dir);
+    create_private_dir(&dir)?;
+    let path = dir.join(PENDING_FILE);
+    let earlier = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Pending>(&b).ok())
+        .filter(|p| p.token == parsed.public_id);
+    let (csr_pem, key_pem) = match earlier {
+        Some(p) => match pki::csr_for_key(CSR_COMMON_NAME, &p.key_pem) {
+            Ok(csr) => {
+                tracing::info!(path = %path.display(), "repeating an earlier enrolment with its key");
+                (csr, p.key_pem)
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "the pending enrolment key is unusable; making a new one");
+                pki::generate_csr(CSR_COMMON_NAME)?
+            }
+        },
+        None => pki::generate_csr(CSR_COMMON_NAME)?,
+    };
+    let pending = serde_json::to_vec(&Pending {
+        token: parsed.public_id.clone(),
+        key_pem: key_pem.clone(),
+    })
+    .map_err(|e| IdentityError::Invalid {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    write_atomic(&path, &pending)?;
+    Ok(Prepared {
+        request: EnrollRequest {
+            token: parsed.to_token_string(),
+            csr_pem,
+            hostname: crate::run::local_hostname(),
+        },
+        key_pem,
+    })
 }
 
 async fn exchange(

@@ -7,6 +7,9 @@
 //! | `client.key` | its private key (PKCS#8 PEM), mode 0600: it never left this machine |
 //! | `ca.pem` | the hub CA, the **only** root the tunnel trusts |
 //! | `enrollment.json` | tunnel address, TLS server name, connector id, company, location |
+//! | `enroll-pending.json` | only while an enrolment is under way: the token's public id and the key (0600), kept when writing the identity failed so the same token can be used again |
+//!
+//! The directory is 0700 and every file 0600.
 //!
 //! Each file is written to a temporary name, synced and renamed, so a crash leaves either the
 //! old file or the new one, never half of one. An existing identity is never replaced unless

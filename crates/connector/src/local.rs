@@ -18,6 +18,8 @@
 //! → {"op":"close_window","window":"42","by":"alice","reason":"done for today"}
 //! ← {"status":"closed","window":{…,"state":"closed"},"sessions_cut":1}
 //! ← {"status":"error","code":"unknown_window","message":"the connector does not know window 42"}
+//! → {"op":"status"}
+//! ← {"status":"status","view":{"tunnel":"connected","connects":1,…,"audit":{"failing":false,…}}}
 //! → {"op":"check","entry":"erp"}
 //! ← {"status":"reachability","results":[{"entry":"erp","internal":"10.0.0.5:3200","protocol":"ni","reachable":true,"detail":"TCP connect","millis":2}]}
 //! ```
@@ -33,6 +35,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+
+mod status;
+
+pub use status::StatusView;
 
 use crate::reach::Reachability;
 use crate::shared::{LocalCaller, Shared};
@@ -102,6 +108,8 @@ pub enum Request {
         /// The name or path.
         name: String,
     },
+    /// The connector's state: tunnel, and whether its audit log can be written.
+    Status,
     /// Check whether the access entries' back ends are reachable (all, or the one named).
     Check {
         /// Only this entry.
@@ -158,6 +166,11 @@ pub enum Response {
         file: String,
         /// The certificates it holds (added) or held (removed).
         certificates: Vec<crate::trust_edit::TrustedCert>,
+    },
+    /// The connector's state.
+    Status {
+        /// What it is doing and whether it can audit.
+        view: StatusView,
     },
     /// Reachability results, one per entry checked.
     Reachability {
@@ -409,6 +422,9 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
         Request::TrustList => crate::trust_edit::list(shared).await,
         Request::TrustAdd { name, pem } => crate::trust_edit::add(shared, uid, &name, &pem).await,
         Request::TrustRemove { name } => crate::trust_edit::remove(shared, uid, &name).await,
+        Request::Status => Response::Status {
+            view: StatusView::of(shared),
+        },
         Request::Monitor => Response::Monitor {
             view: shared.monitor.view(),
         },

@@ -80,6 +80,9 @@ pub struct Status {
     pub windows_applied: u64,
     /// `[backend_tls]` changes put in force since start (trust-store edits among them).
     pub backend_tls_reloads: u64,
+    /// Why the audit log cannot be written now (`None` while it can). While it is set, new
+    /// sessions are refused.
+    pub audit_error: Option<String>,
 }
 
 impl Default for Status {
@@ -94,6 +97,7 @@ impl Default for Status {
             config_rejections: 0,
             windows_applied: 0,
             backend_tls_reloads: 0,
+            audit_error: None,
         }
     }
 }
@@ -214,6 +218,17 @@ async fn run_inner(
             ))
         })?;
     let audit = Arc::new(AuditLog::open(&config.data_dir.join(AUDIT_FILE))?);
+    {
+        let status = status.clone();
+        audit.on_health_change(move |h| {
+            let error = h.failing.then(|| h.error.clone().unwrap_or_default());
+            status.send_if_modified(|s| {
+                let changed = s.audit_error != error;
+                s.audit_error.clone_from(&error);
+                changed
+            });
+        });
+    }
     if config.access.entries().is_empty() {
         tracing::warn!("no [[access]] entries: every stream will be refused");
     }
@@ -278,6 +293,7 @@ async fn run_inner(
         shared.clone(),
         scope.clone(),
     ));
+    tokio::spawn(retry_audit(shared.audit.clone(), scope.clone()));
     if let Some(path) = config_path {
         tokio::spawn(crate::reload::watch(
             path,
@@ -409,6 +425,28 @@ fn on_welcome(welcome: &Welcome, shared: &Shared, dialer: &Dialer) {
         s.hub_version = Some(welcome.hub_version.clone());
         s.warning = welcome.warning.clone();
     });
+}
+
+/// First delay between attempts to write an audit log that could not be written.
+pub const AUDIT_RETRY_MIN: Duration = Duration::from_secs(1);
+/// Longest delay between them.
+pub const AUDIT_RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// While the audit log cannot be written, tries again with exponential back-off (every
+/// session attempt tries too), so the connector recovers without a restart and its status
+/// says so even when no session comes.
+async fn retry_audit(audit: Arc<AuditLog>, stop: CancellationToken) {
+    let mut delay = AUDIT_RETRY_MIN;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = match audit.retry() {
+            Ok(_) => AUDIT_RETRY_MIN,
+            Err(_) => (delay * 2).min(AUDIT_RETRY_MAX),
+        };
+    }
 }
 
 /// Why one attempt to establish the tunnel failed.

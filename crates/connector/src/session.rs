@@ -18,7 +18,11 @@
 //! different tasks, so the stream may be first by a hair.
 //!
 //! Refusals are audited *before* the refusal is sent, so whoever sees the refusal can rely on
-//! the audit line existing. A session that cannot be audited does not start.
+//! the audit line existing. A session that cannot be audited does not start (fail closed):
+//! while the audit log cannot be written (a full disk, an I/O error, a read-only file system)
+//! every new stream is refused with `unavailable` and the reason, before anything is dialled;
+//! each attempt retries the log first, so sessions work again as soon as it can be written.
+//! The start record is written before the hub is told the stream is connected.
 //!
 //! The check is not only made once: the session stays registered in the live registry while it
 //! lives, and a reload whose list no longer allows it (or maps it elsewhere), or a window that
@@ -192,6 +196,12 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
             return;
         }
     };
+    // Fail closed: no session starts while its start cannot be recorded. Retrying here makes
+    // every attempt a probe, so the first one after the disk has room again works.
+    if let Err(e) = ctx.audit.retry() {
+        refuse_unaudited(pending, &ctx, &e);
+        return;
+    }
     let cut = admission.cut();
     let backend_tls = ctx.backend_tls.current();
     let dialled = tokio::select! {
@@ -242,13 +252,6 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         }
     };
     let internal = show_target(permit.internal_host(), permit.internal_port());
-    let stream = match pending.accept() {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::debug!(session = %open.session_id, error = %e, "hub went away before the stream was accepted");
-            return;
-        }
-    };
     let mut start = session_event(AuditAction::SessionStart, &open, "connected");
     start.detail = json!({
         "entry": permit.entry(),
@@ -259,11 +262,26 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         "grant": open.grant,
     });
     if let Err(e) = ctx.audit.record(start) {
-        tracing::error!(session = %open.session_id, error = %e, "cannot audit the session start; dropping the session");
-        let mut stream = stream;
-        stream.cancel();
+        drop(tcp);
+        refuse_unaudited(pending, &ctx, &e);
         return;
     }
+    let stream = match pending.accept() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::debug!(session = %open.session_id, error = %e, "hub went away before the stream was accepted");
+            let mut ev = session_event(AuditAction::SessionEnd, &open, "error");
+            ev.detail = json!({
+                "entry": permit.entry(),
+                "duration_ms": 0,
+                "ended_by": "hub went away before the stream was accepted",
+                "window": open.window,
+                "grant": open.grant,
+            });
+            ctx.audit.record_or_log(ev);
+            return;
+        }
+    };
     tracing::info!(
         session = %open.session_id, principal = %open.principal, target = %target,
         entry = permit.entry(), internal = %internal, "session started"
@@ -377,6 +395,27 @@ async fn admit(ctx: &SessionCtx, open: &StreamOpen) -> Result<(AccessPermit, Adm
             other => return other,
         }
     }
+}
+
+/// Refuses a stream because its start could not be recorded: `unavailable`, with the reason
+/// (the I/O error, never the log's path).
+fn refuse_unaudited(pending: PendingStream, ctx: &SessionCtx, e: &crate::audit::AuditError) {
+    let why = match e {
+        crate::audit::AuditError::Io { source, .. } => source.to_string(),
+        other => other.to_string(),
+    };
+    tracing::error!(session = %pending.open.session_id, error = %e, "cannot audit the session start; refusing it");
+    let message = format!(
+        "the connector cannot write its audit log ({why}); it refuses new sessions until it can"
+    );
+    refuse(
+        pending,
+        ctx,
+        RefuseCode::Unavailable,
+        message,
+        Some("audit_unwritable"),
+        None,
+    );
 }
 
 /// Audits and logs a refusal, then sends it. `reason` is the rule that refused it

@@ -1,7 +1,10 @@
 //! Enrolment: one-time tokens, expiry, and pinning the right hub.
 
-use portcullis_connector::enroll::{enroll, EnrollError};
+use std::os::unix::fs::PermissionsExt;
+
+use portcullis_connector::enroll::{enroll, prepare, EnrollError, PENDING_FILE};
 use portcullis_test_support::hub::HubOptions;
+use portcullis_test_support::mount::Tmpfs;
 use portcullis_test_support::TestHub;
 use serde_json::Value;
 
@@ -123,4 +126,135 @@ async fn a_bad_csr_does_not_burn_the_token() {
     enroll(&hub.api_url, &token, d.path(), false)
         .await
         .expect("the token still works after a bad CSR");
+}
+
+/// Issue 13, class 11: a data directory the connector cannot write fails the enrolment
+/// *before* the one-time token is redeemed, with the reason; the same token then works from a
+/// writable directory.
+///
+/// Tests run as root, and `chmod 0500` does not stop root, so the unwritable directories are
+/// ones that stop root too: a path that is a regular file (always), and a tmpfs mounted
+/// read-only (`mount -o ro`; skipped only where mounting is not permitted).
+#[tokio::test]
+async fn an_enrolment_into_an_unwritable_data_directory_does_not_spend_the_token() {
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    let (_, token) = hub.connector("acme", "berlin").await;
+    let d = tempfile::tempdir().unwrap();
+
+    // The data directory's place is taken by a file.
+    let file = d.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let err = enroll(&hub.api_url, &token, &file, false)
+        .await
+        .expect_err("a file is no data directory");
+    assert!(
+        matches!(err, EnrollError::Identity(_)) && err.to_string().contains("not-a-dir"),
+        "{err}"
+    );
+
+    // A read-only file system.
+    let ro = d.path().join("ro");
+    match Tmpfs::mount(&ro, "ro,size=64k") {
+        Ok(_mounted) => {
+            let err = enroll(&hub.api_url, &token, &ro.join("data"), false)
+                .await
+                .expect_err("a read-only data directory");
+            assert!(
+                matches!(err, EnrollError::Identity(_))
+                    && err.to_string().contains("Read-only file system"),
+                "{err}"
+            );
+        }
+        Err(why) => eprintln!("SKIPPED the read-only mount case (run as root): {why}"),
+    }
+
+    // The token was not spent.
+    let ok = d.path().join("data");
+    let id = enroll(&hub.api_url, &token, &ok, false)
+        .await
+        .expect("the token still works from a writable directory");
+    assert_eq!(id.enrollment.location, "berlin");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let identity = ok.join("identity");
+    assert_eq!(mode(&identity), 0o700);
+    for f in ["client.key", "client.pem", "ca.pem", "enrollment.json"] {
+        assert_eq!(mode(&identity.join(f)), 0o600, "{f}");
+    }
+    assert!(
+        !identity.join(PENDING_FILE).exists(),
+        "the pending key is gone"
+    );
+}
+
+/// Issue 13, class 11: the hub redeemed the token but the connector never got the answer (a
+/// dropped connection, a crash). The same enrolment again — same token, same key, kept in the
+/// data directory — gets a certificate, and the connector connects with it; the token with any
+/// other key stays refused.
+#[tokio::test]
+async fn a_lost_answer_can_be_asked_again_with_the_same_token_and_key_only() {
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    let (conn_id, token) = hub.connector("acme", "berlin").await;
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+
+    // The first attempt: the request goes out, the hub redeems the token, the answer is lost.
+    let prepared = prepare(&token, &data, false).expect("prepared");
+    let anon = portcullis::client::ApiClient::new(&hub.api_url, &hub.ca_pem, None).unwrap();
+    let lost: Value = anon
+        .post("/api/v1/enroll", &prepared.request)
+        .await
+        .expect("the hub enrols it");
+    assert!(lost["certificate_pem"].is_string());
+    assert!(!data.join("identity").join("client.pem").exists());
+
+    // Another key with the spent token: refused.
+    let other = tempfile::tempdir().unwrap();
+    match enroll(&hub.api_url, &token, other.path(), false).await {
+        Err(EnrollError::Refused { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (410, "token_used"))
+        }
+        other => panic!("a spent token enrolled another key: {other:?}"),
+    }
+
+    // The same enrolment again: the kept key, the same token.
+    let id = enroll(&hub.api_url, &token, &data, false)
+        .await
+        .expect("the repeat with the same key is answered");
+    let cert = portcullis_transport::pki::pem_to_der_certs(&id.certificate_pem).unwrap();
+    let list: Vec<Value> = hub
+        .admin
+        .get("/api/v1/companies/acme/connectors")
+        .await
+        .unwrap();
+    let row = list.iter().find(|c| c["id"] == conn_id).expect("listed");
+    assert_eq!(
+        row["cert_fingerprint"],
+        portcullis_transport::pki::fingerprint_hex(&cert[0]),
+        "the hub holds the certificate the connector holds"
+    );
+    let repeats = hub.wait_audit("connector.enrolled", 2).await;
+    assert_eq!(repeats[1]["detail"]["repeat"], true, "{repeats:?}");
+
+    // And the connector that holds it connects.
+    let config = d.path().join("connector.toml");
+    std::fs::write(
+        &config,
+        format!("data_dir = {:?}\n", data.to_str().unwrap()),
+    )
+    .unwrap();
+    let cfg = portcullis_connector::ConnectorConfig::load(&config).unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let mut c = portcullis_connector::spawn(cfg, Some(config), shutdown.clone());
+    tokio::time::timeout(
+        portcullis_test_support::WAIT,
+        c.status
+            .wait_for(|s| s.state == portcullis_connector::State::Connected),
+    )
+    .await
+    .expect("connected in time")
+    .expect("runs");
+    shutdown.cancel();
+    let _ = tokio::time::timeout(portcullis_test_support::WAIT, c.join).await;
 }

@@ -49,7 +49,7 @@ pub use audit::{
 pub use error::StoreError;
 pub use model::{
     ApiToken, Company, Connector, EnrollmentToken, Id, NewApiToken, NewEnrollmentToken,
-    ParseRoleError, ParseScopeError, Role, TokenScope,
+    ParseRoleError, ParseScopeError, Redemption, Role, TokenScope,
 };
 pub use remote::{
     ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, ServiceConnection, System,

@@ -168,6 +168,17 @@ pub struct NewEnrollmentToken {
     pub expires_at: OffsetDateTime,
 }
 
+/// How [`Store::redeem_enrollment_token`](crate::Store::redeem_enrollment_token) redeemed a
+/// token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redemption {
+    /// The token was unused and is used now, by this key.
+    First,
+    /// The token was redeemed before by the same key and has not expired: the enrolment is
+    /// repeated (its first answer was lost).
+    Repeat,
+}
+
 /// A stored enrollment token.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct EnrollmentToken {

@@ -309,6 +309,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<EnrollmentToken, StoreError> {
         in_own_tx!(self.consume_enrollment_token(public_id, now))
     }
+    /// [`StoreTx::redeem_enrollment_token`] in a transaction of its own, without an audit
+    /// event.
+    async fn redeem_enrollment_token(
+        &self,
+        public_id: &str,
+        now: OffsetDateTime,
+        key_sha256: &str,
+    ) -> Result<crate::model::Redemption, StoreError> {
+        in_own_tx!(self.redeem_enrollment_token(public_id, now, key_sha256))
+    }
 
     // ── audit log ──────────────────────────────────────────────────────────────────────
 

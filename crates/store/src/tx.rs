@@ -189,6 +189,20 @@ pub trait StoreTx: Send + std::fmt::Debug {
         now: OffsetDateTime,
     ) -> Result<EnrollmentToken, StoreError>;
 
+    /// Redeems the token for the public key whose SHA-256 (hex) is `key_sha256`: the first
+    /// time like [`StoreTx::consume_enrollment_token`] (`Redemption::First`, the key is
+    /// remembered); again with the **same** key while the token has not expired
+    /// (`Redemption::Repeat`), so a connector that lost the hub's answer can ask again.
+    ///
+    /// Errors: `NotFound("enrollment token")`; `Expired` (also for a repeat after expiry);
+    /// `Revoked("connector")`; `AlreadyUsed` when it was redeemed with another key.
+    async fn redeem_enrollment_token(
+        &mut self,
+        public_id: &str,
+        now: OffsetDateTime,
+        key_sha256: &str,
+    ) -> Result<crate::model::Redemption, StoreError>;
+
     // ── audit ──────────────────────────────────────────────────────────────────────────
 
     /// Adds an event to the hash-chained audit log in this transaction: it is stored, linked

@@ -16,11 +16,13 @@
 //! - [`process`]: [`process::Proc`], the real binary as a child process (readiness from its
 //!   log lines, SIGKILL on drop).
 //! - [`pysap`]: the pysap-based NI client (`tests/pysap/ni_client.py`), a third-party client.
+//! - [`mount`]: a small tmpfs mounted for a test (a real full or read-only file system).
 #![forbid(unsafe_code)]
 
 pub mod clients;
 pub mod connector;
 pub mod hub;
+pub mod mount;
 pub mod process;
 pub mod pysap;
 

@@ -91,6 +91,10 @@ pub enum PkiError {
     #[error("invalid PEM: {0}")]
     Pem(#[source] rustls_pki_types::pem::Error),
 
+    /// A private key PEM could not be loaded as a key pair (expected PKCS#8, ECDSA P-256).
+    #[error("invalid private key: {0}")]
+    InvalidKey(#[source] rcgen::Error),
+
     /// A PEM document contains no `CERTIFICATE` section.
     #[error("no certificate found in PEM")]
     NoCertificate,
@@ -147,6 +151,9 @@ pub struct SignedCert {
     pub fingerprint_hex: String,
     /// End of validity, as written in the certificate (whole seconds, UTC).
     pub not_after: OffsetDateTime,
+    /// Lowercase hex SHA-256 of the certified public key (the CSR's `subjectPublicKey` bits):
+    /// the same for every request made with the same key pair.
+    pub public_key_sha256: String,
 }
 
 /// Generates a new self-signed ECDSA P-256 CA valid for ten years.
@@ -178,11 +185,23 @@ pub fn generate_ca(common_name: &str) -> Result<CaMaterial, PkiError> {
 pub fn generate_csr(common_name: &str) -> Result<(String, String), PkiError> {
     check_common_name(common_name)?;
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(PkiError::KeyGeneration)?;
+    let key_pem = key.serialize_pem();
+    Ok((csr_with(common_name, &key)?, key_pem))
+}
+
+/// A CSR for an existing key pair (PKCS#8 PEM), e.g. to repeat an enrolment whose answer was
+/// lost with the key that is already stored.
+pub fn csr_for_key(common_name: &str, key_pem: &str) -> Result<String, PkiError> {
+    check_common_name(common_name)?;
+    let key = KeyPair::from_pem(key_pem).map_err(PkiError::InvalidKey)?;
+    csr_with(common_name, &key)
+}
+
+fn csr_with(common_name: &str, key: &KeyPair) -> Result<String, PkiError> {
     let mut params = CertificateParams::default();
     params.distinguished_name = common_name_dn(common_name);
-    let csr = params.serialize_request(&key).map_err(PkiError::Signing)?;
-    let csr_pem = csr.pem().map_err(PkiError::Signing)?;
-    Ok((csr_pem, key.serialize_pem()))
+    let csr = params.serialize_request(key).map_err(PkiError::Signing)?;
+    csr.pem().map_err(PkiError::Signing)
 }
 
 /// The hub's CA, able to issue certificates.
@@ -313,6 +332,7 @@ impl Ca {
             cert_pem: cert.pem(),
             fingerprint_hex: fingerprint_hex(cert.der()),
             not_after,
+            public_key_sha256: hex::encode(Sha256::digest(csr.public_key.der_bytes())),
         })
     }
 

@@ -4,6 +4,13 @@
 //! CSR asks for: the certificate names the company and location the token was issued for, and
 //! its fingerprint is stored on the connector's row, which the tunnel endpoint checks on every
 //! connect.
+//!
+//! A token is redeemed for the CSR's public key. If the connector lost the answer (a dropped
+//! connection, a crash before it wrote its certificate), it may send the same token with a CSR
+//! for the **same** key again until the token expires, and gets a fresh certificate for it
+//! (the stored fingerprint moves to the new one, so only the latest certificate connects). The
+//! CSR's signature proves possession of the key, so the token alone is not enough to repeat;
+//! any other key finds the token used.
 
 use std::time::Duration;
 
@@ -11,7 +18,7 @@ use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::Json;
 use portcullis_proto::enroll::{EnrollRequest, EnrollResponse, EnrollToken};
-use portcullis_store::{NewAuditEvent, StoreError};
+use portcullis_store::{NewAuditEvent, Redemption, StoreError};
 use time::OffsetDateTime;
 
 use super::ApiErr;
@@ -80,8 +87,12 @@ pub async fn enroll(
     // Spending the token, recording the certificate and the audit event commit together:
     // a failure anywhere leaves the token unspent.
     let mut tx = st.store.begin().await?;
-    let _spent = match tx
-        .consume_enrollment_token(&tok.public_id, OffsetDateTime::now_utc())
+    let redemption = match tx
+        .redeem_enrollment_token(
+            &tok.public_id,
+            OffsetDateTime::now_utc(),
+            &signed.public_key_sha256,
+        )
         .await
     {
         Ok(t) => t,
@@ -97,7 +108,7 @@ pub async fn enroll(
             return Err(ApiErr::new(
                 StatusCode::GONE,
                 "token_used",
-                "the enrolment token was already used; ask for a new one",
+                "the enrolment token was already used (by another key); ask for a new one",
             ))
         }
         Err(StoreError::Revoked(_)) => {
@@ -120,6 +131,8 @@ pub async fn enroll(
         outcome: "ok".into(),
         detail: serde_json::json!({
             "fingerprint": signed.fingerprint_hex, "hostname": req.hostname,
+            "public_key_sha256": signed.public_key_sha256,
+            "repeat": redemption == Redemption::Repeat,
         }),
     })
     .await?;

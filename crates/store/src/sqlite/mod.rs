@@ -8,6 +8,7 @@
 
 mod audit;
 mod connectors;
+mod enrollment;
 mod rows;
 mod settings;
 mod systems;

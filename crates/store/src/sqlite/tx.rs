@@ -10,10 +10,10 @@ use portcullis_domain::authz::Authorizations;
 use portcullis_domain::conntype::ConnTypeDef;
 use portcullis_domain::system::SystemData;
 
-use super::{audit, connectors, systems, tenants, users, windows};
+use super::{audit, connectors, enrollment, systems, tenants, users, windows};
 use crate::audit::{AuditEvent, NewAuditEvent};
 use crate::model::{
-    ApiToken, Company, Connector, EnrollmentToken, NewApiToken, NewEnrollmentToken,
+    ApiToken, Company, Connector, EnrollmentToken, NewApiToken, NewEnrollmentToken, Redemption,
 };
 use crate::remote::{
     ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, ServiceConnection, System,
@@ -208,6 +208,15 @@ impl StoreTx for SqliteTx {
         now: OffsetDateTime,
     ) -> Result<EnrollmentToken, StoreError> {
         connectors::consume_enrollment_token(self.conn(), public_id, now).await
+    }
+
+    async fn redeem_enrollment_token(
+        &mut self,
+        public_id: &str,
+        now: OffsetDateTime,
+        key_sha256: &str,
+    ) -> Result<Redemption, StoreError> {
+        enrollment::redeem_enrollment_token(self.conn(), public_id, now, key_sha256).await
     }
 
     async fn audit(&mut self, e: NewAuditEvent) -> Result<(), StoreError> {
