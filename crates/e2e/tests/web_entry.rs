@@ -79,6 +79,7 @@ async fn curl(hub: &TestHub, ca: &Path, jar: &Path, url: &str, follow: bool) -> 
     let port = hub.web().port();
     let mut args = vec![
         "-sS".to_owned(),
+        "--path-as-is".into(),
         "--max-time".into(),
         "20".into(),
         "--cacert".into(),
@@ -210,6 +211,17 @@ async fn an_engineer_opens_an_http_service_in_a_browser_while_the_window_is_open
     let (status, text) = curl(&hub, &ca, &dir.path().join("other-jar"), &url, true).await;
     assert_eq!(status, 403, "{text}");
     assert!(text.contains("not valid"), "{text}");
+
+    // A path without a single meaning is refused at the web entry; the others travel in
+    // their canonical form (the back end names the path it got).
+    for bad in ["/%2e%2e/x", "/a/..%2fb", "/a/..;/b", "/a%00"] {
+        let (status, text) = curl(&hub, &ca, &jar, &format!("{base}{bad}"), false).await;
+        assert_eq!(status, 400, "{bad}: {text}");
+        assert!(text.contains("Bad request target"), "{bad}: {text}");
+    }
+    let (status, text) = curl(&hub, &ca, &jar, &format!("{base}/x/%2E%2e//y/./z"), false).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("app got /y/z"), "{text}");
 
     // A redirect to the virtual host stays on the web entry.
     let (status, text) = curl(&hub, &ca, &jar, &format!("{base}/go"), false).await;

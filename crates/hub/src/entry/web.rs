@@ -7,7 +7,9 @@
 //!   the engineer's token; later requests on the connection reuse it, as a keep-alive
 //!   connection would. A closed window cuts the session: the next request opens a new one and
 //!   is refused with the reason.
-//! * Requests go to the connector in origin form with `Host` set to the virtual host (the
+//! * A request target without a single meaning (`/a/%2e%2e%2fb`, `/..`, a NUL, …;
+//!   [`portcullis_domain::http_path`]) is refused with 400; the others go to the connector
+//!   with their canonical path, in origin form with `Host` set to the virtual host (the
 //!   connector applies its resources, host header and redirect mapping); our cookie is taken
 //!   out of `Cookie`. Answers come back with a `Location` on the virtual host made relative
 //!   (so redirects stay on the web entry) and `Set-Cookie` without `Domain` (so cookies bind to
@@ -30,6 +32,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_rustls::TlsAcceptor;
+
+use portcullis_domain::http_path::parse_target;
 
 use crate::audit::Event;
 use crate::session;
@@ -240,12 +244,19 @@ async fn serve(
     slot: Slot,
     upstream: Arc<tokio::sync::Mutex<Option<Upstream>>>,
 ) -> Resp {
-    if req.uri().path() == LOGIN_PATH {
+    // One meaning for the path, decided where the connector decides it: a target without
+    // one is refused here, and only the canonical form travels on (the connector still
+    // checks it against the entry's resources).
+    let target = match parse_target(req.uri().to_string().as_bytes()) {
+        Ok(t) => t,
+        Err(e) => return page(StatusCode::BAD_REQUEST, &format!("Bad request target: {e}")),
+    };
+    if target.path() == LOGIN_PATH {
         drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take());
         return login(&state, peer, &req).await;
     }
     let secret = cookie(req.headers(), COOKIE);
-    if req.uri().path() == LOGOUT_PATH {
+    if target.path() == LOGOUT_PATH {
         if let Some(s) = &secret {
             state.web.end(s);
         }
@@ -286,6 +297,10 @@ async fn serve(
         return page(StatusCode::BAD_GATEWAY, "no session");
     };
     let (mut parts, body) = req.into_parts();
+    parts.uri = match target.origin_form().parse() {
+        Ok(u) => u,
+        Err(_) => return page(StatusCode::BAD_REQUEST, "Bad request target"),
+    };
     for h in HOP {
         parts.headers.remove(h);
     }
