@@ -485,7 +485,8 @@ pub fn describe(info: &Info, dir: &Path) -> String {
          SOCKS5 entry    {socks}\n\
          HTTP proxy      {http}\n\
          NI entry        {ni}   (SAP route strings)\n\
-         Web entry       https://{web}   (browsers; links from `portcullis web-link`)\n\
+         Web entry       https://{web}   (browsers: each service at https://sc<id>.web.localhost:<port>/;\n\
+         \x20               links from `portcullis web-link`)\n\
          Connector       location {loc}, exposing echo.demo:7 (TCP echo) and web.demo:80 (HTTP)\n\
          Token           {token}   (technical user quickstart-app, standing grants)\n\
          Engineer token  {eng}   (support engineer, windows open for 8 h)\n\

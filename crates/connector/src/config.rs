@@ -298,6 +298,8 @@ system_id = "PRD"                   # optional, for people
 description = "ERP production, SAP GUI dispatchers"
 # host_in_header = "virtual"        # http/https: "virtual" (default) or "internal" + X-Forwarded-Host
 # system_certificate = false        # https/tcp_tls/ldaps: log on with the system certificate
+# case_insensitive_paths = false    # http/https: the back end ignores the case of paths (IIS):
+                                    # resources then compare in lowercase
 
 # TLS to back ends (https, tcp_tls, ldaps entries). The connector trusts no back end until
 # its CA is in the trust store; a TLS entry is refused with that reason meanwhile.
@@ -441,6 +443,8 @@ struct RawAccess {
     host_in_header: Option<String>,
     #[serde(default)]
     system_certificate: bool,
+    #[serde(default)]
+    case_insensitive_paths: bool,
     #[serde(default)]
     system_id: Option<String>,
     #[serde(default)]
@@ -713,6 +717,7 @@ fn access_entry(index: usize, a: RawAccess) -> Result<AccessEntry, ConfigError> 
                 .map_err(|e| bad(format!("`host_in_header`: {e}")))?,
         },
         system_certificate: a.system_certificate,
+        case_insensitive_paths: a.case_insensitive_paths,
         system_id: a.system_id.map(|s| s.trim().to_owned()),
         description: a.description.unwrap_or_default().trim().to_owned(),
         resources: a

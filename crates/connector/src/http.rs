@@ -5,10 +5,13 @@
 //! request:
 //! 1. looks the virtual target up in the *current* access control list (a reload that
 //!    removes the entry or changes its resources applies to the next request of a live
-//!    session) and checks the request's path against the resources: refused requests get
-//!    `403` with a body that names the reason, and an `http.denied` audit event naming the
-//!    entry, method and path;
-//! 2. sends an allowed request to the back end on a kept-alive HTTP/1.1 connection (dialled
+//!    session), parses the request target into its one canonical path
+//!    ([`portcullis_domain::http_path`]: a target without a single meaning, e.g.
+//!    `/a/%2e%2e%2fb`, gets `400`) and checks that path against the resources: refused
+//!    requests get `403` with a body that names the reason; a GET or HEAD with a body gets
+//!    `400`; every refusal is an `http.denied` audit event naming the entry, method and path;
+//! 2. sends an allowed request to the back end with exactly the canonical path (and the query
+//!    as sent) on a kept-alive HTTP/1.1 connection (dialled
 //!    again with the session's permit when the back end closed it), with `Host` per the
 //!    entry (the virtual host, or the internal one and `X-Forwarded-Host`);
 //! 3. maps the answer back: a `Location` pointing at the internal host points at the virtual
@@ -28,7 +31,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use portcullis_domain::access::{AccessPermit, HostInHeader};
+use portcullis_domain::access::{AccessPermit, HostInHeader, RequestRefused};
 use portcullis_proto::StreamOpen;
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -167,8 +170,7 @@ fn authority(host: &str, port: u16) -> String {
 async fn handle(inner: &Inner, req: Request<Incoming>) -> Response<Body> {
     let began = Instant::now();
     let method = req.method().as_str().to_owned();
-    let path = req.uri().path().to_owned();
-    let (resp, resource) = decide(inner, req).await;
+    let (resp, resource, path) = decide(inner, req).await;
     let ctx = &inner.ctx;
     let virtual_host = show_target(&ctx.open.host, ctx.open.port);
     ctx.monitor.record(
@@ -183,35 +185,81 @@ async fn handle(inner: &Inner, req: Request<Incoming>) -> Response<Body> {
     resp
 }
 
-/// The response to one request, and the resource that allowed it (none when refused).
-async fn decide(inner: &Inner, mut req: Request<Incoming>) -> (Response<Body>, Option<String>) {
+/// A GET or HEAD request that carries a body: back ends disagree on whether it has one (a
+/// request smuggled inside the body of another).
+fn body_without_meaning<B>(req: &Request<B>) -> bool {
+    let h = req.headers();
+    let has_body = h.contains_key(header::TRANSFER_ENCODING)
+        || h.get_all(header::CONTENT_LENGTH)
+            .iter()
+            .any(|v| v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) != Some(0));
+    has_body && matches!(*req.method(), http::Method::GET | http::Method::HEAD)
+}
+
+/// The response to one request, the resource that allowed it (none when refused), and the
+/// path to record: the canonical one, or the raw one when the target has none.
+async fn decide(
+    inner: &Inner,
+    mut req: Request<Incoming>,
+) -> (Response<Body>, Option<String>, String) {
     let ctx = &inner.ctx;
     inner.stats.requests.fetch_add(1, Ordering::Relaxed);
-    let target = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| req.uri().to_string(), |p| p.as_str().to_owned());
+    // The request target as it came in the request line (absolute form included); only the
+    // canonical form of it ever goes further.
+    let raw = req.uri().to_string();
+    let raw_path = raw.split('?').next().unwrap_or_default().to_owned();
     let upgrade = is_websocket_upgrade(&req);
     let current = ctx.acl.borrow().acl.clone();
     let permit = match current.check(&ctx.open.host, ctx.open.port) {
         Ok(p) => p,
         Err(_) => {
             let why = "the access control entry was removed".to_owned();
-            return (deny(inner, &req, &target, why), None);
+            let resp = deny(inner, &req, StatusCode::FORBIDDEN, &raw_path, why);
+            return (resp, None, raw_path);
         }
     };
-    let resource = match permit.check_request(&target, upgrade) {
-        Ok(resource) => resource,
-        Err(denied) => return (deny(inner, &req, &target, denied.to_string()), None),
+    let allowed = match permit.check_request(raw.as_bytes(), upgrade) {
+        Ok(allowed) => allowed,
+        Err(RequestRefused::Denied(denied)) => {
+            let path = denied.path().to_owned();
+            let resp = deny(
+                inner,
+                &req,
+                StatusCode::FORBIDDEN,
+                &path,
+                denied.to_string(),
+            );
+            return (resp, None, path);
+        }
+        Err(bad) => {
+            let resp = deny(
+                inner,
+                &req,
+                StatusCode::BAD_REQUEST,
+                &raw_path,
+                bad.to_string(),
+            );
+            return (resp, None, raw_path);
+        }
     };
+    let path = allowed.target.path().to_owned();
+    if body_without_meaning(&req) {
+        let why = format!("a {} request with a body", req.method());
+        return (
+            deny(inner, &req, StatusCode::BAD_REQUEST, &path, why),
+            None,
+            path,
+        );
+    }
+    let resource = allowed.resource;
     let counters = ctx
         .monitor
         .counters(&show_target(&ctx.open.host, ctx.open.port), &resource);
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let req = req.map(|body| counted(body, counters.received.clone()));
-    let backend_req = match backend_request(req, &permit, &target, upgrade) {
+    let backend_req = match backend_request(req, &permit, &allowed.target.origin_form(), upgrade) {
         Ok(r) => r,
-        Err(e) => return (text(StatusCode::BAD_REQUEST, &e), Some(resource)),
+        Err(e) => return (text(StatusCode::BAD_REQUEST, &e), Some(resource), path),
     };
     let mut resp = match send(inner, backend_req).await {
         Ok(r) => r,
@@ -222,7 +270,7 @@ async fn decide(inner: &Inner, mut req: Request<Incoming>) -> (Response<Body>, O
                 StatusCode::BAD_GATEWAY,
                 &format!("the internal system did not answer: {e}"),
             );
-            return (resp, Some(resource));
+            return (resp, Some(resource), path);
         }
     };
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
@@ -243,6 +291,7 @@ async fn decide(inner: &Inner, mut req: Request<Incoming>) -> (Response<Body>, O
     (
         map_response(resp, &permit, &ctx.domain_mappings),
         Some(resource),
+        path,
     )
 }
 
@@ -257,7 +306,15 @@ fn counted(body: Incoming, counter: Arc<AtomicU64>) -> Body {
     .boxed()
 }
 
-fn deny(inner: &Inner, req: &Request<Incoming>, target: &str, reason: String) -> Response<Body> {
+/// Refuses a request with `status` (403 by the resources, 400 for a target or body without
+/// a single meaning), with an `http.denied` audit event naming the entry, method and path.
+fn deny(
+    inner: &Inner,
+    req: &Request<Incoming>,
+    status: StatusCode,
+    path: &str,
+    reason: String,
+) -> Response<Body> {
     let ctx = &inner.ctx;
     inner.stats.denied.fetch_add(1, Ordering::Relaxed);
     ctx.audit.record_or_log(AuditEvent {
@@ -269,12 +326,13 @@ fn deny(inner: &Inner, req: &Request<Incoming>, target: &str, reason: String) ->
         detail: json!({
             "entry": ctx.permit.entry(),
             "method": req.method().as_str(),
-            "path": target.split('?').next().unwrap_or_default(),
+            "path": path,
+            "status": status.as_u16(),
             "reason": reason,
         }),
     });
-    tracing::info!(session = %ctx.open.session_id, entry = ctx.permit.entry(), %target, %reason, "HTTP request refused");
-    text(StatusCode::FORBIDDEN, &reason)
+    tracing::info!(session = %ctx.open.session_id, entry = ctx.permit.entry(), %path, %reason, "HTTP request refused");
+    text(status, &reason)
 }
 
 /// The request as the back end gets it: origin-form, hop-by-hop headers dropped, `Host` per

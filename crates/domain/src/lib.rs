@@ -2,6 +2,7 @@
 //! operation takes as an argument, so skipping the check does not compile.
 //!
 //! # Layout
+//! - [`http_path`]: what an HTTP request target means: one canonical path, or a refusal.
 //! - [`target`]: parsing `host:port` and `host:port-port` as users write them.
 //! - [`access`]: the connector's access control list and its evaluator ([`access::AccessPermit`]).
 //! - [`authz`]: roles, a company's authorizations, and [`authz::authorize`], which hands out the
@@ -15,6 +16,7 @@
 pub mod access;
 pub mod authz;
 pub mod conntype;
+pub mod http_path;
 pub mod naming;
 pub mod system;
 pub mod target;

@@ -255,10 +255,32 @@ async fn https_request(
     path: &str,
     headers: &str,
 ) -> anyhow::Result<String> {
+    https_send(tls, to, host, &format!("GET {path}"), headers, "").await
+}
+
+/// One request (`line` = method and target) with `body` (sent as a form when not empty).
+async fn https_send(
+    tls: &TlsConnector,
+    to: SocketAddr,
+    host: &str,
+    line: &str,
+    headers: &str,
+    body: &str,
+) -> anyhow::Result<String> {
     let tcp = connect_from(LEGIT, to).await?;
     let name = ServerName::try_from(host.to_owned())?;
     let mut s = tls.connect(name, tcp).await?;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n");
+    let form = if body.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            body.len()
+        )
+    };
+    let req = format!(
+        "{line} HTTP/1.1\r\nHost: {host}\r\n{headers}{form}Connection: close\r\n\r\n{body}"
+    );
     s.write_all(req.as_bytes()).await?;
     let mut answer = Vec::new();
     // A server may end a `Connection: close` answer without close_notify.
@@ -368,12 +390,21 @@ async fn world() -> World {
 /// Opens the one-time link from [`LEGIT`]; returns the host it names and the session cookie
 /// the web entry set (`name=value`).
 async fn web_login(hub: &TestHub, url: &str) -> (String, String) {
-    let uri: hyper::Uri = url.parse().unwrap();
+    // The link carries the ticket after '#'; the login page POSTs it.
+    let (login, ticket) = url.split_once("#ticket=").expect("a ticket in the link");
+    let uri: hyper::Uri = login.parse().unwrap();
     let host = uri.host().unwrap().to_owned();
     let path = uri.path_and_query().unwrap().as_str().to_owned();
-    let answer = https_request(&https_client(hub), hub.web(), &host, &path, "")
-        .await
-        .unwrap();
+    let answer = https_send(
+        &https_client(hub),
+        hub.web(),
+        &host,
+        &format!("POST {path}"),
+        "",
+        &format!("ticket={ticket}"),
+    )
+    .await
+    .unwrap();
     let cookie = answer
         .lines()
         .find_map(|l| {

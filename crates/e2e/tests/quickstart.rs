@@ -145,20 +145,33 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
             )
             .await
             .unwrap();
+        // The link opens the service's own origin with the ticket in its fragment; the page
+        // there POSTs it (as a browser does with the form).
         let url = link["url"].as_str().unwrap().to_owned();
+        let (login, ticket) = url.split_once("#ticket=").expect("ticket in the fragment");
+        assert!(!login.contains('?'), "{url}");
+        let host = login
+            .strip_prefix("https://")
+            .and_then(|r| r.split_once(':'))
+            .map(|(h, _)| h.to_owned())
+            .unwrap();
+        assert!(host.ends_with(".web.localhost"), "{url}");
         let jar = dir.path().join("jar.txt");
         let port = info.web.rsplit_once(':').unwrap().1.to_owned();
+        let (login, ticket) = (login.to_owned(), ticket.to_owned());
         let out = tokio::task::spawn_blocking(move || {
             Command::new("curl")
                 .args(["-sS", "--max-time", "20", "-L", "--cacert"])
                 .arg(&info.ca_cert)
                 .arg("--resolve")
-                .arg(format!("localhost:{port}:127.0.0.1"))
+                .arg(format!("{host}:{port}:127.0.0.1"))
                 .arg("-c")
                 .arg(&jar)
                 .arg("-b")
                 .arg(&jar)
-                .arg(url)
+                .arg("--data")
+                .arg(format!("ticket={ticket}"))
+                .arg(login)
                 .output()
                 .unwrap()
         })

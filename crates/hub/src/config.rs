@@ -81,9 +81,12 @@ pub struct RawListen {
     pub ni: Option<String>,
     /// Web entry: HTTP service connections in a browser, over HTTPS. Off unless given.
     pub web: Option<String>,
-    /// The web entry's base URL in the links the API hands out, when it differs from
-    /// `https://<server_names[0]>:<bound port>` (behind a reverse proxy).
-    pub advertised_web: Option<String>,
+    /// The domain under which every service connection gets its own origin
+    /// (`sc<id>.<web_domain>`); default `web.<server_names[0]>`.
+    pub web_domain: Option<String>,
+    /// The web entry's port in the links the API hands out, when it differs from the bound
+    /// port (behind a reverse proxy).
+    pub advertised_web_port: Option<u16>,
     /// The tunnel address told to connectors at enrolment, when it differs from `tunnel`
     /// (behind NAT or a load balancer).
     pub advertised_tunnel: Option<String>,
@@ -144,8 +147,11 @@ pub struct HubConfig {
     pub ni: Option<SocketAddr>,
     /// Web entry listen address, if enabled.
     pub web: Option<SocketAddr>,
-    /// Base URL of the web entry in links, when not derived from the bound address.
-    pub advertised_web: Option<String>,
+    /// The domain of the web entry's origins: service connection `id` is
+    /// `https://sc<id>.<web_domain>:<port>/`.
+    pub web_domain: String,
+    /// The web entry's port in links, when not the bound port.
+    pub advertised_web_port: Option<u16>,
     /// Tunnel address for enrolment answers; `None` = the bound tunnel address.
     pub advertised_tunnel: Option<String>,
     /// Version policy for connectors.
@@ -195,7 +201,9 @@ socks5 = "127.0.0.1:1080"       # cloud apps: user = location ID, password = API
 http_proxy = "127.0.0.1:3128"   # HTTP CONNECT with Proxy-Authorization; "" disables
 ni = "127.0.0.1:3299"           # SAP route strings /H/<hub>/S/3299/W/<token>/H/<service connection>/S/<port>; "" disables
 # web = "127.0.0.1:8445"        # HTTP service connections in a browser (HTTPS, one-time links); off unless set
-# advertised_web = "https://hub.example.com:8445"   # the web entry's URL in links, if not https://<server_names[0]>:<port>
+# web_domain = "web.hub.example.com"   # each service connection is https://sc<id>.<web_domain>:<port>/
+#                                      # (default web.<server_names[0]>; DNS: *.<web_domain>)
+# advertised_web_port = 443            # the web entry's port in links, if not the bound one
 # advertised_tunnel = "hub.example.com:443"   # what enrolment tells connectors, if not `tunnel`
 
 [connectors]
@@ -255,6 +263,34 @@ fn addr(field: &'static str, v: Option<&str>, default: &str) -> Result<SocketAdd
     v.unwrap_or(default)
         .parse()
         .map_err(|e| invalid(field, format!("{e} (expected ip:port)")))
+}
+
+/// The web entry's domain: as configured (a DNS name of at least two labels, so that
+/// clients accept the wildcard `*.<domain>`), or `web.<server_names[0]>`.
+fn web_domain(configured: Option<&str>, server_names: &[String]) -> Result<String, ConfigError> {
+    let domain = match configured {
+        Some(d) => d.trim().trim_end_matches('.').to_ascii_lowercase(),
+        None => format!("web.{}", server_names[0].to_ascii_lowercase()),
+    };
+    let labels: Vec<&str> = domain.split('.').collect();
+    let ok = labels.len() >= 2
+        && domain.len() <= 200
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        && !labels.iter().all(|l| l.bytes().all(|b| b.is_ascii_digit()));
+    if !ok {
+        return Err(invalid(
+            "listen.web_domain",
+            "must be a DNS name of at least two labels (e.g. web.hub.example.com); the \
+             default web.<server_names[0]> needs server_names[0] to be a name, not an address",
+        ));
+    }
+    Ok(domain)
 }
 
 fn optional_addr(
@@ -354,6 +390,12 @@ impl TryFrom<RawHubConfig> for HubConfig {
             ));
         }
         let l = &raw.listen;
+        // Checked only when the web entry is on: an address as server_names[0] is fine
+        // without it.
+        let web_domain = match l.web.as_deref() {
+            None | Some("") => String::new(),
+            Some(_) => web_domain(l.web_domain.as_deref(), &server_names)?,
+        };
         Ok(HubConfig {
             data_dir: raw
                 .data_dir
@@ -372,7 +414,8 @@ impl TryFrom<RawHubConfig> for HubConfig {
                 None | Some("") => None,
                 Some(a) => Some(addr("listen.web", Some(a), "127.0.0.1:8445")?),
             },
-            advertised_web: l.advertised_web.clone(),
+            web_domain,
+            advertised_web_port: l.advertised_web_port.filter(|p| *p != 0),
             advertised_tunnel: l.advertised_tunnel.clone(),
             version_policy: VersionPolicy {
                 minimum,

@@ -162,11 +162,9 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
             addrs.tunnel.to_string()
         }
     });
-    let web_url = addrs.web.map(|a| {
-        config
-            .advertised_web
-            .clone()
-            .unwrap_or_else(|| format!("https://{}:{}", config.server_names[0], a.port()))
+    let web_origins = addrs.web.map(|a| web::WebOrigins {
+        domain: config.web_domain.clone(),
+        port: config.advertised_web_port.unwrap_or(a.port()),
     });
     let shutdown = CancellationToken::new();
     let hard_stop = CancellationToken::new();
@@ -179,7 +177,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         pki,
         registry: registry::Registry::default(),
         advertised_tunnel,
-        web_url,
+        web_origins,
         web: Default::default(),
         accept_stop: shutdown.clone(),
         shutdown: hard_stop.clone(),
@@ -226,8 +224,10 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         )));
     }
     if let Some(l) = web_l {
-        // The API's certificate, speaking HTTP/1.1 only (the web entry serves HTTP/1.1).
-        let mut web_tls = (*api_tls).clone();
+        // A wildcard certificate for the services' origins, speaking HTTP/1.1 only (the web
+        // entry serves HTTP/1.1).
+        let (chain, key) = pki_state::web_certificate(&state.pki.ca, &state.config.web_domain)?;
+        let mut web_tls = (*tls::api_server_config(chain, key)?).clone();
         web_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let acceptor = TlsAcceptor::from(Arc::new(web_tls));
         listeners.push(tokio::spawn(entry::listener::accept_loop(

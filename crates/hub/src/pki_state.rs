@@ -180,6 +180,19 @@ pub fn load_or_create(data_dir: &Path, server_names: &[String]) -> Result<HubPki
     })
 }
 
+/// The web entry's certificate: `*.<web_domain>` (every service connection's origin is one
+/// label below it), issued by the CA at each start and kept in memory only (a restart
+/// issues a new one; nothing pins it but the CA).
+pub fn web_certificate(
+    ca: &Ca,
+    web_domain: &str,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), PkiStateError> {
+    let issued = ca.issue_server_cert(&[format!("*.{web_domain}")], SERVER_VALIDITY)?;
+    let mut chain = pki::pem_to_der_certs(&issued.cert_pem)?;
+    chain.push(ca.cert_der().clone());
+    Ok((chain, pki::pem_to_private_key(&issued.key_pem)?))
+}
+
 /// True when the certificate's `notAfter` is within [`RENEW_BEFORE`] or unreadable.
 fn expiring(cert_pem: &str) -> bool {
     let Ok(ders) = pki::pem_to_der_certs(cert_pem) else {

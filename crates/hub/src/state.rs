@@ -33,8 +33,8 @@ pub struct HubState {
     pub windows: crate::windows::WindowHub,
     /// The tunnel address told to connectors at enrolment.
     pub advertised_tunnel: String,
-    /// The web entry's base URL for links (`None`: the web entry is off).
-    pub web_url: Option<String>,
+    /// The web entry's origins (`None`: the web entry is off).
+    pub web_origins: Option<crate::web::WebOrigins>,
     /// Tickets and browser sessions of the web entry.
     pub web: crate::web::WebSessions,
     /// Cancelled when the hub stops accepting new connections (first phase of shutdown).

@@ -10,6 +10,12 @@
 //! each one exactly as to SOCKS5 or the HTTP proxy; the token is re-read from the store each
 //! time, so revoking it (or disabling the user) ends the web session too.
 //!
+//! **Every service connection has its own origin**, `https://sc<id>.<web domain>:<port>/`
+//! ([`WebOrigins`]): the browser keeps cookies, storage and scripts of two services apart as
+//! it keeps two sites apart, so one company's application never sees another's cookies. The
+//! web-session cookie is `__Host-` prefixed (`Secure`, `Path=/`, no `Domain`): it belongs to
+//! that one origin, and a session opens only the service of the origin it was made on.
+//!
 //! Tickets and web sessions live in memory only: a hub restart ends them (the engineer asks
 //! for a new link). Only SHA-256 hashes of their secrets are kept.
 
@@ -25,11 +31,56 @@ use crate::session::Target;
 pub const TICKET_TTL: Duration = Duration::from_secs(120);
 /// How long a web session lasts at most (the window and the token may end it sooner).
 pub const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
-/// The cookie that carries a web session.
-pub const COOKIE: &str = "portcullis_web";
+/// The cookie that carries a web session: host-only, `Secure`, `Path=/` (the `__Host-`
+/// prefix makes the browser insist on all three).
+pub const COOKIE: &str = "__Host-portcullis_web";
 /// Most tickets plus sessions kept; beyond it the expired ones are dropped, then new ones
 /// refused (bounded memory whatever clients do).
 const MAX_ENTRIES: usize = 10_000;
+
+/// The web entry's origins: service connection `id` is `https://sc<id>.<domain>:<port>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebOrigins {
+    /// The domain under which the origins live (`web.localhost`, `web.hub.example.com`).
+    pub domain: String,
+    /// The port in links (the bound one, or the advertised one behind a proxy).
+    pub port: u16,
+}
+
+impl WebOrigins {
+    /// The host name of service connection `id`'s origin.
+    pub fn host(&self, id: i64) -> String {
+        format!("sc{id}.{}", self.domain)
+    }
+
+    /// The origin of service connection `id`, as browsers send it in `Origin`.
+    pub fn origin(&self, id: i64) -> String {
+        if self.port == 443 {
+            format!("https://{}", self.host(id))
+        } else {
+            format!("https://{}:{}", self.host(id), self.port)
+        }
+    }
+
+    /// The service connection whose origin `host` (a `Host` header: name, optional port)
+    /// names; `None` for any other name.
+    pub fn service_of(&self, host: &str) -> Option<i64> {
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let label = name.strip_suffix(&self.domain)?.strip_suffix('.')?;
+        let digits = label.strip_prefix("sc")?;
+        if digits.is_empty()
+            || digits.starts_with('0')
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        digits.parse().ok()
+    }
+}
 
 /// What a ticket or a web session is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +208,32 @@ mod tests {
             label: "acme/PRD/http_connect".into(),
             landing: "/".into(),
         }
+    }
+
+    #[test]
+    fn every_service_connection_has_its_own_origin() {
+        let o = WebOrigins {
+            domain: "web.localhost".into(),
+            port: 8445,
+        };
+        assert_eq!(o.origin(42), "https://sc42.web.localhost:8445");
+        assert_eq!(o.service_of("sc42.web.localhost:8445"), Some(42));
+        assert_eq!(o.service_of("SC42.Web.Localhost"), Some(42));
+        for other in [
+            "web.localhost",
+            "localhost:8445",
+            "sc.web.localhost",
+            "sc042.web.localhost",
+            "scx.web.localhost",
+            "a.sc42.web.localhost",
+            "sc42.web.localhost.evil",
+            "sc42xweb.localhost",
+            "sc99999999999999999999.web.localhost",
+        ] {
+            assert_eq!(o.service_of(other), None, "{other}");
+        }
+        let standard = WebOrigins { port: 443, ..o };
+        assert_eq!(standard.origin(1), "https://sc1.web.localhost");
     }
 
     #[test]

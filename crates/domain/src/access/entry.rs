@@ -248,6 +248,10 @@ pub struct EntryOptions {
     pub description: String,
     /// The paths HTTP(S) requests may reach ([`super::resource`]); HTTP and HTTPS only.
     pub resources: Vec<super::Resource>,
+    /// The back end ignores the case of paths (IIS, SAP ICM with case-insensitive
+    /// handlers): resources then compare in ASCII lowercase, so a suspended `/app/admin`
+    /// also refuses `/APP/Admin`. HTTP and HTTPS only.
+    pub case_insensitive_paths: bool,
 }
 
 /// Checks the options against the protocol and each other; `Err` names the field and why.
@@ -302,6 +306,12 @@ pub(crate) fn check_options(
                 format!("1 to {MAX_SYSTEM_ID_LEN} letters, digits, '_' or '-'"),
             ));
         }
+    }
+    if o.case_insensitive_paths && !protocol.is_http() {
+        return Err((
+            "case_insensitive_paths",
+            format!("only HTTP and HTTPS requests have paths, not {protocol}"),
+        ));
     }
     if !o.resources.is_empty() && !protocol.is_http() {
         return Err((

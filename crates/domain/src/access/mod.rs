@@ -16,7 +16,7 @@ use std::collections::HashSet;
 pub use entry::{
     BackendType, EntryOptions, HostInHeader, Protocol, MAX_DESCRIPTION_LEN, MAX_SYSTEM_ID_LEN,
 };
-pub use resource::{PathPolicy, Resource, ResourceDenied};
+pub use resource::{AllowedRequest, PathPolicy, RequestRefused, Resource, ResourceDenied};
 
 use crate::target::{HostPorts, TargetError};
 
@@ -134,10 +134,20 @@ impl AccessEntry {
 }
 
 impl AccessEntry {
-    /// Decides an HTTP request on this entry by its resources ([`resource::check`]); `Ok`
-    /// with the deciding resource's path.
-    pub fn check_request(&self, target: &str, upgrade: bool) -> Result<String, ResourceDenied> {
-        resource::check(&self.options.resources, target, upgrade)
+    /// Decides an HTTP request on this entry by its resources ([`resource::check`]): the
+    /// request target as it appears in the request line in, the canonical target to forward
+    /// and the deciding resource out.
+    pub fn check_request(
+        &self,
+        target: &[u8],
+        upgrade: bool,
+    ) -> Result<AllowedRequest, RequestRefused> {
+        resource::check(
+            &self.options.resources,
+            target,
+            upgrade,
+            self.options.case_insensitive_paths,
+        )
     }
 }
 
@@ -184,8 +194,17 @@ impl AccessPermit {
         &self.options
     }
     /// Decides an HTTP request by the entry's resources ([`resource::check`]).
-    pub fn check_request(&self, target: &str, upgrade: bool) -> Result<String, ResourceDenied> {
-        resource::check(&self.options.resources, target, upgrade)
+    pub fn check_request(
+        &self,
+        target: &[u8],
+        upgrade: bool,
+    ) -> Result<AllowedRequest, RequestRefused> {
+        resource::check(
+            &self.options.resources,
+            target,
+            upgrade,
+            self.options.case_insensitive_paths,
+        )
     }
 }
 

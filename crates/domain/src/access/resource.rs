@@ -3,16 +3,26 @@
 //! Strict allowlist: a request whose path no active resource covers is refused. A resource
 //! is a path and a policy: **path only** (the request's path, before `?`, equals it exactly)
 //! or **path and all sub-paths** (the request's path starts with it, as a plain string
-//! prefix, as SAP compares: `/accounting` also covers `/accounting-archive`). Paths compare
-//! case-sensitively and raw: nothing is decoded or normalised, so `/a/../b` is not `/b`.
+//! prefix, as SAP compares: `/accounting` also covers `/accounting-archive`).
+//!
+//! What is compared is never the raw request target: [`crate::http_path`] parses it into one
+//! canonical path (dot segments resolved, empty segments merged, escapes canonical) or
+//! refuses it (400) when back ends could read it differently; the canonical path is what
+//! the back end receives. The comparison uses that path with every escape decoded (a back
+//! end decodes `%2B` to `+`), and it must succeed for every reading of its `;` path
+//! parameters ([`RequestTarget::readings`]): as they are, and taken off (Tomcat). Resource
+//! paths are written in canonical form themselves (checked by [`Resource::new`]). Paths
+//! compare case-sensitively, unless the entry says its back end ignores case
+//! (`case_insensitive_paths`): then both sides compare in ASCII lowercase, and a non-ASCII
+//! path is refused (the back end's folding rules for it are unknown).
 //!
 //! When several resources cover a request, the longest path decides (an exact one before a
 //! prefix of the same length): a suspended `/app/admin` inside an active `/app` refuses
-//! `/app/admin/users`. SAP does not document overlaps; the most specific rule winning is what
-//! an administrator who suspends a sub-tree expects.
+//! `/app/admin/users`, `/app//admin/users`, `/app/x/../admin/users`, `/app;x/admin/users`
+//! and `/app/%61dmin/users` alike. SAP does not document overlaps; the most specific rule
+//! winning is what an administrator who suspends a sub-tree expects.
 
-use std::fmt;
-
+use crate::http_path::{self, PathError, RequestTarget};
 /// Longest resource path.
 pub const MAX_PATH_LEN: usize = 2048;
 
@@ -58,6 +68,19 @@ impl Resource {
                 "{path:?}: a path without '?', '#', blanks or control characters"
             ));
         }
+        let parsed =
+            http_path::parse_target(path.as_bytes()).map_err(|e| format!("{path:?}: {e}"))?;
+        if parsed.path() != path {
+            return Err(format!(
+                "{path:?} is not in canonical form: write {:?}",
+                parsed.path()
+            ));
+        }
+        if parsed.match_form().contains(';') {
+            return Err(format!(
+                "{path:?}: path parameters (';') are not part of a resource path"
+            ));
+        }
         Ok(Resource {
             path: path.to_owned(),
             policy,
@@ -67,80 +90,124 @@ impl Resource {
         })
     }
 
-    fn covers(&self, path: &str) -> bool {
+    fn covers(&self, key: &str, case_insensitive: bool) -> bool {
+        let mine = http_path::decode_all(&self.path);
+        let mine = if case_insensitive {
+            mine.to_ascii_lowercase()
+        } else {
+            mine
+        };
         match self.policy {
-            PathPolicy::PathOnly => path == self.path,
-            PathPolicy::PathAndSubPaths => path.starts_with(&self.path),
+            PathPolicy::PathOnly => key == mine,
+            PathPolicy::PathAndSubPaths => key.starts_with(&mine),
         }
     }
 }
 
-/// Why a request was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a request was refused by the resources (answered with 403).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ResourceDenied {
     /// No resource covers the path.
+    #[error("no resource of this access control entry allows {path}")]
     NotListed {
-        /// The request's path.
+        /// The request's canonical path.
         path: String,
     },
     /// The deciding resource is suspended.
+    #[error("{path} is covered by the suspended resource {resource}")]
     Suspended {
-        /// The request's path.
+        /// The request's canonical path.
         path: String,
         /// The resource.
         resource: String,
     },
     /// A WebSocket upgrade the deciding resource does not allow.
+    #[error("the resource {resource} does not allow WebSocket upgrades (asked on {path})")]
     UpgradeNotAllowed {
-        /// The request's path.
+        /// The request's canonical path.
         path: String,
         /// The resource.
         resource: String,
     },
 }
 
-impl fmt::Display for ResourceDenied {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ResourceDenied {
+    /// The request's canonical path.
+    pub fn path(&self) -> &str {
         match self {
-            ResourceDenied::NotListed { path } => {
-                write!(f, "no resource of this access control entry allows {path}")
-            }
-            ResourceDenied::Suspended { path, resource } => {
-                write!(f, "{path} is covered by the suspended resource {resource}")
-            }
-            ResourceDenied::UpgradeNotAllowed { path, resource } => write!(
-                f,
-                "the resource {resource} does not allow WebSocket upgrades (asked on {path})"
-            ),
+            ResourceDenied::NotListed { path }
+            | ResourceDenied::Suspended { path, .. }
+            | ResourceDenied::UpgradeNotAllowed { path, .. } => path,
         }
     }
 }
 
-/// The path of a request target: before `?`; for an absolute-form target
-/// (`http://host/p?q`), its path. `*` and other forms have no path and are never allowed.
-pub fn request_path(target: &str) -> Option<&str> {
-    let target = target.split(['?', '#']).next().unwrap_or_default();
-    if target.starts_with('/') {
-        return Some(target);
-    }
-    let rest = target
-        .strip_prefix("http://")
-        .or_else(|| target.strip_prefix("https://"))?;
-    Some(rest.find('/').map_or("/", |i| &rest[i..]))
+/// Why an HTTP request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestRefused {
+    /// The request target has no single meaning (400).
+    #[error("bad request target: {0}")]
+    BadTarget(#[from] PathError),
+    /// The resources do not allow it (403).
+    #[error(transparent)]
+    Denied(#[from] ResourceDenied),
 }
 
-/// Decides a request for `target` (as it appears in the request line) against `resources`;
-/// `Ok` with the deciding resource's path.
+/// An allowed request: its canonical target and the deciding resource's path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedRequest {
+    /// What the back end receives.
+    pub target: RequestTarget,
+    /// The deciding resource's path.
+    pub resource: String,
+}
+
+/// Decides a request for `target` (the request target as it appears in the request line)
+/// against `resources`; `Ok` with the canonical target to forward and the deciding resource.
 pub fn check(
     resources: &[Resource],
-    target: &str,
+    target: &[u8],
     upgrade: bool,
+    case_insensitive: bool,
+) -> Result<AllowedRequest, RequestRefused> {
+    let target = http_path::parse_target(target)?;
+    let readings = target.readings();
+    if case_insensitive && readings.iter().any(|r| !r.is_ascii()) {
+        return Err(PathError::NonAsciiCaseInsensitive.into());
+    }
+    let mut deciding_first = None;
+    for reading in &readings {
+        let key = if case_insensitive {
+            reading.to_ascii_lowercase()
+        } else {
+            reading.clone()
+        };
+        let resource = decide(resources, target.path(), &key, upgrade, case_insensitive)?;
+        deciding_first.get_or_insert(resource);
+    }
+    let resource = deciding_first.unwrap_or_default();
+    Ok(AllowedRequest { target, resource })
+}
+
+/// The deciding resource for one reading (`key`); `path` is what refusals name.
+fn decide(
+    resources: &[Resource],
+    path: &str,
+    key: &str,
+    upgrade: bool,
+    case_insensitive: bool,
 ) -> Result<String, ResourceDenied> {
-    let path = request_path(target).unwrap_or(target);
     let deciding = resources
         .iter()
-        .filter(|r| request_path(target).is_some() && r.covers(path))
-        .max_by_key(|r| (r.path.len(), r.policy == PathPolicy::PathOnly));
+        .filter(|r| r.covers(key, case_insensitive))
+        .max_by_key(|r| {
+            (
+                http_path::decode_all(&r.path).len(),
+                r.policy == PathPolicy::PathOnly,
+            )
+        });
     let Some(resource) = deciding else {
         return Err(ResourceDenied::NotListed {
             path: path.to_owned(),
@@ -167,6 +234,11 @@ mod tests {
 
     fn r(path: &str, policy: PathPolicy) -> Resource {
         Resource::new(path, policy).unwrap()
+    }
+
+    /// `check` with the deciding resource's path only.
+    fn check(rs: &[Resource], target: &str, upgrade: bool) -> Result<String, RequestRefused> {
+        super::check(rs, target.as_bytes(), upgrade, false).map(|a| a.resource)
     }
 
     #[test]
@@ -201,7 +273,7 @@ mod tests {
     fn nothing_listed_nothing_allowed() {
         assert_eq!(
             check(&[], "/", false),
-            Err(ResourceDenied::NotListed { path: "/".into() })
+            Err(ResourceDenied::NotListed { path: "/".into() }.into())
         );
         let rs = [r("/", PathPolicy::PathAndSubPaths)];
         assert!(check(&rs, "*", false).is_err(), "OPTIONS * has no path");
@@ -222,7 +294,8 @@ mod tests {
             Err(ResourceDenied::Suspended {
                 path: "/app/admin/users".into(),
                 resource: "/app/admin".into()
-            })
+            }
+            .into())
         );
     }
 
@@ -232,7 +305,9 @@ mod tests {
         let rs = [ws.clone()];
         assert!(matches!(
             check(&rs, "/ws/chat", true),
-            Err(ResourceDenied::UpgradeNotAllowed { .. })
+            Err(RequestRefused::Denied(
+                ResourceDenied::UpgradeNotAllowed { .. }
+            ))
         ));
         assert!(check(&rs, "/ws/chat", false).is_ok());
         ws.websocket_upgrade = true;
@@ -244,7 +319,6 @@ mod tests {
         let rs = [r("/hello", PathPolicy::PathOnly)];
         assert!(check(&rs, "http://web.internal:8080/hello?x=1", false).is_ok());
         assert!(check(&rs, "http://web.internal:8080", false).is_err());
-        assert_eq!(request_path("http://h"), Some("/"));
     }
 
     #[test]

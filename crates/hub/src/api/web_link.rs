@@ -1,6 +1,10 @@
 //! `POST /api/v1/service-connections/{id}/web-link`: a one-time link that opens an HTTP
 //! service connection in a browser through the hub's web entry (see `crate::web`).
 //!
+//! The link opens the service connection's own origin (`https://sc<id>.<web domain>:<port>`)
+//! and carries the one-time ticket in its fragment, never in a query (see
+//! `crate::entry::web_pages`).
+//!
 //! The caller must be able to open a session to the service connection now (a support
 //! engineer under an open window that admits him, a technical user with a standing grant):
 //! the same resolution every entry point uses decides, so a link is never handed out for a
@@ -30,8 +34,11 @@ use crate::web::{Binding, TICKET_TTL};
 /// The answer: the link, shown once.
 #[derive(Debug, Serialize)]
 pub struct WebLink {
-    /// Open this in a browser within `expires_in_secs`; it works once.
+    /// Open this in a browser within `expires_in_secs`; it works once. The ticket is in the
+    /// fragment (`#ticket=…`), which browsers never send: the page it opens POSTs it.
     pub url: String,
+    /// The service connection's own browser origin.
+    pub origin: String,
     /// Seconds the link stays valid.
     pub expires_in_secs: u64,
     /// The service connection, e.g. `acme/PRD/http_connect`.
@@ -59,7 +66,7 @@ pub async fn create(
         .await?
         .ok_or_else(|| ApiErr::not_found("service connection"))?;
     let _permit = permit(&p, Op::OpenSession, sc.company_id, "service connection")?;
-    let Some(base) = st.web_url.clone() else {
+    let Some(origins) = st.web_origins.clone() else {
         return Err(ApiErr::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "web_entry_off",
@@ -128,7 +135,8 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         Json(WebLink {
-            url: format!("{base}{LOGIN_PATH}?ticket={ticket}"),
+            url: format!("{}{LOGIN_PATH}#ticket={ticket}", origins.origin(id)),
+            origin: origins.origin(id),
             expires_in_secs: TICKET_TTL.as_secs(),
             service: label,
         }),

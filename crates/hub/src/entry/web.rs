@@ -1,18 +1,26 @@
 //! The web entry (`listen.web`, HTTPS): an HTTP service connection in a browser.
 //!
-//! * `GET /_portcullis/login?ticket=T` redeems a one-time link from the API for a web session
-//!   cookie and redirects to the service's landing path.
-//! * Every other request needs that cookie. The first request on a browser connection opens a
-//!   session through `session::open` (window, two keys, audit, entry `web`) after re-reading
-//!   the engineer's token; later requests on the connection reuse it, as a keep-alive
-//!   connection would. A closed window cuts the session: the next request opens a new one and
-//!   is refused with the reason.
-//! * Requests go to the connector in origin form with `Host` set to the virtual host (the
+//! * Every service connection has its own origin, `https://sc<id>.<web domain>:<port>/`
+//!   ([`crate::web::WebOrigins`]), served with a wildcard certificate from the hub's CA; a
+//!   request for any other host name gets 404.
+//! * `/_portcullis/login` redeems a one-time ticket from the API, POSTed by the login page
+//!   (the link carries it in its fragment, never in a query; see [`super::web_pages`]), for a
+//!   web-session cookie `__Host-portcullis_web` of that origin, and redirects to the
+//!   service's landing path. A ticket opens only the service of the origin it is used on.
+//! * Every other request needs that cookie, for a session of this origin's service. The first
+//!   request on a browser connection opens a session through `session::open` (window, two
+//!   keys, audit, entry `web`) after re-reading the engineer's token; later requests on the
+//!   connection reuse it, as a keep-alive connection would. A closed window cuts the session:
+//!   the next request opens a new one and is refused with the reason.
+//! * A request target without a single meaning (`/a/%2e%2e%2fb`, `/..`, a NUL, …;
+//!   [`portcullis_domain::http_path`]) is refused with 400; the others go to the connector
+//!   with their canonical path, in origin form with `Host` set to the virtual host (the
 //!   connector applies its resources, host header and redirect mapping); our cookie is taken
-//!   out of `Cookie`. Answers come back with a `Location` on the virtual host made relative
-//!   (so redirects stay on the web entry) and `Set-Cookie` without `Domain` (so cookies bind to
-//!   the web entry's host).
-//! * `GET /_portcullis/logout` ends the web session.
+//!   out of `Cookie`. Answers come back with a `Location` on the virtual host made relative,
+//!   a `Location` off the service's origin refused with 502 ([`super::web_pages::redirect`]),
+//!   and `Set-Cookie` without `Domain` (so cookies bind to the service's origin).
+//! * `POST /_portcullis/logout` with the session's CSRF token ends the web session; `GET`
+//!   shows the form.
 //!
 //! WebSocket upgrades are not carried through the web entry (use the HTTP proxy entry).
 
@@ -21,7 +29,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -30,18 +38,24 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
+use portcullis_domain::http_path::parse_target;
+
 use super::listener::PreauthSlot;
+
 use crate::audit::Event;
 use crate::session;
 use crate::state::State;
-use crate::web::{Binding, COOKIE, SESSION_TTL};
+use crate::web::{Binding, WebOrigins, COOKIE, SESSION_TTL};
+
+use super::web_pages::{self, Redirect};
 
 /// Redeems a link.
 pub const LOGIN_PATH: &str = "/_portcullis/login";
 /// Ends the web session.
 pub const LOGOUT_PATH: &str = "/_portcullis/logout";
 
-type Resp = Response<BoxBody<Bytes, hyper::Error>>;
+/// An answer of the web entry.
+pub type Resp = Response<BoxBody<Bytes, hyper::Error>>;
 
 /// The session a browser connection goes through, and whose cookie opened it.
 struct Upstream {
@@ -100,19 +114,6 @@ fn cookies_without(headers: &HeaderMap, name: &str) -> Option<HeaderValue> {
         .flatten()
 }
 
-/// `Location` made relative when it points at the virtual host, so the browser stays on the
-/// web entry.
-fn map_location(v: &HeaderValue, authority: &str) -> Option<HeaderValue> {
-    let uri: http::Uri = v.to_str().ok()?.parse().ok()?;
-    let host = uri.host()?;
-    let virtual_host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-    if !host.eq_ignore_ascii_case(virtual_host) {
-        return None;
-    }
-    let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    HeaderValue::from_str(path).ok()
-}
-
 /// `Set-Cookie` without its `Domain` attribute (a host-only cookie of the web entry); `None`
 /// drops it (a back end may not set the web entry's own cookie).
 fn map_set_cookie(v: &HeaderValue) -> Option<HeaderValue> {
@@ -143,30 +144,91 @@ const HOP: [&str; 8] = [
     "upgrade",
 ];
 
-async fn login(state: &State, peer: SocketAddr, req: &Request<Incoming>, slot: &Slot) -> Resp {
-    let ticket = req
-        .uri()
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("ticket="))
-        .unwrap_or("");
-    let Some((secret, b)) = state.web.redeem(ticket) else {
+/// The ticket in what a person pasted: the ticket itself, `ticket=…`, or the whole link.
+fn pasted_ticket(field: &str) -> &str {
+    let field = field.trim();
+    field
+        .rsplit_once("ticket=")
+        .map_or(field, |(_, t)| t)
+        .trim()
+}
+
+async fn login(
+    state: &State,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    service: i64,
+    origins: &WebOrigins,
+    query: Option<&str>,
+    slot: &Slot,
+) -> Resp {
+    match *req.method() {
+        Method::GET | Method::HEAD => {
+            let exposed = query
+                .unwrap_or("")
+                .split('&')
+                .filter_map(|kv| kv.strip_prefix("ticket="))
+                .collect::<Vec<_>>();
+            if exposed.is_empty() {
+                return web_pages::login_form(&origins.host(service));
+            }
+            // A ticket in a URL lands in logs and history: spend it, open nothing.
+            for t in exposed {
+                if let Some((s, _)) = state.web.redeem(t) {
+                    state.web.end(&s);
+                }
+            }
+            return page(
+                StatusCode::BAD_REQUEST,
+                "A ticket is never accepted in a URL query (logs keep those); that ticket is \
+                 spent now. Ask for a new link: it carries the ticket after '#', and the page \
+                 it opens sends it in a form.",
+            );
+        }
+        Method::POST => {}
+        _ => return page(StatusCode::METHOD_NOT_ALLOWED, "GET or POST"),
+    }
+    let own = origins.origin(service);
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        if origin.as_bytes() != own.as_bytes() {
+            return page(
+                StatusCode::FORBIDDEN,
+                "The ticket was sent from another site's page.",
+            );
+        }
+    }
+    let body = match http_body_util::Limited::new(req.into_body(), web_pages::MAX_FORM)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return page(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."),
+    };
+    let field = web_pages::form_field(&body, "ticket").unwrap_or_default();
+    let Some((secret, b)) = state.web.redeem(pasted_ticket(&field)) else {
         return page(
             StatusCode::FORBIDDEN,
             "This link is not valid: it was used already, it is older than two minutes, or \
              the hub restarted. Ask for a new one (portcullis web-link).",
         );
     };
+    if b.service_connection_id != service {
+        state.web.end(&secret);
+        return page(
+            StatusCode::FORBIDDEN,
+            "This link belongs to another service connection: open it as it is.",
+        );
+    }
     // A valid one-time ticket authenticates the browser: the pre-auth slot is free again.
     drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take());
     let actor = match crate::auth::reverify(state.store.as_ref(), &b.token_public_id).await {
         Ok(p) => p.label(),
         Err(_) => {
+            state.web.end(&secret);
             return page(
                 StatusCode::FORBIDDEN,
                 "The token behind this link is no longer valid.",
-            )
+            );
         }
     };
     state
@@ -193,6 +255,45 @@ async fn login(state: &State, peer: SocketAddr, req: &Request<Incoming>, slot: &
         r.headers_mut().insert(header::LOCATION, l);
     }
     r
+}
+
+/// `GET /_portcullis/logout` shows the form, `POST` with the session's CSRF token ends the
+/// session.
+async fn logout(state: &State, req: Request<Incoming>, secret: Option<String>) -> Resp {
+    let session = secret.and_then(|s| state.web.session(&s).map(|b| (s, b)));
+    match (req.method().clone(), session) {
+        (Method::GET | Method::HEAD, Some((s, b))) => {
+            web_pages::logout_form(&b.label, &web_pages::csrf_token(&s))
+        }
+        (Method::GET | Method::HEAD, None) => {
+            page(StatusCode::OK, "You are not signed in to this service.")
+        }
+        (Method::POST, Some((s, _))) => {
+            let body = http_body_util::Limited::new(req.into_body(), web_pages::MAX_FORM)
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let given = web_pages::form_field(&body, "csrf").unwrap_or_default();
+            if !web_pages::csrf_ok(&given, &s) {
+                return page(
+                    StatusCode::FORBIDDEN,
+                    "Sign-out needs the form's CSRF token: use the button on \
+                     /_portcullis/logout.",
+                );
+            }
+            state.web.end(&s);
+            let mut r = page(StatusCode::OK, "Signed out of the web session.");
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "{COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
+            )) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        (Method::POST, None) => page(StatusCode::FORBIDDEN, "No web session to sign out of."),
+        _ => page(StatusCode::METHOD_NOT_ALLOWED, "GET or POST"),
+    }
 }
 
 /// Opens the session for `b` (the token re-read, then `session::open`) and an HTTP/1.1
@@ -242,22 +343,43 @@ async fn serve(
     slot: Slot,
     upstream: Arc<tokio::sync::Mutex<Option<Upstream>>>,
 ) -> Resp {
-    if req.uri().path() == LOGIN_PATH {
-        return login(&state, peer, &req, &slot).await;
+    // One meaning for the path, decided where the connector decides it: a target without
+    // one is refused here, and only the canonical form travels on (the connector still
+    // checks it against the entry's resources).
+    let target = match parse_target(req.uri().to_string().as_bytes()) {
+        Ok(t) => t,
+        Err(e) => return page(StatusCode::BAD_REQUEST, &format!("Bad request target: {e}")),
+    };
+    let Some(origins) = state.web_origins.clone() else {
+        return page(StatusCode::NOT_FOUND, "The web entry is off.");
+    };
+    // The service is the origin's: the Host header (or an absolute-form target's authority).
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        });
+    let Some(service) = host.as_deref().and_then(|h| origins.service_of(h)) else {
+        return page(
+            StatusCode::NOT_FOUND,
+            "This is the hub's web entry: every service connection has an address of its own. \
+             Open the link `portcullis web-link` gives you.",
+        );
+    };
+    if target.path() == LOGIN_PATH {
+        return login(&state, peer, req, service, &origins, target.query(), &slot).await;
     }
     let secret = cookie(req.headers(), COOKIE);
-    if req.uri().path() == LOGOUT_PATH {
-        if let Some(s) = &secret {
-            state.web.end(s);
-        }
-        let mut r = page(StatusCode::OK, "Signed out of the web session.");
-        r.headers_mut().insert(
-            header::SET_COOKIE,
-            HeaderValue::from_static("portcullis_web=; Path=/; Secure; HttpOnly; Max-Age=0"),
-        );
-        return r;
+    if target.path() == LOGOUT_PATH {
+        return logout(&state, req, secret).await;
     }
-    let Some((secret, b)) = secret.and_then(|s| state.web.session(&s).map(|b| (s, b))) else {
+    let session = secret.and_then(|s| state.web.session(&s).map(|b| (s, b)));
+    let Some((secret, b)) = session.filter(|(_, b)| b.service_connection_id == service) else {
         return page(
             StatusCode::UNAUTHORIZED,
             "No web session: open the link `portcullis web-link` (or POST \
@@ -287,6 +409,10 @@ async fn serve(
         return page(StatusCode::BAD_GATEWAY, "no session");
     };
     let (mut parts, body) = req.into_parts();
+    parts.uri = match target.origin_form().parse() {
+        Ok(u) => u,
+        Err(_) => return page(StatusCode::BAD_REQUEST, "Bad request target"),
+    };
     for h in HOP {
         parts.headers.remove(h);
     }
@@ -324,12 +450,31 @@ async fn serve(
     for h in HOP {
         parts.headers.remove(h);
     }
-    if let Some(l) = parts
-        .headers
-        .get(header::LOCATION)
-        .and_then(|v| map_location(v, &b.authority))
-    {
-        parts.headers.insert(header::LOCATION, l);
+    if let Some(location) = parts.headers.get(header::LOCATION) {
+        let text = location.to_str().unwrap_or("\u{fffd}");
+        match web_pages::redirect(text, &b.authority) {
+            Redirect::Keep => {}
+            Redirect::Path(p) => match HeaderValue::from_str(&p) {
+                Ok(v) => {
+                    parts.headers.insert(header::LOCATION, v);
+                }
+                Err(_) => {
+                    parts.headers.remove(header::LOCATION);
+                }
+            },
+            Redirect::Refuse => {
+                tracing::info!(%peer, service, location = %text.escape_debug(), "web entry: redirect off the service's origin refused");
+                return page(
+                    StatusCode::BAD_GATEWAY,
+                    &format!(
+                        "{} redirected to \"{}\", outside its own origin; Portcullis keeps a \
+                         service on its own origin, so the redirect is not followed.",
+                        b.label,
+                        text.escape_debug()
+                    ),
+                );
+            }
+        }
     }
     let cookies: Vec<HeaderValue> = parts
         .headers
@@ -395,32 +540,14 @@ mod tests {
 
     #[test]
     fn our_cookie_is_read_and_never_forwarded() {
-        let h = headers(&["a=1; portcullis_web=s3cret", "b=2"]);
+        let h = headers(&["a=1; __Host-portcullis_web=s3cret", "b=2"]);
         assert_eq!(cookie(&h, COOKIE).as_deref(), Some("s3cret"));
         assert_eq!(cookies_without(&h, COOKIE).unwrap(), "a=1; b=2");
         assert_eq!(
-            cookies_without(&headers(&["portcullis_web=x"]), COOKIE),
+            cookies_without(&headers(&["__Host-portcullis_web=x"]), COOKIE),
             None
         );
         assert_eq!(cookie(&headers(&["a=1"]), COOKIE), None);
-    }
-
-    #[test]
-    fn redirects_to_the_virtual_host_stay_on_the_web_entry() {
-        let v = |s: &str| HeaderValue::from_str(s).unwrap();
-        assert_eq!(
-            map_location(&v("http://erp.internal/landing?x=1"), "erp.internal:80").unwrap(),
-            "/landing?x=1"
-        );
-        assert_eq!(
-            map_location(&v("http://ERP.internal:80/"), "erp.internal:80").unwrap(),
-            "/"
-        );
-        assert_eq!(
-            map_location(&v("https://elsewhere.example/"), "erp.internal:80"),
-            None
-        );
-        assert_eq!(map_location(&v("/relative"), "erp.internal:80"), None);
     }
 
     #[test]
@@ -430,6 +557,9 @@ mod tests {
             map_set_cookie(&v("sid=abc; Domain=erp.internal; Path=/; HttpOnly")).unwrap(),
             "sid=abc; Path=/; HttpOnly"
         );
-        assert_eq!(map_set_cookie(&v("portcullis_web=evil; Path=/")), None);
+        assert_eq!(
+            map_set_cookie(&v("__Host-portcullis_web=evil; Path=/")),
+            None
+        );
     }
 }
