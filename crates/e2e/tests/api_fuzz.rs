@@ -127,7 +127,8 @@ async fn some_data(hub: &TestHub) -> String {
     hub.connector("acme", "berlin").await;
     let (revoked, _) = hub.connector("acme", "hamburg").await;
     let _: Value = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(&format!("/api/v1/connectors/{revoked}/revoke"), &json!({}))
         .await
         .unwrap();
@@ -140,7 +141,8 @@ async fn some_data(hub: &TestHub) -> String {
         )
         .await;
     let _: Value = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/service-connections/{}/windows", sc["id"]),
             &json!({"contact": "Bob"}),
@@ -149,7 +151,8 @@ async fn some_data(hub: &TestHub) -> String {
         .unwrap();
     hub.token("acme", "ci").await;
     let _: Value = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             "/api/v1/users",
             &json!({"company": "acme", "name": "bot", "role": "technical"}),
@@ -157,7 +160,8 @@ async fn some_data(hub: &TestHub) -> String {
         .await
         .unwrap();
     let _: Value = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/service-connections/{}/grants", sc["id"]),
             &json!({"user": "bot"}),
@@ -165,7 +169,8 @@ async fn some_data(hub: &TestHub) -> String {
         .await
         .unwrap();
     let carol: Value = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             "/api/v1/users",
             &json!({"company": "acme", "name": "carol", "role": "company_admin"}),
@@ -173,7 +178,8 @@ async fn some_data(hub: &TestHub) -> String {
         .await
         .unwrap();
     let token: Value = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/users/{}/tokens", carol["id"]),
             &json!({"name": "laptop"}),

@@ -71,7 +71,8 @@ async fn a_full_disk_refuses_sessions_with_the_reason_and_they_work_again_withou
         )
         .await;
     let _: Value = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/service-connections/{}/windows", sc["id"]),
             &json!({"contact": "Bob"}),

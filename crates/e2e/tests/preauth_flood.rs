@@ -350,7 +350,8 @@ async fn world() -> World {
         .await;
     for sc in [&telnet, &web] {
         let _: Value = hub
-            .admin
+            .company_admin("acme")
+            .await
             .post(
                 &format!("/api/v1/service-connections/{}/windows", sc["id"]),
                 &json!({"contact": "Basis on call"}),

@@ -70,7 +70,8 @@ async fn an_enrolment_token_for_a_revoked_connector_is_refused_with_409_revoked(
     hub.company("acme").await;
     let (id, _) = hub.connector("acme", "berlin").await;
     let _: serde_json::Value = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post(
             &format!("/api/v1/connectors/{id}/revoke"),
             &serde_json::json!({}),
@@ -78,7 +79,8 @@ async fn an_enrolment_token_for_a_revoked_connector_is_refused_with_409_revoked(
         .await
         .unwrap();
     let err = hub
-        .admin
+        .company_admin("acme")
+        .await
         .post::<_, serde_json::Value>(
             &format!("/api/v1/connectors/{id}/enrollment-token"),
             &serde_json::json!({}),

@@ -163,13 +163,15 @@ async fn a_keep_alive_client_cannot_hold_the_http_proxy_preauth_slot() {
 async fn api_tls(
     hub: &portcullis_test_support::TestHub,
 ) -> tokio_rustls::client::TlsStream<TcpStream> {
-    tls_to(hub, hub.addrs().api).await
+    tls_to(hub, hub.addrs().api, "localhost").await
 }
 
-/// Opens a TLS connection to `addr` (the API or the web entry) without sending anything.
+/// Opens a TLS connection to `addr` (the API, or the web entry with a service's host name)
+/// without sending anything.
 async fn tls_to(
     hub: &portcullis_test_support::TestHub,
     addr: SocketAddr,
+    name: &str,
 ) -> tokio_rustls::client::TlsStream<TcpStream> {
     let ca = portcullis_transport::pki::pem_to_der_certs(&hub.ca_pem)
         .unwrap()
@@ -178,7 +180,7 @@ async fn tls_to(
     let tcp = TcpStream::connect(addr).await.unwrap();
     tokio_rustls::TlsConnector::from(cfg)
         .connect(
-            rustls_pki_types::ServerName::try_from("localhost").unwrap(),
+            rustls_pki_types::ServerName::try_from(name.to_owned()).unwrap(),
             tcp,
         )
         .await
@@ -197,8 +199,8 @@ async fn api_clients_silent_after_tls_are_dropped_and_hold_no_slot_for_long() {
     for _ in 0..2 {
         silent.push(api_tls(&hub).await);
     }
-    // The web entry's browsers too.
-    silent.push(tls_to(&hub, hub.web()).await);
+    // The web entry's browsers too (every service connection is a host under the web domain).
+    silent.push(tls_to(&hub, hub.web(), "sc1.web.localhost").await);
     for mut s in silent {
         let mut b = [0u8; 1];
         let r = tokio::time::timeout(Duration::from_secs(5), s.read(&mut b)).await;

@@ -494,7 +494,8 @@ async fn two_companies_services_have_their_own_origins_and_keep_their_cookies_ap
             )
             .await;
         let _: Value = hub
-            .admin
+            .company_admin(company)
+            .await
             .post(
                 &format!("/api/v1/service-connections/{}/windows", sc["id"]),
                 &json!({"contact": "Bob"}),
