@@ -5,7 +5,7 @@ use std::process::Command;
 
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
 use portcullis_test_support::echo_server;
-use portcullis_test_support::process::{field, Proc};
+use portcullis_test_support::process::{field, start_hub, Proc};
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 
@@ -271,28 +271,7 @@ fn assert_private(root: &std::path::Path) {
 async fn a_revoked_connector_process_exits_with_status_2() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
-    let hub = Proc::spawn(
-        BIN,
-        &[
-            "hub",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--api",
-            "127.0.0.1:0",
-            "--tunnel",
-            "127.0.0.1:0",
-            "--socks5",
-            "",
-            "--http-proxy",
-            "",
-            "--ni",
-            "",
-            "--grace-secs",
-            "0",
-        ],
-    );
-    let line = hub.wait_for("hub listening");
-    let url = format!("https://{}", field(&line, "api"));
+    let (_hub, url) = start_hub(BIN, &data);
     let ca = data.join("pki/ca.pem");
     let admin_token = std::fs::read_to_string(data.join("admin.token")).unwrap();
     let env = [

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use http::{Method, StatusCode};
 use portcullis::client::ApiClient;
-use portcullis_test_support::process::{field, Proc};
+use portcullis_test_support::process::{start_hub, Proc};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
@@ -24,28 +24,7 @@ struct Hub {
 
 impl Hub {
     fn start(data: &Path) -> Hub {
-        let proc = Proc::spawn(
-            BIN,
-            &[
-                "hub",
-                "--data-dir",
-                data.to_str().unwrap(),
-                "--api",
-                "127.0.0.1:0",
-                "--tunnel",
-                "127.0.0.1:0",
-                "--socks5",
-                "",
-                "--http-proxy",
-                "",
-                "--ni",
-                "",
-                "--grace-secs",
-                "0",
-            ],
-        );
-        let line = proc.wait_for("hub listening");
-        let url = format!("https://{}", field(&line, "api"));
+        let (proc, url) = start_hub(BIN, data);
         let ca = std::fs::read_to_string(data.join("pki/ca.pem")).unwrap();
         let token = std::fs::read_to_string(data.join("admin.token")).unwrap();
         let admin = ApiClient::new(&url, &ca, Some(token.trim().to_string())).unwrap();

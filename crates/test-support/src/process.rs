@@ -67,6 +67,35 @@ impl Drop for Proc {
     }
 }
 
+/// Starts `bin hub` on the data directory `data` with the API and the tunnel on loopback port
+/// 0 and no entry point listening, waits until it listens, and returns it with its API URL
+/// (`https://127.0.0.1:port`).
+pub fn start_hub(bin: &str, data: &std::path::Path) -> (Proc, String) {
+    let proc = Proc::spawn(
+        bin,
+        &[
+            "hub",
+            "--data-dir",
+            data.to_str().expect("a UTF-8 path"),
+            "--api",
+            "127.0.0.1:0",
+            "--tunnel",
+            "127.0.0.1:0",
+            "--socks5",
+            "",
+            "--http-proxy",
+            "",
+            "--ni",
+            "",
+            "--grace-secs",
+            "0",
+        ],
+    );
+    let line = proc.wait_for("hub listening");
+    let url = format!("https://{}", field(&line, "api"));
+    (proc, url)
+}
+
 /// The value of `key=` in a log line (`api=127.0.0.1:1234`, `socks5=Some(…)`).
 pub fn field<'a>(line: &'a str, key: &str) -> &'a str {
     let at = line
