@@ -11,13 +11,18 @@
 //! - [`conntype`]: the connection-type catalogue and service-connection targets.
 //! - [`naming`]: how entry points name a service connection (`ssh.prd.acme.portcullis`).
 //! - [`window`]: open, reserve, edit and close time windows; state computed from the clock.
+//! - [`cause`]: why a session ended ([`cause::EndCause`]) and who was at fault ([`cause::Fault`]),
+//!   one vocabulary for hub and connector.
+//! - [`secret`]: [`secret::Secret`], a value masked in every `Debug` and `Display`.
 #![forbid(unsafe_code)]
 
 pub mod access;
 pub mod authz;
+pub mod cause;
 pub mod conntype;
 pub mod http_path;
 pub mod naming;
+pub mod secret;
 pub mod system;
 pub mod target;
 pub mod window;
