@@ -115,7 +115,10 @@ mod tests {
             hash: Secret::new(vec![0xde, 0xad, 0xbe, 0xef]),
         };
         let shown = format!("{h:?}");
-        assert!(shown.contains("ci") && shown.contains("<redacted 4 bytes>"), "{shown}");
+        assert!(
+            shown.contains("ci") && shown.contains("<redacted 4 bytes>"),
+            "{shown}"
+        );
         assert!(!shown.contains("222"), "{shown}");
     }
 }
