@@ -64,6 +64,16 @@ pub enum StoreError {
     #[error("database error")]
     Database(#[source] sqlx::Error),
 
+    /// A file of a local database (its path given) could not be created or made private.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Applying the embedded schema migrations failed (for example the database was migrated
     /// by a newer version whose migrations this binary does not know).
     #[error("database migration failed")]

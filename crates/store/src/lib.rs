@@ -17,9 +17,12 @@
 //!   public so other components can verify an exported log.
 //! * [`millis`] — the stored time format (unix milliseconds) and conversions.
 //! * [`error`] — [`StoreError`], one variant per cause.
+//! * [`open`](mod@open) — [`StoreConfig`] and [`open()`]: the one place that picks a backend.
 //! * [`sqlite`] — [`SqliteStore`]; its schema lives in `migrations/sqlite/` and is embedded
 //!   at build time.
-//! * [`conformance`] — the backend-neutral behaviour suite, `conformance::run_all`.
+//! * `conformance` (feature `conformance`) — the backend-neutral behaviour suite,
+//!   `conformance::run_all`, compiled only for the test suites that run it, so the production
+//!   library carries no test code.
 //!
 //! # Conventions
 //!
@@ -33,10 +36,12 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
 pub mod millis;
 pub mod model;
+pub mod open;
 pub mod remote;
 pub mod sqlite;
 pub mod store;
@@ -51,6 +56,7 @@ pub use model::{
     ApiToken, Company, Connector, EnrollmentToken, Id, NewApiToken, NewEnrollmentToken,
     ParseRoleError, ParseScopeError, Redemption, Role, TokenScope,
 };
+pub use open::{open, StoreConfig};
 pub use remote::{
     ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, ServiceConnection, System,
     User, Window,

@@ -1,6 +1,6 @@
 //! The backend-neutral storage trait the hub programs against.
 //!
-//! Every backend must pass [`crate::conformance::run_all`]; the contracts below are what
+//! Every backend must pass `conformance::run_all` (feature `conformance`); the contracts below are what
 //! that suite checks. Times passed in are stored with millisecond precision (see
 //! [`crate::millis`]), and every time handed back is UTC.
 
