@@ -314,7 +314,8 @@ async fn main() -> Result<()> {
         Cmd::Router(args) => portcullis::router::run(args, portcullis::signal::stop_signal()).await,
         Cmd::Hub(a) => {
             let config = hub_config(&a)?;
-            let hub = portcullis_hub::start(config).await?;
+            let store = portcullis_hub::open_store(&config).await?;
+            let hub = portcullis_hub::start(config, store).await?;
             hub.run_until(
                 portcullis::signal::stop_signal(),
                 Duration::from_secs(a.grace_secs),

@@ -146,11 +146,13 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
 
-    let hub = match portcullis_hub::start(hub_config(&dir, &saved, true)?).await {
+    let config = hub_config(&dir, &saved, true)?;
+    let store = portcullis_hub::open_store(&config).await?;
+    let hub = match portcullis_hub::start(config, store.clone()).await {
         Ok(h) => h,
         Err(portcullis_hub::HubError::Bind { what, addr, .. }) => {
             tracing::info!(%addr, what, "saved port is busy; choosing new ports");
-            portcullis_hub::start(hub_config(&dir, &saved, false)?).await?
+            portcullis_hub::start(hub_config(&dir, &saved, false)?, store).await?
         }
         Err(e) => return Err(e.into()),
     };

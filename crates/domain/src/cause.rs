@@ -55,6 +55,9 @@ pub enum EndCause {
     ClientError,
     /// Reading from or writing to the back end failed.
     BackendError,
+    /// The relay failed on one of its two sides, and which one is not known (the error text
+    /// beside the cause says what failed).
+    RelayError,
     /// Seen by the hub: the connector's tunnel went down or stopped answering.
     ConnectorGone,
     /// Seen by the connector: the hub's side of the tunnel went away.
@@ -84,12 +87,13 @@ pub enum EndCause {
 
 impl EndCause {
     /// Every cause, for catalogues and exhaustive tests.
-    pub const ALL: [EndCause; 17] = [
+    pub const ALL: [EndCause; 18] = [
         EndCause::ClientClosed,
         EndCause::BackendClosed,
         EndCause::Closed,
         EndCause::ClientError,
         EndCause::BackendError,
+        EndCause::RelayError,
         EndCause::ConnectorGone,
         EndCause::HubGone,
         EndCause::TokenRevoked,
@@ -112,6 +116,7 @@ impl EndCause {
             EndCause::Closed => "closed",
             EndCause::ClientError => "client_error",
             EndCause::BackendError => "backend_error",
+            EndCause::RelayError => "relay_error",
             EndCause::ConnectorGone => "connector_gone",
             EndCause::HubGone => "hub_gone",
             EndCause::TokenRevoked => "token_revoked",
@@ -156,6 +161,7 @@ impl std::fmt::Display for EndCause {
             EndCause::Closed => "closed",
             EndCause::ClientError => "client connection failed",
             EndCause::BackendError => "back-end connection failed",
+            EndCause::RelayError => "relay failed",
             EndCause::ConnectorGone => "connector tunnel lost",
             EndCause::HubGone => "hub went away",
             EndCause::TokenRevoked => "token revoked",

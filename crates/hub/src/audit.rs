@@ -50,8 +50,8 @@ pub struct Event<'a> {
     pub company_id: Option<Id>,
     /// Who acted (`token:name#id`, `connector:<id>`, `hub`).
     pub actor: &'a str,
-    /// What happened, dotted: `session.start`, `connector.revoked` …
-    pub action: &'a str,
+    /// What happened.
+    pub action: crate::audit_action::AuditAction,
     /// What it happened to.
     pub target: &'a str,
     /// `ok`, `refused`, `error` …
@@ -146,7 +146,7 @@ impl Auditor {
             at: OffsetDateTime::now_utc(),
             company_id: e.company_id,
             actor: e.actor.into(),
-            action: e.action.into(),
+            action: e.action.code().into(),
             target: e.target.into(),
             outcome: e.outcome.into(),
             detail: e.detail,
@@ -160,7 +160,7 @@ impl Auditor {
             Ok(()) => true,
             Err(_) => {
                 tracing::error!(
-                    action = e.action,
+                    action = e.action.code(),
                     "audit writer has stopped; event not stored"
                 );
                 false
@@ -217,7 +217,7 @@ mod tests {
         Event {
             company_id: None,
             actor: "hub",
-            action: "test.event",
+            action: crate::audit_action::AuditAction::AuditVerified,
             target: "t",
             outcome: "ok",
             detail: serde_json::json!({ "i": i }),

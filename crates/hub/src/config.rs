@@ -133,6 +133,8 @@ pub struct RawLimits {
 pub struct HubConfig {
     /// Directory for the database, CA and certificates.
     pub data_dir: PathBuf,
+    /// Where the store lives: SQLite in the data directory (the only backend so far).
+    pub store: portcullis_store::StoreConfig,
     /// Names in the server certificate; `server_names[0]` is what connectors verify.
     pub server_names: Vec<String>,
     /// API listen address.
@@ -308,6 +310,13 @@ fn version(field: &'static str, v: &str) -> Result<semver::Version, ConfigError>
     semver::Version::parse(v).map_err(|e| invalid(field, format!("{e} (expected x.y.z)")))
 }
 
+impl HubConfig {
+    /// The data directory and the files the hub keeps in it.
+    pub fn dir(&self) -> crate::data_dir::HubDataDir {
+        crate::data_dir::HubDataDir::new(&self.data_dir)
+    }
+}
+
 impl TryFrom<RawHubConfig> for HubConfig {
     type Error = ConfigError;
 
@@ -396,10 +405,12 @@ impl TryFrom<RawHubConfig> for HubConfig {
             None | Some("") => String::new(),
             Some(_) => web_domain(l.web_domain.as_deref(), &server_names)?,
         };
+        let data_dir = raw
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from("./portcullis-hub"));
         Ok(HubConfig {
-            data_dir: raw
-                .data_dir
-                .unwrap_or_else(|| PathBuf::from("./portcullis-hub")),
+            store: crate::data_dir::HubDataDir::new(&data_dir).default_store(),
+            data_dir,
             server_names,
             api: addr("listen.api", l.api.as_deref(), "127.0.0.1:8443")?,
             tunnel: addr("listen.tunnel", l.tunnel.as_deref(), "127.0.0.1:8444")?,

@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`config`]: configuration, parsed and validated before anything binds.
+//! - [`data_dir`]: [`data_dir::HubDataDir`], every file the hub keeps, named once.
 //! - [`pki_state`]: the hub CA and server certificate in the data directory.
 //! - [`auth`]: API tokens and the [`auth::Principal`] they yield.
 //! - [`registry`]: live tunnels by company and location.
@@ -10,16 +11,21 @@
 //! - [`session`]: one client session: authorize, open a stream, relay, audit.
 //! - [`entry`]: SOCKS5 and HTTP CONNECT entry points.
 //! - [`api`]: the REST API and the WebSocket endpoint of `portcullis connect`.
-//! - [`audit`]: writing audit events.
+//! - [`ops`]: the operations every door (API, portal, CLI) calls: each write with its audit
+//!   event in one transaction, its effects ([`ops::Change`]) applied in one place.
+//! - [`audit`]: writing audit events; [`audit_action`]: every action it records.
 //! - [`state`]: what the listeners share.
 #![forbid(unsafe_code)]
 
 pub mod accounts;
 pub mod api;
 pub mod audit;
+pub mod audit_action;
 pub mod auth;
 pub mod config;
+pub mod data_dir;
 pub mod entry;
+pub mod ops;
 pub mod pki_state;
 pub mod redact;
 pub mod registry;
@@ -34,7 +40,7 @@ pub mod windows;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_store::{Role, SqliteStore, Store};
+use portcullis_store::{Role, Store};
 use portcullis_transport::tls;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -95,27 +101,23 @@ async fn bind(what: &'static str, addr: std::net::SocketAddr) -> Result<TcpListe
         .map_err(|source| HubError::Bind { what, addr, source })
 }
 
-/// Creates the data directory, store, certificates and the first admin token as needed, binds
-/// every listener, and starts serving. Returns once everything is listening.
-pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
-    let io = |path: &std::path::Path, e: std::io::Error| {
-        HubError::Io(format!("{}: {e}", path.display()))
-    };
-    pki_state::private_dir(&config.data_dir).map_err(|e| io(&config.data_dir, e))?;
-    let db = config.data_dir.join("hub.db");
-    // The database and its WAL hold token hashes and the audit log: 0600 from the first byte
-    // (SQLite gives `-wal` and `-shm` the database file's mode), also for older installs.
-    for f in [
-        db.clone(),
-        db.with_extension("db-wal"),
-        db.with_extension("db-shm"),
-    ] {
-        if f == db || f.exists() {
-            pki_state::private_file(&f).map_err(|e| io(&f, e))?;
-        }
-    }
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).await?);
-    let pki = pki_state::load_or_create(&config.data_dir, &config.server_names)?;
+/// Prepares the data directory (mode 0700) and opens the store the configuration names,
+/// applying pending migrations: what [`start`] is then given.
+pub async fn open_store(config: &HubConfig) -> Result<Arc<dyn Store>, HubError> {
+    let dir = config.dir();
+    pki_state::private_dir(dir.root())
+        .map_err(|e| HubError::Io(format!("{}: {e}", dir.root().display())))?;
+    Ok(portcullis_store::open(&config.store).await?)
+}
+
+/// Creates certificates and the first admin token as needed, binds every listener, and
+/// starts serving on `store` (from [`open_store`], or any other [`Store`]). Returns once
+/// everything is listening.
+pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHub, HubError> {
+    let dir = config.dir();
+    pki_state::private_dir(dir.root())
+        .map_err(|e| HubError::Io(format!("{}: {e}", dir.root().display())))?;
+    let pki = pki_state::load_or_create(&dir, &config.server_names)?;
     bootstrap_admin(store.as_ref(), &config).await?;
     store
         .ensure_catalogue(&portcullis_domain::conntype::catalogue())
@@ -315,14 +317,14 @@ async fn bootstrap_admin(store: &dyn Store, config: &HubConfig) -> Result<(), Hu
         at: time::OffsetDateTime::now_utc(),
         company_id: None,
         actor: "hub".into(),
-        action: "token.created".into(),
+        action: crate::audit_action::AuditAction::TokenCreated.code().into(),
         target: issued.row.name.clone(),
         outcome: "ok".into(),
         detail: serde_json::json!({"token_id": issued.row.id, "bootstrap": true}),
     })
     .await?;
     // The file first: a token is stored only once its holder (the file) has it.
-    let path = config.data_dir.join(ADMIN_TOKEN_FILE);
+    let path = config.dir().admin_token();
     pki_state::write_file(&path, &issued.token).map_err(|e| HubError::Io(e.to_string()))?;
     tx.commit().await?;
     store.put_setting("bootstrap_admin", "created").await?;

@@ -132,13 +132,16 @@ pub fn private_file(path: &Path) -> std::io::Result<()> {
 }
 
 /// Loads the CA and server certificate from `data_dir/pki`, creating what is missing.
-pub fn load_or_create(data_dir: &Path, server_names: &[String]) -> Result<HubPki, PkiStateError> {
-    let dir = data_dir.join("pki");
+pub fn load_or_create(
+    data_dir: &crate::data_dir::HubDataDir,
+    server_names: &[String],
+) -> Result<HubPki, PkiStateError> {
+    let dir = data_dir.pki();
     private_dir(&dir).map_err(|source| PkiStateError::Io {
         path: dir.clone(),
         source,
     })?;
-    let (ca_path, ca_key_path) = (dir.join("ca.pem"), dir.join("ca.key"));
+    let (ca_path, ca_key_path) = (data_dir.ca_cert(), data_dir.ca_key());
     let ca = match (read(&ca_path)?, read(&ca_key_path)?) {
         (Some(c), Some(k)) => Ca::from_pem(&c, &k)?,
         _ => {
@@ -150,9 +153,9 @@ pub fn load_or_create(data_dir: &Path, server_names: &[String]) -> Result<HubPki
         }
     };
     let (srv_path, srv_key_path, names_path) = (
-        dir.join("server.pem"),
-        dir.join("server.key"),
-        dir.join("server-names.txt"),
+        data_dir.server_cert(),
+        data_dir.server_key(),
+        data_dir.server_names(),
     );
     let wanted_names = server_names.join("\n");
     let existing = match (read(&srv_path)?, read(&srv_key_path)?, read(&names_path)?) {

@@ -15,6 +15,9 @@ use tokio::time::Instant;
 
 use crate::audit::Event;
 use crate::auth::Principal;
+use portcullis_domain::cause::EndCause;
+
+use crate::audit_action::AuditAction;
 use crate::registry::{CutKey, Tunnel};
 use crate::resolve::{Permission, Resolved};
 use crate::state::State;
@@ -154,13 +157,14 @@ impl Drop for Session {
                 .submit(Event {
                     company_id: Some(company),
                     actor: &principal.label(),
-                    action: "session.end",
+                    action: AuditAction::SessionEnd,
                     target: &target,
                     outcome: "ended",
                     detail: serde_json::json!({
                         "session": id, "entry": entry, "client": client.to_string(),
                         "bytes_up": 0, "bytes_down": 0, "duration_ms": 0,
                         "ended_by": "abandoned before relaying (client went away)",
+                        "cause": EndCause::ClientClosed.code(),
                     }),
                 })
                 .await;
@@ -200,7 +204,7 @@ pub async fn open(
                     // log book the session belongs in.
                     company_id: Some(resolved.company_id),
                     actor: &principal.label(),
-                    action: "session.start",
+                    action: AuditAction::SessionStart,
                     target: &resolved.target.to_string(),
                     outcome: "ok",
                     detail: serde_json::json!({
@@ -233,7 +237,7 @@ pub async fn open(
                 .record(Event {
                     company_id: principal.company_id,
                     actor: &principal.label(),
-                    action: "session.refused",
+                    action: AuditAction::SessionRefused,
                     target: &target.to_string(),
                     outcome: "refused",
                     detail: serde_json::json!({
@@ -333,36 +337,43 @@ impl Session {
             }
         };
         let (stats, end, err) = relay(client_io, stream, stop).await;
-        let ended_by = match end {
+        let cause = match end {
             RelayEnd::Closed => match stats.closed_first {
-                Some(Side::Local) => "client closed".to_string(),
-                Some(Side::Tunnel) => "target closed".to_string(),
-                None => "closed".to_string(),
+                Some(Side::Local) => EndCause::ClientClosed,
+                Some(Side::Tunnel) => EndCause::BackendClosed,
+                None => EndCause::Closed,
             },
-            RelayEnd::Error => format!("error: {}", err.map(|e| e.to_string()).unwrap_or_default()),
-            RelayEnd::Cut if token_cut.is_cancelled() => "token revoked".to_string(),
-            RelayEnd::Cut if user_cut.is_cancelled() => "user disabled".to_string(),
+            RelayEnd::Error => EndCause::RelayError,
+            RelayEnd::Cut if token_cut.is_cancelled() => EndCause::TokenRevoked,
+            RelayEnd::Cut if user_cut.is_cancelled() => EndCause::UserDisabled,
             RelayEnd::Cut if permission_cut.is_cancelled() => match &self.resolved.permission {
-                Permission::Window(_) => "window closed or expired".to_string(),
-                Permission::Grant(_) => "grant revoked".to_string(),
+                Permission::Window(_) => EndCause::WindowClosed,
+                Permission::Grant(_) => EndCause::GrantRevoked,
             },
             RelayEnd::Cut if expiry.is_some_and(|at| Instant::now() >= at) => {
-                "token expired".to_string()
+                EndCause::TokenExpired
             }
             RelayEnd::Cut => {
                 let why = self.tunnel.cut_reason.read().ok().and_then(|r| *r);
-                format!("cut by hub: {why:?}")
+                tunnel_cut_cause(why)
             }
+        };
+        // The people's text: the cause, and what failed when the relay did.
+        let ended_by = match (&end, err) {
+            (RelayEnd::Error, Some(e)) => format!("error: {e}"),
+            _ if cause == EndCause::WindowClosed => "window closed or expired".to_string(),
+            _ => cause.to_string(),
         };
         let duration_ms = self.started.elapsed().as_millis() as u64;
         tracing::info!(session = %self.id, principal = %self.principal.label(), target = %self.target,
-            up = stats.to_tunnel, down = stats.from_tunnel, duration_ms, %ended_by, "session ended");
+            up = stats.to_tunnel, down = stats.from_tunnel, duration_ms, cause = cause.code(),
+            fault = cause.fault().map(|f| f.code()), %ended_by, "session ended");
         state
             .audit
             .submit(Event {
                 company_id: Some(self.resolved.company_id),
                 actor: &self.principal.label(),
-                action: "session.end",
+                action: AuditAction::SessionEnd,
                 target: &self.target.to_string(),
                 outcome: if end == RelayEnd::Closed {
                     "ok"
@@ -374,8 +385,21 @@ impl Session {
                     "service": self.resolved.label, "system": self.resolved.service.system_id,
                     "bytes_up": stats.to_tunnel, "bytes_down": stats.from_tunnel,
                     "duration_ms": duration_ms, "ended_by": ended_by,
+                    "cause": cause.code(), "fault": cause.fault().map(|f| f.code()),
                 }),
             })
             .await;
+    }
+}
+
+/// The end cause of a session whose tunnel the hub cut: the connector was revoked or
+/// the hub is stopping, or the tunnel was lost (heartbeats stopped, a newer tunnel of the same
+/// connector replaced it, or no reason was recorded).
+fn tunnel_cut_cause(why: Option<portcullis_proto::GoodbyeReason>) -> EndCause {
+    use portcullis_proto::GoodbyeReason;
+    match why {
+        Some(GoodbyeReason::Revoked) => EndCause::ConnectorRevoked,
+        Some(GoodbyeReason::Shutdown) => EndCause::HubShutdown,
+        _ => EndCause::ConnectorGone,
     }
 }

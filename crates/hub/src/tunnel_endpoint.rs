@@ -211,7 +211,7 @@ async fn handle(
         .record(Event {
             company_id: Some(connector.company_id),
             actor: &actor,
-            action: "tunnel.connected",
+            action: crate::audit_action::AuditAction::TunnelConnected,
             target: &connector.location,
             outcome: "ok",
             detail: serde_json::json!({"peer": peer.to_string(), "version": hello.software_version}),
@@ -236,7 +236,7 @@ async fn handle(
         .record(Event {
             company_id: Some(connector.company_id),
             actor: &actor,
-            action: "tunnel.disconnected",
+            action: crate::audit_action::AuditAction::TunnelDisconnected,
             target: &connector.location,
             outcome: "ok",
             detail: serde_json::json!({"reason": reason}),
@@ -251,7 +251,7 @@ async fn refuse_audit(state: &State, c: Option<&Connector>, fp: &str, why: &str)
         .record(Event {
             company_id: c.map(|c| c.company_id),
             actor: &actor,
-            action: "tunnel.refused",
+            action: crate::audit_action::AuditAction::TunnelRefused,
             target: c.map_or("", |c| c.location.as_str()),
             outcome: "refused",
             detail: serde_json::json!({"reason": why, "fingerprint": fp}),

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 use crate::audit::Event;
-use crate::registry::CutKey;
+use crate::ops::Change;
 use crate::state::State;
 
 /// Longest the scheduler sleeps without looking at the clock again (wall-clock jumps).
@@ -239,9 +239,12 @@ fn event(
 
 /// Commits a window change with its audit event, then logs the event.
 async fn commit(state: &State, tx: Box<dyn StoreTx>) -> Result<(), WindowOpError> {
-    let stored = tx.commit().await?;
-    state.audit.committed(&stored);
-    Ok(())
+    Ok(crate::ops::commit(state, tx, &[Change::Resolution]).await?)
+}
+
+/// Ends the live sessions under window `id` (see [`Change::WindowCut`]).
+fn cut(state: &State, id: Id) {
+    crate::ops::change::apply(state, &[Change::WindowCut { window: id }]);
 }
 
 fn view(w: &Window) -> serde_json::Value {
@@ -411,7 +414,7 @@ pub async fn edit(
     drop(_g);
     // Narrowing who may use it takes effect on live sessions too.
     if w.engineers != before.engineers && !w.engineers.is_empty() {
-        state.registry.cut(CutKey::Window(id));
+        cut(state, id);
     }
     state.windows.changed.notify_one();
     Ok(w)
@@ -482,7 +485,7 @@ async fn close_unchecked(
     commit(state, tx).await?;
     push(state, &w, &sc).await;
     drop(_g);
-    state.registry.cut(CutKey::Window(w.id));
+    cut(state, w.id);
     state.windows.changed.notify_one();
     Ok(w)
 }
@@ -526,7 +529,7 @@ pub async fn closed_at_connector(
             .record(Event {
                 company_id: None,
                 actor: &by.actor,
-                action: "window.closed",
+                action: crate::audit_action::AuditAction::WindowClosed,
                 target: &msg.id,
                 outcome: "refused",
                 detail: serde_json::json!({"reason": e.to_string(), "connector": connector_id}),
@@ -596,10 +599,10 @@ pub fn spawn_scheduler(state: State) {
 /// A window left the live set: if by its end (not closed early, still stored), cut and audit.
 async fn expire(state: &State, w: Window, now: OffsetDateTime) {
     let Ok(Some(current)) = state.store.get_window(w.id).await else {
-        state.registry.cut(CutKey::Window(w.id));
+        cut(state, w.id);
         return;
     };
-    state.registry.cut(CutKey::Window(w.id));
+    cut(state, w.id);
     if current.closed_at.is_some() || current.end_at > now {
         return;
     }
@@ -618,7 +621,7 @@ async fn expire(state: &State, w: Window, now: OffsetDateTime) {
             .record(Event {
                 company_id: Some(sc.company_id),
                 actor: "hub",
-                action: "window.expired",
+                action: crate::audit_action::AuditAction::WindowExpired,
                 target: &label,
                 outcome: "ok",
                 detail: serde_json::json!({"window": view(&current)}),
@@ -639,7 +642,7 @@ async fn announce_opened(state: &State, w: &Window) {
             .record(Event {
                 company_id: Some(sc.company_id),
                 actor: "hub",
-                action: "window.reservation_opened",
+                action: crate::audit_action::AuditAction::WindowReservationOpened,
                 target: &label,
                 outcome: "ok",
                 detail: serde_json::json!({"window": view(w)}),

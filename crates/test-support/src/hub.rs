@@ -100,7 +100,12 @@ impl TestHub {
         raw.limits.max_sessions_per_token = options.max_sessions_per_token;
         raw.tokens = options.tokens.clone();
         let config = HubConfig::try_from(raw).expect("valid test config");
-        let hub = portcullis_hub::start(config).await.expect("hub starts");
+        let store = portcullis_hub::open_store(&config)
+            .await
+            .expect("store opens");
+        let hub = portcullis_hub::start(config, store)
+            .await
+            .expect("hub starts");
         let api_url = format!("https://127.0.0.1:{}", hub.addrs.api.port());
         let ca_pem = std::fs::read_to_string(&hub.state.pki.ca_path).expect("CA file");
         let admin_token = std::fs::read_to_string(

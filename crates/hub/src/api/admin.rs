@@ -13,15 +13,16 @@ use axum::http::StatusCode;
 use axum::Json;
 use portcullis_domain::authz::{authorize, Op};
 use portcullis_proto::enroll::EnrollToken;
-use portcullis_proto::GoodbyeReason;
 use portcullis_store::{AuditFilter, Company, Id, NewEnrollmentToken, Role, StoreTx};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::extract::{Body, Path, Query};
 use super::remote::company_permit;
-use super::{action_event, commit, ApiErr, Authed};
+use super::{ApiErr, Authed};
+use crate::audit_action::AuditAction;
 use crate::auth::{new_secret, Principal};
+use crate::ops::{self, Caller, Change};
 use crate::state::State;
 
 /// A connector and a permit for `op` on it; another company's connector is "not found".
@@ -31,14 +32,7 @@ async fn connector_permit(
     id: Id,
     op: Op,
 ) -> Result<portcullis_store::Connector, ApiErr> {
-    let conn = st
-        .store
-        .get_connector(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("connector"))?;
-    super::remote::permit(p, Op::ReadConnectors, conn.company_id, "connector")?;
-    super::remote::permit(p, op, conn.company_id, "connector")?;
-    Ok(conn)
+    Ok(ops::access::connector(st, p, id, op).await?.0)
 }
 
 fn check_name(field: &'static str, v: &str) -> Result<(), ApiErr> {
@@ -82,16 +76,18 @@ pub async fn create_company(
     check_name("name", &body.name)?;
     let mut tx = st.store.begin().await?;
     let c = tx.create_company(&body.name).await?;
-    tx.audit(action_event(
-        &p,
-        from,
+    tx.audit(ops::event(
+        Caller {
+            principal: &p,
+            from,
+        },
         Some(c.id),
-        "company.created",
+        AuditAction::CompanyCreated,
         &c.name,
         serde_json::json!({}),
     ))
     .await?;
-    commit(&st, tx).await?;
+    ops::commit(&st, tx, &[Change::Resolution]).await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
 
@@ -200,16 +196,18 @@ pub async fn create_token(
     .await?;
     let issued = crate::accounts::issue_token(&mut *tx, user.id, &body.name, expires_at).await?;
     let t = issued.row;
-    tx.audit(action_event(
-        &p,
-        from,
+    tx.audit(ops::event(
+        Caller {
+            principal: &p,
+            from,
+        },
         Some(c.id),
-        "token.created",
+        AuditAction::TokenCreated,
         &t.name,
         serde_json::json!({"token_id": t.id, "role": role, "first_admin": bootstrap}),
     ))
     .await?;
-    commit(&st, tx).await?;
+    ops::commit(&st, tx, &[Change::Resolution]).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
@@ -306,21 +304,22 @@ pub async fn revoke_token(
     let mut tx = st.store.begin().await?;
     let changed = tx.revoke_api_token(id, now).await?;
     let route_passwords = crate::accounts::revoke(&mut *tx, &route_passwords, now).await?;
-    tx.audit(action_event(
-        &p,
-        from,
+    tx.audit(ops::event(
+        Caller {
+            principal: &p,
+            from,
+        },
         tok.company_id,
-        "token.revoked",
+        AuditAction::TokenRevoked,
         &tok.name,
         serde_json::json!({"token_id": id, "route_passwords_revoked": route_passwords}),
     ))
     .await?;
-    commit(&st, tx).await?;
-    st.tokens.forget_all();
-    st.registry.revoke_token(id);
-    for t in &route_passwords {
-        st.registry.revoke_token(*t);
-    }
+    let changes: Vec<Change> = std::iter::once(id)
+        .chain(route_passwords.iter().copied())
+        .map(|token| Change::TokenRevoked { token })
+        .collect();
+    ops::commit(&st, tx, &changes).await?;
     Ok(Json(
         serde_json::json!({"id": id, "revoked": true, "was_active": changed}),
     ))
@@ -427,7 +426,7 @@ pub async fn create_connector(
     check_name("location", &body.location)?;
     let mut tx = st.store.begin().await?;
     let conn = tx.create_connector(c.id, &body.location).await?;
-    created_with_token(&st, tx, &p, from, conn, "connector.created").await
+    created_with_token(&st, tx, &p, from, conn, AuditAction::ConnectorCreated).await
 }
 
 /// Issues a new enrolment token for an existing connector (re-enrolment).
@@ -439,7 +438,15 @@ pub async fn new_enrollment_token(
 ) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
     let conn = connector_permit(&st, &p, id, Op::ManageConnectors).await?;
     let tx = st.store.begin().await?;
-    created_with_token(&st, tx, &p, from, conn, "connector.enrollment_token").await
+    created_with_token(
+        &st,
+        tx,
+        &p,
+        from,
+        conn,
+        AuditAction::ConnectorEnrollmentToken,
+    )
+    .await
 }
 
 /// Issues an enrolment token for `conn` in `tx`, audits `action` there, commits, and answers
@@ -450,19 +457,18 @@ async fn created_with_token(
     p: &Principal,
     from: SocketAddr,
     conn: portcullis_store::Connector,
-    action: &str,
+    action: AuditAction,
 ) -> Result<(StatusCode, Json<ConnectorWithToken>), ApiErr> {
     let (token, expires_at) = issue_enrollment(st, &mut *tx, conn.id).await?;
-    tx.audit(action_event(
-        p,
-        from,
+    tx.audit(ops::event(
+        Caller { principal: p, from },
         Some(conn.company_id),
         action,
         &conn.location,
         serde_json::json!({"connector": conn.id}),
     ))
     .await?;
-    commit(st, tx).await?;
+    ops::commit(st, tx, &[Change::Resolution]).await?;
     Ok((
         StatusCode::CREATED,
         Json(ConnectorWithToken {
@@ -494,19 +500,18 @@ pub async fn revoke_connector(
     let conn = connector_permit(&st, &p, id, Op::ManageConnectors).await?;
     let mut tx = st.store.begin().await?;
     tx.revoke_connector(id, OffsetDateTime::now_utc()).await?;
-    tx.audit(action_event(
-        &p,
-        from,
+    tx.audit(ops::event(
+        Caller {
+            principal: &p,
+            from,
+        },
         Some(conn.company_id),
-        "connector.revoked",
+        AuditAction::ConnectorRevoked,
         &conn.location,
         serde_json::json!({"connector": id}),
     ))
     .await?;
-    commit(&st, tx).await?;
-    if let Some(t) = st.registry.by_connector(id) {
-        t.cut(GoodbyeReason::Revoked);
-    }
+    ops::commit(&st, tx, &[Change::ConnectorCut { connector: id }]).await?;
     let conn = st
         .store
         .get_connector(id)

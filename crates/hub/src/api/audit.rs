@@ -161,7 +161,7 @@ pub async fn verify(
         .record(Event {
             company_id: None,
             actor: &p.label(),
-            action: "audit.verified",
+            action: crate::audit_action::AuditAction::AuditVerified,
             target: "audit_log",
             outcome: if report.ok { "ok" } else { "broken" },
             detail: serde_json::to_value(&report).unwrap_or_default(),
@@ -262,7 +262,7 @@ pub async fn export(
         .record(Event {
             company_id: filter.company_id,
             actor: &p.label(),
-            action: "audit.exported",
+            action: crate::audit_action::AuditAction::AuditExported,
             target: "audit_log",
             outcome: "ok",
             detail: serde_json::json!({ "filter": &filter }),

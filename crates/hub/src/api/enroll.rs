@@ -22,7 +22,9 @@ use portcullis_store::{NewAuditEvent, Redemption, StoreError};
 use time::OffsetDateTime;
 
 use super::ApiErr;
+use crate::audit_action::AuditAction;
 use crate::auth::secret_matches;
+use crate::ops::{self, Change};
 use crate::state::State;
 
 /// Lifetime of connector certificates.
@@ -126,7 +128,7 @@ pub async fn enroll(
         at: OffsetDateTime::now_utc(),
         company_id: Some(conn.company_id),
         actor: format!("connector:{}", conn.id),
-        action: "connector.enrolled".into(),
+        action: AuditAction::ConnectorEnrolled.code().into(),
         target: conn.location.clone(),
         outcome: "ok".into(),
         detail: serde_json::json!({
@@ -136,11 +138,8 @@ pub async fn enroll(
         }),
     })
     .await?;
-    super::commit(&st, tx).await?;
     // A re-enrolment replaces the identity: the old certificate's tunnel goes now.
-    if let Some(t) = st.registry.by_connector(conn.id) {
-        t.cut(portcullis_proto::GoodbyeReason::Revoked);
-    }
+    ops::commit(&st, tx, &[Change::ConnectorCut { connector: conn.id }]).await?;
     Ok(Json(EnrollResponse {
         certificate_pem: signed.cert_pem,
         ca_pem: st.pki.ca.cert_pem().to_string(),

@@ -139,3 +139,17 @@ impl IntoResponse for ApiErr {
         (self.status, Json(body)).into_response()
     }
 }
+
+impl From<crate::ops::OpError> for ApiErr {
+    fn from(e: crate::ops::OpError) -> Self {
+        use crate::ops::OpError;
+        match e {
+            OpError::NotFound(what) => ApiErr::not_found(what),
+            OpError::Forbidden { code, message } => {
+                ApiErr::new(StatusCode::FORBIDDEN, code, message)
+            }
+            OpError::Invalid { code, message } => ApiErr::bad_request(code, message),
+            OpError::Store(s) => s.into(),
+        }
+    }
+}

@@ -105,10 +105,6 @@ pub fn router(state: State) -> Router {
         .fallback(|| async { ApiErr::not_found("route") })
         // A deadline on every request, reading the body included: a client trickling a body
         // cannot hold a task and a connection for ever.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            forget_after_writes,
-        ))
         .layer(axum::middleware::from_fn(request_deadline))
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
         .with_state(state)
@@ -184,77 +180,6 @@ fn remote_routes() -> Router<State> {
         )
         .route("/api/v1/grants/{id}/revoke", post(windows::revoke_grant))
         .route("/api/v1/companies/{company}/summary", get(windows::summary))
-}
-
-/// After any successful write (a grant revoked, a user disabled, a service connection
-/// deleted …), forgets cached target resolutions, so the next session is decided on the new
-/// state. Writes are rare, sessions many: forgetting everything is simpler than tracking what
-/// depends on what, and cheap.
-async fn forget_after_writes(
-    AxState(st): AxState<State>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let write = req.method() != axum::http::Method::GET;
-    let resp = next.run(req).await;
-    if write && resp.status().is_success() {
-        st.resolved.forget_all();
-    }
-    resp
-}
-
-/// The audit event of an action taken through the API: who, what, on which company, from
-/// which address (added to `detail`). A change commits it in its own transaction
-/// ([`StoreTx::audit`], then [`commit`]); an action that changes nothing stored records it
-/// with [`audit_action`].
-///
-/// [`StoreTx::audit`]: portcullis_store::StoreTx::audit
-pub(crate) fn action_event(
-    p: &Principal,
-    from: std::net::SocketAddr,
-    company: impl Into<Option<portcullis_store::Id>>,
-    action: &str,
-    target: &str,
-    mut detail: serde_json::Value,
-) -> portcullis_store::NewAuditEvent {
-    if let Some(o) = detail.as_object_mut() {
-        o.insert("from".into(), from.to_string().into());
-    }
-    portcullis_store::NewAuditEvent {
-        at: time::OffsetDateTime::now_utc(),
-        company_id: company.into(),
-        actor: p.label(),
-        action: action.into(),
-        target: target.into(),
-        outcome: "ok".into(),
-        detail,
-    }
-}
-
-/// Commits a change with its audit events, then logs the events. The caller answers only
-/// after this returned `Ok`: an acknowledged change is stored, with its events.
-pub(crate) async fn commit(
-    st: &State,
-    tx: Box<dyn portcullis_store::StoreTx>,
-) -> Result<(), ApiErr> {
-    let stored = tx.commit().await?;
-    st.audit.committed(&stored);
-    Ok(())
-}
-
-/// Records an action that changes nothing stored (a one-time link handed out), waiting for
-/// its commit.
-pub(crate) async fn audit_action(
-    st: &State,
-    p: &Principal,
-    from: std::net::SocketAddr,
-    company: impl Into<Option<portcullis_store::Id>>,
-    action: &str,
-    target: &str,
-    detail: serde_json::Value,
-) {
-    let e = action_event(p, from, company, action, target, detail);
-    st.audit.record_event(e).await;
 }
 
 /// The expiry of a token created now for `req`, under the hub's `[tokens]` policy

@@ -11,7 +11,7 @@ use axum::extract::connect_info::ConnectInfo;
 use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::Json;
-use portcullis_domain::authz::{authorize, AuthzError, Op, Permit};
+use portcullis_domain::authz::{Op, Permit};
 use portcullis_domain::conntype::{check_service_target, ConnTypeDef};
 use portcullis_domain::system::SystemData;
 use portcullis_domain::window::WindowState;
@@ -23,33 +23,26 @@ use time::OffsetDateTime;
 
 use super::admin::connector_status;
 use super::extract::{Body, Path, Query};
-use super::{action_event, commit, ApiErr, Authed};
+use super::{ApiErr, Authed};
+use crate::audit_action::AuditAction;
 use crate::auth::Principal;
+use crate::ops::{self, Caller, Change};
 use crate::state::State;
 
-/// Looks up a company by id or name and asks for a permit for `op` on it. A company the
-/// caller may not see at all answers "not found".
+/// Looks up a company by id or name and asks for a permit for `op` on it
+/// ([`ops::access::company`]).
 pub async fn company_permit(
     st: &State,
     p: &Principal,
     key: &str,
     op: Op,
 ) -> Result<(Company, Permit), ApiErr> {
-    let found = match key.parse::<Id>() {
-        Ok(id) => st.store.get_company(id).await?,
-        Err(_) => st.store.find_company_by_name(key).await?,
-    }
-    .ok_or_else(|| ApiErr::not_found("company"))?;
-    let permit = permit(p, op, found.id, "company")?;
-    Ok((found, permit))
+    Ok(ops::access::company(st, p, key, op).await?)
 }
 
 /// A permit for `op` on data of `company`; `what` names the object for "not found".
-pub fn permit(p: &Principal, op: Op, company: Id, what: &str) -> Result<Permit, ApiErr> {
-    authorize(&p.actor(), op, Some(company)).map_err(|e| match e {
-        AuthzError::OtherCompany => ApiErr::not_found(what),
-        other => ApiErr::new(StatusCode::FORBIDDEN, "forbidden", other.to_string()),
-    })
+pub fn permit(p: &Principal, op: Op, company: Id, what: &'static str) -> Result<Permit, ApiErr> {
+    Ok(ops::access::permit(p, op, company, what)?)
 }
 
 /// A service connection and a permit for `op` on it; another company's is "not found".
@@ -59,13 +52,7 @@ pub async fn service_permit(
     id: Id,
     op: Op,
 ) -> Result<(ServiceConnection, Permit), ApiErr> {
-    let sc = st
-        .store
-        .get_service_connection(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("service connection"))?;
-    let permit = permit(p, op, sc.company_id, "service connection")?;
-    Ok((sc, permit))
+    Ok(ops::access::service(st, p, id, op).await?)
 }
 
 fn invalid(e: impl std::fmt::Display) -> ApiErr {
@@ -265,16 +252,18 @@ pub async fn create_system(
     let mut tx = st.store.begin().await?;
     let s = tx.create_system(c.id, &data).await?;
     let after = serde_json::to_value(&s).unwrap_or_default();
-    tx.audit(action_event(
-        &p,
-        from,
+    tx.audit(ops::event(
+        Caller {
+            principal: &p,
+            from,
+        },
         c.id,
-        "system.created",
+        AuditAction::SystemCreated,
         &s.data.sid,
         serde_json::json!({"after": after}),
     ))
     .await?;
-    commit(&st, tx).await?;
+    ops::commit(&st, tx, &[Change::Resolution]).await?;
     Ok((StatusCode::CREATED, Json(s)))
 }
 
@@ -284,13 +273,7 @@ async fn visible_system(
     id: Id,
     op: Op,
 ) -> Result<(System, Permit), ApiErr> {
-    let s = st
-        .store
-        .get_system(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("system"))?;
-    let permit = permit(p, op, s.company_id, "system")?;
-    Ok((s, permit))
+    Ok(ops::access::system(st, p, id, op).await?)
 }
 
 /// `GET /api/v1/systems/{id}`
@@ -320,16 +303,18 @@ pub async fn update_system(
     data.validate().map_err(invalid)?;
     let mut tx = st.store.begin().await?;
     let after = tx.update_system(id, &data).await?;
-    tx.audit(action_event(
-        &p,
-        from,
+    tx.audit(ops::event(
+        Caller {
+            principal: &p,
+            from,
+        },
         after.company_id,
-        "system.updated",
+        AuditAction::SystemUpdated,
         &after.data.sid,
         serde_json::json!({"before": before, "after": after}),
     ))
     .await?;
-    commit(&st, tx).await?;
+    ops::commit(&st, tx, &[Change::Resolution]).await?;
     Ok(Json(after))
 }
 
@@ -343,16 +328,18 @@ pub async fn delete_system(
     let (before, _permit) = visible_system(&st, &p, id, Op::MaintainSystems).await?;
     let mut tx = st.store.begin().await?;
     tx.delete_system(id).await?;
-    tx.audit(action_event(
-        &p,
-        from,
+    tx.audit(ops::event(
+        Caller {
+            principal: &p,
+            from,
+        },
         before.company_id,
-        "system.deleted",
+        AuditAction::SystemDeleted,
         &before.data.sid,
         serde_json::json!({"before": before}),
     ))
     .await?;
-    commit(&st, tx).await?;
+    ops::commit(&st, tx, &[Change::Resolution]).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -395,16 +382,18 @@ pub async fn create_type(
     def.validate().map_err(invalid)?;
     let mut tx = st.store.begin().await?;
     let t = tx.create_connection_type(c.id, &def).await?;
-    tx.audit(action_event(
-        &p,
-        from,
+    tx.audit(ops::event(
+        Caller {
+            principal: &p,
+            from,
+        },
         c.id,
-        "connection_type.created",
+        AuditAction::ConnectionTypeCreated,
         &t.def.key,
         serde_json::json!({"after": t}),
     ))
     .await?;
-    commit(&st, tx).await?;
+    ops::commit(&st, tx, &[Change::Resolution]).await?;
     Ok((StatusCode::CREATED, Json(t)))
 }
 
@@ -430,16 +419,18 @@ pub async fn delete_type(
     let _permit = permit(&p, Op::MaintainSystems, company, "connection type")?;
     let mut tx = st.store.begin().await?;
     tx.delete_connection_type(id).await?;
-    tx.audit(action_event(
-        &p,
-        from,
+    tx.audit(ops::event(
+        Caller {
+            principal: &p,
+            from,
+        },
         company,
-        "connection_type.deleted",
+        AuditAction::ConnectionTypeDeleted,
         &t.def.key,
         serde_json::json!({"before": t}),
     ))
     .await?;
-    commit(&st, tx).await?;
+    ops::commit(&st, tx, &[Change::Resolution]).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -649,16 +640,18 @@ pub async fn create_service(
             created_by: p.label(),
         })
         .await?;
-    tx.audit(action_event(
-        &p,
-        from,
+    tx.audit(ops::event(
+        Caller {
+            principal: &p,
+            from,
+        },
         s.company_id,
-        "service_connection.created",
+        AuditAction::ServiceConnectionCreated,
         &entry_host,
         serde_json::json!({"after": &sc, "location": connector.location}),
     ))
     .await?;
-    commit(&st, tx).await?;
+    ops::commit(&st, tx, &[Change::Resolution]).await?;
     let v = service_view(&st, sc).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
@@ -684,16 +677,18 @@ pub async fn delete_service(
     }
     let mut tx = st.store.begin().await?;
     tx.delete_service_connection(id).await?;
-    tx.audit(action_event(
-        &p,
-        from,
+    tx.audit(ops::event(
+        Caller {
+            principal: &p,
+            from,
+        },
         v.service.company_id,
-        "service_connection.deleted",
+        AuditAction::ServiceConnectionDeleted,
         &v.entry_host,
         serde_json::json!({"before": &v}),
     ))
     .await?;
-    commit(&st, tx).await?;
+    ops::commit(&st, tx, &[Change::Resolution]).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

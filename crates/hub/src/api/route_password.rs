@@ -38,8 +38,10 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::extract::OptionalBody;
-use super::{action_event, commit, ApiErr, Authed};
+use super::{ApiErr, Authed};
 use crate::accounts::{issue_route_password, RouteTtl};
+use crate::audit_action::AuditAction;
+use crate::ops::{self, Caller, Change};
 use crate::state::State;
 
 /// Body of `POST /api/v1/route-passwords` (the body may be left out).
@@ -106,11 +108,13 @@ pub async fn create(
         .expires_at
         .ok_or_else(|| ApiErr::internal(&"a route password was stored without an expiry"))?;
     // Never the password: the audit log is read by more people than its holder.
-    tx.audit(action_event(
-        &p,
-        from,
+    tx.audit(ops::event(
+        Caller {
+            principal: &p,
+            from,
+        },
         p.company_id,
-        "route_password.created",
+        AuditAction::RoutePasswordCreated,
         &row.user_name,
         serde_json::json!({
             "token_id": row.id,
@@ -119,7 +123,7 @@ pub async fn create(
         }),
     ))
     .await?;
-    commit(&st, tx).await?;
+    ops::commit(&st, tx, &[Change::Resolution]).await?;
     Ok((
         StatusCode::CREATED,
         Json(IssuedRoutePassword {

@@ -1,5 +1,4 @@
-//! Users and their tokens: a company's super administrator manages the company's users and
-//! their authorizations; a vendor admin manages vendor users (support engineers, auditors).
+//! Users and their tokens over HTTP: parse, call [`ops::users`], render.
 
 use std::net::SocketAddr;
 
@@ -7,17 +6,15 @@ use axum::extract::connect_info::ConnectInfo;
 use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::Json;
-use portcullis_domain::authz::{authorize, Authorizations, Op, Role};
+use portcullis_domain::authz::{Authorizations, Op, Permit, Role};
 use portcullis_store::{Id, User};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::extract::{Body, Path, Query};
-use super::remote::{company_permit, permit};
-use super::{action_event, commit, ApiErr, Authed};
-use crate::accounts::TokenKind;
+use super::{ApiErr, Authed};
 use crate::auth::Principal;
-use crate::registry::CutKey;
+use crate::ops::{self, Caller};
 use crate::state::State;
 
 /// Body of `POST /api/v1/users`.
@@ -40,28 +37,6 @@ pub struct NewUserBody {
     pub authorizations: Authorizations,
 }
 
-fn check_login(name: &str) -> Result<(), ApiErr> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiErr::bad_request(
-            "invalid",
-            "name: 1 to 64 characters: letters, digits, '.', '-', '_', '@'",
-        ))
-    }
-}
-
-fn vendor_permit(p: &Principal) -> Result<(), ApiErr> {
-    authorize(&p.actor(), Op::ManageUsers, None)
-        .map(|_| ())
-        .map_err(|_| ApiErr::forbidden())
-}
-
 /// `POST /api/v1/users`
 pub async fn create_user(
     AxState(st): AxState<State>,
@@ -69,57 +44,38 @@ pub async fn create_user(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Body(b): Body<NewUserBody>,
 ) -> Result<(StatusCode, Json<User>), ApiErr> {
-    check_login(&b.name)?;
-    let company = match &b.company {
-        Some(key) => Some(company_permit(&st, &p, key, Op::ManageUsers).await?.0.id),
-        None => {
-            vendor_permit(&p)?;
-            None
-        }
+    let permit = users_permit(&st, &p, b.company.as_deref(), Op::ManageUsers).await?;
+    let new = ops::users::NewUser {
+        name: b.name,
+        display_name: b.display_name,
+        email: b.email,
+        role: b.role,
+        authorizations: b.authorizations,
     };
-    b.role
-        .check_company(company)
-        .map_err(|e| ApiErr::bad_request("invalid", e.to_string()))?;
-    if b.role != Role::CompanyUser && !b.authorizations.is_empty() {
-        return Err(ApiErr::bad_request(
-            "invalid",
-            "authorizations are granted to company_user users (a company_admin holds them all)",
-        ));
-    }
-    if let Some(e) = &b.email {
-        let ok = e.len() <= 254
-            && e.split_once('@')
-                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
-            && !e.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !ok {
-            return Err(ApiErr::bad_request(
-                "invalid",
-                format!("email: {e:?} is not an e-mail address"),
-            ));
-        }
-    }
-    let mut tx = st.store.begin().await?;
-    let u = tx
-        .create_user(portcullis_store::NewUser {
-            company_id: company,
-            name: b.name.clone(),
-            display_name: b.display_name.clone(),
-            email: b.email.clone(),
-            role: b.role,
-            authorizations: b.authorizations.clone(),
-        })
-        .await?;
-    tx.audit(action_event(
-        &p,
-        from,
-        company,
-        "user.created",
-        &u.name,
-        serde_json::json!({"after": &u}),
-    ))
+    let u = ops::users::create(
+        &st,
+        Caller {
+            principal: &p,
+            from,
+        },
+        &permit,
+        new,
+    )
     .await?;
-    commit(&st, tx).await?;
     Ok((StatusCode::CREATED, Json(u)))
+}
+
+/// A permit for `op` on the users of `company` (id or name), or on vendor users when `None`.
+async fn users_permit(
+    st: &State,
+    p: &Principal,
+    company: Option<&str>,
+    op: Op,
+) -> Result<Permit, ApiErr> {
+    Ok(match company {
+        Some(key) => ops::access::company(st, p, key, op).await?.1,
+        None => ops::access::vendor_permit(p, op)?,
+    })
 }
 
 /// Query of `GET /api/v1/users`.
@@ -136,29 +92,8 @@ pub async fn list_users(
     Authed(p): Authed,
     Query(q): Query<UserQuery>,
 ) -> Result<Json<Vec<User>>, ApiErr> {
-    let company = match &q.company {
-        Some(key) => Some(company_permit(&st, &p, key, Op::ReadUsers).await?.0.id),
-        None => {
-            authorize(&p.actor(), Op::ReadUsers, None).map_err(|_| ApiErr::forbidden())?;
-            None
-        }
-    };
-    Ok(Json(st.store.list_users(company).await?))
-}
-
-async fn managed_user(st: &State, p: &Principal, id: Id) -> Result<User, ApiErr> {
-    let u = st
-        .store
-        .get_user(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("user"))?;
-    match u.company_id {
-        Some(c) => {
-            permit(p, Op::ManageUsers, c, "user")?;
-        }
-        None => vendor_permit(p)?,
-    }
-    Ok(u)
+    let permit = users_permit(&st, &p, q.company.as_deref(), Op::ReadUsers).await?;
+    Ok(Json(ops::users::list(&st, &permit).await?))
 }
 
 /// Body of `PATCH /api/v1/users/{id}`.
@@ -177,26 +112,12 @@ pub async fn edit_user(
     Path(id): Path<Id>,
     Body(b): Body<EditUserBody>,
 ) -> Result<Json<User>, ApiErr> {
-    let before = managed_user(&st, &p, id).await?;
-    if before.role != Role::CompanyUser {
-        return Err(ApiErr::bad_request(
-            "invalid",
-            "authorizations are granted to company_user users",
-        ));
-    }
-    let mut tx = st.store.begin().await?;
-    let after = tx.set_user_authorizations(id, &b.authorizations).await?;
-    tx.audit(action_event(
-        &p,
+    let (before, permit) = ops::access::user(&st, &p, id, Op::ManageUsers).await?;
+    let by = Caller {
+        principal: &p,
         from,
-        after.company_id,
-        "user.authorizations_changed",
-        &after.name,
-        serde_json::json!({"before": before, "after": &after}),
-    ))
-    .await?;
-    commit(&st, tx).await?;
-    st.tokens.forget_all();
+    };
+    let after = ops::users::set_authorizations(&st, by, &permit, before, &b.authorizations).await?;
     Ok(Json(after))
 }
 
@@ -209,34 +130,17 @@ pub async fn disable_user(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(id): Path<Id>,
 ) -> Result<Json<User>, ApiErr> {
-    let before = managed_user(&st, &p, id).await?;
-    if before.id == p.user_id {
-        return Err(ApiErr::bad_request(
-            "invalid",
-            "you cannot disable yourself",
-        ));
-    }
-    let now = portcullis_store::millis::truncate(OffsetDateTime::now_utc());
-    let tokens = crate::accounts::live_tokens(st.store.as_ref(), id, TokenKind::All).await?;
-    let mut after = before.clone();
-    let mut tx = st.store.begin().await?;
-    if tx.disable_user(id, now).await? {
-        after.disabled_at = Some(now);
-    }
-    let revoked = crate::accounts::revoke(&mut *tx, &tokens, now).await?;
-    tx.audit(action_event(
-        &p,
-        from,
-        after.company_id,
-        "user.disabled",
-        &after.name,
-        serde_json::json!({"before": before, "after": &after, "tokens_revoked": revoked}),
-    ))
+    let (before, permit) = ops::access::user(&st, &p, id, Op::ManageUsers).await?;
+    let after = ops::users::disable(
+        &st,
+        Caller {
+            principal: &p,
+            from,
+        },
+        &permit,
+        before,
+    )
     .await?;
-    commit(&st, tx).await?;
-    st.tokens.forget_all();
-    // Every session of his, whichever of his tokens opened it, ends as "user disabled".
-    st.registry.cut(CutKey::User(id));
     Ok(Json(after))
 }
 
@@ -296,33 +200,11 @@ pub async fn create_user_token(
     Path(id): Path<Id>,
     Body(b): Body<TokenBody>,
 ) -> Result<(StatusCode, Json<IssuedView>), ApiErr> {
-    if id == p.user_id {
-        return Err(ApiErr::new(
-            StatusCode::FORBIDDEN,
-            "token_cannot_mint",
-            "a token cannot create tokens for its own user: an admin of your company (a vendor \
-             admin for vendor users) creates them",
-        ));
-    }
-    let u = st
-        .store
-        .get_user(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("user"))?;
-    match u.company_id {
-        Some(c) => {
-            permit(&p, Op::ManageTokens, c, "user")?;
-        }
-        None => {
-            authorize(&p.actor(), Op::ManageTokens, None).map_err(|_| ApiErr::forbidden())?;
-        }
-    }
-    if u.disabled_at.is_some() {
-        return Err(ApiErr::bad_request("invalid", "the user is disabled"));
-    }
-    if b.name.trim().is_empty() || b.name.len() > 100 {
-        return Err(ApiErr::bad_request("invalid", "name: 1 to 100 characters"));
-    }
+    let by = Caller {
+        principal: &p,
+        from,
+    };
+    let (user, permit) = ops::users::token_holder(&st, by, id).await?;
     let expires_at = super::token_expiry(
         &st,
         crate::token_policy::LifetimeRequest {
@@ -330,24 +212,13 @@ pub async fn create_user_token(
             no_expiry: b.no_expiry,
         },
     )?;
-    let mut tx = st.store.begin().await?;
-    let issued = crate::accounts::issue_token(&mut *tx, u.id, &b.name, expires_at).await?;
-    tx.audit(action_event(
-        &p,
-        from,
-        u.company_id,
-        "token.created",
-        &u.name,
-        serde_json::json!({"token_id": issued.row.id}),
-    ))
-    .await?;
-    commit(&st, tx).await?;
+    let issued = ops::users::issue_token(&st, by, &permit, user, &b.name, expires_at).await?;
     Ok((
         StatusCode::CREATED,
         Json(IssuedView {
-            id: issued.row.id,
-            user: u.name,
-            token: issued.token,
+            id: issued.token.row.id,
+            user: issued.user,
+            token: issued.token.token,
             expires_at,
         }),
     ))

@@ -22,11 +22,12 @@ use portcullis_domain::conntype::ConnProtocol;
 use portcullis_store::Id;
 use serde::Serialize;
 
-use super::audit_action as audit;
 use super::extract::Path;
 use super::remote::{permit, service_view};
 use super::{ApiErr, Authed};
+use crate::audit_action::AuditAction;
 use crate::entry::web::LOGIN_PATH;
+use crate::ops::{self, Caller};
 use crate::session::Target;
 use crate::state::State;
 use crate::web::{Binding, TICKET_TTL};
@@ -122,12 +123,14 @@ pub async fn create(
             "too many open links and web sessions; try again later",
         ));
     };
-    audit(
+    ops::record(
         &st,
-        &p,
-        from,
+        Caller {
+            principal: &p,
+            from,
+        },
         company_id,
-        "web.link_created",
+        AuditAction::WebLinkCreated,
         &label,
         serde_json::json!({"service_connection": id}),
     )

@@ -16,8 +16,9 @@ use time::OffsetDateTime;
 
 use super::extract::{Body, Path};
 use super::remote::{company_permit, permit, service_permit};
-use super::{action_event, commit, ApiErr, Authed};
-use crate::registry::CutKey;
+use super::{ApiErr, Authed};
+use crate::audit_action::AuditAction;
+use crate::ops::{self, Caller, Change};
 use crate::state::State;
 use crate::windows::{self as svc, ChangedBy, WindowEdit, WindowOpError, WindowRequest};
 
@@ -211,13 +212,7 @@ async fn window_permit(
     id: Id,
     op: Op,
 ) -> Result<(Window, portcullis_domain::authz::Permit), ApiErr> {
-    let w = st
-        .store
-        .get_window(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("window"))?;
-    let permit = permit(p, op, w.company_id, "window")?;
-    Ok((w, permit))
+    Ok(ops::access::window(st, p, id, op).await?)
 }
 
 /// `PATCH /api/v1/windows/{id}`: extend, shorten, move, change contact or engineers.
@@ -393,16 +388,18 @@ pub async fn create_grant(
     }
     let mut tx = st.store.begin().await?;
     let g = tx.create_grant(user.id, sc, &p.label()).await?;
-    tx.audit(action_event(
-        &p,
-        from,
+    tx.audit(ops::event(
+        Caller {
+            principal: &p,
+            from,
+        },
         service.company_id,
-        "grant.created",
+        AuditAction::GrantCreated,
         &user.name,
         serde_json::json!({"after": &g}),
     ))
     .await?;
-    commit(&st, tx).await?;
+    ops::commit(&st, tx, &[Change::Resolution]).await?;
     Ok((StatusCode::CREATED, Json(g)))
 }
 
@@ -435,17 +432,18 @@ pub async fn revoke_grant(
     if tx.revoke_grant(id, now).await? {
         after.revoked_at = Some(now);
     }
-    tx.audit(action_event(
-        &p,
-        from,
+    tx.audit(ops::event(
+        Caller {
+            principal: &p,
+            from,
+        },
         g.company_id,
-        "grant.revoked",
+        AuditAction::GrantRevoked,
         &g.id.to_string(),
         serde_json::json!({"before": &g, "after": &after}),
     ))
     .await?;
-    commit(&st, tx).await?;
-    st.registry.cut(CutKey::Grant(id));
+    ops::commit(&st, tx, &[Change::GrantRevoked { grant: id }]).await?;
     Ok(Json(after))
 }
 

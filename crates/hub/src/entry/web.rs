@@ -236,7 +236,7 @@ async fn login(
         .record(Event {
             company_id: Some(b.company_id),
             actor: &actor,
-            action: "web.login",
+            action: crate::audit_action::AuditAction::WebLogin,
             target: &b.label,
             outcome: "ok",
             detail: serde_json::json!({"service_connection": b.service_connection_id, "from": peer.to_string()}),

@@ -1,0 +1,204 @@
+//! [`AuditAction`]: every action the hub writes to its audit log, as one enum.
+//!
+//! The stored `action` field is the enum's [`code`](AuditAction::code) (`window.opened`); the
+//! catalogue of every action, who writes it and its fields is `docs/audit.md`. A test there
+//! keeps the two in step ([`AuditAction::ALL`]).
+
+/// What an audit event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuditAction {
+    /// A vendor admin created a customer company.
+    CompanyCreated,
+    /// A user was created.
+    UserCreated,
+    /// A user's authorizations were changed.
+    UserAuthorizationsChanged,
+    /// A user was disabled, with every token of his.
+    UserDisabled,
+    /// An API token was created (also the bootstrap admin token).
+    TokenCreated,
+    /// An API token was revoked (and the route passwords made with it).
+    TokenRevoked,
+    /// A dialog user made a route password for himself.
+    RoutePasswordCreated,
+    /// A connector was registered.
+    ConnectorCreated,
+    /// A new one-time enrolment token was issued for a connector.
+    ConnectorEnrollmentToken,
+    /// A connector enrolled (or re-enrolled) and got its certificate.
+    ConnectorEnrolled,
+    /// A connector was revoked and its tunnel cut.
+    ConnectorRevoked,
+    /// A system was created.
+    SystemCreated,
+    /// A system's data was changed.
+    SystemUpdated,
+    /// A system was deleted.
+    SystemDeleted,
+    /// A company's own connection type was created.
+    ConnectionTypeCreated,
+    /// A company's own connection type was deleted.
+    ConnectionTypeDeleted,
+    /// A service connection was set up.
+    ServiceConnectionCreated,
+    /// A service connection was deleted.
+    ServiceConnectionDeleted,
+    /// A window was opened now.
+    WindowOpened,
+    /// A window was reserved for later.
+    WindowReserved,
+    /// A reserved window's start came: it is open now.
+    WindowReservationOpened,
+    /// A window was edited (end, start, contact, engineers).
+    WindowEdited,
+    /// A window was closed (by the customer, an engineer on his own, or at the connector).
+    WindowClosed,
+    /// A window reached its end.
+    WindowExpired,
+    /// A technical user got a standing grant.
+    GrantCreated,
+    /// A standing grant was revoked.
+    GrantRevoked,
+    /// A session was refused before it reached a connector.
+    SessionRefused,
+    /// A session started.
+    SessionStart,
+    /// A session ended.
+    SessionEnd,
+    /// A connector's tunnel came up.
+    TunnelConnected,
+    /// A connector's tunnel went down.
+    TunnelDisconnected,
+    /// A connector's tunnel was refused (revoked, too old …).
+    TunnelRefused,
+    /// A browser signed in to the web entry with a one-time link.
+    WebLogin,
+    /// A one-time web-entry link was handed out.
+    WebLinkCreated,
+    /// Someone checked the audit chain.
+    AuditVerified,
+    /// Someone exported the audit log.
+    AuditExported,
+}
+
+impl AuditAction {
+    /// Every action, for the catalogue test.
+    pub const ALL: [AuditAction; 36] = [
+        AuditAction::CompanyCreated,
+        AuditAction::UserCreated,
+        AuditAction::UserAuthorizationsChanged,
+        AuditAction::UserDisabled,
+        AuditAction::TokenCreated,
+        AuditAction::TokenRevoked,
+        AuditAction::RoutePasswordCreated,
+        AuditAction::ConnectorCreated,
+        AuditAction::ConnectorEnrollmentToken,
+        AuditAction::ConnectorEnrolled,
+        AuditAction::ConnectorRevoked,
+        AuditAction::SystemCreated,
+        AuditAction::SystemUpdated,
+        AuditAction::SystemDeleted,
+        AuditAction::ConnectionTypeCreated,
+        AuditAction::ConnectionTypeDeleted,
+        AuditAction::ServiceConnectionCreated,
+        AuditAction::ServiceConnectionDeleted,
+        AuditAction::WindowOpened,
+        AuditAction::WindowReserved,
+        AuditAction::WindowReservationOpened,
+        AuditAction::WindowEdited,
+        AuditAction::WindowClosed,
+        AuditAction::WindowExpired,
+        AuditAction::GrantCreated,
+        AuditAction::GrantRevoked,
+        AuditAction::SessionRefused,
+        AuditAction::SessionStart,
+        AuditAction::SessionEnd,
+        AuditAction::TunnelConnected,
+        AuditAction::TunnelDisconnected,
+        AuditAction::TunnelRefused,
+        AuditAction::WebLogin,
+        AuditAction::WebLinkCreated,
+        AuditAction::AuditVerified,
+        AuditAction::AuditExported,
+    ];
+
+    /// The stored name, `<object>.<verb>`.
+    pub fn code(self) -> &'static str {
+        use AuditAction::*;
+        match self {
+            CompanyCreated => "company.created",
+            UserCreated => "user.created",
+            UserAuthorizationsChanged => "user.authorizations_changed",
+            UserDisabled => "user.disabled",
+            TokenCreated => "token.created",
+            TokenRevoked => "token.revoked",
+            RoutePasswordCreated => "route_password.created",
+            ConnectorCreated => "connector.created",
+            ConnectorEnrollmentToken => "connector.enrollment_token",
+            ConnectorEnrolled => "connector.enrolled",
+            ConnectorRevoked => "connector.revoked",
+            SystemCreated => "system.created",
+            SystemUpdated => "system.updated",
+            SystemDeleted => "system.deleted",
+            ConnectionTypeCreated => "connection_type.created",
+            ConnectionTypeDeleted => "connection_type.deleted",
+            ServiceConnectionCreated => "service_connection.created",
+            ServiceConnectionDeleted => "service_connection.deleted",
+            WindowOpened => "window.opened",
+            WindowReserved => "window.reserved",
+            WindowReservationOpened => "window.reservation_opened",
+            WindowEdited => "window.edited",
+            WindowClosed => "window.closed",
+            WindowExpired => "window.expired",
+            GrantCreated => "grant.created",
+            GrantRevoked => "grant.revoked",
+            SessionRefused => "session.refused",
+            SessionStart => "session.start",
+            SessionEnd => "session.end",
+            TunnelConnected => "tunnel.connected",
+            TunnelDisconnected => "tunnel.disconnected",
+            TunnelRefused => "tunnel.refused",
+            WebLogin => "web.login",
+            WebLinkCreated => "web.link_created",
+            AuditVerified => "audit.verified",
+            AuditExported => "audit.exported",
+        }
+    }
+}
+
+impl std::fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_shaped_object_dot_verb() {
+        let mut seen = std::collections::HashSet::new();
+        for a in AuditAction::ALL {
+            let code = a.code();
+            assert!(seen.insert(code), "duplicate {code}");
+            let (object, verb) = code.split_once('.').expect("object.verb");
+            let ok =
+                |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+            assert!(ok(object) && ok(verb), "{code}");
+        }
+    }
+
+    /// The catalogue in `docs/audit.md` names every action the hub writes.
+    #[test]
+    fn docs_catalogue_names_every_action() {
+        let doc = include_str!("../../../docs/audit.md");
+        let missing: Vec<_> = AuditAction::ALL
+            .iter()
+            .map(|a| a.code())
+            .filter(|c| !doc.contains(&format!("`{c}`")))
+            .collect();
+        assert!(missing.is_empty(), "docs/audit.md lacks {missing:?}");
+    }
+}

@@ -1,0 +1,151 @@
+//! The hub's operations: every change to what the hub stores, and the reads that need a
+//! permit, in one place that the REST API, the coming portal and the CLI-facing endpoints
+//! all call. A door (an axum handler, a page) only parses, calls an operation, and renders.
+//!
+//! Each write is one store transaction holding the change and its audit event; it is
+//! acknowledged only after [`commit`], which also applies the [`Change`]s the write made
+//! ([`change::apply`]: caches forgotten, live sessions cut). Every privileged operation takes
+//! the [`Permit`](portcullis_domain::authz::Permit) that `authorize` handed out for it, and
+//! checks that the permit is for that operation and that object's company ([`check`]).
+//!
+//! # Layout
+//! - [`change`]: [`Change`] and [`change::apply`], the one place a write's effects happen.
+//! - [`access`]: permits for a company, a system, a service connection … looked up by id
+//!   (another company's object is "not found").
+//! - [`users`]: users, their authorizations, disabling, and the tokens an admin makes for
+//!   them.
+
+pub mod access;
+pub mod change;
+pub mod users;
+
+use std::net::SocketAddr;
+
+use portcullis_domain::authz::{Op, Permit};
+use portcullis_store::{Id, NewAuditEvent, StoreError, StoreTx};
+
+pub use change::Change;
+
+use crate::audit_action::AuditAction;
+use crate::auth::Principal;
+use crate::state::State;
+
+/// Who asks: the principal a credential yielded, and the address the request came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    /// The authenticated principal.
+    pub principal: &'a Principal,
+    /// The client's address (recorded in every audit event).
+    pub from: SocketAddr,
+}
+
+/// Why an operation was refused. Each door renders it in its own way (the API as JSON with a
+/// status code, the portal as a page); the wording is the operation's.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpError {
+    /// No such object, or one the caller may not see (another company's).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The caller may see the object but not do this.
+    #[error("{message}")]
+    Forbidden {
+        /// Stable code for clients.
+        code: &'static str,
+        /// Why, for people.
+        message: String,
+    },
+    /// The request contradicts a rule.
+    #[error("{message}")]
+    Invalid {
+        /// Stable code for clients.
+        code: &'static str,
+        /// Which rule, for people.
+        message: String,
+    },
+    /// The store failed (or is full).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl OpError {
+    /// A refused request with the code `invalid`.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        OpError::Invalid {
+            code: "invalid",
+            message: message.into(),
+        }
+    }
+
+    /// A forbidden action with the code `forbidden`.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        OpError::Forbidden {
+            code: "forbidden",
+            message: message.into(),
+        }
+    }
+}
+
+/// Checks that `permit` was handed out for `op` on `company`: an operation given a permit
+/// for another operation or company refuses, so a permit cannot be carried to where it does
+/// not belong.
+pub fn check(permit: &Permit, op: Op, company: Option<Id>) -> Result<(), OpError> {
+    if permit.op() == op && permit.company() == company {
+        Ok(())
+    } else {
+        Err(OpError::forbidden("not allowed"))
+    }
+}
+
+/// The audit event of an action: who, what, on which company, from which address (added to
+/// `detail`). A change commits it in its own transaction ([`StoreTx::audit`], then
+/// [`commit`]); an action that changes nothing stored records it with [`record`].
+pub fn event(
+    by: Caller<'_>,
+    company: impl Into<Option<Id>>,
+    action: AuditAction,
+    target: &str,
+    mut detail: serde_json::Value,
+) -> NewAuditEvent {
+    if let Some(o) = detail.as_object_mut() {
+        o.insert("from".into(), by.from.to_string().into());
+    }
+    NewAuditEvent {
+        at: time::OffsetDateTime::now_utc(),
+        company_id: company.into(),
+        actor: by.principal.label(),
+        action: action.code().into(),
+        target: target.into(),
+        outcome: "ok".into(),
+        detail,
+    }
+}
+
+/// Commits a change with its audit events, logs the events, then applies `changes` (caches,
+/// sessions, tunnels). The caller answers only after this returned `Ok`: an acknowledged
+/// change is stored, with its events, and has taken effect.
+pub async fn commit(
+    st: &State,
+    tx: Box<dyn StoreTx>,
+    changes: &[Change],
+) -> Result<(), StoreError> {
+    let stored = tx.commit().await?;
+    st.audit.committed(&stored);
+    change::apply(st, changes);
+    Ok(())
+}
+
+/// Records an action that changes nothing stored (a one-time link handed out), waiting for
+/// its commit.
+pub async fn record(
+    st: &State,
+    by: Caller<'_>,
+    company: impl Into<Option<Id>>,
+    action: AuditAction,
+    target: &str,
+    detail: serde_json::Value,
+) {
+    st.audit
+        .record_event(event(by, company, action, target, detail))
+        .await;
+}
