@@ -8,6 +8,9 @@
 //! - [`auth`]: API tokens and the [`auth::Principal`] they yield.
 //! - [`registry`]: live tunnels by company and location.
 //! - [`tunnel_endpoint`]: connectors dial in here (mTLS, version check, heartbeats).
+//! - [`target`]: what a session is asked for and why one is refused.
+//! - [`resolve`]: which service connection a target names, and the [`resolve::SessionPermit`]
+//!   that lets a session open.
 //! - [`session`]: one client session: authorize, open a stream, relay, audit.
 //! - [`entry`]: SOCKS5 and HTTP CONNECT entry points.
 //! - [`api`]: the REST API and the WebSocket endpoint of `portcullis connect`.
@@ -32,6 +35,7 @@ pub mod registry;
 pub mod resolve;
 pub mod session;
 pub mod state;
+pub mod target;
 pub mod token_policy;
 pub mod tunnel_endpoint;
 pub mod web;

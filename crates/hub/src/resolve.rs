@@ -12,15 +12,15 @@
 //! the service connection that names him or nobody; a technical user needs an active standing
 //! grant. Nothing else opens a stream.
 
-use portcullis_domain::authz::{authorize, Op, Role};
+use portcullis_domain::authz::{authorize, Op, Permit, Role};
 use portcullis_domain::naming::parse_service_host;
 use portcullis_domain::window::{admits, WindowState};
 use portcullis_store::{Grant, Id, ServiceConnection, Window};
 use time::OffsetDateTime;
 
 use crate::auth::Principal;
-use crate::session::{SessionError, Target};
 use crate::state::State;
+use crate::target::{SessionError, Target};
 
 /// What permits a stream.
 #[derive(Debug, Clone)]
@@ -29,6 +29,26 @@ pub enum Permission {
     Window(Window),
     /// A technical user's standing grant.
     Grant(Grant),
+}
+
+/// What only [`resolve`] can hand out: the decision that this principal may open a session
+/// to this service connection now, with the `OpenSession` permit `authorize` gave for it.
+/// Its fields are private and it has no public constructor, so a session cannot be opened
+/// on a resolution made anywhere else ([`crate::session`] takes it).
+#[derive(Debug, Clone)]
+pub struct SessionPermit {
+    permit: Permit,
+    service: Id,
+}
+
+impl SessionPermit {
+    /// Whether this permit was made for `principal`'s user and `service`: a session checks
+    /// it before it opens a stream.
+    pub fn admits(&self, principal: &Principal, service: Id) -> bool {
+        self.permit.op() == Op::OpenSession
+            && self.permit.user_id() == principal.user_id
+            && self.service == service
+    }
 }
 
 /// A resolved, permitted target.
@@ -44,6 +64,8 @@ pub struct Resolved {
     pub label: String,
     /// The window or grant.
     pub permission: Permission,
+    /// The permit the session opens with.
+    pub permit: SessionPermit,
 }
 
 fn refused(why: impl Into<String>) -> SessionError {
@@ -212,7 +234,7 @@ pub async fn resolve(
             (company, sc)
         }
     };
-    authorize(&principal.actor(), Op::OpenSession, Some(company_id))
+    let permit = authorize(&principal.actor(), Op::OpenSession, Some(company_id))
         .map_err(|e| refused(e.to_string()))?;
     let permission = match principal.role {
         Role::SupportEngineer => Permission::Window(open_window(state, principal, &sc).await?),
@@ -243,6 +265,10 @@ pub async fn resolve(
             location: connector.location,
             host: sc.virtual_host.clone(),
             port: sc.virtual_port,
+        },
+        permit: SessionPermit {
+            permit,
+            service: sc.id,
         },
         service: sc,
         label,

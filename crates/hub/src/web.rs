@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::session::Target;
+use crate::target::Target;
 
 /// How long a link can be opened.
 pub const TICKET_TTL: Duration = Duration::from_secs(120);

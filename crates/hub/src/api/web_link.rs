@@ -28,8 +28,8 @@ use super::{ApiErr, Authed};
 use crate::audit_action::AuditAction;
 use crate::entry::web::LOGIN_PATH;
 use crate::ops::{self, Caller};
-use crate::session::Target;
 use crate::state::State;
+use crate::target::Target;
 use crate::web::{Binding, TICKET_TTL};
 
 /// The answer: the link, shown once.
