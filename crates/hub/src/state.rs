@@ -28,9 +28,9 @@ pub struct HubState {
     /// Recently verified API tokens.
     pub tokens: crate::auth::TokenCache,
     /// Recent target resolutions (service connection, window or grant).
-    pub resolved: crate::resolve::ResolveCache,
+    pub resolved: crate::resolve::cache::ResolveCache,
     /// Window pushes and the window scheduler's wake-up.
-    pub windows: crate::windows::WindowHub,
+    pub windows: crate::windows::hub::WindowHub,
     /// The tunnel address told to connectors at enrolment.
     pub advertised_tunnel: String,
     /// The web entry's origins (`None`: the web entry is off).

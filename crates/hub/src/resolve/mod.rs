@@ -12,106 +12,25 @@
 //! the service connection that names him or nobody; a technical user needs an active standing
 //! grant. Nothing else opens a stream.
 
-use portcullis_domain::authz::{authorize, Op, Permit, Role};
+pub mod cache;
+
+use portcullis_domain::authz::{authorize, Op, Role};
 use portcullis_domain::naming::parse_service_host;
 use portcullis_domain::window::{admits, WindowState};
-use portcullis_store::{Grant, Id, ServiceConnection, Window};
+use portcullis_store::{ServiceConnection, Window};
 use time::OffsetDateTime;
+
+pub use cache::{Permission, ResolveCache, Resolved, SessionPermit, RESOLVE_CACHE_TTL};
 
 use crate::auth::Principal;
 use crate::state::State;
 use crate::target::{SessionError, Target};
 
-/// What permits a stream.
-#[derive(Debug, Clone)]
-pub enum Permission {
-    /// An open window.
-    Window(Window),
-    /// A technical user's standing grant.
-    Grant(Grant),
-}
-
-/// What only [`resolve`] can hand out: the decision that this principal may open a session
-/// to this service connection now, with the `OpenSession` permit `authorize` gave for it.
-/// Its fields are private and it has no public constructor, so a session cannot be opened
-/// on a resolution made anywhere else ([`crate::session`] takes it).
-#[derive(Debug, Clone)]
-pub struct SessionPermit {
-    permit: Permit,
-    service: Id,
-}
-
-impl SessionPermit {
-    /// Whether this permit was made for `principal`'s user and `service`: a session checks
-    /// it before it opens a stream.
-    pub fn admits(&self, principal: &Principal, service: Id) -> bool {
-        self.permit.op() == Op::OpenSession
-            && self.permit.user_id() == principal.user_id
-            && self.service == service
-    }
-}
-
-/// A resolved, permitted target.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    /// Company of the service connection.
-    pub company_id: Id,
-    /// Connector location, virtual host and port to open.
-    pub target: Target,
-    /// The service connection.
-    pub service: ServiceConnection,
-    /// `company/SID/type`, for audit records.
-    pub label: String,
-    /// The window or grant.
-    pub permission: Permission,
-    /// The permit the session opens with.
-    pub permit: SessionPermit,
-}
-
 fn refused(why: impl Into<String>) -> SessionError {
     SessionError::Denied(why.into())
 }
 
-/// How long a resolution is reused. Every change made through this hub (any successful
-/// write to the API, window closes and expiries, a close at a connector) forgets all of them
-/// at once ([`ResolveCache::forget_all`]); the TTL bounds how long a change made behind the
-/// hub's back can go unseen, as for [`crate::auth::TOKEN_CACHE_TTL`].
-pub const RESOLVE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Most resolutions kept; beyond it the cache is cleared.
-const RESOLVE_CACHE_MAX: usize = 10_000;
-
-type CacheKey = (Id, String, String, u16);
-
-/// Recent successful resolutions per (user, location, host, port): without it every
-/// connection costs about seven store reads (company, system, type, service connection,
-/// grant or windows, connector, names) before the stream opens. A hit is used only while its
-/// window is still open by the clock.
-#[derive(Debug, Default)]
-pub struct ResolveCache {
-    inner: std::sync::Mutex<ResolveInner>,
-}
-
-#[derive(Debug, Default)]
-struct ResolveInner {
-    entries: std::collections::HashMap<CacheKey, (Resolved, std::time::Instant)>,
-    /// Bumped by every `forget_all`: a resolution computed before a change must not be
-    /// cached after it.
-    generation: u64,
-}
-
 impl ResolveCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, ResolveInner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Forgets every resolution (something they may depend on changed).
-    pub fn forget_all(&self) {
-        let mut g = self.lock();
-        g.entries.clear();
-        g.generation += 1;
-    }
-
     /// [`resolve`] through the cache.
     pub async fn resolve(
         &self,
@@ -125,36 +44,13 @@ impl ResolveCache {
             asked.host.to_ascii_lowercase(),
             asked.port,
         );
-        let now = OffsetDateTime::now_utc();
-        let (hit, generation) = {
-            let g = self.lock();
-            let hit = g
-                .entries
-                .get(&key)
-                .filter(|(r, at)| at.elapsed() < RESOLVE_CACHE_TTL && still_valid(r, now))
-                .map(|(r, _)| r.clone());
-            (hit, g.generation)
-        };
+        let (hit, generation) = self.get(&key, OffsetDateTime::now_utc());
         if let Some(r) = hit {
             return Ok(r);
         }
         let r = resolve(state, principal, asked).await?;
-        let mut g = self.lock();
-        if g.generation == generation {
-            if g.entries.len() >= RESOLVE_CACHE_MAX {
-                g.entries.clear();
-            }
-            g.entries
-                .insert(key, (r.clone(), std::time::Instant::now()));
-        }
+        self.put(key, &r, generation);
         Ok(r)
-    }
-}
-
-fn still_valid(r: &Resolved, now: OffsetDateTime) -> bool {
-    match &r.permission {
-        Permission::Window(w) => w.state(now) == WindowState::Open,
-        Permission::Grant(g) => g.revoked_at.is_none(),
     }
 }
 
