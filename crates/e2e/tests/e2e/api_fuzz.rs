@@ -207,6 +207,8 @@ fn assert_clean(who: &str, (ok, report): (bool, String)) {
 /// nobody, on the operations that need no token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_input_makes_the_api_fail_or_answer_off_the_document() {
+    // Schemathesis keeps a core busy per run and each run has a deadline.
+    let _heavy = portcullis_test_support::serial::heavy().await;
     let hub = TestHub::start().await;
     let carol = some_data(&hub).await;
     let admin = admin_token(&hub);
@@ -237,6 +239,8 @@ async fn no_input_makes_the_api_fail_or_answer_off_the_document() {
 /// disable or revoke (the admin himself included), they answer 2xx or a documented 4xx.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destructive_operations_on_a_hub_of_their_own() {
+    // Schemathesis keeps a core busy per run and each run has a deadline.
+    let _heavy = portcullis_test_support::serial::heavy().await;
     let hub = TestHub::start().await;
     some_data(&hub).await;
     let only = names("include", DESTRUCTIVE);

@@ -6,7 +6,7 @@
 //! operations; at least 99 must succeed. The figures (success rate, connections the flood
 //! held, the process's memory) are printed; `docs/benchmarks.md` ("Pre-auth flood") has them.
 //!
-//! `cargo test -p portcullis-e2e --test preauth_flood -- --nocapture` shows the table.
+//! `cargo test -p portcullis-e2e --test e2e preauth_flood:: -- --nocapture` shows the table.
 //!
 //! And TLS handshakes (API, web entry, tunnel) end at their own, shorter deadline.
 
@@ -427,6 +427,8 @@ fn status_of(answer: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_idle_connections_locks_no_listener() {
+    // Hundreds of connections and a success-rate limit: alone among the heavy tests.
+    let _heavy = portcullis_test_support::serial::heavy().await;
     let world = world().await;
     let w = &world;
     let a = w.hub.addrs();
