@@ -149,7 +149,7 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
     let user = v["user"].as_str().unwrap().to_string();
     // What a company admin does for a technical user: a system, a service connection to the
     // target, a standing grant.
-    let api = portcullis::client::ApiClient::new(
+    let api = portcullis_client::ApiClient::new(
         &url,
         &std::fs::read_to_string(&ca).unwrap(),
         Some(company_token.clone()),

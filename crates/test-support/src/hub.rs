@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use portcullis::client::ApiClient;
+use portcullis_client::ApiClient;
 use portcullis_hub::{HubConfig, RawHubConfig, RunningHub};
 use serde_json::{json, Value};
 

@@ -1,8 +1,8 @@
 //! Reaching an internal system through each entry point, and being refused with the right
 //! answer when the target, the token or the connector is wrong.
 
-use portcullis::client::ApiClient;
 use portcullis::connect::{self, Forward};
+use portcullis_client::ApiClient;
 use portcullis_test_support::clients::{
     echo_round_trip, http_connect, socks5_connect, Socks5Outcome,
 };

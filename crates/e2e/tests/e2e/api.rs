@@ -14,7 +14,7 @@ async fn every_documented_path_is_routed_and_errors_are_json() {
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 10, "document lists the API");
-    let anon = portcullis::client::ApiClient::new(&hub.api_url, &hub.ca_pem, None).unwrap();
+    let anon = portcullis_client::ApiClient::new(&hub.api_url, &hub.ca_pem, None).unwrap();
     for (path, ops) in paths {
         let concrete = path.replace("{company}", "acme").replace("{id}", "1");
         for method in ops.as_object().unwrap().keys() {

@@ -3,7 +3,7 @@
 //! (Tampering with the database and the `portcullis audit` commands: `cli/tests/audit.rs`.)
 
 use portcullis::audit::{verify_export, ExportSummary};
-use portcullis::client::ApiClient;
+use portcullis_client::ApiClient;
 use portcullis_hub::api::audit::VerifyReport;
 use portcullis_store::{AuditEvent, NewAuditEvent, MAX_AUDIT_LIMIT};
 use portcullis_test_support::TestHub;

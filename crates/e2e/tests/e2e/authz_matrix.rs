@@ -22,7 +22,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use portcullis::client::ApiClient;
+use portcullis_client::ApiClient;
 use portcullis_test_support::clients::{socks5_connect, Socks5Outcome};
 use portcullis_test_support::TestHub;
 use serde_json::{json, Value};
@@ -210,7 +210,7 @@ type Outcome = Result<(), (u16, String)>;
 async fn call(api: &ApiClient, method: &str, path: &str, body: Option<&Value>) -> Outcome {
     let empty = json!({});
     let body = body.unwrap_or(&empty);
-    let res: anyhow::Result<Value> = match method {
+    let res: Result<Value, portcullis_client::ClientError> = match method {
         "GET" if path.starts_with("/api/v1/audit/export") => {
             let mut sink = Vec::new();
             api.download(path, &mut sink).await.map(|_| Value::Null)

@@ -2,7 +2,7 @@
 //! every token expires within the hub's `[tokens]` policy unless the operator and the admin
 //! both say otherwise; disabling a user revokes everything of his.
 
-use portcullis::client::ApiClient;
+use portcullis_client::ApiClient;
 use portcullis_hub::token_policy::RawTokens;
 use portcullis_store::TokenScope;
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
@@ -15,7 +15,7 @@ use tokio::io::AsyncReadExt;
 const ENTRY: &str = "generic_tcp.prd.acme.portcullis";
 
 /// The status and `[code]` of a refused call.
-fn refused(r: anyhow::Result<Value>) -> (u16, String) {
+fn refused(r: Result<Value, portcullis_client::ClientError>) -> (u16, String) {
     let msg = r.expect_err("the call should be refused").to_string();
     let status = msg
         .split_once("refused (")

@@ -112,7 +112,7 @@ async fn a_bad_csr_does_not_burn_the_token() {
     let hub = TestHub::start().await;
     hub.company("acme").await;
     let (_, token) = hub.connector("acme", "berlin").await;
-    let anon = portcullis::client::ApiClient::new(&hub.api_url, &hub.ca_pem, None).unwrap();
+    let anon = portcullis_client::ApiClient::new(&hub.api_url, &hub.ca_pem, None).unwrap();
     let err = anon
         .post::<_, Value>(
             "/api/v1/enroll",
@@ -201,7 +201,7 @@ async fn a_lost_answer_can_be_asked_again_with_the_same_token_and_key_only() {
 
     // The first attempt: the request goes out, the hub redeems the token, the answer is lost.
     let prepared = prepare(&token, &data, false).expect("prepared");
-    let anon = portcullis::client::ApiClient::new(&hub.api_url, &hub.ca_pem, None).unwrap();
+    let anon = portcullis_client::ApiClient::new(&hub.api_url, &hub.ca_pem, None).unwrap();
     let lost: Value = anon
         .post("/api/v1/enroll", &prepared.request)
         .await

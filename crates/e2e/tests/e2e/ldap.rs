@@ -8,8 +8,8 @@
 use std::net::SocketAddr;
 use std::process::Stdio;
 
-use portcullis::client::ApiClient;
 use portcullis::connect::{self, Forward};
+use portcullis_client::ApiClient;
 use portcullis_test_support::{TestConnector, TestHub};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,

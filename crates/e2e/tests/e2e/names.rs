@@ -9,7 +9,7 @@ use portcullis_test_support::{echo_server, TestHub};
 use serde_json::{json, Value};
 
 /// The status of a refused call.
-fn status(r: anyhow::Result<Value>) -> u16 {
+fn status(r: Result<Value, portcullis_client::ClientError>) -> u16 {
     let msg = r.expect_err("the call should be refused").to_string();
     msg.split_once("refused (")
         .and_then(|(_, s)| s.get(..3))

@@ -128,7 +128,7 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
         // through the web entry, with a cookie jar as a browser keeps one.
         assert!(text.contains("portcullis web-link"), "{text}");
         let info = qs.info.clone();
-        let eng = portcullis::client::ApiClient::new(
+        let eng = portcullis_client::ApiClient::new(
             &info.api_url,
             &std::fs::read_to_string(&info.ca_cert).unwrap(),
             Some(info.engineer_token.clone()),

@@ -70,7 +70,11 @@ async fn user_with_token(hub: &TestHub, body: Value) -> (i64, String) {
 }
 
 /// `POST /api/v1/route-passwords` with `body` as the holder of `token`.
-async fn create(hub: &TestHub, token: &str, body: Value) -> anyhow::Result<Value> {
+async fn create(
+    hub: &TestHub,
+    token: &str,
+    body: Value,
+) -> Result<Value, portcullis_client::ClientError> {
     hub.client(token)
         .post("/api/v1/route-passwords", &body)
         .await
@@ -262,7 +266,7 @@ async fn the_rest_api_refuses_a_route_password_so_it_cannot_mint_another() {
     let v = create(&w.hub, &w.api_token, json!({})).await.unwrap();
     let route = v["password"].as_str().unwrap().to_string();
     let as_route = w.hub.client(&route);
-    let refused = |e: anyhow::Error| {
+    let refused = |e: portcullis_client::ClientError| {
         let e = e.to_string();
         assert!(e.contains("403"), "{e}");
         assert!(e.contains("[route_password]"), "{e}");

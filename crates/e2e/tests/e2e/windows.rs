@@ -435,7 +435,7 @@ async fn every_entry_point_takes_the_service_connection_name() {
     assert_eq!(status, 200);
     // `portcullis connect`, which lower-cases host names.
     let client =
-        portcullis::client::ApiClient::new(&w.hub.api_url, &w.hub.ca_pem, Some(w.engineer.clone()))
+        portcullis_client::ApiClient::new(&w.hub.api_url, &w.hub.ca_pem, Some(w.engineer.clone()))
             .unwrap();
     let (listener, addr) = portcullis::connect::bind("127.0.0.1:0".parse().unwrap())
         .await

@@ -1,8 +1,11 @@
-//! A small HTTPS JSON client for the hub API, trusting only the hub's CA.
+//! [`ApiClient`]: HTTPS JSON requests to the hub, trusting only the hub's CA; one fresh
+//! connection per request (the CLI makes a few calls per run, tests want no shared state).
+//! The untyped calls live here ([`ApiClient::get`], [`ApiClient::post`] …, and the raw
+//! [`ApiClient::get_raw`] / [`ApiClient::post_raw`] that hand refusals back as they came);
+//! the typed ones, one per operation, in [`crate::api`].
 
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
 use http::{header, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
@@ -11,8 +14,16 @@ use portcullis_proto::enroll::ApiError;
 use rustls::pki_types::ServerName;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
+
+use crate::ClientError;
+
+type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+/// The largest answer body the client reads (an audit page of 1000 events is far below).
+const MAX_BODY: usize = 16 << 20;
 
 /// Where the hub is and how to trust and authenticate to it.
 #[derive(Clone)]
@@ -35,15 +46,19 @@ impl std::fmt::Debug for ApiClient {
 
 /// Splits `https://host:port[/...]` into host and port.
 pub fn parse_hub_url(url: &str) -> Result<(String, u16)> {
+    let bad = |why| ClientError::BadUrl {
+        url: url.to_string(),
+        why,
+    };
     let rest = url
         .strip_prefix("https://")
-        .ok_or_else(|| anyhow!("hub URL must start with https:// (got {url:?})"))?;
+        .ok_or_else(|| ClientError::NotHttps(url.to_string()))?;
     let authority = rest.split('/').next().unwrap_or(rest);
     let (host, port) = match authority.strip_prefix('[') {
         Some(v6) => {
             let (h, p) = v6
                 .split_once(']')
-                .ok_or_else(|| anyhow!("bad IPv6 host in {url:?}"))?;
+                .ok_or_else(|| bad("an IPv6 host without its closing bracket"))?;
             (h.to_string(), p.strip_prefix(':').unwrap_or("443"))
         }
         None => match authority.rsplit_once(':') {
@@ -51,11 +66,9 @@ pub fn parse_hub_url(url: &str) -> Result<(String, u16)> {
             None => (authority.to_string(), "443"),
         },
     };
-    let port = port
-        .parse()
-        .with_context(|| format!("bad port in {url:?}"))?;
+    let port = port.parse().map_err(|_| bad("the port is not a number"))?;
     if host.is_empty() {
-        bail!("no host in {url:?}");
+        return Err(bad("no host"));
     }
     Ok((host, port))
 }
@@ -64,11 +77,13 @@ impl ApiClient {
     /// A client for `url`, trusting the CA certificate in `ca_pem`.
     pub fn new(url: &str, ca_pem: &str, token: Option<String>) -> Result<ApiClient> {
         let (host, port) = parse_hub_url(url)?;
-        let ca = portcullis_transport::pki::pem_to_der_certs(ca_pem)?
+        let ca = portcullis_transport::pki::pem_to_der_certs(ca_pem)
+            .map_err(ClientError::CaPem)?
             .into_iter()
             .next()
-            .ok_or_else(|| anyhow!("no certificate in the CA file"))?;
-        let tls = portcullis_transport::tls::pinned_client_config(ca, &[b"http/1.1"])?;
+            .ok_or(ClientError::NoCaCertificate)?;
+        let tls = portcullis_transport::tls::pinned_client_config(ca, &[b"http/1.1"])
+            .map_err(ClientError::TlsConfig)?;
         Ok(ApiClient {
             host,
             port,
@@ -105,13 +120,21 @@ impl ApiClient {
     pub async fn dial(&self) -> Result<tokio_rustls::client::TlsStream<TcpStream>> {
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
-            .with_context(|| format!("cannot reach the hub at {}", self.authority()))?;
+            .map_err(|source| ClientError::Connect {
+                authority: self.authority(),
+                source,
+            })?;
+        // Only latency is at stake: a socket that refuses the option still works.
         let _ = tcp.set_nodelay(true);
-        let name = ServerName::try_from(self.host.clone())?;
+        let name = ServerName::try_from(self.host.clone())
+            .map_err(|_| ClientError::ServerName(self.host.clone()))?;
         TlsConnector::from(self.tls.clone())
             .connect(name, tcp)
             .await
-            .with_context(|| format!("TLS with the hub at {} failed", self.authority()))
+            .map_err(|source| ClientError::Handshake {
+                authority: self.authority(),
+                source,
+            })
     }
 
     /// Sends one request and returns the status and body as they came, for callers (and tests)
@@ -124,10 +147,10 @@ impl ApiClient {
     ) -> Result<(StatusCode, Bytes)> {
         let resp = self.send(method, path, body).await?;
         let status = resp.status();
-        let bytes = Limited::new(resp.into_body(), 16 << 20)
+        let bytes = Limited::new(resp.into_body(), MAX_BODY)
             .collect()
             .await
-            .map_err(|e| anyhow!("reading the hub's answer: {e}"))?
+            .map_err(|e| ClientError::Body(e.to_string()))?
             .to_bytes();
         Ok((status, bytes))
     }
@@ -141,6 +164,7 @@ impl ApiClient {
     ) -> Result<http::Response<hyper::body::Incoming>> {
         let tls = self.dial().await?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
+        // The connection ends with the exchange; its error, if any, is the request's.
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -162,13 +186,49 @@ impl ApiClient {
         if status.is_success() {
             // 204 No Content (a delete) reads as JSON `null`.
             let bytes = if bytes.is_empty() { b"null" } else { bytes };
-            return serde_json::from_slice(bytes)
-                .context("the hub's answer is not the expected JSON");
+            return serde_json::from_slice(bytes).map_err(ClientError::Decode);
         }
-        match serde_json::from_slice::<ApiError>(bytes) {
-            Ok(e) => bail!("hub refused ({status}): {} [{}]", e.message, e.code),
-            Err(_) => bail!("hub answered {status}"),
-        }
+        Err(match serde_json::from_slice::<ApiError>(bytes) {
+            Ok(e) => ClientError::Refused {
+                status,
+                code: e.code,
+                message: e.message,
+            },
+            Err(_) => ClientError::Status(status),
+        })
+    }
+
+    /// Sends one request and returns the status and the body read as JSON (`null` when empty,
+    /// a JSON string when not JSON), whatever the status: for tests and callers that check
+    /// refusals and odd requests themselves.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Value)> {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(ClientError::Encode)?;
+        let (status, bytes) = self.call(method, path, body).await?;
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Ok((status, value))
+    }
+
+    /// [`ApiClient::raw`] GET.
+    pub async fn get_raw(&self, path: &str) -> Result<(StatusCode, Value)> {
+        self.raw(Method::GET, path, None).await
+    }
+
+    /// [`ApiClient::raw`] POST with a JSON body.
+    pub async fn post_raw(&self, path: &str, body: &Value) -> Result<(StatusCode, Value)> {
+        self.raw(Method::POST, path, Some(body)).await
     }
 
     /// GET and decode.
@@ -192,28 +252,33 @@ impl ApiClient {
             let bytes = Limited::new(resp.into_body(), 1 << 20)
                 .collect()
                 .await
-                .map_err(|e| anyhow!("reading the hub's answer: {e}"))?
+                .map_err(|e| ClientError::Body(e.to_string()))?
                 .to_bytes();
-            Self::decode::<serde_json::Value>(status, &bytes)?;
-            bail!("hub answered {status}");
+            Self::decode::<Value>(status, &bytes)?;
+            return Err(ClientError::Status(status));
         }
         let mut body = resp.into_body();
         let mut written = 0u64;
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| anyhow!("the hub's answer broke off: {e}"))?;
+            let frame = frame.map_err(|e| ClientError::Body(format!("it broke off: {e}")))?;
+            // Trailers carry no data; only data frames are copied.
             if let Ok(data) = frame.into_data() {
-                out.write_all(&data).await?;
+                out.write_all(&data).await.map_err(ClientError::Write)?;
                 written += data.len() as u64;
             }
         }
-        out.flush().await?;
+        out.flush().await.map_err(ClientError::Write)?;
         Ok(written)
     }
 
     /// POST JSON and decode.
     pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
         let (s, b) = self
-            .call(Method::POST, path, Some(serde_json::to_vec(body)?))
+            .call(
+                Method::POST,
+                path,
+                Some(serde_json::to_vec(body).map_err(ClientError::Encode)?),
+            )
             .await?;
         Self::decode(s, &b)
     }
@@ -225,7 +290,11 @@ impl ApiClient {
         body: &B,
     ) -> Result<T> {
         let (s, b) = self
-            .call(Method::PATCH, path, Some(serde_json::to_vec(body)?))
+            .call(
+                Method::PATCH,
+                path,
+                Some(serde_json::to_vec(body).map_err(ClientError::Encode)?),
+            )
             .await?;
         Self::decode(s, &b)
     }
@@ -233,7 +302,11 @@ impl ApiClient {
     /// PUT JSON and decode.
     pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
         let (s, b) = self
-            .call(Method::PUT, path, Some(serde_json::to_vec(body)?))
+            .call(
+                Method::PUT,
+                path,
+                Some(serde_json::to_vec(body).map_err(ClientError::Encode)?),
+            )
             .await?;
         Self::decode(s, &b)
     }
