@@ -6,44 +6,16 @@ use portcullis_client::ApiClient;
 use portcullis_test_support::clients::{
     echo_round_trip, http_connect, socks5_connect, Socks5Outcome,
 };
-use portcullis_test_support::{echo_server, TestConnector, TestHub};
+use portcullis_test_support::world::GrantedEcho;
+
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-struct World {
-    hub: TestHub,
-    conn: TestConnector,
-    token: String,
-}
-
-async fn world() -> World {
-    let hub = TestHub::start().await;
-    hub.company("acme").await;
-    let token = hub.token("acme", "bot").await;
-    let echo = echo_server().await;
-    let conn = TestConnector::for_hub(&hub, "acme", "berlin")
-        .await
-        .expose("echo", "echo.internal:7", echo)
-        .run()
-        .await;
-    hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
-        .await;
-    hub.grant("acme", &token, "berlin", "echo.internal:7").await;
-    World { hub, conn, token }
-}
-
-async fn hub_audit(hub: &TestHub, action: &str) -> Vec<Value> {
-    hub.admin
-        .get(&format!("/api/v1/audit?action={action}&limit=1000"))
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn echo_through_socks5_is_audited_with_bytes() {
-    let w = world().await;
+    let w = GrantedEcho::start().await;
     let Socks5Outcome::Connected(mut s) =
         socks5_connect(w.hub.socks5(), "berlin", &w.token, "echo.internal", 7)
             .await
@@ -57,14 +29,14 @@ async fn echo_through_socks5_is_audited_with_bytes() {
     );
     drop(s);
     // The end event is written when the relay finishes; wait for it through the API.
-    let ends = wait_for_audit(&w.hub, "session.end", 1).await;
-    let d = &ends[0]["detail"];
+    let ends = w.hub.wait_audit("session.end", 1).await;
+    let d = &ends[0].detail;
     assert_eq!(d["entry"], "socks5");
     assert_eq!(d["bytes_up"], 13);
     assert_eq!(d["bytes_down"], 13);
-    assert_eq!(ends[0]["target"], "berlin/echo.internal:7");
+    assert_eq!(ends[0].target, "berlin/echo.internal:7");
     assert_eq!(d["ended_by"], "client closed", "the client hung up first");
-    assert!(ends[0]["actor"].as_str().unwrap().starts_with("token:bot#"));
+    assert!(ends[0].actor.starts_with("token:bot#"));
     // The connector audited the same session id.
     let session = d["session"].as_str().unwrap().to_string();
     let log = std::fs::read_to_string(w.conn.audit_log()).unwrap();
@@ -75,26 +47,9 @@ async fn echo_through_socks5_is_audited_with_bytes() {
     portcullis_connector::audit::verify_file(&w.conn.audit_log()).unwrap();
 }
 
-async fn wait_for_audit(hub: &TestHub, action: &str, n: usize) -> Vec<Value> {
-    let mut rx = hub.state().registry.subscribe();
-    let deadline = tokio::time::Instant::now() + portcullis_test_support::WAIT;
-    loop {
-        let v = hub_audit(hub, action).await;
-        if v.len() >= n {
-            return v;
-        }
-        // Audit writes happen on session end; poll again on any hub change or every 50 ms.
-        let _ = tokio::time::timeout(std::time::Duration::from_millis(50), rx.changed()).await;
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no {action} audit event"
-        );
-    }
-}
-
 #[tokio::test]
 async fn echo_through_http_connect_with_basic_and_bearer() {
-    let w = world().await;
+    let w = GrantedEcho::start().await;
     let (status, _, s) = http_connect(w.hub.http_proxy(), "berlin", &w.token, "echo.internal:7")
         .await
         .unwrap();
@@ -123,7 +78,7 @@ async fn echo_through_http_connect_with_basic_and_bearer() {
 
 #[tokio::test]
 async fn echo_through_portcullis_connect() {
-    let w = world().await;
+    let w = GrantedEcho::start().await;
     let client = ApiClient::new(&w.hub.api_url, &w.hub.ca_pem, Some(w.token.clone())).unwrap();
     let (listener, addr) = connect::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let stop = CancellationToken::new();
@@ -136,14 +91,14 @@ async fn echo_through_portcullis_connect() {
     let big: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
     assert_eq!(echo_round_trip(&mut s, &big).await.unwrap(), big);
     drop(s);
-    let ends = wait_for_audit(&w.hub, "session.end", 1).await;
-    assert_eq!(ends[0]["detail"]["entry"], "connect");
+    let ends = w.hub.wait_audit("session.end", 1).await;
+    assert_eq!(ends[0].detail["entry"], "connect");
     stop.cancel();
 }
 
 #[tokio::test]
 async fn unlisted_target_is_refused_everywhere_and_audited_on_both_sides() {
-    let w = world().await;
+    let w = GrantedEcho::start().await;
     // The hub's key allows these two (a service connection and a grant exist), the
     // connector's access control does not list them: the connector refuses.
     w.hub
@@ -166,9 +121,9 @@ async fn unlisted_target_is_refused_everywhere_and_audited_on_both_sides() {
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["code"], "not_allowed");
 
-    let refused = hub_audit(&w.hub, "session.refused").await;
+    let refused = w.hub.audit("session.refused").await;
     assert_eq!(refused.len(), 2);
-    assert_eq!(refused[0]["detail"]["code"], "not_allowed");
+    assert_eq!(refused[0].detail["code"], "not_allowed");
     let log = std::fs::read_to_string(w.conn.audit_log()).unwrap();
     assert_eq!(
         log.matches("session.refused").count(),
@@ -191,7 +146,7 @@ async fn unlisted_target_is_refused_everywhere_and_audited_on_both_sides() {
 
 #[tokio::test]
 async fn wrong_expired_and_vendor_tokens_are_refused() {
-    let w = world().await;
+    let w = GrantedEcho::start().await;
     let bad = format!("{}0", &w.token[..w.token.len() - 1]);
     let bad = if bad == w.token {
         format!("{}1", &w.token[..w.token.len() - 1])
@@ -268,7 +223,7 @@ async fn wrong_expired_and_vendor_tokens_are_refused() {
 
 #[tokio::test]
 async fn other_companies_and_unknown_locations_are_unreachable() {
-    let w = world().await;
+    let w = GrantedEcho::start().await;
     w.hub.company("globex").await;
     let other = w.hub.token("globex", "intruder").await;
     // globex has no connector "berlin": acme's connector must not be reachable with its token.
@@ -300,7 +255,7 @@ async fn other_companies_and_unknown_locations_are_unreachable() {
 
 #[tokio::test]
 async fn revoking_a_token_cuts_its_live_sessions_and_refuses_new_ones() {
-    let w = world().await;
+    let w = GrantedEcho::start().await;
     let Socks5Outcome::Connected(mut s) =
         socks5_connect(w.hub.socks5(), "berlin", &w.token, "echo.internal", 7)
             .await
@@ -309,34 +264,18 @@ async fn revoking_a_token_cuts_its_live_sessions_and_refuses_new_ones() {
         panic!("socks5 connect refused");
     };
     assert_eq!(echo_round_trip(&mut s, b"live").await.unwrap(), b"live");
-    let tokens: Vec<Value> = w
-        .hub
-        .company_admin("acme")
-        .await
-        .get("/api/v1/companies/acme/tokens")
-        .await
-        .unwrap();
-    let id = tokens.iter().find(|t| t["name"] == "bot").unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    let v: Value = w
-        .hub
-        .company_admin("acme")
-        .await
-        .post(
-            &format!("/api/v1/tokens/{id}/revoke"),
-            &serde_json::json!({}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(v["revoked"], true);
+    let acme = w.hub.company_admin("acme").await;
+    let tokens = acme.list_company_tokens("acme").await.unwrap();
+    let id = tokens.iter().find(|t| t.name == "bot").unwrap().id;
+    let v = acme.revoke_token(id).await.unwrap();
+    assert!(v.revoked && v.was_active, "{v:?}");
     let mut b = [0u8; 1];
     let r = tokio::time::timeout(portcullis_test_support::WAIT, s.read(&mut b))
         .await
         .expect("the live session is cut");
     assert!(matches!(r, Ok(0) | Err(_)), "{r:?}");
-    let ends = wait_for_audit(&w.hub, "session.end", 1).await;
-    assert_eq!(ends[0]["detail"]["ended_by"], "token revoked");
+    let ends = w.hub.wait_audit("session.end", 1).await;
+    assert_eq!(ends[0].detail["ended_by"], "token revoked");
     match socks5_connect(w.hub.socks5(), "berlin", &w.token, "echo.internal", 7)
         .await
         .unwrap()
@@ -348,7 +287,7 @@ async fn revoking_a_token_cuts_its_live_sessions_and_refuses_new_ones() {
 
 #[tokio::test]
 async fn a_session_ends_when_its_token_expires() {
-    let w = world().await;
+    let w = GrantedEcho::start().await;
     let v: Value = w
         .hub
         .company_admin("acme")
@@ -377,6 +316,6 @@ async fn a_session_ends_when_its_token_expires() {
         .await
         .expect("the session ends at token expiry");
     assert!(matches!(r, Ok(0) | Err(_)), "{r:?}");
-    let ends = wait_for_audit(&w.hub, "session.end", 1).await;
-    assert_eq!(ends[0]["detail"]["ended_by"], "token expired");
+    let ends = w.hub.wait_audit("session.end", 1).await;
+    assert_eq!(ends[0].detail["ended_by"], "token expired");
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use portcullis_client::requests::NewServiceConnection;
 use portcullis_test_support::TestHub;
 use serde_json::{json, Value};
 
@@ -427,11 +428,10 @@ async fn window_times_at_the_calendar_edge_are_refused_not_a_crash() {
     let sc = hub
         .service(
             &system,
-            json!({"connection_type": "generic_tcp", "location": "berlin",
-                   "virtual_host": "erp.internal", "virtual_port": 3200}),
+            &NewServiceConnection::new("generic_tcp", "berlin", "erp.internal", 3200),
         )
         .await;
-    let windows = format!("/api/v1/service-connections/{}/windows", sc["id"]);
+    let windows = format!("/api/v1/service-connections/{}/windows", sc.id);
     // Windows are the customer's to open (BY-01).
     let acme = hub.company_admin("acme").await;
     for (body, code) in [

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use portcullis_client::requests::{NewServiceConnection, OpenWindow};
 use portcullis_test_support::TestHub;
 use serde_json::{json, Value};
 
@@ -136,17 +137,12 @@ async fn some_data(hub: &TestHub) -> String {
     let sc = hub
         .service(
             &system,
-            json!({"connection_type": "generic_tcp", "location": "berlin",
-                   "virtual_host": "erp.internal", "virtual_port": 3200}),
+            &NewServiceConnection::new("generic_tcp", "berlin", "erp.internal", 3200),
         )
         .await;
-    let _: Value = hub
-        .company_admin("acme")
+    hub.company_admin("acme")
         .await
-        .post(
-            &format!("/api/v1/service-connections/{}/windows", sc["id"]),
-            &json!({"contact": "Bob"}),
-        )
+        .open_window(sc.id, &OpenWindow::now("Bob"))
         .await
         .unwrap();
     hub.token("acme", "ci").await;
@@ -163,7 +159,7 @@ async fn some_data(hub: &TestHub) -> String {
         .company_admin("acme")
         .await
         .post(
-            &format!("/api/v1/service-connections/{}/grants", sc["id"]),
+            &format!("/api/v1/service-connections/{}/grants", sc.id),
             &json!({"user": "bot"}),
         )
         .await

@@ -25,8 +25,8 @@ async fn company_admin(hub: &TestHub, company: &str, name: &str) -> ApiClient {
 
 /// Two companies with a few audited actions each.
 async fn two_companies(hub: &TestHub) -> (i64, i64) {
-    let acme = hub.company("acme").await["id"].as_i64().unwrap();
-    let globex = hub.company("globex").await["id"].as_i64().unwrap();
+    let acme = hub.company("acme").await.id;
+    let globex = hub.company("globex").await.id;
     hub.token("acme", "bot").await;
     hub.connector("acme", "berlin").await;
     hub.token("globex", "bot").await;

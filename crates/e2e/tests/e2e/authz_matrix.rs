@@ -387,25 +387,6 @@ impl World {
     }
 }
 
-/// Creates a user through the API and a token for it, as the vendor admin for vendor users and
-/// as the company's first admin for a company's; returns (user id, token).
-async fn user_with_token(hub: &TestHub, body: Value) -> (i64, String) {
-    let maker = match body["company"].as_str() {
-        Some(company) => hub.company_admin(company).await,
-        None => hub.admin.clone(),
-    };
-    let u: Value = maker.post("/api/v1/users", &body).await.unwrap();
-    let id = u["id"].as_i64().unwrap();
-    let t: Value = maker
-        .post(
-            &format!("/api/v1/users/{id}/tokens"),
-            &json!({"name": "main"}),
-        )
-        .await
-        .unwrap();
-    (id, t["token"].as_str().unwrap().to_string())
-}
-
 /// A company's standing objects, made through the API: a connector `location`, system PRD, a
 /// generic TCP service connection, an open window, a technical user `tech` with a grant, a
 /// company user, a company token and an own connection type.
@@ -434,11 +415,8 @@ async fn objects(hub: &TestHub, company: &str, location: &str, tech: &str) -> Ob
         json!({"contact": "Bob"}),
     )
     .await;
-    let (_, _) = user_with_token(
-        hub,
-        json!({"company": company, "name": tech, "role": "technical"}),
-    )
-    .await;
+    hub.user_with_token(json!({"company": company, "name": tech, "role": "technical"}))
+        .await;
     let grant = post(
         format!("/api/v1/service-connections/{}/grants", sc["id"]),
         json!({"user": tech}),
@@ -474,8 +452,8 @@ async fn objects(hub: &TestHub, company: &str, location: &str, tech: &str) -> Ob
 
 async fn world() -> World {
     let hub = TestHub::start().await;
-    let a = hub.company("acme").await["id"].as_i64().unwrap();
-    let b = hub.company("globex").await["id"].as_i64().unwrap();
+    let a = hub.company("acme").await.id;
+    let b = hub.company("globex").await.id;
     let ao = objects(&hub, "acme", "berlin", "tech-a").await;
     let bo = objects(&hub, "globex", "paris", "tech-b").await;
 
@@ -511,7 +489,7 @@ async fn world() -> World {
         json!({"name": "admin-b", "company": "globex", "role": "company_admin"}),
     ];
     for (label, body) in COLUMNS[1..].iter().zip(bodies) {
-        let (user_id, token) = user_with_token(&hub, body).await;
+        let (user_id, token) = hub.user_with_token(body).await;
         callers.push(Caller {
             label,
             user_id,

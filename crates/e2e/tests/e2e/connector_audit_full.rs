@@ -9,12 +9,12 @@
 
 use std::path::Path;
 
+use portcullis_client::requests::{NewServiceConnection, OpenWindow};
 use portcullis_connector::audit::verify_report;
 use portcullis_connector::local::{Request, Response};
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
 use portcullis_test_support::mount::Tmpfs;
 use portcullis_test_support::{echo_server, TestConnector, TestHub};
-use serde_json::{json, Value};
 
 const ENTRY: &str = "generic_tcp.prd.acme.portcullis";
 
@@ -66,17 +66,12 @@ async fn a_full_disk_refuses_sessions_with_the_reason_and_they_work_again_withou
     let sc = hub
         .service(
             &system,
-            json!({"connection_type": "generic_tcp", "location": "berlin",
-                   "virtual_host": "echo.internal", "virtual_port": 7}),
+            &NewServiceConnection::new("generic_tcp", "berlin", "echo.internal", 7),
         )
         .await;
-    let _: Value = hub
-        .company_admin("acme")
+    hub.company_admin("acme")
         .await
-        .post(
-            &format!("/api/v1/service-connections/{}/windows", sc["id"]),
-            &json!({"contact": "Bob"}),
-        )
+        .open_window(sc.id, &OpenWindow::now("Bob"))
         .await
         .unwrap();
     let engineer = hub.engineer("alice").await;
@@ -118,7 +113,7 @@ async fn a_full_disk_refuses_sessions_with_the_reason_and_they_work_again_withou
     }
     // Why: in the hub's audit, in the connector's status (live and through the admin socket).
     let refusals = hub.wait_audit("session.refused", 4).await;
-    let reason = refusals.last().unwrap()["detail"]["reason"]
+    let reason = refusals.last().unwrap().detail["reason"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -6,9 +6,9 @@ use portcullis_client::ApiClient;
 use portcullis_hub::token_policy::RawTokens;
 use portcullis_store::TokenScope;
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
+use portcullis_test_support::world::time_of;
 use portcullis_test_support::{echo_server, HubOptions, TestHub, WAIT};
 use serde_json::{json, Value};
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use tokio::io::AsyncReadExt;
 
@@ -23,10 +23,6 @@ fn refused(r: Result<Value, portcullis_client::ClientError>) -> (u16, String) {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("not a JSON error: {msg}"));
     (status, msg)
-}
-
-fn time_of(v: &Value) -> OffsetDateTime {
-    OffsetDateTime::parse(v.as_str().expect("a time"), &Rfc3339).expect("RFC 3339")
 }
 
 /// `at` is `d` after now, give or take a minute.
@@ -275,7 +271,7 @@ async fn disabling_a_user_revokes_every_credential_and_session_of_his() {
     let acme = hub.company_admin("acme").await;
     let _: Value = acme
         .post(
-            &format!("/api/v1/service-connections/{}/windows", sc["id"]),
+            &format!("/api/v1/service-connections/{}/windows", sc.id),
             &json!({"contact": "Bob Admin"}),
         )
         .await
@@ -353,7 +349,7 @@ async fn revoking_an_api_token_takes_the_route_passwords_made_with_it() {
     let acme = hub.company_admin("acme").await;
     let _: Value = acme
         .post(
-            &format!("/api/v1/service-connections/{}/windows", sc["id"]),
+            &format!("/api/v1/service-connections/{}/windows", sc.id),
             &json!({"contact": "Bob Admin"}),
         )
         .await

@@ -2,6 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
+use portcullis_client::views::ConnectorStatus;
 use portcullis_connector::enroll::{enroll, prepare, EnrollError, PENDING_FILE};
 use portcullis_test_support::hub::HubOptions;
 use portcullis_test_support::mount::Tmpfs;
@@ -24,13 +25,9 @@ async fn a_token_works_once() {
         Err(EnrollError::Refused { code, .. }) => assert_eq!(code, "token_used"),
         other => panic!("token reused: {other:?}"),
     }
-    let list: Vec<Value> = hub
-        .admin
-        .get("/api/v1/companies/acme/connectors")
-        .await
-        .unwrap();
-    assert_eq!(list[0]["status"], "not_connected");
-    assert!(list[0]["cert_fingerprint"].is_string());
+    let list = hub.admin.list_connectors("acme").await.unwrap();
+    assert_eq!(list[0].status, ConnectorStatus::NotConnected);
+    assert!(list[0].cert_fingerprint.is_some());
 }
 
 #[tokio::test]
@@ -223,19 +220,15 @@ async fn a_lost_answer_can_be_asked_again_with_the_same_token_and_key_only() {
         .await
         .expect("the repeat with the same key is answered");
     let cert = portcullis_transport::pki::pem_to_der_certs(&id.certificate_pem).unwrap();
-    let list: Vec<Value> = hub
-        .admin
-        .get("/api/v1/companies/acme/connectors")
-        .await
-        .unwrap();
-    let row = list.iter().find(|c| c["id"] == conn_id).expect("listed");
+    let list = hub.admin.list_connectors("acme").await.unwrap();
+    let row = list.iter().find(|c| c.id == conn_id).expect("listed");
     assert_eq!(
-        row["cert_fingerprint"],
-        portcullis_transport::pki::fingerprint_hex(&cert[0]),
+        row.cert_fingerprint.as_deref(),
+        Some(portcullis_transport::pki::fingerprint_hex(&cert[0]).as_str()),
         "the hub holds the certificate the connector holds"
     );
     let repeats = hub.wait_audit("connector.enrolled", 2).await;
-    assert_eq!(repeats[1]["detail"]["repeat"], true, "{repeats:?}");
+    assert_eq!(repeats[1].detail["repeat"], true, "{repeats:?}");
 
     // And the connector that holds it connects.
     let config = d.path().join("connector.toml");

@@ -3,50 +3,48 @@
 //! The customer sees it in the system's log book and may close it; the engineer may close only
 //! his own.
 
+use portcullis_client::requests::SystemData;
+use portcullis_client::views::System;
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
+use portcullis_test_support::world::EngineerWorld;
 use portcullis_test_support::{echo_server, TestConnector, TestHub};
 use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 
-const ENTRY: &str = "generic_tcp.prd.acme.portcullis";
+const ENTRY: &str = EngineerWorld::ENTRY;
 
 struct World {
     hub: TestHub,
     _conn: TestConnector,
-    system: Value,
+    system: System,
     sc: i64,
     alice: String,
     bob: String,
 }
 
 async fn world() -> World {
-    let hub = TestHub::start().await;
-    let echo = echo_server().await;
-    let (conn, system, sc) = hub.prd_echo_service(echo).await;
-    let alice = hub.engineer("alice").await;
-    let bob = hub.engineer("bob").await;
+    let w = EngineerWorld::start(echo_server().await).await;
+    let bob = w.hub.engineer("bob").await;
     World {
-        hub,
-        _conn: conn,
-        system,
-        sc: sc["id"].as_i64().unwrap(),
-        alice,
+        alice: w.engineer,
         bob,
+        hub: w.hub,
+        _conn: w.conn,
+        system: w.system,
+        sc: w.sc,
     }
 }
 
 /// Sets the system's `allow_independent_opening` flag as its customer would.
 async fn allow(w: &World, on: bool) {
-    let mut data = w.system.clone();
-    for k in ["id", "company_id", "created_at", "updated_at"] {
-        data.as_object_mut().unwrap().remove(k);
-    }
-    data["allow_independent_opening"] = json!(on);
-    let _: Value = w
-        .hub
+    let data = SystemData {
+        allow_independent_opening: on,
+        ..w.system.data.clone()
+    };
+    w.hub
         .company_admin("acme")
         .await
-        .put(&format!("/api/v1/systems/{}", w.system["id"]), &data)
+        .update_system(w.system.id, &data)
         .await
         .unwrap();
 }
@@ -143,7 +141,7 @@ async fn an_engineer_opens_for_himself_only_where_the_customer_allows_it() {
     let book: Vec<Value> = w
         .hub
         .admin
-        .get(&format!("/api/v1/systems/{}/logbook", w.system["id"]))
+        .get(&format!("/api/v1/systems/{}/logbook", w.system.id))
         .await
         .unwrap();
     let opened = book

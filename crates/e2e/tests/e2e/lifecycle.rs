@@ -8,6 +8,7 @@ use portcullis_proto::RejectCode;
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
 use portcullis_test_support::connector::proxy;
 use portcullis_test_support::hub::HubOptions;
+use portcullis_test_support::world::GrantedEcho;
 use portcullis_test_support::{echo_server, TestConnector, TestHub, WAIT};
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
@@ -25,16 +26,11 @@ async fn open(hub: &TestHub, loc: &str, token: &str, host: &str, port: u16) -> T
 
 #[tokio::test]
 async fn revoked_connector_is_cut_off_at_once_and_stays_off() {
-    let hub = TestHub::start().await;
-    hub.company("acme").await;
-    let token = hub.token("acme", "bot").await;
-    let echo = echo_server().await;
-    let mut conn = TestConnector::for_hub(&hub, "acme", "berlin")
-        .await
-        .expose("echo", "echo.internal:7", echo)
-        .run()
-        .await;
-    hub.grant("acme", &token, "berlin", "echo.internal:7").await;
+    let GrantedEcho {
+        hub,
+        mut conn,
+        token,
+    } = GrantedEcho::start().await;
     let mut s = open(&hub, "berlin", &token, "echo.internal", 7).await;
     assert_eq!(echo_round_trip(&mut s, b"before").await.unwrap(), b"before");
 
@@ -78,20 +74,15 @@ async fn revoked_connector_is_cut_off_at_once_and_stays_off() {
 
 #[tokio::test]
 async fn hub_restart_and_connector_restart_reconnect() {
-    let hub = TestHub::start_with(HubOptions {
+    let GrantedEcho {
+        hub,
+        mut conn,
+        token,
+    } = GrantedEcho::start_with(HubOptions {
         heartbeat_ms: Some(200),
         ..Default::default()
     })
     .await;
-    hub.company("acme").await;
-    let token = hub.token("acme", "bot").await;
-    let echo = echo_server().await;
-    let mut conn = TestConnector::for_hub(&hub, "acme", "berlin")
-        .await
-        .expose("echo", "echo.internal:7", echo)
-        .run()
-        .await;
-    hub.grant("acme", &token, "berlin", "echo.internal:7").await;
     let mut s = open(&hub, "berlin", &token, "echo.internal", 7).await;
     assert_eq!(echo_round_trip(&mut s, b"one").await.unwrap(), b"one");
 

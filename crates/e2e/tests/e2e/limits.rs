@@ -4,28 +4,19 @@ use portcullis_test_support::clients::{
     echo_round_trip, http_connect, socks5_connect, Socks5Outcome,
 };
 use portcullis_test_support::hub::HubOptions;
-use portcullis_test_support::{echo_server, TestConnector, TestHub, WAIT};
+use portcullis_test_support::world::GrantedEcho;
+use portcullis_test_support::WAIT;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-async fn setup(opts: HubOptions) -> (TestHub, TestConnector, String) {
-    let hub = TestHub::start_with(opts).await;
-    hub.company("acme").await;
-    let token = hub.token("acme", "bot").await;
-    let echo = echo_server().await;
-    let conn = TestConnector::for_hub(&hub, "acme", "berlin")
-        .await
-        .expose("echo", "echo.internal:7", echo)
-        .run()
-        .await;
-    hub.grant("acme", &token, "berlin", "echo.internal:7").await;
-    (hub, conn, token)
-}
-
 #[tokio::test]
 async fn a_token_cannot_hold_more_sessions_than_its_cap() {
-    let (hub, _conn, token) = setup(HubOptions {
+    let GrantedEcho {
+        hub,
+        conn: _conn,
+        token,
+    } = GrantedEcho::start_with(HubOptions {
         max_sessions_per_token: Some(2),
         ..Default::default()
     })
@@ -84,7 +75,11 @@ async fn a_token_cannot_hold_more_sessions_than_its_cap() {
 
 #[tokio::test]
 async fn every_started_session_has_an_end_even_when_clients_vanish() {
-    let (hub, _conn, token) = setup(HubOptions::default()).await;
+    let GrantedEcho {
+        hub,
+        conn: _conn,
+        token,
+    } = GrantedEcho::start_with(HubOptions::default()).await;
     let cred = base64_basic(&format!("berlin:{token}"));
     // Five clients vanish right after asking, five right after the hub said 200.
     for i in 0..10 {

@@ -3,7 +3,7 @@
 //! two-core machine, one costs seconds.
 //!
 //! Run one subject with `cargo test -p portcullis-e2e --test e2e access::`, one test with its
-//! full path (`access::socks5_reaches_the_echo_server`).
+//! full path (`access::echo_through_socks5_is_audited_with_bytes`).
 //!
 //! All tests share this process. What that asks of them:
 //! - No test changes process-global state (environment variables, the current directory,

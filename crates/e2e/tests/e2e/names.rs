@@ -2,6 +2,7 @@
 //! unique without regard to case and found in any case, so `prd.ACME` means acme and no other
 //! tenant, at every entry point.
 
+use portcullis_client::ClientError;
 use portcullis_test_support::clients::{
     echo_round_trip, http_connect, socks5_connect, Socks5Outcome,
 };
@@ -9,12 +10,11 @@ use portcullis_test_support::{echo_server, TestHub};
 use serde_json::{json, Value};
 
 /// The status of a refused call.
-fn status(r: Result<Value, portcullis_client::ClientError>) -> u16 {
-    let msg = r.expect_err("the call should be refused").to_string();
-    msg.split_once("refused (")
-        .and_then(|(_, s)| s.get(..3))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not a JSON error: {msg}"))
+fn status(r: Result<Value, ClientError>) -> u16 {
+    match r.expect_err("the call should be refused") {
+        ClientError::Refused { status, .. } => status.as_u16(),
+        other => panic!("not a JSON error: {other}"),
+    }
 }
 
 #[tokio::test]
@@ -55,7 +55,7 @@ async fn acme_and_acme_in_another_case_cannot_both_exist_and_prd_acme_reaches_ac
     let alice = hub.engineer("alice").await;
     let _: Value = acme
         .post(
-            &format!("/api/v1/service-connections/{}/windows", sc["id"]),
+            &format!("/api/v1/service-connections/{}/windows", sc.id),
             &json!({"contact": "Bob Admin", "engineers": ["alice"]}),
         )
         .await

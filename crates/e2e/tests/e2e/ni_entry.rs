@@ -6,6 +6,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use portcullis_client::requests::{NewRoutePassword, NewServiceConnection, OpenWindow};
+use portcullis_client::views::{Id, Window};
 use portcullis_router::io::{read_frame, write_frame};
 use portcullis_router::niping;
 use portcullis_test_support::{echo_server, ni_echo_server, pysap, TestConnector, TestHub};
@@ -45,24 +47,20 @@ async fn world() -> World {
     let system = hub.system("acme", "PRD").await;
     let mut ids = Vec::new();
     for (ty, port) in [("r3_support", 3200), ("telnet", 23)] {
-        let sc: Value = hub
-            .company_admin("acme")
-            .await
-            .post(
-                &format!("/api/v1/systems/{}/service-connections", system["id"]),
-                &json!({"connection_type": ty, "location": "berlin",
-                        "virtual_host": "prd.internal", "virtual_port": port}),
+        let sc = hub
+            .service(
+                &system,
+                &NewServiceConnection::new(ty, "berlin", "prd.internal", port),
             )
-            .await
-            .unwrap();
-        ids.push(sc["id"].as_i64().unwrap());
+            .await;
+        ids.push(sc.id);
     }
     let engineer = hub.engineer("alice").await;
     World {
         hub,
         _conn: conn,
         engineer,
-        system: system["id"].as_i64().unwrap(),
+        system: system.id,
         r3: ids[0],
         telnet: ids[1],
         ni_echo: ni,
@@ -74,27 +72,20 @@ impl World {
         format!("127.0.0.1:{}", self.hub.ni().port())
     }
 
-    async fn open_window(&self, sc: i64) -> Value {
+    async fn open_window(&self, sc: Id) -> Window {
         self.hub
             .company_admin("acme")
             .await
-            .post(
-                &format!("/api/v1/service-connections/{sc}/windows"),
-                &json!({"contact": "Basis on call, +49 30 1234"}),
-            )
+            .open_window(sc, &OpenWindow::now("Basis on call, +49 30 1234"))
             .await
             .unwrap()
     }
 
-    async fn close_window(&self, window: &Value) {
-        let _: Value = self
-            .hub
+    async fn close_window(&self, window: &Window) {
+        self.hub
             .company_admin("acme")
             .await
-            .post(
-                &format!("/api/v1/windows/{}/close", window["id"]),
-                &json!({}),
-            )
+            .close_window(window.id)
             .await
             .unwrap();
     }
@@ -125,12 +116,12 @@ async fn pysap_reaches_a_system_through_the_hub_while_its_window_is_open() {
     // Audited like any other entry's sessions, with the entry named.
     let starts = w.hub.wait_audit("session.start", 2).await;
     assert!(
-        starts.iter().all(|e| e["detail"]["entry"] == "ni"),
+        starts.iter().all(|e| e.detail["entry"] == "ni"),
         "{starts:?}"
     );
     let refused = w.hub.wait_audit("session.refused", 2).await;
     assert!(
-        refused.iter().all(|e| e["detail"]["entry"] == "ni"),
+        refused.iter().all(|e| e.detail["entry"] == "ni"),
         "{refused:?}"
     );
 
@@ -149,13 +140,15 @@ async fn pysap_reaches_a_system_through_the_hub_while_its_window_is_open() {
 async fn a_route_password_works_as_the_hubs_password() {
     let w = world().await;
     w.open_window(w.r3).await;
-    let created: Value = w
+    let created = w
         .hub
         .client(&w.engineer)
-        .post("/api/v1/route-passwords", &json!({"ttl_minutes": 30}))
+        .create_route_password(&NewRoutePassword {
+            ttl_minutes: Some(30),
+        })
         .await
         .unwrap();
-    let password = created["password"].as_str().unwrap();
+    let password = created.password.as_str();
     assert!(password.len() < 60, "short enough to type: {password}");
     let ok = pysap::route(
         &[w.hub_hop(), format!("{R3}:3200:{password}")],
@@ -167,10 +160,7 @@ async fn a_route_password_works_as_the_hubs_password() {
     // The session is the engineer's, by the route password's token.
     let starts = w.hub.wait_audit("session.start", 1).await;
     assert!(
-        starts[0]["actor"]
-            .as_str()
-            .unwrap()
-            .contains(&created["id"].to_string()),
+        starts[0].actor.as_str().contains(&created.id.to_string()),
         "{starts:?}"
     );
 }
@@ -285,18 +275,17 @@ async fn niping_through_the_hub_and_a_customer_saprouter() {
         .await
         .unwrap();
     assert_eq!(other["key"], "saprouter", "{other}");
-    let sc: Value = w
+    let sc = w
         .hub
         .company_admin("acme")
         .await
-        .post(
-            &format!("/api/v1/systems/{}/service-connections", w.system),
-            &json!({"connection_type": "saprouter", "location": "dmz",
-                    "virtual_host": "saprouter.internal", "virtual_port": 3299}),
+        .create_service_connection(
+            w.system,
+            &NewServiceConnection::new("saprouter", "dmz", "saprouter.internal", 3299),
         )
         .await
         .unwrap();
-    w.open_window(sc["id"].as_i64().unwrap()).await;
+    w.open_window(sc.id).await;
     let mut opts = niping::ClientOptions::new(format!(
         "/H/127.0.0.1/S/{}/W/{}/H/saprouter.prd.acme.portcullis/S/3299/H/127.0.0.1/S/{}",
         w.hub.ni().port(),

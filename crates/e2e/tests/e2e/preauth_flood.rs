@@ -19,6 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
+use portcullis_client::requests::{NewServiceConnection, OpenWindow};
 use portcullis_connector::Identity;
 use portcullis_ni::{RouteString, TalkMode};
 use portcullis_proto::Hello;
@@ -336,26 +337,20 @@ async fn world() -> World {
     let telnet = hub
         .service(
             &system,
-            json!({"connection_type": "telnet", "location": "berlin",
-                   "virtual_host": "prd.internal", "virtual_port": 23}),
+            &NewServiceConnection::new("telnet", "berlin", "prd.internal", 23),
         )
         .await;
     let web = hub
         .service(
             &system,
-            json!({"connection_type": "http_connect", "location": "berlin",
-                   "virtual_host": "erp.internal", "virtual_port": 80,
-                   "url": "http://erp.internal/start"}),
+            &NewServiceConnection::new("http_connect", "berlin", "erp.internal", 80)
+                .with_url("http://erp.internal/start"),
         )
         .await;
     for sc in [&telnet, &web] {
-        let _: Value = hub
-            .company_admin("acme")
+        hub.company_admin("acme")
             .await
-            .post(
-                &format!("/api/v1/service-connections/{}/windows", sc["id"]),
-                &json!({"contact": "Basis on call"}),
-            )
+            .open_window(sc.id, &OpenWindow::now("Basis on call"))
             .await
             .unwrap();
     }
@@ -363,7 +358,7 @@ async fn world() -> World {
     let link: Value = hub
         .client(&alice)
         .post(
-            &format!("/api/v1/service-connections/{}/web-link", web["id"]),
+            &format!("/api/v1/service-connections/{}/web-link", web.id),
             &json!({}),
         )
         .await

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
 use portcullis_test_support::hub::HubOptions;
+use portcullis_test_support::world::GrantedEcho;
 use portcullis_test_support::{echo_server, TestConnector, TestHub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -39,20 +40,15 @@ async fn poke(addr: SocketAddr, bytes: &[u8]) {
 
 #[tokio::test]
 async fn random_bytes_on_every_listener() {
-    let hub = TestHub::start_with(HubOptions {
+    let GrantedEcho {
+        hub,
+        conn: _conn,
+        token,
+    } = GrantedEcho::start_with(HubOptions {
         preauth_timeout_secs: Some(1),
         ..Default::default()
     })
     .await;
-    hub.company("acme").await;
-    let token = hub.token("acme", "bot").await;
-    let echo = echo_server().await;
-    let _conn = TestConnector::for_hub(&hub, "acme", "berlin")
-        .await
-        .expose("echo", "echo.internal:7", echo)
-        .run()
-        .await;
-    hub.grant("acme", &token, "berlin", "echo.internal:7").await;
     let a = hub.addrs();
     let listeners = [
         a.api,

@@ -7,99 +7,34 @@
 
 use std::time::Duration;
 
+use portcullis_client::requests::OpenWindow;
+use portcullis_client::ClientError;
 use portcullis_store::{NewApiToken, TokenScope};
 use portcullis_test_support::clients::{
     echo_round_trip, http_connect, socks5_connect, Socks5Outcome,
 };
-use portcullis_test_support::{echo_server, TestConnector, TestHub, WAIT};
+use portcullis_test_support::world::{ended_within, time_of, EngineerWorld};
+use portcullis_test_support::{echo_server, TestHub, WAIT};
 use serde_json::{json, Value};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// The service connection's name at every entry point.
-const ENTRY: &str = "generic_tcp.prd.acme.portcullis";
+const ENTRY: &str = EngineerWorld::ENTRY;
 
-struct World {
-    hub: TestHub,
-    _conn: TestConnector,
-    /// The support engineer's user id.
-    alice: i64,
-    /// His API token.
-    api_token: String,
-    /// The service connection (to echo.internal:7 at berlin).
-    sc: i64,
-}
-
-/// A hub, company `acme` with connector `berlin` exposing an echo server, system PRD with a
-/// generic TCP service connection to it (no window yet), and support engineer `alice` with an
-/// API token.
-async fn world() -> World {
-    let hub = TestHub::start().await;
-    let echo = echo_server().await;
-    let (conn, _, sc) = hub.prd_echo_service(echo).await;
-    let (alice, api_token) =
-        user_with_token(&hub, json!({"name": "alice", "role": "support_engineer"})).await;
-    World {
-        hub,
-        _conn: conn,
-        alice,
-        api_token,
-        sc: sc["id"].as_i64().unwrap(),
-    }
-}
-
-/// Creates a user through the API and an API token for it; returns (user id, token).
-async fn user_with_token(hub: &TestHub, body: Value) -> (i64, String) {
-    // Vendor users are the vendor admin's, a company's users its admin's.
-    let maker = match body["company"].as_str() {
-        Some(company) => hub.company_admin(company).await,
-        None => hub.admin.clone(),
-    };
-    let u: Value = maker.post("/api/v1/users", &body).await.unwrap();
-    let id = u["id"].as_i64().unwrap();
-    let t: Value = maker
-        .post(
-            &format!("/api/v1/users/{id}/tokens"),
-            &json!({"name": "laptop"}),
-        )
-        .await
-        .unwrap();
-    (id, t["token"].as_str().unwrap().to_string())
-}
+type World = EngineerWorld;
 
 /// `POST /api/v1/route-passwords` with `body` as the holder of `token`.
-async fn create(
-    hub: &TestHub,
-    token: &str,
-    body: Value,
-) -> Result<Value, portcullis_client::ClientError> {
+async fn create(hub: &TestHub, token: &str, body: Value) -> Result<Value, ClientError> {
     hub.client(token)
         .post("/api/v1/route-passwords", &body)
         .await
-}
-
-async fn open_window(w: &World) -> Value {
-    w.hub
-        .company_admin("acme")
-        .await
-        .post(
-            &format!("/api/v1/service-connections/{}/windows", w.sc),
-            &json!({"contact": "Bob Admin"}),
-        )
-        .await
-        .unwrap()
 }
 
 async fn socks5(w: &World, password: &str) -> Socks5Outcome {
     socks5_connect(w.hub.socks5(), "any", password, ENTRY, 7)
         .await
         .unwrap()
-}
-
-fn time_of(v: &Value) -> OffsetDateTime {
-    OffsetDateTime::parse(v.as_str().expect("a time"), &Rfc3339).expect("RFC 3339")
 }
 
 /// Asserts that `expires_at` is `minutes` after some instant in `[before, after]`, give or take
@@ -168,22 +103,13 @@ async fn create_without_body(hub: &TestHub, token: &str) -> (u16, Value) {
 }
 
 /// Waits until a stream ends (EOF or reset).
-async fn ended_within(s: &mut TcpStream, limit: Duration) {
-    let mut b = [0u8; 16];
-    let r = tokio::time::timeout(limit, s.read(&mut b)).await;
-    assert!(
-        matches!(r, Ok(Ok(0)) | Ok(Err(_))),
-        "the live session was not cut within {limit:?}: {r:?}"
-    );
-}
-
 #[tokio::test]
 async fn an_engineer_gets_one_for_an_hour_or_as_long_as_asked_within_12_hours() {
-    let w = world().await;
+    let w = EngineerWorld::start(echo_server().await).await;
 
     // Default: an hour.
     let before = OffsetDateTime::now_utc();
-    let v = create(&w.hub, &w.api_token, json!({})).await.unwrap();
+    let v = create(&w.hub, &w.engineer, json!({})).await.unwrap();
     let after = OffsetDateTime::now_utc();
     expires_after(&v, 60, before, after);
     assert_eq!(v["user"], "alice", "for the caller himself");
@@ -210,7 +136,7 @@ async fn an_engineer_gets_one_for_an_hour_or_as_long_as_asked_within_12_hours() 
     // Explicit lifetimes, the shortest and the longest included.
     for minutes in [5, 1, 720] {
         let before = OffsetDateTime::now_utc();
-        let v = create(&w.hub, &w.api_token, json!({"ttl_minutes": minutes}))
+        let v = create(&w.hub, &w.engineer, json!({"ttl_minutes": minutes}))
             .await
             .unwrap();
         expires_after(&v, minutes, before, OffsetDateTime::now_utc());
@@ -218,13 +144,13 @@ async fn an_engineer_gets_one_for_an_hour_or_as_long_as_asked_within_12_hours() 
 
     // No body at all: the default.
     let before = OffsetDateTime::now_utc();
-    let (status, v) = create_without_body(&w.hub, &w.api_token).await;
+    let (status, v) = create_without_body(&w.hub, &w.engineer).await;
     assert_eq!(status, 201, "{v}");
     expires_after(&v, 60, before, OffsetDateTime::now_utc());
 
     // Outside 1..=720 minutes: 400 with the rule in the message.
     for bad in [0, 721, -5] {
-        let e = create(&w.hub, &w.api_token, json!({"ttl_minutes": bad}))
+        let e = create(&w.hub, &w.engineer, json!({"ttl_minutes": bad}))
             .await
             .unwrap_err()
             .to_string();
@@ -235,7 +161,7 @@ async fn an_engineer_gets_one_for_an_hour_or_as_long_as_asked_within_12_hours() 
             "{bad}: {e}"
         );
     }
-    let e = create(&w.hub, &w.api_token, json!({"ttl": 5}))
+    let e = create(&w.hub, &w.engineer, json!({"ttl": 5}))
         .await
         .unwrap_err()
         .to_string();
@@ -245,11 +171,10 @@ async fn an_engineer_gets_one_for_an_hour_or_as_long_as_asked_within_12_hours() 
     );
 
     // Dialog users of a company get one too; a technical user gets none.
-    let (_, carol) = user_with_token(
-        &w.hub,
-        json!({"company": "acme", "name": "carol", "role": "company_user"}),
-    )
-    .await;
+    let (_, carol) = w
+        .hub
+        .user_with_token(json!({"company": "acme", "name": "carol", "role": "company_user"}))
+        .await;
     let v = create(&w.hub, &carol, json!({})).await.unwrap();
     assert_eq!(v["user"], "carol");
     let bot = w.hub.token("acme", "bot").await;
@@ -262,11 +187,11 @@ async fn an_engineer_gets_one_for_an_hour_or_as_long_as_asked_within_12_hours() 
 
 #[tokio::test]
 async fn the_rest_api_refuses_a_route_password_so_it_cannot_mint_another() {
-    let w = world().await;
-    let v = create(&w.hub, &w.api_token, json!({})).await.unwrap();
+    let w = EngineerWorld::start(echo_server().await).await;
+    let v = create(&w.hub, &w.engineer, json!({})).await.unwrap();
     let route = v["password"].as_str().unwrap().to_string();
     let as_route = w.hub.client(&route);
-    let refused = |e: portcullis_client::ClientError| {
+    let refused = |e: ClientError| {
         let e = e.to_string();
         assert!(e.contains("403"), "{e}");
         assert!(e.contains("[route_password]"), "{e}");
@@ -293,7 +218,13 @@ async fn the_rest_api_refuses_a_route_password_so_it_cannot_mint_another() {
             .expect_err("a route password read the API"),
     );
     // Nothing was created by it: alice holds her API token and the one route password.
-    let tokens = w.hub.state().store.list_user_tokens(w.alice).await.unwrap();
+    let tokens = w
+        .hub
+        .state()
+        .store
+        .list_user_tokens(w.engineer_id)
+        .await
+        .unwrap();
     assert_eq!(tokens.len(), 2, "{tokens:?}");
     // A wrong secret learns nothing about the scope: the usual 401.
     let (public, _) = portcullis_hub::auth::parse_api_token(&route).unwrap();
@@ -310,8 +241,8 @@ async fn the_rest_api_refuses_a_route_password_so_it_cannot_mint_another() {
 
 #[tokio::test]
 async fn a_route_password_opens_sessions_through_an_open_window_only() {
-    let w = world().await;
-    let v = create(&w.hub, &w.api_token, json!({})).await.unwrap();
+    let w = EngineerWorld::start(echo_server().await).await;
+    let v = create(&w.hub, &w.engineer, json!({})).await.unwrap();
     let route = v["password"].as_str().unwrap().to_string();
     let id = v["id"].as_i64().unwrap();
 
@@ -321,9 +252,9 @@ async fn a_route_password_opens_sessions_through_an_open_window_only() {
         Socks5Outcome::Refused(0x02)
     ));
     let refused = w.hub.wait_audit("session.refused", 1).await;
-    assert_eq!(refused[0]["detail"]["code"], "no_open_window");
+    assert_eq!(refused[0].detail["code"], "no_open_window");
 
-    open_window(&w).await;
+    w.open_window(&OpenWindow::now("Bob Admin")).await;
     let Socks5Outcome::Connected(mut s) = socks5(&w, &route).await else {
         panic!("the route password was refused under an open window");
     };
@@ -340,7 +271,7 @@ async fn a_route_password_opens_sessions_through_an_open_window_only() {
     let starts = w.hub.wait_audit("session.start", 2).await;
     for s in &starts {
         assert_eq!(
-            s["actor"],
+            s.actor,
             format!("token:route-password#{id}"),
             "sessions name the route password"
         );
@@ -349,12 +280,12 @@ async fn a_route_password_opens_sessions_through_an_open_window_only() {
 
 #[tokio::test]
 async fn an_expired_route_password_is_refused_and_its_sessions_end_at_the_expiry() {
-    let w = world().await;
-    open_window(&w).await;
+    let w = EngineerWorld::start(echo_server().await).await;
+    w.open_window(&OpenWindow::now("Bob Admin")).await;
 
     // Expired: refused at both entry points.
     let past = OffsetDateTime::now_utc() - time::Duration::seconds(1);
-    let (_, expired) = stored_route_password(&w.hub, w.alice, past).await;
+    let (_, expired) = stored_route_password(&w.hub, w.engineer_id, past).await;
     assert!(matches!(
         socks5(&w, &expired).await,
         Socks5Outcome::AuthFailed(_)
@@ -366,7 +297,7 @@ async fn an_expired_route_password_is_refused_and_its_sessions_end_at_the_expiry
 
     // Valid for three more seconds: the session opened with it is cut at its expiry.
     let end = OffsetDateTime::now_utc() + time::Duration::seconds(3);
-    let (_, brief) = stored_route_password(&w.hub, w.alice, end).await;
+    let (_, brief) = stored_route_password(&w.hub, w.engineer_id, end).await;
     let Socks5Outcome::Connected(mut s) = socks5(&w, &brief).await else {
         panic!("a valid route password was refused");
     };
@@ -378,7 +309,7 @@ async fn an_expired_route_password_is_refused_and_its_sessions_end_at_the_expiry
         "cut {late} after the expiry"
     );
     let ends = w.hub.wait_audit("session.end", 1).await;
-    assert_eq!(ends[0]["detail"]["ended_by"], "token expired");
+    assert_eq!(ends[0].detail["ended_by"], "token expired");
     assert!(matches!(
         socks5(&w, &brief).await,
         Socks5Outcome::AuthFailed(_)
@@ -387,28 +318,25 @@ async fn an_expired_route_password_is_refused_and_its_sessions_end_at_the_expiry
 
 #[tokio::test]
 async fn creating_one_is_audited_without_the_password() {
-    let w = world().await;
-    let v = create(&w.hub, &w.api_token, json!({"ttl_minutes": 30}))
+    let w = EngineerWorld::start(echo_server().await).await;
+    let v = create(&w.hub, &w.engineer, json!({"ttl_minutes": 30}))
         .await
         .unwrap();
     let password = v["password"].as_str().unwrap();
     let (_, secret) = portcullis_hub::auth::parse_api_token(password).unwrap();
     let created = w.hub.wait_audit("route_password.created", 1).await;
     let e = &created[0];
-    assert_eq!(e["target"], "alice");
-    assert_eq!(e["outcome"], "ok");
-    assert_eq!(e["company_id"], Value::Null, "an engineer is a vendor user");
+    assert_eq!(e.target, "alice");
+    assert_eq!(e.outcome, "ok");
+    assert_eq!(e.company_id, None, "an engineer is a vendor user");
     assert!(
-        e["actor"].as_str().unwrap().starts_with("token:laptop#"),
-        "made with his API token: {e}"
+        e.actor.starts_with("token:laptop#"),
+        "made with his API token: {e:?}"
     );
-    assert_eq!(e["detail"]["token_id"], v["id"]);
-    assert_eq!(e["detail"]["ttl_minutes"], 30);
-    assert_eq!(
-        time_of(&e["detail"]["expires_at"]),
-        time_of(&v["expires_at"])
-    );
-    assert!(e["detail"]["from"].as_str().is_some(), "{e}");
+    assert_eq!(e.detail["token_id"], v["id"]);
+    assert_eq!(e.detail["ttl_minutes"], 30);
+    assert_eq!(time_of(&e.detail["expires_at"]), time_of(&v["expires_at"]));
+    assert!(e.detail["from"].as_str().is_some(), "{e:?}");
     // Not the secret, anywhere in the log.
     let all: Vec<Value> = w.hub.admin.get("/api/v1/audit?limit=1000").await.unwrap();
     let text = serde_json::to_string(&all).unwrap();
@@ -417,14 +345,20 @@ async fn creating_one_is_audited_without_the_password() {
 
 #[tokio::test]
 async fn it_is_listed_with_its_users_tokens_and_revoked_like_any_token() {
-    let w = world().await;
-    open_window(&w).await;
-    let v = create(&w.hub, &w.api_token, json!({})).await.unwrap();
+    let w = EngineerWorld::start(echo_server().await).await;
+    w.open_window(&OpenWindow::now("Bob Admin")).await;
+    let v = create(&w.hub, &w.engineer, json!({})).await.unwrap();
     let route = v["password"].as_str().unwrap().to_string();
     let id = v["id"].as_i64().unwrap();
 
     // The engineer's tokens: his API token and the route password, told apart by scope.
-    let tokens = w.hub.state().store.list_user_tokens(w.alice).await.unwrap();
+    let tokens = w
+        .hub
+        .state()
+        .store
+        .list_user_tokens(w.engineer_id)
+        .await
+        .unwrap();
     let scopes: Vec<(&str, TokenScope)> =
         tokens.iter().map(|t| (t.name.as_str(), t.scope)).collect();
     assert_eq!(
@@ -435,11 +369,10 @@ async fn it_is_listed_with_its_users_tokens_and_revoked_like_any_token() {
         ]
     );
     // A company user's route password shows in the company's token list, with its scope.
-    let (_, carol) = user_with_token(
-        &w.hub,
-        json!({"company": "acme", "name": "carol", "role": "company_user"}),
-    )
-    .await;
+    let (_, carol) = w
+        .hub
+        .user_with_token(json!({"company": "acme", "name": "carol", "role": "company_user"}))
+        .await;
     let c = create(&w.hub, &carol, json!({"ttl_minutes": 10}))
         .await
         .unwrap();
@@ -483,13 +416,13 @@ async fn it_is_listed_with_its_users_tokens_and_revoked_like_any_token() {
     );
     ended_within(&mut s, WAIT).await;
     let ends = w.hub.wait_audit("session.end", 1).await;
-    assert_eq!(ends[0]["detail"]["ended_by"], "token revoked");
+    assert_eq!(ends[0].detail["ended_by"], "token revoked");
     assert!(matches!(
         socks5(&w, &route).await,
         Socks5Outcome::AuthFailed(_)
     ));
     // His API token is untouched.
-    let Socks5Outcome::Connected(_) = socks5(&w, &w.api_token).await else {
+    let Socks5Outcome::Connected(_) = socks5(&w, &w.engineer).await else {
         panic!("revoking the route password touched the API token");
     };
 }

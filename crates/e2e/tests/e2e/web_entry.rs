@@ -11,6 +11,7 @@ use std::process::Command;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
+use portcullis_client::requests::{NewServiceConnection, OpenWindow};
 use portcullis_test_support::{TestConnector, TestHub};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -181,23 +182,21 @@ async fn an_engineer_opens_an_http_service_in_a_browser_while_the_window_is_open
     hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
         .await;
     let system = hub.system("acme", "PRD").await;
-    let sc: Value = hub
+    let sc = hub
         .service(
             &system,
-            json!({"connection_type": "http_connect", "location": "berlin",
-                    "virtual_host": "erp.internal", "virtual_port": 80,
-                    "url": "http://erp.internal/start"}),
+            &NewServiceConnection::new("http_connect", "berlin", "erp.internal", 80)
+                .with_url("http://erp.internal/start"),
         )
         .await;
-    let tcp_sc: Value = hub
+    let tcp_sc = hub
         .service(
             &system,
-            json!({"connection_type": "generic_tcp", "location": "berlin",
-                    "virtual_host": "erp.internal", "virtual_port": 80}),
+            &NewServiceConnection::new("generic_tcp", "berlin", "erp.internal", 80),
         )
         .await;
     let alice = hub.client(&hub.engineer("alice").await);
-    let link_path = format!("/api/v1/service-connections/{}/web-link", sc["id"]);
+    let link_path = format!("/api/v1/service-connections/{}/web-link", sc.id);
 
     // No window yet: no link, and the reason.
     let e = alice
@@ -208,7 +207,7 @@ async fn an_engineer_opens_an_http_service_in_a_browser_while_the_window_is_open
     // Not an HTTP service; and the vendor admin opens no sessions.
     let e = alice
         .post::<_, Value>(
-            &format!("/api/v1/service-connections/{}/web-link", tcp_sc["id"]),
+            &format!("/api/v1/service-connections/{}/web-link", tcp_sc.id),
             &json!({}),
         )
         .await
@@ -221,18 +220,15 @@ async fn an_engineer_opens_an_http_service_in_a_browser_while_the_window_is_open
         .unwrap_err();
     assert!(e.to_string().contains("403"), "{e}");
 
-    let win: Value = hub
+    let win = hub
         .company_admin("acme")
         .await
-        .post(
-            &format!("/api/v1/service-connections/{}/windows", sc["id"]),
-            &json!({"contact": "Bob"}),
-        )
+        .open_window(sc.id, &OpenWindow::now("Bob"))
         .await
         .unwrap();
     let link: Value = alice.post(&link_path, &json!({})).await.unwrap();
     let url = link["url"].as_str().unwrap().to_owned();
-    let host = format!("sc{}.web.localhost", sc["id"]);
+    let host = format!("sc{}.web.localhost", sc.id);
     let base = format!("https://{host}:{}", hub.web().port());
     assert_eq!(link["origin"], base.as_str());
     assert!(
@@ -379,10 +375,9 @@ async fn an_engineer_opens_an_http_service_in_a_browser_while_the_window_is_open
     assert!(!text.contains("portcullis_web"), "{text}");
 
     // Closing the window ends it: the next connection is refused with the reason.
-    let _: Value = hub
-        .company_admin("acme")
+    hub.company_admin("acme")
         .await
-        .post(&format!("/api/v1/windows/{}/close", win["id"]), &json!({}))
+        .close_window(win.id)
         .await
         .unwrap();
     let (status, text) = curl(&hub, &ca, &jar, &format!("{base}/cookies"), false).await;
@@ -391,13 +386,9 @@ async fn an_engineer_opens_an_http_service_in_a_browser_while_the_window_is_open
 
     // A new window lets the same web session in again, until the engineer is disabled: the
     // token behind the cookie is re-read for every connection.
-    let _: Value = hub
-        .company_admin("acme")
+    hub.company_admin("acme")
         .await
-        .post(
-            &format!("/api/v1/service-connections/{}/windows", sc["id"]),
-            &json!({"contact": "Bob"}),
-        )
+        .open_window(sc.id, &OpenWindow::now("Bob"))
         .await
         .unwrap();
     let (status, text) = curl(&hub, &ca, &jar, &format!("{base}/cookies"), false).await;
@@ -416,11 +407,11 @@ async fn an_engineer_opens_an_http_service_in_a_browser_while_the_window_is_open
     // On the record: the link, the login, and the sessions with entry `web`.
     for action in ["web.link_created", "web.login"] {
         let events = hub.wait_audit(action, 1).await;
-        assert_eq!(events[0]["target"], "acme/PRD/http_connect", "{action}");
+        assert_eq!(events[0].target, "acme/PRD/http_connect", "{action}");
     }
     let starts = hub.wait_audit("session.start", 1).await;
     assert!(
-        starts.iter().all(|e| e["detail"]["entry"] == "web"),
+        starts.iter().all(|e| e.detail["entry"] == "web"),
         "{starts:?}"
     );
 
@@ -485,26 +476,21 @@ async fn two_companies_services_have_their_own_origins_and_keep_their_cookies_ap
             .await;
         connectors.push(conn);
         let system = hub.system(company, "PRD").await;
-        let sc: Value = hub
+        let sc = hub
             .service(
                 &system,
-                json!({"connection_type": "http_connect", "location": location,
-                        "virtual_host": "erp.internal", "virtual_port": 80,
-                        "url": "http://erp.internal/start"}),
+                &NewServiceConnection::new("http_connect", location, "erp.internal", 80)
+                    .with_url("http://erp.internal/start"),
             )
             .await;
-        let _: Value = hub
-            .company_admin(company)
+        hub.company_admin(company)
             .await
-            .post(
-                &format!("/api/v1/service-connections/{}/windows", sc["id"]),
-                &json!({"contact": "Bob"}),
-            )
+            .open_window(sc.id, &OpenWindow::now("Bob"))
             .await
             .unwrap();
         let link: Value = alice
             .post(
-                &format!("/api/v1/service-connections/{}/web-link", sc["id"]),
+                &format!("/api/v1/service-connections/{}/web-link", sc.id),
                 &json!({}),
             )
             .await
