@@ -92,6 +92,8 @@ async fn a_full_disk_refuses_sessions_with_the_reason_and_they_work_again_withou
     for attempt in 0..20 {
         match connect().await.unwrap() {
             Socks5Outcome::Connected(mut s) => {
+                // Admitted while the log's last page still took the record; whether the
+                // bytes then pass does not matter here, only when refusals begin.
                 let _ = echo_round_trip(&mut s, b"x").await;
             }
             Socks5Outcome::Refused(_) => {

@@ -249,5 +249,9 @@ async fn a_lost_answer_can_be_asked_again_with_the_same_token_and_key_only() {
     .expect("connected in time")
     .expect("runs");
     shutdown.cancel();
-    let _ = tokio::time::timeout(portcullis_test_support::WAIT, c.join).await;
+    tokio::time::timeout(portcullis_test_support::WAIT, c.join)
+        .await
+        .expect("the connector stops when told to")
+        .expect("the connector's task did not panic")
+        .expect("a connector told to stop ends without an error");
 }

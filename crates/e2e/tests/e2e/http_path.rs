@@ -152,6 +152,8 @@ async fn raw(w: &World, host: &str, request: &[u8]) -> (u16, String) {
     assert!(head.starts_with(b"HTTP/1.1 200"), "{head:?}");
     s.write_all(request).await.unwrap();
     let mut got = Vec::new();
+    // Until the answer ends (`Connection: close`) or 10 s pass: what arrived is parsed and
+    // checked by the caller, so a cut-off answer fails there.
     let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut got)).await;
     let text = String::from_utf8_lossy(&got).into_owned();
     (status(&text), text)
