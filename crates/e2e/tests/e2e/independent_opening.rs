@@ -3,12 +3,13 @@
 //! The customer sees it in the system's log book and may close it; the engineer may close only
 //! his own.
 
-use portcullis_client::requests::SystemData;
-use portcullis_client::views::System;
+use portcullis_client::requests::{EditWindow, OpenWindow, SystemData};
+use portcullis_client::views::{Id, System, Window};
+use portcullis_client::StatusCode;
+use portcullis_domain::window::WindowState;
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
 use portcullis_test_support::world::EngineerWorld;
 use portcullis_test_support::{echo_server, TestConnector, TestHub};
-use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 
 const ENTRY: &str = EngineerWorld::ENTRY;
@@ -49,23 +50,23 @@ async fn allow(w: &World, on: bool) {
         .unwrap();
 }
 
-/// POSTs as `token`; the answer or the hub's refusal text.
-async fn post_as(w: &World, token: &str, path: &str, body: Value) -> Result<Value, String> {
+/// Opens a window on the service connection as the holder of `token`; the window or the
+/// hub's refusal text.
+async fn open_as(w: &World, token: &str, body: &OpenWindow) -> Result<Window, String> {
     w.hub
         .client(token)
-        .post(path, &body)
+        .open_window(w.sc, body)
         .await
         .map_err(|e| e.to_string())
 }
 
-async fn open_as(w: &World, token: &str, body: Value) -> Result<Value, String> {
-    post_as(
-        w,
-        token,
-        &format!("/api/v1/service-connections/{}/windows", w.sc),
-        body,
-    )
-    .await
+/// Closes `window` as the holder of `token`; the window or the hub's refusal text.
+async fn close_as(w: &World, token: &str, window: Id) -> Result<Window, String> {
+    w.hub
+        .client(token)
+        .close_window(window)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn connect(w: &World, token: &str) -> Socks5Outcome {
@@ -79,7 +80,9 @@ async fn an_engineer_opens_for_himself_only_where_the_customer_allows_it() {
     let w = world().await;
 
     // Not allowed (the default): refused, with what to do instead.
-    let e = open_as(&w, &w.alice, json!({})).await.unwrap_err();
+    let e = open_as(&w, &w.alice, &OpenWindow::default())
+        .await
+        .unwrap_err();
     assert!(
         e.contains("403")
             && e.contains("independent_opening_not_allowed")
@@ -93,21 +96,21 @@ async fn an_engineer_opens_for_himself_only_where_the_customer_allows_it() {
 
     // The customer allows it: alice opens for one hour, for herself.
     allow(&w, true).await;
-    let win = open_as(&w, &w.alice, json!({"hours": 1})).await.unwrap();
-    assert_eq!(win["state"], "open");
-    assert_eq!(win["independent"], true);
-    assert_eq!(win["engineers"], json!(["alice"]));
-    assert_eq!(win["contact"], "alice (independent opening)");
-    let span = time::OffsetDateTime::parse(
-        win["end_at"].as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
+    let win = open_as(
+        &w,
+        &w.alice,
+        &OpenWindow {
+            hours: Some(1),
+            ..OpenWindow::default()
+        },
     )
-    .unwrap()
-        - time::OffsetDateTime::parse(
-            win["start_at"].as_str().unwrap(),
-            &time::format_description::well_known::Rfc3339,
-        )
-        .unwrap();
+    .await
+    .unwrap();
+    assert_eq!(win.state, WindowState::Open);
+    assert!(win.independent);
+    assert_eq!(win.engineers, ["alice"]);
+    assert_eq!(win.contact, "alice (independent opening)");
+    let span = win.end_at - win.start_at;
     assert_eq!(span.whole_minutes(), 60);
 
     // Both keys let alice in; bob is not admitted by her window.
@@ -121,48 +124,48 @@ async fn an_engineer_opens_for_himself_only_where_the_customer_allows_it() {
     ));
 
     // The limits of an independent opening.
-    let e = open_as(&w, &w.bob, json!({"engineers": ["alice"]}))
-        .await
-        .unwrap_err();
+    let e = open_as(
+        &w,
+        &w.bob,
+        &OpenWindow {
+            engineers: vec!["alice".into()],
+            ..OpenWindow::default()
+        },
+    )
+    .await
+    .unwrap_err();
     assert!(e.contains("admits only the engineer who opens it"), "{e}");
     let tomorrow = time::OffsetDateTime::now_utc() + time::Duration::days(1);
     let e = open_as(
         &w,
         &w.bob,
-        json!({"start": tomorrow.format(&time::format_description::well_known::Rfc3339).unwrap()}),
+        &OpenWindow {
+            start: Some(tomorrow),
+            ..OpenWindow::default()
+        },
     )
     .await
     .unwrap_err();
     assert!(e.contains("reserving a window is the customer's"), "{e}");
-    let e = open_as(&w, &w.bob, json!({})).await.unwrap_err();
+    let e = open_as(&w, &w.bob, &OpenWindow::default())
+        .await
+        .unwrap_err();
     assert!(e.contains("window_rule"), "one window at a time: {e}");
 
     // The customer reads it in the system's log book: who, and that it was independent.
-    let book: Vec<Value> = w
-        .hub
-        .admin
-        .get(&format!("/api/v1/systems/{}/logbook", w.system.id))
-        .await
-        .unwrap();
+    let book = w.hub.admin.system_logbook(w.system.id).await.unwrap();
     let opened = book
         .iter()
-        .find(|e| e["action"] == "window.opened")
+        .find(|e| e.action == "window.opened")
         .expect("window.opened in the log book");
-    assert_eq!(opened["detail"]["independent"], true);
-    assert!(
-        opened["actor"]
-            .as_str()
-            .unwrap()
-            .starts_with("token:laptop#"),
-        "{opened}"
-    );
+    assert_eq!(opened.detail["independent"], true);
+    assert!(opened.actor.starts_with("token:laptop#"), "{opened:?}");
 
     // Bob may not close alice's window; alice may, and her session ends.
-    let close = format!("/api/v1/windows/{}/close", win["id"]);
-    let e = post_as(&w, &w.bob, &close, json!({})).await.unwrap_err();
+    let e = close_as(&w, &w.bob, win.id).await.unwrap_err();
     assert!(e.contains("not_own_window"), "{e}");
-    let closed = post_as(&w, &w.alice, &close, json!({})).await.unwrap();
-    assert_eq!(closed["state"], "closed");
+    let closed = close_as(&w, &w.alice, win.id).await.unwrap();
+    assert_eq!(closed.state, WindowState::Closed);
     let mut b = [0u8; 1];
     let r = tokio::time::timeout(std::time::Duration::from_secs(1), s.read(&mut b)).await;
     assert!(
@@ -176,47 +179,40 @@ async fn an_engineer_closes_only_his_own_independent_windows() {
     let w = world().await;
     allow(&w, true).await;
     // A window the customer opened, even one that names the engineer, stays the customer's.
-    let win: Value = w
-        .hub
-        .company_admin("acme")
-        .await
-        .post(
-            &format!("/api/v1/service-connections/{}/windows", w.sc),
-            &json!({"contact": "Carol Admin", "engineers": ["alice"]}),
+    let acme = w.hub.company_admin("acme").await;
+    let win = acme
+        .open_window(
+            w.sc,
+            &OpenWindow {
+                engineers: vec!["alice".into()],
+                ..OpenWindow::now("Carol Admin")
+            },
         )
         .await
         .unwrap();
-    assert_eq!(win["independent"], false);
-    let e = post_as(
-        &w,
-        &w.alice,
-        &format!("/api/v1/windows/{}/close", win["id"]),
-        json!({}),
-    )
-    .await
-    .unwrap_err();
+    assert!(!win.independent);
+    let e = close_as(&w, &w.alice, win.id).await.unwrap_err();
     assert!(e.contains("not_own_window"), "{e}");
     // And an engineer still cannot change a window.
     let e = w
         .hub
         .client(&w.alice)
-        .patch::<Value, Value>(
-            &format!("/api/v1/windows/{}", win["id"]),
-            &json!({"contact": "me"}),
+        .edit_window(
+            win.id,
+            &EditWindow {
+                contact: Some("me".into()),
+                ..EditWindow::default()
+            },
         )
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("403"), "{e}");
+    assert_eq!(e.status(), Some(StatusCode::FORBIDDEN), "{e}");
 
     // Once the customer withdraws the permission, no new independent opening.
-    let _: Value = w
-        .hub
-        .company_admin("acme")
-        .await
-        .post(&format!("/api/v1/windows/{}/close", win["id"]), &json!({}))
-        .await
-        .unwrap();
+    acme.close_window(win.id).await.unwrap();
     allow(&w, false).await;
-    let e = open_as(&w, &w.alice, json!({})).await.unwrap_err();
+    let e = open_as(&w, &w.alice, &OpenWindow::default())
+        .await
+        .unwrap_err();
     assert!(e.contains("independent_opening_not_allowed"), "{e}");
 }
