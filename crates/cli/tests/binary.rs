@@ -155,33 +155,35 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
         Some(company_token.clone()),
     )
     .unwrap();
-    let system: serde_json::Value = api
-        .post(
-            "/api/v1/companies/acme/systems",
-            &serde_json::json!({
-                "sid": "ECO", "system_number": "00", "system_type": "other",
-                "product": "echo", "product_version": "1", "installation_number": "0000000001",
-                "status": "active", "eu_data_protection": false, "advanced_secure_support": false,
-                "allow_independent_opening": false, "description": "",
-            }),
+    use portcullis_client::requests::{NewServiceConnection, SystemData};
+    use portcullis_domain::system::{SystemStatus, SystemType};
+    let system = api
+        .create_system(
+            "acme",
+            &SystemData {
+                sid: "ECO".into(),
+                system_number: "00".into(),
+                system_type: SystemType::Other,
+                product: "echo".into(),
+                product_version: "1".into(),
+                installation_number: "0000000001".into(),
+                status: SystemStatus::Active,
+                eu_data_protection: false,
+                advanced_secure_support: false,
+                allow_independent_opening: false,
+                description: String::new(),
+            },
         )
         .await
         .unwrap();
-    let sc: serde_json::Value = api
-        .post(
-            &format!("/api/v1/systems/{}/service-connections", system["id"]),
-            &serde_json::json!({"connection_type": "generic_tcp", "location": "berlin",
-                                "virtual_host": "echo.internal", "virtual_port": 7}),
+    let sc = api
+        .create_service_connection(
+            system.id,
+            &NewServiceConnection::new("generic_tcp", "berlin", "echo.internal", 7),
         )
         .await
         .unwrap();
-    let _: serde_json::Value = api
-        .post(
-            &format!("/api/v1/service-connections/{}/grants", sc["id"]),
-            &serde_json::json!({"user": user}),
-        )
-        .await
-        .unwrap();
+    api.create_grant(sc.id, &user).await.unwrap();
 
     let echo = echo_server().await;
     let cfg = dir.path().join("connector.toml");
