@@ -164,25 +164,9 @@ async fn some_data(hub: &TestHub) -> String {
         )
         .await
         .unwrap();
-    let carol: Value = hub
-        .company_admin("acme")
+    hub.user_with_token(json!({"company": "acme", "name": "carol", "role": "company_admin"}))
         .await
-        .post(
-            "/api/v1/users",
-            &json!({"company": "acme", "name": "carol", "role": "company_admin"}),
-        )
-        .await
-        .unwrap();
-    let token: Value = hub
-        .company_admin("acme")
-        .await
-        .post(
-            &format!("/api/v1/users/{}/tokens", carol["id"]),
-            &json!({"name": "laptop"}),
-        )
-        .await
-        .unwrap();
-    token["token"].as_str().unwrap().to_owned()
+        .1
 }
 
 fn admin_token(hub: &TestHub) -> String {

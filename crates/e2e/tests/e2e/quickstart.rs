@@ -132,20 +132,14 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
             Some(info.engineer_token.clone()),
         )
         .unwrap();
-        let services: Vec<serde_json::Value> = eng
+        let services: Vec<portcullis_client::views::ServiceConnection> = eng
             .get("/api/v1/companies/demo/service-connections?connection_type=http_connect")
             .await
             .unwrap();
-        let link: serde_json::Value = eng
-            .post(
-                &format!("/api/v1/service-connections/{}/web-link", services[0]["id"]),
-                &serde_json::json!({}),
-            )
-            .await
-            .unwrap();
+        let link = eng.web_link(services[0].id).await.unwrap();
         // The link opens the service's own origin with the ticket in its fragment; the page
         // there POSTs it (as a browser does with the form).
-        let url = link["url"].as_str().unwrap().to_owned();
+        let url = link.url.clone();
         let (login, ticket) = url.split_once("#ticket=").expect("ticket in the fragment");
         assert!(!login.contains('?'), "{url}");
         let host = login

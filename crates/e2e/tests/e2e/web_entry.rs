@@ -393,13 +393,10 @@ async fn an_engineer_opens_an_http_service_in_a_browser_while_the_window_is_open
         .unwrap();
     let (status, text) = curl(&hub, &ca, &jar, &format!("{base}/cookies"), false).await;
     assert_eq!(status, 200, "{text}");
-    let users: Vec<Value> = hub.admin.get("/api/v1/users").await.unwrap();
-    let id = users.iter().find(|u| u["name"] == "alice").unwrap()["id"].clone();
-    let _: Value = hub
-        .admin
-        .post(&format!("/api/v1/users/{id}/disable"), &json!({}))
-        .await
-        .unwrap();
+    let users = hub.admin.list_users().await.unwrap();
+    let id = users.iter().find(|u| u.name == "alice").unwrap().id;
+    let disabled = hub.admin.disable_user(id).await.unwrap();
+    assert!(disabled.disabled_at.is_some());
     let (status, text) = curl(&hub, &ca, &jar, &format!("{base}/cookies"), false).await;
     assert_eq!(status, 401, "{text}");
     assert!(text.contains("no longer valid"), "{text}");
