@@ -2,7 +2,10 @@
 //! every token expires within the hub's `[tokens]` policy unless the operator and the admin
 //! both say otherwise; disabling a user revokes everything of his.
 
+use portcullis_client::requests::{NewRoutePassword, NewUser, NewUserToken, OpenWindow};
+use portcullis_client::views::{Id, IssuedToken, User};
 use portcullis_client::ApiClient;
+use portcullis_domain::authz::Role;
 use portcullis_hub::token_policy::RawTokens;
 use portcullis_store::TokenScope;
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
@@ -37,14 +40,13 @@ fn about(at: OffsetDateTime, d: Duration) {
 
 /// A user made by `admin` (`body` as for `POST /api/v1/users`) and a token for him with
 /// `token` (name, lifetime); returns (user id, token answer).
-async fn user_and_token(admin: &ApiClient, body: Value, token: Value) -> (i64, Value) {
-    let u: Value = admin.post("/api/v1/users", &body).await.unwrap();
-    let id = u["id"].as_i64().unwrap();
-    let t: Value = admin
-        .post(&format!("/api/v1/users/{id}/tokens"), &token)
+async fn user_and_token(admin: &ApiClient, body: Value, token: Value) -> (Id, IssuedToken) {
+    let u: User = admin.post("/api/v1/users", &body).await.unwrap();
+    let t: IssuedToken = admin
+        .post(&format!("/api/v1/users/{}/tokens", u.id), &token)
         .await
         .unwrap();
-    (id, t)
+    (u.id, t)
 }
 
 #[tokio::test]
@@ -60,7 +62,7 @@ async fn a_token_cannot_mint_tokens_for_its_own_user_whatever_it_asks() {
         json!({"name": "ci", "expires_in_secs": 60}),
     )
     .await;
-    let bot_api = hub.client(t["token"].as_str().unwrap());
+    let bot_api = hub.client(&t.token);
     for body in [
         json!({"name": "successor"}),
         json!({"name": "successor", "expires_in_secs": 86_400}),
@@ -91,8 +93,8 @@ async fn a_token_cannot_mint_tokens_for_its_own_user_whatever_it_asks() {
         json!({"name": "laptop", "expires_in_secs": 60}),
     )
     .await;
-    let short_expiry = time_of(&t["expires_at"]);
-    let shorty_api = hub.client(t["token"].as_str().unwrap());
+    let short_expiry = t.expires_at.expect("a token of a minute expires");
+    let shorty_api = hub.client(&t.token);
     let (status, msg) = refused(
         shorty_api
             .post(
@@ -102,14 +104,16 @@ async fn a_token_cannot_mint_tokens_for_its_own_user_whatever_it_asks() {
             .await,
     );
     assert_eq!((status, msg.contains("[token_cannot_mint]")), (403, true));
-    let rp: Value = shorty_api
-        .post("/api/v1/route-passwords", &json!({"ttl_minutes": 720}))
+    let rp = shorty_api
+        .create_route_password(&NewRoutePassword {
+            ttl_minutes: Some(720),
+        })
         .await
         .unwrap();
     assert!(
-        time_of(&rp["expires_at"]) <= short_expiry,
+        rp.expires_at <= short_expiry,
         "route password {} outlives the token that made it ({short_expiry})",
-        rp["expires_at"]
+        rp.expires_at
     );
 
     // Vendor users neither: an engineer, and the vendor admin himself.
@@ -167,14 +171,11 @@ async fn tokens_get_the_default_lifetime_and_never_more_than_the_maximum() {
     .await;
     hub.company("acme").await;
     let admin = hub.company_admin("acme").await;
-    let u: Value = admin
-        .post(
-            "/api/v1/users",
-            &json!({"company": "acme", "name": "bob", "role": "company_user"}),
-        )
+    let u = admin
+        .create_user(&NewUser::new("bob", Role::CompanyUser).in_company("acme"))
         .await
         .unwrap();
-    let user_tokens = format!("/api/v1/users/{}/tokens", u["id"]);
+    let user_tokens = format!("/api/v1/users/{}/tokens", u.id);
     let day = 86_400u64;
 
     for path in [user_tokens.as_str(), "/api/v1/companies/acme/tokens"] {
@@ -269,11 +270,7 @@ async fn disabling_a_user_revokes_every_credential_and_session_of_his() {
     let echo = echo_server().await;
     let (_conn, _, sc) = hub.prd_echo_service(echo).await;
     let acme = hub.company_admin("acme").await;
-    let _: Value = acme
-        .post(
-            &format!("/api/v1/service-connections/{}/windows", sc.id),
-            &json!({"contact": "Bob Admin"}),
-        )
+    acme.open_window(sc.id, &OpenWindow::now("Bob Admin"))
         .await
         .unwrap();
 
@@ -286,21 +283,24 @@ async fn disabling_a_user_revokes_every_credential_and_session_of_his() {
         .await
         .unwrap()
         .unwrap();
-    let t: Value = hub
+    let desktop = hub
         .admin
-        .post(
-            &format!("/api/v1/users/{}/tokens", alice.id),
-            &json!({"name": "desktop"}),
+        .create_user_token(
+            alice.id,
+            &NewUserToken {
+                name: "desktop".into(),
+                ..NewUserToken::default()
+            },
         )
         .await
-        .unwrap();
-    let desktop = t["token"].as_str().unwrap().to_string();
-    let rp: Value = hub
+        .unwrap()
+        .token;
+    let route = hub
         .client(&laptop)
-        .post("/api/v1/route-passwords", &json!({}))
+        .create_route_password(&NewRoutePassword::default())
         .await
-        .unwrap();
-    let route = rp["password"].as_str().unwrap().to_string();
+        .unwrap()
+        .password;
     let mut live = Vec::new();
     for pw in [&laptop, &desktop, &route] {
         let Socks5Outcome::Connected(mut s) = socks5_connect(hub.socks5(), "any", pw, ENTRY, 7)
@@ -347,11 +347,7 @@ async fn revoking_an_api_token_takes_the_route_passwords_made_with_it() {
     let echo = echo_server().await;
     let (_conn, _, sc) = hub.prd_echo_service(echo).await;
     let acme = hub.company_admin("acme").await;
-    let _: Value = acme
-        .post(
-            &format!("/api/v1/service-connections/{}/windows", sc.id),
-            &json!({"contact": "Bob Admin"}),
-        )
+    acme.open_window(sc.id, &OpenWindow::now("Bob Admin"))
         .await
         .unwrap();
     let laptop = hub.engineer("alice").await;
@@ -364,12 +360,12 @@ async fn revoking_an_api_token_takes_the_route_passwords_made_with_it() {
         .unwrap()
         .unwrap()
         .id;
-    let rp: Value = hub
+    let route = hub
         .client(&laptop)
-        .post("/api/v1/route-passwords", &json!({}))
+        .create_route_password(&NewRoutePassword::default())
         .await
-        .unwrap();
-    let route = rp["password"].as_str().unwrap().to_string();
+        .unwrap()
+        .password;
     let Socks5Outcome::Connected(mut s) = socks5_connect(hub.socks5(), "any", &route, ENTRY, 7)
         .await
         .unwrap()
