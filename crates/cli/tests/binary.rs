@@ -118,7 +118,7 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
         ("PORTCULLIS_CA", ca.to_str().unwrap()),
         ("PORTCULLIS_TOKEN", company_token.as_str()),
     ];
-    let v: serde_json::Value = serde_json::from_str(&run_ok(
+    let v: portcullis_client::views::ConnectorWithToken = serde_json::from_str(&run_ok(
         &[
             "admin",
             "connector",
@@ -131,7 +131,7 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
         &env,
     ))
     .unwrap();
-    let enroll_token = v["enrollment_token"].as_str().unwrap().to_string();
+    let enroll_token = v.enrollment_token.clone();
     let v: serde_json::Value = serde_json::from_str(&run_ok(
         &[
             "admin",
@@ -288,7 +288,7 @@ async fn a_revoked_connector_process_exits_with_status_2() {
         ("PORTCULLIS_CA", ca.to_str().unwrap()),
         ("PORTCULLIS_TOKEN", company_token.as_str()),
     ];
-    let v: serde_json::Value = serde_json::from_str(&run_ok(
+    let v: portcullis_client::views::ConnectorWithToken = serde_json::from_str(&run_ok(
         &[
             "admin",
             "connector",
@@ -310,13 +310,13 @@ async fn a_revoked_connector_process_exits_with_status_2() {
             "--hub",
             &url,
             "--token",
-            v["enrollment_token"].as_str().unwrap(),
+            &v.enrollment_token,
             "--config",
             cfg.to_str().unwrap(),
         ],
         &[],
     );
-    let id = v["connector"]["id"].as_i64().unwrap().to_string();
+    let id = v.connector.id.to_string();
     run_ok(&["admin", "connector", "revoke", &id], &env);
     let out = tokio::task::spawn_blocking(move || {
         Command::new(BIN)

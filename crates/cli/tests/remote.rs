@@ -434,11 +434,9 @@ async fn an_engineer_opens_independently_only_where_the_customer_allows_it() {
         )
         .await;
     assert!(o.status.success(), "{}", explain(&o));
-    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(
-        (v["independent"].clone(), v["engineers"].clone()),
-        (Value::Bool(true), serde_json::json!(["eve"]))
-    );
+    let v: Window = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(v.independent, "{v:?}");
+    assert_eq!(v.engineers, ["eve"]);
     let table = w.ok(&["window", "list", "--company", "acme"]).await;
     assert!(
         table.contains("(independent)") && table.contains("1h 59m"),
@@ -446,7 +444,7 @@ async fn an_engineer_opens_independently_only_where_the_customer_allows_it() {
     );
 
     // Eve closes it herself.
-    let id = v["id"].as_i64().unwrap().to_string();
+    let id = v.id.to_string();
     let o = w.cli_as(&eve, &["window", "close", &id, "--json"]).await;
     assert!(o.status.success(), "{}", explain(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
