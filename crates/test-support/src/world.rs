@@ -1,8 +1,9 @@
 //! Worlds: the setups several end-to-end subjects start from, built once here instead of in
 //! each test file.
 //!
-//! - [`GrantedEcho`]: a technical user granted an echo server behind connector `berlin`
-//!   (the entry points' subjects: SOCKS5, HTTP CONNECT, limits, restarts).
+//! - [`Granted`]: a technical user granted targets behind connector `berlin`; an echo
+//!   server for the entry points' subjects (SOCKS5, HTTP CONNECT, limits, restarts), HTTP
+//!   back ends for the HTTP ones.
 //! - [`EngineerWorld`]: a support engineer and a service connection to an echo server, no
 //!   window yet (the two-key subjects: windows, route passwords, independent opening).
 //!
@@ -19,51 +20,58 @@ use tokio::net::TcpStream;
 use portcullis_client::requests::OpenWindow;
 use portcullis_client::views::{Id, System, Window};
 
-use crate::clients::{socks5_connect, Socks5Outcome};
 use crate::{echo_server, HubOptions, TestConnector, TestHub};
 
-/// Company `acme`, its technical user `bot` (token [`GrantedEcho::token`]) with a standing
-/// grant to `echo.internal:7`, which connector `berlin` exposes (an echo server).
+/// Company `acme` and its technical user (token [`Granted::token`]) with standing grants to
+/// targets that connector `berlin` exposes.
 #[derive(Debug)]
-pub struct GrantedEcho {
+pub struct Granted {
     pub hub: TestHub,
     pub conn: TestConnector,
-    /// `bot`'s API token: the SOCKS5 / proxy password.
+    /// The technical user's API token: the SOCKS5 / proxy password.
     pub token: String,
 }
 
-impl GrantedEcho {
-    /// On a hub with default options.
-    pub async fn start() -> GrantedEcho {
-        Self::start_with(HubOptions::default()).await
-    }
-
-    /// On a hub started with `options`; returns once the hub lists the connector's target.
-    pub async fn start_with(options: HubOptions) -> GrantedEcho {
+impl Granted {
+    /// On a hub started with `options`: technical user `user`, connector `berlin` as
+    /// `expose` sets it up (one access entry per target), and a grant to each of `targets`
+    /// (`host:port`). Returns once the hub lists every target.
+    pub async fn start(
+        options: HubOptions,
+        user: &str,
+        expose: impl FnOnce(TestConnector) -> TestConnector,
+        targets: &[&str],
+    ) -> Granted {
         let hub = TestHub::start_with(options).await;
         hub.company("acme").await;
-        let token = hub.token("acme", "bot").await;
-        let echo = echo_server().await;
-        let conn = TestConnector::for_hub(&hub, "acme", "berlin")
-            .await
-            .expose("echo", "echo.internal:7", echo)
+        let token = hub.token("acme", user).await;
+        let conn = expose(TestConnector::for_hub(&hub, "acme", "berlin").await)
             .run()
             .await;
-        hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
+        hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == targets.len())
             .await;
-        hub.grant("acme", &token, "berlin", "echo.internal:7").await;
-        GrantedEcho { hub, conn, token }
+        for target in targets {
+            hub.grant("acme", &token, "berlin", target).await;
+        }
+        Granted { hub, conn, token }
     }
 
-    /// A SOCKS5 session to the echo server as `bot`; panics when refused.
-    pub async fn socks5_echo(&self) -> TcpStream {
-        match socks5_connect(self.hub.socks5(), "berlin", &self.token, "echo.internal", 7)
-            .await
-            .expect("SOCKS5 entry answers")
-        {
-            Socks5Outcome::Connected(s) => s,
-            other => panic!("echo.internal:7 not reachable: {other:?}"),
-        }
+    /// Technical user `bot` granted `echo.internal:7`, an echo server, on a hub with default
+    /// options.
+    pub async fn echo() -> Granted {
+        Self::echo_with(HubOptions::default()).await
+    }
+
+    /// [`Granted::echo`] on a hub started with `options`.
+    pub async fn echo_with(options: HubOptions) -> Granted {
+        let echo = echo_server().await;
+        Self::start(
+            options,
+            "bot",
+            |c| c.expose("echo", "echo.internal:7", echo),
+            &["echo.internal:7"],
+        )
+        .await
     }
 }
 

@@ -6,7 +6,7 @@ use portcullis_client::ApiClient;
 use portcullis_test_support::clients::{
     echo_round_trip, http_connect, socks5_connect, Socks5Outcome,
 };
-use portcullis_test_support::world::GrantedEcho;
+use portcullis_test_support::world::Granted;
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
 async fn echo_through_socks5_is_audited_with_bytes() {
-    let w = GrantedEcho::start().await;
+    let w = Granted::echo().await;
     let Socks5Outcome::Connected(mut s) =
         socks5_connect(w.hub.socks5(), "berlin", &w.token, "echo.internal", 7)
             .await
@@ -49,7 +49,7 @@ async fn echo_through_socks5_is_audited_with_bytes() {
 
 #[tokio::test]
 async fn echo_through_http_connect_with_basic_and_bearer() {
-    let w = GrantedEcho::start().await;
+    let w = Granted::echo().await;
     let (status, _, s) = http_connect(w.hub.http_proxy(), "berlin", &w.token, "echo.internal:7")
         .await
         .unwrap();
@@ -78,7 +78,7 @@ async fn echo_through_http_connect_with_basic_and_bearer() {
 
 #[tokio::test]
 async fn echo_through_portcullis_connect() {
-    let w = GrantedEcho::start().await;
+    let w = Granted::echo().await;
     let client = ApiClient::new(&w.hub.api_url, &w.hub.ca_pem, Some(w.token.clone())).unwrap();
     let (listener, addr) = connect::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let stop = CancellationToken::new();
@@ -98,7 +98,7 @@ async fn echo_through_portcullis_connect() {
 
 #[tokio::test]
 async fn unlisted_target_is_refused_everywhere_and_audited_on_both_sides() {
-    let w = GrantedEcho::start().await;
+    let w = Granted::echo().await;
     // The hub's key allows these two (a service connection and a grant exist), the
     // connector's access control does not list them: the connector refuses.
     w.hub
@@ -146,7 +146,7 @@ async fn unlisted_target_is_refused_everywhere_and_audited_on_both_sides() {
 
 #[tokio::test]
 async fn wrong_expired_and_vendor_tokens_are_refused() {
-    let w = GrantedEcho::start().await;
+    let w = Granted::echo().await;
     let bad = format!("{}0", &w.token[..w.token.len() - 1]);
     let bad = if bad == w.token {
         format!("{}1", &w.token[..w.token.len() - 1])
@@ -223,7 +223,7 @@ async fn wrong_expired_and_vendor_tokens_are_refused() {
 
 #[tokio::test]
 async fn other_companies_and_unknown_locations_are_unreachable() {
-    let w = GrantedEcho::start().await;
+    let w = Granted::echo().await;
     w.hub.company("globex").await;
     let other = w.hub.token("globex", "intruder").await;
     // globex has no connector "berlin": acme's connector must not be reachable with its token.
@@ -255,7 +255,7 @@ async fn other_companies_and_unknown_locations_are_unreachable() {
 
 #[tokio::test]
 async fn revoking_a_token_cuts_its_live_sessions_and_refuses_new_ones() {
-    let w = GrantedEcho::start().await;
+    let w = Granted::echo().await;
     let Socks5Outcome::Connected(mut s) =
         socks5_connect(w.hub.socks5(), "berlin", &w.token, "echo.internal", 7)
             .await
@@ -287,7 +287,7 @@ async fn revoking_a_token_cuts_its_live_sessions_and_refuses_new_ones() {
 
 #[tokio::test]
 async fn a_session_ends_when_its_token_expires() {
-    let w = GrantedEcho::start().await;
+    let w = Granted::echo().await;
     let v: Value = w
         .hub
         .company_admin("acme")

@@ -9,7 +9,8 @@ use std::process::Command;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
-use portcullis_test_support::{TestConnector, TestHub};
+use portcullis_test_support::world::Granted;
+use portcullis_test_support::{HubOptions, TestConnector, TestHub};
 use tokio::net::TcpListener;
 
 /// A back end that tells what it got: path, `Host`, `X-Forwarded-Host`; `/redirect` answers
@@ -74,40 +75,33 @@ const RESOURCES: &str = "protocol = \"http\"\n\
     [[access.resources]]\npath = \"/app\"\npolicy = \"path_and_sub_paths\"\n\
     [[access.resources]]\npath = \"/app/admin\"\npolicy = \"path_and_sub_paths\"\nactive = false\n";
 
-struct World {
-    hub: TestHub,
-    conn: TestConnector,
-    token: String,
-}
+type World = Granted;
 
+/// Technical user `app` granted two HTTP entries on one back end: `web.internal:80` (the
+/// virtual host in `Host`) and `web2.internal:80` (the internal one), with [`RESOURCES`].
 async fn world() -> World {
-    let hub = TestHub::start().await;
-    hub.company("acme").await;
-    let token = hub.token("acme", "app").await;
     let web = backend().await;
-    let conn = TestConnector::for_hub(&hub, "acme", "berlin")
-        .await
-        .with_toml(
-            "[[domain_mapping]]\nvirtual = \"portal.example\"\ninternal = \"corp.example\"\n",
-        )
-        .expose_with("web", "web.internal:80", web, RESOURCES)
-        .expose_with(
-            "web-internal-host",
-            "web2.internal:80",
-            web,
-            &format!(
-                "protocol = \"http\"\nhost_in_header = \"internal\"\n{}",
-                RESOURCES.trim_start_matches("protocol = \"http\"\n")
-            ),
-        )
-        .run()
-        .await;
-    hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 2)
-        .await;
-    hub.grant("acme", &token, "berlin", "web.internal:80").await;
-    hub.grant("acme", &token, "berlin", "web2.internal:80")
-        .await;
-    World { hub, conn, token }
+    Granted::start(
+        HubOptions::default(),
+        "app",
+        |c| {
+            c.with_toml(
+                "[[domain_mapping]]\nvirtual = \"portal.example\"\ninternal = \"corp.example\"\n",
+            )
+            .expose_with("web", "web.internal:80", web, RESOURCES)
+            .expose_with(
+                "web-internal-host",
+                "web2.internal:80",
+                web,
+                &format!(
+                    "protocol = \"http\"\nhost_in_header = \"internal\"\n{}",
+                    RESOURCES.trim_start_matches("protocol = \"http\"\n")
+                ),
+            )
+        },
+        &["web.internal:80", "web2.internal:80"],
+    )
+    .await
 }
 
 /// `curl -i` through the hub's SOCKS5 entry; returns (status line + headers + body).

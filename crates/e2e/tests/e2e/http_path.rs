@@ -13,7 +13,8 @@ use base64::Engine;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
-use portcullis_test_support::{TestConnector, TestHub};
+use portcullis_test_support::world::Granted;
+use portcullis_test_support::{HubOptions, TestConnector, TestHub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -57,34 +58,31 @@ struct World {
 }
 
 async fn world() -> World {
-    let hub = TestHub::start().await;
-    hub.company("acme").await;
-    let token = hub.token("acme", "app").await;
     let (backend, seen) = recording_backend().await;
-    let conn = TestConnector::for_hub(&hub, "acme", "berlin")
-        .await
-        .expose_with(
-            "web",
-            "web.internal:80",
-            backend,
-            "protocol = \"http\"\n\
-             [[access.resources]]\npath = \"/allowed\"\npolicy = \"path_and_sub_paths\"\n\
-             [[access.resources]]\npath = \"/allowed/admin\"\npolicy = \"path_and_sub_paths\"\nactive = false\n",
-        )
-        .expose_with(
-            "iis",
-            "iis.internal:80",
-            backend,
-            "protocol = \"http\"\ncase_insensitive_paths = true\n\
-             [[access.resources]]\npath = \"/allowed\"\npolicy = \"path_and_sub_paths\"\n\
-             [[access.resources]]\npath = \"/allowed/admin\"\npolicy = \"path_and_sub_paths\"\nactive = false\n",
-        )
-        .run()
-        .await;
-    hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 2)
-        .await;
-    hub.grant("acme", &token, "berlin", "web.internal:80").await;
-    hub.grant("acme", &token, "berlin", "iis.internal:80").await;
+    let Granted { hub, conn, token } = Granted::start(
+        HubOptions::default(),
+        "app",
+        |c| {
+            c.expose_with(
+                "web",
+                "web.internal:80",
+                backend,
+                "protocol = \"http\"\n\
+                 [[access.resources]]\npath = \"/allowed\"\npolicy = \"path_and_sub_paths\"\n\
+                 [[access.resources]]\npath = \"/allowed/admin\"\npolicy = \"path_and_sub_paths\"\nactive = false\n",
+            )
+            .expose_with(
+                "iis",
+                "iis.internal:80",
+                backend,
+                "protocol = \"http\"\ncase_insensitive_paths = true\n\
+                 [[access.resources]]\npath = \"/allowed\"\npolicy = \"path_and_sub_paths\"\n\
+                 [[access.resources]]\npath = \"/allowed/admin\"\npolicy = \"path_and_sub_paths\"\nactive = false\n",
+            )
+        },
+        &["web.internal:80", "iis.internal:80"],
+    )
+    .await;
     World {
         hub,
         conn,

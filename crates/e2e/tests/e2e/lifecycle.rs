@@ -8,7 +8,7 @@ use portcullis_proto::RejectCode;
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
 use portcullis_test_support::connector::proxy;
 use portcullis_test_support::hub::HubOptions;
-use portcullis_test_support::world::GrantedEcho;
+use portcullis_test_support::world::Granted;
 use portcullis_test_support::{echo_server, TestConnector, TestHub, WAIT};
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
@@ -26,11 +26,11 @@ async fn open(hub: &TestHub, loc: &str, token: &str, host: &str, port: u16) -> T
 
 #[tokio::test]
 async fn revoked_connector_is_cut_off_at_once_and_stays_off() {
-    let GrantedEcho {
+    let Granted {
         hub,
         mut conn,
         token,
-    } = GrantedEcho::start().await;
+    } = Granted::echo().await;
     let mut s = open(&hub, "berlin", &token, "echo.internal", 7).await;
     assert_eq!(echo_round_trip(&mut s, b"before").await.unwrap(), b"before");
 
@@ -74,11 +74,11 @@ async fn revoked_connector_is_cut_off_at_once_and_stays_off() {
 
 #[tokio::test]
 async fn hub_restart_and_connector_restart_reconnect() {
-    let GrantedEcho {
+    let Granted {
         hub,
         mut conn,
         token,
-    } = GrantedEcho::start_with(HubOptions {
+    } = Granted::echo_with(HubOptions {
         heartbeat_ms: Some(200),
         ..Default::default()
     })

@@ -4,7 +4,7 @@ use portcullis_test_support::clients::{
     echo_round_trip, http_connect, socks5_connect, Socks5Outcome,
 };
 use portcullis_test_support::hub::HubOptions;
-use portcullis_test_support::world::GrantedEcho;
+use portcullis_test_support::world::Granted;
 use portcullis_test_support::WAIT;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -12,11 +12,11 @@ use tokio::net::TcpStream;
 
 #[tokio::test]
 async fn a_token_cannot_hold_more_sessions_than_its_cap() {
-    let GrantedEcho {
+    let Granted {
         hub,
         conn: _conn,
         token,
-    } = GrantedEcho::start_with(HubOptions {
+    } = Granted::echo_with(HubOptions {
         max_sessions_per_token: Some(2),
         ..Default::default()
     })
@@ -75,11 +75,11 @@ async fn a_token_cannot_hold_more_sessions_than_its_cap() {
 
 #[tokio::test]
 async fn every_started_session_has_an_end_even_when_clients_vanish() {
-    let GrantedEcho {
+    let Granted {
         hub,
         conn: _conn,
         token,
-    } = GrantedEcho::start_with(HubOptions::default()).await;
+    } = Granted::echo_with(HubOptions::default()).await;
     let cred = base64_basic(&format!("berlin:{token}"));
     // Five clients vanish right after asking, five right after the hub said 200.
     for i in 0..10 {

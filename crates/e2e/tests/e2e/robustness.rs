@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
 use portcullis_test_support::hub::HubOptions;
-use portcullis_test_support::world::GrantedEcho;
+use portcullis_test_support::world::Granted;
 use portcullis_test_support::{echo_server, TestConnector, TestHub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -40,11 +40,11 @@ async fn poke(addr: SocketAddr, bytes: &[u8]) {
 
 #[tokio::test]
 async fn random_bytes_on_every_listener() {
-    let GrantedEcho {
+    let Granted {
         hub,
         conn: _conn,
         token,
-    } = GrantedEcho::start_with(HubOptions {
+    } = Granted::echo_with(HubOptions {
         preauth_timeout_secs: Some(1),
         ..Default::default()
     })
