@@ -4,11 +4,11 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::process::Command;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
+use portcullis_test_support::clients;
 use portcullis_test_support::world::Granted;
 use portcullis_test_support::{HubOptions, TestConnector, TestHub};
 use tokio::net::TcpListener;
@@ -123,26 +123,7 @@ async fn curl_via(proxy: &str, url: &str, extra: &[&str]) -> String {
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
     args.push(url.to_owned());
-    let out = tokio::task::spawn_blocking(move || Command::new("curl").args(&args).output())
-        .await
-        .unwrap()
-        .expect("curl runs (scripts/test installs it)");
-    assert!(
-        out.status.success(),
-        "curl {url}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The status of the last response (curl -i -p prints the CONNECT answer first).
-fn status(response: &str) -> u16 {
-    response
-        .lines()
-        .rfind(|l| l.starts_with("HTTP/"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+    clients::curl(args).await
 }
 
 #[tokio::test]
@@ -151,13 +132,13 @@ async fn only_listed_resources_pass_and_headers_are_mapped() {
 
     // Allowed: the exact path (query ignored), and sub-paths of /app.
     let hello = curl(&w, "http://web.internal/hello?x=1", &[]).await;
-    assert_eq!(status(&hello), 200, "{hello}");
+    assert_eq!(clients::last_status(&hello), 200, "{hello}");
     assert!(
         hello.contains("path=/hello?x=1 host=web.internal:80 xfh=-"),
         "{hello}"
     );
     let deep = curl(&w, "http://web.internal/app/a/b", &[]).await;
-    assert_eq!(status(&deep), 200, "{deep}");
+    assert_eq!(clients::last_status(&deep), 200, "{deep}");
 
     // Refused: below a path-only resource, unlisted, the suspended sub-tree.
     for (path, why) in [
@@ -175,7 +156,7 @@ async fn only_listed_resources_pass_and_headers_are_mapped() {
         ),
     ] {
         let r = curl(&w, &format!("http://web.internal{path}"), &[]).await;
-        assert_eq!(status(&r), 403, "{path}: {r}");
+        assert_eq!(clients::last_status(&r), 403, "{path}: {r}");
         assert!(r.contains(why), "{path}: {r}");
     }
     // A WebSocket upgrade on a resource that does not allow it.
@@ -185,12 +166,12 @@ async fn only_listed_resources_pass_and_headers_are_mapped() {
         &["-H", "Connection: Upgrade", "-H", "Upgrade: websocket"],
     )
     .await;
-    assert_eq!(status(&ws), 403, "{ws}");
+    assert_eq!(clients::last_status(&ws), 403, "{ws}");
     assert!(ws.contains("does not allow WebSocket upgrades"), "{ws}");
 
     // Location and Set-Cookie point at the virtual host.
     let redirect = curl(&w, "http://web.internal/app/redirect", &[]).await;
-    assert_eq!(status(&redirect), 302, "{redirect}");
+    assert_eq!(clients::last_status(&redirect), 302, "{redirect}");
     assert!(
         redirect
             .to_ascii_lowercase()
@@ -222,13 +203,13 @@ async fn only_listed_resources_pass_and_headers_are_mapped() {
         let mut extra = vec!["--proxy-user", user.as_str()];
         extra.extend_from_slice(mode);
         let ok = curl_via(&proxy, "http://web.internal/hello", &extra).await;
-        assert_eq!(status(&ok), 200, "{mode:?}: {ok}");
+        assert_eq!(clients::last_status(&ok), 200, "{mode:?}: {ok}");
         assert!(
             ok.contains("path=/hello host=web.internal:80"),
             "{mode:?}: {ok}"
         );
         let refused = curl_via(&proxy, "http://web.internal/secret", &extra).await;
-        assert_eq!(status(&refused), 403, "{mode:?}: {refused}");
+        assert_eq!(clients::last_status(&refused), 403, "{mode:?}: {refused}");
     }
 
     // Every refusal is in the connector's audit, with the entry and the path.

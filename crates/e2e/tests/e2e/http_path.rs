@@ -5,7 +5,6 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,6 +12,7 @@ use base64::Engine;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
+use portcullis_test_support::clients;
 use portcullis_test_support::world::Granted;
 use portcullis_test_support::{HubOptions, TestConnector, TestHub};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -109,26 +109,8 @@ async fn curl(w: &World, url: &str, tunnel: bool) -> (u16, String) {
         args.push("-p".into());
     }
     args.push(url.to_owned());
-    let out = tokio::task::spawn_blocking(move || Command::new("curl").args(&args).output())
-        .await
-        .unwrap()
-        .expect("curl runs");
-    assert!(
-        out.status.success(),
-        "curl {url}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    (status(&text), text)
-}
-
-fn status(response: &str) -> u16 {
-    response
-        .lines()
-        .rfind(|l| l.starts_with("HTTP/"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+    let text = clients::curl(args).await;
+    (clients::last_status(&text), text)
 }
 
 /// Sends `request` (raw bytes, what curl cannot send) through a CONNECT tunnel of the hub's
@@ -154,7 +136,7 @@ async fn raw(w: &World, host: &str, request: &[u8]) -> (u16, String) {
     // checked by the caller, so a cut-off answer fails there.
     let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut got)).await;
     let text = String::from_utf8_lossy(&got).into_owned();
-    (status(&text), text)
+    (clients::last_status(&text), text)
 }
 
 #[tokio::test]
