@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use serde_json::{json, Value};
 
-use crate::client::ApiClient;
+use portcullis_client::ApiClient;
 
 /// Admin verbs.
 #[derive(Debug, Subcommand)]

@@ -17,9 +17,9 @@ use clap::{Args, Subcommand};
 use portcullis_hub::api::audit::VerifyReport;
 use portcullis_store::AuditEvent;
 
-use crate::client::ApiClient;
 use crate::connect::query_escape;
 use crate::output::{sanitize, OutputArgs, Table};
+use portcullis_client::ApiClient;
 
 mod verify_file;
 pub use verify_file::{verify_export, BadLine, ExportSummary, Problem};
@@ -48,7 +48,7 @@ impl HubOpts {
         };
         let pem = std::fs::read_to_string(ca)
             .with_context(|| format!("cannot read the hub CA {}", ca.display()))?;
-        ApiClient::new(hub, &pem, Some(token.clone()))
+        Ok(ApiClient::new(hub, &pem, Some(token.clone()))?)
     }
 }
 
@@ -264,7 +264,7 @@ async fn export(
     if let Err(e) = client.download(&path, &mut f).await {
         drop(f);
         let _ = tokio::fs::remove_file(&part).await;
-        return Err(e);
+        return Err(e.into());
     }
     f.sync_all().await?;
     drop(f);

@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::ApiClient;
+use portcullis_client::ApiClient;
 use portcullis_transport::relay::read_chunk;
 
 /// What to forward.
@@ -119,7 +119,7 @@ pub async fn serve(
 /// Forwards one local connection.
 pub async fn forward(client: &ApiClient, fwd: &Forward, tcp: TcpStream) -> Result<()> {
     let _ = tcp.set_nodelay(true);
-    let (host, _) = crate::client::parse_hub_url(&format!("https://{}", client.authority()))?;
+    let (host, _) = portcullis_client::parse_hub_url(&format!("https://{}", client.authority()))?;
     let raw = TcpStream::connect(client.authority())
         .await
         .with_context(|| format!("cannot reach the hub at {}", client.authority()))?;

@@ -1,8 +1,7 @@
 //! The `portcullis` command's library half: what the binary wires together, reusable by the
-//! end-to-end tests.
+//! end-to-end tests. The hub API client is `portcullis-client`.
 //!
 //! # Layout
-//! - [`client`]: HTTPS JSON client for the hub API (pinned CA).
 //! - [`admin`]: `portcullis admin …` verbs.
 //! - [`audit`]: `portcullis audit list|verify|export`, and the offline check of an export.
 //! - [`connect`]: `portcullis connect`, local port forwarding over WebSockets.
@@ -23,7 +22,6 @@
 
 pub mod admin;
 pub mod audit;
-pub mod client;
 pub mod connect;
 pub mod connector_admin;
 pub mod connector_audit;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use portcullis::admin::AdminCmd;
-use portcullis::client::ApiClient;
+use portcullis_client::ApiClient;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Parser)]
@@ -162,7 +162,7 @@ impl HubClientArgs {
     fn client(&self) -> Result<ApiClient> {
         let pem = std::fs::read_to_string(&self.ca)
             .with_context(|| format!("cannot read the hub CA {}", self.ca.display()))?;
-        ApiClient::new(&self.hub, &pem, Some(self.token.clone()))
+        Ok(ApiClient::new(&self.hub, &pem, Some(self.token.clone()))?)
     }
 }
 

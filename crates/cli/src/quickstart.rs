@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::client::ApiClient;
+use portcullis_client::ApiClient;
 
 /// The demo company, location and target names.
 pub const COMPANY: &str = "demo";

@@ -27,9 +27,9 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::audit::HubOpts;
-use crate::client::ApiClient;
 use crate::connect::query_escape;
 use crate::output::{sanitize, OutputArgs};
+use portcullis_client::ApiClient;
 
 pub mod connection;
 pub mod conntype;

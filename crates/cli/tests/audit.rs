@@ -305,8 +305,8 @@ async fn a_company_admin_lists_and_exports_only_his_company() {
         .await
         .unwrap();
     let boss = v["token"].as_str().unwrap().to_string();
-    let companies: Vec<Value> = w.hub.admin.get("/api/v1/companies").await.unwrap();
-    let acme = companies.iter().find(|c| c["name"] == "acme").unwrap()["id"].clone();
+    let companies = w.hub.admin.list_companies().await.unwrap();
+    let acme = companies.iter().find(|c| c.name == "acme").unwrap().id;
 
     let file = w.path("acme.jsonl");
     let o = w

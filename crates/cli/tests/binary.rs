@@ -118,7 +118,7 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
         ("PORTCULLIS_CA", ca.to_str().unwrap()),
         ("PORTCULLIS_TOKEN", company_token.as_str()),
     ];
-    let v: serde_json::Value = serde_json::from_str(&run_ok(
+    let v: portcullis_client::views::ConnectorWithToken = serde_json::from_str(&run_ok(
         &[
             "admin",
             "connector",
@@ -131,7 +131,7 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
         &env,
     ))
     .unwrap();
-    let enroll_token = v["enrollment_token"].as_str().unwrap().to_string();
+    let enroll_token = v.enrollment_token.clone();
     let v: serde_json::Value = serde_json::from_str(&run_ok(
         &[
             "admin",
@@ -149,39 +149,41 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
     let user = v["user"].as_str().unwrap().to_string();
     // What a company admin does for a technical user: a system, a service connection to the
     // target, a standing grant.
-    let api = portcullis::client::ApiClient::new(
+    let api = portcullis_client::ApiClient::new(
         &url,
         &std::fs::read_to_string(&ca).unwrap(),
         Some(company_token.clone()),
     )
     .unwrap();
-    let system: serde_json::Value = api
-        .post(
-            "/api/v1/companies/acme/systems",
-            &serde_json::json!({
-                "sid": "ECO", "system_number": "00", "system_type": "other",
-                "product": "echo", "product_version": "1", "installation_number": "0000000001",
-                "status": "active", "eu_data_protection": false, "advanced_secure_support": false,
-                "allow_independent_opening": false, "description": "",
-            }),
+    use portcullis_client::requests::{NewServiceConnection, SystemData};
+    use portcullis_domain::system::{SystemStatus, SystemType};
+    let system = api
+        .create_system(
+            "acme",
+            &SystemData {
+                sid: "ECO".into(),
+                system_number: "00".into(),
+                system_type: SystemType::Other,
+                product: "echo".into(),
+                product_version: "1".into(),
+                installation_number: "0000000001".into(),
+                status: SystemStatus::Active,
+                eu_data_protection: false,
+                advanced_secure_support: false,
+                allow_independent_opening: false,
+                description: String::new(),
+            },
         )
         .await
         .unwrap();
-    let sc: serde_json::Value = api
-        .post(
-            &format!("/api/v1/systems/{}/service-connections", system["id"]),
-            &serde_json::json!({"connection_type": "generic_tcp", "location": "berlin",
-                                "virtual_host": "echo.internal", "virtual_port": 7}),
+    let sc = api
+        .create_service_connection(
+            system.id,
+            &NewServiceConnection::new("generic_tcp", "berlin", "echo.internal", 7),
         )
         .await
         .unwrap();
-    let _: serde_json::Value = api
-        .post(
-            &format!("/api/v1/service-connections/{}/grants", sc["id"]),
-            &serde_json::json!({"user": user}),
-        )
-        .await
-        .unwrap();
+    api.create_grant(sc.id, &user).await.unwrap();
 
     let echo = echo_server().await;
     let cfg = dir.path().join("connector.toml");
@@ -286,7 +288,7 @@ async fn a_revoked_connector_process_exits_with_status_2() {
         ("PORTCULLIS_CA", ca.to_str().unwrap()),
         ("PORTCULLIS_TOKEN", company_token.as_str()),
     ];
-    let v: serde_json::Value = serde_json::from_str(&run_ok(
+    let v: portcullis_client::views::ConnectorWithToken = serde_json::from_str(&run_ok(
         &[
             "admin",
             "connector",
@@ -308,13 +310,13 @@ async fn a_revoked_connector_process_exits_with_status_2() {
             "--hub",
             &url,
             "--token",
-            v["enrollment_token"].as_str().unwrap(),
+            &v.enrollment_token,
             "--config",
             cfg.to_str().unwrap(),
         ],
         &[],
     );
-    let id = v["connector"]["id"].as_i64().unwrap().to_string();
+    let id = v.connector.id.to_string();
     run_ok(&["admin", "connector", "revoke", &id], &env);
     let out = tokio::task::spawn_blocking(move || {
         Command::new(BIN)

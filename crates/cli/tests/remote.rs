@@ -6,7 +6,10 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use portcullis_client::views::{Grant, ServiceConnection, Summary, Window};
+use portcullis_domain::window::WindowState;
 use portcullis_test_support::TestHub;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
@@ -163,6 +166,13 @@ impl World {
         let out = self.ok(&a).await;
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
     }
+
+    /// [`World::json`] read as the client's view of the hub's answer: `--json` prints the
+    /// hub's own fields, so what a program reads from the CLI is what it reads from the API.
+    async fn typed<T: DeserializeOwned>(&self, args: &[&str]) -> T {
+        let v = self.json(args).await;
+        serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}: {v:#}"))
+    }
 }
 
 fn stdout(o: &Output) -> String {
@@ -269,14 +279,14 @@ async fn a_company_admin_opens_lists_extends_and_closes_a_window() {
     );
 
     // Open for the default 8 hours, admitting eve.
-    let opened = w
-        .json(&with(
+    let opened: Window = w
+        .typed(&with(
             &["window", "open"],
             &with(&SVC, &["--contact", "Ann Admin", "--engineer", "eve"]),
         ))
         .await;
-    assert_eq!(opened["state"], "open");
-    let id = opened["id"].as_i64().unwrap();
+    assert_eq!(opened.state, WindowState::Open);
+    let id = opened.id;
 
     // The table, for people.
     let table = w.ok(&["window", "list", "--company", "acme"]).await;
@@ -291,30 +301,28 @@ async fn a_company_admin_opens_lists_extends_and_closes_a_window() {
     assert!(table.contains("LEFT"), "{table}");
 
     // The JSON, for programs: the hub's own fields.
-    let listed = w.json(&["window", "list", "--company", "acme"]).await;
-    let listed = listed.as_array().unwrap();
+    let listed: Vec<Window> = w.typed(&["window", "list", "--company", "acme"]).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
-    assert_eq!(listed[0]["id"], id);
-    assert_eq!(listed[0]["state"], "open");
-    assert_eq!(listed[0]["contact"], "Ann Admin");
-    assert_eq!(listed[0]["engineers"], serde_json::json!(["eve"]));
-    let summary = w.json(&["summary", "--company", "acme"]).await;
-    assert_eq!(summary["open_connections"], 1);
+    assert_eq!(listed[0].id, id);
+    assert_eq!(listed[0].state, WindowState::Open);
+    assert_eq!(listed[0].contact, "Ann Admin");
+    assert_eq!(listed[0].engineers, ["eve"]);
+    let summary: Summary = w.typed(&["summary", "--company", "acme"]).await;
+    assert_eq!(summary.open_connections, 1);
 
     // Extend to 10 hours from now.
     let until = rfc3339(OffsetDateTime::now_utc() + Duration::hours(10));
-    let edited = w
-        .json(&["window", "edit", &id.to_string(), "--until", &until])
+    let edited: Window = w
+        .typed(&["window", "edit", &id.to_string(), "--until", &until])
         .await;
-    let end = OffsetDateTime::parse(edited["end_at"].as_str().unwrap(), &Rfc3339).unwrap();
-    assert_eq!(rfc3339(end), until);
+    assert_eq!(rfc3339(edited.end_at), until);
     let table = w.ok(&["window", "list", "--company", "acme"]).await;
     assert!(table.contains("9h 59m"), "{table}");
     assert!(table.contains(&until), "{table}");
 
     // Close it: gone from the live list, there with --all.
-    let closed = w.json(&["window", "close", &id.to_string()]).await;
-    assert_eq!(closed["state"], "closed");
+    let closed: Window = w.typed(&["window", "close", &id.to_string()]).await;
+    assert_eq!(closed.state, WindowState::Closed);
     let table = w.ok(&["window", "list", "--company", "acme"]).await;
     assert!(table.contains("no windows"), "{table}");
     let all = w
@@ -324,8 +332,8 @@ async fn a_company_admin_opens_lists_extends_and_closes_a_window() {
     let summary = w.json(&["summary", "--company", "acme"]).await;
     assert_eq!(summary["open_connections"], 0);
     // Every window of one service connection, addressed by its id.
-    let conns = w.json(&["connection", "list", "--company", "acme"]).await;
-    let sc = conns[0]["id"].as_i64().unwrap().to_string();
+    let conns: Vec<ServiceConnection> = w.typed(&["connection", "list", "--company", "acme"]).await;
+    let sc = conns[0].id.to_string();
     let table = w.ok(&["window", "list", &sc, "--all"]).await;
     assert!(
         table.contains("closed") && table.contains("PRD") && table.contains("Ann Admin"),
@@ -426,11 +434,9 @@ async fn an_engineer_opens_independently_only_where_the_customer_allows_it() {
         )
         .await;
     assert!(o.status.success(), "{}", explain(&o));
-    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(
-        (v["independent"].clone(), v["engineers"].clone()),
-        (Value::Bool(true), serde_json::json!(["eve"]))
-    );
+    let v: Window = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(v.independent, "{v:?}");
+    assert_eq!(v.engineers, ["eve"]);
     let table = w.ok(&["window", "list", "--company", "acme"]).await;
     assert!(
         table.contains("(independent)") && table.contains("1h 59m"),
@@ -438,7 +444,7 @@ async fn an_engineer_opens_independently_only_where_the_customer_allows_it() {
     );
 
     // Eve closes it herself.
-    let id = v["id"].as_i64().unwrap().to_string();
+    let id = v.id.to_string();
     let o = w.cli_as(&eve, &["window", "close", &id, "--json"]).await;
     assert!(o.status.success(), "{}", explain(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -570,25 +576,25 @@ async fn a_technical_user_gets_a_grant_and_loses_it() {
         "technical",
     ])
     .await;
-    let g = w
-        .json(&with(
+    let g: Grant = w
+        .typed(&with(
             &["grant", "create"],
             &with(&SVC, &["--user", "erp-sync"]),
         ))
         .await;
-    let id = g["id"].as_i64().unwrap();
-    assert!(g["revoked_at"].is_null());
+    let id = g.id;
+    assert!(g.revoked_at.is_none());
     let table = w.ok(&["grant", "list", "--company", "acme"]).await;
     assert!(table.contains("erp-sync"), "{table}");
 
-    let revoked = w.json(&["grant", "revoke", &id.to_string()]).await;
-    assert!(revoked["revoked_at"].is_string(), "{revoked}");
+    let revoked: Grant = w.typed(&["grant", "revoke", &id.to_string()]).await;
+    assert!(revoked.revoked_at.is_some(), "{revoked:?}");
     let table = w.ok(&["grant", "list", "--company", "acme"]).await;
     assert!(table.contains("no grants"), "{table}");
-    let all = w
-        .json(&["grant", "list", "--company", "acme", "--all"])
+    let all: Vec<Grant> = w
+        .typed(&["grant", "list", "--company", "acme", "--all"])
         .await;
-    assert_eq!(all[0]["id"], id);
+    assert_eq!(all[0].id, id);
 
     // A support engineer is not a technical user: the hub's words, exit 1.
     w.ok(&[

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use http::{Method, StatusCode};
-use portcullis::client::ApiClient;
+use portcullis_client::ApiClient;
 use portcullis_test_support::process::{start_hub, Proc};
 use serde_json::{json, Value};
 

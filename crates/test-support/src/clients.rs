@@ -138,3 +138,32 @@ pub async fn echo_round_trip(s: &mut TcpStream, msg: &[u8]) -> std::io::Result<V
     s.read_exact(&mut got).await?;
     Ok(got)
 }
+
+/// Runs the real curl with `args` off the async runtime (scripts/test installs it) and asserts
+/// it succeeded; returns what it printed. With `-i`, that is the status line and headers too.
+pub async fn curl(args: Vec<String>) -> String {
+    let shown = args.join(" ");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("curl").args(&args).output()
+    })
+    .await
+    .expect("curl's thread")
+    .expect("curl runs (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "curl {shown}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The status of the last HTTP response in `curl -i` output (a `-p` tunnel prints the CONNECT
+/// answer first); 0 without one.
+pub fn last_status(response: &str) -> u16 {
+    response
+        .lines()
+        .rfind(|l| l.starts_with("HTTP/"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}

@@ -4,7 +4,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use portcullis::client::ApiClient;
+use portcullis_client::requests::{
+    AuditQuery, NewServiceConnection, NewToken, NewUserToken, SystemData,
+};
+use portcullis_client::views::{AuditEvent, Company, ServiceConnection, System, User};
+use portcullis_client::ApiClient;
 use portcullis_hub::{HubConfig, RawHubConfig, RunningHub};
 use serde_json::{json, Value};
 
@@ -166,10 +170,10 @@ impl TestHub {
         ApiClient::new(&self.api_url, &self.ca_pem, Some(token.to_string())).unwrap()
     }
 
-    /// Creates a company; returns its JSON.
-    pub async fn company(&self, name: &str) -> Value {
+    /// Creates a company, as the vendor admin.
+    pub async fn company(&self, name: &str) -> Company {
         self.admin
-            .post("/api/v1/companies", &json!({"name": name}))
+            .create_company(name)
             .await
             .expect("create company")
     }
@@ -189,15 +193,19 @@ impl TestHub {
         {
             return c.clone();
         }
-        let v: Value = self
+        let created = self
             .admin
-            .post(
-                &format!("/api/v1/companies/{company}/tokens"),
-                &json!({"name": format!("{company}-admin"), "role": "company_admin"}),
+            .create_company_token(
+                company,
+                &NewToken {
+                    name: format!("{company}-admin"),
+                    role: Some(portcullis_domain::authz::Role::CompanyAdmin),
+                    ..NewToken::default()
+                },
             )
             .await
             .expect("bootstrap the company's first admin");
-        let client = self.client(v["token"].as_str().expect("token string"));
+        let client = self.client(&created.token);
         let mut g = self.company_admins.lock().unwrap();
         match g.iter().find(|(n, _)| n == company) {
             Some((_, c)) => c.clone(),
@@ -209,42 +217,42 @@ impl TestHub {
     }
 
     /// Creates system `sid` (ABAP, system number 00, production, EU data protection) in
-    /// `company`, as its admin; returns the API's answer.
-    pub async fn system(&self, company: &str, sid: &str) -> Value {
+    /// `company`, as its admin.
+    pub async fn system(&self, company: &str, sid: &str) -> System {
+        use portcullis_domain::system::{SystemStatus, SystemType};
+        let data = SystemData {
+            sid: sid.to_string(),
+            system_number: "00".into(),
+            system_type: SystemType::Abap,
+            product: "SAP S/4HANA".into(),
+            product_version: "2023".into(),
+            installation_number: "0020123456".into(),
+            status: SystemStatus::Active,
+            eu_data_protection: true,
+            advanced_secure_support: false,
+            allow_independent_opening: false,
+            description: "production".into(),
+        };
         self.company_admin(company)
             .await
-            .post(
-                &format!("/api/v1/companies/{company}/systems"),
-                &json!({
-                    "sid": sid, "system_number": "00", "system_type": "abap",
-                    "product": "SAP S/4HANA", "product_version": "2023",
-                    "installation_number": "0020123456", "status": "active",
-                    "eu_data_protection": true, "advanced_secure_support": false,
-                    "allow_independent_opening": false, "description": "production",
-                }),
-            )
+            .create_system(company, &data)
             .await
             .expect("create system")
     }
 
-    /// Sets a connection type up for `system` (as [`TestHub::system`] answers it): `body` has
-    /// `connection_type`, `location`, `virtual_host`, `virtual_port` (and `url` for web
-    /// types), as the company's admin. Returns the API's answer.
-    pub async fn service(&self, system: &Value, body: Value) -> Value {
+    /// Sets a service connection up for `system`, as its company's admin.
+    pub async fn service(&self, system: &System, body: &NewServiceConnection) -> ServiceConnection {
         let company = self
             .state()
             .store
-            .get_company(system["company_id"].as_i64().expect("a system"))
+            .get_company(system.company_id)
             .await
             .unwrap()
             .expect("the system's company")
             .name;
         self.company_admin(&company)
             .await
-            .post(
-                &format!("/api/v1/systems/{}/service-connections", system["id"]),
-                &body,
-            )
+            .create_service_connection(system.id, body)
             .await
             .expect("create service connection")
     }
@@ -256,7 +264,7 @@ impl TestHub {
     pub async fn prd_echo_service(
         &self,
         backend: SocketAddr,
-    ) -> (crate::TestConnector, Value, Value) {
+    ) -> (crate::TestConnector, System, ServiceConnection) {
         self.company("acme").await;
         let conn = crate::TestConnector::for_hub(self, "acme", "berlin")
             .await
@@ -269,47 +277,68 @@ impl TestHub {
         let sc = self
             .service(
                 &system,
-                json!({"connection_type": "generic_tcp", "location": "berlin",
-                       "virtual_host": "echo.internal", "virtual_port": 7}),
+                &NewServiceConnection::new("generic_tcp", "berlin", "echo.internal", 7),
             )
             .await;
-        assert_eq!(sc["entry_host"], "generic_tcp.prd.acme.portcullis");
+        assert_eq!(sc.entry_host, "generic_tcp.prd.acme.portcullis");
         (conn, system, sc)
     }
 
     /// Creates a vendor support engineer `name` with an API token; returns the token.
     pub async fn engineer(&self, name: &str) -> String {
-        let user: Value = self
-            .admin
-            .post(
-                "/api/v1/users",
-                &json!({"name": name, "role": "support_engineer"}),
+        self.user_with_token(json!({"name": name, "role": "support_engineer"}))
+            .await
+            .1
+    }
+
+    /// Creates a user through the API (`body` as `POST /api/v1/users` takes it) and an API
+    /// token for him, as the one who may: a company's admin for its users, the vendor admin
+    /// for vendor users. Returns (user id, token).
+    pub async fn user_with_token(&self, body: Value) -> (i64, String) {
+        let maker = match body["company"].as_str() {
+            Some(company) => self.company_admin(company).await,
+            None => self.admin.clone(),
+        };
+        let user: User = maker
+            .post("/api/v1/users", &body)
+            .await
+            .expect("create user");
+        let token = maker
+            .create_user_token(
+                user.id,
+                &NewUserToken {
+                    name: "laptop".into(),
+                    ..NewUserToken::default()
+                },
             )
             .await
-            .expect("create engineer");
-        let token: Value = self
-            .admin
-            .post(
-                &format!("/api/v1/users/{}/tokens", user["id"]),
-                &json!({"name": "laptop"}),
-            )
+            .expect("create the user's token");
+        (user.id, token.token)
+    }
+
+    /// The hub's audit events of `action` (at most 1000, oldest first), as the vendor admin
+    /// reads them.
+    pub async fn audit(&self, action: &str) -> Vec<AuditEvent> {
+        self.admin
+            .list_audit(&AuditQuery::action(action, 1000))
             .await
-            .expect("create engineer token");
-        token["token"].as_str().expect("token string").to_owned()
+            .expect("list audit")
     }
 
     /// Creates a technical token for `company`, as its admin; returns the token string.
     pub async fn token(&self, company: &str, name: &str) -> String {
-        let v: Value = self
-            .company_admin(company)
+        self.company_admin(company)
             .await
-            .post(
-                &format!("/api/v1/companies/{company}/tokens"),
-                &json!({"name": name}),
+            .create_company_token(
+                company,
+                &NewToken {
+                    name: name.to_string(),
+                    ..NewToken::default()
+                },
             )
             .await
-            .expect("create token");
-        v["token"].as_str().expect("token string").to_string()
+            .expect("create token")
+            .token
     }
 
     /// Makes `target` (`host:port` at connector `location` of `company`) reachable for the
@@ -397,17 +426,17 @@ impl TestHub {
 
     /// Waits until the hub's audit log holds at least `n` events whose action is `action`
     /// (woken by each audit commit, no polling); returns them, oldest first.
-    pub async fn wait_audit(&self, action: &str, n: usize) -> Vec<Value> {
+    pub async fn wait_audit(&self, action: &str, n: usize) -> Vec<AuditEvent> {
         let mut commits = self.state().audit.subscribe();
         let res = tokio::time::timeout(WAIT, async {
             loop {
                 commits.borrow_and_update();
-                let v: Vec<Value> = self
-                    .admin
-                    .get(&format!("/api/v1/audit?action={action}&limit=1000"))
+                let hits: Vec<AuditEvent> = self
+                    .audit(action)
                     .await
-                    .expect("list audit");
-                let hits: Vec<Value> = v.into_iter().filter(|e| e["action"] == action).collect();
+                    .into_iter()
+                    .filter(|e| e.action == action)
+                    .collect();
                 if hits.len() >= n {
                     return hits;
                 }
@@ -426,19 +455,13 @@ impl TestHub {
     /// Creates a connector location, as the company's admin; returns (connector id, enrolment
     /// token).
     pub async fn connector(&self, company: &str, location: &str) -> (i64, String) {
-        let v: Value = self
+        let created = self
             .company_admin(company)
             .await
-            .post(
-                &format!("/api/v1/companies/{company}/connectors"),
-                &json!({"location": location}),
-            )
+            .create_connector(company, location)
             .await
             .expect("create connector");
-        (
-            v["connector"]["id"].as_i64().expect("id"),
-            v["enrollment_token"].as_str().expect("token").to_string(),
-        )
+        (created.connector.id, created.enrollment_token)
     }
 
     /// Waits until `pred` holds for the registry (checked on every registry change).

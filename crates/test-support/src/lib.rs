@@ -17,6 +17,8 @@
 //!   log lines, SIGKILL on drop).
 //! - [`pysap`]: the pysap-based NI client (`tests/pysap/ni_client.py`), a third-party client.
 //! - [`mount`]: a small tmpfs mounted for a test (a real full or read-only file system).
+//! - [`serial`]: the guard that keeps the heavy end-to-end tests apart.
+//! - [`world`]: the setups several end-to-end subjects start from.
 #![forbid(unsafe_code)]
 
 pub mod clients;
@@ -25,6 +27,8 @@ pub mod hub;
 pub mod mount;
 pub mod process;
 pub mod pysap;
+pub mod serial;
+pub mod world;
 
 use std::net::SocketAddr;
 use std::time::Duration;

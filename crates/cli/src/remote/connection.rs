@@ -7,9 +7,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{fields, or_dash, seg, system, typed};
-use crate::client::ApiClient;
 use crate::connect::query_escape;
 use crate::output::{OutputArgs, Table};
+use portcullis_client::ApiClient;
 
 /// `portcullis connection …`
 #[derive(Debug, Subcommand)]

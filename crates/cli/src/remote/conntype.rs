@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{or_dash, seg, typed};
-use crate::client::ApiClient;
 use crate::output::{OutputArgs, Table};
+use portcullis_client::ApiClient;
 
 /// `portcullis connection-type …`
 #[derive(Debug, Subcommand)]

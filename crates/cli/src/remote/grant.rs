@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 
 use super::user::UserRow;
 use super::{fields, seg, typed, when, ServiceRef};
-use crate::client::ApiClient;
 use crate::output::{OutputArgs, Table};
+use portcullis_client::ApiClient;
 
 /// `portcullis grant …`
 #[derive(Debug, Subcommand)]

@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::{fields, span, typed, when};
-use crate::client::ApiClient;
 use crate::output::OutputArgs;
+use portcullis_client::ApiClient;
 
 /// What the hub answers (`--json` prints it unchanged).
 #[derive(Debug, Deserialize)]

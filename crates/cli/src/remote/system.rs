@@ -8,9 +8,9 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::{fields, seg, typed, when};
-use crate::client::ApiClient;
 use crate::connect::query_escape;
 use crate::output::{sanitize, OutputArgs, Table};
+use portcullis_client::ApiClient;
 
 /// `portcullis system …`
 #[derive(Debug, Subcommand)]
@@ -358,7 +358,7 @@ pub(crate) async fn list(c: &ApiClient, company: &str, query: &[(&str, String)])
         path.push('?');
         path.push_str(&q.join("&"));
     }
-    c.get(&path).await
+    Ok(c.get(&path).await?)
 }
 
 /// The system of `sid` in `company`.

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::{fields, or_dash, seg, typed, when};
-use crate::client::ApiClient;
 use crate::output::{OutputArgs, Table};
+use portcullis_client::ApiClient;
 
 /// `portcullis user …`
 #[derive(Debug, Subcommand)]

@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 
 use super::connection::ServiceRow;
 use super::{fields, parse_time, seg, span, typed, when, ServiceRef};
-use crate::client::ApiClient;
 use crate::output::{OutputArgs, Table};
+use portcullis_client::ApiClient;
 
 /// `portcullis window …`
 #[derive(Debug, Subcommand)]

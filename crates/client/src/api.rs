@@ -1,0 +1,289 @@
+//! The typed calls: one method per operation of the hub's REST API, named after what it does,
+//! taking a request body of [`crate::requests`] and returning a view of [`crate::views`].
+//! Company names in paths are percent-encoded.
+
+use crate::http::ApiClient;
+use crate::requests::*;
+use crate::views::*;
+use crate::ClientError;
+
+type Result<T> = std::result::Result<T, ClientError>;
+
+/// `/api/v1/companies/{company}` with the name encoded.
+fn company_path(company: &str, rest: &str) -> String {
+    format!("/api/v1/companies/{}{rest}", encode(company))
+}
+
+impl ApiClient {
+    // ── service ──────────────────────────────────────────────────────────────────────────
+
+    /// `GET /health`.
+    pub async fn health(&self) -> Result<Health> {
+        self.get("/api/v1/health").await
+    }
+
+    /// `GET /version`.
+    pub async fn version(&self) -> Result<HubVersion> {
+        self.get("/api/v1/version").await
+    }
+
+    // ── companies, tokens, users ─────────────────────────────────────────────────────────
+
+    /// `POST /companies` (vendor admin).
+    pub async fn create_company(&self, name: &str) -> Result<Company> {
+        let body = NewCompany {
+            name: name.to_string(),
+        };
+        self.post("/api/v1/companies", &body).await
+    }
+
+    /// `GET /companies`.
+    pub async fn list_companies(&self) -> Result<Vec<Company>> {
+        self.get("/api/v1/companies").await
+    }
+
+    /// `POST /companies/{company}/tokens`: a token with a user of its own.
+    pub async fn create_company_token(
+        &self,
+        company: &str,
+        body: &NewToken,
+    ) -> Result<CreatedToken> {
+        self.post(&company_path(company, "/tokens"), body).await
+    }
+
+    /// `GET /companies/{company}/tokens`.
+    pub async fn list_company_tokens(&self, company: &str) -> Result<Vec<ApiToken>> {
+        self.get(&company_path(company, "/tokens")).await
+    }
+
+    /// `POST /tokens/{id}/revoke`.
+    pub async fn revoke_token(&self, id: Id) -> Result<TokenRevoked> {
+        self.post(
+            &format!("/api/v1/tokens/{id}/revoke"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// `POST /users`.
+    pub async fn create_user(&self, body: &NewUser) -> Result<User> {
+        self.post("/api/v1/users", body).await
+    }
+
+    /// `GET /users`.
+    pub async fn list_users(&self) -> Result<Vec<User>> {
+        self.get("/api/v1/users").await
+    }
+
+    /// `PATCH /users/{id}`.
+    pub async fn edit_user(&self, id: Id, body: &EditUser) -> Result<User> {
+        self.patch(&format!("/api/v1/users/{id}"), body).await
+    }
+
+    /// `POST /users/{id}/disable`: also revokes his tokens and cuts his sessions.
+    pub async fn disable_user(&self, id: Id) -> Result<User> {
+        self.post(
+            &format!("/api/v1/users/{id}/disable"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// `POST /users/{id}/tokens`.
+    pub async fn create_user_token(&self, id: Id, body: &NewUserToken) -> Result<IssuedToken> {
+        self.post(&format!("/api/v1/users/{id}/tokens"), body).await
+    }
+
+    /// `POST /route-passwords`: a short-lived connection password for the caller.
+    pub async fn create_route_password(
+        &self,
+        body: &NewRoutePassword,
+    ) -> Result<IssuedRoutePassword> {
+        self.post("/api/v1/route-passwords", body).await
+    }
+
+    // ── connectors ───────────────────────────────────────────────────────────────────────
+
+    /// `POST /companies/{company}/connectors`: a location and its enrolment token.
+    pub async fn create_connector(
+        &self,
+        company: &str,
+        location: &str,
+    ) -> Result<ConnectorWithToken> {
+        let body = NewConnector {
+            location: location.to_string(),
+        };
+        self.post(&company_path(company, "/connectors"), &body)
+            .await
+    }
+
+    /// `GET /companies/{company}/connectors`.
+    pub async fn list_connectors(&self, company: &str) -> Result<Vec<Connector>> {
+        self.get(&company_path(company, "/connectors")).await
+    }
+
+    /// `POST /connectors/{id}/revoke`: its tunnel is cut at once.
+    pub async fn revoke_connector(&self, id: Id) -> Result<Connector> {
+        self.post(
+            &format!("/api/v1/connectors/{id}/revoke"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// `POST /connectors/{id}/enrollment-token`: a fresh one-time token.
+    pub async fn new_enrollment_token(&self, id: Id) -> Result<ConnectorWithToken> {
+        self.post(
+            &format!("/api/v1/connectors/{id}/enrollment-token"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    // ── systems and service connections ──────────────────────────────────────────────────
+
+    /// `POST /companies/{company}/systems`.
+    pub async fn create_system(&self, company: &str, data: &SystemData) -> Result<System> {
+        self.post(&company_path(company, "/systems"), data).await
+    }
+
+    /// `GET /companies/{company}/systems`.
+    pub async fn list_systems(&self, company: &str) -> Result<Vec<SystemView>> {
+        self.get(&company_path(company, "/systems")).await
+    }
+
+    /// `GET /systems/{id}`.
+    pub async fn get_system(&self, id: Id) -> Result<SystemView> {
+        self.get(&format!("/api/v1/systems/{id}")).await
+    }
+
+    /// `PUT /systems/{id}`.
+    pub async fn update_system(&self, id: Id, data: &SystemData) -> Result<System> {
+        self.put(&format!("/api/v1/systems/{id}"), data).await
+    }
+
+    /// `GET /systems/{id}/logbook`: everything about one system.
+    pub async fn system_logbook(&self, id: Id) -> Result<Vec<AuditEvent>> {
+        self.get(&format!("/api/v1/systems/{id}/logbook")).await
+    }
+
+    /// `GET /companies/{company}/connection-types`: the catalogue and the company's own.
+    pub async fn list_connection_types(&self, company: &str) -> Result<Vec<ConnectionType>> {
+        self.get(&company_path(company, "/connection-types")).await
+    }
+
+    /// `POST /systems/{id}/service-connections`.
+    pub async fn create_service_connection(
+        &self,
+        system: Id,
+        body: &NewServiceConnection,
+    ) -> Result<ServiceConnection> {
+        self.post(
+            &format!("/api/v1/systems/{system}/service-connections"),
+            body,
+        )
+        .await
+    }
+
+    /// `GET /companies/{company}/service-connections`.
+    pub async fn list_service_connections(&self, company: &str) -> Result<Vec<ServiceConnection>> {
+        self.get(&company_path(company, "/service-connections"))
+            .await
+    }
+
+    /// `GET /service-connections/{id}`.
+    pub async fn get_service_connection(&self, id: Id) -> Result<ServiceConnection> {
+        self.get(&format!("/api/v1/service-connections/{id}")).await
+    }
+
+    /// `POST /service-connections/{id}/web-link`: a one-time browser link.
+    pub async fn web_link(&self, service_connection: Id) -> Result<WebLink> {
+        self.post(
+            &format!("/api/v1/service-connections/{service_connection}/web-link"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    // ── windows and grants ───────────────────────────────────────────────────────────────
+
+    /// `POST /service-connections/{id}/windows`.
+    pub async fn open_window(&self, service_connection: Id, body: &OpenWindow) -> Result<Window> {
+        self.post(
+            &format!("/api/v1/service-connections/{service_connection}/windows"),
+            body,
+        )
+        .await
+    }
+
+    /// `GET /service-connections/{id}/windows`.
+    pub async fn list_windows(&self, service_connection: Id) -> Result<Vec<Window>> {
+        self.get(&format!(
+            "/api/v1/service-connections/{service_connection}/windows"
+        ))
+        .await
+    }
+
+    /// `GET /windows/{id}`.
+    pub async fn get_window(&self, id: Id) -> Result<Window> {
+        self.get(&format!("/api/v1/windows/{id}")).await
+    }
+
+    /// `PATCH /windows/{id}`.
+    pub async fn edit_window(&self, id: Id, body: &EditWindow) -> Result<Window> {
+        self.patch(&format!("/api/v1/windows/{id}"), body).await
+    }
+
+    /// `POST /windows/{id}/close`: cuts its live sessions.
+    pub async fn close_window(&self, id: Id) -> Result<Window> {
+        self.post(
+            &format!("/api/v1/windows/{id}/close"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// `POST /service-connections/{id}/grants`: a standing grant for technical user `user`.
+    pub async fn create_grant(&self, service_connection: Id, user: &str) -> Result<Grant> {
+        let body = NewGrant {
+            user: user.to_string(),
+        };
+        self.post(
+            &format!("/api/v1/service-connections/{service_connection}/grants"),
+            &body,
+        )
+        .await
+    }
+
+    /// `GET /companies/{company}/grants`.
+    pub async fn list_grants(&self, company: &str) -> Result<Vec<Grant>> {
+        self.get(&company_path(company, "/grants")).await
+    }
+
+    /// `POST /grants/{id}/revoke`: cuts the sessions it allowed.
+    pub async fn revoke_grant(&self, id: Id) -> Result<Grant> {
+        self.post(
+            &format!("/api/v1/grants/{id}/revoke"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// `GET /companies/{company}/summary`.
+    pub async fn summary(&self, company: &str) -> Result<Summary> {
+        self.get(&company_path(company, "/summary")).await
+    }
+
+    // ── audit ────────────────────────────────────────────────────────────────────────────
+
+    /// `GET /audit` with `query`'s filters, oldest first.
+    pub async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        self.get(&format!("/api/v1/audit{}", query.to_query()))
+            .await
+    }
+
+    /// `GET /audit/verify`.
+    pub async fn verify_audit(&self) -> Result<VerifyReport> {
+        self.get("/api/v1/audit/verify").await
+    }
+}

@@ -1,0 +1,45 @@
+//! The end-to-end scenarios, one module per subject, linked as one test binary: thirty
+//! binaries each linking the hub, the connector and the CLI cost minutes of link time on a
+//! two-core machine, one costs seconds.
+//!
+//! Run one subject with `cargo test -p portcullis-e2e --test e2e access::`, one test with its
+//! full path (`access::echo_through_socks5_is_audited_with_bytes`).
+//!
+//! All tests share this process. What that asks of them:
+//! - No test changes process-global state (environment variables, the current directory,
+//!   rustls' process-wide crypto provider); each hub, connector and back end is its own on
+//!   port 0 with its own temporary directory.
+//! - The heavy ones (the pre-auth flood, the schemathesis runs) hold
+//!   [`portcullis_test_support::serial::heavy`] so that no two of them load the machine at
+//!   once; the rest run beside them, as they run beside other builds.
+
+mod access;
+mod access_edit;
+mod api;
+mod api_fuzz;
+mod audit;
+mod authz_matrix;
+mod backend_tls;
+mod connector_audit_full;
+mod credentials;
+mod enroll;
+mod examples;
+mod http_access;
+mod http_path;
+mod independent_opening;
+mod ldap;
+mod lifecycle;
+mod limits;
+mod names;
+mod network_status;
+mod ni_entry;
+mod preauth_flood;
+mod quickstart;
+mod reachability;
+mod revocation;
+mod robustness;
+mod route_password;
+mod router_pysap;
+mod shutdown;
+mod web_entry;
+mod windows;

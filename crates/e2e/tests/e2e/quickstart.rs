@@ -1,0 +1,188 @@
+//! `portcullis quickstart` end to end, with the real curl as the client.
+
+use std::process::Command;
+
+use portcullis::quickstart;
+
+#[tokio::test]
+async fn quickstart_serves_curl_and_restarts_on_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let qs = quickstart::start(dir.path()).await.unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("quickstart.json")).unwrap())
+            .unwrap();
+    for key in [
+        "api_url",
+        "ca_cert",
+        "socks5",
+        "http_proxy",
+        "ni",
+        "location",
+        "token",
+        "engineer_token",
+    ] {
+        assert!(json[key].is_string(), "quickstart.json lacks {key}");
+    }
+    assert_eq!(json["targets"].as_array().unwrap().len(), 2);
+    assert_eq!(json["targets"][1]["virtual"], "web.demo:80");
+    let token = qs.info.token.clone();
+    let text = quickstart::describe(&qs.info, dir.path());
+    assert!(text.contains("curl --proxy socks5h://demo-site:"), "{text}");
+
+    // The niping line it prints works: through the hub's NI entry to the demo service.
+    let niping_line = text
+        .lines()
+        .find(|l| l.contains("portcullis niping -c -H "))
+        .expect("a niping example");
+    let route = niping_line.rsplit(' ').next().unwrap();
+    assert!(
+        route.starts_with(&format!("/H/{}", qs.info.ni.replace(':', "/S/"))),
+        "{route}"
+    );
+    let mut opts = portcullis_router::niping::ClientOptions::new(route);
+    opts.loops = 3;
+    let report = portcullis_router::niping::run_client(&opts).await.unwrap();
+    assert_eq!(report.times.len(), 3);
+
+    // The real curl (scripts/test installs it): without it this test cannot say anything
+    // about what a curl user sees, so it fails rather than skip.
+    {
+        let info = qs.info.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("curl")
+                .args(["-sS", "--max-time", "20", "--proxy"])
+                .arg(format!(
+                    "socks5h://{}:{}@{}",
+                    info.location, info.token, info.socks5
+                ))
+                .arg("http://web.demo/hello")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let body = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "curl failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            body.contains("demo back end") && body.contains("/hello"),
+            "{body}"
+        );
+
+        let info = qs.info.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("curl")
+                .args(["-sS", "--max-time", "20", "-p", "--proxy"])
+                .arg(format!("http://{}", info.http_proxy))
+                .arg("--proxy-user")
+                .arg(format!("{}:{}", info.location, info.token))
+                .arg("http://web.demo/through-connect")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "curl -p failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("/through-connect"));
+
+        // A support engineer names the service connection; its window is open.
+        let info = qs.info.clone();
+        let web = info
+            .services
+            .iter()
+            .find(|s| s.connection_type == "http_connect")
+            .expect("web service connection")
+            .entry
+            .clone();
+        assert_eq!(web, "http_connect.dem.demo.portcullis:80");
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("curl")
+                .args(["-sS", "--max-time", "20", "--proxy"])
+                .arg(format!(
+                    "socks5h://engineer:{}@{}",
+                    info.engineer_token, info.socks5
+                ))
+                .arg(format!("http://{web}/as-engineer"))
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "curl as engineer failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("/as-engineer"));
+
+        // The printed web-link line works: the engineer's link opens the demo web back end
+        // through the web entry, with a cookie jar as a browser keeps one.
+        assert!(text.contains("portcullis web-link"), "{text}");
+        let info = qs.info.clone();
+        let eng = portcullis_client::ApiClient::new(
+            &info.api_url,
+            &std::fs::read_to_string(&info.ca_cert).unwrap(),
+            Some(info.engineer_token.clone()),
+        )
+        .unwrap();
+        let services: Vec<portcullis_client::views::ServiceConnection> = eng
+            .get("/api/v1/companies/demo/service-connections?connection_type=http_connect")
+            .await
+            .unwrap();
+        let link = eng.web_link(services[0].id).await.unwrap();
+        // The link opens the service's own origin with the ticket in its fragment; the page
+        // there POSTs it (as a browser does with the form).
+        let url = link.url.clone();
+        let (login, ticket) = url.split_once("#ticket=").expect("ticket in the fragment");
+        assert!(!login.contains('?'), "{url}");
+        let host = login
+            .strip_prefix("https://")
+            .and_then(|r| r.split_once(':'))
+            .map(|(h, _)| h.to_owned())
+            .unwrap();
+        assert!(host.ends_with(".web.localhost"), "{url}");
+        let jar = dir.path().join("jar.txt");
+        let port = info.web.rsplit_once(':').unwrap().1.to_owned();
+        let (login, ticket) = (login.to_owned(), ticket.to_owned());
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("curl")
+                .args(["-sS", "--max-time", "20", "-L", "--cacert"])
+                .arg(&info.ca_cert)
+                .arg("--resolve")
+                .arg(format!("{host}:{port}:127.0.0.1"))
+                .arg("-c")
+                .arg(&jar)
+                .arg("-b")
+                .arg(&jar)
+                .arg("--data")
+                .arg(format!("ticket={ticket}"))
+                .arg(login)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let body = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && body.contains("demo back end"),
+            "{body} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let api = qs.info.api_url.clone();
+    qs.shutdown().await;
+
+    // Second start: same token, same connector identity, same ports if free.
+    let qs = quickstart::start(dir.path()).await.unwrap();
+    assert_eq!(qs.info.token, token);
+    assert_eq!(qs.info.services.len(), 2, "the seed is idempotent");
+    assert_eq!(qs.info.api_url, api, "ports are reused when free");
+    qs.shutdown().await;
+}
