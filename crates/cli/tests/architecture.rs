@@ -19,7 +19,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("portcullis-store", &["portcullis-domain"]),
     (
         "portcullis-client",
-        &["portcullis-proto", "portcullis-domain"],
+        &["portcullis-proto", "portcullis-domain", "portcullis-transport"],
     ),
     (
         "portcullis-connector",
