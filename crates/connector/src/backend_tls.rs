@@ -310,6 +310,28 @@ impl ServerCertVerifier for TrustAll {
     }
 }
 
+/// The back-end TLS in force. A change of `[backend_tls]` in the configuration file replaces
+/// it (the reload watcher, after the new material loaded); every session takes the current
+/// one when it starts, so a trust-store edit applies to the next stream without a restart.
+#[derive(Debug)]
+pub(crate) struct LiveBackendTls(std::sync::RwLock<Arc<BackendTls>>);
+
+impl LiveBackendTls {
+    pub fn new(tls: BackendTls) -> Self {
+        LiveBackendTls(std::sync::RwLock::new(Arc::new(tls)))
+    }
+
+    /// The TLS material now.
+    pub fn current(&self) -> Arc<BackendTls> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts `tls` in force for the sessions that start from now on.
+    pub fn replace(&self, tls: BackendTls) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tls);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

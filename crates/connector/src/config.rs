@@ -641,7 +641,7 @@ fn access_list(raw: Vec<RawAccess>) -> Result<AccessControlList, ConfigError> {
 /// The length of the `Inventory` frame that announces `acl` to the hub, as its length prefix
 /// counts it (kind byte and body). It must not exceed [`MAX_FRAME_LEN`].
 pub fn inventory_frame_len(acl: &AccessControlList) -> usize {
-    let inventory = crate::shared::inventory(acl);
+    let inventory = crate::acl::inventory(acl);
     // `frame::encode` debug-asserts on oversized frames, so the body is measured first with
     // the serializer the encoder uses, and only a frame that fits is actually encoded.
     let mut counter = ByteCounter(0);

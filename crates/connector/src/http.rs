@@ -38,12 +38,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, Mutex};
 use tokio::time::Instant;
 
+use crate::acl::AclSnapshot;
 use crate::audit::{AuditAction, AuditEvent, AuditLog};
+use crate::backend::{dial_backend, public_reason, BackendIo};
 use crate::backend_tls::BackendTls;
 use crate::config::DomainMapping;
 use crate::monitor::Monitor;
-use crate::session::{dial_backend, public_reason, BackendIo};
-use crate::shared::AclSnapshot;
 use crate::windows::show_target;
 
 type Body = BoxBody<Bytes, hyper::Error>;

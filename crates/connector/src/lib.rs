@@ -12,24 +12,32 @@
 //! - [`identity`]: client certificate, key, pinned CA and enrolment facts under `data_dir/identity/`.
 //! - [`enroll`](mod@enroll): one-time-token enrolment over HTTPS pinned by the token's CA fingerprint.
 //! - [`audit`]: the append-only, hash-chained audit log and its verifier.
-//! - [`run`](mod@run): the agent loop ([`run()`], [`spawn`]), reconnect back-off, [`Status`].
+//! - [`run`](mod@run): the agent loop ([`run()`], [`spawn`]), reconnect back-off.
+//! - [`status`]: what the agent publishes about itself ([`Status`], [`State`]).
 //! - [`tunnel`]: one established tunnel: multiplexer driver, control channel, heartbeats.
 //! - [`session`]: one stream: window rule, access check, [`session::dial`] (takes a permit),
 //!   relay, audit.
 //! - [`windows`]: the window table the hub feeds and the window rule ([`windows::check`]);
 //!   sans-IO, time passed in.
 //! - [`local`]: the admin socket `data_dir/connector.sock` (mode 0600) for
-//!   `portcullis connector windows` and `close-window`.
+//!   `portcullis connector windows` and `close-window`; its wire types in [`local::protocol`].
+//! - `ops` (private): the admin's operations (trust store …) the socket calls.
+//! - `config_file` (private): reading the configuration file for an edit, checking and
+//!   replacing it.
 //! - `http` (private): HTTP processing for `http` entries: resources, host header, redirects
 //!   and cookies mapped back, WebSocket upgrades.
 //! - [`access_edit`]: export, import and remove `[[access]]` entries in the configuration file.
-//! - [`backend_tls`]: TLS to back ends: trust store, trust all, system certificate.
+//! - `backend` (private): dialling a back end with an access permit, plain or TLS.
+//! - [`backend_tls`]: TLS to back ends: trust store, trust all, system certificate, and the
+//!   material in force (replaced on reload).
 //! - [`pkcs12`]: a PKCS#12 file turned into the system certificate's PEM chain and key.
 //! - [`monitor`]: per-request records of HTTP entries (recent, slowest, buckets, usage).
 //! - [`reach`]: reachability checks of access control entries.
 //! - `reload` (private): live reload of `[[access]]` from the configuration file.
 //! - `live` (private): the registry of live sessions and the window table, re-checked when the
 //!   list or a window changes, and the timer that ends sessions when their window's end passes.
+//! - `acl` (private): the access list as held at run time (versioned snapshots) and the
+//!   inventory the hub is told.
 //! - `shared` (private): the state the tasks share (ACL snapshots, status, audit, the outbox of
 //!   window closes for the hub).
 //! - `outbox` (private): the window closes made at the connector that the hub has not
@@ -49,15 +57,19 @@
 #![forbid(unsafe_code)]
 
 pub mod access_edit;
+mod acl;
 pub mod audit;
+mod backend;
 pub mod backend_tls;
 pub mod config;
+mod config_file;
 pub mod enroll;
 mod http;
 pub mod identity;
 mod live;
 pub mod local;
 pub mod monitor;
+mod ops;
 mod outbox;
 pub mod pkcs12;
 pub mod reach;
@@ -65,6 +77,7 @@ mod reload;
 pub mod run;
 pub mod session;
 mod shared;
+pub mod status;
 pub mod trust_edit;
 pub mod tunnel;
 pub mod windows;

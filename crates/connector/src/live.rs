@@ -28,7 +28,7 @@ use portcullis_proto::{RefuseCode, StreamOpen};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::shared::AclSnapshot;
+use crate::acl::AclSnapshot;
 use crate::windows::{self, now_ms, show_target as show, Refusal, WindowTable};
 
 /// Longest the expiry timer sleeps before reading the wall clock again, so that a clock step

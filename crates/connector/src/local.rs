@@ -30,19 +30,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_proto::MAX_TEXT_LEN;
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+pub mod protocol;
 mod status;
 
+pub(crate) use protocol::error;
+pub use protocol::{ErrorCode, Request, Response};
 pub use status::StatusView;
 
-use crate::reach::Reachability;
+use crate::config_file::{read_config, write_config};
 use crate::shared::{LocalCaller, Shared};
-use crate::windows::{now_ms, CloseError, WindowView};
+use crate::windows::{now_ms, CloseError};
 
 /// The socket's file name under `data_dir`.
 pub const SOCKET_FILE: &str = "connector.sock";
@@ -56,156 +58,6 @@ pub const MAX_CLIENTS: usize = 8;
 /// Where the admin socket of a connector with `data_dir` lives.
 pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join(SOCKET_FILE)
-}
-
-/// A request to the running connector.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum Request {
-    /// List the connector's windows.
-    Windows,
-    /// Close a window at the connector.
-    CloseWindow {
-        /// The window id.
-        window: String,
-        /// Who closes it (a login name; recorded in the audit log and sent to the hub).
-        by: String,
-        /// Why, free text.
-        #[serde(default)]
-        reason: Option<String>,
-    },
-    /// The HTTP monitoring records (recent requests, top time consumers, duration buckets,
-    /// usage per host and resource).
-    Monitor,
-    /// The `[[access]]` entries of the configuration file, as a file of their own.
-    AccessExport,
-    /// Merges `[[access]]` entries into the configuration file by name; `overwrite`
-    /// replaces existing ones.
-    AccessImport {
-        /// A file of `[[access]]` tables (what `AccessExport` answers).
-        toml: String,
-        /// Replace entries that exist.
-        #[serde(default)]
-        overwrite: bool,
-    },
-    /// Removes an entry from the configuration file.
-    AccessRemove {
-        /// The entry's name.
-        name: String,
-    },
-    /// The back-end trust store: every certificate of every configured file.
-    TrustList,
-    /// Adds a certificate (PEM) to the trust store, as `<data_dir>/trust/<name>.pem`.
-    TrustAdd {
-        /// File name without `.pem`.
-        name: String,
-        /// One or more PEM certificates.
-        pem: String,
-    },
-    /// Takes a file out of the trust store: an added certificate's name, or a path exactly as
-    /// the configuration lists it.
-    TrustRemove {
-        /// The name or path.
-        name: String,
-    },
-    /// The connector's state: tunnel, and whether its audit log can be written.
-    Status,
-    /// Check whether the access entries' back ends are reachable (all, or the one named).
-    Check {
-        /// Only this entry.
-        #[serde(default)]
-        entry: Option<String>,
-    },
-}
-
-/// The connector's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Response {
-    /// Every window the connector knows, with its state by the connector's clock.
-    Windows {
-        /// Sorted by start, then id.
-        windows: Vec<WindowView>,
-    },
-    /// The window is closed now.
-    Closed {
-        /// The window as it is now.
-        window: WindowView,
-        /// Live sessions the close cut.
-        sessions_cut: usize,
-    },
-    /// The HTTP monitoring records.
-    Monitor {
-        /// The records now.
-        view: crate::monitor::MonitorView,
-    },
-    /// The access list as TOML.
-    AccessExport {
-        /// `[[access]]` tables.
-        toml: String,
-    },
-    /// The configuration file was changed; the connector applies it within a second.
-    AccessEdited {
-        /// What an import did (empty for a removal).
-        summary: crate::access_edit::ImportSummary,
-        /// Entries removed.
-        removed: Vec<String>,
-    },
-    /// The trust store as configured now.
-    TrustStore {
-        /// `[backend_tls] trust_all`.
-        trust_all: bool,
-        /// Every certificate of every file, in configuration order.
-        certificates: Vec<crate::trust_edit::TrustedCert>,
-        /// Files that could not be read or parsed, with why.
-        problems: Vec<String>,
-    },
-    /// The trust store was changed; the connector applies it within a second.
-    TrustEdited {
-        /// The file added or removed.
-        file: String,
-        /// The certificates it holds (added) or held (removed).
-        certificates: Vec<crate::trust_edit::TrustedCert>,
-    },
-    /// The connector's state.
-    Status {
-        /// What it is doing and whether it can audit.
-        view: StatusView,
-    },
-    /// Reachability results, one per entry checked.
-    Reachability {
-        /// In configuration order.
-        results: Vec<Reachability>,
-    },
-    /// The request was refused.
-    Error {
-        /// Machine-readable reason.
-        code: ErrorCode,
-        /// Human-readable text.
-        message: String,
-    },
-}
-
-/// Why a request was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// The connector does not know the window.
-    UnknownWindow,
-    /// The window is closed already.
-    AlreadyClosed,
-    /// The request is not valid JSON, too long, or has a bad field.
-    BadRequest,
-    /// The caller is neither the connector's user nor root.
-    Forbidden,
-    /// No access entry has the name given.
-    UnknownEntry,
-    /// The edit was refused: the result would not load, or the connector has no
-    /// configuration file to edit.
-    EditRefused,
-    /// No file of the trust store has the name given.
-    UnknownCertificate,
 }
 
 /// Why the admin socket could not be created.
@@ -419,9 +271,9 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
             })
             .await
         }
-        Request::TrustList => crate::trust_edit::list(shared).await,
-        Request::TrustAdd { name, pem } => crate::trust_edit::add(shared, uid, &name, &pem).await,
-        Request::TrustRemove { name } => crate::trust_edit::remove(shared, uid, &name).await,
+        Request::TrustList => crate::ops::trust::list(shared).await,
+        Request::TrustAdd { name, pem } => crate::ops::trust::add(shared, uid, &name, &pem).await,
+        Request::TrustRemove { name } => crate::ops::trust::remove(shared, uid, &name).await,
         Request::Status => Response::Status {
             view: StatusView::of(shared),
         },
@@ -467,17 +319,6 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
     }
 }
 
-pub(crate) async fn read_config(shared: &Shared) -> Result<(PathBuf, String), String> {
-    let path = shared
-        .config_path
-        .clone()
-        .ok_or("this connector runs without a configuration file; nothing to edit")?;
-    let text = tokio::fs::read_to_string(&path)
-        .await
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok((path, text))
-}
-
 /// Reads the configuration, applies `change`, checks the result loads, writes it atomically
 /// (the reload watcher applies it) and audits the edit.
 async fn edit_config(
@@ -518,41 +359,6 @@ async fn edit_config(
     Response::AccessEdited { summary, removed }
 }
 
-/// Checks that `new` loads as a configuration (its `[backend_tls]` files too, so the reload
-/// puts it in force) and replaces the file at `path` with it atomically.
-pub(crate) async fn write_config(path: &Path, new: &str) -> Result<(), Response> {
-    let base = crate::config::base_dir_of(path);
-    let loaded = crate::config::ConnectorConfig::from_toml_str(new, &base)
-        .map_err(|e| e.to_string())
-        .and_then(|c| {
-            crate::backend_tls::BackendTls::load(&c.backend_tls)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        });
-    if let Err(e) = loaded {
-        return Err(error(
-            ErrorCode::EditRefused,
-            &format!("the configuration would not load, nothing changed: {e}"),
-        ));
-    }
-    let tmp = path.with_extension("toml.edit");
-    let write = async {
-        tokio::fs::write(&tmp, new).await?;
-        if let Ok(meta) = tokio::fs::metadata(path).await {
-            tokio::fs::set_permissions(&tmp, meta.permissions()).await?;
-        }
-        tokio::fs::rename(&tmp, path).await
-    };
-    if let Err(e) = write.await {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(error(
-            ErrorCode::EditRefused,
-            &format!("cannot write {}: {e}", path.display()),
-        ));
-    }
-    Ok(())
-}
-
 /// The fields travel to the hub in `WindowClosed`, whose decoder enforces the same limits.
 fn check_close(window: &str, by: &str, reason: Option<&str>) -> Result<(), String> {
     let printable = |s: &str| !s.chars().any(char::is_control);
@@ -568,11 +374,4 @@ fn check_close(window: &str, by: &str, reason: Option<&str>) -> Result<(), Strin
         return Err(format!("reason must be at most {MAX_TEXT_LEN} bytes"));
     }
     Ok(())
-}
-
-pub(crate) fn error(code: ErrorCode, message: &str) -> Response {
-    Response::Error {
-        code,
-        message: message.to_owned(),
-    }
 }

@@ -16,8 +16,8 @@ use hyper_util::rt::TokioIo;
 use portcullis_domain::access::{AccessControlList, AccessEntry};
 use serde::{Deserialize, Serialize};
 
+use crate::backend::dial_backend;
 use crate::backend_tls::BackendTls;
-use crate::session::dial_backend;
 
 /// How long one entry's check may take.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(5);

@@ -19,7 +19,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use portcullis_proto::{Hello, Reject, RejectCode, VersionWarning, Welcome};
+use portcullis_proto::{Hello, Reject, RejectCode, Welcome};
 use portcullis_transport::backoff::Backoff;
 use portcullis_transport::proxy::{self, HttpProxy, ProxyError};
 use portcullis_transport::tunnel::{connector_handshake, ConnectorMux, MuxSettings, TunnelError};
@@ -33,74 +33,16 @@ use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::acl::AclSnapshot;
 use crate::audit::{AuditAction, AuditError, AuditEvent, AuditLog, AUDIT_FILE};
 use crate::config::{check_inventory, ConfigError, ConnectorConfig, HostPort};
 use crate::identity::{Identity, IdentityError};
-use crate::shared::{AclSnapshot, Shared};
+use crate::shared::Shared;
+pub use crate::status::{State, Status};
 use crate::tunnel::{self, TunnelCtx, TunnelEnd, CUT_WAIT, DRAIN_GRACE};
 
 /// Deadline for each phase of establishing a tunnel (TCP/proxy, TLS, handshake).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Where the agent is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    /// Dialling the hub, or waiting to retry.
-    Connecting,
-    /// A tunnel is up.
-    Connected,
-    /// The hub refused the last attempt. With a fatal code `run` has returned; otherwise
-    /// the agent retries after back-off.
-    Rejected,
-    /// `run` has returned (shutdown or a fatal error other than a rejection).
-    Stopped,
-}
-
-/// What the agent publishes about itself.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Status {
-    /// Where the agent is.
-    pub state: State,
-    /// The hub's version, from the last `Welcome` (kept after the tunnel drops).
-    pub hub_version: Option<String>,
-    /// The hub's sunset warning, from the last `Welcome`.
-    pub warning: Option<VersionWarning>,
-    /// Generation of the access control list in force: 0 for the list the agent started
-    /// with, +1 per reload that changed it. Raised only after the hub was sent the new
-    /// inventory when a tunnel is up.
-    pub acl_generation: u64,
-    /// Successful tunnel establishments (handshakes that got a `Welcome`) since start.
-    pub connects: u64,
-    /// The most recent reason an attempt failed or a tunnel ended. Not cleared by a
-    /// successful connection; look at `state` for the present.
-    pub last_error: Option<String>,
-    /// Configuration changes refused as invalid since start (the previous list stayed).
-    pub config_rejections: u64,
-    /// Window sets and updates from the hub applied since start (tests wait on it).
-    pub windows_applied: u64,
-    /// `[backend_tls]` changes put in force since start (trust-store edits among them).
-    pub backend_tls_reloads: u64,
-    /// Why the audit log cannot be written now (`None` while it can). While it is set, new
-    /// sessions are refused.
-    pub audit_error: Option<String>,
-}
-
-impl Default for Status {
-    fn default() -> Self {
-        Status {
-            state: State::Connecting,
-            hub_version: None,
-            warning: None,
-            acl_generation: 0,
-            connects: 0,
-            last_error: None,
-            config_rejections: 0,
-            windows_applied: 0,
-            backend_tls_reloads: 0,
-            audit_error: None,
-        }
-    }
-}
 
 /// Why the agent stopped (other than shutdown).
 #[derive(Debug, thiserror::Error)]
@@ -261,7 +203,7 @@ async fn run_inner(
         acl: Arc::new(config.access.clone()),
     });
     let shared = Arc::new(Shared {
-        backend_tls: Arc::new(crate::shared::LiveBackendTls::new(backend_tls)),
+        backend_tls: Arc::new(crate::backend_tls::LiveBackendTls::new(backend_tls)),
         monitor: Default::default(),
         domain_mappings: Arc::new(config.domain_mappings.clone()),
         config_path: config_path.clone(),

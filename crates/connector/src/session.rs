@@ -37,119 +37,30 @@ use portcullis_proto::{OpenResult, RefuseCode, StreamOpen};
 use portcullis_transport::relay::{relay, RelayEnd, Side};
 use portcullis_transport::tunnel::{IncomingStream, PendingStream};
 use serde_json::json;
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::acl::AclSnapshot;
 use crate::audit::{AuditAction, AuditEvent, AuditLog};
-use crate::backend_tls::BackendTls;
+pub use crate::backend::{dial, DialError, DIAL_TIMEOUT};
+use crate::backend::{dial_backend, public_reason};
+use crate::backend_tls::LiveBackendTls;
 use crate::http::{HttpCtx, HttpStats};
 use crate::live::{Admission, LiveSessions, Refused};
-use crate::shared::AclSnapshot;
 use crate::windows::{now_ms, show_target, Refusal};
 
 /// How long the hub has to send `StreamOpen` on a new stream.
 pub const OPEN_DEADLINE: Duration = Duration::from_secs(10);
-/// How long dialling an internal system may take.
-pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a stream naming a window the connector does not know waits for the window to
 /// arrive on the control channel before it is refused.
 pub const WINDOW_LEARN_GRACE: Duration = Duration::from_secs(1);
-
-/// Why an internal system could not be reached; `code` is what the hub is told.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct DialError {
-    /// The refusal code for the hub.
-    pub code: RefuseCode,
-    /// Human-readable reason (names the internal address: for local logs).
-    pub message: String,
-    /// A reason the hub and the client may see (a TLS failure names no internal address).
-    pub public: Option<String>,
-}
-
-/// A connection to a back end: plain TCP or TLS.
-pub(crate) trait BackendIo:
-    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send
-{
-}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> BackendIo for T {}
-
-/// Dials the back end a permit allows and, for `https`/`tcp_tls`/`ldaps` entries, speaks TLS
-/// to it ([`BackendTls`]).
-pub(crate) async fn dial_backend(
-    permit: &AccessPermit,
-    tls: &BackendTls,
-) -> Result<Box<dyn BackendIo>, DialError> {
-    let tcp = dial(permit, DIAL_TIMEOUT).await?;
-    if !permit.protocol().is_tls() {
-        return Ok(Box::new(tcp));
-    }
-    let handshake = tls.connect(
-        tcp,
-        permit.internal_host(),
-        permit.options().system_certificate,
-    );
-    match tokio::time::timeout(DIAL_TIMEOUT, handshake).await {
-        Ok(Ok(stream)) => Ok(Box::new(stream)),
-        Ok(Err(reason)) => Err(DialError {
-            code: RefuseCode::HostUnreachable,
-            message: reason.clone(),
-            public: Some(reason),
-        }),
-        Err(_) => Err(DialError {
-            code: RefuseCode::Timeout,
-            message: "the TLS handshake with the back end timed out".into(),
-            public: Some("the TLS handshake with the internal system timed out".into()),
-        }),
-    }
-}
-
-/// Connects to the internal system a permit allows, within `timeout`, with `TCP_NODELAY`.
-///
-/// Taking the permit (not a host and port) is the point: dialling requires a positive
-/// access-control decision.
-pub async fn dial(permit: &AccessPermit, timeout: Duration) -> Result<TcpStream, DialError> {
-    let host = permit.internal_host();
-    let port = permit.internal_port();
-    let shown = if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    };
-    let stream = match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
-        Err(_) => {
-            return Err(DialError {
-                code: RefuseCode::Timeout,
-                message: format!("connecting to {shown} timed out after {timeout:?}"),
-                public: None,
-            })
-        }
-        Ok(Err(e)) => {
-            let code = match e.kind() {
-                std::io::ErrorKind::ConnectionRefused => RefuseCode::ConnectionRefused,
-                std::io::ErrorKind::TimedOut => RefuseCode::Timeout,
-                _ => RefuseCode::HostUnreachable,
-            };
-            return Err(DialError {
-                code,
-                message: format!("cannot connect to {shown}: {e}"),
-                public: None,
-            });
-        }
-        Ok(Ok(s)) => s,
-    };
-    // Interactive protocols (SAP GUI, SSH) suffer from Nagle; failure here is harmless.
-    let _ = stream.set_nodelay(true);
-    Ok(stream)
-}
 
 /// What a session task needs.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionCtx {
     /// TLS to back ends, as in force when a session starts.
-    pub backend_tls: Arc<crate::shared::LiveBackendTls>,
+    pub backend_tls: Arc<LiveBackendTls>,
     /// Per-request records of HTTP entries.
     pub monitor: Arc<crate::monitor::Monitor>,
     /// Cookie domain mappings.
@@ -364,15 +275,6 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         bytes_from_hub = stats.from_tunnel, bytes_to_hub = stats.to_tunnel, duration_ms,
         "session ended"
     );
-}
-
-/// What the hub is told about a failed dial (local logs get the internal address too).
-pub(crate) fn public_reason(code: RefuseCode) -> &'static str {
-    match code {
-        RefuseCode::ConnectionRefused => "the internal system refused the connection",
-        RefuseCode::Timeout => "connecting to the internal system timed out",
-        _ => "the internal system is unreachable",
-    }
 }
 
 /// Admits the stream ([`LiveSessions::admit`] at the connector's clock). A window the

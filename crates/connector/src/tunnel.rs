@@ -30,8 +30,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::acl::inventory;
 use crate::session::{self, SessionCtx};
-use crate::shared::{inventory, AbortOnDrop, Shared};
+use crate::shared::{AbortOnDrop, Shared};
 
 /// Heartbeat interval used when the hub announces 0.
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
