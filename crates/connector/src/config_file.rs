@@ -4,39 +4,57 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::local::protocol::{error, ErrorCode, Response};
-use crate::shared::Shared;
+use crate::backend_tls::{BackendTls, BackendTlsError};
+use crate::config::{base_dir_of, ConfigError, ConnectorConfig};
 
-/// The configuration file's path and text; `Err` when the connector runs without one or it
-/// cannot be read.
-pub(crate) async fn read_config(shared: &Shared) -> Result<(PathBuf, String), String> {
-    let path = shared
-        .config_path
-        .clone()
-        .ok_or("this connector runs without a configuration file; nothing to edit")?;
-    let text = tokio::fs::read_to_string(&path)
-        .await
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok((path, text))
+/// Why the configuration file could not be read or rewritten.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigFileError {
+    /// The connector was started from a configuration built in code.
+    #[error("this connector runs without a configuration file; nothing to edit")]
+    NoFile,
+    /// Reading the file failed.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The configuration file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The changed text is not a valid configuration; the file was left as it was.
+    #[error("the configuration would not load, nothing changed: {0}")]
+    WouldNotLoad(#[source] ConfigError),
+    /// The changed `[backend_tls]` names files that do not load; the file was left as it was.
+    #[error("the configuration would not load, nothing changed: {0}")]
+    BackendTlsWouldNotLoad(#[source] BackendTlsError),
+    /// Writing or renaming the new file failed.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The configuration file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The configuration file (`path`, as the connector was started with it) and its text.
+pub(crate) async fn read_config(path: Option<&Path>) -> Result<(PathBuf, String), ConfigFileError> {
+    let path = path.ok_or(ConfigFileError::NoFile)?.to_path_buf();
+    match tokio::fs::read_to_string(&path).await {
+        Ok(text) => Ok((path, text)),
+        Err(source) => Err(ConfigFileError::Read { path, source }),
+    }
 }
 
 /// Checks that `new` loads as a configuration (its `[backend_tls]` files too, so the reload
 /// puts it in force) and replaces the file at `path` with it atomically.
-pub(crate) async fn write_config(path: &Path, new: &str) -> Result<(), Response> {
-    let base = crate::config::base_dir_of(path);
-    let loaded = crate::config::ConnectorConfig::from_toml_str(new, &base)
-        .map_err(|e| e.to_string())
-        .and_then(|c| {
-            crate::backend_tls::BackendTls::load(&c.backend_tls)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        });
-    if let Err(e) = loaded {
-        return Err(error(
-            ErrorCode::EditRefused,
-            &format!("the configuration would not load, nothing changed: {e}"),
-        ));
-    }
+pub(crate) async fn write_config(path: &Path, new: &str) -> Result<(), ConfigFileError> {
+    let config = ConnectorConfig::from_toml_str(new, &base_dir_of(path))
+        .map_err(ConfigFileError::WouldNotLoad)?;
+    BackendTls::load(&config.backend_tls).map_err(ConfigFileError::BackendTlsWouldNotLoad)?;
     let tmp = path.with_extension("toml.edit");
     let write = async {
         tokio::fs::write(&tmp, new).await?;
@@ -45,12 +63,12 @@ pub(crate) async fn write_config(path: &Path, new: &str) -> Result<(), Response>
         }
         tokio::fs::rename(&tmp, path).await
     };
-    if let Err(e) = write.await {
+    if let Err(source) = write.await {
         let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(error(
-            ErrorCode::EditRefused,
-            &format!("cannot write {}: {e}", path.display()),
-        ));
+        return Err(ConfigFileError::Write {
+            path: path.to_path_buf(),
+            source,
+        });
     }
     Ok(())
 }

@@ -21,7 +21,9 @@
 //!   sans-IO, time passed in.
 //! - [`local`]: the admin socket `data_dir/connector.sock` (mode 0600) for
 //!   `portcullis connector windows` and `close-window`; its wire types in [`local::protocol`].
-//! - `ops` (private): the admin's operations (trust store …) the socket calls.
+//! - `ops` (private): the admin's operations (status, windows, closing one, monitoring,
+//!   reachability, access and trust-store edits) with typed results and errors; the socket,
+//!   and later a web UI or REST API, call them.
 //! - `config_file` (private): reading the configuration file for an edit, checking and
 //!   replacing it.
 //! - `http` (private): HTTP processing for `http` entries: resources, host header, redirects

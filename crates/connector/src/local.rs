@@ -8,7 +8,9 @@
 //! socket file left behind by a connector that crashed is replaced; one that still answers
 //! means another connector runs with the same `data_dir`, and this one refuses to start.
 //!
-//! The protocol is one request per connection, one JSON object per line each way
+//! This module is the socket's transport only: accept, check the peer, read one line, parse
+//! it, call the operation (the `ops` module, where the rules live) and render its result or
+//! error. The protocol is one request per connection, one JSON object per line each way
 //! ([`Request`], [`Response`]), within [`REQUEST_DEADLINE`] and [`MAX_REQUEST_LEN`] bytes;
 //! at most [`MAX_CLIENTS`] connections are served at once.
 //!
@@ -29,22 +31,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_proto::MAX_TEXT_LEN;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub mod protocol;
-mod status;
 
-pub(crate) use protocol::error;
-pub use protocol::{ErrorCode, Request, Response};
-pub use status::StatusView;
+use protocol::error;
+pub use protocol::{ErrorCode, Request, Response, StatusView};
 
-use crate::config_file::{read_config, write_config};
+use crate::access_edit::EditError;
+use crate::ops::{self, OpError};
 use crate::shared::{LocalCaller, Shared};
-use crate::windows::{now_ms, CloseError};
+use crate::windows::CloseError;
 
 /// The socket's file name under `data_dir`.
 pub const SOCKET_FILE: &str = "connector.sock";
@@ -248,130 +248,104 @@ async fn handle(stream: UnixStream, shared: &Shared, owner_uid: u32) {
     let _ = w.shutdown().await;
 }
 
+/// Calls the operation `req` asks for and renders its result.
 async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32>) -> Response {
-    match req {
-        Request::AccessExport => match read_config(shared).await {
-            Ok((_, text)) => match crate::access_edit::export(&text) {
-                Ok(toml) => Response::AccessExport { toml },
-                Err(e) => error(ErrorCode::EditRefused, &e.0),
-            },
-            Err(e) => error(ErrorCode::EditRefused, &e),
-        },
+    let done = match req {
+        Request::AccessExport => ops::access::export(shared)
+            .await
+            .map(|toml| Response::AccessExport { toml }),
         Request::AccessImport { toml, overwrite } => {
-            edit_config(shared, uid, "import", |text| {
-                crate::access_edit::import(text, &toml, overwrite)
-                    .map(|(new, summary)| (new, summary, Vec::new()))
-            })
+            ops::access::import(shared, uid, &toml, overwrite)
+                .await
+                .map(access_edited)
+        }
+        Request::AccessRemove { name } => ops::access::remove(shared, uid, &name)
             .await
-        }
-        Request::AccessRemove { name } => {
-            edit_config(shared, uid, "remove", |text| {
-                crate::access_edit::remove(text, &name)
-                    .map(|new| (new, Default::default(), vec![name.clone()]))
-            })
+            .map(access_edited),
+        Request::TrustList => ops::trust::list(shared)
             .await
-        }
-        Request::TrustList => crate::ops::trust::list(shared).await,
-        Request::TrustAdd { name, pem } => crate::ops::trust::add(shared, uid, &name, &pem).await,
-        Request::TrustRemove { name } => crate::ops::trust::remove(shared, uid, &name).await,
-        Request::Status => Response::Status {
-            view: StatusView::of(shared),
-        },
-        Request::Monitor => Response::Monitor {
-            view: shared.monitor.view(),
-        },
-        Request::Check { entry } => {
-            let acl = shared.acl.borrow().acl.clone();
-            if let Some(name) = &entry {
-                if !acl.entries().iter().any(|e| &e.name == name) {
-                    return error(
-                        ErrorCode::UnknownEntry,
-                        &format!("no access entry is named {name:?}"),
-                    );
-                }
-            }
-            Response::Reachability {
-                results: crate::reach::check_all(
-                    &acl,
-                    entry.as_deref(),
-                    &shared.backend_tls.current(),
-                )
-                .await,
-            }
-        }
-        Request::Windows => Response::Windows {
-            windows: shared.live.window_views(now_ms()),
-        },
-        Request::CloseWindow { window, by, reason } => {
-            if let Err(why) = check_close(&window, &by, reason.as_deref()) {
-                return error(ErrorCode::BadRequest, &why);
-            }
-            let caller = LocalCaller { by, uid, pid };
-            match shared.close_window_locally(&window, &caller, reason) {
-                Ok((window, sessions_cut)) => Response::Closed {
-                    window,
-                    sessions_cut,
-                },
-                Err(e @ CloseError::Unknown(_)) => error(ErrorCode::UnknownWindow, &e.to_string()),
-                Err(e) => error(ErrorCode::AlreadyClosed, &e.to_string()),
-            }
-        }
-    }
-}
-
-/// Reads the configuration, applies `change`, checks the result loads, writes it atomically
-/// (the reload watcher applies it) and audits the edit.
-async fn edit_config(
-    shared: &Shared,
-    uid: Option<u32>,
-    op: &str,
-    change: impl FnOnce(
-        &str,
-    ) -> Result<
-        (String, crate::access_edit::ImportSummary, Vec<String>),
-        crate::access_edit::EditError,
-    >,
-) -> Response {
-    let _serial = shared.edit_lock.lock().await;
-    let (path, text) = match read_config(shared).await {
-        Ok(pair) => pair,
-        Err(e) => return error(ErrorCode::EditRefused, &e),
-    };
-    let (new, summary, removed) = match change(&text) {
-        Ok(r) => r,
-        Err(e) if e.0.starts_with("no access entry is named") => {
-            return error(ErrorCode::UnknownEntry, &e.0)
-        }
-        Err(e) => return error(ErrorCode::EditRefused, &e.0),
-    };
-    if let Err(refused) = write_config(&path, &new).await {
-        return refused;
-    }
-    shared.audit.record_or_log(crate::audit::AuditEvent::new(
-        crate::audit::AuditAction::AccessEdited,
-        "ok",
-        serde_json::json!({
-            "op": op, "uid": uid, "file": path.display().to_string(),
-            "added": summary.added, "replaced": summary.replaced,
-            "skipped": summary.skipped, "removed": removed,
+            .map(|t| Response::TrustStore {
+                trust_all: t.trust_all,
+                certificates: t.certificates,
+                problems: t.problems,
+            }),
+        Request::TrustAdd { name, pem } => ops::trust::add(shared, uid, &name, &pem)
+            .await
+            .map(trust_edited),
+        Request::TrustRemove { name } => ops::trust::remove(shared, uid, &name)
+            .await
+            .map(trust_edited),
+        Request::Status => Ok(Response::Status {
+            view: ops::status(shared),
         }),
-    ));
-    Response::AccessEdited { summary, removed }
+        Request::Monitor => Ok(Response::Monitor {
+            view: ops::monitor(shared),
+        }),
+        Request::Check { entry } => ops::check(shared, entry.as_deref())
+            .await
+            .map(|results| Response::Reachability { results }),
+        Request::Windows => Ok(Response::Windows {
+            windows: ops::windows(shared),
+        }),
+        Request::CloseWindow { window, by, reason } => {
+            let caller = LocalCaller { by, uid, pid };
+            ops::close_window(shared, &window, &caller, reason).map(|c| Response::Closed {
+                window: c.window,
+                sessions_cut: c.sessions_cut,
+            })
+        }
+    };
+    done.unwrap_or_else(|e| error(error_code(&e), &e.to_string()))
 }
 
-/// The fields travel to the hub in `WindowClosed`, whose decoder enforces the same limits.
-fn check_close(window: &str, by: &str, reason: Option<&str>) -> Result<(), String> {
-    let printable = |s: &str| !s.chars().any(char::is_control);
-    if window.is_empty() || window.len() > MAX_TEXT_LEN {
-        return Err(format!("window must be 1..={MAX_TEXT_LEN} bytes"));
+fn access_edited(e: ops::access::AccessEdited) -> Response {
+    Response::AccessEdited {
+        summary: e.summary,
+        removed: e.removed,
     }
-    if by.trim().is_empty() || by.len() > MAX_TEXT_LEN || !printable(by) {
-        return Err(format!(
-            "by must be 1..={MAX_TEXT_LEN} bytes without control characters"
-        ));
+}
+
+fn trust_edited(e: ops::trust::TrustEdited) -> Response {
+    Response::TrustEdited {
+        file: e.file,
+        certificates: e.certificates,
     }
-    if reason.is_some_and(|r| r.len() > MAX_TEXT_LEN) {
-        return Err(format!("reason must be at most {MAX_TEXT_LEN} bytes"));
+}
+
+/// The wire code of an operation's error.
+fn error_code(e: &OpError) -> ErrorCode {
+    match e {
+        OpError::Close(CloseError::Unknown(_)) => ErrorCode::UnknownWindow,
+        OpError::Close(_) => ErrorCode::AlreadyClosed,
+        OpError::CloseRequest(_)
+        | OpError::TrustName(_)
+        | OpError::PemTooLong
+        | OpError::Certificate(_) => ErrorCode::BadRequest,
+        OpError::UnknownEntry(_) | OpError::Edit(EditError::UnknownEntry(_)) => {
+            ErrorCode::UnknownEntry
+        }
+        OpError::UnknownCertificate(_) => ErrorCode::UnknownCertificate,
+        _ => ErrorCode::EditRefused,
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_keep_their_wire_codes() {
+        let unknown = OpError::Edit(EditError::UnknownEntry("erp".into()));
+        assert_eq!(error_code(&unknown), ErrorCode::UnknownEntry);
+        assert_eq!(unknown.to_string(), "no access entry is named \"erp\"");
+        let refused = OpError::Edit(EditError::AlreadyTrusted("/a.pem".into()));
+        assert_eq!(error_code(&refused), ErrorCode::EditRefused);
+        let closed = OpError::Close(CloseError::Unknown("42".into()));
+        assert_eq!(error_code(&closed), ErrorCode::UnknownWindow);
+        assert_eq!(error_code(&OpError::PemTooLong), ErrorCode::BadRequest);
+        assert_eq!(
+            error_code(&OpError::UnknownCertificate("x".into())),
+            ErrorCode::UnknownCertificate
+        );
+    }
 }

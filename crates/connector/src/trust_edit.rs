@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
-use crate::access_edit::EditError;
+use crate::access_edit::{parse, EditError};
 
 /// Where added certificates are kept, under `data_dir`.
 pub const TRUST_DIR: &str = "trust";
@@ -38,17 +38,35 @@ pub struct TrustedCert {
     pub ca: bool,
 }
 
+/// Why a PEM text is no usable certificate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// The text is not PEM.
+    #[error("not PEM: {0}")]
+    NotPem(#[source] x509_parser::error::PEMError),
+    /// A `CERTIFICATE` block that is no X.509 certificate.
+    #[error("a CERTIFICATE that does not parse: {0}")]
+    Unparsable(#[source] x509_parser::nom::Err<x509_parser::error::X509Error>),
+    /// PEM without a `CERTIFICATE` block.
+    #[error("no CERTIFICATE in it")]
+    NoCertificate,
+}
+
+/// A name for an added certificate that cannot be a file name in the trust directory.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("name {0:?}: 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'")]
+pub struct BadTrustName(pub String);
+
 /// The certificates in `pem`, described; `file` is put into each.
-pub fn describe(pem: &[u8], file: &str) -> Result<Vec<TrustedCert>, String> {
+pub fn describe(pem: &[u8], file: &str) -> Result<Vec<TrustedCert>, CertificateError> {
     let mut out = Vec::new();
     for item in x509_parser::pem::Pem::iter_from_buffer(pem) {
-        let item = item.map_err(|e| format!("not PEM: {e}"))?;
+        let item = item.map_err(CertificateError::NotPem)?;
         if item.label != "CERTIFICATE" {
             continue;
         }
-        let cert = item
-            .parse_x509()
-            .map_err(|e| format!("a CERTIFICATE that does not parse: {e}"))?;
+        let cert = item.parse_x509().map_err(CertificateError::Unparsable)?;
         let not_after = cert
             .validity()
             .not_after
@@ -65,13 +83,13 @@ pub fn describe(pem: &[u8], file: &str) -> Result<Vec<TrustedCert>, String> {
         });
     }
     if out.is_empty() {
-        return Err("no CERTIFICATE in it".into());
+        return Err(CertificateError::NoCertificate);
     }
     Ok(out)
 }
 
 /// A name for an added certificate: its file is `<name>.pem`.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), BadTrustName> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('.')
@@ -81,20 +99,13 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "name {name:?}: 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'"
-        ))
+        Err(BadTrustName(name.to_owned()))
     }
 }
 
 /// The file an added certificate `name` is written to.
 pub fn file_for(data_dir: &Path, name: &str) -> PathBuf {
     data_dir.join(TRUST_DIR).join(format!("{name}.pem"))
-}
-
-pub(crate) fn parse(text: &str) -> Result<DocumentMut, EditError> {
-    text.parse::<DocumentMut>()
-        .map_err(|e| EditError(format!("the configuration is not valid TOML: {e}")))
 }
 
 /// The `trust_store` array of `doc`, created (with its table) when missing.
@@ -104,21 +115,19 @@ fn store_mut(doc: &mut DocumentMut) -> Result<&mut Array, EditError> {
         .or_insert_with(|| Item::Table(Table::new()));
     let tls = tls
         .as_table_like_mut()
-        .ok_or_else(|| EditError("`backend_tls` must be a table".into()))?;
+        .ok_or(EditError::BackendTlsNotATable)?;
     let store = tls
         .entry("trust_store")
         .or_insert(Item::Value(Value::Array(Array::new())));
-    store
-        .as_array_mut()
-        .ok_or_else(|| EditError("`backend_tls.trust_store` must be an array of paths".into()))
+    store.as_array_mut().ok_or(EditError::TrustStoreNotAnArray)
 }
 
 /// `config` with `path` added to `[backend_tls] trust_store` (once).
 pub fn add_path(config: &str, path: &str) -> Result<String, EditError> {
-    let mut doc = parse(config)?;
+    let mut doc = parse(config, "the configuration")?;
     let store = store_mut(&mut doc)?;
     if store.iter().any(|v| v.as_str() == Some(path)) {
-        return Err(EditError(format!("{path} is in the trust store already")));
+        return Err(EditError::AlreadyTrusted(path.to_owned()));
     }
     store.push(path);
     store.fmt();
@@ -127,12 +136,12 @@ pub fn add_path(config: &str, path: &str) -> Result<String, EditError> {
 
 /// `config` without `path` in `[backend_tls] trust_store`.
 pub fn remove_path(config: &str, path: &str) -> Result<String, EditError> {
-    let mut doc = parse(config)?;
+    let mut doc = parse(config, "the configuration")?;
     let store = store_mut(&mut doc)?;
     let before = store.len();
     store.retain(|v| v.as_str() != Some(path));
     if store.len() == before {
-        return Err(EditError(format!("{path} is not in the trust store")));
+        return Err(EditError::NotTrusted(path.to_owned()));
     }
     store.fmt();
     Ok(doc.to_string())
@@ -176,7 +185,7 @@ mod tests {
             "{back}"
         );
         assert_eq!(
-            remove_path(&back, "/x.pem").unwrap_err().0,
+            remove_path(&back, "/x.pem").unwrap_err().to_string(),
             "/x.pem is not in the trust store"
         );
         // Without a [backend_tls] table one is made.

@@ -3,10 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::AuditHealth;
 use crate::reach::Reachability;
 use crate::windows::WindowView;
-
-use super::StatusView;
 
 /// A request to the running connector.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +133,23 @@ pub enum Response {
         /// Human-readable text.
         message: String,
     },
+}
+
+/// What `portcullis connector status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    /// `connecting`, `connected`, `rejected` or `stopped`.
+    pub tunnel: String,
+    /// Tunnels established since start.
+    pub connects: u64,
+    /// The hub's version, from the last handshake.
+    pub hub_version: Option<String>,
+    /// Why the last tunnel attempt failed or the last tunnel ended.
+    pub last_error: Option<String>,
+    /// Whether the audit log can be written; while it cannot, new sessions are refused.
+    pub audit: AuditHealth,
+    /// True while new sessions are accepted (the audit log can be written).
+    pub accepting_sessions: bool,
 }
 
 /// Why a request was refused.

@@ -5,13 +5,55 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::Item;
 
+use crate::access_edit::parse;
+use crate::audit::{AuditAction, AuditEvent};
+use crate::config::{base_dir_of, ConnectorConfig};
 use crate::config_file::{read_config, write_config};
-use crate::local::protocol::{error, ErrorCode, Response};
 use crate::shared::Shared;
 use crate::trust_edit::{
-    add_path, check_name, describe, file_for, parse, remove_path, resolve, TrustedCert,
+    add_path, check_name, describe, file_for, remove_path, resolve, CertificateError, TrustedCert,
     MAX_PEM_LEN, TRUST_DIR,
 };
+
+use super::OpError;
+
+/// The trust store as configured now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustStore {
+    /// `[backend_tls] trust_all`.
+    pub trust_all: bool,
+    /// Every certificate of every file, in configuration order.
+    pub certificates: Vec<TrustedCert>,
+    /// Files that could not be read or parsed, with why.
+    pub problems: Vec<String>,
+}
+
+/// A file added to or removed from the trust store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustEdited {
+    /// The file, as the configuration lists (or listed) it.
+    pub file: String,
+    /// The certificates it holds (added) or held (removed).
+    pub certificates: Vec<TrustedCert>,
+}
+
+/// Why one file of the trust store cannot be described (a problem of the listing, not a
+/// refusal).
+#[derive(Debug, thiserror::Error)]
+enum TrustFileError {
+    #[error("{file}: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: {source}")]
+    Certificate {
+        file: String,
+        #[source]
+        source: CertificateError,
+    },
+}
 
 /// The configuration as the file says now: its trust-store paths (as written and resolved),
 /// `trust_all` and `data_dir`.
@@ -24,19 +66,11 @@ struct Configured {
     data_dir: PathBuf,
 }
 
-async fn configured(shared: &Shared) -> Result<Configured, Response> {
-    let (path, text) = read_config(shared)
-        .await
-        .map_err(|e| error(ErrorCode::EditRefused, &e))?;
-    let cfg =
-        crate::config::ConnectorConfig::from_toml_str(&text, &crate::config::base_dir_of(&path))
-            .map_err(|e| {
-                error(
-                    ErrorCode::EditRefused,
-                    &format!("the configuration does not load: {e}"),
-                )
-            })?;
-    let doc = parse(&text).map_err(|e| error(ErrorCode::EditRefused, &e.0))?;
+async fn configured(shared: &Shared) -> Result<Configured, OpError> {
+    let (path, text) = read_config(shared.config_path.as_deref()).await?;
+    let cfg = ConnectorConfig::from_toml_str(&text, &base_dir_of(&path))
+        .map_err(OpError::ConfigDoesNotLoad)?;
+    let doc = parse(&text, "the configuration")?;
     let written = doc
         .get("backend_tls")
         .and_then(|t| t.get("trust_store"))
@@ -57,35 +91,38 @@ async fn configured(shared: &Shared) -> Result<Configured, Response> {
     })
 }
 
-fn describe_file(file: &Path, shown: &str) -> Result<Vec<TrustedCert>, String> {
-    let pem = std::fs::read(file).map_err(|e| format!("{shown}: {e}"))?;
-    describe(&pem, shown).map_err(|e| format!("{shown}: {e}"))
+fn describe_file(file: &Path, shown: &str) -> Result<Vec<TrustedCert>, TrustFileError> {
+    let pem = std::fs::read(file).map_err(|source| TrustFileError::Read {
+        file: shown.to_owned(),
+        source,
+    })?;
+    describe(&pem, shown).map_err(|source| TrustFileError::Certificate {
+        file: shown.to_owned(),
+        source,
+    })
 }
 
 /// Every certificate of the configured trust store.
-pub(crate) async fn list(shared: &Shared) -> Response {
-    let c = match configured(shared).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+pub(crate) async fn list(shared: &Shared) -> Result<TrustStore, OpError> {
+    let c = configured(shared).await?;
     let mut certificates = Vec::new();
     let mut problems = Vec::new();
     for (written, resolved) in c.written.iter().zip(&c.resolved) {
         match describe_file(resolved, written) {
             Ok(mut d) => certificates.append(&mut d),
-            Err(e) => problems.push(e),
+            Err(e) => problems.push(e.to_string()),
         }
     }
-    Response::TrustStore {
+    Ok(TrustStore {
         trust_all: c.trust_all,
         certificates,
         problems,
-    }
+    })
 }
 
 fn audit(shared: &Shared, uid: Option<u32>, op: &str, file: &str, certs: &[TrustedCert]) {
-    shared.audit.record_or_log(crate::audit::AuditEvent::new(
-        crate::audit::AuditAction::TrustStoreEdited,
+    shared.audit.record_or_log(AuditEvent::new(
+        AuditAction::TrustStoreEdited,
         "ok",
         serde_json::json!({
             "op": op, "uid": uid, "file": file,
@@ -97,25 +134,22 @@ fn audit(shared: &Shared, uid: Option<u32>, op: &str, file: &str, certs: &[Trust
 }
 
 /// Writes `pem` as `<data_dir>/trust/<name>.pem` and lists it in the trust store.
-pub(crate) async fn add(shared: &Shared, uid: Option<u32>, name: &str, pem: &str) -> Response {
-    if let Err(e) = check_name(name) {
-        return error(ErrorCode::BadRequest, &e);
-    }
+pub(crate) async fn add(
+    shared: &Shared,
+    uid: Option<u32>,
+    name: &str,
+    pem: &str,
+) -> Result<TrustEdited, OpError> {
+    check_name(name)?;
     if pem.len() > MAX_PEM_LEN {
-        return error(
-            ErrorCode::BadRequest,
-            &format!("the PEM is longer than {MAX_PEM_LEN} bytes"),
-        );
+        return Err(OpError::PemTooLong);
     }
     let _serial = shared.edit_lock.lock().await;
-    let c = match configured(shared).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let c = configured(shared).await?;
     let file = file_for(&c.data_dir, name);
     // Written relative to the configuration's directory when it is below it, as paths there
     // are resolved against that directory.
-    let base = crate::config::base_dir_of(&c.path);
+    let base = base_dir_of(&c.path);
     let shown = file
         .strip_prefix(&base)
         .ok()
@@ -123,20 +157,14 @@ pub(crate) async fn add(shared: &Shared, uid: Option<u32>, name: &str, pem: &str
         .unwrap_or(&file)
         .display()
         .to_string();
-    let certs = match describe(pem.as_bytes(), &shown) {
-        Ok(d) => d,
-        Err(e) => return error(ErrorCode::BadRequest, &format!("the certificate: {e}")),
-    };
+    let certs = describe(pem.as_bytes(), &shown).map_err(OpError::Certificate)?;
     if file.exists() {
-        return error(
-            ErrorCode::EditRefused,
-            &format!("{shown} exists; remove {name:?} first or choose another name"),
-        );
+        return Err(OpError::TrustFileExists {
+            file: shown,
+            name: name.to_owned(),
+        });
     }
-    let new = match add_path(&c.text, &shown) {
-        Ok(t) => t,
-        Err(e) => return error(ErrorCode::EditRefused, &e.0),
-    };
+    let new = add_path(&c.text, &shown)?;
     // Like every file of the connector: its owner's alone (directory 0700, file 0600).
     let written = (|| {
         if let Some(dir) = file.parent() {
@@ -144,54 +172,47 @@ pub(crate) async fn add(shared: &Shared, uid: Option<u32>, name: &str, pem: &str
         }
         crate::identity::write_atomic(&file, pem.as_bytes())
     })();
-    if let Err(e) = written {
-        return error(
-            ErrorCode::EditRefused,
-            &format!("cannot write {shown}: {e}"),
-        );
+    if let Err(source) = written {
+        return Err(OpError::WriteCertificate {
+            file: shown,
+            source,
+        });
     }
-    if let Err(refused) = write_config(&c.path, &new).await {
+    if let Err(e) = write_config(&c.path, &new).await {
         let _ = tokio::fs::remove_file(&file).await;
-        return refused;
+        return Err(e.into());
     }
     audit(shared, uid, "add", &shown, &certs);
-    Response::TrustEdited {
+    Ok(TrustEdited {
         file: shown,
         certificates: certs,
-    }
+    })
 }
 
 /// Takes `name` (an added certificate's name, or a configured path) out of the trust store;
 /// deletes the file when it is one the connector wrote.
-pub(crate) async fn remove(shared: &Shared, uid: Option<u32>, name: &str) -> Response {
+pub(crate) async fn remove(
+    shared: &Shared,
+    uid: Option<u32>,
+    name: &str,
+) -> Result<TrustEdited, OpError> {
     let _serial = shared.edit_lock.lock().await;
-    let c = match configured(shared).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let c = configured(shared).await?;
     let Some(i) = resolve(&c.written, &c.resolved, &c.data_dir, name) else {
-        return error(
-            ErrorCode::UnknownCertificate,
-            &format!("the trust store has no file {name:?} (list it with `portcullis connector trust list`)"),
-        );
+        return Err(OpError::UnknownCertificate(name.to_owned()));
     };
     let (path, resolved) = (c.written[i].clone(), c.resolved[i].clone());
     let certs = describe_file(&resolved, &path).unwrap_or_default();
-    let new = match remove_path(&c.text, &path) {
-        Ok(t) => t,
-        Err(e) => return error(ErrorCode::EditRefused, &e.0),
-    };
-    if let Err(refused) = write_config(&c.path, &new).await {
-        return refused;
-    }
+    let new = remove_path(&c.text, &path)?;
+    write_config(&c.path, &new).await?;
     if resolved.parent() == Some(c.data_dir.join(TRUST_DIR).as_path()) {
         if let Err(e) = tokio::fs::remove_file(&resolved).await {
             tracing::warn!(file = %resolved.display(), error = %e, "removed from the trust store, but the file stays");
         }
     }
     audit(shared, uid, "remove", &path, &certs);
-    Response::TrustEdited {
+    Ok(TrustEdited {
         file: path,
         certificates: certs,
-    }
+    })
 }
