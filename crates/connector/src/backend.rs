@@ -50,8 +50,8 @@ pub(crate) async fn dial_backend(
         Ok(Ok(stream)) => Ok(Box::new(stream)),
         Ok(Err(reason)) => Err(DialError {
             code: RefuseCode::HostUnreachable,
-            message: reason.clone(),
-            public: Some(reason),
+            message: reason.to_string(),
+            public: Some(reason.to_string()),
         }),
         Err(_) => Err(DialError {
             code: RefuseCode::Timeout,
