@@ -17,6 +17,7 @@ use portcullis_domain::access::{
     AccessControlList, AccessEntry, AclError, BackendType, EntryOptions, HostInHeader, PathPolicy,
     Protocol, Resource,
 };
+use portcullis_domain::secret;
 use portcullis_domain::target::{HostPorts, TargetError};
 
 use crate::backend_tls::BackendTlsConfig;
@@ -394,27 +395,23 @@ struct RawBackendTls {
     system_certificate_key: Option<PathBuf>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawProxy {
     address: String,
     #[serde(default)]
     username: Option<String>,
-    #[serde(default)]
-    password: Option<String>,
+    #[serde(default, deserialize_with = "masked")]
+    password: Option<secret::Secret<String>>,
     #[serde(default)]
     password_env: Option<String>,
 }
 
-impl fmt::Debug for RawProxy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RawProxy")
-            .field("address", &self.address)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "****"))
-            .field("password_env", &self.password_env)
-            .finish()
-    }
+/// Reads an optional secret string, masked from then on.
+fn masked<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<secret::Secret<String>>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(secret::Secret::new))
 }
 
 #[derive(Debug, Deserialize)]
@@ -584,7 +581,7 @@ impl TryFrom<RawProxy> for HttpProxy {
                     "set either `password` or `password_env`, not both",
                 ))
             }
-            (Some(p), None) => Some(Secret::new(p)),
+            (Some(p), None) => Some(Secret::new(p.into_inner())),
             (None, Some(var)) => match std::env::var(&var) {
                 Ok(p) => Some(Secret::new(p)),
                 Err(_) => {
@@ -774,6 +771,18 @@ mod tests {
             c.proxy.unwrap().password.unwrap().expose(),
             "hunter2",
             "the secret itself is kept"
+        );
+    }
+
+    #[test]
+    fn the_raw_proxy_table_masks_its_password() {
+        let raw: RawProxy =
+            toml::from_str("address = \"p:3128\"\nusername = \"u\"\npassword = \"hunter2\"")
+                .unwrap();
+        let shown = format!("{raw:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("p:3128"),
+            "{shown}"
         );
     }
 }
