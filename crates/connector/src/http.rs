@@ -32,6 +32,7 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use portcullis_domain::access::{AccessPermit, HostInHeader, RequestRefused};
+use portcullis_domain::cause::EndCause;
 use portcullis_proto::StreamOpen;
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -89,6 +90,27 @@ struct Inner {
     stats: Arc<HttpStats>,
 }
 
+/// What ended an HTTP session badly.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HttpFailure {
+    /// The HTTP/1.1 handshake on the connection the session dialled failed.
+    #[error("HTTP handshake with the back end: {0}")]
+    BackendHandshake(#[source] hyper::Error),
+    /// Serving the client's connection (through the hub) failed.
+    #[error("{0}")]
+    Client(#[source] hyper::Error),
+}
+
+impl HttpFailure {
+    /// Why the session ended, and so whose fault it was.
+    pub fn cause(&self) -> EndCause {
+        match self {
+            HttpFailure::BackendHandshake(_) => EndCause::BackendError,
+            HttpFailure::Client(_) => EndCause::ClientError,
+        }
+    }
+}
+
 /// Serves HTTP on `client` until it closes or `stop` completes; `backend` is the connection
 /// the session dialled. Returns the error that ended it, if any.
 pub(crate) async fn serve<C, S>(
@@ -97,14 +119,14 @@ pub(crate) async fn serve<C, S>(
     ctx: HttpCtx,
     stats: Arc<HttpStats>,
     stop: S,
-) -> Option<String>
+) -> Option<HttpFailure>
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: Future<Output = ()>,
 {
     let first = match connect_backend(backend).await {
         Ok(sender) => Some(sender),
-        Err(e) => return Some(format!("HTTP handshake with the back end: {e}")),
+        Err(e) => return Some(HttpFailure::BackendHandshake(e)),
     };
     let inner = Arc::new(Inner {
         ctx,
@@ -120,7 +142,7 @@ where
         .serve_connection(TokioIo::new(client), service)
         .with_upgrades();
     tokio::select! {
-        r = conn => r.err().map(|e| e.to_string()),
+        r = conn => r.err().map(HttpFailure::Client),
         () = stop => None,
     }
 }

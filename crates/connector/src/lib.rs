@@ -47,9 +47,10 @@
 //!   restart neither reopens those windows nor keeps the hub from hearing of them.
 //!
 //! # Audit actions
-//! `session.refused`, `session.start`, `session.end` (with `ended_by`: `access removed`,
-//! `window closed by hub`, `window expired`, `window closed at connector by …`, `tunnel lost`,
-//! `connector shutdown` …), `tunnel.connected`, `tunnel.disconnected`, `acl.reloaded`,
+//! `session.refused`, `session.start`, `session.end` (with `cause`, an
+//! [`EndCause`](portcullis_domain::cause::EndCause) code, `fault` when the end was a failure,
+//! and the human `ended_by`: `access removed`, `window closed by hub`, `window expired`,
+//! `window closed at connector by …`, `tunnel lost`, `connector shutdown` …), `tunnel.connected`, `tunnel.disconnected`, `acl.reloaded`,
 //! `window.closed` (by the hub or at the connector). See [`audit::AuditAction`].
 //!
 //! # Shutdown

@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use portcullis_domain::access::{AccessControlList, AccessPermit, Denied};
+use portcullis_domain::cause::EndCause;
 use portcullis_proto::{RefuseCode, StreamOpen};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -82,7 +83,10 @@ struct Live {
 /// Why a re-check cut a session, so the session can refuse or audit accordingly.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PolicyCut {
-    /// `ended_by` in the session's end record: `access removed`, `window expired` …
+    /// Why the session ended: `access_removed`, `window_closed`, `window_expired`.
+    pub cause: EndCause,
+    /// `ended_by` in the session's end record, for people: `access removed`, `window
+    /// expired`, `window closed at connector by alice` …
     pub ended_by: String,
     /// The details (which entry, which window, when).
     pub reason: String,
@@ -127,6 +131,8 @@ pub(crate) struct CutSession {
     pub target: String,
     /// The window it ran under, if any.
     pub window: Option<String>,
+    /// Why it ended.
+    pub cause: EndCause,
     /// `ended_by` of its end record.
     pub ended_by: String,
     /// Why: no entry allows the target any more, it maps to another internal address, or
@@ -261,6 +267,7 @@ impl LiveSessions {
                 Ok(_) => continue,
             };
             cut.push(live.cut_for(PolicyCut {
+                cause: EndCause::AccessRemoved,
                 ended_by: "access removed".into(),
                 reason,
                 code: RefuseCode::NotAllowed,
@@ -322,6 +329,7 @@ impl Registry {
             }
             if let Err(r) = windows::check(now_ms, &self.windows, id, &live.host, live.port) {
                 cut.push(live.cut_for(PolicyCut {
+                    cause: r.end_cause(),
                     ended_by: r.ended_by(),
                     reason: r.to_string(),
                     code: RefuseCode::WindowClosed,
@@ -340,6 +348,7 @@ impl Live {
             principal: self.principal.clone(),
             target: show(&self.host, self.port),
             window: self.window.clone(),
+            cause: why.cause,
             ended_by: why.ended_by.clone(),
             reason: why.reason.clone(),
         };
@@ -359,7 +368,7 @@ pub(crate) async fn expire_windows(live: Arc<LiveSessions>, stop: CancellationTo
         for c in &cut {
             tracing::warn!(
                 session = %c.session_id, target = %c.target, principal = %c.principal,
-                window = c.window.as_deref(), reason = %c.reason, "window over: cutting the live session"
+                window = c.window.as_deref(), cause = c.cause.code(), reason = %c.reason, "window over: cutting the live session"
             );
         }
         let wait = async {
@@ -485,6 +494,7 @@ mod tests {
         assert_eq!(cut[0].session_id, "s-b-1");
         assert_eq!(cut[0].principal, "engineer@vendor");
         assert_eq!(cut[0].ended_by, "access removed");
+        assert_eq!(cut[0].cause, EndCause::AccessRemoved);
         assert!(cut[0].reason.contains("10.0.0.9:1"), "{}", cut[0].reason);
         assert!(b.cut().is_cancelled());
         assert!(b.cut_by_policy().is_some());
@@ -579,6 +589,7 @@ mod tests {
         assert_eq!(cut.len(), 1, "{cut:?}");
         assert_eq!(cut[0].window.as_deref(), Some("w1"));
         assert_eq!(cut[0].ended_by, "window closed at connector by alice");
+        assert_eq!(cut[0].cause, EndCause::WindowClosed);
         assert!(s1.cut().is_cancelled());
         assert_eq!(
             s1.cut_by_policy().map(|p| p.code),
@@ -591,6 +602,7 @@ mod tests {
         let (cut, next) = live.expire(NOW + 200);
         assert_eq!(cut.len(), 1);
         assert_eq!(cut[0].ended_by, "window expired");
+        assert_eq!(cut[0].cause, EndCause::WindowExpired);
         assert!(s2.cut().is_cancelled());
         assert_eq!(next, None);
         assert!(

@@ -26,13 +26,16 @@
 //!
 //! The check is not only made once: the session stays registered in the live registry while it
 //! lives, and a reload whose list no longer allows it (or maps it elsewhere), or a window that
-//! closes or ends, cuts it; its end is audited with `ended_by` saying why (`access removed`,
-//! `window closed by hub`, `window expired`, `window closed at connector by …`).
+//! closes or ends, cuts it; its end is audited with `cause` saying why (an [`EndCause`] code:
+//! `access_removed`, `window_closed`, `window_expired` …), `fault` when a party failed, and
+//! the human `ended_by` (`access removed`, `window closed by hub`, `window closed at connector
+//! by …`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_domain::access::AccessPermit;
+use portcullis_domain::cause::{EndCause, Fault};
 use portcullis_proto::{OpenResult, RefuseCode, StreamOpen};
 use portcullis_transport::relay::{relay, RelayEnd, Side};
 use portcullis_transport::tunnel::{IncomingStream, PendingStream};
@@ -47,7 +50,7 @@ pub use crate::backend::{dial, DialError, DIAL_TIMEOUT};
 use crate::backend::{dial_backend, public_reason};
 use crate::backend_tls::LiveBackendTls;
 use crate::http::{HttpCtx, HttpStats};
-use crate::live::{Admission, LiveSessions, Refused};
+use crate::live::{Admission, LiveSessions, PolicyCut, Refused};
 use crate::windows::{now_ms, show_target, Refusal};
 
 /// How long the hub has to send `StreamOpen` on a new stream.
@@ -73,6 +76,57 @@ pub(crate) struct SessionCtx {
     pub cut: CancellationToken,
     /// Cut at connector shutdown, after the grace period; tells "shutdown" from "tunnel lost".
     pub shutdown_cut: CancellationToken,
+}
+
+/// How a session ended: the audit outcome (`closed`, `cut`, `error`), why ([`EndCause`],
+/// which also names the party at fault), and the `ended_by` text people and older tools read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ended {
+    outcome: &'static str,
+    cause: EndCause,
+    ended_by: String,
+}
+
+impl Ended {
+    fn new(outcome: &'static str, cause: EndCause, ended_by: impl Into<String>) -> Self {
+        Ended {
+            outcome,
+            cause,
+            ended_by: ended_by.into(),
+        }
+    }
+
+    /// A session cut from outside: by a policy change (the list or a window), by the
+    /// connector's shutdown, or because the tunnel to the hub was lost.
+    fn cut(policy: Option<PolicyCut>, shutting_down: bool) -> Self {
+        match policy {
+            Some(why) => Ended::new("cut", why.cause, why.ended_by),
+            None if shutting_down => {
+                Ended::new("cut", EndCause::ConnectorShutdown, "connector shutdown")
+            }
+            None => Ended::new("cut", EndCause::HubGone, "tunnel lost"),
+        }
+    }
+
+    /// The party at fault, as its code (`None` for a normal end or a policy decision).
+    fn fault(&self) -> Option<&'static str> {
+        self.cause.fault().map(Fault::code)
+    }
+
+    /// The `session.end` record: `detail` plus `ended_by`, `cause` and, when there is one,
+    /// `fault`.
+    fn event(&self, open: &StreamOpen, mut detail: serde_json::Value) -> AuditEvent {
+        if let serde_json::Value::Object(m) = &mut detail {
+            m.insert("ended_by".into(), self.ended_by.as_str().into());
+            m.insert("cause".into(), self.cause.code().into());
+            if let Some(fault) = self.fault() {
+                m.insert("fault".into(), fault.into());
+            }
+        }
+        let mut ev = session_event(AuditAction::SessionEnd, open, self.outcome);
+        ev.detail = detail;
+        ev
+    }
 }
 
 fn session_event(action: AuditAction, open: &StreamOpen, outcome: &str) -> AuditEvent {
@@ -181,15 +235,18 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         Ok(s) => s,
         Err(e) => {
             tracing::debug!(session = %open.session_id, error = %e, "hub went away before the stream was accepted");
-            let mut ev = session_event(AuditAction::SessionEnd, &open, "error");
-            ev.detail = json!({
+            let ended = Ended::new(
+                "error",
+                EndCause::HubGone,
+                "hub went away before the stream was accepted",
+            );
+            let detail = json!({
                 "entry": permit.entry(),
                 "duration_ms": 0,
-                "ended_by": "hub went away before the stream was accepted",
                 "window": open.window,
                 "grant": open.grant,
             });
-            ctx.audit.record_or_log(ev);
+            ctx.audit.record_or_log(ended.event(&open, detail));
             return;
         }
     };
@@ -210,68 +267,63 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
             domain_mappings: ctx.domain_mappings.clone(),
         };
         let err = crate::http::serve(stream, tcp, http_ctx, stats.clone(), cut.cancelled()).await;
-        let (outcome, ended_by) = if cut.is_cancelled() {
-            match admission.cut_by_policy() {
-                Some(why) => ("cut", why.ended_by.clone()),
-                None if ctx.shutdown_cut.is_cancelled() => ("cut", "connector shutdown".into()),
-                None => ("cut", "tunnel lost".to_owned()),
-            }
-        } else if err.is_some() {
-            ("error", "error".to_owned())
+        let ended = if cut.is_cancelled() {
+            Ended::cut(admission.cut_by_policy(), ctx.shutdown_cut.is_cancelled())
+        } else if let Some(e) = &err {
+            Ended::new("error", e.cause(), "error")
         } else {
-            ("closed", "hub side closed".to_owned())
+            Ended::new("closed", EndCause::ClientClosed, "hub side closed")
         };
-        let mut ev = session_event(AuditAction::SessionEnd, &open, outcome);
-        ev.detail = json!({
+        let detail = json!({
             "entry": permit.entry(),
             "requests": stats.requests.load(std::sync::atomic::Ordering::Relaxed),
             "requests_denied": stats.denied.load(std::sync::atomic::Ordering::Relaxed),
             "duration_ms": u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
-            "ended_by": ended_by,
-            "error": err,
+            "error": err.as_ref().map(ToString::to_string),
             "window": open.window,
             "grant": open.grant,
         });
-        ctx.audit.record_or_log(ev);
-        tracing::info!(session = %open.session_id, target = %target, outcome, ended_by = %ended_by, "HTTP session ended");
+        ctx.audit.record_or_log(ended.event(&open, detail));
+        tracing::info!(
+            session = %open.session_id, target = %target, outcome = ended.outcome,
+            cause = ended.cause.code(), fault = ended.fault(), ended_by = %ended.ended_by,
+            "HTTP session ended"
+        );
         return;
     }
     let began = Instant::now();
     let (stats, end, err) = relay(tcp, stream, cut.cancelled()).await;
     let duration_ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
     let policy_cut = admission.cut_by_policy();
-    let (outcome, ended_by) = match end {
+    let ended = match end {
         RelayEnd::Closed => match stats.closed_first {
-            Some(Side::Tunnel) => ("closed", "hub side closed".to_owned()),
-            Some(Side::Local) => ("closed", "backend closed".to_owned()),
-            None => ("closed", "peers".to_owned()),
+            Some(Side::Tunnel) => Ended::new("closed", EndCause::ClientClosed, "hub side closed"),
+            Some(Side::Local) => Ended::new("closed", EndCause::BackendClosed, "backend closed"),
+            None => Ended::new("closed", EndCause::Closed, "peers"),
         },
-        RelayEnd::Error => ("error", "error".to_owned()),
-        RelayEnd::Cut => match &policy_cut {
-            Some(why) => ("cut", why.ended_by.clone()),
-            None if ctx.shutdown_cut.is_cancelled() => ("cut", "connector shutdown".to_owned()),
-            None => ("cut", "tunnel lost".to_owned()),
-        },
+        // The relay does not say which side failed. The tunnel's own failures end sessions
+        // as a cut ("tunnel lost"), so an I/O error here is most often the back end's socket.
+        RelayEnd::Error => Ended::new("error", EndCause::BackendError, "error"),
+        RelayEnd::Cut => Ended::cut(policy_cut.clone(), ctx.shutdown_cut.is_cancelled()),
     };
-    let mut ev = session_event(AuditAction::SessionEnd, &open, outcome);
-    ev.detail = json!({
+    let mut detail = json!({
         "entry": permit.entry(),
         "bytes_from_hub": stats.from_tunnel,
         "bytes_to_hub": stats.to_tunnel,
         "duration_ms": duration_ms,
-        "ended_by": ended_by,
         "error": err.as_ref().map(|e| e.to_string()),
         "window": open.window,
         "grant": open.grant,
     });
     if let Some(why) = &policy_cut {
-        if let serde_json::Value::Object(m) = &mut ev.detail {
+        if let serde_json::Value::Object(m) = &mut detail {
             m.insert("cut_reason".into(), why.reason.as_str().into());
         }
     }
-    ctx.audit.record_or_log(ev);
+    ctx.audit.record_or_log(ended.event(&open, detail));
     tracing::info!(
-        session = %open.session_id, target = %target, outcome, ended_by = %ended_by,
+        session = %open.session_id, target = %target, outcome = ended.outcome,
+        cause = ended.cause.code(), fault = ended.fault(), ended_by = %ended.ended_by,
         bytes_from_hub = stats.from_tunnel, bytes_to_hub = stats.to_tunnel, duration_ms,
         "session ended"
     );
@@ -354,5 +406,49 @@ fn refuse(
     let session = open.session_id.clone();
     if let Err(e) = pending.refuse(OpenResult::Refused { code, message }) {
         tracing::debug!(session = %session, error = %e, "could not send the refusal");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open() -> StreamOpen {
+        StreamOpen {
+            session_id: "s1".into(),
+            principal: "alice".into(),
+            host: "erp.internal".into(),
+            port: 3200,
+            entry: "ni".into(),
+            client_addr: None,
+            window: None,
+            grant: Some("g1".into()),
+        }
+    }
+
+    #[test]
+    fn an_end_record_carries_cause_fault_and_ended_by() {
+        let lost = Ended::cut(None, false);
+        let ev = lost.event(&open(), json!({"entry": "erp"}));
+        assert_eq!(ev.outcome, "cut");
+        assert_eq!(ev.detail["cause"], "hub_gone");
+        assert_eq!(ev.detail["fault"], "hub");
+        assert_eq!(ev.detail["ended_by"], "tunnel lost");
+        assert_eq!(ev.detail["entry"], "erp");
+
+        let policy = PolicyCut {
+            cause: EndCause::WindowClosed,
+            ended_by: "window closed at connector by alice".into(),
+            reason: "closed".into(),
+            code: RefuseCode::WindowClosed,
+        };
+        let ev = Ended::cut(Some(policy), true).event(&open(), json!({}));
+        assert_eq!(ev.detail["cause"], "window_closed");
+        assert_eq!(ev.detail["ended_by"], "window closed at connector by alice");
+        assert!(ev.detail.get("fault").is_none(), "{}", ev.detail);
+
+        let down = Ended::cut(None, true).event(&open(), json!({}));
+        assert_eq!(down.detail["cause"], "connector_shutdown");
+        assert!(down.detail.get("fault").is_none());
     }
 }

@@ -311,7 +311,7 @@ fn log_cuts(cut: &[CutSession]) {
     for c in cut {
         tracing::warn!(
             session = %c.session_id, target = %c.target, principal = %c.principal,
-            window = c.window.as_deref(), reason = %c.reason, "window closed: cutting the live session"
+            window = c.window.as_deref(), cause = c.cause.code(), reason = %c.reason, "window closed: cutting the live session"
         );
     }
 }

@@ -27,6 +27,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use portcullis_domain::cause::EndCause;
 use portcullis_proto::{WindowInfo, MAX_WINDOWS};
 use serde::{Deserialize, Serialize};
 
@@ -172,6 +173,18 @@ impl Refusal {
             Refusal::NotYetOpen { .. } => "window_not_yet_open",
             Refusal::Ended { .. } => "window_ended",
             Refusal::OtherTarget { .. } => "window_for_other_target",
+        }
+    }
+
+    /// Why a live session cut for this reason ended: the window was closed (by anyone, or
+    /// changed so that it no longer covers the session) or reached its end.
+    pub fn end_cause(&self) -> EndCause {
+        match self {
+            Refusal::Ended { .. } => EndCause::WindowExpired,
+            Refusal::Closed { .. }
+            | Refusal::NotYetOpen { .. }
+            | Refusal::OtherTarget { .. }
+            | Refusal::Unknown { .. } => EndCause::WindowClosed,
         }
     }
 
@@ -637,6 +650,7 @@ mod tests {
         let r = check(T0 + 1, &t, "w1", "erp.internal", 3200).unwrap_err();
         assert_eq!(r.to_string(), "window w1 was closed by the hub");
         assert_eq!(r.ended_by(), "window closed by hub");
+        assert_eq!(r.end_cause(), EndCause::WindowClosed);
     }
 
     #[test]
