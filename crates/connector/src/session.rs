@@ -37,6 +37,7 @@ use std::time::Duration;
 use portcullis_domain::access::AccessPermit;
 use portcullis_domain::cause::{EndCause, Fault};
 use portcullis_proto::{OpenResult, RefuseCode, StreamOpen};
+use portcullis_transport::h2stream::H2Stream;
 use portcullis_transport::relay::{relay, RelayEnd, Side};
 use portcullis_transport::tunnel::{IncomingStream, PendingStream};
 use serde_json::json;
@@ -47,8 +48,8 @@ use tokio_util::sync::CancellationToken;
 use crate::acl::AclSnapshot;
 use crate::audit::{AuditAction, AuditEvent, AuditLog};
 pub use crate::backend::{dial, DialError, DIAL_TIMEOUT};
-use crate::backend::{dial_backend, public_reason};
-use crate::backend_tls::LiveBackendTls;
+use crate::backend::{dial_backend, public_reason, BackendIo};
+use crate::backend_tls::{BackendTls, LiveBackendTls};
 use crate::http::{HttpCtx, HttpStats};
 use crate::live::{Admission, LiveSessions, PolicyCut, Refused};
 use crate::windows::{now_ms, show_target, Refusal};
@@ -140,7 +141,9 @@ fn session_event(action: AuditAction, open: &StreamOpen, outcome: &str) -> Audit
     }
 }
 
-/// Serves one stream from `StreamOpen` to the end of its relay.
+/// Serves one stream from `StreamOpen` to the end of its relay, in phases: admit (window
+/// rule and access list), dial the back end, record the start and accept, relay (HTTP or
+/// bytes) and record the end. A refusal in any phase before the relay is audited and sent.
 pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
     let pending = match incoming.read_open(OPEN_DEADLINE).await {
         Ok(p) => p,
@@ -150,7 +153,6 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         }
     };
     let open = pending.open.clone();
-    let target = show_target(&open.host, open.port);
     // Checked and registered at once: from here on, a reload or a window change re-checks
     // this session.
     let (permit, admission) = match admit(&ctx, &open).await {
@@ -167,11 +169,41 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         refuse_unaudited(pending, &ctx, &e);
         return;
     }
-    let cut = admission.cut();
     let backend_tls = ctx.backend_tls.current();
+    let Some((pending, backend)) = connect(pending, &ctx, &permit, &admission, &backend_tls).await
+    else {
+        return;
+    };
+    let Some((stream, backend)) = start(pending, &ctx, &permit, backend) else {
+        return;
+    };
+    let admitted = Admitted {
+        ctx: &ctx,
+        open: &open,
+        permit: &permit,
+        admission: &admission,
+    };
+    if permit.protocol().is_http() {
+        admitted.serve_http(stream, backend, backend_tls).await;
+    } else {
+        admitted.relay_bytes(stream, backend).await;
+    }
+}
+
+/// Dials the back end the permit allows, unless a policy change or shutdown cuts the session
+/// first; a failure is refused (naming the virtual target and entry, never the internal
+/// address) and gives `None`.
+async fn connect(
+    pending: PendingStream,
+    ctx: &SessionCtx,
+    permit: &AccessPermit,
+    admission: &Admission,
+    backend_tls: &BackendTls,
+) -> Option<(PendingStream, Box<dyn BackendIo>)> {
+    let target = show_target(&pending.open.host, pending.open.port);
     let dialled = tokio::select! {
-        r = dial_backend(&permit, &backend_tls) => r,
-        _ = cut.cancelled() => Err(match admission.cut_by_policy() {
+        r = dial_backend(permit, backend_tls) => r,
+        _ = admission.cut().cancelled() => Err(match admission.cut_by_policy() {
             // The hub may hear why a window ended, never the list's internal addresses.
             Some(why) if why.code == RefuseCode::WindowClosed => DialError {
                 code: why.code,
@@ -190,32 +222,43 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
             },
         }),
     };
-    let tcp = match dialled {
-        Ok(s) => s,
-        Err(e) => {
-            // The hub hears the virtual target and the entry, not internal addresses.
-            let public = match e.code {
-                RefuseCode::Unavailable | RefuseCode::NotAllowed | RefuseCode::WindowClosed => {
-                    e.message.clone()
-                }
-                code => format!(
-                    "{target} (entry {:?}): {}",
-                    permit.entry(),
-                    e.public.as_deref().unwrap_or(public_reason(code))
-                ),
-            };
-            let reason = admission.cut_by_policy().map(|_| "cut_while_connecting");
-            refuse(
-                pending,
-                &ctx,
-                e.code,
-                public,
-                reason,
-                Some((&permit, &e.message)),
-            );
-            return;
-        }
+    let e = match dialled {
+        Ok(backend) => return Some((pending, backend)),
+        Err(e) => e,
     };
+    // The hub hears the virtual target and the entry, not internal addresses.
+    let public = match e.code {
+        RefuseCode::Unavailable | RefuseCode::NotAllowed | RefuseCode::WindowClosed => {
+            e.message.clone()
+        }
+        code => format!(
+            "{target} (entry {:?}): {}",
+            permit.entry(),
+            e.public.as_deref().unwrap_or(public_reason(code))
+        ),
+    };
+    let reason = admission.cut_by_policy().map(|_| "cut_while_connecting");
+    refuse(
+        pending,
+        ctx,
+        e.code,
+        public,
+        reason,
+        Some((permit, &e.message)),
+    );
+    None
+}
+
+/// Records the session's start, then tells the hub the stream is connected. `None` (the
+/// back-end connection closed) when the start cannot be recorded (refused: fail closed) or
+/// the hub went away meanwhile (audited as the session's end).
+fn start(
+    pending: PendingStream,
+    ctx: &SessionCtx,
+    permit: &AccessPermit,
+    backend: Box<dyn BackendIo>,
+) -> Option<(H2Stream, Box<dyn BackendIo>)> {
+    let open = pending.open.clone();
     let internal = show_target(permit.internal_host(), permit.internal_port());
     let mut start = session_event(AuditAction::SessionStart, &open, "connected");
     start.detail = json!({
@@ -227,12 +270,19 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         "grant": open.grant,
     });
     if let Err(e) = ctx.audit.record(start) {
-        drop(tcp);
-        refuse_unaudited(pending, &ctx, &e);
-        return;
+        drop(backend);
+        refuse_unaudited(pending, ctx, &e);
+        return None;
     }
-    let stream = match pending.accept() {
-        Ok(s) => s,
+    match pending.accept() {
+        Ok(stream) => {
+            tracing::info!(
+                session = %open.session_id, principal = %open.principal,
+                target = %show_target(&open.host, open.port), entry = permit.entry(),
+                internal = %internal, "session started"
+            );
+            Some((stream, backend))
+        }
         Err(e) => {
             tracing::debug!(session = %open.session_id, error = %e, "hub went away before the stream was accepted");
             let ended = Ended::new(
@@ -247,15 +297,31 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
                 "grant": open.grant,
             });
             ctx.audit.record_or_log(ended.event(&open, detail));
-            return;
+            None
         }
-    };
-    tracing::info!(
-        session = %open.session_id, principal = %open.principal, target = %target,
-        entry = permit.entry(), internal = %internal, "session started"
-    );
-    let began = Instant::now();
-    if permit.protocol().is_http() {
+    }
+}
+
+/// A session that runs: what its relay phase and end record need.
+struct Admitted<'a> {
+    ctx: &'a SessionCtx,
+    open: &'a StreamOpen,
+    permit: &'a AccessPermit,
+    admission: &'a Admission,
+}
+
+impl Admitted<'_> {
+    /// An `http`/`https` entry: requests are checked one by one against the entry's
+    /// resources ([`crate::http`]); the end record counts them.
+    async fn serve_http(
+        &self,
+        stream: H2Stream,
+        backend: Box<dyn BackendIo>,
+        backend_tls: Arc<BackendTls>,
+    ) {
+        let (ctx, open, permit) = (self.ctx, self.open, self.permit);
+        let cut = self.admission.cut();
+        let began = Instant::now();
         let stats = Arc::new(HttpStats::default());
         let http_ctx = HttpCtx {
             acl: ctx.acl.clone(),
@@ -266,9 +332,10 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
             monitor: ctx.monitor.clone(),
             domain_mappings: ctx.domain_mappings.clone(),
         };
-        let err = crate::http::serve(stream, tcp, http_ctx, stats.clone(), cut.cancelled()).await;
+        let err =
+            crate::http::serve(stream, backend, http_ctx, stats.clone(), cut.cancelled()).await;
         let ended = if cut.is_cancelled() {
-            Ended::cut(admission.cut_by_policy(), ctx.shutdown_cut.is_cancelled())
+            self.cut_end()
         } else if let Some(e) = &err {
             Ended::new("error", e.cause(), "error")
         } else {
@@ -283,50 +350,67 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
             "window": open.window,
             "grant": open.grant,
         });
-        ctx.audit.record_or_log(ended.event(&open, detail));
+        ctx.audit.record_or_log(ended.event(open, detail));
         tracing::info!(
-            session = %open.session_id, target = %target, outcome = ended.outcome,
-            cause = ended.cause.code(), fault = ended.fault(), ended_by = %ended.ended_by,
-            "HTTP session ended"
+            session = %open.session_id, target = %show_target(&open.host, open.port),
+            outcome = ended.outcome, cause = ended.cause.code(), fault = ended.fault(),
+            ended_by = %ended.ended_by, "HTTP session ended"
         );
-        return;
     }
-    let began = Instant::now();
-    let (stats, end, err) = relay(tcp, stream, cut.cancelled()).await;
-    let duration_ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let policy_cut = admission.cut_by_policy();
-    let ended = match end {
-        RelayEnd::Closed => match stats.closed_first {
-            Some(Side::Tunnel) => Ended::new("closed", EndCause::ClientClosed, "hub side closed"),
-            Some(Side::Local) => Ended::new("closed", EndCause::BackendClosed, "backend closed"),
-            None => Ended::new("closed", EndCause::Closed, "peers"),
-        },
-        // The relay does not say which side failed. The tunnel's own failures end sessions
-        // as a cut ("tunnel lost"), so an I/O error here is most often the back end's socket.
-        RelayEnd::Error => Ended::new("error", EndCause::BackendError, "error"),
-        RelayEnd::Cut => Ended::cut(policy_cut.clone(), ctx.shutdown_cut.is_cancelled()),
-    };
-    let mut detail = json!({
-        "entry": permit.entry(),
-        "bytes_from_hub": stats.from_tunnel,
-        "bytes_to_hub": stats.to_tunnel,
-        "duration_ms": duration_ms,
-        "error": err.as_ref().map(|e| e.to_string()),
-        "window": open.window,
-        "grant": open.grant,
-    });
-    if let Some(why) = &policy_cut {
-        if let serde_json::Value::Object(m) = &mut detail {
-            m.insert("cut_reason".into(), why.reason.as_str().into());
+
+    /// Any other entry: bytes both ways until a side closes, fails or the session is cut.
+    async fn relay_bytes(&self, stream: H2Stream, backend: Box<dyn BackendIo>) {
+        let (ctx, open, permit) = (self.ctx, self.open, self.permit);
+        let began = Instant::now();
+        let (stats, end, err) = relay(backend, stream, self.admission.cut().cancelled()).await;
+        let duration_ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let policy_cut = self.admission.cut_by_policy();
+        let ended = match end {
+            RelayEnd::Closed => match stats.closed_first {
+                Some(Side::Tunnel) => {
+                    Ended::new("closed", EndCause::ClientClosed, "hub side closed")
+                }
+                Some(Side::Local) => {
+                    Ended::new("closed", EndCause::BackendClosed, "backend closed")
+                }
+                None => Ended::new("closed", EndCause::Closed, "peers"),
+            },
+            // The relay does not say which side failed. The tunnel's own failures end
+            // sessions as a cut ("tunnel lost"), so an I/O error here is most often the back
+            // end's socket.
+            RelayEnd::Error => Ended::new("error", EndCause::BackendError, "error"),
+            RelayEnd::Cut => self.cut_end(),
+        };
+        let mut detail = json!({
+            "entry": permit.entry(),
+            "bytes_from_hub": stats.from_tunnel,
+            "bytes_to_hub": stats.to_tunnel,
+            "duration_ms": duration_ms,
+            "error": err.as_ref().map(|e| e.to_string()),
+            "window": open.window,
+            "grant": open.grant,
+        });
+        if let Some(why) = &policy_cut {
+            if let serde_json::Value::Object(m) = &mut detail {
+                m.insert("cut_reason".into(), why.reason.as_str().into());
+            }
         }
+        ctx.audit.record_or_log(ended.event(open, detail));
+        tracing::info!(
+            session = %open.session_id, target = %show_target(&open.host, open.port),
+            outcome = ended.outcome, cause = ended.cause.code(), fault = ended.fault(),
+            ended_by = %ended.ended_by, bytes_from_hub = stats.from_tunnel,
+            bytes_to_hub = stats.to_tunnel, duration_ms, "session ended"
+        );
     }
-    ctx.audit.record_or_log(ended.event(&open, detail));
-    tracing::info!(
-        session = %open.session_id, target = %target, outcome = ended.outcome,
-        cause = ended.cause.code(), fault = ended.fault(), ended_by = %ended.ended_by,
-        bytes_from_hub = stats.from_tunnel, bytes_to_hub = stats.to_tunnel, duration_ms,
-        "session ended"
-    );
+
+    /// The end of a session cut from outside (see [`Ended::cut`]).
+    fn cut_end(&self) -> Ended {
+        Ended::cut(
+            self.admission.cut_by_policy(),
+            self.ctx.shutdown_cut.is_cancelled(),
+        )
+    }
 }
 
 /// Admits the stream ([`LiveSessions::admit`] at the connector's clock). A window the
