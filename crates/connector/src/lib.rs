@@ -38,8 +38,8 @@
 //! - `reload` (private): live reload of `[[access]]` from the configuration file.
 //! - `live` (private): the registry of live sessions and the window table, re-checked when the
 //!   list or a window changes, and the timer that ends sessions when their window's end passes.
-//! - `acl` (private): the access list as held at run time (versioned snapshots) and the
-//!   inventory the hub is told.
+//! - `acl` (private): the access list as held at run time (versioned snapshots), the
+//!   inventory the hub is told and its frame length.
 //! - `shared` (private): the state the tasks share (ACL snapshots, status, audit, the outbox of
 //!   window closes for the hub).
 //! - `outbox` (private): the window closes made at the connector that the hub has not
