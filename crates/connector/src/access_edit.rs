@@ -9,10 +9,44 @@
 
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table};
 
-/// Why an edit was refused.
+/// Why an edit of the configuration text was refused (access list or trust store).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct EditError(pub String);
+#[non_exhaustive]
+pub enum EditError {
+    /// The configuration or the import does not parse.
+    #[error("{what} is not valid TOML: {source}")]
+    NotToml {
+        /// `the configuration` or `the import`.
+        what: &'static str,
+        /// The parser's error.
+        #[source]
+        source: toml_edit::TomlError,
+    },
+    /// `access` is there but not as an array of tables.
+    #[error("`access` must be written as [[access]] tables")]
+    AccessNotTables,
+    /// The import has no `[[access]]` table.
+    #[error("the import holds no [[access]] entries")]
+    EmptyImport,
+    /// An imported table has no `name`.
+    #[error("an imported entry has no name")]
+    UnnamedEntry,
+    /// No entry has the name to remove.
+    #[error("no access entry is named {0:?}")]
+    UnknownEntry(String),
+    /// `backend_tls` is there but not a table.
+    #[error("`backend_tls` must be a table")]
+    BackendTlsNotATable,
+    /// `backend_tls.trust_store` is there but not an array.
+    #[error("`backend_tls.trust_store` must be an array of paths")]
+    TrustStoreNotAnArray,
+    /// The path to add is listed already.
+    #[error("{0} is in the trust store already")]
+    AlreadyTrusted(String),
+    /// The path to remove is not listed.
+    #[error("{0} is not in the trust store")]
+    NotTrusted(String),
+}
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -25,18 +59,17 @@ pub struct ImportSummary {
     pub skipped: Vec<String>,
 }
 
-fn parse(text: &str, what: &str) -> Result<DocumentMut, EditError> {
+/// `text` parsed; `what` names it in the error.
+pub(crate) fn parse(text: &str, what: &'static str) -> Result<DocumentMut, EditError> {
     text.parse::<DocumentMut>()
-        .map_err(|e| EditError(format!("{what} is not valid TOML: {e}")))
+        .map_err(|source| EditError::NotToml { what, source })
 }
 
 fn entries(doc: &DocumentMut) -> Result<Option<&ArrayOfTables>, EditError> {
     match doc.get("access") {
         None => Ok(None),
         Some(Item::ArrayOfTables(a)) => Ok(Some(a)),
-        Some(_) => Err(EditError(
-            "`access` must be written as [[access]] tables".into(),
-        )),
+        Some(_) => Err(EditError::AccessNotTables),
     }
 }
 
@@ -64,14 +97,12 @@ pub fn import(
     let mut doc = parse(config, "the configuration")?;
     let incoming = parse(import, "the import")?;
     let Some(new) = entries(&incoming)? else {
-        return Err(EditError("the import holds no [[access]] entries".into()));
+        return Err(EditError::EmptyImport);
     };
     let mut list = entries(&doc)?.cloned().unwrap_or_default();
     let mut summary = ImportSummary::default();
     for table in new.iter() {
-        let name = name_of(table)
-            .ok_or_else(|| EditError("an imported entry has no name".into()))?
-            .to_owned();
+        let name = name_of(table).ok_or(EditError::UnnamedEntry)?.to_owned();
         let existing = list.iter().position(|t| name_of(t) == Some(name.as_str()));
         match (existing, overwrite) {
             (Some(i), true) => {
@@ -95,13 +126,13 @@ pub fn import(
 pub fn remove(config: &str, name: &str) -> Result<String, EditError> {
     let mut doc = parse(config, "the configuration")?;
     let Some(list) = entries(&doc)? else {
-        return Err(EditError(format!("no access entry is named {name:?}")));
+        return Err(EditError::UnknownEntry(name.to_owned()));
     };
     let mut list = list.clone();
     let before = list.len();
     list.retain(|t| name_of(t) != Some(name));
     if list.len() == before {
-        return Err(EditError(format!("no access entry is named {name:?}")));
+        return Err(EditError::UnknownEntry(name.to_owned()));
     }
     doc.insert("access", Item::ArrayOfTables(list));
     Ok(doc.to_string())
@@ -158,7 +189,7 @@ path = \"/x\"
         assert!(!text.contains("name = \"a\"") && text.contains("name = \"b\""));
         assert!(text.contains("# keep this comment"));
         assert_eq!(
-            remove(CONFIG, "zzz").unwrap_err().0,
+            remove(CONFIG, "zzz").unwrap_err().to_string(),
             "no access entry is named \"zzz\""
         );
         assert!(import(CONFIG, "x = 1\n", false).is_err());

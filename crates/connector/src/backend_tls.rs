@@ -53,6 +53,9 @@ pub struct BackendTls {
     with_cert: Option<Arc<ClientConfig>>,
 }
 
+// Written by hand, not for a secret: the rustls configurations are long and say little;
+// what a reader needs is the three facts below. (The system certificate's key sits inside
+// a configuration, so it is never printed either.)
 impl std::fmt::Debug for BackendTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BackendTls")
@@ -78,17 +81,38 @@ fn read(path: &Path) -> Result<Vec<u8>, BackendTlsError> {
 fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, BackendTlsError> {
     pem_certs(&read(path)?).map_err(|reason| BackendTlsError {
         file: path.display().to_string(),
-        reason,
+        reason: reason.to_string(),
     })
 }
 
+/// Why PEM texts are no usable certificate chain and key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PemError {
+    /// The text is not PEM.
+    #[error("{0}")]
+    NotPem(#[source] rustls::pki_types::pem::Error),
+    /// PEM without a certificate.
+    #[error("no CERTIFICATE in the file")]
+    NoCertificate,
+    /// The key file holds no private key.
+    #[error("no private key: {0}")]
+    NoKey(#[source] rustls::pki_types::pem::Error),
+    /// The key is not the leaf certificate's, or rustls refuses the pair.
+    #[error("certificate and key do not go together: {0}")]
+    Mismatch(#[source] rustls::Error),
+    /// No TLS configuration can be built with the crypto provider.
+    #[error("{0}")]
+    Provider(#[source] rustls::Error),
+}
+
 /// The certificates of a PEM text, at least one.
-fn pem_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+fn pem_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, PemError> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+        .map_err(PemError::NotPem)?;
     if certs.is_empty() {
-        return Err("no CERTIFICATE in the file".into());
+        return Err(PemError::NoCertificate);
     }
     Ok(certs)
 }
@@ -109,24 +133,21 @@ fn with_system_certificate(
     builder: rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>,
     chain_pem: &[u8],
     key_pem: &[u8],
-) -> Result<ClientConfig, (SystemFile, String)> {
+) -> Result<ClientConfig, (SystemFile, PemError)> {
     let chain = pem_certs(chain_pem).map_err(|e| (SystemFile::Chain, e))?;
     let key = PrivateKeyDer::from_pem_slice(key_pem)
-        .map_err(|e| (SystemFile::Key, format!("no private key: {e}")))?;
-    builder.with_client_auth_cert(chain, key).map_err(|e| {
-        (
-            SystemFile::Chain,
-            format!("certificate and key do not go together: {e}"),
-        )
-    })
+        .map_err(|e| (SystemFile::Key, PemError::NoKey(e)))?;
+    builder
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| (SystemFile::Chain, PemError::Mismatch(e)))
 }
 
 /// Whether a system certificate chain and key (PEM texts) would load at the connector's
 /// start: the same parsing and key check. `Err` says why.
-pub fn check_system_certificate(chain_pem: &[u8], key_pem: &[u8]) -> Result<(), String> {
+pub fn check_system_certificate(chain_pem: &[u8], key_pem: &[u8]) -> Result<(), PemError> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(PemError::Provider)?
         .with_root_certificates(RootCertStore::empty());
     with_system_certificate(builder, chain_pem, key_pem)
         .map(drop)
@@ -170,7 +191,7 @@ impl BackendTls {
                             SystemFile::Chain => cert.display().to_string(),
                             SystemFile::Key => key.display().to_string(),
                         },
-                        reason,
+                        reason: reason.to_string(),
                     })?;
                 Some(Arc::new(config))
             }
@@ -195,44 +216,86 @@ impl BackendTls {
         tcp: TcpStream,
         host: &str,
         system_certificate: bool,
-    ) -> Result<TlsStream<TcpStream>, String> {
+    ) -> Result<TlsStream<TcpStream>, BackendTlsConnectError> {
         if self.empty_store && !self.trust_all {
-            return Err(
-                "the back-end trust store is empty and trust all is off, so no TLS \
-                        back end can be verified: add the back end's CA certificate to \
-                        [backend_tls] trust_store"
-                    .into(),
-            );
+            return Err(BackendTlsConnectError::EmptyTrustStore);
         }
         let config = if system_certificate {
-            self.with_cert.clone().ok_or(
-                "the entry logs on with the system certificate, but none is configured \
-                 ([backend_tls] system_certificate)",
-            )?
+            self.with_cert
+                .clone()
+                .ok_or(BackendTlsConnectError::NoSystemCertificate)?
         } else {
             self.plain.clone()
         };
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let name = ServerName::try_from(bare.to_owned())
-            .map_err(|_| format!("{host:?} is not a name TLS can verify"))?;
+            .map_err(|_| BackendTlsConnectError::BadServerName(host.to_owned()))?;
         TlsConnector::from(config)
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("TLS handshake with the back end failed: {e}"))
+            .map_err(BackendTlsConnectError::Handshake)
     }
+}
+
+/// Why TLS to a back end could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackendTlsConnectError {
+    /// No CA is trusted and trust all is off.
+    #[error(
+        "the back-end trust store is empty and trust all is off, so no TLS back end can be \
+         verified: add the back end's CA certificate to [backend_tls] trust_store"
+    )]
+    EmptyTrustStore,
+    /// The entry wants the system certificate and none is configured.
+    #[error(
+        "the entry logs on with the system certificate, but none is configured \
+         ([backend_tls] system_certificate)"
+    )]
+    NoSystemCertificate,
+    /// The internal host is no name or address a certificate can be checked against.
+    #[error("{0:?} is not a name TLS can verify")]
+    BadServerName(String),
+    /// The handshake failed (untrusted chain, wrong name, an alert from the back end …).
+    #[error("TLS handshake with the back end failed: {0}")]
+    Handshake(#[source] std::io::Error),
+}
+
+/// Why a system certificate could not be generated.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GenerateError {
+    /// A part of the subject is not `KEY=value`.
+    #[error("{0:?} is not KEY=value")]
+    NotKeyValue(String),
+    /// A subject attribute other than CN, O, OU, L, ST, C.
+    #[error("{0:?} is not one of CN, O, OU, L, ST, C")]
+    UnknownAttribute(String),
+    /// The subject has no CN.
+    #[error("the subject needs a CN")]
+    NoCommonName,
+    /// The validity is outside 1..=3650 days.
+    #[error("validity: 1 to 3650 days")]
+    Validity,
+    /// Generating the key or signing failed.
+    #[error("{0}")]
+    Rcgen(#[from] rcgen::Error),
 }
 
 /// A self-signed system certificate for `subject` (`CN=connector, O=ACME, C=DE`; CN, O, OU,
 /// L, ST and C are understood) valid for `days`, usable as a TLS client certificate: what
 /// SAP's Cloud Connector offers as "generate self-signed". Returns (certificate PEM, key PEM).
 /// A back end that should accept it needs it in its own trust list.
-pub fn generate_system_certificate(subject: &str, days: u32) -> Result<(String, String), String> {
+pub fn generate_system_certificate(
+    subject: &str,
+    days: u32,
+) -> Result<(String, String), GenerateError> {
     use rcgen::{CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair};
     let mut dn = DistinguishedName::new();
     for part in subject.split(',') {
         let (key, value) = part
             .split_once('=')
-            .ok_or_else(|| format!("{part:?} is not KEY=value"))?;
+            .ok_or_else(|| GenerateError::NotKeyValue(part.to_owned()))?;
         let ty = match key.trim().to_ascii_uppercase().as_str() {
             "CN" => DnType::CommonName,
             "O" => DnType::OrganizationName,
@@ -240,24 +303,24 @@ pub fn generate_system_certificate(subject: &str, days: u32) -> Result<(String, 
             "L" => DnType::LocalityName,
             "ST" => DnType::StateOrProvinceName,
             "C" => DnType::CountryName,
-            other => return Err(format!("{other:?} is not one of CN, O, OU, L, ST, C")),
+            other => return Err(GenerateError::UnknownAttribute(other.to_owned())),
         };
         dn.push(ty, value.trim());
     }
     if dn.get(&DnType::CommonName).is_none() {
-        return Err("the subject needs a CN".into());
+        return Err(GenerateError::NoCommonName);
     }
     if days == 0 || days > 3650 {
-        return Err("validity: 1 to 3650 days".into());
+        return Err(GenerateError::Validity);
     }
-    let key = KeyPair::generate().map_err(|e| e.to_string())?;
+    let key = KeyPair::generate()?;
     let mut params = CertificateParams::default();
     params.distinguished_name = dn;
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::minutes(5);
     params.not_after = now + time::Duration::days(i64::from(days));
-    let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
+    let cert = params.self_signed(&key)?;
     Ok((cert.pem(), key.serialize_pem()))
 }
 
@@ -310,6 +373,28 @@ impl ServerCertVerifier for TrustAll {
     }
 }
 
+/// The back-end TLS in force. A change of `[backend_tls]` in the configuration file replaces
+/// it (the reload watcher, after the new material loaded); every session takes the current
+/// one when it starts, so a trust-store edit applies to the next stream without a restart.
+#[derive(Debug)]
+pub(crate) struct LiveBackendTls(std::sync::RwLock<Arc<BackendTls>>);
+
+impl LiveBackendTls {
+    pub fn new(tls: BackendTls) -> Self {
+        LiveBackendTls(std::sync::RwLock::new(Arc::new(tls)))
+    }
+
+    /// The TLS material now.
+    pub fn current(&self) -> Arc<BackendTls> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts `tls` in force for the sessions that start from now on.
+    pub fn replace(&self, tls: BackendTls) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tls);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,6 +412,11 @@ mod tests {
         })
         .unwrap();
         assert!(tls.with_cert.is_some());
+        let shown = format!("{tls:?}");
+        assert_eq!(
+            shown,
+            "BackendTls { trust_all: true, empty_store: true, system_certificate: true }"
+        );
         for bad in ["O=ACME", "CN", "XX=1", ""] {
             assert!(generate_system_certificate(bad, 365).is_err(), "{bad:?}");
         }

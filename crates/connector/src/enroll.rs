@@ -32,6 +32,7 @@ use bytes::Bytes;
 use http::{header, Method, Request, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
+use portcullis_domain::secret::Secret;
 use portcullis_proto::enroll::{
     ApiError, EnrollRequest, EnrollResponse, EnrollToken, TokenFormatError, ENROLL_PATH,
 };
@@ -250,7 +251,7 @@ pub async fn enroll_via(
     }
     let identity = Identity::new(
         response.certificate_pem,
-        key_pem,
+        key_pem.into_inner(),
         response.ca_pem,
         Enrollment {
             tunnel_addr: response.tunnel_addr,
@@ -279,20 +280,13 @@ pub async fn enroll_via(
     Ok(identity)
 }
 
-/// An enrolment request ready to send, its key stored under the data directory.
+/// An enrolment request ready to send, its key stored under the data directory. `Debug`
+/// masks the key (and the request masks its token).
+#[derive(Debug)]
 pub struct Prepared {
     /// What goes to the hub.
     pub request: EnrollRequest,
-    key_pem: String,
-}
-
-impl std::fmt::Debug for Prepared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Prepared")
-            .field("request", &"…")
-            .field("key_pem", &"****")
-            .finish()
-    }
+    key_pem: Secret<String>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -348,7 +342,7 @@ pub fn prepare(token: &str, data_dir: &Path, force: bool) -> Result<Prepared, En
             csr_pem,
             hostname: crate::run::local_hostname(),
         },
-        key_pem,
+        key_pem: Secret::new(key_pem),
     })
 }
 
@@ -502,6 +496,24 @@ impl Drop for AbortOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prepared_enrolment_masks_its_key_and_token() {
+        let prepared = Prepared {
+            request: EnrollRequest {
+                token: "pce_tokensecret".into(),
+                csr_pem: "CSR".into(),
+                hostname: Some("conn-1".into()),
+            },
+            key_pem: Secret::new("-----BEGIN PRIVATE KEY-----\nKEYSECRET".into()),
+        };
+        let shown = format!("{prepared:?}");
+        assert!(shown.contains("conn-1"), "{shown}");
+        assert!(
+            !shown.contains("KEYSECRET") && !shown.contains("tokensecret"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn urls() {

@@ -32,18 +32,19 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use portcullis_domain::access::{AccessPermit, HostInHeader, RequestRefused};
+use portcullis_domain::cause::EndCause;
 use portcullis_proto::StreamOpen;
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, Mutex};
 use tokio::time::Instant;
 
+use crate::acl::AclSnapshot;
 use crate::audit::{AuditAction, AuditEvent, AuditLog};
+use crate::backend::{dial_backend, public_reason, BackendIo};
 use crate::backend_tls::BackendTls;
 use crate::config::DomainMapping;
 use crate::monitor::Monitor;
-use crate::session::{dial_backend, public_reason, BackendIo};
-use crate::shared::AclSnapshot;
 use crate::windows::show_target;
 
 type Body = BoxBody<Bytes, hyper::Error>;
@@ -89,6 +90,27 @@ struct Inner {
     stats: Arc<HttpStats>,
 }
 
+/// What ended an HTTP session badly.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HttpFailure {
+    /// The HTTP/1.1 handshake on the connection the session dialled failed.
+    #[error("HTTP handshake with the back end: {0}")]
+    BackendHandshake(#[source] hyper::Error),
+    /// Serving the client's connection (through the hub) failed.
+    #[error("{0}")]
+    Client(#[source] hyper::Error),
+}
+
+impl HttpFailure {
+    /// Why the session ended, and so whose fault it was.
+    pub fn cause(&self) -> EndCause {
+        match self {
+            HttpFailure::BackendHandshake(_) => EndCause::BackendError,
+            HttpFailure::Client(_) => EndCause::ClientError,
+        }
+    }
+}
+
 /// Serves HTTP on `client` until it closes or `stop` completes; `backend` is the connection
 /// the session dialled. Returns the error that ended it, if any.
 pub(crate) async fn serve<C, S>(
@@ -97,14 +119,14 @@ pub(crate) async fn serve<C, S>(
     ctx: HttpCtx,
     stats: Arc<HttpStats>,
     stop: S,
-) -> Option<String>
+) -> Option<HttpFailure>
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: Future<Output = ()>,
 {
     let first = match connect_backend(backend).await {
         Ok(sender) => Some(sender),
-        Err(e) => return Some(format!("HTTP handshake with the back end: {e}")),
+        Err(e) => return Some(HttpFailure::BackendHandshake(e)),
     };
     let inner = Arc::new(Inner {
         ctx,
@@ -120,7 +142,7 @@ where
         .serve_connection(TokioIo::new(client), service)
         .with_upgrades();
     tokio::select! {
-        r = conn => r.err().map(|e| e.to_string()),
+        r = conn => r.err().map(HttpFailure::Client),
         () = stop => None,
     }
 }
@@ -259,7 +281,10 @@ async fn decide(
     let req = req.map(|body| counted(body, counters.received.clone()));
     let backend_req = match backend_request(req, &permit, &allowed.target.origin_form(), upgrade) {
         Ok(r) => r,
-        Err(e) => return (text(StatusCode::BAD_REQUEST, &e), Some(resource), path),
+        Err(e) => {
+            let resp = text(StatusCode::BAD_REQUEST, &e.to_string());
+            return (resp, Some(resource), path);
+        }
     };
     let mut resp = match send(inner, backend_req).await {
         Ok(r) => r,
@@ -342,15 +367,13 @@ fn backend_request(
     permit: &AccessPermit,
     target: &str,
     websocket: bool,
-) -> Result<Request<Body>, String> {
+) -> Result<Request<Body>, RequestError> {
     let (mut parts, body) = req.into_parts();
     if !websocket {
         // Only WebSocket upgrades are checked and joined; any other (h2c, …) is not offered.
         parts.headers.remove(header::UPGRADE);
     }
-    parts.uri = target
-        .parse::<Uri>()
-        .map_err(|e| format!("bad request target: {e}"))?;
+    parts.uri = target.parse::<Uri>().map_err(RequestError::Target)?;
     parts.version = http::Version::HTTP_11;
     for name in HOP_BY_HOP {
         parts.headers.remove(name);
@@ -361,20 +384,45 @@ fn backend_request(
         HostInHeader::Internal => {
             parts.headers.insert(
                 HeaderName::from_static("x-forwarded-host"),
-                HeaderValue::from_str(&virtual_authority).map_err(|e| e.to_string())?,
+                HeaderValue::from_str(&virtual_authority)?,
             );
             authority(permit.internal_host(), permit.internal_port())
         }
     };
-    parts.headers.insert(
-        header::HOST,
-        HeaderValue::from_str(&host).map_err(|e| e.to_string())?,
-    );
+    parts
+        .headers
+        .insert(header::HOST, HeaderValue::from_str(&host)?);
     Ok(Request::from_parts(parts, body))
 }
 
+/// Why a request could not be put to the back end.
+#[derive(Debug, thiserror::Error)]
+enum RequestError {
+    /// The request target is no URI.
+    #[error("bad request target: {0}")]
+    Target(#[source] http::uri::InvalidUri),
+    /// A host name no header can carry.
+    #[error("{0}")]
+    Header(#[from] http::header::InvalidHeaderValue),
+}
+
+/// Why the back end gave no answer; the text reaches the client in a 502, so it never names
+/// an internal address.
+#[derive(Debug, thiserror::Error)]
+enum SendError {
+    /// Re-dialling failed: the public reason.
+    #[error("{0}")]
+    Dial(String),
+    /// The HTTP/1.1 handshake on a new connection failed.
+    #[error("{0}")]
+    Handshake(#[source] hyper::Error),
+    /// Sending the request or reading the answer failed: the error with its causes.
+    #[error("{0}")]
+    Request(String),
+}
+
 /// Sends on the kept-alive back-end connection, dialling a new one when it is gone.
-async fn send(inner: &Inner, req: Request<Body>) -> Result<Response<Incoming>, String> {
+async fn send(inner: &Inner, req: Request<Body>) -> Result<Response<Incoming>, SendError> {
     let mut backend = inner.backend.lock().await;
     let usable = match backend.as_mut() {
         Some(sender) => sender.ready().await.is_ok(),
@@ -387,12 +435,17 @@ async fn send(inner: &Inner, req: Request<Body>) -> Result<Response<Incoming>, S
             .await
             .map_err(|e| {
                 tracing::info!(session = %inner.ctx.open.session_id, error = %e.message, "re-dialling the back end failed");
-                e.public.unwrap_or_else(|| public_reason(e.code).to_owned())
+                SendError::Dial(e.public.unwrap_or_else(|| public_reason(e.code).to_owned()))
             })?;
-        *backend = Some(connect_backend(io).await.map_err(|e| e.to_string())?);
+        *backend = Some(connect_backend(io).await.map_err(SendError::Handshake)?);
     }
-    let sender = backend.as_mut().ok_or("no back-end connection")?;
-    sender.send_request(req).await.map_err(|e| chain(&e))
+    let Some(sender) = backend.as_mut() else {
+        return Err(SendError::Request("no back-end connection".into()));
+    };
+    sender
+        .send_request(req)
+        .await
+        .map_err(|e| SendError::Request(chain(&e)))
 }
 
 /// An error with its causes: hyper's own text ("connection error") says little, the cause

@@ -15,11 +15,11 @@
 //! old file or the new one, never half of one. An existing identity is never replaced unless
 //! the caller says so (`force`): overwriting it by accident would orphan the enrolment on the hub.
 
-use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use portcullis_domain::secret::Secret;
 use portcullis_transport::pki::{self, fingerprint_hex};
 use portcullis_transport::tls::{self, TlsError};
 use serde::{Deserialize, Serialize};
@@ -84,26 +84,15 @@ pub struct Enrollment {
 }
 
 /// A connector identity. `Debug` never prints the private key.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// The client certificate (PEM).
     pub certificate_pem: String,
     /// The pinned hub CA (PEM).
     pub ca_pem: String,
-    key_pem: String,
+    key_pem: Secret<String>,
     /// Enrolment facts.
     pub enrollment: Enrollment,
-}
-
-impl fmt::Debug for Identity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Identity")
-            .field("certificate_pem", &self.certificate_pem)
-            .field("ca_pem", &self.ca_pem)
-            .field("key_pem", &"****")
-            .field("enrollment", &self.enrollment)
-            .finish()
-    }
 }
 
 impl Identity {
@@ -118,7 +107,7 @@ impl Identity {
         Identity {
             certificate_pem,
             ca_pem,
-            key_pem,
+            key_pem: Secret::new(key_pem),
             enrollment,
         }
     }
@@ -127,7 +116,7 @@ impl Identity {
     ///
     /// Security: a secret; never log it.
     pub fn key_pem(&self) -> &str {
-        &self.key_pem
+        self.key_pem.expose()
     }
 
     /// `data_dir/identity`.
@@ -172,7 +161,7 @@ impl Identity {
         Ok(Identity {
             certificate_pem,
             ca_pem,
-            key_pem,
+            key_pem: Secret::new(key_pem),
             enrollment,
         })
     }
@@ -191,7 +180,7 @@ impl Identity {
                 reason: e.to_string(),
             })?;
         // The key first: a certificate without its key is useless, the reverse is harmless.
-        write_atomic(&dir.join(KEY_FILE), self.key_pem.as_bytes())?;
+        write_atomic(&dir.join(KEY_FILE), self.key_pem.expose().as_bytes())?;
         write_atomic(&dir.join(CERT_FILE), self.certificate_pem.as_bytes())?;
         write_atomic(&dir.join(CA_FILE), self.ca_pem.as_bytes())?;
         write_atomic(&dir.join(ENROLLMENT_FILE), &enrollment)?;
@@ -208,10 +197,11 @@ impl Identity {
                 path: PathBuf::from(CERT_FILE),
                 reason: e.to_string(),
             })?;
-        let key = pki::pem_to_private_key(&self.key_pem).map_err(|e| IdentityError::Invalid {
-            path: PathBuf::from(KEY_FILE),
-            reason: e.to_string(),
-        })?;
+        let key =
+            pki::pem_to_private_key(self.key_pem.expose()).map_err(|e| IdentityError::Invalid {
+                path: PathBuf::from(KEY_FILE),
+                reason: e.to_string(),
+            })?;
         Ok(tls::tunnel_client_config(ca, chain, key)?)
     }
 }
@@ -301,4 +291,29 @@ fn warn_if_key_readable_by_others(path: &Path) {
     }
     #[cfg(not(unix))]
     let _ = path;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_certificates_but_not_the_key() {
+        let identity = Identity::new(
+            "CERT".into(),
+            "-----BEGIN PRIVATE KEY-----\nKEYSECRET".into(),
+            "HUBCA".into(),
+            Enrollment {
+                tunnel_addr: "hub:8443".into(),
+                tunnel_server_name: "hub".into(),
+                connector_id: 7,
+                company: "acme".into(),
+                location: "loc".into(),
+            },
+        );
+        let shown = format!("{identity:?}");
+        assert!(shown.contains("CERT") && shown.contains("HUBCA"), "{shown}");
+        assert!(!shown.contains("KEYSECRET"), "{shown}");
+        assert!(identity.key_pem().ends_with("KEYSECRET"));
+    }
 }

@@ -12,24 +12,34 @@
 //! - [`identity`]: client certificate, key, pinned CA and enrolment facts under `data_dir/identity/`.
 //! - [`enroll`](mod@enroll): one-time-token enrolment over HTTPS pinned by the token's CA fingerprint.
 //! - [`audit`]: the append-only, hash-chained audit log and its verifier.
-//! - [`run`](mod@run): the agent loop ([`run()`], [`spawn`]), reconnect back-off, [`Status`].
+//! - [`run`](mod@run): the agent loop ([`run()`], [`spawn`]), reconnect back-off.
+//! - [`status`]: what the agent publishes about itself ([`Status`], [`State`]).
 //! - [`tunnel`]: one established tunnel: multiplexer driver, control channel, heartbeats.
 //! - [`session`]: one stream: window rule, access check, [`session::dial`] (takes a permit),
 //!   relay, audit.
 //! - [`windows`]: the window table the hub feeds and the window rule ([`windows::check`]);
 //!   sans-IO, time passed in.
 //! - [`local`]: the admin socket `data_dir/connector.sock` (mode 0600) for
-//!   `portcullis connector windows` and `close-window`.
+//!   `portcullis connector windows` and `close-window`; its wire types in [`local::protocol`].
+//! - `ops` (private): the admin's operations (status, windows, closing one, monitoring,
+//!   reachability, access and trust-store edits) with typed results and errors; the socket,
+//!   and later a web UI or REST API, call them.
+//! - `config_file` (private): reading the configuration file for an edit, checking and
+//!   replacing it.
 //! - `http` (private): HTTP processing for `http` entries: resources, host header, redirects
 //!   and cookies mapped back, WebSocket upgrades.
 //! - [`access_edit`]: export, import and remove `[[access]]` entries in the configuration file.
-//! - [`backend_tls`]: TLS to back ends: trust store, trust all, system certificate.
+//! - `backend` (private): dialling a back end with an access permit, plain or TLS.
+//! - [`backend_tls`]: TLS to back ends: trust store, trust all, system certificate, and the
+//!   material in force (replaced on reload).
 //! - [`pkcs12`]: a PKCS#12 file turned into the system certificate's PEM chain and key.
 //! - [`monitor`]: per-request records of HTTP entries (recent, slowest, buckets, usage).
 //! - [`reach`]: reachability checks of access control entries.
 //! - `reload` (private): live reload of `[[access]]` from the configuration file.
 //! - `live` (private): the registry of live sessions and the window table, re-checked when the
 //!   list or a window changes, and the timer that ends sessions when their window's end passes.
+//! - `acl` (private): the access list as held at run time (versioned snapshots), the
+//!   inventory the hub is told and its frame length.
 //! - `shared` (private): the state the tasks share (ACL snapshots, status, audit, the outbox of
 //!   window closes for the hub).
 //! - `outbox` (private): the window closes made at the connector that the hub has not
@@ -37,9 +47,10 @@
 //!   restart neither reopens those windows nor keeps the hub from hearing of them.
 //!
 //! # Audit actions
-//! `session.refused`, `session.start`, `session.end` (with `ended_by`: `access removed`,
-//! `window closed by hub`, `window expired`, `window closed at connector by …`, `tunnel lost`,
-//! `connector shutdown` …), `tunnel.connected`, `tunnel.disconnected`, `acl.reloaded`,
+//! `session.refused`, `session.start`, `session.end` (with `cause`, an
+//! [`EndCause`](portcullis_domain::cause::EndCause) code, `fault` when the end was a failure,
+//! and the human `ended_by`: `access removed`, `window closed by hub`, `window expired`,
+//! `window closed at connector by …`, `tunnel lost`, `connector shutdown` …), `tunnel.connected`, `tunnel.disconnected`, `acl.reloaded`,
 //! `window.closed` (by the hub or at the connector). See [`audit::AuditAction`].
 //!
 //! # Shutdown
@@ -49,15 +60,19 @@
 #![forbid(unsafe_code)]
 
 pub mod access_edit;
+mod acl;
 pub mod audit;
+mod backend;
 pub mod backend_tls;
 pub mod config;
+mod config_file;
 pub mod enroll;
 mod http;
 pub mod identity;
 mod live;
 pub mod local;
 pub mod monitor;
+mod ops;
 mod outbox;
 pub mod pkcs12;
 pub mod reach;
@@ -65,6 +80,7 @@ mod reload;
 pub mod run;
 pub mod session;
 mod shared;
+pub mod status;
 pub mod trust_edit;
 pub mod tunnel;
 pub mod windows;

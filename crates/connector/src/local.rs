@@ -8,7 +8,9 @@
 //! socket file left behind by a connector that crashed is replaced; one that still answers
 //! means another connector runs with the same `data_dir`, and this one refuses to start.
 //!
-//! The protocol is one request per connection, one JSON object per line each way
+//! This module is the socket's transport only: accept, check the peer, read one line, parse
+//! it, call the operation (the `ops` module, where the rules live) and render its result or
+//! error. The protocol is one request per connection, one JSON object per line each way
 //! ([`Request`], [`Response`]), within [`REQUEST_DEADLINE`] and [`MAX_REQUEST_LEN`] bytes;
 //! at most [`MAX_CLIENTS`] connections are served at once.
 //!
@@ -29,20 +31,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_proto::MAX_TEXT_LEN;
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-mod status;
+pub mod protocol;
 
-pub use status::StatusView;
+use protocol::error;
+pub use protocol::{ErrorCode, Request, Response, StatusView};
 
-use crate::reach::Reachability;
+use crate::access_edit::EditError;
+use crate::ops::{self, OpError};
 use crate::shared::{LocalCaller, Shared};
-use crate::windows::{now_ms, CloseError, WindowView};
+use crate::windows::CloseError;
 
 /// The socket's file name under `data_dir`.
 pub const SOCKET_FILE: &str = "connector.sock";
@@ -56,156 +58,6 @@ pub const MAX_CLIENTS: usize = 8;
 /// Where the admin socket of a connector with `data_dir` lives.
 pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join(SOCKET_FILE)
-}
-
-/// A request to the running connector.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum Request {
-    /// List the connector's windows.
-    Windows,
-    /// Close a window at the connector.
-    CloseWindow {
-        /// The window id.
-        window: String,
-        /// Who closes it (a login name; recorded in the audit log and sent to the hub).
-        by: String,
-        /// Why, free text.
-        #[serde(default)]
-        reason: Option<String>,
-    },
-    /// The HTTP monitoring records (recent requests, top time consumers, duration buckets,
-    /// usage per host and resource).
-    Monitor,
-    /// The `[[access]]` entries of the configuration file, as a file of their own.
-    AccessExport,
-    /// Merges `[[access]]` entries into the configuration file by name; `overwrite`
-    /// replaces existing ones.
-    AccessImport {
-        /// A file of `[[access]]` tables (what `AccessExport` answers).
-        toml: String,
-        /// Replace entries that exist.
-        #[serde(default)]
-        overwrite: bool,
-    },
-    /// Removes an entry from the configuration file.
-    AccessRemove {
-        /// The entry's name.
-        name: String,
-    },
-    /// The back-end trust store: every certificate of every configured file.
-    TrustList,
-    /// Adds a certificate (PEM) to the trust store, as `<data_dir>/trust/<name>.pem`.
-    TrustAdd {
-        /// File name without `.pem`.
-        name: String,
-        /// One or more PEM certificates.
-        pem: String,
-    },
-    /// Takes a file out of the trust store: an added certificate's name, or a path exactly as
-    /// the configuration lists it.
-    TrustRemove {
-        /// The name or path.
-        name: String,
-    },
-    /// The connector's state: tunnel, and whether its audit log can be written.
-    Status,
-    /// Check whether the access entries' back ends are reachable (all, or the one named).
-    Check {
-        /// Only this entry.
-        #[serde(default)]
-        entry: Option<String>,
-    },
-}
-
-/// The connector's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Response {
-    /// Every window the connector knows, with its state by the connector's clock.
-    Windows {
-        /// Sorted by start, then id.
-        windows: Vec<WindowView>,
-    },
-    /// The window is closed now.
-    Closed {
-        /// The window as it is now.
-        window: WindowView,
-        /// Live sessions the close cut.
-        sessions_cut: usize,
-    },
-    /// The HTTP monitoring records.
-    Monitor {
-        /// The records now.
-        view: crate::monitor::MonitorView,
-    },
-    /// The access list as TOML.
-    AccessExport {
-        /// `[[access]]` tables.
-        toml: String,
-    },
-    /// The configuration file was changed; the connector applies it within a second.
-    AccessEdited {
-        /// What an import did (empty for a removal).
-        summary: crate::access_edit::ImportSummary,
-        /// Entries removed.
-        removed: Vec<String>,
-    },
-    /// The trust store as configured now.
-    TrustStore {
-        /// `[backend_tls] trust_all`.
-        trust_all: bool,
-        /// Every certificate of every file, in configuration order.
-        certificates: Vec<crate::trust_edit::TrustedCert>,
-        /// Files that could not be read or parsed, with why.
-        problems: Vec<String>,
-    },
-    /// The trust store was changed; the connector applies it within a second.
-    TrustEdited {
-        /// The file added or removed.
-        file: String,
-        /// The certificates it holds (added) or held (removed).
-        certificates: Vec<crate::trust_edit::TrustedCert>,
-    },
-    /// The connector's state.
-    Status {
-        /// What it is doing and whether it can audit.
-        view: StatusView,
-    },
-    /// Reachability results, one per entry checked.
-    Reachability {
-        /// In configuration order.
-        results: Vec<Reachability>,
-    },
-    /// The request was refused.
-    Error {
-        /// Machine-readable reason.
-        code: ErrorCode,
-        /// Human-readable text.
-        message: String,
-    },
-}
-
-/// Why a request was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// The connector does not know the window.
-    UnknownWindow,
-    /// The window is closed already.
-    AlreadyClosed,
-    /// The request is not valid JSON, too long, or has a bad field.
-    BadRequest,
-    /// The caller is neither the connector's user nor root.
-    Forbidden,
-    /// No access entry has the name given.
-    UnknownEntry,
-    /// The edit was refused: the result would not load, or the connector has no
-    /// configuration file to edit.
-    EditRefused,
-    /// No file of the trust store has the name given.
-    UnknownCertificate,
 }
 
 /// Why the admin socket could not be created.
@@ -396,183 +248,104 @@ async fn handle(stream: UnixStream, shared: &Shared, owner_uid: u32) {
     let _ = w.shutdown().await;
 }
 
+/// Calls the operation `req` asks for and renders its result.
 async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32>) -> Response {
-    match req {
-        Request::AccessExport => match read_config(shared).await {
-            Ok((_, text)) => match crate::access_edit::export(&text) {
-                Ok(toml) => Response::AccessExport { toml },
-                Err(e) => error(ErrorCode::EditRefused, &e.0),
-            },
-            Err(e) => error(ErrorCode::EditRefused, &e),
-        },
+    let done = match req {
+        Request::AccessExport => ops::access::export(shared)
+            .await
+            .map(|toml| Response::AccessExport { toml }),
         Request::AccessImport { toml, overwrite } => {
-            edit_config(shared, uid, "import", |text| {
-                crate::access_edit::import(text, &toml, overwrite)
-                    .map(|(new, summary)| (new, summary, Vec::new()))
-            })
+            ops::access::import(shared, uid, &toml, overwrite)
+                .await
+                .map(access_edited)
+        }
+        Request::AccessRemove { name } => ops::access::remove(shared, uid, &name)
             .await
-        }
-        Request::AccessRemove { name } => {
-            edit_config(shared, uid, "remove", |text| {
-                crate::access_edit::remove(text, &name)
-                    .map(|new| (new, Default::default(), vec![name.clone()]))
-            })
+            .map(access_edited),
+        Request::TrustList => ops::trust::list(shared)
             .await
-        }
-        Request::TrustList => crate::trust_edit::list(shared).await,
-        Request::TrustAdd { name, pem } => crate::trust_edit::add(shared, uid, &name, &pem).await,
-        Request::TrustRemove { name } => crate::trust_edit::remove(shared, uid, &name).await,
-        Request::Status => Response::Status {
-            view: StatusView::of(shared),
-        },
-        Request::Monitor => Response::Monitor {
-            view: shared.monitor.view(),
-        },
-        Request::Check { entry } => {
-            let acl = shared.acl.borrow().acl.clone();
-            if let Some(name) = &entry {
-                if !acl.entries().iter().any(|e| &e.name == name) {
-                    return error(
-                        ErrorCode::UnknownEntry,
-                        &format!("no access entry is named {name:?}"),
-                    );
-                }
-            }
-            Response::Reachability {
-                results: crate::reach::check_all(
-                    &acl,
-                    entry.as_deref(),
-                    &shared.backend_tls.current(),
-                )
-                .await,
-            }
-        }
-        Request::Windows => Response::Windows {
-            windows: shared.live.window_views(now_ms()),
-        },
-        Request::CloseWindow { window, by, reason } => {
-            if let Err(why) = check_close(&window, &by, reason.as_deref()) {
-                return error(ErrorCode::BadRequest, &why);
-            }
-            let caller = LocalCaller { by, uid, pid };
-            match shared.close_window_locally(&window, &caller, reason) {
-                Ok((window, sessions_cut)) => Response::Closed {
-                    window,
-                    sessions_cut,
-                },
-                Err(e @ CloseError::Unknown(_)) => error(ErrorCode::UnknownWindow, &e.to_string()),
-                Err(e) => error(ErrorCode::AlreadyClosed, &e.to_string()),
-            }
-        }
-    }
-}
-
-pub(crate) async fn read_config(shared: &Shared) -> Result<(PathBuf, String), String> {
-    let path = shared
-        .config_path
-        .clone()
-        .ok_or("this connector runs without a configuration file; nothing to edit")?;
-    let text = tokio::fs::read_to_string(&path)
-        .await
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok((path, text))
-}
-
-/// Reads the configuration, applies `change`, checks the result loads, writes it atomically
-/// (the reload watcher applies it) and audits the edit.
-async fn edit_config(
-    shared: &Shared,
-    uid: Option<u32>,
-    op: &str,
-    change: impl FnOnce(
-        &str,
-    ) -> Result<
-        (String, crate::access_edit::ImportSummary, Vec<String>),
-        crate::access_edit::EditError,
-    >,
-) -> Response {
-    let _serial = shared.edit_lock.lock().await;
-    let (path, text) = match read_config(shared).await {
-        Ok(pair) => pair,
-        Err(e) => return error(ErrorCode::EditRefused, &e),
-    };
-    let (new, summary, removed) = match change(&text) {
-        Ok(r) => r,
-        Err(e) if e.0.starts_with("no access entry is named") => {
-            return error(ErrorCode::UnknownEntry, &e.0)
-        }
-        Err(e) => return error(ErrorCode::EditRefused, &e.0),
-    };
-    if let Err(refused) = write_config(&path, &new).await {
-        return refused;
-    }
-    shared.audit.record_or_log(crate::audit::AuditEvent::new(
-        crate::audit::AuditAction::AccessEdited,
-        "ok",
-        serde_json::json!({
-            "op": op, "uid": uid, "file": path.display().to_string(),
-            "added": summary.added, "replaced": summary.replaced,
-            "skipped": summary.skipped, "removed": removed,
+            .map(|t| Response::TrustStore {
+                trust_all: t.trust_all,
+                certificates: t.certificates,
+                problems: t.problems,
+            }),
+        Request::TrustAdd { name, pem } => ops::trust::add(shared, uid, &name, &pem)
+            .await
+            .map(trust_edited),
+        Request::TrustRemove { name } => ops::trust::remove(shared, uid, &name)
+            .await
+            .map(trust_edited),
+        Request::Status => Ok(Response::Status {
+            view: ops::status(shared),
         }),
-    ));
-    Response::AccessEdited { summary, removed }
-}
-
-/// Checks that `new` loads as a configuration (its `[backend_tls]` files too, so the reload
-/// puts it in force) and replaces the file at `path` with it atomically.
-pub(crate) async fn write_config(path: &Path, new: &str) -> Result<(), Response> {
-    let base = crate::config::base_dir_of(path);
-    let loaded = crate::config::ConnectorConfig::from_toml_str(new, &base)
-        .map_err(|e| e.to_string())
-        .and_then(|c| {
-            crate::backend_tls::BackendTls::load(&c.backend_tls)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        });
-    if let Err(e) = loaded {
-        return Err(error(
-            ErrorCode::EditRefused,
-            &format!("the configuration would not load, nothing changed: {e}"),
-        ));
-    }
-    let tmp = path.with_extension("toml.edit");
-    let write = async {
-        tokio::fs::write(&tmp, new).await?;
-        if let Ok(meta) = tokio::fs::metadata(path).await {
-            tokio::fs::set_permissions(&tmp, meta.permissions()).await?;
+        Request::Monitor => Ok(Response::Monitor {
+            view: ops::monitor(shared),
+        }),
+        Request::Check { entry } => ops::check(shared, entry.as_deref())
+            .await
+            .map(|results| Response::Reachability { results }),
+        Request::Windows => Ok(Response::Windows {
+            windows: ops::windows(shared),
+        }),
+        Request::CloseWindow { window, by, reason } => {
+            let caller = LocalCaller { by, uid, pid };
+            ops::close_window(shared, &window, &caller, reason).map(|c| Response::Closed {
+                window: c.window,
+                sessions_cut: c.sessions_cut,
+            })
         }
-        tokio::fs::rename(&tmp, path).await
     };
-    if let Err(e) = write.await {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(error(
-            ErrorCode::EditRefused,
-            &format!("cannot write {}: {e}", path.display()),
-        ));
-    }
-    Ok(())
+    done.unwrap_or_else(|e| error(error_code(&e), &e.to_string()))
 }
 
-/// The fields travel to the hub in `WindowClosed`, whose decoder enforces the same limits.
-fn check_close(window: &str, by: &str, reason: Option<&str>) -> Result<(), String> {
-    let printable = |s: &str| !s.chars().any(char::is_control);
-    if window.is_empty() || window.len() > MAX_TEXT_LEN {
-        return Err(format!("window must be 1..={MAX_TEXT_LEN} bytes"));
+fn access_edited(e: ops::access::AccessEdited) -> Response {
+    Response::AccessEdited {
+        summary: e.summary,
+        removed: e.removed,
     }
-    if by.trim().is_empty() || by.len() > MAX_TEXT_LEN || !printable(by) {
-        return Err(format!(
-            "by must be 1..={MAX_TEXT_LEN} bytes without control characters"
-        ));
-    }
-    if reason.is_some_and(|r| r.len() > MAX_TEXT_LEN) {
-        return Err(format!("reason must be at most {MAX_TEXT_LEN} bytes"));
-    }
-    Ok(())
 }
 
-pub(crate) fn error(code: ErrorCode, message: &str) -> Response {
-    Response::Error {
-        code,
-        message: message.to_owned(),
+fn trust_edited(e: ops::trust::TrustEdited) -> Response {
+    Response::TrustEdited {
+        file: e.file,
+        certificates: e.certificates,
+    }
+}
+
+/// The wire code of an operation's error.
+fn error_code(e: &OpError) -> ErrorCode {
+    match e {
+        OpError::Close(CloseError::Unknown(_)) => ErrorCode::UnknownWindow,
+        OpError::Close(_) => ErrorCode::AlreadyClosed,
+        OpError::CloseRequest(_)
+        | OpError::TrustName(_)
+        | OpError::PemTooLong
+        | OpError::Certificate(_) => ErrorCode::BadRequest,
+        OpError::UnknownEntry(_) | OpError::Edit(EditError::UnknownEntry(_)) => {
+            ErrorCode::UnknownEntry
+        }
+        OpError::UnknownCertificate(_) => ErrorCode::UnknownCertificate,
+        _ => ErrorCode::EditRefused,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_keep_their_wire_codes() {
+        let unknown = OpError::Edit(EditError::UnknownEntry("erp".into()));
+        assert_eq!(error_code(&unknown), ErrorCode::UnknownEntry);
+        assert_eq!(unknown.to_string(), "no access entry is named \"erp\"");
+        let refused = OpError::Edit(EditError::AlreadyTrusted("/a.pem".into()));
+        assert_eq!(error_code(&refused), ErrorCode::EditRefused);
+        let closed = OpError::Close(CloseError::Unknown("42".into()));
+        assert_eq!(error_code(&closed), ErrorCode::UnknownWindow);
+        assert_eq!(error_code(&OpError::PemTooLong), ErrorCode::BadRequest);
+        assert_eq!(
+            error_code(&OpError::UnknownCertificate("x".into())),
+            ErrorCode::UnknownCertificate
+        );
     }
 }

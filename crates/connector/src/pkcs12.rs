@@ -143,7 +143,7 @@ pub fn import(p12: &[u8], password: &str, alias: Option<&str>) -> Result<Importe
     let chain_pem: String = chain.iter().map(|der| pem("CERTIFICATE", der)).collect();
     let key_pem = pem("PRIVATE KEY", key.key.as_der());
     check_system_certificate(chain_pem.as_bytes(), key_pem.as_bytes())
-        .map_err(ImportError::Unusable)?;
+        .map_err(|e| ImportError::Unusable(e.to_string()))?;
 
     let cert = &archive.certs[leaf].cert;
     let not_after = x509_parser::parse_x509_certificate(cert.as_der())

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use http_body_util::Empty;
 use hyper_util::rt::TokioIo;
-use portcullis_domain::access::{AccessControlList, AccessEntry};
+use portcullis_domain::access::{AccessControlList, AccessEntry, Denied};
 use serde::{Deserialize, Serialize};
 
+use crate::backend::{dial_backend, DialError};
 use crate::backend_tls::BackendTls;
-use crate::session::dial_backend;
 
 /// How long one entry's check may take.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -53,11 +53,11 @@ pub async fn check_entry(
     };
     let outcome = match tokio::time::timeout(CHECK_TIMEOUT, probe(acl, entry, tls)).await {
         Ok(r) => r,
-        Err(_) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
+        Err(_) => Err(ProbeError::Timeout),
     };
     let (reachable, detail) = match outcome {
         Ok(detail) => (true, detail),
-        Err(detail) => (false, detail),
+        Err(e) => (false, e.to_string()),
     };
     Reachability {
         entry: entry.name.clone(),
@@ -83,17 +83,39 @@ pub async fn check_all(
     futures_util::future::join_all(checks).await
 }
 
+/// Why a reachability check failed; its text is the check's `detail`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProbeError {
+    /// The list does not allow the entry's own first port (cannot happen for a valid entry).
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    /// Connecting, or the TLS handshake, failed.
+    #[error(transparent)]
+    Dial(#[from] DialError),
+    /// The HTTP/1.1 handshake failed.
+    #[error("HTTP: {0}")]
+    HttpHandshake(#[source] hyper::Error),
+    /// The `HEAD /` request could not be built (a virtual host no header can carry).
+    #[error("{0}")]
+    Request(#[source] http::Error),
+    /// The `HEAD /` request got no answer.
+    #[error("HEAD / failed: {0}")]
+    Head(#[source] hyper::Error),
+    /// The whole check took longer than [`CHECK_TIMEOUT`].
+    #[error("no answer within {CHECK_TIMEOUT:?}")]
+    Timeout,
+}
+
 async fn probe(
     acl: &AccessControlList,
     entry: &AccessEntry,
     tls: &BackendTls,
-) -> Result<String, String> {
+) -> Result<String, ProbeError> {
     // The permit for the entry's first port: dialling needs one, and it maps exactly as a
     // session would.
-    let permit = acl
-        .check(&entry.virtual_target.host, entry.virtual_target.first)
-        .map_err(|e| e.to_string())?;
-    let io = dial_backend(&permit, tls).await.map_err(|e| e.message)?;
+    let permit = acl.check(&entry.virtual_target.host, entry.virtual_target.first)?;
+    let io = dial_backend(&permit, tls).await?;
     if !entry.protocol.is_http() {
         return Ok(if entry.protocol.is_tls() {
             "TLS handshake".into()
@@ -103,7 +125,7 @@ async fn probe(
     }
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
-        .map_err(|e| format!("HTTP: {e}"))?;
+        .map_err(ProbeError::HttpHandshake)?;
     tokio::spawn(conn);
     let host = format!(
         "{}:{}",
@@ -112,10 +134,7 @@ async fn probe(
     let req = http::Request::head("/")
         .header(http::header::HOST, host)
         .body(Empty::<bytes::Bytes>::new())
-        .map_err(|e| e.to_string())?;
-    let resp = sender
-        .send_request(req)
-        .await
-        .map_err(|e| format!("HEAD / failed: {e}"))?;
+        .map_err(ProbeError::Request)?;
+    let resp = sender.send_request(req).await.map_err(ProbeError::Head)?;
     Ok(format!("HTTP {}", resp.status().as_u16()))
 }

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::audit::{AuditAction, AuditEvent};
 use crate::backend_tls::{BackendTls, BackendTlsConfig};
-use crate::config::{base_dir_of, ConnectorConfig};
+use crate::config::{base_dir_of, ConfigError, ConnectorConfig};
 use crate::shared::Shared;
 
 /// How often the configuration file is checked.
@@ -135,19 +135,26 @@ pub(crate) async fn watch(
 #[derive(Debug)]
 enum Decision {
     /// It does not parse or validate: keep the running list.
-    Invalid(String),
+    Invalid(Rejected),
     /// Valid, with the same `[[access]]` list.
     Unchanged(ConnectorConfig),
     /// Valid, with a different list.
     Changed(ConnectorConfig),
 }
 
+/// Why a changed configuration file was refused.
+#[derive(Debug, thiserror::Error)]
+enum Rejected {
+    #[error("the file is not UTF-8")]
+    NotUtf8,
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
 fn decide(bytes: Vec<u8>, path: &Path, current: &AccessControlList) -> Decision {
     let parsed = String::from_utf8(bytes)
-        .map_err(|_| "the file is not UTF-8".to_owned())
-        .and_then(|text| {
-            ConnectorConfig::from_toml_str(&text, &base_dir_of(path)).map_err(|e| e.to_string())
-        });
+        .map_err(|_| Rejected::NotUtf8)
+        .and_then(|text| Ok(ConnectorConfig::from_toml_str(&text, &base_dir_of(path))?));
     match parsed {
         Err(e) => Decision::Invalid(e),
         Ok(c) if c.access == *current => Decision::Unchanged(c),
@@ -289,11 +296,11 @@ mod tests {
         let path = Path::new("/etc/c.toml");
         let bad = format!("{A}[[access]]\nname = \"x\"\nvirtual = \"nope\"\ninternal = \"h:1\"\n");
         match decide(bad.into_bytes(), path, &current) {
-            Decision::Invalid(e) => assert!(e.contains("\"x\""), "{e}"),
+            Decision::Invalid(e) => assert!(e.to_string().contains("\"x\""), "{e}"),
             other => panic!("{other:?}"),
         }
         match decide(vec![0xff, 0xfe], path, &current) {
-            Decision::Invalid(e) => assert!(e.contains("UTF-8"), "{e}"),
+            Decision::Invalid(e) => assert!(e.to_string().contains("UTF-8"), "{e}"),
             other => panic!("{other:?}"),
         }
     }
@@ -309,6 +316,7 @@ mod tests {
         }
         match decide(text.into_bytes(), Path::new("/etc/c.toml"), &current) {
             Decision::Invalid(e) => {
+                let e = e.to_string();
                 let limit = portcullis_proto::MAX_FRAME_LEN.to_string();
                 assert!(e.contains("frame limit") && e.contains(&limit), "{e}");
             }

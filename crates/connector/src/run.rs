@@ -19,8 +19,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use portcullis_proto::{Hello, Reject, RejectCode, VersionWarning, Welcome};
-use portcullis_transport::backoff::Backoff;
+use portcullis_proto::{Hello, Reject, RejectCode, Welcome};
+use portcullis_transport::backoff::{Backoff, BackoffConfig};
 use portcullis_transport::proxy::{self, HttpProxy, ProxyError};
 use portcullis_transport::tunnel::{connector_handshake, ConnectorMux, MuxSettings, TunnelError};
 use rustls_pki_types::ServerName;
@@ -33,74 +33,16 @@ use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::acl::AclSnapshot;
 use crate::audit::{AuditAction, AuditError, AuditEvent, AuditLog, AUDIT_FILE};
 use crate::config::{check_inventory, ConfigError, ConnectorConfig, HostPort};
-use crate::identity::{Identity, IdentityError};
-use crate::shared::{AclSnapshot, Shared};
+use crate::identity::{Enrollment, Identity, IdentityError};
+use crate::shared::Shared;
+pub use crate::status::{State, Status};
 use crate::tunnel::{self, TunnelCtx, TunnelEnd, CUT_WAIT, DRAIN_GRACE};
 
 /// Deadline for each phase of establishing a tunnel (TCP/proxy, TLS, handshake).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Where the agent is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    /// Dialling the hub, or waiting to retry.
-    Connecting,
-    /// A tunnel is up.
-    Connected,
-    /// The hub refused the last attempt. With a fatal code `run` has returned; otherwise
-    /// the agent retries after back-off.
-    Rejected,
-    /// `run` has returned (shutdown or a fatal error other than a rejection).
-    Stopped,
-}
-
-/// What the agent publishes about itself.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Status {
-    /// Where the agent is.
-    pub state: State,
-    /// The hub's version, from the last `Welcome` (kept after the tunnel drops).
-    pub hub_version: Option<String>,
-    /// The hub's sunset warning, from the last `Welcome`.
-    pub warning: Option<VersionWarning>,
-    /// Generation of the access control list in force: 0 for the list the agent started
-    /// with, +1 per reload that changed it. Raised only after the hub was sent the new
-    /// inventory when a tunnel is up.
-    pub acl_generation: u64,
-    /// Successful tunnel establishments (handshakes that got a `Welcome`) since start.
-    pub connects: u64,
-    /// The most recent reason an attempt failed or a tunnel ended. Not cleared by a
-    /// successful connection; look at `state` for the present.
-    pub last_error: Option<String>,
-    /// Configuration changes refused as invalid since start (the previous list stayed).
-    pub config_rejections: u64,
-    /// Window sets and updates from the hub applied since start (tests wait on it).
-    pub windows_applied: u64,
-    /// `[backend_tls]` changes put in force since start (trust-store edits among them).
-    pub backend_tls_reloads: u64,
-    /// Why the audit log cannot be written now (`None` while it can). While it is set, new
-    /// sessions are refused.
-    pub audit_error: Option<String>,
-}
-
-impl Default for Status {
-    fn default() -> Self {
-        Status {
-            state: State::Connecting,
-            hub_version: None,
-            warning: None,
-            acl_generation: 0,
-            connects: 0,
-            last_error: None,
-            config_rejections: 0,
-            windows_applied: 0,
-            backend_tls_reloads: 0,
-            audit_error: None,
-        }
-    }
-}
 
 /// Why the agent stopped (other than shutdown).
 #[derive(Debug, thiserror::Error)]
@@ -199,6 +141,72 @@ async fn run_inner(
     shutdown: &CancellationToken,
     status: &watch::Sender<Status>,
 ) -> Result<(), ConnectorError> {
+    let (dialer, shared, enrollment) = prepare(&config, config_path.as_ref(), status)?;
+    // Created before anything runs, removed when this function returns (the guard).
+    let (local_listener, _local_guard) = crate::local::bind(&config.data_dir)?;
+    // Only now, with the socket proving no other connector uses this `data_dir`, and before
+    // the admin socket or a tunnel can change the outbox: closes the last run left unconfirmed.
+    shared.restore_closes(crate::outbox::load(&config.data_dir));
+    // Background tasks (the reloader, the window timer, the admin socket) stop whenever this
+    // function returns.
+    let scope = shutdown.child_token();
+    let _scope_guard = scope.clone().drop_guard();
+    tokio::spawn(crate::live::expire_windows(
+        shared.live.clone(),
+        scope.clone(),
+    ));
+    tokio::spawn(crate::local::serve(
+        local_listener,
+        shared.clone(),
+        scope.clone(),
+    ));
+    tokio::spawn(retry_audit(shared.audit.clone(), scope.clone()));
+    if let Some(path) = config_path {
+        tokio::spawn(crate::reload::watch(
+            path,
+            config.clone(),
+            shared.clone(),
+            scope.clone(),
+        ));
+    }
+    let sessions = TaskTracker::new();
+    let shutdown_cut = CancellationToken::new();
+    tracing::info!(
+        hub = %dialer.addr, server_name = %enrollment.tunnel_server_name,
+        location = %enrollment.location, proxy = dialer.proxy.as_ref().map(|p| p.addr.as_str()),
+        entries = config.access.entries().len(), "connector starting"
+    );
+
+    let outcome = reconnect(
+        &dialer,
+        &shared,
+        status,
+        shutdown,
+        &sessions,
+        &shutdown_cut,
+        config.reconnect,
+    )
+    .await;
+    // Sessions of a tunnel that was lost are cut already; this only waits for their records.
+    sessions.close();
+    if tokio::time::timeout(DRAIN_GRACE, sessions.wait())
+        .await
+        .is_err()
+    {
+        shutdown_cut.cancel();
+        let _ = tokio::time::timeout(CUT_WAIT, sessions.wait()).await;
+    }
+    shutdown_cut.cancel();
+    outcome
+}
+
+/// The first phase of [`run`]: checks the list, loads the identity, opens the audit log,
+/// loads the back-end TLS material and builds how to reach the hub and the shared state.
+fn prepare(
+    config: &ConnectorConfig,
+    config_path: Option<&PathBuf>,
+    status: &watch::Sender<Status>,
+) -> Result<(Dialer, Arc<Shared>, Enrollment), ConnectorError> {
     // A list loaded from a file was checked already; one built in code may not have been,
     // and its inventory could never be sent (the tunnel would flap forever).
     check_inventory(&config.access)?;
@@ -261,10 +269,10 @@ async fn run_inner(
         acl: Arc::new(config.access.clone()),
     });
     let shared = Arc::new(Shared {
-        backend_tls: Arc::new(crate::shared::LiveBackendTls::new(backend_tls)),
+        backend_tls: Arc::new(crate::backend_tls::LiveBackendTls::new(backend_tls)),
         monitor: Default::default(),
         domain_mappings: Arc::new(config.domain_mappings.clone()),
-        config_path: config_path.clone(),
+        config_path: config_path.cloned(),
         edit_lock: Default::default(),
         audit,
         status: status.clone(),
@@ -275,56 +283,35 @@ async fn run_inner(
         outbox_path: crate::outbox::path(&config.data_dir),
         outbox_ready: Default::default(),
     });
-    // Created before anything runs, removed when this function returns (the guard).
-    let (local_listener, _local_guard) = crate::local::bind(&config.data_dir)?;
-    // Only now, with the socket proving no other connector uses this `data_dir`, and before
-    // the admin socket or a tunnel can change the outbox: closes the last run left unconfirmed.
-    shared.restore_closes(crate::outbox::load(&config.data_dir));
-    // Background tasks (the reloader, the window timer, the admin socket) stop whenever this
-    // function returns.
-    let scope = shutdown.child_token();
-    let _scope_guard = scope.clone().drop_guard();
-    tokio::spawn(crate::live::expire_windows(
-        shared.live.clone(),
-        scope.clone(),
-    ));
-    tokio::spawn(crate::local::serve(
-        local_listener,
-        shared.clone(),
-        scope.clone(),
-    ));
-    tokio::spawn(retry_audit(shared.audit.clone(), scope.clone()));
-    if let Some(path) = config_path {
-        tokio::spawn(crate::reload::watch(
-            path,
-            config.clone(),
-            shared.clone(),
-            scope.clone(),
-        ));
-    }
-    let sessions = TaskTracker::new();
-    let shutdown_cut = CancellationToken::new();
-    tracing::info!(
-        hub = %dialer.addr, server_name = %identity.enrollment.tunnel_server_name,
-        location = %identity.enrollment.location, proxy = dialer.proxy.as_ref().map(|p| p.addr.as_str()),
-        entries = config.access.entries().len(), "connector starting"
-    );
+    Ok((dialer, shared, identity.enrollment))
+}
 
-    let mut backoff = Backoff::new(config.reconnect);
-    let outcome = loop {
+/// The agent's main phase: establishes the tunnel, serves it until it ends, and again after
+/// back-off, until `shutdown` or a rejection retrying cannot fix.
+async fn reconnect(
+    dialer: &Dialer,
+    shared: &Arc<Shared>,
+    status: &watch::Sender<Status>,
+    shutdown: &CancellationToken,
+    sessions: &TaskTracker,
+    shutdown_cut: &CancellationToken,
+    reconnect: BackoffConfig,
+) -> Result<(), ConnectorError> {
+    let mut backoff = Backoff::new(reconnect);
+    loop {
         status.send_modify(|s| s.state = State::Connecting);
         let attempt = tokio::select! {
             _ = shutdown.cancelled() => break Ok(()),
-            r = connect(&dialer) => r,
+            r = connect(dialer) => r,
         };
         match attempt {
             Ok((welcome, mux)) => {
                 backoff.on_connected(Instant::now());
-                on_welcome(&welcome, &shared, &dialer);
+                on_welcome(&welcome, shared, dialer);
                 let ctx = TunnelCtx {
-                    shared: &shared,
-                    sessions: &sessions,
-                    shutdown_cut: &shutdown_cut,
+                    shared,
+                    sessions,
+                    shutdown_cut,
                     shutdown,
                 };
                 let end = tunnel::serve(&welcome, mux, ctx).await;
@@ -388,18 +375,7 @@ async fn run_inner(
             _ = shutdown.cancelled() => break Ok(()),
             _ = tokio::time::sleep(delay) => {}
         }
-    };
-    // Sessions of a tunnel that was lost are cut already; this only waits for their records.
-    sessions.close();
-    if tokio::time::timeout(DRAIN_GRACE, sessions.wait())
-        .await
-        .is_err()
-    {
-        shutdown_cut.cancel();
-        let _ = tokio::time::timeout(CUT_WAIT, sessions.wait()).await;
     }
-    shutdown_cut.cancel();
-    outcome
 }
 
 fn on_welcome(welcome: &Welcome, shared: &Shared, dialer: &Dialer) {

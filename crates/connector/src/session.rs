@@ -26,130 +26,45 @@
 //!
 //! The check is not only made once: the session stays registered in the live registry while it
 //! lives, and a reload whose list no longer allows it (or maps it elsewhere), or a window that
-//! closes or ends, cuts it; its end is audited with `ended_by` saying why (`access removed`,
-//! `window closed by hub`, `window expired`, `window closed at connector by …`).
+//! closes or ends, cuts it; its end is audited with `cause` saying why (an [`EndCause`] code:
+//! `access_removed`, `window_closed`, `window_expired` …), `fault` when a party failed, and
+//! the human `ended_by` (`access removed`, `window closed by hub`, `window closed at connector
+//! by …`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_domain::access::AccessPermit;
+use portcullis_domain::cause::{EndCause, Fault};
 use portcullis_proto::{OpenResult, RefuseCode, StreamOpen};
+use portcullis_transport::h2stream::H2Stream;
 use portcullis_transport::relay::{relay, RelayEnd, Side};
 use portcullis_transport::tunnel::{IncomingStream, PendingStream};
 use serde_json::json;
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::acl::AclSnapshot;
 use crate::audit::{AuditAction, AuditEvent, AuditLog};
-use crate::backend_tls::BackendTls;
+pub use crate::backend::{dial, DialError, DIAL_TIMEOUT};
+use crate::backend::{dial_backend, public_reason, BackendIo};
+use crate::backend_tls::{BackendTls, LiveBackendTls};
 use crate::http::{HttpCtx, HttpStats};
-use crate::live::{Admission, LiveSessions, Refused};
-use crate::shared::AclSnapshot;
+use crate::live::{Admission, LiveSessions, PolicyCut, Refused};
 use crate::windows::{now_ms, show_target, Refusal};
 
 /// How long the hub has to send `StreamOpen` on a new stream.
 pub const OPEN_DEADLINE: Duration = Duration::from_secs(10);
-/// How long dialling an internal system may take.
-pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a stream naming a window the connector does not know waits for the window to
 /// arrive on the control channel before it is refused.
 pub const WINDOW_LEARN_GRACE: Duration = Duration::from_secs(1);
-
-/// Why an internal system could not be reached; `code` is what the hub is told.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct DialError {
-    /// The refusal code for the hub.
-    pub code: RefuseCode,
-    /// Human-readable reason (names the internal address: for local logs).
-    pub message: String,
-    /// A reason the hub and the client may see (a TLS failure names no internal address).
-    pub public: Option<String>,
-}
-
-/// A connection to a back end: plain TCP or TLS.
-pub(crate) trait BackendIo:
-    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send
-{
-}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> BackendIo for T {}
-
-/// Dials the back end a permit allows and, for `https`/`tcp_tls`/`ldaps` entries, speaks TLS
-/// to it ([`BackendTls`]).
-pub(crate) async fn dial_backend(
-    permit: &AccessPermit,
-    tls: &BackendTls,
-) -> Result<Box<dyn BackendIo>, DialError> {
-    let tcp = dial(permit, DIAL_TIMEOUT).await?;
-    if !permit.protocol().is_tls() {
-        return Ok(Box::new(tcp));
-    }
-    let handshake = tls.connect(
-        tcp,
-        permit.internal_host(),
-        permit.options().system_certificate,
-    );
-    match tokio::time::timeout(DIAL_TIMEOUT, handshake).await {
-        Ok(Ok(stream)) => Ok(Box::new(stream)),
-        Ok(Err(reason)) => Err(DialError {
-            code: RefuseCode::HostUnreachable,
-            message: reason.clone(),
-            public: Some(reason),
-        }),
-        Err(_) => Err(DialError {
-            code: RefuseCode::Timeout,
-            message: "the TLS handshake with the back end timed out".into(),
-            public: Some("the TLS handshake with the internal system timed out".into()),
-        }),
-    }
-}
-
-/// Connects to the internal system a permit allows, within `timeout`, with `TCP_NODELAY`.
-///
-/// Taking the permit (not a host and port) is the point: dialling requires a positive
-/// access-control decision.
-pub async fn dial(permit: &AccessPermit, timeout: Duration) -> Result<TcpStream, DialError> {
-    let host = permit.internal_host();
-    let port = permit.internal_port();
-    let shown = if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    };
-    let stream = match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
-        Err(_) => {
-            return Err(DialError {
-                code: RefuseCode::Timeout,
-                message: format!("connecting to {shown} timed out after {timeout:?}"),
-                public: None,
-            })
-        }
-        Ok(Err(e)) => {
-            let code = match e.kind() {
-                std::io::ErrorKind::ConnectionRefused => RefuseCode::ConnectionRefused,
-                std::io::ErrorKind::TimedOut => RefuseCode::Timeout,
-                _ => RefuseCode::HostUnreachable,
-            };
-            return Err(DialError {
-                code,
-                message: format!("cannot connect to {shown}: {e}"),
-                public: None,
-            });
-        }
-        Ok(Ok(s)) => s,
-    };
-    // Interactive protocols (SAP GUI, SSH) suffer from Nagle; failure here is harmless.
-    let _ = stream.set_nodelay(true);
-    Ok(stream)
-}
 
 /// What a session task needs.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionCtx {
     /// TLS to back ends, as in force when a session starts.
-    pub backend_tls: Arc<crate::shared::LiveBackendTls>,
+    pub backend_tls: Arc<LiveBackendTls>,
     /// Per-request records of HTTP entries.
     pub monitor: Arc<crate::monitor::Monitor>,
     /// Cookie domain mappings.
@@ -164,6 +79,57 @@ pub(crate) struct SessionCtx {
     pub shutdown_cut: CancellationToken,
 }
 
+/// How a session ended: the audit outcome (`closed`, `cut`, `error`), why ([`EndCause`],
+/// which also names the party at fault), and the `ended_by` text people and older tools read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ended {
+    outcome: &'static str,
+    cause: EndCause,
+    ended_by: String,
+}
+
+impl Ended {
+    fn new(outcome: &'static str, cause: EndCause, ended_by: impl Into<String>) -> Self {
+        Ended {
+            outcome,
+            cause,
+            ended_by: ended_by.into(),
+        }
+    }
+
+    /// A session cut from outside: by a policy change (the list or a window), by the
+    /// connector's shutdown, or because the tunnel to the hub was lost.
+    fn cut(policy: Option<PolicyCut>, shutting_down: bool) -> Self {
+        match policy {
+            Some(why) => Ended::new("cut", why.cause, why.ended_by),
+            None if shutting_down => {
+                Ended::new("cut", EndCause::ConnectorShutdown, "connector shutdown")
+            }
+            None => Ended::new("cut", EndCause::HubGone, "tunnel lost"),
+        }
+    }
+
+    /// The party at fault, as its code (`None` for a normal end or a policy decision).
+    fn fault(&self) -> Option<&'static str> {
+        self.cause.fault().map(Fault::code)
+    }
+
+    /// The `session.end` record: `detail` plus `ended_by`, `cause` and, when there is one,
+    /// `fault`.
+    fn event(&self, open: &StreamOpen, mut detail: serde_json::Value) -> AuditEvent {
+        if let serde_json::Value::Object(m) = &mut detail {
+            m.insert("ended_by".into(), self.ended_by.as_str().into());
+            m.insert("cause".into(), self.cause.code().into());
+            if let Some(fault) = self.fault() {
+                m.insert("fault".into(), fault.into());
+            }
+        }
+        let mut ev = session_event(AuditAction::SessionEnd, open, self.outcome);
+        ev.detail = detail;
+        ev
+    }
+}
+
 fn session_event(action: AuditAction, open: &StreamOpen, outcome: &str) -> AuditEvent {
     AuditEvent {
         action,
@@ -175,7 +141,9 @@ fn session_event(action: AuditAction, open: &StreamOpen, outcome: &str) -> Audit
     }
 }
 
-/// Serves one stream from `StreamOpen` to the end of its relay.
+/// Serves one stream from `StreamOpen` to the end of its relay, in phases: admit (window
+/// rule and access list), dial the back end, record the start and accept, relay (HTTP or
+/// bytes) and record the end. A refusal in any phase before the relay is audited and sent.
 pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
     let pending = match incoming.read_open(OPEN_DEADLINE).await {
         Ok(p) => p,
@@ -185,7 +153,6 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         }
     };
     let open = pending.open.clone();
-    let target = show_target(&open.host, open.port);
     // Checked and registered at once: from here on, a reload or a window change re-checks
     // this session.
     let (permit, admission) = match admit(&ctx, &open).await {
@@ -202,11 +169,41 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         refuse_unaudited(pending, &ctx, &e);
         return;
     }
-    let cut = admission.cut();
     let backend_tls = ctx.backend_tls.current();
+    let Some((pending, backend)) = connect(pending, &ctx, &permit, &admission, &backend_tls).await
+    else {
+        return;
+    };
+    let Some((stream, backend)) = start(pending, &ctx, &permit, backend) else {
+        return;
+    };
+    let admitted = Admitted {
+        ctx: &ctx,
+        open: &open,
+        permit: &permit,
+        admission: &admission,
+    };
+    if permit.protocol().is_http() {
+        admitted.serve_http(stream, backend, backend_tls).await;
+    } else {
+        admitted.relay_bytes(stream, backend).await;
+    }
+}
+
+/// Dials the back end the permit allows, unless a policy change or shutdown cuts the session
+/// first; a failure is refused (naming the virtual target and entry, never the internal
+/// address) and gives `None`.
+async fn connect(
+    pending: PendingStream,
+    ctx: &SessionCtx,
+    permit: &AccessPermit,
+    admission: &Admission,
+    backend_tls: &BackendTls,
+) -> Option<(PendingStream, Box<dyn BackendIo>)> {
+    let target = show_target(&pending.open.host, pending.open.port);
     let dialled = tokio::select! {
-        r = dial_backend(&permit, &backend_tls) => r,
-        _ = cut.cancelled() => Err(match admission.cut_by_policy() {
+        r = dial_backend(permit, backend_tls) => r,
+        _ = admission.cut().cancelled() => Err(match admission.cut_by_policy() {
             // The hub may hear why a window ended, never the list's internal addresses.
             Some(why) if why.code == RefuseCode::WindowClosed => DialError {
                 code: why.code,
@@ -225,32 +222,43 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
             },
         }),
     };
-    let tcp = match dialled {
-        Ok(s) => s,
-        Err(e) => {
-            // The hub hears the virtual target and the entry, not internal addresses.
-            let public = match e.code {
-                RefuseCode::Unavailable | RefuseCode::NotAllowed | RefuseCode::WindowClosed => {
-                    e.message.clone()
-                }
-                code => format!(
-                    "{target} (entry {:?}): {}",
-                    permit.entry(),
-                    e.public.as_deref().unwrap_or(public_reason(code))
-                ),
-            };
-            let reason = admission.cut_by_policy().map(|_| "cut_while_connecting");
-            refuse(
-                pending,
-                &ctx,
-                e.code,
-                public,
-                reason,
-                Some((&permit, &e.message)),
-            );
-            return;
-        }
+    let e = match dialled {
+        Ok(backend) => return Some((pending, backend)),
+        Err(e) => e,
     };
+    // The hub hears the virtual target and the entry, not internal addresses.
+    let public = match e.code {
+        RefuseCode::Unavailable | RefuseCode::NotAllowed | RefuseCode::WindowClosed => {
+            e.message.clone()
+        }
+        code => format!(
+            "{target} (entry {:?}): {}",
+            permit.entry(),
+            e.public.as_deref().unwrap_or(public_reason(code))
+        ),
+    };
+    let reason = admission.cut_by_policy().map(|_| "cut_while_connecting");
+    refuse(
+        pending,
+        ctx,
+        e.code,
+        public,
+        reason,
+        Some((permit, &e.message)),
+    );
+    None
+}
+
+/// Records the session's start, then tells the hub the stream is connected. `None` (the
+/// back-end connection closed) when the start cannot be recorded (refused: fail closed) or
+/// the hub went away meanwhile (audited as the session's end).
+fn start(
+    pending: PendingStream,
+    ctx: &SessionCtx,
+    permit: &AccessPermit,
+    backend: Box<dyn BackendIo>,
+) -> Option<(H2Stream, Box<dyn BackendIo>)> {
+    let open = pending.open.clone();
     let internal = show_target(permit.internal_host(), permit.internal_port());
     let mut start = session_event(AuditAction::SessionStart, &open, "connected");
     start.detail = json!({
@@ -262,32 +270,58 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
         "grant": open.grant,
     });
     if let Err(e) = ctx.audit.record(start) {
-        drop(tcp);
-        refuse_unaudited(pending, &ctx, &e);
-        return;
+        drop(backend);
+        refuse_unaudited(pending, ctx, &e);
+        return None;
     }
-    let stream = match pending.accept() {
-        Ok(s) => s,
+    match pending.accept() {
+        Ok(stream) => {
+            tracing::info!(
+                session = %open.session_id, principal = %open.principal,
+                target = %show_target(&open.host, open.port), entry = permit.entry(),
+                internal = %internal, "session started"
+            );
+            Some((stream, backend))
+        }
         Err(e) => {
             tracing::debug!(session = %open.session_id, error = %e, "hub went away before the stream was accepted");
-            let mut ev = session_event(AuditAction::SessionEnd, &open, "error");
-            ev.detail = json!({
+            let ended = Ended::new(
+                "error",
+                EndCause::HubGone,
+                "hub went away before the stream was accepted",
+            );
+            let detail = json!({
                 "entry": permit.entry(),
                 "duration_ms": 0,
-                "ended_by": "hub went away before the stream was accepted",
                 "window": open.window,
                 "grant": open.grant,
             });
-            ctx.audit.record_or_log(ev);
-            return;
+            ctx.audit.record_or_log(ended.event(&open, detail));
+            None
         }
-    };
-    tracing::info!(
-        session = %open.session_id, principal = %open.principal, target = %target,
-        entry = permit.entry(), internal = %internal, "session started"
-    );
-    let began = Instant::now();
-    if permit.protocol().is_http() {
+    }
+}
+
+/// A session that runs: what its relay phase and end record need.
+struct Admitted<'a> {
+    ctx: &'a SessionCtx,
+    open: &'a StreamOpen,
+    permit: &'a AccessPermit,
+    admission: &'a Admission,
+}
+
+impl Admitted<'_> {
+    /// An `http`/`https` entry: requests are checked one by one against the entry's
+    /// resources ([`crate::http`]); the end record counts them.
+    async fn serve_http(
+        &self,
+        stream: H2Stream,
+        backend: Box<dyn BackendIo>,
+        backend_tls: Arc<BackendTls>,
+    ) {
+        let (ctx, open, permit) = (self.ctx, self.open, self.permit);
+        let cut = self.admission.cut();
+        let began = Instant::now();
         let stats = Arc::new(HttpStats::default());
         let http_ctx = HttpCtx {
             acl: ctx.acl.clone(),
@@ -298,80 +332,84 @@ pub(crate) async fn serve(incoming: IncomingStream, ctx: SessionCtx) {
             monitor: ctx.monitor.clone(),
             domain_mappings: ctx.domain_mappings.clone(),
         };
-        let err = crate::http::serve(stream, tcp, http_ctx, stats.clone(), cut.cancelled()).await;
-        let (outcome, ended_by) = if cut.is_cancelled() {
-            match admission.cut_by_policy() {
-                Some(why) => ("cut", why.ended_by.clone()),
-                None if ctx.shutdown_cut.is_cancelled() => ("cut", "connector shutdown".into()),
-                None => ("cut", "tunnel lost".to_owned()),
-            }
-        } else if err.is_some() {
-            ("error", "error".to_owned())
+        let err =
+            crate::http::serve(stream, backend, http_ctx, stats.clone(), cut.cancelled()).await;
+        let ended = if cut.is_cancelled() {
+            self.cut_end()
+        } else if let Some(e) = &err {
+            Ended::new("error", e.cause(), "error")
         } else {
-            ("closed", "hub side closed".to_owned())
+            Ended::new("closed", EndCause::ClientClosed, "hub side closed")
         };
-        let mut ev = session_event(AuditAction::SessionEnd, &open, outcome);
-        ev.detail = json!({
+        let detail = json!({
             "entry": permit.entry(),
             "requests": stats.requests.load(std::sync::atomic::Ordering::Relaxed),
             "requests_denied": stats.denied.load(std::sync::atomic::Ordering::Relaxed),
             "duration_ms": u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
-            "ended_by": ended_by,
-            "error": err,
+            "error": err.as_ref().map(ToString::to_string),
             "window": open.window,
             "grant": open.grant,
         });
-        ctx.audit.record_or_log(ev);
-        tracing::info!(session = %open.session_id, target = %target, outcome, ended_by = %ended_by, "HTTP session ended");
-        return;
+        ctx.audit.record_or_log(ended.event(open, detail));
+        tracing::info!(
+            session = %open.session_id, target = %show_target(&open.host, open.port),
+            outcome = ended.outcome, cause = ended.cause.code(), fault = ended.fault(),
+            ended_by = %ended.ended_by, "HTTP session ended"
+        );
     }
-    let began = Instant::now();
-    let (stats, end, err) = relay(tcp, stream, cut.cancelled()).await;
-    let duration_ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let policy_cut = admission.cut_by_policy();
-    let (outcome, ended_by) = match end {
-        RelayEnd::Closed => match stats.closed_first {
-            Some(Side::Tunnel) => ("closed", "hub side closed".to_owned()),
-            Some(Side::Local) => ("closed", "backend closed".to_owned()),
-            None => ("closed", "peers".to_owned()),
-        },
-        RelayEnd::Error => ("error", "error".to_owned()),
-        RelayEnd::Cut => match &policy_cut {
-            Some(why) => ("cut", why.ended_by.clone()),
-            None if ctx.shutdown_cut.is_cancelled() => ("cut", "connector shutdown".to_owned()),
-            None => ("cut", "tunnel lost".to_owned()),
-        },
-    };
-    let mut ev = session_event(AuditAction::SessionEnd, &open, outcome);
-    ev.detail = json!({
-        "entry": permit.entry(),
-        "bytes_from_hub": stats.from_tunnel,
-        "bytes_to_hub": stats.to_tunnel,
-        "duration_ms": duration_ms,
-        "ended_by": ended_by,
-        "error": err.as_ref().map(|e| e.to_string()),
-        "window": open.window,
-        "grant": open.grant,
-    });
-    if let Some(why) = &policy_cut {
-        if let serde_json::Value::Object(m) = &mut ev.detail {
-            m.insert("cut_reason".into(), why.reason.as_str().into());
-        }
-    }
-    ctx.audit.record_or_log(ev);
-    tracing::info!(
-        session = %open.session_id, target = %target, outcome, ended_by = %ended_by,
-        bytes_from_hub = stats.from_tunnel, bytes_to_hub = stats.to_tunnel, duration_ms,
-        "session ended"
-    );
-}
 
-/// What the hub is told about a failed dial (local logs get the internal address too).
-pub(crate) fn public_reason(code: RefuseCode) -> &'static str {
-    match code {
-        RefuseCode::ConnectionRefused => "the internal system refused the connection",
-        RefuseCode::Timeout => "connecting to the internal system timed out",
-        _ => "the internal system is unreachable",
+    /// Any other entry: bytes both ways until a side closes, fails or the session is cut.
+    async fn relay_bytes(&self, stream: H2Stream, backend: Box<dyn BackendIo>) {
+        let (ctx, open, permit) = (self.ctx, self.open, self.permit);
+        let began = Instant::now();
+        let (stats, end, err) = relay(backend, stream, self.admission.cut().cancelled()).await;
+        let duration_ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let policy_cut = self.admission.cut_by_policy();
+        let ended = match end {
+            RelayEnd::Closed => match stats.closed_first {
+                Some(Side::Tunnel) => {
+                    Ended::new("closed", EndCause::ClientClosed, "hub side closed")
+                }
+                Some(Side::Local) => {
+                    Ended::new("closed", EndCause::BackendClosed, "backend closed")
+                }
+                None => Ended::new("closed", EndCause::Closed, "peers"),
+            },
+            // The relay does not say which side failed. The tunnel's own failures end
+            // sessions as a cut ("tunnel lost"), so an I/O error here is most often the back
+            // end's socket.
+            RelayEnd::Error => Ended::new("error", EndCause::BackendError, "error"),
+            RelayEnd::Cut => self.cut_end(),
+        };
+        let mut detail = json!({
+            "entry": permit.entry(),
+            "bytes_from_hub": stats.from_tunnel,
+            "bytes_to_hub": stats.to_tunnel,
+            "duration_ms": duration_ms,
+            "error": err.as_ref().map(|e| e.to_string()),
+            "window": open.window,
+            "grant": open.grant,
+        });
+        if let Some(why) = &policy_cut {
+            if let serde_json::Value::Object(m) = &mut detail {
+                m.insert("cut_reason".into(), why.reason.as_str().into());
+            }
+        }
+        ctx.audit.record_or_log(ended.event(open, detail));
+        tracing::info!(
+            session = %open.session_id, target = %show_target(&open.host, open.port),
+            outcome = ended.outcome, cause = ended.cause.code(), fault = ended.fault(),
+            ended_by = %ended.ended_by, bytes_from_hub = stats.from_tunnel,
+            bytes_to_hub = stats.to_tunnel, duration_ms, "session ended"
+        );
+    }
+
+    /// The end of a session cut from outside (see [`Ended::cut`]).
+    fn cut_end(&self) -> Ended {
+        Ended::cut(
+            self.admission.cut_by_policy(),
+            self.ctx.shutdown_cut.is_cancelled(),
+        )
     }
 }
 
@@ -452,5 +490,49 @@ fn refuse(
     let session = open.session_id.clone();
     if let Err(e) = pending.refuse(OpenResult::Refused { code, message }) {
         tracing::debug!(session = %session, error = %e, "could not send the refusal");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open() -> StreamOpen {
+        StreamOpen {
+            session_id: "s1".into(),
+            principal: "alice".into(),
+            host: "erp.internal".into(),
+            port: 3200,
+            entry: "ni".into(),
+            client_addr: None,
+            window: None,
+            grant: Some("g1".into()),
+        }
+    }
+
+    #[test]
+    fn an_end_record_carries_cause_fault_and_ended_by() {
+        let lost = Ended::cut(None, false);
+        let ev = lost.event(&open(), json!({"entry": "erp"}));
+        assert_eq!(ev.outcome, "cut");
+        assert_eq!(ev.detail["cause"], "hub_gone");
+        assert_eq!(ev.detail["fault"], "hub");
+        assert_eq!(ev.detail["ended_by"], "tunnel lost");
+        assert_eq!(ev.detail["entry"], "erp");
+
+        let policy = PolicyCut {
+            cause: EndCause::WindowClosed,
+            ended_by: "window closed at connector by alice".into(),
+            reason: "closed".into(),
+            code: RefuseCode::WindowClosed,
+        };
+        let ev = Ended::cut(Some(policy), true).event(&open(), json!({}));
+        assert_eq!(ev.detail["cause"], "window_closed");
+        assert_eq!(ev.detail["ended_by"], "window closed at connector by alice");
+        assert!(ev.detail.get("fault").is_none(), "{}", ev.detail);
+
+        let down = Ended::cut(None, true).event(&open(), json!({}));
+        assert_eq!(down.detail["cause"], "connector_shutdown");
+        assert!(down.detail.get("fault").is_none());
     }
 }

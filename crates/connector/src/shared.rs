@@ -23,48 +23,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use portcullis_domain::access::AccessControlList;
-use portcullis_proto::{
-    Inventory, InventoryTarget, TargetProtocol, WindowClosed, WindowSet, WindowUpdate,
-};
+use portcullis_proto::{WindowClosed, WindowSet, WindowUpdate};
 use serde_json::json;
 use tokio::sync::{watch, Notify};
 
+use crate::acl::AclSnapshot;
 use crate::audit::{AuditAction, AuditEvent, AuditLog};
+use crate::backend_tls::LiveBackendTls;
 use crate::live::{CutSession, LiveSessions};
 use crate::outbox::{self, PendingClose};
-use crate::run::Status;
+use crate::status::Status;
 use crate::windows::{now_ms, Applied, CloseCause, CloseError, ClosedWindow, WindowView};
-
-/// The back-end TLS in force. A change of `[backend_tls]` in the configuration file replaces
-/// it (the reload watcher, after the new material loaded); every session takes the current
-/// one when it starts, so a trust-store edit applies to the next stream without a restart.
-#[derive(Debug)]
-pub(crate) struct LiveBackendTls(std::sync::RwLock<Arc<crate::backend_tls::BackendTls>>);
-
-impl LiveBackendTls {
-    pub fn new(tls: crate::backend_tls::BackendTls) -> Self {
-        LiveBackendTls(std::sync::RwLock::new(Arc::new(tls)))
-    }
-
-    /// The TLS material now.
-    pub fn current(&self) -> Arc<crate::backend_tls::BackendTls> {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Puts `tls` in force for the sessions that start from now on.
-    pub fn replace(&self, tls: crate::backend_tls::BackendTls) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(tls);
-    }
-}
-
-/// One version of the access control list.
-#[derive(Debug, Clone)]
-pub(crate) struct AclSnapshot {
-    /// 0 for the list the connector started with, +1 per reload that changed it.
-    pub generation: u64,
-    /// The list.
-    pub acl: Arc<AccessControlList>,
-}
 
 /// Everything the tasks of one `run` share.
 #[derive(Debug)]
@@ -342,27 +311,8 @@ fn log_cuts(cut: &[CutSession]) {
     for c in cut {
         tracing::warn!(
             session = %c.session_id, target = %c.target, principal = %c.principal,
-            window = c.window.as_deref(), reason = %c.reason, "window closed: cutting the live session"
+            window = c.window.as_deref(), cause = c.cause.code(), reason = %c.reason, "window closed: cutting the live session"
         );
-    }
-}
-
-/// The inventory the hub is told: one target per entry.
-pub(crate) fn inventory(acl: &AccessControlList) -> Inventory {
-    Inventory {
-        targets: acl
-            .entries()
-            .iter()
-            .map(|e| InventoryTarget {
-                name: e.name.clone(),
-                virtual_host: e.virtual_target.host.clone(),
-                port_start: e.virtual_target.first,
-                port_end: e.virtual_target.last,
-                // Every entry is a byte stream through the tunnel, whatever the connector
-                // speaks to the back end.
-                protocol: TargetProtocol::Tcp,
-            })
-            .collect(),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Editing the back-end trust store (CC-27) through the admin socket: list, add, remove.
+//! Editing the back-end trust store (CC-27) in the configuration text, and describing its
+//! certificates; the admin's list, add and remove operations are built on it.
 //!
 //! As with access edits, the configuration file stays the one source of truth: adding a
 //! certificate writes its PEM to `<data_dir>/trust/<name>.pem` and appends that path to
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
-use crate::access_edit::EditError;
+use crate::access_edit::{parse, EditError};
 
 /// Where added certificates are kept, under `data_dir`.
 pub const TRUST_DIR: &str = "trust";
@@ -37,17 +38,35 @@ pub struct TrustedCert {
     pub ca: bool,
 }
 
+/// Why a PEM text is no usable certificate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// The text is not PEM.
+    #[error("not PEM: {0}")]
+    NotPem(#[source] x509_parser::error::PEMError),
+    /// A `CERTIFICATE` block that is no X.509 certificate.
+    #[error("a CERTIFICATE that does not parse: {0}")]
+    Unparsable(#[source] x509_parser::nom::Err<x509_parser::error::X509Error>),
+    /// PEM without a `CERTIFICATE` block.
+    #[error("no CERTIFICATE in it")]
+    NoCertificate,
+}
+
+/// A name for an added certificate that cannot be a file name in the trust directory.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("name {0:?}: 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'")]
+pub struct BadTrustName(pub String);
+
 /// The certificates in `pem`, described; `file` is put into each.
-pub fn describe(pem: &[u8], file: &str) -> Result<Vec<TrustedCert>, String> {
+pub fn describe(pem: &[u8], file: &str) -> Result<Vec<TrustedCert>, CertificateError> {
     let mut out = Vec::new();
     for item in x509_parser::pem::Pem::iter_from_buffer(pem) {
-        let item = item.map_err(|e| format!("not PEM: {e}"))?;
+        let item = item.map_err(CertificateError::NotPem)?;
         if item.label != "CERTIFICATE" {
             continue;
         }
-        let cert = item
-            .parse_x509()
-            .map_err(|e| format!("a CERTIFICATE that does not parse: {e}"))?;
+        let cert = item.parse_x509().map_err(CertificateError::Unparsable)?;
         let not_after = cert
             .validity()
             .not_after
@@ -64,13 +83,13 @@ pub fn describe(pem: &[u8], file: &str) -> Result<Vec<TrustedCert>, String> {
         });
     }
     if out.is_empty() {
-        return Err("no CERTIFICATE in it".into());
+        return Err(CertificateError::NoCertificate);
     }
     Ok(out)
 }
 
 /// A name for an added certificate: its file is `<name>.pem`.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), BadTrustName> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('.')
@@ -80,20 +99,13 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "name {name:?}: 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'"
-        ))
+        Err(BadTrustName(name.to_owned()))
     }
 }
 
 /// The file an added certificate `name` is written to.
 pub fn file_for(data_dir: &Path, name: &str) -> PathBuf {
     data_dir.join(TRUST_DIR).join(format!("{name}.pem"))
-}
-
-fn parse(text: &str) -> Result<DocumentMut, EditError> {
-    text.parse::<DocumentMut>()
-        .map_err(|e| EditError(format!("the configuration is not valid TOML: {e}")))
 }
 
 /// The `trust_store` array of `doc`, created (with its table) when missing.
@@ -103,21 +115,19 @@ fn store_mut(doc: &mut DocumentMut) -> Result<&mut Array, EditError> {
         .or_insert_with(|| Item::Table(Table::new()));
     let tls = tls
         .as_table_like_mut()
-        .ok_or_else(|| EditError("`backend_tls` must be a table".into()))?;
+        .ok_or(EditError::BackendTlsNotATable)?;
     let store = tls
         .entry("trust_store")
         .or_insert(Item::Value(Value::Array(Array::new())));
-    store
-        .as_array_mut()
-        .ok_or_else(|| EditError("`backend_tls.trust_store` must be an array of paths".into()))
+    store.as_array_mut().ok_or(EditError::TrustStoreNotAnArray)
 }
 
 /// `config` with `path` added to `[backend_tls] trust_store` (once).
 pub fn add_path(config: &str, path: &str) -> Result<String, EditError> {
-    let mut doc = parse(config)?;
+    let mut doc = parse(config, "the configuration")?;
     let store = store_mut(&mut doc)?;
     if store.iter().any(|v| v.as_str() == Some(path)) {
-        return Err(EditError(format!("{path} is in the trust store already")));
+        return Err(EditError::AlreadyTrusted(path.to_owned()));
     }
     store.push(path);
     store.fmt();
@@ -126,12 +136,12 @@ pub fn add_path(config: &str, path: &str) -> Result<String, EditError> {
 
 /// `config` without `path` in `[backend_tls] trust_store`.
 pub fn remove_path(config: &str, path: &str) -> Result<String, EditError> {
-    let mut doc = parse(config)?;
+    let mut doc = parse(config, "the configuration")?;
     let store = store_mut(&mut doc)?;
     let before = store.len();
     store.retain(|v| v.as_str() != Some(path));
     if store.len() == before {
-        return Err(EditError(format!("{path} is not in the trust store")));
+        return Err(EditError::NotTrusted(path.to_owned()));
     }
     store.fmt();
     Ok(doc.to_string())
@@ -151,194 +161,6 @@ pub fn resolve(
         .iter()
         .zip(resolved)
         .position(|(w, r)| *r == ours || w == name)
-}
-
-// ── the admin socket's operations ──────────────────────────────────────────────────────
-
-use crate::local::{error, read_config, write_config, ErrorCode, Response};
-use crate::shared::Shared;
-
-/// The configuration as the file says now: its trust-store paths (as written and resolved),
-/// `trust_all` and `data_dir`.
-struct Configured {
-    path: PathBuf,
-    text: String,
-    written: Vec<String>,
-    resolved: Vec<PathBuf>,
-    trust_all: bool,
-    data_dir: PathBuf,
-}
-
-async fn configured(shared: &Shared) -> Result<Configured, Response> {
-    let (path, text) = read_config(shared)
-        .await
-        .map_err(|e| error(ErrorCode::EditRefused, &e))?;
-    let cfg =
-        crate::config::ConnectorConfig::from_toml_str(&text, &crate::config::base_dir_of(&path))
-            .map_err(|e| {
-                error(
-                    ErrorCode::EditRefused,
-                    &format!("the configuration does not load: {e}"),
-                )
-            })?;
-    let doc = parse(&text).map_err(|e| error(ErrorCode::EditRefused, &e.0))?;
-    let written = doc
-        .get("backend_tls")
-        .and_then(|t| t.get("trust_store"))
-        .and_then(Item::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Configured {
-        path,
-        text,
-        written,
-        resolved: cfg.backend_tls.trust_store.clone(),
-        trust_all: cfg.backend_tls.trust_all,
-        data_dir: cfg.data_dir,
-    })
-}
-
-fn describe_file(file: &Path, shown: &str) -> Result<Vec<TrustedCert>, String> {
-    let pem = std::fs::read(file).map_err(|e| format!("{shown}: {e}"))?;
-    describe(&pem, shown).map_err(|e| format!("{shown}: {e}"))
-}
-
-/// Every certificate of the configured trust store.
-pub(crate) async fn list(shared: &Shared) -> Response {
-    let c = match configured(shared).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let mut certificates = Vec::new();
-    let mut problems = Vec::new();
-    for (written, resolved) in c.written.iter().zip(&c.resolved) {
-        match describe_file(resolved, written) {
-            Ok(mut d) => certificates.append(&mut d),
-            Err(e) => problems.push(e),
-        }
-    }
-    Response::TrustStore {
-        trust_all: c.trust_all,
-        certificates,
-        problems,
-    }
-}
-
-fn audit(shared: &Shared, uid: Option<u32>, op: &str, file: &str, certs: &[TrustedCert]) {
-    shared.audit.record_or_log(crate::audit::AuditEvent::new(
-        crate::audit::AuditAction::TrustStoreEdited,
-        "ok",
-        serde_json::json!({
-            "op": op, "uid": uid, "file": file,
-            "certificates": certs.iter().map(|c| serde_json::json!({
-                "subject": c.subject, "sha256": c.sha256, "not_after": c.not_after,
-            })).collect::<Vec<_>>(),
-        }),
-    ));
-}
-
-/// Writes `pem` as `<data_dir>/trust/<name>.pem` and lists it in the trust store.
-pub(crate) async fn add(shared: &Shared, uid: Option<u32>, name: &str, pem: &str) -> Response {
-    if let Err(e) = check_name(name) {
-        return error(ErrorCode::BadRequest, &e);
-    }
-    if pem.len() > MAX_PEM_LEN {
-        return error(
-            ErrorCode::BadRequest,
-            &format!("the PEM is longer than {MAX_PEM_LEN} bytes"),
-        );
-    }
-    let _serial = shared.edit_lock.lock().await;
-    let c = match configured(shared).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let file = file_for(&c.data_dir, name);
-    // Written relative to the configuration's directory when it is below it, as paths there
-    // are resolved against that directory.
-    let base = crate::config::base_dir_of(&c.path);
-    let shown = file
-        .strip_prefix(&base)
-        .ok()
-        .filter(|_| !base.as_os_str().is_empty())
-        .unwrap_or(&file)
-        .display()
-        .to_string();
-    let certs = match describe(pem.as_bytes(), &shown) {
-        Ok(d) => d,
-        Err(e) => return error(ErrorCode::BadRequest, &format!("the certificate: {e}")),
-    };
-    if file.exists() {
-        return error(
-            ErrorCode::EditRefused,
-            &format!("{shown} exists; remove {name:?} first or choose another name"),
-        );
-    }
-    let new = match add_path(&c.text, &shown) {
-        Ok(t) => t,
-        Err(e) => return error(ErrorCode::EditRefused, &e.0),
-    };
-    // Like every file of the connector: its owner's alone (directory 0700, file 0600).
-    let written = (|| {
-        if let Some(dir) = file.parent() {
-            crate::identity::create_private_dir(dir)?;
-        }
-        crate::identity::write_atomic(&file, pem.as_bytes())
-    })();
-    if let Err(e) = written {
-        return error(
-            ErrorCode::EditRefused,
-            &format!("cannot write {shown}: {e}"),
-        );
-    }
-    if let Err(refused) = write_config(&c.path, &new).await {
-        let _ = tokio::fs::remove_file(&file).await;
-        return refused;
-    }
-    audit(shared, uid, "add", &shown, &certs);
-    Response::TrustEdited {
-        file: shown,
-        certificates: certs,
-    }
-}
-
-/// Takes `name` (an added certificate's name, or a configured path) out of the trust store;
-/// deletes the file when it is one the connector wrote.
-pub(crate) async fn remove(shared: &Shared, uid: Option<u32>, name: &str) -> Response {
-    let _serial = shared.edit_lock.lock().await;
-    let c = match configured(shared).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let Some(i) = resolve(&c.written, &c.resolved, &c.data_dir, name) else {
-        return error(
-            ErrorCode::UnknownCertificate,
-            &format!("the trust store has no file {name:?} (list it with `portcullis connector trust list`)"),
-        );
-    };
-    let (path, resolved) = (c.written[i].clone(), c.resolved[i].clone());
-    let certs = describe_file(&resolved, &path).unwrap_or_default();
-    let new = match remove_path(&c.text, &path) {
-        Ok(t) => t,
-        Err(e) => return error(ErrorCode::EditRefused, &e.0),
-    };
-    if let Err(refused) = write_config(&c.path, &new).await {
-        return refused;
-    }
-    if resolved.parent() == Some(c.data_dir.join(TRUST_DIR).as_path()) {
-        if let Err(e) = tokio::fs::remove_file(&resolved).await {
-            tracing::warn!(file = %resolved.display(), error = %e, "removed from the trust store, but the file stays");
-        }
-    }
-    audit(shared, uid, "remove", &path, &certs);
-    Response::TrustEdited {
-        file: path,
-        certificates: certs,
-    }
 }
 
 #[cfg(test)]
@@ -363,7 +185,7 @@ mod tests {
             "{back}"
         );
         assert_eq!(
-            remove_path(&back, "/x.pem").unwrap_err().0,
+            remove_path(&back, "/x.pem").unwrap_err().to_string(),
             "/x.pem is not in the trust store"
         );
         // Without a [backend_tls] table one is made.

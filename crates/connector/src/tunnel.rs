@@ -30,8 +30,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::acl::inventory;
 use crate::session::{self, SessionCtx};
-use crate::shared::{inventory, AbortOnDrop, Shared};
+use crate::shared::{AbortOnDrop, Shared};
 
 /// Heartbeat interval used when the hub announces 0.
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
@@ -212,25 +213,8 @@ async fn control_loop(
             frame = next_frame(&mut frames) => {
                 last_rx = Instant::now();
                 let Some(w) = writer.as_mut() else { continue };
-                match frame {
-                    Some(Ok(Message::Heartbeat(Heartbeat { seq, ack: false }))) => {
-                        let ack = Message::Heartbeat(Heartbeat { seq, ack: true });
-                        if let Err(e) = send(w, ack, dead_after).await {
-                            return TunnelEnd::Lost(format!("answering a heartbeat: {e}"));
-                        }
-                    }
-                    Some(Ok(Message::Heartbeat(_))) => {}
-                    Some(Ok(Message::Goodbye(g))) if g.reason == GoodbyeReason::Revoked => {
-                        return TunnelEnd::Revoked(g);
-                    }
-                    Some(Ok(Message::Goodbye(g))) => return TunnelEnd::Goodbye(g),
-                    Some(Ok(Message::WindowSet(set))) => ctx.shared.apply_window_set(set),
-                    Some(Ok(Message::WindowUpdate(u))) => ctx.shared.apply_window_update(u),
-                    Some(Ok(other)) => {
-                        tracing::debug!(kind = other.name(), "ignoring an unexpected control frame");
-                    }
-                    Some(Err(e)) => return TunnelEnd::Lost(format!("control channel: {e}")),
-                    None => return TunnelEnd::Lost("control channel closed".into()),
+                if let Some(end) = on_control_frame(frame, w, ctx, dead_after).await {
+                    return end;
                 }
             }
             _ = ticker.tick(), if writer.is_some() => {
@@ -267,6 +251,37 @@ async fn control_loop(
             }
         }
     }
+}
+
+/// Handles one frame from the hub's control channel: answers heartbeats, applies window
+/// changes; `Some` when the frame (or its absence) ends the tunnel.
+async fn on_control_frame(
+    frame: Option<Result<Message, TunnelError>>,
+    w: &mut WriteHalf<H2Stream>,
+    ctx: &TunnelCtx<'_>,
+    dead_after: Duration,
+) -> Option<TunnelEnd> {
+    match frame {
+        Some(Ok(Message::Heartbeat(Heartbeat { seq, ack: false }))) => {
+            let ack = Message::Heartbeat(Heartbeat { seq, ack: true });
+            if let Err(e) = send(w, ack, dead_after).await {
+                return Some(TunnelEnd::Lost(format!("answering a heartbeat: {e}")));
+            }
+        }
+        Some(Ok(Message::Heartbeat(_))) => {}
+        Some(Ok(Message::Goodbye(g))) if g.reason == GoodbyeReason::Revoked => {
+            return Some(TunnelEnd::Revoked(g));
+        }
+        Some(Ok(Message::Goodbye(g))) => return Some(TunnelEnd::Goodbye(g)),
+        Some(Ok(Message::WindowSet(set))) => ctx.shared.apply_window_set(set),
+        Some(Ok(Message::WindowUpdate(u))) => ctx.shared.apply_window_update(u),
+        Some(Ok(other)) => {
+            tracing::debug!(kind = other.name(), "ignoring an unexpected control frame");
+        }
+        Some(Err(e)) => return Some(TunnelEnd::Lost(format!("control channel: {e}"))),
+        None => return Some(TunnelEnd::Lost("control channel closed".into())),
+    }
+    None
 }
 
 async fn next_frame(

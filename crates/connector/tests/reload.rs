@@ -100,6 +100,11 @@ async fn reload_swaps_the_acl_and_cuts_only_the_streams_it_no_longer_allows() {
     let a_end = end_of("a.internal:7001");
     assert_eq!(a_end.outcome, "cut");
     assert_eq!(a_end.detail["ended_by"], "access removed");
+    assert_eq!(a_end.detail["cause"], "access_removed");
+    assert!(
+        a_end.detail.get("fault").is_none(),
+        "a policy cut is nobody's fault"
+    );
     assert_eq!(a_end.principal.as_deref(), Some("engineer@vendor"));
     assert_ne!(
         end_of("keep.internal:7000").detail["ended_by"],

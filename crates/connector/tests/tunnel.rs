@@ -94,6 +94,8 @@ async fn connects_reports_inventory_and_relays_to_a_listed_target() {
         end.detail["ended_by"], "hub side closed",
         "the hub half-closed first"
     );
+    assert_eq!(end.detail["cause"], "client_closed");
+    assert!(end.detail.get("fault").is_none());
     assert!(end.detail["duration_ms"].is_u64());
     assert_eq!(recs[1].detail["internal"], echo.to_string());
 }
@@ -389,5 +391,6 @@ async fn shutdown_cuts_sessions_that_outlive_the_grace_period() {
         .expect("session end audited");
     assert_eq!(end.outcome, "cut");
     assert_eq!(end.detail["ended_by"], "connector shutdown");
+    assert_eq!(end.detail["cause"], "connector_shutdown");
     verify_file(&env.audit_path()).expect("chain verifies");
 }

@@ -265,6 +265,7 @@ async fn the_hub_closing_a_window_cuts_its_live_session_within_a_second() {
     let end = end_of(&recs, "w1");
     assert_eq!(end.outcome, "cut");
     assert_eq!(end.detail["ended_by"], "window closed by hub");
+    assert_eq!(end.detail["cause"], "window_closed");
     assert_eq!(end.detail["cut_reason"], "window w1 was closed by the hub");
     let closes = records(&recs, "window.closed");
     assert_eq!(closes.len(), 1);
@@ -305,6 +306,7 @@ async fn a_window_ending_cuts_its_live_session_by_the_connectors_clock() {
     let rec = end_of(&recs, "short");
     assert_eq!(rec.outcome, "cut");
     assert_eq!(rec.detail["ended_by"], "window expired");
+    assert_eq!(rec.detail["cause"], "window_expired");
 }
 
 #[tokio::test]
@@ -407,6 +409,7 @@ async fn closing_a_window_at_the_connector_cuts_audits_and_tells_the_hub() {
         end.detail["ended_by"],
         "window closed at connector by alice"
     );
+    assert_eq!(end.detail["cause"], "window_closed");
     let closes = records(&recs, "window.closed");
     assert_eq!(closes.len(), 1, "{recs:#?}");
     let d = &closes[0].detail;

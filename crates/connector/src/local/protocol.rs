@@ -1,0 +1,182 @@
+//! The admin socket's protocol: one [`Request`] in, one [`Response`] out, each a JSON object on
+//! one line. Plain data, shared with the CLI that speaks it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::audit::AuditHealth;
+use crate::reach::Reachability;
+use crate::windows::WindowView;
+
+/// A request to the running connector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// List the connector's windows.
+    Windows,
+    /// Close a window at the connector.
+    CloseWindow {
+        /// The window id.
+        window: String,
+        /// Who closes it (a login name; recorded in the audit log and sent to the hub).
+        by: String,
+        /// Why, free text.
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// The HTTP monitoring records (recent requests, top time consumers, duration buckets,
+    /// usage per host and resource).
+    Monitor,
+    /// The `[[access]]` entries of the configuration file, as a file of their own.
+    AccessExport,
+    /// Merges `[[access]]` entries into the configuration file by name; `overwrite`
+    /// replaces existing ones.
+    AccessImport {
+        /// A file of `[[access]]` tables (what `AccessExport` answers).
+        toml: String,
+        /// Replace entries that exist.
+        #[serde(default)]
+        overwrite: bool,
+    },
+    /// Removes an entry from the configuration file.
+    AccessRemove {
+        /// The entry's name.
+        name: String,
+    },
+    /// The back-end trust store: every certificate of every configured file.
+    TrustList,
+    /// Adds a certificate (PEM) to the trust store, as `<data_dir>/trust/<name>.pem`.
+    TrustAdd {
+        /// File name without `.pem`.
+        name: String,
+        /// One or more PEM certificates.
+        pem: String,
+    },
+    /// Takes a file out of the trust store: an added certificate's name, or a path exactly as
+    /// the configuration lists it.
+    TrustRemove {
+        /// The name or path.
+        name: String,
+    },
+    /// The connector's state: tunnel, and whether its audit log can be written.
+    Status,
+    /// Check whether the access entries' back ends are reachable (all, or the one named).
+    Check {
+        /// Only this entry.
+        #[serde(default)]
+        entry: Option<String>,
+    },
+}
+
+/// The connector's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Response {
+    /// Every window the connector knows, with its state by the connector's clock.
+    Windows {
+        /// Sorted by start, then id.
+        windows: Vec<WindowView>,
+    },
+    /// The window is closed now.
+    Closed {
+        /// The window as it is now.
+        window: WindowView,
+        /// Live sessions the close cut.
+        sessions_cut: usize,
+    },
+    /// The HTTP monitoring records.
+    Monitor {
+        /// The records now.
+        view: crate::monitor::MonitorView,
+    },
+    /// The access list as TOML.
+    AccessExport {
+        /// `[[access]]` tables.
+        toml: String,
+    },
+    /// The configuration file was changed; the connector applies it within a second.
+    AccessEdited {
+        /// What an import did (empty for a removal).
+        summary: crate::access_edit::ImportSummary,
+        /// Entries removed.
+        removed: Vec<String>,
+    },
+    /// The trust store as configured now.
+    TrustStore {
+        /// `[backend_tls] trust_all`.
+        trust_all: bool,
+        /// Every certificate of every file, in configuration order.
+        certificates: Vec<crate::trust_edit::TrustedCert>,
+        /// Files that could not be read or parsed, with why.
+        problems: Vec<String>,
+    },
+    /// The trust store was changed; the connector applies it within a second.
+    TrustEdited {
+        /// The file added or removed.
+        file: String,
+        /// The certificates it holds (added) or held (removed).
+        certificates: Vec<crate::trust_edit::TrustedCert>,
+    },
+    /// The connector's state.
+    Status {
+        /// What it is doing and whether it can audit.
+        view: StatusView,
+    },
+    /// Reachability results, one per entry checked.
+    Reachability {
+        /// In configuration order.
+        results: Vec<Reachability>,
+    },
+    /// The request was refused.
+    Error {
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// Human-readable text.
+        message: String,
+    },
+}
+
+/// What `portcullis connector status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    /// `connecting`, `connected`, `rejected` or `stopped`.
+    pub tunnel: String,
+    /// Tunnels established since start.
+    pub connects: u64,
+    /// The hub's version, from the last handshake.
+    pub hub_version: Option<String>,
+    /// Why the last tunnel attempt failed or the last tunnel ended.
+    pub last_error: Option<String>,
+    /// Whether the audit log can be written; while it cannot, new sessions are refused.
+    pub audit: AuditHealth,
+    /// True while new sessions are accepted (the audit log can be written).
+    pub accepting_sessions: bool,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The connector does not know the window.
+    UnknownWindow,
+    /// The window is closed already.
+    AlreadyClosed,
+    /// The request is not valid JSON, too long, or has a bad field.
+    BadRequest,
+    /// The caller is neither the connector's user nor root.
+    Forbidden,
+    /// No access entry has the name given.
+    UnknownEntry,
+    /// The edit was refused: the result would not load, or the connector has no
+    /// configuration file to edit.
+    EditRefused,
+    /// No file of the trust store has the name given.
+    UnknownCertificate,
+}
+
+pub(crate) fn error(code: ErrorCode, message: &str) -> Response {
+    Response::Error {
+        code,
+        message: message.to_owned(),
+    }
+}
