@@ -49,9 +49,20 @@ pub use state::{BoundAddrs, State};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HubError {
-    /// The data directory or a file in it.
-    #[error("{0}")]
-    Io(String),
+    /// The data directory or a file in it could not be created or secured.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The directory or file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The first admin token could not be written to its file.
+    #[error(transparent)]
+    AdminTokenFile(pki_state::PkiStateError),
+    /// A listener that was bound could not say its own address.
+    #[error("cannot read a listener's local address: {0}")]
+    LocalAddr(#[source] std::io::Error),
     /// The database.
     #[error("database: {0}")]
     Store(#[from] portcullis_store::StoreError),
@@ -98,8 +109,9 @@ async fn bind(what: &'static str, addr: std::net::SocketAddr) -> Result<TcpListe
 /// Creates the data directory, store, certificates and the first admin token as needed, binds
 /// every listener, and starts serving. Returns once everything is listening.
 pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
-    let io = |path: &std::path::Path, e: std::io::Error| {
-        HubError::Io(format!("{}: {e}", path.display()))
+    let io = |path: &std::path::Path, source| HubError::Io {
+        path: path.into(),
+        source,
     };
     pki_state::private_dir(&config.data_dir).map_err(|e| io(&config.data_dir, e))?;
     let db = config.data_dir.join("hub.db");
@@ -139,7 +151,7 @@ pub async fn start(config: HubConfig) -> Result<RunningHub, HubError> {
         Some(a) => Some(bind("web", a).await?),
         None => None,
     };
-    let local = |l: &TcpListener| l.local_addr().map_err(|e| HubError::Io(e.to_string()));
+    let local = |l: &TcpListener| l.local_addr().map_err(HubError::LocalAddr);
     let addrs = BoundAddrs {
         api: local(&api_l)?,
         tunnel: local(&tunnel_l)?,
@@ -323,7 +335,7 @@ async fn bootstrap_admin(store: &dyn Store, config: &HubConfig) -> Result<(), Hu
     .await?;
     // The file first: a token is stored only once its holder (the file) has it.
     let path = config.data_dir.join(ADMIN_TOKEN_FILE);
-    pki_state::write_file(&path, &issued.token).map_err(|e| HubError::Io(e.to_string()))?;
+    pki_state::write_file(&path, &issued.token).map_err(HubError::AdminTokenFile)?;
     tx.commit().await?;
     store.put_setting("bootstrap_admin", "created").await?;
     tracing::info!(path = %path.display(), "created the first vendor-admin token");
