@@ -32,6 +32,7 @@ use bytes::Bytes;
 use http::{header, Method, Request, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
+use portcullis_domain::secret::Secret;
 use portcullis_proto::enroll::{
     ApiError, EnrollRequest, EnrollResponse, EnrollToken, TokenFormatError, ENROLL_PATH,
 };
@@ -344,7 +345,7 @@ pub fn prepare(token: &str, data_dir: &Path, force: bool) -> Result<Prepared, En
     write_atomic(&path, &pending)?;
     Ok(Prepared {
         request: EnrollRequest {
-            token: parsed.to_token_string(),
+            token: Secret::new(parsed.to_token_string()),
             csr_pem,
             hostname: crate::run::local_hostname(),
         },
