@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use portcullis_hub::entry::socks5::{
+use portcullis_socks5::{
     parse_credentials, parse_greeting, parse_request, Parsed, Socks5Error, MAX_MESSAGE_LEN,
 };
 

@@ -38,13 +38,13 @@ fn text(b: &[u8]) -> String {
 /// connector sends to the returned channel.
 async fn fake_hub(dir: &Path, windows: Vec<WindowInfo>) -> mpsc::UnboundedReceiver<Message> {
     let m = pki::generate_ca("test hub ca").expect("ca");
-    let ca = Ca::from_pem(&m.cert_pem, &m.key_pem).expect("load ca");
+    let ca = Ca::from_pem(&m.cert_pem, m.key_pem.expose()).expect("load ca");
     let leaf = ca
         .issue_server_cert(&["localhost".into()], DAY)
         .expect("server cert");
     let mut chain = pki::pem_to_der_certs(&leaf.cert_pem).expect("leaf");
     chain.push(ca.cert_der().clone());
-    let key = pki::pem_to_private_key(&leaf.key_pem).expect("key");
+    let key = pki::pem_to_private_key(leaf.key_pem.expose()).expect("key");
     let config = tls::tunnel_server_config(chain, key, ca.cert_der().clone()).expect("tls");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");

@@ -338,7 +338,7 @@ pub fn prepare(token: &str, data_dir: &Path, force: bool) -> Result<Prepared, En
     write_atomic(&path, &pending)?;
     Ok(Prepared {
         request: EnrollRequest {
-            token: parsed.to_token_string(),
+            token: Secret::new(parsed.to_token_string()),
             csr_pem,
             hostname: crate::run::local_hostname(),
         },

@@ -375,10 +375,9 @@ impl Admitted<'_> {
                 }
                 None => Ended::new("closed", EndCause::Closed, "peers"),
             },
-            // The relay does not say which side failed. The tunnel's own failures end
-            // sessions as a cut ("tunnel lost"), so an I/O error here is most often the back
-            // end's socket.
-            RelayEnd::Error => Ended::new("error", EndCause::BackendError, "error"),
+            // The relay does not say which side failed (the hub uses the same cause); the
+            // record's `error` field says what failed.
+            RelayEnd::Error => Ended::new("error", EndCause::RelayError, "error"),
             RelayEnd::Cut => self.cut_end(),
         };
         let mut detail = json!({

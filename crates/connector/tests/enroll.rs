@@ -117,7 +117,7 @@ fn respond(pki: &TestPki, answer: &Answer, req: &EnrollRequest) -> Response<Full
 fn token(fingerprint: &str) -> String {
     EnrollToken {
         public_id: "0a1b2c".into(),
-        secret: "ab".repeat(32),
+        secret: "ab".repeat(32).into(),
         ca_fingerprint: fingerprint.into(),
     }
     .to_token_string()
@@ -145,7 +145,7 @@ async fn enrolment_writes_a_usable_identity_that_connects() {
         .expect("enrolment works");
     let (method, path, req) = api.calls.recv().await.expect("one call");
     assert_eq!((method.as_str(), path.as_str()), ("POST", ENROLL_PATH));
-    assert_eq!(req.token, tok);
+    assert_eq!(req.token.expose(), &tok);
     assert!(req.csr_pem.contains("CERTIFICATE REQUEST"));
     assert!(!req.csr_pem.contains("PRIVATE KEY"));
 

@@ -35,6 +35,28 @@ impl<T> From<T> for Secret<T> {
     }
 }
 
+/// Serialises as the bare value, as if the wrapper were not there: a secret that travels (an
+/// enrolment request's token) or is stored keeps its wire and file format. Masking is about
+/// `Debug` and `Display`, which is where values leak by accident; serialising is deliberate.
+impl<T: serde::Serialize> serde::Serialize for Secret<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+/// Reads the bare value (see the `Serialize` impl).
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Secret<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Secret)
+    }
+}
+
+impl From<&str> for Secret<String> {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
+}
+
 /// How long a secret is, for the mask: useful when debugging a wrong encoding, never the bytes.
 pub trait SecretLen {
     /// Length in bytes.
@@ -100,6 +122,24 @@ mod tests {
         assert_eq!(format!("{s}"), "<redacted 18 bytes>");
         assert!(!format!("{s:#?}").contains("0123"));
         assert_eq!(s.expose(), "pct_abc_0123456789");
+    }
+
+    #[test]
+    fn serde_sees_the_bare_value() {
+        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+        struct Body {
+            token: Secret<String>,
+            hostname: Option<String>,
+        }
+        let body = Body {
+            token: Secret::new("PCE1.ab.cd.ef".into()),
+            hostname: None,
+        };
+        let json = serde_json::to_string(&body).unwrap();
+        assert_eq!(json, r#"{"token":"PCE1.ab.cd.ef","hostname":null}"#);
+        let back: Body = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, body);
+        assert!(serde_json::from_str::<Body>(r#"{"token":7,"hostname":null}"#).is_err());
     }
 
     #[test]

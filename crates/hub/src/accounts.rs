@@ -51,7 +51,7 @@ pub async fn issue_token(
             user_id,
             name: name.to_owned(),
             public_id: s.public_id.clone(),
-            secret_hash: s.hash.clone(),
+            secret_hash: s.hash.clone().into(),
             expires_at,
             scope: TokenScope::Api,
         })
@@ -122,7 +122,7 @@ pub async fn issue_route_password(
             user_id: permit.user_id(),
             name: ROUTE_PASSWORD_NAME.to_owned(),
             public_id: s.public_id.clone(),
-            secret_hash: s.hash.clone(),
+            secret_hash: s.hash.clone().into(),
             expires_at: Some(
                 not_after.map_or(OffsetDateTime::now_utc() + ttl.duration(), |n| {
                     n.min(OffsetDateTime::now_utc() + ttl.duration())
@@ -329,7 +329,7 @@ mod tests {
                 user_id: eve.id,
                 name: ROUTE_PASSWORD_NAME.into(),
                 public_id: "0123456789ab".into(),
-                secret_hash: crate::auth::hash_secret(&"ab".repeat(16)),
+                secret_hash: crate::auth::hash_secret(&"ab".repeat(16)).into(),
                 expires_at: Some(OffsetDateTime::now_utc() - time::Duration::seconds(1)),
                 scope: TokenScope::Route,
             })

@@ -206,7 +206,7 @@ pub async fn reverify(store: &dyn Store, public_id: &str) -> Result<Principal, A
 /// The checks a stored token must pass for `secret`, in the order that leaks least: a wrong
 /// secret is reported before the token's state.
 fn check(tok: &ApiToken, secret: &str) -> Result<(), AuthError> {
-    if !secret_matches(&secret.to_ascii_lowercase(), &tok.secret_hash) {
+    if !secret_matches(&secret.to_ascii_lowercase(), tok.secret_hash.expose()) {
         return Err(AuthError::WrongSecret);
     }
     check_state(tok)
@@ -407,7 +407,7 @@ mod tests {
                 user_id: user.id,
                 name: "cached".into(),
                 public_id: s.public_id.clone(),
-                secret_hash: s.hash.clone(),
+                secret_hash: s.hash.clone().into(),
                 expires_at: None,
                 scope: TokenScope::Api,
             })
@@ -461,7 +461,7 @@ mod tests {
             user_id: user.id,
             name: "known".into(),
             public_id: s.public_id.clone(),
-            secret_hash: s.hash.clone(),
+            secret_hash: s.hash.clone().into(),
             expires_at: None,
             scope: TokenScope::Api,
         })

@@ -33,6 +33,9 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+    /// The `[tokens]` section is invalid.
+    #[error(transparent)]
+    Tokens(#[from] crate::token_policy::TokenPolicyError),
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -470,6 +473,9 @@ mod tests {
         let raw = RawHubConfig::from_toml("[connectors]\nmin_version = \"one\"").unwrap();
         let e = HubConfig::try_from(raw).unwrap_err();
         assert!(e.to_string().starts_with("connectors.min_version"), "{e}");
+        let raw = RawHubConfig::from_toml("[tokens]\nmax_lifetime_days = 0").unwrap();
+        let e = HubConfig::try_from(raw).unwrap_err();
+        assert_eq!(e.to_string(), "tokens.max_lifetime_days: must be 1..=3650");
         let raw = RawHubConfig::from_toml("[listen]\nsocks5 = \"\"").unwrap();
         assert_eq!(HubConfig::try_from(raw).unwrap().socks5, None);
     }

@@ -59,9 +59,20 @@ pub use state::{BoundAddrs, State};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HubError {
-    /// The data directory or a file in it.
-    #[error("{0}")]
-    Io(String),
+    /// The data directory or a file in it could not be created or secured.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The directory or file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The first admin token could not be written to its file.
+    #[error(transparent)]
+    AdminTokenFile(pki_state::PkiStateError),
+    /// A listener that was bound could not say its own address.
+    #[error("cannot read a listener's local address: {0}")]
+    LocalAddr(#[source] std::io::Error),
     /// The database.
     #[error("database: {0}")]
     Store(#[from] portcullis_store::StoreError),
@@ -109,8 +120,10 @@ async fn bind(what: &'static str, addr: std::net::SocketAddr) -> Result<TcpListe
 /// applying pending migrations: what [`start`] is then given.
 pub async fn open_store(config: &HubConfig) -> Result<Arc<dyn Store>, HubError> {
     let dir = config.dir();
-    pki_state::private_dir(dir.root())
-        .map_err(|e| HubError::Io(format!("{}: {e}", dir.root().display())))?;
+    pki_state::private_dir(dir.root()).map_err(|source| HubError::Io {
+        path: dir.root().into(),
+        source,
+    })?;
     Ok(portcullis_store::open(&config.store).await?)
 }
 
@@ -119,8 +132,10 @@ pub async fn open_store(config: &HubConfig) -> Result<Arc<dyn Store>, HubError> 
 /// everything is listening.
 pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHub, HubError> {
     let dir = config.dir();
-    pki_state::private_dir(dir.root())
-        .map_err(|e| HubError::Io(format!("{}: {e}", dir.root().display())))?;
+    pki_state::private_dir(dir.root()).map_err(|source| HubError::Io {
+        path: dir.root().into(),
+        source,
+    })?;
     let pki = pki_state::load_or_create(&dir, &config.server_names)?;
     bootstrap_admin(store.as_ref(), &config).await?;
     store
@@ -145,7 +160,7 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
         Some(a) => Some(bind("web", a).await?),
         None => None,
     };
-    let local = |l: &TcpListener| l.local_addr().map_err(|e| HubError::Io(e.to_string()));
+    let local = |l: &TcpListener| l.local_addr().map_err(HubError::LocalAddr);
     let addrs = BoundAddrs {
         api: local(&api_l)?,
         tunnel: local(&tunnel_l)?,
@@ -329,7 +344,7 @@ async fn bootstrap_admin(store: &dyn Store, config: &HubConfig) -> Result<(), Hu
     .await?;
     // The file first: a token is stored only once its holder (the file) has it.
     let path = config.dir().admin_token();
-    pki_state::write_file(&path, &issued.token).map_err(|e| HubError::Io(e.to_string()))?;
+    pki_state::write_file(&path, &issued.token).map_err(HubError::AdminTokenFile)?;
     tx.commit().await?;
     store.put_setting("bootstrap_admin", "created").await?;
     tracing::info!(path = %path.display(), "created the first vendor-admin token");

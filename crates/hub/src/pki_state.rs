@@ -146,10 +146,10 @@ pub fn load_or_create(
         (Some(c), Some(k)) => Ca::from_pem(&c, &k)?,
         _ => {
             let m = pki::generate_ca("Portcullis hub CA")?;
-            write_file(&ca_key_path, &m.key_pem)?;
+            write_file(&ca_key_path, m.key_pem.expose())?;
             write_file(&ca_path, &m.cert_pem)?;
             tracing::info!(path = %ca_path.display(), "created hub CA");
-            Ca::from_pem(&m.cert_pem, &m.key_pem)?
+            Ca::from_pem(&m.cert_pem, m.key_pem.expose())?
         }
     };
     let (srv_path, srv_key_path, names_path) = (
@@ -166,11 +166,11 @@ pub fn load_or_create(
         Some(pair) => pair,
         None => {
             let issued = ca.issue_server_cert(server_names, SERVER_VALIDITY)?;
-            write_file(&srv_key_path, &issued.key_pem)?;
+            write_file(&srv_key_path, issued.key_pem.expose())?;
             write_file(&srv_path, &issued.cert_pem)?;
             write_file(&names_path, &wanted_names)?;
             tracing::info!(names = ?server_names, "issued hub server certificate");
-            (issued.cert_pem.clone(), issued.key_pem.clone())
+            (issued.cert_pem.clone(), issued.key_pem.expose().clone())
         }
     };
     let mut server_chain = pki::pem_to_der_certs(&cert_pem)?;
@@ -193,7 +193,7 @@ pub fn web_certificate(
     let issued = ca.issue_server_cert(&[format!("*.{web_domain}")], SERVER_VALIDITY)?;
     let mut chain = pki::pem_to_der_certs(&issued.cert_pem)?;
     chain.push(ca.cert_der().clone());
-    Ok((chain, pki::pem_to_private_key(&issued.key_pem)?))
+    Ok((chain, pki::pem_to_private_key(issued.key_pem.expose())?))
 }
 
 /// True when the certificate's `notAfter` is within [`RENEW_BEFORE`] or unreadable.

@@ -14,8 +14,6 @@
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
-use crate::config::ConfigError;
-
 /// `[tokens]` in the hub's configuration file.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,24 +51,37 @@ impl Default for TokenPolicy {
     }
 }
 
-impl TryFrom<&RawTokens> for TokenPolicy {
-    type Error = ConfigError;
+/// Why a `[tokens]` section was rejected. The messages name the field as written in the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenPolicyError {
+    /// `max_lifetime_days` is 0 or above [`MAX_LIFETIME_DAYS_LIMIT`].
+    #[error("tokens.max_lifetime_days: must be 1..={MAX_LIFETIME_DAYS_LIMIT}")]
+    MaxLifetime {
+        /// The value given.
+        days: u32,
+    },
+    /// `default_lifetime_days` is 0 or above `max_lifetime_days`.
+    #[error("tokens.default_lifetime_days: must be 1..=max_lifetime_days ({max})")]
+    DefaultLifetime {
+        /// The value given.
+        days: u32,
+        /// The `max_lifetime_days` in force.
+        max: u32,
+    },
+}
 
-    fn try_from(raw: &RawTokens) -> Result<TokenPolicy, ConfigError> {
-        let invalid = |field, reason: String| ConfigError::Invalid { field, reason };
+impl TryFrom<&RawTokens> for TokenPolicy {
+    type Error = TokenPolicyError;
+
+    fn try_from(raw: &RawTokens) -> Result<TokenPolicy, TokenPolicyError> {
         let max = raw.max_lifetime_days.unwrap_or(365);
         if !(1..=MAX_LIFETIME_DAYS_LIMIT).contains(&max) {
-            return Err(invalid(
-                "tokens.max_lifetime_days",
-                format!("must be 1..={MAX_LIFETIME_DAYS_LIMIT}"),
-            ));
+            return Err(TokenPolicyError::MaxLifetime { days: max });
         }
         let default = raw.default_lifetime_days.unwrap_or(90.min(max));
         if !(1..=max).contains(&default) {
-            return Err(invalid(
-                "tokens.default_lifetime_days",
-                format!("must be 1..=max_lifetime_days ({max})"),
-            ));
+            return Err(TokenPolicyError::DefaultLifetime { days: default, max });
         }
         Ok(TokenPolicy {
             default_lifetime: Duration::days(default.into()),
@@ -222,5 +233,18 @@ mod tests {
         assert!(TokenPolicy::try_from(&raw(Some(0), None)).is_err());
         assert!(TokenPolicy::try_from(&raw(None, Some(0))).is_err());
         assert!(TokenPolicy::try_from(&raw(None, Some(3651))).is_err());
+        // The messages an operator sees name the field as written in the file.
+        assert_eq!(
+            TokenPolicy::try_from(&raw(Some(31), Some(30)))
+                .unwrap_err()
+                .to_string(),
+            "tokens.default_lifetime_days: must be 1..=max_lifetime_days (30)"
+        );
+        assert_eq!(
+            TokenPolicy::try_from(&raw(None, Some(0)))
+                .unwrap_err()
+                .to_string(),
+            "tokens.max_lifetime_days: must be 1..=3650"
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! lets the connector pin the hub's CA on its very first connection, before it trusts anything
 //! (no trust-on-first-use). The secret is shown once and stored only as a hash.
 
+use portcullis_domain::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 /// Prefix and format version of enrolment tokens.
@@ -13,24 +14,14 @@ pub const TOKEN_PREFIX: &str = "PCE1";
 pub const ENROLL_PATH: &str = "/api/v1/enroll";
 
 /// A parsed enrolment token.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrollToken {
     /// Looks the token up on the hub.
     pub public_id: String,
     /// Proves possession; compared as a hash, in constant time.
-    pub secret: String,
+    pub secret: Secret<String>,
     /// Lowercase hex SHA-256 of the hub CA certificate (DER).
     pub ca_fingerprint: String,
-}
-
-impl std::fmt::Debug for EnrollToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EnrollToken")
-            .field("public_id", &self.public_id)
-            .field("secret", &"****")
-            .field("ca_fingerprint", &self.ca_fingerprint)
-            .finish()
-    }
 }
 
 /// Why a token string is not an enrolment token.
@@ -59,7 +50,7 @@ impl EnrollToken {
         }
         Ok(EnrollToken {
             public_id: id.to_ascii_lowercase(),
-            secret: secret.to_ascii_lowercase(),
+            secret: Secret::new(secret.to_ascii_lowercase()),
             ca_fingerprint: fp.to_ascii_lowercase(),
         })
     }
@@ -68,30 +59,23 @@ impl EnrollToken {
     pub fn to_token_string(&self) -> String {
         format!(
             "{TOKEN_PREFIX}.{}.{}.{}",
-            self.public_id, self.secret, self.ca_fingerprint
+            self.public_id,
+            self.secret.expose(),
+            self.ca_fingerprint
         )
     }
 }
 
 /// `POST /api/v1/enroll` request body.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnrollRequest {
-    /// The whole token string.
-    pub token: String,
+    /// The whole token string (on the wire: a plain JSON string).
+    pub token: Secret<String>,
     /// PKCS#10 certificate signing request (PEM). Only its public key is used.
     pub csr_pem: String,
     /// The connector machine's host name, for the hub's records.
     #[serde(default)]
     pub hostname: Option<String>,
-}
-
-impl std::fmt::Debug for EnrollRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EnrollRequest")
-            .field("token", &"****")
-            .field("hostname", &self.hostname)
-            .finish_non_exhaustive()
-    }
 }
 
 /// `POST /api/v1/enroll` success response.
@@ -130,12 +114,31 @@ mod tests {
     fn token_round_trip_and_masked_debug() {
         let t = EnrollToken {
             public_id: "0a1b2c3d4e5f".into(),
-            secret: "ab".repeat(32),
+            secret: Secret::new("ab".repeat(32)),
             ca_fingerprint: "cd".repeat(32),
         };
         let s = t.to_token_string();
         assert_eq!(EnrollToken::parse(&s).unwrap(), t);
-        assert!(!format!("{t:?}").contains(&t.secret));
+        let shown = format!("{t:?}");
+        assert!(!shown.contains(t.secret.expose().as_str()), "{shown}");
+        assert!(shown.contains("0a1b2c3d4e5f"), "{shown}");
+    }
+
+    #[test]
+    fn the_request_hides_its_token_in_debug_but_not_on_the_wire() {
+        let token = format!("PCE1.aa.{}.{}", "ab".repeat(32), "cd".repeat(32));
+        let req = EnrollRequest {
+            token: Secret::new(token.clone()),
+            csr_pem: "-----BEGIN CERTIFICATE REQUEST-----".into(),
+            hostname: Some("host-1".into()),
+        };
+        let shown = format!("{req:?}");
+        assert!(!shown.contains(&"ab".repeat(32)), "{shown}");
+        assert!(shown.contains("host-1"), "{shown}");
+        let json = serde_json::to_value(&req).unwrap();
+        assert_eq!(json["token"], serde_json::Value::String(token.clone()));
+        let back: EnrollRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(back.token.expose(), &token);
     }
 
     #[test]

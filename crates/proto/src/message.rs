@@ -369,7 +369,7 @@ impl Message {
                     return Err(bad(format!("more than {MAX_INVENTORY} targets")));
                 }
                 for t in &inv.targets {
-                    check_host(&t.virtual_host).map_err(&bad)?;
+                    check_host(&t.virtual_host).map_err(|e| bad(e.to_string()))?;
                     text("name", &t.name)?;
                     if t.port_start == 0 || t.port_end < t.port_start {
                         return Err(bad(format!(
@@ -381,7 +381,7 @@ impl Message {
             }
             Message::Heartbeat(_) => {}
             Message::StreamOpen(o) => {
-                check_host(&o.host).map_err(&bad)?;
+                check_host(&o.host).map_err(|e| bad(e.to_string()))?;
                 if o.port == 0 {
                     return Err(bad("port 0".into()));
                 }
@@ -406,10 +406,10 @@ impl Message {
                     return Err(bad(format!("more than {MAX_WINDOWS} windows")));
                 }
                 for w in &set.windows {
-                    check_window(w).map_err(&bad)?;
+                    check_window(w).map_err(|e| bad(e.to_string()))?;
                 }
             }
-            Message::WindowUpdate(u) => check_window(&u.window).map_err(&bad)?,
+            Message::WindowUpdate(u) => check_window(&u.window).map_err(|e| bad(e.to_string()))?,
             Message::WindowClosed(c) => {
                 text("id", &c.id)?;
                 text("by", &c.by)?;
@@ -422,17 +422,59 @@ impl Message {
     }
 }
 
-fn check_window(w: &WindowInfo) -> Result<(), String> {
+/// Why a host name or IP literal was refused by [`check_host`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// Empty, or longer than a DNS name may be.
+    #[error("host must be 1..={MAX_HOST_LEN} bytes")]
+    Length {
+        /// The length given, bytes.
+        len: usize,
+    },
+    /// A byte outside letters, digits, `-`, `.`, `_` and `:` (spaces, control characters,
+    /// anything that could give one host two spellings).
+    #[error("host {host:?} has characters outside [A-Za-z0-9._:-]")]
+    Characters {
+        /// The host as given.
+        host: String,
+    },
+}
+
+/// Why a window in `window_set` or `window_update` is malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum WindowError {
+    /// The virtual host is not a host.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// The virtual port is 0.
+    #[error("window on port 0")]
+    PortZero,
+    /// `end_ms` is not after `start_ms`.
+    #[error("window {id:?} ends before it starts")]
+    EndsBeforeStart {
+        /// The window's id.
+        id: String,
+    },
+    /// `id` or `service` is empty or too long.
+    #[error("window {field} must be 1..={MAX_TEXT_LEN} bytes")]
+    Text {
+        /// `id` or `service`.
+        field: &'static str,
+    },
+}
+
+fn check_window(w: &WindowInfo) -> Result<(), WindowError> {
     check_host(&w.virtual_host)?;
     if w.virtual_port == 0 {
-        return Err("window on port 0".into());
+        return Err(WindowError::PortZero);
     }
     if w.end_ms <= w.start_ms {
-        return Err(format!("window {:?} ends before it starts", w.id));
+        return Err(WindowError::EndsBeforeStart { id: w.id.clone() });
     }
     for (field, v) in [("id", &w.id), ("service", &w.service)] {
         if v.is_empty() || v.len() > MAX_TEXT_LEN {
-            return Err(format!("window {field} must be 1..={MAX_TEXT_LEN} bytes"));
+            return Err(WindowError::Text { field });
         }
     }
     Ok(())
@@ -441,17 +483,15 @@ fn check_window(w: &WindowInfo) -> Result<(), String> {
 /// Checks that `host` is a plausible host name or IP literal: 1..=253 bytes of letters, digits,
 /// `-`, `.`, `_`, or an IPv6 literal (hex digits, `:`), with no spaces or control characters.
 /// Access control compares host names as strings, so a name must have one spelling.
-pub fn check_host(host: &str) -> Result<(), String> {
+pub fn check_host(host: &str) -> Result<(), HostError> {
     if host.is_empty() || host.len() > MAX_HOST_LEN {
-        return Err(format!("host must be 1..={MAX_HOST_LEN} bytes"));
+        return Err(HostError::Length { len: host.len() });
     }
     let ok = host
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'));
     if !ok {
-        return Err(format!(
-            "host {host:?} has characters outside [A-Za-z0-9._:-]"
-        ));
+        return Err(HostError::Characters { host: host.into() });
     }
     Ok(())
 }

@@ -409,3 +409,28 @@ fn window_closed_and_stream_open_texts_are_bounded() {
         );
     }
 }
+
+#[test]
+fn host_checks_name_what_is_wrong() {
+    assert_eq!(check_host("erp.corp_1:x-y"), Ok(()));
+    assert_eq!(check_host(""), Err(HostError::Length { len: 0 }));
+    let long = "a".repeat(254);
+    assert_eq!(check_host(&long), Err(HostError::Length { len: 254 }));
+    assert_eq!(check_host(&long[..253]), Ok(()));
+    let err = check_host("prd internal").unwrap_err();
+    assert_eq!(
+        err,
+        HostError::Characters {
+            host: "prd internal".into()
+        }
+    );
+    // The messages are what the tunnel's `malformed … frame` errors have always said.
+    assert_eq!(
+        err.to_string(),
+        "host \"prd internal\" has characters outside [A-Za-z0-9._:-]"
+    );
+    assert_eq!(
+        HostError::Length { len: 0 }.to_string(),
+        "host must be 1..=253 bytes"
+    );
+}

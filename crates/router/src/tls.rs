@@ -80,6 +80,8 @@ pub struct RouterTls {
     connector: TlsConnector,
 }
 
+/// Written by hand because tokio-rustls' acceptor and connector have no `Debug`; they hold
+/// the router's key, which is not shown either way.
 impl std::fmt::Debug for RouterTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("RouterTls")

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use portcullis_domain::secret::Secret;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -80,7 +81,7 @@ impl std::str::FromStr for TokenScope {
 
 /// What the caller supplies to create an API token. The caller generates the secret and
 /// hashes it; the store never sees the secret itself.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewApiToken {
     /// The user the token is a credential of; it acts with that user's role and company.
     pub user_id: Id,
@@ -89,14 +90,14 @@ pub struct NewApiToken {
     /// The non-secret half of the token, used to look it up. Unique.
     pub public_id: String,
     /// Hash of the secret half (the algorithm is the caller's choice).
-    pub secret_hash: Vec<u8>,
+    pub secret_hash: Secret<Vec<u8>>,
     pub expires_at: Option<OffsetDateTime>,
     /// What the token may be used for.
     pub scope: TokenScope,
 }
 
 /// A stored API token, with the facts about its user that deciding on it needs.
-#[derive(Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApiToken {
     pub id: Id,
     /// The user it belongs to.
@@ -117,7 +118,7 @@ pub struct ApiToken {
     pub public_id: String,
     /// Never serialized and masked in `Debug`.
     #[serde(skip_serializing)]
-    pub secret_hash: Vec<u8>,
+    pub secret_hash: Secret<Vec<u8>>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -157,13 +158,13 @@ pub struct Connector {
 }
 
 /// What the caller supplies to create a one-time enrollment token for a connector.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEnrollmentToken {
     pub connector_id: Id,
     /// Non-secret lookup half. Unique.
     pub public_id: String,
     /// Hash of the secret half.
-    pub secret_hash: Vec<u8>,
+    pub secret_hash: Secret<Vec<u8>>,
     /// The token is refused from this instant on.
     pub expires_at: OffsetDateTime,
 }
@@ -180,14 +181,14 @@ pub enum Redemption {
 }
 
 /// A stored enrollment token.
-#[derive(Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EnrollmentToken {
     pub id: Id,
     pub connector_id: Id,
     pub public_id: String,
     /// Never serialized and masked in `Debug`.
     #[serde(skip_serializing)]
-    pub secret_hash: Vec<u8>,
+    pub secret_hash: Secret<Vec<u8>>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -195,75 +196,6 @@ pub struct EnrollmentToken {
     /// Set by [`Store::consume_enrollment_token`](crate::Store::consume_enrollment_token).
     #[serde(with = "time::serde::rfc3339::option")]
     pub used_at: Option<OffsetDateTime>,
-}
-
-/// Stands in for a secret hash in `Debug` output: shows that a value is present and its
-/// length (useful when debugging a wrong hash algorithm), never the bytes.
-struct Masked(usize);
-
-impl fmt::Debug for Masked {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<redacted {} bytes>", self.0)
-    }
-}
-
-impl fmt::Debug for NewApiToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewApiToken")
-            .field("user_id", &self.user_id)
-            .field("name", &self.name)
-            .field("public_id", &self.public_id)
-            .field("secret_hash", &Masked(self.secret_hash.len()))
-            .field("expires_at", &self.expires_at)
-            .field("scope", &self.scope)
-            .finish()
-    }
-}
-
-impl fmt::Debug for ApiToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiToken")
-            .field("id", &self.id)
-            .field("user_id", &self.user_id)
-            .field("user_name", &self.user_name)
-            .field("company_id", &self.company_id)
-            .field("role", &self.role)
-            .field("authorizations", &self.authorizations)
-            .field("user_disabled_at", &self.user_disabled_at)
-            .field("name", &self.name)
-            .field("public_id", &self.public_id)
-            .field("secret_hash", &Masked(self.secret_hash.len()))
-            .field("created_at", &self.created_at)
-            .field("expires_at", &self.expires_at)
-            .field("revoked_at", &self.revoked_at)
-            .field("scope", &self.scope)
-            .finish()
-    }
-}
-
-impl fmt::Debug for NewEnrollmentToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewEnrollmentToken")
-            .field("connector_id", &self.connector_id)
-            .field("public_id", &self.public_id)
-            .field("secret_hash", &Masked(self.secret_hash.len()))
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
-}
-
-impl fmt::Debug for EnrollmentToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EnrollmentToken")
-            .field("id", &self.id)
-            .field("connector_id", &self.connector_id)
-            .field("public_id", &self.public_id)
-            .field("secret_hash", &Masked(self.secret_hash.len()))
-            .field("created_at", &self.created_at)
-            .field("expires_at", &self.expires_at)
-            .field("used_at", &self.used_at)
-            .finish()
-    }
 }
 
 #[cfg(test)]
@@ -296,7 +228,7 @@ mod tests {
             user_disabled_at: None,
             name: "ci".into(),
             public_id: "pub".into(),
-            secret_hash: vec![0xde, 0xad, 0xbe, 0xef],
+            secret_hash: Secret::new(vec![0xde, 0xad, 0xbe, 0xef]),
             created_at: now,
             expires_at: None,
             revoked_at: None,
@@ -314,7 +246,7 @@ mod tests {
             id: 1,
             connector_id: 2,
             public_id: "p".into(),
-            secret_hash: vec![7; 32],
+            secret_hash: Secret::new(vec![7; 32]),
             created_at: now,
             expires_at: now,
             used_at: None,
@@ -327,7 +259,7 @@ mod tests {
         let n = NewEnrollmentToken {
             connector_id: 2,
             public_id: "p".into(),
-            secret_hash: vec![7; 32],
+            secret_hash: Secret::new(vec![7; 32]),
             expires_at: now,
         };
         assert!(!format!("{n:?}").contains("7, 7"));

@@ -324,7 +324,7 @@ async fn tokens_of_the_first_schema_become_users() {
             ci.name.as_str(),
             ci.role,
             ci.company_id,
-            ci.secret_hash.as_slice()
+            ci.secret_hash.expose().as_slice()
         ),
         (
             "ci",

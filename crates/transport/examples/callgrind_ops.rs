@@ -110,13 +110,13 @@ fn parse(args: &[String]) -> Option<(Workload, u64)> {
 /// The hub's tunnel server configuration and an enrolled connector's client configuration.
 fn identities() -> (Arc<ServerConfig>, Arc<ClientConfig>) {
     let material = pki::generate_ca("callgrind CA").expect("CA");
-    let ca = Ca::from_pem(&material.cert_pem, &material.key_pem).expect("load CA");
+    let ca = Ca::from_pem(&material.cert_pem, material.key_pem.expose()).expect("load CA");
     let leaf = ca
         .issue_server_cert(&["localhost".to_owned()], DAY)
         .expect("server certificate");
     let mut chain = pki::pem_to_der_certs(&leaf.cert_pem).expect("server chain");
     chain.push(ca.cert_der().clone());
-    let server_key = pki::pem_to_private_key(&leaf.key_pem).expect("server key");
+    let server_key = pki::pem_to_private_key(leaf.key_pem.expose()).expect("server key");
     let server = tls::tunnel_server_config(chain, server_key, ca.cert_der().clone())
         .expect("tunnel server config");
 

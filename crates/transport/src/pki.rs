@@ -15,6 +15,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use portcullis_domain::secret::Secret;
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName,
     DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PublicKeyData,
@@ -101,27 +102,18 @@ pub enum PkiError {
 }
 
 /// A certificate and its private key, both PEM. `Debug` never prints the key.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct CertifiedKey {
     /// The certificate, PEM (`CERTIFICATE`).
     pub cert_pem: String,
     /// The private key, PKCS#8 PEM.
     ///
     /// Security: this is a secret. Store it with restrictive permissions; never log it.
-    pub key_pem: String,
-}
-
-impl fmt::Debug for CertifiedKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CertifiedKey")
-            .field("cert_pem", &self.cert_pem)
-            .field("key_pem", &"****")
-            .finish()
-    }
+    pub key_pem: Secret<String>,
 }
 
 /// A freshly generated CA certificate and private key, both PEM. `Debug` never prints the key.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct CaMaterial {
     /// The self-signed CA certificate, PEM.
     pub cert_pem: String,
@@ -129,16 +121,7 @@ pub struct CaMaterial {
     ///
     /// Security: whoever holds this key can mint hub and connector identities. Keep it on the
     /// hub only, with restrictive file permissions; never log it.
-    pub key_pem: String,
-}
-
-impl fmt::Debug for CaMaterial {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CaMaterial")
-            .field("cert_pem", &self.cert_pem)
-            .field("key_pem", &"****")
-            .finish()
-    }
+    pub key_pem: Secret<String>,
 }
 
 /// A connector certificate issued from a CSR. Contains no secret: the key stayed on the
@@ -174,7 +157,7 @@ pub fn generate_ca(common_name: &str) -> Result<CaMaterial, PkiError> {
     let cert = params.self_signed(&key).map_err(PkiError::Signing)?;
     Ok(CaMaterial {
         cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
+        key_pem: Secret::new(key.serialize_pem()),
     })
 }
 
@@ -212,6 +195,8 @@ pub struct Ca {
     fingerprint_hex: String,
 }
 
+/// Written by hand because rcgen's `Issuer` has no `Debug`; it shows the fingerprint, which
+/// names the CA, and marks that a key is held.
 impl fmt::Debug for Ca {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ca")
@@ -300,7 +285,7 @@ impl Ca {
             .map_err(PkiError::Signing)?;
         Ok(CertifiedKey {
             cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
+            key_pem: Secret::new(key.serialize_pem()),
         })
     }
 
@@ -479,7 +464,7 @@ mod tests {
         let ca = generate_ca("test ca").expect("ca");
         let shown = format!("{ca:?}");
         assert!(!shown.contains("PRIVATE KEY"), "{shown}");
-        let ca = Ca::from_pem(&ca.cert_pem, &ca.key_pem).expect("load");
+        let ca = Ca::from_pem(&ca.cert_pem, ca.key_pem.expose()).expect("load");
         let shown = format!("{ca:?}");
         assert!(!shown.contains("PRIVATE KEY"), "{shown}");
         let leaf = ca
@@ -494,7 +479,7 @@ mod tests {
         let a = generate_ca("a").expect("a");
         let b = generate_ca("b").expect("b");
         assert!(matches!(
-            Ca::from_pem(&a.cert_pem, &b.key_pem),
+            Ca::from_pem(&a.cert_pem, b.key_pem.expose()),
             Err(PkiError::CaKeyMismatch)
         ));
     }
@@ -502,7 +487,7 @@ mod tests {
     #[test]
     fn ca_pem_round_trips() {
         let material = generate_ca("round trip").expect("ca");
-        let ca = Ca::from_pem(&material.cert_pem, &material.key_pem).expect("load");
+        let ca = Ca::from_pem(&material.cert_pem, material.key_pem.expose()).expect("load");
         assert_eq!(ca.cert_pem().trim(), material.cert_pem.trim());
         assert_eq!(ca.fingerprint_hex().len(), 64);
     }
@@ -510,7 +495,7 @@ mod tests {
     #[test]
     fn bad_inputs_are_errors() {
         let material = generate_ca("ca").expect("ca");
-        let ca = Ca::from_pem(&material.cert_pem, &material.key_pem).expect("load");
+        let ca = Ca::from_pem(&material.cert_pem, material.key_pem.expose()).expect("load");
         let day = Duration::from_secs(86_400);
         assert!(matches!(
             ca.issue_server_cert(&[], day),

@@ -9,7 +9,6 @@
 //! `200` — a server-speaks-first protocol may land in the same segment — stay in the socket
 //! for the caller instead of being dropped or mistaken for garbage.
 
-use std::fmt;
 use std::io;
 use std::time::Duration;
 
@@ -23,33 +22,9 @@ pub const MAX_RESPONSE_HEAD: usize = 8 * 1024;
 /// Longest reason phrase kept in [`ProxyError::Refused`], in characters.
 const MAX_REASON_CHARS: usize = 128;
 
-/// A secret string (proxy password). `Debug` prints `****`; there is no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret in clear, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("****")
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
+/// The proxy password's type: the workspace's one masked-secret type, re-exported so that
+/// users of [`HttpProxy`] need no other import.
+pub use portcullis_domain::secret::Secret;
 
 /// An outbound HTTP proxy reachable over plain TCP.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +39,7 @@ pub struct HttpProxy {
     /// Security: Basic auth travels in clear to the proxy. The proxy (and anyone on the path
     /// to it) can read it; use a proxy-specific credential, never a domain account's password
     /// if that can be avoided.
-    pub password: Option<Secret>,
+    pub password: Option<Secret<String>>,
 }
 
 /// Failures while dialling out. Variants say whether the proxy or the target is at fault.
@@ -231,7 +206,7 @@ fn basic_credentials(proxy: &HttpProxy) -> Result<Option<String>, ProxyError> {
     if user.contains(':') || user.chars().any(char::is_control) {
         return Err(ProxyError::InvalidUsername);
     }
-    let password = proxy.password.as_ref().map_or("", Secret::expose);
+    let password = proxy.password.as_ref().map_or("", |p| p.expose().as_str());
     let plain = format!("{user}:{password}");
     Ok(Some(
         base64::engine::general_purpose::STANDARD.encode(plain.as_bytes()),
@@ -388,7 +363,7 @@ mod tests {
         let mut proxy = HttpProxy {
             addr: "proxy:3128".into(),
             username: Some("alice".into()),
-            password: Some(Secret::new("s3cret")),
+            password: Some(Secret::new("s3cret".into())),
         };
         assert_eq!(
             basic_credentials(&proxy).ok().flatten().as_deref(),

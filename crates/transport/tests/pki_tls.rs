@@ -24,7 +24,7 @@ struct Hub {
 impl Hub {
     fn new(name: &str) -> Self {
         let material = pki::generate_ca(name).expect("generate CA");
-        let ca = Ca::from_pem(&material.cert_pem, &material.key_pem).expect("load CA");
+        let ca = Ca::from_pem(&material.cert_pem, material.key_pem.expose()).expect("load CA");
         let leaf = ca
             .issue_server_cert(&["localhost".to_owned(), "127.0.0.1".to_owned()], DAY)
             .expect("server cert");
@@ -33,7 +33,7 @@ impl Hub {
         Self {
             ca,
             server_chain,
-            server_key_pem: leaf.key_pem,
+            server_key_pem: leaf.key_pem.into_inner(),
         }
     }
 

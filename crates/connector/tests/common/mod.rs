@@ -65,8 +65,11 @@ pub struct TestPki {
 impl Clone for TestPki {
     fn clone(&self) -> Self {
         TestPki {
-            ca: Ca::from_pem(&self.ca_material.cert_pem, &self.ca_material.key_pem)
-                .expect("reload ca"),
+            ca: Ca::from_pem(
+                &self.ca_material.cert_pem,
+                self.ca_material.key_pem.expose(),
+            )
+            .expect("reload ca"),
             ca_material: self.ca_material.clone(),
             server_chain: self.server_chain.clone(),
             server_key_pem: self.server_key_pem.clone(),
@@ -77,7 +80,7 @@ impl Clone for TestPki {
 impl TestPki {
     pub fn new() -> TestPki {
         let m = pki::generate_ca("test hub ca").expect("ca");
-        let ca = Ca::from_pem(&m.cert_pem, &m.key_pem).expect("load ca");
+        let ca = Ca::from_pem(&m.cert_pem, m.key_pem.expose()).expect("load ca");
         let leaf = ca
             .issue_server_cert(&["localhost".into(), "127.0.0.1".into()], DAY)
             .expect("server cert");
@@ -87,7 +90,7 @@ impl TestPki {
             ca,
             ca_material: m,
             server_chain,
-            server_key_pem: leaf.key_pem,
+            server_key_pem: leaf.key_pem.into_inner(),
         }
     }
 

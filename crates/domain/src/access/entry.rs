@@ -99,8 +99,41 @@ impl fmt::Display for BackendType {
     }
 }
 
+/// A name that is none of a type's values, as [`BackendType`], [`Protocol`] and
+/// [`HostInHeader`] parse them from configuration files and API requests.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnknownName {
+    /// Not a back-end type.
+    #[error("{given:?} is not a back-end type ({})", BackendType::names())]
+    BackendType {
+        /// The name given, trimmed.
+        given: String,
+    },
+    /// Not a protocol.
+    #[error("{given:?} is not a protocol (http, https, tcp, tcp_tls, ldap, ldaps, ni)")]
+    Protocol {
+        /// The name given, trimmed.
+        given: String,
+    },
+    /// Neither `virtual` nor `internal`.
+    #[error("{given:?} is neither \"virtual\" nor \"internal\"")]
+    HostInHeader {
+        /// The name given, trimmed and lower-cased.
+        given: String,
+    },
+}
+
+impl BackendType {
+    /// Every API name, comma-separated, for messages.
+    fn names() -> String {
+        let names: Vec<&str> = BackendType::ALL.iter().map(|t| t.as_str()).collect();
+        names.join(", ")
+    }
+}
+
 impl FromStr for BackendType {
-    type Err = String;
+    type Err = UnknownName;
 
     /// The API name, compared ignoring case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -108,10 +141,7 @@ impl FromStr for BackendType {
         BackendType::ALL
             .into_iter()
             .find(|t| t.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                let names: Vec<&str> = BackendType::ALL.iter().map(|t| t.as_str()).collect();
-                format!("{s:?} is not a back-end type ({})", names.join(", "))
-            })
+            .ok_or_else(|| UnknownName::BackendType { given: s.into() })
     }
 }
 
@@ -184,7 +214,7 @@ impl fmt::Display for Protocol {
 }
 
 impl FromStr for Protocol {
-    type Err = String;
+    type Err = UnknownName;
 
     /// `http`, `https`, `tcp`, `tcp_tls` (also `tcp-tls`, `tcps` as SAP's API writes it),
     /// `ldap`, `ldaps`, `ni`, ignoring case.
@@ -197,11 +227,8 @@ impl FromStr for Protocol {
         Protocol::ALL
             .into_iter()
             .find(|p| p.as_str() == lower)
-            .ok_or_else(|| {
-                format!(
-                    "{:?} is not a protocol (http, https, tcp, tcp_tls, ldap, ldaps, ni)",
-                    s.trim()
-                )
+            .ok_or_else(|| UnknownName::Protocol {
+                given: s.trim().into(),
             })
     }
 }
@@ -220,13 +247,15 @@ pub enum HostInHeader {
 }
 
 impl FromStr for HostInHeader {
-    type Err = String;
+    type Err = UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "virtual" => Ok(HostInHeader::Virtual),
             "internal" => Ok(HostInHeader::Internal),
-            other => Err(format!("{other:?} is neither \"virtual\" nor \"internal\"")),
+            other => Err(UnknownName::HostInHeader {
+                given: other.into(),
+            }),
         }
     }
 }
@@ -359,11 +388,23 @@ mod tests {
         assert!("udp"
             .parse::<Protocol>()
             .unwrap_err()
+            .to_string()
             .contains("not a protocol"));
         assert!("sap"
             .parse::<BackendType>()
             .unwrap_err()
+            .to_string()
             .contains("abapSys"));
+        assert_eq!(
+            " Udp ".parse::<Protocol>(),
+            Err(UnknownName::Protocol {
+                given: "Udp".into()
+            })
+        );
+        assert_eq!(
+            "Both".parse::<HostInHeader>().unwrap_err().to_string(),
+            "\"both\" is neither \"virtual\" nor \"internal\""
+        );
         assert_eq!(
             "Internal".parse::<HostInHeader>(),
             Ok(HostInHeader::Internal)

@@ -14,9 +14,13 @@ pub mod resource;
 use std::collections::HashSet;
 
 pub use entry::{
-    BackendType, EntryOptions, HostInHeader, Protocol, MAX_DESCRIPTION_LEN, MAX_SYSTEM_ID_LEN,
+    BackendType, EntryOptions, HostInHeader, Protocol, UnknownName, MAX_DESCRIPTION_LEN,
+    MAX_SYSTEM_ID_LEN,
 };
-pub use resource::{AllowedRequest, PathPolicy, RequestRefused, Resource, ResourceDenied};
+pub use resource::{
+    AllowedRequest, PathPolicy, RequestRefused, Resource, ResourceDenied, ResourceError,
+    ResourceErrorKind,
+};
 
 use crate::target::{HostPorts, TargetError};
 

@@ -39,6 +39,59 @@ pub enum PathPolicy {
     PathAndSubPaths,
 }
 
+/// Why [`Resource::new`] refused a path: the path, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message())]
+pub struct ResourceError {
+    /// The path as given.
+    pub path: String,
+    /// What is wrong with it.
+    pub kind: ResourceErrorKind,
+}
+
+/// What is wrong with a resource path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResourceErrorKind {
+    /// It does not start with `/`.
+    NotAbsolute,
+    /// It is longer than [`MAX_PATH_LEN`].
+    TooLong,
+    /// It holds `?`, `#`, a blank or a control character.
+    Characters,
+    /// It is not a request target a back end would read one way.
+    Target(PathError),
+    /// It is not in canonical form.
+    NotCanonical {
+        /// How to write it.
+        canonical: String,
+    },
+    /// It holds `;` path parameters.
+    Parameters,
+}
+
+impl ResourceError {
+    /// The message, as the connector's configuration errors show it after "`path` ". The path
+    /// is left out where it is too long to be worth repeating.
+    fn message(&self) -> String {
+        let path = &self.path;
+        match &self.kind {
+            ResourceErrorKind::NotAbsolute => format!("{path:?} must start with '/'"),
+            ResourceErrorKind::TooLong => format!("longer than {MAX_PATH_LEN} bytes"),
+            ResourceErrorKind::Characters => {
+                format!("{path:?}: a path without '?', '#', blanks or control characters")
+            }
+            ResourceErrorKind::Target(e) => format!("{path:?}: {e}"),
+            ResourceErrorKind::NotCanonical { canonical } => {
+                format!("{path:?} is not in canonical form: write {canonical:?}")
+            }
+            ResourceErrorKind::Parameters => {
+                format!("{path:?}: path parameters (';') are not part of a resource path")
+            }
+        }
+    }
+}
+
 /// One resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
@@ -56,30 +109,29 @@ pub struct Resource {
 
 impl Resource {
     /// An active resource without WebSocket upgrades; `Err` says what is wrong with `path`.
-    pub fn new(path: &str, policy: PathPolicy) -> Result<Resource, String> {
+    pub fn new(path: &str, policy: PathPolicy) -> Result<Resource, ResourceError> {
+        let bad = |kind| ResourceError {
+            path: path.to_owned(),
+            kind,
+        };
         if !path.starts_with('/') {
-            return Err(format!("{path:?} must start with '/'"));
+            return Err(bad(ResourceErrorKind::NotAbsolute));
         }
         if path.len() > MAX_PATH_LEN {
-            return Err(format!("longer than {MAX_PATH_LEN} bytes"));
+            return Err(bad(ResourceErrorKind::TooLong));
         }
         if path.contains(['?', '#']) || path.chars().any(|c| c.is_control() || c == ' ') {
-            return Err(format!(
-                "{path:?}: a path without '?', '#', blanks or control characters"
-            ));
+            return Err(bad(ResourceErrorKind::Characters));
         }
-        let parsed =
-            http_path::parse_target(path.as_bytes()).map_err(|e| format!("{path:?}: {e}"))?;
+        let parsed = http_path::parse_target(path.as_bytes())
+            .map_err(|e| bad(ResourceErrorKind::Target(e)))?;
         if parsed.path() != path {
-            return Err(format!(
-                "{path:?} is not in canonical form: write {:?}",
-                parsed.path()
-            ));
+            return Err(bad(ResourceErrorKind::NotCanonical {
+                canonical: parsed.path().to_owned(),
+            }));
         }
         if parsed.match_form().contains(';') {
-            return Err(format!(
-                "{path:?}: path parameters (';') are not part of a resource path"
-            ));
+            return Err(bad(ResourceErrorKind::Parameters));
         }
         Ok(Resource {
             path: path.to_owned(),
@@ -331,5 +383,31 @@ mod tests {
             PathPolicy::PathOnly
         )
         .is_err());
+    }
+
+    #[test]
+    fn refusals_name_what_is_wrong_and_say_it_as_before() {
+        let err = |path| Resource::new(path, PathPolicy::PathOnly).unwrap_err();
+        assert_eq!(err("relative").kind, ResourceErrorKind::NotAbsolute);
+        assert_eq!(
+            err("relative").to_string(),
+            "\"relative\" must start with '/'"
+        );
+        assert_eq!(err("/a b").kind, ResourceErrorKind::Characters);
+        let long = format!("/{}", "a".repeat(MAX_PATH_LEN));
+        assert_eq!(err(&long).kind, ResourceErrorKind::TooLong);
+        assert_eq!(err(&long).to_string(), "longer than 2048 bytes");
+        assert_eq!(
+            err("/a/../b").kind,
+            ResourceErrorKind::NotCanonical {
+                canonical: "/b".into()
+            }
+        );
+        assert_eq!(
+            err("/a/../b").to_string(),
+            "\"/a/../b\" is not in canonical form: write \"/b\""
+        );
+        assert_eq!(err("/a;x").kind, ResourceErrorKind::Parameters);
+        assert_eq!(err("/a;x").path, "/a;x");
     }
 }

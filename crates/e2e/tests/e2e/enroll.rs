@@ -46,14 +46,14 @@ async fn an_expired_token_is_refused_with_its_own_code() {
         .create_enrollment_token(portcullis_store::NewEnrollmentToken {
             connector_id: id,
             public_id: s.public_id.clone(),
-            secret_hash: s.hash.clone(),
+            secret_hash: s.hash.clone().into(),
             expires_at: time::OffsetDateTime::now_utc() - time::Duration::seconds(5),
         })
         .await
         .unwrap();
     let tok = portcullis_proto::enroll::EnrollToken {
         public_id: s.public_id,
-        secret: s.secret,
+        secret: s.secret.into(),
         ca_fingerprint: hub.state().pki.ca.fingerprint_hex().to_string(),
     };
     let d = tempfile::tempdir().unwrap();
@@ -90,7 +90,7 @@ async fn a_wrong_secret_does_not_burn_the_token() {
     let (_, token) = hub.connector("acme", "berlin").await;
     let mut t = portcullis_proto::enroll::EnrollToken::parse(&token).unwrap();
     let good_secret = t.secret.clone();
-    t.secret = "0".repeat(64);
+    t.secret = "0".repeat(64).into();
     let d = tempfile::tempdir().unwrap();
     match enroll(&hub.api_url, &t.to_token_string(), d.path(), false).await {
         Err(EnrollError::Refused { status, code, .. }) => {

@@ -69,7 +69,7 @@ async fn stored_route_password(
             user_id,
             name: portcullis_hub::accounts::ROUTE_PASSWORD_NAME.into(),
             public_id: s.public_id.clone(),
-            secret_hash: s.hash.clone(),
+            secret_hash: s.hash.clone().into(),
             expires_at: Some(expires_at),
             scope: TokenScope::Route,
         })

@@ -43,7 +43,7 @@ pub async fn enroll(
     AxState(st): AxState<State>,
     super::extract::Body(req): super::extract::Body<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, ApiErr> {
-    let tok = EnrollToken::parse(&req.token)
+    let tok = EnrollToken::parse(req.token.expose())
         .map_err(|e| ApiErr::bad_request("malformed_token", e.to_string()))?;
     if tok.ca_fingerprint != st.pki.ca.fingerprint_hex() {
         return Err(ApiErr::bad_request(
@@ -57,7 +57,7 @@ pub async fn enroll(
         .store
         .find_enrollment_token(&tok.public_id)
         .await?
-        .filter(|t| secret_matches(&tok.secret, &t.secret_hash));
+        .filter(|t| secret_matches(tok.secret.expose(), t.secret_hash.expose()));
     let Some(found) = found else {
         tracing::warn!(token = %tok.public_id, "enrolment with an unknown token or a wrong secret");
         return Err(invalid_token());

@@ -1,7 +1,7 @@
 //! Entry points engineers and cloud applications connect to.
 //!
 //! # Layout
-//! - [`socks5`]: the sans-IO SOCKS5 codec and its thin async driver.
+//! - [`socks5`]: the thin async driver over the sans-IO SOCKS5 codec (`portcullis-socks5`).
 //! - [`socks5_server`]: the SOCKS5 entry (location = user, token = password).
 //! - [`http_proxy`]: the HTTP CONNECT proxy entry.
 //! - [`ni`]: the NI entry for SAP route strings (SAP GUI, niping, pysap).

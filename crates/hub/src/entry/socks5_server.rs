@@ -7,10 +7,11 @@
 use std::net::SocketAddr;
 
 use portcullis_proto::RefuseCode;
+use portcullis_socks5::{ReplyCode, TargetAddr};
 use tokio::net::TcpStream;
 
 use super::listener::PreauthSlot;
-use super::socks5::{self, ReplyCode, TargetAddr};
+use super::socks5;
 use crate::session::{self, SessionError, Target};
 use crate::state::State;
 

@@ -30,7 +30,6 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
@@ -48,14 +47,9 @@ use crate::state::State;
 use crate::web::{Binding, WebOrigins, COOKIE, SESSION_TTL};
 
 use super::web_pages::{self, Redirect};
-
-/// Redeems a link.
-pub const LOGIN_PATH: &str = "/_portcullis/login";
-/// Ends the web session.
-pub const LOGOUT_PATH: &str = "/_portcullis/logout";
-
-/// An answer of the web entry.
-pub type Resp = Response<BoxBody<Bytes, hyper::Error>>;
+/// Defined beside the pages that use them (so the pages need nothing from this module), and
+/// part of the entry's interface: the API builds links with [`LOGIN_PATH`].
+pub use super::web_pages::{Resp, LOGIN_PATH, LOGOUT_PATH};
 
 /// The session a browser connection goes through, and whose cookie opened it.
 struct Upstream {

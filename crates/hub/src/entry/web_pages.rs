@@ -22,11 +22,18 @@
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::web::{Resp, LOGIN_PATH, LOGOUT_PATH};
+/// Redeems a link.
+pub const LOGIN_PATH: &str = "/_portcullis/login";
+/// Ends the web session.
+pub const LOGOUT_PATH: &str = "/_portcullis/logout";
+
+/// An answer of the web entry.
+pub type Resp = Response<BoxBody<Bytes, hyper::Error>>;
 
 /// Longest form body read (a ticket or a CSRF token, with room to spare).
 pub const MAX_FORM: usize = 4096;

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use portcullis_domain::secret::Secret;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -262,11 +263,12 @@ fn port(text: &str) -> Result<u16, SyntaxErrorKind> {
 /// An entry's password. Only a SHA-256 digest is kept, and compared in constant time: the
 /// comparison reveals neither where the given password differs nor its length, and the
 /// table in memory does not hold the password itself.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Password {
     /// `*`: any password, none included.
     Any,
-    Digest([u8; 32]),
+    /// SHA-256 of the password.
+    Digest(Secret<[u8; 32]>),
 }
 
 impl Password {
@@ -274,7 +276,7 @@ impl Password {
         if text == "*" {
             Password::Any
         } else {
-            Password::Digest(Sha256::digest(text.as_bytes()).into())
+            Password::Digest(Secret::new(Sha256::digest(text.as_bytes()).into()))
         }
     }
 
@@ -283,15 +285,9 @@ impl Password {
             Password::Any => true,
             Password::Digest(digest) => {
                 let given: [u8; 32] = Sha256::digest(given.as_bytes()).into();
-                given.as_slice().ct_eq(digest.as_slice()).into()
+                given.as_slice().ct_eq(digest.expose().as_slice()).into()
             }
         }
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Password({self})")
     }
 }
 

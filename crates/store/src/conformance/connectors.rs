@@ -3,6 +3,8 @@
 use time::{Duration, OffsetDateTime};
 
 use super::{assert_recent, ms, Run};
+use portcullis_domain::secret::Secret;
+
 use crate::{Connector, EnrollmentToken, Id, NewEnrollmentToken, Store, StoreError};
 
 /// A fingerprint-shaped string unique to this run and `n`, in upper case so that the
@@ -199,7 +201,7 @@ fn new_token(
     NewEnrollmentToken {
         connector_id,
         public_id: run.name(&format!("enroll-{n}")),
-        secret_hash: vec![0xab; 32],
+        secret_hash: Secret::new(vec![0xab; 32]),
         expires_at,
     }
 }

@@ -4,6 +4,7 @@ use time::Duration;
 
 use super::{assert_recent, ms, Run};
 use portcullis_domain::authz::Authorizations;
+use portcullis_domain::secret::Secret;
 
 use crate::{NewApiToken, NewUser, Role, Store, StoreError, TokenScope};
 
@@ -88,7 +89,7 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
         name: "deploy bot".into(),
         public_id: run.name("tok-a"),
         // Arbitrary bytes, including NUL and 0xff, must survive storage unchanged.
-        secret_hash: vec![0, 1, 2, 0xfe, 0xff, 0],
+        secret_hash: Secret::new(vec![0, 1, 2, 0xfe, 0xff, 0]),
         expires_at: Some(expires),
         scope: TokenScope::default(),
     };
@@ -123,7 +124,7 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
             user_id: vendor_user.id,
             name: "vendor".into(),
             public_id: run.name("tok-vendor"),
-            secret_hash: vec![9; 32],
+            secret_hash: Secret::new(vec![9; 32]),
             expires_at: None,
             scope: TokenScope::Api,
         })
@@ -136,7 +137,7 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
             user_id: tech_b.id,
             name: "engineer".into(),
             public_id: run.name("tok-b"),
-            secret_hash: vec![7; 32],
+            secret_hash: Secret::new(vec![7; 32]),
             expires_at: None,
             scope: TokenScope::Api,
         })
@@ -154,7 +155,7 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
         user_id: admin_a.id,
         name: "route-password".into(),
         public_id: run.name("tok-route"),
-        secret_hash: vec![5; 32],
+        secret_hash: Secret::new(vec![5; 32]),
         expires_at: Some(run.now + Duration::minutes(60)),
         scope: TokenScope::Route,
     };

@@ -207,7 +207,7 @@ pub(super) async fn create_enrollment_token(
     ))
     .bind(t.connector_id)
     .bind(&t.public_id)
-    .bind(&t.secret_hash)
+    .bind(t.secret_hash.expose())
     .bind(now_ms())
     .bind(to_unix_millis(t.expires_at))
     .fetch_optional(&mut *conn)

@@ -4,6 +4,7 @@
 //! decoding problems surface as [`StoreError::Corrupt`] naming the column, instead of as an
 //! opaque driver error.
 
+use portcullis_domain::secret::Secret;
 use serde_json::Value;
 
 use crate::audit::AuditEvent;
@@ -108,7 +109,7 @@ impl TryFrom<ApiTokenRow> for ApiToken {
             user_disabled_at: decode_opt(r.user_disabled_at, "users.disabled_at")?,
             name: r.name,
             public_id: r.public_id,
-            secret_hash: r.secret_hash,
+            secret_hash: Secret::new(r.secret_hash),
             created_at: decode(r.created_at, "api_tokens.created_at")?,
             expires_at: decode_opt(r.expires_at, "api_tokens.expires_at")?,
             revoked_at: decode_opt(r.revoked_at, "api_tokens.revoked_at")?,
@@ -170,7 +171,7 @@ impl TryFrom<EnrollmentRow> for EnrollmentToken {
             id: r.id,
             connector_id: r.connector_id,
             public_id: r.public_id,
-            secret_hash: r.secret_hash,
+            secret_hash: Secret::new(r.secret_hash),
             created_at: decode(r.created_at, "enrollment_tokens.created_at")?,
             expires_at: decode(r.expires_at, "enrollment_tokens.expires_at")?,
             used_at: decode_opt(r.used_at, "enrollment_tokens.used_at")?,

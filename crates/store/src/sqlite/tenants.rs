@@ -83,7 +83,7 @@ pub(super) async fn create_api_token(
     .bind(t.user_id)
     .bind(&t.name)
     .bind(&t.public_id)
-    .bind(&t.secret_hash)
+    .bind(t.secret_hash.expose())
     .bind(now_ms())
     .bind(t.expires_at.map(to_unix_millis))
     .bind(t.scope.as_str())
