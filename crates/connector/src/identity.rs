@@ -121,7 +121,7 @@ impl Identity {
 
     /// `data_dir/identity`.
     pub fn dir(data_dir: &Path) -> PathBuf {
-        data_dir.join(IDENTITY_DIR)
+        crate::data_dir::ConnectorDataDir::new(data_dir).identity()
     }
 
     /// Whether any identity file exists under `data_dir`.

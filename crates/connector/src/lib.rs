@@ -9,6 +9,7 @@
 //!
 //! # Layout
 //! - [`config`]: the TOML configuration, parsed once into validated types; [`config::example`].
+//! - [`data_dir`]: [`data_dir::ConnectorDataDir`], every file the connector keeps, named once.
 //! - [`identity`]: client certificate, key, pinned CA and enrolment facts under `data_dir/identity/`.
 //! - [`enroll`](mod@enroll): one-time-token enrolment over HTTPS pinned by the token's CA fingerprint.
 //! - [`audit`]: the append-only, hash-chained audit log and its verifier.
@@ -66,6 +67,7 @@ mod backend;
 pub mod backend_tls;
 pub mod config;
 mod config_file;
+pub mod data_dir;
 pub mod enroll;
 mod http;
 pub mod identity;

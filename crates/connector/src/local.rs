@@ -57,7 +57,7 @@ pub const MAX_CLIENTS: usize = 8;
 
 /// Where the admin socket of a connector with `data_dir` lives.
 pub fn socket_path(data_dir: &Path) -> PathBuf {
-    data_dir.join(SOCKET_FILE)
+    crate::data_dir::ConnectorDataDir::new(data_dir).admin_socket()
 }
 
 /// Why the admin socket could not be created.

@@ -82,7 +82,7 @@ pub(crate) enum LoadError {
 
 /// Where the pending closes of a connector with `data_dir` are kept.
 pub(crate) fn path(data_dir: &Path) -> PathBuf {
-    data_dir.join(PENDING_FILE)
+    crate::data_dir::ConnectorDataDir::new(data_dir).closed_windows()
 }
 
 /// Replaces the file with `pending` (atomically, mode 0600).

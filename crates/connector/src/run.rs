@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::acl::AclSnapshot;
-use crate::audit::{AuditAction, AuditError, AuditEvent, AuditLog, AUDIT_FILE};
+use crate::audit::{AuditAction, AuditError, AuditEvent, AuditLog};
 use crate::config::{check_inventory, ConfigError, ConnectorConfig, HostPort};
 use crate::identity::{Enrollment, Identity, IdentityError};
 use crate::shared::Shared;
@@ -225,7 +225,9 @@ fn prepare(
                 identity.enrollment.tunnel_server_name
             ))
         })?;
-    let audit = Arc::new(AuditLog::open(&config.data_dir.join(AUDIT_FILE))?);
+    let audit = Arc::new(AuditLog::open(
+        &crate::data_dir::ConnectorDataDir::new(&config.data_dir).audit_log(),
+    )?);
     {
         let status = status.clone();
         audit.on_health_change(move |h| {

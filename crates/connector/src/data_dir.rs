@@ -1,0 +1,118 @@
+//! [`ConnectorDataDir`]: every file the connector keeps in its data directory, named in one
+//! place.
+//!
+//! Backup and restore, the admin UI's security checks and the docs need exactly this list;
+//! code that reads or writes one of these files asks this type for its path. The file names
+//! stay constants of the modules that own the formats ([`crate::identity`], [`crate::audit`],
+//! [`crate::trust_edit`], [`crate::local`], the outbox); this type only puts them together.
+
+use std::path::{Path, PathBuf};
+
+use crate::identity::{CA_FILE, CERT_FILE, ENROLLMENT_FILE, IDENTITY_DIR, KEY_FILE};
+
+/// The connector's data directory (mode 0700) and the files in it (each 0600).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorDataDir {
+    root: PathBuf,
+}
+
+impl ConnectorDataDir {
+    /// The data directory at `root` (the configuration's `data_dir`).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        ConnectorDataDir { root: root.into() }
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The enrolled identity's directory.
+    pub fn identity(&self) -> PathBuf {
+        self.root.join(IDENTITY_DIR)
+    }
+
+    /// The client certificate the hub issued.
+    pub fn client_cert(&self) -> PathBuf {
+        self.identity().join(CERT_FILE)
+    }
+
+    /// The client certificate's private key.
+    pub fn client_key(&self) -> PathBuf {
+        self.identity().join(KEY_FILE)
+    }
+
+    /// The hub CA, pinned at enrolment.
+    pub fn hub_ca(&self) -> PathBuf {
+        self.identity().join(CA_FILE)
+    }
+
+    /// What the enrolment said (company, location, connector id, tunnel address).
+    pub fn enrollment(&self) -> PathBuf {
+        self.identity().join(ENROLLMENT_FILE)
+    }
+
+    /// The key of an enrolment redeemed but not yet stored (retried with the same token).
+    pub fn pending_enrollment(&self) -> PathBuf {
+        self.identity().join(crate::enroll::PENDING_FILE)
+    }
+
+    /// The hash-chained audit log.
+    pub fn audit_log(&self) -> PathBuf {
+        self.root.join(crate::audit::AUDIT_FILE)
+    }
+
+    /// Window closes made at the connector that the hub has not confirmed.
+    pub fn closed_windows(&self) -> PathBuf {
+        self.root.join(crate::outbox::PENDING_FILE)
+    }
+
+    /// The trust store of back-end CAs (one PEM file per trusted certificate).
+    pub fn trust(&self) -> PathBuf {
+        self.root.join(crate::trust_edit::TRUST_DIR)
+    }
+
+    /// The local admin socket (made at start, not backed up).
+    pub fn admin_socket(&self) -> PathBuf {
+        self.root.join(crate::local::SOCKET_FILE)
+    }
+
+    /// What a backup holds: every file above but the socket, and the trust store's directory
+    /// (all files in it). Set-aside files (`audit.log.torn-*`, `closed-windows.json.corrupt-*`)
+    /// are the operator's to keep or drop.
+    pub fn backed_up(&self) -> Vec<PathBuf> {
+        vec![
+            self.client_cert(),
+            self.client_key(),
+            self.hub_ca(),
+            self.enrollment(),
+            self.pending_enrollment(),
+            self.audit_log(),
+            self.closed_windows(),
+            self.trust(),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_path_is_inside_the_directory_and_named_once() {
+        let d = ConnectorDataDir::new("/var/lib/portcullis-connector");
+        let mut all = d.backed_up();
+        all.push(d.admin_socket());
+        let unique: std::collections::HashSet<_> = all.iter().collect();
+        assert_eq!(unique.len(), all.len());
+        assert!(all.iter().all(|f| f.starts_with(d.root())));
+        assert_eq!(
+            d.audit_log(),
+            PathBuf::from("/var/lib/portcullis-connector/audit.log")
+        );
+        assert_eq!(
+            d.client_key(),
+            PathBuf::from("/var/lib/portcullis-connector/identity/client.key")
+        );
+    }
+}
