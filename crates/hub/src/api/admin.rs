@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use portcullis_domain::authz::{authorize, Op};
 use portcullis_proto::enroll::EnrollToken;
-use portcullis_store::{AuditFilter, Company, Id, NewEnrollmentToken, Role, StoreTx};
+use portcullis_store::{Company, Id, NewEnrollmentToken, Role, StoreTx};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -542,16 +542,13 @@ pub async fn list_audit(
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<portcullis_store::AuditEvent>>, ApiErr> {
     // Who may read whose events is decided in one place, with the export's.
-    let company_id = super::audit::audit_scope(&st, &p, q.company.as_deref())
-        .await?
-        .company_id();
-    let f = AuditFilter {
-        company_id,
-        action_prefix: q.action,
-        after_seq: q.after,
-        limit: q.limit.unwrap_or(100),
+    let (scope, permit) = ops::audit::scope(&st, &p, q.company.as_deref()).await?;
+    let filter = ops::audit::ListFilter {
+        action: q.action,
+        after: q.after,
+        limit: q.limit,
     };
-    Ok(Json(st.store.list_audit(&f).await?))
+    Ok(Json(ops::audit::list(&st, &permit, &scope, filter).await?))
 }
 
 impl std::fmt::Debug for CreatedToken {

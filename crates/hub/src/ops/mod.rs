@@ -14,8 +14,11 @@
 //!   (another company's object is "not found").
 //! - [`users`]: users, their authorizations, disabling, and the tokens an admin makes for
 //!   them.
+//! - [`audit`]: whose audit events a caller reads, listing, verifying the chain, what an
+//!   export holds ([`audit::format`]: the export's lines).
 
 pub mod access;
+pub mod audit;
 pub mod change;
 pub mod users;
 
