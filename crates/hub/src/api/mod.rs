@@ -182,19 +182,6 @@ fn remote_routes() -> Router<State> {
         .route("/api/v1/companies/{company}/summary", get(windows::summary))
 }
 
-/// The expiry of a token created now for `req`, under the hub's `[tokens]` policy
-/// ([`crate::token_policy`]): the default lifetime when none is asked, never more than the
-/// maximum, no expiry only when the policy allows it and the caller said `no_expiry`.
-pub(crate) fn token_expiry(
-    st: &State,
-    req: crate::token_policy::LifetimeRequest,
-) -> Result<Option<time::OffsetDateTime>, ApiErr> {
-    st.config
-        .tokens
-        .expiry(req, time::OffsetDateTime::now_utc())
-        .map_err(|e| ApiErr::bad_request(e.code(), e.to_string()))
-}
-
 /// How long one API request may take, body upload included.
 pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 

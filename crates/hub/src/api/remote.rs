@@ -21,11 +21,11 @@ use portcullis_store::{
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::admin::connector_status;
 use super::extract::{Body, Path, Query};
 use super::{ApiErr, Authed};
 use crate::audit_action::AuditAction;
 use crate::auth::Principal;
+use crate::ops::connectors::status as connector_status;
 use crate::ops::{self, Caller, Change};
 use crate::state::State;
 

@@ -12,6 +12,11 @@
 //! - [`change`]: [`Change`] and [`change::apply`], the one place a write's effects happen.
 //! - [`access`]: permits for a company, a system, a service connection … looked up by id
 //!   (another company's object is "not found").
+//! - [`companies`]: creating companies, listing those a caller may read.
+//! - [`tokens`]: a company's API tokens (the first-admin rule), revoking a token with its
+//!   route passwords, a user's route password for himself, token lifetimes.
+//! - [`connectors`]: registering, listing (with live status), revoking connectors, new
+//!   enrolment tokens.
 //! - [`users`]: users, their authorizations, disabling, and the tokens an admin makes for
 //!   them.
 //! - [`audit`]: whose audit events a caller reads, listing, verifying the chain, what an
@@ -20,6 +25,9 @@
 pub mod access;
 pub mod audit;
 pub mod change;
+pub mod companies;
+pub mod connectors;
+pub mod tokens;
 pub mod users;
 
 use std::net::SocketAddr;
@@ -66,6 +74,13 @@ pub enum OpError {
         /// Which rule, for people.
         message: String,
     },
+    /// The object is in a state that does not allow it (a window still open, a catalogue
+    /// type).
+    #[error("{0}")]
+    Conflict(String),
+    /// A rule the hub keeps itself was broken (a bug); the door logs it and says little.
+    #[error("{0}")]
+    Internal(&'static str),
     /// The store failed (or is full).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -89,6 +104,29 @@ impl OpError {
     }
 }
 
+/// Checks a name that paths take in place of an id (a company, a location, a token's name):
+/// 1 to 64 letters, digits, `-`, `_`, `.`, and not all digits, which would be read as an id.
+pub fn check_name(field: &'static str, v: &str) -> Result<(), OpError> {
+    let invalid = |message: String| OpError::Invalid {
+        code: "invalid_name",
+        message,
+    };
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(format!("{field} must not be all digits")));
+    }
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "{field} must be 1-64 characters of letters, digits, '-', '_', '.'"
+        )))
+    }
+}
+
 /// Checks that `permit` was handed out for `op` on `company`: an operation given a permit
 /// for another operation or company refuses, so a permit cannot be carried to where it does
 /// not belong.
@@ -98,6 +136,16 @@ pub fn check(permit: &Permit, op: Op, company: Option<Id>) -> Result<(), OpError
     } else {
         Err(OpError::forbidden("not allowed"))
     }
+}
+
+/// The company of a permit for `op` on one company's data (a list of that company's
+/// objects); a vendor-wide permit, or one for another operation, refuses.
+pub fn company_of(permit: &Permit, op: Op) -> Result<Id, OpError> {
+    let company = permit
+        .company()
+        .ok_or_else(|| OpError::forbidden("not allowed"))?;
+    check(permit, op, Some(company))?;
+    Ok(company)
 }
 
 /// The audit event of an action: who, what, on which company, from which address (added to
