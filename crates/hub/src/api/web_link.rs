@@ -23,10 +23,10 @@ use portcullis_store::Id;
 use serde::Serialize;
 
 use super::extract::Path;
-use super::remote::{permit, service_view};
 use super::{ApiErr, Authed};
 use crate::audit_action::AuditAction;
 use crate::entry::web::LOGIN_PATH;
+use crate::ops::systems::services;
 use crate::ops::{self, Caller};
 use crate::state::State;
 use crate::target::Target;
@@ -61,12 +61,7 @@ pub async fn create(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(id): Path<Id>,
 ) -> Result<(StatusCode, Json<WebLink>), ApiErr> {
-    let sc = st
-        .store
-        .get_service_connection(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("service connection"))?;
-    let _permit = permit(&p, Op::OpenSession, sc.company_id, "service connection")?;
+    let (sc, permit) = ops::access::service(&st, &p, id, Op::OpenSession).await?;
     let Some(origins) = st.web_origins.clone() else {
         return Err(ApiErr::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -90,7 +85,7 @@ pub async fn create(
     }
     let company_id = sc.company_id;
     let label = crate::windows::service_label(&st, &sc).await;
-    let view = service_view(&st, sc).await?;
+    let view = services::view(&st, &permit, sc).await?;
     let target = Target {
         location: "-".into(),
         host: view.entry_host.clone(),

@@ -1,6 +1,6 @@
 //! Windows (open, reserve, edit, close, list), standing grants, the open-connection count and
-//! a system's log book. The rules and side effects live in [`crate::windows`]; these handlers
-//! parse, authorize and translate errors.
+//! a system's log book. Opening, editing and closing are [`crate::windows`]'s; grants and the
+//! reads are [`crate::ops::grants`]'. These handlers parse, get the permit, call, render.
 
 use std::net::SocketAddr;
 
@@ -10,15 +10,14 @@ use axum::http::StatusCode;
 use axum::Json;
 use portcullis_domain::authz::{Op, Role};
 use portcullis_domain::window::WindowState;
-use portcullis_store::{AuditFilter, Grant, Id, Window};
+use portcullis_store::{Grant, Id, Window};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::extract::{Body, Path};
-use super::remote::{company_permit, permit, service_permit};
 use super::{ApiErr, Authed};
-use crate::audit_action::AuditAction;
-use crate::ops::{self, Caller, Change};
+use crate::ops::grants::Summary;
+use crate::ops::{access, grants, Caller};
 use crate::state::State;
 use crate::windows::{self as svc, ChangedBy, WindowEdit, WindowOpError, WindowRequest};
 
@@ -147,7 +146,7 @@ pub async fn open_window(
     } else {
         Op::OperateConnections
     };
-    let (_service, permit) = service_permit(&st, &p, sc, op).await?;
+    let (_service, permit) = access::service(&st, &p, sc, op).await?;
     if independent && b.contact.trim().is_empty() {
         b.contact = format!("{} (independent opening)", p.user_name);
     }
@@ -206,15 +205,6 @@ pub struct EditBody {
     pub engineers: Option<Vec<String>>,
 }
 
-async fn window_permit(
-    st: &State,
-    p: &crate::auth::Principal,
-    id: Id,
-    op: Op,
-) -> Result<(Window, portcullis_domain::authz::Permit), ApiErr> {
-    Ok(ops::access::window(st, p, id, op).await?)
-}
-
 /// `PATCH /api/v1/windows/{id}`: extend, shorten, move, change contact or engineers.
 pub async fn edit_window(
     AxState(st): AxState<State>,
@@ -223,7 +213,7 @@ pub async fn edit_window(
     Path(id): Path<Id>,
     Body(b): Body<EditBody>,
 ) -> Result<Json<WindowView>, ApiErr> {
-    let (_, permit) = window_permit(&st, &p, id, Op::OperateConnections).await?;
+    let (_, permit) = access::window(&st, &p, id, Op::OperateConnections).await?;
     if let Some(c) = &b.contact {
         check_contact(c)?;
     }
@@ -252,12 +242,12 @@ pub async fn close_window(
     Path(id): Path<Id>,
 ) -> Result<Json<WindowView>, ApiErr> {
     if p.role == Role::SupportEngineer {
-        let (_, permit) = window_permit(&st, &p, id, Op::OpenIndependently).await?;
+        let (_, permit) = access::window(&st, &p, id, Op::OpenIndependently).await?;
         return Ok(Json(view(
             svc::close_own(&st, &permit, &by(&p, from), &p.user_name, id).await?,
         )));
     }
-    let (_, permit) = window_permit(&st, &p, id, Op::OperateConnections).await?;
+    let (_, permit) = access::window(&st, &p, id, Op::OperateConnections).await?;
     Ok(Json(view(
         svc::close(&st, &permit, &by(&p, from), id).await?,
     )))
@@ -269,9 +259,8 @@ pub async fn get_window(
     Authed(p): Authed,
     Path(id): Path<Id>,
 ) -> Result<Json<WindowView>, ApiErr> {
-    Ok(Json(view(
-        window_permit(&st, &p, id, Op::ReadSystems).await?.0,
-    )))
+    let (w, permit) = access::window(&st, &p, id, Op::ReadSystems).await?;
+    Ok(Json(view(grants::window(&permit, w)?)))
 }
 
 /// `GET /api/v1/service-connections/{id}/windows`: every window, newest start last.
@@ -280,15 +269,9 @@ pub async fn list_windows(
     Authed(p): Authed,
     Path(sc): Path<Id>,
 ) -> Result<Json<Vec<WindowView>>, ApiErr> {
-    let (_service, _permit) = service_permit(&st, &p, sc, Op::ReadSystems).await?;
-    Ok(Json(
-        st.store
-            .list_windows(sc)
-            .await?
-            .into_iter()
-            .map(view)
-            .collect(),
-    ))
+    let (service, permit) = access::service(&st, &p, sc, Op::ReadSystems).await?;
+    let list = grants::windows_of(&st, &permit, &service).await?;
+    Ok(Json(list.into_iter().map(view).collect()))
 }
 
 /// `GET /api/v1/companies/{company}/windows`: the company's open and reserved windows.
@@ -297,31 +280,9 @@ pub async fn list_live_windows(
     Authed(p): Authed,
     Path(company): Path<String>,
 ) -> Result<Json<Vec<WindowView>>, ApiErr> {
-    let (c, _permit) = company_permit(&st, &p, &company, Op::ReadSystems).await?;
-    let now = OffsetDateTime::now_utc();
-    Ok(Json(
-        st.store
-            .list_live_windows(Some(c.id), now)
-            .await?
-            .into_iter()
-            .map(view)
-            .collect(),
-    ))
-}
-
-/// The company's dashboard figure (RC-12): open connections across its systems.
-#[derive(Debug, Serialize)]
-pub struct Summary {
-    /// Company id.
-    pub company_id: Id,
-    /// Systems.
-    pub systems: usize,
-    /// Service connections set up.
-    pub service_connections: usize,
-    /// Service connections with a window open now.
-    pub open_connections: usize,
-    /// Reserved windows still to come.
-    pub reserved_windows: usize,
+    let (_, permit) = access::company(&st, &p, &company, Op::ReadSystems).await?;
+    let list = grants::live_windows(&st, &permit).await?;
+    Ok(Json(list.into_iter().map(view).collect()))
 }
 
 /// `GET /api/v1/companies/{company}/summary`
@@ -330,26 +291,8 @@ pub async fn summary(
     Authed(p): Authed,
     Path(company): Path<String>,
 ) -> Result<Json<Summary>, ApiErr> {
-    let (c, _permit) = company_permit(&st, &p, &company, Op::ReadCompany).await?;
-    let now = OffsetDateTime::now_utc();
-    let live = st.store.list_live_windows(Some(c.id), now).await?;
-    let mut open: Vec<Id> = live
-        .iter()
-        .filter(|w| w.state(now) == WindowState::Open)
-        .map(|w| w.service_connection_id)
-        .collect();
-    open.sort_unstable();
-    open.dedup();
-    Ok(Json(Summary {
-        company_id: c.id,
-        systems: st.store.list_systems(Some(c.id)).await?.len(),
-        service_connections: st.store.list_service_connections(Some(c.id)).await?.len(),
-        open_connections: open.len(),
-        reserved_windows: live
-            .iter()
-            .filter(|w| w.state(now) == WindowState::Reserved)
-            .count(),
-    }))
+    let (_, permit) = access::company(&st, &p, &company, Op::ReadCompany).await?;
+    Ok(Json(grants::summary(&st, &permit).await?))
 }
 
 // ── grants ─────────────────────────────────────────────────────────────────────────────
@@ -370,36 +313,12 @@ pub async fn create_grant(
     Path(sc): Path<Id>,
     Body(b): Body<GrantBody>,
 ) -> Result<(StatusCode, Json<Grant>), ApiErr> {
-    let (service, _permit) = service_permit(&st, &p, sc, Op::ManageGrants).await?;
-    let user = st
-        .store
-        .find_user_by_name(&b.user)
-        .await?
-        .filter(|u| u.company_id == Some(service.company_id))
-        .ok_or_else(|| ApiErr::not_found("user"))?;
-    if user.role != Role::Technical {
-        return Err(ApiErr::bad_request(
-            "invalid",
-            format!(
-                "{} is a {}; standing grants are for technical users (engineers use windows)",
-                user.name, user.role
-            ),
-        ));
-    }
-    let mut tx = st.store.begin().await?;
-    let g = tx.create_grant(user.id, sc, &p.label()).await?;
-    tx.audit(ops::event(
-        Caller {
-            principal: &p,
-            from,
-        },
-        service.company_id,
-        AuditAction::GrantCreated,
-        &user.name,
-        serde_json::json!({"after": &g}),
-    ))
-    .await?;
-    ops::commit(&st, tx, &[Change::Resolution]).await?;
+    let (service, permit) = access::service(&st, &p, sc, Op::ManageGrants).await?;
+    let by = Caller {
+        principal: &p,
+        from,
+    };
+    let g = grants::create(&st, by, &permit, &service, &b.user).await?;
     Ok((StatusCode::CREATED, Json(g)))
 }
 
@@ -409,8 +328,8 @@ pub async fn list_grants(
     Authed(p): Authed,
     Path(company): Path<String>,
 ) -> Result<Json<Vec<Grant>>, ApiErr> {
-    let (c, _permit) = company_permit(&st, &p, &company, Op::ManageGrants).await?;
-    Ok(Json(st.store.list_grants(c.id).await?))
+    let (_, permit) = access::company(&st, &p, &company, Op::ManageGrants).await?;
+    Ok(Json(grants::list(&st, &permit).await?))
 }
 
 /// `POST /api/v1/grants/{id}/revoke`: takes it back and cuts its live sessions.
@@ -420,31 +339,12 @@ pub async fn revoke_grant(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(id): Path<Id>,
 ) -> Result<Json<Grant>, ApiErr> {
-    let g = st
-        .store
-        .get_grant(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("grant"))?;
-    let _permit = permit(&p, Op::ManageGrants, g.company_id, "grant")?;
-    let now = portcullis_store::millis::truncate(OffsetDateTime::now_utc());
-    let mut tx = st.store.begin().await?;
-    let mut after = g.clone();
-    if tx.revoke_grant(id, now).await? {
-        after.revoked_at = Some(now);
-    }
-    tx.audit(ops::event(
-        Caller {
-            principal: &p,
-            from,
-        },
-        g.company_id,
-        AuditAction::GrantRevoked,
-        &g.id.to_string(),
-        serde_json::json!({"before": &g, "after": &after}),
-    ))
-    .await?;
-    ops::commit(&st, tx, &[Change::GrantRevoked { grant: id }]).await?;
-    Ok(Json(after))
+    let (g, permit) = access::grant(&st, &p, id, Op::ManageGrants).await?;
+    let by = Caller {
+        principal: &p,
+        from,
+    };
+    Ok(Json(grants::revoke(&st, by, &permit, g).await?))
 }
 
 // ── log book ───────────────────────────────────────────────────────────────────────────
@@ -456,51 +356,6 @@ pub async fn logbook(
     Authed(p): Authed,
     Path(id): Path<Id>,
 ) -> Result<Json<Vec<portcullis_store::AuditEvent>>, ApiErr> {
-    let s = st
-        .store
-        .get_system(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("system"))?;
-    let _permit = permit(&p, Op::ReadLogBook, s.company_id, "system")?;
-    let scs: Vec<Id> = st
-        .store
-        .list_service_connections(Some(s.company_id))
-        .await?
-        .into_iter()
-        .filter(|x| x.system_id == id)
-        .map(|x| x.id)
-        .collect();
-    let mut out = Vec::new();
-    let mut after = 0i64;
-    loop {
-        let page = st
-            .store
-            .list_audit(&AuditFilter {
-                company_id: Some(s.company_id),
-                after_seq: Some(after),
-                limit: portcullis_store::MAX_AUDIT_LIMIT,
-                ..Default::default()
-            })
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        out.extend(
-            page.into_iter()
-                .filter(|e| about_system(e, id, &s.data.sid, &scs)),
-        );
-    }
-    Ok(Json(out))
-}
-
-fn about_system(e: &portcullis_store::AuditEvent, system: Id, sid: &str, scs: &[Id]) -> bool {
-    let d = &e.detail;
-    let id_in = |v: &serde_json::Value| v.as_i64().is_some_and(|x| x == system);
-    let sc_in = |v: &serde_json::Value| v.as_i64().is_some_and(|x| scs.contains(&x));
-    id_in(&d["system"])
-        || id_in(&d["after"]["system_id"])
-        || id_in(&d["before"]["system_id"])
-        || sc_in(&d["service_connection"])
-        || sc_in(&d["after"]["service_connection_id"])
-        || sc_in(&d["window"]["service_connection_id"])
-        || (e.action.starts_with("system.") && e.target == sid)
+    let (s, permit) = access::system(&st, &p, id, Op::ReadLogBook).await?;
+    Ok(Json(grants::logbook(&st, &permit, &s).await?))
 }

@@ -17,6 +17,11 @@
 //!   route passwords, a user's route password for himself, token lifetimes.
 //! - [`connectors`]: registering, listing (with live status), revoking connectors, new
 //!   enrolment tokens.
+//! - [`systems`]: systems and favourites; [`systems::connection_types`];
+//!   [`systems::services`] (service connections, their views with names and state).
+//! - [`grants`]: standing grants; the reads about windows (a window, a service connection's,
+//!   a company's live ones, its summary) and a system's log book. Opening, editing and
+//!   closing windows are `crate::windows`'.
 //! - [`users`]: users, their authorizations, disabling, and the tokens an admin makes for
 //!   them.
 //! - [`audit`]: whose audit events a caller reads, listing, verifying the chain, what an
@@ -27,6 +32,8 @@ pub mod audit;
 pub mod change;
 pub mod companies;
 pub mod connectors;
+pub mod grants;
+pub mod systems;
 pub mod tokens;
 pub mod users;
 
