@@ -16,7 +16,8 @@
 //! - [`tokens`]: a company's API tokens (the first-admin rule), revoking a token with its
 //!   route passwords, a user's route password for himself, token lifetimes.
 //! - [`connectors`]: registering, listing (with live status), revoking connectors, new
-//!   enrolment tokens.
+//!   enrolment tokens; [`enrolment`]: redeeming a token for a certificate (no permit: the
+//!   token is the credential).
 //! - [`systems`]: systems and favourites; [`systems::connection_types`];
 //!   [`systems::services`] (service connections, their views with names and state).
 //! - [`grants`]: standing grants; the reads about windows (a window, a service connection's,
@@ -32,6 +33,7 @@ pub mod audit;
 pub mod change;
 pub mod companies;
 pub mod connectors;
+pub mod enrolment;
 pub mod grants;
 pub mod systems;
 pub mod tokens;
