@@ -1,6 +1,7 @@
 //! Windows (open, reserve, edit, close, list), standing grants, the open-connection count and
-//! a system's log book. Opening, editing and closing are [`crate::windows`]'s; grants and the
-//! reads are [`crate::ops::grants`]'. These handlers parse, get the permit, call, render.
+//! a system's log book over HTTP: [`crate::ops::windows`] (on [`crate::windows`]),
+//! [`crate::ops::grants`], [`crate::ops::systems::logbook`]. These handlers parse, get the
+//! permit, call, render.
 
 use std::net::SocketAddr;
 
@@ -8,7 +9,7 @@ use axum::extract::connect_info::ConnectInfo;
 use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::Json;
-use portcullis_domain::authz::{Op, Role};
+use portcullis_domain::authz::Op;
 use portcullis_domain::window::WindowState;
 use portcullis_store::{Grant, Id, Window};
 use serde::{Deserialize, Serialize};
@@ -16,33 +17,10 @@ use time::OffsetDateTime;
 
 use super::extract::{Body, Path};
 use super::{ApiErr, Authed};
-use crate::ops::grants::Summary;
-use crate::ops::{access, grants, Caller};
+use crate::ops::windows::Summary;
+use crate::ops::{access, grants, windows, Caller};
 use crate::state::State;
-use crate::windows::{self as svc, ChangedBy, WindowEdit, WindowOpError, WindowRequest};
-
-impl From<WindowOpError> for ApiErr {
-    fn from(e: WindowOpError) -> Self {
-        match e {
-            WindowOpError::NotFound(what) => ApiErr::not_found(what),
-            WindowOpError::Forbidden => ApiErr::forbidden(),
-            e @ WindowOpError::NotOwnWindow => {
-                ApiErr::new(StatusCode::FORBIDDEN, "not_own_window", e.to_string())
-            }
-            e @ WindowOpError::NotIndependent { .. } => ApiErr::new(
-                StatusCode::FORBIDDEN,
-                "independent_opening_not_allowed",
-                e.to_string(),
-            ),
-            WindowOpError::Rule(r) => ApiErr::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "window_rule",
-                r.to_string(),
-            ),
-            WindowOpError::Store(s) => s.into(),
-        }
-    }
-}
+use crate::windows::WindowEdit;
 
 /// A window and its state now.
 #[derive(Debug, Serialize)]
@@ -82,110 +60,27 @@ pub struct OpenBody {
     pub engineers: Vec<String>,
 }
 
-fn by(p: &crate::auth::Principal, from: SocketAddr) -> ChangedBy {
-    ChangedBy {
-        actor: p.label(),
-        from: Some(from.to_string()),
-    }
-}
-
-fn check_contact(c: &str) -> Result<(), ApiErr> {
-    if c.trim().is_empty() || c.chars().count() > 200 {
-        return Err(ApiErr::bad_request(
-            "invalid",
-            "contact: name the contact person (1 to 200 characters)",
-        ));
-    }
-    Ok(())
-}
-
-/// Refuses times and lengths no window can have before anything is computed from them: the
-/// rules (at most 20 days) refuse them anyway, but adding hours to an instant near the end
-/// of the calendar (9999-12-31) would overflow first.
-fn check_times(
-    start: Option<OffsetDateTime>,
-    end: Option<OffsetDateTime>,
-    hours: Option<u32>,
-) -> Result<(), ApiErr> {
-    for (field, t) in [("start", start), ("end", end)] {
-        if t.is_some_and(|t| t.year() >= LAST_YEAR) {
-            return Err(ApiErr::bad_request(
-                "invalid",
-                format!("{field}: must be before the year {LAST_YEAR}"),
-            ));
-        }
-    }
-    let max_hours = portcullis_domain::window::MAX_DURATION.whole_hours();
-    if hours.is_some_and(|h| i64::from(h) > max_hours) {
-        return Err(ApiErr::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "window_rule",
-            format!("a window may be open for at most 20 days ({max_hours} hours)"),
-        ));
-    }
-    Ok(())
-}
-
-/// The first year a window's start or end may not lie in: far enough from the calendar's end
-/// (9999) that no offset or added length can overflow.
-const LAST_YEAR: i32 = 9000;
-
 /// `POST /api/v1/service-connections/{id}/windows`: opens now or reserves.
 pub async fn open_window(
     AxState(st): AxState<State>,
     Authed(p): Authed,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(sc): Path<Id>,
-    Body(mut b): Body<OpenBody>,
+    Body(b): Body<OpenBody>,
 ) -> Result<(StatusCode, Json<WindowView>), ApiErr> {
-    // A support engineer never operates a company's connections; what he may do is open one
-    // for himself where the customer allowed it.
-    let independent = p.role == Role::SupportEngineer;
-    let op = if independent {
-        Op::OpenIndependently
-    } else {
-        Op::OperateConnections
+    let (_service, permit) = access::service(&st, &p, sc, windows::op(&p)).await?;
+    let by = Caller {
+        principal: &p,
+        from,
     };
-    let (_service, permit) = access::service(&st, &p, sc, op).await?;
-    if independent && b.contact.trim().is_empty() {
-        b.contact = format!("{} (independent opening)", p.user_name);
-    }
-    check_contact(&b.contact)?;
-    check_times(b.start, b.end, b.hours)?;
-    let now = OffsetDateTime::now_utc();
-    // A start at or before now is "open now" (clients' clocks and round trips differ a little).
-    let start = b.start.filter(|s| *s > now);
-    if b.end.is_some() && b.hours.is_some() {
-        return Err(ApiErr::bad_request(
-            "invalid",
-            "give end or hours, not both",
-        ));
-    }
-    let req = WindowRequest {
-        service_connection_id: sc,
-        start,
+    let req = windows::OpenRequest {
+        contact: b.contact,
+        start: b.start,
         end: b.end,
         hours: b.hours,
-        contact: b.contact,
         engineers: b.engineers,
     };
-    let w = if independent {
-        if req.start.is_some() {
-            return Err(ApiErr::bad_request(
-                "invalid",
-                "an independent opening opens now; reserving a window is the customer's",
-            ));
-        }
-        if !req.engineers.is_empty() && req.engineers != [p.user_name.as_str()] {
-            return Err(ApiErr::bad_request(
-                "invalid",
-                "an independent opening admits only the engineer who opens it",
-            ));
-        }
-        svc::open_independently(&st, &permit, &by(&p, from), &p.user_name, req).await?
-    } else {
-        svc::open(&st, &permit, &by(&p, from), req).await?
-    };
+    let w = windows::open(&st, by, &permit, sc, req).await?;
     Ok((StatusCode::CREATED, Json(view(w))))
 }
 
@@ -214,43 +109,32 @@ pub async fn edit_window(
     Body(b): Body<EditBody>,
 ) -> Result<Json<WindowView>, ApiErr> {
     let (_, permit) = access::window(&st, &p, id, Op::OperateConnections).await?;
-    if let Some(c) = &b.contact {
-        check_contact(c)?;
-    }
-    check_times(b.start, b.end, None)?;
-    let w = svc::edit(
-        &st,
-        &permit,
-        &by(&p, from),
-        id,
-        WindowEdit {
-            start: b.start,
-            end: b.end,
-            contact: b.contact,
-            engineers: b.engineers,
-        },
-    )
-    .await?;
-    Ok(Json(view(w)))
+    let by = Caller {
+        principal: &p,
+        from,
+    };
+    let edit = WindowEdit {
+        start: b.start,
+        end: b.end,
+        contact: b.contact,
+        engineers: b.engineers,
+    };
+    Ok(Json(view(windows::edit(&st, by, &permit, id, edit).await?)))
 }
 
-/// `POST /api/v1/windows/{id}/close`
+/// `POST /api/v1/windows/{id}/close` (a support engineer: only his own independent opening).
 pub async fn close_window(
     AxState(st): AxState<State>,
     Authed(p): Authed,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(id): Path<Id>,
 ) -> Result<Json<WindowView>, ApiErr> {
-    if p.role == Role::SupportEngineer {
-        let (_, permit) = access::window(&st, &p, id, Op::OpenIndependently).await?;
-        return Ok(Json(view(
-            svc::close_own(&st, &permit, &by(&p, from), &p.user_name, id).await?,
-        )));
-    }
-    let (_, permit) = access::window(&st, &p, id, Op::OperateConnections).await?;
-    Ok(Json(view(
-        svc::close(&st, &permit, &by(&p, from), id).await?,
-    )))
+    let (_, permit) = access::window(&st, &p, id, windows::op(&p)).await?;
+    let by = Caller {
+        principal: &p,
+        from,
+    };
+    Ok(Json(view(windows::close(&st, by, &permit, id).await?)))
 }
 
 /// `GET /api/v1/windows/{id}`
@@ -260,7 +144,7 @@ pub async fn get_window(
     Path(id): Path<Id>,
 ) -> Result<Json<WindowView>, ApiErr> {
     let (w, permit) = access::window(&st, &p, id, Op::ReadSystems).await?;
-    Ok(Json(view(grants::window(&permit, w)?)))
+    Ok(Json(view(windows::get(&permit, w)?)))
 }
 
 /// `GET /api/v1/service-connections/{id}/windows`: every window, newest start last.
@@ -270,7 +154,7 @@ pub async fn list_windows(
     Path(sc): Path<Id>,
 ) -> Result<Json<Vec<WindowView>>, ApiErr> {
     let (service, permit) = access::service(&st, &p, sc, Op::ReadSystems).await?;
-    let list = grants::windows_of(&st, &permit, &service).await?;
+    let list = windows::of_service(&st, &permit, &service).await?;
     Ok(Json(list.into_iter().map(view).collect()))
 }
 
@@ -281,7 +165,7 @@ pub async fn list_live_windows(
     Path(company): Path<String>,
 ) -> Result<Json<Vec<WindowView>>, ApiErr> {
     let (_, permit) = access::company(&st, &p, &company, Op::ReadSystems).await?;
-    let list = grants::live_windows(&st, &permit).await?;
+    let list = windows::live(&st, &permit).await?;
     Ok(Json(list.into_iter().map(view).collect()))
 }
 
@@ -292,7 +176,7 @@ pub async fn summary(
     Path(company): Path<String>,
 ) -> Result<Json<Summary>, ApiErr> {
     let (_, permit) = access::company(&st, &p, &company, Op::ReadCompany).await?;
-    Ok(Json(grants::summary(&st, &permit).await?))
+    Ok(Json(windows::summary(&st, &permit).await?))
 }
 
 // ── grants ─────────────────────────────────────────────────────────────────────────────
@@ -357,5 +241,5 @@ pub async fn logbook(
     Path(id): Path<Id>,
 ) -> Result<Json<Vec<portcullis_store::AuditEvent>>, ApiErr> {
     let (s, permit) = access::system(&st, &p, id, Op::ReadLogBook).await?;
-    Ok(Json(grants::logbook(&st, &permit, &s).await?))
+    Ok(Json(crate::ops::systems::logbook(&st, &permit, &s).await?))
 }

@@ -18,11 +18,12 @@
 //! - [`connectors`]: registering, listing (with live status), revoking connectors, new
 //!   enrolment tokens; [`enrolment`]: redeeming a token for a certificate (no permit: the
 //!   token is the credential).
-//! - [`systems`]: systems and favourites; [`systems::connection_types`];
+//! - [`systems`]: systems, favourites, a system's log book; [`systems::connection_types`];
 //!   [`systems::services`] (service connections, their views with names and state).
-//! - [`grants`]: standing grants; the reads about windows (a window, a service connection's,
-//!   a company's live ones, its summary) and a system's log book. Opening, editing and
-//!   closing windows are `crate::windows`'.
+//! - [`grants`]: standing grants.
+//! - [`windows`]: opening, editing, closing a window as a door asks it (contact, times, what
+//!   an independent opening may be), on `crate::windows`, which keeps the window rules; the
+//!   reads about windows (one, a service connection's, a company's live ones, its summary).
 //! - [`users`]: users, their authorizations, disabling, and the tokens an admin makes for
 //!   them.
 //! - [`audit`]: whose audit events a caller reads, listing, verifying the chain, what an
@@ -38,6 +39,7 @@ pub mod grants;
 pub mod systems;
 pub mod tokens;
 pub mod users;
+pub mod windows;
 
 use std::net::SocketAddr;
 
@@ -73,6 +75,14 @@ pub enum OpError {
         /// Stable code for clients.
         code: &'static str,
         /// Why, for people.
+        message: String,
+    },
+    /// The request is well formed but a rule of the domain refuses it (a window too long).
+    #[error("{message}")]
+    Unprocessable {
+        /// Stable code for clients.
+        code: &'static str,
+        /// Which rule, for people.
         message: String,
     },
     /// The request contradicts a rule.

@@ -1,5 +1,6 @@
-//! Systems (the Remote Connection app's data), the caller's favourites, and below them the
-//! connection types ([`connection_types`]) and service connections ([`services`]).
+//! Systems (the Remote Connection app's data), the caller's favourites, a system's log book,
+//! and below them the connection types ([`connection_types`]) and service connections
+//! ([`services`]).
 //!
 //! A system's view carries what the lists show about it: its service connections, how many
 //! have a window open, the network status of their connectors (RC-08), the caller's mark.
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 use portcullis_domain::authz::{Op, Permit};
 use portcullis_domain::system::SystemData;
 use portcullis_domain::window::WindowState;
-use portcullis_store::{Company, Id, ServiceConnection, System};
+use portcullis_store::{AuditEvent, AuditFilter, Company, Id, ServiceConnection, System};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -298,4 +299,53 @@ pub async fn set_favourite(
     check(permit, Op::KeepFavourites, Some(s.company_id))?;
     st.store.set_favourite(permit.user_id(), s.id, on).await?;
     Ok(())
+}
+
+// ── log book ───────────────────────────────────────────────────────────────────────────
+
+/// Every audit event about system `s` — its changes, its service connections' windows and
+/// every session to it — oldest first.
+pub async fn logbook(st: &State, permit: &Permit, s: &System) -> Result<Vec<AuditEvent>, OpError> {
+    check(permit, Op::ReadLogBook, Some(s.company_id))?;
+    let scs: Vec<Id> = st
+        .store
+        .list_service_connections(Some(s.company_id))
+        .await?
+        .into_iter()
+        .filter(|x| x.system_id == s.id)
+        .map(|x| x.id)
+        .collect();
+    let mut out = Vec::new();
+    let mut after = 0i64;
+    loop {
+        let page = st
+            .store
+            .list_audit(&AuditFilter {
+                company_id: Some(s.company_id),
+                after_seq: Some(after),
+                limit: portcullis_store::MAX_AUDIT_LIMIT,
+                ..Default::default()
+            })
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        out.extend(
+            page.into_iter()
+                .filter(|e| about_system(e, s.id, &s.data.sid, &scs)),
+        );
+    }
+    Ok(out)
+}
+
+fn about_system(e: &AuditEvent, system: Id, sid: &str, scs: &[Id]) -> bool {
+    let d = &e.detail;
+    let id_in = |v: &serde_json::Value| v.as_i64().is_some_and(|x| x == system);
+    let sc_in = |v: &serde_json::Value| v.as_i64().is_some_and(|x| scs.contains(&x));
+    id_in(&d["system"])
+        || id_in(&d["after"]["system_id"])
+        || id_in(&d["before"]["system_id"])
+        || sc_in(&d["service_connection"])
+        || sc_in(&d["after"]["service_connection_id"])
+        || sc_in(&d["window"]["service_connection_id"])
+        || (e.action.starts_with("system.") && e.target == sid)
 }
