@@ -24,6 +24,7 @@
 //! - [`windows`]: opening, editing, closing a window as a door asks it (contact, times, what
 //!   an independent opening may be), on `crate::windows`, which keeps the window rules; the
 //!   reads about windows (one, a service connection's, a company's live ones, its summary).
+//! - [`web_links`]: a one-time link that opens an HTTP service connection in a browser.
 //! - [`users`]: users, their authorizations, disabling, and the tokens an admin makes for
 //!   them.
 //! - [`audit`]: whose audit events a caller reads, listing, verifying the chain, what an
@@ -39,6 +40,7 @@ pub mod grants;
 pub mod systems;
 pub mod tokens;
 pub mod users;
+pub mod web_links;
 pub mod windows;
 
 use std::net::SocketAddr;
