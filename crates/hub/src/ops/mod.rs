@@ -9,6 +9,8 @@
 //! checks that the permit is for that operation and that object's company ([`check`]).
 //!
 //! # Layout
+//! - this file: [`Caller`], [`OpError`], the permit checks [`check`] and [`company_of`],
+//!   [`check_name`], and [`event`], [`commit`], [`record`] for the audit trail.
 //! - [`change`]: [`Change`] and [`change::apply`], the one place a write's effects happen.
 //! - [`access`]: permits for a company, a system, a service connection … looked up by id
 //!   (another company's object is "not found").
@@ -220,4 +222,56 @@ pub async fn record(
     st.audit
         .record_event(event(by, company, action, target, detail))
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use portcullis_domain::authz::{authorize, Actor, Authorizations, Role};
+
+    use super::*;
+
+    fn company_admin_permit(op: Op, company: Id) -> Permit {
+        let actor = Actor {
+            user_id: 1,
+            role: Role::CompanyAdmin,
+            company_id: Some(company),
+            authorizations: Authorizations::all(),
+        };
+        authorize(&actor, op, Some(company)).unwrap()
+    }
+
+    #[test]
+    fn a_permit_binds_to_its_operation_and_company() {
+        let permit = company_admin_permit(Op::ManageGrants, 7);
+        assert!(check(&permit, Op::ManageGrants, Some(7)).is_ok());
+        assert!(matches!(
+            check(&permit, Op::ManageTokens, Some(7)),
+            Err(OpError::Forbidden { .. })
+        ));
+        assert!(matches!(
+            check(&permit, Op::ManageGrants, Some(8)),
+            Err(OpError::Forbidden { .. })
+        ));
+        assert_eq!(company_of(&permit, Op::ManageGrants).unwrap(), 7);
+        assert!(company_of(&permit, Op::ReadSystems).is_err());
+    }
+
+    #[test]
+    fn names_that_paths_take_are_checked() {
+        for ok in ["acme", "a.b-c_d", "Acme2", &"x".repeat(64)] {
+            assert!(check_name("name", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1234", "a b", "a/b", "ä", &"x".repeat(65)] {
+            assert!(
+                matches!(
+                    check_name("name", bad),
+                    Err(OpError::Invalid {
+                        code: "invalid_name",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
+    }
 }
