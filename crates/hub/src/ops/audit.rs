@@ -5,7 +5,7 @@
 //! [`portcullis_store::audit`]). Verifying re-walks that chain inside the hub; exporting hands
 //! the events, with their hashes, to someone who does not have to trust the hub's database any
 //! more: a copy held by a second party is what shows a later rewrite of the whole chain.
-//! [`format`] is the export's format (JSON Lines, version 1; `docs/audit.md` is the
+//! [`format`](mod@format) is the export's format (JSON Lines, version 1; `docs/audit.md` is the
 //! user-facing spec); the door streams the body.
 //!
 //! Verifying and exporting are audited themselves (`audit.verified`, `audit.exported`).

@@ -5,7 +5,7 @@
 //! Each write is one store transaction holding the change and its audit event; it is
 //! acknowledged only after [`commit`], which also applies the [`Change`]s the write made
 //! ([`change::apply`]: caches forgotten, live sessions cut). Every privileged operation takes
-//! the [`Permit`](portcullis_domain::authz::Permit) that `authorize` handed out for it, and
+//! the [`Permit`] that `authorize` handed out for it, and
 //! checks that the permit is for that operation and that object's company ([`check`]).
 //!
 //! # Layout
