@@ -149,6 +149,11 @@ impl From<crate::ops::OpError> for ApiErr {
                 ApiErr::new(StatusCode::FORBIDDEN, code, message)
             }
             OpError::Invalid { code, message } => ApiErr::bad_request(code, message),
+            OpError::Unprocessable { code, message } => {
+                ApiErr::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
+            OpError::Conflict(message) => ApiErr::new(StatusCode::CONFLICT, "conflict", message),
+            OpError::Internal(cause) => ApiErr::internal(&cause),
             OpError::Store(s) => s.into(),
         }
     }

@@ -1,14 +1,19 @@
 //! The REST API (`/api/v1`) over HTTPS, and `portcullis connect`'s WebSocket endpoint.
 //!
 //! # Layout
+//!
+//! Handlers only parse, get their permit from [`crate::ops::access`], call the operation in
+//! [`crate::ops`] and render; the rules live there.
 //! - [`error`]: JSON errors `{code, message}`; [`extract`]: extractors that reject in that shape.
-//! - [`admin`]: companies, API tokens, connectors (create, list with live status, revoke).
-//! - [`audit`]: checking the audit chain and exporting it as JSON Lines.
+//! - [`admin`]: companies, API tokens, connectors (create, list with live status, revoke), the
+//!   audit list.
+//! - [`audit`]: checking the audit chain and streaming its export as JSON Lines.
 //! - [`enroll`]: the unauthenticated enrolment call (one-time token + CSR → certificate).
 //! - [`users`]: users, their authorizations and tokens.
 //! - [`route_password`]: a dialog user's short-lived route password for himself.
-//! - [`remote`]: systems, connection types, service connections (with [`remote::permit`]).
+//! - [`remote`]: systems, favourites, connection types, service connections.
 //! - [`windows`]: windows, standing grants, the open-connection count, a system's log book.
+//! - [`web_link`]: a one-time link that opens an HTTP service connection in a browser.
 //! - [`connect`]: WebSocket streams for `portcullis connect`.
 //! - [`server`]: the HTTPS accept loop.
 
@@ -180,19 +185,6 @@ fn remote_routes() -> Router<State> {
         )
         .route("/api/v1/grants/{id}/revoke", post(windows::revoke_grant))
         .route("/api/v1/companies/{company}/summary", get(windows::summary))
-}
-
-/// The expiry of a token created now for `req`, under the hub's `[tokens]` policy
-/// ([`crate::token_policy`]): the default lifetime when none is asked, never more than the
-/// maximum, no expiry only when the policy allows it and the caller said `no_expiry`.
-pub(crate) fn token_expiry(
-    st: &State,
-    req: crate::token_policy::LifetimeRequest,
-) -> Result<Option<time::OffsetDateTime>, ApiErr> {
-    st.config
-        .tokens
-        .expiry(req, time::OffsetDateTime::now_utc())
-        .map_err(|e| ApiErr::bad_request(e.code(), e.to_string()))
 }
 
 /// How long one API request may take, body upload included.

@@ -31,17 +31,13 @@ use axum::extract::connect_info::ConnectInfo;
 use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::Json;
-use portcullis_domain::authz::{authorize, AuthzError, Op, Role};
 use portcullis_store::Id;
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::extract::OptionalBody;
 use super::{ApiErr, Authed};
-use crate::accounts::{issue_route_password, RouteTtl};
-use crate::audit_action::AuditAction;
-use crate::ops::{self, Caller, Change};
+use crate::ops::{self, Caller};
 use crate::state::State;
 
 /// Body of `POST /api/v1/route-passwords` (the body may be left out).
@@ -77,60 +73,26 @@ impl std::fmt::Debug for IssuedRoutePassword {
     }
 }
 
-/// `POST /api/v1/route-passwords`
+/// `POST /api/v1/route-passwords` ([`ops::tokens::create_route_password`]).
 pub async fn create(
     AxState(st): AxState<State>,
     Authed(p): Authed,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     OptionalBody(b): OptionalBody<RoutePasswordBody>,
 ) -> Result<(StatusCode, Json<IssuedRoutePassword>), ApiErr> {
-    let permit = authorize(&p.actor(), Op::CreateRoutePassword, p.company_id).map_err(|e| {
-        let message = match e {
-            AuthzError::RoleDenied {
-                role: Role::Technical,
-                ..
-            } => "a technical user gets no route password: its API token is already a \
-                  connection password"
-                .to_string(),
-            other => other.to_string(),
-        };
-        ApiErr::new(StatusCode::FORBIDDEN, "forbidden", message)
-    })?;
-    let ttl = match b.ttl_minutes {
-        None => RouteTtl::DEFAULT,
-        Some(m) => RouteTtl::from_minutes(m)
-            .map_err(|e| ApiErr::bad_request("invalid_ttl", e.to_string()))?,
+    let permit = ops::tokens::route_password_permit(&p)?;
+    let by = Caller {
+        principal: &p,
+        from,
     };
-    let mut tx = st.store.begin().await?;
-    let issued = issue_route_password(&mut *tx, &permit, ttl, p.expires_at).await?;
-    let row = issued.row;
-    let expires_at = row
-        .expires_at
-        .ok_or_else(|| ApiErr::internal(&"a route password was stored without an expiry"))?;
-    // Never the password: the audit log is read by more people than its holder.
-    tx.audit(ops::event(
-        Caller {
-            principal: &p,
-            from,
-        },
-        p.company_id,
-        AuditAction::RoutePasswordCreated,
-        &row.user_name,
-        serde_json::json!({
-            "token_id": row.id,
-            "ttl_minutes": ttl.minutes(),
-            "expires_at": expires_at.format(&Rfc3339).ok(),
-        }),
-    ))
-    .await?;
-    ops::commit(&st, tx, &[Change::Resolution]).await?;
+    let issued = ops::tokens::create_route_password(&st, by, &permit, b.ttl_minutes).await?;
     Ok((
         StatusCode::CREATED,
         Json(IssuedRoutePassword {
-            id: row.id,
-            user: row.user_name,
-            password: issued.token,
-            expires_at,
+            id: issued.token.row.id,
+            user: issued.token.row.user_name,
+            password: issued.token.token,
+            expires_at: issued.expires_at,
         }),
     ))
 }

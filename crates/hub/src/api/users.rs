@@ -205,7 +205,7 @@ pub async fn create_user_token(
         from,
     };
     let (user, permit) = ops::users::token_holder(&st, by, id).await?;
-    let expires_at = super::token_expiry(
+    let expires_at = ops::tokens::expiry(
         &st,
         crate::token_policy::LifetimeRequest {
             expires_in_secs: b.expires_in_secs,

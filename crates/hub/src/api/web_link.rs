@@ -1,15 +1,6 @@
 //! `POST /api/v1/service-connections/{id}/web-link`: a one-time link that opens an HTTP
-//! service connection in a browser through the hub's web entry (see `crate::web`).
-//!
-//! The link opens the service connection's own origin (`https://sc<id>.<web domain>:<port>`)
-//! and carries the one-time ticket in its fragment, never in a query (see
-//! `crate::entry::web_pages`).
-//!
-//! The caller must be able to open a session to the service connection now (a support
-//! engineer under an open window that admits him, a technical user with a standing grant):
-//! the same resolution every entry point uses decides, so a link is never handed out for a
-//! service the caller could not reach. The browser session is checked again on every
-//! connection it opens.
+//! service connection in a browser through the hub's web entry ([`crate::ops::web_links`]
+//! decides; this handler renders the URL, with the ticket in its fragment).
 
 use std::net::SocketAddr;
 
@@ -18,19 +9,16 @@ use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::Json;
 use portcullis_domain::authz::Op;
-use portcullis_domain::conntype::ConnProtocol;
 use portcullis_store::Id;
 use serde::Serialize;
 
 use super::extract::Path;
-use super::remote::{permit, service_view};
 use super::{ApiErr, Authed};
-use crate::audit_action::AuditAction;
+use crate::entry::http_proxy::status_for;
 use crate::entry::web::LOGIN_PATH;
+use crate::ops::web_links::{self, WebLinkError};
 use crate::ops::{self, Caller};
 use crate::state::State;
-use crate::target::Target;
-use crate::web::{Binding, TICKET_TTL};
 
 /// The answer: the link, shown once.
 #[derive(Debug, Serialize)]
@@ -46,12 +34,19 @@ pub struct WebLink {
     pub service: String,
 }
 
-/// The path of a service connection's URL (where the browser lands), or `/`.
-fn landing(url: Option<&str>) -> String {
-    url.and_then(|u| u.parse::<http::Uri>().ok())
-        .and_then(|u| u.path_and_query().map(|p| p.as_str().to_owned()))
-        .filter(|p| p.starts_with('/'))
-        .unwrap_or_else(|| "/".into())
+impl From<WebLinkError> for ApiErr {
+    fn from(e: WebLinkError) -> Self {
+        let message = e.to_string();
+        match e {
+            WebLinkError::Op(e) => e.into(),
+            WebLinkError::WebEntryOff => {
+                ApiErr::new(StatusCode::SERVICE_UNAVAILABLE, "web_entry_off", message)
+            }
+            WebLinkError::NotHttp(_) => ApiErr::bad_request("not_http", message),
+            WebLinkError::Refused(e) => ApiErr::new(status_for(&e), e.code(), e.client_message()),
+            WebLinkError::Busy => ApiErr::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message),
+        }
+    }
 }
 
 /// `POST /api/v1/service-connections/{id}/web-link`
@@ -61,101 +56,19 @@ pub async fn create(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(id): Path<Id>,
 ) -> Result<(StatusCode, Json<WebLink>), ApiErr> {
-    let sc = st
-        .store
-        .get_service_connection(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("service connection"))?;
-    let _permit = permit(&p, Op::OpenSession, sc.company_id, "service connection")?;
-    let Some(origins) = st.web_origins.clone() else {
-        return Err(ApiErr::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "web_entry_off",
-            "the hub's web entry is off: set [listen] web in the hub's configuration",
-        ));
+    let (sc, permit) = ops::access::service(&st, &p, id, Op::OpenSession).await?;
+    let by = Caller {
+        principal: &p,
+        from,
     };
-    let ty = st
-        .store
-        .get_connection_type(sc.connection_type_id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("connection type"))?;
-    if ty.def.protocol != ConnProtocol::Http {
-        return Err(ApiErr::bad_request(
-            "not_http",
-            format!(
-                "{} is not an HTTP connection type: open it with portcullis connect, SOCKS5 or a route string",
-                ty.def.key
-            ),
-        ));
-    }
-    let company_id = sc.company_id;
-    let label = crate::windows::service_label(&st, &sc).await;
-    let view = service_view(&st, sc).await?;
-    let target = Target {
-        location: "-".into(),
-        host: view.entry_host.clone(),
-        port: view.service.virtual_port,
-    };
-    // Refused now means refused in the browser too: say so here, with the reason.
-    if let Err(e) = st.resolved.resolve(&st, &p, &target).await {
-        return Err(ApiErr::new(
-            crate::entry::http_proxy::status_for(&e),
-            e.code(),
-            e.client_message(),
-        ));
-    }
-    let binding = Binding {
-        token_public_id: p.public_id.clone(),
-        target,
-        service_connection_id: id,
-        company_id,
-        authority: format!(
-            "{}:{}",
-            view.service.virtual_host, view.service.virtual_port
-        ),
-        label: label.clone(),
-        landing: landing(view.service.url.as_deref()),
-    };
-    let Some(ticket) = st.web.ticket(binding) else {
-        return Err(ApiErr::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "too many open links and web sessions; try again later",
-        ));
-    };
-    ops::record(
-        &st,
-        Caller {
-            principal: &p,
-            from,
-        },
-        company_id,
-        AuditAction::WebLinkCreated,
-        &label,
-        serde_json::json!({"service_connection": id}),
-    )
-    .await;
+    let link = web_links::create(&st, by, &permit, sc).await?;
     Ok((
         StatusCode::CREATED,
         Json(WebLink {
-            url: format!("{}{LOGIN_PATH}#ticket={ticket}", origins.origin(id)),
-            origin: origins.origin(id),
-            expires_in_secs: TICKET_TTL.as_secs(),
-            service: label,
+            url: format!("{}{LOGIN_PATH}#ticket={}", link.origin, link.ticket),
+            origin: link.origin,
+            expires_in_secs: link.expires_in_secs,
+            service: link.service,
         }),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_landing_path_comes_from_the_url() {
-        assert_eq!(
-            super::landing(Some("http://erp.internal/sap/bc/gui?x=1")),
-            "/sap/bc/gui?x=1"
-        );
-        assert_eq!(super::landing(Some("http://erp.internal")), "/");
-        assert_eq!(super::landing(None), "/");
-        assert_eq!(super::landing(Some("not a url")), "/");
-    }
 }

@@ -1,6 +1,7 @@
 //! Windows (open, reserve, edit, close, list), standing grants, the open-connection count and
-//! a system's log book. The rules and side effects live in [`crate::windows`]; these handlers
-//! parse, authorize and translate errors.
+//! a system's log book over HTTP: [`crate::ops::windows`] (on [`crate::windows`]),
+//! [`crate::ops::grants`], [`crate::ops::systems::logbook`]. These handlers parse, get the
+//! permit, call, render.
 
 use std::net::SocketAddr;
 
@@ -8,42 +9,18 @@ use axum::extract::connect_info::ConnectInfo;
 use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::Json;
-use portcullis_domain::authz::{Op, Role};
+use portcullis_domain::authz::Op;
 use portcullis_domain::window::WindowState;
-use portcullis_store::{AuditFilter, Grant, Id, Window};
+use portcullis_store::{Grant, Id, Window};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::extract::{Body, Path};
-use super::remote::{company_permit, permit, service_permit};
 use super::{ApiErr, Authed};
-use crate::audit_action::AuditAction;
-use crate::ops::{self, Caller, Change};
+use crate::ops::windows::Summary;
+use crate::ops::{access, grants, windows, Caller};
 use crate::state::State;
-use crate::windows::{self as svc, ChangedBy, WindowEdit, WindowOpError, WindowRequest};
-
-impl From<WindowOpError> for ApiErr {
-    fn from(e: WindowOpError) -> Self {
-        match e {
-            WindowOpError::NotFound(what) => ApiErr::not_found(what),
-            WindowOpError::Forbidden => ApiErr::forbidden(),
-            e @ WindowOpError::NotOwnWindow => {
-                ApiErr::new(StatusCode::FORBIDDEN, "not_own_window", e.to_string())
-            }
-            e @ WindowOpError::NotIndependent { .. } => ApiErr::new(
-                StatusCode::FORBIDDEN,
-                "independent_opening_not_allowed",
-                e.to_string(),
-            ),
-            WindowOpError::Rule(r) => ApiErr::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "window_rule",
-                r.to_string(),
-            ),
-            WindowOpError::Store(s) => s.into(),
-        }
-    }
-}
+use crate::windows::WindowEdit;
 
 /// A window and its state now.
 #[derive(Debug, Serialize)]
@@ -83,110 +60,27 @@ pub struct OpenBody {
     pub engineers: Vec<String>,
 }
 
-fn by(p: &crate::auth::Principal, from: SocketAddr) -> ChangedBy {
-    ChangedBy {
-        actor: p.label(),
-        from: Some(from.to_string()),
-    }
-}
-
-fn check_contact(c: &str) -> Result<(), ApiErr> {
-    if c.trim().is_empty() || c.chars().count() > 200 {
-        return Err(ApiErr::bad_request(
-            "invalid",
-            "contact: name the contact person (1 to 200 characters)",
-        ));
-    }
-    Ok(())
-}
-
-/// Refuses times and lengths no window can have before anything is computed from them: the
-/// rules (at most 20 days) refuse them anyway, but adding hours to an instant near the end
-/// of the calendar (9999-12-31) would overflow first.
-fn check_times(
-    start: Option<OffsetDateTime>,
-    end: Option<OffsetDateTime>,
-    hours: Option<u32>,
-) -> Result<(), ApiErr> {
-    for (field, t) in [("start", start), ("end", end)] {
-        if t.is_some_and(|t| t.year() >= LAST_YEAR) {
-            return Err(ApiErr::bad_request(
-                "invalid",
-                format!("{field}: must be before the year {LAST_YEAR}"),
-            ));
-        }
-    }
-    let max_hours = portcullis_domain::window::MAX_DURATION.whole_hours();
-    if hours.is_some_and(|h| i64::from(h) > max_hours) {
-        return Err(ApiErr::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "window_rule",
-            format!("a window may be open for at most 20 days ({max_hours} hours)"),
-        ));
-    }
-    Ok(())
-}
-
-/// The first year a window's start or end may not lie in: far enough from the calendar's end
-/// (9999) that no offset or added length can overflow.
-const LAST_YEAR: i32 = 9000;
-
 /// `POST /api/v1/service-connections/{id}/windows`: opens now or reserves.
 pub async fn open_window(
     AxState(st): AxState<State>,
     Authed(p): Authed,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(sc): Path<Id>,
-    Body(mut b): Body<OpenBody>,
+    Body(b): Body<OpenBody>,
 ) -> Result<(StatusCode, Json<WindowView>), ApiErr> {
-    // A support engineer never operates a company's connections; what he may do is open one
-    // for himself where the customer allowed it.
-    let independent = p.role == Role::SupportEngineer;
-    let op = if independent {
-        Op::OpenIndependently
-    } else {
-        Op::OperateConnections
+    let (_service, permit) = access::service(&st, &p, sc, windows::op(&p)).await?;
+    let by = Caller {
+        principal: &p,
+        from,
     };
-    let (_service, permit) = service_permit(&st, &p, sc, op).await?;
-    if independent && b.contact.trim().is_empty() {
-        b.contact = format!("{} (independent opening)", p.user_name);
-    }
-    check_contact(&b.contact)?;
-    check_times(b.start, b.end, b.hours)?;
-    let now = OffsetDateTime::now_utc();
-    // A start at or before now is "open now" (clients' clocks and round trips differ a little).
-    let start = b.start.filter(|s| *s > now);
-    if b.end.is_some() && b.hours.is_some() {
-        return Err(ApiErr::bad_request(
-            "invalid",
-            "give end or hours, not both",
-        ));
-    }
-    let req = WindowRequest {
-        service_connection_id: sc,
-        start,
+    let req = windows::OpenRequest {
+        contact: b.contact,
+        start: b.start,
         end: b.end,
         hours: b.hours,
-        contact: b.contact,
         engineers: b.engineers,
     };
-    let w = if independent {
-        if req.start.is_some() {
-            return Err(ApiErr::bad_request(
-                "invalid",
-                "an independent opening opens now; reserving a window is the customer's",
-            ));
-        }
-        if !req.engineers.is_empty() && req.engineers != [p.user_name.as_str()] {
-            return Err(ApiErr::bad_request(
-                "invalid",
-                "an independent opening admits only the engineer who opens it",
-            ));
-        }
-        svc::open_independently(&st, &permit, &by(&p, from), &p.user_name, req).await?
-    } else {
-        svc::open(&st, &permit, &by(&p, from), req).await?
-    };
+    let w = windows::open(&st, by, &permit, sc, req).await?;
     Ok((StatusCode::CREATED, Json(view(w))))
 }
 
@@ -206,15 +100,6 @@ pub struct EditBody {
     pub engineers: Option<Vec<String>>,
 }
 
-async fn window_permit(
-    st: &State,
-    p: &crate::auth::Principal,
-    id: Id,
-    op: Op,
-) -> Result<(Window, portcullis_domain::authz::Permit), ApiErr> {
-    Ok(ops::access::window(st, p, id, op).await?)
-}
-
 /// `PATCH /api/v1/windows/{id}`: extend, shorten, move, change contact or engineers.
 pub async fn edit_window(
     AxState(st): AxState<State>,
@@ -223,44 +108,33 @@ pub async fn edit_window(
     Path(id): Path<Id>,
     Body(b): Body<EditBody>,
 ) -> Result<Json<WindowView>, ApiErr> {
-    let (_, permit) = window_permit(&st, &p, id, Op::OperateConnections).await?;
-    if let Some(c) = &b.contact {
-        check_contact(c)?;
-    }
-    check_times(b.start, b.end, None)?;
-    let w = svc::edit(
-        &st,
-        &permit,
-        &by(&p, from),
-        id,
-        WindowEdit {
-            start: b.start,
-            end: b.end,
-            contact: b.contact,
-            engineers: b.engineers,
-        },
-    )
-    .await?;
-    Ok(Json(view(w)))
+    let (_, permit) = access::window(&st, &p, id, Op::OperateConnections).await?;
+    let by = Caller {
+        principal: &p,
+        from,
+    };
+    let edit = WindowEdit {
+        start: b.start,
+        end: b.end,
+        contact: b.contact,
+        engineers: b.engineers,
+    };
+    Ok(Json(view(windows::edit(&st, by, &permit, id, edit).await?)))
 }
 
-/// `POST /api/v1/windows/{id}/close`
+/// `POST /api/v1/windows/{id}/close` (a support engineer: only his own independent opening).
 pub async fn close_window(
     AxState(st): AxState<State>,
     Authed(p): Authed,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(id): Path<Id>,
 ) -> Result<Json<WindowView>, ApiErr> {
-    if p.role == Role::SupportEngineer {
-        let (_, permit) = window_permit(&st, &p, id, Op::OpenIndependently).await?;
-        return Ok(Json(view(
-            svc::close_own(&st, &permit, &by(&p, from), &p.user_name, id).await?,
-        )));
-    }
-    let (_, permit) = window_permit(&st, &p, id, Op::OperateConnections).await?;
-    Ok(Json(view(
-        svc::close(&st, &permit, &by(&p, from), id).await?,
-    )))
+    let (_, permit) = access::window(&st, &p, id, windows::op(&p)).await?;
+    let by = Caller {
+        principal: &p,
+        from,
+    };
+    Ok(Json(view(windows::close(&st, by, &permit, id).await?)))
 }
 
 /// `GET /api/v1/windows/{id}`
@@ -269,9 +143,8 @@ pub async fn get_window(
     Authed(p): Authed,
     Path(id): Path<Id>,
 ) -> Result<Json<WindowView>, ApiErr> {
-    Ok(Json(view(
-        window_permit(&st, &p, id, Op::ReadSystems).await?.0,
-    )))
+    let (w, permit) = access::window(&st, &p, id, Op::ReadSystems).await?;
+    Ok(Json(view(windows::get(&permit, w)?)))
 }
 
 /// `GET /api/v1/service-connections/{id}/windows`: every window, newest start last.
@@ -280,15 +153,9 @@ pub async fn list_windows(
     Authed(p): Authed,
     Path(sc): Path<Id>,
 ) -> Result<Json<Vec<WindowView>>, ApiErr> {
-    let (_service, _permit) = service_permit(&st, &p, sc, Op::ReadSystems).await?;
-    Ok(Json(
-        st.store
-            .list_windows(sc)
-            .await?
-            .into_iter()
-            .map(view)
-            .collect(),
-    ))
+    let (service, permit) = access::service(&st, &p, sc, Op::ReadSystems).await?;
+    let list = windows::of_service(&st, &permit, &service).await?;
+    Ok(Json(list.into_iter().map(view).collect()))
 }
 
 /// `GET /api/v1/companies/{company}/windows`: the company's open and reserved windows.
@@ -297,31 +164,9 @@ pub async fn list_live_windows(
     Authed(p): Authed,
     Path(company): Path<String>,
 ) -> Result<Json<Vec<WindowView>>, ApiErr> {
-    let (c, _permit) = company_permit(&st, &p, &company, Op::ReadSystems).await?;
-    let now = OffsetDateTime::now_utc();
-    Ok(Json(
-        st.store
-            .list_live_windows(Some(c.id), now)
-            .await?
-            .into_iter()
-            .map(view)
-            .collect(),
-    ))
-}
-
-/// The company's dashboard figure (RC-12): open connections across its systems.
-#[derive(Debug, Serialize)]
-pub struct Summary {
-    /// Company id.
-    pub company_id: Id,
-    /// Systems.
-    pub systems: usize,
-    /// Service connections set up.
-    pub service_connections: usize,
-    /// Service connections with a window open now.
-    pub open_connections: usize,
-    /// Reserved windows still to come.
-    pub reserved_windows: usize,
+    let (_, permit) = access::company(&st, &p, &company, Op::ReadSystems).await?;
+    let list = windows::live(&st, &permit).await?;
+    Ok(Json(list.into_iter().map(view).collect()))
 }
 
 /// `GET /api/v1/companies/{company}/summary`
@@ -330,26 +175,8 @@ pub async fn summary(
     Authed(p): Authed,
     Path(company): Path<String>,
 ) -> Result<Json<Summary>, ApiErr> {
-    let (c, _permit) = company_permit(&st, &p, &company, Op::ReadCompany).await?;
-    let now = OffsetDateTime::now_utc();
-    let live = st.store.list_live_windows(Some(c.id), now).await?;
-    let mut open: Vec<Id> = live
-        .iter()
-        .filter(|w| w.state(now) == WindowState::Open)
-        .map(|w| w.service_connection_id)
-        .collect();
-    open.sort_unstable();
-    open.dedup();
-    Ok(Json(Summary {
-        company_id: c.id,
-        systems: st.store.list_systems(Some(c.id)).await?.len(),
-        service_connections: st.store.list_service_connections(Some(c.id)).await?.len(),
-        open_connections: open.len(),
-        reserved_windows: live
-            .iter()
-            .filter(|w| w.state(now) == WindowState::Reserved)
-            .count(),
-    }))
+    let (_, permit) = access::company(&st, &p, &company, Op::ReadCompany).await?;
+    Ok(Json(windows::summary(&st, &permit).await?))
 }
 
 // ── grants ─────────────────────────────────────────────────────────────────────────────
@@ -370,36 +197,12 @@ pub async fn create_grant(
     Path(sc): Path<Id>,
     Body(b): Body<GrantBody>,
 ) -> Result<(StatusCode, Json<Grant>), ApiErr> {
-    let (service, _permit) = service_permit(&st, &p, sc, Op::ManageGrants).await?;
-    let user = st
-        .store
-        .find_user_by_name(&b.user)
-        .await?
-        .filter(|u| u.company_id == Some(service.company_id))
-        .ok_or_else(|| ApiErr::not_found("user"))?;
-    if user.role != Role::Technical {
-        return Err(ApiErr::bad_request(
-            "invalid",
-            format!(
-                "{} is a {}; standing grants are for technical users (engineers use windows)",
-                user.name, user.role
-            ),
-        ));
-    }
-    let mut tx = st.store.begin().await?;
-    let g = tx.create_grant(user.id, sc, &p.label()).await?;
-    tx.audit(ops::event(
-        Caller {
-            principal: &p,
-            from,
-        },
-        service.company_id,
-        AuditAction::GrantCreated,
-        &user.name,
-        serde_json::json!({"after": &g}),
-    ))
-    .await?;
-    ops::commit(&st, tx, &[Change::Resolution]).await?;
+    let (service, permit) = access::service(&st, &p, sc, Op::ManageGrants).await?;
+    let by = Caller {
+        principal: &p,
+        from,
+    };
+    let g = grants::create(&st, by, &permit, &service, &b.user).await?;
     Ok((StatusCode::CREATED, Json(g)))
 }
 
@@ -409,8 +212,8 @@ pub async fn list_grants(
     Authed(p): Authed,
     Path(company): Path<String>,
 ) -> Result<Json<Vec<Grant>>, ApiErr> {
-    let (c, _permit) = company_permit(&st, &p, &company, Op::ManageGrants).await?;
-    Ok(Json(st.store.list_grants(c.id).await?))
+    let (_, permit) = access::company(&st, &p, &company, Op::ManageGrants).await?;
+    Ok(Json(grants::list(&st, &permit).await?))
 }
 
 /// `POST /api/v1/grants/{id}/revoke`: takes it back and cuts its live sessions.
@@ -420,31 +223,12 @@ pub async fn revoke_grant(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Path(id): Path<Id>,
 ) -> Result<Json<Grant>, ApiErr> {
-    let g = st
-        .store
-        .get_grant(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("grant"))?;
-    let _permit = permit(&p, Op::ManageGrants, g.company_id, "grant")?;
-    let now = portcullis_store::millis::truncate(OffsetDateTime::now_utc());
-    let mut tx = st.store.begin().await?;
-    let mut after = g.clone();
-    if tx.revoke_grant(id, now).await? {
-        after.revoked_at = Some(now);
-    }
-    tx.audit(ops::event(
-        Caller {
-            principal: &p,
-            from,
-        },
-        g.company_id,
-        AuditAction::GrantRevoked,
-        &g.id.to_string(),
-        serde_json::json!({"before": &g, "after": &after}),
-    ))
-    .await?;
-    ops::commit(&st, tx, &[Change::GrantRevoked { grant: id }]).await?;
-    Ok(Json(after))
+    let (g, permit) = access::grant(&st, &p, id, Op::ManageGrants).await?;
+    let by = Caller {
+        principal: &p,
+        from,
+    };
+    Ok(Json(grants::revoke(&st, by, &permit, g).await?))
 }
 
 // ── log book ───────────────────────────────────────────────────────────────────────────
@@ -456,51 +240,6 @@ pub async fn logbook(
     Authed(p): Authed,
     Path(id): Path<Id>,
 ) -> Result<Json<Vec<portcullis_store::AuditEvent>>, ApiErr> {
-    let s = st
-        .store
-        .get_system(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found("system"))?;
-    let _permit = permit(&p, Op::ReadLogBook, s.company_id, "system")?;
-    let scs: Vec<Id> = st
-        .store
-        .list_service_connections(Some(s.company_id))
-        .await?
-        .into_iter()
-        .filter(|x| x.system_id == id)
-        .map(|x| x.id)
-        .collect();
-    let mut out = Vec::new();
-    let mut after = 0i64;
-    loop {
-        let page = st
-            .store
-            .list_audit(&AuditFilter {
-                company_id: Some(s.company_id),
-                after_seq: Some(after),
-                limit: portcullis_store::MAX_AUDIT_LIMIT,
-                ..Default::default()
-            })
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        out.extend(
-            page.into_iter()
-                .filter(|e| about_system(e, id, &s.data.sid, &scs)),
-        );
-    }
-    Ok(Json(out))
-}
-
-fn about_system(e: &portcullis_store::AuditEvent, system: Id, sid: &str, scs: &[Id]) -> bool {
-    let d = &e.detail;
-    let id_in = |v: &serde_json::Value| v.as_i64().is_some_and(|x| x == system);
-    let sc_in = |v: &serde_json::Value| v.as_i64().is_some_and(|x| scs.contains(&x));
-    id_in(&d["system"])
-        || id_in(&d["after"]["system_id"])
-        || id_in(&d["before"]["system_id"])
-        || sc_in(&d["service_connection"])
-        || sc_in(&d["after"]["service_connection_id"])
-        || sc_in(&d["window"]["service_connection_id"])
-        || (e.action.starts_with("system.") && e.target == sid)
+    let (s, permit) = access::system(&st, &p, id, Op::ReadLogBook).await?;
+    Ok(Json(crate::ops::systems::logbook(&st, &permit, &s).await?))
 }

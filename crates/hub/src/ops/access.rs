@@ -3,7 +3,10 @@
 //! existence does not leak.
 
 use portcullis_domain::authz::{authorize, AuthzError, Op, Permit};
-use portcullis_store::{Company, Connector, Id, ServiceConnection, System, User, Window};
+use portcullis_store::{
+    ApiToken, Company, ConnectionType, Connector, Grant, Id, ServiceConnection, System, User,
+    Window,
+};
 
 use super::OpError;
 use crate::auth::Principal;
@@ -126,4 +129,68 @@ pub async fn user(st: &State, p: &Principal, id: Id, op: Op) -> Result<(User, Pe
         .ok_or(OpError::NotFound("user"))?;
     let permit = scoped_permit(p, op, u.company_id, "user")?;
     Ok((u, permit))
+}
+
+/// An API token (or route password) and a permit for `op` on it: a company's token under a
+/// permit for that company, a vendor user's token only for who manages vendor users; others
+/// learn nothing of it.
+pub async fn token(
+    st: &State,
+    p: &Principal,
+    id: Id,
+    op: Op,
+) -> Result<(ApiToken, Permit), OpError> {
+    let tok = st
+        .store
+        .list_api_tokens(None)
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or(OpError::NotFound("token"))?;
+    let permit = match tok.company_id {
+        Some(c) => permit(p, op, c, "token")?,
+        None => authorize(&p.actor(), op, None).map_err(|_| OpError::NotFound("token"))?,
+    };
+    Ok((tok, permit))
+}
+
+/// A grant and a permit for `op` on it.
+pub async fn grant(st: &State, p: &Principal, id: Id, op: Op) -> Result<(Grant, Permit), OpError> {
+    let g = st
+        .store
+        .get_grant(id)
+        .await?
+        .ok_or(OpError::NotFound("grant"))?;
+    let permit = permit(p, op, g.company_id, "grant")?;
+    Ok((g, permit))
+}
+
+/// A system the caller may see and a permit to mark it as his favourite: who may not even
+/// read the system learns nothing of it.
+pub async fn favourite(st: &State, p: &Principal, id: Id) -> Result<(System, Permit), OpError> {
+    let (s, _) = system(st, p, id, Op::ReadSystems).await?;
+    let permit = permit(p, Op::KeepFavourites, s.company_id, "system")?;
+    Ok((s, permit))
+}
+
+/// A company's own connection type and a permit for `op` on it. A catalogue type is no
+/// company's: it cannot be changed (409), whoever asks.
+pub async fn own_connection_type(
+    st: &State,
+    p: &Principal,
+    id: Id,
+    op: Op,
+) -> Result<(ConnectionType, Permit), OpError> {
+    let t = st
+        .store
+        .get_connection_type(id)
+        .await?
+        .ok_or(OpError::NotFound("connection type"))?;
+    let Some(company) = t.company_id else {
+        return Err(OpError::Conflict(
+            "catalogue connection types cannot be deleted".into(),
+        ));
+    };
+    let permit = permit(p, op, company, "connection type")?;
+    Ok((t, permit))
 }

@@ -1,7 +1,9 @@
-//! Paging, line form and the intact-prefix search, against an in-memory store.
+//! Paging, line form and the intact-prefix search (`ops::audit`), against an in-memory store.
 
 use super::*;
+use crate::ops::audit::intact_prefix;
 use portcullis_store::{NewAuditEvent, SqliteStore, GENESIS_HASH};
+use time::OffsetDateTime;
 
 async fn store_with(n: usize) -> Arc<dyn Store> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().await.unwrap());

@@ -141,7 +141,7 @@ impl ExportedEvent {
 }
 
 /// One event line, without the newline.
-pub(super) fn event_line(fields: AuditHashInput<'_>, prev_hash: &str, hash: &str) -> String {
+pub(crate) fn event_line(fields: AuditHashInput<'_>, prev_hash: &str, hash: &str) -> String {
     let mut buf = Vec::new();
     push_json(
         &mut buf,
@@ -161,7 +161,7 @@ fn push_json(buf: &mut Vec<u8>, value: &impl Serialize) {
 }
 
 /// Appends `value` and a newline to `buf`.
-pub(super) fn push_line(buf: &mut Vec<u8>, value: &impl Serialize) {
+pub(crate) fn push_line(buf: &mut Vec<u8>, value: &impl Serialize) {
     push_json(buf, value);
     buf.push(b'\n');
 }

@@ -1,0 +1,351 @@
+//! Systems (the Remote Connection app's data), the caller's favourites, a system's log book,
+//! and below them the connection types ([`connection_types`]) and service connections
+//! ([`services`]).
+//!
+//! A system's view carries what the lists show about it: its service connections, how many
+//! have a window open, the network status of their connectors (RC-08), the caller's mark.
+
+pub mod connection_types;
+pub mod services;
+
+use std::collections::HashMap;
+
+use portcullis_domain::authz::{Op, Permit};
+use portcullis_domain::system::SystemData;
+use portcullis_domain::window::WindowState;
+use portcullis_store::{AuditEvent, AuditFilter, Company, Id, ServiceConnection, System};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{check, event, Caller, Change, OpError};
+use crate::audit_action::AuditAction;
+use crate::state::State;
+
+/// A system with what the lists show about it.
+#[derive(Debug, Serialize)]
+pub struct SystemView {
+    /// The stored system.
+    #[serde(flatten)]
+    pub system: System,
+    /// Service connections set up for it.
+    pub service_connections: usize,
+    /// How many of them have a window open now.
+    pub open_connections: usize,
+    /// The network status of the connectors its service connections go through (RC-08):
+    /// `connected` when every one is connected, `not_connected` when one is not (not
+    /// connected, not enrolled or revoked), `not_set_up` without service connections.
+    pub network: &'static str,
+    /// The caller's favourite.
+    pub favourite: bool,
+}
+
+/// Filters, sort and grouping of the system list (RC-12).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemQuery {
+    /// `active` or `inactive`.
+    pub status: Option<String>,
+    /// System type, e.g. `abap`.
+    pub system_type: Option<String>,
+    /// Substring of the product, case-insensitive.
+    pub product: Option<String>,
+    /// Only systems with this flag set: `eu_data_protection`, `advanced_secure_support`,
+    /// `allow_independent_opening`.
+    pub flag: Option<String>,
+    /// Only systems with an open connection.
+    pub open: Option<bool>,
+    /// Only the caller's favourites.
+    pub favourites: Option<bool>,
+    /// Only systems with this network status: `connected`, `not_connected`, `not_set_up`.
+    pub network: Option<String>,
+    /// `sid` (default), `product`, `status`, `system_type`, `open` (most open first).
+    pub sort: Option<String>,
+}
+
+fn invalid(e: impl std::fmt::Display) -> OpError {
+    OpError::invalid(e.to_string())
+}
+
+/// The systems of the permit's company that `q` picks, in its order, as the permit's holder
+/// sees them.
+pub async fn list(
+    st: &State,
+    permit: &Permit,
+    q: &SystemQuery,
+) -> Result<Vec<SystemView>, OpError> {
+    let company = crate::ops::company_of(permit, Op::ReadSystems)?;
+    let mut out = Vec::new();
+    for v in views(st, permit, company).await? {
+        if keep(&v, q)? {
+            out.push(v);
+        }
+    }
+    match q.sort.as_deref().unwrap_or("sid") {
+        "sid" => out.sort_by(|a, b| a.system.data.sid.cmp(&b.system.data.sid)),
+        "product" => out.sort_by(|a, b| a.system.data.product.cmp(&b.system.data.product)),
+        "status" => out.sort_by_key(|v| v.system.data.status.as_str()),
+        "system_type" => out.sort_by_key(|v| v.system.data.system_type.as_str()),
+        "open" => out.sort_by_key(|v| std::cmp::Reverse(v.open_connections)),
+        other => {
+            return Err(invalid(format!(
+                "sort: {other:?} is not one of sid, product, status, system_type, open"
+            )))
+        }
+    }
+    Ok(out)
+}
+
+/// One system as the permit's holder sees it now.
+pub async fn get(st: &State, permit: &Permit, s: &System) -> Result<SystemView, OpError> {
+    check(permit, Op::ReadSystems, Some(s.company_id))?;
+    views(st, permit, s.company_id)
+        .await?
+        .into_iter()
+        .find(|v| v.system.id == s.id)
+        .ok_or(OpError::NotFound("system"))
+}
+
+/// The service connections of `company` and those with a window open now.
+async fn open_counts(
+    st: &State,
+    company: Id,
+) -> Result<(Vec<ServiceConnection>, Vec<Id>), OpError> {
+    let now = OffsetDateTime::now_utc();
+    let scs = st.store.list_service_connections(Some(company)).await?;
+    let open: Vec<Id> = st
+        .store
+        .list_live_windows(Some(company), now)
+        .await?
+        .into_iter()
+        .filter(|w| w.state(now) == WindowState::Open)
+        .map(|w| w.service_connection_id)
+        .collect();
+    Ok((scs, open))
+}
+
+/// Every system of a company as the holder of `permit` (a permit to read them) sees it now.
+async fn views(st: &State, permit: &Permit, company: Id) -> Result<Vec<SystemView>, OpError> {
+    let (scs, open) = open_counts(st, company).await?;
+    let favs = st.store.list_favourites(permit.user_id()).await?;
+    let statuses = connector_statuses(st, company).await?;
+    let mut out = Vec::new();
+    for s in st.store.list_systems(Some(company)).await? {
+        let mine: Vec<&ServiceConnection> = scs.iter().filter(|x| x.system_id == s.id).collect();
+        out.push(SystemView {
+            service_connections: mine.len(),
+            open_connections: mine.iter().filter(|x| open.contains(&x.id)).count(),
+            network: system_network(&mine, &statuses),
+            favourite: favs.contains(&s.id),
+            system: s,
+        });
+    }
+    Ok(out)
+}
+
+/// Every connector of a company and its network status now.
+async fn connector_statuses(st: &State, company: Id) -> Result<HashMap<Id, &'static str>, OpError> {
+    Ok(st
+        .store
+        .list_connectors(Some(company))
+        .await?
+        .iter()
+        .map(|c| (c.id, super::connectors::status(st, c)))
+        .collect())
+}
+
+/// A system's network status from its service connections' connectors.
+fn system_network(
+    mine: &[&ServiceConnection],
+    statuses: &HashMap<Id, &'static str>,
+) -> &'static str {
+    if mine.is_empty() {
+        "not_set_up"
+    } else if mine
+        .iter()
+        .all(|sc| statuses.get(&sc.connector_id) == Some(&"connected"))
+    {
+        "connected"
+    } else {
+        "not_connected"
+    }
+}
+
+fn keep(v: &SystemView, q: &SystemQuery) -> Result<bool, OpError> {
+    let d = &v.system.data;
+    if let Some(s) = &q.status {
+        if d.status != s.parse().map_err(invalid)? {
+            return Ok(false);
+        }
+    }
+    if let Some(t) = &q.system_type {
+        if d.system_type != t.parse().map_err(invalid)? {
+            return Ok(false);
+        }
+    }
+    if let Some(pr) = &q.product {
+        if !d.product.to_lowercase().contains(&pr.to_lowercase()) {
+            return Ok(false);
+        }
+    }
+    if let Some(f) = &q.flag {
+        let set = match f.as_str() {
+            "eu_data_protection" => d.eu_data_protection,
+            "advanced_secure_support" => d.advanced_secure_support,
+            "allow_independent_opening" => d.allow_independent_opening,
+            other => return Err(invalid(format!("flag: unknown flag {other:?}"))),
+        };
+        if !set {
+            return Ok(false);
+        }
+    }
+    if q.open == Some(true) && v.open_connections == 0 {
+        return Ok(false);
+    }
+    if q.favourites == Some(true) && !v.favourite {
+        return Ok(false);
+    }
+    if let Some(n) = &q.network {
+        if !["connected", "not_connected", "not_set_up"].contains(&n.as_str()) {
+            return Err(invalid(format!(
+                "network: {n:?} is not one of connected, not_connected, not_set_up"
+            )));
+        }
+        if v.network != n {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Creates a system of `company`.
+pub async fn create(
+    st: &State,
+    by: Caller<'_>,
+    permit: &Permit,
+    company: &Company,
+    data: &SystemData,
+) -> Result<System, OpError> {
+    check(permit, Op::MaintainSystems, Some(company.id))?;
+    data.validate().map_err(invalid)?;
+    let mut tx = st.store.begin().await?;
+    let s = tx.create_system(company.id, data).await?;
+    let after = serde_json::to_value(&s).unwrap_or_default();
+    tx.audit(event(
+        by,
+        company.id,
+        AuditAction::SystemCreated,
+        &s.data.sid,
+        serde_json::json!({"after": after}),
+    ))
+    .await?;
+    super::commit(st, tx, &[Change::Resolution]).await?;
+    Ok(s)
+}
+
+/// Replaces a system's maintained fields.
+pub async fn update(
+    st: &State,
+    by: Caller<'_>,
+    permit: &Permit,
+    before: System,
+    data: &SystemData,
+) -> Result<System, OpError> {
+    check(permit, Op::MaintainSystems, Some(before.company_id))?;
+    data.validate().map_err(invalid)?;
+    let mut tx = st.store.begin().await?;
+    let after = tx.update_system(before.id, data).await?;
+    tx.audit(event(
+        by,
+        after.company_id,
+        AuditAction::SystemUpdated,
+        &after.data.sid,
+        serde_json::json!({"before": before, "after": after}),
+    ))
+    .await?;
+    super::commit(st, tx, &[Change::Resolution]).await?;
+    Ok(after)
+}
+
+/// Deletes a system (the store refuses while service connections are set up).
+pub async fn delete(
+    st: &State,
+    by: Caller<'_>,
+    permit: &Permit,
+    before: System,
+) -> Result<(), OpError> {
+    check(permit, Op::MaintainSystems, Some(before.company_id))?;
+    let mut tx = st.store.begin().await?;
+    tx.delete_system(before.id).await?;
+    tx.audit(event(
+        by,
+        before.company_id,
+        AuditAction::SystemDeleted,
+        &before.data.sid,
+        serde_json::json!({"before": before}),
+    ))
+    .await?;
+    super::commit(st, tx, &[Change::Resolution]).await?;
+    Ok(())
+}
+
+/// Marks (`on`) or unmarks a system as the permit holder's favourite. Nothing the hub decides
+/// depends on it, so it is neither audited nor a [`Change`].
+pub async fn set_favourite(
+    st: &State,
+    permit: &Permit,
+    s: &System,
+    on: bool,
+) -> Result<(), OpError> {
+    check(permit, Op::KeepFavourites, Some(s.company_id))?;
+    st.store.set_favourite(permit.user_id(), s.id, on).await?;
+    Ok(())
+}
+
+// ── log book ───────────────────────────────────────────────────────────────────────────
+
+/// Every audit event about system `s` — its changes, its service connections' windows and
+/// every session to it — oldest first.
+pub async fn logbook(st: &State, permit: &Permit, s: &System) -> Result<Vec<AuditEvent>, OpError> {
+    check(permit, Op::ReadLogBook, Some(s.company_id))?;
+    let scs: Vec<Id> = st
+        .store
+        .list_service_connections(Some(s.company_id))
+        .await?
+        .into_iter()
+        .filter(|x| x.system_id == s.id)
+        .map(|x| x.id)
+        .collect();
+    let mut out = Vec::new();
+    let mut after = 0i64;
+    loop {
+        let page = st
+            .store
+            .list_audit(&AuditFilter {
+                company_id: Some(s.company_id),
+                after_seq: Some(after),
+                limit: portcullis_store::MAX_AUDIT_LIMIT,
+                ..Default::default()
+            })
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        out.extend(
+            page.into_iter()
+                .filter(|e| about_system(e, s.id, &s.data.sid, &scs)),
+        );
+    }
+    Ok(out)
+}
+
+fn about_system(e: &AuditEvent, system: Id, sid: &str, scs: &[Id]) -> bool {
+    let d = &e.detail;
+    let id_in = |v: &serde_json::Value| v.as_i64().is_some_and(|x| x == system);
+    let sc_in = |v: &serde_json::Value| v.as_i64().is_some_and(|x| scs.contains(&x));
+    id_in(&d["system"])
+        || id_in(&d["after"]["system_id"])
+        || id_in(&d["before"]["system_id"])
+        || sc_in(&d["service_connection"])
+        || sc_in(&d["after"]["service_connection_id"])
+        || sc_in(&d["window"]["service_connection_id"])
+        || (e.action.starts_with("system.") && e.target == sid)
+}
