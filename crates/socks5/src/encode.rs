@@ -4,8 +4,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use bytes::BufMut;
 
-use crate::message::ReplyCode;
-use crate::{ATYP_IPV4, ATYP_IPV6, AUTH_VERSION, VERSION};
+use crate::message::{ReplyCode, ATYP_IPV4, ATYP_IPV6, AUTH_VERSION, VERSION};
+
+/// Largest reply [`encode_reply`] writes: an IPv6 bound address (`4 + 16 + 2`).
+pub const MAX_REPLY_LEN: usize = 22;
 
 /// The method selection message `[5, method]`.
 pub fn encode_method_selection(method: u8) -> [u8; 2] {

@@ -5,6 +5,25 @@ use std::net::SocketAddr;
 
 use portcullis_domain::secret::Secret;
 
+/// Protocol version byte of SOCKS5 greetings, requests and replies.
+pub const VERSION: u8 = 0x05;
+/// Version byte of the RFC 1929 username/password sub-negotiation.
+pub const AUTH_VERSION: u8 = 0x01;
+/// Method "no authentication required". Listed for completeness: the hub never selects it.
+pub const METHOD_NO_AUTH: u8 = 0x00;
+/// Method "username/password" (RFC 1929), the only one the hub selects.
+pub const METHOD_USERNAME_PASSWORD: u8 = 0x02;
+/// Method selection answer meaning "none of the offered methods is acceptable".
+pub const METHOD_NO_ACCEPTABLE: u8 = 0xFF;
+/// Request command `CONNECT`, the only one supported.
+pub const CMD_CONNECT: u8 = 0x01;
+/// Address type: IPv4, 4 bytes.
+pub const ATYP_IPV4: u8 = 0x01;
+/// Address type: domain name, one length byte then the name.
+pub const ATYP_DOMAIN: u8 = 0x03;
+/// Address type: IPv6, 16 bytes.
+pub const ATYP_IPV6: u8 = 0x04;
+
 /// The client's opening message: the authentication methods it offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Greeting {

@@ -8,8 +8,33 @@ use std::str;
 use portcullis_domain::secret::Secret;
 
 use crate::error::Socks5Error;
-use crate::message::{Credentials, Greeting, Request, TargetAddr};
-use crate::{Parsed, ATYP_DOMAIN, ATYP_IPV4, ATYP_IPV6, AUTH_VERSION, CMD_CONNECT, VERSION};
+use crate::message::{
+    Credentials, Greeting, Request, TargetAddr, ATYP_DOMAIN, ATYP_IPV4, ATYP_IPV6, AUTH_VERSION,
+    CMD_CONNECT, VERSION,
+};
+
+/// Largest client message in bytes: credentials with a 255-byte username and password
+/// (`1 + 1 + 255 + 1 + 255`). Length fields are single bytes, so nothing can claim more; a
+/// driver can read into a fixed buffer of this size and never allocate from a length field.
+pub const MAX_MESSAGE_LEN: usize = 513;
+/// Result of feeding bytes to a sans-IO parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Parsed<T> {
+    /// A whole message was parsed from the front of the input.
+    Complete {
+        /// The message.
+        message: T,
+        /// Bytes of the input it took; anything after them belongs to the next message.
+        consumed: usize,
+    },
+    /// The input is a valid prefix of a message but ends too early.
+    Incomplete {
+        /// At least this many more bytes are required (always ≥ 1). Reading exactly this many
+        /// never reads past the end of the message.
+        needed: usize,
+    },
+}
 
 /// Returns [`Parsed::Incomplete`] from the enclosing parser unless `$buf` holds `$len` bytes.
 macro_rules! need {
@@ -145,7 +170,6 @@ fn parse_domain(raw: &[u8], port: u16) -> Result<TargetAddr, Socks5Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MAX_MESSAGE_LEN;
     use std::fmt;
 
     /// Longest messages of each kind, with every length field at 255.
