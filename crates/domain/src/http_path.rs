@@ -267,11 +267,6 @@ fn canonical_segment(seg: &[u8]) -> Result<String, PathError> {
             match v {
                 b'/' | b'\\' => return Err(PathError::EncodedSeparator),
                 0..=0x1F | 0x7F => return Err(PathError::EncodedControl),
-                b'%' if seg.get(i + 3).copied().and_then(hex).is_some()
-                    && seg.get(i + 4).copied().and_then(hex).is_some() =>
-                {
-                    return Err(PathError::DoubleEncoding)
-                }
                 _ if is_unreserved(v) => out.push(char::from(v)),
                 _ => push_escape(&mut out, v),
             }
@@ -284,6 +279,15 @@ fn canonical_segment(seg: &[u8]) -> Result<String, PathError> {
             }
             i += 1;
         }
+    }
+    // `%25` then two hex digits, written so or made so by decoding unreserved escapes
+    // (`%25%41%41` is `%25AA`): a back end that decodes twice sees another byte. Checked on
+    // the canonical form, which is what the back end receives.
+    let b = out.as_bytes();
+    if b.windows(5)
+        .any(|w| w.starts_with(b"%25") && w[3].is_ascii_hexdigit() && w[4].is_ascii_hexdigit())
+    {
+        return Err(PathError::DoubleEncoding);
     }
     Ok(out)
 }

@@ -145,13 +145,13 @@ async fn issue_enrolment(
     tx.create_enrollment_token(NewEnrollmentToken {
         connector_id,
         public_id: s.public_id.clone(),
-        secret_hash: s.hash.clone(),
+        secret_hash: s.hash.clone().into(),
         expires_at,
     })
     .await?;
     let tok = EnrollToken {
         public_id: s.public_id,
-        secret: s.secret,
+        secret: s.secret.into(),
         ca_fingerprint: st.pki.ca.fingerprint_hex().to_string(),
     };
     Ok((tok.to_token_string(), expires_at))

@@ -62,7 +62,8 @@ pub enum EnrolError {
 /// Redeems `req`'s token for a certificate for its CSR's key, records the certificate on the
 /// connector and cuts the tunnel of the identity it replaces.
 pub async fn enroll(st: &State, req: EnrollRequest) -> Result<EnrollResponse, EnrolError> {
-    let tok = EnrollToken::parse(&req.token).map_err(|e| EnrolError::Malformed(e.to_string()))?;
+    let tok =
+        EnrollToken::parse(req.token.expose()).map_err(|e| EnrolError::Malformed(e.to_string()))?;
     if tok.ca_fingerprint != st.pki.ca.fingerprint_hex() {
         return Err(EnrolError::WrongHub);
     }
@@ -72,7 +73,7 @@ pub async fn enroll(st: &State, req: EnrollRequest) -> Result<EnrollResponse, En
         .store
         .find_enrollment_token(&tok.public_id)
         .await?
-        .filter(|t| secret_matches(&tok.secret, &t.secret_hash));
+        .filter(|t| secret_matches(tok.secret.expose(), t.secret_hash.expose()));
     let Some(found) = found else {
         tracing::warn!(token = %tok.public_id, "enrolment with an unknown token or a wrong secret");
         return Err(EnrolError::InvalidToken);
