@@ -54,8 +54,7 @@ pub use verify::{read_records, set_aside_matches, verify_file, verify_report, Ve
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// File name under `data_dir`.
-pub const AUDIT_FILE: &str = "audit.log";
+pub use crate::data_dir::names::AUDIT_FILE;
 /// `prev_hash` of the first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

@@ -2,13 +2,37 @@
 //! place.
 //!
 //! Backup and restore, the admin UI's security checks and the docs need exactly this list;
-//! code that reads or writes one of these files asks this type for its path. The file names
-//! stay constants of the modules that own the formats ([`crate::identity`], [`crate::audit`],
-//! [`crate::trust_edit`], [`crate::local`], the outbox); this type only puts them together.
+//! code that reads or writes one of these files asks this type for its path. The names are
+//! here ([`names`]), and the modules that own each file's format re-export theirs; this module
+//! imports none of them, so every module can use it.
 
 use std::path::{Path, PathBuf};
 
-use crate::identity::{CA_FILE, CERT_FILE, ENROLLMENT_FILE, IDENTITY_DIR, KEY_FILE};
+use names::*;
+
+/// The names of the files and directories under `data_dir`.
+pub mod names {
+    /// Directory holding the identity.
+    pub const IDENTITY_DIR: &str = "identity";
+    /// Client certificate file name (in [`IDENTITY_DIR`]).
+    pub const CERT_FILE: &str = "client.pem";
+    /// Private key file name (in [`IDENTITY_DIR`]).
+    pub const KEY_FILE: &str = "client.key";
+    /// Hub CA file name (in [`IDENTITY_DIR`]).
+    pub const CA_FILE: &str = "ca.pem";
+    /// Enrolment facts file name (in [`IDENTITY_DIR`]).
+    pub const ENROLLMENT_FILE: &str = "enrollment.json";
+    /// The key of an enrolment under way (in [`IDENTITY_DIR`]).
+    pub const PENDING_ENROLLMENT_FILE: &str = "enroll-pending.json";
+    /// The hash-chained audit log.
+    pub const AUDIT_FILE: &str = "audit.log";
+    /// Window closes made at the connector that the hub has not confirmed.
+    pub const CLOSED_WINDOWS_FILE: &str = "closed-windows.json";
+    /// Where added back-end CA certificates are kept.
+    pub const TRUST_DIR: &str = "trust";
+    /// The local admin socket.
+    pub const SOCKET_FILE: &str = "connector.sock";
+}
 
 /// The connector's data directory (mode 0700) and the files in it (each 0600).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,27 +78,27 @@ impl ConnectorDataDir {
 
     /// The key of an enrolment redeemed but not yet stored (retried with the same token).
     pub fn pending_enrollment(&self) -> PathBuf {
-        self.identity().join(crate::enroll::PENDING_FILE)
+        self.identity().join(PENDING_ENROLLMENT_FILE)
     }
 
     /// The hash-chained audit log.
     pub fn audit_log(&self) -> PathBuf {
-        self.root.join(crate::audit::AUDIT_FILE)
+        self.root.join(AUDIT_FILE)
     }
 
     /// Window closes made at the connector that the hub has not confirmed.
     pub fn closed_windows(&self) -> PathBuf {
-        self.root.join(crate::outbox::PENDING_FILE)
+        self.root.join(CLOSED_WINDOWS_FILE)
     }
 
     /// The trust store of back-end CAs (one PEM file per trusted certificate).
     pub fn trust(&self) -> PathBuf {
-        self.root.join(crate::trust_edit::TRUST_DIR)
+        self.root.join(TRUST_DIR)
     }
 
     /// The local admin socket (made at start, not backed up).
     pub fn admin_socket(&self) -> PathBuf {
-        self.root.join(crate::local::SOCKET_FILE)
+        self.root.join(SOCKET_FILE)
     }
 
     /// What a backup holds: every file above but the socket, and the trust store's directory

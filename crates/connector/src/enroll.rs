@@ -44,8 +44,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::identity::{create_private_dir, write_atomic, Enrollment, Identity, IdentityError};
 
-/// The key of an enrolment under way, under `data_dir/identity/`.
-pub const PENDING_FILE: &str = "enroll-pending.json";
+pub use crate::data_dir::names::PENDING_ENROLLMENT_FILE as PENDING_FILE;
 
 /// Deadline for the whole exchange (connect, TLS, request, response).
 pub const ENROLL_TIMEOUT: Duration = Duration::from_secs(30);

@@ -24,16 +24,7 @@ use portcullis_transport::pki::{self, fingerprint_hex};
 use portcullis_transport::tls::{self, TlsError};
 use serde::{Deserialize, Serialize};
 
-/// Directory under `data_dir` holding the identity.
-pub const IDENTITY_DIR: &str = "identity";
-/// Client certificate file name.
-pub const CERT_FILE: &str = "client.pem";
-/// Private key file name.
-pub const KEY_FILE: &str = "client.key";
-/// Hub CA file name.
-pub const CA_FILE: &str = "ca.pem";
-/// Enrolment facts file name.
-pub const ENROLLMENT_FILE: &str = "enrollment.json";
+pub use crate::data_dir::names::{CA_FILE, CERT_FILE, ENROLLMENT_FILE, IDENTITY_DIR, KEY_FILE};
 
 /// Why an identity could not be loaded or stored.
 #[derive(Debug, thiserror::Error)]

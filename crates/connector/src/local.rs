@@ -46,8 +46,7 @@ use crate::ops::{self, OpError};
 use crate::shared::{LocalCaller, Shared};
 use crate::windows::CloseError;
 
-/// The socket's file name under `data_dir`.
-pub const SOCKET_FILE: &str = "connector.sock";
+pub use crate::data_dir::names::SOCKET_FILE;
 /// Longest request line, in bytes (an import carries a whole access list).
 pub const MAX_REQUEST_LEN: usize = 1024 * 1024;
 /// How long one connection may take from accept to answer.

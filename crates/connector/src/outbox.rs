@@ -1,5 +1,6 @@
 //! Window closes made at the connector that the hub has not confirmed yet, and the file that
-//! keeps them across a restart: `data_dir/closed-windows.json` ([`PENDING_FILE`]).
+//! keeps them across a restart: `data_dir/closed-windows.json`
+//! ([`CLOSED_WINDOWS_FILE`](crate::data_dir::names::CLOSED_WINDOWS_FILE)).
 //!
 //! A local close is the customer's decision; it must survive the connector restarting before
 //! the hub heard of it. Otherwise the hub's next `WindowSet` would reopen the window at the
@@ -28,8 +29,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::identity::{write_atomic, IdentityError};
 
-/// The file's name under `data_dir`.
-pub(crate) const PENDING_FILE: &str = "closed-windows.json";
 /// The file format written; a file with another version is set aside like a corrupt one.
 const FORMAT_VERSION: u32 = 1;
 /// Largest file read. The outbox holds at most a few thousand small entries; anything bigger
@@ -246,7 +245,10 @@ mod tests {
         assert_eq!(load(&dir.0), &list[1..]);
         save(&p, &[]).expect("save");
         assert_eq!(read(&p).expect("reads"), Some(vec![]));
-        assert_eq!(files_in(&dir.0), [PENDING_FILE]);
+        assert_eq!(
+            files_in(&dir.0),
+            [crate::data_dir::names::CLOSED_WINDOWS_FILE]
+        );
     }
 
     #[test]

@@ -15,8 +15,7 @@ use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
 use crate::access_edit::{parse, EditError};
 
-/// Where added certificates are kept, under `data_dir`.
-pub const TRUST_DIR: &str = "trust";
+pub use crate::data_dir::names::TRUST_DIR;
 /// Largest PEM accepted for one addition (a long chain fits easily).
 pub const MAX_PEM_LEN: usize = 256 * 1024;
 
