@@ -13,7 +13,7 @@
 //! - [`window`]: open, reserve, edit and close time windows; state computed from the clock.
 //! - [`cause`]: why a session ended ([`cause::EndCause`]) and who was at fault ([`cause::Fault`]),
 //!   one vocabulary for hub and connector.
-//! - [`secret`]: [`secret::Secret`], a value masked in every `Debug` and `Display`.
+//! - [`secret`]: [`secret::Secret`], a value masked in every `Debug` (and without `Display`).
 #![forbid(unsafe_code)]
 
 pub mod access;

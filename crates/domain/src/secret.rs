@@ -1,14 +1,16 @@
 //! [`Secret`]: a value that must never reach a log, an error message or a `Debug` dump.
 //!
 //! One type for every credential the code holds (API tokens, route passwords, enrolment
-//! tokens, private keys, hashes of secrets): its `Debug` and `Display` show only that a value
-//! is there and how long it is, so a struct holding one can `#[derive(Debug)]` safely instead
+//! tokens, private keys, hashes of secrets): its `Debug` shows only that a value is there and
+//! how long it is, so a struct holding one can `#[derive(Debug)]` safely instead
 //! of writing a redacting `Debug` by hand. Reading the value is explicit ([`Secret::expose`]),
 //! which makes every place a secret leaves the type easy to find.
 
 use std::fmt;
 
-/// A secret value, masked in `Debug` and `Display`.
+/// A secret value, masked in `Debug`. It has no `Display`: a secret written into a URL, a
+/// file or a message must be taken out with [`Secret::expose`], never formatted by accident
+/// (a masked `Display` once put `<redacted …>` into a link instead of failing to compile).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret<T>(T);
 
@@ -37,7 +39,7 @@ impl<T> From<T> for Secret<T> {
 
 /// Serialises as the bare value, as if the wrapper were not there: a secret that travels (an
 /// enrolment request's token) or is stored keeps its wire and file format. Masking is about
-/// `Debug` and `Display`, which is where values leak by accident; serialising is deliberate.
+/// `Debug`, which is where values leak by accident; serialising is deliberate.
 impl<T: serde::Serialize> serde::Serialize for Secret<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(serializer)
@@ -105,12 +107,6 @@ impl<T: SecretLen> fmt::Debug for Secret<T> {
     }
 }
 
-impl<T: SecretLen> fmt::Display for Secret<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,7 +115,6 @@ mod tests {
     fn debug_and_display_show_only_the_length() {
         let s = Secret::new("pct_abc_0123456789".to_string());
         assert_eq!(format!("{s:?}"), "<redacted 18 bytes>");
-        assert_eq!(format!("{s}"), "<redacted 18 bytes>");
         assert!(!format!("{s:#?}").contains("0123"));
         assert_eq!(s.expose(), "pct_abc_0123456789");
     }

@@ -8,6 +8,7 @@
 //! expiring, and a connection password only (see [`crate::auth`]).
 
 use portcullis_domain::authz::{Authorizations, Op, Permit, Role};
+use portcullis_domain::secret::Secret;
 use portcullis_store::{
     ApiToken, Id, NewApiToken, NewUser, Store, StoreError, StoreTx, TokenScope, User,
 };
@@ -22,20 +23,12 @@ use crate::auth::{
 pub const ROUTE_PASSWORD_NAME: &str = "route-password";
 
 /// A token just issued: the stored row and the token string, which is shown once.
+#[derive(Debug)]
 pub struct IssuedToken {
     /// The stored row.
     pub row: ApiToken,
     /// `pct_<public>_<secret>`; never stored, never logged.
-    pub token: String,
-}
-
-impl std::fmt::Debug for IssuedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedToken")
-            .field("row", &self.row)
-            .field("token", &"<redacted>")
-            .finish()
-    }
+    pub token: Secret<String>,
 }
 
 /// Issues a new token for `user_id` in `tx` (the caller adds the audit event and commits).
@@ -58,7 +51,7 @@ pub async fn issue_token(
         .await?;
     Ok(IssuedToken {
         row,
-        token: format_api_token(&s.public_id, &s.secret),
+        token: format_api_token(&s.public_id, s.secret.expose()).into(),
     })
 }
 
@@ -133,7 +126,7 @@ pub async fn issue_route_password(
         .await?;
     Ok(IssuedToken {
         row,
-        token: format_api_token(&s.public_id, &s.secret),
+        token: format_api_token(&s.public_id, s.secret.expose()).into(),
     })
 }
 
@@ -232,13 +225,15 @@ mod tests {
         assert!(u.name.starts_with("token-"), "{}", u.name);
         let t = issue_token(&mut *tx, u.id, "ci", None).await.unwrap();
         tx.commit().await.unwrap();
-        let p = crate::auth::verify_token(&store, &t.token).await.unwrap();
+        let p = crate::auth::verify_token(&store, t.token.expose())
+            .await
+            .unwrap();
         assert_eq!(
             (p.user_id, p.role, p.company_id),
             (u.id, Role::Technical, Some(acme.id))
         );
         assert!(
-            !format!("{t:?}").contains(&t.token),
+            !format!("{t:?}").contains(t.token.expose()),
             "the token is masked in Debug"
         );
 
@@ -247,7 +242,7 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(
-            crate::auth::verify_token(&store, &t.token).await,
+            crate::auth::verify_token(&store, t.token.expose()).await,
             Err(crate::auth::AuthError::Disabled)
         ));
     }
@@ -286,7 +281,7 @@ mod tests {
         let api = issue_token(&mut *tx, eve.id, "laptop", None).await.unwrap();
         tx.commit().await.unwrap();
         let cache = TokenCache::default();
-        let p = cache.verify_api(&store, &api.token).await.unwrap();
+        let p = cache.verify_api(&store, api.token.expose()).await.unwrap();
         assert_eq!(p.scope, TokenScope::Api);
         let permit = authorize(&p.actor(), Op::CreateRoutePassword, p.company_id).unwrap();
         let before = OffsetDateTime::now_utc();
@@ -304,20 +299,20 @@ mod tests {
             (left - time::Duration::minutes(5)).abs() < time::Duration::seconds(1),
             "{left}"
         );
-        assert!(!format!("{route:?}").contains(&route.token));
+        assert!(!format!("{route:?}").contains(route.token.expose()));
 
         // Accepted as a connection password, with its scope for the entry to see …
-        let p = cache.verify(&store, &route.token).await.unwrap();
+        let p = cache.verify(&store, route.token.expose()).await.unwrap();
         assert_eq!(
             (p.user_id, p.scope, p.expires_at),
             (eve.id, TokenScope::Route, route.row.expires_at)
         );
         // … refused by the REST API's check, but only once the secret is right.
         assert!(matches!(
-            cache.verify_api(&store, &route.token).await,
+            cache.verify_api(&store, route.token.expose()).await,
             Err(AuthError::RoutePassword)
         ));
-        let (id, _) = crate::auth::parse_api_token(&route.token).unwrap();
+        let (id, _) = crate::auth::parse_api_token(route.token.expose()).unwrap();
         let wrong = crate::auth::format_api_token(id, &"0".repeat(32));
         assert!(matches!(
             cache.verify_api(&store, &wrong).await,

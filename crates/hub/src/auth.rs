@@ -22,6 +22,7 @@
 //!   [`AuthError::RoutePassword`], so a route password can neither change anything nor mint
 //!   further credentials.
 
+use portcullis_domain::secret::Secret;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -44,22 +45,14 @@ pub const API_SECRET_BYTES: usize = 32;
 pub const ROUTE_SECRET_BYTES: usize = 16;
 
 /// A freshly generated secret, with what is stored of it.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct NewSecret {
     /// Public id (hex).
     pub public_id: String,
     /// The secret (hex), shown once.
-    pub secret: String,
+    pub secret: Secret<String>,
     /// SHA-256 of the secret's bytes as written (hex string).
     pub hash: Vec<u8>,
-}
-
-impl std::fmt::Debug for NewSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewSecret")
-            .field("public_id", &self.public_id)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Generates a public id of `id_bytes` random bytes and a 32-byte secret.
@@ -79,7 +72,7 @@ pub fn new_secret_sized(id_bytes: usize, secret_bytes: usize) -> NewSecret {
     NewSecret {
         public_id: hex::encode(id),
         hash: hash_secret(&secret),
-        secret,
+        secret: secret.into(),
     }
 }
 
@@ -353,9 +346,12 @@ mod tests {
     #[test]
     fn tokens_parse_and_secrets_compare() {
         let s = new_secret(6);
-        let t = format_api_token(&s.public_id, &s.secret);
+        let t = format_api_token(&s.public_id, s.secret.expose());
         let (id, sec) = parse_api_token(&t).unwrap();
-        assert_eq!((id, sec), (s.public_id.as_str(), s.secret.as_str()));
+        assert_eq!(
+            (id, sec),
+            (s.public_id.as_str(), s.secret.expose().as_str())
+        );
         assert!(secret_matches(sec, &s.hash));
         assert!(!secret_matches(&"0".repeat(64), &s.hash));
         for bad in [
@@ -368,13 +364,13 @@ mod tests {
         ] {
             assert!(parse_api_token(bad).is_none(), "{bad}");
         }
-        assert!(!format!("{s:?}").contains(&s.secret));
+        assert!(!format!("{s:?}").contains(s.secret.expose().as_str()));
     }
 
     #[test]
     fn route_passwords_are_short_parse_and_stay_in_the_route_string_alphabet() {
         let s = new_secret_sized(PUBLIC_ID_BYTES, ROUTE_SECRET_BYTES);
-        let t = format_api_token(&s.public_id, &s.secret);
+        let t = format_api_token(&s.public_id, s.secret.expose());
         assert_eq!(t.len(), "pct_".len() + 12 + 1 + 32, "{t}");
         assert!(
             t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
@@ -413,7 +409,7 @@ mod tests {
             })
             .await
             .unwrap();
-        let good = format_api_token(&s.public_id, &s.secret);
+        let good = format_api_token(&s.public_id, s.secret.expose());
         let wrong = format_api_token(&s.public_id, &"ab".repeat(32));
         let cache = TokenCache::default();
         assert_eq!(cache.verify(&store, &good).await.unwrap().token_id, row.id);

@@ -344,7 +344,7 @@ async fn bootstrap_admin(store: &dyn Store, config: &HubConfig) -> Result<(), Hu
     .await?;
     // The file first: a token is stored only once its holder (the file) has it.
     let path = config.dir().admin_token();
-    pki_state::write_file(&path, &issued.token).map_err(HubError::AdminTokenFile)?;
+    pki_state::write_file(&path, issued.token.expose()).map_err(HubError::AdminTokenFile)?;
     tx.commit().await?;
     store.put_setting("bootstrap_admin", "created").await?;
     tracing::info!(path = %path.display(), "created the first vendor-admin token");

@@ -120,7 +120,7 @@ fn hash(secret: &str) -> [u8; 32] {
 }
 
 fn secret() -> String {
-    crate::auth::new_secret_sized(0, 32).secret
+    crate::auth::new_secret_sized(0, 32).secret.into_inner()
 }
 
 fn insert(

@@ -194,7 +194,8 @@ async fn wrong_expired_and_vendor_tokens_are_refused() {
     )
     .await
     .unwrap()
-    .token;
+    .token
+    .into_inner();
     tx.commit().await.unwrap();
     match socks5_connect(w.hub.socks5(), "berlin", &expired, "echo.internal", 7)
         .await

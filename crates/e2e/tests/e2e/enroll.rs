@@ -53,7 +53,7 @@ async fn an_expired_token_is_refused_with_its_own_code() {
         .unwrap();
     let tok = portcullis_proto::enroll::EnrollToken {
         public_id: s.public_id,
-        secret: s.secret.into(),
+        secret: s.secret,
         ca_fingerprint: hub.state().pki.ca.fingerprint_hex().to_string(),
     };
     let d = tempfile::tempdir().unwrap();

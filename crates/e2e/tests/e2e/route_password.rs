@@ -75,7 +75,7 @@ async fn stored_route_password(
         })
         .await
         .unwrap();
-    (row.id, format_api_token(&s.public_id, &s.secret))
+    (row.id, format_api_token(&s.public_id, s.secret.expose()))
 }
 
 /// `POST /api/v1/route-passwords` with no body at all (what `curl -X POST` sends); returns the

@@ -6,6 +6,7 @@
 //! over by making its first company admin ([`create_token`]), and otherwise only reads a
 //! company's data (BY-01, see `portcullis_domain::authz`).
 
+use portcullis_domain::secret::Secret;
 use std::net::SocketAddr;
 
 use axum::extract::connect_info::ConnectInfo;
@@ -77,7 +78,7 @@ pub struct NewToken {
 }
 
 /// A created token: the only time the secret is shown.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct CreatedToken {
     /// Token id.
     pub id: Id,
@@ -88,7 +89,7 @@ pub struct CreatedToken {
     /// The user the token acts as (created with it; give it grants by this name).
     pub user: String,
     /// The token string (shown once).
-    pub token: String,
+    pub token: Secret<String>,
     /// Expiry.
     #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
@@ -258,15 +259,4 @@ pub async fn list_audit(
         limit: q.limit,
     };
     Ok(Json(ops::audit::list(&st, &permit, &scope, filter).await?))
-}
-
-impl std::fmt::Debug for CreatedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreatedToken")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("role", &self.role)
-            .field("token", &"****")
-            .finish_non_exhaustive()
-    }
 }

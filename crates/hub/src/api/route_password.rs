@@ -25,6 +25,7 @@
 //! They exist because SAP GUI's route string has only a `/W/` password field, where a
 //! long-lived API token must not be typed.
 
+use portcullis_domain::secret::Secret;
 use std::net::SocketAddr;
 
 use axum::extract::connect_info::ConnectInfo;
@@ -49,28 +50,17 @@ pub struct RoutePasswordBody {
 }
 
 /// A route password just made; `password` is shown once (and masked in `Debug`).
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct IssuedRoutePassword {
     /// Token id (to find it in token lists and to revoke it).
     pub id: Id,
     /// The user it is a credential of: the caller.
     pub user: String,
     /// The password: `pct_<12 hex>_<32 hex>`.
-    pub password: String,
+    pub password: Secret<String>,
     /// When it stops working; sessions opened with it end then.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
-}
-
-impl std::fmt::Debug for IssuedRoutePassword {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedRoutePassword")
-            .field("id", &self.id)
-            .field("user", &self.user)
-            .field("password", &"****")
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
 }
 
 /// `POST /api/v1/route-passwords` ([`ops::tokens::create_route_password`]).

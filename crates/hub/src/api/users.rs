@@ -1,5 +1,6 @@
 //! Users and their tokens over HTTP: parse, call [`ops::users`], render.
 
+use portcullis_domain::secret::Secret;
 use std::net::SocketAddr;
 
 use axum::extract::connect_info::ConnectInfo;
@@ -160,28 +161,17 @@ pub struct TokenBody {
 }
 
 /// A token just made; `token` is shown once (and masked in `Debug`).
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct IssuedView {
     /// Token id.
     pub id: Id,
     /// Its user.
     pub user: String,
     /// The token string.
-    pub token: String,
+    pub token: Secret<String>,
     /// Expiry.
     #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
-}
-
-impl std::fmt::Debug for IssuedView {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedView")
-            .field("id", &self.id)
-            .field("user", &self.user)
-            .field("token", &"****")
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
 }
 
 /// `POST /api/v1/users/{id}/tokens`: a new token for a user, made by an admin of the user's

@@ -65,7 +65,11 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         Json(WebLink {
-            url: format!("{}{LOGIN_PATH}#ticket={}", link.origin, link.ticket),
+            url: format!(
+                "{}{LOGIN_PATH}#ticket={}",
+                link.origin,
+                link.ticket.expose()
+            ),
             origin: link.origin,
             expires_in_secs: link.expires_in_secs,
             service: link.service,

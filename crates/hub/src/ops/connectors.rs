@@ -3,6 +3,7 @@
 //! enrolment token (re-enrolment).
 
 use portcullis_domain::authz::{Op, Permit};
+use portcullis_domain::secret::Secret;
 use portcullis_proto::enroll::EnrollToken;
 use portcullis_store::{Company, Connector, Id, NewEnrollmentToken, StoreTx};
 use serde::Serialize;
@@ -60,24 +61,15 @@ pub fn view(st: &State, c: Connector) -> ConnectorView {
 }
 
 /// A connector with a fresh enrolment token (shown once; masked in `Debug`).
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct WithToken {
     /// The connector.
     pub connector: ConnectorView,
     /// One-time enrolment token.
-    pub enrollment_token: String,
+    pub enrollment_token: Secret<String>,
     /// When the token expires.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
-}
-
-impl std::fmt::Debug for WithToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WithToken")
-            .field("connector", &self.connector)
-            .field("enrollment_token", &"****")
-            .finish_non_exhaustive()
-    }
 }
 
 /// Registers a connector at `location` for `company` with its first enrolment token.
@@ -128,7 +120,7 @@ async fn with_token(
     super::commit(st, tx, &[Change::Resolution]).await?;
     Ok(WithToken {
         connector: view(st, conn),
-        enrollment_token: token,
+        enrollment_token: token.into(),
         expires_at,
     })
 }
@@ -151,7 +143,7 @@ async fn issue_enrolment(
     .await?;
     let tok = EnrollToken {
         public_id: s.public_id,
-        secret: s.secret.into(),
+        secret: s.secret,
         ca_fingerprint: st.pki.ca.fingerprint_hex().to_string(),
     };
     Ok((tok.to_token_string(), expires_at))

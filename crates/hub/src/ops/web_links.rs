@@ -13,6 +13,7 @@
 
 use portcullis_domain::authz::{Op, Permit};
 use portcullis_domain::conntype::ConnProtocol;
+use portcullis_domain::secret::Secret;
 use portcullis_store::ServiceConnection;
 
 use super::systems::services;
@@ -47,25 +48,16 @@ pub enum WebLinkError {
 }
 
 /// A link handed out: the door puts the ticket in the fragment of a URL on `origin`.
+#[derive(Debug)]
 pub struct WebLink {
     /// The one-time ticket (masked in `Debug`).
-    pub ticket: String,
+    pub ticket: Secret<String>,
     /// The service connection's own browser origin.
     pub origin: String,
     /// The service connection, e.g. `acme/PRD/http_connect`.
     pub service: String,
     /// Seconds the ticket stays valid.
     pub expires_in_secs: u64,
-}
-
-impl std::fmt::Debug for WebLink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebLink")
-            .field("ticket", &"****")
-            .field("origin", &self.origin)
-            .field("service", &self.service)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The path of a service connection's URL (where the browser lands), or `/`.
@@ -132,7 +124,7 @@ pub async fn create(
     )
     .await;
     Ok(WebLink {
-        ticket,
+        ticket: ticket.into(),
         origin: origins.origin(id),
         service: label,
         expires_in_secs: TICKET_TTL.as_secs(),
