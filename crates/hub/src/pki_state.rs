@@ -42,6 +42,8 @@ pub struct HubPki {
     pub ca_path: PathBuf,
 }
 
+// By hand, not with `Secret`: the key and the chain are rustls types, and the chain's bytes
+// say nothing useful in a log; the CA and its path are what a reader needs.
 impl std::fmt::Debug for HubPki {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HubPki")
