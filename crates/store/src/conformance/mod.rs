@@ -14,6 +14,7 @@ mod connectors;
 mod names;
 mod remote;
 mod tenants;
+mod windows;
 
 use std::sync::Arc;
 
@@ -36,8 +37,8 @@ pub async fn run_all(store: &dyn Store) {
     remote::systems(store, &run).await;
     remote::connection_types(store, &run).await;
     remote::service_connections(store, &run).await;
-    remote::windows(store, &run).await;
-    remote::grants_and_favourites(store, &run).await;
+    windows::windows(store, &run).await;
+    windows::grants_and_favourites(store, &run).await;
     audit::chain(store, &run).await;
     audit::batches(store, &run).await;
     audit::filters(store, &run).await;
