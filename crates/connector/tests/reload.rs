@@ -152,7 +152,10 @@ async fn a_reload_whose_inventory_would_not_fit_a_frame_is_refused() {
     let echo = echo_server().await;
     let env = Env::new(&hub, &[("a", "a.internal:7001", echo)]);
     let (mut c, shutdown) = env.start();
-    let mut t = hub.accept(1000).await;
+    // A long heartbeat: this test runs connector and fake hub on one test thread, where
+    // parsing the 10 000-entry file below blocks both; on a loaded machine that took longer
+    // than three 1 s heartbeats, and the tunnel dropped for a reason this test is not about.
+    let mut t = hub.accept(10_000).await;
     assert_eq!(t.next_inventory().await.targets.len(), 1);
     wait_status(&mut c.status, "connected", |s| s.state == State::Connected).await;
 
