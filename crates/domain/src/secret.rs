@@ -11,7 +11,7 @@ use std::fmt;
 /// A secret value, masked in `Debug`. It has no `Display`: a secret written into a URL, a
 /// file or a message must be taken out with [`Secret::expose`], never formatted by accident
 /// (a masked `Display` once put `<redacted …>` into a link instead of failing to compile).
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Secret<T>(T);
 
 impl<T> Secret<T> {
@@ -30,6 +30,18 @@ impl<T> Secret<T> {
         self.0
     }
 }
+
+/// Equality in constant time: how long a comparison takes says nothing about how many
+/// leading bytes matched (only whether the lengths differ), so comparing a presented secret
+/// with a stored one leaks nothing to a timing attacker.
+impl<T: AsRef<[u8]>> PartialEq for Secret<T> {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.0.as_ref().ct_eq(other.0.as_ref()))
+    }
+}
+
+impl<T: AsRef<[u8]>> Eq for Secret<T> {}
 
 impl<T> From<T> for Secret<T> {
     fn from(value: T) -> Self {
@@ -135,6 +147,16 @@ mod tests {
         let back: Body = serde_json::from_str(&json).unwrap();
         assert_eq!(back, body);
         assert!(serde_json::from_str::<Body>(r#"{"token":7,"hostname":null}"#).is_err());
+    }
+
+    #[test]
+    fn equality_compares_every_byte() {
+        let s = |v: &str| Secret::new(v.to_string());
+        assert_eq!(s("pct_a_0123"), s("pct_a_0123"));
+        assert_ne!(s("pct_a_0123"), s("pct_a_0124"));
+        assert_ne!(s("pct_a_0123"), s("xct_a_0123"));
+        assert_ne!(s("pct_a_0123"), s("pct_a_012"));
+        assert_eq!(Secret::new(vec![1u8, 2]), Secret::new(vec![1u8, 2]));
     }
 
     #[test]
