@@ -27,6 +27,7 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 use crate::audit::Event;
+use crate::audit_action::AuditAction;
 use crate::entry::listener::{accept_loop_on, PreauthSlot};
 use crate::registry::Tunnel;
 use crate::state::State;
@@ -211,7 +212,7 @@ async fn handle(
         .record(Event {
             company_id: Some(connector.company_id),
             actor: &actor,
-            action: crate::audit_action::AuditAction::TunnelConnected,
+            action: AuditAction::TunnelConnected,
             target: &connector.location,
             outcome: "ok",
             detail: serde_json::json!({"peer": peer.to_string(), "version": hello.software_version}),
@@ -236,7 +237,7 @@ async fn handle(
         .record(Event {
             company_id: Some(connector.company_id),
             actor: &actor,
-            action: crate::audit_action::AuditAction::TunnelDisconnected,
+            action: AuditAction::TunnelDisconnected,
             target: &connector.location,
             outcome: "ok",
             detail: serde_json::json!({"reason": reason}),
@@ -251,7 +252,7 @@ async fn refuse_audit(state: &State, c: Option<&Connector>, fp: &str, why: &str)
         .record(Event {
             company_id: c.map(|c| c.company_id),
             actor: &actor,
-            action: crate::audit_action::AuditAction::TunnelRefused,
+            action: AuditAction::TunnelRefused,
             target: c.map_or("", |c| c.location.as_str()),
             outcome: "refused",
             detail: serde_json::json!({"reason": why, "fingerprint": fp}),

@@ -42,6 +42,7 @@ use portcullis_domain::http_path::parse_target;
 use super::listener::PreauthSlot;
 
 use crate::audit::Event;
+use crate::audit_action::AuditAction;
 use crate::session;
 use crate::state::State;
 use crate::web::{Binding, WebOrigins, COOKIE, SESSION_TTL};
@@ -230,7 +231,7 @@ async fn login(
         .record(Event {
             company_id: Some(b.company_id),
             actor: &actor,
-            action: crate::audit_action::AuditAction::WebLogin,
+            action: AuditAction::WebLogin,
             target: &b.label,
             outcome: "ok",
             detail: serde_json::json!({"service_connection": b.service_connection_id, "from": peer.to_string()}),

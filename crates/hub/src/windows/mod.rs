@@ -19,6 +19,7 @@ use portcullis_store::{
 use time::OffsetDateTime;
 
 use crate::audit::Event;
+use crate::audit_action::AuditAction;
 use crate::ops::Change;
 use crate::state::State;
 
@@ -211,7 +212,7 @@ pub async fn send_window_set(state: &State, connector_id: Id) -> Result<(), Stor
 fn event(
     by: &ChangedBy,
     company: Id,
-    action: &str,
+    action: AuditAction,
     target: &str,
     mut detail: serde_json::Value,
 ) -> NewAuditEvent {
@@ -222,7 +223,7 @@ fn event(
         at: OffsetDateTime::now_utc(),
         company_id: Some(company),
         actor: by.actor.clone(),
-        action: action.into(),
+        action: action.code().into(),
         target: target.into(),
         outcome: "ok".into(),
         detail,
@@ -308,9 +309,9 @@ async fn create(
         Some(start) => rules::reserve(now, start, end, &existing)?,
     };
     let action = if req.start.is_some() {
-        "window.reserved"
+        AuditAction::WindowReserved
     } else {
-        "window.opened"
+        AuditAction::WindowOpened
     };
     let label = service_label(state, sc).await;
     let mut tx = state.store.begin().await?;
@@ -396,7 +397,7 @@ pub async fn edit(
     tx.audit(event(
         by,
         sc.company_id,
-        "window.edited",
+        AuditAction::WindowEdited,
         &label,
         serde_json::json!({"before": view(&before), "after": view(&w)}),
     ))
@@ -469,7 +470,7 @@ async fn close_unchecked(
     tx.audit(event(
         by,
         sc.company_id,
-        "window.closed",
+        AuditAction::WindowClosed,
         &label,
         serde_json::json!({"before": view(&before), "after": view(&w)}),
     ))
@@ -521,7 +522,7 @@ pub async fn closed_at_connector(
             .record(Event {
                 company_id: None,
                 actor: &by.actor,
-                action: crate::audit_action::AuditAction::WindowClosed,
+                action: AuditAction::WindowClosed,
                 target: &msg.id,
                 outcome: "refused",
                 detail: serde_json::json!({"reason": e.to_string(), "connector": connector_id}),

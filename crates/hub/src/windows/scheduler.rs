@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use super::{cut, push, service_label, view};
 use crate::audit::Event;
+use crate::audit_action::AuditAction;
 use crate::state::State;
 
 /// Longest the scheduler sleeps without looking at the clock again (wall-clock jumps).
@@ -98,7 +99,7 @@ async fn expire(state: &State, w: Window, now: OffsetDateTime) {
             .record(Event {
                 company_id: Some(sc.company_id),
                 actor: "hub",
-                action: crate::audit_action::AuditAction::WindowExpired,
+                action: AuditAction::WindowExpired,
                 target: &label,
                 outcome: "ok",
                 detail: serde_json::json!({"window": view(&current)}),
@@ -119,7 +120,7 @@ async fn announce_opened(state: &State, w: &Window) {
             .record(Event {
                 company_id: Some(sc.company_id),
                 actor: "hub",
-                action: crate::audit_action::AuditAction::WindowReservationOpened,
+                action: AuditAction::WindowReservationOpened,
                 target: &label,
                 outcome: "ok",
                 detail: serde_json::json!({"window": view(w)}),
