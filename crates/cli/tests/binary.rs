@@ -131,7 +131,7 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
         &env,
     ))
     .unwrap();
-    let enroll_token = v.enrollment_token.clone();
+    let enroll_token = v.enrollment_token.expose().clone();
     let v: serde_json::Value = serde_json::from_str(&run_ok(
         &[
             "admin",
@@ -310,7 +310,7 @@ async fn a_revoked_connector_process_exits_with_status_2() {
             "--hub",
             &url,
             "--token",
-            &v.enrollment_token,
+            v.enrollment_token.expose(),
             "--config",
             cfg.to_str().unwrap(),
         ],

@@ -4,6 +4,7 @@
 //! [`ApiClient::get_raw`] / [`ApiClient::post_raw`] that hand refusals back as they came);
 //! the typed ones, one per operation, in [`crate::api`].
 
+use portcullis_domain::secret::Secret;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -31,16 +32,18 @@ pub struct ApiClient {
     host: String,
     port: u16,
     tls: Arc<rustls::ClientConfig>,
-    token: Option<String>,
+    token: Option<Secret<String>>,
 }
 
+// By hand, to leave out the rustls configuration (long and of no use in a log); the token is
+// a `Secret`, masked.
 impl std::fmt::Debug for ApiClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiClient")
             .field("host", &self.host)
             .field("port", &self.port)
-            .field("token", &self.token.as_ref().map(|_| "****"))
-            .finish()
+            .field("token", &self.token)
+            .finish_non_exhaustive()
     }
 }
 
@@ -88,7 +91,7 @@ impl ApiClient {
             host,
             port,
             tls,
-            token,
+            token: token.map(Secret::new),
         })
     }
 
@@ -113,7 +116,7 @@ impl ApiClient {
 
     /// The bearer token.
     pub fn token(&self) -> Option<&str> {
-        self.token.as_deref()
+        self.token.as_ref().map(|t| t.expose().as_str())
     }
 
     /// A TLS connection to the hub.
@@ -173,7 +176,7 @@ impl ApiClient {
             .uri(path)
             .header(header::HOST, self.authority());
         if let Some(t) = &self.token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+            req = req.header(header::AUTHORIZATION, format!("Bearer {}", t.expose()));
         }
         if body.is_some() {
             req = req.header(header::CONTENT_TYPE, "application/json");

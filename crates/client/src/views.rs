@@ -8,6 +8,7 @@
 
 use portcullis_domain::authz::{Authorizations, Role};
 use portcullis_domain::conntype::ConnTypeDef;
+use portcullis_domain::secret::Secret;
 use portcullis_domain::system::SystemData;
 use portcullis_domain::window::WindowState;
 use portcullis_proto::{InventoryTarget, VersionWarning};
@@ -49,7 +50,7 @@ pub struct User {
 
 /// `POST /companies/{company}/tokens`: a token with a user of its own. The only time the
 /// token string is shown.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedToken {
     pub id: Id,
     pub name: String,
@@ -57,29 +58,29 @@ pub struct CreatedToken {
     /// The user the token acts as (give it grants by this name).
     pub user: String,
     /// `pct_<public>_<secret>`.
-    pub token: String,
+    pub token: Secret<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
 }
 
 /// `POST /users/{id}/tokens`: a further token of an existing user, shown once.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuedToken {
     pub id: Id,
     /// The user's name.
     pub user: String,
     /// `pct_<public>_<secret>`.
-    pub token: String,
+    pub token: Secret<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
 }
 
 /// `POST /route-passwords`: a short-lived connection password of the caller, shown once.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuedRoutePassword {
     pub id: Id,
     pub user: String,
-    pub password: String,
+    pub password: Secret<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }
@@ -189,10 +190,10 @@ pub struct Tunnel {
 }
 
 /// A connector with a fresh one-time enrolment token (creation, or a new token).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectorWithToken {
     pub connector: Connector,
-    pub enrollment_token: String,
+    pub enrollment_token: Secret<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }
@@ -378,21 +379,20 @@ pub struct HubVersion {
     pub sunset_date: Option<String>,
 }
 
-/// `Debug` for the views that carry a secret: the secret is never printed.
-macro_rules! masked_debug {
-    ($ty:ident, $secret:ident, $($field:ident),*) => {
-        impl std::fmt::Debug for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($ty))
-                    $(.field(stringify!($field), &self.$field))*
-                    .field(stringify!($secret), &"****")
-                    .finish()
-            }
-        }
-    };
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-masked_debug!(CreatedToken, token, id, name, role, user, expires_at);
-masked_debug!(IssuedToken, token, id, user, expires_at);
-masked_debug!(IssuedRoutePassword, password, id, user, expires_at);
-masked_debug!(ConnectorWithToken, enrollment_token, connector, expires_at);
+    #[test]
+    fn views_holding_a_secret_keep_it_out_of_debug_and_in_json() {
+        let json = serde_json::json!({
+            "id": 7, "name": "ci", "role": "technical", "user": "ci",
+            "token": "pct_0123456789ab_feedfacefeedface", "expires_at": null,
+        });
+        let t: CreatedToken = serde_json::from_value(json.clone()).unwrap();
+        let shown = format!("{t:?}");
+        assert!(!shown.contains("feedface"), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
+        assert_eq!(serde_json::to_value(&t).unwrap(), json);
+    }
+}

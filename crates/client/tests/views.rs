@@ -137,7 +137,7 @@ async fn every_view_reads_and_writes_back_a_real_answer() {
     )
     .await;
     let _: Vec<User> = get(admin, "/api/v1/users").await;
-    let engineer = hub.client(&alice_token.token);
+    let engineer = hub.client(alice_token.token.expose());
     let route: IssuedRoutePassword = post(
         &engineer,
         "/api/v1/route-passwords",

@@ -205,7 +205,7 @@ impl TestHub {
             )
             .await
             .expect("bootstrap the company's first admin");
-        let client = self.client(&created.token);
+        let client = self.client(created.token.expose());
         let mut g = self.company_admins.lock().unwrap();
         match g.iter().find(|(n, _)| n == company) {
             Some((_, c)) => c.clone(),
@@ -313,7 +313,7 @@ impl TestHub {
             )
             .await
             .expect("create the user's token");
-        (user.id, token.token)
+        (user.id, token.token.into_inner())
     }
 
     /// The hub's audit events of `action` (at most 1000, oldest first), as the vendor admin
@@ -339,6 +339,7 @@ impl TestHub {
             .await
             .expect("create token")
             .token
+            .into_inner()
     }
 
     /// Makes `target` (`host:port` at connector `location` of `company`) reachable for the
@@ -461,7 +462,7 @@ impl TestHub {
             .create_connector(company, location)
             .await
             .expect("create connector");
-        (created.connector.id, created.enrollment_token)
+        (created.connector.id, created.enrollment_token.into_inner())
     }
 
     /// Waits until `pred` holds for the registry (checked on every registry change).

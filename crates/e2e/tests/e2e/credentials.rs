@@ -62,7 +62,7 @@ async fn a_token_cannot_mint_tokens_for_its_own_user_whatever_it_asks() {
         json!({"name": "ci", "expires_in_secs": 60}),
     )
     .await;
-    let bot_api = hub.client(&t.token);
+    let bot_api = hub.client(t.token.expose());
     for body in [
         json!({"name": "successor"}),
         json!({"name": "successor", "expires_in_secs": 86_400}),
@@ -94,7 +94,7 @@ async fn a_token_cannot_mint_tokens_for_its_own_user_whatever_it_asks() {
     )
     .await;
     let short_expiry = t.expires_at.expect("a token of a minute expires");
-    let shorty_api = hub.client(&t.token);
+    let shorty_api = hub.client(t.token.expose());
     let (status, msg) = refused(
         shorty_api
             .post(
@@ -294,13 +294,15 @@ async fn disabling_a_user_revokes_every_credential_and_session_of_his() {
         )
         .await
         .unwrap()
-        .token;
+        .token
+        .into_inner();
     let route = hub
         .client(&laptop)
         .create_route_password(&NewRoutePassword::default())
         .await
         .unwrap()
-        .password;
+        .password
+        .into_inner();
     let mut live = Vec::new();
     for pw in [&laptop, &desktop, &route] {
         let Socks5Outcome::Connected(mut s) = socks5_connect(hub.socks5(), "any", pw, ENTRY, 7)
@@ -365,7 +367,8 @@ async fn revoking_an_api_token_takes_the_route_passwords_made_with_it() {
         .create_route_password(&NewRoutePassword::default())
         .await
         .unwrap()
-        .password;
+        .password
+        .into_inner();
     let Socks5Outcome::Connected(mut s) = socks5_connect(hub.socks5(), "any", &route, ENTRY, 7)
         .await
         .unwrap()

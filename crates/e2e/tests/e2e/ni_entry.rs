@@ -148,7 +148,7 @@ async fn a_route_password_works_as_the_hubs_password() {
         })
         .await
         .unwrap();
-    let password = created.password.as_str();
+    let password = created.password.expose().as_str();
     assert!(password.len() < 60, "short enough to type: {password}");
     let ok = pysap::route(
         &[w.hub_hop(), format!("{R3}:3200:{password}")],
