@@ -58,8 +58,8 @@ pub use model::{
 };
 pub use open::{open, StoreConfig};
 pub use remote::{
-    ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, ServiceConnection, System,
-    User, Window,
+    ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, PasswordRecord,
+    ServiceConnection, System, User, Window,
 };
 pub use sqlite::SqliteStore;
 pub use store::Store;

@@ -42,17 +42,21 @@ pub enum TokenScope {
     /// string, the SOCKS5 and HTTP proxy password). The REST API refuses it, so it cannot
     /// mint credentials or change anything.
     Route,
+    /// A signed-in browser's credential, held in the portal's session cookie: the portal
+    /// only. The REST API and the entry points refuse it.
+    Portal,
 }
 
 impl TokenScope {
     /// Every scope.
-    pub const ALL: [TokenScope; 2] = [TokenScope::Api, TokenScope::Route];
+    pub const ALL: [TokenScope; 3] = [TokenScope::Api, TokenScope::Route, TokenScope::Portal];
 
     /// The stored (and serialized) name.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenScope::Api => "api",
             TokenScope::Route => "route",
+            TokenScope::Portal => "portal",
         }
     }
 }
@@ -65,7 +69,7 @@ impl fmt::Display for TokenScope {
 
 /// The text was not the name of any [`TokenScope`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown token scope {0:?} (one of: api, route)")]
+#[error("unknown token scope {0:?} (one of: api, route, portal)")]
 pub struct ParseScopeError(pub String);
 
 impl std::str::FromStr for TokenScope {
@@ -129,6 +133,10 @@ pub struct ApiToken {
     pub revoked_at: Option<OffsetDateTime>,
     /// What the token may be used for (`api` for every token made before scopes existed).
     pub scope: TokenScope,
+    /// When it was last used, as far as [`Store::touch_api_token`](crate::Store::touch_api_token)
+    /// recorded (about once a minute at most); `None` before its first recorded use.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
 }
 
 /// A company's on-premise agent, identified by company + location.
@@ -233,6 +241,7 @@ mod tests {
             expires_at: None,
             revoked_at: None,
             scope: TokenScope::Route,
+            last_used_at: None,
         };
         let dbg = format!("{t:?}");
         assert!(dbg.contains("<redacted 4 bytes>"), "{dbg}");

@@ -12,6 +12,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::Id;
+use portcullis_domain::secret::Secret;
 
 /// What the caller supplies to create a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +55,16 @@ pub struct User {
     /// Once set, the user's tokens are refused and live sessions cut.
     #[serde(with = "time::serde::rfc3339::option")]
     pub disabled_at: Option<OffsetDateTime>,
+}
+
+/// A user's password as stored: never the password, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordRecord {
+    /// The PHC string of the argon2id hash (`$argon2id$v=19$m=…`), masked in `Debug`.
+    pub hash: Secret<String>,
+    /// Set while the password is one an admin chose (initial or reset): the next sign-in must
+    /// change it before anything else.
+    pub must_change: bool,
 }
 
 /// A stored system.

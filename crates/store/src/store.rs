@@ -12,8 +12,8 @@ use crate::model::{
     ApiToken, Company, Connector, EnrollmentToken, NewApiToken, NewEnrollmentToken,
 };
 use crate::remote::{
-    ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, ServiceConnection, System,
-    User, Window,
+    ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, PasswordRecord,
+    ServiceConnection, System, User, Window,
 };
 use crate::tx::StoreTx;
 use crate::{Id, StoreError};
@@ -71,6 +71,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn revoke_api_token(&self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
         in_own_tx!(self.revoke_api_token(id, at))
     }
+    /// Records that the token was used at `at` (bookkeeping for idle timeouts: no audit
+    /// event, no transaction of its own; a lost update only shortens an idle period).
+    async fn touch_api_token(&self, id: Id, at: OffsetDateTime) -> Result<(), StoreError>;
 
     // ── users ──────────────────────────────────────────────────────────────────────────
 
@@ -83,6 +86,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn find_user_by_name(&self, name: &str) -> Result<Option<User>, StoreError>;
     /// Users of one company, or the vendor's users (no company) for `None`; by id.
     async fn list_users(&self, company_id: Option<Id>) -> Result<Vec<User>, StoreError>;
+    /// The user's password record, `None` when the user has no password (or does not exist).
+    async fn user_password(&self, id: Id) -> Result<Option<PasswordRecord>, StoreError>;
     /// [`StoreTx::set_user_authorizations`] in a transaction of its own, without an audit event.
     async fn set_user_authorizations(
         &self,

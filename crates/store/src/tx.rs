@@ -22,8 +22,8 @@ use crate::model::{
     ApiToken, Company, Connector, EnrollmentToken, NewApiToken, NewEnrollmentToken,
 };
 use crate::remote::{
-    ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, ServiceConnection, System,
-    User, Window,
+    ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, PasswordRecord,
+    ServiceConnection, System, User, Window,
 };
 use crate::{Id, StoreError};
 use portcullis_domain::authz::Authorizations;
@@ -57,6 +57,14 @@ pub trait StoreTx: Send + std::fmt::Debug {
 
     /// Sets `disabled_at` (first time only). `true` if this call disabled the user.
     async fn disable_user(&mut self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// Sets (or with `None` removes) the user's password: the PHC string of its hash, and
+    /// whether the next sign-in must change it. `NotFound("user")`.
+    async fn set_user_password(
+        &mut self,
+        id: Id,
+        record: Option<&PasswordRecord>,
+    ) -> Result<(), StoreError>;
 
     /// Stores a validated system. `Conflict` if the company already has that SID (in any case);
     /// `NotFound("company")`.

@@ -34,6 +34,7 @@ pub async fn run_all(store: &dyn Store) {
     connectors::enrollment(store, &run).await;
     connectors::concurrent_consume(store, &run).await;
     remote::users(store, &run).await;
+    remote::passwords(store, &run).await;
     remote::systems(store, &run).await;
     remote::connection_types(store, &run).await;
     remote::service_connections(store, &run).await;

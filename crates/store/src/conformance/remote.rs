@@ -35,6 +35,50 @@ pub(super) fn user(run: &Run, company_id: Option<Id>, name: &str, role: Role) ->
     }
 }
 
+/// Passwords (stored as a hash record per user) and the idle-time bookkeeping of tokens.
+pub(super) async fn passwords(store: &dyn Store, run: &Run) {
+    let a = store.create_company(&run.name("pw")).await.unwrap();
+    let u = store
+        .create_user(user(run, Some(a.id), "signer", Role::CompanyUser))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_password(u.id).await.unwrap(),
+        None,
+        "none at first"
+    );
+    let rec = crate::PasswordRecord {
+        hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"
+            .to_string()
+            .into(),
+        must_change: true,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.set_user_password(u.id, Some(&rec)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.user_password(u.id).await.unwrap(), Some(rec.clone()));
+    let changed = crate::PasswordRecord {
+        must_change: false,
+        ..rec
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.set_user_password(u.id, Some(&changed)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.user_password(u.id).await.unwrap(), Some(changed));
+    // A rolled-back change leaves the record as it was.
+    let mut tx = store.begin().await.unwrap();
+    tx.set_user_password(u.id, None).await.unwrap();
+    drop(tx);
+    assert!(store.user_password(u.id).await.unwrap().is_some());
+    let mut tx = store.begin().await.unwrap();
+    match tx.set_user_password(i64::MAX, None).await {
+        Err(StoreError::NotFound("user")) => {}
+        other => panic!("password of an unknown user: expected NotFound, got {other:?}"),
+    }
+    drop(tx);
+    assert_eq!(store.user_password(i64::MAX).await.unwrap(), None);
+}
+
 pub(super) async fn users(store: &dyn Store, run: &Run) {
     let a = store.create_company(&run.name("users-a")).await.unwrap();
     let mut new = user(run, Some(a.id), "opener", Role::CompanyUser);

@@ -246,6 +246,28 @@ pub(super) async fn api_tokens(store: &dyn Store, run: &Run) {
         },
         "revocation changes nothing else"
     );
+    // Use is recorded (for idle timeouts) and changes nothing else.
+    assert_eq!(route.last_used_at, None);
+    let used = run.now + Duration::minutes(4);
+    store.touch_api_token(route.id, used).await.unwrap();
+    let route = crate::ApiToken {
+        last_used_at: Some(ms(used)),
+        ..route
+    };
+    assert_eq!(
+        store.find_api_token(&route.public_id).await.unwrap(),
+        Some(route.clone())
+    );
+    // A portal session's credential is a token like the others.
+    let portal = store
+        .create_api_token(NewApiToken {
+            public_id: run.name("portal"),
+            scope: TokenScope::Portal,
+            ..route_new.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(portal.scope, TokenScope::Portal);
     assert!(store.revoke_api_token(route.id, revoked_at).await.unwrap());
     assert_eq!(
         store.find_api_token(&route.public_id).await.unwrap(),

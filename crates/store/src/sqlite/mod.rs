@@ -31,7 +31,9 @@ use portcullis_domain::conntype::ConnTypeDef;
 
 use crate::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use crate::model::{ApiToken, Company, Connector, EnrollmentToken};
-use crate::remote::{ConnectionType, Grant, ServiceConnection, System, User, Window};
+use crate::remote::{
+    ConnectionType, Grant, PasswordRecord, ServiceConnection, System, User, Window,
+};
 use crate::{Id, Store, StoreError, StoreTx};
 
 /// Before migration 0005 makes company names, SIDs and location IDs unique without regard to
@@ -200,6 +202,9 @@ impl Store for SqliteStore {
     async fn find_api_token(&self, public_id: &str) -> Result<Option<ApiToken>, StoreError> {
         tenants::find_api_token(&self.pool, public_id).await
     }
+    async fn touch_api_token(&self, id: Id, at: OffsetDateTime) -> Result<(), StoreError> {
+        tenants::touch_api_token(&self.pool, id, at).await
+    }
     async fn list_api_tokens(&self, company_id: Option<Id>) -> Result<Vec<ApiToken>, StoreError> {
         tenants::list_api_tokens(&self.pool, company_id).await
     }
@@ -215,6 +220,9 @@ impl Store for SqliteStore {
     }
     async fn list_users(&self, company_id: Option<Id>) -> Result<Vec<User>, StoreError> {
         users::list_users(&self.pool, company_id).await
+    }
+    async fn user_password(&self, id: Id) -> Result<Option<PasswordRecord>, StoreError> {
+        users::user_password(&self.pool, id).await
     }
 
     async fn get_system(&self, id: Id) -> Result<Option<System>, StoreError> {

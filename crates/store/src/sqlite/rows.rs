@@ -23,7 +23,7 @@ macro_rules! api_token_cols {
     () => {
         "t.id, t.user_id, u.name AS user_name, u.company_id, u.role, u.authorizations, \
          u.disabled_at AS user_disabled_at, t.name, t.public_id, t.secret_hash, t.created_at, \
-         t.expires_at, t.revoked_at, t.scope"
+         t.expires_at, t.revoked_at, t.scope, t.last_used_at"
     };
 }
 /// The `FROM` clause that goes with [`api_token_cols`].
@@ -86,6 +86,7 @@ pub(super) struct ApiTokenRow {
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
     scope: String,
+    last_used_at: Option<i64>,
 }
 
 impl TryFrom<ApiTokenRow> for ApiToken {
@@ -117,6 +118,7 @@ impl TryFrom<ApiTokenRow> for ApiToken {
                 column: "api_tokens.scope",
                 reason: format!("{e}"),
             })?,
+            last_used_at: decode_opt(r.last_used_at, "api_tokens.last_used_at")?,
         })
     }
 }

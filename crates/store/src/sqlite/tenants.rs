@@ -188,3 +188,16 @@ pub(super) async fn revoke_api_token(
             .await?;
     Ok(done.rows_affected() == 1)
 }
+
+pub(super) async fn touch_api_token(
+    pool: &SqlitePool,
+    id: Id,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+        .bind(to_unix_millis(at))
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -16,8 +16,8 @@ use crate::model::{
     ApiToken, Company, Connector, EnrollmentToken, NewApiToken, NewEnrollmentToken, Redemption,
 };
 use crate::remote::{
-    ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, ServiceConnection, System,
-    User, Window,
+    ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, PasswordRecord,
+    ServiceConnection, System, User, Window,
 };
 use crate::{Id, StoreError, StoreTx};
 
@@ -108,6 +108,13 @@ impl StoreTx for SqliteTx {
     }
     async fn disable_user(&mut self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
         users::disable_user(self.conn(), id, at).await
+    }
+    async fn set_user_password(
+        &mut self,
+        id: Id,
+        record: Option<&PasswordRecord>,
+    ) -> Result<(), StoreError> {
+        users::set_user_password(self.conn(), id, record).await
     }
     async fn create_system(
         &mut self,

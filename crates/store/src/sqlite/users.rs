@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::now_ms;
 use crate::error::map_constraint;
 use crate::millis::{decode, decode_opt, to_unix_millis};
-use crate::remote::{NewUser, User};
+use crate::remote::{NewUser, PasswordRecord, User};
 use crate::{Id, StoreError};
 
 const COLS: &str =
@@ -173,4 +173,40 @@ pub(super) async fn list_favourites(pool: &SqlitePool, user_id: Id) -> Result<Ve
         .fetch_all(pool)
         .await?,
     )
+}
+
+pub(super) async fn user_password(
+    pool: &SqlitePool,
+    id: Id,
+) -> Result<Option<PasswordRecord>, StoreError> {
+    let row: Option<(Option<String>, i64)> =
+        sqlx::query_as("SELECT password_hash, password_must_change FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.and_then(|(hash, must)| {
+        hash.map(|h| PasswordRecord {
+            hash: h.into(),
+            must_change: must != 0,
+        })
+    }))
+}
+
+pub(super) async fn set_user_password(
+    conn: &mut SqliteConnection,
+    id: Id,
+    record: Option<&PasswordRecord>,
+) -> Result<(), StoreError> {
+    let done =
+        sqlx::query("UPDATE users SET password_hash = $1, password_must_change = $2 WHERE id = $3")
+            .bind(record.map(|r| r.hash.expose().as_str()))
+            .bind(record.is_some_and(|r| r.must_change))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound("user"))
+    }
 }
