@@ -55,6 +55,34 @@ pub async fn issue_token(
     })
 }
 
+/// The name portal sessions' credentials carry in token lists and audit records
+/// (`token:portal#<id>`).
+pub const PORTAL_CREDENTIAL_NAME: &str = "portal";
+
+/// Issues the credential of a portal session for `user_id`, expiring at `expires_at` (the
+/// session's absolute timeout), in `tx`.
+pub async fn issue_portal_credential(
+    tx: &mut dyn StoreTx,
+    user_id: Id,
+    expires_at: OffsetDateTime,
+) -> Result<IssuedToken, StoreError> {
+    let s = new_secret(PUBLIC_ID_BYTES);
+    let row = tx
+        .create_api_token(NewApiToken {
+            user_id,
+            name: PORTAL_CREDENTIAL_NAME.to_owned(),
+            public_id: s.public_id.clone(),
+            secret_hash: s.hash.clone().into(),
+            expires_at: Some(expires_at),
+            scope: TokenScope::Portal,
+        })
+        .await?;
+    Ok(IssuedToken {
+        row,
+        token: format_api_token(&s.public_id, s.secret.expose()).into(),
+    })
+}
+
 /// How long a route password lives: 1 minute to 12 hours, an hour unless asked otherwise.
 ///
 /// Short because it is typed into SAP GUI's route string field, where it is visible and may be
@@ -142,6 +170,8 @@ pub enum TokenKind {
     /// of his API tokens takes all of them (they live at most 12 hours; he makes a new one
     /// with a token he still holds).
     RoutePasswords,
+    /// Portal sessions' credentials only: what a password change or reset ends.
+    PortalSessions,
 }
 
 /// The ids of `user_id`'s tokens of `kind` that are not revoked: read before the transaction
@@ -156,7 +186,11 @@ pub async fn live_tokens(
         .await?
         .into_iter()
         .filter(|t| t.revoked_at.is_none())
-        .filter(|t| kind == TokenKind::All || t.scope == TokenScope::Route)
+        .filter(|t| match kind {
+            TokenKind::All => true,
+            TokenKind::RoutePasswords => t.scope == TokenScope::Route,
+            TokenKind::PortalSessions => t.scope == TokenScope::Portal,
+        })
         .map(|t| t.id)
         .collect())
 }

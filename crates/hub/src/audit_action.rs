@@ -16,6 +16,16 @@ pub enum AuditAction {
     UserAuthorizationsChanged,
     /// A user was disabled, with every token of his.
     UserDisabled,
+    /// An admin set a user's one-time password (at creation or as a reset).
+    UserPasswordSet,
+    /// A user changed his own password.
+    UserPasswordChanged,
+    /// A user signed in to the portal.
+    UserSignedIn,
+    /// A sign-in to the portal failed (wrong name or password, disabled, slowed down).
+    UserSignInFailed,
+    /// A user signed out of the portal.
+    UserSignedOut,
     /// An API token was created (also the bootstrap admin token).
     TokenCreated,
     /// An API token was revoked (and the route passwords made with it).
@@ -84,11 +94,16 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for the catalogue test.
-    pub const ALL: [AuditAction; 36] = [
+    pub const ALL: [AuditAction; 41] = [
         AuditAction::CompanyCreated,
         AuditAction::UserCreated,
         AuditAction::UserAuthorizationsChanged,
         AuditAction::UserDisabled,
+        AuditAction::UserPasswordSet,
+        AuditAction::UserPasswordChanged,
+        AuditAction::UserSignedIn,
+        AuditAction::UserSignInFailed,
+        AuditAction::UserSignedOut,
         AuditAction::TokenCreated,
         AuditAction::TokenRevoked,
         AuditAction::RoutePasswordCreated,
@@ -131,6 +146,11 @@ impl AuditAction {
             UserCreated => "user.created",
             UserAuthorizationsChanged => "user.authorizations_changed",
             UserDisabled => "user.disabled",
+            UserPasswordSet => "user.password_set",
+            UserPasswordChanged => "user.password_changed",
+            UserSignedIn => "user.signed_in",
+            UserSignInFailed => "user.sign_in_failed",
+            UserSignedOut => "user.signed_out",
             TokenCreated => "token.created",
             TokenRevoked => "token.revoked",
             RoutePasswordCreated => "route_password.created",

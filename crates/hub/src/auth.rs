@@ -168,6 +168,13 @@ pub enum AuthError {
     /// A valid route password presented to the REST API, which takes API tokens only.
     #[error("route password presented to the REST API")]
     RoutePassword,
+    /// A portal session's credential presented anywhere but the portal, or another token
+    /// presented to the portal.
+    #[error("credential of another scope")]
+    WrongScope,
+    /// A portal session unused for longer than its idle timeout.
+    #[error("idle session")]
+    Idle,
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -222,7 +229,8 @@ fn check_state(tok: &ApiToken) -> Result<(), AuthError> {
     Ok(())
 }
 
-fn principal_of(tok: ApiToken) -> Principal {
+/// The principal a stored token yields (its checks already made).
+pub(crate) fn principal_of(tok: ApiToken) -> Principal {
     Principal {
         token_id: tok.id,
         public_id: tok.public_id,
@@ -241,6 +249,9 @@ fn principal_of(tok: ApiToken) -> Principal {
 /// row at once ([`TokenCache::forget_all`]); the TTL bounds how long a change made behind the hub's
 /// back (another process writing the database) can go unseen.
 pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How often a portal session's use is written to the store (its idle timeout is minutes).
+pub const TOUCH_EVERY: time::Duration = time::Duration::seconds(60);
 
 /// Most token rows kept; beyond it the cache is cleared (rows are cheap to read again).
 const TOKEN_CACHE_MAX: usize = 10_000;
@@ -276,6 +287,49 @@ impl TokenCache {
     /// A wrong, unknown, revoked or expired token, or one of a disabled user, is an error; the
     /// client should learn only that it was refused, the log may learn which [`AuthError`].
     pub async fn verify(&self, store: &dyn Store, presented: &str) -> Result<Principal, AuthError> {
+        let tok = self.verify_row(store, presented).await?;
+        match tok.scope {
+            TokenScope::Api | TokenScope::Route => Ok(principal_of(tok)),
+            TokenScope::Portal => Err(AuthError::WrongScope),
+        }
+    }
+
+    /// Verifies a portal session's credential (scope `portal` only): as [`TokenCache::verify`],
+    /// and then refuses it when it was not used for `idle` (its last recorded use, or its
+    /// creation). A use is recorded when the last one is older than [`TOUCH_EVERY`].
+    pub async fn verify_portal(
+        &self,
+        store: &dyn Store,
+        presented: &str,
+        idle: std::time::Duration,
+    ) -> Result<Principal, AuthError> {
+        let tok = self.verify_row(store, presented).await?;
+        if tok.scope != TokenScope::Portal {
+            return Err(AuthError::WrongScope);
+        }
+        let now = OffsetDateTime::now_utc();
+        let last = tok.last_used_at.unwrap_or(tok.created_at);
+        if now - last > idle {
+            return Err(AuthError::Idle);
+        }
+        if now - last > TOUCH_EVERY {
+            store.touch_api_token(tok.id, now).await?;
+            self.touched(&tok.public_id, now);
+        }
+        Ok(principal_of(tok))
+    }
+
+    /// Records a use in the cached row, so the next requests within the TTL do not touch the
+    /// store again.
+    fn touched(&self, public_id: &str, at: OffsetDateTime) {
+        if let Some((Some(row), _)) = self.lock().rows.get_mut(public_id) {
+            row.last_used_at = Some(at);
+        }
+    }
+
+    /// The stored row of `presented` when its secret matches and it may be used now
+    /// (whatever its scope).
+    async fn verify_row(&self, store: &dyn Store, presented: &str) -> Result<ApiToken, AuthError> {
         let (id, secret) = parse_api_token(presented).ok_or(AuthError::Malformed)?;
         let id = id.to_ascii_lowercase();
         let (cached, generation) = {
@@ -308,7 +362,7 @@ impl TokenCache {
             return Err(AuthError::Unknown);
         };
         check(&tok, secret)?;
-        Ok(principal_of(tok))
+        Ok(tok)
     }
 
     /// Verifies `presented` for the REST API: as [`TokenCache::verify`], and then refuses a
@@ -319,10 +373,11 @@ impl TokenCache {
         store: &dyn Store,
         presented: &str,
     ) -> Result<Principal, AuthError> {
-        let p = self.verify(store, presented).await?;
-        match p.scope {
-            TokenScope::Api => Ok(p),
+        let tok = self.verify_row(store, presented).await?;
+        match tok.scope {
+            TokenScope::Api => Ok(principal_of(tok)),
             TokenScope::Route => Err(AuthError::RoutePassword),
+            TokenScope::Portal => Err(AuthError::WrongScope),
         }
     }
 

@@ -36,6 +36,9 @@ pub enum ConfigError {
     /// The `[tokens]` section is invalid.
     #[error(transparent)]
     Tokens(#[from] crate::token_policy::TokenPolicyError),
+    /// The `[portal]` section is invalid.
+    #[error(transparent)]
+    Portal(#[from] crate::signin::PortalPolicyError),
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -66,6 +69,9 @@ pub struct RawHubConfig {
     /// API token lifetimes.
     #[serde(default)]
     pub tokens: crate::token_policy::RawTokens,
+    /// Portal sign-in sessions.
+    #[serde(default)]
+    pub portal: crate::signin::RawPortal,
 }
 
 /// `[listen]`
@@ -181,6 +187,8 @@ pub struct HubConfig {
     pub max_sessions_per_token: usize,
     /// API token lifetimes (`[tokens]`).
     pub tokens: crate::token_policy::TokenPolicy,
+    /// Portal session timeouts (`[portal]`).
+    pub portal: crate::signin::PortalPolicy,
 }
 
 /// `[limits] max_preauth_per_source` when not given (or `max_preauth`, if smaller).
@@ -240,6 +248,12 @@ default_lifetime_days = 90      # when the request names no lifetime ("expires_i
 max_lifetime_days = 365         # longer "expires_in_secs" is refused (400 expiry_above_max)
 allow_unlimited = false         # true: an admin may ask for a token that never expires with
                                 # "no_expiry": true (CLI --no-expiry); never the default
+
+[portal]
+# The web portal on the API listener (https://<api>/). A signed-in browser must sign in again
+# after either timeout.
+idle_timeout_minutes = 30       # without a request (1..=1440)
+absolute_timeout_hours = 12     # after signing in, used or not (1..=168)
 "#;
 
 impl RawHubConfig {
@@ -445,6 +459,7 @@ impl TryFrom<RawHubConfig> for HubConfig {
             tls_handshake_timeout: Duration::from_secs(tls_handshake),
             max_sessions_per_token: max_sessions,
             tokens: crate::token_policy::TokenPolicy::try_from(&raw.tokens)?,
+            portal: crate::signin::PortalPolicy::try_from(&raw.portal)?,
         })
     }
 }

@@ -6,6 +6,7 @@
 //! - [`data_dir`]: [`data_dir::HubDataDir`], every file the hub keeps, named once.
 //! - [`pki_state`]: the hub CA and server certificate in the data directory.
 //! - [`auth`]: API tokens and the [`auth::Principal`] they yield.
+//! - [`signin`]: portal passwords (argon2id), failed sign-ins slowed down, session timeouts.
 //! - [`registry`]: live tunnels by company and location.
 //! - [`tunnel_endpoint`]: connectors dial in here (mTLS, version check, heartbeats).
 //! - [`target`]: what a session is asked for and why one is refused.
@@ -26,14 +27,17 @@ pub mod audit;
 pub mod audit_action;
 pub mod auth;
 pub mod config;
+pub mod cookies;
 pub mod data_dir;
 pub mod entry;
 pub mod ops;
 pub mod pki_state;
+pub mod portal;
 pub mod redact;
 pub mod registry;
 pub mod resolve;
 pub mod session;
+pub mod signin;
 pub mod state;
 pub mod target;
 pub mod token_policy;
@@ -192,6 +196,7 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
     let state: State = Arc::new(state::HubState {
         audit: audit::Auditor::start(store.clone()),
         tokens: auth::TokenCache::default(),
+        signin_throttle: signin::throttle::SignInThrottle::default(),
         windows: windows::WindowHub::default(),
         resolved: resolve::ResolveCache::default(),
         store,

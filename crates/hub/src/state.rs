@@ -27,6 +27,8 @@ pub struct HubState {
     pub audit: Auditor,
     /// Recently verified API tokens.
     pub tokens: crate::auth::TokenCache,
+    /// Failed portal sign-ins, per user and per address.
+    pub signin_throttle: crate::signin::throttle::SignInThrottle,
     /// Recent target resolutions (service connection, window or grant).
     pub resolved: crate::resolve::cache::ResolveCache,
     /// Window pushes and the window scheduler's wake-up.

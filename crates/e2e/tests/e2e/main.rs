@@ -33,6 +33,7 @@ mod limits;
 mod names;
 mod network_status;
 mod ni_entry;
+mod portal;
 mod preauth_flood;
 mod quickstart;
 mod reachability;

@@ -107,7 +107,8 @@ pub fn router(state: State) -> Router {
         .route("/api/v1/audit/export", get(audit::export))
         .route("/api/v1/connect", get(connect::connect))
         .merge(remote_routes())
-        .fallback(|| async { ApiErr::not_found("route") })
+        .merge(crate::portal::routes())
+        .fallback(fallback)
         // A deadline on every request, reading the body included: a client trickling a body
         // cannot hold a task and a connection for ever.
         .layer(axum::middleware::from_fn(request_deadline))
@@ -126,6 +127,7 @@ fn remote_routes() -> Router<State> {
         .route("/api/v1/users/{id}", patch(users::edit_user))
         .route("/api/v1/users/{id}/disable", post(users::disable_user))
         .route("/api/v1/users/{id}/tokens", post(users::create_user_token))
+        .route("/api/v1/users/{id}/password", post(users::set_password))
         .route(
             "/api/v1/companies/{company}/systems",
             get(remote::list_systems).post(remote::create_system),
@@ -185,6 +187,16 @@ fn remote_routes() -> Router<State> {
         )
         .route("/api/v1/grants/{id}/revoke", post(windows::revoke_grant))
         .route("/api/v1/companies/{company}/summary", get(windows::summary))
+}
+
+/// A path nobody serves: JSON for the API's paths, a page for the portal's.
+async fn fallback(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if crate::portal::owns(uri.path()) {
+        crate::portal::fallback().await
+    } else {
+        ApiErr::not_found("route").into_response()
+    }
 }
 
 /// How long one API request may take, body upload included.

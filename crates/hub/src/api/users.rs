@@ -12,7 +12,7 @@ use portcullis_store::{Id, User};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::extract::{Body, Path, Query};
+use super::extract::{Body, OptionalBody, Path, Query};
 use super::{ApiErr, Authed};
 use crate::auth::Principal;
 use crate::ops::{self, Caller};
@@ -143,6 +143,58 @@ pub async fn disable_user(
     )
     .await?;
     Ok(Json(after))
+}
+
+/// Body of `POST /api/v1/users/{id}/password`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    /// The password to set; omitted: a generated one-time password.
+    pub password: Option<Secret<String>>,
+    /// Whether the next sign-in must change it (default true).
+    pub must_change: Option<bool>,
+}
+
+/// Answer of `POST /api/v1/users/{id}/password`: the password, shown once.
+#[derive(Debug, Serialize)]
+pub struct PasswordSet {
+    /// The user.
+    pub user: User,
+    /// The password now set (the generated one, or the one chosen).
+    pub password: Secret<String>,
+    /// Whether the next sign-in must change it.
+    pub must_change: bool,
+}
+
+/// `POST /api/v1/users/{id}/password`: an admin sets a user's portal password.
+pub async fn set_password(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(id): Path<Id>,
+    OptionalBody(b): OptionalBody<PasswordBody>,
+) -> Result<Json<PasswordSet>, ApiErr> {
+    let (user, permit) = ops::access::user(&st, &p, id, Op::ManageUsers).await?;
+    let must_change = b.must_change.unwrap_or(true);
+    let password = ops::signin::set_password(
+        &st,
+        Caller {
+            principal: &p,
+            from,
+        },
+        &permit,
+        &user,
+        ops::signin::PasswordSetting {
+            chosen: b.password,
+            must_change,
+        },
+    )
+    .await?;
+    Ok(Json(PasswordSet {
+        user,
+        password,
+        must_change,
+    }))
 }
 
 /// Body of `POST /api/v1/users/{id}/tokens`.

@@ -84,14 +84,7 @@ fn page(status: StatusCode, text: &str) -> Resp {
 
 /// The value of cookie `name` in the request's `Cookie` headers.
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    crate::cookies::get(headers, name)
 }
 
 /// The `Cookie` headers without cookie `name`; `None` when nothing is left.

@@ -27,6 +27,8 @@
 //!   an independent opening may be), on `crate::windows`, which keeps the window rules; the
 //!   reads about windows (one, a service connection's, a company's live ones, its summary).
 //! - [`web_links`]: a one-time link that opens an HTTP service connection in a browser.
+//! - [`signin`]: signing in and out of the portal, a user's own password change, the
+//!   password an admin sets for a user.
 //! - [`users`]: users, their authorizations, disabling, and the tokens an admin makes for
 //!   them.
 //! - [`audit`]: whose audit events a caller reads, listing, verifying the chain, what an
@@ -39,6 +41,7 @@ pub mod companies;
 pub mod connectors;
 pub mod enrolment;
 pub mod grants;
+pub mod signin;
 pub mod systems;
 pub mod tokens;
 pub mod users;

@@ -1,0 +1,137 @@
+//! The portal: the hub's web application, served on the API listener beside `/api/v1`.
+//!
+//! Server-rendered HTML (askama templates under `crates/hub/templates/portal/`) that works
+//! without JavaScript; every asset is embedded in the binary and served from `/assets/`. Pages
+//! only parse, call the same operations as the REST API ([`crate::ops`]) and render: no rule
+//! lives here.
+//!
+//! Every response carries a strict Content-Security-Policy (no inline script or style, nothing
+//! from another origin), `frame-ancestors 'none'`, `nosniff`, no referrer, and pages are not
+//! cached. A browser is signed in by its `__Host-` cookie ([`session`]); every form that
+//! changes something carries a CSRF token bound to that cookie.
+//!
+//! # Layout
+//! - this file: the router, the security headers, the embedded assets.
+//! - [`session`]: the signed-in browser ([`session::Signed`]), cookies, CSRF
+//!   ([`session::Posted`]).
+//! - [`render`]: turning templates and operation errors into responses.
+//! - [`signin`]: sign-in, the forced password change, sign-out.
+//! - [`home`]: the home page with the open-connection KPI.
+//! - [`systems`]: the systems list, a system's page, opening and closing windows.
+
+pub mod home;
+pub mod render;
+pub mod session;
+pub mod signin;
+pub mod systems;
+
+use axum::extract::Path;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::State;
+
+/// The Content-Security-Policy of every portal response.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+                       img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
+                       base-uri 'none'";
+
+/// The portal's routes (mounted at `/` by the API router).
+pub fn routes() -> Router<State> {
+    Router::new()
+        .route("/", get(home::page))
+        .route("/signin", get(signin::form).post(signin::submit))
+        .route("/signout", post(signin::sign_out))
+        .route(
+            "/password",
+            get(signin::password_form).post(signin::password_submit),
+        )
+        .route("/systems", get(systems::list))
+        .route("/systems/{id}", get(systems::page))
+        .route("/service-connections/{id}/open", post(systems::open_window))
+        .route("/windows/{id}/close", post(systems::close_window))
+        .route("/assets/{file}", get(asset))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// Whether `path` belongs to the portal (everything but the API).
+pub fn owns(path: &str) -> bool {
+    !(path == "/api" || path.starts_with("/api/"))
+}
+
+async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut r = next.run(req).await;
+    harden(&mut r);
+    r
+}
+
+/// Adds the portal's security headers to `r`.
+fn harden(r: &mut Response) {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+}
+
+/// The embedded assets: name, content type, bytes.
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "portal.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/portal/portal.css"),
+    ),
+    (
+        "portal.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/portal/portal.js"),
+    ),
+    (
+        "logo.svg",
+        "image/svg+xml",
+        include_bytes!("../../assets/portal/logo.svg"),
+    ),
+];
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, ctype, body)) => (
+            [
+                (header::CONTENT_TYPE, *ctype),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => render::not_found(),
+    }
+}
+
+/// The portal's answer for a path it does not know.
+pub async fn fallback() -> Response {
+    let mut r = render::not_found();
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    harden(&mut r);
+    r
+}

@@ -1,0 +1,237 @@
+//! The signed-in browser: its cookie, the principal it yields, and CSRF tokens.
+//!
+//! The cookie `__Host-portcullis` holds the session's credential (a token of scope `portal`):
+//! `Secure`, `HttpOnly`, `SameSite=Strict`, `Path=/`, no `Domain` (the `__Host-` prefix makes
+//! the browser insist on all of that). Every request re-verifies it
+//! ([`TokenCache::verify_portal`](crate::auth::TokenCache::verify_portal)): revoked, expired,
+//! idle, or its user disabled, and the browser is sent to sign in again.
+//!
+//! CSRF: every form that changes something carries `csrf`, the SHA-256 of the credential
+//! under a label, which only a page of this origin can know; [`Posted`] refuses a form
+//! without the right one before its handler runs. The sign-in form, which has no session
+//! yet, is bound the same way to a random pre-session cookie.
+
+use std::net::SocketAddr;
+
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::render;
+use crate::auth::Principal;
+use crate::state::State;
+
+/// The session cookie.
+pub const COOKIE: &str = "__Host-portcullis";
+/// The pre-session cookie the sign-in form is bound to.
+pub const PRE_COOKIE: &str = "__Host-portcullis-pre";
+/// Largest form body accepted.
+const MAX_FORM: usize = 64 * 1024;
+
+/// The CSRF token of a credential (or a pre-session value).
+pub fn csrf_of(label: &str, secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"portcullis-csrf\0");
+    h.update(label.as_bytes());
+    h.update(b"\0");
+    h.update(secret.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Whether `presented` is `expected`, in constant time.
+pub fn same(presented: &str, expected: &str) -> bool {
+    presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// `Set-Cookie` for the session cookie (`None`: remove it).
+pub fn session_cookie(credential: Option<&str>) -> HeaderValue {
+    let v = match credential {
+        Some(c) => format!("{COOKIE}={c}; Path=/; Secure; HttpOnly; SameSite=Strict"),
+        None => format!("{COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0"),
+    };
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A signed-in browser whose password is in order: what every page but the password page
+/// asks for. Without a valid session it redirects to `/signin`; with a password to change, to
+/// `/password`.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// Who is signed in.
+    pub principal: Principal,
+    /// The CSRF token this session's forms carry.
+    pub csrf: String,
+    /// The browser's address.
+    pub from: SocketAddr,
+}
+
+impl Signed {
+    /// The caller for operations.
+    pub fn caller(&self) -> crate::ops::Caller<'_> {
+        crate::ops::Caller {
+            principal: &self.principal,
+            from: self.from,
+        }
+    }
+}
+
+/// A signed-in browser that may still have to change its password (the password page).
+#[derive(Debug, Clone)]
+pub struct SignedAny(pub Signed);
+
+fn to_signin() -> Response {
+    let mut r = Redirect::to("/signin").into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(None));
+    r
+}
+
+async fn signed(parts: &mut Parts, st: &State) -> Result<Signed, Response> {
+    let credential = crate::cookies::get(&parts.headers, COOKIE).ok_or_else(to_signin)?;
+    let principal = st
+        .tokens
+        .verify_portal(
+            st.store.as_ref(),
+            &credential,
+            st.config.portal.idle_timeout,
+        )
+        .await
+        .map_err(|e| {
+            tracing::debug!(reason = %e, "portal session refused");
+            to_signin()
+        })?;
+    let from = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+    Ok(Signed {
+        csrf: csrf_of("session", &credential),
+        principal,
+        from,
+    })
+}
+
+impl FromRequestParts<State> for SignedAny {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &State) -> Result<Self, Response> {
+        Ok(SignedAny(signed(parts, st).await?))
+    }
+}
+
+impl FromRequestParts<State> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &State) -> Result<Self, Response> {
+        let s = signed(parts, st).await?;
+        match crate::ops::signin::must_change(st, &s.principal).await {
+            Ok(false) => Ok(s),
+            Ok(true) => Err(Redirect::to("/password").into_response()),
+            Err(e) => Err(render::op_error(&e)),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// A form posted by a signed-in browser with the right CSRF token: the session and the form.
+/// Without a session it redirects to `/signin`; with a wrong or missing token it answers
+/// 403 before the handler runs.
+#[derive(Debug)]
+pub struct Posted<T> {
+    /// The session.
+    pub signed: Signed,
+    /// The form's fields.
+    pub form: T,
+}
+
+/// Reads a form body: its CSRF field and its fields as `T`.
+async fn form_body<T: DeserializeOwned>(req: Request) -> Result<(String, T), Response> {
+    let bytes = axum::body::to_bytes(req.into_body(), MAX_FORM)
+        .await
+        .map_err(|_| render::message(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."))?;
+    let csrf: CsrfField = serde_urlencoded::from_bytes(&bytes)
+        .map_err(|_| render::message(StatusCode::BAD_REQUEST, "The form could not be read."))?;
+    let form: T = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+        render::message(
+            StatusCode::BAD_REQUEST,
+            &format!("The form could not be read: {e}."),
+        )
+    })?;
+    Ok((csrf.csrf, form))
+}
+
+fn csrf_refused() -> Response {
+    render::message(
+        StatusCode::FORBIDDEN,
+        "This form has expired or did not come from this portal. Go back, reload the page and \
+         try again.",
+    )
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<State> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, st: &State) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let signed = signed(&mut parts, st).await?;
+        let (csrf, form) = form_body(Request::from_parts(parts, body)).await?;
+        if !same(&csrf, &signed.csrf) {
+            return Err(csrf_refused());
+        }
+        Ok(Posted { signed, form })
+    }
+}
+
+/// A form posted with the pre-session CSRF token (the sign-in form).
+#[derive(Debug)]
+pub struct PrePosted<T> {
+    /// The form's fields.
+    pub form: T,
+    /// The browser's address.
+    pub from: SocketAddr,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<State> for PrePosted<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, _st: &State) -> Result<Self, Response> {
+        let pre = crate::cookies::get(req.headers(), PRE_COOKIE).unwrap_or_default();
+        let from = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0)
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let (csrf, form) = form_body(req).await?;
+        if pre.is_empty() || !same(&csrf, &csrf_of("signin", &pre)) {
+            return Err(csrf_refused());
+        }
+        Ok(PrePosted { form, from })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_tokens_bind_to_their_secret_and_label() {
+        let a = csrf_of("session", "pct_a_b");
+        assert_eq!(a, csrf_of("session", "pct_a_b"));
+        assert_ne!(a, csrf_of("session", "pct_a_c"));
+        assert_ne!(a, csrf_of("signin", "pct_a_b"));
+        assert!(same(&a, &a.clone()));
+        assert!(!same(&a, &a[1..]));
+    }
+}

@@ -1,0 +1,166 @@
+//! Sign-in, the password change (forced after an admin set the password), sign-out.
+
+use askama::Template;
+use axum::extract::State as AxState;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use portcullis_domain::secret::Secret;
+use rand::RngCore;
+use serde::Deserialize;
+
+use super::render::{self, Chrome};
+use super::session::{self, Posted, PrePosted, SignedAny, PRE_COOKIE};
+use crate::ops::signin::{self, PasswordChangeError, SignInError};
+use crate::signin::password::MIN_LEN;
+use crate::state::State;
+
+#[derive(Template)]
+#[template(path = "portal/signin.html")]
+struct SignInPage {
+    chrome: Chrome,
+    csrf: String,
+    name: String,
+    error: Option<String>,
+}
+
+/// The sign-in page with a fresh pre-session cookie.
+fn signin_page(status: StatusCode, name: String, error: Option<String>) -> Response {
+    let mut pre = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut pre);
+    let pre = hex::encode(pre);
+    let mut r = render::page(
+        status,
+        &SignInPage {
+            chrome: Chrome::default(),
+            csrf: session::csrf_of("signin", &pre),
+            name,
+            error,
+        },
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{PRE_COOKIE}={pre}; Path=/; Secure; HttpOnly; SameSite=Strict"
+    )) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// `GET /signin`
+pub async fn form() -> Response {
+    signin_page(StatusCode::OK, String::new(), None)
+}
+
+/// The sign-in form's fields.
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: Secret<String>,
+}
+
+/// `POST /signin`
+pub async fn submit(AxState(st): AxState<State>, posted: PrePosted<SignInForm>) -> Response {
+    let f = posted.form;
+    match signin::sign_in(&st, &f.name, f.password, posted.from).await {
+        Ok(done) => {
+            let to = if done.must_change { "/password" } else { "/" };
+            let mut r = Redirect::to(to).into_response();
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                session::session_cookie(Some(done.credential.expose())),
+            );
+            r
+        }
+        Err(e) => {
+            let status = match &e {
+                SignInError::Refused => StatusCode::UNAUTHORIZED,
+                SignInError::SlowDown(_) => StatusCode::TOO_MANY_REQUESTS,
+                SignInError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            let text = match &e {
+                SignInError::Store(err) => {
+                    tracing::error!(error = %err, "portal sign-in: store error");
+                    "The hub could not check the sign-in now. Try again in a moment.".to_string()
+                }
+                other => render::sentence(&other.to_string()),
+            };
+            signin_page(status, f.name.chars().take(64).collect(), Some(text))
+        }
+    }
+}
+
+/// The sign-out form has no fields but its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct NoFields {}
+
+/// `POST /signout`
+pub async fn sign_out(AxState(st): AxState<State>, posted: Posted<NoFields>) -> Response {
+    if let Err(e) = signin::sign_out(&st, posted.signed.caller()).await {
+        return render::op_error(&e);
+    }
+    let mut r = Redirect::to("/signin").into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, session::session_cookie(None));
+    r
+}
+
+#[derive(Template)]
+#[template(path = "portal/password.html")]
+struct PasswordPage {
+    chrome: Chrome,
+    forced: bool,
+    min_len: usize,
+    error: Option<String>,
+}
+
+async fn password_page(
+    st: &State,
+    s: &session::Signed,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let forced = signin::must_change(st, &s.principal).await.unwrap_or(false);
+    render::page(
+        status,
+        &PasswordPage {
+            chrome: Chrome::of(s, ""),
+            forced,
+            min_len: MIN_LEN,
+            error,
+        },
+    )
+}
+
+/// `GET /password`
+pub async fn password_form(AxState(st): AxState<State>, SignedAny(s): SignedAny) -> Response {
+    password_page(&st, &s, StatusCode::OK, None).await
+}
+
+/// The password form's fields.
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: Secret<String>,
+    #[serde(default)]
+    new: Secret<String>,
+    #[serde(default)]
+    repeat: Secret<String>,
+}
+
+/// `POST /password`
+pub async fn password_submit(
+    AxState(st): AxState<State>,
+    posted: Posted<PasswordForm>,
+) -> Response {
+    let s = &posted.signed;
+    let f = posted.form;
+    match signin::change_password(&st, s.caller(), f.current, f.new, f.repeat).await {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(PasswordChangeError::Op(e)) => render::op_error(&e),
+        Err(e) => {
+            let text = render::sentence(&e.to_string());
+            password_page(&st, s, StatusCode::BAD_REQUEST, Some(text)).await
+        }
+    }
+}

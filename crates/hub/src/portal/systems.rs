@@ -1,0 +1,299 @@
+//! The customer's systems: the list, a system's page, and opening and closing windows on its
+//! service connections. Each handler asks [`crate::ops`] exactly what the REST API asks.
+
+use askama::Template;
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use portcullis_domain::authz::Op;
+use portcullis_domain::window::WindowState;
+use portcullis_store::{Id, Window};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::render::{self, when, Chrome};
+use super::session::{Posted, Signed};
+use crate::ops::systems::services::{self, ServiceQuery, ServiceView};
+use crate::ops::systems::{self, SystemQuery, SystemView};
+use crate::ops::{access, windows, OpError};
+use crate::state::State;
+
+/// The list's query string as a form sends it (empty fields are "any").
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    product: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    open: String,
+    #[serde(default)]
+    sort: String,
+}
+
+fn some(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+#[derive(Template)]
+#[template(path = "portal/systems.html")]
+struct ListPage {
+    chrome: Chrome,
+    q: ListQuery,
+    systems: Vec<SystemView>,
+    error: Option<String>,
+}
+
+/// `GET /systems`
+pub async fn list(AxState(st): AxState<State>, s: Signed, Query(q): Query<ListQuery>) -> Response {
+    let Some(company) = s.principal.company_id else {
+        return render::message(
+            StatusCode::NOT_FOUND,
+            "The systems list belongs to a customer company's users.",
+        );
+    };
+    let permit = match access::permit(&s.principal, Op::ReadSystems, company, "company") {
+        Ok(p) => p,
+        Err(e) => return render::op_error(&e),
+    };
+    let query = SystemQuery {
+        status: some(&q.status),
+        product: some(&q.product),
+        open: (q.open == "on").then_some(true),
+        sort: some(&q.sort),
+        ..SystemQuery::default()
+    };
+    let (status, systems, error) = match systems::list(&st, &permit, &query).await {
+        Ok(v) => (StatusCode::OK, v, None),
+        Err(e) => {
+            let (status, text) = render::op_status(&e);
+            (status, Vec::new(), Some(text))
+        }
+    };
+    render::page(
+        status,
+        &ListPage {
+            chrome: Chrome::of(&s, "systems"),
+            q,
+            systems,
+            error,
+        },
+    )
+}
+
+/// One service connection on the system page, with what the viewer may do with it.
+struct ServiceRow {
+    view: ServiceView,
+    /// The window open now, if any.
+    open: Option<Window>,
+    /// Reserved windows still to come.
+    reserved: Vec<Window>,
+}
+
+impl ServiceRow {
+    fn state(&self) -> &'static str {
+        self.view.state.as_str()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal/system.html")]
+struct SystemPage {
+    chrome: Chrome,
+    sys: SystemView,
+    rows: Vec<ServiceRow>,
+    counts: [(&'static str, usize); 3],
+    filter: String,
+    can_operate: bool,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+impl SystemPage {
+    fn when(&self, t: &OffsetDateTime) -> String {
+        when(*t)
+    }
+}
+
+/// `?state=` and the notice a redirect after a change carries.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    done: String,
+}
+
+/// `GET /systems/{id}`
+pub async fn page(
+    AxState(st): AxState<State>,
+    s: Signed,
+    Path(id): Path<Id>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let notice = match q.done.as_str() {
+        "opened" => Some("The connection is open.".to_string()),
+        "closed" => Some("The connection is closed.".to_string()),
+        _ => None,
+    };
+    match system_page(&st, &s, id, &q.state, notice, None).await {
+        Ok(r) => r,
+        Err(e) => render::op_error(&e),
+    }
+}
+
+async fn system_page(
+    st: &State,
+    s: &Signed,
+    id: Id,
+    filter: &str,
+    notice: Option<String>,
+    error: Option<(StatusCode, String)>,
+) -> Result<Response, OpError> {
+    let (sys, permit) = access::system(st, &s.principal, id, Op::ReadSystems).await?;
+    let view = systems::get(st, &permit, &sys).await?;
+    let company_permit = access::permit(&s.principal, Op::ReadSystems, sys.company_id, "system")?;
+    let list = services::list(
+        st,
+        &company_permit,
+        &ServiceQuery {
+            system: Some(id),
+            ..ServiceQuery::default()
+        },
+    )
+    .await?;
+    let now = OffsetDateTime::now_utc();
+    let mut rows = Vec::new();
+    let mut counts = [("open", 0), ("reserved", 0), ("closed", 0)];
+    for v in list {
+        let all = windows::of_service(st, &permit, &v.service).await?;
+        let open = all
+            .iter()
+            .find(|w| w.state(now) == WindowState::Open)
+            .cloned();
+        let reserved = all
+            .into_iter()
+            .filter(|w| w.state(now) == WindowState::Reserved)
+            .collect();
+        if let Some(c) = counts.iter_mut().find(|(k, _)| *k == v.state.as_str()) {
+            c.1 += 1;
+        }
+        if filter.is_empty() || filter == v.state.as_str() {
+            rows.push(ServiceRow {
+                view: v,
+                open,
+                reserved,
+            });
+        }
+    }
+    let can_operate = access::permit(
+        &s.principal,
+        windows::op(&s.principal),
+        sys.company_id,
+        "system",
+    )
+    .is_ok()
+        && (windows::op(&s.principal) == Op::OperateConnections
+            || view.system.data.allow_independent_opening);
+    let (status, error) = match error {
+        Some((st, text)) => (st, Some(text)),
+        None => (StatusCode::OK, None),
+    };
+    Ok(render::page(
+        status,
+        &SystemPage {
+            chrome: Chrome::of(s, "systems"),
+            sys: view,
+            rows,
+            counts,
+            filter: filter.to_string(),
+            can_operate,
+            notice,
+            error,
+        },
+    ))
+}
+
+/// The open form's fields.
+#[derive(Debug, Deserialize)]
+pub struct OpenForm {
+    #[serde(default)]
+    contact: String,
+    /// Hours from now (8 when empty).
+    #[serde(default)]
+    hours: String,
+}
+
+/// `POST /service-connections/{id}/open`
+pub async fn open_window(
+    AxState(st): AxState<State>,
+    Path(sc): Path<Id>,
+    posted: Posted<OpenForm>,
+) -> Response {
+    let s = &posted.signed;
+    let f = posted.form;
+    let service = match access::service(&st, &s.principal, sc, windows::op(&s.principal)).await {
+        Ok((svc, permit)) => (svc, permit),
+        Err(e) => return render::op_error(&e),
+    };
+    let (svc, permit) = service;
+    let hours = match f.hours.trim() {
+        "" => None,
+        h => match h.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                let e = OpError::invalid("hours: a whole number of hours, e.g. 8");
+                return back(&st, s, svc.system_id, &e).await;
+            }
+        },
+    };
+    let req = windows::OpenRequest {
+        contact: f.contact,
+        hours,
+        ..windows::OpenRequest::default()
+    };
+    match windows::open(&st, s.caller(), &permit, sc, req).await {
+        Ok(_) => Redirect::to(&format!("/systems/{}?done=opened", svc.system_id)).into_response(),
+        Err(e) => back(&st, s, svc.system_id, &e).await,
+    }
+}
+
+/// The close form has no fields but its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct NoFields {}
+
+/// `POST /windows/{id}/close`
+pub async fn close_window(
+    AxState(st): AxState<State>,
+    Path(id): Path<Id>,
+    posted: Posted<NoFields>,
+) -> Response {
+    let s = &posted.signed;
+    let (w, permit) = match access::window(&st, &s.principal, id, windows::op(&s.principal)).await {
+        Ok(x) => x,
+        Err(e) => return render::op_error(&e),
+    };
+    let system = match st
+        .store
+        .get_service_connection(w.service_connection_id)
+        .await
+    {
+        Ok(Some(sc)) => sc.system_id,
+        Ok(None) => return render::op_error(&OpError::NotFound("service connection")),
+        Err(e) => return render::op_error(&e.into()),
+    };
+    match windows::close(&st, s.caller(), &permit, id).await {
+        Ok(_) => Redirect::to(&format!("/systems/{system}?done=closed")).into_response(),
+        Err(e) => back(&st, s, system, &e).await,
+    }
+}
+
+/// The system page again, with the refusal shown above it.
+async fn back(st: &State, s: &Signed, system: Id, e: &OpError) -> Response {
+    let shown = render::op_status(e);
+    match system_page(st, s, system, "", None, Some(shown)).await {
+        Ok(r) => r,
+        Err(_) => render::op_error(e),
+    }
+}
