@@ -37,10 +37,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiErr;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiErr> {
-        axum::Json::<T>::from_request(req, state)
+        // Every body of this API is a JSON object. serde would also read a struct from an
+        // array of its fields in order (`[null, true]`): one meaning per input, so refuse
+        // anything but an object before the fields are read.
+        let axum::Json(v) = axum::Json::<serde_json::Value>::from_request(req, state)
             .await
-            .map(|axum::Json(v)| Body(v))
-            .map_err(|r| rejection("invalid_body", r))
+            .map_err(|r| rejection("invalid_body", r))?;
+        if !v.is_object() {
+            return Err(ApiErr::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                "the body must be a JSON object",
+            ));
+        }
+        serde_json::from_value(v).map(Body).map_err(|e| {
+            ApiErr::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                e.to_string(),
+            )
+        })
     }
 }
 
