@@ -34,6 +34,7 @@ mod names;
 mod network_status;
 mod ni_entry;
 mod portal;
+mod portal_browser;
 mod preauth_flood;
 mod quickstart;
 mod reachability;

@@ -1,0 +1,48 @@
+//! The portal in real headless Chromium (tests/browser/scenarios/portal.mjs): every page
+//! through a browser, axe-core on each, screenshots for docs/portal.md (set
+//! `PORTCULLIS_SCREENSHOTS=docs/portal` to refresh them).
+
+use portcullis_client::requests::NewServiceConnection;
+use portcullis_domain::authz::Role;
+use portcullis_test_support::TestHub;
+use serde_json::json;
+
+use super::portal::user_with_password;
+
+#[tokio::test]
+async fn the_portal_in_chromium_sign_in_change_open_refuse_close_sign_out() {
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    hub.connector("acme", "berlin").await;
+    let system = hub.system("acme", "PRD").await;
+    hub.service(
+        &system,
+        &NewServiceConnection::new("generic_tcp", "berlin", "echo.internal", 7),
+    )
+    .await;
+    let qas = hub.system("acme", "QAS").await;
+    hub.service(
+        &qas,
+        &NewServiceConnection::new("r3_support", "berlin", "qas.internal", 3200),
+    )
+    .await;
+    let (_, admin_pw) =
+        user_with_password(&hub, Some("acme"), "anna", Role::CompanyAdmin, &[], true).await;
+    let (_, viewer_pw) =
+        user_with_password(&hub, Some("acme"), "victor", Role::CompanyUser, &[], false).await;
+    portcullis_test_support::browser::run(
+        "portal",
+        &json!({
+            "url": hub.api_url,
+            "system_id": system.id,
+            "admin": {"name": "anna", "password": admin_pw},
+            "viewer": {"name": "victor", "password": viewer_pw},
+        }),
+    )
+    .await;
+    // What the browser did is what the hub recorded.
+    let opened = hub.audit("window.opened").await;
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(hub.audit("window.closed").await.len(), 1);
+    assert_eq!(hub.audit("user.password_changed").await.len(), 1);
+}
