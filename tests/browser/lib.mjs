@@ -193,10 +193,10 @@ export async function step(name, fn) {
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     const original = err.message;
+    // V8 formats the stack lazily from the message: read it before the message changes.
+    const stack = err.stack;
     err.message = `step "${name}": ${original}`;
-    if (typeof err.stack === 'string') {
-      err.stack = err.stack.replace(original, err.message);
-    }
+    if (typeof stack === 'string') err.stack = stack.replace(original, err.message);
     throw err;
   }
 }

@@ -29,14 +29,18 @@ if (!existsSync(file)) {
 
 let browser;
 const started = Date.now();
-const timer = setTimeout(async () => {
-  fail(`scenario ${scenario}: whole run timed out after ${RUN_TIMEOUT_MS / 1000} s`);
-  // Playwright kills the browser's process group when this process exits; give close() a
-  // moment to do it cleanly first.
+
+// Ends the run from outside the scenario: the whole-run timeout, or SIGTERM (what the Rust
+// side sends at its own deadline). Playwright kills the browser's process group when this
+// process exits; close() gets a moment to do it cleanly first.
+async function abort(reason) {
+  fail(`scenario ${scenario}: ${reason}`);
   const closing = browser ? browser.close().catch(() => {}) : Promise.resolve();
   await Promise.race([closing, new Promise((r) => setTimeout(r, 3_000))]);
   process.exit(1);
-}, RUN_TIMEOUT_MS);
+}
+const timer = setTimeout(() => abort(`whole run timed out after ${RUN_TIMEOUT_MS / 1000} s`), RUN_TIMEOUT_MS);
+process.once('SIGTERM', () => abort(`terminated (SIGTERM) after ${((Date.now() - started) / 1000).toFixed(1)} s`));
 
 try {
   const { default: run } = await import(pathToFileURL(file).href);
