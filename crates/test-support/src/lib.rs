@@ -10,6 +10,8 @@
 //! ```
 //!
 //! # Layout
+//! - [`browser`]: browser scenarios (`tests/browser`): headless Chromium driven by
+//!   playwright-core, axe-core accessibility checks and screenshots, with a JSON fixture.
 //! - [`hub`]: [`TestHub`], a hub with its own temporary data directory.
 //! - [`connector`]: [`TestConnector`], an enrolled connector with a config file it reloads.
 //! - [`clients`]: SOCKS5 and HTTP CONNECT clients written from the RFCs, for tests.
@@ -21,6 +23,7 @@
 //! - [`world`]: the setups several end-to-end subjects start from.
 #![forbid(unsafe_code)]
 
+pub mod browser;
 pub mod clients;
 pub mod connector;
 pub mod hub;
