@@ -75,6 +75,9 @@ export default async function run({ browser, fixture, lib }) {
     await page.getByRole('alert').waitFor();
     const text = await page.getByRole('alert').textContent();
     expect(text.includes('20 days'), `alert: ${text}`);
+    const kept = await page.getByLabel('Contact person').inputValue();
+    expect(kept === 'Anna Admin', `the refused form lost the contact: ${kept}`);
+    expect((await page.getByLabel('Open for (hours)').inputValue()) === '481', 'the refused form lost the hours');
     await checkA11y(page, 'system refused');
     await screenshot(page, 'system-refused');
   });

@@ -108,11 +108,38 @@ struct SystemPage {
     can_operate: bool,
     notice: Option<String>,
     error: Option<String>,
+    /// The open form that was refused, to show again as it was filled in.
+    retry: Option<Retry>,
+}
+
+/// A refused open form: which service connection, and what was typed.
+#[derive(Debug, Clone)]
+struct Retry {
+    service: Id,
+    contact: String,
+    hours: String,
 }
 
 impl SystemPage {
     fn when(&self, t: &OffsetDateTime) -> String {
         when(*t)
+    }
+
+    /// The contact field's value for service connection `sc`.
+    fn contact_for(&self, sc: &Id) -> &str {
+        match &self.retry {
+            Some(r) if r.service == *sc => &r.contact,
+            _ => "",
+        }
+    }
+
+    /// The hours field's value for service connection `sc` (8 unless a refused form said
+    /// otherwise).
+    fn hours_for(&self, sc: &Id) -> &str {
+        match &self.retry {
+            Some(r) if r.service == *sc => &r.hours,
+            _ => "8",
+        }
     }
 }
 
@@ -137,7 +164,7 @@ pub async fn page(
         "closed" => Some("The connection is closed.".to_string()),
         _ => None,
     };
-    match system_page(&st, &s, id, &q.state, notice, None).await {
+    match system_page(&st, &s, id, &q.state, notice, None, None).await {
         Ok(r) => r,
         Err(e) => render::op_error(&e),
     }
@@ -150,6 +177,7 @@ async fn system_page(
     filter: &str,
     notice: Option<String>,
     error: Option<(StatusCode, String)>,
+    retry: Option<Retry>,
 ) -> Result<Response, OpError> {
     let (sys, permit) = access::system(st, &s.principal, id, Op::ReadSystems).await?;
     let view = systems::get(st, &permit, &sys).await?;
@@ -211,6 +239,7 @@ async fn system_page(
             can_operate,
             notice,
             error,
+            retry,
         },
     ))
 }
@@ -238,13 +267,18 @@ pub async fn open_window(
         Err(e) => return render::op_error(&e),
     };
     let (svc, permit) = service;
+    let retry = Retry {
+        service: sc,
+        contact: f.contact.clone(),
+        hours: f.hours.clone(),
+    };
     let hours = match f.hours.trim() {
         "" => None,
         h => match h.parse::<u32>() {
             Ok(n) => Some(n),
             Err(_) => {
                 let e = OpError::invalid("hours: a whole number of hours, e.g. 8");
-                return back(&st, s, svc.system_id, &e).await;
+                return back(&st, s, svc.system_id, &e, Some(retry)).await;
             }
         },
     };
@@ -255,7 +289,7 @@ pub async fn open_window(
     };
     match windows::open(&st, s.caller(), &permit, sc, req).await {
         Ok(_) => Redirect::to(&format!("/systems/{}?done=opened", svc.system_id)).into_response(),
-        Err(e) => back(&st, s, svc.system_id, &e).await,
+        Err(e) => back(&st, s, svc.system_id, &e, Some(retry)).await,
     }
 }
 
@@ -285,14 +319,15 @@ pub async fn close_window(
     };
     match windows::close(&st, s.caller(), &permit, id).await {
         Ok(_) => Redirect::to(&format!("/systems/{system}?done=closed")).into_response(),
-        Err(e) => back(&st, s, system, &e).await,
+        Err(e) => back(&st, s, system, &e, None).await,
     }
 }
 
-/// The system page again, with the refusal shown above it.
-async fn back(st: &State, s: &Signed, system: Id, e: &OpError) -> Response {
+/// The system page again, with the refusal shown above it and a refused open form filled in
+/// as it was sent.
+async fn back(st: &State, s: &Signed, system: Id, e: &OpError, retry: Option<Retry>) -> Response {
     let shown = render::op_status(e);
-    match system_page(st, s, system, "", None, Some(shown)).await {
+    match system_page(st, s, system, "", None, Some(shown), retry).await {
         Ok(r) => r,
         Err(_) => render::op_error(e),
     }
