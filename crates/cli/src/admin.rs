@@ -1,9 +1,11 @@
 //! `portcullis admin …`: the hub's REST API from the command line.
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use clap::Subcommand;
-use serde_json::{json, Value};
+use portcullis_domain::authz::Role;
+use serde::Serialize;
 
+use portcullis_client::requests::NewToken;
 use portcullis_client::ApiClient;
 
 /// Admin verbs.
@@ -109,22 +111,23 @@ pub enum ConnectorCmd {
     },
 }
 
-fn print(v: &Value) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+/// Prints the hub's answer as JSON, object keys in serde_json's order (as the answer itself
+/// printed).
+fn print<T: Serialize>(answer: &T) -> Result<()> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::to_value(answer)?)?
+    );
     Ok(())
 }
 
 /// Runs one admin verb.
 pub async fn run(client: &ApiClient, cmd: AdminCmd) -> Result<()> {
     match cmd {
-        AdminCmd::Company(CompanyCmd::Create { name }) => print(
-            &client
-                .post::<_, Value>("/api/v1/companies", &json!({"name": name}))
-                .await?,
-        ),
-        AdminCmd::Company(CompanyCmd::List) => {
-            print(&client.get::<Value>("/api/v1/companies").await?)
+        AdminCmd::Company(CompanyCmd::Create { name }) => {
+            print(&client.create_company(&name).await?)
         }
+        AdminCmd::Company(CompanyCmd::List) => print(&client.list_companies().await?),
         AdminCmd::Token(TokenCmd::Create {
             company,
             name,
@@ -132,64 +135,47 @@ pub async fn run(client: &ApiClient, cmd: AdminCmd) -> Result<()> {
             expires_in,
             no_expiry,
         }) => {
-            let v: Value = client
-                .post(
-                    &format!("/api/v1/companies/{company}/tokens"),
-                    &json!({"name": name, "role": role, "expires_in_secs": expires_in,
-                            "no_expiry": no_expiry}),
-                )
-                .await?;
+            let body = NewToken {
+                name,
+                role: role
+                    .map(|r| r.parse::<Role>().map_err(|e| anyhow!("{e}")))
+                    .transpose()?,
+                expires_in_secs: expires_in,
+                no_expiry,
+            };
+            let t = client.create_company_token(&company, &body).await?;
             eprintln!("The token is shown only now; store it safely.");
-            print(&v)
+            print(&t)
         }
-        AdminCmd::Token(TokenCmd::Revoke { id }) => print(
-            &client
-                .post::<_, Value>(&format!("/api/v1/tokens/{id}/revoke"), &json!({}))
-                .await?,
-        ),
-        AdminCmd::Token(TokenCmd::List { company }) => print(
-            &client
-                .get::<Value>(&format!("/api/v1/companies/{company}/tokens"))
-                .await?,
-        ),
+        AdminCmd::Token(TokenCmd::Revoke { id }) => print(&client.revoke_token(id).await?),
+        AdminCmd::Token(TokenCmd::List { company }) => {
+            print(&client.list_company_tokens(&company).await?)
+        }
         AdminCmd::Connector(ConnectorCmd::Create { company, location }) => {
-            let v: Value = client
-                .post(
-                    &format!("/api/v1/companies/{company}/connectors"),
-                    &json!({"location": location}),
-                )
-                .await?;
+            let c = client.create_connector(&company, &location).await?;
             eprintln!(
                 "Enrol the connector with:\n  portcullis connector enroll --hub <hub URL> --token {} --config connector.toml",
-                v["enrollment_token"].as_str().unwrap_or("?")
+                c.enrollment_token.expose()
             );
-            print(&v)
+            print(&c)
         }
-        AdminCmd::Connector(ConnectorCmd::List { company }) => print(
-            &client
-                .get::<Value>(&format!("/api/v1/companies/{company}/connectors"))
-                .await?,
-        ),
-        AdminCmd::Connector(ConnectorCmd::Revoke { id }) => print(
-            &client
-                .post::<_, Value>(&format!("/api/v1/connectors/{id}/revoke"), &json!({}))
-                .await?,
-        ),
-        AdminCmd::Connector(ConnectorCmd::EnrollmentToken { id }) => print(
-            &client
-                .post::<_, Value>(
-                    &format!("/api/v1/connectors/{id}/enrollment-token"),
-                    &json!({}),
-                )
-                .await?,
-        ),
+        AdminCmd::Connector(ConnectorCmd::List { company }) => {
+            print(&client.list_connectors(&company).await?)
+        }
+        AdminCmd::Connector(ConnectorCmd::Revoke { id }) => {
+            print(&client.revoke_connector(id).await?)
+        }
+        AdminCmd::Connector(ConnectorCmd::EnrollmentToken { id }) => {
+            print(&client.new_enrollment_token(id).await?)
+        }
         AdminCmd::Audit {
             company,
             action,
             limit,
         } => {
-            let q = crate::audit::list_path(company.as_deref(), action.as_deref(), None, limit);
-            print(&client.get::<Value>(&q).await?)
+            let query =
+                crate::audit::list_query(company.as_deref(), action.as_deref(), None, limit);
+            print(&client.list_audit(&query).await?)
         }
     }
 }

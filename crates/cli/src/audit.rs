@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
-use portcullis_hub::api::audit::VerifyReport;
-use portcullis_store::AuditEvent;
+use portcullis_client::requests::AuditQuery;
+use portcullis_client::views::{AuditEvent, VerifyReport};
 
 use crate::connect::query_escape;
 use crate::output::{sanitize, OutputArgs, Table};
@@ -105,24 +105,19 @@ pub enum AuditCmd {
     },
 }
 
-/// `GET /api/v1/audit` with these conditions.
-pub fn list_path(
+/// The query of `GET /api/v1/audit` with these conditions.
+pub fn list_query(
     company: Option<&str>,
     action: Option<&str>,
     after: Option<i64>,
     limit: u32,
-) -> String {
-    let mut q = format!("/api/v1/audit?limit={limit}");
-    if let Some(c) = company {
-        q.push_str(&format!("&company={}", query_escape(c)));
+) -> AuditQuery {
+    AuditQuery {
+        company: company.map(str::to_string),
+        action: action.map(str::to_string),
+        after,
+        limit: Some(limit),
     }
-    if let Some(a) = action {
-        q.push_str(&format!("&action={}", query_escape(a)));
-    }
-    if let Some(a) = after {
-        q.push_str(&format!("&after={a}"));
-    }
-    q
 }
 
 /// Runs one audit verb. `Ok(false)` when a chain was found broken (exit status 1).
@@ -135,8 +130,8 @@ pub async fn run(hub: &HubOpts, cmd: AuditCmd) -> Result<bool> {
             limit,
             out,
         } => {
-            let path = list_path(company.as_deref(), action.as_deref(), after, limit);
-            let events: Vec<AuditEvent> = hub.client()?.get(&path).await?;
+            let query = list_query(company.as_deref(), action.as_deref(), after, limit);
+            let events = hub.client()?.list_audit(&query).await?;
             out.print(&events, |ev| events_table(ev).to_string())?;
             if !out.json && events.len() as u32 >= limit.min(1000) {
                 if let Some(last) = events.last() {
@@ -146,7 +141,7 @@ pub async fn run(hub: &HubOpts, cmd: AuditCmd) -> Result<bool> {
             Ok(true)
         }
         AuditCmd::Verify { file: None, out } => {
-            let report: VerifyReport = hub.client()?.get("/api/v1/audit/verify").await?;
+            let report = hub.client()?.verify_audit().await?;
             out.print(&report, hub_report_text)?;
             Ok(report.ok)
         }

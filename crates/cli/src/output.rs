@@ -49,6 +49,21 @@ impl OutputArgs {
         }
         Ok(())
     }
+
+    /// [`OutputArgs::print`] for a view of the hub's answer (the client's typed value): with
+    /// `--json` it is printed as the JSON the hub sent, object keys in serde_json's order (as
+    /// the answer itself printed), not in the view's field order.
+    pub fn print_answer<T: Serialize + ?Sized>(
+        &self,
+        view: &T,
+        human: impl FnOnce(&T) -> String,
+    ) -> Result<()> {
+        if self.json {
+            self.print(&serde_json::to_value(view)?, |_| String::new())
+        } else {
+            self.print(view, human)
+        }
+    }
 }
 
 /// Default [`Table::max_width`]: wide enough for a hash, narrow enough for a terminal.

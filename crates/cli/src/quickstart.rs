@@ -13,10 +13,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
+use portcullis_domain::authz::Role;
+use portcullis_domain::system::{SystemStatus, SystemType};
+use portcullis_domain::window::WindowState;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
+use portcullis_client::requests::{
+    NewServiceConnection, NewToken, NewUser, NewUserToken, OpenWindow, ServiceQuery, SystemData,
+};
 use portcullis_client::ApiClient;
 
 /// The demo company, location and target names.
@@ -165,28 +170,25 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
     let admin = ApiClient::new(&api_url, &ca_pem, Some(admin_token))?;
 
     // Company and token.
-    let companies: Vec<Value> = admin.get("/api/v1/companies").await?;
-    if !companies.iter().any(|c| c["name"] == COMPANY) {
-        let _: Value = admin
-            .post("/api/v1/companies", &json!({"name": COMPANY}))
-            .await?;
+    if admin.find_company(COMPANY).await?.is_none() {
+        admin.create_company(COMPANY).await?;
     }
     // The vendor admin hands the company over to its first admin; from here on the demo
     // company's own admin does everything of the company's (BY-01).
     let company_admin_token = match saved.company_admin_token.clone() {
         Some(t) => t,
         None => {
-            let v: Value = admin
-                .post(
-                    &format!("/api/v1/companies/{COMPANY}/tokens"),
-                    &json!({"name": "demo-admin", "role": "company_admin"}),
-                )
+            let body = NewToken {
+                name: "demo-admin".into(),
+                role: Some(Role::CompanyAdmin),
+                ..NewToken::default()
+            };
+            admin
+                .create_company_token(COMPANY, &body)
                 .await
-                .context("cannot make the demo company's first admin")?;
-            v["token"]
-                .as_str()
-                .ok_or_else(|| anyhow!("no token in answer"))?
-                .to_string()
+                .context("cannot make the demo company's first admin")?
+                .token
+                .into_inner()
         }
     };
     let company_admin_file = dir.join("demo-admin.token");
@@ -194,11 +196,11 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
     let company = ApiClient::new(&api_url, &ca_pem, Some(company_admin_token.clone()))?;
     let token = match saved.token.clone() {
         Some(t) => t,
-        None => user_token(&company, Some(COMPANY), "quickstart-app", "technical").await?,
+        None => user_token(&company, Some(COMPANY), "quickstart-app", Role::Technical).await?,
     };
     let engineer_token = match saved.engineer_token.clone() {
         Some(t) => t,
-        None => user_token(&admin, None, "engineer", "support_engineer").await?,
+        None => user_token(&admin, None, "engineer", Role::SupportEngineer).await?,
     };
 
     // Demo back ends.
@@ -223,31 +225,12 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
 
     // Enrol once.
     if !portcullis_connector::identity::Identity::exists(&conn_dir) {
-        let list: Vec<Value> = company
-            .get(&format!("/api/v1/companies/{COMPANY}/connectors"))
-            .await?;
-        let existing = list.iter().find(|c| c["location"] == LOCATION);
-        let v: Value = match existing.and_then(|c| c["id"].as_i64()) {
-            Some(id) => {
-                company
-                    .post(
-                        &format!("/api/v1/connectors/{id}/enrollment-token"),
-                        &json!({}),
-                    )
-                    .await?
-            }
-            None => {
-                company
-                    .post(
-                        &format!("/api/v1/companies/{COMPANY}/connectors"),
-                        &json!({"location": LOCATION}),
-                    )
-                    .await?
-            }
+        let list = company.list_connectors(COMPANY).await?;
+        let v = match list.iter().find(|c| c.location == LOCATION) {
+            Some(c) => company.new_enrollment_token(c.id).await?,
+            None => company.create_connector(COMPANY, LOCATION).await?,
         };
-        let et = v["enrollment_token"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no enrolment token in answer"))?;
+        let et = v.enrollment_token.expose();
         portcullis_connector::enroll::enroll(&api_url, et, &cfg.data_dir, true).await?;
     }
 
@@ -340,33 +323,22 @@ async fn user_token(
     admin: &ApiClient,
     company: Option<&str>,
     name: &str,
-    role: &str,
+    role: Role,
 ) -> Result<String> {
-    let q = company.map_or_else(String::new, |c| format!("?company={c}"));
-    let users: Vec<Value> = admin.get(&format!("/api/v1/users{q}")).await?;
-    let id = match users.iter().find(|u| u["name"] == name) {
-        Some(u) => u["id"].as_i64(),
+    let users = crate::remote::user::list(admin, company).await?;
+    let id = match users.iter().find(|u| u.name == name) {
+        Some(u) => u.id,
         None => {
-            let v: Value = admin
-                .post(
-                    "/api/v1/users",
-                    &json!({"company": company, "name": name, "role": role}),
-                )
-                .await?;
-            v["id"].as_i64()
+            let mut body = NewUser::new(name, role);
+            body.company = company.map(str::to_string);
+            admin.create_user(&body).await?.id
         }
-    }
-    .ok_or_else(|| anyhow!("no user id in answer"))?;
-    let v: Value = admin
-        .post(
-            &format!("/api/v1/users/{id}/tokens"),
-            &json!({"name": "quickstart"}),
-        )
-        .await?;
-    Ok(v["token"]
-        .as_str()
-        .ok_or_else(|| anyhow!("no token in answer"))?
-        .to_string())
+    };
+    let body = NewUserToken {
+        name: "quickstart".into(),
+        ..NewUserToken::default()
+    };
+    Ok(admin.create_user_token(id, &body).await?.token.into_inner())
 }
 
 /// The demo system `DEM` with two service connections (the echo and the web back end), a
@@ -374,88 +346,63 @@ async fn user_token(
 /// engineer: everything through the API as the demo company's admin (the customer opens its
 /// windows, never the vendor), idempotent across restarts.
 async fn seed_remote_connections(admin: &ApiClient) -> Result<Vec<ServiceInfo>> {
-    let systems: Vec<Value> = admin
-        .get(&format!("/api/v1/companies/{COMPANY}/systems"))
-        .await?;
-    let system = match systems.iter().find(|s| s["sid"] == "DEM") {
-        Some(s) => s["id"].as_i64(),
+    let systems = admin.list_systems(COMPANY).await?;
+    let system = match systems.iter().find(|s| s.system.data.sid == "DEM") {
+        Some(s) => s.system.id,
         None => {
-            let v: Value = admin
-                .post(
-                    &format!("/api/v1/companies/{COMPANY}/systems"),
-                    &json!({
-                        "sid": "DEM", "system_number": "00", "system_type": "other",
-                        "product": "Portcullis demo back ends", "product_version": "1",
-                        "installation_number": "0000000001", "status": "active",
-                        "eu_data_protection": false, "advanced_secure_support": false,
-                        "allow_independent_opening": false,
-                        "description": "The quickstart's echo and web servers",
-                    }),
-                )
-                .await?;
-            v["id"].as_i64()
+            let data = SystemData {
+                sid: "DEM".into(),
+                system_number: "00".into(),
+                system_type: SystemType::Other,
+                product: "Portcullis demo back ends".into(),
+                product_version: "1".into(),
+                installation_number: "0000000001".into(),
+                status: SystemStatus::Active,
+                eu_data_protection: false,
+                advanced_secure_support: false,
+                allow_independent_opening: false,
+                description: "The quickstart's echo and web servers".into(),
+            };
+            admin.create_system(COMPANY, &data).await?.id
         }
-    }
-    .ok_or_else(|| anyhow!("no system id in answer"))?;
+    };
     let wanted = [
-        json!({"connection_type": "generic_tcp", "location": LOCATION,
-               "virtual_host": "echo.demo", "virtual_port": 7}),
-        json!({"connection_type": "http_connect", "location": LOCATION,
-               "virtual_host": "web.demo", "virtual_port": 80, "url": "http://web.demo/"}),
+        NewServiceConnection::new("generic_tcp", LOCATION, "echo.demo", 7),
+        NewServiceConnection::new("http_connect", LOCATION, "web.demo", 80)
+            .with_url("http://web.demo/"),
     ];
     let mut out = Vec::new();
     for body in wanted {
-        let list: Vec<Value> = admin
-            .get(&format!(
-                "/api/v1/companies/{COMPANY}/service-connections?system={system}"
-            ))
+        let query = ServiceQuery {
+            system: Some(system),
+            ..ServiceQuery::default()
+        };
+        let list = admin
+            .list_service_connections_where(COMPANY, &query)
             .await?;
         let sc = match list
-            .iter()
-            .find(|s| s["connection_type"] == body["connection_type"])
+            .into_iter()
+            .find(|s| s.connection_type == body.connection_type)
         {
-            Some(s) => s.clone(),
-            None => {
-                admin
-                    .post(
-                        &format!("/api/v1/systems/{system}/service-connections"),
-                        &body,
-                    )
-                    .await?
-            }
+            Some(s) => s,
+            None => admin.create_service_connection(system, &body).await?,
         };
-        let id = sc["id"]
-            .as_i64()
-            .ok_or_else(|| anyhow!("no service connection id"))?;
-        let grants: Vec<Value> = admin
-            .get(&format!("/api/v1/companies/{COMPANY}/grants"))
-            .await?;
+        let id = sc.id;
+        let grants = admin.list_grants(COMPANY).await?;
         if !grants
             .iter()
-            .any(|g| g["service_connection_id"] == id && g["revoked_at"].is_null())
+            .any(|g| g.service_connection_id == id && g.revoked_at.is_none())
         {
-            let _: Value = admin
-                .post(
-                    &format!("/api/v1/service-connections/{id}/grants"),
-                    &json!({"user": "quickstart-app"}),
-                )
-                .await?;
+            admin.create_grant(id, "quickstart-app").await?;
         }
-        if sc["state"] != "open" {
-            let _: Value = admin
-                .post(
-                    &format!("/api/v1/service-connections/{id}/windows"),
-                    &json!({"contact": "quickstart (demo admin)"}),
-                )
+        if sc.state != WindowState::Open {
+            admin
+                .open_window(id, &OpenWindow::now("quickstart (demo admin)"))
                 .await?;
         }
         out.push(ServiceInfo {
-            connection_type: sc["connection_type"].as_str().unwrap_or_default().into(),
-            entry: format!(
-                "{}:{}",
-                sc["entry_host"].as_str().unwrap_or_default(),
-                sc["virtual_port"]
-            ),
+            connection_type: sc.connection_type,
+            entry: format!("{}:{}", sc.entry_host, sc.virtual_port),
             state: "open".into(),
         });
     }

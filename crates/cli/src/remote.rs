@@ -19,16 +19,15 @@
 //! - `remote/route_password.rs`: `portcullis route-password`.
 //! - `web-link` (here): a one-time link that opens an HTTP service connection in a browser.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::audit::HubOpts;
-use crate::connect::query_escape;
 use crate::output::{sanitize, OutputArgs};
+use portcullis_client::requests::ServiceQuery;
+use portcullis_client::views::ServiceConnection;
 use portcullis_client::ApiClient;
 
 pub mod connection;
@@ -155,18 +154,11 @@ pub async fn run(cmd: RemoteCmd) -> Result<()> {
         RemoteCmd::WebLink { hub, service, out } => {
             let c = hub.client()?;
             let id = service.resolve(&c).await?;
-            let v: Value = c
-                .post(
-                    &format!("/api/v1/service-connections/{id}/web-link"),
-                    &serde_json::json!({}),
-                )
-                .await?;
-            out.print(&v, |v| {
+            let link = c.web_link(id).await?;
+            out.print_answer(&link, |l| {
                 format!(
                     "{}\n\nOpen it in your browser within {} seconds; it works once ({}).",
-                    v["url"].as_str().unwrap_or_default(),
-                    v["expires_in_secs"],
-                    v["service"].as_str().unwrap_or_default()
+                    l.url, l.expires_in_secs, l.service
                 )
             })
         }
@@ -174,16 +166,6 @@ pub async fn run(cmd: RemoteCmd) -> Result<()> {
 }
 
 // ── shared helpers ─────────────────────────────────────────────────────────────────────
-
-/// `value` read as `T` (the fields a table shows); `--json` prints `value` itself.
-pub(crate) fn typed<T: DeserializeOwned>(value: &Value) -> Result<T> {
-    serde_json::from_value(value.clone()).context("the hub's answer is not the expected JSON")
-}
-
-/// A path segment (a company's id or name) escaped for a URL.
-pub(crate) fn seg(s: &str) -> String {
-    query_escape(s)
-}
 
 /// `t` in UTC, RFC 3339, to the second: `2025-03-01T08:00:00Z`.
 pub fn when(t: OffsetDateTime) -> String {
@@ -257,15 +239,12 @@ impl ServiceRef {
         else {
             bail!("name the service connection: its id, or --company, --system and --type");
         };
-        let list: Value = c
-            .get(&format!(
-                "/api/v1/companies/{}/service-connections?connection_type={}",
-                seg(company),
-                query_escape(key)
-            ))
-            .await?;
-        let rows: Vec<connection::ServiceRow> = typed(&list)?;
-        let found: Vec<&connection::ServiceRow> = rows
+        let query = ServiceQuery {
+            connection_type: Some(key.clone()),
+            ..ServiceQuery::default()
+        };
+        let rows = c.list_service_connections_where(company, &query).await?;
+        let found: Vec<&ServiceConnection> = rows
             .iter()
             .filter(|r| r.sid.eq_ignore_ascii_case(sid))
             .collect();

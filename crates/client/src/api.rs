@@ -42,6 +42,16 @@ impl ApiClient {
         self.get("/api/v1/companies").await
     }
 
+    /// The company named `name`, if the caller sees one (`GET /companies`, filtered here: the
+    /// hub has no lookup by name).
+    pub async fn find_company(&self, name: &str) -> Result<Option<Company>> {
+        Ok(self
+            .list_companies()
+            .await?
+            .into_iter()
+            .find(|c| c.name == name))
+    }
+
     /// `POST /companies/{company}/tokens`: a token with a user of its own.
     pub async fn create_company_token(
         &self,
@@ -70,9 +80,15 @@ impl ApiClient {
         self.post("/api/v1/users", body).await
     }
 
-    /// `GET /users`.
+    /// `GET /users`: the vendor's users.
     pub async fn list_users(&self) -> Result<Vec<User>> {
         self.get("/api/v1/users").await
+    }
+
+    /// `GET /users?company={company}`: a company's users (`company` its id or name).
+    pub async fn list_company_users(&self, company: &str) -> Result<Vec<User>> {
+        self.get(&format!("/api/v1/users?company={}", encode(company)))
+            .await
     }
 
     /// `PATCH /users/{id}`.
@@ -152,6 +168,19 @@ impl ApiClient {
         self.get(&company_path(company, "/systems")).await
     }
 
+    /// `GET /companies/{company}/systems?…`: filtered and sorted by the hub as `query` says.
+    pub async fn list_systems_where(
+        &self,
+        company: &str,
+        query: &SystemQuery,
+    ) -> Result<Vec<SystemView>> {
+        self.get(&company_path(
+            company,
+            &format!("/systems{}", query.to_query()),
+        ))
+        .await
+    }
+
     /// `GET /systems/{id}`.
     pub async fn get_system(&self, id: Id) -> Result<SystemView> {
         self.get(&format!("/api/v1/systems/{id}")).await
@@ -162,6 +191,26 @@ impl ApiClient {
         self.put(&format!("/api/v1/systems/{id}"), data).await
     }
 
+    /// `DELETE /systems/{id}`: refused while service connections are set up for it.
+    pub async fn delete_system(&self, id: Id) -> Result<()> {
+        self.delete(&format!("/api/v1/systems/{id}")).await
+    }
+
+    /// `PUT /systems/{id}/favourite`: marks it as one of the caller's favourites.
+    pub async fn favourite_system(&self, id: Id) -> Result<()> {
+        self.put(
+            &format!("/api/v1/systems/{id}/favourite"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// `DELETE /systems/{id}/favourite`: takes it off the caller's favourites.
+    pub async fn unfavourite_system(&self, id: Id) -> Result<()> {
+        self.delete(&format!("/api/v1/systems/{id}/favourite"))
+            .await
+    }
+
     /// `GET /systems/{id}/logbook`: everything about one system.
     pub async fn system_logbook(&self, id: Id) -> Result<Vec<AuditEvent>> {
         self.get(&format!("/api/v1/systems/{id}/logbook")).await
@@ -170,6 +219,21 @@ impl ApiClient {
     /// `GET /companies/{company}/connection-types`: the catalogue and the company's own.
     pub async fn list_connection_types(&self, company: &str) -> Result<Vec<ConnectionType>> {
         self.get(&company_path(company, "/connection-types")).await
+    }
+
+    /// `POST /companies/{company}/connection-types`: a type of the company's own.
+    pub async fn create_connection_type(
+        &self,
+        company: &str,
+        def: &ConnTypeDef,
+    ) -> Result<ConnectionType> {
+        self.post(&company_path(company, "/connection-types"), def)
+            .await
+    }
+
+    /// `DELETE /connection-types/{id}`: a company's own type that no service connection uses.
+    pub async fn delete_connection_type(&self, id: Id) -> Result<()> {
+        self.delete(&format!("/api/v1/connection-types/{id}")).await
     }
 
     /// `POST /systems/{id}/service-connections`.
@@ -188,6 +252,25 @@ impl ApiClient {
     /// `GET /companies/{company}/service-connections`.
     pub async fn list_service_connections(&self, company: &str) -> Result<Vec<ServiceConnection>> {
         self.get(&company_path(company, "/service-connections"))
+            .await
+    }
+
+    /// `GET /companies/{company}/service-connections?…`: those `query` picks.
+    pub async fn list_service_connections_where(
+        &self,
+        company: &str,
+        query: &ServiceQuery,
+    ) -> Result<Vec<ServiceConnection>> {
+        self.get(&company_path(
+            company,
+            &format!("/service-connections{}", query.to_query()),
+        ))
+        .await
+    }
+
+    /// `DELETE /service-connections/{id}`: refused while a window is open or reserved.
+    pub async fn delete_service_connection(&self, id: Id) -> Result<()> {
+        self.delete(&format!("/api/v1/service-connections/{id}"))
             .await
     }
 
@@ -222,6 +305,11 @@ impl ApiClient {
             "/api/v1/service-connections/{service_connection}/windows"
         ))
         .await
+    }
+
+    /// `GET /companies/{company}/windows`: the company's open and reserved windows.
+    pub async fn list_company_windows(&self, company: &str) -> Result<Vec<Window>> {
+        self.get(&company_path(company, "/windows")).await
     }
 
     /// `GET /windows/{id}`.

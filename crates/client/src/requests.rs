@@ -8,6 +8,9 @@ use time::OffsetDateTime;
 /// A system's fields (SID, type, product, flags …), as created and updated.
 pub use portcullis_domain::system::SystemData;
 
+/// A connection type's definition (key, name, protocol, port …), as a company creates one.
+pub use portcullis_domain::conntype::ConnTypeDef;
+
 /// `POST /companies`.
 #[derive(Debug, Clone, Serialize)]
 pub struct NewCompany {
@@ -90,9 +93,10 @@ pub struct NewUserToken {
 /// `POST /route-passwords`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct NewRoutePassword {
-    /// 1 minute to 12 hours; 60 when unset.
+    /// 1 minute to 12 hours; 60 when unset. Signed as the hub reads it, so a value out of
+    /// range reaches the hub and its refusal says why.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ttl_minutes: Option<u32>,
+    pub ttl_minutes: Option<i64>,
 }
 
 /// `POST /systems/{id}/service-connections`.
@@ -169,6 +173,15 @@ impl OpenWindow {
             ..OpenWindow::default()
         }
     }
+
+    /// A reservation from `start` for the default time, with `contact`.
+    pub fn reserve(contact: &str, start: OffsetDateTime) -> OpenWindow {
+        OpenWindow {
+            contact: contact.to_string(),
+            start: Some(start),
+            ..OpenWindow::default()
+        }
+    }
 }
 
 /// `PATCH /windows/{id}`: what to change.
@@ -235,11 +248,99 @@ impl AuditQuery {
         if let Some(l) = self.limit {
             parts.push(format!("limit={l}"));
         }
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", parts.join("&"))
+        query(parts)
+    }
+}
+
+/// The filters and sort of `GET /companies/{company}/systems`. Values go to the hub as given
+/// (it refuses ones that can never match, with the allowed values in its message).
+#[derive(Debug, Clone, Default)]
+pub struct SystemQuery {
+    /// `active` or `inactive`.
+    pub status: Option<String>,
+    /// `abap`, `java`, `dual_stack`, `hana`, `database`, `other`.
+    pub system_type: Option<String>,
+    /// Products containing this, case-insensitive.
+    pub product: Option<String>,
+    /// Systems with this flag set: `eu_data_protection`, `advanced_secure_support`,
+    /// `allow_independent_opening`.
+    pub flag: Option<String>,
+    /// Systems with a window open now.
+    pub open: bool,
+    /// The caller's favourites.
+    pub favourites: bool,
+    /// `connected`, `not_connected`, `not_set_up`.
+    pub network: Option<String>,
+    /// `sid` (the hub's default), `product`, `status`, `system_type`, `open`.
+    pub sort: Option<String>,
+}
+
+impl SystemQuery {
+    /// The query string, `?…` (empty without filters). Values are percent-encoded.
+    pub fn to_query(&self) -> String {
+        let mut parts = Vec::new();
+        for (k, v) in [
+            ("status", &self.status),
+            ("system_type", &self.system_type),
+            ("product", &self.product),
+            ("flag", &self.flag),
+            ("network", &self.network),
+            ("sort", &self.sort),
+        ] {
+            if let Some(v) = v {
+                parts.push(format!("{k}={}", encode(v)));
+            }
         }
+        if self.open {
+            parts.push("open=true".into());
+        }
+        if self.favourites {
+            parts.push("favourites=true".into());
+        }
+        query(parts)
+    }
+}
+
+/// The filters of `GET /companies/{company}/service-connections`. Values go to the hub as
+/// given.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceQuery {
+    /// One system's (its id).
+    pub system: Option<i64>,
+    /// One connection type's (its key).
+    pub connection_type: Option<String>,
+    /// Those `open`, `reserved` or `closed` now.
+    pub state: Option<String>,
+    /// Those whose connector is `connected`, `not_connected`, `not_enrolled` or `revoked`.
+    pub network: Option<String>,
+}
+
+impl ServiceQuery {
+    /// The query string, `?…` (empty without filters). Values are percent-encoded.
+    pub fn to_query(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = self.system {
+            parts.push(format!("system={s}"));
+        }
+        for (k, v) in [
+            ("connection_type", &self.connection_type),
+            ("state", &self.state),
+            ("network", &self.network),
+        ] {
+            if let Some(v) = v {
+                parts.push(format!("{k}={}", encode(v)));
+            }
+        }
+        query(parts)
+    }
+}
+
+/// `?a&b…`, or nothing without parts.
+fn query(parts: Vec<String>) -> String {
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
     }
 }
 
@@ -272,6 +373,29 @@ mod tests {
         assert_eq!(
             q.to_query(),
             "?company=a%20b%26c&action=session.end&after=7&limit=10"
+        );
+    }
+
+    #[test]
+    fn system_and_service_queries_carry_only_what_is_set() {
+        assert_eq!(SystemQuery::default().to_query(), "");
+        let q = SystemQuery {
+            product: Some("S/4".into()),
+            favourites: true,
+            sort: Some("open".into()),
+            ..SystemQuery::default()
+        };
+        assert_eq!(q.to_query(), "?product=S%2F4&sort=open&favourites=true");
+        assert_eq!(ServiceQuery::default().to_query(), "");
+        let q = ServiceQuery {
+            system: Some(3),
+            connection_type: Some("r3 support".into()),
+            state: Some("open".into()),
+            network: None,
+        };
+        assert_eq!(
+            q.to_query(),
+            "?system=3&connection_type=r3%20support&state=open"
         );
     }
 

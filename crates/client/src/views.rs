@@ -139,6 +139,18 @@ pub enum ConnectorStatus {
     Revoked,
 }
 
+impl ConnectorStatus {
+    /// The name the hub writes (`connected`, `not_connected` …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorStatus::Connected => "connected",
+            ConnectorStatus::NotConnected => "not_connected",
+            ConnectorStatus::NotEnrolled => "not_enrolled",
+            ConnectorStatus::Revoked => "revoked",
+        }
+    }
+}
+
 /// A system's network status: `connected` when every connector its service connections go
 /// through is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -148,6 +160,17 @@ pub enum SystemNetwork {
     Connected,
     NotConnected,
     NotSetUp,
+}
+
+impl SystemNetwork {
+    /// The name the hub writes (`connected`, `not_connected`, `not_set_up`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SystemNetwork::Connected => "connected",
+            SystemNetwork::NotConnected => "not_connected",
+            SystemNetwork::NotSetUp => "not_set_up",
+        }
+    }
 }
 
 /// A connector location with its live status.
@@ -382,6 +405,25 @@ pub struct HubVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_names_are_the_serialized_ones() {
+        for s in [
+            ConnectorStatus::Connected,
+            ConnectorStatus::NotConnected,
+            ConnectorStatus::NotEnrolled,
+            ConnectorStatus::Revoked,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in [
+            SystemNetwork::Connected,
+            SystemNetwork::NotConnected,
+            SystemNetwork::NotSetUp,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
 
     #[test]
     fn views_holding_a_secret_keep_it_out_of_debug_and_in_json() {

@@ -4,7 +4,8 @@
 //! connector with its tunnel, a revoked one, a window, a grant, a route password …).
 
 use portcullis_client::requests::{
-    AuditQuery, NewRoutePassword, NewServiceConnection, NewUser, NewUserToken, OpenWindow,
+    AuditQuery, ConnTypeDef, NewRoutePassword, NewServiceConnection, NewUser, NewUserToken,
+    OpenWindow, ServiceQuery, SystemQuery,
 };
 use portcullis_client::views::*;
 use portcullis_client::{ApiClient, StatusCode};
@@ -137,6 +138,8 @@ async fn every_view_reads_and_writes_back_a_real_answer() {
     )
     .await;
     let _: Vec<User> = get(admin, "/api/v1/users").await;
+    let acme_users: Vec<User> = get(&acme, "/api/v1/users?company=acme").await;
+    assert!(acme_users.iter().any(|u| u.id == carol.id));
     let engineer = hub.client(alice_token.token.expose());
     let route: IssuedRoutePassword = post(
         &engineer,
@@ -177,6 +180,16 @@ async fn every_view_reads_and_writes_back_a_real_answer() {
     assert!(types
         .iter()
         .any(|t| t.def.key == "generic_tcp" && t.company_id.is_none()));
+    let own: ConnectionType = post(
+        &acme,
+        "/api/v1/companies/acme/connection-types",
+        serde_json::json!({
+            "key": "pg", "name": "PostgreSQL", "protocol": "tcp", "default_port": 5432,
+            "needs_url": false, "description": "the database",
+        }),
+    )
+    .await;
+    assert_eq!(own.company_id, Some(acme_users[0].company_id.unwrap()));
     let tcp: ServiceConnection = post(
         &acme,
         &format!("/api/v1/systems/{}/service-connections", prd.id),
@@ -261,6 +274,57 @@ async fn every_view_reads_and_writes_back_a_real_answer() {
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
+    let found = admin.find_company("acme").await.unwrap();
+    assert_eq!(found.map(|c| c.name).as_deref(), Some("acme"));
+    assert_eq!(admin.find_company("globex").await.unwrap(), None);
+    let ids = |users: &[User]| users.iter().map(|u| u.id).collect::<Vec<_>>();
+    let typed_users = acme.list_company_users("acme").await.unwrap();
+    assert_eq!(ids(&typed_users), ids(&acme_users));
+    assert!(typed_users.iter().any(|u| u.id == disabled.id));
+    let filtered = acme
+        .list_service_connections_where(
+            "acme",
+            &ServiceQuery {
+                connection_type: Some("http_connect".into()),
+                ..ServiceQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(filtered.iter().map(|s| s.id).collect::<Vec<_>>(), [web.id]);
+    let live = acme.list_company_windows("acme").await.unwrap();
+    assert_eq!(live.iter().map(|w| w.id).collect::<Vec<_>>(), [window.id]);
+    let favourites = SystemQuery {
+        favourites: true,
+        ..SystemQuery::default()
+    };
+    assert!(acme
+        .list_systems_where("acme", &favourites)
+        .await
+        .unwrap()
+        .is_empty());
+    acme.favourite_system(prd.id).await.unwrap();
+    let favs = acme.list_systems_where("acme", &favourites).await.unwrap();
+    assert!(favs.len() == 1 && favs[0].favourite, "{favs:?}");
+    acme.unfavourite_system(prd.id).await.unwrap();
+    assert!(!acme.get_system(prd.id).await.unwrap().favourite);
+    let def = ConnTypeDef {
+        key: "redis".into(),
+        ..own.def.clone()
+    };
+    let redis = acme.create_connection_type("acme", &def).await.unwrap();
+    assert_eq!(redis.def, def);
+    acme.delete_connection_type(redis.id).await.unwrap();
+    acme.delete_connection_type(own.id).await.unwrap();
+    assert!(!acme
+        .list_connection_types("acme")
+        .await
+        .unwrap()
+        .iter()
+        .any(|t| t.company_id.is_some()));
+    acme.delete_service_connection(tcp.id).await.unwrap();
+    let err = acme.get_service_connection(tcp.id).await.unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
     let err = acme.get_window(999_999).await.unwrap_err();
     assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
     assert_eq!(err.code(), Some("not_found"));

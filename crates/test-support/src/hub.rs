@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use portcullis_client::requests::{
-    AuditQuery, NewServiceConnection, NewToken, NewUserToken, SystemData,
+    AuditQuery, NewServiceConnection, NewToken, NewUser, NewUserToken, SystemData,
 };
 use portcullis_client::views::{AuditEvent, Company, ServiceConnection, System, User};
 use portcullis_client::ApiClient;
+use portcullis_domain::authz::Role;
 use portcullis_hub::{HubConfig, RawHubConfig, RunningHub};
-use serde_json::{json, Value};
 
 use crate::WAIT;
 
@@ -286,23 +286,20 @@ impl TestHub {
 
     /// Creates a vendor support engineer `name` with an API token; returns the token.
     pub async fn engineer(&self, name: &str) -> String {
-        self.user_with_token(json!({"name": name, "role": "support_engineer"}))
+        self.user_with_token(NewUser::new(name, Role::SupportEngineer))
             .await
             .1
     }
 
-    /// Creates a user through the API (`body` as `POST /api/v1/users` takes it) and an API
-    /// token for him, as the one who may: a company's admin for its users, the vendor admin
-    /// for vendor users. Returns (user id, token).
-    pub async fn user_with_token(&self, body: Value) -> (i64, String) {
-        let maker = match body["company"].as_str() {
+    /// Creates the user `body` describes through the API and an API token for him, as the one
+    /// who may: a company's admin for its users, the vendor admin for vendor users. Returns
+    /// (user id, token).
+    pub async fn user_with_token(&self, body: NewUser) -> (i64, String) {
+        let maker = match &body.company {
             Some(company) => self.company_admin(company).await,
             None => self.admin.clone(),
         };
-        let user: User = maker
-            .post("/api/v1/users", &body)
-            .await
-            .expect("create user");
+        let user: User = maker.create_user(&body).await.expect("create user");
         let token = maker
             .create_user_token(
                 user.id,

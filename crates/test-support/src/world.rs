@@ -17,8 +17,9 @@ use time::OffsetDateTime;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-use portcullis_client::requests::OpenWindow;
+use portcullis_client::requests::{NewUser, OpenWindow};
 use portcullis_client::views::{Id, System, Window};
+use portcullis_domain::authz::Role;
 
 use crate::{echo_server, HubOptions, TestConnector, TestHub};
 
@@ -101,7 +102,7 @@ impl EngineerWorld {
         let hub = TestHub::start().await;
         let (conn, system, sc) = hub.prd_echo_service(backend).await;
         let (engineer_id, engineer) = hub
-            .user_with_token(serde_json::json!({"name": "alice", "role": "support_engineer"}))
+            .user_with_token(NewUser::new("alice", Role::SupportEngineer))
             .await;
         EngineerWorld {
             hub,

@@ -243,9 +243,9 @@ fn messages_name_line_seq_and_reason() {
 }
 
 #[test]
-fn list_paths_escape_their_values() {
+fn list_queries_escape_their_values() {
     assert_eq!(
-        list_path(Some("a b"), Some("session."), Some(5), 10),
-        "/api/v1/audit?limit=10&company=a%20b&action=session.&after=5"
+        list_query(Some("a b"), Some("session."), Some(5), 10).to_query(),
+        "?company=a%20b&action=session.&after=5&limit=10"
     );
 }

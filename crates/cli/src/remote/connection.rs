@@ -3,12 +3,11 @@
 
 use anyhow::Result;
 use clap::Subcommand;
-use serde::Deserialize;
-use serde_json::{json, Value};
 
-use super::{fields, or_dash, seg, system, typed};
-use crate::connect::query_escape;
+use super::{fields, or_dash, system};
 use crate::output::{OutputArgs, Table};
+use portcullis_client::requests::{NewServiceConnection, ServiceQuery};
+use portcullis_client::views::ServiceConnection;
 use portcullis_client::ApiClient;
 
 /// `portcullis connection …`
@@ -75,62 +74,43 @@ pub enum ConnectionCmd {
     },
 }
 
-/// What the tables show of a service connection.
-#[derive(Debug, Deserialize)]
-pub(crate) struct ServiceRow {
-    pub id: i64,
-    pub system_id: i64,
-    pub virtual_host: String,
-    pub virtual_port: u16,
-    pub url: Option<String>,
-    pub created_by: String,
-    pub sid: String,
-    pub connection_type: String,
-    pub location: String,
-    pub entry_host: String,
-    pub state: String,
-    pub network: String,
+/// `host:port` at the connector.
+pub(crate) fn target(s: &ServiceConnection) -> String {
+    format!("{}:{}", s.virtual_host, s.virtual_port)
 }
 
-impl ServiceRow {
-    /// `host:port` at the connector.
-    pub fn target(&self) -> String {
-        format!("{}:{}", self.virtual_host, self.virtual_port)
-    }
-
-    /// What to give an entry point: `<type>.<sid>.<company>.portcullis:<port>`.
-    pub fn entry(&self) -> String {
-        format!("{}:{}", self.entry_host, self.virtual_port)
-    }
+/// What to give an entry point: `<type>.<sid>.<company>.portcullis:<port>`.
+pub(crate) fn entry(s: &ServiceConnection) -> String {
+    format!("{}:{}", s.entry_host, s.virtual_port)
 }
 
-fn services_table(rows: &[ServiceRow]) -> Table {
+fn services_table(rows: &[ServiceConnection]) -> Table {
     Table::from_rows(rows.iter().map(|s| {
         [
             ("ID", s.id.to_string()),
             ("SID", s.sid.clone()),
             ("TYPE", s.connection_type.clone()),
             ("LOCATION", s.location.clone()),
-            ("VIRTUAL TARGET", s.target()),
-            ("ENTRY", s.entry()),
-            ("STATE", s.state.clone()),
-            ("NETWORK", s.network.clone()),
+            ("VIRTUAL TARGET", target(s)),
+            ("ENTRY", entry(s)),
+            ("STATE", s.state.as_str().to_string()),
+            ("NETWORK", s.network.as_str().to_string()),
         ]
     }))
     .empty("no service connections")
 }
 
-fn service_fields(s: &ServiceRow) -> String {
+fn service_fields(s: &ServiceConnection) -> String {
     fields(&[
         ("ID", s.id.to_string()),
         ("SYSTEM", format!("{} (id {})", s.sid, s.system_id)),
         ("TYPE", s.connection_type.clone()),
         ("LOCATION", s.location.clone()),
-        ("VIRTUAL TARGET", s.target()),
+        ("VIRTUAL TARGET", target(s)),
         ("URL", or_dash(s.url.as_ref())),
-        ("ENTRY", s.entry()),
-        ("STATE", s.state.clone()),
-        ("NETWORK", s.network.clone()),
+        ("ENTRY", entry(s)),
+        ("STATE", s.state.as_str().to_string()),
+        ("NETWORK", s.network.as_str().to_string()),
         ("CREATED BY", s.created_by.clone()),
     ])
 }
@@ -149,20 +129,15 @@ pub async fn run(c: &ApiClient, cmd: ConnectionCmd) -> Result<()> {
             out,
         } => {
             let sys = system::by_sid(c, &company, &system).await?;
-            let v: Value = c
-                .post(
-                    &format!("/api/v1/systems/{}/service-connections", sys.id),
-                    &json!({
-                        "connection_type": connection_type,
-                        "location": location,
-                        "virtual_host": virtual_host,
-                        "virtual_port": virtual_port,
-                        "url": url,
-                    }),
-                )
-                .await?;
-            let s: ServiceRow = typed(&v)?;
-            out.print(&v, |_| service_fields(&s))
+            let body = NewServiceConnection {
+                connection_type,
+                location,
+                virtual_host,
+                virtual_port,
+                url,
+            };
+            let s = c.create_service_connection(sys.system.id, &body).await?;
+            out.print_answer(&s, service_fields)
         }
         ConnectionCmd::List {
             company,
@@ -172,39 +147,25 @@ pub async fn run(c: &ApiClient, cmd: ConnectionCmd) -> Result<()> {
             network,
             out,
         } => {
-            let mut q = Vec::new();
-            if let Some(sid) = &system {
-                q.push(format!(
-                    "system={}",
-                    system::by_sid(c, &company, sid).await?.id
-                ));
-            }
-            if let Some(t) = &connection_type {
-                q.push(format!("connection_type={}", query_escape(t)));
-            }
-            if let Some(s) = &state {
-                q.push(format!("state={}", query_escape(s)));
-            }
-            if let Some(n) = &network {
-                q.push(format!("network={}", query_escape(n)));
-            }
-            let mut path = format!("/api/v1/companies/{}/service-connections", seg(&company));
-            if !q.is_empty() {
-                path.push('?');
-                path.push_str(&q.join("&"));
-            }
-            let v: Value = c.get(&path).await?;
-            let rows: Vec<ServiceRow> = typed(&v)?;
-            out.print(&v, |_| services_table(&rows).to_string())
+            let system = match &system {
+                Some(sid) => Some(system::by_sid(c, &company, sid).await?.system.id),
+                None => None,
+            };
+            let query = ServiceQuery {
+                system,
+                connection_type,
+                state,
+                network,
+            };
+            let rows = c.list_service_connections_where(&company, &query).await?;
+            out.print_answer(&rows, |rows| services_table(rows).to_string())
         }
         ConnectionCmd::Show { id, out } => {
-            let v: Value = c.get(&format!("/api/v1/service-connections/{id}")).await?;
-            let s: ServiceRow = typed(&v)?;
-            out.print(&v, |_| service_fields(&s))
+            let s = c.get_service_connection(id).await?;
+            out.print_answer(&s, service_fields)
         }
         ConnectionCmd::Delete { id } => {
-            c.delete::<Value>(&format!("/api/v1/service-connections/{id}"))
-                .await?;
+            c.delete_service_connection(id).await?;
             println!("Deleted service connection {id}.");
             Ok(())
         }

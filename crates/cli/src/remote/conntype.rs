@@ -1,13 +1,14 @@
 //! `portcullis connection-type …`: the hub's catalogue of connection types and a company's
 //! own.
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use clap::Subcommand;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use portcullis_domain::conntype::ConnProtocol;
 
-use super::{or_dash, seg, typed};
+use super::or_dash;
 use crate::output::{OutputArgs, Table};
+use portcullis_client::requests::ConnTypeDef;
+use portcullis_client::views::ConnectionType;
 use portcullis_client::ApiClient;
 
 /// `portcullis connection-type …`
@@ -54,30 +55,19 @@ pub enum TypeCmd {
     },
 }
 
-#[derive(Debug, Deserialize)]
-struct TypeRow {
-    id: i64,
-    company_id: Option<i64>,
-    key: String,
-    name: String,
-    protocol: String,
-    default_port: Option<u16>,
-    needs_url: bool,
-    description: String,
-}
-
-fn types_table(rows: &[TypeRow]) -> Table {
-    Table::from_rows(rows.iter().map(|t| {
+fn types_table(rows: &[ConnectionType]) -> Table {
+    Table::from_rows(rows.iter().map(|row| {
+        let t = &row.def;
         [
-            ("ID", t.id.to_string()),
+            ("ID", row.id.to_string()),
             ("KEY", t.key.clone()),
             ("NAME", t.name.clone()),
-            ("PROTOCOL", t.protocol.clone()),
+            ("PROTOCOL", t.protocol.as_str().to_string()),
             ("PORT", or_dash(t.default_port)),
             ("URL", if t.needs_url { "yes" } else { "no" }.to_string()),
             (
                 "OWNER",
-                t.company_id
+                row.company_id
                     .map_or_else(|| "catalogue".to_string(), |c| format!("company {c}")),
             ),
             ("DESCRIPTION", t.description.clone()),
@@ -90,14 +80,8 @@ fn types_table(rows: &[TypeRow]) -> Table {
 pub async fn run(c: &ApiClient, cmd: TypeCmd) -> Result<()> {
     match cmd {
         TypeCmd::List { company, out } => {
-            let v: Value = c
-                .get(&format!(
-                    "/api/v1/companies/{}/connection-types",
-                    seg(&company)
-                ))
-                .await?;
-            let rows: Vec<TypeRow> = typed(&v)?;
-            out.print(&v, |_| types_table(&rows).to_string())
+            let rows = c.list_connection_types(&company).await?;
+            out.print_answer(&rows, |rows| types_table(rows).to_string())
         }
         TypeCmd::Create {
             company,
@@ -109,25 +93,21 @@ pub async fn run(c: &ApiClient, cmd: TypeCmd) -> Result<()> {
             description,
             out,
         } => {
-            let v: Value = c
-                .post(
-                    &format!("/api/v1/companies/{}/connection-types", seg(&company)),
-                    &json!({
-                        "key": key,
-                        "name": name,
-                        "protocol": protocol,
-                        "default_port": port,
-                        "needs_url": needs_url,
-                        "description": description,
-                    }),
-                )
-                .await?;
-            let t: TypeRow = typed(&v)?;
-            out.print(&v, |_| types_table(&[t]).to_string())
+            let def = ConnTypeDef {
+                key,
+                name,
+                protocol: protocol
+                    .parse::<ConnProtocol>()
+                    .map_err(|e| anyhow!("{e}"))?,
+                default_port: port,
+                needs_url,
+                description,
+            };
+            let t = c.create_connection_type(&company, &def).await?;
+            out.print_answer(&t, |t| types_table(std::slice::from_ref(t)).to_string())
         }
         TypeCmd::Delete { id } => {
-            c.delete::<Value>(&format!("/api/v1/connection-types/{id}"))
-                .await?;
+            c.delete_connection_type(id).await?;
             println!("Deleted connection type {id}.");
             Ok(())
         }

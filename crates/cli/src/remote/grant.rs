@@ -5,13 +5,10 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 use clap::Subcommand;
-use serde::Deserialize;
-use serde_json::{json, Value};
-use time::OffsetDateTime;
 
-use super::user::UserRow;
-use super::{fields, seg, typed, when, ServiceRef};
+use super::{fields, when, ServiceRef};
 use crate::output::{OutputArgs, Table};
+use portcullis_client::views::Grant;
 use portcullis_client::ApiClient;
 
 /// `portcullis grant …`
@@ -47,29 +44,8 @@ pub enum GrantCmd {
     },
 }
 
-#[derive(Debug, Deserialize)]
-struct GrantRow {
-    id: i64,
-    user_id: i64,
-    service_connection_id: i64,
-    created_by: String,
-    #[serde(with = "time::serde::rfc3339")]
-    created_at: OffsetDateTime,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    revoked_at: Option<OffsetDateTime>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Summary {
-    company_id: i64,
-    systems: usize,
-    service_connections: usize,
-    open_connections: usize,
-    reserved_windows: usize,
-}
-
 /// Grants as a table; `names` gives user names by id where known.
-fn grants_table(rows: &[GrantRow], names: &HashMap<i64, String>) -> Table {
+fn grants_table(rows: &[Grant], names: &HashMap<i64, String>) -> Table {
     Table::from_rows(rows.iter().map(|g| {
         [
             ("ID", g.id.to_string()),
@@ -94,50 +70,34 @@ pub async fn run(c: &ApiClient, cmd: GrantCmd) -> Result<()> {
     match cmd {
         GrantCmd::Create { service, user, out } => {
             let sc = service.resolve(c).await?;
-            let v: Value = c
-                .post(
-                    &format!("/api/v1/service-connections/{sc}/grants"),
-                    &json!({ "user": user }),
-                )
-                .await?;
-            let g: GrantRow = typed(&v)?;
+            let g = c.create_grant(sc, &user).await?;
             let names = HashMap::from([(g.user_id, user)]);
-            out.print(&v, |_| grants_table(&[g], &names).to_string())
+            out.print_answer(&g, |g| {
+                grants_table(std::slice::from_ref(g), &names).to_string()
+            })
         }
         GrantCmd::List { company, all, out } => {
-            let v: Value = c
-                .get(&format!("/api/v1/companies/{}/grants", seg(&company)))
-                .await?;
-            let mut raw = v.as_array().cloned().unwrap_or_default();
+            let mut rows = c.list_grants(&company).await?;
             if !all {
-                raw.retain(|g| g["revoked_at"].is_null());
+                rows.retain(|g| g.revoked_at.is_none());
             }
-            let raw = Value::Array(raw);
-            let rows: Vec<GrantRow> = typed(&raw)?;
-            let users: Vec<UserRow> = typed(
-                &c.get::<Value>(&format!("/api/v1/users?company={}", seg(&company)))
-                    .await?,
-            )?;
+            let users = c.list_company_users(&company).await?;
             let names = users.into_iter().map(|u| (u.id, u.name)).collect();
-            out.print(&raw, |_| grants_table(&rows, &names).to_string())
+            out.print_answer(&rows, |rows| grants_table(rows, &names).to_string())
         }
         GrantCmd::Revoke { id, out } => {
-            let v: Value = c
-                .post(&format!("/api/v1/grants/{id}/revoke"), &json!({}))
-                .await?;
-            let g: GrantRow = typed(&v)?;
-            out.print(&v, |_| grants_table(&[g], &HashMap::new()).to_string())
+            let g = c.revoke_grant(id).await?;
+            out.print_answer(&g, |g| {
+                grants_table(std::slice::from_ref(g), &HashMap::new()).to_string()
+            })
         }
     }
 }
 
 /// `portcullis summary --company C`
 pub async fn summary(c: &ApiClient, company: &str, out: OutputArgs) -> Result<()> {
-    let v: Value = c
-        .get(&format!("/api/v1/companies/{}/summary", seg(company)))
-        .await?;
-    let s: Summary = typed(&v)?;
-    out.print(&v, |_| {
+    let s = c.summary(company).await?;
+    out.print_answer(&s, |s| {
         fields(&[
             ("COMPANY", s.company_id.to_string()),
             ("SYSTEMS", s.systems.to_string()),

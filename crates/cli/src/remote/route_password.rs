@@ -2,23 +2,12 @@
 //! password in an SAP route string (`docs/remote-connections.md`, "Route passwords").
 
 use anyhow::Result;
-use serde::Deserialize;
-use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{fields, span, typed, when};
+use super::{fields, span, when};
 use crate::output::OutputArgs;
+use portcullis_client::requests::NewRoutePassword;
 use portcullis_client::ApiClient;
-
-/// What the hub answers (`--json` prints it unchanged).
-#[derive(Debug, Deserialize)]
-struct Issued {
-    id: i64,
-    user: String,
-    password: String,
-    #[serde(with = "time::serde::rfc3339")]
-    expires_at: OffsetDateTime,
-}
 
 /// The route string to type into SAP GUI, with the hub's `/W/` password filled in. The password
 /// guards the hub (the first SAProuter), so it sits in the hub's substring, as SAP writes route
@@ -32,19 +21,16 @@ pub fn route_hint(hub_host: &str, password: &str) -> String {
 /// Asks the hub for a route password for the caller (`ttl_minutes`: the hub's default, an
 /// hour, when `None`) and prints it with its expiry and how to use it.
 pub async fn run(c: &ApiClient, ttl_minutes: Option<i64>, out: OutputArgs) -> Result<()> {
-    let body = match ttl_minutes {
-        Some(m) => json!({ "ttl_minutes": m }),
-        None => json!({}),
-    };
-    let v: Value = c.post("/api/v1/route-passwords", &body).await?;
-    let r: Issued = typed(&v)?;
+    let r = c
+        .create_route_password(&NewRoutePassword { ttl_minutes })
+        .await?;
     eprintln!(
         "The route password is shown only now. It is a connection password: the REST API refuses it."
     );
-    out.print(&v, |_| {
+    out.print_answer(&r, |r| {
         let left = r.expires_at - OffsetDateTime::now_utc();
         let mut s = fields(&[
-            ("PASSWORD", r.password.clone()),
+            ("PASSWORD", r.password.expose().clone()),
             (
                 "EXPIRES",
                 format!("{} (in {})", when(r.expires_at), span(left)),
@@ -54,7 +40,7 @@ pub async fn run(c: &ApiClient, ttl_minutes: Option<i64>, out: OutputArgs) -> Re
         ]);
         s.push_str(&format!(
             "Route string: {}\n",
-            route_hint(c.host(), &r.password)
+            route_hint(c.host(), r.password.expose())
         ));
         s
     })

@@ -3,13 +3,13 @@
 
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use time::OffsetDateTime;
+use portcullis_domain::system::{SystemStatus, SystemType};
+use serde_json::json;
 
-use super::{fields, seg, typed, when};
-use crate::connect::query_escape;
+use super::{fields, when};
 use crate::output::{sanitize, OutputArgs, Table};
+use portcullis_client::requests::{SystemData, SystemQuery};
+use portcullis_client::views::{AuditEvent, System, SystemNetwork, SystemView};
 use portcullis_client::ApiClient;
 
 /// `portcullis system …`
@@ -164,51 +164,8 @@ pub struct SystemRef {
     pub company: Option<String>,
 }
 
-/// The maintained fields as the API reads and writes them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct SystemData {
-    pub sid: String,
-    pub system_number: String,
-    pub system_type: String,
-    pub product: String,
-    pub product_version: String,
-    pub installation_number: String,
-    pub status: String,
-    pub eu_data_protection: bool,
-    pub advanced_secure_support: bool,
-    pub allow_independent_opening: bool,
-    pub description: String,
-}
-
-/// What the tables show of a system (the list adds counts and the favourite mark).
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct SystemRow {
-    pub id: i64,
-    pub company_id: i64,
-    #[serde(flatten)]
-    pub data: SystemData,
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
-    pub service_connections: Option<usize>,
-    pub open_connections: Option<usize>,
-    pub network: Option<String>,
-    pub favourite: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
-struct LogRow {
-    seq: i64,
-    #[serde(with = "time::serde::rfc3339")]
-    at: OffsetDateTime,
-    actor: String,
-    action: String,
-    target: String,
-    outcome: String,
-    detail: Value,
-}
-
 impl SystemFields {
-    fn apply(self, d: &mut SystemData) {
+    fn apply(self, d: &mut SystemData) -> Result<()> {
         let SystemFields {
             sid,
             system_number,
@@ -228,16 +185,21 @@ impl SystemFields {
         set!(
             sid,
             system_number,
-            system_type,
             product,
             product_version,
             installation_number,
-            status,
             eu_data_protection,
             advanced_secure_support,
             allow_independent_opening,
             description
         );
+        if let Some(t) = system_type {
+            d.system_type = t.parse::<SystemType>().map_err(|e| anyhow!("{e}"))?;
+        }
+        if let Some(st) = status {
+            d.status = st.parse::<SystemStatus>().map_err(|e| anyhow!("{e}"))?;
+        }
+        Ok(())
     }
 
     fn create(self) -> Result<SystemData> {
@@ -253,17 +215,17 @@ impl SystemFields {
         let mut d = SystemData {
             sid: String::new(),
             system_number: "00".into(),
-            system_type: "abap".into(),
+            system_type: SystemType::Abap,
             product: String::new(),
             product_version: String::new(),
             installation_number: String::new(),
-            status: "active".into(),
+            status: SystemStatus::Active,
             eu_data_protection: false,
             advanced_secure_support: false,
             allow_independent_opening: false,
             description: String::new(),
         };
-        self.apply(&mut d);
+        self.apply(&mut d)?;
         Ok(d)
     }
 }
@@ -282,46 +244,59 @@ fn flags(d: &SystemData) -> String {
     f.join(",")
 }
 
-fn systems_table(rows: &[&SystemRow]) -> Table {
-    Table::from_rows(rows.iter().map(|s| {
+fn systems_table(rows: &[&SystemView]) -> Table {
+    Table::from_rows(rows.iter().map(|v| {
+        let s = &v.system;
         let d = &s.data;
-        let mut r = vec![
+        [
             ("ID", s.id.to_string()),
             ("SID", d.sid.clone()),
             ("NR", d.system_number.clone()),
-            ("TYPE", d.system_type.clone()),
+            ("TYPE", d.system_type.as_str().to_string()),
             ("PRODUCT", d.product.clone()),
             ("VERSION", d.product_version.clone()),
-            ("STATUS", d.status.clone()),
+            ("STATUS", d.status.as_str().to_string()),
             ("FLAGS", flags(d)),
-        ];
-        if let (Some(sc), Some(open)) = (s.service_connections, s.open_connections) {
-            r.push(("CONNECTIONS", sc.to_string()));
-            r.push(("OPEN", open.to_string()));
-        }
-        if let Some(n) = &s.network {
-            r.push(("NETWORK", n.clone()));
-        }
-        if let Some(f) = s.favourite {
-            r.push(("FAV", if f { "*" } else { "" }.to_string()));
-        }
-        r
+            ("CONNECTIONS", v.service_connections.to_string()),
+            ("OPEN", v.open_connections.to_string()),
+            ("NETWORK", v.network.as_str().to_string()),
+            ("FAV", if v.favourite { "*" } else { "" }.to_string()),
+        ]
     }))
     .empty("no systems")
 }
 
-fn system_fields(s: &SystemRow) -> String {
+/// What a system's counts and network status are now (`GET /systems/{id}` and lists have
+/// them; creation and update answer the system alone).
+#[derive(Debug, Clone, Copy)]
+struct Live {
+    service_connections: u64,
+    open_connections: u64,
+    network: SystemNetwork,
+}
+
+impl Live {
+    fn of(v: &SystemView) -> Live {
+        Live {
+            service_connections: v.service_connections,
+            open_connections: v.open_connections,
+            network: v.network,
+        }
+    }
+}
+
+fn system_fields(s: &System, live: Option<Live>) -> String {
     let d = &s.data;
     fields(&[
         ("ID", s.id.to_string()),
         ("COMPANY", s.company_id.to_string()),
         ("SID", d.sid.clone()),
         ("SYSTEM NUMBER", d.system_number.clone()),
-        ("SYSTEM TYPE", d.system_type.clone()),
+        ("SYSTEM TYPE", d.system_type.as_str().to_string()),
         ("PRODUCT", d.product.clone()),
         ("PRODUCT VERSION", d.product_version.clone()),
         ("INSTALLATION NUMBER", d.installation_number.clone()),
-        ("STATUS", d.status.clone()),
+        ("STATUS", d.status.as_str().to_string()),
         ("EU DATA PROTECTION", d.eu_data_protection.to_string()),
         (
             "ADVANCED SECURE SUPPORT",
@@ -334,38 +309,25 @@ fn system_fields(s: &SystemRow) -> String {
         ("DESCRIPTION", d.description.clone()),
         (
             "SERVICE CONNECTIONS",
-            s.service_connections
-                .map_or_else(|| "-".into(), |n| n.to_string()),
+            live.map_or_else(|| "-".into(), |l| l.service_connections.to_string()),
         ),
         (
             "OPEN CONNECTIONS",
-            s.open_connections
-                .map_or_else(|| "-".into(), |n| n.to_string()),
+            live.map_or_else(|| "-".into(), |l| l.open_connections.to_string()),
         ),
-        ("NETWORK", s.network.clone().unwrap_or_else(|| "-".into())),
+        (
+            "NETWORK",
+            live.map_or_else(|| "-".into(), |l| l.network.as_str().to_string()),
+        ),
         ("UPDATED", when(s.updated_at)),
     ])
 }
 
-/// The systems of `company`, with the hub's filters and sort.
-pub(crate) async fn list(c: &ApiClient, company: &str, query: &[(&str, String)]) -> Result<Value> {
-    let q: Vec<String> = query
-        .iter()
-        .map(|(k, v)| format!("{k}={}", query_escape(v)))
-        .collect();
-    let mut path = format!("/api/v1/companies/{}/systems", seg(company));
-    if !q.is_empty() {
-        path.push('?');
-        path.push_str(&q.join("&"));
-    }
-    Ok(c.get(&path).await?)
-}
-
 /// The system of `sid` in `company`.
-pub(crate) async fn by_sid(c: &ApiClient, company: &str, sid: &str) -> Result<SystemRow> {
-    let rows: Vec<SystemRow> = typed(&list(c, company, &[]).await?)?;
+pub(crate) async fn by_sid(c: &ApiClient, company: &str, sid: &str) -> Result<SystemView> {
+    let rows = c.list_systems(company).await?;
     rows.into_iter()
-        .find(|s| s.data.sid.eq_ignore_ascii_case(sid))
+        .find(|s| s.system.data.sid.eq_ignore_ascii_case(sid))
         .ok_or_else(|| anyhow!("company {company} has no system {sid}"))
 }
 
@@ -380,20 +342,21 @@ impl SystemRef {
                 self.system
             );
         };
-        Ok(by_sid(c, company, &self.system).await?.id)
+        Ok(by_sid(c, company, &self.system).await?.system.id)
     }
 }
 
-fn group_key(s: &SystemRow, by: GroupBy) -> String {
+fn group_key(s: &SystemView, by: GroupBy) -> String {
+    let d = &s.system.data;
     match by {
-        GroupBy::Status => s.data.status.clone(),
-        GroupBy::SystemType => s.data.system_type.clone(),
-        GroupBy::Product => s.data.product.clone(),
+        GroupBy::Status => d.status.as_str().to_string(),
+        GroupBy::SystemType => d.system_type.as_str().to_string(),
+        GroupBy::Product => d.product.clone(),
     }
 }
 
 /// `rows` in groups by `by`, groups in name order, the hub's order kept inside each.
-fn groups(rows: &[SystemRow], by: GroupBy) -> Vec<(String, Vec<usize>)> {
+fn groups(rows: &[SystemView], by: GroupBy) -> Vec<(String, Vec<usize>)> {
     let mut out: Vec<(String, Vec<usize>)> = Vec::new();
     for (i, s) in rows.iter().enumerate() {
         let k = group_key(s, by);
@@ -423,14 +386,8 @@ pub async fn run(c: &ApiClient, cmd: SystemCmd) -> Result<()> {
             out,
         } => {
             let data = fields.create()?;
-            let v: Value = c
-                .post(
-                    &format!("/api/v1/companies/{}/systems", seg(&company)),
-                    &data,
-                )
-                .await?;
-            let s: SystemRow = typed(&v)?;
-            out.print(&v, |_| system_fields(&s))
+            let s = c.create_system(&company, &data).await?;
+            out.print_answer(&s, |s| system_fields(s, None))
         }
         SystemCmd::List {
             company,
@@ -445,43 +402,38 @@ pub async fn run(c: &ApiClient, cmd: SystemCmd) -> Result<()> {
             group_by,
             out,
         } => {
-            let mut q = Vec::new();
-            for (k, v) in [
-                ("status", status),
-                ("system_type", system_type),
-                ("product", product),
-                ("flag", flag),
-                ("network", network),
-                ("sort", sort),
-            ] {
-                if let Some(v) = v {
-                    q.push((k, v));
-                }
-            }
-            if open {
-                q.push(("open", "true".into()));
-            }
-            if favourites {
-                q.push(("favourites", "true".into()));
-            }
-            let v = list(c, &company, &q).await?;
-            let rows: Vec<SystemRow> = typed(&v)?;
-            let Some(by) = group_by else {
-                let all: Vec<&SystemRow> = rows.iter().collect();
-                return out.print(&v, |_| systems_table(&all).to_string());
+            let query = SystemQuery {
+                status,
+                system_type,
+                product,
+                flag,
+                open,
+                favourites,
+                network,
+                sort,
             };
-            let raw = v.as_array().cloned().unwrap_or_default();
+            let rows = c.list_systems_where(&company, &query).await?;
+            let Some(by) = group_by else {
+                return out.print_answer(&rows, |rows| {
+                    systems_table(&rows.iter().collect::<Vec<_>>()).to_string()
+                });
+            };
             let groups = groups(&rows, by);
-            let json: Vec<Value> = groups
+            // `--json`: each group with its systems as the hub answered them.
+            let json = groups
                 .iter()
                 .map(|(k, idx)| {
-                    json!({
+                    let systems = idx
+                        .iter()
+                        .map(|i| serde_json::to_value(&rows[*i]))
+                        .collect::<serde_json::Result<Vec<_>>>()?;
+                    Ok(json!({
                         "group_by": group_name(by),
                         "group": k,
-                        "systems": idx.iter().map(|i| raw[*i].clone()).collect::<Vec<_>>(),
-                    })
+                        "systems": systems,
+                    }))
                 })
-                .collect();
+                .collect::<serde_json::Result<Vec<_>>>()?;
             out.print(&json, |_| {
                 if groups.is_empty() {
                     return "no systems".into();
@@ -498,7 +450,7 @@ pub async fn run(c: &ApiClient, cmd: SystemCmd) -> Result<()> {
                         sanitize(name),
                         idx.len()
                     ));
-                    let members: Vec<&SystemRow> = idx.iter().map(|i| &rows[*i]).collect();
+                    let members: Vec<&SystemView> = idx.iter().map(|i| &rows[*i]).collect();
                     s.push_str(&systems_table(&members).to_string());
                 }
                 s
@@ -506,9 +458,8 @@ pub async fn run(c: &ApiClient, cmd: SystemCmd) -> Result<()> {
         }
         SystemCmd::Show { system, out } => {
             let id = system.id(c).await?;
-            let v: Value = c.get(&format!("/api/v1/systems/{id}")).await?;
-            let s: SystemRow = typed(&v)?;
-            out.print(&v, |_| system_fields(&s))
+            let v = c.get_system(id).await?;
+            out.print_answer(&v, |v| system_fields(&v.system, Some(Live::of(v))))
         }
         SystemCmd::Update {
             system,
@@ -516,39 +467,33 @@ pub async fn run(c: &ApiClient, cmd: SystemCmd) -> Result<()> {
             out,
         } => {
             let id = system.id(c).await?;
-            let current: SystemRow =
-                typed(&c.get::<Value>(&format!("/api/v1/systems/{id}")).await?)?;
-            let mut data = current.data;
-            fields.apply(&mut data);
-            let v: Value = c.put(&format!("/api/v1/systems/{id}"), &data).await?;
-            let s: SystemRow = typed(&v)?;
-            out.print(&v, |_| system_fields(&s))
+            let mut data = c.get_system(id).await?.system.data;
+            fields.apply(&mut data)?;
+            let s = c.update_system(id, &data).await?;
+            out.print_answer(&s, |s| system_fields(s, None))
         }
         SystemCmd::Delete { system } => {
             let id = system.id(c).await?;
-            c.delete::<Value>(&format!("/api/v1/systems/{id}")).await?;
+            c.delete_system(id).await?;
             println!("Deleted system {id}.");
             Ok(())
         }
         SystemCmd::Favourite { system } => {
             let id = system.id(c).await?;
-            c.put::<_, Value>(&format!("/api/v1/systems/{id}/favourite"), &json!({}))
-                .await?;
+            c.favourite_system(id).await?;
             println!("System {id} is one of your favourites.");
             Ok(())
         }
         SystemCmd::Unfavourite { system } => {
             let id = system.id(c).await?;
-            c.delete::<Value>(&format!("/api/v1/systems/{id}/favourite"))
-                .await?;
+            c.unfavourite_system(id).await?;
             println!("System {id} is no longer one of your favourites.");
             Ok(())
         }
         SystemCmd::Logbook { system, out } => {
             let id = system.id(c).await?;
-            let v: Value = c.get(&format!("/api/v1/systems/{id}/logbook")).await?;
-            let rows: Vec<LogRow> = typed(&v)?;
-            out.print(&v, |_| {
+            let rows = c.system_logbook(id).await?;
+            out.print_answer(&rows, |rows: &Vec<AuditEvent>| {
                 Table::from_rows(rows.iter().map(|e| {
                     [
                         ("SEQ", e.seq.to_string()),

@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn row(id: i64, sid: &str, status: &str) -> SystemRow {
+fn row(id: i64, sid: &str, status: &str) -> SystemView {
     serde_json::from_value(json!({
         "id": id, "company_id": 1, "sid": sid, "system_number": "00",
         "system_type": "abap", "product": "S/4", "product_version": "",
@@ -10,6 +10,8 @@ fn row(id: i64, sid: &str, status: &str) -> SystemRow {
         "eu_data_protection": false, "advanced_secure_support": true,
         "allow_independent_opening": false, "description": "",
         "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z",
+        "service_connections": 0, "open_connections": 0, "network": "not_set_up",
+        "favourite": false,
     }))
     .unwrap()
 }
@@ -30,13 +32,14 @@ fn groups_are_in_name_order_and_keep_the_hubs_order_inside() {
 
 #[test]
 fn update_keeps_what_is_not_given() {
-    let mut d = row(1, "PRD", "active").data;
+    let mut d = row(1, "PRD", "active").system.data;
     SystemFields {
         status: Some("inactive".into()),
         eu_data_protection: Some(true),
         ..Default::default()
     }
-    .apply(&mut d);
+    .apply(&mut d)
+    .unwrap();
     assert_eq!((d.sid.as_str(), d.status.as_str()), ("PRD", "inactive"));
     assert!(d.eu_data_protection && d.advanced_secure_support);
 }

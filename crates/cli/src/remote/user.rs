@@ -3,12 +3,12 @@
 
 use anyhow::{anyhow, bail, Result};
 use clap::Subcommand;
-use serde::Deserialize;
-use serde_json::{json, Value};
-use time::OffsetDateTime;
+use portcullis_domain::authz::{Authorization, Authorizations, Role};
 
-use super::{fields, or_dash, seg, typed, when};
+use super::{fields, or_dash, when};
 use crate::output::{OutputArgs, Table};
+use portcullis_client::requests::{EditUser, NewUser, NewUserToken};
+use portcullis_client::views::User;
 use portcullis_client::ApiClient;
 
 /// `portcullis user …`
@@ -95,39 +95,15 @@ pub enum UserCmd {
     },
 }
 
-/// What the tables show of a user.
-#[derive(Debug, Deserialize)]
-pub(crate) struct UserRow {
-    pub id: i64,
-    pub company_id: Option<i64>,
-    pub name: String,
-    pub display_name: String,
-    pub role: String,
-    pub authorizations: Vec<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub disabled_at: Option<OffsetDateTime>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Issued {
-    id: i64,
-    user: String,
-    token: String,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    expires_at: Option<OffsetDateTime>,
-}
-
-fn users_table(users: &[UserRow]) -> Table {
+fn users_table(users: &[User]) -> Table {
     Table::from_rows(users.iter().map(|u| {
         [
             ("ID", u.id.to_string()),
             ("NAME", u.name.clone()),
             ("DISPLAY NAME", u.display_name.clone()),
-            ("ROLE", u.role.clone()),
+            ("ROLE", u.role.as_str().to_string()),
             ("COMPANY", or_dash(u.company_id)),
-            ("AUTHORIZATIONS", u.authorizations.join(",")),
+            ("AUTHORIZATIONS", u.authorizations.to_stored()),
             ("CREATED", when(u.created_at)),
             ("DISABLED", u.disabled_at.map_or_else(|| "-".into(), when)),
         ]
@@ -135,11 +111,20 @@ fn users_table(users: &[UserRow]) -> Table {
     .empty("no users")
 }
 
-fn list_path(company: Option<&str>) -> String {
-    match company {
-        Some(c) => format!("/api/v1/users?company={}", seg(c)),
-        None => "/api/v1/users".into(),
-    }
+/// A company's users, or the vendor's without a company.
+pub(crate) async fn list(c: &ApiClient, company: Option<&str>) -> Result<Vec<User>> {
+    Ok(match company {
+        Some(co) => c.list_company_users(co).await?,
+        None => c.list_users().await?,
+    })
+}
+
+/// The authorizations named on the command line.
+fn authorizations(names: &[String]) -> Result<Authorizations> {
+    names
+        .iter()
+        .map(|n| n.parse::<Authorization>().map_err(|e| anyhow!("{e}")))
+        .collect()
 }
 
 /// A user's id: `user` itself when it is a number, else the user of that login name in the
@@ -148,9 +133,8 @@ async fn user_id(c: &ApiClient, user: &str, company: Option<&str>) -> Result<i64
     if let Ok(id) = user.parse() {
         return Ok(id);
     }
-    let list: Value = c.get(&list_path(company)).await?;
-    let users: Vec<UserRow> = typed(&list)?;
-    users
+    list(c, company)
+        .await?
         .iter()
         .find(|u| u.name == user)
         .map(|u| u.id)
@@ -172,26 +156,20 @@ pub async fn run(c: &ApiClient, cmd: UserCmd) -> Result<()> {
             authorizations,
             out,
         } => {
-            let v: Value = c
-                .post(
-                    "/api/v1/users",
-                    &json!({
-                        "company": company,
-                        "name": name,
-                        "display_name": display_name,
-                        "email": email,
-                        "role": role,
-                        "authorizations": authorizations,
-                    }),
-                )
-                .await?;
-            let u: UserRow = typed(&v)?;
-            out.print(&v, |_| users_table(std::slice::from_ref(&u)).to_string())
+            let body = NewUser {
+                company,
+                name,
+                display_name,
+                email,
+                role: role.parse::<Role>().map_err(|e| anyhow!("{e}"))?,
+                authorizations: self::authorizations(&authorizations)?,
+            };
+            let u = c.create_user(&body).await?;
+            out.print_answer(&u, |u| users_table(std::slice::from_ref(u)).to_string())
         }
         UserCmd::List { company, out } => {
-            let v: Value = c.get(&list_path(company.as_deref())).await?;
-            let users: Vec<UserRow> = typed(&v)?;
-            out.print(&v, |_| users_table(&users).to_string())
+            let users = list(c, company.as_deref()).await?;
+            out.print_answer(&users, |users| users_table(users).to_string())
         }
         UserCmd::Authorize {
             user,
@@ -204,22 +182,16 @@ pub async fn run(c: &ApiClient, cmd: UserCmd) -> Result<()> {
                 bail!("give --authorization (repeat) for what the user may do, or --none");
             }
             let id = user_id(c, &user, company.as_deref()).await?;
-            let v: Value = c
-                .patch(
-                    &format!("/api/v1/users/{id}"),
-                    &json!({ "authorizations": authorizations }),
-                )
-                .await?;
-            let u: UserRow = typed(&v)?;
-            out.print(&v, |_| users_table(std::slice::from_ref(&u)).to_string())
+            let body = EditUser {
+                authorizations: self::authorizations(&authorizations)?,
+            };
+            let u = c.edit_user(id, &body).await?;
+            out.print_answer(&u, |u| users_table(std::slice::from_ref(u)).to_string())
         }
         UserCmd::Disable { user, company, out } => {
             let id = user_id(c, &user, company.as_deref()).await?;
-            let v: Value = c
-                .post(&format!("/api/v1/users/{id}/disable"), &json!({}))
-                .await?;
-            let u: UserRow = typed(&v)?;
-            out.print(&v, |_| users_table(std::slice::from_ref(&u)).to_string())
+            let u = c.disable_user(id).await?;
+            out.print_answer(&u, |u| users_table(std::slice::from_ref(u)).to_string())
         }
         UserCmd::Token {
             user,
@@ -230,20 +202,19 @@ pub async fn run(c: &ApiClient, cmd: UserCmd) -> Result<()> {
             out,
         } => {
             let id = user_id(c, &user, company.as_deref()).await?;
-            let v: Value = c
-                .post(
-                    &format!("/api/v1/users/{id}/tokens"),
-                    &json!({ "name": name, "expires_in_secs": expires_in, "no_expiry": no_expiry }),
-                )
-                .await?;
-            let t: Issued = typed(&v)?;
+            let body = NewUserToken {
+                name,
+                expires_in_secs: expires_in,
+                no_expiry,
+            };
+            let t = c.create_user_token(id, &body).await?;
             eprintln!("The token is shown only now; store it safely.");
-            out.print(&v, |_| {
+            out.print_answer(&t, |t| {
                 fields(&[
                     ("TOKEN ID", t.id.to_string()),
                     ("USER", t.user.clone()),
                     ("EXPIRES", t.expires_at.map_or_else(|| "never".into(), when)),
-                    ("TOKEN", t.token.clone()),
+                    ("TOKEN", t.token.expose().clone()),
                 ])
             })
         }

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 
 use anyhow::{bail, Result};
 use clap::Subcommand;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
-use time::OffsetDateTime;
+use portcullis_domain::window::WindowState;
+use time::{OffsetDateTime, UtcOffset};
 
-use super::connection::ServiceRow;
-use super::{fields, parse_time, seg, span, typed, when, ServiceRef};
+use super::{fields, parse_time, span, when, ServiceRef};
 use crate::output::{OutputArgs, Table};
+use portcullis_client::requests::{EditWindow, OpenWindow};
+use portcullis_client::views::{ServiceConnection, Window};
 use portcullis_client::ApiClient;
 
 /// `portcullis window …`
@@ -103,43 +103,22 @@ pub enum WindowCmd {
     },
 }
 
-/// What the tables show of a window.
-#[derive(Debug, Deserialize)]
-pub(crate) struct WindowRow {
-    pub id: i64,
-    pub service_connection_id: i64,
-    #[serde(with = "time::serde::rfc3339")]
-    pub start_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub end_at: OffsetDateTime,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub closed_at: Option<OffsetDateTime>,
-    pub closed_by: Option<String>,
-    pub contact: String,
-    pub opened_by: String,
-    pub engineers: Vec<String>,
-    #[serde(default)]
-    pub independent: bool,
-    pub state: String,
+/// Time left (open), time until it opens (reserved), or `-`.
+fn left(w: &Window, now: OffsetDateTime) -> String {
+    match w.state {
+        WindowState::Open => span(w.end_at - now),
+        WindowState::Reserved => format!("opens in {}", span(w.start_at - now)),
+        _ => "-".into(),
+    }
 }
 
-impl WindowRow {
-    /// Time left (open), time until it opens (reserved), or `-`.
-    fn left(&self, now: OffsetDateTime) -> String {
-        match self.state.as_str() {
-            "open" => span(self.end_at - now),
-            "reserved" => format!("opens in {}", span(self.start_at - now)),
-            _ => "-".into(),
-        }
-    }
-
-    fn end(&self) -> OffsetDateTime {
-        self.closed_at.map_or(self.end_at, |c| c.min(self.end_at))
-    }
+/// When it ended or ends: closed early, or its end.
+fn end(w: &Window) -> OffsetDateTime {
+    w.closed_at.map_or(w.end_at, |c| c.min(w.end_at))
 }
 
 /// Who opened it, marked when it was an engineer's independent opening.
-fn opened_by(w: &WindowRow) -> String {
+fn opened_by(w: &Window) -> String {
     if w.independent {
         format!("{} (independent)", w.opened_by)
     } else {
@@ -147,7 +126,7 @@ fn opened_by(w: &WindowRow) -> String {
     }
 }
 
-fn engineers(w: &WindowRow) -> String {
+fn engineers(w: &Window) -> String {
     if w.engineers.is_empty() {
         "any".into()
     } else {
@@ -156,7 +135,7 @@ fn engineers(w: &WindowRow) -> String {
 }
 
 /// Windows as a table; `services` names their service connections when known.
-fn windows_table(rows: &[WindowRow], services: &HashMap<i64, &ServiceRow>) -> Table {
+fn windows_table(rows: &[Window], services: &HashMap<i64, &ServiceConnection>) -> Table {
     let now = OffsetDateTime::now_utc();
     Table::from_rows(rows.iter().map(|w| {
         let svc = services.get(&w.service_connection_id);
@@ -168,10 +147,10 @@ fn windows_table(rows: &[WindowRow], services: &HashMap<i64, &ServiceRow>) -> Ta
                 "TYPE",
                 svc.map_or_else(String::new, |s| s.connection_type.clone()),
             ),
-            ("STATE", w.state.clone()),
+            ("STATE", w.state.as_str().to_string()),
             ("START", when(w.start_at)),
-            ("END", when(w.end())),
-            ("LEFT", w.left(now)),
+            ("END", when(end(w))),
+            ("LEFT", left(w, now)),
             ("CONTACT", w.contact.clone()),
             ("ENGINEERS", engineers(w)),
             ("OPENED BY", opened_by(w)),
@@ -180,15 +159,15 @@ fn windows_table(rows: &[WindowRow], services: &HashMap<i64, &ServiceRow>) -> Ta
     .empty("no windows")
 }
 
-fn window_fields(w: &WindowRow) -> String {
+fn window_fields(w: &Window) -> String {
     let now = OffsetDateTime::now_utc();
     let mut f = vec![
         ("WINDOW", w.id.to_string()),
         ("CONNECTION", w.service_connection_id.to_string()),
-        ("STATE", w.state.clone()),
+        ("STATE", w.state.as_str().to_string()),
         ("START", when(w.start_at)),
-        ("END", when(w.end())),
-        ("LEFT", w.left(now)),
+        ("END", when(end(w))),
+        ("LEFT", left(w, now)),
         ("CONTACT", w.contact.clone()),
         ("ENGINEERS", engineers(w)),
         ("OPENED BY", opened_by(w)),
@@ -199,9 +178,14 @@ fn window_fields(w: &WindowRow) -> String {
     fields(&f)
 }
 
-fn print_one(v: &Value, out: OutputArgs) -> Result<()> {
-    let w: WindowRow = typed(v)?;
-    out.print(v, |_| window_fields(&w))
+fn print_one(w: &Window, out: OutputArgs) -> Result<()> {
+    out.print_answer(w, window_fields)
+}
+
+/// `t` in UTC to the second, as the hub is sent times.
+fn to_second(t: OffsetDateTime) -> OffsetDateTime {
+    let t = t.to_offset(UtcOffset::UTC);
+    t.replace_nanosecond(0).unwrap_or(t)
 }
 
 /// The body of an open or reserve request.
@@ -211,22 +195,14 @@ fn open_body(
     until: Option<OffsetDateTime>,
     hours: Option<u32>,
     engineers: Vec<String>,
-) -> Value {
-    let mut b = Map::new();
-    if let Some(c) = contact {
-        b.insert("contact".into(), c.into());
+) -> OpenWindow {
+    OpenWindow {
+        contact: contact.unwrap_or_default(),
+        start: start.map(to_second),
+        end: until.map(to_second),
+        hours,
+        engineers,
     }
-    if let Some(s) = start {
-        b.insert("start".into(), when(s).into());
-    }
-    if let Some(e) = until {
-        b.insert("end".into(), when(e).into());
-    }
-    if let Some(h) = hours {
-        b.insert("hours".into(), h.into());
-    }
-    b.insert("engineers".into(), engineers.into());
-    Value::Object(b)
 }
 
 /// Runs one window verb.
@@ -242,10 +218,7 @@ pub async fn run(c: &ApiClient, cmd: WindowCmd) -> Result<()> {
         } => {
             let sc = service.resolve(c).await?;
             let body = open_body(contact, None, until, hours, engineers);
-            let v: Value = c
-                .post(&format!("/api/v1/service-connections/{sc}/windows"), &body)
-                .await?;
-            print_one(&v, out)
+            print_one(&c.open_window(sc, &body).await?, out)
         }
         WindowCmd::Reserve {
             service,
@@ -264,10 +237,7 @@ pub async fn run(c: &ApiClient, cmd: WindowCmd) -> Result<()> {
             }
             let sc = service.resolve(c).await?;
             let body = open_body(Some(contact), Some(start), until, hours, engineers);
-            let v: Value = c
-                .post(&format!("/api/v1/service-connections/{sc}/windows"), &body)
-                .await?;
-            print_one(&v, out)
+            print_one(&c.open_window(sc, &body).await?, out)
         }
         WindowCmd::Edit {
             id,
@@ -278,93 +248,61 @@ pub async fn run(c: &ApiClient, cmd: WindowCmd) -> Result<()> {
             any_engineer,
             out,
         } => {
-            let mut b = Map::new();
-            if let Some(e) = until {
-                b.insert("end".into(), when(e).into());
-            }
-            if let Some(s) = start {
-                b.insert("start".into(), when(s).into());
-            }
-            if let Some(ct) = contact {
-                b.insert("contact".into(), ct.into());
-            }
-            if any_engineer || !engineers.is_empty() {
-                b.insert("engineers".into(), engineers.into());
-            }
-            if b.is_empty() {
+            let b = EditWindow {
+                start: start.map(to_second),
+                end: until.map(to_second),
+                contact,
+                engineers: (any_engineer || !engineers.is_empty()).then_some(engineers),
+            };
+            if b.start.is_none() && b.end.is_none() && b.contact.is_none() && b.engineers.is_none()
+            {
                 bail!("nothing to change: give --until, --start, --contact, --engineer or --any-engineer");
             }
-            let v: Value = c
-                .patch(&format!("/api/v1/windows/{id}"), &Value::Object(b))
-                .await?;
-            print_one(&v, out)
+            print_one(&c.edit_window(id, &b).await?, out)
         }
-        WindowCmd::Close { id, out } => {
-            let v: Value = c
-                .post(&format!("/api/v1/windows/{id}/close"), &json!({}))
-                .await?;
-            print_one(&v, out)
-        }
+        WindowCmd::Close { id, out } => print_one(&c.close_window(id).await?, out),
         WindowCmd::List { service, all, out } => list(c, &service, all, out).await,
     }
 }
 
 async fn list(c: &ApiClient, service: &ServiceRef, all: bool, out: OutputArgs) -> Result<()> {
     // The service connections, to name each window's: the company's, or the one given by id.
-    let services: Vec<ServiceRow> = match (&service.company, service.id) {
-        (Some(co), _) => typed(
-            &c.get::<Value>(&format!(
-                "/api/v1/companies/{}/service-connections",
-                seg(co)
-            ))
-            .await?,
-        )?,
-        (None, Some(id)) => vec![typed(
-            &c.get::<Value>(&format!("/api/v1/service-connections/{id}"))
-                .await?,
-        )?],
+    let services: Vec<ServiceConnection> = match (&service.company, service.id) {
+        (Some(co), _) => c.list_service_connections(co).await?,
+        (None, Some(id)) => vec![c.get_service_connection(id).await?],
         (None, None) => Vec::new(),
     };
-    let by_id: HashMap<i64, &ServiceRow> = services.iter().map(|s| (s.id, s)).collect();
-    let mut raw: Vec<Value> = Vec::new();
+    let by_id: HashMap<i64, &ServiceConnection> = services.iter().map(|s| (s.id, s)).collect();
+    let mut rows: Vec<Window> = Vec::new();
     if service.given() {
         let sc = service.resolve(c).await?;
-        let v: Value = c
-            .get(&format!("/api/v1/service-connections/{sc}/windows"))
-            .await?;
-        raw.extend(v.as_array().cloned().unwrap_or_default());
+        rows.extend(c.list_windows(sc).await?);
     } else if let Some(co) = &service.company {
         if all {
             for s in &services {
-                let v: Value = c
-                    .get(&format!("/api/v1/service-connections/{}/windows", s.id))
-                    .await?;
-                raw.extend(v.as_array().cloned().unwrap_or_default());
+                rows.extend(c.list_windows(s.id).await?);
             }
         } else {
-            let v: Value = c
-                .get(&format!("/api/v1/companies/{}/windows", seg(co)))
-                .await?;
-            raw.extend(v.as_array().cloned().unwrap_or_default());
+            rows.extend(c.list_company_windows(co).await?);
         }
     } else {
         bail!("name a company (--company) or a service connection (its id, or --company, --system and --type)");
     }
     if !all {
-        raw.retain(|w| w["state"] != "closed");
+        rows.retain(|w| w.state != WindowState::Closed);
     }
-    let raw = Value::Array(raw);
-    let rows: Vec<WindowRow> = typed(&raw)?;
-    out.print(&raw, |_| windows_table(&rows, &by_id).to_string())
+    out.print_answer(&rows, |rows| windows_table(rows, &by_id).to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    fn row(state: &str, start: OffsetDateTime, end: OffsetDateTime) -> WindowRow {
-        WindowRow {
+    fn row(state: WindowState, start: OffsetDateTime, end: OffsetDateTime) -> Window {
+        Window {
             id: 1,
+            company_id: 3,
             service_connection_id: 2,
             start_at: start,
             end_at: end,
@@ -374,7 +312,9 @@ mod tests {
             opened_by: "admin".into(),
             engineers: vec![],
             independent: false,
-            state: state.into(),
+            created_at: start,
+            updated_at: start,
+            state,
         }
     }
 
@@ -382,22 +322,35 @@ mod tests {
     fn left_counts_to_the_end_or_to_the_start() {
         let now = OffsetDateTime::now_utc();
         let h = time::Duration::hours;
-        let open = row("open", now, now + h(8) - time::Duration::seconds(30));
-        assert_eq!(open.left(now), "7h 59m");
-        let reserved = row("reserved", now + h(24), now + h(32));
-        assert_eq!(reserved.left(now), "opens in 1d 0h 0m");
-        assert_eq!(row("closed", now, now).left(now), "-");
+        let open = row(
+            WindowState::Open,
+            now,
+            now + h(8) - time::Duration::seconds(30),
+        );
+        assert_eq!(left(&open, now), "7h 59m");
+        let reserved = row(WindowState::Reserved, now + h(24), now + h(32));
+        assert_eq!(left(&reserved, now), "opens in 1d 0h 0m");
+        assert_eq!(left(&row(WindowState::Closed, now, now), now), "-");
     }
 
     #[test]
     fn open_body_sends_only_what_was_given() {
+        let body = |b: OpenWindow| serde_json::to_value(b).unwrap();
         let b = open_body(Some("Ann".into()), None, None, Some(2), vec!["eve".into()]);
         assert_eq!(
-            b,
+            body(b),
             json!({"contact": "Ann", "hours": 2, "engineers": ["eve"]})
         );
-        // An engineer's independent opening leaves the contact to the hub.
+        // An engineer's independent opening leaves the contact (and the engineers: any) to
+        // the hub.
         let b = open_body(None, None, None, None, vec![]);
-        assert_eq!(b, json!({"engineers": []}));
+        assert_eq!(body(b), json!({}));
+        // Times go in UTC, to the second.
+        let start = parse_time("2025-03-01T10:00:00.123+02:00").unwrap();
+        let b = open_body(Some("Ann".into()), Some(start), None, None, vec![]);
+        assert_eq!(
+            body(b),
+            json!({"contact": "Ann", "start": "2025-03-01T08:00:00Z"})
+        );
     }
 }

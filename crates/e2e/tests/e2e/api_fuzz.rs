@@ -11,7 +11,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use portcullis_client::requests::{NewServiceConnection, OpenWindow};
+use portcullis_client::requests::{NewServiceConnection, NewUser, OpenWindow};
+use portcullis_domain::authz::Role;
 use portcullis_test_support::TestHub;
 use serde_json::{json, Value};
 
@@ -164,7 +165,7 @@ async fn some_data(hub: &TestHub) -> String {
         )
         .await
         .unwrap();
-    hub.user_with_token(json!({"company": "acme", "name": "carol", "role": "company_admin"}))
+    hub.user_with_token(NewUser::new("carol", Role::CompanyAdmin).in_company("acme"))
         .await
         .1
 }

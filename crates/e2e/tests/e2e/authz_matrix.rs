@@ -22,7 +22,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use portcullis_client::requests::NewUser;
 use portcullis_client::ApiClient;
+use portcullis_domain::authz::{Authorization, Role};
 use portcullis_test_support::clients::{socks5_connect, Socks5Outcome};
 use portcullis_test_support::TestHub;
 use serde_json::{json, Value};
@@ -415,7 +417,7 @@ async fn objects(hub: &TestHub, company: &str, location: &str, tech: &str) -> Ob
         json!({"contact": "Bob"}),
     )
     .await;
-    hub.user_with_token(json!({"company": company, "name": tech, "role": "technical"}))
+    hub.user_with_token(NewUser::new(tech, Role::Technical).in_company(company))
         .await;
     let grant = post(
         format!("/api/v1/service-connections/{}/grants", sc["id"]),
@@ -473,20 +475,21 @@ async fn world() -> World {
         user_id: admin_id,
         api: hub.client(&admin_token),
     }];
+    let authorized = |name: &str, a: Authorization| NewUser {
+        authorizations: [a].into_iter().collect(),
+        ..NewUser::new(name, Role::CompanyUser).in_company("acme")
+    };
     let bodies = [
-        json!({"name": "se", "role": "support_engineer"}),
-        json!({"name": "auditor", "role": "auditor"}),
-        json!({"name": "auditor-a", "company": "acme", "role": "auditor"}),
-        json!({"name": "admin-a", "company": "acme", "role": "company_admin"}),
-        json!({"name": "user-a", "company": "acme", "role": "company_user"}),
-        json!({"name": "opener-a", "company": "acme", "role": "company_user",
-               "authorizations": ["open_service_connections"]}),
-        json!({"name": "sysdata-a", "company": "acme", "role": "company_user",
-               "authorizations": ["maintain_system_data"]}),
-        json!({"name": "access-a", "company": "acme", "role": "company_user",
-               "authorizations": ["maintain_access_data"]}),
-        json!({"name": "bot-a", "company": "acme", "role": "technical"}),
-        json!({"name": "admin-b", "company": "globex", "role": "company_admin"}),
+        NewUser::new("se", Role::SupportEngineer),
+        NewUser::new("auditor", Role::Auditor),
+        NewUser::new("auditor-a", Role::Auditor).in_company("acme"),
+        NewUser::new("admin-a", Role::CompanyAdmin).in_company("acme"),
+        NewUser::new("user-a", Role::CompanyUser).in_company("acme"),
+        authorized("opener-a", Authorization::OpenServiceConnections),
+        authorized("sysdata-a", Authorization::MaintainSystemData),
+        authorized("access-a", Authorization::MaintainAccessData),
+        NewUser::new("bot-a", Role::Technical).in_company("acme"),
+        NewUser::new("admin-b", Role::CompanyAdmin).in_company("globex"),
     ];
     for (label, body) in COLUMNS[1..].iter().zip(bodies) {
         let (user_id, token) = hub.user_with_token(body).await;

@@ -7,8 +7,9 @@
 
 use std::time::Duration;
 
-use portcullis_client::requests::OpenWindow;
+use portcullis_client::requests::{NewUser, OpenWindow};
 use portcullis_client::ClientError;
+use portcullis_domain::authz::Role;
 use portcullis_store::{NewApiToken, TokenScope};
 use portcullis_test_support::clients::{
     echo_round_trip, http_connect, socks5_connect, Socks5Outcome,
@@ -173,7 +174,7 @@ async fn an_engineer_gets_one_for_an_hour_or_as_long_as_asked_within_12_hours() 
     // Dialog users of a company get one too; a technical user gets none.
     let (_, carol) = w
         .hub
-        .user_with_token(json!({"company": "acme", "name": "carol", "role": "company_user"}))
+        .user_with_token(NewUser::new("carol", Role::CompanyUser).in_company("acme"))
         .await;
     let v = create(&w.hub, &carol, json!({})).await.unwrap();
     assert_eq!(v["user"], "carol");
@@ -371,7 +372,7 @@ async fn it_is_listed_with_its_users_tokens_and_revoked_like_any_token() {
     // A company user's route password shows in the company's token list, with its scope.
     let (_, carol) = w
         .hub
-        .user_with_token(json!({"company": "acme", "name": "carol", "role": "company_user"}))
+        .user_with_token(NewUser::new("carol", Role::CompanyUser).in_company("acme"))
         .await;
     let c = create(&w.hub, &carol, json!({"ttl_minutes": 10}))
         .await
