@@ -110,6 +110,13 @@ impl ApiClient {
         self.post(&format!("/api/v1/users/{id}/tokens"), body).await
     }
 
+    /// `POST /users/{id}/password`: sets a user's portal password (a generated one-time
+    /// password unless `body` chooses one).
+    pub async fn set_user_password(&self, id: Id, body: &SetPassword) -> Result<PasswordSet> {
+        self.post(&format!("/api/v1/users/{id}/password"), body)
+            .await
+    }
+
     /// `POST /route-passwords`: a short-lived connection password for the caller.
     pub async fn create_route_password(
         &self,

@@ -90,6 +90,17 @@ pub struct NewUserToken {
     pub no_expiry: bool,
 }
 
+/// `POST /users/{id}/password`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SetPassword {
+    /// The password to set; `None`: a generated one-time password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Whether the next sign-in must change it (the hub's default: true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub must_change: Option<bool>,
+}
+
 /// `POST /route-passwords`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct NewRoutePassword {

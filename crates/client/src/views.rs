@@ -75,6 +75,16 @@ pub struct IssuedToken {
     pub expires_at: Option<OffsetDateTime>,
 }
 
+/// `POST /users/{id}/password`: the user's portal password, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordSet {
+    pub user: User,
+    /// The password now set (generated, or the one chosen).
+    pub password: Secret<String>,
+    /// Whether the user's next sign-in must change it.
+    pub must_change: bool,
+}
+
 /// `POST /route-passwords`: a short-lived connection password of the caller, shown once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuedRoutePassword {
@@ -94,6 +104,8 @@ pub enum TokenScope {
     Api,
     /// A route password: a connection password only.
     Route,
+    /// A signed-in browser's session credential: the portal only.
+    Portal,
 }
 
 /// A token as lists show it (never its secret).
@@ -117,6 +129,9 @@ pub struct ApiToken {
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
     pub scope: TokenScope,
+    /// Last recorded use (portal sessions: for their idle timeout).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
 }
 
 /// `POST /tokens/{id}/revoke`.

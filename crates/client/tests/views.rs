@@ -5,7 +5,7 @@
 
 use portcullis_client::requests::{
     AuditQuery, ConnTypeDef, NewRoutePassword, NewServiceConnection, NewUser, NewUserToken,
-    OpenWindow, ServiceQuery, SystemQuery,
+    OpenWindow, ServiceQuery, SetPassword, SystemQuery,
 };
 use portcullis_client::views::*;
 use portcullis_client::{ApiClient, StatusCode};
@@ -129,6 +129,12 @@ async fn every_view_reads_and_writes_back_a_real_answer() {
             ..NewUserToken::default()
         })
         .unwrap(),
+    )
+    .await;
+    let _: PasswordSet = post(
+        admin,
+        &format!("/api/v1/users/{}/password", alice.id),
+        serde_json::to_value(SetPassword::default()).unwrap(),
     )
     .await;
     let carol: User = post(

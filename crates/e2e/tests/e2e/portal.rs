@@ -5,10 +5,9 @@
 
 use std::path::PathBuf;
 
-use portcullis_client::requests::{NewServiceConnection, NewUser};
+use portcullis_client::requests::{NewServiceConnection, NewUser, SetPassword};
 use portcullis_domain::authz::{Authorization, Role};
 use portcullis_test_support::TestHub;
-use serde_json::{json, Value};
 
 /// One browser-like client: curl with its own cookie jar.
 pub struct Curl {
@@ -158,17 +157,19 @@ pub async fn user_with_password(
     new.authorizations = authorizations.iter().copied().collect();
     let user = maker.create_user(&new).await.expect("create user");
     let body = if must_change {
-        json!({})
+        SetPassword::default()
     } else {
-        json!({"password": "Orchid-Lantern-2026!", "must_change": false})
+        SetPassword {
+            password: Some("Orchid-Lantern-2026!".into()),
+            must_change: Some(false),
+        }
     };
-    let (status, v): (_, Value) = maker
-        .post_raw(&format!("/api/v1/users/{}/password", user.id), &body)
+    let set = maker
+        .set_user_password(user.id, &body)
         .await
-        .unwrap();
-    assert_eq!(status.as_u16(), 200, "{v}");
-    assert_eq!(v["must_change"], must_change);
-    (user.id, v["password"].as_str().unwrap().to_string())
+        .expect("set the password");
+    assert_eq!(set.must_change, must_change);
+    (user.id, set.password.into_inner())
 }
 
 /// acme with system PRD and one service connection; returns the hub and the system id.
