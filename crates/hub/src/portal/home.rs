@@ -45,7 +45,7 @@ pub async fn page(AxState(st): AxState<State>, s: Signed) -> Response {
     render::page(
         StatusCode::OK,
         &HomePage {
-            chrome: Chrome::of(&s, "home"),
+            chrome: s.chrome("home"),
             summary,
             companies,
         },

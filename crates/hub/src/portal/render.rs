@@ -26,17 +26,6 @@ impl Chrome {
     pub fn version(&self) -> &'static str {
         env!("CARGO_PKG_VERSION")
     }
-
-    /// The chrome of a signed-in page.
-    pub fn of(s: &super::session::Signed, current: &'static str) -> Chrome {
-        Chrome {
-            user: s.principal.user_name.clone(),
-            role: role_label(s.principal.role).to_string(),
-            csrf: s.csrf.clone(),
-            current,
-            customer: s.principal.company_id.is_some(),
-        }
-    }
 }
 
 /// A role as people read it.

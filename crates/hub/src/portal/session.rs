@@ -72,6 +72,18 @@ pub struct Signed {
 }
 
 impl Signed {
+    /// The page chrome for this session, with `current` the navigation entry shown as
+    /// current.
+    pub fn chrome(&self, current: &'static str) -> render::Chrome {
+        render::Chrome {
+            user: self.principal.user_name.clone(),
+            role: render::role_label(self.principal.role).to_string(),
+            csrf: self.csrf.clone(),
+            current,
+            customer: self.principal.company_id.is_some(),
+        }
+    }
+
     /// The caller for operations.
     pub fn caller(&self) -> crate::ops::Caller<'_> {
         crate::ops::Caller {

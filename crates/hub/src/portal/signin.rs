@@ -124,7 +124,7 @@ async fn password_page(
     render::page(
         status,
         &PasswordPage {
-            chrome: Chrome::of(s, ""),
+            chrome: s.chrome(""),
             forced,
             min_len: MIN_LEN,
             error,

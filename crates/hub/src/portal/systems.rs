@@ -74,7 +74,7 @@ pub async fn list(AxState(st): AxState<State>, s: Signed, Query(q): Query<ListQu
     render::page(
         status,
         &ListPage {
-            chrome: Chrome::of(&s, "systems"),
+            chrome: s.chrome("systems"),
             q,
             systems,
             error,
@@ -231,7 +231,7 @@ async fn system_page(
     Ok(render::page(
         status,
         &SystemPage {
-            chrome: Chrome::of(s, "systems"),
+            chrome: s.chrome("systems"),
             sys: view,
             rows,
             counts,
