@@ -223,15 +223,19 @@ pub async fn change_password(
         me.company_id,
         AuditAction::UserPasswordChanged,
         &me.user_name,
-        serde_json::json!({"sessions_ended": revoked}),
+        serde_json::json!({"sessions_ended": &revoked}),
     ))
     .await?;
-    let changes: Vec<Change> = revoked
-        .into_iter()
-        .map(|token| Change::TokenRevoked { token })
-        .collect();
-    super::commit(st, tx, &changes).await?;
+    super::commit(st, tx, &token_cuts(&revoked)).await?;
     Ok(())
+}
+
+/// The changes that revoking portal credentials `revoked` makes (their caches forgotten).
+fn token_cuts(revoked: &[Id]) -> Vec<Change> {
+    revoked
+        .iter()
+        .map(|&token| Change::TokenRevoked { token })
+        .collect()
 }
 
 /// Whether the signed-in user must still change his password (an admin set it).
@@ -308,13 +312,9 @@ pub async fn set_password(
         user.company_id,
         AuditAction::UserPasswordSet,
         &user.name,
-        serde_json::json!({"must_change": setting.must_change, "sessions_ended": revoked}),
+        serde_json::json!({"must_change": setting.must_change, "sessions_ended": &revoked}),
     ))
     .await?;
-    let changes: Vec<Change> = revoked
-        .into_iter()
-        .map(|token| Change::TokenRevoked { token })
-        .collect();
-    super::commit(st, tx, &changes).await?;
+    super::commit(st, tx, &token_cuts(&revoked)).await?;
     Ok(one_time)
 }
