@@ -115,7 +115,8 @@ impl AuditEvent {
 }
 
 /// Which audit events to list. Results are ordered by `seq`, oldest first, so paging
-/// forward is `after_seq = last seen seq`.
+/// forward is `after_seq = last seen seq`; with [`newest_first`](Self::newest_first), newest
+/// first, so paging back is `before_seq = last seen seq`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditFilter {
     /// Only events about this company.
@@ -126,6 +127,21 @@ pub struct AuditFilter {
     pub action_prefix: Option<String>,
     /// Only events with `seq` greater than this.
     pub after_seq: Option<i64>,
+    /// Only events with `seq` less than this.
+    #[serde(default)]
+    pub before_seq: Option<i64>,
+    /// Only events by exactly this actor (e.g. `"user:anna"`).
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// Only events at or after this time (millisecond precision, as stored).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub since: Option<OffsetDateTime>,
+    /// Only events before this time (millisecond precision, as stored).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub until: Option<OffsetDateTime>,
+    /// Newest (highest `seq`) first instead of oldest first.
+    #[serde(default)]
+    pub newest_first: bool,
     /// At most this many events; capped at [`MAX_AUDIT_LIMIT`]. Zero returns nothing.
     pub limit: u32,
 }
@@ -144,6 +160,11 @@ impl Default for AuditFilter {
             company_id: None,
             action_prefix: None,
             after_seq: None,
+            before_seq: None,
+            actor: None,
+            since: None,
+            until: None,
+            newest_first: false,
             limit: 100,
         }
     }

@@ -255,6 +255,52 @@ pub(super) async fn filters(store: &dyn Store, run: &Run) {
     let first = mine[0].seq;
     assert_eq!(seqs, [first, first + 1, first + 2, first + 3]);
     assert_linked(&unfiltered);
+
+    let mine_where = |f: AuditFilter| async move {
+        store
+            .list_audit(&AuditFilter {
+                company_id: Some(c.id),
+                ..f
+            })
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        mine_where(AuditFilter {
+            newest_first: true,
+            before_seq: Some(mine[4].seq),
+            limit: 2,
+            ..AuditFilter::default()
+        })
+        .await,
+        vec![mine[3].clone(), mine[2].clone()],
+        "newest first; before_seq is exclusive, limit applies"
+    );
+    assert_eq!(
+        mine_where(AuditFilter {
+            since: Some(mine[1].at),
+            until: Some(mine[3].at),
+            ..AuditFilter::default()
+        })
+        .await,
+        vec![mine[1].clone(), mine[2].clone()],
+        "since is inclusive, until exclusive"
+    );
+    assert_eq!(
+        mine_where(AuditFilter {
+            actor: Some(mine[0].actor.clone()),
+            ..AuditFilter::default()
+        })
+        .await,
+        mine,
+        "actor matches exactly"
+    );
+    assert!(mine_where(AuditFilter {
+        actor: Some(format!("{}x", mine[0].actor)),
+        ..AuditFilter::default()
+    })
+    .await
+    .is_empty());
 }
 
 /// Checks the events of `company_id` after `n` concurrent appends: all present, consecutive,

@@ -127,7 +127,23 @@ pub(super) async fn list_audit(
     if let Some(after) = f.after_seq {
         q.push(" AND seq > ").push_bind(after);
     }
-    q.push(" ORDER BY seq LIMIT ")
+    if let Some(before) = f.before_seq {
+        q.push(" AND seq < ").push_bind(before);
+    }
+    if let Some(actor) = &f.actor {
+        q.push(" AND actor = ").push_bind(actor.clone());
+    }
+    if let Some(since) = f.since {
+        q.push(" AND at >= ").push_bind(to_unix_millis(since));
+    }
+    if let Some(until) = f.until {
+        q.push(" AND at < ").push_bind(to_unix_millis(until));
+    }
+    q.push(if f.newest_first {
+        " ORDER BY seq DESC LIMIT "
+    } else {
+        " ORDER BY seq LIMIT "
+    })
         .push_bind(i64::from(f.effective_limit()));
     let rows: Vec<AuditRow> = q.build_query_as().fetch_all(pool).await?;
     convert_all(rows)
