@@ -257,6 +257,7 @@ pub async fn list_audit(
         action: q.action,
         after: q.after,
         limit: q.limit,
+        ..ops::audit::ListFilter::default()
     };
     Ok(Json(ops::audit::list(&st, &permit, &scope, filter).await?))
 }

@@ -91,6 +91,12 @@ pub async fn export(
         to_seq: q.to_seq,
     };
     let export = ops::audit::export(&st, by, &permit, &scope, req).await?;
+    Ok(export_response(&st, export))
+}
+
+/// The response that streams `export` (decided on and recorded by [`ops::audit::export`]):
+/// the API's `GET /audit/export` and the portal's `/audit/export.jsonl`.
+pub(crate) fn export_response(st: &State, export: ops::audit::Export) -> Response {
     let filter = &export.header.filter;
     let pages = Pages {
         store: st.store.clone(),
@@ -99,6 +105,7 @@ pub async fn export(
             action_prefix: filter.action.clone(),
             after_seq: Some(filter.from_seq - 1),
             limit: MAX_AUDIT_LIMIT,
+            ..AuditFilter::default()
         },
         to_seq: filter.to_seq,
         header: Some(export.header),
@@ -110,7 +117,7 @@ pub async fn export(
         let chunk = pages.next_chunk().await?;
         Some((chunk, pages))
     });
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, NDJSON.to_string()),
             (header::CACHE_CONTROL, "no-store".to_string()),
@@ -121,7 +128,7 @@ pub async fn export(
         ],
         HttpBody::from_stream(body),
     )
-        .into_response())
+        .into_response()
 }
 
 /// The export body, produced one store page at a time.

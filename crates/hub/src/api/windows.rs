@@ -79,6 +79,7 @@ pub async fn open_window(
         end: b.end,
         hours: b.hours,
         engineers: b.engineers,
+        reservation: false,
     };
     let w = windows::open(&st, by, &permit, sc, req).await?;
     Ok((StatusCode::CREATED, Json(view(w))))

@@ -74,6 +74,14 @@ pub async fn scope(
     Ok((Scope::Company(c), permit))
 }
 
+/// Whether `p` may read any audit events (his company's, or every company's): whether the
+/// portal offers him the audit list. [`scope`] decides which.
+pub fn may_read(p: &Principal) -> bool {
+    access::vendor_permit(p, Op::ReadAudit).is_ok()
+        || p.company_id
+            .is_some_and(|c| access::permit(p, Op::ReadAudit, c, "company").is_ok())
+}
+
 /// Which events a list asks for, within its scope.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
@@ -81,6 +89,16 @@ pub struct ListFilter {
     pub action: Option<String>,
     /// Only events after this sequence number.
     pub after: Option<i64>,
+    /// Only events before this sequence number (paging back through a newest-first list).
+    pub before: Option<i64>,
+    /// Only events by exactly this actor (e.g. `user:anna`).
+    pub actor: Option<String>,
+    /// Only events at or after this time.
+    pub since: Option<OffsetDateTime>,
+    /// Only events before this time.
+    pub until: Option<OffsetDateTime>,
+    /// Newest first instead of oldest first.
+    pub newest_first: bool,
     /// At most this many (100 when `None`; the store caps it).
     pub limit: Option<u32>,
 }
@@ -97,6 +115,11 @@ pub async fn list(
         company_id: scope.company_id(),
         action_prefix: filter.action,
         after_seq: filter.after,
+        before_seq: filter.before,
+        actor: filter.actor,
+        since: filter.since,
+        until: filter.until,
+        newest_first: filter.newest_first,
         limit: filter.limit.unwrap_or(100),
     };
     Ok(st.store.list_audit(&f).await?)

@@ -144,7 +144,7 @@ pub(super) async fn list_audit(
     } else {
         " ORDER BY seq LIMIT "
     })
-        .push_bind(i64::from(f.effective_limit()));
+    .push_bind(i64::from(f.effective_limit()));
     let rows: Vec<AuditRow> = q.build_query_as().fetch_all(pool).await?;
     convert_all(rows)
 }
