@@ -17,8 +17,14 @@
 //! - [`render`]: turning templates and operation errors into responses.
 //! - [`signin`]: sign-in, the forced password change, sign-out.
 //! - [`home`]: the home page with the open-connection KPI.
-//! - [`systems`]: the systems list, a system's page, opening and closing windows.
+//! - [`systems`]: the systems list, a system's page, opening, reserving, editing and closing
+//!   windows.
+//! - [`audit`]: a system's log book, the audit list, its CSV download, the JSON Lines export
+//!   and the chain check.
+//! - [`form`]: reading form fields (UTC times, hours, names).
 
+pub mod audit;
+pub mod form;
 pub mod home;
 pub mod render;
 pub mod session;
@@ -51,7 +57,17 @@ pub fn routes() -> Router<State> {
         .route("/systems", get(systems::list))
         .route("/systems/{id}", get(systems::page))
         .route("/service-connections/{id}/open", post(systems::open_window))
+        .route(
+            "/service-connections/{id}/reserve",
+            post(systems::reserve_window),
+        )
+        .route("/windows/{id}/edit", post(systems::edit_window))
         .route("/windows/{id}/close", post(systems::close_window))
+        .route("/systems/{id}/logbook", get(audit::logbook))
+        .route("/audit", get(audit::list))
+        .route("/audit.csv", get(audit::csv))
+        .route("/audit/export.jsonl", get(audit::export))
+        .route("/audit/verify", post(audit::verify))
         .route("/assets/{file}", get(asset))
         .layer(axum::middleware::from_fn(security_headers))
 }

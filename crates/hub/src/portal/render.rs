@@ -15,10 +15,12 @@ pub struct Chrome {
     pub role: String,
     /// The CSRF token of the sign-out form.
     pub csrf: String,
-    /// Which navigation entry is current (`home`, `systems`).
+    /// Which navigation entry is current (`home`, `systems`, `audit`).
     pub current: &'static str,
     /// Whether the user belongs to a customer company (the customer side's navigation).
     pub customer: bool,
+    /// Whether the user may read audit events (the "Audit" entry).
+    pub audit: bool,
 }
 
 impl Chrome {

@@ -81,6 +81,7 @@ impl Signed {
             csrf: self.csrf.clone(),
             current,
             customer: self.principal.company_id.is_some(),
+            audit: crate::ops::audit::may_read(&self.principal),
         }
     }
 

@@ -11,12 +11,14 @@ use portcullis_store::{Id, Window};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
+use super::form;
 use super::render::{self, when, Chrome};
 use super::session::{Posted, Signed};
 use crate::ops::systems::services::{self, ServiceQuery, ServiceView};
 use crate::ops::systems::{self, SystemQuery, SystemView};
 use crate::ops::{access, windows, OpError};
 use crate::state::State;
+use crate::windows::WindowEdit;
 
 /// The list's query string as a form sends it (empty fields are "any").
 #[derive(Debug, Default, Deserialize)]
@@ -106,18 +108,24 @@ struct SystemPage {
     counts: [(&'static str, usize); 3],
     filter: String,
     can_operate: bool,
+    /// Whether the viewer may edit windows and reserve (the API's `PATCH /windows/{id}`).
+    can_edit: bool,
+    /// Whether the viewer may read the system's log book.
+    can_read_logbook: bool,
     notice: Option<String>,
     error: Option<String>,
     /// The open form that was refused, to show again as it was filled in.
     retry: Option<Retry>,
 }
 
-/// A refused open form: which service connection, and what was typed.
+/// A refused form, to show again as it was filled in: which form (`open`, `reserve` or
+/// `edit`), the service connection (open, reserve) or window (edit) it was for, and what was
+/// typed.
 #[derive(Debug, Clone)]
 struct Retry {
-    service: Id,
-    contact: String,
-    hours: String,
+    form: &'static str,
+    key: Id,
+    fields: Vec<(&'static str, String)>,
 }
 
 impl SystemPage {
@@ -125,21 +133,30 @@ impl SystemPage {
         when(*t)
     }
 
-    /// The contact field's value for service connection `sc`.
-    fn contact_for(&self, sc: &Id) -> &str {
+    /// Whether the refused form is `form` for `key` (its `<details>` is shown open).
+    fn retried(&self, form: &str, key: &Id) -> bool {
+        self.retry
+            .as_ref()
+            .is_some_and(|r| r.form == form && r.key == *key)
+    }
+
+    /// The value of `field` in form `form` for `key`: as typed when that form was refused,
+    /// else `default`.
+    fn typed(&self, form: &str, key: &Id, field: &str, default: &str) -> String {
         match &self.retry {
-            Some(r) if r.service == *sc => &r.contact,
-            _ => "",
+            Some(r) if r.form == form && r.key == *key => r
+                .fields
+                .iter()
+                .find(|(k, _)| *k == field)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
+            _ => default.to_string(),
         }
     }
 
-    /// The hours field's value for service connection `sc` (8 unless a refused form said
-    /// otherwise).
-    fn hours_for(&self, sc: &Id) -> &str {
-        match &self.retry {
-            Some(r) if r.service == *sc => &r.hours,
-            _ => "8",
-        }
+    /// A window's engineers as the edit form shows them.
+    fn engineers_of(&self, w: &Window) -> String {
+        w.engineers.join(", ")
     }
 }
 
@@ -162,6 +179,8 @@ pub async fn page(
     let notice = match q.done.as_str() {
         "opened" => Some("The connection is open.".to_string()),
         "closed" => Some("The connection is closed.".to_string()),
+        "edited" => Some("The window is changed.".to_string()),
+        "reserved" => Some("The window is reserved.".to_string()),
         _ => None,
     };
     match system_page(&st, &s, id, &q.state, notice, None, None).await {
@@ -224,6 +243,15 @@ async fn system_page(
     .is_ok()
         && (windows::op(&s.principal) == Op::OperateConnections
             || view.system.data.allow_independent_opening);
+    let can_edit = access::permit(
+        &s.principal,
+        Op::OperateConnections,
+        sys.company_id,
+        "system",
+    )
+    .is_ok();
+    let can_read_logbook =
+        access::permit(&s.principal, Op::ReadLogBook, sys.company_id, "system").is_ok();
     let (status, error) = match error {
         Some((st, text)) => (st, Some(text)),
         None => (StatusCode::OK, None),
@@ -237,6 +265,8 @@ async fn system_page(
             counts,
             filter: filter.to_string(),
             can_operate,
+            can_edit,
+            can_read_logbook,
             notice,
             error,
             retry,
@@ -252,6 +282,9 @@ pub struct OpenForm {
     /// Hours from now (8 when empty).
     #[serde(default)]
     hours: String,
+    /// Comma-separated user names (empty: any support engineer).
+    #[serde(default)]
+    engineers: String,
 }
 
 /// `POST /service-connections/{id}/open`
@@ -262,35 +295,181 @@ pub async fn open_window(
 ) -> Response {
     let s = &posted.signed;
     let f = posted.form;
-    let service = match access::service(&st, &s.principal, sc, windows::op(&s.principal)).await {
-        Ok((svc, permit)) => (svc, permit),
-        Err(e) => return render::op_error(&e),
-    };
-    let (svc, permit) = service;
+    let (svc, permit) =
+        match access::service(&st, &s.principal, sc, windows::op(&s.principal)).await {
+            Ok(x) => x,
+            Err(e) => return render::op_error(&e),
+        };
     let retry = Retry {
-        service: sc,
-        contact: f.contact.clone(),
-        hours: f.hours.clone(),
+        form: "open",
+        key: sc,
+        fields: vec![
+            ("contact", f.contact.clone()),
+            ("hours", f.hours.clone()),
+            ("engineers", f.engineers.clone()),
+        ],
     };
-    let hours = match f.hours.trim() {
-        "" => None,
-        h => match h.parse::<u32>() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                let e = OpError::invalid("hours: a whole number of hours, e.g. 8");
-                return back(&st, s, svc.system_id, &e, Some(retry)).await;
-            }
-        },
+    let hours = match form::hours("hours", &f.hours) {
+        Ok(h) => h,
+        Err(e) => return back(&st, s, svc.system_id, &e, Some(retry)).await,
     };
     let req = windows::OpenRequest {
         contact: f.contact,
         hours,
+        engineers: form::names(&f.engineers),
         ..windows::OpenRequest::default()
     };
     match windows::open(&st, s.caller(), &permit, sc, req).await {
         Ok(_) => Redirect::to(&format!("/systems/{}?done=opened", svc.system_id)).into_response(),
         Err(e) => back(&st, s, svc.system_id, &e, Some(retry)).await,
     }
+}
+
+/// The reserve form's fields.
+#[derive(Debug, Deserialize)]
+pub struct ReserveForm {
+    /// Start, UTC, `YYYY-MM-DDTHH:MM`.
+    #[serde(default)]
+    start: String,
+    /// End, UTC (empty: 8 hours after the start).
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    contact: String,
+    /// Comma-separated user names (empty: any support engineer).
+    #[serde(default)]
+    engineers: String,
+}
+
+/// `POST /service-connections/{id}/reserve`: a window that opens later (the API's
+/// `POST /service-connections/{id}/windows` with a `start`).
+pub async fn reserve_window(
+    AxState(st): AxState<State>,
+    Path(sc): Path<Id>,
+    posted: Posted<ReserveForm>,
+) -> Response {
+    let s = &posted.signed;
+    let f = posted.form;
+    let (svc, permit) =
+        match access::service(&st, &s.principal, sc, windows::op(&s.principal)).await {
+            Ok(x) => x,
+            Err(e) => return render::op_error(&e),
+        };
+    let retry = Retry {
+        form: "reserve",
+        key: sc,
+        fields: vec![
+            ("start", f.start.clone()),
+            ("end", f.end.clone()),
+            ("contact", f.contact.clone()),
+            ("engineers", f.engineers.clone()),
+        ],
+    };
+    let times = form::utc_time("start", &f.start)
+        .and_then(|start| Ok((start, form::utc_time("end", &f.end)?)));
+    let (start, end) = match times {
+        Ok(t) => t,
+        Err(e) => return back(&st, s, svc.system_id, &e, Some(retry)).await,
+    };
+    let req = windows::OpenRequest {
+        contact: f.contact,
+        start,
+        end,
+        hours: None,
+        engineers: form::names(&f.engineers),
+        reservation: true,
+    };
+    match windows::open(&st, s.caller(), &permit, sc, req).await {
+        Ok(_) => Redirect::to(&format!("/systems/{}?done=reserved", svc.system_id)).into_response(),
+        Err(e) => back(&st, s, svc.system_id, &e, Some(retry)).await,
+    }
+}
+
+/// The edit form's fields.
+#[derive(Debug, Deserialize)]
+pub struct EditForm {
+    /// New end, UTC (empty: unchanged, or `extend`).
+    #[serde(default)]
+    end: String,
+    /// Alternative to `end`: hours added to the current end.
+    #[serde(default)]
+    extend: String,
+    #[serde(default)]
+    contact: String,
+    /// Comma-separated user names (empty: any support engineer).
+    #[serde(default)]
+    engineers: String,
+}
+
+/// `POST /windows/{id}/edit`: a new end, contact or engineers (the API's
+/// `PATCH /windows/{id}`).
+pub async fn edit_window(
+    AxState(st): AxState<State>,
+    Path(id): Path<Id>,
+    posted: Posted<EditForm>,
+) -> Response {
+    let s = &posted.signed;
+    let f = posted.form;
+    let (w, permit) = match access::window(&st, &s.principal, id, Op::OperateConnections).await {
+        Ok(x) => x,
+        Err(e) => return render::op_error(&e),
+    };
+    let system = match system_of(&st, w.service_connection_id).await {
+        Ok(x) => x,
+        Err(e) => return render::op_error(&e),
+    };
+    let retry = Retry {
+        form: "edit",
+        key: id,
+        fields: vec![
+            ("end", f.end.clone()),
+            ("extend", f.extend.clone()),
+            ("contact", f.contact.clone()),
+            ("engineers", f.engineers.clone()),
+        ],
+    };
+    let end = match new_end(&w, &f.end, &f.extend) {
+        Ok(e) => e,
+        Err(e) => return back(&st, s, system, &e, Some(retry)).await,
+    };
+    let edit = WindowEdit {
+        start: None,
+        end,
+        contact: Some(f.contact),
+        engineers: Some(form::names(&f.engineers)),
+    };
+    match windows::edit(&st, s.caller(), &permit, id, edit).await {
+        Ok(_) => Redirect::to(&format!("/systems/{system}?done=edited")).into_response(),
+        Err(e) => back(&st, s, system, &e, Some(retry)).await,
+    }
+}
+
+/// The end the edit form asks for: the typed time, or the current end plus the typed hours.
+fn new_end(w: &Window, end: &str, extend: &str) -> Result<Option<OffsetDateTime>, OpError> {
+    let end = form::utc_time("end", end)?;
+    let extend = form::hours("extend", extend)?;
+    match (end, extend) {
+        (Some(_), Some(_)) => Err(OpError::invalid(
+            "give a new end or hours to extend by, not both",
+        )),
+        (Some(e), None) => Ok(Some(e)),
+        (None, Some(h)) => w
+            .end_at
+            .checked_add(time::Duration::hours(i64::from(h)))
+            .map(Some)
+            .ok_or_else(|| OpError::invalid("extend: too many hours")),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The system of service connection `sc`.
+async fn system_of(st: &State, sc: Id) -> Result<Id, OpError> {
+    Ok(st
+        .store
+        .get_service_connection(sc)
+        .await?
+        .ok_or(OpError::NotFound("service connection"))?
+        .system_id)
 }
 
 /// The close form has no fields but its CSRF token.
@@ -308,14 +487,9 @@ pub async fn close_window(
         Ok(x) => x,
         Err(e) => return render::op_error(&e),
     };
-    let system = match st
-        .store
-        .get_service_connection(w.service_connection_id)
-        .await
-    {
-        Ok(Some(sc)) => sc.system_id,
-        Ok(None) => return render::op_error(&OpError::NotFound("service connection")),
-        Err(e) => return render::op_error(&e.into()),
+    let system = match system_of(&st, w.service_connection_id).await {
+        Ok(x) => x,
+        Err(e) => return render::op_error(&e),
     };
     match windows::close(&st, s.caller(), &permit, id).await {
         Ok(_) => Redirect::to(&format!("/systems/{system}?done=closed")).into_response(),
@@ -323,8 +497,8 @@ pub async fn close_window(
     }
 }
 
-/// The system page again, with the refusal shown above it and a refused open form filled in
-/// as it was sent.
+/// The system page again, with the refusal shown above it and a refused form filled in as it
+/// was sent.
 async fn back(st: &State, s: &Signed, system: Id, e: &OpError, retry: Option<Retry>) -> Response {
     let shown = render::op_status(e);
     match system_page(st, s, system, "", None, Some(shown), retry).await {
