@@ -4,9 +4,13 @@
 //! It goes through the same doors a real installation does: the vendor admin creates the
 //! company and hands it over by making its first company admin; that admin (the customer)
 //! creates the connector, the demo system, its service connections, grants and windows over
-//! the HTTPS API, and the connector enrols with a one-time token. A second
-//! start on the same directory reuses all of it, and the same ports when they are free.
+//! the HTTPS API, and the connector enrols with a one-time token. The portal (on the API's
+//! address) gets demo users with passwords ([`PortalUser`]): a customer super administrator,
+//! a customer user without authorizations, the support engineer and a vendor admin. A second
+//! start on the same directory reuses all of it (the passwords too), and the same ports when
+//! they are free.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use portcullis_client::requests::{
-    NewServiceConnection, NewToken, NewUser, NewUserToken, OpenWindow, ServiceQuery, SystemData,
+    NewServiceConnection, NewToken, NewUser, NewUserToken, OpenWindow, ServiceQuery, SetPassword,
+    SystemData,
 };
 use portcullis_client::ApiClient;
 
@@ -62,7 +67,55 @@ pub struct Info {
     pub engineer_token: String,
     /// The demo system's service connections, as an engineer names them.
     pub services: Vec<ServiceInfo>,
+    /// The web portal and its demo sign-ins.
+    #[serde(default)]
+    pub portal: PortalInfo,
 }
+
+/// The web portal: where it is and who can sign in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PortalInfo {
+    /// The portal's address (the API's, `/`).
+    pub url: String,
+    /// Demo users with their passwords (no forced change).
+    pub users: Vec<PortalUser>,
+}
+
+/// A demo user of the portal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PortalUser {
+    /// User name to sign in with.
+    pub name: String,
+    /// Password (random, made for this quickstart directory, kept across restarts).
+    pub password: String,
+    /// Role (`company_admin`, `company_user`, `support_engineer`, `vendor_admin`).
+    pub role: Role,
+    /// The user's company; `None` for vendor users.
+    pub company: Option<String>,
+}
+
+/// The portal's demo users: name, role, company (`None`: a vendor user), what they show.
+pub const PORTAL_USERS: [(&str, Role, Option<&str>, &str); 4] = [
+    (
+        "demo-super",
+        Role::CompanyAdmin,
+        Some(COMPANY),
+        "customer super administrator",
+    ),
+    (
+        "demo-user",
+        Role::CompanyUser,
+        Some(COMPANY),
+        "customer user, no authorizations",
+    ),
+    ("engineer", Role::SupportEngineer, None, "support engineer"),
+    (
+        "vendor-admin",
+        Role::VendorAdmin,
+        None,
+        "vendor administrator",
+    ),
+];
 
 /// One service connection of the demo system.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,6 +155,9 @@ struct Saved {
     engineer_token: Option<String>,
     #[serde(default)]
     company_admin_token: Option<String>,
+    /// The portal demo users' passwords, by user name.
+    #[serde(default)]
+    portal_passwords: BTreeMap<String, String>,
 }
 
 /// A running quickstart.
@@ -266,10 +322,17 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
     }
 
     let services = seed_remote_connections(&company).await?;
+    let portal_users = portal_users(&admin, &company, &saved.portal_passwords)
+        .await
+        .context("cannot set up the portal's demo users")?;
 
     let info = Info {
         engineer_token: engineer_token.clone(),
         services,
+        portal: PortalInfo {
+            url: format!("{api_url}/"),
+            users: portal_users.clone(),
+        },
         api_url,
         ca_cert: ca_path,
         socks5: a.socks5.map(|s| s.to_string()).unwrap_or_default(),
@@ -307,6 +370,10 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         token: Some(token),
         engineer_token: Some(engineer_token),
         company_admin_token: Some(company_admin_token),
+        portal_passwords: portal_users
+            .into_iter()
+            .map(|u| (u.name, u.password))
+            .collect(),
     };
     write_private(&saved_path, &serde_json::to_string_pretty(&saved)?)?;
     Ok(Quickstart {
@@ -339,6 +406,55 @@ async fn user_token(
         ..NewUserToken::default()
     };
     Ok(admin.create_user_token(id, &body).await?.token.into_inner())
+}
+
+/// The portal's demo users ([`PORTAL_USERS`]), created if missing, each with a password set
+/// through the API without a forced change: the one saved for this directory, else a new
+/// random one. The demo company's admin makes its users, the vendor admin the vendor's (an
+/// admin never sets his own password, so the token users `admin` and `demo-admin` get none).
+async fn portal_users(
+    vendor: &ApiClient,
+    company: &ApiClient,
+    saved: &BTreeMap<String, String>,
+) -> Result<Vec<PortalUser>> {
+    let mut out = Vec::new();
+    for (name, role, in_company, _) in PORTAL_USERS {
+        let admin = if in_company.is_some() {
+            company
+        } else {
+            vendor
+        };
+        let users = crate::remote::user::list(admin, in_company).await?;
+        let id = match users.iter().find(|u| u.name == name) {
+            Some(u) => u.id,
+            None => {
+                let mut body = NewUser::new(name, role);
+                body.company = in_company.map(str::to_string);
+                admin.create_user(&body).await?.id
+            }
+        };
+        let password = match saved.get(name) {
+            Some(p) => p.clone(),
+            None => portcullis_hub::signin::password::generate()
+                .expose()
+                .to_string(),
+        };
+        let body = SetPassword {
+            password: Some(password.clone()),
+            must_change: Some(false),
+        };
+        admin
+            .set_user_password(id, &body)
+            .await
+            .with_context(|| format!("cannot set {name}'s portal password"))?;
+        out.push(PortalUser {
+            name: name.to_string(),
+            password,
+            role,
+            company: in_company.map(str::to_string),
+        });
+    }
+    Ok(out)
 }
 
 /// The demo system `DEM` with two service connections (the echo and the web back end), a
@@ -441,6 +557,8 @@ pub fn describe(info: &Info, dir: &Path) -> String {
          Engineer token  {eng}   (support engineer, windows open for 8 h)\n\
          Admin token     in {admin}   (vendor admin)\n\
          Company admin   in {company_admin}   (the demo company's admin: its windows, grants, users)\n\n\
+         Portal          {portal}   (sign in with a browser that trusts the CA)\n\
+         {portal_users}\n\
          Try:\n\
          \x20 curl --proxy socks5h://{loc}:{token}@{socks} http://web.demo/\n\
          \x20 curl --proxy socks5h://engineer:{eng}@{socks} http://{web_entry}/\n\
@@ -455,6 +573,8 @@ pub fn describe(info: &Info, dir: &Path) -> String {
          \x20     portcullis admin connector list --company {company}\n\n\
          The same in machine-readable form: {dir}/quickstart.json. Stop with Ctrl-C.\n",
         dir = dir.display(),
+        portal = info.portal.url,
+        portal_users = portal_lines(info),
         api = info.api_url,
         socks = info.socks5,
         http = info.http_proxy,
@@ -476,6 +596,22 @@ pub fn describe(info: &Info, dir: &Path) -> String {
         tcp_host = tcp_entry.0,
         tcp_port = tcp_entry.1,
     )
+}
+
+/// One line per portal demo user: name, password, what he shows.
+fn portal_lines(info: &Info) -> String {
+    let mut out = String::new();
+    for u in &info.portal.users {
+        let what = PORTAL_USERS
+            .iter()
+            .find(|(n, ..)| *n == u.name)
+            .map_or("", |(.., what)| *what);
+        out.push_str(&format!(
+            "  {:<14}  password {}   ({what})\n",
+            u.name, u.password
+        ));
+    }
+    out
 }
 
 /// Runs the quickstart until `signal`.

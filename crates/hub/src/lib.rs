@@ -203,6 +203,7 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
         pki,
         registry: registry::Registry::default(),
         advertised_tunnel,
+        addrs,
         web_origins,
         web: Default::default(),
         accept_stop: shutdown.clone(),

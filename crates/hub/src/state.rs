@@ -35,6 +35,8 @@ pub struct HubState {
     pub windows: crate::windows::hub::WindowHub,
     /// The tunnel address told to connectors at enrolment.
     pub advertised_tunnel: String,
+    /// The addresses the hub bound (what the portal tells people to connect to).
+    pub addrs: BoundAddrs,
     /// The web entry's origins (`None`: the web entry is off).
     pub web_origins: Option<crate::web::WebOrigins>,
     /// Tickets and browser sessions of the web entry.
@@ -48,6 +50,34 @@ pub struct HubState {
     pub tasks: TaskTracker,
     /// Tunnel tasks: they live until the hard stop, so shutdown does not wait on them first.
     pub tunnels: TaskTracker,
+}
+
+impl HubState {
+    /// The host people and clients name to reach `bound`: its IP, or, for a wildcard bind
+    /// address, the first name of the server certificate (what clients verify).
+    pub fn public_host(&self, bound: SocketAddr) -> String {
+        if bound.ip().is_unspecified() {
+            self.config.server_names[0].clone()
+        } else {
+            bound.ip().to_string()
+        }
+    }
+
+    /// The API's base URL as clients use it, e.g. `https://127.0.0.1:8443`.
+    pub fn api_url(&self) -> String {
+        let host = self.public_host(self.addrs.api);
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host
+        };
+        format!("https://{host}:{}", self.addrs.api.port())
+    }
+
+    /// The NI entry as a route string names it (`host`, `port`); `None` when it is off.
+    pub fn ni_entry(&self) -> Option<(String, u16)> {
+        self.addrs.ni.map(|a| (self.public_host(a), a.port()))
+    }
 }
 
 /// Addresses the hub actually bound (port 0 resolved).

@@ -54,11 +54,17 @@ impl Resp {
 
 impl Curl {
     pub fn new(hub: &TestHub) -> Curl {
+        Curl::at(&hub.api_url, &hub.ca_pem)
+    }
+
+    /// A client of the portal at `base` (`https://host:port`, no trailing slash) that trusts
+    /// `ca_pem`.
+    pub fn at(base: &str, ca_pem: &str) -> Curl {
         let dir = tempfile::tempdir().unwrap();
         let ca = dir.path().join("ca.pem");
-        std::fs::write(&ca, &hub.ca_pem).unwrap();
+        std::fs::write(&ca, ca_pem).unwrap();
         Curl {
-            base: hub.api_url.clone(),
+            base: base.trim_end_matches('/').to_string(),
             jar: dir.path().join("jar"),
             ca,
             _dir: dir,

@@ -1,8 +1,9 @@
-//! The portal in real headless Chromium (tests/browser/scenarios/portal.mjs): every page
+//! The portal in real headless Chromium (tests/browser/scenarios/portal.mjs, and
+//! portal_vendor.mjs for the support engineer's side): every page
 //! through a browser, axe-core on each, screenshots for docs/portal.md (set
 //! `PORTCULLIS_SCREENSHOTS=docs/portal` to refresh them).
 
-use portcullis_client::requests::NewServiceConnection;
+use portcullis_client::requests::{NewServiceConnection, OpenWindow};
 use portcullis_domain::authz::Role;
 use portcullis_test_support::TestHub;
 use serde_json::json;
@@ -45,4 +46,51 @@ async fn the_portal_in_chromium_sign_in_change_open_refuse_close_sign_out() {
     assert_eq!(opened.len(), 1, "{opened:?}");
     assert_eq!(hub.audit("window.closed").await.len(), 1);
     assert_eq!(hub.audit("user.password_changed").await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_engineers_home_in_chromium_reach_now_route_password_browser_link() {
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    hub.connector("acme", "berlin").await;
+    let prd = hub.system("acme", "PRD").await;
+    let ni = hub
+        .service(
+            &prd,
+            &NewServiceConnection::new("r3_support", "berlin", "prd.internal", 3200),
+        )
+        .await;
+    let web = hub
+        .service(
+            &prd,
+            &NewServiceConnection::new("http_connect", "berlin", "web.internal", 80)
+                .with_url("http://web.internal/"),
+        )
+        .await;
+    let acme = hub.company_admin("acme").await;
+    for sc in [ni.id, web.id] {
+        acme.open_window(sc, &OpenWindow::now("Anna Admin, +49 30 1234"))
+            .await
+            .unwrap();
+    }
+    let (_, pw) = user_with_password(&hub, None, "erik", Role::SupportEngineer, &[], false).await;
+    let origin = hub
+        .state()
+        .web_origins
+        .as_ref()
+        .expect("web entry on")
+        .origin(web.id);
+    portcullis_test_support::browser::run(
+        "portal_vendor",
+        &json!({
+            "url": hub.api_url,
+            "engineer": {"name": "erik", "password": pw},
+            "ni_service": ni.id,
+            "web_service": web.id,
+            "web_origin": origin,
+        }),
+    )
+    .await;
+    assert_eq!(hub.audit("route_password.created").await.len(), 1);
+    assert_eq!(hub.audit("web.link_created").await.len(), 1);
 }

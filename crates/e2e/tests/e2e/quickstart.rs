@@ -4,6 +4,8 @@ use std::process::Command;
 
 use portcullis::quickstart;
 
+use super::portal::Curl;
+
 #[tokio::test]
 async fn quickstart_serves_curl_and_restarts_on_its_state() {
     let dir = tempfile::tempdir().unwrap();
@@ -24,6 +26,59 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
         assert!(json[key].is_string(), "quickstart.json lacks {key}");
     }
     assert_eq!(json["targets"].as_array().unwrap().len(), 2);
+
+    // The portal and its demo sign-ins: each one signs in without a forced change.
+    let portal = &json["portal"];
+    assert_eq!(
+        portal["url"].as_str(),
+        Some(format!("{}/", qs.info.api_url).as_str())
+    );
+    let users = portal["users"].as_array().expect("portal users");
+    let roles: Vec<&str> = users.iter().filter_map(|u| u["role"].as_str()).collect();
+    for role in [
+        "company_admin",
+        "company_user",
+        "support_engineer",
+        "vendor_admin",
+    ] {
+        assert!(roles.contains(&role), "no {role} in {users:?}");
+    }
+    let ca_pem = std::fs::read_to_string(&qs.info.ca_cert).unwrap();
+    for u in users {
+        let (name, password) = (u["name"].as_str().unwrap(), u["password"].as_str().unwrap());
+        assert!(password.len() >= 16, "{name}: {password}");
+        let company = u["company"].as_str();
+        let customer = matches!(u["role"].as_str(), Some("company_admin" | "company_user"));
+        assert_eq!(company.is_some(), customer, "{u}");
+        let browser = Curl::at(&qs.info.api_url, &ca_pem);
+        let r = browser.sign_in(name, password).await;
+        assert_eq!(
+            (r.status, r.header("location")),
+            (303, Some("/")),
+            "{name} cannot sign in: {}",
+            r.body
+        );
+        let home = browser.get("/").await;
+        assert_eq!(home.status, 200, "{}", home.body);
+        if u["role"] == "support_engineer" {
+            // The quickstart's windows are open: the engineer's home lists the demo system's
+            // connections.
+            assert!(home.body.contains("<td>DEM</td>"), "{}", home.body);
+            for s in &qs.info.services {
+                let host = s.entry.rsplit_once(':').unwrap().0;
+                assert!(home.body.contains(host), "{host} not in {}", home.body);
+            }
+        }
+    }
+    let passwords: Vec<String> = users
+        .iter()
+        .map(|u| u["password"].as_str().unwrap().to_string())
+        .collect();
+    let text = quickstart::describe(&qs.info, dir.path());
+    assert!(text.contains(&qs.info.portal.url), "{text}");
+    for p in &passwords {
+        assert!(text.contains(p.as_str()), "{text}");
+    }
     assert_eq!(json["targets"][1]["virtual"], "web.demo:80");
     let token = qs.info.token.clone();
     let text = quickstart::describe(&qs.info, dir.path());
@@ -184,5 +239,19 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
     assert_eq!(qs.info.token, token);
     assert_eq!(qs.info.services.len(), 2, "the seed is idempotent");
     assert_eq!(qs.info.api_url, api, "ports are reused when free");
+    let again: Vec<String> = qs
+        .info
+        .portal
+        .users
+        .iter()
+        .map(|u| u.password.clone())
+        .collect();
+    assert_eq!(
+        again, passwords,
+        "the portal passwords are kept across restarts"
+    );
+    let u = &qs.info.portal.users[0];
+    let browser = Curl::at(&qs.info.api_url, &ca_pem);
+    assert_eq!(browser.sign_in(&u.name, &u.password).await.status, 303);
     qs.shutdown().await;
 }

@@ -1,15 +1,18 @@
 //! Windows: what a door asks of [`crate::windows`] — open or reserve, edit, close a window —
 //! checked and shaped here (contact, times, what an independent opening may be), so that no
 //! rule lives in a handler; and the reads: a window, a service connection's windows, a
-//! company's live ones and its dashboard figures. The window rules and their effects stay in
+//! company's live ones and its dashboard figures, and what a support engineer reaches now
+//! ([`reachable_now`]). The window rules and their effects stay in
 //! `crate::windows`.
 
-use portcullis_domain::authz::{Op, Permit, Role};
-use portcullis_domain::window::WindowState;
+use portcullis_domain::authz::{authorize, Op, Permit, Role};
+use portcullis_domain::conntype::ConnProtocol;
+use portcullis_domain::window::{admits, WindowState};
 use portcullis_store::{Id, ServiceConnection, Window};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::systems::services;
 use super::{check, Caller, OpError};
 use crate::auth::Principal;
 use crate::state::State;
@@ -258,4 +261,74 @@ pub async fn summary(st: &State, permit: &Permit) -> Result<Summary, OpError> {
             .filter(|w| w.state(now) == WindowState::Reserved)
             .count(),
     })
+}
+
+// ── what a support engineer reaches now ───────────────────────────────────────────────
+
+/// A service connection a support engineer can reach now: a window on it is open and admits
+/// him.
+#[derive(Debug)]
+pub struct Reachable {
+    /// The customer company's name.
+    pub company: String,
+    /// The service connection with its names (entry host, SID, type …).
+    pub service: services::ServiceView,
+    /// How the connection type is spoken (NI for route strings, HTTP for browser links).
+    pub protocol: ConnProtocol,
+    /// The open window that admits him.
+    pub window: Window,
+}
+
+/// Every service connection, across companies, that `p` can reach now: a window on it is
+/// open now and admits him (names him, or names nobody), in a company where he may open
+/// sessions. Only support engineers reach anything through windows (a technical user goes
+/// through standing grants), so for anyone else the list is empty. The same rule
+/// `crate::resolve` applies when he connects; sorted by company, SID and type.
+pub async fn reachable_now(st: &State, p: &Principal) -> Result<Vec<Reachable>, OpError> {
+    if p.role != Role::SupportEngineer {
+        return Ok(Vec::new());
+    }
+    let now = OffsetDateTime::now_utc();
+    let mut out: Vec<Reachable> = Vec::new();
+    for w in st.store.list_live_windows(None, now).await? {
+        if w.state(now) != WindowState::Open || !admits(&w.engineers, &p.user_name) {
+            continue;
+        }
+        if out
+            .iter()
+            .any(|r| r.service.service.id == w.service_connection_id)
+        {
+            continue;
+        }
+        let Ok(permit) = authorize(&p.actor(), Op::OpenSession, Some(w.company_id)) else {
+            continue;
+        };
+        let Some(sc) = st
+            .store
+            .get_service_connection(w.service_connection_id)
+            .await?
+        else {
+            continue;
+        };
+        let Some(ty) = st.store.get_connection_type(sc.connection_type_id).await? else {
+            continue;
+        };
+        let Some(company) = st.store.get_company(w.company_id).await? else {
+            continue;
+        };
+        out.push(Reachable {
+            company: company.name,
+            service: services::view(st, &permit, sc).await?,
+            protocol: ty.def.protocol,
+            window: w,
+        });
+    }
+    out.sort_by(|a, b| {
+        (&a.company, &a.service.sid, &a.service.connection_type).cmp(&(
+            &b.company,
+            &b.service.sid,
+            &b.service.connection_type,
+        ))
+    });
+    Ok(out)
 }

@@ -1,13 +1,14 @@
 //! The home page: a customer's key figures (open connections first), a vendor user's
-//! companies.
+//! companies, a support engineer's connections he can reach now ([`super::reach`]).
 
 use askama::Template;
 use axum::extract::State as AxState;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::Response;
 use portcullis_domain::authz::Op;
 use portcullis_store::Company;
 
+use super::reach::{self, ReachRow};
 use super::render::{self, Chrome};
 use super::session::Signed;
 use crate::ops::windows::Summary;
@@ -20,6 +21,17 @@ struct HomePage {
     chrome: Chrome,
     summary: Option<Summary>,
     companies: Vec<Company>,
+    /// A support engineer's connections he can reach now (`None` for other roles).
+    reach: Option<Vec<ReachRow>>,
+}
+
+impl HomePage {
+    /// Whether any row offers a route password (the general button is shown beside them).
+    fn any_route(&self) -> bool {
+        self.reach
+            .as_ref()
+            .is_some_and(|r| r.iter().any(|row| row.route.is_some()))
+    }
 }
 
 /// `GET /`
@@ -42,12 +54,28 @@ pub async fn page(AxState(st): AxState<State>, s: Signed) -> Response {
         },
         _ => Vec::new(),
     };
-    render::page(
+    let reach = if p.role == portcullis_store::Role::SupportEngineer {
+        match reach::rows(&st, &s).await {
+            Ok(rows) => Some(rows),
+            Err(e) => return render::op_error(&e),
+        }
+    } else {
+        None
+    };
+    let links = reach.as_ref().is_some_and(|r| r.iter().any(|row| row.web));
+    let mut r = render::page(
         StatusCode::OK,
         &HomePage {
             chrome: s.chrome("home"),
             summary,
             companies,
+            reach,
         },
-    )
+    );
+    if links {
+        if let Some(csp) = reach::csp_with_web(&st) {
+            r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+        }
+    }
+    r
 }

@@ -16,7 +16,10 @@
 //!   ([`session::Posted`]).
 //! - [`render`]: turning templates and operation errors into responses.
 //! - [`signin`]: sign-in, the forced password change, sign-out.
-//! - [`home`]: the home page with the open-connection KPI.
+//! - [`home`]: the home page: a customer's open-connection KPI, a vendor admin's companies,
+//!   a support engineer's connections he can reach now.
+//! - [`reach`]: the support engineer's side: how to connect to what he reaches, a route
+//!   password, a one-time browser link.
 //! - [`systems`]: the systems list, a system's page, opening, reserving, editing and closing
 //!   windows.
 //! - [`audit`]: a system's log book, the audit list, its CSV download, the JSON Lines export
@@ -26,6 +29,7 @@
 pub mod audit;
 pub mod form;
 pub mod home;
+pub mod reach;
 pub mod render;
 pub mod session;
 pub mod signin;
@@ -68,6 +72,8 @@ pub fn routes() -> Router<State> {
         .route("/audit.csv", get(audit::csv))
         .route("/audit/export.jsonl", get(audit::export))
         .route("/audit/verify", post(audit::verify))
+        .route("/route-password", post(reach::route_password))
+        .route("/service-connections/{id}/web-link", post(reach::web_link))
         .route("/assets/{file}", get(asset))
         .layer(axum::middleware::from_fn(security_headers))
 }
@@ -83,13 +89,13 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
     r
 }
 
-/// Adds the portal's security headers to `r`.
+/// Adds the portal's security headers to `r`. A page that set its own
+/// Content-Security-Policy keeps it: the engineer's home, whose browser-link forms lead to
+/// the web entry's origins ([`reach::csp_with_web`]).
 fn harden(r: &mut Response) {
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CSP));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
