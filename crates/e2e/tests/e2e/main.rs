@@ -35,6 +35,7 @@ mod network_status;
 mod ni_entry;
 mod portal;
 mod portal_browser;
+mod portal_totp;
 mod preauth_flood;
 mod quickstart;
 mod reachability;

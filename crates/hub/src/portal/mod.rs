@@ -16,11 +16,14 @@
 //!   ([`session::Posted`]).
 //! - [`render`]: turning templates and operation errors into responses.
 //! - [`signin`]: sign-in, the forced password change, sign-out.
+//! - [`second_factor`]: the code step of a sign-in; the account page (two-factor sign-in on
+//!   and off, a company's requirement).
 //! - [`home`]: the home page with the open-connection KPI.
 //! - [`systems`]: the systems list, a system's page, opening and closing windows.
 
 pub mod home;
 pub mod render;
+pub mod second_factor;
 pub mod session;
 pub mod signin;
 pub mod systems;
@@ -47,6 +50,20 @@ pub fn routes() -> Router<State> {
         .route(
             "/password",
             get(signin::password_form).post(signin::password_submit),
+        )
+        .route(
+            "/signin/code",
+            get(second_factor::code_form).post(second_factor::code_submit),
+        )
+        .route("/account", get(second_factor::account))
+        .route(
+            "/account/totp",
+            get(second_factor::totp_form).post(second_factor::totp_enable),
+        )
+        .route("/account/totp/off", post(second_factor::totp_disable))
+        .route(
+            "/account/company-totp",
+            post(second_factor::company_requirement),
         )
         .route("/systems", get(systems::list))
         .route("/systems/{id}", get(systems::page))

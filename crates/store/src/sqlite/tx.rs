@@ -17,7 +17,7 @@ use crate::model::{
 };
 use crate::remote::{
     ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, PasswordRecord,
-    ServiceConnection, System, TotpRecord, User, Window,
+    ServiceConnection, System, User, Window,
 };
 use crate::{Id, StoreError, StoreTx};
 
