@@ -117,6 +117,15 @@ impl ApiClient {
             .await
     }
 
+    /// `POST /users/{id}/totp/reset`: removes a user's second factor (a lost phone).
+    pub async fn reset_user_totp(&self, id: Id) -> Result<User> {
+        self.post(
+            &format!("/api/v1/users/{id}/totp/reset"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
     /// `POST /route-passwords`: a short-lived connection password for the caller.
     pub async fn create_route_password(
         &self,

@@ -29,6 +29,8 @@ pub struct Company {
     pub name: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Whether its users must sign in to the portal with a second factor.
+    pub require_totp: bool,
 }
 
 /// A user: a person (vendor or customer) or a technical user.

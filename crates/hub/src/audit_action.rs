@@ -20,6 +20,14 @@ pub enum AuditAction {
     UserPasswordSet,
     /// A user changed his own password.
     UserPasswordChanged,
+    /// A user turned his second factor on.
+    UserTotpEnabled,
+    /// A user turned his second factor off.
+    UserTotpDisabled,
+    /// An admin removed a user's second factor.
+    UserTotpReset,
+    /// A company's super administrator made the second factor mandatory, or not.
+    CompanyTotpRequirement,
     /// A user signed in to the portal.
     UserSignedIn,
     /// A sign-in to the portal failed (wrong name or password, disabled, slowed down).
@@ -94,13 +102,17 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for the catalogue test.
-    pub const ALL: [AuditAction; 41] = [
+    pub const ALL: [AuditAction; 45] = [
         AuditAction::CompanyCreated,
         AuditAction::UserCreated,
         AuditAction::UserAuthorizationsChanged,
         AuditAction::UserDisabled,
         AuditAction::UserPasswordSet,
         AuditAction::UserPasswordChanged,
+        AuditAction::UserTotpEnabled,
+        AuditAction::UserTotpDisabled,
+        AuditAction::UserTotpReset,
+        AuditAction::CompanyTotpRequirement,
         AuditAction::UserSignedIn,
         AuditAction::UserSignInFailed,
         AuditAction::UserSignedOut,
@@ -148,6 +160,10 @@ impl AuditAction {
             UserDisabled => "user.disabled",
             UserPasswordSet => "user.password_set",
             UserPasswordChanged => "user.password_changed",
+            UserTotpEnabled => "user.totp_enabled",
+            UserTotpDisabled => "user.totp_disabled",
+            UserTotpReset => "user.totp_reset",
+            CompanyTotpRequirement => "company.totp_requirement",
             UserSignedIn => "user.signed_in",
             UserSignInFailed => "user.sign_in_failed",
             UserSignedOut => "user.signed_out",

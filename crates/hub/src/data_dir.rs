@@ -69,6 +69,11 @@ impl HubDataDir {
         self.pki().join("server-names.txt")
     }
 
+    /// The key that seals secrets the hub stores and must read back (TOTP secrets).
+    pub fn secrets_key(&self) -> PathBuf {
+        self.root.join("secrets.key")
+    }
+
     /// The first vendor-admin token, written once at the first start.
     pub fn admin_token(&self) -> PathBuf {
         self.root.join(crate::ADMIN_TOKEN_FILE)
@@ -84,6 +89,7 @@ impl HubDataDir {
             self.server_key(),
             self.server_names(),
             self.admin_token(),
+            self.secrets_key(),
         ];
         files.extend(store.local_files());
         files

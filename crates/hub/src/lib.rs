@@ -83,6 +83,9 @@ pub enum HubError {
     /// Certificates.
     #[error("certificates: {0}")]
     Pki(#[from] pki_state::PkiStateError),
+    /// The key that seals stored secrets could not be loaded or made.
+    #[error("secrets key: {0}")]
+    Sealer(#[from] signin::sealer::SealerError),
     /// TLS configuration.
     #[error("TLS: {0}")]
     Tls(#[from] tls::TlsError),
@@ -141,6 +144,7 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
         source,
     })?;
     let pki = pki_state::load_or_create(&dir, &config.server_names)?;
+    let sealer = signin::sealer::Sealer::load_or_create(&dir.secrets_key())?;
     bootstrap_admin(store.as_ref(), &config).await?;
     store
         .ensure_catalogue(&portcullis_domain::conntype::catalogue())
@@ -197,6 +201,8 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
         audit: audit::Auditor::start(store.clone()),
         tokens: auth::TokenCache::default(),
         signin_throttle: signin::throttle::SignInThrottle::default(),
+        pending_signins: signin::pending::PendingSignIns::default(),
+        sealer,
         windows: windows::WindowHub::default(),
         resolved: resolve::ResolveCache::default(),
         store,

@@ -56,7 +56,8 @@ impl std::fmt::Debug for HubPki {
 const SERVER_VALIDITY: Duration = Duration::from_secs(365 * 86_400);
 const RENEW_BEFORE: Duration = Duration::from_secs(30 * 86_400);
 
-fn read(path: &Path) -> Result<Option<String>, PkiStateError> {
+/// The text of the file at `path`, `None` when it does not exist.
+pub fn read_optional(path: &Path) -> Result<Option<String>, PkiStateError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -144,7 +145,7 @@ pub fn load_or_create(
         source,
     })?;
     let (ca_path, ca_key_path) = (data_dir.ca_cert(), data_dir.ca_key());
-    let ca = match (read(&ca_path)?, read(&ca_key_path)?) {
+    let ca = match (read_optional(&ca_path)?, read_optional(&ca_key_path)?) {
         (Some(c), Some(k)) => Ca::from_pem(&c, &k)?,
         _ => {
             let m = pki::generate_ca("Portcullis hub CA")?;
@@ -160,7 +161,11 @@ pub fn load_or_create(
         data_dir.server_names(),
     );
     let wanted_names = server_names.join("\n");
-    let existing = match (read(&srv_path)?, read(&srv_key_path)?, read(&names_path)?) {
+    let existing = match (
+        read_optional(&srv_path)?,
+        read_optional(&srv_key_path)?,
+        read_optional(&names_path)?,
+    ) {
         (Some(c), Some(k), Some(n)) if n == wanted_names && !expiring(&c) => Some((c, k)),
         _ => None,
     };

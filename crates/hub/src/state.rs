@@ -29,6 +29,10 @@ pub struct HubState {
     pub tokens: crate::auth::TokenCache,
     /// Failed portal sign-ins, per user and per address.
     pub signin_throttle: crate::signin::throttle::SignInThrottle,
+    /// Sign-ins waiting for their second factor.
+    pub pending_signins: crate::signin::pending::PendingSignIns,
+    /// Seals secrets the hub must read back (TOTP secrets) before they reach the store.
+    pub sealer: crate::signin::sealer::Sealer,
     /// Recent target resolutions (service connection, window or grant).
     pub resolved: crate::resolve::cache::ResolveCache,
     /// Window pushes and the window scheduler's wake-up.

@@ -59,7 +59,7 @@ pub use model::{
 pub use open::{open, StoreConfig};
 pub use remote::{
     ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, PasswordRecord,
-    ServiceConnection, System, User, Window,
+    ServiceConnection, System, TotpRecord, User, Window,
 };
 pub use sqlite::SqliteStore;
 pub use store::Store;

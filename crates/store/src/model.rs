@@ -22,6 +22,8 @@ pub struct Company {
     pub name: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Whether the company's users must sign in to the portal with a second factor.
+    pub require_totp: bool,
 }
 
 pub use portcullis_domain::authz::{ParseRoleError, Role};

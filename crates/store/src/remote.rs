@@ -67,6 +67,15 @@ pub struct PasswordRecord {
     pub must_change: bool,
 }
 
+/// A user's second factor as stored: the sealed TOTP secret and the last step used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpRecord {
+    /// The secret, sealed by the hub (the store never sees it in the clear); masked in `Debug`.
+    pub sealed: Secret<Vec<u8>>,
+    /// The last 30-second step a code was accepted for.
+    pub last_step: Option<i64>,
+}
+
 /// A stored system.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct System {

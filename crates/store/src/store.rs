@@ -13,7 +13,7 @@ use crate::model::{
 };
 use crate::remote::{
     ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, PasswordRecord,
-    ServiceConnection, System, User, Window,
+    ServiceConnection, System, TotpRecord, User, Window,
 };
 use crate::tx::StoreTx;
 use crate::{Id, StoreError};
@@ -88,6 +88,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn list_users(&self, company_id: Option<Id>) -> Result<Vec<User>, StoreError>;
     /// The user's password record, `None` when the user has no password (or does not exist).
     async fn user_password(&self, id: Id) -> Result<Option<PasswordRecord>, StoreError>;
+    /// The user's second factor, `None` when he has none (or does not exist).
+    async fn user_totp(&self, id: Id) -> Result<Option<TotpRecord>, StoreError>;
+    /// Records that a code of `step` was accepted, unless one of this step or a later one
+    /// already was: `true` if this call claimed it (a code works once). Not audited by itself.
+    async fn claim_totp_step(&self, id: Id, step: i64) -> Result<bool, StoreError>;
     /// [`StoreTx::set_user_authorizations`] in a transaction of its own, without an audit event.
     async fn set_user_authorizations(
         &self,

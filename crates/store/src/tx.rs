@@ -58,6 +58,14 @@ pub trait StoreTx: Send + std::fmt::Debug {
     /// Sets `disabled_at` (first time only). `true` if this call disabled the user.
     async fn disable_user(&mut self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError>;
 
+    /// Sets (or with `None` removes) the user's sealed TOTP secret; the last used step is
+    /// forgotten. `NotFound("user")`.
+    async fn set_user_totp(&mut self, id: Id, sealed: Option<&[u8]>) -> Result<(), StoreError>;
+
+    /// Makes the second factor mandatory (or not) for a company's users.
+    /// `NotFound("company")`.
+    async fn set_company_require_totp(&mut self, id: Id, on: bool) -> Result<Company, StoreError>;
+
     /// Sets (or with `None` removes) the user's password: the PHC string of its hash, and
     /// whether the next sign-in must change it. `NotFound("user")`.
     async fn set_user_password(

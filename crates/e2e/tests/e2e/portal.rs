@@ -179,7 +179,7 @@ pub async fn user_with_password(
 }
 
 /// acme with system PRD and one service connection; returns the hub and the system id.
-async fn acme_with_prd() -> (TestHub, i64, i64) {
+pub async fn acme_with_prd() -> (TestHub, i64, i64) {
     let hub = TestHub::start().await;
     hub.company("acme").await;
     hub.connector("acme", "berlin").await;

@@ -94,3 +94,23 @@ async fn the_engineers_home_in_chromium_reach_now_route_password_browser_link() 
     assert_eq!(hub.audit("route_password.created").await.len(), 1);
     assert_eq!(hub.audit("web.link_created").await.len(), 1);
 }
+
+#[tokio::test]
+async fn two_factor_sign_in_in_chromium() {
+    let hub = TestHub::start().await;
+    hub.company("acme").await;
+    let (_, pw) =
+        user_with_password(&hub, Some("acme"), "anna", Role::CompanyAdmin, &[], false).await;
+    portcullis_test_support::browser::run(
+        "portal_totp",
+        &json!({"url": hub.api_url, "user": {"name": "anna", "password": pw}}),
+    )
+    .await;
+    let signed_in = hub.audit("user.signed_in").await;
+    assert!(
+        signed_in
+            .iter()
+            .any(|e| e.detail["second_factor"] == json!(true)),
+        "{signed_in:?}"
+    );
+}

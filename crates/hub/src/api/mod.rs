@@ -128,6 +128,7 @@ fn remote_routes() -> Router<State> {
         .route("/api/v1/users/{id}/disable", post(users::disable_user))
         .route("/api/v1/users/{id}/tokens", post(users::create_user_token))
         .route("/api/v1/users/{id}/password", post(users::set_password))
+        .route("/api/v1/users/{id}/totp/reset", post(users::reset_totp))
         .route(
             "/api/v1/companies/{company}/systems",
             get(remote::list_systems).post(remote::create_system),

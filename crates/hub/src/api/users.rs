@@ -197,6 +197,27 @@ pub async fn set_password(
     }))
 }
 
+/// `POST /api/v1/users/{id}/totp/reset`: an admin removes a user's second factor.
+pub async fn reset_totp(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(id): Path<Id>,
+) -> Result<Json<User>, ApiErr> {
+    let (user, permit) = ops::access::user(&st, &p, id, Op::ManageUsers).await?;
+    ops::second_factor::reset(
+        &st,
+        Caller {
+            principal: &p,
+            from,
+        },
+        &permit,
+        &user,
+    )
+    .await?;
+    Ok(Json(user))
+}
+
 /// Body of `POST /api/v1/users/{id}/tokens`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -27,6 +27,8 @@
 //!   an independent opening may be), on `crate::windows`, which keeps the window rules; the
 //!   reads about windows (one, a service connection's, a company's live ones, its summary).
 //! - [`web_links`]: a one-time link that opens an HTTP service connection in a browser.
+//! - [`second_factor`]: the portal's TOTP second factor (the code step of a sign-in, turning
+//!   it on and off, an admin's reset, a company's requirement).
 //! - [`signin`]: signing in and out of the portal, a user's own password change, the
 //!   password an admin sets for a user.
 //! - [`users`]: users, their authorizations, disabling, and the tokens an admin makes for
@@ -41,6 +43,7 @@ pub mod companies;
 pub mod connectors;
 pub mod enrolment;
 pub mod grants;
+pub mod second_factor;
 pub mod signin;
 pub mod systems;
 pub mod tokens;

@@ -35,6 +35,16 @@ pub struct SignedIn {
     pub must_change: bool,
 }
 
+/// Where a right password leads.
+#[derive(Debug)]
+pub enum SignInStep {
+    /// Signed in.
+    Done(SignedIn),
+    /// The user has a second factor: the code comes next, with this ticket
+    /// ([`super::second_factor::sign_in_code`]).
+    Code(Secret<String>),
+}
+
 /// Why a sign-in did not succeed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -43,6 +53,12 @@ pub enum SignInError {
     /// for all, so that names do not leak.
     #[error("the user name or password is wrong")]
     Refused,
+    /// The second factor's code was wrong or already used.
+    #[error("the code is wrong or was already used; type the code your app shows now")]
+    WrongCode,
+    /// The sign-in waited too long for its code, or tried too many: start again.
+    #[error(transparent)]
+    Ticket(#[from] crate::signin::pending::TicketError),
     /// Too many failures: the attempt was not checked; try again after this long.
     #[error("too many failed sign-ins; try again in {} seconds", .0.as_secs().max(1))]
     SlowDown(std::time::Duration),
@@ -57,7 +73,7 @@ pub async fn sign_in(
     name: &str,
     password: Secret<String>,
     from: SocketAddr,
-) -> Result<SignedIn, SignInError> {
+) -> Result<SignInStep, SignInError> {
     let name = name.trim();
     if let Some(wait) = st.signin_throttle.wait(name, from.ip(), Instant::now()) {
         tracing::info!(user = %name, %from, "portal sign-in slowed down");
@@ -86,7 +102,33 @@ pub async fn sign_in(
         failed(st, user.as_ref(), name, from, reason).await;
         return Err(SignInError::Refused);
     };
+    if st.store.user_totp(user.id).await?.is_some() {
+        // The password was right; the user's count clears only when the code is right too,
+        // so that wrong codes slow down as wrong passwords do.
+        let ticket = st.pending_signins.issue(
+            crate::signin::pending::Pending {
+                user: user.id,
+                must_change,
+            },
+            Instant::now(),
+        );
+        return Ok(SignInStep::Code(ticket));
+    }
     st.signin_throttle.succeeded(name);
+    Ok(SignInStep::Done(
+        issue_session(st, user, must_change, from, false).await?,
+    ))
+}
+
+/// Stores a new portal session for `user` with its audit event (`second_factor`: whether a
+/// code was checked too).
+pub(super) async fn issue_session(
+    st: &State,
+    user: &User,
+    must_change: bool,
+    from: SocketAddr,
+    second_factor: bool,
+) -> Result<SignedIn, portcullis_store::StoreError> {
     let expires = OffsetDateTime::now_utc()
         + time::Duration::try_from(st.config.portal.absolute_timeout)
             .unwrap_or(time::Duration::hours(12));
@@ -101,7 +143,7 @@ pub async fn sign_in(
         user.company_id,
         AuditAction::UserSignedIn,
         &user.name,
-        serde_json::json!({"must_change": must_change}),
+        serde_json::json!({"must_change": must_change, "second_factor": second_factor}),
     ))
     .await?;
     super::commit(st, tx, &[]).await?;
@@ -113,7 +155,13 @@ pub async fn sign_in(
 }
 
 /// Records a refused sign-in (actor `portal`, the name as typed).
-async fn failed(st: &State, user: Option<&User>, typed: &str, from: SocketAddr, reason: &str) {
+pub(super) async fn failed(
+    st: &State,
+    user: Option<&User>,
+    typed: &str,
+    from: SocketAddr,
+    reason: &str,
+) {
     let typed: String = typed.chars().take(64).collect();
     st.audit
         .record_event(NewAuditEvent {
@@ -236,6 +284,30 @@ fn token_cuts(revoked: &[Id]) -> Vec<Change> {
         .iter()
         .map(|&token| Change::TokenRevoked { token })
         .collect()
+}
+
+/// What a signed-in user must do before anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duty {
+    /// Nothing.
+    None,
+    /// Change the password an admin set.
+    ChangePassword,
+    /// Set up the second factor his company requires.
+    SetUpSecondFactor,
+}
+
+/// The signed-in user's [`Duty`] now.
+pub async fn duty(st: &State, me: &Principal) -> Result<Duty, OpError> {
+    if must_change(st, me).await? {
+        return Ok(Duty::ChangePassword);
+    }
+    if super::second_factor::required(st, me.company_id).await?
+        && !super::second_factor::enabled(st, me).await?
+    {
+        return Ok(Duty::SetUpSecondFactor);
+    }
+    Ok(Duty::None)
 }
 
 /// Whether the signed-in user must still change his password (an admin set it).

@@ -16,6 +16,8 @@
 //!   ([`session::Posted`]).
 //! - [`render`]: turning templates and operation errors into responses.
 //! - [`signin`]: sign-in, the forced password change, sign-out.
+//! - [`second_factor`]: the code step of a sign-in; the account page (two-factor sign-in on
+//!   and off, a company's requirement).
 //! - [`home`]: the home page: a customer's open-connection KPI, a vendor admin's companies,
 //!   a support engineer's connections he can reach now.
 //! - [`reach`]: the support engineer's side: how to connect to what he reaches, a route
@@ -31,6 +33,7 @@ pub mod form;
 pub mod home;
 pub mod reach;
 pub mod render;
+pub mod second_factor;
 pub mod session;
 pub mod signin;
 pub mod systems;
@@ -57,6 +60,20 @@ pub fn routes() -> Router<State> {
         .route(
             "/password",
             get(signin::password_form).post(signin::password_submit),
+        )
+        .route(
+            "/signin/code",
+            get(second_factor::code_form).post(second_factor::code_submit),
+        )
+        .route("/account", get(second_factor::account))
+        .route(
+            "/account/totp",
+            get(second_factor::totp_form).post(second_factor::totp_enable),
+        )
+        .route("/account/totp/off", post(second_factor::totp_disable))
+        .route(
+            "/account/company-totp",
+            post(second_factor::company_requirement),
         )
         .route("/systems", get(systems::list))
         .route("/systems/{id}", get(systems::page))

@@ -139,16 +139,24 @@ impl FromRequestParts<State> for SignedAny {
     }
 }
 
+/// Sends a session with a duty left (a password to change, a second factor its company
+/// requires) to the page that does it.
+async fn without_duty(st: &State, s: Signed) -> Result<Signed, Response> {
+    use crate::ops::signin::Duty;
+    match crate::ops::signin::duty(st, &s.principal).await {
+        Ok(Duty::None) => Ok(s),
+        Ok(Duty::ChangePassword) => Err(Redirect::to("/password").into_response()),
+        Ok(Duty::SetUpSecondFactor) => Err(Redirect::to("/account/totp").into_response()),
+        Err(e) => Err(render::op_error(&e)),
+    }
+}
+
 impl FromRequestParts<State> for Signed {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, st: &State) -> Result<Self, Response> {
         let s = signed(parts, st).await?;
-        match crate::ops::signin::must_change(st, &s.principal).await {
-            Ok(false) => Ok(s),
-            Ok(true) => Err(Redirect::to("/password").into_response()),
-            Err(e) => Err(render::op_error(&e)),
-        }
+        without_duty(st, s).await
     }
 }
 
@@ -158,15 +166,33 @@ struct CsrfField {
     csrf: String,
 }
 
-/// A form posted by a signed-in browser with the right CSRF token: the session and the form.
-/// Without a session it redirects to `/signin`; with a wrong or missing token it answers
-/// 403 before the handler runs.
+/// A form posted by a signed-in browser with the right CSRF token and no duty left (see
+/// [`Signed`]): the session and the form. Without a session it redirects to `/signin`; with a
+/// wrong or missing token it answers 403 before the handler runs.
 #[derive(Debug)]
 pub struct Posted<T> {
     /// The session.
     pub signed: Signed,
     /// The form's fields.
     pub form: T,
+}
+
+/// [`Posted`] for the forms that do a duty (change the password, set up the second factor)
+/// and sign-out: a session with a duty left may send them.
+#[derive(Debug)]
+pub struct PostedAny<T>(pub Posted<T>);
+
+/// The browser's address.
+pub fn peer(req: &Request) -> SocketAddr {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
+}
+
+/// Reads a form body as `T` (its CSRF field included, if `T` has one).
+pub async fn read_form<T: DeserializeOwned>(req: Request) -> Result<T, Response> {
+    Ok(form_body::<T>(req).await?.1)
 }
 
 /// Reads a form body: its CSRF field and its fields as `T`.
@@ -185,7 +211,8 @@ async fn form_body<T: DeserializeOwned>(req: Request) -> Result<(String, T), Res
     Ok((csrf.csrf, form))
 }
 
-fn csrf_refused() -> Response {
+/// The answer to a form without the right CSRF token.
+pub fn csrf_refused() -> Response {
     render::message(
         StatusCode::FORBIDDEN,
         "This form has expired or did not come from this portal. Go back, reload the page and \
@@ -193,17 +220,34 @@ fn csrf_refused() -> Response {
     )
 }
 
+async fn posted<T: DeserializeOwned>(req: Request, st: &State) -> Result<Posted<T>, Response> {
+    let (mut parts, body) = req.into_parts();
+    let signed = signed(&mut parts, st).await?;
+    let (csrf, form) = form_body(Request::from_parts(parts, body)).await?;
+    if !same(&csrf, &signed.csrf) {
+        return Err(csrf_refused());
+    }
+    Ok(Posted { signed, form })
+}
+
 impl<T: DeserializeOwned + Send> FromRequest<State> for Posted<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, st: &State) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
-        let signed = signed(&mut parts, st).await?;
-        let (csrf, form) = form_body(Request::from_parts(parts, body)).await?;
-        if !same(&csrf, &signed.csrf) {
-            return Err(csrf_refused());
-        }
-        Ok(Posted { signed, form })
+        let p = posted(req, st).await?;
+        let signed = without_duty(st, p.signed).await?;
+        Ok(Posted {
+            signed,
+            form: p.form,
+        })
+    }
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<State> for PostedAny<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, st: &State) -> Result<Self, Response> {
+        Ok(PostedAny(posted(req, st).await?))
     }
 }
 

@@ -9,8 +9,8 @@ use rand::RngCore;
 use serde::Deserialize;
 
 use super::render::{self, Chrome};
-use super::session::{self, Posted, PrePosted, SignedAny, PRE_COOKIE};
-use crate::ops::signin::{self, PasswordChangeError, SignInError};
+use super::session::{self, PostedAny, PrePosted, SignedAny, PRE_COOKIE};
+use crate::ops::signin::{self, PasswordChangeError, SignInError, SignInStep};
 use crate::signin::password::MIN_LEN;
 use crate::state::State;
 
@@ -63,31 +63,43 @@ pub struct SignInForm {
 pub async fn submit(AxState(st): AxState<State>, posted: PrePosted<SignInForm>) -> Response {
     let f = posted.form;
     match signin::sign_in(&st, &f.name, f.password, posted.from).await {
-        Ok(done) => {
-            let to = if done.must_change { "/password" } else { "/" };
-            let mut r = Redirect::to(to).into_response();
-            r.headers_mut().append(
-                header::SET_COOKIE,
-                session::session_cookie(Some(done.credential.expose())),
-            );
-            r
-        }
+        Ok(SignInStep::Done(done)) => signed_in(done),
+        Ok(SignInStep::Code(ticket)) => super::second_factor::to_code_page(ticket.expose()),
         Err(e) => {
-            let status = match &e {
-                SignInError::Refused => StatusCode::UNAUTHORIZED,
-                SignInError::SlowDown(_) => StatusCode::TOO_MANY_REQUESTS,
-                SignInError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            let text = match &e {
-                SignInError::Store(err) => {
-                    tracing::error!(error = %err, "portal sign-in: store error");
-                    "The hub could not check the sign-in now. Try again in a moment.".to_string()
-                }
-                other => render::sentence(&other.to_string()),
-            };
+            let (status, text) = refusal(&e);
             signin_page(status, f.name.chars().take(64).collect(), Some(text))
         }
     }
+}
+
+/// The answer to a completed sign-in: the session cookie, and the next page.
+pub(super) fn signed_in(done: signin::SignedIn) -> Response {
+    let to = if done.must_change { "/password" } else { "/" };
+    let mut r = Redirect::to(to).into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        session::session_cookie(Some(done.credential.expose())),
+    );
+    r
+}
+
+/// The status and sentence of a refused sign-in.
+pub(super) fn refusal(e: &SignInError) -> (StatusCode, String) {
+    let status = match e {
+        SignInError::Refused | SignInError::WrongCode | SignInError::Ticket(_) => {
+            StatusCode::UNAUTHORIZED
+        }
+        SignInError::SlowDown(_) => StatusCode::TOO_MANY_REQUESTS,
+        SignInError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    let text = match e {
+        SignInError::Store(err) => {
+            tracing::error!(error = %err, "portal sign-in: store error");
+            "The hub could not check the sign-in now. Try again in a moment.".to_string()
+        }
+        other => render::sentence(&other.to_string()),
+    };
+    (status, text)
 }
 
 /// The sign-out form has no fields but its CSRF token.
@@ -95,7 +107,10 @@ pub async fn submit(AxState(st): AxState<State>, posted: PrePosted<SignInForm>) 
 pub struct NoFields {}
 
 /// `POST /signout`
-pub async fn sign_out(AxState(st): AxState<State>, posted: Posted<NoFields>) -> Response {
+pub async fn sign_out(
+    AxState(st): AxState<State>,
+    PostedAny(posted): PostedAny<NoFields>,
+) -> Response {
     if let Err(e) = signin::sign_out(&st, posted.signed.caller()).await {
         return render::op_error(&e);
     }
@@ -151,7 +166,7 @@ pub struct PasswordForm {
 /// `POST /password`
 pub async fn password_submit(
     AxState(st): AxState<State>,
-    posted: Posted<PasswordForm>,
+    PostedAny(posted): PostedAny<PasswordForm>,
 ) -> Response {
     let s = &posted.signed;
     let f = posted.form;

@@ -12,9 +12,14 @@
 //! - this file: [`PortalPolicy`], the `[portal]` section.
 //! - [`password`]: argon2id hashes, the password rules, one-time passwords.
 //! - [`throttle`]: failed sign-ins slow down per user and per address.
+//! - [`totp`]: the second factor's one-time codes; [`sealer`]: its secrets sealed at rest;
+//!   [`pending`]: sign-ins waiting for their code.
 
 pub mod password;
+pub mod pending;
+pub mod sealer;
 pub mod throttle;
+pub mod totp;
 
 use serde::Deserialize;
 use std::time::Duration;

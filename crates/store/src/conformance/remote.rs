@@ -77,6 +77,47 @@ pub(super) async fn passwords(store: &dyn Store, run: &Run) {
     }
     drop(tx);
     assert_eq!(store.user_password(i64::MAX).await.unwrap(), None);
+
+    // The second factor: a sealed secret, each step claimed once, forgotten with the secret.
+    assert_eq!(store.user_totp(u.id).await.unwrap(), None);
+    assert!(
+        !store.claim_totp_step(u.id, 5).await.unwrap(),
+        "no secret, no claim"
+    );
+    let mut tx = store.begin().await.unwrap();
+    tx.set_user_totp(u.id, Some(&[9, 8, 7])).await.unwrap();
+    tx.commit().await.unwrap();
+    let rec = store.user_totp(u.id).await.unwrap().unwrap();
+    assert_eq!(
+        (rec.sealed.expose().as_slice(), rec.last_step),
+        (&[9u8, 8, 7][..], None)
+    );
+    assert!(store.claim_totp_step(u.id, 100).await.unwrap());
+    assert!(
+        !store.claim_totp_step(u.id, 100).await.unwrap(),
+        "the same step twice"
+    );
+    assert!(
+        !store.claim_totp_step(u.id, 99).await.unwrap(),
+        "an earlier step"
+    );
+    assert!(store.claim_totp_step(u.id, 101).await.unwrap());
+    assert_eq!(
+        store.user_totp(u.id).await.unwrap().unwrap().last_step,
+        Some(101)
+    );
+    let mut tx = store.begin().await.unwrap();
+    tx.set_user_totp(u.id, None).await.unwrap();
+    let c = tx.set_company_require_totp(a.id, true).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(c.require_totp);
+    assert!(store.get_company(a.id).await.unwrap().unwrap().require_totp);
+    assert_eq!(store.user_totp(u.id).await.unwrap(), None);
+    let mut tx = store.begin().await.unwrap();
+    match tx.set_company_require_totp(i64::MAX, true).await {
+        Err(StoreError::NotFound("company")) => {}
+        other => panic!("unknown company: expected NotFound, got {other:?}"),
+    }
 }
 
 pub(super) async fn users(store: &dyn Store, run: &Run) {

@@ -32,7 +32,7 @@ use portcullis_domain::conntype::ConnTypeDef;
 use crate::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use crate::model::{ApiToken, Company, Connector, EnrollmentToken};
 use crate::remote::{
-    ConnectionType, Grant, PasswordRecord, ServiceConnection, System, User, Window,
+    ConnectionType, Grant, PasswordRecord, ServiceConnection, System, TotpRecord, User, Window,
 };
 use crate::{Id, Store, StoreError, StoreTx};
 
@@ -223,6 +223,12 @@ impl Store for SqliteStore {
     }
     async fn user_password(&self, id: Id) -> Result<Option<PasswordRecord>, StoreError> {
         users::user_password(&self.pool, id).await
+    }
+    async fn user_totp(&self, id: Id) -> Result<Option<TotpRecord>, StoreError> {
+        users::user_totp(&self.pool, id).await
+    }
+    async fn claim_totp_step(&self, id: Id, step: i64) -> Result<bool, StoreError> {
+        users::claim_totp_step(&self.pool, id, step).await
     }
 
     async fn get_system(&self, id: Id) -> Result<Option<System>, StoreError> {

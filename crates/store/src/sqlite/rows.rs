@@ -15,7 +15,7 @@ use crate::StoreError;
 // Column lists as macros so that `concat!` can build `&'static str` queries from them.
 macro_rules! company_cols {
     () => {
-        "id, name, created_at"
+        "id, name, created_at, require_totp"
     };
 }
 /// Selects from `api_tokens t JOIN users u` (see [`api_token_from`]).
@@ -57,6 +57,7 @@ pub(super) struct CompanyRow {
     id: i64,
     name: String,
     created_at: i64,
+    require_totp: bool,
 }
 
 impl TryFrom<CompanyRow> for Company {
@@ -66,6 +67,7 @@ impl TryFrom<CompanyRow> for Company {
             id: r.id,
             name: r.name,
             created_at: decode(r.created_at, "companies.created_at")?,
+            require_totp: r.require_totp,
         })
     }
 }

@@ -201,3 +201,19 @@ pub(super) async fn touch_api_token(
         .await?;
     Ok(())
 }
+
+pub(super) async fn set_company_require_totp(
+    conn: &mut SqliteConnection,
+    id: Id,
+    on: bool,
+) -> Result<Company, StoreError> {
+    let row: Option<CompanyRow> = sqlx::query_as(concat!(
+        "UPDATE companies SET require_totp = $1 WHERE id = $2 RETURNING ",
+        company_cols!()
+    ))
+    .bind(on)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.ok_or(StoreError::NotFound("company"))?.try_into()
+}

@@ -109,6 +109,12 @@ impl StoreTx for SqliteTx {
     async fn disable_user(&mut self, id: Id, at: OffsetDateTime) -> Result<bool, StoreError> {
         users::disable_user(self.conn(), id, at).await
     }
+    async fn set_user_totp(&mut self, id: Id, sealed: Option<&[u8]>) -> Result<(), StoreError> {
+        users::set_user_totp(self.conn(), id, sealed).await
+    }
+    async fn set_company_require_totp(&mut self, id: Id, on: bool) -> Result<Company, StoreError> {
+        tenants::set_company_require_totp(self.conn(), id, on).await
+    }
     async fn set_user_password(
         &mut self,
         id: Id,

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::now_ms;
 use crate::error::map_constraint;
 use crate::millis::{decode, decode_opt, to_unix_millis};
-use crate::remote::{NewUser, PasswordRecord, User};
+use crate::remote::{NewUser, PasswordRecord, TotpRecord, User};
 use crate::{Id, StoreError};
 
 const COLS: &str =
@@ -201,6 +201,54 @@ pub(super) async fn set_user_password(
         sqlx::query("UPDATE users SET password_hash = $1, password_must_change = $2 WHERE id = $3")
             .bind(record.map(|r| r.hash.expose().as_str()))
             .bind(record.is_some_and(|r| r.must_change))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound("user"))
+    }
+}
+
+pub(super) async fn user_totp(pool: &SqlitePool, id: Id) -> Result<Option<TotpRecord>, StoreError> {
+    let row: Option<(Option<Vec<u8>>, Option<i64>)> =
+        sqlx::query_as("SELECT totp_secret, totp_last_step FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.and_then(|(sealed, last_step)| {
+        sealed.map(|s| TotpRecord {
+            sealed: s.into(),
+            last_step,
+        })
+    }))
+}
+
+pub(super) async fn claim_totp_step(
+    pool: &SqlitePool,
+    id: Id,
+    step: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_secret IS NOT NULL \
+         AND (totp_last_step IS NULL OR totp_last_step < $1)",
+    )
+    .bind(step)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn set_user_totp(
+    conn: &mut SqliteConnection,
+    id: Id,
+    sealed: Option<&[u8]>,
+) -> Result<(), StoreError> {
+    let done =
+        sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = NULL WHERE id = $2")
+            .bind(sealed)
             .bind(id)
             .execute(&mut *conn)
             .await?;

@@ -1,0 +1,138 @@
+//! Sign-ins whose password was right and whose second factor is still to come.
+//!
+//! The browser holds a random ticket (in a `__Host-` cookie) for at most [`TTL`] and
+//! [`ATTEMPTS`] codes; the hub keeps only the ticket's hash. A hub restart forgets tickets:
+//! the user types his password again.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use portcullis_domain::secret::Secret;
+use portcullis_store::Id;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// How long a ticket waits for its code.
+pub const TTL: Duration = Duration::from_secs(300);
+/// Codes one ticket may try.
+pub const ATTEMPTS: u32 = 5;
+/// Most tickets kept at once (expired ones are dropped first; beyond, the oldest).
+pub const MAX: usize = 10_000;
+
+/// What a ticket stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    /// The user whose password was right.
+    pub user: Id,
+    /// Whether his password must be changed after the code.
+    pub must_change: bool,
+}
+
+#[derive(Debug)]
+struct Entry {
+    pending: Pending,
+    at: Instant,
+    attempts: u32,
+}
+
+/// The tickets (see the module docs).
+#[derive(Debug, Default)]
+pub struct PendingSignIns {
+    inner: Mutex<HashMap<[u8; 32], Entry>>,
+}
+
+fn key(ticket: &str) -> [u8; 32] {
+    Sha256::digest(ticket.as_bytes()).into()
+}
+
+/// Why a ticket did not lead to a sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TicketError {
+    /// Unknown, expired, or out of attempts: sign in again.
+    #[error("the sign-in expired; enter your user name and password again")]
+    Expired,
+}
+
+impl PendingSignIns {
+    /// A new ticket for `pending`.
+    pub fn issue(&self, pending: Pending, now: Instant) -> Secret<String> {
+        let mut t = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut t);
+        let ticket = hex::encode(t);
+        let mut map = self.lock();
+        if map.len() >= MAX {
+            map.retain(|_, e| now.duration_since(e.at) < TTL);
+            if map.len() >= MAX {
+                if let Some(oldest) = map.iter().min_by_key(|(_, e)| e.at).map(|(k, _)| *k) {
+                    map.remove(&oldest);
+                }
+            }
+        }
+        map.insert(
+            key(&ticket),
+            Entry {
+                pending,
+                at: now,
+                attempts: 0,
+            },
+        );
+        Secret::new(ticket)
+    }
+
+    /// What `ticket` stands for, counting one attempt; `Expired` when it is unknown, too old
+    /// or out of attempts (it is then forgotten).
+    pub fn attempt(&self, ticket: &str, now: Instant) -> Result<Pending, TicketError> {
+        let mut map = self.lock();
+        let k = key(ticket);
+        let ok = match map.get_mut(&k) {
+            Some(e) if now.duration_since(e.at) < TTL && e.attempts < ATTEMPTS => {
+                e.attempts += 1;
+                Some(e.pending)
+            }
+            _ => None,
+        };
+        match ok {
+            Some(p) => Ok(p),
+            None => {
+                map.remove(&k);
+                Err(TicketError::Expired)
+            }
+        }
+    }
+
+    /// The ticket was used: forget it.
+    pub fn done(&self, ticket: &str) {
+        self.lock().remove(&key(ticket));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ticket_lives_for_its_ttl_and_its_attempts() {
+        let p = PendingSignIns::default();
+        let now = Instant::now();
+        let want = Pending {
+            user: 7,
+            must_change: false,
+        };
+        let t = p.issue(want, now);
+        for _ in 0..ATTEMPTS {
+            assert_eq!(p.attempt(t.expose(), now), Ok(want));
+        }
+        assert_eq!(p.attempt(t.expose(), now), Err(TicketError::Expired));
+        let t = p.issue(want, now);
+        assert_eq!(p.attempt(t.expose(), now + TTL), Err(TicketError::Expired));
+        let t = p.issue(want, now);
+        p.done(t.expose());
+        assert_eq!(p.attempt(t.expose(), now), Err(TicketError::Expired));
+        assert_eq!(p.attempt("made-up", now), Err(TicketError::Expired));
+    }
+}
