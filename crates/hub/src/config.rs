@@ -36,6 +36,9 @@ pub enum ConfigError {
     /// The `[tokens]` section is invalid.
     #[error(transparent)]
     Tokens(#[from] crate::token_policy::TokenPolicyError),
+    /// The `[tls]` section is invalid.
+    #[error(transparent)]
+    Tls(#[from] crate::operator_tls::TlsConfigError),
     /// The `[portal]` section is invalid.
     #[error(transparent)]
     Portal(#[from] crate::signin::PortalPolicyError),
@@ -72,6 +75,9 @@ pub struct RawHubConfig {
     /// Portal sign-in sessions.
     #[serde(default)]
     pub portal: crate::signin::RawPortal,
+    /// The operator's certificates for the browser-facing listeners.
+    #[serde(default)]
+    pub tls: crate::operator_tls::RawTls,
 }
 
 /// `[listen]`
@@ -189,6 +195,8 @@ pub struct HubConfig {
     pub tokens: crate::token_policy::TokenPolicy,
     /// Portal session timeouts (`[portal]`).
     pub portal: crate::signin::PortalPolicy,
+    /// The operator's certificates (`[tls]`).
+    pub tls: crate::operator_tls::TlsFiles,
 }
 
 /// `[limits] max_preauth_per_source` when not given (or `max_preauth`, if smaller).
@@ -254,6 +262,17 @@ allow_unlimited = false         # true: an admin may ask for a token that never 
 # after either timeout.
 idle_timeout_minutes = 30       # without a request (1..=1440)
 absolute_timeout_hours = 12     # after signing in, used or not (1..=168)
+
+[tls]
+# Browsers meet the API/portal and the web entry: give them a certificate they trust (PEM chain,
+# leaf first, and its key) instead of one from the hub's private CA. The tunnel keeps the hub CA.
+# The files are checked for renewals and reloaded without a restart; a renewal that does not
+# load leaves the current certificate in use (and is logged).
+# api_certificate = "/etc/portcullis/portal-chain.pem"
+# api_private_key = "/etc/portcullis/portal-key.pem"
+# web_certificate = "/etc/portcullis/web-wildcard-chain.pem"   # for *.<web_domain>
+# web_private_key = "/etc/portcullis/web-wildcard-key.pem"
+reload_check_secs = 30          # how often the files are checked (1..=86400)
 "#;
 
 impl RawHubConfig {
@@ -460,6 +479,7 @@ impl TryFrom<RawHubConfig> for HubConfig {
             max_sessions_per_token: max_sessions,
             tokens: crate::token_policy::TokenPolicy::try_from(&raw.tokens)?,
             portal: crate::signin::PortalPolicy::try_from(&raw.portal)?,
+            tls: crate::operator_tls::TlsFiles::try_from(&raw.tls)?,
         })
     }
 }

@@ -30,6 +30,7 @@ pub mod config;
 pub mod cookies;
 pub mod data_dir;
 pub mod entry;
+pub mod operator_tls;
 pub mod ops;
 pub mod pki_state;
 pub mod portal;
@@ -83,6 +84,9 @@ pub enum HubError {
     /// Certificates.
     #[error("certificates: {0}")]
     Pki(#[from] pki_state::PkiStateError),
+    /// An operator's certificate (`[tls]`) could not be loaded.
+    #[error("operator certificate: {0}")]
+    OperatorCert(#[from] operator_tls::OperatorCertError),
     /// The key that seals stored secrets could not be loaded or made.
     #[error("secrets key: {0}")]
     Sealer(#[from] signin::sealer::SealerError),
@@ -182,7 +186,28 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
         pki.server_key.clone_key(),
         pki.ca.cert_der().clone(),
     )?;
-    let api_tls = tls::api_server_config(pki.server_chain.clone(), pki.server_key.clone_key())?;
+    let operator_certs = operator_tls::OperatorCerts {
+        api: match config.tls.api.clone() {
+            Some(files) => {
+                let hub = operator_tls::hub_certificate(
+                    pki.server_chain.clone(),
+                    pki.server_key.clone_key(),
+                )?;
+                Some(operator_tls::ReloadingCert::load(files, Some(hub))?)
+            }
+            None => None,
+        },
+        web: config
+            .tls
+            .web
+            .clone()
+            .map(|files| operator_tls::ReloadingCert::load(files, None))
+            .transpose()?,
+    };
+    let api_tls = match &operator_certs.api {
+        Some(c) => tls::api_server_config_with_resolver(c.clone())?,
+        None => tls::api_server_config(pki.server_chain.clone(), pki.server_key.clone_key())?,
+    };
     let advertised_tunnel = config.advertised_tunnel.clone().unwrap_or_else(|| {
         // A wildcard bind address is no address to dial: advertise the certificate's name.
         if addrs.tunnel.ip().is_unspecified() {
@@ -203,6 +228,7 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
         signin_throttle: signin::throttle::SignInThrottle::default(),
         pending_signins: signin::pending::PendingSignIns::default(),
         sealer,
+        operator_certs: operator_certs.clone(),
         windows: windows::WindowHub::default(),
         resolved: resolve::ResolveCache::default(),
         store,
@@ -256,11 +282,26 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
             entry::ni::handle,
         )));
     }
+    for cert in [&operator_certs.api, &operator_certs.web]
+        .into_iter()
+        .flatten()
+    {
+        tokio::spawn(
+            cert.clone()
+                .watch(state.config.tls.reload_check, state.shutdown.clone()),
+        );
+    }
     if let Some(l) = web_l {
         // A wildcard certificate for the services' origins, speaking HTTP/1.1 only (the web
         // entry serves HTTP/1.1).
-        let (chain, key) = pki_state::web_certificate(&state.pki.ca, &state.config.web_domain)?;
-        let mut web_tls = (*tls::api_server_config(chain, key)?).clone();
+        let mut web_tls = match &state.operator_certs.web {
+            Some(c) => (*tls::api_server_config_with_resolver(c.clone())?).clone(),
+            None => {
+                let (chain, key) =
+                    pki_state::web_certificate(&state.pki.ca, &state.config.web_domain)?;
+                (*tls::api_server_config(chain, key)?).clone()
+            }
+        };
         web_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let acceptor = TlsAcceptor::from(Arc::new(web_tls));
         listeners.push(tokio::spawn(entry::listener::accept_loop(

@@ -39,6 +39,8 @@ pub struct HubOptions {
     pub max_sessions_per_token: Option<usize>,
     /// `[tokens]`.
     pub tokens: portcullis_hub::token_policy::RawTokens,
+    /// `[tls]`: the operator's certificates.
+    pub tls: portcullis_hub::operator_tls::RawTls,
 }
 
 /// A running hub and an admin client for it.
@@ -103,6 +105,7 @@ impl TestHub {
         raw.limits.tls_handshake_timeout_secs = options.tls_handshake_timeout_secs;
         raw.limits.max_sessions_per_token = options.max_sessions_per_token;
         raw.tokens = options.tokens.clone();
+        raw.tls = options.tls.clone();
         let config = HubConfig::try_from(raw).expect("valid test config");
         let store = portcullis_hub::open_store(&config)
             .await

@@ -33,6 +33,12 @@ use subtle::ConstantTimeEq;
 /// ALPN protocol identifier of the hub–connector tunnel.
 pub const TUNNEL_ALPN: &[u8] = b"portcullis/1";
 
+/// ALPN identifier Portcullis's own clients add to their offer when they pin the hub CA
+/// (connector enrolment, the CLI): a hub that serves an operator's certificate to browsers
+/// answers them with the hub CA's certificate instead. Never selected: the server does not
+/// list it, so the connection speaks `h2` or `http/1.1` as before.
+pub const HUB_CA_ALPN: &[u8] = b"portcullis-hub-ca";
+
 /// ALPN identifiers offered by the API server, preferred first.
 pub const API_ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
@@ -121,6 +127,20 @@ pub fn api_server_config(
     Ok(Arc::new(config))
 }
 
+/// [`api_server_config`] with the certificate chosen per handshake by `resolver` (an
+/// operator's certificate that is reloaded when its files change).
+pub fn api_server_config_with_resolver(
+    resolver: Arc<dyn rustls::server::ResolvesServerCert>,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(TLS12_AND_13)
+        .map_err(TlsError::ProtocolVersions)?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    config.alpn_protocols = API_ALPN.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(config))
+}
+
 /// Connector side of the tunnel: TLS 1.3 only, the hub CA as the **only** root, and the
 /// connector's certificate for client authentication. ALPN: [`TUNNEL_ALPN`].
 ///
@@ -152,7 +172,7 @@ pub fn pinned_client_config(
         .map_err(TlsError::ProtocolVersions)?
         .with_root_certificates(single_root(ca)?)
         .with_no_client_auth();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    config.alpn_protocols = with_hub_ca_marker(alpn);
     Ok(Arc::new(config))
 }
 
@@ -181,8 +201,21 @@ pub fn fingerprint_pinned_client_config(
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    config.alpn_protocols = with_hub_ca_marker(alpn);
     Ok(Arc::new(config))
+}
+
+/// `alpn` followed by [`HUB_CA_ALPN`], for the clients that pin the hub CA. A client that
+/// offers no protocol offers no marker either: an offer the server shares nothing with would
+/// fail the handshake.
+fn with_hub_ca_marker(alpn: &[&[u8]]) -> Vec<Vec<u8>> {
+    if alpn.is_empty() {
+        return Vec::new();
+    }
+    alpn.iter()
+        .map(|p| p.to_vec())
+        .chain(std::iter::once(HUB_CA_ALPN.to_vec()))
+        .collect()
 }
 
 fn single_root(ca: CertificateDer<'static>) -> Result<RootCertStore, TlsError> {

@@ -33,6 +33,7 @@ mod limits;
 mod names;
 mod network_status;
 mod ni_entry;
+mod operator_cert;
 mod portal;
 mod portal_audit;
 mod portal_audit_browser;
