@@ -1,4 +1,4 @@
-// Two-factor sign-in in Chromium: the account page, turning TOTP on with a code computed
+// Two-factor sign-in in Chromium, then the user's own tokens: the account page, turning TOTP on with a code computed
 // here from the key the page shows (RFC 6238, as an authenticator app does), and the code
 // step of the next sign-in. axe-core on each page; screenshots for docs/portal.md.
 //
@@ -79,5 +79,21 @@ export default async function run({ browser, fixture, lib }) {
     await page.getByLabel('Code').fill(totp(secret, Date.now() / 1000));
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(url('/'));
+  });
+
+  await step('the own tokens page: make a token, see it once', async () => {
+    await page.goto(url('/account/tokens'));
+    await checkA11y(page, 'tokens');
+    await page.getByLabel('Name').fill('laptop');
+    await page.getByLabel('Expires after (days)').fill('30');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.getByRole('heading', { name: /Token .laptop. created/ }).waitFor();
+    const token = (await page.locator('#new-token').textContent()).trim();
+    expect(token.startsWith('pct_'), `no token shown: ${token}`);
+    await checkA11y(page, 'token created');
+    await screenshot(page, 'token-created');
+    await page.goto(url('/account/tokens'));
+    expect(!(await page.content()).includes(token), 'the token is shown again');
+    await screenshot(page, 'tokens');
   });
 }

@@ -38,6 +38,7 @@ mod portal;
 mod portal_audit;
 mod portal_audit_browser;
 mod portal_browser;
+mod portal_tokens;
 mod portal_totp;
 mod portal_vendor;
 mod preauth_flood;

@@ -27,6 +27,7 @@
 //!   an independent opening may be), on `crate::windows`, which keeps the window rules; the
 //!   reads about windows (one, a service connection's, a company's live ones, its summary).
 //! - [`web_links`]: a one-time link that opens an HTTP service connection in a browser.
+//! - [`own_tokens`]: a signed-in user's own tokens, route passwords and browsers.
 //! - [`second_factor`]: the portal's TOTP second factor (the code step of a sign-in, turning
 //!   it on and off, an admin's reset, a company's requirement).
 //! - [`signin`]: signing in and out of the portal, a user's own password change, the
@@ -43,6 +44,7 @@ pub mod companies;
 pub mod connectors;
 pub mod enrolment;
 pub mod grants;
+pub mod own_tokens;
 pub mod second_factor;
 pub mod signin;
 pub mod systems;

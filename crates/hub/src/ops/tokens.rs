@@ -175,6 +175,16 @@ pub async fn revoke(
     tok: ApiToken,
 ) -> Result<Revoked, OpError> {
     check(permit, Op::ManageTokens, tok.company_id)?;
+    revoke_checked(st, by, tok).await
+}
+
+/// [`revoke`] once the caller's right to revoke `tok` is established (an admin's permit, or
+/// the token being the caller's own: [`super::own_tokens::revoke`]).
+pub(super) async fn revoke_checked(
+    st: &State,
+    by: Caller<'_>,
+    tok: ApiToken,
+) -> Result<Revoked, OpError> {
     let id = tok.id;
     let now = OffsetDateTime::now_utc();
     let route_passwords = if tok.scope == TokenScope::Api {

@@ -18,6 +18,7 @@
 //! - [`signin`]: sign-in, the forced password change, sign-out.
 //! - [`second_factor`]: the code step of a sign-in; the account page (two-factor sign-in on
 //!   and off, a company's requirement).
+//! - [`tokens`]: the user's own tokens, route passwords and signed-in browsers.
 //! - [`home`]: the home page: a customer's open-connection KPI, a vendor admin's companies,
 //!   a support engineer's connections he can reach now.
 //! - [`reach`]: the support engineer's side: how to connect to what he reaches, a route
@@ -37,6 +38,7 @@ pub mod second_factor;
 pub mod session;
 pub mod signin;
 pub mod systems;
+pub mod tokens;
 
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -71,6 +73,8 @@ pub fn routes() -> Router<State> {
             get(second_factor::totp_form).post(second_factor::totp_enable),
         )
         .route("/account/totp/off", post(second_factor::totp_disable))
+        .route("/account/tokens", get(tokens::list).post(tokens::create))
+        .route("/account/tokens/{id}/revoke", post(tokens::revoke))
         .route(
             "/account/company-totp",
             post(second_factor::company_requirement),
