@@ -32,7 +32,7 @@ pub struct OwnCredentials {
 pub async fn list(st: &State, me: &Principal) -> Result<OwnCredentials, OpError> {
     let now = OffsetDateTime::now_utc();
     let mut all = st.store.list_user_tokens(me.user_id).await?;
-    all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    all.sort_by_key(|t| std::cmp::Reverse(t.created_at));
     let (browsers, tokens): (Vec<_>, Vec<_>) =
         all.into_iter().partition(|t| t.scope == TokenScope::Portal);
     let browsers = browsers
