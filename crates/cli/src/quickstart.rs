@@ -273,7 +273,11 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
          data_dir = \"connector\"\n\
          hub_tunnel = \"{tunnel}\"\n\n\
          [[access]]\nname = \"echo\"\nvirtual = \"echo.demo:7\"\ninternal = \"{echo}\"\nprotocol = \"tcp\"\n\n\
-         [[access]]\nname = \"web\"\nvirtual = \"web.demo:80\"\ninternal = \"{web}\"\nprotocol = \"tcp\"\n",
+         [[access]]\nname = \"web\"\nvirtual = \"web.demo:80\"\ninternal = \"{web}\"\nprotocol = \"http\"\n\n\
+         # An HTTP entry: only these paths reach the back end, everything else gets 403.\n\
+         [[access.resources]]\npath = \"/\"\npolicy = \"path_only\"\ndescription = \"the start page\"\n\n\
+         [[access.resources]]\npath = \"/hello\"\npolicy = \"path_and_sub_paths\"\n\n\
+         [[access.resources]]\npath = \"/docs\"\npolicy = \"path_and_sub_paths\"\n",
         tunnel = a.tunnel,
     );
     std::fs::write(&conn_cfg_path, conn_toml)?;
@@ -352,7 +356,7 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
             TargetInfo {
                 name: "web".into(),
                 r#virtual: "web.demo:80".into(),
-                protocol: "tcp".into(),
+                protocol: "http".into(),
             },
         ],
     };
@@ -552,7 +556,7 @@ pub fn describe(info: &Info, dir: &Path) -> String {
          NI entry        {ni}   (SAP route strings)\n\
          Web entry       https://{web}   (browsers: each service at https://sc<id>.web.localhost:<port>/;\n\
          \x20               links from `portcullis web-link`)\n\
-         Connector       location {loc}, exposing echo.demo:7 (TCP echo) and web.demo:80 (HTTP)\n\
+         Connector       location {loc}, exposing echo.demo:7 (TCP echo) and web.demo:80 (HTTP: /, /hello/… and /docs/… allowed, the rest refused)\n\
          Token           {token}   (technical user quickstart-app, standing grants)\n\
          Engineer token  {eng}   (support engineer, windows open for 8 h)\n\
          Admin token     in {admin}   (vendor admin)\n\

@@ -80,6 +80,7 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
         assert!(text.contains(p.as_str()), "{text}");
     }
     assert_eq!(json["targets"][1]["virtual"], "web.demo:80");
+    assert_eq!(json["targets"][1]["protocol"], "http");
     let token = qs.info.token.clone();
     let text = quickstart::describe(&qs.info, dir.path());
     assert!(text.contains("curl --proxy socks5h://demo-site:"), "{text}");
@@ -127,6 +128,26 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
             "{body}"
         );
 
+        // The demo web service is an HTTP entry: a path outside its resources is refused by
+        // the connector, with the reason, before it reaches the back end.
+        let info = qs.info.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new("curl")
+                .args(["-sS", "--max-time", "20", "-w", "\n%{http_code}", "--proxy"])
+                .arg(format!(
+                    "socks5h://{}:{}@{}",
+                    info.location, info.token, info.socks5
+                ))
+                .arg("http://web.demo/admin")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let body = String::from_utf8_lossy(&out.stdout);
+        assert!(body.trim_end().ends_with("403"), "{body}");
+        assert!(!body.contains("demo back end"), "{body}");
+
         let info = qs.info.clone();
         let out = tokio::task::spawn_blocking(move || {
             Command::new("curl")
@@ -134,7 +155,7 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
                 .arg(format!("http://{}", info.http_proxy))
                 .arg("--proxy-user")
                 .arg(format!("{}:{}", info.location, info.token))
-                .arg("http://web.demo/through-connect")
+                .arg("http://web.demo/docs/through-connect")
                 .output()
                 .unwrap()
         })
@@ -145,7 +166,7 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
             "curl -p failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("/through-connect"));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("/docs/through-connect"));
 
         // A support engineer names the service connection; its window is open.
         let info = qs.info.clone();
@@ -164,7 +185,7 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
                     "socks5h://engineer:{}@{}",
                     info.engineer_token, info.socks5
                 ))
-                .arg(format!("http://{web}/as-engineer"))
+                .arg(format!("http://{web}/hello/as-engineer"))
                 .output()
                 .unwrap()
         })
