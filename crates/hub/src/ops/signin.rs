@@ -286,30 +286,6 @@ fn token_cuts(revoked: &[Id]) -> Vec<Change> {
         .collect()
 }
 
-/// What a signed-in user must do before anything else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Duty {
-    /// Nothing.
-    None,
-    /// Change the password an admin set.
-    ChangePassword,
-    /// Set up the second factor his company requires.
-    SetUpSecondFactor,
-}
-
-/// The signed-in user's [`Duty`] now.
-pub async fn duty(st: &State, me: &Principal) -> Result<Duty, OpError> {
-    if must_change(st, me).await? {
-        return Ok(Duty::ChangePassword);
-    }
-    if super::second_factor::required(st, me.company_id).await?
-        && !super::second_factor::enabled(st, me).await?
-    {
-        return Ok(Duty::SetUpSecondFactor);
-    }
-    Ok(Duty::None)
-}
-
 /// Whether the signed-in user must still change his password (an admin set it).
 pub async fn must_change(st: &State, me: &Principal) -> Result<bool, OpError> {
     Ok(st

@@ -65,7 +65,7 @@ pub fn routes() -> Router<State> {
         )
         .route(
             "/signin/code",
-            get(second_factor::code_form).post(second_factor::code_submit),
+            get(signin::code_form).post(signin::code_submit),
         )
         .route("/account", get(second_factor::account))
         .route(

@@ -142,8 +142,8 @@ impl FromRequestParts<State> for SignedAny {
 /// Sends a session with a duty left (a password to change, a second factor its company
 /// requires) to the page that does it.
 async fn without_duty(st: &State, s: Signed) -> Result<Signed, Response> {
-    use crate::ops::signin::Duty;
-    match crate::ops::signin::duty(st, &s.principal).await {
+    use crate::ops::duty::Duty;
+    match crate::ops::duty::duty(st, &s.principal).await {
         Ok(Duty::None) => Ok(s),
         Ok(Duty::ChangePassword) => Err(Redirect::to("/password").into_response()),
         Ok(Duty::SetUpSecondFactor) => Err(Redirect::to("/account/totp").into_response()),

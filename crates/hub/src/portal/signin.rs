@@ -1,7 +1,8 @@
-//! Sign-in, the password change (forced after an admin set the password), sign-out.
+//! Sign-in (with the code step when the user has a second factor), the password change
+//! (forced after an admin set the password), sign-out.
 
 use askama::Template;
-use axum::extract::State as AxState;
+use axum::extract::{Request, State as AxState};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use portcullis_domain::secret::Secret;
@@ -64,7 +65,7 @@ pub async fn submit(AxState(st): AxState<State>, posted: PrePosted<SignInForm>) 
     let f = posted.form;
     match signin::sign_in(&st, &f.name, f.password, posted.from).await {
         Ok(SignInStep::Done(done)) => signed_in(done),
-        Ok(SignInStep::Code(ticket)) => super::second_factor::to_code_page(ticket.expose()),
+        Ok(SignInStep::Code(ticket)) => to_code_page(ticket.expose()),
         Err(e) => {
             let (status, text) = refusal(&e);
             signin_page(status, f.name.chars().take(64).collect(), Some(text))
@@ -176,6 +177,100 @@ pub async fn password_submit(
         Err(e) => {
             let text = render::sentence(&e.to_string());
             password_page(&st, s, StatusCode::BAD_REQUEST, Some(text)).await
+        }
+    }
+}
+
+// ── the code step of a sign-in with a second factor ─────────────────────────────────────
+
+/// The cookie that carries a sign-in waiting for its code.
+pub const CODE_COOKIE: &str = "__Host-portcullis-code";
+
+fn code_cookie(ticket: Option<&str>) -> HeaderValue {
+    let v = match ticket {
+        Some(t) => {
+            format!("{CODE_COOKIE}={t}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=300")
+        }
+        None => format!("{CODE_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0"),
+    };
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// After a right password of a user with a second factor: to the code page, with the ticket.
+pub fn to_code_page(ticket: &str) -> Response {
+    let mut r = Redirect::to("/signin/code").into_response();
+    r.headers_mut()
+        .append(header::SET_COOKIE, code_cookie(Some(ticket)));
+    r
+}
+
+#[derive(Template)]
+#[template(path = "portal/code.html")]
+struct CodePage {
+    chrome: Chrome,
+    csrf: String,
+    error: Option<String>,
+}
+
+fn code_page(status: StatusCode, ticket: &str, error: Option<String>) -> Response {
+    render::page(
+        status,
+        &CodePage {
+            chrome: Chrome::default(),
+            csrf: session::csrf_of("code", ticket),
+            error,
+        },
+    )
+}
+
+/// `GET /signin/code`
+pub async fn code_form(req: Request) -> Response {
+    match crate::cookies::get(req.headers(), CODE_COOKIE) {
+        Some(t) if !t.is_empty() => code_page(StatusCode::OK, &t, None),
+        _ => Redirect::to("/signin").into_response(),
+    }
+}
+
+/// The code form's fields.
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /signin/code`
+pub async fn code_submit(AxState(st): AxState<State>, req: Request) -> Response {
+    let Some(ticket) = crate::cookies::get(req.headers(), CODE_COOKIE).filter(|t| !t.is_empty())
+    else {
+        return Redirect::to("/signin").into_response();
+    };
+    let from = session::peer(&req);
+    let form: CodeForm = match session::read_form(req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if !session::same(&form.csrf, &session::csrf_of("code", &ticket)) {
+        return session::csrf_refused();
+    }
+    match crate::ops::second_factor::sign_in_code(&st, &ticket, &form.code, from).await {
+        Ok(done) => {
+            let mut r = signed_in(done);
+            r.headers_mut()
+                .append(header::SET_COOKIE, code_cookie(None));
+            r
+        }
+        Err(crate::ops::signin::SignInError::Ticket(e)) => {
+            let mut r = Redirect::to("/signin").into_response();
+            r.headers_mut()
+                .append(header::SET_COOKIE, code_cookie(None));
+            tracing::debug!(reason = %e, "portal code step: ticket gone");
+            r
+        }
+        Err(e) => {
+            let (status, text) = refusal(&e);
+            code_page(status, &ticket, Some(text))
         }
     }
 }
