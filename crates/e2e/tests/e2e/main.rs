@@ -34,6 +34,8 @@ mod names;
 mod network_status;
 mod ni_entry;
 mod portal;
+mod portal_admin;
+mod portal_admin_browser;
 mod portal_audit;
 mod portal_audit_browser;
 mod portal_browser;
