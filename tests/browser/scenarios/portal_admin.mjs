@@ -72,6 +72,8 @@ export default async function run({ browser, fixture, lib }) {
     await page.getByRole('status').waitFor();
     const cmd = (await page.locator('[data-enrol-command]').textContent()).trim();
     expect(cmd.startsWith('portcullis connector enroll --hub ') && cmd.includes('--token PCE1'), `command: ${cmd}`);
+    // portal.js adds a Copy button beside it (the command stays selectable without it).
+    await page.getByRole('button', { name: 'Copy the enrolment command' }).waitFor();
     await checkA11y(page, 'connector created');
     await screenshot(page, 'connector-created');
   });

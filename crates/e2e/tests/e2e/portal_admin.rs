@@ -578,3 +578,55 @@ async fn a_new_connector_shows_its_enrolment_command_and_revoke_marks_it_revoked
     assert!(list.body.contains("badge revoked"), "{}", list.body);
     assert!(!list.body.contains(&path), "{}", list.body);
 }
+
+#[tokio::test]
+async fn a_vendor_admin_manages_the_vendor_users_on_the_same_page() {
+    let (hub, _system, _sc) = acme_with_prd().await;
+    let (_, pw) = user_with_password(&hub, None, "vera", Role::VendorAdmin, &[], false).await;
+    let vera = Curl::new(&hub);
+    assert_eq!(vera.sign_in("vera", &pw).await.status, 303);
+    let list = vera.get("/users").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains("Vendor users"), "{}", list.body);
+    assert!(
+        list.body.contains("value=\"support_engineer\""),
+        "{}",
+        list.body
+    );
+    assert!(
+        !list.body.contains("value=\"company_user\""),
+        "{}",
+        list.body
+    );
+    // No company connectors for the vendor.
+    assert!(!list.body.contains("href=\"/connectors\""), "{}", list.body);
+    let r = vera
+        .post(
+            "/users",
+            &[
+                ("csrf", &list.csrf()),
+                ("name", "sam"),
+                ("display_name", "Sam Support"),
+                ("role", "support_engineer"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let one_time = marked(&r, "data-secret");
+    let sam = hub
+        .admin
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.name == "sam")
+        .expect("sam is a vendor user");
+    assert_eq!((sam.role, sam.company_id), (Role::SupportEngineer, None));
+    let sam_c = Curl::new(&hub);
+    let r = sam_c.sign_in("sam", &one_time).await;
+    assert_eq!((r.status, r.header("location")), (303, Some("/password")));
+    // A company's users are not the vendor admin's to manage.
+    let (carl_id, _) =
+        user_with_password(&hub, Some("acme"), "carl", Role::CompanyUser, &[], false).await;
+    assert_eq!(vera.get(&format!("/users/{carl_id}")).await.status, 403);
+}
