@@ -630,3 +630,55 @@ async fn a_vendor_admin_manages_the_vendor_users_on_the_same_page() {
         user_with_password(&hub, Some("acme"), "carl", Role::CompanyUser, &[], false).await;
     assert_eq!(vera.get(&format!("/users/{carl_id}")).await.status, 403);
 }
+
+#[tokio::test]
+async fn an_admin_resets_a_users_second_factor_and_his_sessions_end() {
+    let (hub, _system, _sc) = acme_with_prd().await;
+    let anna = anna(&hub).await;
+    let (carl_id, pw) =
+        user_with_password(&hub, Some("acme"), "carl", Role::CompanyUser, &[], false).await;
+    let carl = Curl::new(&hub);
+    assert_eq!(carl.sign_in("carl", &pw).await.status, 303);
+    let page = anna.get(&format!("/users/{carl_id}")).await;
+    assert!(
+        page.body.contains("<dt>Second factor</dt><dd>Off</dd>"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Reset second factor"), "{}", page.body);
+    super::portal_totp::enable(&carl).await;
+    let page = anna.get(&format!("/users/{carl_id}")).await;
+    assert!(
+        page.body.contains("<dt>Second factor</dt><dd>On</dd>"),
+        "{}",
+        page.body
+    );
+    let r = anna
+        .post(
+            &format!("/users/{carl_id}/totp-reset"),
+            &[("csrf", &page.csrf())],
+        )
+        .await;
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/users/{carl_id}?done=totp-reset").as_str()),
+        "{}",
+        r.body
+    );
+    // His session ended; his password alone signs him in again.
+    let r = carl.get("/").await;
+    assert_eq!((r.status, r.header("location")), (303, Some("/signin")));
+    let r = carl.sign_in("carl", &pw).await;
+    assert_eq!((r.status, r.header("location")), (303, Some("/")));
+    let page = anna.get(&format!("/users/{carl_id}?done=totp-reset")).await;
+    assert!(
+        page.body.contains("<dt>Second factor</dt><dd>Off</dd>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("The second factor is removed"),
+        "{}",
+        page.body
+    );
+}
