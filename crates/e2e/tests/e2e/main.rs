@@ -35,6 +35,8 @@ mod network_status;
 mod ni_entry;
 mod operator_cert;
 mod portal;
+mod portal_admin;
+mod portal_admin_browser;
 mod portal_audit;
 mod portal_audit_browser;
 mod portal_browser;

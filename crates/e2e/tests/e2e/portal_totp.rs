@@ -24,7 +24,7 @@ fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 /// Turns the second factor on for the signed-in `c`; returns the secret.
-async fn enable(c: &Curl) -> Vec<u8> {
+pub async fn enable(c: &Curl) -> Vec<u8> {
     let page = c.get("/account/totp").await;
     assert_eq!(page.status, 200, "{}", page.body);
     let secret = totp::decode_base32(between(&page.body, "<code id=\"totp-secret\">", "<"))

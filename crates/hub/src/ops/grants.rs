@@ -2,7 +2,7 @@
 //! use windows, [`super::windows`]).
 
 use portcullis_domain::authz::{Op, Permit, Role};
-use portcullis_store::{Grant, ServiceConnection};
+use portcullis_store::{Grant, ServiceConnection, User};
 use time::OffsetDateTime;
 
 use super::{check, event, Caller, Change, OpError};
@@ -50,6 +50,23 @@ pub async fn create(
 pub async fn list(st: &State, permit: &Permit) -> Result<Vec<Grant>, OpError> {
     let company = crate::ops::company_of(permit, Op::ManageGrants)?;
     Ok(st.store.list_grants(company).await?)
+}
+
+/// The grants of technical user `user` (a user of the permit's company), newest first.
+pub async fn of_user(st: &State, permit: &Permit, user: &User) -> Result<Vec<Grant>, OpError> {
+    let company = crate::ops::company_of(permit, Op::ManageGrants)?;
+    if user.company_id != Some(company) {
+        return Err(OpError::NotFound("user"));
+    }
+    let mut list: Vec<Grant> = st
+        .store
+        .list_grants(company)
+        .await?
+        .into_iter()
+        .filter(|g| g.user_id == user.id)
+        .collect();
+    list.sort_by_key(|x| std::cmp::Reverse(x.created_at));
+    Ok(list)
 }
 
 /// Takes a grant back and cuts the sessions it admitted.

@@ -116,6 +116,13 @@ pub async fn enabled(st: &State, me: &Principal) -> Result<bool, OpError> {
     Ok(st.store.user_totp(me.user_id).await?.is_some())
 }
 
+/// Whether `user` has a second factor, for who may read the users of his company (vendor
+/// users under a vendor-wide permit): the admin's user list shows it.
+pub async fn enabled_for(st: &State, permit: &Permit, user: &User) -> Result<bool, OpError> {
+    check(permit, Op::ReadUsers, user.company_id)?;
+    Ok(st.store.user_totp(user.id).await?.is_some())
+}
+
 /// Turns the second factor on with the offered secret (`sealed`, from [`offer`]) once a code
 /// from the app proves the app has it.
 pub async fn enable(st: &State, by: Caller<'_>, sealed: &str, code: &str) -> Result<(), OpError> {

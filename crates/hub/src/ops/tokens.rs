@@ -7,7 +7,7 @@
 //! in `crate::api::route_password`.
 
 use portcullis_domain::authz::{authorize, AuthzError, Op, Permit, Role};
-use portcullis_store::{ApiToken, Company, Id, TokenScope};
+use portcullis_store::{ApiToken, Company, Id, TokenScope, User};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -155,6 +155,24 @@ async fn first_admin_only(st: &State, c: &Company, role: Role) -> Result<(), OpE
 pub async fn list(st: &State, permit: &Permit) -> Result<Vec<ApiToken>, OpError> {
     let company = crate::ops::company_of(permit, Op::ManageTokens)?;
     Ok(st.store.list_api_tokens(Some(company)).await?)
+}
+
+/// The API tokens of `user` (a user of the permit's company; never their secrets, never his
+/// portal sessions or route passwords), newest first.
+pub async fn of_user(st: &State, permit: &Permit, user: &User) -> Result<Vec<ApiToken>, OpError> {
+    let company = crate::ops::company_of(permit, Op::ManageTokens)?;
+    if user.company_id != Some(company) {
+        return Err(OpError::NotFound("user"));
+    }
+    let mut list: Vec<ApiToken> = st
+        .store
+        .list_api_tokens(Some(company))
+        .await?
+        .into_iter()
+        .filter(|t| t.user_id == user.id && t.scope == TokenScope::Api)
+        .collect();
+    list.sort_by_key(|x| std::cmp::Reverse(x.created_at));
+    Ok(list)
 }
 
 /// What revoking a token did.

@@ -27,9 +27,15 @@
 //!   windows.
 //! - [`audit`]: a system's log book, the audit list, its CSV download, the JSON Lines export
 //!   and the chain check.
+//! - [`users`]: a company's users (vendor users for a vendor admin): create with a one-time
+//!   password, authorizations, disable, password and second-factor resets; a technical
+//!   user's standing grants and API tokens.
+//! - [`connectors`]: a company's connectors: status, create with the enrolment command, a new
+//!   enrolment token, revoke.
 //! - [`form`]: reading form fields (UTC times, hours, names).
 
 pub mod audit;
+pub mod connectors;
 pub mod form;
 pub mod home;
 pub mod reach;
@@ -39,6 +45,7 @@ pub mod session;
 pub mod signin;
 pub mod systems;
 pub mod tokens;
+pub mod users;
 
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -95,6 +102,23 @@ pub fn routes() -> Router<State> {
         .route("/audit/verify", post(audit::verify))
         .route("/route-password", post(reach::route_password))
         .route("/service-connections/{id}/web-link", post(reach::web_link))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/disable", post(users::disable_many))
+        .route("/users/{id}", get(users::page))
+        .route("/users/{id}/authorizations", post(users::authorizations))
+        .route("/users/{id}/disable", post(users::disable))
+        .route("/users/{id}/password", post(users::reset_password))
+        .route("/users/{id}/totp-reset", post(users::reset_totp))
+        .route("/users/{id}/grants", post(users::create_grant))
+        .route("/users/{id}/tokens", post(users::issue_token))
+        .route("/grants/{id}/revoke", post(users::revoke_grant))
+        .route("/tokens/{id}/revoke", post(users::revoke_token))
+        .route(
+            "/connectors",
+            get(connectors::list).post(connectors::create),
+        )
+        .route("/connectors/{id}/token", post(connectors::new_token))
+        .route("/connectors/{id}/revoke", post(connectors::revoke))
         .route("/assets/{file}", get(asset))
         .layer(axum::middleware::from_fn(security_headers))
 }

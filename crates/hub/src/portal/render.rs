@@ -15,12 +15,17 @@ pub struct Chrome {
     pub role: String,
     /// The CSRF token of the sign-out form.
     pub csrf: String,
-    /// Which navigation entry is current (`home`, `systems`, `audit`).
+    /// Which navigation entry is current (`home`, `systems`, `audit`, `users`, `connectors`).
     pub current: &'static str,
     /// Whether the user belongs to a customer company (the customer side's navigation).
     pub customer: bool,
     /// Whether the user may read audit events (the "Audit" entry).
     pub audit: bool,
+    /// Whether the user manages the users of his company, or the vendor users (the "Users"
+    /// entry).
+    pub users: bool,
+    /// Whether the user manages his company's connectors (the "Connectors" entry).
+    pub connectors: bool,
 }
 
 impl Chrome {
