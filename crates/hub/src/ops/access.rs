@@ -20,6 +20,18 @@ pub fn permit(p: &Principal, op: Op, company: Id, what: &'static str) -> Result<
     })
 }
 
+/// Whether `p` may manage users: his company's, or the vendor users (what the portal's
+/// "Users" entry asks).
+pub fn may_manage_users(p: &Principal) -> bool {
+    scoped_permit(p, Op::ManageUsers, p.company_id, "users").is_ok()
+}
+
+/// Whether `p` may manage his company's connectors (the portal's "Connectors" entry).
+pub fn may_manage_connectors(p: &Principal) -> bool {
+    p.company_id
+        .is_some_and(|c| permit(p, Op::ManageConnectors, c, "company").is_ok())
+}
+
 /// A permit for `op` on vendor-wide data (vendor users, every company).
 pub fn vendor_permit(p: &Principal, op: Op) -> Result<Permit, OpError> {
     authorize(&p.actor(), op, None).map_err(|_| OpError::forbidden("this token may not do that"))

@@ -15,16 +15,9 @@ use time::OffsetDateTime;
 
 use super::render::{self, when, Chrome};
 use super::session::{Posted, Signed};
-use crate::auth::Principal;
 use crate::ops::connectors::{ConnectorView, WithToken};
 use crate::ops::{self, access, OpError};
 use crate::state::State;
-
-/// Whether `p` manages his company's connectors (the "Connectors" entry).
-pub fn may_manage(p: &Principal) -> bool {
-    p.company_id
-        .is_some_and(|c| access::permit(p, Op::ManageConnectors, c, "company").is_ok())
-}
 
 #[derive(Template)]
 #[template(path = "portal/connectors.html")]

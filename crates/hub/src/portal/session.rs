@@ -82,8 +82,8 @@ impl Signed {
             current,
             customer: self.principal.company_id.is_some(),
             audit: crate::ops::audit::may_read(&self.principal),
-            users: super::users::may_manage(&self.principal),
-            connectors: super::connectors::may_manage(&self.principal),
+            users: crate::ops::access::may_manage_users(&self.principal),
+            connectors: crate::ops::access::may_manage_connectors(&self.principal),
         }
     }
 

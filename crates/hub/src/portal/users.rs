@@ -15,15 +15,9 @@ use serde::Deserialize;
 
 use super::render::{self, when, Chrome};
 use super::session::{Posted, Signed};
-use crate::auth::Principal;
 use crate::ops::systems::services::{self, ServiceQuery, ServiceView};
 use crate::ops::{self, access, OpError};
 use crate::state::State;
-
-/// Whether `p` manages users: his company's, or the vendor users (the "Users" entry).
-pub fn may_manage(p: &Principal) -> bool {
-    access::scoped_permit(p, Op::ManageUsers, p.company_id, "users").is_ok()
-}
 
 /// The authorizations as the forms name them.
 const AUTHORIZATIONS: [(Authorization, &str); 3] = [
