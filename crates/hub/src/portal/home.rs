@@ -47,8 +47,12 @@ pub async fn page(AxState(st): AxState<State>, s: Signed) -> Response {
         },
         None => None,
     };
-    let companies = match (p.company_id, companies::list_permit(p)) {
-        (None, Some(permit)) => match companies::list(&st, &permit).await {
+    // A support engineer's home is what he can reach; the companies list is the vendor
+    // admins' and auditors'.
+    let lists_companies =
+        p.company_id.is_none() && p.role != portcullis_store::Role::SupportEngineer;
+    let companies = match (lists_companies, companies::list_permit(p)) {
+        (true, Some(permit)) => match companies::list(&st, &permit).await {
             Ok(list) => list,
             Err(e) => return render::op_error(&e),
         },
