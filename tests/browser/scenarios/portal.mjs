@@ -100,6 +100,16 @@ export default async function run({ browser, fixture, lib }) {
     expect((await kpi(page, 'open')) === '0', 'system KPI open != 0 after close');
   });
 
+  await step('the system data form', async () => {
+    await page.goto(url(`/systems/${fixture.system_id}`));
+    await page.getByRole('link', { name: 'Edit system data' }).click();
+    await page.waitForURL(new RegExp(`/systems/${fixture.system_id}/edit$`));
+    await checkA11y(page, 'system data');
+    await screenshot(page, 'system-data');
+    await page.goto(url('/systems/new'));
+    await checkA11y(page, 'new system');
+  });
+
   await step('sign out', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/signin$/);

@@ -156,6 +156,20 @@ pub async fn list(st: &State, permit: &Permit) -> Result<Vec<ConnectorView>, OpE
     Ok(list.into_iter().map(|c| view(st, c)).collect())
 }
 
+/// The locations of the permit's company's connectors that are not revoked: what a service
+/// connection may be set up through (a permit to read the company's systems).
+pub async fn locations(st: &State, permit: &Permit) -> Result<Vec<String>, OpError> {
+    let company = crate::ops::company_of(permit, Op::ReadSystems)?;
+    Ok(st
+        .store
+        .list_connectors(Some(company))
+        .await?
+        .into_iter()
+        .filter(|c| c.revoked_at.is_none())
+        .map(|c| c.location)
+        .collect())
+}
+
 /// Revokes a connector's certificate and cuts its live tunnel at once.
 pub async fn revoke(
     st: &State,

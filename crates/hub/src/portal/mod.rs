@@ -23,6 +23,8 @@
 //!   a support engineer's connections he can reach now.
 //! - [`reach`]: the support engineer's side: how to connect to what he reaches, a route
 //!   password, a one-time browser link.
+//! - [`system_admin`]: a new system, its data, deleting it; setting up and deleting its
+//!   service connections.
 //! - [`systems`]: the systems list, a system's page, opening, reserving, editing and closing
 //!   windows.
 //! - [`audit`]: a system's log book, the audit list, its CSV download, the JSON Lines export
@@ -43,6 +45,7 @@ pub mod render;
 pub mod second_factor;
 pub mod session;
 pub mod signin;
+pub mod system_admin;
 pub mod systems;
 pub mod tokens;
 pub mod users;
@@ -87,7 +90,24 @@ pub fn routes() -> Router<State> {
             post(second_factor::company_requirement),
         )
         .route("/systems", get(systems::list))
+        .route(
+            "/systems/new",
+            get(system_admin::new_form).post(system_admin::create),
+        )
         .route("/systems/{id}", get(systems::page))
+        .route(
+            "/systems/{id}/edit",
+            get(system_admin::edit_form).post(system_admin::update),
+        )
+        .route("/systems/{id}/delete", post(system_admin::delete))
+        .route(
+            "/systems/{id}/service-connections",
+            post(system_admin::set_up_service),
+        )
+        .route(
+            "/service-connections/{id}/delete",
+            post(system_admin::delete_service),
+        )
         .route("/service-connections/{id}/open", post(systems::open_window))
         .route(
             "/service-connections/{id}/reserve",

@@ -112,6 +112,14 @@ struct SystemPage {
     can_edit: bool,
     /// Whether the viewer may read the system's log book.
     can_read_logbook: bool,
+    /// Whether the viewer may maintain the system's data.
+    can_maintain: bool,
+    /// Whether the viewer may set up and delete service connections.
+    can_set_up: bool,
+    /// The connection types the set-up form offers.
+    types: Vec<portcullis_store::ConnectionType>,
+    /// The company's connector locations the set-up form offers.
+    locations: Vec<String>,
     notice: Option<String>,
     error: Option<String>,
     /// The open form that was refused, to show again as it was filled in.
@@ -181,6 +189,10 @@ pub async fn page(
         "closed" => Some("The connection is closed.".to_string()),
         "edited" => Some("The window is changed.".to_string()),
         "reserved" => Some("The window is reserved.".to_string()),
+        "created" => Some("The system is created. Set up its connection types below.".to_string()),
+        "saved" => Some("The system data is saved.".to_string()),
+        "set-up" => Some("The connection type is set up.".to_string()),
+        "removed" => Some("The connection type is removed.".to_string()),
         _ => None,
     };
     match system_page(&st, &s, id, &q.state, notice, None, None).await {
@@ -252,6 +264,26 @@ async fn system_page(
     .is_ok();
     let can_read_logbook =
         access::permit(&s.principal, Op::ReadLogBook, sys.company_id, "system").is_ok();
+    let can_maintain =
+        access::permit(&s.principal, Op::MaintainSystems, sys.company_id, "system").is_ok();
+    let can_set_up = access::permit(
+        &s.principal,
+        Op::OperateConnections,
+        sys.company_id,
+        "system",
+    )
+    .is_ok();
+    let (types, locations) = if can_set_up {
+        let types = super::system_admin::choosable_types(st, s, sys.company_id).await;
+        let locations =
+            match access::permit(&s.principal, Op::ReadSystems, sys.company_id, "system") {
+                Ok(p) => crate::ops::connectors::locations(st, &p).await?,
+                Err(_) => Vec::new(),
+            };
+        (types, locations)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let (status, error) = match error {
         Some((st, text)) => (st, Some(text)),
         None => (StatusCode::OK, None),
@@ -267,6 +299,10 @@ async fn system_page(
             can_operate,
             can_edit,
             can_read_logbook,
+            can_maintain,
+            can_set_up,
+            types,
+            locations,
             notice,
             error,
             retry,
