@@ -83,11 +83,13 @@ pub enum EndCause {
     HubShutdown,
     /// The connector is shutting down.
     ConnectorShutdown,
+    /// A customer administrator cut the session (the portal's live sessions, or the API).
+    CutByAdmin,
 }
 
 impl EndCause {
     /// Every cause, for catalogues and exhaustive tests.
-    pub const ALL: [EndCause; 18] = [
+    pub const ALL: [EndCause; 19] = [
         EndCause::ClientClosed,
         EndCause::BackendClosed,
         EndCause::Closed,
@@ -96,6 +98,7 @@ impl EndCause {
         EndCause::RelayError,
         EndCause::ConnectorGone,
         EndCause::HubGone,
+        EndCause::CutByAdmin,
         EndCause::TokenRevoked,
         EndCause::TokenExpired,
         EndCause::UserDisabled,
@@ -129,6 +132,7 @@ impl EndCause {
             EndCause::ConnectorRevoked => "connector_revoked",
             EndCause::HubShutdown => "hub_shutdown",
             EndCause::ConnectorShutdown => "connector_shutdown",
+            EndCause::CutByAdmin => "cut_by_admin",
         }
     }
 
@@ -174,6 +178,7 @@ impl std::fmt::Display for EndCause {
             EndCause::ConnectorRevoked => "connector revoked",
             EndCause::HubShutdown => "hub shutting down",
             EndCause::ConnectorShutdown => "connector shutting down",
+            EndCause::CutByAdmin => "cut by an administrator",
         })
     }
 }

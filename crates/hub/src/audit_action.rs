@@ -84,6 +84,8 @@ pub enum AuditAction {
     SessionStart,
     /// A session ended.
     SessionEnd,
+    /// A customer administrator cut a live session.
+    SessionCut,
     /// A connector's tunnel came up.
     TunnelConnected,
     /// A connector's tunnel went down.
@@ -102,7 +104,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for the catalogue test.
-    pub const ALL: [AuditAction; 45] = [
+    pub const ALL: [AuditAction; 46] = [
         AuditAction::CompanyCreated,
         AuditAction::UserCreated,
         AuditAction::UserAuthorizationsChanged,
@@ -141,6 +143,7 @@ impl AuditAction {
         AuditAction::SessionRefused,
         AuditAction::SessionStart,
         AuditAction::SessionEnd,
+        AuditAction::SessionCut,
         AuditAction::TunnelConnected,
         AuditAction::TunnelDisconnected,
         AuditAction::TunnelRefused,
@@ -192,6 +195,7 @@ impl AuditAction {
             SessionRefused => "session.refused",
             SessionStart => "session.start",
             SessionEnd => "session.end",
+            SessionCut => "session.cut",
             TunnelConnected => "tunnel.connected",
             TunnelDisconnected => "tunnel.disconnected",
             TunnelRefused => "tunnel.refused",

@@ -30,6 +30,7 @@ pub mod config;
 pub mod cookies;
 pub mod data_dir;
 pub mod entry;
+pub mod live;
 pub mod operator_tls;
 pub mod ops;
 pub mod pki_state;
@@ -228,6 +229,7 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
         signin_throttle: signin::throttle::SignInThrottle::default(),
         pending_signins: signin::pending::PendingSignIns::default(),
         sealer,
+        live: live::LiveSessions::default(),
         operator_certs: operator_certs.clone(),
         windows: windows::WindowHub::default(),
         resolved: resolve::ResolveCache::default(),

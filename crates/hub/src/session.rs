@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use portcullis_proto::{OpenResult, StreamOpen};
 use portcullis_transport::h2stream::H2Stream;
-use portcullis_transport::relay::{relay, RelayEnd, Side};
+use portcullis_transport::relay::{relay_counted, RelayEnd, Side};
 use portcullis_transport::tunnel::TunnelError;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::audit::Event;
 use crate::auth::Principal;
@@ -236,6 +237,28 @@ impl Session {
         let Some(stream) = self.stream.take() else {
             return;
         };
+        let live = Arc::new(crate::live::LiveSession {
+            id: self.id.clone(),
+            company_id: self.resolved.company_id,
+            user_name: self.principal.user_name.clone(),
+            actor: self.principal.label(),
+            entry: self.entry,
+            client: self.client,
+            target: self.target.to_string(),
+            service_connection_id: self.resolved.service.id,
+            since: time::OffsetDateTime::now_utc(),
+            bytes: Arc::default(),
+            cut: CancellationToken::new(),
+        });
+        state.live.insert(live.clone());
+        /// Takes the session off the live list however the relay ends.
+        struct Unlist<'a>(&'a State, &'a str);
+        impl Drop for Unlist<'_> {
+            fn drop(&mut self) {
+                self.0.live.remove(self.1);
+            }
+        }
+        let _unlist = Unlist(state, &live.id);
         let stop = async {
             let expired = async {
                 match expiry {
@@ -248,10 +271,11 @@ impl Session {
                 _ = token_cut.cancelled() => {}
                 _ = user_cut.cancelled() => {}
                 _ = permission_cut.cancelled() => {}
+                _ = live.cut.cancelled() => {}
                 _ = expired => {}
             }
         };
-        let (stats, end, err) = relay(client_io, stream, stop).await;
+        let (stats, end, err) = relay_counted(client_io, stream, stop, live.bytes.clone()).await;
         let cause = match end {
             RelayEnd::Closed => match stats.closed_first {
                 Some(Side::Local) => EndCause::ClientClosed,
@@ -259,6 +283,7 @@ impl Session {
                 None => EndCause::Closed,
             },
             RelayEnd::Error => EndCause::RelayError,
+            RelayEnd::Cut if live.cut.is_cancelled() => EndCause::CutByAdmin,
             RelayEnd::Cut if token_cut.is_cancelled() => EndCause::TokenRevoked,
             RelayEnd::Cut if user_cut.is_cancelled() => EndCause::UserDisabled,
             RelayEnd::Cut if permission_cut.is_cancelled() => match &self.resolved.permission {

@@ -29,6 +29,8 @@ pub struct HubState {
     pub tokens: crate::auth::TokenCache,
     /// Failed portal sign-ins, per user and per address.
     pub signin_throttle: crate::signin::throttle::SignInThrottle,
+    /// The sessions relaying now.
+    pub live: crate::live::LiveSessions,
     /// The operator's certificates, when `[tls]` names them.
     pub operator_certs: crate::operator_tls::OperatorCerts,
     /// Sign-ins waiting for their second factor.

@@ -65,6 +65,29 @@ pub struct RelayStats {
     pub closed_first: Option<Side>,
 }
 
+/// Bytes a relay has moved so far, readable while it runs (the portal's live sessions).
+#[derive(Debug, Default)]
+pub struct LiveBytes {
+    /// Local → tunnel, so far.
+    pub to_tunnel: std::sync::atomic::AtomicU64,
+    /// Tunnel → local, so far.
+    pub from_tunnel: std::sync::atomic::AtomicU64,
+}
+
+/// [`relay`], also counting into `live` as bytes move.
+pub async fn relay_counted<L, S>(
+    local: L,
+    stream: H2Stream,
+    stop: S,
+    live: std::sync::Arc<LiveBytes>,
+) -> (RelayStats, RelayEnd, Option<io::Error>)
+where
+    L: AsyncRead + AsyncWrite + Unpin,
+    S: std::future::Future<Output = ()>,
+{
+    relay_inner(local, stream, stop, Some(live)).await
+}
+
 /// Relays until both directions are done, one fails, or `stop` completes (a cut: revocation,
 /// shutdown, a closed window). Counts bytes even when the relay ends in an error, so audit
 /// records are truthful. A relay that ends early drops the tunnel stream unfinished, which
@@ -73,6 +96,19 @@ pub async fn relay<L, S>(
     local: L,
     stream: H2Stream,
     stop: S,
+) -> (RelayStats, RelayEnd, Option<io::Error>)
+where
+    L: AsyncRead + AsyncWrite + Unpin,
+    S: std::future::Future<Output = ()>,
+{
+    relay_inner(local, stream, stop, None).await
+}
+
+async fn relay_inner<L, S>(
+    local: L,
+    stream: H2Stream,
+    stop: S,
+    live: Option<std::sync::Arc<LiveBytes>>,
 ) -> (RelayStats, RelayEnd, Option<io::Error>)
 where
     L: AsyncRead + AsyncWrite + Unpin,
@@ -89,6 +125,7 @@ where
             ..Down::default()
         },
         stats: RelayStats::default(),
+        live,
     };
     let res = tokio::select! {
         res = poll_fn(|cx| r.poll(cx)) => Some(res),
@@ -108,6 +145,7 @@ struct Relay<L> {
     up: Up,
     down: Down,
     stats: RelayStats,
+    live: Option<std::sync::Arc<LiveBytes>>,
 }
 
 /// Local → tunnel.
@@ -168,6 +206,10 @@ impl<L: AsyncRead + AsyncWrite + Unpin> Relay<L> {
                         let chunk = self.up.pending.split_to(n);
                         self.send.send_data(chunk, false).map_err(h2_to_io)?;
                         self.stats.to_tunnel += n as u64;
+                        if let Some(l) = &self.live {
+                            l.to_tunnel
+                                .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                        }
                         continue;
                     }
                 }
@@ -234,6 +276,10 @@ impl<L: AsyncRead + AsyncWrite + Unpin> Relay<L> {
                 self.down.pending.advance(n);
                 self.down.unflushed = true;
                 self.stats.from_tunnel += n as u64;
+                if let Some(l) = &self.live {
+                    l.from_tunnel
+                        .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                }
                 continue;
             }
             if self.down.eof {

@@ -100,6 +100,12 @@ export default async function run({ browser, fixture, lib }) {
     expect((await kpi(page, 'open')) === '0', 'system KPI open != 0 after close');
   });
 
+  await step('the live sessions page', async () => {
+    await page.goto(url('/sessions'));
+    await page.getByRole('heading', { name: 'Live sessions' }).waitFor();
+    await checkA11y(page, 'live sessions');
+  });
+
   await step('the system data form', async () => {
     await page.goto(url(`/systems/${fixture.system_id}`));
     await page.getByRole('link', { name: 'Edit system data' }).click();

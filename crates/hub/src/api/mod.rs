@@ -188,6 +188,11 @@ fn remote_routes() -> Router<State> {
         )
         .route("/api/v1/grants/{id}/revoke", post(windows::revoke_grant))
         .route("/api/v1/companies/{company}/summary", get(windows::summary))
+        .route(
+            "/api/v1/companies/{company}/sessions",
+            get(windows::list_live_sessions),
+        )
+        .route("/api/v1/sessions/{id}/cut", post(windows::cut_session))
 }
 
 /// A path nobody serves: JSON for the API's paths, a page for the portal's.

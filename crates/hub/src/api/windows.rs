@@ -244,3 +244,33 @@ pub async fn logbook(
     let (s, permit) = access::system(&st, &p, id, Op::ReadLogBook).await?;
     Ok(Json(crate::ops::systems::logbook(&st, &permit, &s).await?))
 }
+
+/// `GET /api/v1/companies/{company}/sessions`: the company's live sessions.
+pub async fn list_live_sessions(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    Path(company): Path<String>,
+) -> Result<Json<Vec<crate::ops::live::LiveView>>, ApiErr> {
+    let (_, permit) = access::company(&st, &p, &company, Op::ReadAudit).await?;
+    Ok(Json(crate::ops::live::list(&st, &permit)?))
+}
+
+/// `POST /api/v1/sessions/{id}/cut`: cuts a live session of the caller's company.
+pub async fn cut_session(
+    AxState(st): AxState<State>,
+    Authed(p): Authed,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiErr> {
+    let company = p
+        .company_id
+        .ok_or(crate::ops::OpError::NotFound("session"))?;
+    let permit = access::permit(&p, Op::OperateConnections, company, "session")?;
+    let s = crate::ops::live::get(&st, &permit, &id)?;
+    let by = Caller {
+        principal: &p,
+        from,
+    };
+    crate::ops::live::cut(&st, by, &permit, &s).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

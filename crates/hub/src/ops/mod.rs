@@ -28,6 +28,7 @@
 //!   reads about windows (one, a service connection's, a company's live ones, its summary).
 //! - [`web_links`]: a one-time link that opens an HTTP service connection in a browser.
 //! - [`duty`]: what a signed-in user must do first (a password change, a second factor).
+//! - [`live`]: a company's live sessions, and cutting one.
 //! - [`own_tokens`]: a signed-in user's own tokens, route passwords and browsers.
 //! - [`second_factor`]: the portal's TOTP second factor (the code step of a sign-in, turning
 //!   it on and off, an admin's reset, a company's requirement).
@@ -46,6 +47,7 @@ pub mod connectors;
 pub mod duty;
 pub mod enrolment;
 pub mod grants;
+pub mod live;
 pub mod own_tokens;
 pub mod second_factor;
 pub mod signin;

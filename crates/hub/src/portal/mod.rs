@@ -14,6 +14,7 @@
 //! - this file: the router, the security headers, the embedded assets.
 //! - [`session`]: the signed-in browser ([`session::Signed`]), cookies, CSRF
 //!   ([`session::Posted`]).
+//! - [`live`]: the company's live sessions, with a cut button.
 //! - [`render`]: turning templates and operation errors into responses.
 //! - [`signin`]: sign-in, the forced password change, sign-out.
 //! - [`second_factor`]: the code step of a sign-in; the account page (two-factor sign-in on
@@ -40,6 +41,7 @@ pub mod audit;
 pub mod connectors;
 pub mod form;
 pub mod home;
+pub mod live;
 pub mod reach;
 pub mod render;
 pub mod second_factor;
@@ -139,6 +141,8 @@ pub fn routes() -> Router<State> {
         )
         .route("/connectors/{id}/token", post(connectors::new_token))
         .route("/connectors/{id}/revoke", post(connectors::revoke))
+        .route("/sessions", get(live::list))
+        .route("/sessions/{id}/cut", post(live::cut))
         .route("/assets/{file}", get(asset))
         .layer(axum::middleware::from_fn(security_headers))
 }
