@@ -93,6 +93,10 @@ export default async function run({ browser, fixture, lib }) {
     await screenshot(page, 'system-open');
     await page.goto(url('/'));
     expect((await kpi(page, 'open-connections')) === '1', 'home KPI != 1');
+    await page.locator('[data-kpi="open-connections"]').click();
+    await page.waitForURL(/\/windows$/);
+    await checkA11y(page, 'open connections');
+    await screenshot(page, 'windows');
     await page.goto(url(`/systems/${fixture.system_id}`));
     await page.getByRole('button', { name: 'Close connection' }).click();
     await page.getByRole('status').waitFor();

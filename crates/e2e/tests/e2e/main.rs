@@ -45,6 +45,7 @@ mod portal_system_admin;
 mod portal_tokens;
 mod portal_totp;
 mod portal_vendor;
+mod portal_windows;
 mod preauth_flood;
 mod quickstart;
 mod reachability;

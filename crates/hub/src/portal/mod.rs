@@ -14,6 +14,7 @@
 //! - this file: the router, the security headers, the embedded assets.
 //! - [`session`]: the signed-in browser ([`session::Signed`]), cookies, CSRF
 //!   ([`session::Posted`]).
+//! - [`windows`]: the company's open and reserved windows, closed or extended in bulk.
 //! - [`live`]: the company's live sessions, with a cut button.
 //! - [`render`]: turning templates and operation errors into responses.
 //! - [`signin`]: sign-in, the forced password change, sign-out.
@@ -51,6 +52,7 @@ pub mod system_admin;
 pub mod systems;
 pub mod tokens;
 pub mod users;
+pub mod windows;
 
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -141,6 +143,8 @@ pub fn routes() -> Router<State> {
         )
         .route("/connectors/{id}/token", post(connectors::new_token))
         .route("/connectors/{id}/revoke", post(connectors::revoke))
+        .route("/windows", get(windows::list))
+        .route("/windows/bulk", post(windows::bulk))
         .route("/sessions", get(live::list))
         .route("/sessions/{id}/cut", post(live::cut))
         .route("/assets/{file}", get(asset))
