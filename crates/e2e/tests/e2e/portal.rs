@@ -142,6 +142,15 @@ impl Curl {
     }
 }
 
+/// The text between `start` and the next `end` in `body`.
+pub fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+    let at = body
+        .find(start)
+        .unwrap_or_else(|| panic!("{start:?} not in {body}"))
+        + start.len();
+    &body[at..at + body[at..].find(end).unwrap()]
+}
+
 /// Creates a user of `company` (or a vendor user) and sets a password for him through the API,
 /// as the one who may; returns (user id, password).
 pub async fn user_with_password(

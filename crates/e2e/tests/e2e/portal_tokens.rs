@@ -4,15 +4,7 @@
 
 use portcullis_domain::authz::{Authorization, Role};
 
-use super::portal::{acme_with_prd, user_with_password, Curl};
-
-fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
-    let at = body
-        .find(start)
-        .unwrap_or_else(|| panic!("{start:?} not in {body}"))
-        + start.len();
-    &body[at..at + body[at..].find(end).unwrap()]
-}
+use super::portal::{acme_with_prd, between, user_with_password, Curl};
 
 #[tokio::test]
 async fn a_user_makes_lists_and_revokes_his_own_token_and_signs_out_another_browser() {

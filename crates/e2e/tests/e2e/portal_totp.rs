@@ -5,22 +5,13 @@
 use portcullis_domain::authz::{Authorization, Role};
 use portcullis_hub::signin::totp;
 
-use super::portal::{acme_with_prd, user_with_password, Curl, Resp};
+use super::portal::{acme_with_prd, between, user_with_password, Curl, Resp};
 
 fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-/// The text between `start` and the next `end` in `body`.
-fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
-    let at = body
-        .find(start)
-        .unwrap_or_else(|| panic!("{start:?} not in {body}"))
-        + start.len();
-    &body[at..at + body[at..].find(end).unwrap()]
 }
 
 /// Turns the second factor on for the signed-in `c`; returns the secret.
