@@ -40,6 +40,7 @@ mod portal_admin_browser;
 mod portal_audit;
 mod portal_audit_browser;
 mod portal_browser;
+mod portal_companies;
 mod portal_live;
 mod portal_system_admin;
 mod portal_tokens;

@@ -49,3 +49,16 @@ pub async fn list(st: &State, permit: &Permit) -> Result<Vec<Company>, OpError> 
         Some(id) => st.store.get_company(id).await?.into_iter().collect(),
     })
 }
+
+/// The companies the permit reads, each with whether it has an enabled company admin (a
+/// company without one is still to be handed over, [`super::users::hand_over`]).
+pub async fn list_with_admin(st: &State, permit: &Permit) -> Result<Vec<(Company, bool)>, OpError> {
+    let mut out = Vec::new();
+    for c in list(st, permit).await? {
+        let has_admin = st.store.list_users(Some(c.id)).await?.iter().any(|u| {
+            u.role == portcullis_domain::authz::Role::CompanyAdmin && u.disabled_at.is_none()
+        });
+        out.push((c, has_admin));
+    }
+    Ok(out)
+}

@@ -122,7 +122,7 @@ pub async fn create(
 
 /// What a vendor admin may make of a company's credentials: its first company admin, nothing
 /// else (BY-01). Refuses any other role, and a company that has an enabled admin already.
-async fn first_admin_only(st: &State, c: &Company, role: Role) -> Result<(), OpError> {
+pub(super) async fn first_admin_only(st: &State, c: &Company, role: Role) -> Result<(), OpError> {
     if role != Role::CompanyAdmin {
         return Err(OpError::Forbidden {
             code: "customer_credentials",

@@ -233,3 +233,68 @@ pub async fn issue_token(
         user: user.name,
     })
 }
+
+/// A company handed over: its first super administrator and his one-time password.
+#[derive(Debug)]
+pub struct HandedOver {
+    /// The new company admin.
+    pub user: User,
+    /// His one-time password (shown once; the first sign-in must change it).
+    pub password: portcullis_domain::secret::Secret<String>,
+}
+
+/// A vendor admin hands `company` over to the customer: its first super administrator, a
+/// person who signs in to the portal with a one-time password (the first-admin rule of
+/// [`super::tokens::create`]: only while the company has no enabled admin). Stored with the
+/// user, the password and both audit events in one transaction.
+pub async fn hand_over(
+    st: &State,
+    by: Caller<'_>,
+    permit: &Permit,
+    company: &portcullis_store::Company,
+    name: &str,
+    display_name: &str,
+) -> Result<HandedOver, OpError> {
+    check(permit, Op::BootstrapCompanyAdmin, Some(company.id))?;
+    super::tokens::first_admin_only(st, company, Role::CompanyAdmin).await?;
+    check_login(name)?;
+    let password = crate::signin::password::generate();
+    let hash = crate::signin::password::hash_blocking(password.clone()).await;
+    let mut tx = st.store.begin().await?;
+    let user = tx
+        .create_user(portcullis_store::NewUser {
+            company_id: Some(company.id),
+            name: name.to_string(),
+            display_name: display_name.trim().to_string(),
+            email: None,
+            role: Role::CompanyAdmin,
+            authorizations: Authorizations::none(),
+        })
+        .await?;
+    tx.set_user_password(
+        user.id,
+        Some(&portcullis_store::PasswordRecord {
+            hash,
+            must_change: true,
+        }),
+    )
+    .await?;
+    tx.audit(event(
+        by,
+        company.id,
+        AuditAction::UserCreated,
+        &user.name,
+        serde_json::json!({"after": &user, "first_admin": true}),
+    ))
+    .await?;
+    tx.audit(event(
+        by,
+        company.id,
+        AuditAction::UserPasswordSet,
+        &user.name,
+        serde_json::json!({"must_change": true, "sessions_ended": []}),
+    ))
+    .await?;
+    super::commit(st, tx, &[Change::Resolution]).await?;
+    Ok(HandedOver { user, password })
+}

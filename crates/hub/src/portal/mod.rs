@@ -15,6 +15,7 @@
 //! - [`session`]: the signed-in browser ([`session::Signed`]), cookies, CSRF
 //!   ([`session::Posted`]).
 //! - [`windows`]: the company's open and reserved windows, closed or extended in bulk.
+//! - [`companies`]: a vendor admin's companies: create, hand over to a first admin.
 //! - [`live`]: the company's live sessions, with a cut button.
 //! - [`render`]: turning templates and operation errors into responses.
 //! - [`signin`]: sign-in, the forced password change, sign-out.
@@ -39,6 +40,7 @@
 //! - [`form`]: reading form fields (UTC times, hours, names).
 
 pub mod audit;
+pub mod companies;
 pub mod connectors;
 pub mod form;
 pub mod home;
@@ -143,6 +145,8 @@ pub fn routes() -> Router<State> {
         )
         .route("/connectors/{id}/token", post(connectors::new_token))
         .route("/connectors/{id}/revoke", post(connectors::revoke))
+        .route("/companies", get(companies::list).post(companies::create))
+        .route("/companies/{id}/hand-over", post(companies::hand_over))
         .route("/windows", get(windows::list))
         .route("/windows/bulk", post(windows::bulk))
         .route("/sessions", get(live::list))
