@@ -114,3 +114,21 @@ async fn two_factor_sign_in_in_chromium() {
         "{signed_in:?}"
     );
 }
+
+#[tokio::test]
+async fn a_vendor_admins_companies_in_chromium() {
+    let hub = TestHub::start().await;
+    let (_, pw) = user_with_password(&hub, None, "vera", Role::VendorAdmin, &[], false).await;
+    portcullis_test_support::browser::run(
+        "portal_companies",
+        &json!({"url": hub.api_url, "user": {"name": "vera", "password": pw}}),
+    )
+    .await;
+    assert!(hub
+        .state()
+        .store
+        .find_user_by_name("gina")
+        .await
+        .unwrap()
+        .is_some_and(|u| u.role == Role::CompanyAdmin));
+}
