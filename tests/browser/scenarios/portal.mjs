@@ -104,6 +104,18 @@ export default async function run({ browser, fixture, lib }) {
     expect((await kpi(page, 'open')) === '0', 'system KPI open != 0 after close');
   });
 
+  await step('the audit list filters in place (htmx)', async () => {
+    await page.goto(url('/audit'));
+    await page.evaluate(() => { window.__stillThisPage = true; });
+    await page.getByLabel('Action starts with').fill('window.');
+    await page.waitForURL(/[?&]action=window\./);
+    await page.locator('#results tbody tr').first().waitFor();
+    const actions = await page.locator('#results tbody tr td:nth-child(4)').allTextContents();
+    expect(actions.length > 0 && actions.every((a) => a.startsWith('window.')), `not filtered: ${actions}`);
+    expect(await page.evaluate(() => window.__stillThisPage === true), 'the filter reloaded the whole page');
+    await checkA11y(page, 'audit filtered in place');
+  });
+
   await step('the live sessions page', async () => {
     await page.goto(url('/sessions'));
     await page.getByRole('heading', { name: 'Live sessions' }).waitFor();

@@ -65,7 +65,7 @@ use axum::Router;
 use crate::state::State;
 
 /// The Content-Security-Policy of every portal response.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
                        img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
                        base-uri 'none'";
 
@@ -200,6 +200,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "portal.css",
         "text/css; charset=utf-8",
         include_bytes!("../../assets/portal/portal.css"),
+    ),
+    (
+        "htmx.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/portal/htmx.min.js"),
     ),
     (
         "portal.js",
