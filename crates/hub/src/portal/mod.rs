@@ -22,13 +22,15 @@
 //!   a support engineer's connections he can reach now.
 //! - [`reach`]: the support engineer's side: how to connect to what he reaches, a route
 //!   password, a one-time browser link.
-//! - [`systems`]: the systems list, a system's page, opening, reserving, editing and closing
-//!   windows.
+//! - [`systems`]: the systems list (filter syntax, groups, pages, favourites, its CSV), a
+//!   system's page, opening, reserving, editing and closing windows.
 //! - [`audit`]: a system's log book, the audit list, its CSV download, the JSON Lines export
 //!   and the chain check.
 //! - [`form`]: reading form fields (UTC times, hours, names).
+//! - [`csv`]: the downloads' CSV (quoting, formula cells defused).
 
 pub mod audit;
+pub mod csv;
 pub mod form;
 pub mod home;
 pub mod reach;
@@ -76,6 +78,8 @@ pub fn routes() -> Router<State> {
             post(second_factor::company_requirement),
         )
         .route("/systems", get(systems::list))
+        .route("/systems.csv", get(systems::csv))
+        .route("/systems/{id}/favourite", post(systems::favourite))
         .route("/systems/{id}", get(systems::page))
         .route("/service-connections/{id}/open", post(systems::open_window))
         .route(
