@@ -37,6 +37,8 @@ mod portal;
 mod portal_audit;
 mod portal_audit_browser;
 mod portal_browser;
+mod portal_list;
+mod portal_list_browser;
 mod portal_totp;
 mod portal_vendor;
 mod preauth_flood;
