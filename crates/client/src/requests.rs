@@ -284,6 +284,8 @@ pub struct SystemQuery {
     pub network: Option<String>,
     /// `sid` (the hub's default), `product`, `status`, `system_type`, `open`.
     pub sort: Option<String>,
+    /// The filter syntax of the portal's list, e.g. `prd NOT status:inactive state:open`.
+    pub q: Option<String>,
 }
 
 impl SystemQuery {
@@ -297,6 +299,7 @@ impl SystemQuery {
             ("flag", &self.flag),
             ("network", &self.network),
             ("sort", &self.sort),
+            ("q", &self.q),
         ] {
             if let Some(v) = v {
                 parts.push(format!("{k}={}", encode(v)));

@@ -8,6 +8,7 @@
 //! - [`authz`]: roles, a company's authorizations, and [`authz::authorize`], which hands out the
 //!   [`authz::Permit`] every API operation takes.
 //! - [`system`]: a customer's systems and the rules their fields follow.
+//! - [`system_filter`]: the systems list's filter syntax (`prd NOT status:inactive`).
 //! - [`conntype`]: the connection-type catalogue and service-connection targets.
 //! - [`naming`]: how entry points name a service connection (`ssh.prd.acme.portcullis`).
 //! - [`window`]: open, reserve, edit and close time windows; state computed from the clock.
@@ -24,5 +25,6 @@ pub mod http_path;
 pub mod naming;
 pub mod secret;
 pub mod system;
+pub mod system_filter;
 pub mod target;
 pub mod window;

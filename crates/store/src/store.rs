@@ -173,6 +173,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         company_id: Option<Id>,
     ) -> Result<Vec<ServiceConnection>, StoreError>;
+    /// Service connections of one system; by id. What a system's page needs, without reading
+    /// every service connection of its company.
+    async fn list_system_service_connections(
+        &self,
+        system_id: Id,
+    ) -> Result<Vec<ServiceConnection>, StoreError>;
     /// [`StoreTx::delete_service_connection`] in a transaction of its own, without an audit event.
     async fn delete_service_connection(&self, id: Id) -> Result<bool, StoreError> {
         in_own_tx!(self.delete_service_connection(id))

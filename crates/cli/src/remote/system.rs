@@ -411,6 +411,7 @@ pub async fn run(c: &ApiClient, cmd: SystemCmd) -> Result<()> {
                 favourites,
                 network,
                 sort,
+                q: None,
             };
             let rows = c.list_systems_where(&company, &query).await?;
             let Some(by) = group_by else {

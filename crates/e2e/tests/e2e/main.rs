@@ -41,6 +41,8 @@ mod portal_audit;
 mod portal_audit_browser;
 mod portal_browser;
 mod portal_companies;
+mod portal_list;
+mod portal_list_browser;
 mod portal_live;
 mod portal_system_admin;
 mod portal_tokens;

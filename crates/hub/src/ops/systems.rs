@@ -8,10 +8,11 @@
 pub mod connection_types;
 pub mod services;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use portcullis_domain::authz::{Op, Permit};
 use portcullis_domain::system::SystemData;
+use portcullis_domain::system_filter::{self, Filter, Term};
 use portcullis_domain::window::WindowState;
 use portcullis_store::{AuditEvent, AuditFilter, Company, Id, ServiceConnection, System};
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,81 @@ pub struct SystemView {
     pub network: &'static str,
     /// The caller's favourite.
     pub favourite: bool,
+    /// The states its service connections are in now (`state:` of the filter syntax).
+    #[serde(skip)]
+    pub states: States,
+}
+
+/// Which states a system's service connections are in now: open, reserved, closed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct States {
+    /// One of them has a window open.
+    pub open: bool,
+    /// One of them has a reserved window (and none open).
+    pub reserved: bool,
+    /// One of them has neither.
+    pub closed: bool,
+}
+
+impl States {
+    fn has(self, s: WindowState) -> bool {
+        match s {
+            WindowState::Open => self.open,
+            WindowState::Reserved => self.reserved,
+            WindowState::Closed => self.closed,
+        }
+    }
+}
+
+/// What the list can be grouped by.
+pub const GROUPS: [&str; 4] = ["status", "type", "product", "network"];
+
+impl SystemView {
+    /// The heading of this system's group when the list is grouped by `by` (one of
+    /// [`GROUPS`]).
+    pub fn group_key(&self, by: &str) -> String {
+        let d = &self.system.data;
+        match by {
+            "status" => d.status.as_str().to_string(),
+            "type" => d.system_type.as_str().to_string(),
+            "product" => d.product.clone(),
+            "network" => self.network.to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// Whether this view meets every clause of `f`.
+    pub fn matches(&self, f: &Filter) -> bool {
+        f.clauses.iter().all(|c| self.meets(&c.term) != c.negated)
+    }
+
+    fn meets(&self, t: &Term) -> bool {
+        let d = &self.system.data;
+        match t {
+            Term::Word(w) => {
+                d.sid.to_lowercase().contains(w)
+                    || d.product.to_lowercase().contains(w)
+                    || d.description.to_lowercase().contains(w)
+            }
+            Term::Status(s) => d.status == *s,
+            Term::Type(t) => d.system_type == *t,
+            Term::Product(p) => d.product.to_lowercase().contains(p),
+            Term::Flag(f) => flag(d, f).unwrap_or(false),
+            Term::Network(n) => self.network == *n,
+            Term::State(s) => self.states.has(*s),
+            Term::Favourite(y) => self.favourite == *y,
+        }
+    }
+}
+
+/// Whether flag `name` is set on `d`; `None` for a name that is no flag.
+fn flag(d: &SystemData, name: &str) -> Option<bool> {
+    match name {
+        "eu_data_protection" => Some(d.eu_data_protection),
+        "advanced_secure_support" => Some(d.advanced_secure_support),
+        "allow_independent_opening" => Some(d.allow_independent_opening),
+        _ => None,
+    }
 }
 
 /// Filters, sort and grouping of the system list (RC-12).
@@ -60,6 +136,11 @@ pub struct SystemQuery {
     pub network: Option<String>,
     /// `sid` (default), `product`, `status`, `system_type`, `open` (most open first).
     pub sort: Option<String>,
+    /// The filter syntax ([`system_filter`]): `prd NOT status:inactive state:open`.
+    pub q: Option<String>,
+    /// Group by `status`, `type`, `product` or `network`: the list comes in runs of one group
+    /// (groups in ascending order), sorted by `sort` within each.
+    pub group: Option<String>,
 }
 
 fn invalid(e: impl std::fmt::Display) -> OpError {
@@ -74,9 +155,43 @@ pub async fn list(
     q: &SystemQuery,
 ) -> Result<Vec<SystemView>, OpError> {
     let company = crate::ops::company_of(permit, Op::ReadSystems)?;
+    let filter = match q.q.as_deref() {
+        Some(text) => system_filter::parse(text).map_err(invalid)?,
+        None => Filter::default(),
+    };
+    // Every explicit field is checked before any system is looked at: a value that can never
+    // match is a mistake worth saying, also when the company has no system (or none left).
+    if let Some(st) = &q.status {
+        st.parse::<portcullis_domain::system::SystemStatus>()
+            .map_err(invalid)?;
+    }
+    if let Some(t) = &q.system_type {
+        t.parse::<portcullis_domain::system::SystemType>()
+            .map_err(invalid)?;
+    }
+    if let Some(f) = &q.flag {
+        if !system_filter::FLAGS.contains(&f.as_str()) {
+            return Err(invalid(format!("flag: unknown flag {f:?}")));
+        }
+    }
+    if let Some(n) = &q.network {
+        if !system_filter::NETWORKS.contains(&n.as_str()) {
+            return Err(invalid(format!(
+                "network: {n:?} is not one of connected, not_connected, not_set_up"
+            )));
+        }
+    }
+    if let Some(g) = q.group.as_deref() {
+        if !GROUPS.contains(&g) {
+            return Err(invalid(format!(
+                "group: {g:?} is not one of {}",
+                GROUPS.join(", ")
+            )));
+        }
+    }
     let mut out = Vec::new();
-    for v in views(st, permit, company).await? {
-        if keep(&v, q)? {
+    for v in views(st, permit, company, None).await? {
+        if keep(&v, q)? && v.matches(&filter) {
             out.push(v);
         }
     }
@@ -92,50 +207,92 @@ pub async fn list(
             )))
         }
     }
+    if let Some(g) = q.group.as_deref() {
+        // Stable: the sort above holds within each group.
+        out.sort_by_cached_key(|v| v.group_key(g));
+    }
     Ok(out)
 }
 
 /// One system as the permit's holder sees it now.
 pub async fn get(st: &State, permit: &Permit, s: &System) -> Result<SystemView, OpError> {
     check(permit, Op::ReadSystems, Some(s.company_id))?;
-    views(st, permit, s.company_id)
+    views(st, permit, s.company_id, Some(s.clone()))
         .await?
         .into_iter()
         .find(|v| v.system.id == s.id)
         .ok_or(OpError::NotFound("system"))
 }
 
-/// The service connections of `company` and those with a window open now.
-async fn open_counts(
+/// The service connections of `company` (or only of system `one`) and the state of each that
+/// is not closed now.
+async fn live_states(
     st: &State,
     company: Id,
-) -> Result<(Vec<ServiceConnection>, Vec<Id>), OpError> {
+    one: Option<Id>,
+) -> Result<(Vec<ServiceConnection>, HashMap<Id, WindowState>), OpError> {
     let now = OffsetDateTime::now_utc();
-    let scs = st.store.list_service_connections(Some(company)).await?;
-    let open: Vec<Id> = st
-        .store
-        .list_live_windows(Some(company), now)
-        .await?
-        .into_iter()
-        .filter(|w| w.state(now) == WindowState::Open)
-        .map(|w| w.service_connection_id)
-        .collect();
-    Ok((scs, open))
+    let scs = match one {
+        Some(system) => st.store.list_system_service_connections(system).await?,
+        None => st.store.list_service_connections(Some(company)).await?,
+    };
+    let mut live: HashMap<Id, WindowState> = HashMap::new();
+    for w in st.store.list_live_windows(Some(company), now).await? {
+        let s = w.state(now);
+        let e = live.entry(w.service_connection_id).or_insert(s);
+        if s == WindowState::Open {
+            *e = WindowState::Open;
+        }
+    }
+    Ok((scs, live))
 }
 
-/// Every system of a company as the holder of `permit` (a permit to read them) sees it now.
-async fn views(st: &State, permit: &Permit, company: Id) -> Result<Vec<SystemView>, OpError> {
-    let (scs, open) = open_counts(st, company).await?;
-    let favs = st.store.list_favourites(permit.user_id()).await?;
+/// Every system of a company (or only `one`) as the holder of `permit` (a permit to read
+/// them) sees it now. A fixed number of store calls however many systems there are: each
+/// list is read once and joined here by id.
+async fn views(
+    st: &State,
+    permit: &Permit,
+    company: Id,
+    one: Option<System>,
+) -> Result<Vec<SystemView>, OpError> {
+    let (scs, live) = live_states(st, company, one.as_ref().map(|s| s.id)).await?;
+    let favs: HashSet<Id> = st
+        .store
+        .list_favourites(permit.user_id())
+        .await?
+        .into_iter()
+        .collect();
     let statuses = connector_statuses(st, company).await?;
-    let mut out = Vec::new();
-    for s in st.store.list_systems(Some(company)).await? {
-        let mine: Vec<&ServiceConnection> = scs.iter().filter(|x| x.system_id == s.id).collect();
+    let mut by_system: HashMap<Id, Vec<&ServiceConnection>> = HashMap::new();
+    for sc in &scs {
+        by_system.entry(sc.system_id).or_default().push(sc);
+    }
+    let systems = match one {
+        Some(s) => vec![s],
+        None => st.store.list_systems(Some(company)).await?,
+    };
+    let mut out = Vec::with_capacity(systems.len());
+    for s in systems {
+        let mine = by_system.get(&s.id).map(Vec::as_slice).unwrap_or_default();
+        let mut states = States::default();
+        let mut open_connections = 0;
+        for sc in mine {
+            match live.get(&sc.id) {
+                Some(WindowState::Open) => {
+                    states.open = true;
+                    open_connections += 1;
+                }
+                Some(WindowState::Reserved) => states.reserved = true,
+                _ => states.closed = true,
+            }
+        }
         out.push(SystemView {
             service_connections: mine.len(),
-            open_connections: mine.iter().filter(|x| open.contains(&x.id)).count(),
-            network: system_network(&mine, &statuses),
+            open_connections,
+            network: system_network(mine, &statuses),
             favourite: favs.contains(&s.id),
+            states,
             system: s,
         });
     }
@@ -188,11 +345,8 @@ fn keep(v: &SystemView, q: &SystemQuery) -> Result<bool, OpError> {
         }
     }
     if let Some(f) = &q.flag {
-        let set = match f.as_str() {
-            "eu_data_protection" => d.eu_data_protection,
-            "advanced_secure_support" => d.advanced_secure_support,
-            "allow_independent_opening" => d.allow_independent_opening,
-            other => return Err(invalid(format!("flag: unknown flag {other:?}"))),
+        let Some(set) = flag(d, f) else {
+            return Err(invalid(format!("flag: unknown flag {f:?}")));
         };
         if !set {
             return Ok(false);
@@ -309,10 +463,9 @@ pub async fn logbook(st: &State, permit: &Permit, s: &System) -> Result<Vec<Audi
     check(permit, Op::ReadLogBook, Some(s.company_id))?;
     let scs: Vec<Id> = st
         .store
-        .list_service_connections(Some(s.company_id))
+        .list_system_service_connections(s.id)
         .await?
         .into_iter()
-        .filter(|x| x.system_id == s.id)
         .map(|x| x.id)
         .collect();
     let mut out = Vec::new();

@@ -13,6 +13,7 @@ use portcullis_store::{AuditEvent, Id, System, MAX_AUDIT_LIMIT};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
+use super::csv::row as csv_row;
 use super::form;
 use super::render::{self, Chrome};
 use super::session::{Posted, Signed};
@@ -300,27 +301,6 @@ async fn audit_page(
 
 // ── CSV ────────────────────────────────────────────────────────────────────────────────
 
-/// One CSV cell: always quoted, quotes doubled, and a cell a spreadsheet would read as a
-/// formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) prefixed with `'`.
-pub fn csv_cell(out: &mut String, s: &str) {
-    out.push('"');
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        out.push('\'');
-    }
-    out.push_str(&s.replace('"', "\"\""));
-    out.push('"');
-}
-
-fn csv_row(out: &mut String, cells: &[&str]) {
-    for (i, c) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        csv_cell(out, c);
-    }
-    out.push_str("\r\n");
-}
-
 const CSV_HEADER: [&str; 8] = [
     "seq",
     "time",
@@ -498,27 +478,6 @@ pub async fn verify(AxState(st): AxState<State>, posted: Posted<NoFields>) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_cells_are_quoted_and_formulas_defused() {
-        let mut out = String::new();
-        csv_row(
-            &mut out,
-            &[
-                "a",
-                "say \"hi\", ok",
-                "=SUM(A1)",
-                "+1",
-                "-2",
-                "@x",
-                "line\nbreak",
-            ],
-        );
-        assert_eq!(
-            out,
-            "\"a\",\"say \"\"hi\"\", ok\",\"'=SUM(A1)\",\"'+1\",\"'-2\",\"'@x\",\"line\nbreak\"\r\n"
-        );
-    }
 
     #[test]
     fn the_query_keeps_its_filters_in_links() {

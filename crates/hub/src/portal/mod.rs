@@ -28,8 +28,8 @@
 //!   password, a one-time browser link.
 //! - [`system_admin`]: a new system, its data, deleting it; setting up and deleting its
 //!   service connections.
-//! - [`systems`]: the systems list, a system's page, opening, reserving, editing and closing
-//!   windows.
+//! - [`systems`]: the systems list (filter syntax, groups, pages, favourites, its CSV), a
+//!   system's page, opening, reserving, editing and closing windows.
 //! - [`audit`]: a system's log book, the audit list, its CSV download, the JSON Lines export
 //!   and the chain check.
 //! - [`users`]: a company's users (vendor users for a vendor admin): create with a one-time
@@ -38,10 +38,12 @@
 //! - [`connectors`]: a company's connectors: status, create with the enrolment command, a new
 //!   enrolment token, revoke.
 //! - [`form`]: reading form fields (UTC times, hours, names).
+//! - [`csv`]: the downloads' CSV (quoting, formula cells defused).
 
 pub mod audit;
 pub mod companies;
 pub mod connectors;
+pub mod csv;
 pub mod form;
 pub mod home;
 pub mod live;
@@ -65,7 +67,8 @@ use axum::Router;
 use crate::state::State;
 
 /// The Content-Security-Policy of every portal response.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+pub const CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
                        img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
                        base-uri 'none'";
 
@@ -100,6 +103,8 @@ pub fn routes() -> Router<State> {
             "/systems/new",
             get(system_admin::new_form).post(system_admin::create),
         )
+        .route("/systems.csv", get(systems::csv))
+        .route("/systems/{id}/favourite", post(systems::favourite))
         .route("/systems/{id}", get(systems::page))
         .route(
             "/systems/{id}/edit",

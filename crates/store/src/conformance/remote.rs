@@ -454,6 +454,20 @@ pub(super) async fn service_connections(store: &dyn Store, run: &Run) {
             .unwrap(),
         vec![sc.clone()]
     );
+    assert_eq!(
+        store
+            .list_system_service_connections(f.system)
+            .await
+            .unwrap(),
+        vec![sc.clone()]
+    );
+    assert_eq!(
+        store
+            .list_system_service_connections(f.system + 1000)
+            .await
+            .unwrap(),
+        vec![]
+    );
     assert!(matches!(
         store.delete_system(f.system).await,
         Err(StoreError::Conflict(_))

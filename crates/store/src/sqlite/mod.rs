@@ -273,6 +273,12 @@ impl Store for SqliteStore {
     ) -> Result<Vec<ServiceConnection>, StoreError> {
         systems::list_service_connections(&self.pool, company_id).await
     }
+    async fn list_system_service_connections(
+        &self,
+        system_id: Id,
+    ) -> Result<Vec<ServiceConnection>, StoreError> {
+        systems::list_system_service_connections(&self.pool, system_id).await
+    }
 
     async fn get_window(&self, id: Id) -> Result<Option<Window>, StoreError> {
         windows::get_window(&self.pool, id).await

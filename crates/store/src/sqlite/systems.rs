@@ -510,6 +510,20 @@ pub(super) async fn list_service_connections(
     rows.into_iter().map(ServiceConnection::try_from).collect()
 }
 
+/// By the `UNIQUE (system_id, connection_type_id)` index.
+pub(super) async fn list_system_service_connections(
+    pool: &SqlitePool,
+    system_id: Id,
+) -> Result<Vec<ServiceConnection>, StoreError> {
+    let rows: Vec<ScRow> = sqlx::query_as(&format!(
+        "SELECT {SC_COLS} FROM service_connections WHERE system_id = $1 ORDER BY id"
+    ))
+    .bind(system_id)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(ServiceConnection::try_from).collect()
+}
+
 pub(super) async fn delete_service_connection(
     conn: &mut SqliteConnection,
     id: Id,

@@ -4,7 +4,12 @@
 use portcullis_domain::authz::{Op, Permit};
 use portcullis_domain::conntype::check_service_target;
 use portcullis_domain::window::WindowState;
-use portcullis_store::{ConnectionType, Id, NewServiceConnection, ServiceConnection, System};
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
+use portcullis_store::{
+    ConnectionType, Connector, Id, NewServiceConnection, ServiceConnection, System,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -49,44 +54,79 @@ pub async fn view(
 /// `sc` with its names and its state now; the caller checked a permit for it.
 async fn describe(st: &State, sc: ServiceConnection) -> Result<ServiceView, OpError> {
     let now = OffsetDateTime::now_utc();
-    let company = st
-        .store
-        .get_company(sc.company_id)
-        .await?
-        .ok_or(OpError::NotFound("company"))?;
-    let system = st
-        .store
-        .get_system(sc.system_id)
-        .await?
-        .ok_or(OpError::NotFound("system"))?;
-    let ty = st
-        .store
-        .get_connection_type(sc.connection_type_id)
-        .await?
-        .ok_or(OpError::NotFound("connection type"))?;
-    let connector = st
-        .store
-        .get_connector(sc.connector_id)
-        .await?
-        .ok_or(OpError::NotFound("connector"))?;
     let windows = st.store.list_windows(sc.id).await?;
-    let state = if windows.iter().any(|w| w.state(now) == WindowState::Open) {
-        WindowState::Open
-    } else if windows
-        .iter()
-        .any(|w| w.state(now) == WindowState::Reserved)
-    {
-        WindowState::Reserved
-    } else {
-        WindowState::Closed
-    };
-    let entry_host = entry_host(&ty, &system, company.name);
+    let state = state_of(windows.iter().map(|w| w.state(now)));
+    describe_with(st, sc, state, &mut Lookup::default()).await
+}
+
+/// `open` when any window is open, else `reserved` when any is reserved, else `closed`.
+fn state_of(states: impl Iterator<Item = WindowState>) -> WindowState {
+    states.fold(WindowState::Closed, |acc, s| match (acc, s) {
+        (WindowState::Open, _) | (_, WindowState::Open) => WindowState::Open,
+        (WindowState::Reserved, _) | (_, WindowState::Reserved) => WindowState::Reserved,
+        _ => WindowState::Closed,
+    })
+}
+
+/// What describing many service connections reads once, not once per connection: the
+/// company, systems, connection types and connectors met so far.
+#[derive(Default)]
+struct Lookup {
+    company: HashMap<Id, String>,
+    systems: HashMap<Id, System>,
+    types: HashMap<Id, ConnectionType>,
+    connectors: HashMap<Id, Connector>,
+}
+
+/// `sc` with its names and `state`, reading what `cache` does not hold yet.
+async fn describe_with(
+    st: &State,
+    sc: ServiceConnection,
+    state: WindowState,
+    cache: &mut Lookup,
+) -> Result<ServiceView, OpError> {
+    if let Entry::Vacant(e) = cache.company.entry(sc.company_id) {
+        let found = st
+            .store
+            .get_company(sc.company_id)
+            .await?
+            .ok_or(OpError::NotFound("company"))?;
+        e.insert(found.name);
+    }
+    if let Entry::Vacant(e) = cache.systems.entry(sc.system_id) {
+        let found = st
+            .store
+            .get_system(sc.system_id)
+            .await?
+            .ok_or(OpError::NotFound("system"))?;
+        e.insert(found);
+    }
+    if let Entry::Vacant(e) = cache.types.entry(sc.connection_type_id) {
+        let found = st
+            .store
+            .get_connection_type(sc.connection_type_id)
+            .await?
+            .ok_or(OpError::NotFound("connection type"))?;
+        e.insert(found);
+    }
+    if let Entry::Vacant(e) = cache.connectors.entry(sc.connector_id) {
+        let found = st
+            .store
+            .get_connector(sc.connector_id)
+            .await?
+            .ok_or(OpError::NotFound("connector"))?;
+        e.insert(found);
+    }
+    let company = &cache.company[&sc.company_id];
+    let system = &cache.systems[&sc.system_id];
+    let ty = &cache.types[&sc.connection_type_id];
+    let connector = &cache.connectors[&sc.connector_id];
     Ok(ServiceView {
-        sid: system.data.sid,
-        connection_type: ty.def.key,
-        network: crate::ops::connectors::status(st, &connector),
-        location: connector.location,
-        entry_host,
+        sid: system.data.sid.clone(),
+        connection_type: ty.def.key.clone(),
+        network: crate::ops::connectors::status(st, connector),
+        location: connector.location.clone(),
+        entry_host: entry_host(ty, system, company.clone()),
         state,
         service: sc,
     })
@@ -143,11 +183,36 @@ pub async fn list(
         &["connected", "not_connected", "not_enrolled", "revoked"],
     )?;
     let mut out = Vec::new();
-    for sc in st.store.list_service_connections(Some(company)).await? {
-        if q.system.is_some_and(|s| s != sc.system_id) {
+    // One system's: read only its own (a system page at 10 000 systems), not the company's.
+    let all = match q.system {
+        Some(system) => st.store.list_system_service_connections(system).await?,
+        None => st.store.list_service_connections(Some(company)).await?,
+    };
+    // Each system, type and connector read once, and every window's state from one read of
+    // the company's live windows (open and reserved; the rest are closed): no store call per
+    // service connection.
+    let now = OffsetDateTime::now_utc();
+    let mut live: HashMap<Id, Vec<WindowState>> = HashMap::new();
+    for w in st.store.list_live_windows(Some(company), now).await? {
+        live.entry(w.service_connection_id)
+            .or_default()
+            .push(w.state(now));
+    }
+    let mut cache = Lookup::default();
+    if q.system.is_none() {
+        for s in st.store.list_systems(Some(company)).await? {
+            cache.systems.insert(s.id, s);
+        }
+    }
+    for c in st.store.list_connectors(Some(company)).await? {
+        cache.connectors.insert(c.id, c);
+    }
+    for sc in all {
+        if sc.company_id != company || q.system.is_some_and(|s| s != sc.system_id) {
             continue;
         }
-        let v = describe(st, sc).await?;
+        let state = state_of(live.remove(&sc.id).unwrap_or_default().into_iter());
+        let v = describe_with(st, sc, state, &mut cache).await?;
         if q.connection_type
             .as_ref()
             .is_some_and(|t| *t != v.connection_type)
