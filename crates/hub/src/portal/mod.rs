@@ -28,13 +28,14 @@
 //!   password, a one-time browser link.
 //! - [`system_admin`]: a new system, its data, deleting it; setting up and deleting its
 //!   service connections.
-//! - [`systems`]: the systems list (filter syntax, groups, pages, favourites, its CSV), a
-//!   system's page, opening, reserving, editing and closing windows.
+//! - [`system_list`]: the systems list (filter syntax, groups, pages, favourites, its CSV).
+//! - [`systems`]: a system's page, opening, reserving, editing and closing windows.
 //! - [`audit`]: a system's log book, the audit list, its CSV download, the JSON Lines export
 //!   and the chain check.
 //! - [`users`]: a company's users (vendor users for a vendor admin): create with a one-time
 //!   password, authorizations, disable, password and second-factor resets; a technical
 //!   user's standing grants and API tokens.
+//! - [`technical`]: a technical user's standing grants and API tokens.
 //! - [`connectors`]: a company's connectors: status, create with the enrolment command, a new
 //!   enrolment token, revoke.
 //! - [`form`]: reading form fields (UTC times, hours, names).
@@ -53,7 +54,9 @@ pub mod second_factor;
 pub mod session;
 pub mod signin;
 pub mod system_admin;
+pub mod system_list;
 pub mod systems;
+pub mod technical;
 pub mod tokens;
 pub mod users;
 pub mod windows;
@@ -98,13 +101,13 @@ pub fn routes() -> Router<State> {
             "/account/company-totp",
             post(second_factor::company_requirement),
         )
-        .route("/systems", get(systems::list))
+        .route("/systems", get(system_list::list))
         .route(
             "/systems/new",
             get(system_admin::new_form).post(system_admin::create),
         )
-        .route("/systems.csv", get(systems::csv))
-        .route("/systems/{id}/favourite", post(systems::favourite))
+        .route("/systems.csv", get(system_list::csv))
+        .route("/systems/{id}/favourite", post(system_list::favourite))
         .route("/systems/{id}", get(systems::page))
         .route(
             "/systems/{id}/edit",
@@ -140,10 +143,10 @@ pub fn routes() -> Router<State> {
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/password", post(users::reset_password))
         .route("/users/{id}/totp-reset", post(users::reset_totp))
-        .route("/users/{id}/grants", post(users::create_grant))
-        .route("/users/{id}/tokens", post(users::issue_token))
-        .route("/grants/{id}/revoke", post(users::revoke_grant))
-        .route("/tokens/{id}/revoke", post(users::revoke_token))
+        .route("/users/{id}/grants", post(technical::create_grant))
+        .route("/users/{id}/tokens", post(technical::issue_token))
+        .route("/grants/{id}/revoke", post(technical::revoke_grant))
+        .route("/tokens/{id}/revoke", post(technical::revoke_token))
         .route(
             "/connectors",
             get(connectors::list).post(connectors::create),

@@ -1,7 +1,7 @@
 //! A company's users, managed by its super administrator (a vendor admin manages the vendor
 //! users the same way): the list, creating a user with a one-time password shown once,
-//! authorizations, disabling (one or several), password and second-factor resets; a
-//! technical user's standing grants and API tokens. Each handler gets its permit from
+//! authorizations, disabling (one or several), password and second-factor resets (a
+//! technical user's grants and tokens: [`super::technical`]). Each handler gets its permit from
 //! [`crate::ops::access`] and calls the operation the REST API calls (`api/users.rs`,
 //! `api/windows.rs` for grants, `api/admin.rs` for tokens).
 
@@ -187,15 +187,15 @@ async fn list_page(
 /// A secret shown once: a new user's or a reset one-time password, an API token.
 #[derive(Template)]
 #[template(path = "portal/once.html")]
-struct OncePage {
-    chrome: Chrome,
-    title: String,
-    notice: String,
-    facts: Vec<(&'static str, String)>,
-    secret_label: &'static str,
-    secret: String,
-    hint: &'static str,
-    user: User,
+pub(super) struct OncePage {
+    pub(super) chrome: Chrome,
+    pub(super) title: String,
+    pub(super) notice: String,
+    pub(super) facts: Vec<(&'static str, String)>,
+    pub(super) secret_label: &'static str,
+    pub(super) secret: String,
+    pub(super) hint: &'static str,
+    pub(super) user: User,
 }
 
 fn field<'a>(pairs: &'a [(String, String)], k: &str) -> &'a str {
@@ -401,7 +401,7 @@ async fn user_page(
 }
 
 /// The user page again with the refusal above it.
-async fn back(st: &State, s: &Signed, id: Id, e: &OpError) -> Response {
+pub(super) async fn back(st: &State, s: &Signed, id: Id, e: &OpError) -> Response {
     let shown = render::op_status(e);
     match user_page(st, s, id, None, Some(shown)).await {
         Ok(r) => r,
@@ -409,7 +409,7 @@ async fn back(st: &State, s: &Signed, id: Id, e: &OpError) -> Response {
     }
 }
 
-fn done(id: Id, what: &str) -> Response {
+pub(super) fn done(id: Id, what: &str) -> Response {
     Redirect::to(&format!("/users/{id}?done={what}")).into_response()
 }
 
@@ -568,142 +568,5 @@ pub async fn reset_totp(
     match ops::second_factor::reset(&st, s.caller(), &permit, &user).await {
         Ok(()) => done(id, "totp-reset"),
         Err(e) => back(&st, s, id, &e).await,
-    }
-}
-
-/// The grant form: the service connection chosen.
-#[derive(Debug, Deserialize)]
-pub struct GrantForm {
-    #[serde(default)]
-    service: String,
-}
-
-/// `POST /users/{id}/grants`: the technical user may reach the chosen service connection
-/// without a window (the API's `POST /service-connections/{id}/grants`).
-pub async fn create_grant(
-    AxState(st): AxState<State>,
-    Path(id): Path<Id>,
-    posted: Posted<GrantForm>,
-) -> Response {
-    let s = &posted.signed;
-    let (user, _) = match access::user(&st, &s.principal, id, Op::ManageGrants).await {
-        Ok(x) => x,
-        Err(e) => return render::op_error(&e),
-    };
-    let Ok(sc) = posted.form.service.trim().parse::<Id>() else {
-        return back(&st, s, id, &OpError::invalid("choose a service connection")).await;
-    };
-    let r = async {
-        let (svc, permit) = access::service(&st, &s.principal, sc, Op::ManageGrants).await?;
-        ops::grants::create(&st, s.caller(), &permit, &svc, &user.name).await
-    }
-    .await;
-    match r {
-        Ok(_) => done(id, "grant-created"),
-        Err(e) => back(&st, s, id, &e).await,
-    }
-}
-
-/// `POST /grants/{id}/revoke` (the API's `POST /grants/{id}/revoke`).
-pub async fn revoke_grant(
-    AxState(st): AxState<State>,
-    Path(id): Path<Id>,
-    posted: Posted<NoFields>,
-) -> Response {
-    let s = &posted.signed;
-    let (g, permit) = match access::grant(&st, &s.principal, id, Op::ManageGrants).await {
-        Ok(x) => x,
-        Err(e) => return render::op_error(&e),
-    };
-    let user = g.user_id;
-    match ops::grants::revoke(&st, s.caller(), &permit, g).await {
-        Ok(_) => done(user, "grant-revoked"),
-        Err(e) => back(&st, s, user, &e).await,
-    }
-}
-
-/// The token form: its name and lifetime.
-#[derive(Debug, Deserialize)]
-pub struct TokenForm {
-    #[serde(default)]
-    name: String,
-    /// Days (empty: the hub's default).
-    #[serde(default)]
-    days: String,
-}
-
-/// `POST /users/{id}/tokens`: an API token for a user, shown once (the API's
-/// `POST /users/{id}/tokens`).
-pub async fn issue_token(
-    AxState(st): AxState<State>,
-    Path(id): Path<Id>,
-    posted: Posted<TokenForm>,
-) -> Response {
-    let s = &posted.signed;
-    let f = &posted.form;
-    let r = async {
-        let days = match f.days.trim() {
-            "" => None,
-            d => Some(
-                d.parse::<u64>()
-                    .map_err(|_| OpError::invalid("lifetime: a whole number of days, e.g. 90"))?,
-            ),
-        };
-        let (user, permit) = ops::users::token_holder(&st, s.caller(), id).await?;
-        let expires_at = ops::tokens::expiry(
-            &st,
-            crate::token_policy::LifetimeRequest {
-                expires_in_secs: days.map(|d| d.saturating_mul(86_400)),
-                no_expiry: false,
-            },
-        )?;
-        let issued =
-            ops::users::issue_token(&st, s.caller(), &permit, user.clone(), &f.name, expires_at)
-                .await?;
-        Ok::<_, OpError>((user, issued, expires_at))
-    }
-    .await;
-    match r {
-        Ok((user, issued, expires_at)) => render::page(
-            StatusCode::CREATED,
-            &OncePage {
-                chrome: s.chrome("users"),
-                title: format!("API token for {}", user.name),
-                notice: "The token is made. It is shown only this once: copy it now.".into(),
-                facts: vec![
-                    ("User name", user.name.clone()),
-                    ("Token name", f.name.trim().to_string()),
-                    (
-                        "Expires",
-                        expires_at.map(when).unwrap_or_else(|| "never".into()),
-                    ),
-                ],
-                secret_label: "Token",
-                secret: issued.token.token.expose().to_string(),
-                hint: "Send it as a bearer token (Authorization: Bearer …) to the hub's API or \
-                       give it to the CLI; revoke it here when it is no longer needed.",
-                user,
-            },
-        ),
-        Err(e @ OpError::NotFound(_)) => render::op_error(&e),
-        Err(e) => back(&st, s, id, &e).await,
-    }
-}
-
-/// `POST /tokens/{id}/revoke` (the API's `POST /tokens/{id}/revoke`).
-pub async fn revoke_token(
-    AxState(st): AxState<State>,
-    Path(id): Path<Id>,
-    posted: Posted<NoFields>,
-) -> Response {
-    let s = &posted.signed;
-    let (tok, permit) = match access::token(&st, &s.principal, id, Op::ManageTokens).await {
-        Ok(x) => x,
-        Err(e) => return render::op_error(&e),
-    };
-    let user = tok.user_id;
-    match ops::tokens::revoke(&st, s.caller(), &permit, tok).await {
-        Ok(_) => done(user, "token-revoked"),
-        Err(e) => back(&st, s, user, &e).await,
     }
 }
