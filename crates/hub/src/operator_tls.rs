@@ -114,6 +114,9 @@ pub struct ReloadingCert {
     loaded: AtomicU64,
     /// Changes of the files that did not load.
     failed: AtomicU64,
+    /// Bumped after every check that changed something (a load or a failed one), for
+    /// whoever waits on a reload ([`ReloadingCert::changes`]).
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// What the files looked like when last checked (size and modification time of both).
@@ -139,7 +142,13 @@ impl ReloadingCert {
             current: RwLock::new(first),
             loaded: AtomicU64::new(1),
             failed: AtomicU64::new(0),
+            changes: tokio::sync::watch::Sender::new(0),
         }))
+    }
+
+    /// A receiver that sees every load and every failed load after it is made.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// How many times a certificate was loaded (1 after start).
@@ -185,6 +194,7 @@ impl ReloadingCert {
                     tracing::error!(error = %e, "operator certificate changed but does not load; the previous one stays in use");
                 }
             }
+            self.changes.send_modify(|n| *n += 1);
         }
     }
 }

@@ -48,16 +48,20 @@ async fn trusted_by(hub: &TestHub, ca: &Path) -> bool {
     out.status.success() && String::from_utf8_lossy(&out.stdout) == "200"
 }
 
-/// Waits (bounded) until `cond` holds, checking it every 100 ms.
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Waits until `cond` holds for `watched`, woken by each load or failed load (bounded).
+async fn until(
+    what: &str,
+    watched: &portcullis_hub::operator_tls::ReloadingCert,
+    cond: impl Fn(&portcullis_hub::operator_tls::ReloadingCert) -> bool,
+) {
+    let mut changes = watched.changes();
+    tokio::time::timeout(Duration::from_secs(15), async {
+        while !cond(watched) {
+            changes.changed().await.expect("the watcher is alive");
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
 }
 
 #[tokio::test]
@@ -110,7 +114,7 @@ async fn the_portal_serves_the_operators_certificate_and_reloads_it() {
     let (ca_b, cert_b, key_b) = issue(files.path(), "b");
     std::fs::write(&key, &key_b).unwrap();
     std::fs::write(&chain, &cert_b).unwrap();
-    until("the renewal to load", || watched.loaded() >= 2).await;
+    until("the renewal to load", &watched, |w| w.loaded() >= 2).await;
     // (An in-between state, new key with the old chain, may have failed to load: allowed.)
     assert!(
         trusted_by(&hub, &ca_b).await,
@@ -121,7 +125,10 @@ async fn the_portal_serves_the_operators_certificate_and_reloads_it() {
     // A broken renewal: the working certificate stays.
     let failed = watched.failed();
     std::fs::write(&chain, "-----BEGIN CERTIFICATE-----\nnot base64\n").unwrap();
-    until("the broken file to be seen", || watched.failed() > failed).await;
+    until("the broken file to be seen", &watched, |w| {
+        w.failed() > failed
+    })
+    .await;
     assert!(
         trusted_by(&hub, &ca_b).await,
         "a broken renewal took the certificate down"
