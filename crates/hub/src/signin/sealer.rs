@@ -59,20 +59,20 @@ impl Sealer {
                 text
             }
         };
-        let bytes = hex::decode(&hex_key)
+        let malformed = || SealerError::Malformed { path: path.into() };
+        let bytes: [u8; 32] = hex::decode(&hex_key)
             .ok()
-            .filter(|b| b.len() == 32)
-            .ok_or_else(|| SealerError::Malformed { path: path.into() })?;
-        Ok(Sealer::from_key(&bytes))
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(malformed)?;
+        Sealer::from_key(&bytes).ok_or_else(malformed)
     }
 
-    /// A sealer with `key` (32 bytes).
-    pub fn from_key(key: &[u8]) -> Sealer {
-        let unbound = UnboundKey::new(&CHACHA20_POLY1305, key)
-            .unwrap_or_else(|_| panic!("a 32-byte key is always accepted"));
-        Sealer {
+    /// A sealer with `key`; `None` only if ring refused a 256-bit key (it does not).
+    pub fn from_key(key: &[u8; 32]) -> Option<Sealer> {
+        let unbound = UnboundKey::new(&CHACHA20_POLY1305, key).ok()?;
+        Some(Sealer {
             key: LessSafeKey::new(unbound),
-        }
+        })
     }
 
     /// Seals `plain`, bound to `context`.
@@ -118,12 +118,15 @@ mod tests {
 
     #[test]
     fn sealed_values_open_only_with_their_key_and_context() {
-        let s = Sealer::from_key(&[7; 32]);
+        let s = Sealer::from_key(&[7; 32]).unwrap();
         let sealed = s.seal(b"user:1", b"secret");
         assert!(!sealed.windows(6).any(|w| w == b"secret"));
         assert_eq!(s.open(b"user:1", &sealed).as_deref(), Some(&b"secret"[..]));
         assert_eq!(s.open(b"user:2", &sealed), None, "another user's row");
-        assert_eq!(Sealer::from_key(&[8; 32]).open(b"user:1", &sealed), None);
+        assert_eq!(
+            Sealer::from_key(&[8; 32]).unwrap().open(b"user:1", &sealed),
+            None
+        );
         let mut altered = sealed.clone();
         *altered.last_mut().unwrap() ^= 1;
         assert_eq!(s.open(b"user:1", &altered), None);
