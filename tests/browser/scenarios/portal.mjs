@@ -116,6 +116,16 @@ export default async function run({ browser, fixture, lib }) {
     await checkA11y(page, 'audit filtered in place');
   });
 
+  await step('a narrow window', async () => {
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.goto(url(`/systems/${fixture.system_id}`));
+    await checkA11y(page, 'system page, narrow');
+    await screenshot(page, 'system-narrow');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow <= 0, `the page is ${overflow}px wider than a 390px window`);
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
   await step('the live sessions page', async () => {
     await page.goto(url('/sessions'));
     await page.getByRole('heading', { name: 'Live sessions' }).waitFor();
