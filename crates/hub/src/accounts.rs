@@ -58,19 +58,24 @@ pub async fn issue_token(
 /// The name portal sessions' credentials carry in token lists and audit records
 /// (`token:portal#<id>`).
 pub const PORTAL_CREDENTIAL_NAME: &str = "portal";
+/// The name of a portal session's credential when the company's identity provider signed the
+/// user in (`token:portal-oidc#<id>`): such a session has no password to change.
+pub const PORTAL_OIDC_CREDENTIAL_NAME: &str = "portal-oidc";
 
 /// Issues the credential of a portal session for `user_id`, expiring at `expires_at` (the
-/// session's absolute timeout), in `tx`.
+/// session's absolute timeout), in `tx`; `name` is [`PORTAL_CREDENTIAL_NAME`] or
+/// [`PORTAL_OIDC_CREDENTIAL_NAME`].
 pub async fn issue_portal_credential(
     tx: &mut dyn StoreTx,
     user_id: Id,
     expires_at: OffsetDateTime,
+    name: &'static str,
 ) -> Result<IssuedToken, StoreError> {
     let s = new_secret(PUBLIC_ID_BYTES);
     let row = tx
         .create_api_token(NewApiToken {
             user_id,
-            name: PORTAL_CREDENTIAL_NAME.to_owned(),
+            name: name.to_owned(),
             public_id: s.public_id.clone(),
             secret_hash: s.hash.clone().into(),
             expires_at: Some(expires_at),

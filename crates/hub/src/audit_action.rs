@@ -28,6 +28,10 @@ pub enum AuditAction {
     UserTotpReset,
     /// A company's super administrator made the second factor mandatory, or not.
     CompanyTotpRequirement,
+    /// A company's super administrator set the company's OpenID Connect sign-in.
+    CompanyOidcSet,
+    /// A company's super administrator removed the company's OpenID Connect sign-in.
+    CompanyOidcRemoved,
     /// A user signed in to the portal.
     UserSignedIn,
     /// A sign-in to the portal failed (wrong name or password, disabled, slowed down).
@@ -104,7 +108,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for the catalogue test.
-    pub const ALL: [AuditAction; 46] = [
+    pub const ALL: [AuditAction; 48] = [
         AuditAction::CompanyCreated,
         AuditAction::UserCreated,
         AuditAction::UserAuthorizationsChanged,
@@ -115,6 +119,8 @@ impl AuditAction {
         AuditAction::UserTotpDisabled,
         AuditAction::UserTotpReset,
         AuditAction::CompanyTotpRequirement,
+        AuditAction::CompanyOidcSet,
+        AuditAction::CompanyOidcRemoved,
         AuditAction::UserSignedIn,
         AuditAction::UserSignInFailed,
         AuditAction::UserSignedOut,
@@ -167,6 +173,8 @@ impl AuditAction {
             UserTotpDisabled => "user.totp_disabled",
             UserTotpReset => "user.totp_reset",
             CompanyTotpRequirement => "company.totp_requirement",
+            CompanyOidcSet => "company.oidc_set",
+            CompanyOidcRemoved => "company.oidc_removed",
             UserSignedIn => "user.signed_in",
             UserSignInFailed => "user.sign_in_failed",
             UserSignedOut => "user.signed_out",

@@ -228,6 +228,7 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
         tokens: auth::TokenCache::default(),
         signin_throttle: signin::throttle::SignInThrottle::default(),
         pending_signins: signin::pending::PendingSignIns::default(),
+        oidc: signin::oidc::Oidc::default(),
         sealer,
         live: live::LiveSessions::default(),
         operator_certs: operator_certs.clone(),

@@ -35,6 +35,8 @@ pub struct HubState {
     pub operator_certs: crate::operator_tls::OperatorCerts,
     /// Sign-ins waiting for their second factor.
     pub pending_signins: crate::signin::pending::PendingSignIns,
+    /// OpenID Connect sign-ins: flows waiting for their callback, providers' documents.
+    pub oidc: crate::signin::oidc::Oidc,
     /// Seals secrets the hub must read back (TOTP secrets) before they reach the store.
     pub sealer: crate::signin::sealer::Sealer,
     /// Recent target resolutions (service connection, window or grant).

@@ -53,7 +53,7 @@ pub use audit::{
 };
 pub use error::StoreError;
 pub use model::{
-    ApiToken, Company, Connector, EnrollmentToken, Id, NewApiToken, NewEnrollmentToken,
+    ApiToken, Company, Connector, EnrollmentToken, Id, NewApiToken, NewEnrollmentToken, OidcConfig,
     ParseRoleError, ParseScopeError, Redemption, Role, TokenScope,
 };
 pub use open::{open, StoreConfig};

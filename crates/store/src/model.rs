@@ -26,6 +26,30 @@ pub struct Company {
     pub require_totp: bool,
 }
 
+/// A company's OpenID Connect sign-in: its identity provider, the hub's client there, and the
+/// claim that names a user. Not serializable: the hub shows it through a view of its own,
+/// without the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcConfig {
+    /// The company.
+    pub company_id: Id,
+    /// The issuer URL (`https://…`), as the provider's ID tokens name it.
+    pub issuer: String,
+    /// The hub's client id at the provider.
+    pub client_id: String,
+    /// The client secret, sealed by the hub (the store never sees it in the clear); masked in
+    /// `Debug`.
+    pub client_secret_sealed: Secret<Vec<u8>>,
+    /// The ID-token claim whose value names the user (`preferred_username`, `email` …).
+    pub user_claim: String,
+    /// PEM certificates trusted for the issuer besides the system's roots.
+    pub extra_ca_pem: Option<String>,
+    /// Whether sign-ins through the provider are accepted.
+    pub enabled: bool,
+    /// When the settings were last stored.
+    pub updated_at: OffsetDateTime,
+}
+
 pub use portcullis_domain::authz::{ParseRoleError, Role};
 
 /// What a token may be used for. Stored and serialized as the snake_case name.

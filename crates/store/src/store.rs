@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use crate::model::{
-    ApiToken, Company, Connector, EnrollmentToken, NewApiToken, NewEnrollmentToken,
+    ApiToken, Company, Connector, EnrollmentToken, NewApiToken, NewEnrollmentToken, OidcConfig,
 };
 use crate::remote::{
     ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, PasswordRecord,
@@ -53,6 +53,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn find_company_by_name(&self, name: &str) -> Result<Option<Company>, StoreError>;
     /// All companies, ordered by id.
     async fn list_companies(&self) -> Result<Vec<Company>, StoreError>;
+    /// The company's OpenID Connect settings, if it has any.
+    async fn company_oidc(&self, company_id: Id) -> Result<Option<OidcConfig>, StoreError>;
 
     // ── API tokens ─────────────────────────────────────────────────────────────────────
 

@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 
 use crate::audit::{AuditEvent, NewAuditEvent};
 use crate::model::{
-    ApiToken, Company, Connector, EnrollmentToken, NewApiToken, NewEnrollmentToken,
+    ApiToken, Company, Connector, EnrollmentToken, NewApiToken, NewEnrollmentToken, OidcConfig,
 };
 use crate::remote::{
     ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, PasswordRecord,
@@ -65,6 +65,13 @@ pub trait StoreTx: Send + std::fmt::Debug {
     /// Makes the second factor mandatory (or not) for a company's users.
     /// `NotFound("company")`.
     async fn set_company_require_totp(&mut self, id: Id, on: bool) -> Result<Company, StoreError>;
+
+    /// Stores a company's OpenID Connect settings, replacing any it had (`updated_at` as
+    /// given). `NotFound("company")`.
+    async fn put_company_oidc(&mut self, c: &OidcConfig) -> Result<(), StoreError>;
+
+    /// Removes a company's OpenID Connect settings; `true` if it had any.
+    async fn delete_company_oidc(&mut self, company_id: Id) -> Result<bool, StoreError>;
 
     /// Sets (or with `None` removes) the user's password: the PHC string of its hash, and
     /// whether the next sign-in must change it. `NotFound("user")`.

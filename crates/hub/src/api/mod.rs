@@ -10,6 +10,7 @@
 //! - [`audit`]: checking the audit chain and streaming its export as JSON Lines.
 //! - [`enroll`]: the unauthenticated enrolment call (one-time token + CSR → certificate).
 //! - [`users`]: users, their authorizations and tokens.
+//! - [`oidc`]: a company's OpenID Connect sign-in settings.
 //! - [`route_password`]: a dialog user's short-lived route password for himself.
 //! - [`remote`]: systems, favourites, connection types, service connections.
 //! - [`windows`]: windows, standing grants, the open-connection count, a system's log book.
@@ -23,6 +24,7 @@ pub mod connect;
 pub mod enroll;
 pub mod error;
 pub mod extract;
+pub mod oidc;
 pub mod remote;
 pub mod route_password;
 pub mod server;
@@ -188,6 +190,10 @@ fn remote_routes() -> Router<State> {
         )
         .route("/api/v1/grants/{id}/revoke", post(windows::revoke_grant))
         .route("/api/v1/companies/{company}/summary", get(windows::summary))
+        .route(
+            "/api/v1/companies/{company}/oidc",
+            get(oidc::get).put(oidc::put).delete(oidc::delete),
+        )
         .route(
             "/api/v1/companies/{company}/sessions",
             get(windows::list_live_sessions),

@@ -58,6 +58,12 @@ pub enum Change {
         /// The connector.
         connector: Id,
     },
+    /// A company's OpenID Connect settings changed: providers' documents and keys fetched
+    /// with the old ones (another CA, another issuer) are fetched again.
+    OidcChanged {
+        /// The company.
+        company: Id,
+    },
 }
 
 /// Applies committed changes to this hub's caches, sessions and tunnels.
@@ -85,6 +91,7 @@ pub fn apply(st: &HubState, changes: &[Change]) {
                     t.cut(GoodbyeReason::Revoked);
                 }
             }
+            Change::OidcChanged { .. } => st.oidc.providers.forget_all(),
         }
     }
 }
@@ -103,6 +110,7 @@ mod tests {
             Change::GrantRevoked { grant: 6 },
             Change::WindowCut { window: 7 },
             Change::ConnectorCut { connector: 8 },
+            Change::OidcChanged { company: 9 },
         ] {
             let json = serde_json::to_string(&c).unwrap();
             assert_eq!(serde_json::from_str::<Change>(&json).unwrap(), c, "{json}");

@@ -19,7 +19,9 @@ pub enum Duty {
 
 /// The signed-in user's [`Duty`] now.
 pub async fn duty(st: &State, me: &Principal) -> Result<Duty, OpError> {
-    if signin::must_change(st, me).await? {
+    // A session the company's identity provider opened used no password: none to change.
+    let by_password = me.name != crate::accounts::PORTAL_OIDC_CREDENTIAL_NAME;
+    if by_password && signin::must_change(st, me).await? {
         return Ok(Duty::ChangePassword);
     }
     if second_factor::required(st, me.company_id).await? && !second_factor::enabled(st, me).await? {

@@ -32,6 +32,8 @@
 //! - [`own_tokens`]: a signed-in user's own tokens, route passwords and browsers.
 //! - [`second_factor`]: the portal's TOTP second factor (the code step of a sign-in, turning
 //!   it on and off, an admin's reset, a company's requirement).
+//! - [`oidc`]: a company's OpenID Connect settings; [`oidc_signin`]: a sign-in through
+//!   the company's identity provider (start, callback).
 //! - [`signin`]: signing in and out of the portal, a user's own password change, the
 //!   password an admin sets for a user.
 //! - [`users`]: users, their authorizations, disabling, and the tokens an admin makes for
@@ -48,6 +50,8 @@ pub mod duty;
 pub mod enrolment;
 pub mod grants;
 pub mod live;
+pub mod oidc;
+pub mod oidc_signin;
 pub mod own_tokens;
 pub mod second_factor;
 pub mod signin;

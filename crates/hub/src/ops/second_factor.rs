@@ -85,7 +85,7 @@ pub async fn sign_in_code(
     }
     st.pending_signins.done(ticket);
     st.signin_throttle.succeeded(&user.name);
-    Ok(issue_session(st, &user, pending.must_change, from, true).await?)
+    Ok(issue_session(st, &user, pending.must_change, from, true, pending.method).await?)
 }
 
 /// A secret offered to a user who turns the second factor on: shown once, and carried back

@@ -21,6 +21,7 @@ use crate::accounts::TokenKind;
 use crate::audit_action::AuditAction;
 use crate::auth::Principal;
 use crate::signin::password::{self, PasswordRule};
+use crate::signin::Method;
 use crate::state::State;
 
 /// A browser that signed in: the credential for its cookie, and whether it must change the
@@ -109,6 +110,7 @@ pub async fn sign_in(
             crate::signin::pending::Pending {
                 user: user.id,
                 must_change,
+                method: Method::Password,
             },
             Instant::now(),
         );
@@ -116,24 +118,30 @@ pub async fn sign_in(
     }
     st.signin_throttle.succeeded(name);
     Ok(SignInStep::Done(
-        issue_session(st, user, must_change, from, false).await?,
+        issue_session(st, user, must_change, from, false, Method::Password).await?,
     ))
 }
 
 /// Stores a new portal session for `user` with its audit event (`second_factor`: whether a
-/// code was checked too).
+/// code was checked too; `method`: how the first step proved who he is). Every sign-in ends
+/// here, whichever way it came.
 pub(super) async fn issue_session(
     st: &State,
     user: &User,
     must_change: bool,
     from: SocketAddr,
     second_factor: bool,
+    method: Method,
 ) -> Result<SignedIn, portcullis_store::StoreError> {
+    let name = match method {
+        Method::Password => crate::accounts::PORTAL_CREDENTIAL_NAME,
+        Method::Oidc => crate::accounts::PORTAL_OIDC_CREDENTIAL_NAME,
+    };
     let expires = OffsetDateTime::now_utc()
         + time::Duration::try_from(st.config.portal.absolute_timeout)
             .unwrap_or(time::Duration::hours(12));
     let mut tx = st.store.begin().await?;
-    let issued = crate::accounts::issue_portal_credential(&mut *tx, user.id, expires).await?;
+    let issued = crate::accounts::issue_portal_credential(&mut *tx, user.id, expires, name).await?;
     let principal = crate::auth::principal_of(issued.row);
     tx.audit(event(
         Caller {
@@ -143,7 +151,11 @@ pub(super) async fn issue_session(
         user.company_id,
         AuditAction::UserSignedIn,
         &user.name,
-        serde_json::json!({"must_change": must_change, "second_factor": second_factor}),
+        serde_json::json!({
+            "must_change": must_change,
+            "second_factor": second_factor,
+            "method": method.as_str(),
+        }),
     ))
     .await?;
     super::commit(st, tx, &[]).await?;

@@ -19,6 +19,8 @@
 //! - [`live`]: the company's live sessions, with a cut button.
 //! - [`render`]: turning templates and operation errors into responses.
 //! - [`signin`]: sign-in, the forced password change, sign-out.
+//! - [`oidc`]: sign-in through the company's identity provider (OpenID Connect), and its
+//!   settings page.
 //! - [`second_factor`]: the code step of a sign-in; the account page (two-factor sign-in on
 //!   and off, a company's requirement).
 //! - [`tokens`]: the user's own tokens, route passwords and signed-in browsers.
@@ -48,6 +50,7 @@ pub mod csv;
 pub mod form;
 pub mod home;
 pub mod live;
+pub mod oidc;
 pub mod reach;
 pub mod render;
 pub mod second_factor;
@@ -85,6 +88,14 @@ pub fn routes() -> Router<State> {
             "/password",
             get(signin::password_form).post(signin::password_submit),
         )
+        .route("/signin/sso", get(oidc::form))
+        .route("/signin/sso/{company}", get(oidc::start))
+        .route(crate::signin::oidc::CALLBACK_PATH, get(oidc::callback))
+        .route(
+            "/company/sign-in",
+            get(oidc::settings_form).post(oidc::save),
+        )
+        .route("/company/sign-in/remove", post(oidc::remove))
         .route(
             "/signin/code",
             get(signin::code_form).post(signin::code_submit),

@@ -22,10 +22,31 @@ struct SignInPage {
     csrf: String,
     name: String,
     error: Option<String>,
+    /// The company typed into the identity-provider form.
+    company: String,
+    /// Why a sign-in through the identity provider did not succeed.
+    sso_error: Option<String>,
 }
 
 /// The sign-in page with a fresh pre-session cookie.
 fn signin_page(status: StatusCode, name: String, error: Option<String>) -> Response {
+    signin_page_with(status, name, error, String::new(), None)
+}
+
+/// The sign-in page with what the identity-provider form had (`company`) and why it did not
+/// succeed.
+pub(super) fn signin_page_sso(status: StatusCode, company: &str, error: String) -> Response {
+    let company = company.chars().take(64).collect();
+    signin_page_with(status, String::new(), None, company, Some(error))
+}
+
+fn signin_page_with(
+    status: StatusCode,
+    name: String,
+    error: Option<String>,
+    company: String,
+    sso_error: Option<String>,
+) -> Response {
     let mut pre = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut pre);
     let pre = hex::encode(pre);
@@ -36,6 +57,8 @@ fn signin_page(status: StatusCode, name: String, error: Option<String>) -> Respo
             csrf: session::csrf_of("signin", &pre),
             name,
             error,
+            company,
+            sso_error,
         },
     );
     if let Ok(v) = HeaderValue::from_str(&format!(
@@ -186,7 +209,7 @@ pub async fn password_submit(
 /// The cookie that carries a sign-in waiting for its code.
 pub const CODE_COOKIE: &str = "__Host-portcullis-code";
 
-fn code_cookie(ticket: Option<&str>) -> HeaderValue {
+pub(super) fn code_cookie(ticket: Option<&str>) -> HeaderValue {
     let v = match ticket {
         Some(t) => {
             format!("{CODE_COOKIE}={t}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=300")

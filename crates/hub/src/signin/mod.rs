@@ -14,7 +14,9 @@
 //! - [`throttle`]: failed sign-ins slow down per user and per address.
 //! - [`totp`]: the second factor's one-time codes; [`sealer`]: its secrets sealed at rest;
 //!   [`pending`]: sign-ins waiting for their code.
+//! - [`oidc`]: signing in through a company's identity provider (OpenID Connect).
 
+pub mod oidc;
 pub mod password;
 pub mod pending;
 pub mod sealer;
@@ -23,6 +25,25 @@ pub mod totp;
 
 use serde::Deserialize;
 use std::time::Duration;
+
+/// How a user proved who he is when signing in to the portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// His name and password.
+    Password,
+    /// His company's identity provider (OpenID Connect).
+    Oidc,
+}
+
+impl Method {
+    /// The name in audit details (`method`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Password => "password",
+            Method::Oidc => "oidc",
+        }
+    }
+}
 
 /// `[portal]` in the hub's configuration file.
 #[derive(Debug, Default, Clone, Deserialize)]

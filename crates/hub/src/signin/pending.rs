@@ -27,6 +27,8 @@ pub struct Pending {
     pub user: Id,
     /// Whether his password must be changed after the code.
     pub must_change: bool,
+    /// How the first step proved who he is.
+    pub method: super::Method,
 }
 
 #[derive(Debug)]
@@ -122,6 +124,7 @@ mod tests {
         let want = Pending {
             user: 7,
             must_change: false,
+            method: crate::signin::Method::Password,
         };
         let t = p.issue(want, now);
         for _ in 0..ATTEMPTS {

@@ -83,8 +83,31 @@ impl SignInThrottle {
             .map(|at| at - now)
     }
 
+    /// How long an attempt from `ip` must still wait, whatever the user: a sign-in through an
+    /// identity provider, which names no user before it succeeds.
+    pub fn wait_from(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
+        self.lock()
+            .get(&Key::Source(source(ip)))
+            .map(|c| c.next_allowed())
+            .filter(|at| *at > now)
+            .map(|at| at - now)
+    }
+
+    /// Counts a failed attempt from `ip` that names no user (see [`Self::wait_from`]): only
+    /// the address slows down, so nobody can slow a user down by failing in his name.
+    pub fn failed_from(&self, ip: IpAddr, now: Instant) {
+        self.count(&[Key::Source(source(ip))], now);
+    }
+
     /// Counts a failed attempt of `user` from `ip`.
     pub fn failed(&self, user: &str, ip: IpAddr, now: Instant) {
+        self.count(
+            &[Key::User(user.to_lowercase()), Key::Source(source(ip))],
+            now,
+        );
+    }
+
+    fn count(&self, keys: &[Key], now: Instant) {
         let mut counts = self.lock();
         if counts.len() >= MAX_KEYS {
             counts.retain(|_, c| now.duration_since(c.last) < FORGET_AFTER);
@@ -92,8 +115,8 @@ impl SignInThrottle {
                 counts.retain(|k, _| matches!(k, Key::User(_)));
             }
         }
-        for k in [Key::User(user.to_lowercase()), Key::Source(source(ip))] {
-            let c = counts.entry(k).or_insert(Count {
+        for k in keys {
+            let c = counts.entry(k.clone()).or_insert(Count {
                 failures: 0,
                 last: now,
             });
@@ -181,5 +204,29 @@ mod tests {
         }
         assert!(t.wait("other", ip("2001:db8::ffff"), now).is_some());
         assert_eq!(t.wait("other", ip("2001:db8:0:1::1"), now), None);
+    }
+
+    #[test]
+    fn failures_without_a_user_slow_down_the_address_only() {
+        let t = SignInThrottle::default();
+        let now = Instant::now();
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(t.wait_from(ip("192.0.2.7"), now), None);
+            t.failed_from(ip("192.0.2.7"), now);
+        }
+        assert_eq!(
+            t.wait_from(ip("192.0.2.7"), now),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            t.wait("anna", ip("192.0.2.7"), now),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            t.wait("anna", ip("192.0.2.8"), now),
+            None,
+            "no user counted"
+        );
+        assert_eq!(t.wait_from(ip("192.0.2.8"), now), None);
     }
 }

@@ -9,6 +9,7 @@
 mod audit;
 mod connectors;
 mod enrollment;
+mod oidc;
 mod rows;
 mod settings;
 mod systems;
@@ -223,6 +224,9 @@ impl Store for SqliteStore {
     }
     async fn user_password(&self, id: Id) -> Result<Option<PasswordRecord>, StoreError> {
         users::user_password(&self.pool, id).await
+    }
+    async fn company_oidc(&self, company_id: Id) -> Result<Option<crate::OidcConfig>, StoreError> {
+        oidc::company_oidc(&self.pool, company_id).await
     }
     async fn user_totp(&self, id: Id) -> Result<Option<TotpRecord>, StoreError> {
         users::user_totp(&self.pool, id).await

@@ -115,6 +115,12 @@ impl StoreTx for SqliteTx {
     async fn set_company_require_totp(&mut self, id: Id, on: bool) -> Result<Company, StoreError> {
         tenants::set_company_require_totp(self.conn(), id, on).await
     }
+    async fn put_company_oidc(&mut self, c: &crate::OidcConfig) -> Result<(), StoreError> {
+        super::oidc::put_company_oidc(self.conn(), c).await
+    }
+    async fn delete_company_oidc(&mut self, company_id: Id) -> Result<bool, StoreError> {
+        super::oidc::delete_company_oidc(self.conn(), company_id).await
+    }
     async fn set_user_password(
         &mut self,
         id: Id,

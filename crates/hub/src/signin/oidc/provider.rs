@@ -1,0 +1,301 @@
+//! One company's identity provider, through `openidconnect`: discovery (with its keys), the
+//! authorization URL (code flow, PKCE S256, `state`, `nonce`), the code exchange and the ID
+//! token's checks (signature by the provider's keys, `iss`, `aud`, `exp`, `nonce`).
+//!
+//! Discovery documents with their keys are kept per issuer (and CA) for [`CACHE_TTL`]; a
+//! token whose signature does not verify against keys older than [`REFRESH_AFTER`] is checked
+//! once more against freshly fetched keys (the provider may have rotated them).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata,
+};
+use openidconnect::{
+    AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+};
+use portcullis_domain::secret::Secret;
+use sha2::{Digest, Sha256};
+
+use super::http::HttpsClient;
+
+/// How long a provider's discovery document and keys are reused.
+pub const CACHE_TTL: Duration = Duration::from_secs(600);
+/// Keys at least this old are fetched again when a signature does not verify.
+pub const REFRESH_AFTER: Duration = Duration::from_secs(30);
+/// Most providers cached.
+const MAX_CACHED: usize = 1024;
+
+/// The signature algorithms accepted for ID tokens (asymmetric only: a token signed with the
+/// client secret proves nothing the hub does not know itself).
+const ALGS: [CoreJwsSigningAlgorithm; 7] = [
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
+
+/// Why talking to a provider failed. Messages name the cause, never a token or a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProviderError {
+    /// The settings do not make a client (an issuer or redirect URI that is not a URL).
+    #[error("the sign-in settings are not usable: {0}")]
+    Settings(String),
+    /// Discovery or the keys could not be fetched or read.
+    #[error("the identity provider could not be reached: {0}")]
+    Unreachable(String),
+    /// The provider refused the code exchange, or answered it with something unreadable.
+    #[error("the identity provider refused the sign-in: {0}")]
+    Exchange(String),
+    /// The ID token failed a check (signature, issuer, audience, expiry, nonce …).
+    #[error("the identity provider's token was refused: {0}")]
+    Token(String),
+}
+
+impl ProviderError {
+    /// The `reason` recorded in the audit event.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ProviderError::Settings(_) | ProviderError::Unreachable(_) => {
+                "oidc_provider_unreachable"
+            }
+            ProviderError::Exchange(_) => "oidc_provider_error",
+            ProviderError::Token(_) => "oidc_token_refused",
+        }
+    }
+}
+
+/// What the hub uses of a company's settings for one flow.
+#[derive(Debug)]
+pub struct Settings<'a> {
+    /// The issuer URL.
+    pub issuer: &'a str,
+    /// The client id.
+    pub client_id: &'a str,
+    /// The client secret, opened.
+    pub client_secret: Secret<String>,
+    /// Extra trusted CA (PEM).
+    pub extra_ca: Option<&'a str>,
+    /// The hub's callback URL.
+    pub redirect_uri: &'a str,
+}
+
+/// Where to send the browser, and what to remember until it comes back.
+#[derive(Debug)]
+pub struct Begun {
+    /// The provider's authorization URL with every parameter.
+    pub url: String,
+    /// `state`.
+    pub state: Secret<String>,
+    /// `nonce`.
+    pub nonce: Secret<String>,
+    /// The PKCE verifier.
+    pub pkce_verifier: Secret<String>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    at: Instant,
+    metadata: CoreProviderMetadata,
+}
+
+/// The providers' discovery documents and keys (see the module docs).
+#[derive(Debug, Default)]
+pub struct Providers {
+    cache: Mutex<HashMap<[u8; 32], Cached>>,
+}
+
+fn cache_key(issuer: &str, extra_ca: Option<&str>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(issuer.as_bytes());
+    h.update([0]);
+    h.update(extra_ca.unwrap_or("").as_bytes());
+    h.finalize().into()
+}
+
+impl Providers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Cached>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets every cached document (settings changed).
+    pub fn forget_all(&self) {
+        self.lock().clear();
+    }
+
+    /// The provider's metadata with keys: cached, unless `fresh` or too old.
+    async fn metadata(
+        &self,
+        s: &Settings<'_>,
+        http: &HttpsClient,
+        fresh: bool,
+    ) -> Result<(CoreProviderMetadata, Instant), ProviderError> {
+        let key = cache_key(s.issuer, s.extra_ca);
+        let now = Instant::now();
+        if !fresh {
+            if let Some(c) = self.lock().get(&key) {
+                if now.duration_since(c.at) < CACHE_TTL {
+                    return Ok((c.metadata.clone(), c.at));
+                }
+            }
+        }
+        let issuer = IssuerUrl::new(s.issuer.to_string())
+            .map_err(|e| ProviderError::Settings(format!("issuer: {e}")))?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, http)
+            .await
+            .map_err(|e| ProviderError::Unreachable(error_chain(&e)))?;
+        let mut cache = self.lock();
+        if cache.len() >= MAX_CACHED {
+            cache.retain(|_, c| now.duration_since(c.at) < CACHE_TTL);
+            if cache.len() >= MAX_CACHED {
+                cache.clear();
+            }
+        }
+        cache.insert(
+            key,
+            Cached {
+                at: now,
+                metadata: metadata.clone(),
+            },
+        );
+        Ok((metadata, now))
+    }
+
+    /// Discovers the provider and makes the authorization URL for a new flow.
+    pub async fn begin(&self, s: &Settings<'_>) -> Result<Begun, ProviderError> {
+        let http = client(s)?;
+        let (metadata, _) = self.metadata(s, &http, false).await?;
+        let scopes: Vec<String> = {
+            let supported = metadata.scopes_supported();
+            ["profile", "email"]
+                .into_iter()
+                .filter(|want| {
+                    supported.is_none_or(|list| list.iter().any(|sc| sc.as_str() == *want))
+                })
+                .map(String::from)
+                .collect()
+        };
+        let oidc = oidc_client(metadata, s)?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut req = oidc
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        for sc in scopes {
+            req = req.add_scope(Scope::new(sc));
+        }
+        let (url, state, nonce) = req.url();
+        Ok(Begun {
+            url: url.to_string(),
+            state: Secret::new(state.secret().clone()),
+            nonce: Secret::new(nonce.secret().clone()),
+            pkce_verifier: Secret::new(verifier.secret().clone()),
+        })
+    }
+
+    /// Exchanges `code` and checks the ID token against `nonce`; returns its verified claims.
+    pub async fn finish(
+        &self,
+        s: &Settings<'_>,
+        code: &str,
+        nonce: &str,
+        pkce_verifier: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, ProviderError> {
+        let http = client(s)?;
+        let (metadata, fetched) = self.metadata(s, &http, false).await?;
+        let oidc = oidc_client(metadata, s)?;
+        let response = oidc
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .map_err(|e| ProviderError::Settings(e.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string()))
+            .request_async(&http)
+            .await
+            .map_err(|e| ProviderError::Exchange(error_chain(&e)))?;
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| ProviderError::Exchange("the answer holds no ID token".into()))?;
+        let nonce = Nonce::new(nonce.to_string());
+        let checked = id_token
+            .claims(&oidc.id_token_verifier().set_allowed_algs(ALGS), &nonce)
+            .map(|_| ());
+        match checked {
+            Ok(()) => {}
+            Err(ClaimsVerificationError::SignatureVerification(_))
+                if fetched.elapsed() >= REFRESH_AFTER =>
+            {
+                let (metadata, _) = self.metadata(s, &http, true).await?;
+                let oidc = oidc_client(metadata, s)?;
+                id_token
+                    .claims(&oidc.id_token_verifier().set_allowed_algs(ALGS), &nonce)
+                    .map_err(|e| ProviderError::Token(error_chain(&e)))?;
+            }
+            Err(e) => return Err(ProviderError::Token(error_chain(&e))),
+        }
+        super::claims::payload(&id_token.to_string())
+            .ok_or_else(|| ProviderError::Token("the ID token's claims are not readable".into()))
+    }
+}
+
+fn client(s: &Settings<'_>) -> Result<HttpsClient, ProviderError> {
+    HttpsClient::new(s.extra_ca).map_err(|e| ProviderError::Settings(e.to_string()))
+}
+
+/// The `openidconnect` client for `s`, authenticating at the token endpoint the way the
+/// provider says it supports (`client_secret_basic` unless only `_post` is listed).
+fn oidc_client(
+    metadata: CoreProviderMetadata,
+    s: &Settings<'_>,
+) -> Result<
+    CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    >,
+    ProviderError,
+> {
+    let auth = match metadata.token_endpoint_auth_methods_supported() {
+        Some(m)
+            if !m.contains(&CoreClientAuthMethod::ClientSecretBasic)
+                && m.contains(&CoreClientAuthMethod::ClientSecretPost) =>
+        {
+            AuthType::RequestBody
+        }
+        _ => AuthType::BasicAuth,
+    };
+    let redirect = RedirectUrl::new(s.redirect_uri.to_string())
+        .map_err(|e| ProviderError::Settings(format!("redirect URI: {e}")))?;
+    Ok(CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(s.client_id.to_string()),
+        Some(ClientSecret::new(s.client_secret.expose().clone())),
+    )
+    .set_redirect_uri(redirect)
+    .set_auth_type(auth))
+}
+
+/// An error with its sources, for logs and audit details (never holds a token: the crate's
+/// errors name fields and causes).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out.chars().take(300).collect()
+}
