@@ -18,6 +18,8 @@
 //! - [`process`]: [`process::Proc`], the real binary as a child process (readiness from its
 //!   log lines, SIGKILL on drop).
 //! - [`pysap`]: the pysap-based NI client (`tests/pysap/ni_client.py`), a third-party client.
+//! - [`oidc`]: [`oidc::TestIdp`], a real OpenID Connect provider (oidc-provider, npm) over
+//!   HTTPS with a CA of its own.
 //! - [`mount`]: a small tmpfs mounted for a test (a real full or read-only file system).
 //! - [`serial`]: the guard that keeps the heavy end-to-end tests apart.
 //! - [`world`]: the setups several end-to-end subjects start from.
@@ -28,6 +30,7 @@ pub mod clients;
 pub mod connector;
 pub mod hub;
 pub mod mount;
+pub mod oidc;
 pub mod process;
 pub mod pysap;
 pub mod serial;

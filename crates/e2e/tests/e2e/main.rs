@@ -44,6 +44,8 @@ mod portal_companies;
 mod portal_list;
 mod portal_list_browser;
 mod portal_live;
+mod portal_oidc;
+mod portal_oidc_browser;
 mod portal_system_admin;
 mod portal_tokens;
 mod portal_totp;

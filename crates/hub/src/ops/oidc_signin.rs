@@ -81,6 +81,8 @@ pub struct Callback {
     pub code: Option<String>,
     /// `error`, when the provider refused.
     pub error: Option<String>,
+    /// `iss` (RFC 9207), when the provider names itself: it must be the flow's issuer.
+    pub iss: Option<String>,
 }
 
 /// Records a refused sign-in through the provider (actor `portal`; never a token).
@@ -254,6 +256,19 @@ pub async fn finish(
         .await;
         return Err(OidcSignInError::NotAvailable);
     };
+    if cb.iss.as_deref().is_some_and(|iss| iss != flow.issuer) {
+        let cause = "the answer names another issuer (iss)";
+        refused(
+            st,
+            Some(&company),
+            &company.name,
+            from,
+            "oidc_provider_error",
+            Some(cause),
+        )
+        .await;
+        return Err(OidcSignInError::Token);
+    }
     if let Some(error) = cb.error {
         let error: String = error
             .chars()

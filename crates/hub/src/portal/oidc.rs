@@ -138,6 +138,8 @@ pub struct CallbackQuery {
     code: Option<String>,
     #[serde(default)]
     error: Option<String>,
+    #[serde(default)]
+    iss: Option<String>,
 }
 
 /// `GET /signin/oidc/callback`: the provider's answer.
@@ -154,6 +156,7 @@ pub async fn callback(AxState(st): AxState<State>, req: Request) -> Response {
         state: q.state,
         code: q.code,
         error: q.error,
+        iss: q.iss,
     };
     let mut r = match oidc_signin::finish(&st, cb, from).await {
         Ok(SignInStep::Done(done)) => {

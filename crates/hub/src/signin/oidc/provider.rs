@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJwsSigningAlgorithm,
+    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreIdToken, CoreJwsSigningAlgorithm,
     CoreProviderMetadata,
 };
 use openidconnect::{
@@ -226,18 +226,14 @@ impl Providers {
             .id_token()
             .ok_or_else(|| ProviderError::Exchange("the answer holds no ID token".into()))?;
         let nonce = Nonce::new(nonce.to_string());
-        let checked = id_token
-            .claims(&oidc.id_token_verifier().set_allowed_algs(ALGS), &nonce)
-            .map(|_| ());
-        match checked {
+        match verify_id_token(&oidc, id_token, &nonce) {
             Ok(()) => {}
             Err(ClaimsVerificationError::SignatureVerification(_))
                 if fetched.elapsed() >= REFRESH_AFTER =>
             {
                 let (metadata, _) = self.metadata(s, &http, true).await?;
                 let oidc = oidc_client(metadata, s)?;
-                id_token
-                    .claims(&oidc.id_token_verifier().set_allowed_algs(ALGS), &nonce)
+                verify_id_token(&oidc, id_token, &nonce)
                     .map_err(|e| ProviderError::Token(error_chain(&e)))?;
             }
             Err(e) => return Err(ProviderError::Token(error_chain(&e))),
@@ -245,6 +241,28 @@ impl Providers {
         super::claims::payload(&id_token.to_string())
             .ok_or_else(|| ProviderError::Token("the ID token's claims are not readable".into()))
     }
+}
+
+/// The `openidconnect` client as discovery makes it.
+type OidcClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+/// The ID token's checks: signature by one of the provider's keys with an accepted
+/// algorithm, `iss`, `aud` (this client), `exp`, `nonce`.
+fn verify_id_token(
+    oidc: &OidcClient,
+    token: &CoreIdToken,
+    nonce: &Nonce,
+) -> Result<(), ClaimsVerificationError> {
+    token
+        .claims(&oidc.id_token_verifier().set_allowed_algs(ALGS), nonce)
+        .map(|_| ())
 }
 
 fn client(s: &Settings<'_>) -> Result<HttpsClient, ProviderError> {
@@ -256,17 +274,7 @@ fn client(s: &Settings<'_>) -> Result<HttpsClient, ProviderError> {
 fn oidc_client(
     metadata: CoreProviderMetadata,
     s: &Settings<'_>,
-) -> Result<
-    CoreClient<
-        openidconnect::EndpointSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointMaybeSet,
-        openidconnect::EndpointMaybeSet,
-    >,
-    ProviderError,
-> {
+) -> Result<OidcClient, ProviderError> {
     let auth = match metadata.token_endpoint_auth_methods_supported() {
         Some(m)
             if !m.contains(&CoreClientAuthMethod::ClientSecretBasic)
@@ -298,4 +306,162 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     out.chars().take(300).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The ID token's checks as the hub wires them, on tokens signed here (ES256, ring): the
+    //! real provider of the end-to-end tests never sends a wrong audience or nonce.
+    use super::*;
+    use base64::Engine;
+    use ring::rand::SystemRandom;
+    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    use std::str::FromStr;
+
+    const ISSUER: &str = "https://idp.test";
+    const CLIENT: &str = "hub";
+
+    fn b64(b: &[u8]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    }
+
+    struct Key(EcdsaKeyPair);
+
+    impl Key {
+        fn new() -> Key {
+            let rng = SystemRandom::new();
+            let pkcs8 =
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+            Key(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+                    .unwrap(),
+            )
+        }
+
+        fn jwk(&self, kid: &str) -> serde_json::Value {
+            let p = self.0.public_key().as_ref();
+            serde_json::json!({"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256",
+                "kid": kid, "x": b64(&p[1..33]), "y": b64(&p[33..65])})
+        }
+
+        fn sign(&self, kid: &str, claims: serde_json::Value) -> CoreIdToken {
+            let input = format!(
+                "{}.{}",
+                b64(serde_json::json!({"alg": "ES256", "kid": kid})
+                    .to_string()
+                    .as_bytes()),
+                b64(claims.to_string().as_bytes())
+            );
+            let sig = self.0.sign(&SystemRandom::new(), input.as_bytes()).unwrap();
+            CoreIdToken::from_str(&format!("{input}.{}", b64(sig.as_ref()))).unwrap()
+        }
+    }
+
+    fn client_with(key: &Key) -> OidcClient {
+        let mut metadata: CoreProviderMetadata = serde_json::from_value(serde_json::json!({
+            "issuer": ISSUER,
+            "authorization_endpoint": format!("{ISSUER}/auth"),
+            "token_endpoint": format!("{ISSUER}/token"),
+            "jwks_uri": format!("{ISSUER}/jwks"),
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["ES256"],
+        }))
+        .unwrap();
+        metadata = metadata.set_jwks(
+            serde_json::from_value(serde_json::json!({"keys": [key.jwk("k1")]})).unwrap(),
+        );
+        oidc_client(
+            metadata,
+            &Settings {
+                issuer: ISSUER,
+                client_id: CLIENT,
+                client_secret: Secret::new("s".into()),
+                extra_ca: None,
+                redirect_uri: "https://hub.test/signin/oidc/callback",
+            },
+        )
+        .unwrap()
+    }
+
+    fn claims(change: impl FnOnce(&mut serde_json::Value)) -> serde_json::Value {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut c = serde_json::json!({"iss": ISSUER, "aud": CLIENT, "sub": "anna",
+            "iat": now, "exp": now + 300, "nonce": "n-1", "preferred_username": "anna"});
+        change(&mut c);
+        c
+    }
+
+    #[test]
+    fn a_token_passes_only_with_its_key_issuer_audience_expiry_and_nonce() {
+        let key = Key::new();
+        let oidc = client_with(&key);
+        let nonce = Nonce::new("n-1".into());
+        let ok = key.sign("k1", claims(|_| {}));
+        assert!(verify_id_token(&oidc, &ok, &nonce).is_ok());
+        assert_eq!(
+            super::super::claims::payload(&ok.to_string()).unwrap()["sub"],
+            "anna"
+        );
+
+        let cases: [(&str, CoreIdToken, Nonce); 6] = [
+            (
+                "another audience",
+                key.sign("k1", claims(|c| c["aud"] = "other-client".into())),
+                nonce.clone(),
+            ),
+            ("another nonce", ok.clone(), Nonce::new("n-2".into())),
+            (
+                "no nonce",
+                key.sign(
+                    "k1",
+                    claims(|c| {
+                        c.as_object_mut().unwrap().remove("nonce");
+                    }),
+                ),
+                nonce.clone(),
+            ),
+            (
+                "another issuer",
+                key.sign("k1", claims(|c| c["iss"] = "https://evil.test".into())),
+                nonce.clone(),
+            ),
+            (
+                "expired",
+                key.sign(
+                    "k1",
+                    claims(|c| c["exp"] = (c["iat"].as_i64().unwrap() - 600).into()),
+                ),
+                nonce.clone(),
+            ),
+            (
+                "another key",
+                Key::new().sign("k1", claims(|_| {})),
+                nonce.clone(),
+            ),
+        ];
+        for (what, token, nonce) in cases {
+            assert!(
+                verify_id_token(&oidc, &token, &nonce).is_err(),
+                "{what} passed"
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_signed_with_the_client_secret_is_refused() {
+        let key = Key::new();
+        let oidc = client_with(&key);
+        let input = format!(
+            "{}.{}",
+            b64(br#"{"alg":"HS256"}"#),
+            b64(claims(|_| {}).to_string().as_bytes())
+        );
+        let mac = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"s"),
+            input.as_bytes(),
+        );
+        let token = CoreIdToken::from_str(&format!("{input}.{}", b64(mac.as_ref()))).unwrap();
+        assert!(verify_id_token(&oidc, &token, &Nonce::new("n-1".into())).is_err());
+    }
 }
