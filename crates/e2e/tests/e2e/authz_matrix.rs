@@ -104,6 +104,12 @@ const MATRIX: &[Row] = &[
     row("GET",    "/api/v1/companies/{a}/connectors", None,                             "Y  Y  -  -  Y  Y  Y  Y  Y  -  N"),
     row("POST",   "/api/v1/connectors/{new_connector}/enrollment-token", Some("{}"),    "-  -  -  -  Y  -  -  -  -  -  N"),
     row("POST",   "/api/v1/connectors/{new_connector}/revoke", Some("{}"),              "-  -  -  -  Y  -  -  -  -  -  N"),
+    // a company's OpenID Connect sign-in: ManageUsers on the company, its super administrator
+    // only (a provider decides who signs in as the company's users: the customer's key)
+    row("PUT",    "/api/v1/companies/{a}/oidc", Some(r#"{"issuer":"https://idp.example.com","client_id":"hub","client_secret":"s"}"#),
+                                                                                        "-  -  -  -  Y  -  -  -  -  -  N"),
+    row("GET",    "/api/v1/companies/{a}/oidc", None,                                   "-  -  -  -  Y  -  -  -  -  -  N"),
+    row("DELETE", "/api/v1/companies/{a}/oidc", None,                                   "-  -  -  -  Y  -  -  -  -  -  N"),
     // users: ManageUsers, ReadUsers, ManageTokens; vendor users are the vendor admin's
     row("POST",   "/api/v1/users", Some(r#"{"company":"acme","name":"{name}","role":"company_user"}"#),
                                                                                         "-  -  -  -  Y  -  -  -  -  -  N"),
