@@ -178,7 +178,17 @@ pub async fn start(
         Ok(b) => b,
         Err(e) => {
             tracing::warn!(company = %company.name, error = %e, "OIDC discovery failed");
-            record_only(st, &company, from, e.reason(), &e.to_string()).await;
+            // Counted like any failure: starts that anybody can make must not turn into
+            // unbounded requests to a provider that is down (and audit events).
+            refused(
+                st,
+                Some(&company),
+                &company.name,
+                from,
+                e.reason(),
+                Some(&e.to_string()),
+            )
+            .await;
             return Err(OidcSignInError::Unreachable);
         }
     };
@@ -196,26 +206,6 @@ pub async fn start(
         browser,
         url: begun.url,
     })
-}
-
-/// Records a failure that is the provider's, not the browser's: audited, not slowed down.
-async fn record_only(st: &State, company: &Company, from: SocketAddr, reason: &str, cause: &str) {
-    st.audit
-        .record_event(NewAuditEvent {
-            at: OffsetDateTime::now_utc(),
-            company_id: Some(company.id),
-            actor: "portal".into(),
-            action: AuditAction::UserSignInFailed.code().into(),
-            target: company.name.clone(),
-            outcome: "failure".into(),
-            detail: serde_json::json!({
-                "reason": reason,
-                "method": Method::Oidc.as_str(),
-                "from": from.to_string(),
-                "cause": cause.chars().take(300).collect::<String>(),
-            }),
-        })
-        .await;
 }
 
 /// Takes the provider's answer at the callback (see the module docs).

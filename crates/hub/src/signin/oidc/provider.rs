@@ -29,6 +29,9 @@ pub const CACHE_TTL: Duration = Duration::from_secs(600);
 pub const REFRESH_AFTER: Duration = Duration::from_secs(30);
 /// Most providers cached.
 const MAX_CACHED: usize = 1024;
+/// Most requests to providers in flight at once (discovery, keys, code exchanges): sign-ins
+/// that anybody can start must not open connections without bound.
+pub const MAX_IN_FLIGHT: usize = 32;
 
 /// The signature algorithms accepted for ID tokens (asymmetric only: a token signed with the
 /// client secret proves nothing the hub does not know itself).
@@ -108,9 +111,19 @@ struct Cached {
 }
 
 /// The providers' discovery documents and keys (see the module docs).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Providers {
     cache: Mutex<HashMap<[u8; 32], Cached>>,
+    in_flight: tokio::sync::Semaphore,
+}
+
+impl Default for Providers {
+    fn default() -> Self {
+        Providers {
+            cache: Mutex::default(),
+            in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
+        }
+    }
 }
 
 fn cache_key(issuer: &str, extra_ca: Option<&str>) -> [u8; 32] {
@@ -124,6 +137,16 @@ fn cache_key(issuer: &str, extra_ca: Option<&str>) -> [u8; 32] {
 impl Providers {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Cached>> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A place among the requests in flight, waiting at most one request's deadline.
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ProviderError> {
+        match tokio::time::timeout(super::http::TIMEOUT, self.in_flight.acquire()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(ProviderError::Unreachable(
+                "too many sign-ins are talking to identity providers now".into(),
+            )),
+        }
     }
 
     /// Forgets every cached document (settings changed).
@@ -171,6 +194,7 @@ impl Providers {
 
     /// Discovers the provider and makes the authorization URL for a new flow.
     pub async fn begin(&self, s: &Settings<'_>) -> Result<Begun, ProviderError> {
+        let _slot = self.slot().await?;
         let http = client(s)?;
         let (metadata, _) = self.metadata(s, &http, false).await?;
         let scopes: Vec<String> = {
@@ -212,6 +236,7 @@ impl Providers {
         nonce: &str,
         pkce_verifier: &str,
     ) -> Result<serde_json::Map<String, serde_json::Value>, ProviderError> {
+        let _slot = self.slot().await?;
         let http = client(s)?;
         let (metadata, fetched) = self.metadata(s, &http, false).await?;
         let oidc = oidc_client(metadata, s)?;
