@@ -12,6 +12,7 @@
 mod audit;
 mod connectors;
 mod names;
+mod oidc;
 mod remote;
 mod tenants;
 mod windows;
@@ -46,6 +47,7 @@ pub async fn run_all(store: &dyn Store) {
     audit::transactions(store, &run).await;
     audit::concurrent_joined(store, &run, 32).await;
     settings(store, &run).await;
+    oidc::company_oidc(store, &run).await;
     names::names_compare_without_case(store, &run).await;
 }
 

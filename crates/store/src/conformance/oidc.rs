@@ -68,7 +68,12 @@ pub(super) async fn company_oidc(store: &dyn Store, run: &Run) {
     .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(
-        store.company_oidc(a.id).await.unwrap().unwrap().extra_ca_pem,
+        store
+            .company_oidc(a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .extra_ca_pem,
         None
     );
 
