@@ -260,6 +260,13 @@ async fn an_engineer_opens_an_http_service_in_a_browser_while_the_window_is_open
             && text.contains("<button"),
         "{text}"
     );
+    // A browser sends the form's POST with this origin only when the page's referrer policy
+    // lets it (under `no-referrer` it sends `Origin: null`, which the entry refuses).
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("referrer-policy: same-origin\r"),
+        "{text}"
+    );
 
     // The link: the cookie is set for this origin only and the browser lands on the
     // service's URL path.
