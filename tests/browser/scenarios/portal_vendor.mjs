@@ -3,11 +3,14 @@
 // route password is made and shown once, and "Open in browser" opens the HTTP service on its
 // own origin through the web entry, with the entry's banner (system, window end, sign-out)
 // on the service's page, and the banner's sign-out ends the web session. axe-core on every
-// page (on the service's page: the banner only); screenshots engineer-home, route-password
-// and web-banner for docs/portal.md.
+// page (on the service's page: the banner only). Where the customer allows it (QAS), he
+// opens a connection for himself: beyond 20 days is refused with the rule, 8 hours opens it
+// and it joins what he can reach now, and he closes it again. Screenshots engineer-home,
+// route-password, web-banner, engineer-independent-refused and engineer-independent for
+// docs/portal.md.
 //
 // Fixture (crates/e2e/tests/e2e/portal_browser.rs): {url, engineer: {name, password},
-// ni_service, web_service, web_origin, web_until}.
+// ni_service, web_service, web_origin, web_until, independent_service}.
 
 export default async function run({ browser, fixture, lib }) {
   const { step, checkA11y, screenshot, newPage } = lib;
@@ -99,5 +102,45 @@ export default async function run({ browser, fixture, lib }) {
     const r = await p.goto(`${fixture.web_origin}/start`);
     expect(r.status() === 401, `after sign-out the service answered ${r.status()}`);
     expect((await p.content()).includes('No web session'), 'no "No web session" after sign-out');
+  });
+
+  await step('he opens a connection for himself where the customer allows it', async () => {
+    await page.goto(url('/'));
+    const section = page.getByRole('region', { name: 'Open a connection yourself' });
+    await section.waitFor();
+    const row = () => page.locator(`tr[data-independent="${fixture.independent_service}"]`);
+    const reach = () => page.locator(`table.reach tr[data-service="${fixture.independent_service}"]`);
+    expect((await reach().count()) === 0, 'reachable before it was opened');
+    expect((await row().getByLabel('Open for (hours)').inputValue()) === '8', 'the hours are not 8 by default');
+    await row().getByLabel('Open for (hours)').fill('481');
+    await row().getByRole('button', { name: 'Open for me' }).click();
+    await page.getByRole('alert').waitFor();
+    const alert = await page.getByRole('alert').textContent();
+    expect(alert.includes('20 days'), `alert: ${alert}`);
+    const kept = await row().getByLabel('Open for (hours)').inputValue();
+    expect(kept === '481', `the refused form lost the hours: ${kept}`);
+    await checkA11y(page, 'independent opening refused');
+    await screenshot(page, 'engineer-independent-refused');
+
+    await row().getByLabel('Open for (hours)').fill('8');
+    await row().getByRole('button', { name: 'Open for me' }).click();
+    await page.getByRole('status').waitFor();
+    const notice = await page.getByRole('status').textContent();
+    expect(notice.includes('open for you'), `notice: ${notice}`);
+    await reach().waitFor();
+    await row().getByRole('button', { name: 'Close' }).waitFor();
+    await checkA11y(page, 'independent opening open');
+    await screenshot(page, 'engineer-independent');
+  });
+
+  await step('he closes his own again', async () => {
+    const row = () => page.locator(`tr[data-independent="${fixture.independent_service}"]`);
+    await row().getByRole('button', { name: 'Close' }).click();
+    await page.getByRole('status').waitFor();
+    const notice = await page.getByRole('status').textContent();
+    expect(notice.includes('Your connection is closed.'), `notice: ${notice}`);
+    const reach = await page.locator(`table.reach tr[data-service="${fixture.independent_service}"]`).count();
+    expect(reach === 0, 'still reachable after closing');
+    await row().getByRole('button', { name: 'Open for me' }).waitFor();
   });
 }

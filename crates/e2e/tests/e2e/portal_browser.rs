@@ -4,7 +4,7 @@
 //! through a browser, axe-core on each, screenshots for docs/portal.md (set
 //! `PORTCULLIS_SCREENSHOTS=docs/portal` to refresh them).
 
-use portcullis_client::requests::{NewServiceConnection, OpenWindow};
+use portcullis_client::requests::{NewServiceConnection, OpenWindow, SystemData};
 use portcullis_domain::authz::Role;
 use portcullis_test_support::world::WebWorld;
 use portcullis_test_support::TestHub;
@@ -69,6 +69,23 @@ async fn the_engineers_home_in_chromium_reach_now_route_password_browser_link() 
     let web_window = w
         .open_window(&OpenWindow::now("Anna Admin, +49 30 1234"))
         .await;
+    // QAS's customer lets support open a connection on its own.
+    let qas = hub.system("acme", "QAS").await;
+    acme.update_system(
+        qas.id,
+        &SystemData {
+            allow_independent_opening: true,
+            ..qas.data.clone()
+        },
+    )
+    .await
+    .unwrap();
+    let qas_tcp = hub
+        .service(
+            &qas,
+            &NewServiceConnection::new("generic_tcp", "berlin", "qas.internal", 7),
+        )
+        .await;
     let (_, pw) = user_with_password(hub, None, "erik", Role::SupportEngineer, &[], false).await;
     let origin = hub
         .state()
@@ -94,12 +111,22 @@ async fn the_engineers_home_in_chromium_reach_now_route_password_browser_link() 
             "web_service": w.sc.id,
             "web_origin": origin,
             "web_until": web_until,
+            "independent_service": qas_tcp.id,
         }),
     )
     .await;
     assert_eq!(hub.audit("route_password.created").await.len(), 1);
     assert_eq!(hub.audit("web.link_created").await.len(), 1);
     assert_eq!(hub.audit("web.login").await.len(), 1);
+    let independent: Vec<_> = hub
+        .audit("window.opened")
+        .await
+        .into_iter()
+        .filter(|e| e.detail["independent"] == json!(true))
+        .collect();
+    assert_eq!(independent.len(), 1, "{independent:?}");
+    assert_eq!(independent[0].target, "acme/QAS/generic_tcp");
+    assert_eq!(hub.audit("window.closed").await.len(), 1);
 }
 
 #[tokio::test]
