@@ -5,7 +5,7 @@
 //! ([`reachable_now`]) and what he may open for himself ([`openable_now`]). The window rules
 //! and their effects stay in `crate::windows`.
 
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 
 use portcullis_domain::authz::{authorize, Op, Permit, Role};
 use portcullis_domain::conntype::ConnProtocol;
@@ -376,21 +376,21 @@ pub async fn openable_now(st: &State, p: &Principal) -> Result<Vec<Openable>, Op
         let Ok(read) = access::permit(p, Op::ReadSystems, company_id, "system") else {
             continue;
         };
-        if !companies.contains_key(&company_id) {
-            let Some(company) = st.store.get_company(company_id).await? else {
-                continue;
-            };
-            let open = st
-                .store
-                .list_live_windows(Some(company_id), now)
-                .await?
-                .into_iter()
-                .filter(|w| w.state(now) == WindowState::Open)
-                .collect();
-            companies.insert(company_id, (company.name, open));
-        }
-        let Some((company, open)) = companies.get(&company_id) else {
-            continue;
+        let (company, open) = match companies.entry(company_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => {
+                let Some(company) = st.store.get_company(company_id).await? else {
+                    continue;
+                };
+                let open = st
+                    .store
+                    .list_live_windows(Some(company_id), now)
+                    .await?
+                    .into_iter()
+                    .filter(|w| w.state(now) == WindowState::Open)
+                    .collect();
+                new.insert((company.name, open))
+            }
         };
         let q = ServiceQuery {
             system: Some(system.id),
