@@ -36,7 +36,7 @@ pub struct ReachRow {
     pub company: String,
     /// System SID.
     pub sid: String,
-    /// Connection type key.
+    /// Connection type name.
     pub connection_type: String,
     /// `<entry host>:<port>`.
     pub entry: String,
@@ -75,7 +75,7 @@ impl ReachRow {
             id: r.service.service.id,
             company: r.company,
             sid: r.service.sid,
-            connection_type: r.service.connection_type,
+            connection_type: r.service.connection_type_name,
             entry: format!("{host}:{port}"),
             until: when(r.window.end_at),
             connect: format!(
@@ -111,7 +111,7 @@ pub struct IndependentRow {
     pub company: String,
     /// System SID.
     pub sid: String,
-    /// Connection type key.
+    /// Connection type name.
     pub connection_type: String,
     /// `<entry host>:<port>`.
     pub entry: String,
@@ -131,7 +131,7 @@ impl IndependentRow {
                 o.service.entry_host, o.service.service.virtual_port
             ),
             sid: o.service.sid,
-            connection_type: o.service.connection_type,
+            connection_type: o.service.connection_type_name,
             open: o.open.map(|w| (w.id, when(w.end_at))),
             own: o.own,
         }
