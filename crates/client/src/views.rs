@@ -296,6 +296,8 @@ pub struct ServiceConnection {
     pub sid: String,
     /// The connection type's key.
     pub connection_type: String,
+    /// The connection type's name, as people read it.
+    pub connection_type_name: String,
     /// The connector's location.
     pub location: String,
     /// What entry points take: `<type>.<sid>.<company>.portcullis`.

@@ -5,7 +5,10 @@
 //! prd NOT status:inactive -flag:eu_data_protection product:"S/4HANA" state:open
 //! ```
 //!
-//! * A free word matches the SID, the product or the description, case-insensitive.
+//! * A free word matches the SID, the product or the description, ignoring the case of the
+//!   letters A–Z (other letters compare as typed: `ärger` does not find `Ärger`). One rule
+//!   that every store backend can say in its query language (SQLite's `lower` folds ASCII
+//!   only), so a list is the same whichever backend answers it.
 //! * `field:value` picks by a field: `status`, `type`, `product` (substring), `flag`,
 //!   `network`, `state` (any of the system's service connections in that state now) and
 //!   `favourite` (`yes`/`no`).
@@ -52,13 +55,13 @@ pub const FIELDS: [&str; 7] = [
 /// One condition on a system.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Term {
-    /// Lower-case text the SID, product or description contains.
+    /// Text (A–Z lower-cased) the SID, product or description contains.
     Word(String),
     /// `status:`
     Status(SystemStatus),
     /// `type:`
     Type(SystemType),
-    /// `product:` lower-case text the product contains.
+    /// `product:` text (A–Z lower-cased) the product contains.
     Product(String),
     /// `flag:` one of [`FLAGS`].
     Flag(&'static str),
@@ -183,7 +186,7 @@ fn term(field: &str, value: &str) -> Result<Term, FilterError> {
             let name = one_of("type", &lower, &names)?;
             Term::Type(name.parse().map_err(|_| FilterError("type".into()))?)
         }
-        "product" => Term::Product(lower),
+        "product" => Term::Product(value.to_ascii_lowercase()),
         "flag" => Term::Flag(one_of("flag", &lower, &FLAGS)?),
         "network" => Term::Network(one_of("network", &lower, &NETWORKS)?),
         "state" => Term::State(match one_of("state", &lower, &["open", "closed", "reserved"])? {
@@ -222,7 +225,7 @@ pub fn parse(input: &str) -> Result<Filter, FilterError> {
         let term = match t.colon {
             Some(i) => term(&t.text[..i], &t.text[i + 1..])?,
             None if t.text.is_empty() => return err("an empty quoted word matches everything"),
-            None => Term::Word(t.text.to_lowercase()),
+            None => Term::Word(t.text.to_ascii_lowercase()),
         };
         clauses.push(Clause {
             negated: pending_not || t.dash,

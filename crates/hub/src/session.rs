@@ -214,6 +214,15 @@ impl Session {
         &self.id
     }
 
+    /// The window that permits the session; `None` under a standing grant. (The web entry's
+    /// banner reads its end.)
+    pub fn window_id(&self) -> Option<portcullis_store::Id> {
+        match &self.resolved.permission {
+            Permission::Window(w) => Some(w.id),
+            Permission::Grant(_) => None,
+        }
+    }
+
     /// Relays between the client and the target until one side closes or the tunnel is cut,
     /// then audits the end.
     pub async fn relay<C>(mut self, state: &State, client_io: C)

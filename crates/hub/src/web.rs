@@ -98,6 +98,13 @@ pub struct Binding {
     pub authority: String,
     /// Its label, e.g. `acme/PRD/http_connect`.
     pub label: String,
+    /// The customer company's name, the system's SID and the connection type's name, for
+    /// the banner on the service's pages.
+    pub company: String,
+    /// The system's SID.
+    pub sid: String,
+    /// The connection type's display name (`HTTP Connect`, or a company's own).
+    pub connection_type: String,
     /// Where the browser lands first: the path of the service connection's URL, or `/`.
     pub landing: String,
 }
@@ -206,6 +213,9 @@ mod tests {
             company_id: 1,
             authority: "erp.internal:80".into(),
             label: "acme/PRD/http_connect".into(),
+            company: "acme".into(),
+            sid: "PRD".into(),
+            connection_type: "HTTP Connect".into(),
             landing: "/".into(),
         }
     }

@@ -45,6 +45,7 @@ pub mod open;
 pub mod remote;
 pub mod sqlite;
 pub mod store;
+pub mod system_page;
 pub mod tx;
 
 pub use audit::{
@@ -63,4 +64,5 @@ pub use remote::{
 };
 pub use sqlite::SqliteStore;
 pub use store::Store;
+pub use system_page::{SystemGroup, SystemPage, SystemPageQuery, SystemSort};
 pub use tx::StoreTx;

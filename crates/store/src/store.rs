@@ -15,6 +15,7 @@ use crate::remote::{
     ConnectionType, Grant, NewServiceConnection, NewUser, NewWindow, PasswordRecord,
     ServiceConnection, System, TotpRecord, User, Window,
 };
+use crate::system_page::{SystemPage, SystemPageQuery};
 use crate::tx::StoreTx;
 use crate::{Id, StoreError};
 use portcullis_domain::authz::Authorizations;
@@ -120,6 +121,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn find_system(&self, company_id: Id, sid: &str) -> Result<Option<System>, StoreError>;
     /// Systems of one company, or of all for `None`; by id.
     async fn list_systems(&self, company_id: Option<Id>) -> Result<Vec<System>, StoreError>;
+    /// One page of a company's systems list and the count of all that match; what each
+    /// filter term and order means is [`crate::system_page`]'s.
+    async fn page_systems(&self, q: &SystemPageQuery<'_>) -> Result<SystemPage, StoreError>;
     /// [`StoreTx::update_system`] in a transaction of its own, without an audit event.
     async fn update_system(&self, id: Id, data: &SystemData) -> Result<System, StoreError> {
         in_own_tx!(self.update_system(id, data))
@@ -180,6 +184,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn list_system_service_connections(
         &self,
         system_id: Id,
+    ) -> Result<Vec<ServiceConnection>, StoreError> {
+        self.list_service_connections_of_systems(&[system_id]).await
+    }
+    /// Service connections of these systems (unknown ids are no error); by id. What one page
+    /// of the systems list needs.
+    async fn list_service_connections_of_systems(
+        &self,
+        system_ids: &[Id],
     ) -> Result<Vec<ServiceConnection>, StoreError>;
     /// [`StoreTx::delete_service_connection`] in a transaction of its own, without an audit event.
     async fn delete_service_connection(&self, id: Id) -> Result<bool, StoreError> {

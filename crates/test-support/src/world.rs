@@ -6,6 +6,8 @@
 //!   back ends for the HTTP ones.
 //! - [`EngineerWorld`]: a support engineer and a service connection to an echo server, no
 //!   window yet (the two-key subjects: windows, route passwords, independent opening).
+//! - [`WebWorld`]: an HTTP service connection to a web application behind connector
+//!   `berlin`, no window yet (the web entry and the browser tests that open a service).
 //!
 //! And the small checks those subjects share ([`ended_within`], [`time_of`]).
 
@@ -17,9 +19,10 @@ use time::OffsetDateTime;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-use portcullis_client::requests::{NewUser, OpenWindow};
-use portcullis_client::views::{Id, System, Window};
+use portcullis_client::requests::{NewServiceConnection, NewUser, OpenWindow};
+use portcullis_client::views::{Id, ServiceConnection, System, Window};
 use portcullis_domain::authz::Role;
+use portcullis_domain::conntype::ConnTypeDef;
 
 use crate::{echo_server, HubOptions, TestConnector, TestHub};
 
@@ -120,6 +123,80 @@ impl EngineerWorld {
             .company_admin("acme")
             .await
             .open_window(self.sc, body)
+            .await
+            .expect("open a window")
+    }
+}
+
+/// Company `acme`, connector `berlin` exposing `backend` (a web application) as
+/// `erp.internal:80` with HTTP processing (every path allowed), system PRD and an HTTP service
+/// connection to it with the start URL `http://erp.internal/start`; no window yet.
+#[derive(Debug)]
+pub struct WebWorld {
+    pub hub: TestHub,
+    pub conn: TestConnector,
+    /// System PRD.
+    pub system: System,
+    /// The HTTP service connection.
+    pub sc: ServiceConnection,
+}
+
+impl WebWorld {
+    /// With catalogue type `http_connect`.
+    pub async fn start(backend: SocketAddr) -> WebWorld {
+        Self::start_with(backend, None).await
+    }
+
+    /// With `own`, a connection type of acme's own (an HTTP one), instead of `http_connect`.
+    pub async fn start_with(backend: SocketAddr, own: Option<ConnTypeDef>) -> WebWorld {
+        let hub = TestHub::start().await;
+        hub.company("acme").await;
+        let conn = TestConnector::for_hub(&hub, "acme", "berlin")
+            .await
+            .expose_with(
+                "erp",
+                "erp.internal:80",
+                backend,
+                "protocol = \"http\"\n[[access.resources]]\npath = \"/\"\npolicy = \"path_and_sub_paths\"\n",
+            )
+            .run()
+            .await;
+        hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
+            .await;
+        let system = hub.system("acme", "PRD").await;
+        let key = match own {
+            Some(def) => {
+                hub.company_admin("acme")
+                    .await
+                    .create_connection_type("acme", &def)
+                    .await
+                    .expect("acme's own connection type")
+                    .def
+                    .key
+            }
+            None => "http_connect".to_owned(),
+        };
+        let sc = hub
+            .service(
+                &system,
+                &NewServiceConnection::new(&key, "berlin", "erp.internal", 80)
+                    .with_url("http://erp.internal/start"),
+            )
+            .await;
+        WebWorld {
+            hub,
+            conn,
+            system,
+            sc,
+        }
+    }
+
+    /// Opens a window on the service connection as `acme`'s admin.
+    pub async fn open_window(&self, body: &OpenWindow) -> Window {
+        self.hub
+            .company_admin("acme")
+            .await
+            .open_window(self.sc.id, body)
             .await
             .expect("open a window")
     }

@@ -1,6 +1,7 @@
 // The portal's window editing, log book and audit list in Chromium: sign in, extend the open
-// window by 4 hours with a new contact, read the system's log book, filter the audit list.
-// axe-core on every page; screenshots system-edit, logbook, audit for docs/portal.md.
+// window by 4 hours with a new contact, read the system's log book, reserve a later window,
+// move it and cancel it, filter the audit list. axe-core on every page; screenshots
+// system-edit, logbook, system-reservation, audit for docs/portal.md.
 //
 // Fixture (crates/e2e/tests/e2e/portal_audit_browser.rs): {url, system_id, admin: {name,
 // password}}; the admin's password need not be changed; one window is open on PRD.
@@ -57,6 +58,38 @@ export default async function run({ browser, fixture, lib }) {
     expect(first.includes('window.edited'), `newest row: ${first}`);
     await checkA11y(page, 'logbook');
     await screenshot(page, 'logbook');
+  });
+
+  await step('reserve a later window, change it, cancel it', async () => {
+    await page.goto(url(`/systems/${fixture.system_id}`));
+    const at = (days, hour) => {
+      const d = new Date(Date.now() + days * 86400000);
+      d.setUTCHours(hour, 0, 0, 0);
+      return d.toISOString().slice(0, 16);
+    };
+    await page.getByText('Reserve a later window').click();
+    await page.getByLabel('Start (UTC)', { exact: true }).fill(at(3, 8));
+    await page.getByLabel('End (UTC)', { exact: true }).fill(at(3, 12));
+    await page.getByLabel('Reservation contact', { exact: true }).fill('Rita');
+    await page.getByRole('button', { name: 'Reserve', exact: true }).click();
+    await page.getByRole('status').waitFor();
+    const rsv = page.locator('.reservation');
+    expect((await rsv.textContent()).includes(`Reserved from ${at(3, 8).replace('T', ' ')} UTC`), `reservation: ${await rsv.textContent()}`);
+    await rsv.getByText('Change this reservation').click();
+    expect((await rsv.getByLabel('Reserved start (UTC)').inputValue()) === at(3, 8), 'the form does not show the start');
+    await rsv.getByLabel('Reserved start (UTC)').fill(at(4, 9));
+    await rsv.getByLabel('Reserved end (UTC)').fill(at(4, 11));
+    await rsv.getByLabel('Contact for the reservation').fill('Rita Later');
+    await checkA11y(page, 'system reservation');
+    await screenshot(page, 'system-reservation');
+    await rsv.getByRole('button', { name: 'Save reservation' }).click();
+    await page.getByRole('status').waitFor();
+    expect((await page.locator('.reservation').textContent()).includes(`Reserved from ${at(4, 9).replace('T', ' ')} UTC`), 'not moved');
+    await page.locator('.reservation').getByRole('button', { name: /^Cancel reservation/ }).click();
+    await page.getByRole('status').waitFor();
+    expect((await page.getByRole('status').textContent()).includes('The reservation is cancelled.'), 'no notice');
+    expect((await page.locator('.reservation').count()) === 0, 'the reservation is still listed');
+    await checkA11y(page, 'system reservation cancelled');
   });
 
   await step('the audit list, filtered by action, by keyboard', async () => {

@@ -234,6 +234,81 @@ async fn edit_extends_an_open_window_and_reserving_keeps_to_the_rules() {
     refused(&r, 422, "already covers part of that time");
     assert!(r.body.contains("value=\"Otto\""), "{}", r.body);
 
+    // The reservation is shown with its times in its own form; it moves a day later, then
+    // a start in the past is refused with the rule, and it is cancelled.
+    let page = anna.get(&format!("/systems/{system}")).await;
+    let rsv_edit = format!("/windows/{}/edit", reserved.id);
+    assert!(
+        page.body.contains(&format!("action=\"{rsv_edit}\""))
+            && page
+                .body
+                .contains(&format!("value=\"{}\"", field(reserved.start_at))),
+        "{}",
+        page.body
+    );
+    let later = start + Duration::days(1);
+    let r = anna
+        .post(
+            &rsv_edit,
+            &[
+                ("csrf", &csrf),
+                ("start", &field(later)),
+                ("end", &field(later + Duration::hours(6))),
+                ("contact", "Rita Later"),
+                ("engineers", "eve"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let moved = api.get_window(reserved.id).await.unwrap();
+    assert_eq!(
+        (
+            field(moved.start_at),
+            field(moved.end_at),
+            moved.contact.as_str()
+        ),
+        (
+            field(later),
+            field(later + Duration::hours(6)),
+            "Rita Later"
+        )
+    );
+    let r = anna
+        .post(
+            &rsv_edit,
+            &[
+                ("csrf", &csrf),
+                ("start", &past),
+                ("end", &field(later + Duration::hours(6))),
+                ("contact", "Rita Later"),
+                ("engineers", "eve"),
+            ],
+        )
+        .await;
+    refused(&r, 422, "future");
+    assert_eq!(
+        api.get_window(reserved.id).await.unwrap().start_at,
+        moved.start_at
+    );
+    let r = anna
+        .post(
+            &format!("/windows/{}/close", reserved.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let to = r.header("location").unwrap_or("");
+    assert!(to.ends_with("done=cancelled"), "{to:?}");
+    let cancelled = api.get_window(reserved.id).await.unwrap();
+    assert_eq!(cancelled.state.as_str(), "closed");
+    let page = anna.get(&format!("/systems/{system}?done=cancelled")).await;
+    assert!(
+        page.body.contains("The reservation is cancelled."),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains(&format!("action=\"{rsv_edit}\"")));
+
     // Without the CSRF token nothing is edited.
     let r = anna
         .post(

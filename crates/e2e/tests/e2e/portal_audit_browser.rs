@@ -43,5 +43,15 @@ async fn window_edit_log_book_and_audit_list_in_chromium() {
     let after = api.get_window(w.id).await.unwrap();
     assert_eq!(after.end_at, w.end_at + Duration::hours(4));
     assert_eq!(after.contact, "Carl Contact");
-    assert_eq!(hub.audit("window.edited").await.len(), 1);
+    // The extension and the moved reservation; the reservation cancelled.
+    assert_eq!(hub.audit("window.edited").await.len(), 2);
+    let windows = api.list_windows(w.service_connection_id).await.unwrap();
+    let reservation = windows
+        .iter()
+        .find(|x| x.id != w.id)
+        .expect("the reservation");
+    assert_eq!(
+        (reservation.contact.as_str(), reservation.state.as_str()),
+        ("Rita Later", "closed")
+    );
 }

@@ -1,10 +1,11 @@
 //! The portal's vendor side, driven by curl: a support engineer's home lists every service
 //! connection he can reach now (a window open that admits him), with how to connect; a route
 //! password is made and shown once; an HTTP service opens in the browser through a one-time
-//! link. Windows are opened and closed through the API by the customer's admin, as they are
-//! in real life.
+//! link; where a customer allows it, he opens a connection for himself and closes his own.
+//! The customer's windows are opened and closed through the API by the customer's admin, as
+//! they are in real life.
 
-use portcullis_client::requests::{NewServiceConnection, OpenWindow};
+use portcullis_client::requests::{NewServiceConnection, OpenWindow, SystemData};
 use portcullis_domain::authz::Role;
 use portcullis_test_support::TestHub;
 
@@ -265,4 +266,249 @@ async fn an_http_service_opens_in_the_browser_through_a_one_time_link() {
         .await;
     assert!(r.status >= 400, "{} {}", r.status, r.body);
     assert_eq!(hub.audit("web.link_created").await.len(), 1);
+}
+
+/// Sets `system`'s "support may open a connection on its own" flag as its customer would.
+async fn allow_independent(hub: &TestHub, system: i64, on: bool) {
+    let acme = hub.company_admin("acme").await;
+    let data = SystemData {
+        allow_independent_opening: on,
+        ..acme.get_system(system).await.unwrap().system.data
+    };
+    acme.update_system(system, &data).await.unwrap();
+}
+
+fn independent_row(body: &str, sc: i64) -> bool {
+    body.contains(&format!("data-independent=\"{sc}\""))
+}
+
+#[tokio::test]
+async fn an_engineer_opens_for_himself_where_the_customer_allows_it_and_closes_only_his_own() {
+    let (hub, tcp, ni, web) = acme_three_services().await;
+    let prd = hub
+        .state()
+        .store
+        .get_service_connection(tcp)
+        .await
+        .unwrap()
+        .unwrap()
+        .system_id;
+    // QAS does not allow it (the default).
+    let qas = hub.system("acme", "QAS").await;
+    let qas_tcp = hub
+        .service(
+            &qas,
+            &NewServiceConnection::new("generic_tcp", "berlin", "qas.internal", 7),
+        )
+        .await
+        .id;
+    let erik = engineer(&hub, "erik").await;
+
+    // Nothing allows it yet: the section says so.
+    let home = erik.get("/").await;
+    assert!(
+        home.body.contains("Open a connection yourself"),
+        "{}",
+        home.body
+    );
+    assert!(
+        home.body.contains("data-independent=\"none\""),
+        "{}",
+        home.body
+    );
+
+    // PRD's customer allows it: PRD's three connection types are listed, QAS's is not.
+    allow_independent(&hub, prd, true).await;
+    let home = erik.get("/").await;
+    for sc in [tcp, ni, web] {
+        assert!(independent_row(&home.body, sc), "{sc}: {}", home.body);
+    }
+    assert!(!independent_row(&home.body, qas_tcp), "{}", home.body);
+    assert!(!row(&home.body, tcp), "not reachable yet: {}", home.body);
+    let open_tcp = format!("/service-connections/{tcp}/open-independently");
+    assert!(
+        home.body.contains(&format!("action=\"{open_tcp}\"")),
+        "{}",
+        home.body
+    );
+
+    // Beyond 20 days: refused with the rule, the hours kept as typed; nothing opened.
+    let r = erik
+        .post(&open_tcp, &[("csrf", &home.csrf()), ("hours", "481")])
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("role=\"alert\""), "{}", r.body);
+    assert!(r.body.contains("at most 20 days"), "{}", r.body);
+    assert!(
+        r.body
+            .contains(&format!("id=\"ihours-{tcp}\" name=\"hours\""))
+            && r.body.contains("value=\"481\""),
+        "{}",
+        r.body
+    );
+    // Without the form's CSRF token: refused.
+    let r = erik
+        .post(&open_tcp, &[("csrf", "forged"), ("hours", "2")])
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(hub.audit("window.opened").await.is_empty());
+
+    // Two hours, for him alone: it is open, and in his "reach now" list.
+    let r = erik
+        .post(&open_tcp, &[("csrf", &home.csrf()), ("hours", "2")])
+        .await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/?done=opened")),
+        "{}",
+        r.body
+    );
+    let w = hub
+        .state()
+        .store
+        .list_windows(tcp)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(w.independent, "{w:?}");
+    assert_eq!(w.engineers, ["erik"]);
+    assert_eq!((w.end_at - w.start_at).whole_minutes(), 120);
+    let home = erik.get("/?done=opened").await;
+    assert!(home.body.contains("role=\"status\""), "{}", home.body);
+    assert!(row(&home.body, tcp), "now reachable: {}", home.body);
+    let close = format!("/windows/{}/close-own", w.id);
+    assert!(
+        home.body.contains(&format!("action=\"{close}\"")),
+        "{}",
+        home.body
+    );
+    let opened = hub.audit("window.opened").await;
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(opened[0].detail["independent"], true);
+    assert!(
+        opened[0].actor.starts_with("token:portal#"),
+        "{:?}",
+        opened[0]
+    );
+
+    // A system that does not allow it: not listed, and a forged POST is refused; an id that
+    // does not exist is not found.
+    let r = erik
+        .post(
+            &format!("/service-connections/{qas_tcp}/open-independently"),
+            &[("csrf", &home.csrf()), ("hours", "2")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body.contains("does not allow independent opening"),
+        "{}",
+        r.body
+    );
+    let r = erik
+        .post(
+            "/service-connections/999999/open-independently",
+            &[("csrf", &home.csrf()), ("hours", "2")],
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(hub.audit("window.opened").await.len(), 1);
+
+    // Olga sees it open but not hers: no close button, and a forged close is refused.
+    let olga = engineer(&hub, "olga").await;
+    let home_o = olga.get("/").await;
+    assert!(independent_row(&home_o.body, tcp), "{}", home_o.body);
+    assert!(
+        !home_o.body.contains(&format!("action=\"{close}\"")),
+        "{}",
+        home_o.body
+    );
+    assert!(
+        !row(&home_o.body, tcp),
+        "erik's window admits erik alone: {}",
+        home_o.body
+    );
+    let r = olga.post(&close, &[("csrf", &home_o.csrf())]).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body
+            .contains("closes only the windows he opened independently"),
+        "{}",
+        r.body
+    );
+
+    // A window the customer opened is the customer's: shown open, no close button for erik,
+    // and a forged close is refused.
+    let acme = hub.company_admin("acme").await;
+    let customers = acme
+        .open_window(web, &OpenWindow::now("Anna"))
+        .await
+        .unwrap();
+    let home = erik.get("/").await;
+    assert!(
+        !home
+            .body
+            .contains(&format!("action=\"/windows/{}/close-own\"", customers.id)),
+        "{}",
+        home.body
+    );
+    let r = erik
+        .post(
+            &format!("/windows/{}/close-own", customers.id),
+            &[("csrf", &home.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+
+    // A customer's user may not use the engineer's forms.
+    let (_, pw) = user_with_password(
+        &hub,
+        Some("acme"),
+        "carl",
+        Role::CompanyUser,
+        &[portcullis_domain::authz::Authorization::OpenServiceConnections],
+        false,
+    )
+    .await;
+    let carl = Curl::new(&hub);
+    assert_eq!(carl.sign_in("carl", &pw).await.status, 303);
+    let carl_home = carl.get("/").await;
+    assert!(
+        !carl_home.body.contains("Open a connection yourself"),
+        "{}",
+        carl_home.body
+    );
+    let r = carl
+        .post(
+            &format!("/service-connections/{ni}/open-independently"),
+            &[("csrf", &carl_home.csrf()), ("hours", "2")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = carl.post(&close, &[("csrf", &carl_home.csrf())]).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+
+    // Erik closes his own: closed again, out of his reach list.
+    let r = erik.post(&close, &[("csrf", &home.csrf())]).await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/?done=closed")),
+        "{}",
+        r.body
+    );
+    let home = erik.get("/").await;
+    assert!(!row(&home.body, tcp), "{}", home.body);
+    assert!(
+        home.body.contains(&format!("action=\"{open_tcp}\"")),
+        "{}",
+        home.body
+    );
+    let closed = hub.audit("window.closed").await;
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert!(
+        closed[0].actor.starts_with("token:portal#"),
+        "{:?}",
+        closed[0]
+    );
 }

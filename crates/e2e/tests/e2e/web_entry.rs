@@ -260,6 +260,13 @@ async fn an_engineer_opens_an_http_service_in_a_browser_while_the_window_is_open
             && text.contains("<button"),
         "{text}"
     );
+    // A browser sends the form's POST with this origin only when the page's referrer policy
+    // lets it (under `no-referrer` it sends `Origin: null`, which the entry refuses).
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("referrer-policy: same-origin\r"),
+        "{text}"
+    );
 
     // The link: the cookie is set for this origin only and the browser lands on the
     // service's URL path.
@@ -552,4 +559,393 @@ async fn two_companies_services_have_their_own_origins_and_keep_their_cookies_ap
     .await;
     assert_eq!(status, 200, "{text}");
     drop(connectors);
+}
+
+// ── the banner on the service's pages ─────────────────────────────────────────────────
+
+/// The compressed page's bytes: `<!doctype html><html><body><p>compressed page</p></body>
+/// </html>\n`, gzipped (a page whose service compresses it whatever it is asked).
+pub const GZIPPED_PAGE: [u8; 72] = [
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xb3, 0x51, 0x4c, 0xc9, 0x4f, 0x2e,
+    0xa9, 0x2c, 0x48, 0x55, 0xc8, 0x28, 0xc9, 0xcd, 0xb1, 0xb3, 0x81, 0x90, 0x49, 0xf9, 0x29, 0x95,
+    0x76, 0x36, 0x05, 0x76, 0xc9, 0xf9, 0xb9, 0x05, 0x45, 0xa9, 0xc5, 0xc5, 0xa9, 0x29, 0x0a, 0x05,
+    0x89, 0xe9, 0xa9, 0x36, 0xfa, 0x05, 0x76, 0x36, 0xfa, 0x10, 0x49, 0x7d, 0xb0, 0x4a, 0x2e, 0x00,
+    0x0f, 0x3f, 0xe7, 0x5a, 0x40, 0x00, 0x00, 0x00,
+];
+/// What `/data.json` answers.
+pub const JSON: &str = "{\"orders\":[1,2,3],\"note\":\"<body> stays as it is\"}";
+/// What `/logo.png` answers: a PNG signature and bytes that are not UTF-8.
+pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe<body>\x00";
+/// The size of `/large` and `/large-chunked`: past the entry's 4 MiB cap.
+pub const LARGE: usize = 5 * 1024 * 1024;
+
+/// The large page: HTML of [`LARGE`] bytes with a body tag.
+pub fn large_page() -> Vec<u8> {
+    let mut page = b"<!doctype html><html><body><p>large</p>".to_vec();
+    page.resize(LARGE, b'x');
+    page
+}
+
+/// A small web application with HTML pages (the start page names the `Accept-Encoding` it
+/// got and sets a strict CSP and validators), a fragment without a body tag, JSON, an
+/// image, a gzipped page, two pages past the entry's cap (with a length, and chunked), and an
+/// empty answer.
+pub async fn site() -> SocketAddr {
+    use http_body_util::{BodyExt, StreamBody};
+    type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+    fn full(b: impl Into<Bytes>) -> Body {
+        Full::new(b.into()).boxed()
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let svc = hyper::service::service_fn(
+                |req: hyper::Request<hyper::body::Incoming>| async move {
+                    let ae = req
+                        .headers()
+                        .get("accept-encoding")
+                        .and_then(|h| h.to_str().ok())
+                        .unwrap_or("(none)")
+                        .to_owned();
+                    let (ctype, body) = match req.uri().path() {
+                        "/start" => (
+                            "text/html; charset=utf-8",
+                            full(format!(
+                                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+                                 <title>ERP</title></head><body class=\"erp\"><main>\
+                                 <h1>ERP start page</h1><p id=\"ae\">accept-encoding: {ae}</p>\
+                                 <p><a href=\"/second\">Second page</a></p></main></body></html>\n"
+                            )),
+                        ),
+                        "/second" => (
+                            "text/html",
+                            full("<html><head><title>Two</title></head><body><p>second page</p></body></html>"),
+                        ),
+                        "/fragment" => ("text/html", full("<li>one</li>")),
+                        "/data.json" => ("application/json", full(JSON)),
+                        "/logo.png" => ("image/png", full(PNG)),
+                        "/compressed" => ("text/html; charset=utf-8", full(&GZIPPED_PAGE[..])),
+                        "/large" => ("text/html", full(large_page())),
+                        "/large-chunked" => {
+                            let chunks: Vec<Result<hyper::body::Frame<Bytes>, Infallible>> =
+                                large_page()
+                                    .chunks(64 * 1024)
+                                    .map(|c| Ok(hyper::body::Frame::data(Bytes::copy_from_slice(c))))
+                                    .collect();
+                            (
+                                "text/html",
+                                StreamBody::new(futures_util::stream::iter(chunks)).boxed(),
+                            )
+                        }
+                        "/empty" => ("text/html", full(Bytes::new())),
+                        _ => ("text/plain", full("not here")),
+                    };
+                    let mut r = hyper::Response::new(body);
+                    let h = r.headers_mut();
+                    h.insert("content-type", ctype.parse().unwrap());
+                    match req.uri().path() {
+                        "/start" => {
+                            h.insert(
+                                "content-security-policy",
+                                "default-src 'self'".parse().unwrap(),
+                            );
+                            h.insert("etag", "\"v1\"".parse().unwrap());
+                            h.insert(
+                                "last-modified",
+                                "Tue, 01 Dec 2026 08:00:00 GMT".parse().unwrap(),
+                            );
+                            h.insert("cache-control", "max-age=600".parse().unwrap());
+                        }
+                        "/compressed" => {
+                            h.insert("content-encoding", "gzip".parse().unwrap());
+                        }
+                        "/empty" => *r.status_mut() = hyper::StatusCode::NO_CONTENT,
+                        "/second" | "/fragment" | "/data.json" | "/logo.png" | "/large"
+                        | "/large-chunked" => {}
+                        _ => *r.status_mut() = hyper::StatusCode::NOT_FOUND,
+                    }
+                    Ok::<_, Infallible>(r)
+                },
+            );
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// An answer read exactly: status, headers (lower-case names), body bytes.
+struct Exact {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Exact {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Like [`curl_with`], with the body written to a file and read back byte for byte (curl
+/// decodes nothing: no `--compressed`).
+async fn exact(hub: &TestHub, ca: &Path, jar: &Path, url: &str, extra: &[&str]) -> Exact {
+    let dir = tempfile::tempdir().unwrap();
+    let head = dir.path().join("head");
+    let body = dir.path().join("body");
+    let mut args = vec![
+        "-o".to_owned(),
+        body.display().to_string(),
+        "-D".into(),
+        head.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (status, _) = curl_with(hub, ca, jar, url, false, &refs).await;
+    let head = std::fs::read_to_string(&head).unwrap();
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Exact {
+        status,
+        headers,
+        body: std::fs::read(&body).unwrap_or_default(),
+    }
+}
+
+/// `t` as the banner shows it: `2026-12-24 08:00 UTC`.
+fn minute(t: time::OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+const BANNER: &str = "id=\"portcullis-banner\"";
+
+#[tokio::test]
+async fn the_banner_is_on_the_services_pages_and_nowhere_else() {
+    use portcullis_client::requests::EditWindow;
+    use portcullis_domain::conntype::{ConnProtocol, ConnTypeDef};
+    use portcullis_test_support::world::WebWorld;
+
+    // acme's own connection type, with a name a page must escape.
+    let own = ConnTypeDef {
+        key: "fiori".into(),
+        name: "Fiori <i>\"launchpad\"</i> & Über".into(),
+        protocol: ConnProtocol::Http,
+        default_port: Some(80),
+        needs_url: true,
+        description: "SAP Fiori launchpad".into(),
+    };
+    let w = WebWorld::start_with(site().await, Some(own)).await;
+    let hub = &w.hub;
+    let win = w.open_window(&OpenWindow::now("Bob")).await;
+    let alice = hub.client(&hub.engineer("alice").await);
+    let link: Value = alice
+        .post(
+            &format!("/api/v1/service-connections/{}/web-link", w.sc.id),
+            &json!({}),
+        )
+        .await
+        .unwrap();
+    let base = link["origin"].as_str().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &hub.ca_pem).unwrap();
+    let jar = dir.path().join("jar.txt");
+    let (status, text) = open_link(hub, &ca, &jar, link["url"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(text.matches(BANNER).count(), 1, "{text}");
+
+    // The start page: the banner once, right after the body tag, with the company, the SID,
+    // the type's name escaped (and outside ASCII as references), the window's end, sign-out.
+    let page = exact(hub, &ca, &jar, &format!("{base}/start"), &[]).await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert_eq!(html.matches(BANNER).count(), 1, "{html}");
+    assert!(
+        html.contains(
+            "<body class=\"erp\"><link rel=\"stylesheet\" href=\"/_portcullis/banner.css\">\
+             <aside id=\"portcullis-banner\" aria-label=\"Portcullis session\">"
+        ),
+        "{html}"
+    );
+    let banner = html
+        .split("<aside")
+        .nth(1)
+        .unwrap()
+        .split("</aside>")
+        .next()
+        .unwrap();
+    assert!(banner.contains("<strong>acme</strong>"), "{banner}");
+    assert!(
+        banner.contains("<strong data-portcullis-sid>PRD</strong>"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("Fiori &lt;i&gt;&quot;launchpad&quot;&lt;/i&gt; &amp; &#xdc;ber"),
+        "{banner}"
+    );
+    assert!(!html.contains("<i>"), "{html}");
+    assert!(
+        banner.contains(&format!(">{}</time>", minute(win.end_at))),
+        "{} not in {banner}",
+        minute(win.end_at)
+    );
+    assert!(
+        banner.contains(
+            "<a class=\"portcullis-banner-out\" href=\"/_portcullis/logout\">Sign out</a>"
+        ),
+        "{banner}"
+    );
+    assert!(
+        !banner.contains("style=") && !html.contains("<script"),
+        "{html}"
+    );
+    // The rest of the page is the service's, and it was asked for it uncompressed.
+    assert!(html.contains("<h1>ERP start page</h1>"), "{html}");
+    assert!(html.contains("accept-encoding: identity"), "{html}");
+    // The headers fit the new body; the service's CSP stays (it allows the stylesheet).
+    assert_eq!(
+        page.header("content-length"),
+        Some(page.body.len().to_string().as_str()),
+        "{:?}",
+        page.headers
+    );
+    assert_eq!(page.header("etag"), None);
+    assert_eq!(page.header("last-modified"), None);
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert_eq!(
+        page.header("content-security-policy"),
+        Some("default-src 'self'")
+    );
+
+    // What a page fetches for itself, a HEAD, and every answer that is not an uncompressed
+    // HTML page pass byte for byte; a fetch keeps the browser's Accept-Encoding.
+    let fetched = exact(
+        hub,
+        &ca,
+        &jar,
+        &format!("{base}/start"),
+        &["-H", "Sec-Fetch-Dest: empty", "-H", "Accept-Encoding: gzip"],
+    )
+    .await;
+    assert!(!fetched.text().contains(BANNER), "{}", fetched.text());
+    assert!(
+        fetched.text().contains("accept-encoding: gzip"),
+        "{}",
+        fetched.text()
+    );
+    assert_eq!(fetched.header("etag"), Some("\"v1\""));
+    let plain = exact(
+        hub,
+        &ca,
+        &jar,
+        &format!("{base}/start"),
+        &["-H", "Sec-Fetch-Dest: empty"],
+    )
+    .await;
+    let head = exact(hub, &ca, &jar, &format!("{base}/start"), &["-I"]).await;
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        head.header("content-length"),
+        Some(plain.body.len().to_string().as_str()),
+        "HEAD: {:?}",
+        head.headers
+    );
+    for (path, want, ctype) in [
+        ("/data.json", JSON.as_bytes().to_vec(), "application/json"),
+        ("/logo.png", PNG.to_vec(), "image/png"),
+        (
+            "/compressed",
+            GZIPPED_PAGE.to_vec(),
+            "text/html; charset=utf-8",
+        ),
+        ("/large", large_page(), "text/html"),
+        ("/large-chunked", large_page(), "text/html"),
+    ] {
+        let got = exact(hub, &ca, &jar, &format!("{base}{path}"), &[]).await;
+        assert_eq!(got.status, 200, "{path}");
+        assert_eq!(got.header("content-type"), Some(ctype), "{path}");
+        assert!(
+            got.body == want,
+            "{path}: {} bytes, not the service's {}",
+            got.body.len(),
+            want.len()
+        );
+        if let Some(n) = got.header("content-length") {
+            assert_eq!(n, want.len().to_string(), "{path}");
+        }
+    }
+    let gz = exact(hub, &ca, &jar, &format!("{base}/compressed"), &[]).await;
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    let empty = exact(hub, &ca, &jar, &format!("{base}/empty"), &[]).await;
+    assert_eq!((empty.status, empty.body.len()), (204, 0));
+    // A page without a body tag gets the banner first.
+    let fragment = exact(hub, &ca, &jar, &format!("{base}/fragment"), &[]).await;
+    let text = fragment.text();
+    assert!(
+        text.starts_with("<link rel=\"stylesheet\"") && text.ends_with("</aside><li>one</li>"),
+        "{text}"
+    );
+
+    // The stylesheet: served by the entry on the service's origin, to anyone (it holds
+    // nothing of anyone's), as CSS.
+    let css = exact(
+        hub,
+        &ca,
+        &dir.path().join("no-session"),
+        &format!("{base}/_portcullis/banner.css"),
+        &[],
+    )
+    .await;
+    assert_eq!(css.status, 200);
+    assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(css.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(
+        css.header("content-length"),
+        Some(css.body.len().to_string().as_str())
+    );
+    assert!(css.text().contains("#portcullis-banner"), "{}", css.text());
+
+    // The window is extended: the next page shows the new end.
+    let later = win.end_at + time::Duration::hours(2);
+    hub.company_admin("acme")
+        .await
+        .edit_window(
+            win.id,
+            &EditWindow {
+                end: Some(later),
+                ..EditWindow::default()
+            },
+        )
+        .await
+        .unwrap();
+    let page = exact(hub, &ca, &jar, &format!("{base}/second"), &[]).await;
+    let html = page.text();
+    assert!(
+        html.contains(&format!(">{}</time>", minute(later))),
+        "{} not in {html}",
+        minute(later)
+    );
+    assert!(html.contains("<body><link rel=\"stylesheet\""), "{html}");
 }

@@ -33,7 +33,7 @@ pub async fn list_systems(
     Query(q): Query<SystemQuery>,
 ) -> Result<Json<Vec<SystemView>>, ApiErr> {
     let (_, permit) = access::company(&st, &p, &company, Op::ReadSystems).await?;
-    Ok(Json(systems::list(&st, &permit, &q).await?))
+    Ok(Json(systems::list(&st, &permit, &q, 0, None).await?.views))
 }
 
 /// `POST /api/v1/companies/{company}/systems`

@@ -7,6 +7,8 @@
 //! - [`ni`]: the NI entry for SAP route strings (SAP GUI, niping, pysap).
 //! - [`web`]: the web entry: HTTP service connections in a browser, through one-time links.
 //! - [`web_pages`]: the web entry's login and logout forms, CSRF, and where redirects may go.
+//! - [`web_banner`]: the banner on a service's pages (system, window end, sign-out) and its
+//!   stylesheet.
 //! - [`preauth`]: who may hold a pre-auth slot (caps in all and per source, displacement),
 //!   without I/O.
 //! - [`listener`]: the accept loop with its pre-auth slots, shared by every listener of the
@@ -19,4 +21,5 @@ pub mod preauth;
 pub mod socks5;
 pub mod socks5_server;
 pub mod web;
+pub mod web_banner;
 pub mod web_pages;

@@ -21,6 +21,12 @@
 //!   and `Set-Cookie` without `Domain` (so cookies bind to the service's origin).
 //! * `POST /_portcullis/logout` with the session's CSRF token ends the web session; `GET`
 //!   shows the form.
+//! * A page the browser navigates to gets a banner (company, system, the window's end, a
+//!   sign-out link) right after its `<body>` tag, styled by `/_portcullis/banner.css`
+//!   ([`super::web_banner`]): for those requests the service is asked for an uncompressed
+//!   answer (`Accept-Encoding: identity`), since only an uncompressed page can be edited.
+//!   The window's end is read again for every page, so an extended window shows its new end
+//!   on the next page, and a closed one cuts the session as before.
 //!
 //! WebSocket upgrades are not carried through the web entry (use the HTTP proxy entry).
 
@@ -47,6 +53,7 @@ use crate::session;
 use crate::state::State;
 use crate::web::{Binding, WebOrigins, COOKIE, SESSION_TTL};
 
+use super::web_banner;
 use super::web_pages::{self, Redirect};
 /// Defined beside the pages that use them (so the pages need nothing from this module), and
 /// part of the entry's interface: the API builds links with [`LOGIN_PATH`].
@@ -56,6 +63,8 @@ pub use super::web_pages::{Resp, LOGIN_PATH, LOGOUT_PATH};
 struct Upstream {
     cookie: String,
     sender: SendRequest<Incoming>,
+    /// The window that permits the session (`None`: a standing grant), for the banner.
+    window: Option<i64>,
 }
 
 type Slot = Arc<Mutex<Option<PreauthSlot>>>;
@@ -285,12 +294,12 @@ async fn logout(state: &State, req: Request<Incoming>, secret: Option<String>) -
 }
 
 /// Opens the session for `b` (the token re-read, then `session::open`) and an HTTP/1.1
-/// client over it.
+/// client over it; with the window that permits the session.
 async fn open_upstream(
     state: &State,
     peer: SocketAddr,
     b: &Binding,
-) -> Result<SendRequest<Incoming>, Resp> {
+) -> Result<(SendRequest<Incoming>, Option<i64>), Resp> {
     let principal = crate::auth::reverify(state.store.as_ref(), &b.token_public_id)
         .await
         .map_err(|_| {
@@ -308,6 +317,7 @@ async fn open_upstream(
                 &format!("{}: {}", b.label, e.client_message()),
             )
         })?;
+    let window = session.window_id();
     let (front, back) = tokio::io::duplex(64 * 1024);
     let st = state.clone();
     state
@@ -321,7 +331,7 @@ async fn open_upstream(
             tracing::debug!(%peer, error = %e, "web entry: upstream ended");
         }
     });
-    Ok(sender)
+    Ok((sender, window))
 }
 
 async fn serve(
@@ -359,6 +369,9 @@ async fn serve(
              Open the link `portcullis web-link` gives you.",
         );
     };
+    if target.path() == web_banner::CSS_PATH {
+        return web_banner::stylesheet(req.method());
+    }
     if target.path() == LOGIN_PATH {
         return login(&state, peer, req, service, &origins, target.query(), &slot).await;
     }
@@ -381,10 +394,11 @@ async fn serve(
         .is_some_and(|u| u.cookie == secret && !u.sender.is_closed());
     if !reuse {
         match open_upstream(&state, peer, &b).await {
-            Ok(sender) => {
+            Ok((sender, window)) => {
                 *up = Some(Upstream {
                     cookie: secret,
                     sender,
+                    window,
                 })
             }
             Err(page) => {
@@ -411,6 +425,17 @@ async fn serve(
     if let Ok(v) = HeaderValue::from_str(&b.authority) {
         parts.headers.insert(header::HOST, v);
     }
+    // A page that may get the banner is asked for uncompressed: only then can it be edited
+    // (the entry does not decompress and recompress). Other requests keep what the browser
+    // accepts, so scripts, styles and data still travel compressed.
+    let banner = web_banner::wanted(&parts.method, &parts.headers);
+    if banner {
+        parts.headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+    }
+    let window = u.window;
     parts.version = http::Version::HTTP_11;
     let answer = match u.sender.ready().await {
         Ok(()) => {
@@ -474,7 +499,21 @@ async fn serve(
     for c in cookies {
         parts.headers.append(header::SET_COOKIE, c);
     }
-    Response::from_parts(parts, body.boxed())
+    if !(banner && web_banner::editable(parts.status, &parts.headers)) {
+        return Response::from_parts(parts, body.boxed());
+    }
+    // The session's request is answered: the next request on this connection may go on.
+    drop(up);
+    match web_banner::with_banner(&state, &b, window, parts, body).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(%peer, error = %e, "web entry: reading a page through the session failed");
+            page(
+                StatusCode::BAD_GATEWAY,
+                &format!("{}: the page broke off while it was read", b.label),
+            )
+        }
+    }
 }
 
 /// Handles one browser connection: TLS within the pre-auth deadline, then HTTP/1.1 with

@@ -112,12 +112,21 @@ pub fn login_form(label: &str) -> Resp {
          <p><button type=\"submit\">Open the service</button></p></form>",
         escape(label)
     );
-    html(
+    let mut r = html(
         StatusCode::OK,
         "Portcullis web entry",
         &body,
         Some(LOGIN_SCRIPT),
-    )
+    );
+    // Not `no-referrer`: under it a browser sends `Origin: null` with the form's POST, and
+    // the entry, which refuses a ticket sent from another site's page, could not tell this
+    // page from one. `same-origin` gives the origin to this origin only (a referrer never
+    // holds the fragment, and the script drops it from the address before it submits).
+    r.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    r
 }
 
 /// The logout form (`GET /_portcullis/logout`), with the session's CSRF token.

@@ -12,9 +12,12 @@ use std::collections::{HashMap, HashSet};
 
 use portcullis_domain::authz::{Op, Permit};
 use portcullis_domain::system::SystemData;
-use portcullis_domain::system_filter::{self, Filter, Term};
+use portcullis_domain::system_filter::{self, Clause, Filter, Term};
 use portcullis_domain::window::WindowState;
-use portcullis_store::{AuditEvent, AuditFilter, Company, Id, ServiceConnection, System};
+use portcullis_store::{
+    AuditEvent, AuditFilter, Company, Id, ServiceConnection, System, SystemGroup, SystemPageQuery,
+    SystemSort,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -38,34 +41,10 @@ pub struct SystemView {
     pub network: &'static str,
     /// The caller's favourite.
     pub favourite: bool,
-    /// The states its service connections are in now (`state:` of the filter syntax).
-    #[serde(skip)]
-    pub states: States,
-}
-
-/// Which states a system's service connections are in now: open, reserved, closed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct States {
-    /// One of them has a window open.
-    pub open: bool,
-    /// One of them has a reserved window (and none open).
-    pub reserved: bool,
-    /// One of them has neither.
-    pub closed: bool,
-}
-
-impl States {
-    fn has(self, s: WindowState) -> bool {
-        match s {
-            WindowState::Open => self.open,
-            WindowState::Reserved => self.reserved,
-            WindowState::Closed => self.closed,
-        }
-    }
 }
 
 /// What the list can be grouped by.
-pub const GROUPS: [&str; 4] = ["status", "type", "product", "network"];
+pub const GROUPS: [&str; 4] = SystemGroup::NAMES;
 
 impl SystemView {
     /// The heading of this system's group when the list is grouped by `by` (one of
@@ -80,39 +59,6 @@ impl SystemView {
             _ => String::new(),
         }
     }
-
-    /// Whether this view meets every clause of `f`.
-    pub fn matches(&self, f: &Filter) -> bool {
-        f.clauses.iter().all(|c| self.meets(&c.term) != c.negated)
-    }
-
-    fn meets(&self, t: &Term) -> bool {
-        let d = &self.system.data;
-        match t {
-            Term::Word(w) => {
-                d.sid.to_lowercase().contains(w)
-                    || d.product.to_lowercase().contains(w)
-                    || d.description.to_lowercase().contains(w)
-            }
-            Term::Status(s) => d.status == *s,
-            Term::Type(t) => d.system_type == *t,
-            Term::Product(p) => d.product.to_lowercase().contains(p),
-            Term::Flag(f) => flag(d, f).unwrap_or(false),
-            Term::Network(n) => self.network == *n,
-            Term::State(s) => self.states.has(*s),
-            Term::Favourite(y) => self.favourite == *y,
-        }
-    }
-}
-
-/// Whether flag `name` is set on `d`; `None` for a name that is no flag.
-fn flag(d: &SystemData, name: &str) -> Option<bool> {
-    match name {
-        "eu_data_protection" => Some(d.eu_data_protection),
-        "advanced_secure_support" => Some(d.advanced_secure_support),
-        "allow_independent_opening" => Some(d.allow_independent_opening),
-        _ => None,
-    }
 }
 
 /// Filters, sort and grouping of the system list (RC-12).
@@ -123,7 +69,7 @@ pub struct SystemQuery {
     pub status: Option<String>,
     /// System type, e.g. `abap`.
     pub system_type: Option<String>,
-    /// Substring of the product, case-insensitive.
+    /// Substring of the product, ignoring the case of A–Z.
     pub product: Option<String>,
     /// Only systems with this flag set: `eu_data_protection`, `advanced_secure_support`,
     /// `allow_independent_opening`.
@@ -147,95 +93,134 @@ fn invalid(e: impl std::fmt::Display) -> OpError {
     OpError::invalid(e.to_string())
 }
 
+/// What one page of the systems list holds.
+#[derive(Debug)]
+pub struct SystemList {
+    /// Systems that match, on every page.
+    pub total: usize,
+    /// The page, in the list's order.
+    pub views: Vec<SystemView>,
+}
+
+/// `q`'s explicit fields and its filter syntax as one filter: the fields are terms of the
+/// syntax (`status=inactive` is `status:inactive`, `open=true` is `state:open`, …), so there
+/// is one meaning for both, and the store's ([`portcullis_store::system_page`]).
+fn filter_of(q: &SystemQuery) -> Result<Filter, OpError> {
+    let mut f = match q.q.as_deref() {
+        Some(text) => system_filter::parse(text).map_err(invalid)?,
+        None => Filter::default(),
+    };
+    let mut and = |term| {
+        f.clauses.push(Clause {
+            negated: false,
+            term,
+        })
+    };
+    if let Some(s) = &q.status {
+        and(Term::Status(s.parse().map_err(invalid)?));
+    }
+    if let Some(t) = &q.system_type {
+        and(Term::Type(t.parse().map_err(invalid)?));
+    }
+    if let Some(p) = &q.product {
+        and(Term::Product(p.to_ascii_lowercase()));
+    }
+    if let Some(name) = &q.flag {
+        let known = system_filter::FLAGS.iter().find(|f| **f == name.as_str());
+        and(Term::Flag(known.ok_or_else(|| {
+            invalid(format!("flag: unknown flag {name:?}"))
+        })?));
+    }
+    if q.open == Some(true) {
+        and(Term::State(WindowState::Open));
+    }
+    if q.favourites == Some(true) {
+        and(Term::Favourite(true));
+    }
+    if let Some(n) = &q.network {
+        let known = system_filter::NETWORKS.iter().find(|k| **k == n.as_str());
+        and(Term::Network(known.ok_or_else(|| {
+            invalid(format!(
+                "network: {n:?} is not one of connected, not_connected, not_set_up"
+            ))
+        })?));
+    }
+    Ok(f)
+}
+
 /// The systems of the permit's company that `q` picks, in its order, as the permit's holder
-/// sees them.
+/// sees them: `limit` of them after skipping `offset` (`None`: all the rest), and how many
+/// match in all. The store filters, orders and counts; views are built for the page only.
 pub async fn list(
     st: &State,
     permit: &Permit,
     q: &SystemQuery,
-) -> Result<Vec<SystemView>, OpError> {
+    offset: u64,
+    limit: Option<u64>,
+) -> Result<SystemList, OpError> {
     let company = crate::ops::company_of(permit, Op::ReadSystems)?;
-    let filter = match q.q.as_deref() {
-        Some(text) => system_filter::parse(text).map_err(invalid)?,
-        None => Filter::default(),
-    };
-    // Every explicit field is checked before any system is looked at: a value that can never
-    // match is a mistake worth saying, also when the company has no system (or none left).
-    if let Some(st) = &q.status {
-        st.parse::<portcullis_domain::system::SystemStatus>()
-            .map_err(invalid)?;
-    }
-    if let Some(t) = &q.system_type {
-        t.parse::<portcullis_domain::system::SystemType>()
-            .map_err(invalid)?;
-    }
-    if let Some(f) = &q.flag {
-        if !system_filter::FLAGS.contains(&f.as_str()) {
-            return Err(invalid(format!("flag: unknown flag {f:?}")));
-        }
-    }
-    if let Some(n) = &q.network {
-        if !system_filter::NETWORKS.contains(&n.as_str()) {
-            return Err(invalid(format!(
-                "network: {n:?} is not one of connected, not_connected, not_set_up"
-            )));
-        }
-    }
-    if let Some(g) = q.group.as_deref() {
-        if !GROUPS.contains(&g) {
-            return Err(invalid(format!(
-                "group: {g:?} is not one of {}",
-                GROUPS.join(", ")
-            )));
-        }
-    }
-    let mut out = Vec::new();
-    for v in views(st, permit, company, None).await? {
-        if keep(&v, q)? && v.matches(&filter) {
-            out.push(v);
-        }
-    }
-    match q.sort.as_deref().unwrap_or("sid") {
-        "sid" => out.sort_by(|a, b| a.system.data.sid.cmp(&b.system.data.sid)),
-        "product" => out.sort_by(|a, b| a.system.data.product.cmp(&b.system.data.product)),
-        "status" => out.sort_by_key(|v| v.system.data.status.as_str()),
-        "system_type" => out.sort_by_key(|v| v.system.data.system_type.as_str()),
-        "open" => out.sort_by_key(|v| std::cmp::Reverse(v.open_connections)),
-        other => {
-            return Err(invalid(format!(
-                "sort: {other:?} is not one of sid, product, status, system_type, open"
-            )))
-        }
-    }
-    if let Some(g) = q.group.as_deref() {
-        // Stable: the sort above holds within each group.
-        out.sort_by_cached_key(|v| v.group_key(g));
-    }
-    Ok(out)
+    // Every field is checked before any system is looked at: a value that can never match is
+    // a mistake worth saying, also when the company has no system.
+    let filter = filter_of(q)?;
+    let sort = q.sort.as_deref().unwrap_or("sid");
+    let sort = SystemSort::named(sort).ok_or_else(|| {
+        invalid(format!(
+            "sort: {sort:?} is not one of {}",
+            SystemSort::NAMES.join(", ")
+        ))
+    })?;
+    let group =
+        match q.group.as_deref() {
+            None => None,
+            Some(g) => Some(SystemGroup::named(g).ok_or_else(|| {
+                invalid(format!("group: {g:?} is not one of {}", GROUPS.join(", ")))
+            })?),
+        };
+    let now = OffsetDateTime::now_utc();
+    let statuses = connector_statuses(st, company).await?;
+    let connected: Vec<Id> = statuses
+        .iter()
+        .filter(|(_, s)| **s == "connected")
+        .map(|(id, _)| *id)
+        .collect();
+    let page = st
+        .store
+        .page_systems(&SystemPageQuery {
+            company_id: company,
+            viewer: permit.user_id(),
+            now,
+            connected: &connected,
+            filter: &filter,
+            group,
+            sort,
+            offset,
+            limit,
+        })
+        .await?;
+    Ok(SystemList {
+        total: usize::try_from(page.total).unwrap_or(usize::MAX),
+        views: views(st, permit, company, page.systems, &statuses, now).await?,
+    })
 }
 
 /// One system as the permit's holder sees it now.
 pub async fn get(st: &State, permit: &Permit, s: &System) -> Result<SystemView, OpError> {
     check(permit, Op::ReadSystems, Some(s.company_id))?;
-    views(st, permit, s.company_id, Some(s.clone()))
+    let statuses = connector_statuses(st, s.company_id).await?;
+    let now = OffsetDateTime::now_utc();
+    views(st, permit, s.company_id, vec![s.clone()], &statuses, now)
         .await?
         .into_iter()
         .find(|v| v.system.id == s.id)
         .ok_or(OpError::NotFound("system"))
 }
 
-/// The service connections of `company` (or only of system `one`) and the state of each that
-/// is not closed now.
+/// The state at `now` of each of `company`'s service connections that is not closed.
 async fn live_states(
     st: &State,
     company: Id,
-    one: Option<Id>,
-) -> Result<(Vec<ServiceConnection>, HashMap<Id, WindowState>), OpError> {
-    let now = OffsetDateTime::now_utc();
-    let scs = match one {
-        Some(system) => st.store.list_system_service_connections(system).await?,
-        None => st.store.list_service_connections(Some(company)).await?,
-    };
+    now: OffsetDateTime,
+) -> Result<HashMap<Id, WindowState>, OpError> {
     let mut live: HashMap<Id, WindowState> = HashMap::new();
     for w in st.store.list_live_windows(Some(company), now).await? {
         let s = w.state(now);
@@ -244,55 +229,45 @@ async fn live_states(
             *e = WindowState::Open;
         }
     }
-    Ok((scs, live))
+    Ok(live)
 }
 
-/// Every system of a company (or only `one`) as the holder of `permit` (a permit to read
-/// them) sees it now. A fixed number of store calls however many systems there are: each
-/// list is read once and joined here by id.
+/// `systems` (of `company`) as the holder of `permit` (a permit to read them) sees them at
+/// `now`. A fixed number of store calls however many systems there are: each list is read
+/// once and joined here by id.
 async fn views(
     st: &State,
     permit: &Permit,
     company: Id,
-    one: Option<System>,
+    systems: Vec<System>,
+    statuses: &HashMap<Id, &'static str>,
+    now: OffsetDateTime,
 ) -> Result<Vec<SystemView>, OpError> {
-    let (scs, live) = live_states(st, company, one.as_ref().map(|s| s.id)).await?;
+    let ids: Vec<Id> = systems.iter().map(|s| s.id).collect();
+    let scs = st.store.list_service_connections_of_systems(&ids).await?;
+    let live = live_states(st, company, now).await?;
     let favs: HashSet<Id> = st
         .store
         .list_favourites(permit.user_id())
         .await?
         .into_iter()
         .collect();
-    let statuses = connector_statuses(st, company).await?;
     let mut by_system: HashMap<Id, Vec<&ServiceConnection>> = HashMap::new();
     for sc in &scs {
         by_system.entry(sc.system_id).or_default().push(sc);
     }
-    let systems = match one {
-        Some(s) => vec![s],
-        None => st.store.list_systems(Some(company)).await?,
-    };
     let mut out = Vec::with_capacity(systems.len());
     for s in systems {
         let mine = by_system.get(&s.id).map(Vec::as_slice).unwrap_or_default();
-        let mut states = States::default();
-        let mut open_connections = 0;
-        for sc in mine {
-            match live.get(&sc.id) {
-                Some(WindowState::Open) => {
-                    states.open = true;
-                    open_connections += 1;
-                }
-                Some(WindowState::Reserved) => states.reserved = true,
-                _ => states.closed = true,
-            }
-        }
+        let open_connections = mine
+            .iter()
+            .filter(|sc| live.get(&sc.id) == Some(&WindowState::Open))
+            .count();
         out.push(SystemView {
             service_connections: mine.len(),
             open_connections,
-            network: system_network(mine, &statuses),
+            network: system_network(mine, statuses),
             favourite: favs.contains(&s.id),
-            states,
             system: s,
         });
     }
@@ -325,50 +300,6 @@ fn system_network(
     } else {
         "not_connected"
     }
-}
-
-fn keep(v: &SystemView, q: &SystemQuery) -> Result<bool, OpError> {
-    let d = &v.system.data;
-    if let Some(s) = &q.status {
-        if d.status != s.parse().map_err(invalid)? {
-            return Ok(false);
-        }
-    }
-    if let Some(t) = &q.system_type {
-        if d.system_type != t.parse().map_err(invalid)? {
-            return Ok(false);
-        }
-    }
-    if let Some(pr) = &q.product {
-        if !d.product.to_lowercase().contains(&pr.to_lowercase()) {
-            return Ok(false);
-        }
-    }
-    if let Some(f) = &q.flag {
-        let Some(set) = flag(d, f) else {
-            return Err(invalid(format!("flag: unknown flag {f:?}")));
-        };
-        if !set {
-            return Ok(false);
-        }
-    }
-    if q.open == Some(true) && v.open_connections == 0 {
-        return Ok(false);
-    }
-    if q.favourites == Some(true) && !v.favourite {
-        return Ok(false);
-    }
-    if let Some(n) = &q.network {
-        if !["connected", "not_connected", "not_set_up"].contains(&n.as_str()) {
-            return Err(invalid(format!(
-                "network: {n:?} is not one of connected, not_connected, not_set_up"
-            )));
-        }
-        if v.network != n {
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }
 
 /// Creates a system of `company`.

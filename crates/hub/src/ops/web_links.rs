@@ -91,6 +91,12 @@ pub async fn create(
     let id = sc.id;
     let company_id = sc.company_id;
     let label = crate::windows::service_label(st, &sc).await;
+    let company = st
+        .store
+        .get_company(company_id)
+        .await
+        .map_err(OpError::from)?
+        .map_or_else(|| company_id.to_string(), |c| c.name);
     let view = services::view(st, permit, sc).await?;
     let target = Target {
         location: "-".into(),
@@ -111,6 +117,9 @@ pub async fn create(
             view.service.virtual_host, view.service.virtual_port
         ),
         label: label.clone(),
+        company,
+        sid: view.sid.clone(),
+        connection_type: ty.def.name.clone(),
         landing: landing(view.service.url.as_deref()),
     };
     let ticket = st.web.ticket(binding).ok_or(WebLinkError::Busy)?;

@@ -1,9 +1,11 @@
 //! Windows: what a door asks of [`crate::windows`] — open or reserve, edit, close a window —
 //! checked and shaped here (contact, times, what an independent opening may be), so that no
 //! rule lives in a handler; and the reads: a window, a service connection's windows, a
-//! company's live ones and its dashboard figures, and what a support engineer reaches now
-//! ([`reachable_now`]). The window rules and their effects stay in
-//! `crate::windows`.
+//! company's live ones and its dashboard figures, what a support engineer reaches now
+//! ([`reachable_now`]) and what he may open for himself ([`openable_now`]). The window rules
+//! and their effects stay in `crate::windows`.
+
+use std::collections::hash_map::{Entry, HashMap};
 
 use portcullis_domain::authz::{authorize, Op, Permit, Role};
 use portcullis_domain::conntype::ConnProtocol;
@@ -12,8 +14,8 @@ use portcullis_store::{Id, ServiceConnection, Window};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::systems::services;
-use super::{check, Caller, OpError};
+use super::systems::services::{self, ServiceQuery};
+use super::{access, check, Caller, OpError};
 use crate::auth::Principal;
 use crate::state::State;
 use crate::windows::{self as svc, ChangedBy, WindowEdit, WindowOpError, WindowRequest};
@@ -322,6 +324,92 @@ pub async fn reachable_now(st: &State, p: &Principal) -> Result<Vec<Reachable>, 
             protocol: ty.def.protocol,
             window: w,
         });
+    }
+    out.sort_by(|a, b| {
+        (&a.company, &a.service.sid, &a.service.connection_type).cmp(&(
+            &b.company,
+            &b.service.sid,
+            &b.service.connection_type,
+        ))
+    });
+    Ok(out)
+}
+
+// ── what a support engineer may open for himself ──────────────────────────────────────
+
+/// A service connection a support engineer may open for himself (independent opening): its
+/// system's customer allows it, and his permit reaches its company.
+#[derive(Debug)]
+pub struct Openable {
+    /// The customer company's name.
+    pub company: String,
+    /// The service connection with its names.
+    pub service: services::ServiceView,
+    /// The window open on it now, if any: while it is open nothing more can be opened.
+    pub open: Option<Window>,
+    /// Whether that window is his own independent opening, which he may close.
+    pub own: bool,
+}
+
+/// Every service connection, across companies, that `p` may open for himself: on a system
+/// that allows independent opening, in a company where the API would let him open one (a
+/// permit for [`op`]`(p)` = [`Op::OpenIndependently`], what `POST
+/// /api/v1/service-connections/{id}/windows` asks of him) and read its systems. Only support
+/// engineers open independently, so for anyone else the list is empty. With the window open
+/// on each now; sorted by company, SID and type.
+pub async fn openable_now(st: &State, p: &Principal) -> Result<Vec<Openable>, OpError> {
+    if op(p) != Op::OpenIndependently {
+        return Ok(Vec::new());
+    }
+    let now = OffsetDateTime::now_utc();
+    // Per company: its name and the windows open on its service connections now.
+    let mut companies: HashMap<Id, (String, Vec<Window>)> = HashMap::new();
+    let mut out: Vec<Openable> = Vec::new();
+    for system in st.store.list_systems(None).await? {
+        if !system.data.allow_independent_opening {
+            continue;
+        }
+        let company_id = system.company_id;
+        if access::permit(p, op(p), company_id, "system").is_err() {
+            continue;
+        }
+        let Ok(read) = access::permit(p, Op::ReadSystems, company_id, "system") else {
+            continue;
+        };
+        let (company, open) = match companies.entry(company_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => {
+                let Some(company) = st.store.get_company(company_id).await? else {
+                    continue;
+                };
+                let open = st
+                    .store
+                    .list_live_windows(Some(company_id), now)
+                    .await?
+                    .into_iter()
+                    .filter(|w| w.state(now) == WindowState::Open)
+                    .collect();
+                new.insert((company.name, open))
+            }
+        };
+        let q = ServiceQuery {
+            system: Some(system.id),
+            ..ServiceQuery::default()
+        };
+        for view in services::list(st, &read, &q).await? {
+            let window = open
+                .iter()
+                .find(|w| w.service_connection_id == view.service.id)
+                .cloned();
+            out.push(Openable {
+                company: company.clone(),
+                own: window
+                    .as_ref()
+                    .is_some_and(|w| svc::is_own_independent(w, &p.user_name)),
+                open: window,
+                service: view,
+            });
+        }
     }
     out.sort_by(|a, b| {
         (&a.company, &a.service.sid, &a.service.connection_type).cmp(&(

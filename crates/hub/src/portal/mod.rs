@@ -25,7 +25,8 @@
 //!   and off, a company's requirement).
 //! - [`tokens`]: the user's own tokens, route passwords and signed-in browsers.
 //! - [`home`]: the home page: a customer's open-connection KPI, a vendor admin's companies,
-//!   a support engineer's connections he can reach now.
+//!   a support engineer's connections he can reach now and those he may open for himself
+//!   (with the forms that open and close them).
 //! - [`reach`]: the support engineer's side: how to connect to what he reaches, a route
 //!   password, a one-time browser link.
 //! - [`system_admin`]: a new system, its data, deleting it; setting up and deleting its
@@ -147,6 +148,11 @@ pub fn routes() -> Router<State> {
         .route("/audit/verify", post(audit::verify))
         .route("/route-password", post(reach::route_password))
         .route("/service-connections/{id}/web-link", post(reach::web_link))
+        .route(
+            "/service-connections/{id}/open-independently",
+            post(home::open_independently),
+        )
+        .route("/windows/{id}/close-own", post(home::close_own))
         .route("/users", get(users::list).post(users::create))
         .route("/users/disable", post(users::disable_many))
         .route("/users/{id}", get(users::page))

@@ -1,6 +1,8 @@
 //! The support engineer's side: what he can reach now (on the home page), how to connect to
-//! each ([`ReachRow`]), a route password for himself, and a one-time browser link for an HTTP
-//! service. Which windows admit him is [`crate::ops::windows::reachable_now`]'s to decide;
+//! each ([`ReachRow`]), what he may open for himself ([`IndependentRow`]), a route password
+//! for himself, and a one-time browser link for an HTTP service. Which windows admit him is
+//! [`crate::ops::windows::reachable_now`]'s to decide, what he may open
+//! [`crate::ops::windows::openable_now`]'s;
 //! the route password and the link are the operations `POST /api/v1/route-passwords` and
 //! `POST /api/v1/service-connections/{id}/web-link` call.
 
@@ -18,7 +20,7 @@ use super::session::Posted;
 use crate::entry::http_proxy::status_for;
 use crate::entry::web::LOGIN_PATH;
 use crate::ops::web_links::{self, WebLinkError};
-use crate::ops::windows::{self, Reachable};
+use crate::ops::windows::{self, Openable, Reachable};
 use crate::ops::{access, tokens, OpError};
 use crate::state::{HubState, State};
 
@@ -34,7 +36,7 @@ pub struct ReachRow {
     pub company: String,
     /// System SID.
     pub sid: String,
-    /// Connection type key.
+    /// Connection type name.
     pub connection_type: String,
     /// `<entry host>:<port>`.
     pub entry: String,
@@ -73,7 +75,7 @@ impl ReachRow {
             id: r.service.service.id,
             company: r.company,
             sid: r.service.sid,
-            connection_type: r.service.connection_type,
+            connection_type: r.service.connection_type_name,
             entry: format!("{host}:{port}"),
             until: when(r.window.end_at),
             connect: format!(
@@ -96,6 +98,55 @@ pub async fn rows(st: &State, s: &super::session::Signed) -> Result<Vec<ReachRow
         .await?
         .into_iter()
         .map(|r| ReachRow::new(st, r))
+        .collect())
+}
+
+/// A service connection the engineer may open for himself (independent opening), as the
+/// home page shows it.
+#[derive(Debug)]
+pub struct IndependentRow {
+    /// Service connection id.
+    pub id: Id,
+    /// Customer company.
+    pub company: String,
+    /// System SID.
+    pub sid: String,
+    /// Connection type name.
+    pub connection_type: String,
+    /// `<entry host>:<port>`.
+    pub entry: String,
+    /// The window open on it now: its id and end, for people.
+    pub open: Option<(Id, String)>,
+    /// Whether that window is his own independent opening (he may close it).
+    pub own: bool,
+}
+
+impl IndependentRow {
+    fn new(o: Openable) -> IndependentRow {
+        IndependentRow {
+            id: o.service.service.id,
+            company: o.company,
+            entry: format!(
+                "{}:{}",
+                o.service.entry_host, o.service.service.virtual_port
+            ),
+            sid: o.service.sid,
+            connection_type: o.service.connection_type_name,
+            open: o.open.map(|w| (w.id, when(w.end_at))),
+            own: o.own,
+        }
+    }
+}
+
+/// What the engineer may open for himself, ready to show.
+pub async fn independent_rows(
+    st: &State,
+    s: &super::session::Signed,
+) -> Result<Vec<IndependentRow>, OpError> {
+    Ok(windows::openable_now(st, &s.principal)
+        .await?
+        .into_iter()
+        .map(IndependentRow::new)
         .collect())
 }
 

@@ -152,22 +152,24 @@ pub async fn list(AxState(st): AxState<State>, s: Signed, Query(q): Query<ListQu
         Err(r) => return *r,
     };
     let listed = match q.page() {
-        Ok(page) => systems::list(&st, &permit, &q.query())
-            .await
-            .map(|all| (page, all)),
+        Ok(page) => {
+            let skip = (page as u64 - 1).saturating_mul(PAGE as u64);
+            systems::list(&st, &permit, &q.query(), skip, Some(PAGE as u64))
+                .await
+                .map(|l| (page, l))
+        }
         Err(e) => Err(e),
     };
-    let (status, page, all, error) = match listed {
-        Ok((page, all)) => (StatusCode::OK, page, all, None),
+    let (status, page, total, views, error) = match listed {
+        Ok((page, l)) => (StatusCode::OK, page, l.total, l.views, None),
         Err(e) => {
             let (status, text) = render::op_status(&e);
-            (status, 1, Vec::new(), Some(text))
+            (status, 1, 0, Vec::new(), Some(text))
         }
     };
-    let total = all.len();
     let skip = (page - 1).saturating_mul(PAGE);
     let mut groups: Vec<GroupRows> = Vec::new();
-    for v in all.into_iter().skip(skip).take(PAGE) {
+    for v in views {
         let heading = if q.group.is_empty() {
             String::new()
         } else {
@@ -224,8 +226,8 @@ pub async fn csv(AxState(st): AxState<State>, s: Signed, Query(q): Query<ListQue
         Ok(p) => p,
         Err(r) => return *r,
     };
-    let all = match systems::list(&st, &permit, &q.query()).await {
-        Ok(v) => v,
+    let all = match systems::list(&st, &permit, &q.query(), 0, None).await {
+        Ok(l) => l.views,
         Err(e) => return render::op_error(&e),
     };
     let mut out = String::with_capacity(200 * (all.len() + 1));

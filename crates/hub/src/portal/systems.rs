@@ -99,6 +99,11 @@ impl SystemPage {
         }
     }
 
+    /// `t` as a `datetime-local` field's value (UTC, to the minute).
+    fn local(&self, t: &OffsetDateTime) -> String {
+        when(*t).trim_end_matches(" UTC").replacen(' ', "T", 1)
+    }
+
     /// A window's engineers as the edit form shows them.
     fn engineers_of(&self, w: &Window) -> String {
         w.engineers.join(", ")
@@ -125,6 +130,7 @@ pub async fn page(
         "opened" => Some("The connection is open.".to_string()),
         "closed" => Some("The connection is closed.".to_string()),
         "edited" => Some("The window is changed.".to_string()),
+        "cancelled" => Some("The reservation is cancelled.".to_string()),
         "reserved" => Some("The window is reserved.".to_string()),
         "created" => Some("The system is created. Set up its connection types below.".to_string()),
         "saved" => Some("The system data is saved.".to_string()),
@@ -361,6 +367,9 @@ pub async fn reserve_window(
 /// The edit form's fields.
 #[derive(Debug, Deserialize)]
 pub struct EditForm {
+    /// New start, UTC (a reservation's form; empty: unchanged).
+    #[serde(default)]
+    start: String,
     /// New end, UTC (empty: unchanged, or `extend`).
     #[serde(default)]
     end: String,
@@ -374,8 +383,9 @@ pub struct EditForm {
     engineers: String,
 }
 
-/// `POST /windows/{id}/edit`: a new end, contact or engineers (the API's
-/// `PATCH /windows/{id}`).
+/// `POST /windows/{id}/edit`: a new end, contact or engineers, and a reservation's start (the
+/// API's `PATCH /windows/{id}`; the window rules say which changes a window in its state may
+/// have).
 pub async fn edit_window(
     AxState(st): AxState<State>,
     Path(id): Path<Id>,
@@ -395,18 +405,21 @@ pub async fn edit_window(
         form: "edit",
         key: id,
         fields: vec![
+            ("start", f.start.clone()),
             ("end", f.end.clone()),
             ("extend", f.extend.clone()),
             ("contact", f.contact.clone()),
             ("engineers", f.engineers.clone()),
         ],
     };
-    let end = match new_end(&w, &f.end, &f.extend) {
-        Ok(e) => e,
+    let times = form::utc_time("start", &f.start)
+        .and_then(|start| Ok((start, new_end(&w, &f.end, &f.extend)?)));
+    let (start, end) = match times {
+        Ok(t) => t,
         Err(e) => return back(&st, s, system, &e, Some(retry)).await,
     };
     let edit = WindowEdit {
-        start: None,
+        start,
         end,
         contact: Some(f.contact),
         engineers: Some(form::names(&f.engineers)),
@@ -464,8 +477,14 @@ pub async fn close_window(
         Ok(x) => x,
         Err(e) => return render::op_error(&e),
     };
+    // Closing a window before its start cancels the reservation; the page says so.
+    let done = if w.state(OffsetDateTime::now_utc()) == WindowState::Reserved {
+        "cancelled"
+    } else {
+        "closed"
+    };
     match windows::close(&st, s.caller(), &permit, id).await {
-        Ok(_) => Redirect::to(&format!("/systems/{system}?done=closed")).into_response(),
+        Ok(_) => Redirect::to(&format!("/systems/{system}?done={done}")).into_response(),
         Err(e) => back(&st, s, system, &e, None).await,
     }
 }

@@ -72,7 +72,7 @@ async fn page(
                     state: w.state(now).as_str(),
                     sid: sc.sid.clone(),
                     system_id: sc.service.system_id,
-                    connection_type: sc.connection_type.clone(),
+                    connection_type: sc.connection_type_name.clone(),
                     w,
                 })
             })

@@ -429,6 +429,12 @@ pub async fn close(
     close_unchecked(state, by, before).await
 }
 
+/// Whether `w` is `engineer`'s own independent opening (it admits him alone): the one kind
+/// of window a support engineer may close ([`close_own`]).
+pub fn is_own_independent(w: &Window, engineer: &str) -> bool {
+    w.independent && w.engineers == [engineer]
+}
+
 /// A support engineer closes a window he opened independently (and that still admits him
 /// alone). Any other window is the customer's to close.
 pub async fn close_own(
@@ -446,7 +452,7 @@ pub async fn close_own(
     if permit.op() != Op::OpenIndependently || permit.company() != Some(before.company_id) {
         return Err(WindowOpError::Forbidden);
     }
-    if !before.independent || before.engineers != [engineer] {
+    if !is_own_independent(&before, engineer) {
         return Err(WindowOpError::NotOwnWindow);
     }
     close_unchecked(state, by, before).await

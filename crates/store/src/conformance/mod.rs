@@ -14,6 +14,7 @@ mod connectors;
 mod names;
 mod oidc;
 mod remote;
+mod system_page;
 mod tenants;
 mod windows;
 
@@ -41,6 +42,7 @@ pub async fn run_all(store: &dyn Store) {
     remote::service_connections(store, &run).await;
     windows::windows(store, &run).await;
     windows::grants_and_favourites(store, &run).await;
+    system_page::system_page(store, &run).await;
     audit::chain(store, &run).await;
     audit::batches(store, &run).await;
     audit::filters(store, &run).await;

@@ -12,6 +12,7 @@ mod enrollment;
 mod oidc;
 mod rows;
 mod settings;
+mod system_page;
 mod systems;
 mod tenants;
 mod tx;
@@ -35,6 +36,7 @@ use crate::model::{ApiToken, Company, Connector, EnrollmentToken};
 use crate::remote::{
     ConnectionType, Grant, PasswordRecord, ServiceConnection, System, TotpRecord, User, Window,
 };
+use crate::system_page::{SystemPage, SystemPageQuery};
 use crate::{Id, Store, StoreError, StoreTx};
 
 /// Before migration 0005 makes company names, SIDs and location IDs unique without regard to
@@ -244,6 +246,9 @@ impl Store for SqliteStore {
     async fn list_systems(&self, company_id: Option<Id>) -> Result<Vec<System>, StoreError> {
         systems::list_systems(&self.pool, company_id).await
     }
+    async fn page_systems(&self, q: &SystemPageQuery<'_>) -> Result<SystemPage, StoreError> {
+        system_page::page_systems(&self.pool, q).await
+    }
 
     async fn ensure_catalogue(&self, types: &[ConnTypeDef]) -> Result<u32, StoreError> {
         systems::ensure_catalogue(&self.pool, types).await
@@ -277,11 +282,11 @@ impl Store for SqliteStore {
     ) -> Result<Vec<ServiceConnection>, StoreError> {
         systems::list_service_connections(&self.pool, company_id).await
     }
-    async fn list_system_service_connections(
+    async fn list_service_connections_of_systems(
         &self,
-        system_id: Id,
+        system_ids: &[Id],
     ) -> Result<Vec<ServiceConnection>, StoreError> {
-        systems::list_system_service_connections(&self.pool, system_id).await
+        systems::list_service_connections_of_systems(&self.pool, system_ids).await
     }
 
     async fn get_window(&self, id: Id) -> Result<Option<Window>, StoreError> {

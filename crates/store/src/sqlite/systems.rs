@@ -19,12 +19,12 @@ fn corrupt(column: &'static str, e: impl std::fmt::Display) -> StoreError {
 
 // ── systems ────────────────────────────────────────────────────────────────────────────
 
-const SYS_COLS: &str = "id, company_id, sid, system_number, system_type, product, \
+pub(super) const SYS_COLS: &str = "id, company_id, sid, system_number, system_type, product, \
     product_version, installation_number, status, eu_data_protection, advanced_secure_support, \
     allow_independent_opening, description, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
-struct SystemRow {
+pub(super) struct SystemRow {
     id: i64,
     company_id: i64,
     sid: String,
@@ -510,18 +510,30 @@ pub(super) async fn list_service_connections(
     rows.into_iter().map(ServiceConnection::try_from).collect()
 }
 
-/// By the `UNIQUE (system_id, connection_type_id)` index.
-pub(super) async fn list_system_service_connections(
+/// By the `UNIQUE (system_id, connection_type_id)` index; the ids go in as one JSON array, so
+/// a page of any size is one statement with one bound value.
+pub(super) async fn list_service_connections_of_systems(
     pool: &SqlitePool,
-    system_id: Id,
+    system_ids: &[Id],
 ) -> Result<Vec<ServiceConnection>, StoreError> {
+    if system_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = json_ids(system_ids);
     let rows: Vec<ScRow> = sqlx::query_as(&format!(
-        "SELECT {SC_COLS} FROM service_connections WHERE system_id = $1 ORDER BY id"
+        "SELECT {SC_COLS} FROM service_connections \
+         WHERE system_id IN (SELECT value FROM json_each($1)) ORDER BY id"
     ))
-    .bind(system_id)
+    .bind(ids)
     .fetch_all(pool)
     .await?;
     rows.into_iter().map(ServiceConnection::try_from).collect()
+}
+
+/// `[1,2,3]`: ids as a JSON array for `json_each`.
+pub(super) fn json_ids(ids: &[Id]) -> String {
+    let inner: Vec<String> = ids.iter().map(Id::to_string).collect();
+    format!("[{}]", inner.join(","))
 }
 
 pub(super) async fn delete_service_connection(

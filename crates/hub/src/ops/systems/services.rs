@@ -27,6 +27,8 @@ pub struct ServiceView {
     pub sid: String,
     /// The connection type's key.
     pub connection_type: String,
+    /// The connection type's name, as people read it (`SAP GUI`, `SSH`).
+    pub connection_type_name: String,
     /// The connector's location.
     pub location: String,
     /// The host to give an entry point: `<type>.<sid>.<company>.portcullis`.
@@ -124,6 +126,7 @@ async fn describe_with(
     Ok(ServiceView {
         sid: system.data.sid.clone(),
         connection_type: ty.def.key.clone(),
+        connection_type_name: ty.def.name.clone(),
         network: crate::ops::connectors::status(st, connector),
         location: connector.location.clone(),
         entry_host: entry_host(ty, system, company.clone()),
