@@ -47,6 +47,7 @@ mod portal_live;
 mod portal_oidc;
 mod portal_oidc_browser;
 mod portal_system_admin;
+mod portal_timeout_browser;
 mod portal_tokens;
 mod portal_totp;
 mod portal_vendor;

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::render;
-use crate::auth::Principal;
+use crate::auth::{AuthError, Principal};
 use crate::state::State;
 
 /// The session cookie.
@@ -101,7 +101,13 @@ impl Signed {
 pub struct SignedAny(pub Signed);
 
 fn to_signin() -> Response {
-    let mut r = Redirect::to("/signin").into_response();
+    to_signin_at("/signin")
+}
+
+/// To the sign-in page, the cookie dropped; `to` may say why the session ended
+/// (`/signin?ended=idle`), so that the page can tell the user.
+fn to_signin_at(to: &str) -> Response {
+    let mut r = Redirect::to(to).into_response();
     r.headers_mut()
         .insert(header::SET_COOKIE, session_cookie(None));
     r
@@ -119,7 +125,11 @@ async fn signed(parts: &mut Parts, st: &State) -> Result<Signed, Response> {
         .await
         .map_err(|e| {
             tracing::debug!(reason = %e, "portal session refused");
-            to_signin()
+            match e {
+                AuthError::Idle => to_signin_at("/signin?ended=idle"),
+                AuthError::Expired => to_signin_at("/signin?ended=expired"),
+                _ => to_signin(),
+            }
         })?;
     let from = parts
         .extensions

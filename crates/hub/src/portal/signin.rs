@@ -2,7 +2,7 @@
 //! (forced after an admin set the password), sign-out.
 
 use askama::Template;
-use axum::extract::{Request, State as AxState};
+use axum::extract::{Query, Request, State as AxState};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use portcullis_domain::secret::Secret;
@@ -26,18 +26,20 @@ struct SignInPage {
     company: String,
     /// Why a sign-in through the identity provider did not succeed.
     sso_error: Option<String>,
+    /// Why the browser is here again: its session ended.
+    ended: Option<String>,
 }
 
 /// The sign-in page with a fresh pre-session cookie.
 fn signin_page(status: StatusCode, name: String, error: Option<String>) -> Response {
-    signin_page_with(status, name, error, String::new(), None)
+    signin_page_with(status, name, error, String::new(), None, None)
 }
 
 /// The sign-in page with what the identity-provider form had (`company`) and why it did not
 /// succeed.
 pub(super) fn signin_page_sso(status: StatusCode, company: &str, error: String) -> Response {
     let company = company.chars().take(64).collect();
-    signin_page_with(status, String::new(), None, company, Some(error))
+    signin_page_with(status, String::new(), None, company, Some(error), None)
 }
 
 fn signin_page_with(
@@ -46,6 +48,7 @@ fn signin_page_with(
     error: Option<String>,
     company: String,
     sso_error: Option<String>,
+    ended: Option<String>,
 ) -> Response {
     let mut pre = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut pre);
@@ -59,6 +62,7 @@ fn signin_page_with(
             error,
             company,
             sso_error,
+            ended,
         },
     );
     if let Ok(v) = HeaderValue::from_str(&format!(
@@ -69,9 +73,35 @@ fn signin_page_with(
     r
 }
 
+/// `GET /signin`'s query: `ended=idle|expired` after a session ended by itself.
+#[derive(Debug, Default, Deserialize)]
+pub struct FormQuery {
+    #[serde(default)]
+    ended: String,
+}
+
 /// `GET /signin`
-pub async fn form() -> Response {
-    signin_page(StatusCode::OK, String::new(), None)
+pub async fn form(AxState(st): AxState<State>, Query(q): Query<FormQuery>) -> Response {
+    let p = &st.config.portal;
+    let ended = match q.ended.as_str() {
+        "idle" => Some(format!(
+            "You were signed out after {} minutes without activity. Sign in again to go on.",
+            p.idle_timeout.as_secs() / 60
+        )),
+        "expired" => Some(format!(
+            "Your session ended {} hours after you signed in. Sign in again to go on.",
+            p.absolute_timeout.as_secs() / 3600
+        )),
+        _ => None,
+    };
+    signin_page_with(
+        StatusCode::OK,
+        String::new(),
+        None,
+        String::new(),
+        None,
+        ended,
+    )
 }
 
 /// The sign-in form's fields.
