@@ -21,6 +21,7 @@ pub mod password;
 pub mod pending;
 pub mod sealer;
 pub mod throttle;
+pub mod tickets;
 pub mod totp;
 
 use serde::Deserialize;

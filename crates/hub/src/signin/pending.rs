@@ -1,17 +1,15 @@
 //! Sign-ins whose password was right and whose second factor is still to come.
 //!
-//! The browser holds a random ticket (in a `__Host-` cookie) for at most [`TTL`] and
-//! [`ATTEMPTS`] codes; the hub keeps only the ticket's hash. A hub restart forgets tickets:
+//! The browser holds a random ticket (in a `__Host-` cookie; [`super::tickets`]) for at most
+//! [`TTL`] and [`ATTEMPTS`] codes; the hub keeps only the ticket's hash. A hub restart forgets tickets:
 //! the user types his password again.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use portcullis_domain::secret::Secret;
 use portcullis_store::Id;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+
+use super::tickets::Tickets;
 
 /// How long a ticket waits for its code.
 pub const TTL: Duration = Duration::from_secs(300);
@@ -31,21 +29,18 @@ pub struct Pending {
     pub method: super::Method,
 }
 
-#[derive(Debug)]
-struct Entry {
-    pending: Pending,
-    at: Instant,
-    attempts: u32,
-}
-
 /// The tickets (see the module docs).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PendingSignIns {
-    inner: Mutex<HashMap<[u8; 32], Entry>>,
+    tickets: Tickets<Pending>,
 }
 
-fn key(ticket: &str) -> [u8; 32] {
-    Sha256::digest(ticket.as_bytes()).into()
+impl Default for PendingSignIns {
+    fn default() -> Self {
+        PendingSignIns {
+            tickets: Tickets::new(TTL, MAX),
+        }
+    }
 }
 
 /// Why a ticket did not lead to a sign-in.
@@ -59,57 +54,25 @@ pub enum TicketError {
 impl PendingSignIns {
     /// A new ticket for `pending`.
     pub fn issue(&self, pending: Pending, now: Instant) -> Secret<String> {
-        let mut t = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut t);
-        let ticket = hex::encode(t);
-        let mut map = self.lock();
-        if map.len() >= MAX {
-            map.retain(|_, e| now.duration_since(e.at) < TTL);
-            if map.len() >= MAX {
-                if let Some(oldest) = map.iter().min_by_key(|(_, e)| e.at).map(|(k, _)| *k) {
-                    map.remove(&oldest);
-                }
-            }
-        }
-        map.insert(
-            key(&ticket),
-            Entry {
-                pending,
-                at: now,
-                attempts: 0,
-            },
-        );
-        Secret::new(ticket)
+        self.tickets.issue(pending, now)
     }
 
     /// What `ticket` stands for, counting one attempt; `Expired` when it is unknown, too old
     /// or out of attempts (it is then forgotten).
     pub fn attempt(&self, ticket: &str, now: Instant) -> Result<Pending, TicketError> {
-        let mut map = self.lock();
-        let k = key(ticket);
-        let ok = match map.get_mut(&k) {
-            Some(e) if now.duration_since(e.at) < TTL && e.attempts < ATTEMPTS => {
-                e.attempts += 1;
-                Some(e.pending)
-            }
-            _ => None,
-        };
-        match ok {
-            Some(p) => Ok(p),
-            None => {
-                map.remove(&k);
-                Err(TicketError::Expired)
-            }
-        }
+        self.tickets
+            .use_live(ticket, now, |held| {
+                (held.uses < ATTEMPTS).then(|| {
+                    held.uses += 1;
+                    held.value
+                })
+            })
+            .ok_or(TicketError::Expired)
     }
 
     /// The ticket was used: forget it.
     pub fn done(&self, ticket: &str) {
-        self.lock().remove(&key(ticket));
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.tickets.forget(ticket);
     }
 }
 

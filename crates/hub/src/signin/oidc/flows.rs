@@ -7,14 +7,12 @@
 //! worth nothing, and a flow is taken out when its callback arrives, so it is used once,
 //! whatever its outcome. A flow lives [`TTL`]; a hub restart forgets flows.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use portcullis_domain::secret::Secret;
 use portcullis_store::Id;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+
+use crate::signin::tickets::Tickets;
 
 /// How long a flow waits for the provider's answer.
 pub const TTL: Duration = Duration::from_secs(600);
@@ -36,20 +34,18 @@ pub struct Flow {
     pub pkce_verifier: Secret<String>,
 }
 
-#[derive(Debug)]
-struct Entry {
-    flow: Flow,
-    at: Instant,
-}
-
 /// The flows (see the module docs).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PendingFlows {
-    inner: Mutex<HashMap<[u8; 32], Entry>>,
+    tickets: Tickets<Flow>,
 }
 
-fn key(browser: &str) -> [u8; 32] {
-    Sha256::digest(browser.as_bytes()).into()
+impl Default for PendingFlows {
+    fn default() -> Self {
+        PendingFlows {
+            tickets: Tickets::new(TTL, MAX),
+        }
+    }
 }
 
 /// Why a callback did not match a flow.
@@ -67,41 +63,18 @@ pub enum FlowError {
 impl PendingFlows {
     /// Stores `flow`; returns the value for the browser's cookie.
     pub fn start(&self, flow: Flow, now: Instant) -> Secret<String> {
-        let mut b = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut b);
-        let browser = hex::encode(b);
-        let mut map = self.lock();
-        if map.len() >= MAX {
-            map.retain(|_, e| now.duration_since(e.at) < TTL);
-            if map.len() >= MAX {
-                if let Some(oldest) = map.iter().min_by_key(|(_, e)| e.at).map(|(k, _)| *k) {
-                    map.remove(&oldest);
-                }
-            }
-        }
-        map.insert(key(&browser), Entry { flow, at: now });
-        Secret::new(browser)
+        self.tickets.issue(flow, now)
     }
 
     /// Takes the flow of `browser` (its cookie's value) whose `state` came back: it is
     /// forgotten whatever the outcome, so a callback is answered once.
     pub fn take(&self, browser: &str, state: &str, now: Instant) -> Result<Flow, FlowError> {
-        let entry = self
-            .lock()
-            .remove(&key(browser))
-            .ok_or(FlowError::Unknown)?;
-        if now.duration_since(entry.at) >= TTL {
-            return Err(FlowError::Unknown);
-        }
-        let expected = entry.flow.state.expose().as_bytes();
+        let flow = self.tickets.take(browser, now).ok_or(FlowError::Unknown)?;
+        let expected = flow.state.expose().as_bytes();
         if !crate::signin::oidc::same(state.as_bytes(), expected) {
             return Err(FlowError::WrongState);
         }
-        Ok(entry.flow)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        Ok(flow)
     }
 }
 
@@ -167,7 +140,7 @@ mod tests {
         for i in 1..=MAX {
             f.start(flow("x"), now + Duration::from_millis(i as u64));
         }
-        assert_eq!(f.lock().len(), MAX);
+        assert_eq!(f.tickets.held(), MAX);
         assert_eq!(
             f.take(first.expose(), "s0", now),
             Err(FlowError::Unknown),
