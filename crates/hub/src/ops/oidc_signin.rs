@@ -134,6 +134,18 @@ async fn usable(st: &State, name: &str) -> Result<Option<(Company, OidcConfig)>,
 }
 
 /// The client secret, opened; `None` (logged) when it does not open with this hub's key.
+/// What the provider client needs of `config`, calling back to `redirect`; `None` when the
+/// stored client secret does not open.
+fn settings<'a>(st: &State, config: &'a OidcConfig, redirect: &'a str) -> Option<Settings<'a>> {
+    Some(Settings {
+        issuer: &config.issuer,
+        client_id: &config.client_id,
+        client_secret: secret(st, config)?,
+        extra_ca: config.extra_ca_pem.as_deref(),
+        redirect_uri: redirect,
+    })
+}
+
 fn secret(st: &State, c: &OidcConfig) -> Option<Secret<String>> {
     let plain = st.sealer.open(
         &super::oidc::secret_context(c.company_id),
@@ -163,16 +175,9 @@ pub async fn start(
         refused(st, None, name, from, "oidc_unknown_company", None).await;
         return Err(OidcSignInError::NotAvailable);
     };
-    let Some(client_secret) = secret(st, &config) else {
-        return Err(OidcSignInError::Unreachable);
-    };
     let redirect = super::oidc::redirect_uri(st);
-    let settings = Settings {
-        issuer: &config.issuer,
-        client_id: &config.client_id,
-        client_secret,
-        extra_ca: config.extra_ca_pem.as_deref(),
-        redirect_uri: &redirect,
+    let Some(settings) = settings(st, &config, &redirect) else {
+        return Err(OidcSignInError::Unreachable);
     };
     let begun = match st.oidc.providers.begin(&settings).await {
         Ok(b) => b,
@@ -288,16 +293,9 @@ pub async fn finish(
         .await;
         return Err(OidcSignInError::Provider("no code".into()));
     };
-    let Some(client_secret) = secret(st, &config) else {
-        return Err(OidcSignInError::Unreachable);
-    };
     let redirect = super::oidc::redirect_uri(st);
-    let settings = Settings {
-        issuer: &config.issuer,
-        client_id: &config.client_id,
-        client_secret,
-        extra_ca: config.extra_ca_pem.as_deref(),
-        redirect_uri: &redirect,
+    let Some(settings) = settings(st, &config, &redirect) else {
+        return Err(OidcSignInError::Unreachable);
     };
     let verified = st
         .oidc
