@@ -325,14 +325,13 @@ pub async fn reachable_now(st: &State, p: &Principal) -> Result<Vec<Reachable>, 
             window: w,
         });
     }
-    out.sort_by(|a, b| {
-        (&a.company, &a.service.sid, &a.service.connection_type).cmp(&(
-            &b.company,
-            &b.service.sid,
-            &b.service.connection_type,
-        ))
-    });
+    out.sort_by(|a, b| listed(&a.company, &a.service).cmp(&listed(&b.company, &b.service)));
     Ok(out)
+}
+
+/// The order of an engineer's lists: company, SID, connection type.
+fn listed<'a>(company: &'a str, v: &'a services::ServiceView) -> (&'a str, &'a str, &'a str) {
+    (company, &v.sid, &v.connection_type)
 }
 
 // ── what a support engineer may open for himself ──────────────────────────────────────
@@ -411,12 +410,6 @@ pub async fn openable_now(st: &State, p: &Principal) -> Result<Vec<Openable>, Op
             });
         }
     }
-    out.sort_by(|a, b| {
-        (&a.company, &a.service.sid, &a.service.connection_type).cmp(&(
-            &b.company,
-            &b.service.sid,
-            &b.service.connection_type,
-        ))
-    });
+    out.sort_by(|a, b| listed(&a.company, &a.service).cmp(&listed(&b.company, &b.service)));
     Ok(out)
 }
