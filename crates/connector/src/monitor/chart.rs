@@ -95,11 +95,7 @@ fn number(v: f64) -> String {
 }
 
 /// The runs of points between gaps (and points outside the span left out).
-pub fn segments<'p>(
-    points: &'p [ChartPoint],
-    from_ms: i64,
-    to_ms: i64,
-) -> Vec<Vec<&'p ChartPoint>> {
+pub fn segments(points: &[ChartPoint], from_ms: i64, to_ms: i64) -> Vec<Vec<&ChartPoint>> {
     let mut runs: Vec<Vec<&ChartPoint>> = Vec::new();
     for p in points
         .iter()
@@ -260,7 +256,8 @@ pub fn render(chart: &Chart<'_>) -> String {
 mod tests {
     use super::*;
 
-    const T0: i64 = 1_800_000_000_000 - 1_800_000_000_000 % 3_600_000; // a full hour
+    /// A full hour (1_800_000_000_000 is a multiple of 3_600_000).
+    const T0: i64 = 1_800_000_000_000;
 
     fn p(min: i64, value: f64, gap_before: bool) -> ChartPoint {
         ChartPoint {
