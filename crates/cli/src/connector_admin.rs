@@ -242,16 +242,26 @@ pub async fn access(cmd: &AccessCmd) -> Result<()> {
 /// `portcullis connector monitor`.
 #[derive(Debug, clap::Args)]
 pub struct MonitorArgs {
+    /// Hardware history, usage, back-end connections, resets; without one, the HTTP records.
+    #[command(subcommand)]
+    pub view: Option<crate::connector_monitor::MonitorCmd>,
     /// The running connector's configuration file (only its `data_dir` is read).
     #[arg(long, env = "PORTCULLIS_CONNECTOR_CONFIG")]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub out: OutputArgs,
 }
 
-/// Shows the running connector's HTTP monitoring records.
+/// Shows the running connector's HTTP monitoring records, or runs a monitor verb.
 pub async fn monitor(args: &MonitorArgs) -> Result<()> {
-    let data_dir = data_dir(&args.config)?;
+    if let Some(cmd) = &args.view {
+        return crate::connector_monitor::run(cmd).await;
+    }
+    let config = args
+        .config
+        .as_deref()
+        .context("the connector's configuration file is needed: --config FILE")?;
+    let data_dir = data_dir(config)?;
     match request(&data_dir, &Request::Monitor).await? {
         Response::Monitor { view } => args.out.print(&view, |v| {
             let requests = |records: &[portcullis_connector::monitor::RequestRecord]| {
@@ -413,7 +423,7 @@ pub(crate) fn data_dir(config: &Path) -> Result<PathBuf> {
 /// The invoking person: under sudo the one who ran sudo, not root; without a login name in
 /// the environment (a service, a container) `uid N`. The connector records the caller's uid
 /// from the socket's peer credentials either way.
-fn login_name() -> Option<String> {
+pub(crate) fn login_name() -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     ["SUDO_USER", "USER", "LOGNAME"]
         .iter()

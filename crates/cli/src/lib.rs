@@ -7,6 +7,7 @@
 //! - [`connect`]: `portcullis connect`, local port forwarding over WebSockets.
 //! - [`connector_admin`]: `portcullis connector windows|close-window`, through the running
 //!   connector's local admin socket.
+//! - [`connector_monitor`]: `portcullis connector monitor hardware|usage|connections|reset`.
 //! - [`demo`]: demo back ends (TCP echo, HTTP) for quickstart and tests.
 //! - [`niping`]: `portcullis niping`, SAP's niping (NI echo server and timing client) with
 //!   niping's option letters.
@@ -25,6 +26,7 @@ pub mod audit;
 pub mod connect;
 pub mod connector_admin;
 pub mod connector_audit;
+pub mod connector_monitor;
 pub mod connector_trust;
 pub mod demo;
 pub mod niping;

@@ -200,8 +200,9 @@ enum ConnectorCmd {
     /// Checks, at the running connector, whether its access entries' back ends are
     /// reachable (TCP connect, TLS handshake, HEAD / for HTTP); exit 1 when one is not.
     Check(portcullis::connector_admin::CheckArgs),
-    /// The running connector's HTTP monitoring: most recent requests, top time consumers,
-    /// duration buckets, usage per virtual host and resource.
+    /// The running connector's monitoring: without a verb the HTTP records (most recent
+    /// requests, top time consumers, duration buckets, usage per virtual host and resource);
+    /// `hardware`, `usage`, `connections`, `reset`.
     Monitor(portcullis::connector_admin::MonitorArgs),
     /// Writes the system certificate (the connector's TLS client certificate towards back
     /// ends) as PEM, generated self-signed (`generate`) or taken from a PKCS#12 file

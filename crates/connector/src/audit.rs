@@ -94,6 +94,9 @@ pub enum AuditAction {
     Repaired,
     /// Writing works again after failures (how many records were lost, since when, why).
     Resumed,
+    /// Monitoring records were reset (`what`: usage, performance, top time consumers,
+    /// back-end connection peaks; who asked).
+    MonitoringReset,
 }
 
 impl AuditAction {
@@ -115,6 +118,7 @@ impl AuditAction {
             AuditAction::TrustStoreEdited => "trust_store.edited",
             AuditAction::Repaired => "audit.repaired",
             AuditAction::Resumed => "audit.resumed",
+            AuditAction::MonitoringReset => "monitoring.reset",
         }
     }
 }

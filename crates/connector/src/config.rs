@@ -177,6 +177,8 @@ pub struct ConnectorConfig {
     pub backend_tls: BackendTlsConfig,
     /// Cookie domain mappings for HTTP entries (`[[domain_mapping]]`).
     pub domain_mappings: Vec<DomainMapping>,
+    /// Hardware sampling intervals (`[monitoring]`).
+    pub monitoring: crate::monitor::hardware::MonitoringConfig,
 }
 
 impl ConnectorConfig {
@@ -191,6 +193,7 @@ impl ConnectorConfig {
             access: AccessControlList::default(),
             backend_tls: BackendTlsConfig::default(),
             domain_mappings: Vec::new(),
+            monitoring: Default::default(),
         }
     }
 }

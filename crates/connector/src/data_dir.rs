@@ -32,6 +32,10 @@ pub mod names {
     pub const TRUST_DIR: &str = "trust";
     /// The local admin socket.
     pub const SOCKET_FILE: &str = "connector.sock";
+    /// The last 24 hours of hardware samples (monitoring).
+    pub const HARDWARE_HISTORY_FILE: &str = "hardware-history.json";
+    /// Usage per virtual host and resource (monitoring).
+    pub const USAGE_FILE: &str = "usage.json";
 }
 
 /// The connector's data directory (mode 0700) and the files in it (each 0600).
@@ -96,6 +100,16 @@ impl ConnectorDataDir {
         self.root.join(TRUST_DIR)
     }
 
+    /// The last 24 hours of hardware samples.
+    pub fn hardware_history(&self) -> PathBuf {
+        self.root.join(HARDWARE_HISTORY_FILE)
+    }
+
+    /// Usage statistics per virtual host and resource.
+    pub fn usage(&self) -> PathBuf {
+        self.root.join(USAGE_FILE)
+    }
+
     /// The local admin socket (made at start, not backed up).
     pub fn admin_socket(&self) -> PathBuf {
         self.root.join(SOCKET_FILE)
@@ -114,6 +128,8 @@ impl ConnectorDataDir {
             self.audit_log(),
             self.closed_windows(),
             self.trust(),
+            self.hardware_history(),
+            self.usage(),
         ]
     }
 }

@@ -437,6 +437,8 @@ async fn send(inner: &Inner, req: Request<Body>) -> Result<Response<Incoming>, S
                 tracing::info!(session = %inner.ctx.open.session_id, error = %e.message, "re-dialling the back end failed");
                 SendError::Dial(e.public.unwrap_or_else(|| public_reason(e.code).to_owned()))
             })?;
+        let target = show_target(&inner.ctx.open.host, inner.ctx.open.port);
+        let io = inner.ctx.monitor.track(&target, io);
         *backend = Some(connect_backend(io).await.map_err(SendError::Handshake)?);
     }
     let Some(sender) = backend.as_mut() else {

@@ -34,7 +34,8 @@
 //! - [`backend_tls`]: TLS to back ends: trust store, trust all, system certificate, and the
 //!   material in force (replaced on reload).
 //! - [`pkcs12`]: a PKCS#12 file turned into the system certificate's PEM chain and key.
-//! - [`monitor`]: per-request records of HTTP entries (recent, slowest, buckets, usage).
+//! - [`monitor`]: per-request records of HTTP entries (recent, slowest, buckets, usage), the
+//!   hardware sampler and its 24-hour history, back-end connections, SVG charts.
 //! - [`reach`]: reachability checks of access control entries.
 //! - `reload` (private): live reload of `[[access]]` from the configuration file.
 //! - `live` (private): the registry of live sessions and the window table, re-checked when the
@@ -52,7 +53,7 @@
 //! [`EndCause`](portcullis_domain::cause::EndCause) code, `fault` when the end was a failure,
 //! and the human `ended_by`: `access removed`, `window closed by hub`, `window expired`,
 //! `window closed at connector by …`, `tunnel lost`, `connector shutdown` …), `tunnel.connected`, `tunnel.disconnected`, `acl.reloaded`,
-//! `window.closed` (by the hub or at the connector). See [`audit::AuditAction`].
+//! `window.closed` (by the hub or at the connector), `monitoring.reset`. See [`audit::AuditAction`].
 //!
 //! # Shutdown
 //! Cancelling the `shutdown` token stops accepting streams (the hub gets `Goodbye` and an

@@ -283,6 +283,21 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
         Request::Check { entry } => ops::check(shared, entry.as_deref())
             .await
             .map(|results| Response::Reachability { results }),
+        Request::Hardware { span_secs } => Ok(Response::Hardware {
+            view: ops::monitoring::hardware(shared, span_secs.map(Duration::from_secs)),
+        }),
+        Request::Usage => Ok(Response::Usage {
+            usage: ops::monitoring::usage(shared),
+        }),
+        Request::Connections => Ok(Response::Connections {
+            connections: ops::monitoring::connections(shared),
+        }),
+        Request::MonitorReset { what, by } => {
+            let caller = LocalCaller { by, uid, pid };
+            ops::monitoring::reset(shared, what, &caller)
+                .await
+                .map(|()| Response::Reset { what })
+        }
         Request::Windows => Ok(Response::Windows {
             windows: ops::windows(shared),
         }),
@@ -324,6 +339,7 @@ fn error_code(e: &OpError) -> ErrorCode {
             ErrorCode::UnknownEntry
         }
         OpError::UnknownCertificate(_) => ErrorCode::UnknownCertificate,
+        OpError::Audit(_) => ErrorCode::AuditFailing,
         _ => ErrorCode::EditRefused,
     }
 }

@@ -1,8 +1,16 @@
-//! Per-request records of HTTP entries, for the connector's monitoring (CC-37..41,
-//! sap-reference §3.9): the most recent requests, the top time consumers, how request
-//! durations spread over buckets, and usage per virtual host and resource (calls, bytes,
-//! last access). Kept in memory since the connector started; read through the admin socket
-//! (`portcullis connector monitor`).
+//! The connector's monitoring (CC-36..43, sap-reference §3.9).
+//!
+//! This file: per-request records of HTTP entries: the most recent requests, the top time
+//! consumers, how request durations spread over buckets (kept in memory since the connector
+//! started or the last reset), and usage per virtual host and resource (calls, bytes, last
+//! access; kept across restarts in `data_dir/usage.json`). Read through the admin socket
+//! (`portcullis connector monitor`). Besides:
+//! - [`hardware`]: reading CPU, memory and disk, and the `[monitoring]` settings;
+//! - [`history`]: 24 hours of hardware samples and the gap rule;
+//! - `store`: the files `hardware-history.json` and `usage.json`;
+//! - `sampler`: the task that samples and saves;
+//! - [`connections`]: back-end connections per virtual host (open, peak);
+//! - [`chart`]: a time series as an accessible SVG string.
 //!
 //! A request's duration runs from receiving its head to the back end's response head; bytes
 //! count the request and response bodies as they pass (a response still streaming adds its
@@ -15,11 +23,49 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub mod chart;
+pub mod connections;
+pub mod hardware;
+pub mod history;
+pub(crate) mod sampler;
+pub(crate) mod store;
+
+use connections::{BackendConnections, Connections, Tracked};
+use hardware::MonitoringConfig;
+use history::{CpuMemory, Disk, HardwareView, History};
+
 /// How many recent requests and top time consumers are kept.
 pub const KEPT: usize = 50;
 
 /// Upper bounds of the duration buckets, in milliseconds; the last bucket is everything above.
 pub const BUCKETS_MS: [u64; 9] = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
+
+/// What a reset empties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ResetWhat {
+    /// Usage per virtual host and resource (and its file).
+    Usage,
+    /// Duration buckets, most recent requests and top time consumers (SAP's *Delete All*).
+    Performance,
+    /// The top time consumers only.
+    TopTimeConsumers,
+    /// Back-end connection peaks and counts (fall to what is open now).
+    Connections,
+}
+
+impl ResetWhat {
+    /// The name used on the wire, in the CLI and in the audit record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResetWhat::Usage => "usage",
+            ResetWhat::Performance => "performance",
+            ResetWhat::TopTimeConsumers => "top_time_consumers",
+            ResetWhat::Connections => "connections",
+        }
+    }
+}
 
 /// One request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,10 +129,23 @@ struct Inner {
     usage: BTreeMap<UsageKey, (Usage, Arc<AtomicU64>, Arc<AtomicU64>)>,
 }
 
+/// The hardware history and the intervals it was sampled with.
+#[derive(Debug, Default)]
+struct Hardware {
+    history: History,
+    config: MonitoringConfig,
+    /// Where the history and the usage are saved (set at start).
+    files: Option<sampler::Files>,
+}
+
 /// The records. Cheap to share.
 #[derive(Debug, Default)]
 pub struct Monitor {
     inner: Mutex<Inner>,
+    hardware: Mutex<Hardware>,
+    connections: Arc<Connections>,
+    /// Held while the monitoring files are written.
+    save_lock: Mutex<()>,
 }
 
 /// Counters a request's bodies add their bytes to.
@@ -186,6 +245,102 @@ impl Monitor {
         }
     }
 
+    /// Takes over what the last run left: the hardware history and the usage statistics.
+    pub(crate) fn restore(
+        &self,
+        history: History,
+        usage: Vec<Usage>,
+        config: MonitoringConfig,
+        files: sampler::Files,
+    ) {
+        {
+            let mut hw = self.hw();
+            hw.history = history;
+            hw.config = config;
+            hw.files = Some(files);
+        }
+        let mut inner = self.lock();
+        for u in usage {
+            let key = (u.virtual_host.clone(), u.resource.clone());
+            let received = Arc::new(AtomicU64::new(u.bytes_received));
+            let sent = Arc::new(AtomicU64::new(u.bytes_sent));
+            inner.usage.insert(key, (u, received, sent));
+        }
+    }
+
+    fn hw(&self) -> std::sync::MutexGuard<'_, Hardware> {
+        self.hardware.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a CPU and memory sample.
+    pub(crate) fn push_cpu_memory(&self, t_ms: i64, run_start: bool, sample: CpuMemory) {
+        self.hw().history.cpu_memory.push(t_ms, run_start, sample);
+    }
+
+    /// Adds a disk sample.
+    pub(crate) fn push_disk(&self, t_ms: i64, run_start: bool, sample: Disk) {
+        self.hw().history.disk.push(t_ms, run_start, sample);
+    }
+
+    /// Where the monitoring files are saved, once set.
+    pub(crate) fn files(&self) -> Option<sampler::Files> {
+        self.hw().files.clone()
+    }
+
+    /// A copy of the hardware history (for saving).
+    pub(crate) fn history(&self) -> History {
+        self.hw().history.clone()
+    }
+
+    /// The hardware history from `since_ms` to `now_ms`.
+    pub fn hardware(&self, now_ms: i64, since_ms: i64) -> HardwareView {
+        let hw = self.hw();
+        hw.history.view(
+            now_ms,
+            since_ms,
+            hw.config.interval,
+            hw.config.disk_interval,
+        )
+    }
+
+    /// Counts `io`, a connection to the back end of `virtual_host`, while it exists.
+    pub(crate) fn track(
+        &self,
+        virtual_host: &str,
+        io: Box<dyn crate::backend::BackendIo>,
+    ) -> Box<dyn crate::backend::BackendIo> {
+        Box::new(Tracked::new(io, self.connections.opened(virtual_host)))
+    }
+
+    /// Back-end connections per virtual host.
+    pub fn connections(&self) -> Vec<BackendConnections> {
+        self.connections.view()
+    }
+
+    /// Empties the usage statistics.
+    pub(crate) fn reset_usage(&self) {
+        self.lock().usage.clear();
+    }
+
+    /// Empties the duration buckets, the most recent requests and the top time consumers
+    /// (SAP's *Delete All* of the performance overview).
+    pub(crate) fn reset_performance(&self) {
+        let mut inner = self.lock();
+        inner.recent.clear();
+        inner.top.clear();
+        inner.buckets = Default::default();
+    }
+
+    /// Empties the top time consumers only.
+    pub(crate) fn reset_top(&self) {
+        self.lock().top.clear();
+    }
+
+    /// Peaks of back-end connections fall to what is open now.
+    pub(crate) fn reset_connections(&self) {
+        self.connections.reset();
+    }
+
     /// The records now.
     pub fn view(&self) -> MonitorView {
         let inner = self.lock();
@@ -275,5 +430,51 @@ mod tests {
         c.sent.fetch_add(7, Ordering::Relaxed);
         let u = &m.view().usage[0];
         assert_eq!((u.bytes_received, u.bytes_sent, u.calls), (100, 7, 1));
+    }
+
+    #[test]
+    fn usage_is_restored_and_resets_empty_what_they_name() {
+        let m = Monitor::default();
+        let kept = Usage {
+            virtual_host: "web:80".into(),
+            resource: "/app".into(),
+            calls: 7,
+            bytes_received: 70,
+            bytes_sent: 700,
+            last_access: "2026-12-07T10:00:00Z".into(),
+        };
+        m.restore(
+            History::default(),
+            vec![kept.clone()],
+            MonitoringConfig::default(),
+            sampler::Files::new(std::path::Path::new("/nonexistent")),
+        );
+        assert_eq!(m.view().usage, vec![kept]);
+        // Counting goes on from the restored figures.
+        let c = m.counters("web:80", "/app");
+        c.sent.fetch_add(1, Ordering::Relaxed);
+        m.record(
+            "web",
+            "web:80",
+            "GET",
+            "/app",
+            Some("/app"),
+            200,
+            Duration::from_millis(30),
+        );
+        let u = &m.view().usage[0];
+        assert_eq!((u.calls, u.bytes_sent), (8, 701));
+
+        m.reset_top();
+        let v = m.view();
+        assert!(v.top_time_consumers.is_empty());
+        assert_eq!(v.recent.len(), 1, "top only");
+        m.reset_performance();
+        let v = m.view();
+        assert!(v.recent.is_empty());
+        assert!(v.duration_buckets.iter().all(|(_, n)| *n == 0));
+        assert_eq!(v.usage.len(), 1, "performance only");
+        m.reset_usage();
+        assert!(m.view().usage.is_empty());
     }
 }

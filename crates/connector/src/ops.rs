@@ -8,7 +8,8 @@
 //!
 //! - this file: status, windows, closing a window, monitoring, reachability checks;
 //! - [`access`]: export, import and remove `[[access]]` entries of the configuration file;
-//! - [`trust`]: list, add and remove certificates of the back-end trust store.
+//! - [`trust`]: list, add and remove certificates of the back-end trust store;
+//! - [`monitoring`]: hardware history, usage, back-end connections, resets.
 
 use portcullis_proto::MAX_TEXT_LEN;
 
@@ -24,6 +25,7 @@ use crate::trust_edit::{BadTrustName, CertificateError, MAX_PEM_LEN};
 use crate::windows::{now_ms, CloseError, WindowView};
 
 pub(crate) mod access;
+pub(crate) mod monitoring;
 pub(crate) mod trust;
 
 /// Why an operation was refused.
@@ -79,6 +81,9 @@ pub enum OpError {
     /// No file of the trust store has the name given.
     #[error("the trust store has no file {0:?} (list it with `portcullis connector trust list`)")]
     UnknownCertificate(String),
+    /// The change was not made because its audit record cannot be written.
+    #[error("not done: the audit log cannot be written ({0})")]
+    Audit(String),
 }
 
 /// Why a window close was not accepted as asked. The fields travel to the hub in

@@ -147,6 +147,12 @@ async fn run_inner(
     // Only now, with the socket proving no other connector uses this `data_dir`, and before
     // the admin socket or a tunnel can change the outbox: closes the last run left unconfirmed.
     shared.restore_closes(crate::outbox::load(&config.data_dir));
+    // Likewise the monitoring history and usage the last run left.
+    crate::monitor::sampler::restore(
+        &shared.monitor,
+        crate::monitor::sampler::Files::new(&config.data_dir),
+        config.monitoring,
+    );
     // Background tasks (the reloader, the window timer, the admin socket) stop whenever this
     // function returns.
     let scope = shutdown.child_token();
@@ -161,6 +167,12 @@ async fn run_inner(
         scope.clone(),
     ));
     tokio::spawn(retry_audit(shared.audit.clone(), scope.clone()));
+    let sampler = tokio::spawn(crate::monitor::sampler::run(
+        shared.monitor.clone(),
+        config.data_dir.clone(),
+        config.monitoring,
+        scope.clone(),
+    ));
     if let Some(path) = config_path {
         tokio::spawn(crate::reload::watch(
             path,
@@ -197,6 +209,9 @@ async fn run_inner(
         let _ = tokio::time::timeout(CUT_WAIT, sessions.wait()).await;
     }
     shutdown_cut.cancel();
+    // The sampler saves the monitoring files once more; a restart right after reads them.
+    scope.cancel();
+    let _ = tokio::time::timeout(CUT_WAIT, sampler).await;
     outcome
 }
 

@@ -223,7 +223,7 @@ async fn connect(
         }),
     };
     let e = match dialled {
-        Ok(backend) => return Some((pending, backend)),
+        Ok(backend) => return Some((pending, ctx.monitor.track(&target, backend))),
         Err(e) => e,
     };
     // The hub hears the virtual target and the entry, not internal addresses.

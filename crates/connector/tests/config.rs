@@ -332,6 +332,30 @@ async fn run_refuses_an_access_list_built_in_code_whose_inventory_does_not_fit()
 }
 
 #[test]
+fn monitoring_intervals_are_configurable_within_bounds() {
+    let d = parse(ENTRY).unwrap().monitoring;
+    assert_eq!(d.interval, std::time::Duration::from_secs(15));
+    assert_eq!(d.disk_interval, std::time::Duration::from_secs(60));
+    let c = parse(&format!(
+        "[monitoring]\nhardware_interval_ms = 250\ndisk_interval_ms = 1000\n{ENTRY}"
+    ))
+    .unwrap()
+    .monitoring;
+    assert_eq!(c.interval, std::time::Duration::from_millis(250));
+    assert_eq!(c.disk_interval, std::time::Duration::from_secs(1));
+    let e = err(&format!("[monitoring]\ndisk_interval_ms = 10\n{ENTRY}"));
+    assert!(
+        e.contains("monitoring.disk_interval_ms") && e.contains("100..=3600000"),
+        "{e}"
+    );
+    let e = err(&format!("[monitoring]\nhardware_interval = 15\n{ENTRY}"));
+    assert!(
+        e.contains("hardware_interval"),
+        "misspelt keys are refused: {e}"
+    );
+}
+
+#[test]
 fn the_stream_window_is_configurable_within_bounds() {
     assert_eq!(parse(ENTRY).unwrap().mux.stream_window, 1 << 20);
     let c = parse(&format!("stream_window_kib = 256\n{ENTRY}")).unwrap();

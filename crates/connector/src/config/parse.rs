@@ -59,6 +59,8 @@ struct RawConfig {
     backend_tls: Option<RawBackendTls>,
     #[serde(default)]
     domain_mapping: Vec<RawDomainMapping>,
+    #[serde(default)]
+    monitoring: Option<crate::monitor::hardware::RawMonitoring>,
 }
 
 /// `[[domain_mapping]]`
@@ -270,6 +272,7 @@ impl TryFrom<Based<'_>> for ConnectorConfig {
             access,
             backend_tls,
             domain_mappings: domain_mappings(raw.domain_mapping)?,
+            monitoring: raw.monitoring.unwrap_or_default().try_into()?,
         })
     }
 }

@@ -65,6 +65,24 @@ pub enum Request {
         #[serde(default)]
         entry: Option<String>,
     },
+    /// The hardware history (CPU, memory, disk) of the last `span_secs` (default an hour,
+    /// at most 24 hours).
+    Hardware {
+        /// How far back, in seconds.
+        #[serde(default)]
+        span_secs: Option<u64>,
+    },
+    /// Usage per virtual host and resource.
+    Usage,
+    /// Back-end connections per virtual host.
+    Connections,
+    /// Empties monitoring records (audited).
+    MonitorReset {
+        /// What to empty.
+        what: crate::monitor::ResetWhat,
+        /// Who asks (a login name; recorded in the audit log).
+        by: String,
+    },
 }
 
 /// The connector's answer.
@@ -126,6 +144,26 @@ pub enum Response {
         /// In configuration order.
         results: Vec<Reachability>,
     },
+    /// The hardware history.
+    Hardware {
+        /// The span asked for.
+        view: crate::monitor::history::HardwareView,
+    },
+    /// Usage per virtual host and resource.
+    Usage {
+        /// By virtual host, then resource.
+        usage: Vec<crate::monitor::Usage>,
+    },
+    /// Back-end connections per virtual host.
+    Connections {
+        /// By virtual host.
+        connections: Vec<crate::monitor::connections::BackendConnections>,
+    },
+    /// The records were emptied.
+    Reset {
+        /// What.
+        what: crate::monitor::ResetWhat,
+    },
     /// The request was refused.
     Error {
         /// Machine-readable reason.
@@ -172,6 +210,8 @@ pub enum ErrorCode {
     EditRefused,
     /// No file of the trust store has the name given.
     UnknownCertificate,
+    /// A change was not made because its audit record cannot be written.
+    AuditFailing,
 }
 
 pub(crate) fn error(code: ErrorCode, message: &str) -> Response {

@@ -30,6 +30,7 @@ mod independent_opening;
 mod ldap;
 mod lifecycle;
 mod limits;
+mod monitoring;
 mod names;
 mod network_status;
 mod ni_entry;

@@ -1,0 +1,204 @@
+//! `portcullis connector monitor hardware|usage|connections|reset` as a separate process
+//! against a running connector (whose hub is unreachable: the admin socket answers anyway).
+//! Everything on 127.0.0.1; readiness from the socket file and polling with a deadline.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use portcullis_connector::{ConnectorConfig, Enrollment, Identity};
+use portcullis_transport::pki::{self, Ca};
+use tokio_util::sync::CancellationToken;
+
+const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
+const T: Duration = Duration::from_secs(20);
+const DAY: Duration = Duration::from_secs(86_400);
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("PORTCULLIS_CONNECTOR_CONFIG")
+        .output()
+        .expect("binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// An identity whose hub is a closed port: the connector keeps retrying, its socket serves.
+fn identity(dir: &Path) {
+    let m = pki::generate_ca("test hub ca").expect("ca");
+    let ca = Ca::from_pem(&m.cert_pem, m.key_pem.expose()).expect("load ca");
+    let (csr, key) = pki::generate_csr("connector").expect("csr");
+    let signed = ca.sign_csr(&csr, "acme/loc1", DAY).expect("sign");
+    Identity::new(
+        signed.cert_pem,
+        key,
+        ca.cert_pem().to_owned(),
+        Enrollment {
+            tunnel_addr: "127.0.0.1:1".into(),
+            tunnel_server_name: "localhost".into(),
+            connector_id: 1,
+            company: "acme".into(),
+            location: "loc1".into(),
+        },
+    )
+    .write(&dir.join("data"), false)
+    .expect("identity");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_verbs_answer_from_the_running_connector() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    identity(dir.path());
+    let config = dir.path().join("connector.toml");
+    std::fs::write(
+        &config,
+        "data_dir = \"data\"\n[reconnect]\ninitial_ms = 1000\nmax_ms = 5000\n\
+         [monitoring]\nhardware_interval_ms = 100\ndisk_interval_ms = 100\n",
+    )
+    .expect("config");
+    let cfg = ConnectorConfig::load(&config).expect("config loads");
+    let shutdown = CancellationToken::new();
+    let c = portcullis_connector::spawn(cfg, Some(config.clone()), shutdown.clone());
+    let cfg_arg = config.to_str().expect("utf-8 path");
+    let socket = dir.path().join("data/connector.sock");
+
+    // Samples arrive: poll the CLI until two are there.
+    let deadline = Instant::now() + T;
+    let view = loop {
+        if socket.exists() {
+            let out = run(&[
+                "connector",
+                "monitor",
+                "hardware",
+                "--config",
+                cfg_arg,
+                "--json",
+            ]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            let n = v["cpu_memory"].as_array().map_or(0, Vec::len);
+            if n >= 2 && !v["disk"].as_array().expect("disk").is_empty() {
+                break v;
+            }
+        }
+        assert!(Instant::now() < deadline, "no samples in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(view["interval_ms"], 100);
+    assert_eq!(view["cpu_memory"][0]["gap_before"], true);
+    assert!(view["cpu_memory"][0]["memory_total"].as_u64().unwrap() > 0);
+
+    // People get a summary; --svg writes the charts.
+    let svg_dir = dir.path().join("charts");
+    let out = run(&[
+        "connector",
+        "monitor",
+        "hardware",
+        "--config",
+        cfg_arg,
+        "--since",
+        "30m",
+        "--svg",
+        svg_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    assert!(
+        summary.contains("CPU ") && summary.contains("Disk of the data directory"),
+        "{summary}"
+    );
+    for name in ["cpu.svg", "memory.svg", "disk.svg"] {
+        let svg = std::fs::read_to_string(svg_dir.join(name)).expect("chart written");
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<title"),
+            "{name}: {svg}"
+        );
+    }
+    let out = run(&[
+        "connector",
+        "monitor",
+        "hardware",
+        "--config",
+        cfg_arg,
+        "--since",
+        "1w",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("unit must be s, m, h or d"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(&[
+        "connector",
+        "monitor",
+        "usage",
+        "--config",
+        cfg_arg,
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "[]");
+    let out = run(&["connector", "monitor", "connections", "--config", cfg_arg]);
+    assert!(
+        text(&out.stdout).contains("no back-end connections"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A reset is audited with who asked.
+    let out = run(&[
+        "connector",
+        "monitor",
+        "reset",
+        "performance",
+        "--config",
+        cfg_arg,
+        "--by",
+        "alice",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("reset: performance"),
+        "{}",
+        text(&out.stdout)
+    );
+    let audit = std::fs::read_to_string(dir.path().join("data/audit.log")).expect("audit log");
+    let reset = audit
+        .lines()
+        .find(|l| l.contains("\"monitoring.reset\""))
+        .unwrap_or_else(|| panic!("no monitoring.reset in {audit}"));
+    assert!(
+        reset.contains("\"what\":\"performance\"") && reset.contains("\"by\":\"alice\""),
+        "{reset}"
+    );
+    let out = run(&[
+        "connector",
+        "monitor",
+        "reset",
+        "everything",
+        "--config",
+        cfg_arg,
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("expected usage, performance, top or connections"));
+
+    // The bare verb still shows the HTTP records, and needs the configuration.
+    let out = run(&["connector", "monitor", "--config", cfg_arg]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Most recent requests"));
+    let out = run(&["connector", "monitor"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--config FILE"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    shutdown.cancel();
+    let _ = tokio::time::timeout(T, c.join).await;
+}
