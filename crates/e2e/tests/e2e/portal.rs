@@ -520,7 +520,7 @@ async fn unknown_paths_get_a_page_and_api_paths_keep_json() {
     assert!(r
         .header("content-type")
         .is_some_and(|t| t.starts_with("application/json")));
-    let r = c.get("/assets/portal.css").await;
+    let r = c.get("/assets/base.css").await;
     assert_eq!(r.status, 200);
     assert!(r
         .header("content-type")
