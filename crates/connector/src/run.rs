@@ -254,6 +254,12 @@ fn prepare(
             json!({ "message": "trust_all is on: every back-end TLS certificate is accepted" }),
         ));
     }
+    let not_after = identity.certificate_not_after_ms();
+    status.send_modify(|s| {
+        s.hub_addr = Some(addr.to_string());
+        s.location = Some(identity.enrollment.location.clone());
+        s.certificate_not_after_ms = not_after;
+    });
     let dialer = Dialer {
         addr,
         server_name,
@@ -301,7 +307,11 @@ async fn reconnect(
 ) -> Result<(), ConnectorError> {
     let mut backoff = Backoff::new(reconnect);
     loop {
-        status.send_modify(|s| s.state = State::Connecting);
+        status.send_modify(|s| {
+            s.state = State::Connecting;
+            s.connected_since_ms = None;
+            s.heartbeat_rtt_ms = None;
+        });
         let attempt = tokio::select! {
             _ = shutdown.cancelled() => break Ok(()),
             r = connect(dialer) => r,
@@ -400,6 +410,7 @@ fn on_welcome(welcome: &Welcome, shared: &Shared, dialer: &Dialer) {
     shared.status.send_modify(|s| {
         s.state = State::Connected;
         s.connects += 1;
+        s.connected_since_ms = Some(crate::windows::now_ms());
         s.hub_version = Some(welcome.hub_version.clone());
         s.warning = welcome.warning.clone();
     });
