@@ -94,6 +94,11 @@ pub enum AuditAction {
     Repaired,
     /// Writing works again after failures (how many records were lost, since when, why).
     Resumed,
+    /// A logon to the admin UI or a REST API call's credentials: `ok` or `denied` (the user,
+    /// the door `ui` or `api`, the address). The API records only denials.
+    AdminSignIn,
+    /// A change to an admin UI user (`password_changed`).
+    AdminUser,
 }
 
 impl AuditAction {
@@ -115,6 +120,8 @@ impl AuditAction {
             AuditAction::TrustStoreEdited => "trust_store.edited",
             AuditAction::Repaired => "audit.repaired",
             AuditAction::Resumed => "audit.resumed",
+            AuditAction::AdminSignIn => "admin.signin",
+            AuditAction::AdminUser => "admin.user",
         }
     }
 }

@@ -177,6 +177,22 @@ pub struct ConnectorConfig {
     pub backend_tls: BackendTlsConfig,
     /// Cookie domain mappings for HTTP entries (`[[domain_mapping]]`).
     pub domain_mappings: Vec<DomainMapping>,
+    /// The admin UI and REST API (`[admin]`).
+    pub admin: AdminConfig,
+}
+
+/// `[admin]`: where the admin UI and REST API listen (HTTPS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdminConfig {
+    /// The address; `None` turns the UI and API off. A configuration file without
+    /// `[admin] listen` gets [`AdminConfig::DEFAULT_LISTEN`]; one built in code
+    /// ([`ConnectorConfig::new`]) has it off.
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+impl AdminConfig {
+    /// `listen` of a configuration file that does not set it.
+    pub const DEFAULT_LISTEN: &'static str = "127.0.0.1:8443";
 }
 
 impl ConnectorConfig {
@@ -191,6 +207,7 @@ impl ConnectorConfig {
             access: AccessControlList::default(),
             backend_tls: BackendTlsConfig::default(),
             domain_mappings: Vec::new(),
+            admin: AdminConfig { listen: None },
         }
     }
 }

@@ -68,6 +68,10 @@ pub enum ConnectorError {
     /// `data_dir`, the path is too long for a socket, permissions …).
     #[error(transparent)]
     LocalSocket(#[from] crate::local::LocalSocketError),
+    /// The admin UI cannot start (its address is taken, its certificate or user store is
+    /// unusable).
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
     /// The hub refused this connector in a way retrying cannot fix (too old, revoked,
     /// unknown), or revoked it on a live tunnel.
     #[error("the hub refused this connector ({:?}): {}{}", .0.code, .0.message,
@@ -161,6 +165,12 @@ async fn run_inner(
         scope.clone(),
     ));
     tokio::spawn(retry_audit(shared.audit.clone(), scope.clone()));
+    if let Some(listen) = config.admin.listen {
+        let bound = crate::admin::bind(&config.data_dir, listen).await?;
+        let addr = bound.local_addr();
+        status.send_modify(|s| s.admin_addr = addr);
+        tokio::spawn(crate::admin::serve(bound, shared.clone(), scope.clone()));
+    }
     if let Some(path) = config_path {
         tokio::spawn(crate::reload::watch(
             path,

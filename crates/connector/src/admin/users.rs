@@ -1,0 +1,362 @@
+//! The admin UI's file user store: `data_dir/admin/users.json` (mode 0600), one record per
+//! user with an argon2id hash of the password, the role, whether the password must be changed
+//! and whether the user is disabled.
+//!
+//! No well-known default password: at the first start (no store yet) the connector makes the
+//! user `Administrator` with a random one-time password, writes that password to
+//! `data_dir/admin/initial-password` (0600) and logs where it is, never the password. The first
+//! logon must change it; the file is removed then.
+//!
+//! The store is read at start and rewritten whole (atomically, 0600) at every change; one lock
+//! serialises the changes.
+
+use std::path::PathBuf;
+
+use portcullis_domain::secret::Secret;
+use portcullis_webui::password::{self, PasswordRule};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use super::roles::{Actor, Role};
+use crate::data_dir::ConnectorDataDir;
+use crate::identity::{create_private_dir, write_atomic, IdentityError};
+
+/// The user made at the first start.
+pub const INITIAL_USER: &str = "Administrator";
+
+/// One user as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Record {
+    name: String,
+    role: Role,
+    /// argon2id PHC string.
+    hash: String,
+    /// The password was set by someone else (the initial one, a reset): change it first.
+    must_change: bool,
+    #[serde(default)]
+    disabled: bool,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct File {
+    users: Vec<Record>,
+}
+
+/// Why the store refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UserError {
+    /// The store file cannot be read or written.
+    #[error(transparent)]
+    Io(#[from] IdentityError),
+    /// The store file is not what this version writes.
+    #[error("{path}: {reason}")]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The current password given is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// The new password breaks a rule.
+    #[error(transparent)]
+    Rule(#[from] PasswordRule),
+    /// The two new passwords differ.
+    #[error("the new passwords differ")]
+    Mismatch,
+    /// No such user.
+    #[error("no user is named {0:?}")]
+    Unknown(String),
+    /// A user of that name exists.
+    #[error("a user named {0:?} exists already")]
+    Exists(String),
+    /// The name is empty, too long or not printable.
+    #[error("a user name has 1 to 64 letters, digits or . _ @ -")]
+    BadName,
+}
+
+/// One user as the Users page lists him.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserView {
+    /// The name.
+    pub name: String,
+    /// The role.
+    pub role: Role,
+    /// Whether the password is still one set by someone else.
+    pub must_change: bool,
+    /// Whether the user is disabled.
+    pub disabled: bool,
+}
+
+/// Whether `name` is a usable user name.
+fn good_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'))
+}
+
+/// The users (see the module docs).
+#[derive(Debug)]
+pub struct UserStore {
+    path: PathBuf,
+    initial: PathBuf,
+    users: Mutex<Vec<Record>>,
+}
+
+impl UserStore {
+    /// Opens the store, making it (with `Administrator` and the initial password file) when
+    /// there is none.
+    pub fn open(dir: &ConnectorDataDir) -> Result<UserStore, UserError> {
+        let path = dir.users();
+        let initial = dir.initial_password();
+        let users = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let f: File = serde_json::from_slice(&bytes).map_err(|e| UserError::Damaged {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+                f.users
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let one_time = password::generate();
+                let users = vec![Record {
+                    name: INITIAL_USER.into(),
+                    role: Role::Administrator,
+                    hash: password::hash(one_time.expose()).into_inner(),
+                    must_change: true,
+                    disabled: false,
+                }];
+                create_private_dir(&dir.admin())?;
+                write_atomic(&initial, format!("{}\n", one_time.expose()).as_bytes())?;
+                save(&path, &users)?;
+                tracing::warn!(
+                    file = %initial.display(),
+                    "the admin UI's initial password for {INITIAL_USER} is in this file; the first \
+                     logon must change it"
+                );
+                users
+            }
+            Err(source) => return Err(IdentityError::Io { path, source }.into()),
+        };
+        Ok(UserStore {
+            path,
+            initial,
+            users: Mutex::new(users),
+        })
+    }
+
+    /// The user `name` if `password` is his and he is not disabled. Takes as long for an
+    /// unknown user as for a known one.
+    pub async fn verify(&self, name: &str, given: Secret<String>) -> Option<Actor> {
+        let rec = self.find(name).await.filter(|r| !r.disabled);
+        let ok =
+            password::verify_blocking(given, rec.as_ref().map(|r| Secret::new(r.hash.clone())))
+                .await;
+        rec.filter(|_| ok).map(|r| actor(&r))
+    }
+
+    /// The user `name` as he is now (`None`: unknown or disabled).
+    pub async fn actor(&self, name: &str) -> Option<Actor> {
+        self.find(name)
+            .await
+            .filter(|r| !r.disabled)
+            .map(|r| actor(&r))
+    }
+
+    /// Every user, by name.
+    pub async fn list(&self) -> Vec<UserView> {
+        let mut v: Vec<UserView> = self
+            .users
+            .lock()
+            .await
+            .iter()
+            .map(|r| UserView {
+                name: r.name.clone(),
+                role: r.role,
+                must_change: r.must_change,
+                disabled: r.disabled,
+            })
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// Creates user `name` with `role` and a one-time password he must change at his first
+    /// logon; returns that password (to be shown once).
+    pub async fn create(&self, name: &str, role: Role) -> Result<Secret<String>, UserError> {
+        if !good_name(name) {
+            return Err(UserError::BadName);
+        }
+        let one_time = password::generate();
+        let hash = password::hash_blocking(one_time.clone()).await.into_inner();
+        let mut users = self.users.lock().await;
+        if users.iter().any(|r| r.name.eq_ignore_ascii_case(name)) {
+            return Err(UserError::Exists(name.into()));
+        }
+        let mut next = users.clone();
+        next.push(Record {
+            name: name.into(),
+            role,
+            hash,
+            must_change: true,
+            disabled: false,
+        });
+        save(&self.path, &next)?;
+        *users = next;
+        Ok(one_time)
+    }
+
+    async fn find(&self, name: &str) -> Option<Record> {
+        self.users
+            .lock()
+            .await
+            .iter()
+            .find(|r| r.name == name)
+            .cloned()
+    }
+
+    /// `name` changes his own password: the current one must be right, the new one must
+    /// pass the rules and differ. Clears the duty to change it; the initial password's file
+    /// goes with the initial password.
+    pub async fn change_password(
+        &self,
+        name: &str,
+        current: Secret<String>,
+        new: Secret<String>,
+        repeat: Secret<String>,
+    ) -> Result<(), UserError> {
+        if new.expose() != repeat.expose() {
+            return Err(UserError::Mismatch);
+        }
+        password::check_rules(name, new.expose())?;
+        let Some(rec) = self.find(name).await.filter(|r| !r.disabled) else {
+            return Err(UserError::WrongPassword);
+        };
+        if password::verify(new.expose(), &rec.hash) {
+            return Err(PasswordRule::Unchanged.into());
+        }
+        if !password::verify_blocking(current, Some(Secret::new(rec.hash.clone()))).await {
+            return Err(UserError::WrongPassword);
+        }
+        let hash = password::hash_blocking(new).await.into_inner();
+        self.set(name, hash, false).await
+    }
+
+    /// Sets `name`'s password without asking for the current one (`must_change`: he must
+    /// change it at the next logon). For an administrator's reset and for `portcullis
+    /// quickstart`'s ready demo administrator.
+    pub async fn set_password(
+        &self,
+        name: &str,
+        new: Secret<String>,
+        must_change: bool,
+    ) -> Result<(), UserError> {
+        let hash = password::hash_blocking(new).await.into_inner();
+        self.set(name, hash, must_change).await
+    }
+
+    async fn set(&self, name: &str, hash: String, must_change: bool) -> Result<(), UserError> {
+        let mut users = self.users.lock().await;
+        let mut next = users.clone();
+        let rec = next
+            .iter_mut()
+            .find(|r| r.name == name)
+            .ok_or_else(|| UserError::Unknown(name.into()))?;
+        rec.hash = hash;
+        rec.must_change = must_change;
+        save(&self.path, &next)?;
+        *users = next;
+        if name == INITIAL_USER && !must_change {
+            match std::fs::remove_file(&self.initial) {
+                Ok(()) => {
+                    tracing::info!(file = %self.initial.display(), "initial password file removed")
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(file = %self.initial.display(), error = %e, "cannot remove the initial password file")
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn actor(r: &Record) -> Actor {
+    Actor {
+        name: r.name.clone(),
+        role: r.role,
+        must_change: r.must_change,
+    }
+}
+
+fn save(path: &std::path::Path, users: &[Record]) -> Result<(), UserError> {
+    let bytes = serde_json::to_vec_pretty(&File {
+        users: users.to_vec(),
+    })
+    .map_err(|e| UserError::Damaged {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    Ok(write_atomic(path, &bytes)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Secret<String> {
+        Secret::new(v.to_owned())
+    }
+
+    #[tokio::test]
+    async fn the_first_start_makes_an_administrator_whose_password_must_change() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = ConnectorDataDir::new(d.path());
+        let store = UserStore::open(&dir).unwrap();
+        let initial = std::fs::read_to_string(dir.initial_password()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for f in [dir.initial_password(), dir.users()] {
+                let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}", f.display());
+            }
+        }
+        let a = store
+            .verify(INITIAL_USER, s(initial.trim()))
+            .await
+            .expect("the initial password");
+        assert!(a.must_change);
+        assert!(store
+            .verify(INITIAL_USER, s("wrong-password-1"))
+            .await
+            .is_none());
+        assert!(matches!(
+            store
+                .change_password(INITIAL_USER, s(initial.trim()), s("short"), s("short"))
+                .await,
+            Err(UserError::Rule(PasswordRule::TooShort))
+        ));
+        store
+            .change_password(
+                INITIAL_USER,
+                s(initial.trim()),
+                s("tulip-river-9-stone"),
+                s("tulip-river-9-stone"),
+            )
+            .await
+            .unwrap();
+        assert!(!dir.initial_password().exists(), "the one-time file goes");
+        // A second start keeps the store and makes no new password.
+        let again = UserStore::open(&dir).unwrap();
+        let a = again
+            .verify(INITIAL_USER, s("tulip-river-9-stone"))
+            .await
+            .unwrap();
+        assert!(!a.must_change);
+        assert!(!dir.initial_password().exists());
+    }
+}
