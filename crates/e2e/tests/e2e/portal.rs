@@ -71,7 +71,8 @@ impl Curl {
         }
     }
 
-    async fn run(&self, args: &[&str]) -> Resp {
+    /// Runs curl with `args` (after its TLS and cookie-jar options).
+    pub async fn run(&self, args: &[&str]) -> Resp {
         let out = tokio::process::Command::new("curl")
             .args(["-sS", "-i", "--max-time", "20", "--cacert"])
             .arg(&self.ca)
@@ -105,6 +106,11 @@ impl Curl {
             headers,
             body: body.to_string(),
         }
+    }
+
+    /// The URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
     pub async fn get(&self, path: &str) -> Resp {
