@@ -97,7 +97,8 @@ pub enum AuditAction {
     /// A logon to the admin UI or a REST API call's credentials: `ok` or `denied` (the user,
     /// the door `ui` or `api`, the address). The API records only denials.
     AdminSignIn,
-    /// A change to an admin UI user (`password_changed`).
+    /// A change to an admin UI user (`password_changed`, `created`, `password_reset`,
+    /// `disabled`, `enabled`).
     AdminUser,
 }
 

@@ -72,6 +72,9 @@ pub enum UserError {
     /// A user of that name exists.
     #[error("a user named {0:?} exists already")]
     Exists(String),
+    /// An administrator tried to disable himself (nobody could manage the users then).
+    #[error("you cannot disable yourself")]
+    Yourself,
     /// The name is empty, too long or not printable.
     #[error("a user name has 1 to 64 letters, digits or . _ @ -")]
     BadName,
@@ -207,6 +210,37 @@ impl UserStore {
         save(&self.path, &next)?;
         *users = next;
         Ok(one_time)
+    }
+
+    /// An administrator resets `name`'s password: a new one-time password he must change at
+    /// his next logon; returns it (to be shown once).
+    pub async fn reset(&self, name: &str) -> Result<Secret<String>, UserError> {
+        let one_time = password::generate();
+        self.set_password(name, one_time.clone(), true).await?;
+        Ok(one_time)
+    }
+
+    /// `by` disables or enables `name`. A disabled user cannot log on, his sessions end at
+    /// their next request, and the API refuses his credentials.
+    pub async fn set_disabled(
+        &self,
+        by: &str,
+        name: &str,
+        disabled: bool,
+    ) -> Result<(), UserError> {
+        if disabled && by == name {
+            return Err(UserError::Yourself);
+        }
+        let mut users = self.users.lock().await;
+        let mut next = users.clone();
+        let rec = next
+            .iter_mut()
+            .find(|r| r.name == name)
+            .ok_or_else(|| UserError::Unknown(name.into()))?;
+        rec.disabled = disabled;
+        save(&self.path, &next)?;
+        *users = next;
+        Ok(())
     }
 
     async fn find(&self, name: &str) -> Option<Record> {

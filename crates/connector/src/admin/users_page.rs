@@ -1,5 +1,6 @@
-//! The Users page (Administrators): the connector's users, and a new user with a role and a
-//! one-time password shown once, which his first logon must change.
+//! The Users page (Administrators): the connector's users; a new user with a role and a
+//! one-time password shown once, which his first logon must change; a password reset (a new
+//! one-time password); disable and enable (not oneself).
 
 use askama::Template;
 use axum::extract::State;
@@ -60,6 +61,75 @@ pub struct NewUserForm {
     role: String,
 }
 
+/// The user a row's form names.
+#[derive(Debug, Deserialize)]
+pub struct UserForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /users/reset`: a new one-time password for a user, shown once.
+pub async fn reset(State(st): State<Admin>, p: Posted<UserForm>) -> Response {
+    let s = p.signed;
+    if let Err(e) = roles::permit(&s.actor, Permit::ManageUsers) {
+        return super::pages::denied(&s, &e);
+    }
+    let name = p.form.name;
+    match st.users.reset(&name).await {
+        Ok(pw) => {
+            st.audit_change(&s.actor.name, "password_reset", &name, s.from);
+            page(&st, &s, StatusCode::OK, Some((name, pw.into_inner())), None).await
+        }
+        Err(e) => refused(&st, &s, e).await,
+    }
+}
+
+/// `POST /users/disable` and `/users/enable`.
+pub async fn disable(st: State<Admin>, p: Posted<UserForm>) -> Response {
+    set_disabled(st, p, true).await
+}
+
+/// `POST /users/enable`.
+pub async fn enable(st: State<Admin>, p: Posted<UserForm>) -> Response {
+    set_disabled(st, p, false).await
+}
+
+async fn set_disabled(State(st): State<Admin>, p: Posted<UserForm>, disabled: bool) -> Response {
+    let s = p.signed;
+    if let Err(e) = roles::permit(&s.actor, Permit::ManageUsers) {
+        return super::pages::denied(&s, &e);
+    }
+    let name = p.form.name;
+    match st.users.set_disabled(&s.actor.name, &name, disabled).await {
+        Ok(()) => {
+            let what = if disabled { "disabled" } else { "enabled" };
+            st.audit_change(&s.actor.name, what, &name, s.from);
+            page(&st, &s, StatusCode::OK, None, None).await
+        }
+        Err(e) => refused(&st, &s, e).await,
+    }
+}
+
+async fn refused(st: &Admin, s: &Signed, e: UserError) -> Response {
+    let status = match e {
+        UserError::Unknown(_) => StatusCode::NOT_FOUND,
+        UserError::Exists(_) | UserError::BadName | UserError::Yourself => StatusCode::BAD_REQUEST,
+        _ => {
+            tracing::error!(error = %e, "admin UI: changing a user failed");
+            let text = Some("The change could not be saved; see the connector's log.".to_owned());
+            return page(st, s, StatusCode::INTERNAL_SERVER_ERROR, None, text).await;
+        }
+    };
+    page(
+        st,
+        s,
+        status,
+        None,
+        Some(super::pages::sentence(&e.to_string())),
+    )
+    .await
+}
+
 /// `POST /users`: creates a user with a one-time password, shown once.
 pub async fn create(State(st): State<Admin>, p: Posted<NewUserForm>) -> Response {
     let s = p.signed;
@@ -73,35 +143,21 @@ pub async fn create(State(st): State<Admin>, p: Posted<NewUserForm>) -> Response
     };
     match st.users.create(&name, role).await {
         Ok(pw) => {
-            st.audit_change(&s.actor.name, "created", &name, role, s.from);
+            st.audit_change(&s.actor.name, "created", &name, s.from);
             page(&st, &s, StatusCode::OK, Some((name, pw.into_inner())), None).await
         }
-        Err(e @ (UserError::Exists(_) | UserError::BadName)) => {
-            let text = Some(super::pages::sentence(&e.to_string()));
-            page(&st, &s, StatusCode::BAD_REQUEST, None, text).await
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "admin UI: creating a user failed");
-            let text = Some("The user could not be saved; see the connector's log.".to_owned());
-            page(&st, &s, StatusCode::INTERNAL_SERVER_ERROR, None, text).await
-        }
+        Err(e) => refused(&st, &s, e).await,
     }
 }
 
 impl Admin {
-    /// Records a change to another user (`admin.user`, outcome `created` …).
-    fn audit_change(
-        &self,
-        by: &str,
-        outcome: &str,
-        user: &str,
-        role: Role,
-        from: std::net::SocketAddr,
-    ) {
+    /// Records a change to another user (`admin.user`, outcome `created`, `password_reset`,
+    /// `disabled`, `enabled`).
+    fn audit_change(&self, by: &str, outcome: &str, user: &str, from: std::net::SocketAddr) {
         let mut ev = crate::audit::AuditEvent::new(
             AuditAction::AdminUser,
             outcome,
-            serde_json::json!({ "user": user, "role": role.as_str(), "by": by, "via": "ui", "from": from.ip().to_string() }),
+            serde_json::json!({ "user": user, "by": by, "via": "ui", "from": from.ip().to_string() }),
         );
         ev.principal = Some(by.to_owned());
         self.shared.audit.record_or_log(ev);

@@ -417,3 +417,91 @@ async fn the_ui_certificate_and_the_users_are_kept_across_a_restart() {
     assert_eq!(r.status, 200, "{}", r.body);
     first_logon(&c, "Administrator", &one_time).await;
 }
+
+/// The status code of sam's `GET /api/v1/status` with `pw`.
+async fn status(c: &Curl, pw: &str) -> u16 {
+    api(c, "sam", pw, "GET", "/api/v1/status", None)
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn an_administrator_resets_and_disables_a_user_but_not_himself() {
+    let w = world().await;
+    let one_time = w.initial_password();
+    let admin = w.client();
+    first_logon(&admin, "Administrator", &one_time).await;
+    let page = admin.get("/users").await;
+    let r = admin
+        .post(
+            "/users",
+            &[
+                ("csrf", &page.csrf()),
+                ("name", "sam"),
+                ("role", "Monitoring"),
+            ],
+        )
+        .await;
+    let once = between(&r.body, "data-copy=\"the one-time password\">", "</code>").to_string();
+    let sam = w.client();
+    first_logon(&sam, "sam", &once).await;
+    // Monitoring: the hub connection, no windows.
+    assert_eq!(sam.get("/").await.status, 200);
+    assert_eq!(sam.get("/windows").await.status, 403);
+    assert_eq!(status(&sam, NEW_PASSWORD).await, 200);
+    assert_eq!(
+        api(&sam, "sam", NEW_PASSWORD, "GET", "/api/v1/windows", None)
+            .await
+            .status,
+        403
+    );
+
+    // A reset: a new one-time password, the old one is gone, the new one must be changed.
+    let csrf = admin.get("/users").await.csrf();
+    let r = admin
+        .post("/users/reset", &[("csrf", &csrf), ("name", "sam")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let again = between(&r.body, "data-copy=\"the one-time password\">", "</code>").to_string();
+    assert_ne!(again, once);
+    assert_eq!(status(&admin, NEW_PASSWORD).await, 401);
+    assert_eq!(
+        status(&admin, &again).await,
+        403,
+        "the reset password must be changed first"
+    );
+
+    // Disabled: his session ends, his credentials are refused; enabled again, they work.
+    let r = admin
+        .post("/users/disable", &[("csrf", &csrf), ("name", "sam")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("aria-label=\"Enable sam\""), "{}", r.body);
+    let r = sam.get("/").await;
+    assert_eq!((r.status, r.header("location")), (303, Some("/signin")));
+    assert_eq!(status(&admin, &again).await, 401);
+    let r = admin
+        .post("/users/enable", &[("csrf", &csrf), ("name", "sam")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(status(&admin, &again).await, 403);
+
+    // Nobody disables himself (the last administrator would lock everybody out).
+    let r = admin
+        .post(
+            "/users/disable",
+            &[("csrf", &csrf), ("name", "Administrator")],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("You cannot disable yourself"), "{}", r.body);
+    let log = std::fs::read_to_string(w.conn.audit_log()).unwrap();
+    for what in [
+        "\"created\"",
+        "\"password_reset\"",
+        "\"disabled\"",
+        "\"enabled\"",
+    ] {
+        assert!(log.contains(what), "{what} not audited: {log}");
+    }
+}
