@@ -100,6 +100,8 @@ pub enum AuditAction {
     /// A change to an admin UI user (`password_changed`, `created`, `password_reset`,
     /// `disabled`, `enabled`).
     AdminUser,
+    /// A change to the admin UI's settings (`logon_text`).
+    AdminSettings,
 }
 
 impl AuditAction {
@@ -123,6 +125,7 @@ impl AuditAction {
             AuditAction::Resumed => "audit.resumed",
             AuditAction::AdminSignIn => "admin.signin",
             AuditAction::AdminUser => "admin.user",
+            AuditAction::AdminSettings => "admin.settings",
         }
     }
 }

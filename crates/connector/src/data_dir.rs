@@ -40,6 +40,8 @@ pub mod names {
     pub const UI_KEY_FILE: &str = "ui-key.pem";
     /// The admin UI's users (in [`ADMIN_DIR`]).
     pub const USERS_FILE: &str = "users.json";
+    /// The logon-screen text (in [`ADMIN_DIR`]).
+    pub const LOGON_TEXT_FILE: &str = "logon-text.html";
     /// The one-time initial password of `Administrator` (in [`ADMIN_DIR`]), removed when it
     /// is changed.
     pub const INITIAL_PASSWORD_FILE: &str = "initial-password";
@@ -132,6 +134,11 @@ impl ConnectorDataDir {
         self.admin().join(USERS_FILE)
     }
 
+    /// The logon-screen text an Administrator set, as typed.
+    pub fn logon_text(&self) -> PathBuf {
+        self.admin().join(LOGON_TEXT_FILE)
+    }
+
     /// The one-time initial password of `Administrator` (until it is changed; not backed up).
     pub fn initial_password(&self) -> PathBuf {
         self.admin().join(INITIAL_PASSWORD_FILE)
@@ -153,6 +160,7 @@ impl ConnectorDataDir {
             self.ui_cert(),
             self.ui_key(),
             self.users(),
+            self.logon_text(),
         ]
     }
 }

@@ -8,6 +8,7 @@
 //! - [`form`]: reading a posted form and its CSRF field.
 //! - [`cookies`]: reading a cookie; the `__Host-` session cookie's `Set-Cookie`.
 //! - [`headers`]: the strict Content-Security-Policy and the other security headers.
+//! - [`sanitize`]: the small HTML subset an administrator may write for all to read.
 //! - [`assets`]: the vendored htmx, the base stylesheet, script and logo, embedded.
 #![forbid(unsafe_code)]
 
@@ -17,4 +18,5 @@ pub mod csrf;
 pub mod form;
 pub mod headers;
 pub mod password;
+pub mod sanitize;
 pub mod throttle;

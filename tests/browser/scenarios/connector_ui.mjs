@@ -1,6 +1,7 @@
 // The connector's admin UI in Chromium: the first logon with the initial password and the
 // forced change, the hub connection page, the windows page and closing a window, the Users
-// page with a new Display user, and that user's windows page without a close button.
+// page with a new Display user, the logon text, and the Display user's windows page without a
+// close button.
 // axe-core on every page; screenshots for docs/connector.md (docs/connector-ui/).
 //
 // Fixture (crates/e2e/tests/e2e/connector_ui_browser.rs): {url, initial_password, window (open
@@ -84,9 +85,24 @@ export default async function run({ browser, fixture, lib }) {
     await screenshot(page, 'users');
   });
 
+  await step('the logon text, shown on the logon page', async () => {
+    await page.getByRole('link', { name: 'Logon text' }).click();
+    await page.waitForURL(url('/settings/logon-text'));
+    await page.getByLabel('Text', { exact: true }).fill(
+      '<p>Questions? Call the <strong>IT desk</strong>, +49 30 1234, or see <a href="https://it.example/portcullis">the guide</a>.</p>',
+    );
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').waitFor();
+    await checkA11y(page, 'logon text');
+    await screenshot(page, 'logon-text');
+  });
+
   await step('a Display user sees no close button', async () => {
     await page.getByRole('button', { name: 'Log off' }).click();
     await page.waitForURL(url('/signin'));
+    const text = await page.locator('.logon-text').textContent();
+    expect(text.includes('IT desk'), `logon text: ${text}`);
+    await checkA11y(page, 'logon with its text');
     await logOn('dora', once);
     await changePassword(once);
     await page.getByRole('link', { name: 'Windows' }).click();

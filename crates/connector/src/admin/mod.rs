@@ -14,11 +14,13 @@
 //! - [`users`]: the file user store and the initial `Administrator`.
 //! - [`roles`]: roles, permits and the one check.
 //! - [`session`]: the signed-in browser (cookie, CSRF); [`sessions`]: the live sessions.
+//! - [`logon_text`]: the logon-screen text and its settings page.
 //! - [`pages`]: the pages; [`users_page`]: the Users page; [`render`]: templates into responses.
 //! - [`api`]: the REST API under `/api/v1`.
 
 pub mod api;
 pub mod cert;
+pub mod logon_text;
 pub mod pages;
 pub mod render;
 pub mod roles;
@@ -84,6 +86,7 @@ pub(crate) struct Bound {
     listener: TcpListener,
     acceptor: TlsAcceptor,
     users: users::UserStore,
+    logon_text: logon_text::LogonText,
 }
 
 /// Prepares the admin listener: the certificate (made at the first start), the user store
@@ -106,6 +109,7 @@ pub(crate) async fn bind(
         listener,
         acceptor: TlsAcceptor::from(tls),
         users,
+        logon_text: logon_text::LogonText::load(&dir),
     })
 }
 
@@ -143,6 +147,10 @@ pub fn router(st: Admin) -> Router {
         .route("/users/reset", post(users_page::reset))
         .route("/users/disable", post(users_page::disable))
         .route("/users/enable", post(users_page::enable))
+        .route(
+            "/settings/logon-text",
+            get(logon_text::form).post(logon_text::save),
+        )
         .route("/assets/{file}", get(pages::asset))
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/windows", get(api::windows))
@@ -160,7 +168,7 @@ pub fn router(st: Admin) -> Router {
 pub(crate) async fn serve(bound: Bound, shared: Arc<Shared>, stop: CancellationToken) {
     let addr = bound.local_addr();
     tracing::info!(addr = ?addr, "admin UI and REST API listening (https)");
-    let st = Admin::new(shared, bound.users);
+    let st = Admin::new(shared, bound.users, bound.logon_text);
     let app = router(st);
     loop {
         let (tcp, peer) = tokio::select! {

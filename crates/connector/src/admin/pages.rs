@@ -28,16 +28,25 @@ use crate::windows::{WindowState, WindowView};
 struct SignInPage {
     chrome: Chrome,
     csrf: String,
+    /// The logon text, sanitised.
+    text: String,
     name: String,
     error: Option<String>,
 }
 
-fn signin_page(status: StatusCode, pre: &str, name: String, error: Option<String>) -> Response {
+fn signin_page(
+    st: &Admin,
+    status: StatusCode,
+    pre: &str,
+    name: String,
+    error: Option<String>,
+) -> Response {
     render::page(
         status,
         &SignInPage {
             chrome: Chrome::default(),
             csrf: csrf::csrf_of("signin", pre),
+            text: st.logon_text.html(),
             name,
             error,
         },
@@ -45,9 +54,9 @@ fn signin_page(status: StatusCode, pre: &str, name: String, error: Option<String
 }
 
 /// `GET /signin`: the logon form, bound to a fresh pre-session cookie.
-pub async fn signin_form() -> Response {
+pub async fn signin_form(State(st): State<Admin>) -> Response {
     let pre = super::sessions::random_id();
-    let mut r = signin_page(StatusCode::OK, &pre, String::new(), None);
+    let mut r = signin_page(&st, StatusCode::OK, &pre, String::new(), None);
     r.headers_mut().insert(
         header::SET_COOKIE,
         cookies::session_cookie(session::PRE_COOKIE, Some(&pre)),
@@ -76,6 +85,7 @@ pub async fn signin_submit(
     let now = Instant::now();
     if let Some(wait) = st.throttle.wait(&name, p.from.ip(), now) {
         return signin_page(
+            &st,
             StatusCode::TOO_MANY_REQUESTS,
             &pre,
             name,
@@ -89,6 +99,7 @@ pub async fn signin_submit(
         st.throttle.failed(&name, p.from.ip(), now);
         st.audit(AuditAction::AdminSignIn, "denied", &name, "ui", p.from);
         return signin_page(
+            &st,
             StatusCode::UNAUTHORIZED,
             &pre,
             name,

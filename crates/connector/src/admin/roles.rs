@@ -50,7 +50,13 @@ impl Role {
     pub fn permits(self) -> &'static [Permit] {
         use Permit::*;
         match self {
-            Role::Administrator => &[ViewStatus, ViewWindows, CloseWindow, ManageUsers],
+            Role::Administrator => &[
+                ViewStatus,
+                ViewWindows,
+                CloseWindow,
+                ManageUsers,
+                EditSettings,
+            ],
             Role::Display | Role::Support => &[ViewStatus, ViewWindows],
             Role::Monitoring => &[ViewStatus],
         }
@@ -68,6 +74,8 @@ pub enum Permit {
     CloseWindow,
     /// Create users, reset their passwords, disable them.
     ManageUsers,
+    /// Change the admin UI's settings (the logon text).
+    EditSettings,
 }
 
 /// Why [`permit`] refused.

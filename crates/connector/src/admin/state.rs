@@ -23,6 +23,8 @@ pub struct Inner {
     pub sessions: sessions::Sessions,
     /// Failed logons slow down (UI and API alike).
     pub throttle: SignInThrottle,
+    /// The logon-screen text.
+    pub logon_text: super::logon_text::LogonText,
 }
 
 impl std::ops::Deref for Admin {
@@ -35,10 +37,15 @@ impl std::ops::Deref for Admin {
 
 impl Admin {
     /// The state of a new admin listener.
-    pub(crate) fn new(shared: Arc<Shared>, users: users::UserStore) -> Admin {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        users: users::UserStore,
+        logon_text: super::logon_text::LogonText,
+    ) -> Admin {
         Admin(Arc::new(Inner {
             shared,
             users,
+            logon_text,
             sessions: Default::default(),
             throttle: Default::default(),
         }))

@@ -505,3 +505,58 @@ async fn an_administrator_resets_and_disables_a_user_but_not_himself() {
         assert!(log.contains(what), "{what} not audited: {log}");
     }
 }
+
+#[tokio::test]
+async fn the_logon_text_keeps_its_small_subset_and_shows_the_rest_as_typed() {
+    let w = world().await;
+    let one_time = w.initial_password();
+    let admin = w.client();
+    first_logon(&admin, "Administrator", &one_time).await;
+    let form = admin.get("/settings/logon-text").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let text =
+        "<p>Call <strong>IT</strong> at <a href=\"https://it.example/desk\">the desk</a></p>\
+                <script>alert(1)</script><img src=x onerror=alert(1)>\
+                <a href=\"javascript:alert(2)\">x</a>";
+    let r = admin
+        .post(
+            "/settings/logon-text",
+            &[("csrf", &form.csrf()), ("text", text)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let logon = w.client().get("/signin").await;
+    for kept in [
+        "<p>Call <strong>IT</strong> at <a href=\"https://it.example/desk\" rel=\"noreferrer\">the desk</a></p>",
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        "&lt;img src=x onerror=alert(1)&gt;",
+        "&lt;a href=&quot;javascript:alert(2)&quot;&gt;",
+    ] {
+        assert!(logon.body.contains(kept), "{kept} missing: {}", logon.body);
+    }
+    assert!(!logon.body.contains("<script>alert") && !logon.body.contains("<img src=x"));
+    // Only an Administrator may set it.
+    let page = admin.get("/users").await;
+    let r = admin
+        .post(
+            "/users",
+            &[
+                ("csrf", &page.csrf()),
+                ("name", "dora"),
+                ("role", "Display"),
+            ],
+        )
+        .await;
+    let once = between(&r.body, "data-copy=\"the one-time password\">", "</code>").to_string();
+    let dora = w.client();
+    first_logon(&dora, "dora", &once).await;
+    assert_eq!(dora.get("/settings/logon-text").await.status, 403);
+    let csrf = dora.get("/").await.csrf();
+    let r = dora
+        .post("/settings/logon-text", &[("csrf", &csrf), ("text", "mine")])
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(!w.client().get("/signin").await.body.contains("mine"));
+    let log = std::fs::read_to_string(w.conn.audit_log()).unwrap();
+    assert!(log.contains("\"action\":\"admin.settings\""), "{log}");
+}
