@@ -1,7 +1,7 @@
 // The connector's admin UI in Chromium: the first logon with the initial password and the
 // forced change, the hub connection page, the windows page and closing a window, the Users
-// page with a new Display user, the logon text, and the Display user's windows page without a
-// close button.
+// page with a new Display user, the logon text, the Display user's windows page without a
+// close button, and her own API token.
 // axe-core on every page; screenshots for docs/connector.md (docs/connector-ui/).
 //
 // Fixture (crates/e2e/tests/e2e/connector_ui_browser.rs): {url, initial_password, window (open
@@ -114,5 +114,17 @@ export default async function run({ browser, fixture, lib }) {
     const users = await page.getByRole('link', { name: 'Users' }).count();
     expect(users === 0, 'a Display user has no Users link');
     await checkA11y(page, 'windows of a Display user');
+  });
+
+  await step('her own API token', async () => {
+    await page.getByRole('link', { name: 'API tokens' }).click();
+    await page.waitForURL(url('/tokens'));
+    await checkA11y(page, 'API tokens');
+    await page.getByLabel('Name').fill('reporting script');
+    await page.getByRole('button', { name: 'Make a token' }).click();
+    const token = (await page.locator('code.secret-value').textContent()).trim();
+    expect(token.startsWith('pcc_'), `token: ${token}`);
+    await checkA11y(page, 'API tokens with a new one');
+    await screenshot(page, 'tokens');
   });
 }

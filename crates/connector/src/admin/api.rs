@@ -1,8 +1,9 @@
 //! The REST API under `/api/v1` on the admin listener: JSON, HTTP basic auth of a connector
 //! user, the same [`roles::permit`] as the pages and the same operations (`crate::ops`).
 //!
-//! A user whose password is still an initial one gets 403 `password_change_required` until
-//! he changes it in the UI. Failed credentials slow down as the UI's logon does (the shared
+//! Besides basic auth, an API token of a connector user (`Authorization: Bearer pcc_…`, made on the user's
+//! `/tokens` page), which acts as that user. A user whose password is still an initial one
+//! gets 403 `password_change_required` until he changes it in the UI. Failed credentials slow down as the UI's logon does (the shared
 //! throttle: 429 while waiting). Errors are `{"code": …, "message": …}`.
 //!
 //! `GET /api/v1/openapi.json` serves the API's description (hand-written,
@@ -101,21 +102,30 @@ impl FromRequestParts<Admin> for ApiUser {
             ApiError(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "give a connector user's name and password (HTTP basic auth)".into(),
+                "give a connector user's name and password (HTTP basic auth) or an API token \
+                 (Authorization: Bearer pcc_…)"
+                    .into(),
             )
         };
-        let (name, password) = basic(parts).ok_or_else(unauthorized)?;
         let from = peer(&parts.extensions);
         let now = Instant::now();
+        if let Some(token) = bearer(parts) {
+            // A token names no user before it is checked: only the address slows down.
+            if let Some(wait) = st.throttle.wait_from(from.ip(), now) {
+                return Err(too_many(wait));
+            }
+            return match st.users.verify_token(&token).await {
+                Some(actor) => Ok(ApiUser(actor)),
+                None => {
+                    st.throttle.failed_from(from.ip(), now);
+                    st.audit(AuditAction::AdminSignIn, "denied", "(token)", "api", from);
+                    Err(unauthorized())
+                }
+            };
+        }
+        let (name, password) = basic(parts).ok_or_else(unauthorized)?;
         if let Some(wait) = st.throttle.wait(&name, from.ip(), now) {
-            return Err(ApiError(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_failures",
-                format!(
-                    "too many failed logons; try again in {} seconds",
-                    wait.as_secs().max(1)
-                ),
-            ));
+            return Err(too_many(wait));
         }
         match st.users.verify(&name, Secret::new(password)).await {
             Some(actor) => {
@@ -129,6 +139,25 @@ impl FromRequestParts<Admin> for ApiUser {
             }
         }
     }
+}
+
+fn too_many(wait: std::time::Duration) -> ApiError {
+    ApiError(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_failures",
+        format!(
+            "too many failed logons; try again in {} seconds",
+            wait.as_secs().max(1)
+        ),
+    )
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 /// `GET /api/v1/status`: the hub connection (the status operation).

@@ -15,6 +15,7 @@
 //! - [`roles`]: roles, permits and the one check.
 //! - [`session`]: the signed-in browser (cookie, CSRF); [`sessions`]: the live sessions.
 //! - [`logon_text`]: the logon-screen text and its settings page.
+//! - [`tokens_page`]: the user's own API tokens.
 //! - [`pages`]: the pages; [`users_page`]: the Users page; [`render`]: templates into responses.
 //! - [`api`]: the REST API under `/api/v1`.
 
@@ -27,6 +28,7 @@ pub mod roles;
 pub mod session;
 pub mod sessions;
 pub mod state;
+pub mod tokens_page;
 pub mod users;
 pub mod users_page;
 
@@ -144,6 +146,8 @@ pub fn router(st: Admin) -> Router {
         .route("/windows", get(pages::windows))
         .route("/windows/{id}/close", post(pages::close_window))
         .route("/users", get(users_page::list).post(users_page::create))
+        .route("/tokens", get(tokens_page::list).post(tokens_page::create))
+        .route("/tokens/revoke", post(tokens_page::revoke))
         .route("/users/reset", post(users_page::reset))
         .route("/users/disable", post(users_page::disable))
         .route("/users/enable", post(users_page::enable))

@@ -35,6 +35,41 @@ struct Record {
     must_change: bool,
     #[serde(default)]
     disabled: bool,
+    /// The user's API tokens.
+    #[serde(default)]
+    tokens: Vec<TokenRecord>,
+}
+
+/// An API token as stored: its public id, name, when it was made, and the SHA-256 of its
+/// secret (a random secret of 128 bits needs no slow hash).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TokenRecord {
+    id: String,
+    name: String,
+    created: String,
+    sha256: String,
+}
+
+/// An API token as its owner's page lists it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenView {
+    /// The public id (part of the token string).
+    pub id: String,
+    /// The name its owner gave it.
+    pub name: String,
+    /// When it was made, RFC 3339.
+    pub created: String,
+}
+
+/// The prefix of a connector API token: `pcc_<id>_<secret>`.
+pub const TOKEN_PREFIX: &str = "pcc_";
+
+/// Most tokens one user may hold.
+pub const MAX_TOKENS: usize = 20;
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -75,6 +110,12 @@ pub enum UserError {
     /// An administrator tried to disable himself (nobody could manage the users then).
     #[error("you cannot disable yourself")]
     Yourself,
+    /// The user holds [`MAX_TOKENS`] tokens already.
+    #[error("you hold {MAX_TOKENS} tokens already; revoke one first")]
+    TooManyTokens,
+    /// No token of that id is the user's.
+    #[error("you have no token {0:?}")]
+    UnknownToken(String),
     /// The name is empty, too long or not printable.
     #[error("a user name has 1 to 64 letters, digits or . _ @ -")]
     BadName,
@@ -131,6 +172,7 @@ impl UserStore {
                     hash: password::hash(one_time.expose()).into_inner(),
                     must_change: true,
                     disabled: false,
+                    tokens: Vec::new(),
                 }];
                 create_private_dir(&dir.admin())?;
                 write_atomic(&initial, format!("{}\n", one_time.expose()).as_bytes())?;
@@ -206,6 +248,7 @@ impl UserStore {
             hash,
             must_change: true,
             disabled: false,
+            tokens: Vec::new(),
         });
         save(&self.path, &next)?;
         *users = next;
@@ -231,13 +274,98 @@ impl UserStore {
         if disabled && by == name {
             return Err(UserError::Yourself);
         }
+        self.edit(name, |r| {
+            r.disabled = disabled;
+            Ok(())
+        })
+        .await
+    }
+
+    /// `name`'s API tokens.
+    pub async fn tokens(&self, name: &str) -> Vec<TokenView> {
+        self.find(name)
+            .await
+            .map(|r| {
+                r.tokens
+                    .iter()
+                    .map(|t| TokenView {
+                        id: t.id.clone(),
+                        name: t.name.clone(),
+                        created: t.created.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Makes an API token for `name` (labelled `label`); returns the token string, to be
+    /// shown once: only its hash is kept.
+    pub async fn create_token(&self, name: &str, label: &str) -> Result<Secret<String>, UserError> {
+        let label = label.trim();
+        if label.is_empty() || label.len() > 64 || label.chars().any(char::is_control) {
+            return Err(UserError::BadName);
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let secret = super::sessions::random_id();
+        let created = crate::windows::format_ms(crate::windows::now_ms());
+        self.edit(name, |r| {
+            if r.tokens.len() >= MAX_TOKENS {
+                return Err(UserError::TooManyTokens);
+            }
+            r.tokens.push(TokenRecord {
+                id: id.clone(),
+                name: label.to_owned(),
+                created,
+                sha256: sha256_hex(&secret),
+            });
+            Ok(())
+        })
+        .await?;
+        Ok(Secret::new(format!("{TOKEN_PREFIX}{id}_{secret}")))
+    }
+
+    /// Revokes `name`'s token `id`.
+    pub async fn revoke_token(&self, name: &str, id: &str) -> Result<(), UserError> {
+        self.edit(name, |r| {
+            let before = r.tokens.len();
+            r.tokens.retain(|t| t.id != id);
+            if r.tokens.len() == before {
+                return Err(UserError::UnknownToken(id.into()));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The user a token string belongs to, if it is one of his and he is not disabled.
+    pub async fn verify_token(&self, token: &str) -> Option<Actor> {
+        let (id, secret) = token.strip_prefix(TOKEN_PREFIX)?.split_once('_')?;
+        let want = sha256_hex(secret);
+        let users = self.users.lock().await;
+        users
+            .iter()
+            .filter(|r| !r.disabled)
+            .find(|r| {
+                r.tokens
+                    .iter()
+                    .any(|t| t.id == id && portcullis_webui::csrf::same(&t.sha256, &want))
+            })
+            .map(actor)
+    }
+
+    /// Changes `name`'s record with `f` and saves the store.
+    async fn edit(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut Record) -> Result<(), UserError>,
+    ) -> Result<(), UserError> {
         let mut users = self.users.lock().await;
         let mut next = users.clone();
         let rec = next
             .iter_mut()
             .find(|r| r.name == name)
             .ok_or_else(|| UserError::Unknown(name.into()))?;
-        rec.disabled = disabled;
+        f(rec)?;
         save(&self.path, &next)?;
         *users = next;
         Ok(())
@@ -293,16 +421,12 @@ impl UserStore {
     }
 
     async fn set(&self, name: &str, hash: String, must_change: bool) -> Result<(), UserError> {
-        let mut users = self.users.lock().await;
-        let mut next = users.clone();
-        let rec = next
-            .iter_mut()
-            .find(|r| r.name == name)
-            .ok_or_else(|| UserError::Unknown(name.into()))?;
-        rec.hash = hash;
-        rec.must_change = must_change;
-        save(&self.path, &next)?;
-        *users = next;
+        self.edit(name, |r| {
+            r.hash = hash;
+            r.must_change = must_change;
+            Ok(())
+        })
+        .await?;
         if name == INITIAL_USER && !must_change {
             match std::fs::remove_file(&self.initial) {
                 Ok(()) => {

@@ -560,3 +560,65 @@ async fn the_logon_text_keeps_its_small_subset_and_shows_the_rest_as_typed() {
     let log = std::fs::read_to_string(w.conn.audit_log()).unwrap();
     assert!(log.contains("\"action\":\"admin.settings\""), "{log}");
 }
+
+#[tokio::test]
+async fn an_api_token_acts_as_its_user_until_it_is_revoked() {
+    let w = world().await;
+    let one_time = w.initial_password();
+    let admin = w.client();
+    first_logon(&admin, "Administrator", &one_time).await;
+    let page = admin.get("/users").await;
+    let r = admin
+        .post(
+            "/users",
+            &[
+                ("csrf", &page.csrf()),
+                ("name", "nagios"),
+                ("role", "Monitoring"),
+            ],
+        )
+        .await;
+    let once = between(&r.body, "data-copy=\"the one-time password\">", "</code>").to_string();
+    let mon = w.client();
+    first_logon(&mon, "nagios", &once).await;
+    let page = mon.get("/tokens").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let r = mon
+        .post(
+            "/tokens",
+            &[("csrf", &page.csrf()), ("name", "monitoring system")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = between(&r.body, "data-copy=\"the token\">", "</code>").to_string();
+    assert!(token.starts_with("pcc_"), "{token}");
+    let id = between(&r.body, "name=\"id\" value=\"", "\"").to_string();
+    let users = std::fs::read_to_string(w.conn.data_dir().join("admin/users.json")).unwrap();
+    assert!(
+        !users.contains(token.rsplit('_').next().unwrap()),
+        "only a hash is kept"
+    );
+
+    // A fresh client: no session cookie, the token alone.
+    let script = w.client();
+    let call = |path: &'static str, token: String| {
+        let script = &script;
+        async move {
+            let auth = format!("authorization: Bearer {token}");
+            script.run(&["-H", &auth, &script.url(path)]).await.status
+        }
+    };
+    // The token acts as nagios, with his role: the status yes, the windows no.
+    assert_eq!(call("/api/v1/status", token.clone()).await, 200);
+    assert_eq!(call("/api/v1/windows", token.clone()).await, 403);
+    let wrong = format!("{}x", &token[..token.len() - 1]);
+    assert_eq!(call("/api/v1/status", wrong).await, 401);
+    // Revoked: refused.
+    let csrf = mon.get("/tokens").await.csrf();
+    let r = mon
+        .post("/tokens/revoke", &[("csrf", &csrf), ("id", &id)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("The token is revoked."), "{}", r.body);
+    assert_eq!(call("/api/v1/status", token).await, 401);
+}
