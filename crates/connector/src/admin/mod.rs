@@ -14,7 +14,7 @@
 //! - [`users`]: the file user store and the initial `Administrator`.
 //! - [`roles`]: roles, permits and the one check.
 //! - [`session`]: the signed-in browser (cookie, CSRF); [`sessions`]: the live sessions.
-//! - [`logon_text`]: the logon-screen text and its settings page.
+//! - [`logon_text`]: the logon-screen text; [`settings_page`]: its settings page.
 //! - [`tokens_page`]: the user's own API tokens.
 //! - [`pages`]: the pages; [`users_page`]: the Users page; [`render`]: templates into responses.
 //! - [`api`]: the REST API under `/api/v1`.
@@ -27,6 +27,7 @@ pub mod render;
 pub mod roles;
 pub mod session;
 pub mod sessions;
+pub mod settings_page;
 pub mod state;
 pub mod tokens_page;
 pub mod users;
@@ -153,7 +154,7 @@ pub fn router(st: Admin) -> Router {
         .route("/users/enable", post(users_page::enable))
         .route(
             "/settings/logon-text",
-            get(logon_text::form).post(logon_text::save),
+            get(settings_page::form).post(settings_page::save),
         )
         .route("/assets/{file}", get(pages::asset))
         .route("/api/v1/status", get(api::status))
