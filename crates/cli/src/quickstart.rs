@@ -28,7 +28,9 @@ use portcullis_client::requests::{
 };
 use portcullis_client::ApiClient;
 
+mod connector_admin;
 mod portal;
+pub use connector_admin::ConnectorAdminInfo;
 use portal::{portal_lines, portal_users};
 pub use portal::{PortalInfo, PortalUser, PORTAL_USERS};
 
@@ -73,6 +75,9 @@ pub struct Info {
     /// The web portal and its demo sign-ins.
     #[serde(default)]
     pub portal: PortalInfo,
+    /// The connector's admin UI and REST API, with a ready administrator.
+    #[serde(default)]
+    pub connector_admin: Option<ConnectorAdminInfo>,
 }
 
 /// One service connection of the demo system.
@@ -116,6 +121,12 @@ struct Saved {
     /// The portal demo users' passwords, by user name.
     #[serde(default)]
     portal_passwords: BTreeMap<String, String>,
+    /// Where the connector's admin UI listened.
+    #[serde(default)]
+    connector_admin: Option<SocketAddr>,
+    /// Its administrator's password.
+    #[serde(default)]
+    connector_admin_password: Option<String>,
 }
 
 /// A running quickstart.
@@ -230,6 +241,8 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         "# Written by `portcullis quickstart` at every start.\n\
          data_dir = \"connector\"\n\
          hub_tunnel = \"{tunnel}\"\n\n\
+         # The admin UI and REST API (HTTPS, self-signed; see quickstart.json).\n\
+         [admin]\nlisten = \"{admin_listen}\"\n\n\
          [[access]]\nname = \"echo\"\nvirtual = \"echo.demo:7\"\ninternal = \"{echo}\"\nprotocol = \"tcp\"\n\n\
          [[access]]\nname = \"web\"\nvirtual = \"web.demo:80\"\ninternal = \"{web}\"\nprotocol = \"http\"\n\n\
          # An HTTP entry: only these paths reach the back end, everything else gets 403.\n\
@@ -237,6 +250,7 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
          [[access.resources]]\npath = \"/hello\"\npolicy = \"path_and_sub_paths\"\n\n\
          [[access.resources]]\npath = \"/docs\"\npolicy = \"path_and_sub_paths\"\n",
         tunnel = a.tunnel,
+        admin_listen = connector_admin::listen(saved.connector_admin),
     );
     std::fs::write(&conn_cfg_path, conn_toml)?;
     let cfg = portcullis_connector::ConnectorConfig::load(&conn_cfg_path)?;
@@ -251,6 +265,11 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         let et = v.enrollment_token.expose();
         portcullis_connector::enroll::enroll(&api_url, et, &cfg.data_dir, true).await?;
     }
+
+    let admin_password =
+        connector_admin::ready_admin(&cfg.data_dir, saved.connector_admin_password.as_deref())
+            .await?;
+    let conn_data = cfg.data_dir.clone();
 
     // Start the connector and wait for its inventory at the hub.
     let mut changes = hub.state.registry.subscribe();
@@ -283,6 +302,7 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         }
     }
 
+    let admin_addr = running.status.borrow().admin_addr;
     let services = seed_remote_connections(&company).await?;
     let portal_users = portal_users(&admin, &company, &saved.portal_passwords)
         .await
@@ -295,6 +315,8 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
             url: format!("{api_url}/"),
             users: portal_users.clone(),
         },
+        connector_admin: admin_addr
+            .map(|addr| connector_admin::info(addr, &conn_data, admin_password.clone())),
         api_url,
         ca_cert: ca_path,
         socks5: a.socks5.map(|s| s.to_string()).unwrap_or_default(),
@@ -336,6 +358,8 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
             .into_iter()
             .map(|u| (u.name, u.password))
             .collect(),
+        connector_admin: admin_addr,
+        connector_admin_password: Some(admin_password),
     };
     write_private(&saved_path, &serde_json::to_string_pretty(&saved)?)?;
     Ok(Quickstart {
@@ -468,6 +492,7 @@ pub fn describe(info: &Info, dir: &Path) -> String {
          Company admin   in {company_admin}   (the demo company's admin: its windows, grants, users)\n\n\
          Portal          {portal}   (sign in with a browser that trusts the CA)\n\
          {portal_users}\n\
+         {connector_admin}\
          Try:\n\
          \x20 curl --proxy socks5h://{loc}:{token}@{socks} http://web.demo/\n\
          \x20 curl --proxy socks5h://engineer:{eng}@{socks} http://{web_entry}/\n\
@@ -484,6 +509,17 @@ pub fn describe(info: &Info, dir: &Path) -> String {
         dir = dir.display(),
         portal = info.portal.url,
         portal_users = portal_lines(info),
+        connector_admin = info
+            .connector_admin
+            .as_ref()
+            .map(|c| format!(
+                "Connector admin {}   (user {}, password {}; certificate {}; REST API under /api/v1)\n\n",
+                c.url,
+                c.user,
+                c.password,
+                c.certificate.display()
+            ))
+            .unwrap_or_default(),
         api = info.api_url,
         socks = info.socks5,
         http = info.http_proxy,

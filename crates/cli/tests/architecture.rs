@@ -20,6 +20,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["portcullis-proto", "portcullis-domain"],
     ),
     ("portcullis-store", &["portcullis-domain"]),
+    ("portcullis-webui", &["portcullis-domain"]),
     (
         "portcullis-client",
         &[
@@ -34,6 +35,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "portcullis-proto",
             "portcullis-domain",
             "portcullis-transport",
+            "portcullis-webui",
         ],
     ),
     (
@@ -46,6 +48,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "portcullis-ni",
             "portcullis-router",
             "portcullis-socks5",
+            "portcullis-webui",
         ],
     ),
 ];

@@ -189,7 +189,7 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
     let cfg = dir.path().join("connector.toml");
     std::fs::write(
         &cfg,
-        format!("data_dir = \"cdata\"\n[[access]]\nname = \"echo\"\nvirtual = \"echo.internal:7\"\ninternal = \"{echo}\"\nprotocol = \"tcp\"\n"),
+        format!("data_dir = \"cdata\"\n[admin]\nlisten = \"127.0.0.1:0\"\n[[access]]\nname = \"echo\"\nvirtual = \"echo.internal:7\"\ninternal = \"{echo}\"\nprotocol = \"tcp\"\n"),
     )
     .unwrap();
     let out = run_ok(
@@ -210,6 +210,22 @@ async fn hub_admin_enroll_connector_and_a_session_as_separate_processes() {
         BIN,
         &["connector", "run", "--config", cfg.to_str().unwrap()],
     );
+    // The admin UI's one-time password: in a 0600 file whose path the log names, never the
+    // password itself.
+    let line = conn.wait_for("initial password");
+    let pw_file = dir.path().join("cdata/admin/initial-password");
+    let pw = std::fs::read_to_string(&pw_file).expect("the initial password file");
+    assert!(line.contains(pw_file.to_str().unwrap()), "{line}");
+    assert!(
+        !line.contains(pw.trim()),
+        "the password reached the log: {line}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&pw_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
     conn.wait_for("tunnel established");
     hub.wait_for("tunnel up");
 
@@ -302,7 +318,7 @@ async fn a_revoked_connector_process_exits_with_status_2() {
     ))
     .unwrap();
     let cfg = dir.path().join("connector.toml");
-    std::fs::write(&cfg, "data_dir = \"cdata\"\n").unwrap();
+    std::fs::write(&cfg, "data_dir = \"cdata\"\n[admin]\nlisten = \"\"\n").unwrap();
     run_ok(
         &[
             "connector",

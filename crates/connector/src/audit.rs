@@ -97,6 +97,14 @@ pub enum AuditAction {
     /// Monitoring records were reset (`what`: usage, performance, top time consumers,
     /// back-end connection peaks; who asked).
     MonitoringReset,
+    /// A logon to the admin UI or a REST API call's credentials: `ok` or `denied` (the user,
+    /// the door `ui` or `api`, the address). The API records only denials.
+    AdminSignIn,
+    /// A change to an admin UI user (`password_changed`, `created`, `password_reset`,
+    /// `disabled`, `enabled`).
+    AdminUser,
+    /// A change to the admin UI's settings (`logon_text`).
+    AdminSettings,
 }
 
 impl AuditAction {
@@ -119,6 +127,9 @@ impl AuditAction {
             AuditAction::Repaired => "audit.repaired",
             AuditAction::Resumed => "audit.resumed",
             AuditAction::MonitoringReset => "monitoring.reset",
+            AuditAction::AdminSignIn => "admin.signin",
+            AuditAction::AdminUser => "admin.user",
+            AuditAction::AdminSettings => "admin.settings",
         }
     }
 }

@@ -179,6 +179,22 @@ pub struct ConnectorConfig {
     pub domain_mappings: Vec<DomainMapping>,
     /// Hardware sampling intervals (`[monitoring]`).
     pub monitoring: crate::monitor::hardware::MonitoringConfig,
+    /// The admin UI and REST API (`[admin]`).
+    pub admin: AdminConfig,
+}
+
+/// `[admin]`: where the admin UI and REST API listen (HTTPS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdminConfig {
+    /// The address; `None` turns the UI and API off. A configuration file without
+    /// `[admin] listen` gets [`AdminConfig::DEFAULT_LISTEN`]; one built in code
+    /// ([`ConnectorConfig::new`]) has it off.
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+impl AdminConfig {
+    /// `listen` of a configuration file that does not set it.
+    pub const DEFAULT_LISTEN: &'static str = "127.0.0.1:8443";
 }
 
 impl ConnectorConfig {
@@ -194,6 +210,7 @@ impl ConnectorConfig {
             backend_tls: BackendTlsConfig::default(),
             domain_mappings: Vec::new(),
             monitoring: Default::default(),
+            admin: AdminConfig { listen: None },
         }
     }
 }

@@ -36,6 +36,19 @@ pub mod names {
     pub const HARDWARE_HISTORY_FILE: &str = "hardware-history.json";
     /// Usage per virtual host and resource (monitoring).
     pub const USAGE_FILE: &str = "usage.json";
+    /// Directory of the admin UI's files.
+    pub const ADMIN_DIR: &str = "admin";
+    /// The admin UI's certificate (in [`ADMIN_DIR`]).
+    pub const UI_CERT_FILE: &str = "ui-cert.pem";
+    /// The admin UI's private key (in [`ADMIN_DIR`]).
+    pub const UI_KEY_FILE: &str = "ui-key.pem";
+    /// The admin UI's users (in [`ADMIN_DIR`]).
+    pub const USERS_FILE: &str = "users.json";
+    /// The logon-screen text (in [`ADMIN_DIR`]).
+    pub const LOGON_TEXT_FILE: &str = "logon-text.html";
+    /// The one-time initial password of `Administrator` (in [`ADMIN_DIR`]), removed when it
+    /// is changed.
+    pub const INITIAL_PASSWORD_FILE: &str = "initial-password";
 }
 
 /// The connector's data directory (mode 0700) and the files in it (each 0600).
@@ -115,6 +128,36 @@ impl ConnectorDataDir {
         self.root.join(SOCKET_FILE)
     }
 
+    /// The admin UI's directory.
+    pub fn admin(&self) -> PathBuf {
+        self.root.join(ADMIN_DIR)
+    }
+
+    /// The admin UI's certificate (self-signed, made at the first start).
+    pub fn ui_cert(&self) -> PathBuf {
+        self.admin().join(UI_CERT_FILE)
+    }
+
+    /// The admin UI's private key.
+    pub fn ui_key(&self) -> PathBuf {
+        self.admin().join(UI_KEY_FILE)
+    }
+
+    /// The admin UI's users and their password hashes.
+    pub fn users(&self) -> PathBuf {
+        self.admin().join(USERS_FILE)
+    }
+
+    /// The logon-screen text an Administrator set, as typed.
+    pub fn logon_text(&self) -> PathBuf {
+        self.admin().join(LOGON_TEXT_FILE)
+    }
+
+    /// The one-time initial password of `Administrator` (until it is changed; not backed up).
+    pub fn initial_password(&self) -> PathBuf {
+        self.admin().join(INITIAL_PASSWORD_FILE)
+    }
+
     /// What a backup holds: every file above but the socket, and the trust store's directory
     /// (all files in it). Set-aside files (`audit.log.torn-*`, `closed-windows.json.corrupt-*`)
     /// are the operator's to keep or drop.
@@ -130,6 +173,10 @@ impl ConnectorDataDir {
             self.trust(),
             self.hardware_history(),
             self.usage(),
+            self.ui_cert(),
+            self.ui_key(),
+            self.users(),
+            self.logon_text(),
         ]
     }
 }
@@ -143,6 +190,7 @@ mod tests {
         let d = ConnectorDataDir::new("/var/lib/portcullis-connector");
         let mut all = d.backed_up();
         all.push(d.admin_socket());
+        all.push(d.initial_password());
         let unique: std::collections::HashSet<_> = all.iter().collect();
         assert_eq!(unique.len(), all.len());
         assert!(all.iter().all(|f| f.starts_with(d.root())));

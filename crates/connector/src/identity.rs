@@ -129,6 +129,13 @@ impl Identity {
         Ok(fingerprint_hex(&ca))
     }
 
+    /// When the client certificate expires, unix ms (`None` if it cannot be read).
+    pub fn certificate_not_after_ms(&self) -> Option<i64> {
+        let der = first_cert(&self.certificate_pem, Path::new(CERT_FILE)).ok()?;
+        let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+        Some(cert.validity().not_after.timestamp().saturating_mul(1000))
+    }
+
     /// Loads the identity from `data_dir/identity/`.
     pub fn load(data_dir: &Path) -> Result<Identity, IdentityError> {
         let dir = Self::dir(data_dir);

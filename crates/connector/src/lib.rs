@@ -29,6 +29,9 @@
 //!   replacing it.
 //! - `http` (private): HTTP processing for `http` entries: resources, host header, redirects
 //!   and cookies mapped back, WebSocket upgrades.
+//! - [`admin`]: the admin UI and REST API on `[admin] listen` (HTTPS, self-signed at first
+//!   start): the file user store with its initial `Administrator`, roles and the one permit
+//!   check, the hub connection and windows pages, `/api/v1`; on the same operations.
 //! - [`access_edit`]: export, import and remove `[[access]]` entries in the configuration file.
 //! - `backend` (private): dialling a back end with an access permit, plain or TLS.
 //! - [`backend_tls`]: TLS to back ends: trust store, trust all, system certificate, and the
@@ -63,6 +66,7 @@
 
 pub mod access_edit;
 mod acl;
+pub mod admin;
 pub mod audit;
 mod backend;
 pub mod backend_tls;

@@ -302,7 +302,12 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
             windows: ops::windows(shared),
         }),
         Request::CloseWindow { window, by, reason } => {
-            let caller = LocalCaller { by, uid, pid };
+            let caller = LocalCaller {
+                by,
+                via: "socket",
+                uid,
+                pid,
+            };
             ops::close_window(shared, &window, &caller, reason).map(|c| Response::Closed {
                 window: c.window,
                 sessions_cut: c.sessions_cut,

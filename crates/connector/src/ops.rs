@@ -122,6 +122,13 @@ pub(crate) fn status(shared: &Shared) -> StatusView {
         last_error: s.last_error,
         accepting_sessions: !audit.failing,
         audit,
+        hub_addr: s.hub_addr,
+        location: s.location,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        certificate_not_after: s.certificate_not_after_ms.map(crate::windows::format_ms),
+        connected_since: s.connected_since_ms.map(crate::windows::format_ms),
+        reconnects: s.connects.saturating_sub(1),
+        heartbeat_rtt_ms: s.heartbeat_rtt_ms,
     }
 }
 

@@ -68,6 +68,10 @@ pub enum ConnectorError {
     /// `data_dir`, the path is too long for a socket, permissions …).
     #[error(transparent)]
     LocalSocket(#[from] crate::local::LocalSocketError),
+    /// The admin UI cannot start (its address is taken, its certificate or user store is
+    /// unusable).
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
     /// The hub refused this connector in a way retrying cannot fix (too old, revoked,
     /// unknown), or revoked it on a live tunnel.
     #[error("the hub refused this connector ({:?}): {}{}", .0.code, .0.message,
@@ -173,6 +177,12 @@ async fn run_inner(
         config.monitoring,
         scope.clone(),
     ));
+    if let Some(listen) = config.admin.listen {
+        let bound = crate::admin::bind(&config.data_dir, listen).await?;
+        let addr = bound.local_addr();
+        status.send_modify(|s| s.admin_addr = addr);
+        tokio::spawn(crate::admin::serve(bound, shared.clone(), scope.clone()));
+    }
     if let Some(path) = config_path {
         tokio::spawn(crate::reload::watch(
             path,
@@ -269,6 +279,12 @@ fn prepare(
             json!({ "message": "trust_all is on: every back-end TLS certificate is accepted" }),
         ));
     }
+    let not_after = identity.certificate_not_after_ms();
+    status.send_modify(|s| {
+        s.hub_addr = Some(addr.to_string());
+        s.location = Some(identity.enrollment.location.clone());
+        s.certificate_not_after_ms = not_after;
+    });
     let dialer = Dialer {
         addr,
         server_name,
@@ -316,7 +332,11 @@ async fn reconnect(
 ) -> Result<(), ConnectorError> {
     let mut backoff = Backoff::new(reconnect);
     loop {
-        status.send_modify(|s| s.state = State::Connecting);
+        status.send_modify(|s| {
+            s.state = State::Connecting;
+            s.connected_since_ms = None;
+            s.heartbeat_rtt_ms = None;
+        });
         let attempt = tokio::select! {
             _ = shutdown.cancelled() => break Ok(()),
             r = connect(dialer) => r,
@@ -415,6 +435,7 @@ fn on_welcome(welcome: &Welcome, shared: &Shared, dialer: &Dialer) {
     shared.status.send_modify(|s| {
         s.state = State::Connected;
         s.connects += 1;
+        s.connected_since_ms = Some(crate::windows::now_ms());
         s.hub_version = Some(welcome.hub_version.clone());
         s.warning = welcome.warning.clone();
     });

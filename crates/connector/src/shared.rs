@@ -66,11 +66,14 @@ pub(crate) struct Shared {
     pub outbox_ready: Notify,
 }
 
-/// Who asked the local admin socket to close a window (for the audit record).
+/// Who asked the connector to close a window (for the audit record): through the local admin
+/// socket, the admin UI or the REST API.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LocalCaller {
-    /// The operator's name as given (`--by`).
+    /// The operator's name as given (`--by`), or the admin UI's user.
     pub by: String,
+    /// The door: `socket`, `ui` or `api`.
+    pub via: &'static str,
     /// The calling process's uid and pid, from the socket's peer credentials.
     pub uid: Option<u32>,
     pub pid: Option<i32>,
@@ -297,6 +300,7 @@ impl Shared {
                 }
             }
             if let Some(caller) = caller {
+                m.insert("via".into(), json!(caller.via));
                 m.insert("peer_uid".into(), json!(caller.uid));
                 m.insert("peer_pid".into(), json!(caller.pid));
             }

@@ -44,6 +44,19 @@ pub struct Status {
     /// Why the audit log cannot be written now (`None` while it can). While it is set, new
     /// sessions are refused.
     pub audit_error: Option<String>,
+    /// The hub's tunnel address dialled (configured or enrolled), known once the connector
+    /// has loaded its identity.
+    pub hub_addr: Option<String>,
+    /// This connector's location ID (from enrolment).
+    pub location: Option<String>,
+    /// When the client certificate expires, unix ms.
+    pub certificate_not_after_ms: Option<i64>,
+    /// Since when the present tunnel is up, unix ms (`None` while not connected).
+    pub connected_since_ms: Option<i64>,
+    /// The round trip of the last heartbeat the hub acknowledged, ms.
+    pub heartbeat_rtt_ms: Option<u64>,
+    /// Where the admin UI and REST API listen (`None` while off or not yet bound).
+    pub admin_addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for Status {
@@ -59,6 +72,12 @@ impl Default for Status {
             windows_applied: 0,
             backend_tls_reloads: 0,
             audit_error: None,
+            hub_addr: None,
+            location: None,
+            certificate_not_after_ms: None,
+            connected_since_ms: None,
+            heartbeat_rtt_ms: None,
+            admin_addr: None,
         }
     }
 }

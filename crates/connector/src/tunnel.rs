@@ -174,6 +174,8 @@ async fn control_loop(
     let mut frames: Option<mpsc::Receiver<Result<Message, TunnelError>>> = None;
     let mut _reader: Option<AbortOnDrop<()>> = None;
     let mut seq: u64 = 0;
+    // The last heartbeat sent and when, for the round trip its acknowledgement shows.
+    let mut sent_at: Option<(u64, Instant)> = None;
     // Outbox messages sent on this tunnel (a new tunnel sends them all again).
     let mut closes_sent = HashSet::new();
 
@@ -212,6 +214,13 @@ async fn control_loop(
             }
             frame = next_frame(&mut frames) => {
                 last_rx = Instant::now();
+                if let (Some(Ok(Message::Heartbeat(Heartbeat { seq: s, ack: true }))), Some((sent, at))) = (&frame, sent_at) {
+                    if *s == sent {
+                        let rtt = u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX);
+                        ctx.shared.status.send_modify(|st| st.heartbeat_rtt_ms = Some(rtt));
+                        sent_at = None;
+                    }
+                }
                 let Some(w) = writer.as_mut() else { continue };
                 if let Some(end) = on_control_frame(frame, w, ctx, dead_after).await {
                     return end;
@@ -221,6 +230,7 @@ async fn control_loop(
                 if let Some(w) = writer.as_mut() {
                     seq += 1;
                     let hb = Message::Heartbeat(Heartbeat { seq, ack: false });
+                    sent_at = Some((seq, Instant::now()));
                     if let Err(e) = send(w, hb, dead_after).await {
                         return TunnelEnd::Lost(format!("sending a heartbeat: {e}"));
                     }

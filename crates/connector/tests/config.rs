@@ -513,3 +513,28 @@ fn domain_mappings_are_checked() {
         assert!(err.contains("domain_mapping"), "{err}");
     }
 }
+
+#[test]
+fn the_admin_ui_listens_on_the_loopback_default_and_can_be_turned_off() {
+    let default = parse("data_dir = \"d\"\n").unwrap();
+    assert_eq!(
+        default.admin.listen,
+        Some("127.0.0.1:8443".parse().unwrap()),
+        "a file without [admin] gets the default"
+    );
+    let off = parse("data_dir = \"d\"\n[admin]\nlisten = \"\"\n").unwrap();
+    assert_eq!(off.admin.listen, None);
+    let other = parse("data_dir = \"d\"\n[admin]\nlisten = \"[::1]:9443\"\n").unwrap();
+    assert_eq!(other.admin.listen, Some("[::1]:9443".parse().unwrap()));
+    let e = err("data_dir = \"d\"\n[admin]\nlisten = \"localhost\"\n");
+    assert!(
+        e.contains("admin.listen") && e.contains("turns the admin UI off"),
+        "{e}"
+    );
+    assert!(err("data_dir = \"d\"\n[admin]\nport = 1\n").contains("port"));
+    assert_eq!(
+        ConnectorConfig::new("d").admin.listen,
+        None,
+        "off when built in code"
+    );
+}

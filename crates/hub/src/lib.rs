@@ -27,7 +27,6 @@ pub mod audit;
 pub mod audit_action;
 pub mod auth;
 pub mod config;
-pub mod cookies;
 pub mod data_dir;
 pub mod entry;
 pub mod live;

@@ -44,6 +44,9 @@ pub struct TestConnector {
     pub extra_toml: String,
     /// Tunnel address override (defaults to the enrolment answer).
     pub hub_tunnel: Option<SocketAddr>,
+    /// `[admin] listen`: `""` (the UI off) unless [`TestConnector::with_admin_ui`] asked for
+    /// it (`127.0.0.1:0`); its address is `Status::admin_addr` once running.
+    pub admin_listen: String,
     /// Live status (after `run`).
     pub status: Option<watch::Receiver<Status>>,
     /// Stops it.
@@ -77,6 +80,7 @@ impl TestConnector {
             proxy: None,
             extra_toml: String::new(),
             hub_tunnel: None,
+            admin_listen: String::new(),
             status: None,
             shutdown: CancellationToken::new(),
             join: None,
@@ -112,6 +116,22 @@ impl TestConnector {
         self
     }
 
+    /// Turns the admin UI and REST API on, on `127.0.0.1` port 0.
+    pub fn with_admin_ui(mut self) -> Self {
+        self.admin_listen = "127.0.0.1:0".into();
+        self
+    }
+
+    /// The admin UI's address (after `run`, when it is on).
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.status().admin_addr
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
     /// Dials the hub through an HTTP CONNECT proxy.
     pub fn via_proxy(mut self, addr: SocketAddr, user: &str, pass: &str) -> Self {
         self.proxy = Some((addr, user.into(), pass.into()));
@@ -135,6 +155,7 @@ impl TestConnector {
             t.push_str(&format!("hub_tunnel = \"{a}\"\n"));
         }
         t.push_str("[reconnect]\ninitial_ms = 20\nmax_ms = 500\nstable_after_secs = 5\n");
+        t.push_str(&format!("[admin]\nlisten = {:?}\n", self.admin_listen));
         if let Some((addr, user, pass)) = &self.proxy {
             t.push_str(&format!(
                 "[proxy]\naddress = \"{addr}\"\nusername = \"{user}\"\npassword = \"{pass}\"\n"

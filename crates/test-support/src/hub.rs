@@ -268,12 +268,22 @@ impl TestHub {
         &self,
         backend: SocketAddr,
     ) -> (crate::TestConnector, System, ServiceConnection) {
+        self.prd_echo_service_with(backend, |c| c).await
+    }
+
+    /// [`Self::prd_echo_service`] with the connector set up further by `f` before it runs
+    /// (e.g. [`crate::TestConnector::with_admin_ui`]).
+    pub async fn prd_echo_service_with(
+        &self,
+        backend: SocketAddr,
+        f: impl FnOnce(crate::TestConnector) -> crate::TestConnector,
+    ) -> (crate::TestConnector, System, ServiceConnection) {
         self.company("acme").await;
-        let conn = crate::TestConnector::for_hub(self, "acme", "berlin")
+        let conn = f(crate::TestConnector::for_hub(self, "acme", "berlin")
             .await
-            .expose("echo", "echo.internal:7", backend)
-            .run()
-            .await;
+            .expose("echo", "echo.internal:7", backend))
+        .run()
+        .await;
         self.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
             .await;
         let system = self.system("acme", "PRD").await;

@@ -18,8 +18,8 @@ use serde::Deserialize;
 use crate::backend_tls::BackendTlsConfig;
 
 use super::{
-    base_dir_of, check_inventory, field, ConfigError, ConnectorConfig, DomainMapping, HostPort,
-    DEFAULT_DATA_DIR, MAX_ENTRY_NAME_LEN,
+    base_dir_of, check_inventory, field, AdminConfig, ConfigError, ConnectorConfig, DomainMapping,
+    HostPort, DEFAULT_DATA_DIR, MAX_ENTRY_NAME_LEN,
 };
 
 impl ConnectorConfig {
@@ -61,6 +61,33 @@ struct RawConfig {
     domain_mapping: Vec<RawDomainMapping>,
     #[serde(default)]
     monitoring: Option<crate::monitor::hardware::RawMonitoring>,
+    admin: Option<RawAdmin>,
+}
+
+/// `[admin]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    #[serde(default)]
+    listen: Option<String>,
+}
+
+/// `[admin] listen`: absent means the default address, `""` turns the UI off.
+fn admin(raw: Option<RawAdmin>) -> Result<AdminConfig, ConfigError> {
+    let listen = raw
+        .unwrap_or_default()
+        .listen
+        .unwrap_or_else(|| AdminConfig::DEFAULT_LISTEN.to_owned());
+    if listen.trim().is_empty() {
+        return Ok(AdminConfig { listen: None });
+    }
+    let addr = listen.trim().parse::<std::net::SocketAddr>().map_err(|_| {
+        field(
+            "admin.listen",
+            format!("{listen:?} is not an address such as \"127.0.0.1:8443\" (\"\" turns the admin UI off)"),
+        )
+    })?;
+    Ok(AdminConfig { listen: Some(addr) })
 }
 
 /// `[[domain_mapping]]`
@@ -273,6 +300,7 @@ impl TryFrom<Based<'_>> for ConnectorConfig {
             backend_tls,
             domain_mappings: domain_mappings(raw.domain_mapping)?,
             monitoring: raw.monitoring.unwrap_or_default().try_into()?,
+            admin: admin(raw.admin)?,
         })
     }
 }

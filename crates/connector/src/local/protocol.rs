@@ -188,6 +188,27 @@ pub struct StatusView {
     pub audit: AuditHealth,
     /// True while new sessions are accepted (the audit log can be written).
     pub accepting_sessions: bool,
+    /// The hub's tunnel address dialled.
+    #[serde(default)]
+    pub hub_addr: Option<String>,
+    /// This connector's location ID.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// This connector's version.
+    #[serde(default)]
+    pub version: String,
+    /// When the client certificate expires, RFC 3339.
+    #[serde(default)]
+    pub certificate_not_after: Option<String>,
+    /// Since when the present tunnel is up, RFC 3339 (`None` while not connected).
+    #[serde(default)]
+    pub connected_since: Option<String>,
+    /// Tunnels re-established after the first (`connects - 1`).
+    #[serde(default)]
+    pub reconnects: u64,
+    /// The round trip of the last heartbeat the hub acknowledged, ms.
+    #[serde(default)]
+    pub heartbeat_rtt_ms: Option<u64>,
 }
 
 /// Why a request was refused.

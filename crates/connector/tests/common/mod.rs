@@ -431,7 +431,7 @@ pub async fn assert_cut(s: &mut H2Stream, what: &str) {
 /// Configuration text with fast reconnects and the given `(name, virtual, internal)` entries.
 pub fn config_text(entries: &[(&str, &str, SocketAddr)]) -> String {
     let mut s = String::from(
-        "data_dir = \"data\"\n\n[reconnect]\ninitial_ms = 20\nmax_ms = 200\nstable_after_secs = 60\n",
+        "data_dir = \"data\"\n\n[reconnect]\ninitial_ms = 20\nmax_ms = 200\nstable_after_secs = 60\n\n[admin]\nlisten = \"\"\n",
     );
     for (name, virt, internal) in entries {
         s.push_str(&format!(

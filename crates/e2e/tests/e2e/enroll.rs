@@ -234,7 +234,10 @@ async fn a_lost_answer_can_be_asked_again_with_the_same_token_and_key_only() {
     let config = d.path().join("connector.toml");
     std::fs::write(
         &config,
-        format!("data_dir = {:?}\n", data.to_str().unwrap()),
+        format!(
+            "data_dir = {:?}\n[admin]\nlisten = \"\"\n",
+            data.to_str().unwrap()
+        ),
     )
     .unwrap();
     let cfg = portcullis_connector::ConnectorConfig::load(&config).unwrap();

@@ -21,6 +21,8 @@ mod audit;
 mod authz_matrix;
 mod backend_tls;
 mod connector_audit_full;
+mod connector_ui;
+mod connector_ui_browser;
 mod credentials;
 mod enroll;
 mod examples;

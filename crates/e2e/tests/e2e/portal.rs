@@ -71,7 +71,8 @@ impl Curl {
         }
     }
 
-    async fn run(&self, args: &[&str]) -> Resp {
+    /// Runs curl with `args` (after its TLS and cookie-jar options).
+    pub async fn run(&self, args: &[&str]) -> Resp {
         let out = tokio::process::Command::new("curl")
             .args(["-sS", "-i", "--max-time", "20", "--cacert"])
             .arg(&self.ca)
@@ -105,6 +106,11 @@ impl Curl {
             headers,
             body: body.to_string(),
         }
+    }
+
+    /// The URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -520,7 +526,7 @@ async fn unknown_paths_get_a_page_and_api_paths_keep_json() {
     assert!(r
         .header("content-type")
         .is_some_and(|t| t.starts_with("application/json")));
-    let r = c.get("/assets/portal.css").await;
+    let r = c.get("/assets/base.css").await;
     assert_eq!(r.status, 200);
     assert!(r
         .header("content-type")

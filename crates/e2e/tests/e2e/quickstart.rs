@@ -70,6 +70,28 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
             }
         }
     }
+    // The connector's admin UI: a ready administrator, no forced change, page and API.
+    let ca = &json["connector_admin"];
+    let (url, user, pw) = (
+        ca["url"].as_str().expect("connector_admin.url"),
+        ca["user"].as_str().expect("connector_admin.user"),
+        ca["password"].as_str().expect("connector_admin.password"),
+    );
+    let ui_cert = std::fs::read_to_string(ca["certificate"].as_str().unwrap()).unwrap();
+    let admin_ui = Curl::at(url, &ui_cert);
+    let r = admin_ui.sign_in(user, pw).await;
+    assert_eq!(
+        (r.status, r.header("location")),
+        (303, Some("/")),
+        "{}",
+        r.body
+    );
+    let page = admin_ui.get("/").await;
+    assert!(page.body.contains(quickstart::LOCATION), "{}", page.body);
+    let r = super::connector_ui::api(&admin_ui, user, pw, "GET", "/api/v1/status", None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("\"connected\""), "{}", r.body);
+    assert!(quickstart::describe(&qs.info, dir.path()).contains(url));
     let passwords: Vec<String> = users
         .iter()
         .map(|u| u["password"].as_str().unwrap().to_string())
@@ -274,5 +296,15 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
     let u = &qs.info.portal.users[0];
     let browser = Curl::at(&qs.info.api_url, &ca_pem);
     assert_eq!(browser.sign_in(&u.name, &u.password).await.status, 303);
+    let c = qs.info.connector_admin.clone().expect("connector_admin");
+    assert_eq!(c.password, pw, "the administrator's password is kept");
+    let admin_ui = Curl::at(&c.url, &ui_cert);
+    assert_eq!(
+        admin_ui
+            .sign_in(&c.user, &c.password)
+            .await
+            .header("location"),
+        Some("/")
+    );
     qs.shutdown().await;
 }

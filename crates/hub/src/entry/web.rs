@@ -93,7 +93,7 @@ fn page(status: StatusCode, text: &str) -> Resp {
 
 /// The value of cookie `name` in the request's `Cookie` headers.
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    crate::cookies::get(headers, name)
+    portcullis_webui::cookies::get(headers, name)
 }
 
 /// The `Cookie` headers without cookie `name`; `None` when nothing is left.

@@ -86,21 +86,8 @@ pub fn html(status: StatusCode, title: &str, body: &str, script: Option<&str>) -
     r
 }
 
-/// `&`, `<`, `>`, `"` and `'` as entities.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// `&`, `<`, `>`, `"` and `'` as entities (`portcullis_webui::sanitize::escape`).
+pub use portcullis_webui::sanitize::escape;
 
 /// The login form (`GET /_portcullis/login`).
 pub fn login_form(label: &str) -> Resp {

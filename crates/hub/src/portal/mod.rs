@@ -66,18 +66,15 @@ pub mod users;
 pub mod windows;
 
 use axum::extract::Path;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::State;
 
-/// The Content-Security-Policy of every portal response.
-pub const CSP: &str =
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
-                       img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
-                       base-uri 'none'";
+/// The Content-Security-Policy of every portal response (shared with the connector's UI).
+pub use portcullis_webui::headers::CSP;
 
 /// The portal's routes (mounted at `/` by the API router).
 pub fn routes() -> Router<State> {
@@ -177,7 +174,9 @@ pub fn routes() -> Router<State> {
         .route("/sessions", get(live::list))
         .route("/sessions/{id}/cut", post(live::cut))
         .route("/assets/{file}", get(asset))
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(
+            portcullis_webui::headers::security_headers,
+        ))
 }
 
 /// Whether `path` belongs to the portal (everything but the API).
@@ -185,76 +184,17 @@ pub fn owns(path: &str) -> bool {
     !(path == "/api" || path.starts_with("/api/"))
 }
 
-async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let mut r = next.run(req).await;
-    harden(&mut r);
-    r
-}
-
-/// Adds the portal's security headers to `r`. A page that set its own
-/// Content-Security-Policy keeps it: the engineer's home, whose browser-link forms lead to
-/// the web entry's origins ([`reach::csp_with_web`]).
+/// Adds the portal's security headers to `r` (`portcullis_webui::headers`). A page that set
+/// its own Content-Security-Policy keeps it: the engineer's home, whose browser-link forms
+/// lead to the web entry's origins ([`reach::csp_with_web`]).
 fn harden(r: &mut Response) {
-    let h = r.headers_mut();
-    h.entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(CSP));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        header::STRICT_TRANSPORT_SECURITY,
-        HeaderValue::from_static("max-age=31536000"),
-    );
-    h.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    h.entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
+    portcullis_webui::headers::harden(r);
 }
 
-/// The embedded assets: name, content type, bytes.
-const ASSETS: &[(&str, &str, &[u8])] = &[
-    (
-        "portal.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../../assets/portal/portal.css"),
-    ),
-    (
-        "htmx.min.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../assets/portal/htmx.min.js"),
-    ),
-    (
-        "portal.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../assets/portal/portal.js"),
-    ),
-    (
-        "logo.svg",
-        "image/svg+xml",
-        include_bytes!("../../assets/portal/logo.svg"),
-    ),
-];
-
+/// The embedded assets (`portcullis_webui::assets`: htmx, the stylesheet, the script, the
+/// logo).
 async fn asset(Path(file): Path<String>) -> Response {
-    match ASSETS.iter().find(|(name, _, _)| *name == file) {
-        Some((_, ctype, body)) => (
-            [
-                (header::CONTENT_TYPE, *ctype),
-                (header::CACHE_CONTROL, "public, max-age=3600"),
-            ],
-            *body,
-        )
-            .into_response(),
-        None => render::not_found(),
-    }
+    portcullis_webui::assets::serve(&file).unwrap_or_else(render::not_found)
 }
 
 /// The portal's answer for a path it does not know.

@@ -145,7 +145,7 @@ pub struct CallbackQuery {
 /// `GET /signin/oidc/callback`: the provider's answer.
 pub async fn callback(AxState(st): AxState<State>, req: Request) -> Response {
     let from = session::peer(&req);
-    let browser = crate::cookies::get(req.headers(), FLOW_COOKIE);
+    let browser = portcullis_webui::cookies::get(req.headers(), FLOW_COOKIE);
     let q: CallbackQuery = req
         .uri()
         .query()

@@ -19,9 +19,6 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::render;
 use crate::auth::{AuthError, Principal};
@@ -31,31 +28,12 @@ use crate::state::State;
 pub const COOKIE: &str = "__Host-portcullis";
 /// The pre-session cookie the sign-in form is bound to.
 pub const PRE_COOKIE: &str = "__Host-portcullis-pre";
-/// Largest form body accepted.
-const MAX_FORM: usize = 64 * 1024;
 
-/// The CSRF token of a credential (or a pre-session value).
-pub fn csrf_of(label: &str, secret: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(b"portcullis-csrf\0");
-    h.update(label.as_bytes());
-    h.update(b"\0");
-    h.update(secret.as_bytes());
-    hex::encode(h.finalize())
-}
-
-/// Whether `presented` is `expected`, in constant time.
-pub fn same(presented: &str, expected: &str) -> bool {
-    presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
-}
+pub use portcullis_webui::csrf::{csrf_of, same};
 
 /// `Set-Cookie` for the session cookie (`None`: remove it).
 pub fn session_cookie(credential: Option<&str>) -> HeaderValue {
-    let v = match credential {
-        Some(c) => format!("{COOKIE}={c}; Path=/; Secure; HttpOnly; SameSite=Strict"),
-        None => format!("{COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0"),
-    };
-    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+    portcullis_webui::cookies::session_cookie(COOKIE, credential)
 }
 
 /// A signed-in browser whose password is in order: what every page but the password page
@@ -114,7 +92,8 @@ fn to_signin_at(to: &str) -> Response {
 }
 
 async fn signed(parts: &mut Parts, st: &State) -> Result<Signed, Response> {
-    let credential = crate::cookies::get(&parts.headers, COOKIE).ok_or_else(to_signin)?;
+    let credential =
+        portcullis_webui::cookies::get(&parts.headers, COOKIE).ok_or_else(to_signin)?;
     let principal = st
         .tokens
         .verify_portal(
@@ -172,12 +151,6 @@ impl FromRequestParts<State> for Signed {
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfField {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// A form posted by a signed-in browser with the right CSRF token and no duty left (see
 /// [`Signed`]): the session and the form. Without a session it redirects to `/signin`; with a
 /// wrong or missing token it answers 403 before the handler runs.
@@ -207,20 +180,11 @@ pub async fn read_form<T: DeserializeOwned>(req: Request) -> Result<T, Response>
     Ok(form_body::<T>(req).await?.1)
 }
 
-/// Reads a form body: its CSRF field and its fields as `T`.
+/// Reads a form body: its CSRF field and its fields as `T` (`portcullis_webui::form`).
 async fn form_body<T: DeserializeOwned>(req: Request) -> Result<(String, T), Response> {
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_FORM)
+    portcullis_webui::form::read(req)
         .await
-        .map_err(|_| render::message(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."))?;
-    let csrf: CsrfField = serde_urlencoded::from_bytes(&bytes)
-        .map_err(|_| render::message(StatusCode::BAD_REQUEST, "The form could not be read."))?;
-    let form: T = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
-        render::message(
-            StatusCode::BAD_REQUEST,
-            &format!("The form could not be read: {e}."),
-        )
-    })?;
-    Ok((csrf.csrf, form))
+        .map_err(|e| render::message(e.status(), &e.to_string()))
 }
 
 /// The answer to a form without the right CSRF token.
@@ -276,7 +240,7 @@ impl<T: DeserializeOwned + Send> FromRequest<State> for PrePosted<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, _st: &State) -> Result<Self, Response> {
-        let pre = crate::cookies::get(req.headers(), PRE_COOKIE).unwrap_or_default();
+        let pre = portcullis_webui::cookies::get(req.headers(), PRE_COOKIE).unwrap_or_default();
         let from = req
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
@@ -287,20 +251,5 @@ impl<T: DeserializeOwned + Send> FromRequest<State> for PrePosted<T> {
             return Err(csrf_refused());
         }
         Ok(PrePosted { form, from })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csrf_tokens_bind_to_their_secret_and_label() {
-        let a = csrf_of("session", "pct_a_b");
-        assert_eq!(a, csrf_of("session", "pct_a_b"));
-        assert_ne!(a, csrf_of("session", "pct_a_c"));
-        assert_ne!(a, csrf_of("signin", "pct_a_b"));
-        assert!(same(&a, &a.clone()));
-        assert!(!same(&a, &a[1..]));
     }
 }

@@ -278,7 +278,7 @@ fn code_page(status: StatusCode, ticket: &str, error: Option<String>) -> Respons
 
 /// `GET /signin/code`
 pub async fn code_form(req: Request) -> Response {
-    match crate::cookies::get(req.headers(), CODE_COOKIE) {
+    match portcullis_webui::cookies::get(req.headers(), CODE_COOKIE) {
         Some(t) if !t.is_empty() => code_page(StatusCode::OK, &t, None),
         _ => Redirect::to("/signin").into_response(),
     }
@@ -295,7 +295,8 @@ pub struct CodeForm {
 
 /// `POST /signin/code`
 pub async fn code_submit(AxState(st): AxState<State>, req: Request) -> Response {
-    let Some(ticket) = crate::cookies::get(req.headers(), CODE_COOKIE).filter(|t| !t.is_empty())
+    let Some(ticket) =
+        portcullis_webui::cookies::get(req.headers(), CODE_COOKIE).filter(|t| !t.is_empty())
     else {
         return Redirect::to("/signin").into_response();
     };

@@ -10,19 +10,22 @@
 //!
 //! # Layout
 //! - this file: [`PortalPolicy`], the `[portal]` section.
-//! - [`password`]: argon2id hashes, the password rules, one-time passwords.
-//! - [`throttle`]: failed sign-ins slow down per user and per address.
+//! - [`password`]: argon2id hashes, the password rules, one-time passwords, and
+//!   [`throttle`]: failed sign-ins slow down per user and per address (both in
+//!   `portcullis-webui`, shared with the connector's admin UI).
 //! - [`totp`]: the second factor's one-time codes; [`sealer`]: its secrets sealed at rest;
 //!   [`pending`]: sign-ins waiting for their code.
 //! - [`oidc`]: signing in through a company's identity provider (OpenID Connect).
 
 pub mod oidc;
-pub mod password;
 pub mod pending;
 pub mod sealer;
-pub mod throttle;
 pub mod tickets;
 pub mod totp;
+
+// Shared with the connector's admin UI (`crates/webui`); re-exported so that the hub's
+// modules name them where they always did.
+pub use portcullis_webui::{password, throttle};
 
 use serde::Deserialize;
 use std::time::Duration;

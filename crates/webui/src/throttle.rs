@@ -8,7 +8,7 @@
 //! count (not the address's: one valid account must not reset a guesser's address), and
 //! counts are forgotten [`FORGET_AFTER`] after the last failure.
 //!
-//! The counts live in this hub's memory: a restart forgets them, which a guesser cannot
+//! The counts live in this process's memory: a restart forgets them, which a guesser cannot
 //! cause, and they are bounded ([`MAX_KEYS`]).
 
 use std::collections::HashMap;

@@ -1,0 +1,243 @@
+//! The REST API under `/api/v1` on the admin listener: JSON, HTTP basic auth of a connector
+//! user, the same [`roles::permit`] as the pages and the same operations (`crate::ops`).
+//!
+//! Besides basic auth, an API token of a connector user (`Authorization: Bearer pcc_…`, made on the user's
+//! `/tokens` page), which acts as that user. A user whose password is still an initial one
+//! gets 403 `password_change_required` until he changes it in the UI. Failed credentials slow down as the UI's logon does (the shared
+//! throttle: 429 while waiting). Errors are `{"code": …, "message": …}`.
+//!
+//! `GET /api/v1/openapi.json` serves the API's description (hand-written,
+//! `crates/connector/src/admin/openapi.json`; a test checks that it names every route).
+
+use std::time::Instant;
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use portcullis_domain::secret::Secret;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::roles::{self, Actor, Denied, Permit};
+use super::session::peer;
+use super::state::Admin;
+use crate::audit::AuditAction;
+use crate::ops::OpError;
+use crate::shared::LocalCaller;
+use crate::windows::CloseError;
+
+/// The OpenAPI document.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// An API error: status, code, message.
+#[derive(Debug)]
+pub struct ApiError(pub StatusCode, pub &'static str, pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (self.0, Json(json!({ "code": self.1, "message": self.2 }))).into_response();
+        if self.0 == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"portcullis-connector\", charset=\"UTF-8\""),
+            );
+        }
+        r
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(d: Denied) -> Self {
+        let code = match d {
+            Denied::PasswordChange => "password_change_required",
+            _ => "forbidden",
+        };
+        ApiError(StatusCode::FORBIDDEN, code, d.to_string())
+    }
+}
+
+/// The status and code of a refused operation.
+pub fn op_status(e: &OpError) -> (StatusCode, &'static str) {
+    match e {
+        OpError::Close(CloseError::Unknown(_)) => (StatusCode::NOT_FOUND, "unknown_window"),
+        OpError::Close(_) => (StatusCode::CONFLICT, "already_closed"),
+        OpError::CloseRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+        _ => (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
+    }
+}
+
+impl From<OpError> for ApiError {
+    fn from(e: OpError) -> Self {
+        let (s, c) = op_status(&e);
+        ApiError(s, c, e.to_string())
+    }
+}
+
+/// The caller of an API request, by HTTP basic auth.
+#[derive(Debug)]
+pub struct ApiUser(pub Actor);
+
+fn basic(parts: &Parts) -> Option<(String, String)> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, b64) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let s = String::from_utf8(raw).ok()?;
+    let (u, p) = s.split_once(':')?;
+    Some((u.to_owned(), p.to_owned()))
+}
+
+impl FromRequestParts<Admin> for ApiUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &Admin) -> Result<Self, ApiError> {
+        let unauthorized = || {
+            ApiError(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "give a connector user's name and password (HTTP basic auth) or an API token \
+                 (Authorization: Bearer pcc_…)"
+                    .into(),
+            )
+        };
+        let from = peer(&parts.extensions);
+        let now = Instant::now();
+        if let Some(token) = bearer(parts) {
+            // A token names no user before it is checked: only the address slows down.
+            if let Some(wait) = st.throttle.wait_from(from.ip(), now) {
+                return Err(too_many(wait));
+            }
+            return match st.users.verify_token(&token).await {
+                Some(actor) => Ok(ApiUser(actor)),
+                None => {
+                    st.throttle.failed_from(from.ip(), now);
+                    st.audit(AuditAction::AdminSignIn, "denied", "(token)", "api", from);
+                    Err(unauthorized())
+                }
+            };
+        }
+        let (name, password) = basic(parts).ok_or_else(unauthorized)?;
+        if let Some(wait) = st.throttle.wait(&name, from.ip(), now) {
+            return Err(too_many(wait));
+        }
+        match st.users.verify(&name, Secret::new(password)).await {
+            Some(actor) => {
+                st.throttle.succeeded(&name);
+                Ok(ApiUser(actor))
+            }
+            None => {
+                st.throttle.failed(&name, from.ip(), now);
+                st.audit(AuditAction::AdminSignIn, "denied", &name, "api", from);
+                Err(unauthorized())
+            }
+        }
+    }
+}
+
+fn too_many(wait: std::time::Duration) -> ApiError {
+    ApiError(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_failures",
+        format!(
+            "too many failed logons; try again in {} seconds",
+            wait.as_secs().max(1)
+        ),
+    )
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+/// `GET /api/v1/status`: the hub connection (the status operation).
+pub async fn status(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
+    roles::permit(&a, Permit::ViewStatus)?;
+    Ok(Json(crate::ops::status(&st.shared)).into_response())
+}
+
+/// `GET /api/v1/windows`: the windows the hub pushed.
+pub async fn windows(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
+    roles::permit(&a, Permit::ViewWindows)?;
+    Ok(Json(json!({ "windows": crate::ops::windows(&st.shared) })).into_response())
+}
+
+/// The optional body of a close.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseBody {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /api/v1/windows/{id}/close`: closes a window at the connector as this user.
+pub async fn close_window(
+    State(st): State<Admin>,
+    ApiUser(a): ApiUser,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    roles::permit(&a, Permit::CloseWindow)?;
+    let body: CloseBody = if body.iter().all(u8::is_ascii_whitespace) {
+        CloseBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("the body: {e}"),
+            )
+        })?
+    };
+    let caller = LocalCaller {
+        by: a.name.clone(),
+        via: "api",
+        uid: None,
+        pid: None,
+    };
+    let c = crate::ops::close_window(&st.shared, &id, &caller, body.reason)?;
+    Ok(Json(json!({ "window": c.window, "sessions_cut": c.sessions_cut })).into_response())
+}
+
+/// `GET /api/v1/openapi.json`.
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// An unknown API path.
+pub async fn not_found() -> ApiError {
+    ApiError(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such API route".into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_names_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("valid JSON");
+        let paths = doc["paths"].as_object().expect("paths");
+        for p in super::super::API_ROUTES {
+            assert!(paths.contains_key(*p), "{p} is missing from openapi.json");
+        }
+        assert_eq!(
+            paths.len(),
+            super::super::API_ROUTES.len(),
+            "no route the code lacks"
+        );
+    }
+}

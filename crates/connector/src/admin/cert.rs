@@ -1,0 +1,110 @@
+//! The admin UI's certificate: self-signed, made at the first start and kept in
+//! `data_dir/admin/` (the key 0600), reused at every later start so that a browser's
+//! exception for it holds.
+//!
+//! Why self-signed: the connector runs inside a customer network without a CA it could ask;
+//! the security status (a later task) names the self-signed certificate as something to
+//! replace. The certificate names `localhost`, `127.0.0.1`, `::1` and the listen address.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::data_dir::ConnectorDataDir;
+use crate::identity::{create_private_dir, write_atomic, IdentityError};
+
+/// Why the UI certificate could not be made or loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UiCertError {
+    /// Reading or writing a file failed.
+    #[error(transparent)]
+    Io(#[from] IdentityError),
+    /// Making the certificate failed.
+    #[error("cannot make the admin UI's certificate: {0}")]
+    Generate(String),
+    /// The files are there but unusable.
+    #[error(
+        "the admin UI's certificate {path}: {reason} (remove {path} and its key to make a new one)"
+    )]
+    Unusable {
+        /// The certificate file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The UI certificate's PEM (loaded, or made and saved now) and the key's PEM.
+pub fn load_or_make(
+    dir: &ConnectorDataDir,
+    listen: SocketAddr,
+) -> Result<(String, String), UiCertError> {
+    let (cert_path, key_path) = (dir.ui_cert(), dir.ui_key());
+    if cert_path.exists() || key_path.exists() {
+        let read = |p: &std::path::Path| {
+            std::fs::read_to_string(p).map_err(|source| IdentityError::Io {
+                path: p.to_path_buf(),
+                source,
+            })
+        };
+        return Ok((read(&cert_path)?, read(&key_path)?));
+    }
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    if !listen.ip().is_unspecified() && !names.contains(&listen.ip().to_string()) {
+        names.push(listen.ip().to_string());
+    }
+    let mut params =
+        rcgen::CertificateParams::new(names).map_err(|e| UiCertError::Generate(e.to_string()))?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Portcullis connector admin UI");
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(825);
+    let key = rcgen::KeyPair::generate().map_err(|e| UiCertError::Generate(e.to_string()))?;
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| UiCertError::Generate(e.to_string()))?;
+    let (cert_pem, key_pem) = (cert.pem(), key.serialize_pem());
+    create_private_dir(&dir.admin())?;
+    write_atomic(&key_path, key_pem.as_bytes())?;
+    write_atomic(&cert_path, cert_pem.as_bytes())?;
+    tracing::info!(certificate = %cert_path.display(), "made a self-signed certificate for the admin UI");
+    Ok((cert_pem, key_pem))
+}
+
+/// The rustls server configuration of the admin listener (HTTP/1.1 and HTTP/2).
+pub fn server_config(
+    dir: &ConnectorDataDir,
+    cert_pem: &str,
+    key_pem: &str,
+) -> Result<Arc<rustls::ServerConfig>, UiCertError> {
+    let unusable = |reason: String| UiCertError::Unusable {
+        path: dir.ui_cert().display().to_string(),
+        reason,
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| unusable(e.to_string()))?;
+    if chain.is_empty() {
+        return Err(unusable("no certificate".into()));
+    }
+    let key =
+        PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| unusable(e.to_string()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| unusable(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| unusable(e.to_string()))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}

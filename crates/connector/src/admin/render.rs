@@ -1,0 +1,76 @@
+//! Turning templates into pages, and the page that says one thing.
+
+use askama::Template;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+/// What the layout needs to know about who is signed in.
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    /// The user's name; empty on pages without a session.
+    pub user: String,
+    /// The user's role.
+    pub role: &'static str,
+    /// The CSRF token of the sign-out form.
+    pub csrf: String,
+    /// The navigation entry shown as current (`hub`, `windows`).
+    pub current: &'static str,
+    /// Whether the user sees the windows (the "Windows" entry).
+    pub windows: bool,
+    /// Whether the user manages the users (the "Users" entry).
+    pub users: bool,
+}
+
+impl Chrome {
+    /// The connector's version, for the footer.
+    pub fn version(&self) -> &'static str {
+        env!("CARGO_PKG_VERSION")
+    }
+}
+
+/// Renders `t` with `status`.
+pub fn page(status: StatusCode, t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "admin UI template failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                "The page could not be shown.",
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/message.html")]
+struct MessagePage<'a> {
+    chrome: Chrome,
+    title: &'a str,
+    text: &'a str,
+}
+
+/// A page that says one thing, with `status`.
+pub fn message(status: StatusCode, text: &str) -> Response {
+    message_for(Chrome::default(), status, text)
+}
+
+/// [`message`] inside a signed-in user's chrome.
+pub fn message_for(chrome: Chrome, status: StatusCode, text: &str) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    page(
+        status,
+        &MessagePage {
+            chrome,
+            title,
+            text,
+        },
+    )
+}
+
+/// The page for a path the admin UI does not know.
+pub fn not_found() -> Response {
+    message(StatusCode::NOT_FOUND, "There is no such page.")
+}

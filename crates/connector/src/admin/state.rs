@@ -1,0 +1,74 @@
+//! [`Admin`]: what the admin UI's handlers share: the connector's shared state (for the
+//! operations), the users, the browser sessions, the failed-logon throttle.
+
+use std::sync::Arc;
+
+use portcullis_webui::throttle::SignInThrottle;
+
+use super::{sessions, users};
+use crate::audit::{AuditAction, AuditEvent};
+use crate::shared::Shared;
+
+/// What the admin UI's handlers share.
+#[derive(Debug, Clone)]
+pub struct Admin(Arc<Inner>);
+
+/// The admin UI's state.
+#[derive(Debug)]
+pub struct Inner {
+    pub(crate) shared: Arc<Shared>,
+    /// The users.
+    pub users: users::UserStore,
+    /// Live browser sessions.
+    pub sessions: sessions::Sessions,
+    /// Failed logons slow down (UI and API alike).
+    pub throttle: SignInThrottle,
+    /// The logon-screen text.
+    pub logon_text: super::logon_text::LogonText,
+}
+
+impl std::ops::Deref for Admin {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Admin {
+    /// The state of a new admin listener.
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        users: users::UserStore,
+        logon_text: super::logon_text::LogonText,
+    ) -> Admin {
+        Admin(Arc::new(Inner {
+            shared,
+            users,
+            logon_text,
+            sessions: Default::default(),
+            throttle: Default::default(),
+        }))
+    }
+}
+
+impl Admin {
+    /// Records an admin-UI event in the connector's audit log: `admin.signin` (ok, denied)
+    /// or `admin.user` (password_changed), with the user, the door and the address.
+    pub(crate) fn audit(
+        &self,
+        action: AuditAction,
+        outcome: &str,
+        user: &str,
+        via: &str,
+        from: std::net::SocketAddr,
+    ) {
+        let mut ev = AuditEvent::new(
+            action,
+            outcome,
+            serde_json::json!({ "user": user, "via": via, "from": from.ip().to_string() }),
+        );
+        ev.principal = Some(user.to_owned());
+        self.shared.audit.record_or_log(ev);
+    }
+}
