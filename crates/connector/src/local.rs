@@ -293,7 +293,12 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
             connections: ops::monitoring::connections(shared),
         }),
         Request::MonitorReset { what, by } => {
-            let caller = LocalCaller { by, uid, pid };
+            let caller = LocalCaller {
+                by,
+                via: "socket",
+                uid,
+                pid,
+            };
             ops::monitoring::reset(shared, what, &caller)
                 .await
                 .map(|()| Response::Reset { what })

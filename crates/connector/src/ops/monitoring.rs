@@ -59,6 +59,7 @@ pub(crate) async fn reset(
             serde_json::json!({
                 "what": what.as_str(),
                 "by": caller.by,
+                "via": caller.via,
                 "uid": caller.uid,
                 "pid": caller.pid,
             }),
