@@ -12,7 +12,7 @@ use portcullis_connector::monitor::chart::{self, Chart, ChartPoint};
 use portcullis_connector::monitor::history::HardwareView;
 use portcullis_connector::monitor::ResetWhat;
 
-use crate::connector_admin::{data_dir, login_name, request};
+use crate::connector_socket::{data_dir, login_name, request};
 use crate::output::{OutputArgs, Table};
 
 /// `portcullis connector monitor …`

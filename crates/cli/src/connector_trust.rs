@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use portcullis_connector::local::{Request, Response};
 use portcullis_connector::trust_edit::TrustedCert;
 
-use crate::connector_admin::{data_dir, request};
+use crate::connector_socket::{data_dir, request};
 use crate::output::{OutputArgs, Table};
 
 /// `portcullis connector trust …`

@@ -8,6 +8,7 @@
 //! - [`connector_admin`]: `portcullis connector windows|close-window`, through the running
 //!   connector's local admin socket.
 //! - [`connector_monitor`]: `portcullis connector monitor hardware|usage|connections|reset`.
+//! - [`connector_socket`]: one request to the running connector through its admin socket.
 //! - [`demo`]: demo back ends (TCP echo, HTTP) for quickstart and tests.
 //! - [`niping`]: `portcullis niping`, SAP's niping (NI echo server and timing client) with
 //!   niping's option letters.
@@ -27,6 +28,7 @@ pub mod connect;
 pub mod connector_admin;
 pub mod connector_audit;
 pub mod connector_monitor;
+pub mod connector_socket;
 pub mod connector_trust;
 pub mod demo;
 pub mod niping;

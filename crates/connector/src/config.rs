@@ -30,7 +30,11 @@ use serde::Deserialize;
 pub use crate::acl::inventory_frame_len;
 use crate::backend_tls::BackendTlsConfig;
 
+mod monitoring;
 mod parse;
+
+pub use monitoring::MonitoringConfig;
+pub(crate) use monitoring::RawMonitoring;
 
 /// Longest access control entry name, in bytes. Names show up in logs, audit records and the
 /// hub's inventory, so they are kept short and printable.
@@ -178,7 +182,7 @@ pub struct ConnectorConfig {
     /// Cookie domain mappings for HTTP entries (`[[domain_mapping]]`).
     pub domain_mappings: Vec<DomainMapping>,
     /// Hardware sampling intervals (`[monitoring]`).
-    pub monitoring: crate::monitor::hardware::MonitoringConfig,
+    pub monitoring: MonitoringConfig,
     /// The admin UI and REST API (`[admin]`).
     pub admin: AdminConfig,
 }

@@ -30,8 +30,8 @@ pub mod history;
 pub(crate) mod sampler;
 pub(crate) mod store;
 
+use crate::config::MonitoringConfig;
 use connections::{BackendConnections, Connections, Tracked};
-use hardware::MonitoringConfig;
 use history::{CpuMemory, Disk, HardwareView, History};
 
 /// How many recent requests and top time consumers are kept.

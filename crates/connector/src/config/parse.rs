@@ -60,7 +60,7 @@ struct RawConfig {
     #[serde(default)]
     domain_mapping: Vec<RawDomainMapping>,
     #[serde(default)]
-    monitoring: Option<crate::monitor::hardware::RawMonitoring>,
+    monitoring: Option<super::RawMonitoring>,
     admin: Option<RawAdmin>,
 }
 

@@ -4,86 +4,11 @@
 //! connector's data directory (`statvfs`: size, and what is free for an unprivileged user).
 //! Parsing is separate from reading, so the parsers are tested on fixture text.
 //!
-//! The `[monitoring]` settings live here too ([`MonitoringConfig`]).
+//! How often it is sampled is `[monitoring]` ([`crate::config::MonitoringConfig`]).
 
 use std::path::Path;
-use std::time::Duration;
-
-use serde::Deserialize;
 
 use super::history::{CpuMemory, Disk};
-use crate::config::{field, ConfigError};
-
-/// The default CPU and memory sampling interval (SAP's: 15 s).
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
-/// The default disk sampling interval (SAP's: 60 s).
-pub const DEFAULT_DISK_INTERVAL: Duration = Duration::from_secs(60);
-/// Shortest interval accepted (intervals below a second are for tests).
-pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
-/// Longest interval accepted.
-pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
-
-/// `[monitoring]`: how often the hardware is sampled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MonitoringConfig {
-    /// CPU and memory (`hardware_interval_ms`, default 15000).
-    pub interval: Duration,
-    /// Disk (`disk_interval_ms`, default 60000).
-    pub disk_interval: Duration,
-}
-
-impl Default for MonitoringConfig {
-    fn default() -> Self {
-        MonitoringConfig {
-            interval: DEFAULT_INTERVAL,
-            disk_interval: DEFAULT_DISK_INTERVAL,
-        }
-    }
-}
-
-/// `[monitoring]` as written.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawMonitoring {
-    #[serde(default)]
-    hardware_interval_ms: Option<u64>,
-    #[serde(default)]
-    disk_interval_ms: Option<u64>,
-}
-
-impl TryFrom<RawMonitoring> for MonitoringConfig {
-    type Error = ConfigError;
-
-    fn try_from(raw: RawMonitoring) -> Result<Self, ConfigError> {
-        let check = |name: &'static str, ms: Option<u64>, default: Duration| {
-            let d = ms.map_or(default, Duration::from_millis);
-            if d < MIN_INTERVAL || d > MAX_INTERVAL {
-                return Err(field(
-                    name,
-                    format!(
-                        "{} ms is outside {}..={} ms",
-                        d.as_millis(),
-                        MIN_INTERVAL.as_millis(),
-                        MAX_INTERVAL.as_millis()
-                    ),
-                ));
-            }
-            Ok(d)
-        };
-        Ok(MonitoringConfig {
-            interval: check(
-                "monitoring.hardware_interval_ms",
-                raw.hardware_interval_ms,
-                DEFAULT_INTERVAL,
-            )?,
-            disk_interval: check(
-                "monitoring.disk_interval_ms",
-                raw.disk_interval_ms,
-                DEFAULT_DISK_INTERVAL,
-            )?,
-        })
-    }
-}
 
 /// Cumulative CPU time of all cores, in clock ticks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,25 +177,5 @@ mod tests {
         assert!(m.memory_total > 0 && m.memory_available <= m.memory_total);
         let d = read_disk(Path::new("/")).expect("statvfs");
         assert!(d.disk_total > 0 && d.disk_free <= d.disk_total);
-    }
-
-    #[test]
-    fn intervals_default_to_sap_and_are_bounded() {
-        let c = MonitoringConfig::try_from(RawMonitoring::default()).unwrap();
-        assert_eq!(c, MonitoringConfig::default());
-        assert_eq!(c.interval, Duration::from_secs(15));
-        assert_eq!(c.disk_interval, Duration::from_secs(60));
-        let raw = |h, d| RawMonitoring {
-            hardware_interval_ms: h,
-            disk_interval_ms: d,
-        };
-        let fast = MonitoringConfig::try_from(raw(Some(200), Some(400))).unwrap();
-        assert_eq!(fast.interval, Duration::from_millis(200));
-        let e = MonitoringConfig::try_from(raw(Some(99), None)).unwrap_err();
-        assert!(
-            e.to_string().contains("monitoring.hardware_interval_ms"),
-            "{e}"
-        );
-        assert!(MonitoringConfig::try_from(raw(None, Some(3_600_001))).is_err());
     }
 }

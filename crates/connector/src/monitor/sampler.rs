@@ -16,9 +16,10 @@ use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use super::hardware::{cpu_permille, read_cpu, read_disk, read_memory, MonitoringConfig};
+use super::hardware::{cpu_permille, read_cpu, read_disk, read_memory};
 use super::store;
 use super::Monitor;
+use crate::config::MonitoringConfig;
 use crate::data_dir::ConnectorDataDir;
 use crate::windows::now_ms;
 
