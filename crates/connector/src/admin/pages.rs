@@ -273,6 +273,11 @@ impl HubPage {
     fn opt(&self, v: &Option<String>) -> String {
         v.clone().unwrap_or_else(|| "—".into())
     }
+
+    /// A time, or a dash.
+    fn opt_when(&self, v: &Option<String>) -> String {
+        v.as_deref().map_or_else(|| "—".into(), super::render::when)
+    }
 }
 
 /// `GET /`: the hub connection.
@@ -299,6 +304,10 @@ struct WindowsPage {
 }
 
 impl WindowsPage {
+    fn when(&self, t: &str) -> String {
+        super::render::when(t)
+    }
+
     fn state(&self, w: &WindowView) -> String {
         match (w.state, w.closed_by_name.as_deref(), w.closed_by.as_deref()) {
             (WindowState::Closed, Some(by), _) => format!("closed at the connector by {by}"),
