@@ -20,3 +20,4 @@ pub mod headers;
 pub mod password;
 pub mod sanitize;
 pub mod throttle;
+pub mod time_text;

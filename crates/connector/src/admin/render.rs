@@ -28,25 +28,8 @@ impl Chrome {
     }
 }
 
-/// An RFC 3339 time as the pages show it: `2026-12-07 19:46 UTC` (what the portal shows);
-/// anything that does not parse is shown as it is.
-pub fn when(rfc3339: &str) -> String {
-    use time::format_description::well_known::Rfc3339;
-    match time::OffsetDateTime::parse(rfc3339, &Rfc3339) {
-        Ok(t) => {
-            let t = t.to_offset(time::UtcOffset::UTC);
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute()
-            )
-        }
-        Err(_) => rfc3339.to_string(),
-    }
-}
+/// An RFC 3339 time as the pages show it: `2026-12-07 19:46 UTC`, as the portal does.
+pub use portcullis_webui::time_text::when_text as when;
 
 /// Renders `t` with `status`.
 pub fn page(status: StatusCode, t: &impl Template) -> Response {
@@ -93,20 +76,4 @@ pub fn message_for(chrome: Chrome, status: StatusCode, text: &str) -> Response {
 /// The page for a path the admin UI does not know.
 pub fn not_found() -> Response {
     message(StatusCode::NOT_FOUND, "There is no such page.")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn times_read_like_the_portals() {
-        assert_eq!(
-            super::when("2026-12-07T19:46:03.503Z"),
-            "2026-12-07 19:46 UTC"
-        );
-        assert_eq!(
-            super::when("2026-12-07T21:46:03+02:00"),
-            "2026-12-07 19:46 UTC"
-        );
-        assert_eq!(super::when("not a time"), "not a time");
-    }
 }

@@ -144,15 +144,5 @@ pub fn op_error(e: &OpError) -> Response {
     message(status, &text)
 }
 
-/// Formats a time for people: `2026-12-07 15:04 UTC`.
-pub fn when(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
-}
+/// Formats a time for people: `2026-12-07 15:04 UTC` (the connector's UI shows the same).
+pub use portcullis_webui::time_text::when;
