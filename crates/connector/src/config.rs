@@ -187,18 +187,43 @@ pub struct ConnectorConfig {
     pub admin: AdminConfig,
 }
 
-/// `[admin]`: where the admin UI and REST API listen (HTTPS).
+/// `[admin]`: where the admin UI and REST API listen (HTTPS), how long strangers may take,
+/// and how long a signed-in browser stays signed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AdminConfig {
     /// The address; `None` turns the UI and API off. A configuration file without
     /// `[admin] listen` gets [`AdminConfig::DEFAULT_LISTEN`]; one built in code
     /// ([`ConnectorConfig::new`]) has it off.
     pub listen: Option<std::net::SocketAddr>,
+    /// Deadline from accept until the first request head (TLS included): `preauth_timeout_secs`.
+    pub preauth_timeout: std::time::Duration,
+    /// Connections before their first request, at once: `max_preauth`.
+    pub max_preauth: usize,
+    /// Of those, what one source (an IPv4 address or an IPv6 /64) may hold:
+    /// `max_preauth_per_source`.
+    pub max_preauth_per_source: usize,
+    /// A browser session unused this long ends: `idle_timeout_minutes`.
+    pub idle_timeout: std::time::Duration,
+    /// A browser session ends this long after logon, used or not: `absolute_timeout_hours`.
+    pub absolute_timeout: std::time::Duration,
 }
 
 impl AdminConfig {
     /// `listen` of a configuration file that does not set it.
     pub const DEFAULT_LISTEN: &'static str = "127.0.0.1:8443";
+
+    /// The defaults, listening on `listen`.
+    pub fn new(listen: Option<std::net::SocketAddr>) -> AdminConfig {
+        use std::time::Duration;
+        AdminConfig {
+            listen,
+            preauth_timeout: Duration::from_secs(10),
+            max_preauth: 64,
+            max_preauth_per_source: 16,
+            idle_timeout: Duration::from_secs(30 * 60),
+            absolute_timeout: Duration::from_secs(12 * 3600),
+        }
+    }
 }
 
 impl ConnectorConfig {
@@ -214,7 +239,7 @@ impl ConnectorConfig {
             backend_tls: BackendTlsConfig::default(),
             domain_mappings: Vec::new(),
             monitoring: Default::default(),
-            admin: AdminConfig { listen: None },
+            admin: AdminConfig::new(None),
         }
     }
 }

@@ -538,3 +538,41 @@ fn the_admin_ui_listens_on_the_loopback_default_and_can_be_turned_off() {
         "off when built in code"
     );
 }
+
+#[test]
+fn the_admin_ui_limits_and_timeouts_have_defaults_and_bounds() {
+    use std::time::Duration;
+    let d = parse("data_dir = \"d\"\n").unwrap().admin;
+    assert_eq!(d.preauth_timeout, Duration::from_secs(10));
+    assert_eq!((d.max_preauth, d.max_preauth_per_source), (64, 16));
+    assert_eq!(d.idle_timeout, Duration::from_secs(30 * 60));
+    assert_eq!(d.absolute_timeout, Duration::from_secs(12 * 3600));
+    let set = parse(
+        "data_dir = \"d\"\n[admin]\npreauth_timeout_secs = 3\nmax_preauth = 8\n\
+         max_preauth_per_source = 2\nidle_timeout_minutes = 5\nabsolute_timeout_hours = 1\n",
+    )
+    .unwrap()
+    .admin;
+    assert_eq!(set.preauth_timeout, Duration::from_secs(3));
+    assert_eq!((set.max_preauth, set.max_preauth_per_source), (8, 2));
+    assert_eq!(set.idle_timeout, Duration::from_secs(300));
+    assert_eq!(set.absolute_timeout, Duration::from_secs(3600));
+    // A small global cap lowers the per-source default with it.
+    let small = parse("data_dir = \"d\"\n[admin]\nmax_preauth = 4\n")
+        .unwrap()
+        .admin;
+    assert_eq!(small.max_preauth_per_source, 4);
+    for (toml, name) in [
+        ("preauth_timeout_secs = 0", "admin.preauth_timeout_secs"),
+        ("max_preauth = 0", "admin.max_preauth"),
+        (
+            "max_preauth = 4\nmax_preauth_per_source = 5",
+            "admin.max_preauth_per_source",
+        ),
+        ("idle_timeout_minutes = 1441", "admin.idle_timeout_minutes"),
+        ("absolute_timeout_hours = 0", "admin.absolute_timeout_hours"),
+    ] {
+        let e = err(&format!("data_dir = \"d\"\n[admin]\n{toml}\n"));
+        assert!(e.contains(name) && e.contains("outside"), "{toml}: {e}");
+    }
+}

@@ -185,7 +185,7 @@ pub struct HubConfig {
     pub max_preauth: usize,
     /// Pre-auth connections one source (IPv4 address, IPv6 /64) may hold per listener; a
     /// newcomer from a source below it displaces the heaviest source's oldest connection when
-    /// the listener is full (`entry::preauth`).
+    /// the listener is full (`portcullis_transport::preauth`).
     pub max_preauth_per_source: usize,
     /// Deadline for TLS handshakes (never longer than `preauth_timeout`).
     pub tls_handshake_timeout: Duration,

@@ -2,7 +2,7 @@
 //!
 //! Pre-authentication (TLS handshake, certificate lookup, `Hello`) runs under a deadline (the
 //! TLS handshake under a shorter one of its own) and holds a pre-auth slot (capped in all and
-//! per source, `entry::preauth`), so a flood of half-open connections can neither stall the
+//! per source, `portcullis_transport::preauth`), so a flood of half-open connections can neither stall the
 //! endpoint nor keep connectors from coming back. The
 //! certificate is checked against the store on every connect: revocation is a row, effective at
 //! once. After the handshake a control loop keeps heartbeats and the inventory.

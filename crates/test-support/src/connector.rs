@@ -47,6 +47,8 @@ pub struct TestConnector {
     /// `[admin] listen`: `""` (the UI off) unless [`TestConnector::with_admin_ui`] asked for
     /// it (`127.0.0.1:0`); its address is `Status::admin_addr` once running.
     pub admin_listen: String,
+    /// Further `[admin]` settings (limits, timeouts), written after `listen`.
+    pub admin_toml: String,
     /// Live status (after `run`).
     pub status: Option<watch::Receiver<Status>>,
     /// Stops it.
@@ -81,6 +83,7 @@ impl TestConnector {
             extra_toml: String::new(),
             hub_tunnel: None,
             admin_listen: String::new(),
+            admin_toml: String::new(),
             status: None,
             shutdown: CancellationToken::new(),
             join: None,
@@ -122,6 +125,13 @@ impl TestConnector {
         self
     }
 
+    /// Turns the admin UI on ([`TestConnector::with_admin_ui`]) with further `[admin]`
+    /// settings (`max_preauth = 4`, …).
+    pub fn with_admin_toml(mut self, toml: &str) -> Self {
+        self.admin_toml.push_str(toml);
+        self.with_admin_ui()
+    }
+
     /// The admin UI's address (after `run`, when it is on).
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.status().admin_addr
@@ -156,6 +166,7 @@ impl TestConnector {
         }
         t.push_str("[reconnect]\ninitial_ms = 20\nmax_ms = 500\nstable_after_secs = 5\n");
         t.push_str(&format!("[admin]\nlisten = {:?}\n", self.admin_listen));
+        t.push_str(&self.admin_toml);
         if let Some((addr, user, pass)) = &self.proxy {
             t.push_str(&format!(
                 "[proxy]\naddress = \"{addr}\"\nusername = \"{user}\"\npassword = \"{pass}\"\n"

@@ -9,12 +9,14 @@
 //! - [`h2stream`]: one multiplexed stream as `AsyncRead + AsyncWrite`, with flow control.
 //! - [`framed`]: reading and writing protocol frames on byte streams.
 //! - [`relay`]: counted bidirectional copying that can be cut.
+//! - [`preauth`]: a listener's pre-authentication slots: caps in all and per source, deadlines.
 #![forbid(unsafe_code)]
 
 pub mod backoff;
 pub mod framed;
 pub mod h2stream;
 pub mod pki;
+pub mod preauth;
 pub mod proxy;
 pub mod relay;
 pub mod sockopt;

@@ -10,6 +10,8 @@
 //! - [`headers`]: the strict Content-Security-Policy and the other security headers.
 //! - [`sanitize`]: the small HTML subset an administrator may write for all to read.
 //! - [`assets`]: the vendored htmx, the base stylesheet, script and logo, embedded.
+//! - [`time_text`]: times as the pages show them.
+//! - [`serve`]: one HTTPS connection: TLS within the pre-auth deadline, then HTTP/1.1 or 2.
 #![forbid(unsafe_code)]
 
 pub mod assets;
@@ -19,5 +21,6 @@ pub mod form;
 pub mod headers;
 pub mod password;
 pub mod sanitize;
+pub mod serve;
 pub mod throttle;
 pub mod time_text;

@@ -39,16 +39,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::connect_info::ConnectInfo;
 use axum::routing::{get, post};
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use portcullis_transport::preauth::{Caps, PreauthGate};
+use portcullis_webui::serve::{Deadlines, Site};
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
 
+use crate::config::AdminConfig;
 use crate::data_dir::ConnectorDataDir;
 use crate::shared::Shared;
 
@@ -60,8 +60,9 @@ pub const API_ROUTES: &[&str] = &[
     "/api/v1/openapi.json",
 ];
 
-/// Time a client has to finish TLS and send its first request head.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest TLS handshake (within the pre-auth deadline), and longest wait for the rest of a
+/// request head once it has begun.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why the admin listener could not start.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +91,7 @@ pub(crate) struct Bound {
     acceptor: TlsAcceptor,
     users: users::UserStore,
     logon_text: logon_text::LogonText,
+    config: AdminConfig,
 }
 
 /// Prepares the admin listener: the certificate (made at the first start), the user store
@@ -97,6 +99,7 @@ pub(crate) struct Bound {
 pub(crate) async fn bind(
     data_dir: &std::path::Path,
     listen: SocketAddr,
+    config: AdminConfig,
 ) -> Result<Bound, AdminError> {
     let dir = ConnectorDataDir::new(data_dir);
     let (cert_pem, key_pem) = cert::load_or_make(&dir, listen)?;
@@ -113,6 +116,7 @@ pub(crate) async fn bind(
         acceptor: TlsAcceptor::from(tls),
         users,
         logon_text: logon_text::LogonText::load(&dir),
+        config,
     })
 }
 
@@ -169,12 +173,33 @@ pub fn router(st: Admin) -> Router {
         .with_state(st)
 }
 
-/// Serves the admin UI until `stop`.
+/// Serves the admin UI until `stop`. Every connection holds a pre-auth slot of the
+/// listener's gate (`[admin] max_preauth`, `max_preauth_per_source`) from accept until its
+/// first request head, within `preauth_timeout_secs`: a flood of silent or slow strangers is
+/// refused or displaced, and cannot lock the administrators out.
 pub(crate) async fn serve(bound: Bound, shared: Arc<Shared>, stop: CancellationToken) {
     let addr = bound.local_addr();
     tracing::info!(addr = ?addr, "admin UI and REST API listening (https)");
-    let st = Admin::new(shared, bound.users, bound.logon_text);
+    let config = bound.config;
+    let st = Admin::new(shared, bound.users, bound.logon_text, &config);
     let app = router(st);
+    let gate = PreauthGate::new(
+        "admin",
+        Caps {
+            global: config.max_preauth,
+            per_source: config.max_preauth_per_source,
+        },
+    );
+    let site = Site {
+        name: "admin",
+        acceptor: bound.acceptor,
+        router: app,
+        deadlines: Deadlines {
+            tls_handshake: HANDSHAKE_TIMEOUT,
+            header_read: HANDSHAKE_TIMEOUT,
+        },
+        shutdown: stop.clone(),
+    };
     loop {
         let (tcp, peer) = tokio::select! {
             _ = stop.cancelled() => return,
@@ -187,33 +212,16 @@ pub(crate) async fn serve(bound: Bound, shared: Arc<Shared>, stop: CancellationT
                 }
             },
         };
-        let (acceptor, app, stop) = (bound.acceptor.clone(), app.clone(), stop.clone());
+        let Ok(slot) = gate.enter(peer, Instant::now() + config.preauth_timeout) else {
+            // Closed at once: a refused stranger costs nothing more.
+            continue;
+        };
+        let site = site.clone();
+        let ended = slot.ended();
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(t)) => t,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "admin UI: TLS handshake failed");
-                    return;
-                }
-                Err(_) => return,
-            };
-            let svc = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo(peer));
-                    app.clone().oneshot(req)
-                },
-            );
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder
-                .http1()
-                .header_read_timeout(HANDSHAKE_TIMEOUT)
-                .timer(hyper_util::rt::TokioTimer::new());
-            let conn = builder.serve_connection(TokioIo::new(tls), svc);
             tokio::select! {
-                r = conn => if let Err(e) = r {
-                    tracing::debug!(%peer, error = %e, "admin UI connection ended");
-                },
-                _ = stop.cancelled() => {}
+                () = site.connection(tcp, peer, slot) => {}
+                why = ended => tracing::debug!(%peer, "admin UI: unauthenticated connection ended: {why}"),
             }
         });
     }

@@ -1,14 +1,12 @@
 //! The admin UI's browser sessions, in this process's memory (a restart signs everybody
-//! out): a random id per session, its user, when it began and was last used.
+//! out): a random id per session, its user, when it began and was last used. A session ends
+//! when unused for the idle timeout or at the absolute timeout after logon (`[admin]
+//! idle_timeout_minutes`, `absolute_timeout_hours`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// A session unused this long ends.
-pub const IDLE: Duration = Duration::from_secs(30 * 60);
-/// A session ends this long after sign-in.
-pub const ABSOLUTE: Duration = Duration::from_secs(12 * 3600);
 /// Most sessions kept; the oldest goes beyond it.
 const MAX_SESSIONS: usize = 1024;
 
@@ -20,9 +18,11 @@ struct Rec {
 }
 
 /// The live sessions, by id.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Sessions {
     map: Mutex<HashMap<String, Rec>>,
+    idle: Duration,
+    absolute: Duration,
 }
 
 /// A fresh random value for a cookie (244 bits).
@@ -35,12 +35,24 @@ pub fn random_id() -> String {
 }
 
 impl Sessions {
+    /// No sessions yet; each ends after `idle` unused or `absolute` after it began.
+    pub fn new(idle: Duration, absolute: Duration) -> Sessions {
+        Sessions {
+            map: Mutex::default(),
+            idle,
+            absolute,
+        }
+    }
+
     /// A new session of `user`; its id.
     pub fn start(&self, user: &str) -> String {
+        self.start_at(user, Instant::now())
+    }
+
+    fn start_at(&self, user: &str, now: Instant) -> String {
         let id = random_id();
-        let now = Instant::now();
         let mut m = self.lock();
-        m.retain(|_, r| alive(r, now));
+        m.retain(|_, r| self.alive(r, now));
         if m.len() >= MAX_SESSIONS {
             if let Some(oldest) = m.iter().min_by_key(|(_, r)| r.last).map(|(k, _)| k.clone()) {
                 m.remove(&oldest);
@@ -59,10 +71,13 @@ impl Sessions {
 
     /// The user of session `id` if it is alive (and marks it used).
     pub fn touch(&self, id: &str) -> Option<String> {
-        let now = Instant::now();
+        self.touch_at(id, Instant::now())
+    }
+
+    fn touch_at(&self, id: &str, now: Instant) -> Option<String> {
         let mut m = self.lock();
         let r = m.get_mut(id)?;
-        if !alive(r, now) {
+        if !self.alive(r, now) {
             m.remove(id);
             return None;
         }
@@ -78,19 +93,53 @@ impl Sessions {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Rec>> {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
 
-fn alive(r: &Rec, now: Instant) -> bool {
-    now.duration_since(r.last) < IDLE && now.duration_since(r.created) < ABSOLUTE
+    fn alive(&self, r: &Rec, now: Instant) -> bool {
+        now.saturating_duration_since(r.last) < self.idle
+            && now.saturating_duration_since(r.created) < self.absolute
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const MIN: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn a_session_ends_when_idle_for_the_idle_timeout() {
+        let s = Sessions::new(5 * MIN, 60 * MIN);
+        let t0 = Instant::now();
+        let id = s.start_at("anna", t0);
+        // Used every four minutes, it lives on past five.
+        assert_eq!(s.touch_at(&id, t0 + 4 * MIN).as_deref(), Some("anna"));
+        assert_eq!(s.touch_at(&id, t0 + 8 * MIN).as_deref(), Some("anna"));
+        // Five minutes without a request: over, and it stays over.
+        assert_eq!(s.touch_at(&id, t0 + 13 * MIN), None);
+        assert_eq!(
+            s.touch_at(&id, t0 + 13 * MIN + Duration::from_secs(1)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_session_ends_at_the_absolute_timeout_however_busy() {
+        let s = Sessions::new(5 * MIN, 10 * MIN);
+        let t0 = Instant::now();
+        let id = s.start_at("anna", t0);
+        for m in 1..10 {
+            assert_eq!(
+                s.touch_at(&id, t0 + m * MIN).as_deref(),
+                Some("anna"),
+                "{m}"
+            );
+        }
+        assert_eq!(s.touch_at(&id, t0 + 10 * MIN), None);
+    }
+
     #[test]
     fn a_session_lives_until_it_ends() {
-        let s = Sessions::default();
+        let s = Sessions::new(30 * MIN, 600 * MIN);
         let id = s.start("anna");
         assert_eq!(s.touch(&id).as_deref(), Some("anna"));
         assert_eq!(s.touch("other"), None);

@@ -41,12 +41,13 @@ impl Admin {
         shared: Arc<Shared>,
         users: users::UserStore,
         logon_text: super::logon_text::LogonText,
+        config: &crate::config::AdminConfig,
     ) -> Admin {
         Admin(Arc::new(Inner {
             shared,
             users,
             logon_text,
-            sessions: Default::default(),
+            sessions: sessions::Sessions::new(config.idle_timeout, config.absolute_timeout),
             throttle: Default::default(),
         }))
     }

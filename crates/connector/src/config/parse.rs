@@ -70,24 +70,94 @@ struct RawConfig {
 struct RawAdmin {
     #[serde(default)]
     listen: Option<String>,
+    #[serde(default)]
+    preauth_timeout_secs: Option<u64>,
+    #[serde(default)]
+    max_preauth: Option<usize>,
+    #[serde(default)]
+    max_preauth_per_source: Option<usize>,
+    #[serde(default)]
+    idle_timeout_minutes: Option<u64>,
+    #[serde(default)]
+    absolute_timeout_hours: Option<u64>,
 }
 
-/// `[admin] listen`: absent means the default address, `""` turns the UI off.
+/// `value` when it lies in `range`, else an error naming `name` and the range.
+fn within<T: PartialOrd + std::fmt::Display + Copy>(
+    name: &'static str,
+    value: Option<T>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError> {
+    let v = value.unwrap_or(default);
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        Err(field(
+            name,
+            format!("{v} is outside {}..={}", range.start(), range.end()),
+        ))
+    }
+}
+
+/// `[admin]`: `listen` absent means the default address, `""` turns the UI off; the limits
+/// and timeouts within their bounds.
 fn admin(raw: Option<RawAdmin>) -> Result<AdminConfig, ConfigError> {
+    use std::time::Duration;
+    let raw = raw.unwrap_or_default();
+    let d = AdminConfig::new(None);
     let listen = raw
-        .unwrap_or_default()
         .listen
         .unwrap_or_else(|| AdminConfig::DEFAULT_LISTEN.to_owned());
-    if listen.trim().is_empty() {
-        return Ok(AdminConfig { listen: None });
-    }
-    let addr = listen.trim().parse::<std::net::SocketAddr>().map_err(|_| {
-        field(
-            "admin.listen",
-            format!("{listen:?} is not an address such as \"127.0.0.1:8443\" (\"\" turns the admin UI off)"),
-        )
-    })?;
-    Ok(AdminConfig { listen: Some(addr) })
+    let listen = if listen.trim().is_empty() {
+        None
+    } else {
+        Some(listen.trim().parse::<std::net::SocketAddr>().map_err(|_| {
+            field(
+                "admin.listen",
+                format!("{listen:?} is not an address such as \"127.0.0.1:8443\" (\"\" turns the admin UI off)"),
+            )
+        })?)
+    };
+    let max_preauth = within(
+        "admin.max_preauth",
+        raw.max_preauth,
+        d.max_preauth,
+        1..=65536,
+    )?;
+    let per_source = within(
+        "admin.max_preauth_per_source",
+        raw.max_preauth_per_source,
+        d.max_preauth_per_source.min(max_preauth),
+        1..=max_preauth,
+    )?;
+    Ok(AdminConfig {
+        listen,
+        preauth_timeout: Duration::from_secs(within(
+            "admin.preauth_timeout_secs",
+            raw.preauth_timeout_secs,
+            d.preauth_timeout.as_secs(),
+            1..=300,
+        )?),
+        max_preauth,
+        max_preauth_per_source: per_source,
+        idle_timeout: Duration::from_secs(
+            60 * within(
+                "admin.idle_timeout_minutes",
+                raw.idle_timeout_minutes,
+                d.idle_timeout.as_secs() / 60,
+                1..=1440,
+            )?,
+        ),
+        absolute_timeout: Duration::from_secs(
+            3600 * within(
+                "admin.absolute_timeout_hours",
+                raw.absolute_timeout_hours,
+                d.absolute_timeout.as_secs() / 3600,
+                1..=168,
+            )?,
+        ),
+    })
 }
 
 /// `[[domain_mapping]]`

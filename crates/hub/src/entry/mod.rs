@@ -9,15 +9,12 @@
 //! - [`web_pages`]: the web entry's login and logout forms, CSRF, and where redirects may go.
 //! - [`web_banner`]: the banner on a service's pages (system, window end, sign-out) and its
 //!   stylesheet.
-//! - [`preauth`]: who may hold a pre-auth slot (caps in all and per source, displacement),
-//!   without I/O.
-//! - [`listener`]: the accept loop with its pre-auth slots, shared by every listener of the
-//!   hub (the entries, the API and the tunnel).
+//! - [`listener`]: the accept loop with its pre-auth slots (`portcullis_transport::preauth`),
+//!   shared by every listener of the hub (the entries, the API and the tunnel).
 
 pub mod http_proxy;
 pub mod listener;
 pub mod ni;
-pub mod preauth;
 pub mod socks5;
 pub mod socks5_server;
 pub mod web;

@@ -1,8 +1,8 @@
 //! Admission to the pre-authentication phase, without I/O: who may hold one of a listener's
 //! pre-auth slots, and whose slot a newcomer takes when they are all held.
 //!
-//! Every listener of the hub (the entries, the API and the tunnel) lets a connection in only
-//! while it holds a slot, from accept until the client has authenticated. Two caps bound the
+//! Every listener of the hub (the entries, the API and the tunnel), and the connector's admin
+//! UI, lets a connection in only while it holds a slot, from accept until the client has authenticated. Two caps bound the
 //! slots:
 //!
 //! - a **global** cap (`[limits] max_preauth`): the work and memory the listener spends on
