@@ -30,9 +30,11 @@ use serde::Deserialize;
 pub use crate::acl::inventory_frame_len;
 use crate::backend_tls::BackendTlsConfig;
 
+mod ldap;
 mod monitoring;
 mod parse;
 
+pub use ldap::{LdapConfig, RoleGroups, UserLookup};
 pub use monitoring::MonitoringConfig;
 pub(crate) use monitoring::RawMonitoring;
 
@@ -189,7 +191,7 @@ pub struct ConnectorConfig {
 
 /// `[admin]`: where the admin UI and REST API listen (HTTPS), how long strangers may take,
 /// and how long a signed-in browser stays signed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminConfig {
     /// The address; `None` turns the UI and API off. A configuration file without
     /// `[admin] listen` gets [`AdminConfig::DEFAULT_LISTEN`]; one built in code
@@ -206,6 +208,8 @@ pub struct AdminConfig {
     pub idle_timeout: std::time::Duration,
     /// A browser session ends this long after logon, used or not: `absolute_timeout_hours`.
     pub absolute_timeout: std::time::Duration,
+    /// The LDAP user store (`[admin.ldap]`); `None`: the file store only.
+    pub ldap: Option<LdapConfig>,
 }
 
 impl AdminConfig {
@@ -222,6 +226,7 @@ impl AdminConfig {
             max_preauth_per_source: 16,
             idle_timeout: Duration::from_secs(30 * 60),
             absolute_timeout: Duration::from_secs(12 * 3600),
+            ldap: None,
         }
     }
 }

@@ -178,7 +178,7 @@ async fn run_inner(
         scope.clone(),
     ));
     if let Some(listen) = config.admin.listen {
-        let bound = crate::admin::bind(&config.data_dir, listen, config.admin).await?;
+        let bound = crate::admin::bind(&config.data_dir, listen, config.admin.clone()).await?;
         let addr = bound.local_addr();
         status.send_modify(|s| s.admin_addr = addr);
         tokio::spawn(crate::admin::serve(bound, shared.clone(), scope.clone()));

@@ -576,3 +576,54 @@ fn the_admin_ui_limits_and_timeouts_have_defaults_and_bounds() {
         assert!(e.contains(name) && e.contains("outside"), "{toml}: {e}");
     }
 }
+
+#[test]
+fn an_ldap_user_store_is_checked_with_sap_s_group_names_by_default() {
+    let base = "data_dir = \"d\"\n[admin]\n[admin.ldap]\ngroup_base = \"ou=groups,dc=x\"\n";
+    let c = parse(&format!(
+        "{base}url = \"ldaps://dir:636\"\nuser_dn = \"uid={{user}},ou=people,dc=x\"\nca_file = \"ca.pem\"\n"
+    ))
+    .unwrap()
+    .admin
+    .ldap
+    .expect("[admin.ldap] is read");
+    assert_eq!(c.roles.administrator, ["sccadmin", "admin"]);
+    assert_eq!(c.roles.display, ["sccdisplay"]);
+    assert_eq!(c.roles.monitoring, ["sccmonitoring"]);
+    assert_eq!(c.roles.support, ["sccsupport"]);
+    assert_eq!(c.group_filter, "(|(member={dn})(uniqueMember={dn}))");
+    assert!(
+        c.ca_file.unwrap().is_absolute() || cfg!(not(unix)),
+        "resolved"
+    );
+    assert!(!c.keep_file_users, "the directory decides unless told");
+    let custom = parse(&format!(
+        "{base}url = \"ldap://dir\"\nstarttls = true\nuser_search_base = \"dc=x\"\n\
+         user_search_filter = \"(sAMAccountName={{user}})\"\nbind_dn = \"cn=svc\"\n\
+         bind_password_file = \"svc.pw\"\n[admin.ldap.roles]\nDisplay = [\"auditors\"]\n"
+    ))
+    .unwrap()
+    .admin
+    .ldap
+    .unwrap();
+    assert_eq!(custom.roles.display, ["auditors"]);
+    assert_eq!(custom.roles.administrator, ["sccadmin", "admin"]);
+    for (toml, field) in [
+        ("url = \"http://dir\"\nuser_dn = \"uid={user}\"", "admin.ldap.url"),
+        ("url = \"ldaps://dir\"\nstarttls = true\nuser_dn = \"uid={user}\"", "admin.ldap.starttls"),
+        ("url = \"ldap://dir\"\nuser_dn = \"uid=anna\"", "admin.ldap.user_dn"),
+        ("url = \"ldap://dir\"", "admin.ldap.user_dn"),
+        (
+            "url = \"ldap://dir\"\nuser_search_base = \"dc=x\"\nuser_search_filter = \"(uid={user})\"",
+            "admin.ldap.bind_dn",
+        ),
+        (
+            "url = \"ldap://dir\"\nuser_dn = \"uid={user}\"\ngroup_filter = \"(cn=x)\"",
+            "admin.ldap.group_filter",
+        ),
+        ("url = \"ldap://dir\"\nuser_dn = \"uid={user}\"\ntimeout_secs = 0", "admin.ldap.timeout_secs"),
+    ] {
+        let e = err(&format!("{base}{toml}\n"));
+        assert!(e.contains(field), "{toml}: {e}");
+    }
+}

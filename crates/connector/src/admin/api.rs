@@ -21,6 +21,7 @@ use portcullis_domain::secret::Secret;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::logon::{logon, Refused};
 use super::roles::{self, Actor, Denied, Permit};
 use super::session::peer;
 use super::state::Admin;
@@ -114,7 +115,7 @@ impl FromRequestParts<Admin> for ApiUser {
             if let Some(wait) = st.throttle.wait_from(from.ip(), now) {
                 return Err(too_many(wait));
             }
-            return match st.users.verify_token(&token).await {
+            return match super::logon::token(st, &token).await {
                 Some(actor) => Ok(ApiUser(actor)),
                 None => {
                     st.throttle.failed_from(from.ip(), now);
@@ -127,15 +128,23 @@ impl FromRequestParts<Admin> for ApiUser {
         if let Some(wait) = st.throttle.wait(&name, from.ip(), now) {
             return Err(too_many(wait));
         }
-        match st.users.verify(&name, Secret::new(password)).await {
-            Some(actor) => {
+        match logon(st, &name, Secret::new(password)).await {
+            Ok((actor, _)) => {
                 st.throttle.succeeded(&name);
                 Ok(ApiUser(actor))
             }
-            None => {
+            Err(Refused::Credentials { .. }) => {
                 st.throttle.failed(&name, from.ip(), now);
                 st.audit(AuditAction::AdminSignIn, "denied", &name, "api", from);
                 Err(unauthorized())
+            }
+            Err(Refused::Unavailable(_)) => {
+                st.audit(AuditAction::AdminSignIn, "denied", &name, "api", from);
+                Err(ApiError(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "directory_unavailable",
+                    "the user directory cannot be reached now; try again later".into(),
+                ))
             }
         }
     }

@@ -11,6 +11,8 @@
 //! - this file: binding, the router, the accept loop.
 //! - [`state`]: [`Admin`], what the handlers share (and their audit records).
 //! - [`cert`]: the UI's self-signed certificate.
+//! - [`logon`]: who may log on (file store, directory), for the logon form and the API;
+//!   [`ldap`]: the LDAP user store.
 //! - [`users`]: the file user store and the initial `Administrator`.
 //! - [`roles`]: roles, permits and the one check.
 //! - [`session`]: the signed-in browser (cookie, CSRF); [`sessions`]: the live sessions.
@@ -21,6 +23,8 @@
 
 pub mod api;
 pub mod cert;
+pub mod ldap;
+pub mod logon;
 pub mod logon_text;
 pub mod pages;
 pub mod render;
@@ -83,6 +87,9 @@ pub enum AdminError {
     /// The user store.
     #[error("the admin UI's user store: {0}")]
     Users(#[from] users::UserError),
+    /// The LDAP user store's settings.
+    #[error(transparent)]
+    Ldap(#[from] ldap::LdapSetupError),
 }
 
 /// A bound admin listener, ready to [`serve`].
@@ -91,6 +98,7 @@ pub(crate) struct Bound {
     acceptor: TlsAcceptor,
     users: users::UserStore,
     logon_text: logon_text::LogonText,
+    directory: Option<ldap::Directory>,
     config: AdminConfig,
 }
 
@@ -105,6 +113,7 @@ pub(crate) async fn bind(
     let (cert_pem, key_pem) = cert::load_or_make(&dir, listen)?;
     let tls = cert::server_config(&dir, &cert_pem, &key_pem)?;
     let users = users::UserStore::open(&dir)?;
+    let directory = config.ldap.clone().map(ldap::Directory::new).transpose()?;
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|source| AdminError::Bind {
@@ -116,6 +125,7 @@ pub(crate) async fn bind(
         acceptor: TlsAcceptor::from(tls),
         users,
         logon_text: logon_text::LogonText::load(&dir),
+        directory,
         config,
     })
 }
@@ -181,7 +191,13 @@ pub(crate) async fn serve(bound: Bound, shared: Arc<Shared>, stop: CancellationT
     let addr = bound.local_addr();
     tracing::info!(addr = ?addr, "admin UI and REST API listening (https)");
     let config = bound.config;
-    let st = Admin::new(shared, bound.users, bound.logon_text, &config);
+    let st = Admin::new(
+        shared,
+        bound.users,
+        bound.logon_text,
+        &config,
+        bound.directory,
+    );
     let app = router(st);
     let gate = PreauthGate::new(
         "admin",

@@ -13,6 +13,7 @@ use portcullis_domain::secret::Secret;
 use portcullis_webui::{cookies, csrf};
 use serde::Deserialize;
 
+use super::logon::{self, Refused};
 use super::render::{self, Chrome};
 use super::roles::{self, Permit};
 use super::session::{self, Posted, PostedAny, PrePosted, Signed, SignedAny};
@@ -95,20 +96,30 @@ pub async fn signin_submit(
             )),
         );
     }
-    let Some(actor) = st.users.verify(&name, Secret::new(p.form.password)).await else {
-        st.throttle.failed(&name, p.from.ip(), now);
-        st.audit(AuditAction::AdminSignIn, "denied", &name, "ui", p.from);
-        return signin_page(
-            &st,
-            StatusCode::UNAUTHORIZED,
-            &pre,
-            name,
-            Some("The user name or the password is wrong.".into()),
-        );
+    let (actor, source) = match logon::logon(&st, &name, Secret::new(p.form.password)).await {
+        Ok(x) => x,
+        Err(refused) => {
+            let (status, text) = match refused {
+                Refused::Credentials { why } => {
+                    st.throttle.failed(&name, p.from.ip(), now);
+                    tracing::info!(user = %name, from = %p.from, "admin UI logon refused: {why}");
+                    (
+                        StatusCode::UNAUTHORIZED,
+                        "The user name or the password is wrong.",
+                    )
+                }
+                Refused::Unavailable(_) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The user directory cannot be reached now. Try again later.",
+                ),
+            };
+            st.audit(AuditAction::AdminSignIn, "denied", &name, "ui", p.from);
+            return signin_page(&st, status, &pre, name, Some(text.into()));
+        }
     };
     st.throttle.succeeded(&name);
     st.audit(AuditAction::AdminSignIn, "ok", &name, "ui", p.from);
-    let id = st.sessions.start(&actor.name);
+    let id = st.sessions.start(&actor.name, source);
     let to = if actor.must_change { "/password" } else { "/" };
     let mut r = Redirect::to(to).into_response();
     r.headers_mut()
@@ -163,7 +174,21 @@ fn password_page(
 
 /// `GET /password`.
 pub async fn password_form(SignedAny(s): SignedAny) -> Response {
+    if s.directory {
+        return directory_user(&s);
+    }
     password_page(&s, StatusCode::OK, None, None)
+}
+
+/// What a directory user gets on the pages of file users (password, API tokens).
+pub(crate) fn directory_user(s: &Signed) -> Response {
+    render::message_for(
+        s.chrome(""),
+        StatusCode::FORBIDDEN,
+        "You logged on with your directory (LDAP) account: change its password in the \
+         directory. API tokens are for the connector's own users; the REST API takes your \
+         directory name and password.",
+    )
 }
 
 /// The password form's fields.
@@ -183,6 +208,9 @@ pub async fn password_submit(
     PostedAny(p): PostedAny<PasswordForm>,
 ) -> Response {
     let s = p.signed;
+    if s.directory {
+        return directory_user(&s);
+    }
     let f = p.form;
     let now = Instant::now();
     if let Some(wait) = st.throttle.wait(&s.actor.name, s.from.ip(), now) {

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use portcullis_webui::{cookies, csrf};
 use serde::de::DeserializeOwned;
 
+use super::logon::Source;
 use super::render;
 use super::roles::Actor;
 use super::state::Admin;
@@ -44,6 +45,8 @@ pub struct Signed {
     pub csrf: String,
     /// The browser's address.
     pub from: SocketAddr,
+    /// A directory (LDAP) user: no password to change here, no API tokens.
+    pub directory: bool,
 }
 
 impl Signed {
@@ -80,8 +83,17 @@ pub fn peer(ext: &axum::http::Extensions) -> SocketAddr {
 
 async fn signed(parts: &Parts, st: &Admin) -> Result<Signed, Response> {
     let id = cookies::get(&parts.headers, COOKIE).ok_or_else(to_signin)?;
-    let user = st.sessions.touch(&id).ok_or_else(to_signin)?;
-    let Some(actor) = st.users.actor(&user).await else {
+    let (user, source) = st.sessions.touch(&id).ok_or_else(to_signin)?;
+    let directory = matches!(source, Source::Directory(_));
+    let actor = match source {
+        Source::File => st.users.actor(&user).await,
+        Source::Directory(role) => Some(Actor {
+            name: user,
+            role,
+            must_change: false,
+        }),
+    };
+    let Some(actor) = actor else {
         st.sessions.end(&id);
         return Err(to_signin());
     };
@@ -90,6 +102,7 @@ async fn signed(parts: &Parts, st: &Admin) -> Result<Signed, Response> {
         actor,
         id,
         from: peer(&parts.extensions),
+        directory,
     })
 }
 

@@ -7,12 +7,15 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::logon::Source;
+
 /// Most sessions kept; the oldest goes beyond it.
 const MAX_SESSIONS: usize = 1024;
 
 #[derive(Debug, Clone)]
 struct Rec {
     user: String,
+    source: Source,
     created: Instant,
     last: Instant,
 }
@@ -44,12 +47,12 @@ impl Sessions {
         }
     }
 
-    /// A new session of `user`; its id.
-    pub fn start(&self, user: &str) -> String {
-        self.start_at(user, Instant::now())
+    /// A new session of `user` from `source`; its id.
+    pub fn start(&self, user: &str, source: Source) -> String {
+        self.start_at(user, source, Instant::now())
     }
 
-    fn start_at(&self, user: &str, now: Instant) -> String {
+    fn start_at(&self, user: &str, source: Source, now: Instant) -> String {
         let id = random_id();
         let mut m = self.lock();
         m.retain(|_, r| self.alive(r, now));
@@ -62,6 +65,7 @@ impl Sessions {
             id.clone(),
             Rec {
                 user: user.into(),
+                source,
                 created: now,
                 last: now,
             },
@@ -69,12 +73,12 @@ impl Sessions {
         id
     }
 
-    /// The user of session `id` if it is alive (and marks it used).
-    pub fn touch(&self, id: &str) -> Option<String> {
+    /// The user of session `id` and where he logged on, if it is alive (and marks it used).
+    pub fn touch(&self, id: &str) -> Option<(String, Source)> {
         self.touch_at(id, Instant::now())
     }
 
-    fn touch_at(&self, id: &str, now: Instant) -> Option<String> {
+    fn touch_at(&self, id: &str, now: Instant) -> Option<(String, Source)> {
         let mut m = self.lock();
         let r = m.get_mut(id)?;
         if !self.alive(r, now) {
@@ -82,7 +86,7 @@ impl Sessions {
             return None;
         }
         r.last = now;
-        Some(r.user.clone())
+        Some((r.user.clone(), r.source))
     }
 
     /// Ends session `id`.
@@ -106,14 +110,18 @@ mod tests {
 
     const MIN: Duration = Duration::from_secs(60);
 
+    fn anna() -> (String, Source) {
+        ("anna".into(), Source::File)
+    }
+
     #[test]
     fn a_session_ends_when_idle_for_the_idle_timeout() {
         let s = Sessions::new(5 * MIN, 60 * MIN);
         let t0 = Instant::now();
-        let id = s.start_at("anna", t0);
+        let id = s.start_at("anna", Source::File, t0);
         // Used every four minutes, it lives on past five.
-        assert_eq!(s.touch_at(&id, t0 + 4 * MIN).as_deref(), Some("anna"));
-        assert_eq!(s.touch_at(&id, t0 + 8 * MIN).as_deref(), Some("anna"));
+        assert_eq!(s.touch_at(&id, t0 + 4 * MIN), Some(anna()));
+        assert_eq!(s.touch_at(&id, t0 + 8 * MIN), Some(anna()));
         // Five minutes without a request: over, and it stays over.
         assert_eq!(s.touch_at(&id, t0 + 13 * MIN), None);
         assert_eq!(
@@ -126,13 +134,9 @@ mod tests {
     fn a_session_ends_at_the_absolute_timeout_however_busy() {
         let s = Sessions::new(5 * MIN, 10 * MIN);
         let t0 = Instant::now();
-        let id = s.start_at("anna", t0);
+        let id = s.start_at("anna", Source::File, t0);
         for m in 1..10 {
-            assert_eq!(
-                s.touch_at(&id, t0 + m * MIN).as_deref(),
-                Some("anna"),
-                "{m}"
-            );
+            assert_eq!(s.touch_at(&id, t0 + m * MIN), Some(anna()), "{m}");
         }
         assert_eq!(s.touch_at(&id, t0 + 10 * MIN), None);
     }
@@ -140,8 +144,8 @@ mod tests {
     #[test]
     fn a_session_lives_until_it_ends() {
         let s = Sessions::new(30 * MIN, 600 * MIN);
-        let id = s.start("anna");
-        assert_eq!(s.touch(&id).as_deref(), Some("anna"));
+        let id = s.start("anna", Source::File);
+        assert_eq!(s.touch(&id), Some(anna()));
         assert_eq!(s.touch("other"), None);
         s.end(&id);
         assert_eq!(s.touch(&id), None);

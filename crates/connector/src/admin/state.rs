@@ -25,6 +25,8 @@ pub struct Inner {
     pub throttle: SignInThrottle,
     /// The logon-screen text.
     pub logon_text: super::logon_text::LogonText,
+    /// The LDAP user store (`[admin.ldap]`), if configured.
+    pub directory: Option<super::ldap::Directory>,
 }
 
 impl std::ops::Deref for Admin {
@@ -42,11 +44,13 @@ impl Admin {
         users: users::UserStore,
         logon_text: super::logon_text::LogonText,
         config: &crate::config::AdminConfig,
+        directory: Option<super::ldap::Directory>,
     ) -> Admin {
         Admin(Arc::new(Inner {
             shared,
             users,
             logon_text,
+            directory,
             sessions: sessions::Sessions::new(config.idle_timeout, config.absolute_timeout),
             throttle: Default::default(),
         }))

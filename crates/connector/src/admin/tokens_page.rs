@@ -46,6 +46,9 @@ async fn page(
 
 /// `GET /tokens`.
 pub async fn list(State(st): State<Admin>, s: Signed) -> Response {
+    if s.directory {
+        return super::pages::directory_user(&s);
+    }
     page(&st, &s, StatusCode::OK, None, None, None).await
 }
 
@@ -61,6 +64,9 @@ pub struct TokenForm {
 /// `POST /tokens`: a new token, shown once.
 pub async fn create(State(st): State<Admin>, p: Posted<TokenForm>) -> Response {
     let s = p.signed;
+    if s.directory {
+        return super::pages::directory_user(&s);
+    }
     match st.users.create_token(&s.actor.name, &p.form.name).await {
         Ok(t) => {
             audit(&st, &s, "token_created", &p.form.name);
@@ -73,6 +79,9 @@ pub async fn create(State(st): State<Admin>, p: Posted<TokenForm>) -> Response {
 /// `POST /tokens/revoke`.
 pub async fn revoke(State(st): State<Admin>, p: Posted<TokenForm>) -> Response {
     let s = p.signed;
+    if s.directory {
+        return super::pages::directory_user(&s);
+    }
     match st.users.revoke_token(&s.actor.name, &p.form.id).await {
         Ok(()) => {
             audit(&st, &s, "token_revoked", &p.form.id);

@@ -203,6 +203,11 @@ impl UserStore {
         rec.filter(|_| ok).map(|r| actor(&r))
     }
 
+    /// Whether the store holds a user `name` (enabled or not).
+    pub async fn knows(&self, name: &str) -> bool {
+        self.find(name).await.is_some()
+    }
+
     /// The user `name` as he is now (`None`: unknown or disabled).
     pub async fn actor(&self, name: &str) -> Option<Actor> {
         self.find(name)

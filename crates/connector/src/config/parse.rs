@@ -80,6 +80,8 @@ struct RawAdmin {
     idle_timeout_minutes: Option<u64>,
     #[serde(default)]
     absolute_timeout_hours: Option<u64>,
+    #[serde(default)]
+    ldap: Option<super::ldap::RawLdap>,
 }
 
 /// `value` when it lies in `range`, else an error naming `name` and the range.
@@ -102,7 +104,7 @@ fn within<T: PartialOrd + std::fmt::Display + Copy>(
 
 /// `[admin]`: `listen` absent means the default address, `""` turns the UI off; the limits
 /// and timeouts within their bounds.
-fn admin(raw: Option<RawAdmin>) -> Result<AdminConfig, ConfigError> {
+fn admin(raw: Option<RawAdmin>, base: &std::path::Path) -> Result<AdminConfig, ConfigError> {
     use std::time::Duration;
     let raw = raw.unwrap_or_default();
     let d = AdminConfig::new(None);
@@ -157,6 +159,7 @@ fn admin(raw: Option<RawAdmin>) -> Result<AdminConfig, ConfigError> {
                 1..=168,
             )?,
         ),
+        ldap: raw.ldap.map(|l| super::ldap::ldap(l, base)).transpose()?,
     })
 }
 
@@ -370,7 +373,7 @@ impl TryFrom<Based<'_>> for ConnectorConfig {
             backend_tls,
             domain_mappings: domain_mappings(raw.domain_mapping)?,
             monitoring: raw.monitoring.unwrap_or_default().try_into()?,
-            admin: admin(raw.admin)?,
+            admin: admin(raw.admin, b.base_dir)?,
         })
     }
 }

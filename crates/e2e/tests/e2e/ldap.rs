@@ -48,17 +48,23 @@ async fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-struct Directory {
+pub struct Directory {
     _child: Child,
-    ldap: SocketAddr,
-    ldaps: SocketAddr,
-    ca_pem: String,
+    pub ldap: SocketAddr,
+    pub ldaps: SocketAddr,
+    pub ca_pem: String,
     _dir: tempfile::TempDir,
 }
 
 /// Starts slapd with one entry, plain and TLS listeners, a certificate from a fresh CA;
 /// returns once slapd says it is starting to serve.
 async fn directory() -> Directory {
+    directory_with(DATA).await
+}
+
+/// [`directory`] with the entries of `ldif` (under `dc=example,dc=com`, which it must create);
+/// the root DN is `cn=admin,dc=example,dc=com` with the password `secret`.
+pub async fn directory_with(ldif: &str) -> Directory {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let ca_key = KeyPair::generate().unwrap();
@@ -94,7 +100,7 @@ async fn directory() -> Directory {
         d = d.display()
     );
     std::fs::write(d.join("slapd.conf"), conf).unwrap();
-    std::fs::write(d.join("data.ldif"), DATA).unwrap();
+    std::fs::write(d.join("data.ldif"), ldif).unwrap();
     let added = Command::new(sbin("slapadd"))
         .arg("-f")
         .arg(d.join("slapd.conf"))

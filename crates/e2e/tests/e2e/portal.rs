@@ -14,6 +14,8 @@ pub struct Curl {
     base: String,
     ca: PathBuf,
     jar: PathBuf,
+    /// The local address requests come from (`--interface`), when not the default.
+    from: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -67,8 +69,16 @@ impl Curl {
             base: base.trim_end_matches('/').to_string(),
             jar: dir.path().join("jar"),
             ca,
+            from: None,
             _dir: dir,
         }
+    }
+
+    /// The same client, its requests coming from `ip` (any of 127/8 reaches the loopback):
+    /// another source for the per-address sign-in throttle.
+    pub fn with_source(mut self, ip: &str) -> Curl {
+        self.from = Some(ip.to_owned());
+        self
     }
 
     /// Runs curl with `args` (after its TLS and cookie-jar options).
@@ -80,6 +90,7 @@ impl Curl {
             .arg(&self.jar)
             .arg("-c")
             .arg(&self.jar)
+            .args(self.from.iter().flat_map(|ip| ["--interface", ip.as_str()]))
             .args(args)
             .output()
             .await
