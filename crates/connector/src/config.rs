@@ -210,6 +210,9 @@ pub struct AdminConfig {
     pub absolute_timeout: std::time::Duration,
     /// The LDAP user store (`[admin.ldap]`); `None`: the file store only.
     pub ldap: Option<LdapConfig>,
+    /// CA certificates (PEM) of the client certificates a user may log on with
+    /// (`client_ca_file`); `None`: no certificate logon.
+    pub client_ca_file: Option<PathBuf>,
 }
 
 impl AdminConfig {
@@ -227,6 +230,7 @@ impl AdminConfig {
             idle_timeout: Duration::from_secs(30 * 60),
             absolute_timeout: Duration::from_secs(12 * 3600),
             ldap: None,
+            client_ca_file: None,
         }
     }
 }

@@ -1,6 +1,9 @@
 //! One HTTPS connection of a web UI (the hub's portal and API, the connector's admin UI and
 //! API): TLS within the pre-auth deadline, then HTTP/1.1 or HTTP/2 (by ALPN) with upgrades.
 //!
+//! A client certificate the TLS handshake verified (where the site asks for one) reaches every
+//! request of the connection as the extension [`PeerCertificate`].
+//!
 //! The connection holds its pre-auth slot ([`PreauthSlot`]) until its first request head has
 //! arrived: a client that completes TLS and then says nothing is dropped at the deadline, and
 //! a flood of such clients never holds more than the listener's caps. Who may send what is
@@ -21,6 +24,10 @@ use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+
+/// The leaf certificate the client presented and the site's verifier accepted.
+#[derive(Debug, Clone)]
+pub struct PeerCertificate(pub rustls_pki_types::CertificateDer<'static>);
 
 /// The deadlines of one connection.
 #[derive(Debug, Clone, Copy)]
@@ -100,6 +107,12 @@ async fn serve(
             return;
         }
     };
+    let peer_cert = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| PeerCertificate(c.clone().into_owned()));
     let deadline = slot.deadline();
     let slot = Arc::new(Mutex::new(Some(slot)));
     let first_request = Arc::new(Notify::new());
@@ -111,6 +124,9 @@ async fn serve(
             }
         }
         req.extensions_mut().insert(ConnectInfo(peer));
+        if let Some(c) = &peer_cert {
+            req.extensions_mut().insert(c.clone());
+        }
         router.clone().oneshot(req)
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());

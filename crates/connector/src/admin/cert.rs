@@ -85,6 +85,7 @@ pub fn server_config(
     dir: &ConnectorDataDir,
     cert_pem: &str,
     key_pem: &str,
+    clients: Arc<dyn rustls::server::danger::ClientCertVerifier>,
 ) -> Result<Arc<rustls::ServerConfig>, UiCertError> {
     let unusable = |reason: String| UiCertError::Unusable {
         path: dir.ui_cert().display().to_string(),
@@ -102,7 +103,7 @@ pub fn server_config(
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| unusable(e.to_string()))?
-        .with_no_client_auth()
+        .with_client_cert_verifier(clients)
         .with_single_cert(chain, key)
         .map_err(|e| unusable(e.to_string()))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

@@ -10,7 +10,8 @@
 //! # Layout
 //! - this file: binding, the router, the accept loop.
 //! - [`state`]: [`Admin`], what the handlers share (and their audit records).
-//! - [`cert`]: the UI's self-signed certificate.
+//! - [`cert`]: the UI's self-signed certificate; [`client_cert`]: logon with a client
+//!   certificate.
 //! - [`logon`]: who may log on (file store, directory), for the logon form and the API;
 //!   [`ldap`]: the LDAP user store.
 //! - [`users`]: the file user store and the initial `Administrator`.
@@ -23,6 +24,7 @@
 
 pub mod api;
 pub mod cert;
+pub mod client_cert;
 pub mod ldap;
 pub mod logon;
 pub mod logon_text;
@@ -87,6 +89,9 @@ pub enum AdminError {
     /// The user store.
     #[error("the admin UI's user store: {0}")]
     Users(#[from] users::UserError),
+    /// The CA file of the certificate logon.
+    #[error(transparent)]
+    ClientCa(#[from] client_cert::ClientCaError),
     /// The LDAP user store's settings.
     #[error(transparent)]
     Ldap(#[from] ldap::LdapSetupError),
@@ -111,7 +116,8 @@ pub(crate) async fn bind(
 ) -> Result<Bound, AdminError> {
     let dir = ConnectorDataDir::new(data_dir);
     let (cert_pem, key_pem) = cert::load_or_make(&dir, listen)?;
-    let tls = cert::server_config(&dir, &cert_pem, &key_pem)?;
+    let clients = client_cert::verifier(config.client_ca_file.as_deref())?;
+    let tls = cert::server_config(&dir, &cert_pem, &key_pem, clients)?;
     let users = users::UserStore::open(&dir)?;
     let directory = config.ldap.clone().map(ldap::Directory::new).transpose()?;
     let listener = TcpListener::bind(listen)
@@ -153,6 +159,7 @@ pub fn router(st: Admin) -> Router {
             "/signin",
             get(pages::signin_form).post(pages::signin_submit),
         )
+        .route("/signin/certificate", post(client_cert::sign_in))
         .route("/signout", post(pages::sign_out))
         .route(
             "/password",

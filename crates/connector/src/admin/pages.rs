@@ -9,7 +9,9 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
 use portcullis_domain::secret::Secret;
+use portcullis_webui::serve::PeerCertificate;
 use portcullis_webui::{cookies, csrf};
 use serde::Deserialize;
 
@@ -29,6 +31,8 @@ use crate::windows::{WindowState, WindowView};
 struct SignInPage {
     chrome: Chrome,
     csrf: String,
+    /// The common name of the client certificate this connection presented, if any.
+    certificate: Option<String>,
     /// The logon text, sanitised.
     text: String,
     name: String,
@@ -41,12 +45,14 @@ fn signin_page(
     pre: &str,
     name: String,
     error: Option<String>,
+    cert: Option<&PeerCertificate>,
 ) -> Response {
     render::page(
         status,
         &SignInPage {
             chrome: Chrome::default(),
             csrf: csrf::csrf_of("signin", pre),
+            certificate: cert.and_then(|c| super::client_cert::common_name(&c.0)),
             text: st.logon_text.html(),
             name,
             error,
@@ -55,9 +61,20 @@ fn signin_page(
 }
 
 /// `GET /signin`: the logon form, bound to a fresh pre-session cookie.
-pub async fn signin_form(State(st): State<Admin>) -> Response {
+pub async fn signin_form(
+    State(st): State<Admin>,
+    cert: Option<Extension<PeerCertificate>>,
+) -> Response {
     let pre = super::sessions::random_id();
-    let mut r = signin_page(&st, StatusCode::OK, &pre, String::new(), None);
+    let cert = cert.map(|Extension(c)| c);
+    let mut r = signin_page(
+        &st,
+        StatusCode::OK,
+        &pre,
+        String::new(),
+        None,
+        cert.as_ref(),
+    );
     r.headers_mut().insert(
         header::SET_COOKIE,
         cookies::session_cookie(session::PRE_COOKIE, Some(&pre)),
@@ -94,6 +111,7 @@ pub async fn signin_submit(
                 "Too many failed logons. Try again in {} seconds.",
                 wait.as_secs().max(1)
             )),
+            None,
         );
     }
     let (actor, source) = match logon::logon(&st, &name, Secret::new(p.form.password)).await {
@@ -114,7 +132,7 @@ pub async fn signin_submit(
                 ),
             };
             st.audit(AuditAction::AdminSignIn, "denied", &name, "ui", p.from);
-            return signin_page(&st, status, &pre, name, Some(text.into()));
+            return signin_page(&st, status, &pre, name, Some(text.into()), None);
         }
     };
     st.throttle.succeeded(&name);

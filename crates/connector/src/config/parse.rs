@@ -82,6 +82,8 @@ struct RawAdmin {
     absolute_timeout_hours: Option<u64>,
     #[serde(default)]
     ldap: Option<super::ldap::RawLdap>,
+    #[serde(default)]
+    client_ca_file: Option<std::path::PathBuf>,
 }
 
 /// `value` when it lies in `range`, else an error naming `name` and the range.
@@ -160,6 +162,7 @@ fn admin(raw: Option<RawAdmin>, base: &std::path::Path) -> Result<AdminConfig, C
             )?,
         ),
         ldap: raw.ldap.map(|l| super::ldap::ldap(l, base)).transpose()?,
+        client_ca_file: raw.client_ca_file.map(|p| base.join(p)),
     })
 }
 

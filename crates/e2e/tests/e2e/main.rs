@@ -23,6 +23,7 @@ mod backend_tls;
 mod connector_audit_full;
 mod connector_ui;
 mod connector_ui_browser;
+mod connector_ui_certificate;
 mod connector_ui_ldap;
 mod connector_ui_limits;
 mod credentials;
