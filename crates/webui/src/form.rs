@@ -46,3 +46,37 @@ pub async fn read<T: DeserializeOwned>(req: Request) -> Result<(String, T), Form
         .map_err(|e| FormError::Unreadable(format!(": {e}")))?;
     Ok((c.csrf, form))
 }
+
+/// The client's address, as the listener gave it (`ConnectInfo`); `0.0.0.0:0` when unknown
+/// (a router driven without a listener, in tests).
+pub fn peer(ext: &axum::http::Extensions) -> std::net::SocketAddr {
+    ext.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0)
+        .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
+}
+
+/// Why a pre-session form (the sign-in form) was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreSessionRefusal {
+    /// The body could not be read.
+    Form(FormError),
+    /// No pre-session cookie, or the form's CSRF token is not the one derived from it.
+    Csrf,
+}
+
+/// Reads a form posted before any session exists (the sign-in form): its fields and the
+/// client's address, once its CSRF token matches the one derived from the pre-session cookie
+/// `cookie` for `purpose`.
+pub async fn read_pre_session<T: DeserializeOwned>(
+    req: Request,
+    cookie: &str,
+    purpose: &str,
+) -> Result<(T, std::net::SocketAddr), PreSessionRefusal> {
+    let pre = crate::cookies::get(req.headers(), cookie).unwrap_or_default();
+    let from = peer(req.extensions());
+    let (given, form) = read(req).await.map_err(PreSessionRefusal::Form)?;
+    if pre.is_empty() || !crate::csrf::same(&given, &crate::csrf::csrf_of(purpose, &pre)) {
+        return Err(PreSessionRefusal::Csrf);
+    }
+    Ok((form, from))
+}

@@ -11,11 +11,11 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use portcullis_webui::form::PreSessionRefusal;
 use portcullis_webui::{cookies, csrf};
 use serde::de::DeserializeOwned;
 
@@ -75,11 +75,7 @@ fn to_signin() -> Response {
 }
 
 /// The browser's address.
-pub fn peer(ext: &axum::http::Extensions) -> SocketAddr {
-    ext.get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0)
-        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
-}
+pub use portcullis_webui::form::peer;
 
 async fn signed(parts: &Parts, st: &Admin) -> Result<Signed, Response> {
     let id = cookies::get(&parts.headers, COOKIE).ok_or_else(to_signin)?;
@@ -202,12 +198,10 @@ impl<T: DeserializeOwned + Send> FromRequest<Admin> for PrePosted<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, _st: &Admin) -> Result<Self, Response> {
-        let pre = cookies::get(req.headers(), PRE_COOKIE).unwrap_or_default();
-        let from = peer(req.extensions());
-        let (given, form) = form_body(req).await?;
-        if pre.is_empty() || !csrf::same(&given, &csrf::csrf_of("signin", &pre)) {
-            return Err(csrf_refused());
+        match portcullis_webui::form::read_pre_session(req, PRE_COOKIE, "signin").await {
+            Ok((form, from)) => Ok(PrePosted { form, from }),
+            Err(PreSessionRefusal::Csrf) => Err(csrf_refused()),
+            Err(PreSessionRefusal::Form(e)) => Err(render::message(e.status(), &e.to_string())),
         }
-        Ok(PrePosted { form, from })
     }
 }

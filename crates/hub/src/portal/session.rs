@@ -240,16 +240,11 @@ impl<T: DeserializeOwned + Send> FromRequest<State> for PrePosted<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, _st: &State) -> Result<Self, Response> {
-        let pre = portcullis_webui::cookies::get(req.headers(), PRE_COOKIE).unwrap_or_default();
-        let from = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0)
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-        let (csrf, form) = form_body(req).await?;
-        if pre.is_empty() || !same(&csrf, &csrf_of("signin", &pre)) {
-            return Err(csrf_refused());
+        use portcullis_webui::form::{read_pre_session, PreSessionRefusal};
+        match read_pre_session(req, PRE_COOKIE, "signin").await {
+            Ok((form, from)) => Ok(PrePosted { form, from }),
+            Err(PreSessionRefusal::Csrf) => Err(csrf_refused()),
+            Err(PreSessionRefusal::Form(e)) => Err(render::message(e.status(), &e.to_string())),
         }
-        Ok(PrePosted { form, from })
     }
 }
