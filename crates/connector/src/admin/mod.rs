@@ -10,7 +10,12 @@
 //! # Layout
 //! - this file: binding, the router, the accept loop.
 //! - [`state`]: [`Admin`], what the handlers share (and their audit records).
-//! - [`cert`]: the UI's self-signed certificate.
+//! - [`cert`]: the UI's self-signed certificate, served through a swappable [`cert::LiveUiCert`];
+//!   [`ui_cert`]: its replacement, and [`ui_cert_page`] its page and API.
+//! - [`multipart`]: uploads (file inputs), CSRF checked.
+//! - [`trust_page`]: the back-end trust store and `trust_all`; [`security_page`]: the security
+//!   status; [`system_cert_page`]: the system certificate; [`api_trust`]: their REST API;
+//!   [`domain_mappings_page`]: the cookie domain mappings (page and API).
 //! - [`users`]: the file user store and the initial `Administrator`.
 //! - [`roles`]: roles, permits and the one check.
 //! - [`session`]: the signed-in browser (cookie, CSRF); [`sessions`]: the live sessions.
@@ -20,16 +25,24 @@
 //! - [`api`]: the REST API under `/api/v1`.
 
 pub mod api;
+pub mod api_trust;
 pub mod cert;
+pub mod domain_mappings_page;
 pub mod logon_text;
+pub mod multipart;
 pub mod pages;
 pub mod render;
 pub mod roles;
+pub mod security_page;
 pub mod session;
 pub mod sessions;
 pub mod settings_page;
 pub mod state;
+pub mod system_cert_page;
 pub mod tokens_page;
+pub mod trust_page;
+pub mod ui_cert;
+pub mod ui_cert_page;
 pub mod users;
 pub mod users_page;
 
@@ -58,6 +71,16 @@ pub const API_ROUTES: &[&str] = &[
     "/api/v1/windows",
     "/api/v1/windows/{id}/close",
     "/api/v1/openapi.json",
+    "/api/v1/trust",
+    "/api/v1/trust/{name}",
+    "/api/v1/trust/trust-all",
+    "/api/v1/security",
+    "/api/v1/ui-certificate",
+    "/api/v1/system-certificate",
+    "/api/v1/system-certificate/generate",
+    "/api/v1/system-certificate/csr",
+    "/api/v1/domain-mappings",
+    "/api/v1/domain-mappings/{internal}",
 ];
 
 /// Time a client has to finish TLS and send its first request head.
@@ -88,6 +111,8 @@ pub enum AdminError {
 pub(crate) struct Bound {
     listener: TcpListener,
     acceptor: TlsAcceptor,
+    ui_cert: Arc<cert::LiveUiCert>,
+    dir: ConnectorDataDir,
     users: users::UserStore,
     logon_text: logon_text::LogonText,
 }
@@ -100,7 +125,7 @@ pub(crate) async fn bind(
 ) -> Result<Bound, AdminError> {
     let dir = ConnectorDataDir::new(data_dir);
     let (cert_pem, key_pem) = cert::load_or_make(&dir, listen)?;
-    let tls = cert::server_config(&dir, &cert_pem, &key_pem)?;
+    let (tls, ui_cert) = cert::server_config(&dir, &cert_pem, &key_pem)?;
     let users = users::UserStore::open(&dir)?;
     let listener = TcpListener::bind(listen)
         .await
@@ -111,8 +136,10 @@ pub(crate) async fn bind(
     Ok(Bound {
         listener,
         acceptor: TlsAcceptor::from(tls),
+        ui_cert,
         users,
         logon_text: logon_text::LogonText::load(&dir),
+        dir,
     })
 }
 
@@ -156,6 +183,7 @@ pub fn router(st: Admin) -> Router {
             "/settings/logon-text",
             get(settings_page::form).post(settings_page::save),
         )
+        .merge(trust_page::routes())
         .route("/assets/{file}", get(pages::asset))
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/windows", get(api::windows))
@@ -173,7 +201,13 @@ pub fn router(st: Admin) -> Router {
 pub(crate) async fn serve(bound: Bound, shared: Arc<Shared>, stop: CancellationToken) {
     let addr = bound.local_addr();
     tracing::info!(addr = ?addr, "admin UI and REST API listening (https)");
-    let st = Admin::new(shared, bound.users, bound.logon_text);
+    let listen = addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let ui = state::UiTls {
+        live: bound.ui_cert.clone(),
+        dir: bound.dir.clone(),
+        listen,
+    };
+    let st = Admin::new(shared, bound.users, bound.logon_text, ui);
     let app = router(st);
     loop {
         let (tcp, peer) = tokio::select! {

@@ -56,6 +56,8 @@ impl Signed {
             current,
             windows: super::roles::may(&self.actor, super::roles::Permit::ViewWindows),
             users: super::roles::may(&self.actor, super::roles::Permit::ManageUsers),
+            trust: super::roles::may(&self.actor, super::roles::Permit::ViewTrust),
+            security: super::roles::may(&self.actor, super::roles::Permit::ViewSecurity),
         }
     }
 }
@@ -78,7 +80,7 @@ pub fn peer(ext: &axum::http::Extensions) -> SocketAddr {
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
 }
 
-async fn signed(parts: &Parts, st: &Admin) -> Result<Signed, Response> {
+pub(super) async fn signed(parts: &Parts, st: &Admin) -> Result<Signed, Response> {
     let id = cookies::get(&parts.headers, COOKIE).ok_or_else(to_signin)?;
     let user = st.sessions.touch(&id).ok_or_else(to_signin)?;
     let Some(actor) = st.users.actor(&user).await else {

@@ -25,6 +25,20 @@ pub struct Inner {
     pub throttle: SignInThrottle,
     /// The logon-screen text.
     pub logon_text: super::logon_text::LogonText,
+    /// The listener's TLS: its certificate and where it lives.
+    pub ui: UiTls,
+}
+
+/// The admin listener's certificate: served from `live`, kept in `dir`, and the address it
+/// listens on (the security status looks at both).
+#[derive(Debug)]
+pub struct UiTls {
+    /// The certificate served now.
+    pub live: Arc<super::cert::LiveUiCert>,
+    /// The data directory (its `admin/` holds the certificate and key).
+    pub dir: crate::data_dir::ConnectorDataDir,
+    /// The bound address.
+    pub listen: std::net::SocketAddr,
 }
 
 impl std::ops::Deref for Admin {
@@ -41,11 +55,13 @@ impl Admin {
         shared: Arc<Shared>,
         users: users::UserStore,
         logon_text: super::logon_text::LogonText,
+        ui: UiTls,
     ) -> Admin {
         Admin(Arc::new(Inner {
             shared,
             users,
             logon_text,
+            ui,
             sessions: Default::default(),
             throttle: Default::default(),
         }))
