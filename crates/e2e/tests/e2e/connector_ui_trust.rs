@@ -238,6 +238,9 @@ fn check_row<'a>(page: &'a str, id: &str) -> &'a str {
     between(page, &format!("<tr id=\"check-{id}\">"), "</tr>")
 }
 
+/// (method, path, body, status for Administrator, for Display, for Monitoring).
+type ApiCase<'a> = (&'a str, &'a str, Option<&'a str>, u16, u16, u16);
+
 fn json(r: &Resp) -> serde_json::Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
 }
@@ -698,7 +701,7 @@ async fn display_sees_no_edit_controls_forged_posts_get_403_and_the_api_follows_
 
     // The API: (method, path, body, Administrator, Display, Monitoring).
     let add = serde_json::json!({ "name": "erp-ca", "pem": w.server_ca.pem }).to_string();
-    let cases: [(&str, &str, Option<&str>, u16, u16, u16); 7] = [
+    let cases: [ApiCase; 7] = [
         ("GET", "/api/v1/trust", None, 200, 200, 403),
         ("GET", "/api/v1/security", None, 200, 200, 200),
         ("GET", "/api/v1/ui-certificate", None, 200, 200, 403),
