@@ -4,7 +4,9 @@
 //! - `GET /api/v1/trust`, `POST /api/v1/trust` `{"name","pem"}`,
 //!   `DELETE /api/v1/trust/{name}`, `PUT /api/v1/trust/trust-all` `{"trust_all": bool}`;
 //! - `GET /api/v1/security`;
-//! - `GET /api/v1/ui-certificate`, `PUT /api/v1/ui-certificate` with `{"chain_pem","key_pem"}`
+//! - `POST /api/v1/ui-certificate/csr` `{"cn","names"}`;
+//! - `GET /api/v1/ui-certificate`, `PUT /api/v1/ui-certificate` with `{"chain_pem"}` (the
+//!   pending CSR's signed chain), `{"chain_pem","key_pem"}`
 //!   or `{"p12_base64","password"}`;
 //! - `GET /api/v1/system-certificate`, `POST /api/v1/system-certificate/generate`
 //!   `{"subject","days"}`, `POST /api/v1/system-certificate/csr` `{"subject"}`,
@@ -39,6 +41,7 @@ pub fn routes() -> Router<Admin> {
             "/api/v1/ui-certificate",
             get(ui_certificate).put(replace_ui),
         )
+        .route("/api/v1/ui-certificate/csr", post(ui_certificate_csr))
         .route(
             "/api/v1/system-certificate",
             get(system_certificate).put(put_system_certificate),
@@ -285,6 +288,34 @@ pub enum ReplaceBody {
         #[serde(default)]
         password: String,
     },
+    /// The signed chain of the pending CSR.
+    Signed {
+        /// The chain, leaf first.
+        chain_pem: String,
+    },
+}
+
+/// The body of a UI certificate CSR.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiCsrBody {
+    cn: String,
+    #[serde(default)]
+    names: Vec<String>,
+}
+
+/// `POST /api/v1/ui-certificate/csr`: 201 with the CSR; the signed chain comes with
+/// `PUT /api/v1/ui-certificate` `{"chain_pem"}`.
+pub async fn ui_certificate_csr(
+    State(st): State<Admin>,
+    ApiUser(a): ApiUser,
+    b: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    roles::permit(&a, Permit::EditTrust)?;
+    let b: UiCsrBody = body(&b)?;
+    let csr = ui_cert::csr(&st, &a.name, "api", &b.cn, &b.names.join(","))
+        .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, "refused", e.to_string()))?;
+    Ok((StatusCode::CREATED, Json(json!({ "csr": csr }))).into_response())
 }
 
 /// `PUT /api/v1/ui-certificate`: in force for the next TLS connection.
@@ -305,6 +336,7 @@ pub async fn replace_ui(
             let p12 = p12_bytes(&p12_base64)?;
             ui_cert::replace_p12(&st, &a.name, "api", &p12, &password)
         }
+        ReplaceBody::Signed { chain_pem } => ui_cert::complete(&st, &a.name, "api", &chain_pem),
     };
     let v = r.map_err(|e| {
         ApiError(

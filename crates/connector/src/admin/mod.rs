@@ -76,6 +76,7 @@ pub const API_ROUTES: &[&str] = &[
     "/api/v1/trust/trust-all",
     "/api/v1/security",
     "/api/v1/ui-certificate",
+    "/api/v1/ui-certificate/csr",
     "/api/v1/system-certificate",
     "/api/v1/system-certificate/generate",
     "/api/v1/system-certificate/csr",

@@ -1,5 +1,6 @@
-//! Replacing the admin UI's certificate (sap-reference §3.12): by a PEM chain and key, or by a
-//! PKCS#12 file. The rules live here, the page and the API ([`super::ui_cert_page`]) only parse
+//! Replacing the admin UI's certificate (sap-reference §3.12): by a PEM chain and key, by a
+//! PKCS#12 file, or by a key and certificate signing request (CSR) made here whose signed
+//! chain comes back later (the key never leaves the connector). The rules live here, the page and the API ([`super::ui_cert_page`]) only parse
 //! and call them:
 //!
 //! - the chain and the key must belong together and the leaf must not be expired: what would
@@ -53,6 +54,94 @@ pub enum ReplaceError {
     /// Writing the files failed.
     #[error("cannot write the certificate: {0}")]
     Write(String),
+    /// A signed chain arrived, but no CSR is pending.
+    #[error("no certificate signing request is pending: make one first")]
+    NoPendingCsr,
+    /// The CSR could not be made.
+    #[error("cannot make the CSR: {0}")]
+    Csr(String),
+}
+
+/// The pending CSR's key (0600) and the CSR, in `data_dir/admin/`.
+const PENDING_KEY: &str = "ui-pending-key.pem";
+const PENDING_CSR: &str = "ui-pending.csr";
+
+/// The pending CSR (PEM), if one waits for its signed chain.
+pub fn pending_csr(st: &Admin) -> Option<String> {
+    std::fs::read_to_string(st.ui.dir.admin().join(PENDING_CSR)).ok()
+}
+
+/// Makes a key and a CSR for the UI certificate: common name `cn`, and as subject alternative
+/// names `localhost`, `127.0.0.1`, `::1`, the listen address (unless unspecified) and the
+/// `extra` names (DNS names or IP addresses, comma-separated). A CSR made before is replaced.
+pub fn csr(st: &Admin, by: &str, via: &str, cn: &str, extra: &str) -> Result<String, ReplaceError> {
+    let cn = cn.trim();
+    if cn.is_empty() || cn.len() > 64 || cn.chars().any(char::is_control) {
+        return Err(ReplaceError::Csr(
+            "the common name: 1 to 64 printable characters".into(),
+        ));
+    }
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    let listen = st.ui.listen.ip();
+    if !listen.is_unspecified() {
+        names.push(listen.to_string());
+    }
+    for n in extra.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let ok = n.len() <= 253
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*'));
+        if !ok {
+            return Err(ReplaceError::Csr(format!(
+                "{n:?} is no DNS name or IP address"
+            )));
+        }
+        names.push(n.to_owned());
+    }
+    names.dedup();
+    let mut params =
+        rcgen::CertificateParams::new(names).map_err(|e| ReplaceError::Csr(e.to_string()))?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    let key = rcgen::KeyPair::generate().map_err(|e| ReplaceError::Csr(e.to_string()))?;
+    let csr = params
+        .serialize_request(&key)
+        .and_then(|c| c.pem())
+        .map_err(|e| ReplaceError::Csr(e.to_string()))?;
+    let dir = st.ui.dir.admin();
+    write_atomic(&dir.join(PENDING_KEY), key.serialize_pem().as_bytes())
+        .and_then(|()| write_atomic(&dir.join(PENDING_CSR), csr.as_bytes()))
+        .map_err(|e| ReplaceError::Write(e.to_string()))?;
+    let mut ev = AuditEvent::new(
+        AuditAction::AdminSettings,
+        "ui_certificate_csr",
+        serde_json::json!({ "by": by, "via": via, "common_name": cn }),
+    );
+    ev.principal = Some(by.to_owned());
+    st.shared.audit.record_or_log(ev);
+    Ok(csr)
+}
+
+/// Replaces the UI certificate with the signed chain of the pending CSR: accepted only when
+/// its first certificate is the pending key's.
+pub fn complete(
+    st: &Admin,
+    by: &str,
+    via: &str,
+    chain_pem: &str,
+) -> Result<UiCertView, ReplaceError> {
+    let dir = st.ui.dir.admin();
+    let key =
+        std::fs::read_to_string(dir.join(PENDING_KEY)).map_err(|_| ReplaceError::NoPendingCsr)?;
+    let view = replace_pem(st, by, via, chain_pem, &key)?;
+    for f in [PENDING_KEY, PENDING_CSR] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    Ok(view)
 }
 
 fn rfc3339(t: x509_parser::time::ASN1Time) -> String {

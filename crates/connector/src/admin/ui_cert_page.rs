@@ -5,15 +5,16 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use serde::Deserialize;
 
 use super::multipart::{Fields, Uploaded};
 use super::render::{self, Chrome};
 use super::roles::{self, Permit};
-use super::session::Signed;
+use super::session::{Posted, Signed};
 use super::state::Admin;
 use super::ui_cert::{self, UiCertView};
 
@@ -23,6 +24,9 @@ pub fn routes() -> Router<Admin> {
         .route("/settings/ui-certificate", get(page))
         .route("/settings/ui-certificate/pem", post(upload_pem))
         .route("/settings/ui-certificate/p12", post(upload_p12))
+        .route("/settings/ui-certificate/csr", post(make_csr))
+        .route("/settings/ui-certificate/csr.pem", get(csr_download))
+        .route("/settings/ui-certificate/signed", post(upload_signed))
 }
 
 #[derive(Template)]
@@ -31,6 +35,7 @@ struct UiCertPage {
     chrome: Chrome,
     edit: bool,
     cert: Option<UiCertView>,
+    pending_csr: Option<String>,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -54,6 +59,7 @@ fn show(
             chrome: s.chrome("ui-certificate"),
             edit: roles::may(&s.actor, Permit::EditTrust),
             cert: ui_cert::current(st),
+            pending_csr: ui_cert::pending_csr(st),
             notice,
             error,
         },
@@ -120,5 +126,71 @@ pub async fn upload_p12(State(st): State<Admin>, u: Uploaded) -> Response {
         return show(&st, &s, StatusCode::BAD_REQUEST, None, Some(e));
     };
     let r = ui_cert::replace_p12(&st, &s.actor.name, "ui", p12, &u.fields.text("password"));
+    done(&st, &s, r)
+}
+
+/// The CSR form.
+#[derive(Debug, Deserialize)]
+pub struct CsrForm {
+    #[serde(default)]
+    cn: String,
+    #[serde(default)]
+    names: String,
+}
+
+/// `POST /settings/ui-certificate/csr`: a key and CSR; the page then offers the download.
+pub async fn make_csr(State(st): State<Admin>, p: Posted<CsrForm>) -> Response {
+    let s = p.signed;
+    if let Err(e) = roles::permit(&s.actor, Permit::EditTrust) {
+        return super::pages::denied(&s, &e);
+    }
+    match ui_cert::csr(&st, &s.actor.name, "ui", &p.form.cn, &p.form.names) {
+        Ok(_) => {
+            let n = "The CSR is ready: download it, have your CA sign it, and upload the signed \
+                     chain."
+                .to_owned();
+            show(&st, &s, StatusCode::OK, Some(n), None)
+        }
+        Err(e) => {
+            let text = super::pages::sentence(&e.to_string());
+            show(&st, &s, StatusCode::UNPROCESSABLE_ENTITY, None, Some(text))
+        }
+    }
+}
+
+/// `GET /settings/ui-certificate/csr.pem`: the pending CSR.
+pub async fn csr_download(State(st): State<Admin>, s: Signed) -> Response {
+    if let Err(e) = roles::permit(&s.actor, Permit::ViewTrust) {
+        return super::pages::denied(&s, &e);
+    }
+    match ui_cert::pending_csr(&st) {
+        Some(csr) => (
+            [
+                (header::CONTENT_TYPE, "application/pkcs10"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"connector-ui.csr\"",
+                ),
+            ],
+            csr,
+        )
+            .into_response(),
+        None => render::message_for(
+            s.chrome("ui-certificate"),
+            StatusCode::NOT_FOUND,
+            "No certificate signing request is pending.",
+        ),
+    }
+}
+
+/// `POST /settings/ui-certificate/signed` (multipart): the signed chain of the pending CSR
+/// (`chain` file or `chain_pem` text).
+pub async fn upload_signed(State(st): State<Admin>, u: Uploaded) -> Response {
+    let s = u.signed;
+    if let Err(e) = roles::permit(&s.actor, Permit::EditTrust) {
+        return super::pages::denied(&s, &e);
+    }
+    let chain = file_or_text(&u.fields, "chain", "chain_pem");
+    let r = ui_cert::complete(&st, &s.actor.name, "ui", &chain);
     done(&st, &s, r)
 }

@@ -238,6 +238,12 @@ fn check_row<'a>(page: &'a str, id: &str) -> &'a str {
     between(page, &format!("<tr id=\"check-{id}\">"), "</tr>")
 }
 
+const GENERATE: &str = "{\"subject\":\"CN=matrix\",\"days\":30}";
+const CSR: &str = "{\"subject\":\"CN=matrix-csr\"}";
+const CHAIN: &str = "{\"chain_pem\":\"not a chain\"}";
+const MAPPING: &str = "{\"virtual\":\"p.example\",\"internal\":\"c.example\"}";
+const UI_CSR: &str = "{\"cn\":\"matrix.example\"}";
+
 /// (method, path, body, status for Administrator, for Display, for Monitoring).
 type ApiCase<'a> = (&'a str, &'a str, Option<&'a str>, u16, u16, u16);
 
@@ -701,7 +707,7 @@ async fn display_sees_no_edit_controls_forged_posts_get_403_and_the_api_follows_
 
     // The API: (method, path, body, Administrator, Display, Monitoring).
     let add = serde_json::json!({ "name": "erp-ca", "pem": w.server_ca.pem }).to_string();
-    let cases: [ApiCase; 7] = [
+    let cases: [ApiCase; 15] = [
         ("GET", "/api/v1/trust", None, 200, 200, 403),
         ("GET", "/api/v1/security", None, 200, 200, 200),
         ("GET", "/api/v1/ui-certificate", None, 200, 200, 403),
@@ -723,6 +729,56 @@ async fn display_sees_no_edit_controls_forged_posts_get_403_and_the_api_follows_
             403,
         ),
         ("DELETE", "/api/v1/trust/erp-ca", None, 200, 403, 403),
+        ("GET", "/api/v1/system-certificate", None, 200, 200, 403),
+        (
+            "POST",
+            "/api/v1/system-certificate/generate",
+            Some(GENERATE),
+            201,
+            403,
+            403,
+        ),
+        (
+            "POST",
+            "/api/v1/system-certificate/csr",
+            Some(CSR),
+            201,
+            403,
+            403,
+        ),
+        (
+            "PUT",
+            "/api/v1/system-certificate",
+            Some(CHAIN),
+            422,
+            403,
+            403,
+        ),
+        ("GET", "/api/v1/domain-mappings", None, 200, 200, 403),
+        (
+            "POST",
+            "/api/v1/domain-mappings",
+            Some(MAPPING),
+            201,
+            403,
+            403,
+        ),
+        (
+            "DELETE",
+            "/api/v1/domain-mappings/c.example",
+            None,
+            200,
+            403,
+            403,
+        ),
+        (
+            "POST",
+            "/api/v1/ui-certificate/csr",
+            Some(UI_CSR),
+            201,
+            403,
+            403,
+        ),
     ];
     for (method, path, body, a, d, m) in cases {
         // Display and Monitoring first: their refusal must leave the Administrator's call its
@@ -1093,4 +1149,96 @@ async fn domain_mappings_are_added_and_removed_and_apply_without_a_restart() {
     .await;
     assert_eq!(r.status, 404, "{}", r.body);
     assert_eq!(w.audit().matches("\"op\":\"domain_mapping_").count(), 2);
+}
+
+#[tokio::test]
+async fn a_ui_certificate_from_a_csr_is_served_once_its_signed_chain_is_uploaded() {
+    let w = world().await;
+    let admin = w.admin().await;
+    let base = w.base();
+    let old = w.ui_cert();
+    let page = admin.get("/settings/ui-certificate").await;
+    // Nothing pending: a chain is refused by name.
+    let dir = tempfile::tempdir().unwrap();
+    let ui_ca = ca("Customer UI CA");
+    let (stray, _, _, _) = leaf(&ui_ca, "127.0.0.1", ExtendedKeyUsagePurpose::ServerAuth);
+    let stray_file = write(dir.path(), "stray.pem", &stray);
+    let signed_form = |file: &str| vec![format!("csrf={}", page.csrf()), format!("chain=@{file}")];
+    let r = upload(
+        &admin,
+        "/settings/ui-certificate/signed",
+        &signed_form(&stray_file),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body.contains("No certificate signing request is pending"),
+        "{}",
+        r.body
+    );
+
+    let r = admin
+        .post(
+            "/settings/ui-certificate/csr",
+            &[
+                ("csrf", &page.csrf()),
+                ("cn", "connector.example.internal"),
+                ("names", "ui.example.internal, 10.1.2.3"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let csr = admin.get("/settings/ui-certificate/csr.pem").await;
+    assert_eq!(csr.status, 200, "{}", csr.body);
+    assert_eq!(csr.header("content-type"), Some("application/pkcs10"));
+    let req = rcgen::CertificateSigningRequestParams::from_pem(&csr.body).unwrap();
+    let names: Vec<String> = req
+        .params
+        .subject_alt_names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect();
+    let names = names.join(" ");
+    for n in ["localhost", "ui.example.internal", "127.0.0.1", "10.1.2.3"] {
+        assert!(names.contains(n), "{n} missing from {names}");
+    }
+    // A certificate for another key is refused, nothing changes.
+    let r = upload(
+        &admin,
+        "/settings/ui-certificate/signed",
+        &signed_form(&stray_file),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("does not belong"), "{}", r.body);
+    assert!(tls_trusted(&base, &old).await);
+
+    let signed = req.signed_by(&ui_ca.issuer).unwrap();
+    let chain = write(
+        dir.path(),
+        "chain.pem",
+        &format!("{}{}", signed.pem(), ui_ca.pem),
+    );
+    let r = upload(
+        &admin,
+        "/settings/ui-certificate/signed",
+        &signed_form(&chain),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        tls_trusted(&base, &ui_ca.pem).await,
+        "the signed certificate is served"
+    );
+    assert!(!tls_trusted(&base, &old).await);
+    let admin_dir = w.conn.data_dir().join("admin");
+    assert!(!admin_dir.join("ui-pending-key.pem").exists());
+    let key = std::fs::read_to_string(admin_dir.join("ui-key.pem")).unwrap();
+    assert!(key.contains("PRIVATE KEY"));
+    let audit = w.audit();
+    assert!(
+        audit.contains("\"outcome\":\"ui_certificate_csr\""),
+        "{audit}"
+    );
+    assert!(audit.contains("\"outcome\":\"ui_certificate\""), "{audit}");
 }
