@@ -65,6 +65,37 @@ export default async function run({ browser, fixture, lib }) {
     expect(await page.locator('#trust-all-warning').count() === 0, 'the warning goes');
   });
 
+  await step('the system certificate: generate a self-signed one', async () => {
+    await page.getByRole('link', { name: 'System certificate' }).click();
+    await page.waitForURL(url('/system-certificate'));
+    await checkA11y(page, 'system certificate');
+    await page.getByLabel('Subject').first().fill('CN=connector-berlin, O=ACME');
+    await page.getByLabel('Valid for (days)').fill('90');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('status').waitFor();
+    const subject = await page.locator('#system-subject').textContent();
+    expect(subject.includes('CN=connector-berlin'), `subject: ${subject}`);
+    await page.locator('#csr-subject').fill('CN=connector-berlin, O=ACME');
+    await page.getByRole('button', { name: 'Make a key and CSR' }).click();
+    await page.getByRole('link', { name: 'Download the CSR' }).waitFor();
+    await checkA11y(page, 'system certificate with a pending CSR');
+    await screenshot(page, 'system-certificate');
+  });
+
+  await step('a domain mapping', async () => {
+    await page.getByRole('link', { name: 'Domain mappings' }).click();
+    await page.waitForURL(url('/domain-mappings'));
+    await checkA11y(page, 'domain mappings (none)');
+    await page.getByLabel('Internal domain (what the back end writes)').fill('corp.example');
+    await page.getByLabel('Virtual domain (what the client sees)').fill('portal.example');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByRole('status').waitFor();
+    const rows = await page.locator('tbody').textContent();
+    expect(rows.includes('portal.example'), `listed: ${rows}`);
+    await checkA11y(page, 'domain mappings');
+    await screenshot(page, 'domain-mappings');
+  });
+
   await step('the UI certificate replaced by PEM upload', async () => {
     await page.getByRole('link', { name: 'UI certificate' }).click();
     await page.waitForURL(url('/settings/ui-certificate'));
