@@ -68,6 +68,37 @@ async fn display_sees_no_edit_controls_forged_posts_get_403_and_the_api_follows_
     )
     .await;
     assert_eq!(r.status, 403, "{}", r.body);
+    // The system certificate and domain mapping pages: shown, without forms; forged posts 403.
+    for (page, form) in [
+        ("/system-certificate", "/system-certificate/generate"),
+        ("/domain-mappings", "/domain-mappings/add"),
+    ] {
+        let r = dora.get(page).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(
+            !r.body.contains("method=\"post\" action=\"/system"),
+            "{}",
+            r.body
+        );
+        assert!(
+            !r.body.contains("method=\"post\" action=\"/domain"),
+            "{}",
+            r.body
+        );
+        let r = dora
+            .post(
+                form,
+                &[
+                    ("csrf", &csrf),
+                    ("subject", "CN=forged"),
+                    ("days", "30"),
+                    ("internal", "corp.example"),
+                    ("virtual", "portal.example"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 403, "{form}: {}", r.body);
+    }
     // Without the CSRF token even the Administrator is refused.
     let r = upload(
         &admin,
