@@ -42,6 +42,19 @@ pub enum TrustCmd {
         /// The name (or configured path).
         name: String,
     },
+    /// Turns `[backend_tls] trust_all` on or off. On, the connector accepts EVERY back-end
+    /// certificate (for tests only); turning it on needs `--yes-trust-every-back-end`.
+    All {
+        /// The running connector's configuration file.
+        #[arg(long, env = "PORTCULLIS_CONNECTOR_CONFIG")]
+        config: PathBuf,
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+        /// The confirmation that turning it on needs.
+        #[arg(long)]
+        yes_trust_every_back_end: bool,
+    },
 }
 
 fn table(certs: &[TrustedCert]) -> Table {
@@ -97,6 +110,31 @@ pub async fn run(cmd: &TrustCmd) -> Result<()> {
         TrustCmd::Remove { config, name } => {
             let req = Request::TrustRemove { name: name.clone() };
             edited(request(&data_dir(config)?, &req).await?, "Removed")
+        }
+        TrustCmd::All {
+            config,
+            state,
+            yes_trust_every_back_end,
+        } => {
+            let on = state == "on";
+            if on && !yes_trust_every_back_end {
+                bail!(
+                    "trust all accepts every back-end certificate, a forged one too; \
+                     add --yes-trust-every-back-end to turn it on"
+                );
+            }
+            match request(&data_dir(config)?, &Request::TrustAll { on }).await? {
+                Response::TrustAllSet { on, changed } => {
+                    let state = if on { "on" } else { "off" };
+                    if changed {
+                        println!("trust_all is {state}; the connector applies it within a second.");
+                    } else {
+                        println!("trust_all was {state} already; nothing changed.");
+                    }
+                    Ok(())
+                }
+                other => bail!("unexpected answer from the connector: {other:?}"),
+            }
         }
     }
 }

@@ -2,15 +2,18 @@
 //! certificate (its TLS client certificate towards back ends, `[backend_tls]`) as the PEM
 //! chain and key the connector reads, and prints the lines that use them.
 //!
-//! Nothing talks to the running connector: it reads the files at its next start. Both verbs
-//! write the same way (key 0600, certificate 0644, nothing replaced without `--force`), and
-//! what they write passes the connector's own loader first.
+//! Nothing talks to the running connector: it reads the files at its next start (the admin
+//! UI and API replace it on the running connector). Both verbs write the same way (key 0600,
+//! certificate 0644, nothing replaced without `--force`), and what they write passes the
+//! connector's own loader first: the rules are `portcullis_connector::system_cert`'s, the
+//! same the admin UI and API call.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use portcullis_connector::pkcs12::{self, ImportError};
+use portcullis_connector::pkcs12::ImportError;
+use portcullis_connector::system_cert::{self, Pair, SystemCertError};
 
 /// Where `import` looks for the password when no `--password-file` is given. A plain
 /// `--password` flag would show in `ps` and in the shell's history.
@@ -88,12 +91,8 @@ pub fn run(cmd: &SystemCertificateCmd) -> Result<()> {
 
 fn generate(args: &GenerateArgs) -> Result<()> {
     args.target.refuse_overwrite()?;
-    let (cert, key) =
-        portcullis_connector::backend_tls::generate_system_certificate(&args.subject, args.days)
-            .map_err(|e| anyhow!("{e}"))?;
-    portcullis_connector::backend_tls::check_system_certificate(cert.as_bytes(), key.as_bytes())
-        .map_err(|e| anyhow!("the generated certificate would not load: {e}"))?;
-    args.target.write(&cert, &key)?;
+    let pair = system_cert::generate(&args.subject, args.days).map_err(|e| anyhow!("{e}"))?;
+    args.target.write(&pair)?;
     println!(
         "Self-signed system certificate for {:?}, valid {} days.\n{}\n\
          Back ends that should accept it need {} in their own trust list.",
@@ -109,22 +108,26 @@ fn import(args: &ImportArgs) -> Result<()> {
     args.target.refuse_overwrite()?;
     let (password, source) = password(args.password_file.as_deref())?;
     let file = read_p12(&args.p12)?;
-    let got = pkcs12::import(&file, &password, args.alias.as_deref()).map_err(|e| {
-        let hint = match (&e, source) {
-            (ImportError::WrongPassword, Source::None) => format!(
-                "wrong password, or the file needs one: give --password-file or \
+    let (pair, got) =
+        system_cert::import(&file, &password, args.alias.as_deref()).map_err(|e| {
+            let SystemCertError::Import(e) = e else {
+                return anyhow!("{}: {e}", args.p12.display());
+            };
+            let hint = match (&e, source) {
+                (ImportError::WrongPassword, Source::None) => format!(
+                    "wrong password, or the file needs one: give --password-file or \
                  {PASSWORD_ENV} (the file's integrity check, its MAC, failed)"
-            ),
-            (ImportError::Undecryptable(_), Source::None) => format!(
-                "wrong password, or the file needs one: give --password-file or \
+                ),
+                (ImportError::Undecryptable(_), Source::None) => format!(
+                    "wrong password, or the file needs one: give --password-file or \
                  {PASSWORD_ENV} ({e})"
-            ),
-            (ImportError::SeveralKeys(_), _) => format!("{e} with --alias NAME"),
-            _ => e.to_string(),
-        };
-        anyhow!("{}: {hint}", args.p12.display())
-    })?;
-    args.target.write(&got.chain_pem, &got.key_pem)?;
+                ),
+                (ImportError::SeveralKeys(_), _) => format!("{e} with --alias NAME"),
+                _ => e.to_string(),
+            };
+            anyhow!("{}: {hint}", args.p12.display())
+        })?;
+    args.target.write(&pair)?;
     let not_after = got
         .not_after
         .format(&time::format_description::well_known::Rfc3339)
@@ -202,11 +205,9 @@ impl Target {
         Ok(())
     }
 
-    /// Writes the key (0600) first, then the chain (0644). The mode is set on replaced files
-    /// too: `open` applies it only to files it creates.
-    fn write(&self, cert: &str, key: &str) -> Result<()> {
-        write(&self.key, key, 0o600)?;
-        write(&self.cert, cert, 0o644)
+    /// Writes the key (0600) first, then the chain (0644), replaced files too.
+    fn write(&self, pair: &Pair) -> Result<()> {
+        system_cert::write_pair(&self.cert, &self.key, pair).map_err(|e| anyhow!("{e}"))
     }
 
     /// The `[backend_tls]` lines, with absolute paths: the connector resolves relative ones
@@ -225,20 +226,4 @@ impl Target {
             quoted(&self.key)
         )
     }
-}
-
-fn write(path: &Path, text: &str, mode: u32) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    f.set_permissions(std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("cannot set the mode of {}", path.display()))?;
-    f.write_all(text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))
 }

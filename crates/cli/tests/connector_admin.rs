@@ -287,6 +287,30 @@ async fn windows_are_listed_and_closed_through_the_running_connectors_socket() {
         text(&out.stderr)
     );
 
+    // Trust all: on only with its confirmation, then off again; the file says so each time.
+    let cfg_text = || std::fs::read_to_string(&config).expect("config");
+    let out = run(&["connector", "trust", "all", "--config", cfg_arg, "on"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--yes-trust-every-back-end"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!cfg_text().contains("trust_all = true"), "{}", cfg_text());
+    let on = ["connector", "trust", "all", "--config", cfg_arg, "on"];
+    let out = run(&[&on[..], &["--yes-trust-every-back-end"]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(cfg_text().contains("trust_all = true"), "{}", cfg_text());
+    let out = run(&["connector", "trust", "all", "--config", cfg_arg, "off"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(cfg_text().contains("trust_all = false"), "{}", cfg_text());
+    let out = run(&["connector", "trust", "all", "--config", cfg_arg, "off"]);
+    assert!(
+        text(&out.stdout).contains("nothing changed"),
+        "{}",
+        text(&out.stdout)
+    );
+
     shutdown.cancel();
     tokio::time::timeout(T, c.join)
         .await

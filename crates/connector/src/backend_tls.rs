@@ -282,15 +282,10 @@ pub enum GenerateError {
     Rcgen(#[from] rcgen::Error),
 }
 
-/// A self-signed system certificate for `subject` (`CN=connector, O=ACME, C=DE`; CN, O, OU,
-/// L, ST and C are understood) valid for `days`, usable as a TLS client certificate: what
-/// SAP's Cloud Connector offers as "generate self-signed". Returns (certificate PEM, key PEM).
-/// A back end that should accept it needs it in its own trust list.
-pub fn generate_system_certificate(
-    subject: &str,
-    days: u32,
-) -> Result<(String, String), GenerateError> {
-    use rcgen::{CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair};
+/// The distinguished name of a subject written `CN=connector, O=ACME, C=DE` (CN, O, OU, L,
+/// ST and C; a CN is required): what a generated certificate and a CSR name.
+pub fn subject_dn(subject: &str) -> Result<rcgen::DistinguishedName, GenerateError> {
+    use rcgen::{DistinguishedName, DnType};
     let mut dn = DistinguishedName::new();
     for part in subject.split(',') {
         let (key, value) = part
@@ -310,6 +305,19 @@ pub fn generate_system_certificate(
     if dn.get(&DnType::CommonName).is_none() {
         return Err(GenerateError::NoCommonName);
     }
+    Ok(dn)
+}
+
+/// A self-signed system certificate for `subject` (`CN=connector, O=ACME, C=DE`; CN, O, OU,
+/// L, ST and C are understood) valid for `days`, usable as a TLS client certificate: what
+/// SAP's Cloud Connector offers as "generate self-signed". Returns (certificate PEM, key PEM).
+/// A back end that should accept it needs it in its own trust list.
+pub fn generate_system_certificate(
+    subject: &str,
+    days: u32,
+) -> Result<(String, String), GenerateError> {
+    use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, KeyPair};
+    let dn = subject_dn(subject)?;
     if days == 0 || days > 3650 {
         return Err(GenerateError::Validity);
     }

@@ -88,6 +88,7 @@ pub mod run;
 pub mod session;
 mod shared;
 pub mod status;
+pub mod system_cert;
 pub mod trust_edit;
 pub mod tunnel;
 pub mod windows;

@@ -268,12 +268,15 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
                 certificates: t.certificates,
                 problems: t.problems,
             }),
-        Request::TrustAdd { name, pem } => ops::trust::add(shared, uid, &name, &pem)
+        Request::TrustAdd { name, pem } => ops::trust::add(shared, &socket(uid, pid), &name, &pem)
             .await
             .map(trust_edited),
-        Request::TrustRemove { name } => ops::trust::remove(shared, uid, &name)
+        Request::TrustRemove { name } => ops::trust::remove(shared, &socket(uid, pid), &name)
             .await
             .map(trust_edited),
+        Request::TrustAll { on } => ops::trust::trust_all(shared, &socket(uid, pid), on)
+            .await
+            .map(|changed| Response::TrustAllSet { on, changed }),
         Request::Status => Ok(Response::Status {
             view: ops::status(shared),
         }),
@@ -326,6 +329,16 @@ fn access_edited(e: ops::access::AccessEdited) -> Response {
     Response::AccessEdited {
         summary: e.summary,
         removed: e.removed,
+    }
+}
+
+/// A socket caller that gave no name (the trust edits): its peer credentials say who.
+fn socket(uid: Option<u32>, pid: Option<i32>) -> LocalCaller {
+    LocalCaller {
+        by: String::new(),
+        via: "socket",
+        uid,
+        pid,
     }
 }
 

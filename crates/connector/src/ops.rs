@@ -9,7 +9,10 @@
 //! - this file: status, windows, closing a window, monitoring, reachability checks;
 //! - [`access`]: export, import and remove `[[access]]` entries of the configuration file;
 //! - [`trust`]: list, add and remove certificates of the back-end trust store;
-//! - [`monitoring`]: hardware history, usage, back-end connections, resets.
+//! - [`monitoring`]: hardware history, usage, back-end connections, resets;
+//! - [`domain_mappings`]: list, add and remove `[[domain_mapping]]`s;
+//! - [`security`]: the security status;
+//! - [`system_cert`]: the system certificate (generate, PKCS#12, CSR).
 
 use portcullis_proto::MAX_TEXT_LEN;
 
@@ -25,7 +28,10 @@ use crate::trust_edit::{BadTrustName, CertificateError, MAX_PEM_LEN};
 use crate::windows::{now_ms, CloseError, WindowView};
 
 pub(crate) mod access;
+pub(crate) mod domain_mappings;
 pub(crate) mod monitoring;
+pub(crate) mod security;
+pub(crate) mod system_cert;
 pub(crate) mod trust;
 
 /// Why an operation was refused.
@@ -81,6 +87,15 @@ pub enum OpError {
     /// No file of the trust store has the name given.
     #[error("the trust store has no file {0:?} (list it with `portcullis connector trust list`)")]
     UnknownCertificate(String),
+    /// No domain mapping has that internal domain.
+    #[error("no domain mapping has the internal domain {0:?}")]
+    UnknownDomainMapping(String),
+    /// The configuration's `domain_mapping` cannot be edited.
+    #[error("{0}")]
+    DomainMapping(String),
+    /// A system certificate was not made, imported or accepted (the reason says why).
+    #[error("the system certificate: {0}")]
+    SystemCertificate(String),
     /// The change was not made because its audit record cannot be written.
     #[error("not done: the audit log cannot be written ({0})")]
     Audit(String),

@@ -9,7 +9,7 @@
 //! others are cut, because removing an entry must close the door, not just stop new visitors.
 //! `[backend_tls]` is applied live too: the new trust store and system certificate are loaded
 //! and put in force for the sessions that start from then on (a file that does not load keeps
-//! the running material).
+//! the running material). So are `[[domain_mapping]]`s, for the sessions that start after.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -75,11 +75,13 @@ pub(crate) async fn watch(
             Decision::Unchanged(new) => {
                 warn_restart_needed(&running, &new);
                 apply_backend_tls(&shared, &mut current_tls, &new.backend_tls);
+                apply_domain_mappings(&shared, &new.domain_mappings);
                 continue;
             }
             Decision::Changed(new) => {
                 warn_restart_needed(&running, &new);
                 apply_backend_tls(&shared, &mut current_tls, &new.backend_tls);
+                apply_domain_mappings(&shared, &new.domain_mappings);
                 new
             }
         };
@@ -162,6 +164,16 @@ fn decide(bytes: Vec<u8>, path: &Path, current: &AccessControlList) -> Decision 
     }
 }
 
+/// Puts changed `[[domain_mapping]]`s in force for the sessions that start from now on.
+fn apply_domain_mappings(shared: &Shared, new: &[crate::config::DomainMapping]) {
+    if shared.domain_mappings.replace(new) {
+        tracing::info!(
+            mappings = new.len(),
+            "domain mappings reloaded; new sessions use them"
+        );
+    }
+}
+
 /// Puts a changed `[backend_tls]` in force once its files load; a failure keeps the running
 /// material (and is logged and audited), like an access list that does not validate.
 fn apply_backend_tls(shared: &Shared, current: &mut BackendTlsConfig, new: &BackendTlsConfig) {
@@ -225,10 +237,6 @@ fn warn_restart_needed(running: &ConnectorConfig, new: &ConnectorConfig) {
         ("hub_tunnel", running.hub_tunnel != new.hub_tunnel),
         ("proxy", running.proxy != new.proxy),
         ("reconnect", running.reconnect != new.reconnect),
-        (
-            "domain_mapping",
-            running.domain_mappings != new.domain_mappings,
-        ),
     ];
     for (field, differs) in changed {
         if differs {

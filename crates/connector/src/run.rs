@@ -304,7 +304,9 @@ fn prepare(
     let shared = Arc::new(Shared {
         backend_tls: Arc::new(crate::backend_tls::LiveBackendTls::new(backend_tls)),
         monitor: Default::default(),
-        domain_mappings: Arc::new(config.domain_mappings.clone()),
+        domain_mappings: Arc::new(crate::shared::LiveDomainMappings::new(
+            config.domain_mappings.clone(),
+        )),
         config_path: config_path.cloned(),
         edit_lock: Default::default(),
         audit,

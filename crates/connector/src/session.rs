@@ -67,8 +67,8 @@ pub(crate) struct SessionCtx {
     pub backend_tls: Arc<LiveBackendTls>,
     /// Per-request records of HTTP entries.
     pub monitor: Arc<crate::monitor::Monitor>,
-    /// Cookie domain mappings.
-    pub domain_mappings: Arc<Vec<crate::config::DomainMapping>>,
+    /// Cookie domain mappings, as in force when a session starts.
+    pub domain_mappings: Arc<crate::shared::LiveDomainMappings>,
     pub acl: watch::Receiver<AclSnapshot>,
     /// Where the session registers, so a reload can re-check it.
     pub live: Arc<LiveSessions>,
@@ -330,7 +330,7 @@ impl Admitted<'_> {
             permit: permit.clone(),
             backend_tls,
             monitor: ctx.monitor.clone(),
-            domain_mappings: ctx.domain_mappings.clone(),
+            domain_mappings: ctx.domain_mappings.current(),
         };
         let err =
             crate::http::serve(stream, backend, http_ctx, stats.clone(), cut.cancelled()).await;

@@ -47,7 +47,7 @@ pub(crate) struct Shared {
     /// Serialises access edits (read, change, validate, write).
     pub edit_lock: tokio::sync::Mutex<()>,
     /// Cookie domain mappings (from the configuration at start).
-    pub domain_mappings: Arc<Vec<crate::config::DomainMapping>>,
+    pub domain_mappings: Arc<LiveDomainMappings>,
     pub audit: Arc<AuditLog>,
     pub status: watch::Sender<Status>,
     pub acl: watch::Sender<AclSnapshot>,
@@ -77,6 +77,33 @@ pub(crate) struct LocalCaller {
     /// The calling process's uid and pid, from the socket's peer credentials.
     pub uid: Option<u32>,
     pub pid: Option<i32>,
+}
+
+/// The cookie domain mappings in force: a change of `[[domain_mapping]]` in the
+/// configuration replaces them (the reload watcher), and every session takes the current ones
+/// when it starts, so an edit applies to the next session without a restart.
+#[derive(Debug, Default)]
+pub(crate) struct LiveDomainMappings(std::sync::RwLock<Arc<Vec<crate::config::DomainMapping>>>);
+
+impl LiveDomainMappings {
+    pub fn new(m: Vec<crate::config::DomainMapping>) -> Self {
+        LiveDomainMappings(std::sync::RwLock::new(Arc::new(m)))
+    }
+
+    /// The mappings now.
+    pub fn current(&self) -> Arc<Vec<crate::config::DomainMapping>> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts `m` in force for the sessions that start from now on; whether it differed.
+    pub fn replace(&self, m: &[crate::config::DomainMapping]) -> bool {
+        let mut cur = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if cur.as_slice() == m {
+            return false;
+        }
+        *cur = Arc::new(m.to_vec());
+        true
+    }
 }
 
 impl Shared {

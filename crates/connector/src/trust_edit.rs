@@ -146,6 +146,30 @@ pub fn remove_path(config: &str, path: &str) -> Result<String, EditError> {
     Ok(doc.to_string())
 }
 
+/// `config` with `[backend_tls] trust_all` set to `on` (the table made when missing); the
+/// comments and order of everything else survive.
+pub fn set_trust_all(config: &str, on: bool) -> Result<String, EditError> {
+    let mut doc = parse(config, "the configuration")?;
+    let tls = doc
+        .entry("backend_tls")
+        .or_insert_with(|| Item::Table(Table::new()));
+    let tls = tls
+        .as_table_like_mut()
+        .ok_or(EditError::BackendTlsNotATable)?;
+    match tls.get_mut("trust_all").and_then(Item::as_value_mut) {
+        // Keeps the comment after the value.
+        Some(v) => {
+            let decor = v.decor().clone();
+            *v = Value::from(on);
+            *v.decor_mut() = decor;
+        }
+        None => {
+            tls.insert("trust_all", toml_edit::value(on));
+        }
+    }
+    Ok(doc.to_string())
+}
+
 /// Which entry of the trust store `name` means (its index): the file of an added certificate
 /// (`<name>.pem` in the trust directory), or a path exactly as the configuration writes it.
 /// `written` and `resolved` are the configured paths as written and as resolved.
@@ -194,6 +218,18 @@ mod tests {
             "{made}"
         );
         assert!(add_path("backend_tls = 1\n", "/a.pem").is_err());
+    }
+
+    #[test]
+    fn trust_all_is_switched_with_comments_kept() {
+        let on = set_trust_all(CONFIG, true).unwrap();
+        assert!(on.contains("trust_all = true # off"), "{on}");
+        assert!(on.contains("# keep"), "{on}");
+        let off = set_trust_all(&on, false).unwrap();
+        assert!(off.contains("trust_all = false # off"), "{off}");
+        let made = set_trust_all("data_dir = \"d\"\n", true).unwrap();
+        assert!(made.contains("[backend_tls]\ntrust_all = true"), "{made}");
+        assert!(set_trust_all("backend_tls = 1\n", true).is_err());
     }
 
     #[test]

@@ -66,6 +66,13 @@ pub fn op_status(e: &OpError) -> (StatusCode, &'static str) {
         OpError::Close(CloseError::Unknown(_)) => (StatusCode::NOT_FOUND, "unknown_window"),
         OpError::Close(_) => (StatusCode::CONFLICT, "already_closed"),
         OpError::CloseRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+        OpError::UnknownCertificate(_) => (StatusCode::NOT_FOUND, "unknown_certificate"),
+        OpError::TrustFileExists { .. } => (StatusCode::CONFLICT, "exists"),
+        OpError::SystemCertificate(_) => (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
+        OpError::UnknownDomainMapping(_) => (StatusCode::NOT_FOUND, "unknown_domain_mapping"),
+        OpError::TrustName(_) | OpError::PemTooLong | OpError::Certificate(_) => {
+            (StatusCode::BAD_REQUEST, "bad_certificate")
+        }
         _ => (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
     }
 }

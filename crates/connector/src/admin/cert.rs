@@ -3,12 +3,17 @@
 //! exception for it holds.
 //!
 //! Why self-signed: the connector runs inside a customer network without a CA it could ask;
-//! the security status (a later task) names the self-signed certificate as something to
-//! replace. The certificate names `localhost`, `127.0.0.1`, `::1` and the listen address.
+//! the security status names the self-signed certificate as something to replace. The
+//! certificate names `localhost`, `127.0.0.1`, `::1` and the listen address.
+//!
+//! The listener serves whatever [`LiveUiCert`] holds now: a replacement
+//! ([`super::ui_cert`]) is in force for the next TLS connection, without a restart.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -80,32 +85,73 @@ pub fn load_or_make(
     Ok((cert_pem, key_pem))
 }
 
-/// The rustls server configuration of the admin listener (HTTP/1.1 and HTTP/2).
+/// The UI certificate in force: what every new TLS connection of the admin listener gets.
+#[derive(Debug)]
+pub struct LiveUiCert(RwLock<Arc<CertifiedKey>>);
+
+impl LiveUiCert {
+    /// The certificate served now.
+    pub fn current(&self) -> Arc<CertifiedKey> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Serves `key` from the next TLS connection on.
+    pub fn replace(&self, key: CertifiedKey) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(key);
+    }
+}
+
+impl ResolvesServerCert for LiveUiCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current())
+    }
+}
+
+/// A chain (leaf first) and its private key, checked to belong together, ready to serve.
+pub fn certified_key(cert_pem: &str, key_pem: &str) -> Result<CertifiedKey, String> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("the certificate chain: {e}"))?;
+    if chain.is_empty() {
+        return Err("no CERTIFICATE in the chain".into());
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|e| format!("the private key: {e}"))?;
+    let provider = rustls::crypto::ring::default_provider();
+    let signing = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| format!("the private key: {e}"))?;
+    let ck = CertifiedKey::new(chain, signing);
+    ck.keys_match()
+        .map_err(|_| "the private key does not belong to the first certificate".to_owned())?;
+    Ok(ck)
+}
+
+/// The rustls server configuration of the admin listener (HTTP/1.1 and HTTP/2), serving the
+/// certificate `live` holds at each handshake.
 pub fn server_config(
     dir: &ConnectorDataDir,
     cert_pem: &str,
     key_pem: &str,
     clients: Arc<dyn rustls::server::danger::ClientCertVerifier>,
-) -> Result<Arc<rustls::ServerConfig>, UiCertError> {
+) -> Result<(Arc<rustls::ServerConfig>, Arc<LiveUiCert>), UiCertError> {
     let unusable = |reason: String| UiCertError::Unusable {
         path: dir.ui_cert().display().to_string(),
         reason,
     };
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
-        .collect::<Result<_, _>>()
-        .map_err(|e| unusable(e.to_string()))?;
-    if chain.is_empty() {
-        return Err(unusable("no certificate".into()));
-    }
-    let key =
-        PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| unusable(e.to_string()))?;
+    let live = Arc::new(LiveUiCert(RwLock::new(Arc::new(
+        certified_key(cert_pem, key_pem).map_err(unusable)?,
+    ))));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| unusable(e.to_string()))?
         .with_client_cert_verifier(clients)
-        .with_single_cert(chain, key)
-        .map_err(|e| unusable(e.to_string()))?;
+        .with_cert_resolver(live.clone());
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    Ok((Arc::new(config), live))
 }

@@ -14,6 +14,12 @@
 //!   certificate.
 //! - [`logon`]: who may log on (file store, directory), for the logon form and the API;
 //!   [`ldap`]: the LDAP user store.
+//! - [`cert`]: the UI's self-signed certificate, served through a swappable [`cert::LiveUiCert`];
+//!   [`ui_cert`]: its replacement, and [`ui_cert_page`] its page and API.
+//! - [`multipart`]: uploads (file inputs), CSRF checked.
+//! - [`trust_page`]: the back-end trust store and `trust_all`; [`security_page`]: the security
+//!   status; [`system_cert_page`]: the system certificate; [`api_trust`]: their REST API;
+//!   [`domain_mappings_page`]: the cookie domain mappings (page and API).
 //! - [`users`]: the file user store and the initial `Administrator`.
 //! - [`roles`]: roles, permits and the one check.
 //! - [`session`]: the signed-in browser (cookie, CSRF); [`sessions`]: the live sessions.
@@ -23,19 +29,27 @@
 //! - [`api`]: the REST API under `/api/v1`.
 
 pub mod api;
+pub mod api_trust;
 pub mod cert;
 pub mod client_cert;
+pub mod domain_mappings_page;
 pub mod ldap;
 pub mod logon;
 pub mod logon_text;
+pub mod multipart;
 pub mod pages;
 pub mod render;
 pub mod roles;
+pub mod security_page;
 pub mod session;
 pub mod sessions;
 pub mod settings_page;
 pub mod state;
+pub mod system_cert_page;
 pub mod tokens_page;
+pub mod trust_page;
+pub mod ui_cert;
+pub mod ui_cert_page;
 pub mod users;
 pub mod users_page;
 
@@ -64,6 +78,17 @@ pub const API_ROUTES: &[&str] = &[
     "/api/v1/windows",
     "/api/v1/windows/{id}/close",
     "/api/v1/openapi.json",
+    "/api/v1/trust",
+    "/api/v1/trust/{name}",
+    "/api/v1/trust/trust-all",
+    "/api/v1/security",
+    "/api/v1/ui-certificate",
+    "/api/v1/ui-certificate/csr",
+    "/api/v1/system-certificate",
+    "/api/v1/system-certificate/generate",
+    "/api/v1/system-certificate/csr",
+    "/api/v1/domain-mappings",
+    "/api/v1/domain-mappings/{internal}",
 ];
 
 /// Longest TLS handshake (within the pre-auth deadline), and longest wait for the rest of a
@@ -101,6 +126,8 @@ pub enum AdminError {
 pub(crate) struct Bound {
     listener: TcpListener,
     acceptor: TlsAcceptor,
+    ui_cert: Arc<cert::LiveUiCert>,
+    dir: ConnectorDataDir,
     users: users::UserStore,
     logon_text: logon_text::LogonText,
     directory: Option<ldap::Directory>,
@@ -117,7 +144,7 @@ pub(crate) async fn bind(
     let dir = ConnectorDataDir::new(data_dir);
     let (cert_pem, key_pem) = cert::load_or_make(&dir, listen)?;
     let clients = client_cert::verifier(config.client_ca_file.as_deref())?;
-    let tls = cert::server_config(&dir, &cert_pem, &key_pem, clients)?;
+    let (tls, ui_cert) = cert::server_config(&dir, &cert_pem, &key_pem, clients)?;
     let users = users::UserStore::open(&dir)?;
     let directory = config.ldap.clone().map(ldap::Directory::new).transpose()?;
     let listener = TcpListener::bind(listen)
@@ -129,10 +156,12 @@ pub(crate) async fn bind(
     Ok(Bound {
         listener,
         acceptor: TlsAcceptor::from(tls),
+        ui_cert,
         users,
         logon_text: logon_text::LogonText::load(&dir),
         directory,
         config,
+        dir,
     })
 }
 
@@ -177,6 +206,7 @@ pub fn router(st: Admin) -> Router {
             "/settings/logon-text",
             get(settings_page::form).post(settings_page::save),
         )
+        .merge(trust_page::routes())
         .route("/assets/{file}", get(pages::asset))
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/windows", get(api::windows))
@@ -198,12 +228,19 @@ pub(crate) async fn serve(bound: Bound, shared: Arc<Shared>, stop: CancellationT
     let addr = bound.local_addr();
     tracing::info!(addr = ?addr, "admin UI and REST API listening (https)");
     let config = bound.config;
+    let listen = addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let ui = state::UiTls {
+        live: bound.ui_cert.clone(),
+        dir: bound.dir.clone(),
+        listen,
+    };
     let st = Admin::new(
         shared,
         bound.users,
         bound.logon_text,
         &config,
         bound.directory,
+        ui,
     );
     let app = router(st);
     let gate = PreauthGate::new(

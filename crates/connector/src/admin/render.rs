@@ -19,6 +19,11 @@ pub struct Chrome {
     pub windows: bool,
     /// Whether the user manages the users (the "Users" entry).
     pub users: bool,
+    /// Whether the user sees the certificates (the "Trust store", "System certificate" and
+    /// "UI certificate" entries).
+    pub trust: bool,
+    /// Whether the user sees the security status (the "Security" entry).
+    pub security: bool,
 }
 
 impl Chrome {

@@ -56,9 +56,12 @@ impl Role {
                 CloseWindow,
                 ManageUsers,
                 EditSettings,
+                ViewTrust,
+                EditTrust,
+                ViewSecurity,
             ],
-            Role::Display | Role::Support => &[ViewStatus, ViewWindows],
-            Role::Monitoring => &[ViewStatus],
+            Role::Display | Role::Support => &[ViewStatus, ViewWindows, ViewTrust, ViewSecurity],
+            Role::Monitoring => &[ViewStatus, ViewSecurity],
         }
     }
 }
@@ -76,6 +79,15 @@ pub enum Permit {
     ManageUsers,
     /// Change the admin UI's settings (the logon text).
     EditSettings,
+    /// See the certificates: the back-end trust store, `trust_all`, the system certificate,
+    /// the UI certificate (public facts; no key is ever shown).
+    ViewTrust,
+    /// Change them: add and remove trusted CAs, switch `trust_all`, replace the system and UI
+    /// certificates.
+    EditTrust,
+    /// See the security status. Every role: it shows states, no secrets, and a monitoring
+    /// system is exactly what should alert on a warning there.
+    ViewSecurity,
 }
 
 /// Why [`permit`] refused.
@@ -146,6 +158,17 @@ mod tests {
         }
         assert!(may(&actor(Role::Display, false), Permit::ViewWindows));
         assert!(!may(&actor(Role::Monitoring, false), Permit::ViewWindows));
+        for r in Role::ALL {
+            assert!(may(&actor(r, false), Permit::ViewSecurity), "{r:?}");
+            assert_eq!(
+                may(&actor(r, false), Permit::EditTrust),
+                r == Role::Administrator
+            );
+            assert_eq!(
+                may(&actor(r, false), Permit::ViewTrust),
+                r != Role::Monitoring
+            );
+        }
         assert_eq!(
             permit(&actor(Role::Administrator, true), Permit::ViewStatus),
             Err(Denied::PasswordChange)

@@ -59,6 +59,8 @@ impl Signed {
             current,
             windows: super::roles::may(&self.actor, super::roles::Permit::ViewWindows),
             users: super::roles::may(&self.actor, super::roles::Permit::ManageUsers),
+            trust: super::roles::may(&self.actor, super::roles::Permit::ViewTrust),
+            security: super::roles::may(&self.actor, super::roles::Permit::ViewSecurity),
         }
     }
 }
@@ -77,7 +79,7 @@ fn to_signin() -> Response {
 /// The browser's address.
 pub use portcullis_webui::form::peer;
 
-async fn signed(parts: &Parts, st: &Admin) -> Result<Signed, Response> {
+pub(super) async fn signed(parts: &Parts, st: &Admin) -> Result<Signed, Response> {
     let id = cookies::get(&parts.headers, COOKIE).ok_or_else(to_signin)?;
     let (user, source) = st.sessions.touch(&id).ok_or_else(to_signin)?;
     let directory = matches!(source, Source::Directory(_));

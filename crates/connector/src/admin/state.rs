@@ -27,6 +27,20 @@ pub struct Inner {
     pub logon_text: super::logon_text::LogonText,
     /// The LDAP user store (`[admin.ldap]`), if configured.
     pub directory: Option<super::ldap::Directory>,
+    /// The listener's TLS: its certificate and where it lives.
+    pub ui: UiTls,
+}
+
+/// The admin listener's certificate: served from `live`, kept in `dir`, and the address it
+/// listens on (the security status looks at both).
+#[derive(Debug)]
+pub struct UiTls {
+    /// The certificate served now.
+    pub live: Arc<super::cert::LiveUiCert>,
+    /// The data directory (its `admin/` holds the certificate and key).
+    pub dir: crate::data_dir::ConnectorDataDir,
+    /// The bound address.
+    pub listen: std::net::SocketAddr,
 }
 
 impl std::ops::Deref for Admin {
@@ -45,6 +59,7 @@ impl Admin {
         logon_text: super::logon_text::LogonText,
         config: &crate::config::AdminConfig,
         directory: Option<super::ldap::Directory>,
+        ui: UiTls,
     ) -> Admin {
         Admin(Arc::new(Inner {
             shared,
@@ -52,6 +67,7 @@ impl Admin {
             logon_text,
             directory,
             sessions: sessions::Sessions::new(config.idle_timeout, config.absolute_timeout),
+            ui,
             throttle: Default::default(),
         }))
     }

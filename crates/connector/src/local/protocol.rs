@@ -57,6 +57,11 @@ pub enum Request {
         /// The name or path.
         name: String,
     },
+    /// Turns `[backend_tls] trust_all` on or off (on: every back-end certificate is accepted).
+    TrustAll {
+        /// On or off.
+        on: bool,
+    },
     /// The connector's state: tunnel, and whether its audit log can be written.
     Status,
     /// Check whether the access entries' back ends are reachable (all, or the one named).
@@ -133,6 +138,13 @@ pub enum Response {
         file: String,
         /// The certificates it holds (added) or held (removed).
         certificates: Vec<crate::trust_edit::TrustedCert>,
+    },
+    /// `trust_all` is as asked; the connector applies it within a second.
+    TrustAllSet {
+        /// As asked.
+        on: bool,
+        /// Whether it was different before.
+        changed: bool,
     },
     /// The connector's state.
     Status {

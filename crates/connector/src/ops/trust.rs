@@ -9,10 +9,10 @@ use crate::access_edit::parse;
 use crate::audit::{AuditAction, AuditEvent};
 use crate::config::{base_dir_of, ConnectorConfig};
 use crate::config_file::{read_config, write_config};
-use crate::shared::Shared;
+use crate::shared::{LocalCaller, Shared};
 use crate::trust_edit::{
-    add_path, check_name, describe, file_for, remove_path, resolve, CertificateError, TrustedCert,
-    MAX_PEM_LEN, TRUST_DIR,
+    add_path, check_name, describe, file_for, remove_path, resolve, set_trust_all,
+    CertificateError, TrustedCert, MAX_PEM_LEN, TRUST_DIR,
 };
 
 use super::OpError;
@@ -120,23 +120,61 @@ pub(crate) async fn list(shared: &Shared) -> Result<TrustStore, OpError> {
     })
 }
 
-fn audit(shared: &Shared, uid: Option<u32>, op: &str, file: &str, certs: &[TrustedCert]) {
-    shared.audit.record_or_log(AuditEvent::new(
-        AuditAction::TrustStoreEdited,
-        "ok",
-        serde_json::json!({
-            "op": op, "uid": uid, "file": file,
-            "certificates": certs.iter().map(|c| serde_json::json!({
-                "subject": c.subject, "sha256": c.sha256, "not_after": c.not_after,
-            })).collect::<Vec<_>>(),
-        }),
-    ));
+/// The audit record of an edit: who (`by` for the admin UI's and API's users, `uid` for the
+/// socket's), through which door, what.
+fn audit(shared: &Shared, caller: &LocalCaller, op: &str, detail: serde_json::Value) {
+    let mut fields = serde_json::json!({ "op": op, "uid": caller.uid, "via": caller.via });
+    if !caller.by.is_empty() {
+        fields["by"] = caller.by.clone().into();
+    }
+    if let (Some(f), serde_json::Value::Object(d)) = (fields.as_object_mut(), detail) {
+        f.extend(d);
+    }
+    let mut ev = AuditEvent::new(AuditAction::TrustStoreEdited, "ok", fields);
+    if !caller.by.is_empty() {
+        ev.principal = Some(caller.by.clone());
+    }
+    shared.audit.record_or_log(ev);
+}
+
+fn audit_certs(shared: &Shared, caller: &LocalCaller, op: &str, file: &str, certs: &[TrustedCert]) {
+    let detail = serde_json::json!({
+        "file": file,
+        "certificates": certs.iter().map(|c| serde_json::json!({
+            "subject": c.subject, "sha256": c.sha256, "not_after": c.not_after,
+        })).collect::<Vec<_>>(),
+    });
+    audit(shared, caller, op, detail);
+}
+
+/// Sets `[backend_tls] trust_all`: on, every back-end certificate is accepted (the reload
+/// watcher puts it in force and records `backend_tls.trust_all`). Setting what is already set
+/// changes nothing and records nothing; returns whether it changed.
+pub(crate) async fn trust_all(
+    shared: &Shared,
+    caller: &LocalCaller,
+    on: bool,
+) -> Result<bool, OpError> {
+    let _serial = shared.edit_lock.lock().await;
+    let c = configured(shared).await?;
+    if c.trust_all == on {
+        return Ok(false);
+    }
+    let new = set_trust_all(&c.text, on)?;
+    write_config(&c.path, &new).await?;
+    audit(
+        shared,
+        caller,
+        "trust_all",
+        serde_json::json!({ "trust_all": on }),
+    );
+    Ok(true)
 }
 
 /// Writes `pem` as `<data_dir>/trust/<name>.pem` and lists it in the trust store.
 pub(crate) async fn add(
     shared: &Shared,
-    uid: Option<u32>,
+    caller: &LocalCaller,
     name: &str,
     pem: &str,
 ) -> Result<TrustEdited, OpError> {
@@ -182,7 +220,7 @@ pub(crate) async fn add(
         let _ = tokio::fs::remove_file(&file).await;
         return Err(e.into());
     }
-    audit(shared, uid, "add", &shown, &certs);
+    audit_certs(shared, caller, "add", &shown, &certs);
     Ok(TrustEdited {
         file: shown,
         certificates: certs,
@@ -193,7 +231,7 @@ pub(crate) async fn add(
 /// deletes the file when it is one the connector wrote.
 pub(crate) async fn remove(
     shared: &Shared,
-    uid: Option<u32>,
+    caller: &LocalCaller,
     name: &str,
 ) -> Result<TrustEdited, OpError> {
     let _serial = shared.edit_lock.lock().await;
@@ -210,7 +248,7 @@ pub(crate) async fn remove(
             tracing::warn!(file = %resolved.display(), error = %e, "removed from the trust store, but the file stays");
         }
     }
-    audit(shared, uid, "remove", &path, &certs);
+    audit_certs(shared, caller, "remove", &path, &certs);
     Ok(TrustEdited {
         file: path,
         certificates: certs,

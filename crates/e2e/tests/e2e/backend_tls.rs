@@ -18,13 +18,14 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 
-struct Ca {
-    issuer: Issuer<'static, KeyPair>,
-    pem: String,
-    der: CertificateDer<'static>,
+/// A test CA (shared with `connector_ui_trust`).
+pub(crate) struct Ca {
+    pub(crate) issuer: Issuer<'static, KeyPair>,
+    pub(crate) pem: String,
+    pub(crate) der: CertificateDer<'static>,
 }
 
-fn ca(name: &str) -> Ca {
+pub(crate) fn ca(name: &str) -> Ca {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::default();
     params.distinguished_name.push(DnType::CommonName, name);
@@ -39,7 +40,7 @@ fn ca(name: &str) -> Ca {
 }
 
 /// A leaf for `name` (an IP or DNS name) with `usage`; (cert PEM, key PEM, cert DER, key DER).
-fn leaf(
+pub(crate) fn leaf(
     ca: &Ca,
     name: &str,
     usage: ExtendedKeyUsagePurpose,
@@ -60,7 +61,7 @@ fn leaf(
 
 /// An HTTPS back end on 127.0.0.1 whose certificate `server_ca` signed, requiring a client
 /// certificate from `client_ca`.
-async fn https_backend(server_ca: &Ca, client_ca: &Ca) -> SocketAddr {
+pub(crate) async fn https_backend(server_ca: &Ca, client_ca: &Ca) -> SocketAddr {
     let (_, _, cert, key) = leaf(server_ca, "127.0.0.1", ExtendedKeyUsagePurpose::ServerAuth);
     let mut roots = rustls::RootCertStore::empty();
     roots.add(client_ca.der.clone()).unwrap();
@@ -327,7 +328,12 @@ system_certificate = \"{}\"\nsystem_certificate_key = \"{}\"\n",
     );
 }
 
-async fn curl_at(hub: &TestHub, location: &str, token: &str, url: &str) -> (bool, String) {
+pub(crate) async fn curl_at(
+    hub: &TestHub,
+    location: &str,
+    token: &str,
+    url: &str,
+) -> (bool, String) {
     let args = vec![
         "-sS".to_owned(),
         "--max-time".into(),
