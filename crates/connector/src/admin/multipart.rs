@@ -1,10 +1,10 @@
 //! Uploads: a `multipart/form-data` form (a file input needs it) read from a bounded body,
 //! with the same CSRF check as every other form ([`super::session::Posted`]).
 //!
-//! Why a small parser of our own: the admin UI's uploads are a handful of fields and one or two
-//! small files (PEM, PKCS#12), the whole body is read into memory under [`MAX_UPLOAD`] anyway,
-//! and a streaming parser would be a new dependency for the connector and its fuzz build.
-//! Every failure is a [`MultipartError`] (400), never a panic: the input is untrusted.
+//! The admin UI's uploads are a handful of fields and one or two small files (PEM, PKCS#12):
+//! the body is read into memory under [`MAX_UPLOAD`], then parsed by `multer` (well kept, the
+//! parser behind axum's multipart extractor). Every failure is a [`MultipartError`] (400),
+//! never a panic: the input is untrusted.
 
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
@@ -71,87 +71,38 @@ impl Fields {
     }
 }
 
-fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() || from > hay.len() {
-        return None;
-    }
-    hay[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| i + from)
-}
-
-/// The boundary of a `multipart/form-data` content type.
-fn boundary(content_type: &str) -> Option<String> {
-    let (mime, params) = content_type.split_once(';')?;
-    if !mime.trim().eq_ignore_ascii_case("multipart/form-data") {
-        return None;
-    }
-    params.split(';').find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        if !k.trim().eq_ignore_ascii_case("boundary") {
-            return None;
-        }
-        let v = v.trim().trim_matches('"');
-        (!v.is_empty() && v.len() <= 70).then(|| v.to_owned())
-    })
-}
-
-/// A `Content-Disposition: form-data; name="…"; filename="…"` parameter.
-fn param(disposition: &str, key: &str) -> Option<String> {
-    disposition.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case(key)
-            .then(|| v.trim().trim_matches('"').to_owned())
-    })
-}
-
-/// Parses a `multipart/form-data` body.
-pub fn parse(content_type: &str, body: &[u8]) -> Result<Fields, MultipartError> {
-    let b = boundary(content_type).ok_or(MultipartError::NotMultipart)?;
-    let open = format!("--{b}");
-    let next = format!("\r\n--{b}");
-    let mut at = find(body, open.as_bytes(), 0).ok_or(MultipartError::Malformed("no boundary"))?
-        + open.len();
+/// Parses a `multipart/form-data` body with `multer` (the parser axum's own extractor uses):
+/// at most [`MAX_PARTS`] fields, the whole body already bounded by [`MAX_UPLOAD`].
+pub async fn parse(content_type: &str, body: bytes::Bytes) -> Result<Fields, MultipartError> {
+    let boundary = multer::parse_boundary(content_type).map_err(|_| MultipartError::NotMultipart)?;
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let limits = multer::Constraints::new()
+        .size_limit(multer::SizeLimit::new().whole_stream(MAX_UPLOAD as u64));
+    let mut form = multer::Multipart::with_constraints(stream, boundary, limits);
     let mut parts = Vec::new();
-    loop {
-        let rest = body.get(at..).ok_or(MultipartError::Malformed("cut off"))?;
-        if rest.starts_with(b"--") {
-            return Ok(Fields(parts));
+    let malformed = |e: multer::Error| match e {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
+            MultipartError::TooLarge
         }
-        if !rest.starts_with(b"\r\n") {
-            return Err(MultipartError::Malformed("a boundary without CRLF"));
-        }
-        at += 2;
-        let head_end =
-            find(body, b"\r\n\r\n", at).ok_or(MultipartError::Malformed("a part without head"))?;
-        let head = std::str::from_utf8(&body[at..head_end])
-            .map_err(|_| MultipartError::Malformed("a head that is not UTF-8"))?;
-        let disposition = head
-            .split("\r\n")
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.trim()
-                    .eq_ignore_ascii_case("content-disposition")
-                    .then_some(v.trim())
-            })
-            .ok_or(MultipartError::Malformed("a part without name"))?;
-        let name =
-            param(disposition, "name").ok_or(MultipartError::Malformed("a nameless part"))?;
-        let start = head_end + 4;
-        let end = find(body, next.as_bytes(), start)
-            .ok_or(MultipartError::Malformed("a part without end"))?;
+        _ => MultipartError::Malformed("not a well-formed multipart/form-data body"),
+    };
+    while let Some(field) = form.next_field().await.map_err(malformed)? {
         if parts.len() == MAX_PARTS {
             return Err(MultipartError::Malformed("too many fields"));
         }
+        let name = field
+            .name()
+            .ok_or(MultipartError::Malformed("a nameless part"))?
+            .to_owned();
+        let filename = field.file_name().map(str::to_owned);
+        let data = field.bytes().await.map_err(malformed)?.to_vec();
         parts.push(Part {
             name,
-            filename: param(disposition, "filename"),
-            data: body[start..end].to_vec(),
+            filename,
+            data,
         });
-        at = end + next.len();
     }
+    Ok(Fields(parts))
 }
 
 /// An upload by a signed-in browser with the right CSRF token and no duty left.
@@ -185,7 +136,7 @@ impl FromRequest<Admin> for Uploaded {
                 &MultipartError::TooLarge.to_string(),
             )
         })?;
-        let fields = parse(&content_type, &bytes).map_err(bad)?;
+        let fields = parse(&content_type, bytes).await.map_err(bad)?;
         if !csrf::same(&fields.text("csrf"), &signed.csrf) {
             return Err(csrf_refused());
         }
@@ -199,6 +150,11 @@ mod tests {
 
     const CT: &str = "multipart/form-data; boundary=----x1";
 
+    fn parse(ct: &str, body: &[u8]) -> Result<Fields, MultipartError> {
+        let body = bytes::Bytes::copy_from_slice(body);
+        futures_util::FutureExt::now_or_never(super::parse(ct, body)).expect("no waiting")
+    }
+
     #[test]
     fn fields_and_files_are_read() {
         let body = b"------x1\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc\r\n\
@@ -209,10 +165,6 @@ Content-Type: application/octet-stream\r\n\r\n-----BEGIN\r\n\r\nx\r\n------x1--\
         assert_eq!(f.bytes("file"), Some(&b"-----BEGIN\r\n\r\nx"[..]));
         assert_eq!(f.0[1].filename.as_deref(), Some("ca.pem"));
         assert_eq!(f.bytes("missing"), None);
-        assert_eq!(
-            boundary("multipart/form-data; boundary=\"q\"").as_deref(),
-            Some("q")
-        );
     }
 
     #[test]
