@@ -204,6 +204,24 @@ async fn handle(inner: &Inner, req: Request<Incoming>) -> Response<Body> {
         resp.status().as_u16(),
         began.elapsed(),
     );
+    // Audit level `all`: one record per request let through (denials are recorded by `deny`).
+    if let Some(resource) = &resource {
+        ctx.audit.record_or_log(AuditEvent {
+            action: AuditAction::HttpAllowed,
+            session_id: Some(ctx.open.session_id.clone()),
+            principal: Some(ctx.open.principal.clone()),
+            target: Some(virtual_host.clone()),
+            outcome: "allowed".into(),
+            detail: json!({
+                "entry": ctx.permit.entry(),
+                "method": method,
+                "path": path,
+                "resource": resource,
+                "status": resp.status().as_u16(),
+                "millis": u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
+            }),
+        });
+    }
     resp
 }
 

@@ -10,6 +10,9 @@
 //! - [`access`]: export, import and remove `[[access]]` entries of the configuration file;
 //! - [`trust`]: list, add and remove certificates of the back-end trust store;
 //! - [`monitoring`]: hardware history, usage, back-end connections, resets.
+//! - [`live`]: the live sessions and cutting one.
+//! - [`audit`]: reading, checking and exporting the audit log; [`audit_settings`]: `[audit]`
+//!   and the retention cleanup.
 
 use portcullis_proto::MAX_TEXT_LEN;
 
@@ -25,6 +28,9 @@ use crate::trust_edit::{BadTrustName, CertificateError, MAX_PEM_LEN};
 use crate::windows::{now_ms, CloseError, WindowView};
 
 pub(crate) mod access;
+pub(crate) mod audit;
+pub(crate) mod audit_settings;
+pub(crate) mod live;
 pub(crate) mod monitoring;
 pub(crate) mod trust;
 
@@ -81,6 +87,19 @@ pub enum OpError {
     /// No file of the trust store has the name given.
     #[error("the trust store has no file {0:?} (list it with `portcullis connector trust list`)")]
     UnknownCertificate(String),
+    /// An audit filter (a time, a range) is not valid.
+    #[error(transparent)]
+    AuditFilter(#[from] audit::FilterError),
+    /// The audit settings were refused (a retention out of range, a configuration whose
+    /// `[audit]` is not a table, no retention to clean up by).
+    #[error("{0}")]
+    AuditSettings(String),
+    /// The audit log cannot be read.
+    #[error("the audit log cannot be read: {0}")]
+    AuditRead(String),
+    /// No live session has that id (it ended, or was cut already).
+    #[error("no live session has the id {0} (it may have ended)")]
+    UnknownSession(u64),
     /// The change was not made because its audit record cannot be written.
     #[error("not done: the audit log cannot be written ({0})")]
     Audit(String),

@@ -65,6 +65,11 @@ pub fn op_status(e: &OpError) -> (StatusCode, &'static str) {
         OpError::Close(CloseError::Unknown(_)) => (StatusCode::NOT_FOUND, "unknown_window"),
         OpError::Close(_) => (StatusCode::CONFLICT, "already_closed"),
         OpError::CloseRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+        OpError::UnknownSession(_) => (StatusCode::NOT_FOUND, "unknown_session"),
+        OpError::AuditFilter(_) | OpError::AuditSettings(_) => {
+            (StatusCode::BAD_REQUEST, "bad_request")
+        }
+        OpError::AuditRead(_) => (StatusCode::INTERNAL_SERVER_ERROR, "audit_unreadable"),
         _ => (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
     }
 }

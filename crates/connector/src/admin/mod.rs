@@ -18,10 +18,18 @@
 //! - [`tokens_page`]: the user's own API tokens.
 //! - [`pages`]: the pages; [`users_page`]: the Users page; [`render`]: templates into responses.
 //! - [`api`]: the REST API under `/api/v1`.
+//! - [`monitoring_page`], [`live_page`], [`audit_page`], [`audit_settings_page`],
+//!   [`api_monitoring`], [`api_audit`]: monitoring, live sessions, the audit log and settings.
 
 pub mod api;
+pub mod api_audit;
+pub mod api_monitoring;
+pub mod audit_page;
+pub mod audit_settings_page;
 pub mod cert;
+pub mod live_page;
 pub mod logon_text;
+pub mod monitoring_page;
 pub mod pages;
 pub mod render;
 pub mod roles;
@@ -58,6 +66,20 @@ pub const API_ROUTES: &[&str] = &[
     "/api/v1/windows",
     "/api/v1/windows/{id}/close",
     "/api/v1/openapi.json",
+    "/api/v1/monitoring/hardware",
+    "/api/v1/monitoring/performance",
+    "/api/v1/monitoring/recent",
+    "/api/v1/monitoring/top",
+    "/api/v1/monitoring/usage",
+    "/api/v1/monitoring/connections",
+    "/api/v1/monitoring/reset/{what}",
+    "/api/v1/sessions",
+    "/api/v1/sessions/{id}/cut",
+    "/api/v1/audit",
+    "/api/v1/audit/verify",
+    "/api/v1/audit/export",
+    "/api/v1/audit/settings",
+    "/api/v1/audit/cleanup",
 ];
 
 /// Time a client has to finish TLS and send its first request head.
@@ -161,12 +183,23 @@ pub fn router(st: Admin) -> Router {
         .route("/api/v1/windows", get(api::windows))
         .route("/api/v1/windows/{id}/close", post(api::close_window))
         .route("/api/v1/openapi.json", get(api::openapi))
+        .merge(monitor_routes())
         .route("/api/{*rest}", axum::routing::any(api::not_found))
         .fallback(pages::fallback)
         .layer(axum::middleware::from_fn(
             portcullis_webui::headers::security_headers,
         ))
         .with_state(st)
+}
+
+/// The monitoring, live sessions and audit pages and their API (one merge in [`router`]).
+fn monitor_routes() -> Router<Admin> {
+    monitoring_page::routes()
+        .merge(live_page::routes())
+        .merge(audit_page::routes())
+        .merge(audit_settings_page::routes())
+        .merge(api_monitoring::routes())
+        .merge(api_audit::routes())
 }
 
 /// Serves the admin UI until `stop`.

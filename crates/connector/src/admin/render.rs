@@ -19,6 +19,12 @@ pub struct Chrome {
     pub windows: bool,
     /// Whether the user manages the users (the "Users" entry).
     pub users: bool,
+    /// Whether the user sees the monitoring (the "Monitoring" entry).
+    pub monitoring: bool,
+    /// Whether the user sees the live sessions (the "Sessions" entry).
+    pub sessions: bool,
+    /// Whether the user reads the audit log (the "Audit" entry).
+    pub audit: bool,
 }
 
 impl Chrome {

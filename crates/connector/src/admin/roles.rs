@@ -56,9 +56,21 @@ impl Role {
                 CloseWindow,
                 ManageUsers,
                 EditSettings,
+                ViewMonitoring,
+                ResetMonitoring,
+                ViewSessions,
+                CutSession,
+                ViewAudit,
+                EditAudit,
             ],
-            Role::Display | Role::Support => &[ViewStatus, ViewWindows],
-            Role::Monitoring => &[ViewStatus],
+            Role::Display | Role::Support => &[
+                ViewStatus,
+                ViewWindows,
+                ViewMonitoring,
+                ViewSessions,
+                ViewAudit,
+            ],
+            Role::Monitoring => &[ViewStatus, ViewMonitoring, ViewSessions],
         }
     }
 }
@@ -76,6 +88,18 @@ pub enum Permit {
     ManageUsers,
     /// Change the admin UI's settings (the logon text).
     EditSettings,
+    /// See the monitoring: hardware, performance, usage, back-end connections.
+    ViewMonitoring,
+    /// Reset monitoring records (audited).
+    ResetMonitoring,
+    /// See the live sessions.
+    ViewSessions,
+    /// Cut a live session at once (audited).
+    CutSession,
+    /// Read, check and export the audit log.
+    ViewAudit,
+    /// Change the audit settings (level, categories, retention) and run a cleanup.
+    EditAudit,
 }
 
 /// Why [`permit`] refused.

@@ -56,6 +56,9 @@ impl Signed {
             current,
             windows: super::roles::may(&self.actor, super::roles::Permit::ViewWindows),
             users: super::roles::may(&self.actor, super::roles::Permit::ManageUsers),
+            monitoring: super::roles::may(&self.actor, super::roles::Permit::ViewMonitoring),
+            sessions: super::roles::may(&self.actor, super::roles::Permit::ViewSessions),
+            audit: super::roles::may(&self.actor, super::roles::Permit::ViewAudit),
         }
     }
 }

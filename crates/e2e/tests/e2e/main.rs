@@ -23,6 +23,8 @@ mod backend_tls;
 mod connector_audit_full;
 mod connector_ui;
 mod connector_ui_browser;
+mod connector_ui_monitoring;
+mod connector_ui_monitoring_browser;
 mod credentials;
 mod enroll;
 mod examples;
