@@ -32,7 +32,7 @@ fn log_with_old_records(path: &std::path::Path, n: u64, old: usize) {
     let mut text = String::new();
     for (i, r) in recs.iter_mut().enumerate() {
         if i < old {
-            r.at = format!("2020-01-01T00:00:{i:02}Z");
+            r.at = format!("2020-01-01T{:02}:{:02}:{:02}Z", i / 3600, i / 60 % 60, i % 60);
         }
         r.prev_hash = prev.clone();
         r.hash = r.compute_hash();
@@ -129,4 +129,39 @@ fn verify_file_text(dir: &TempDir, text: &str) -> Result<u64, AuditError> {
     let p = dir.path().join("edited.log");
     std::fs::write(&p, text).unwrap();
     verify_file(&p)
+}
+
+#[test]
+fn records_written_while_the_cleanup_runs_are_kept_and_chained() {
+    let dir = TempDir::new("audit-cleanup-race");
+    let path = dir.path().join("audit.log");
+    // Large enough that the copy takes a while: the writer keeps writing meanwhile.
+    log_with_old_records(&path, 20_000, 10_000);
+    let log = std::sync::Arc::new(AuditLog::open(&path).expect("open"));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (log, done) = (log.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || n < 10 {
+                log.record(event(100_000 + n)).expect("write during the cleanup");
+                n += 1;
+            }
+            n
+        })
+    };
+    let c = log.cleanup(cutoff(), "alice", "ui").expect("cleanup");
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.join().unwrap();
+    assert_eq!(c.removed, 10_000);
+    // The header, the 10 000 kept records and every record written meanwhile, in one chain.
+    let total = verify_file(&path).expect("verifies");
+    assert_eq!(total, 1 + 10_000 + written);
+    let ns: Vec<u64> = read_records(&path)
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.detail["n"].as_u64())
+        .filter(|n| *n >= 100_000)
+        .collect();
+    assert_eq!(ns, (100_000..100_000 + written).collect::<Vec<_>>());
 }
