@@ -34,8 +34,8 @@ mod audit;
 mod monitoring;
 mod parse;
 
-pub use monitoring::MonitoringConfig;
 pub(crate) use audit::RawAudit;
+pub use monitoring::MonitoringConfig;
 pub(crate) use monitoring::RawMonitoring;
 
 /// Longest access control entry name, in bytes. Names show up in logs, audit records and the

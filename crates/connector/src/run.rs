@@ -171,7 +171,10 @@ async fn run_inner(
         scope.clone(),
     ));
     tokio::spawn(retry_audit(shared.audit.clone(), scope.clone()));
-    tokio::spawn(crate::ops::audit_settings::daily(shared.clone(), scope.clone()));
+    tokio::spawn(crate::ops::audit_settings::daily(
+        shared.clone(),
+        scope.clone(),
+    ));
     let sampler = tokio::spawn(crate::monitor::sampler::run(
         shared.monitor.clone(),
         config.data_dir.clone(),

@@ -32,7 +32,12 @@ fn log_with_old_records(path: &std::path::Path, n: u64, old: usize) {
     let mut text = String::new();
     for (i, r) in recs.iter_mut().enumerate() {
         if i < old {
-            r.at = format!("2020-01-01T{:02}:{:02}:{:02}Z", i / 3600, i / 60 % 60, i % 60);
+            r.at = format!(
+                "2020-01-01T{:02}:{:02}:{:02}Z",
+                i / 3600,
+                i / 60 % 60,
+                i % 60
+            );
         }
         r.prev_hash = prev.clone();
         r.hash = r.compute_hash();
@@ -88,7 +93,11 @@ fn a_cleaned_log_starts_with_its_record_and_verifies_and_goes_on() {
 
     // Everything older: the log is its header alone, and the chain still goes on.
     let all = log
-        .cleanup(OffsetDateTime::now_utc() + time::Duration::days(1), "bob", "api")
+        .cleanup(
+            OffsetDateTime::now_utc() + time::Duration::days(1),
+            "bob",
+            "api",
+        )
         .expect("cleanup of all");
     assert_eq!(all.removed, 4, "the old header is replaced, not counted");
     let recs = read_records(&path).unwrap();
@@ -109,7 +118,12 @@ fn an_edited_cleaned_log_does_not_verify() {
     assert_eq!(log.cleanup(cutoff(), "alice", "ui").unwrap().removed, 2);
     drop(log);
     let text = std::fs::read_to_string(&path).unwrap();
-    let broken = |t: &str| matches!(verify_file_text(&dir, t), Err(AuditError::ChainBroken { .. }));
+    let broken = |t: &str| {
+        matches!(
+            verify_file_text(&dir, t),
+            Err(AuditError::ChainBroken { .. })
+        )
+    };
 
     // The header's count changed.
     assert!(broken(&text.replacen("\"removed\":2", "\"removed\":1", 1)));
@@ -144,7 +158,8 @@ fn records_written_while_the_cleanup_runs_are_kept_and_chained() {
         std::thread::spawn(move || {
             let mut n = 0u64;
             while !done.load(std::sync::atomic::Ordering::Relaxed) || n < 10 {
-                log.record(event(100_000 + n)).expect("write during the cleanup");
+                log.record(event(100_000 + n))
+                    .expect("write during the cleanup");
                 n += 1;
             }
             n

@@ -59,7 +59,13 @@ pub struct Done {
     cleaned: Option<u64>,
 }
 
-fn show(st: &Admin, s: &Signed, status: StatusCode, notice: Option<String>, error: Option<String>) -> Response {
+fn show(
+    st: &Admin,
+    s: &Signed,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
     render::page(
         status,
         &SettingsPage {
@@ -110,11 +116,9 @@ impl SettingsForm {
     fn settings(&self) -> Result<AuditSettings, String> {
         let level = AuditLevel::parse(self.level.trim())
             .ok_or_else(|| "Choose a level: security, all or off.".to_owned())?;
-        let retention_days = self
-            .retention_days
-            .trim()
-            .parse::<u32>()
-            .map_err(|_| "The retention must be a whole number of days (0: keep for ever).".to_owned())?;
+        let retention_days = self.retention_days.trim().parse::<u32>().map_err(|_| {
+            "The retention must be a whole number of days (0: keep for ever).".to_owned()
+        })?;
         let categories = [
             (&self.cat_access, Category::Access),
             (&self.cat_trust, Category::Trust),

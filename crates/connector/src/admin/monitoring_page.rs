@@ -31,7 +31,10 @@ use crate::shared::LocalCaller;
 /// The Monitoring routes.
 pub fn routes() -> Router<Admin> {
     Router::new()
-        .route("/monitoring", get(|| async { Redirect::to("/monitoring/hardware") }))
+        .route(
+            "/monitoring",
+            get(|| async { Redirect::to("/monitoring/hardware") }),
+        )
         .route("/monitoring/hardware", get(hardware))
         .route("/monitoring/performance", get(performance))
         .route("/monitoring/usage", get(usage))
@@ -78,7 +81,10 @@ pub fn charts(v: &HardwareView) -> Vec<Drawn> {
     };
     let cpu = cm(&|p| f64::from(p.cpu_permille) / 10.0);
     let mem = cm(&|p| p.memory_used as f64 / GIB);
-    let mem_total = v.cpu_memory.last().map_or(0.0, |p| p.memory_total as f64 / GIB);
+    let mem_total = v
+        .cpu_memory
+        .last()
+        .map_or(0.0, |p| p.memory_total as f64 / GIB);
     let disk: Vec<ChartPoint> = v
         .disk
         .iter()
@@ -104,8 +110,10 @@ pub fn charts(v: &HardwareView) -> Vec<Drawn> {
         now,
     };
     let last = |p: &[ChartPoint], unit: &str| {
-        p.last()
-            .map_or_else(|| "no sample yet".into(), |p| format!("{:.1} {unit}", p.value))
+        p.last().map_or_else(
+            || "no sample yet".into(),
+            |p| format!("{:.1} {unit}", p.value),
+        )
     };
     vec![
         one(
@@ -156,11 +164,7 @@ pub struct SpanQuery {
 }
 
 /// `GET /monitoring/hardware`.
-pub async fn hardware(
-    State(st): State<Admin>,
-    s: Signed,
-    Query(q): Query<SpanQuery>,
-) -> Response {
+pub async fn hardware(State(st): State<Admin>, s: Signed, Query(q): Query<SpanQuery>) -> Response {
     if let Err(e) = roles::permit(&s.actor, Permit::ViewMonitoring) {
         return denied(&s, &e);
     }

@@ -164,7 +164,9 @@ impl AuditLog {
 
         let tmp_path = path.with_file_name(format!(
             "{}.cleaning",
-            path.file_name().and_then(|n| n.to_str()).unwrap_or("audit.log")
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("audit.log")
         ));
         let mut opts = OpenOptions::new();
         opts.write(true).create(true).truncate(true);

@@ -63,13 +63,19 @@ fn parse_time(s: &str, what: &'static str, end: bool) -> Result<OffsetDateTime, 
         return Ok(t);
     }
     let bad = || FilterError::Time(what);
-    let minute = time::format_description::parse_borrowed::<2>("[year]-[month]-[day]T[hour]:[minute]")
-        .map_err(|_| bad())?;
+    let minute =
+        time::format_description::parse_borrowed::<2>("[year]-[month]-[day]T[hour]:[minute]")
+            .map_err(|_| bad())?;
     if let Ok(t) = time::PrimitiveDateTime::parse(s, &minute) {
         let t = t.assume_utc();
-        return Ok(if end { t + time::Duration::seconds(59) } else { t });
+        return Ok(if end {
+            t + time::Duration::seconds(59)
+        } else {
+            t
+        });
     }
-    let day = time::format_description::parse_borrowed::<2>("[year]-[month]-[day]").map_err(|_| bad())?;
+    let day =
+        time::format_description::parse_borrowed::<2>("[year]-[month]-[day]").map_err(|_| bad())?;
     let d = time::Date::parse(s, &day).map_err(|_| bad())?;
     let t = d.midnight().assume_utc();
     Ok(if end {
@@ -117,7 +123,8 @@ impl AuditFilter {
         match &self.text {
             None => true,
             Some(q) => {
-                let has = |s: &Option<String>| s.as_deref().is_some_and(|s| s.to_lowercase().contains(q));
+                let has =
+                    |s: &Option<String>| s.as_deref().is_some_and(|s| s.to_lowercase().contains(q));
                 has(&r.principal)
                     || has(&r.target)
                     || has(&r.session_id)
@@ -258,16 +265,20 @@ pub(crate) fn export(
 ) {
     const CHUNK: usize = 64 * 1024;
     let mut buf = Vec::with_capacity(CHUNK);
-    let r = scan(shared.audit.path(), shared.audit.written_len(), |r, line| {
-        if filter.matches(r) {
-            buf.extend_from_slice(line);
-            if buf.len() >= CHUNK {
-                let chunk = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK));
-                return tx.blocking_send(Ok(chunk)).is_ok();
+    let r = scan(
+        shared.audit.path(),
+        shared.audit.written_len(),
+        |r, line| {
+            if filter.matches(r) {
+                buf.extend_from_slice(line);
+                if buf.len() >= CHUNK {
+                    let chunk = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK));
+                    return tx.blocking_send(Ok(chunk)).is_ok();
+                }
             }
-        }
-        true
-    });
+            true
+        },
+    );
     let _ = match r {
         Ok(()) if buf.is_empty() => return,
         Ok(()) => tx.blocking_send(Ok(buf)),

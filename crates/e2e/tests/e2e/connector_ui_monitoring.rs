@@ -127,7 +127,11 @@ where
         if done(&r) {
             return r;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}: {}", r.body);
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {}",
+            r.body
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
@@ -144,11 +148,23 @@ async fn connector_ui_monitoring_pages_show_real_traffic_and_a_reset_empties_the
     )
     .await;
     assert_eq!(r.status, 200);
-    assert!(r.body.contains("aria-labelledby=\"cpu-title cpu-desc\""), "{}", r.body);
-    assert!(r.body.contains("<option value=\"1h\" selected>"), "{}", r.body);
+    assert!(
+        r.body.contains("aria-labelledby=\"cpu-title cpu-desc\""),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("<option value=\"1h\" selected>"),
+        "{}",
+        r.body
+    );
     assert!(!r.body.contains("style="), "no inline style: {}", r.body);
     let r = admin.get("/monitoring/hardware?span=24h").await;
-    assert!(r.body.contains("<option value=\"24h\" selected>"), "{}", r.body);
+    assert!(
+        r.body.contains("<option value=\"24h\" selected>"),
+        "{}",
+        r.body
+    );
     assert_eq!(admin.get("/monitoring/hardware?span=7d").await.status, 400);
 
     web_get(&w).await;
@@ -156,13 +172,23 @@ async fn connector_ui_monitoring_pages_show_real_traffic_and_a_reset_empties_the
     let r = admin.get("/monitoring/usage").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
-        r.body.contains("<td>web.internal:80</td><td>/</td><td>2</td>"),
+        r.body
+            .contains("<td>web.internal:80</td><td>/</td><td>2</td>"),
         "{}",
         r.body
     );
     let r = admin.get("/monitoring/performance").await;
-    assert!(r.body.contains("<td>web.internal:80</td><td>GET</td><td>/</td>"), "{}", r.body);
-    assert!(r.body.contains("Reset all performance records"), "{}", r.body);
+    assert!(
+        r.body
+            .contains("<td>web.internal:80</td><td>GET</td><td>/</td>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("Reset all performance records"),
+        "{}",
+        r.body
+    );
 
     // The reset button empties usage and is audited with the user and the door.
     let r = admin
@@ -189,22 +215,62 @@ async fn connector_ui_monitoring_pages_show_real_traffic_and_a_reset_empties_the
     assert_eq!(echo_round_trip(&mut s, b"ping").await.unwrap(), b"ping");
     let r = admin.get("/monitoring/connections").await;
     assert!(
-        r.body.contains("<td>echo.internal:7</td><td>1</td><td>1</td><td>1</td>"),
+        r.body
+            .contains("<td>echo.internal:7</td><td>1</td><td>1</td><td>1</td>"),
         "{}",
         r.body
     );
 
     // The API says the same.
-    let r = api(&admin, "Administrator", NEW_PASSWORD, "GET", "/api/v1/monitoring/connections", None).await;
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "GET",
+        "/api/v1/monitoring/connections",
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("\"virtual_host\":\"echo.internal:7\""), "{}", r.body);
-    let r = api(&admin, "Administrator", NEW_PASSWORD, "GET", "/api/v1/monitoring/hardware?span=6h", None).await;
+    assert!(
+        r.body.contains("\"virtual_host\":\"echo.internal:7\""),
+        "{}",
+        r.body
+    );
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "GET",
+        "/api/v1/monitoring/hardware?span=6h",
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-    assert!(v["cpu_memory"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
-    let r = api(&admin, "Administrator", NEW_PASSWORD, "POST", "/api/v1/monitoring/reset/performance", None).await;
+    assert!(
+        v["cpu_memory"].as_array().is_some_and(|a| !a.is_empty()),
+        "{v}"
+    );
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "POST",
+        "/api/v1/monitoring/reset/performance",
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = api(&admin, "Administrator", NEW_PASSWORD, "GET", "/api/v1/monitoring/recent", None).await;
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "GET",
+        "/api/v1/monitoring/recent",
+        None,
+    )
+    .await;
     assert_eq!(r.body, "{\"requests\":[]}", "performance reset by the API");
 }
 
@@ -227,7 +293,11 @@ async fn connector_ui_cut_ends_a_live_session_and_is_audited() {
         |r| r.body.contains("<td>echo.internal:7</td>"),
     )
     .await;
-    assert!(r.body.contains("<td>token:app#"), "the principal: {}", r.body);
+    assert!(
+        r.body.contains("<td>token:app#"),
+        "the principal: {}",
+        r.body
+    );
     assert!(r.body.contains("<td>5</td>"), "bytes counted: {}", r.body);
     let id = between(&r.body, "action=\"/sessions/", "/cut\"").to_string();
 
@@ -237,21 +307,37 @@ async fn connector_ui_cut_ends_a_live_session_and_is_audited() {
     assert!(d.body.contains("<td>echo.internal:7</td>"), "{}", d.body);
     assert!(!d.body.contains(">Cut</button>"), "{}", d.body);
     assert!(!d.body.contains("Reset"), "{}", d.body);
-    let f = dora.post(&format!("/sessions/{id}/cut"), &[("csrf", &d.csrf())]).await;
+    let f = dora
+        .post(&format!("/sessions/{id}/cut"), &[("csrf", &d.csrf())])
+        .await;
     assert_eq!(f.status, 403, "{}", f.body);
-    let f = api(&dora, "dora", NEW_PASSWORD, "POST", &format!("/api/v1/sessions/{id}/cut"), None).await;
+    let f = api(
+        &dora,
+        "dora",
+        NEW_PASSWORD,
+        "POST",
+        &format!("/api/v1/sessions/{id}/cut"),
+        None,
+    )
+    .await;
     assert_eq!(f.status, 403, "{}", f.body);
     let p = dora.get("/monitoring/usage").await;
     assert!(!p.body.contains("Reset the usage"), "{}", p.body);
-    let f = dora.post("/monitoring/reset/usage", &[("csrf", &p.csrf())]).await;
+    let f = dora
+        .post("/monitoring/reset/usage", &[("csrf", &p.csrf())])
+        .await;
     assert_eq!(f.status, 403, "{}", f.body);
     assert_eq!(echo_round_trip(&mut s, b"still").await.unwrap(), b"still");
 
     // The administrator cuts it: the client's stream ends.
-    let r = admin.post(&format!("/sessions/{id}/cut"), &[("csrf", &r.csrf())]).await;
+    let r = admin
+        .post(&format!("/sessions/{id}/cut"), &[("csrf", &r.csrf())])
+        .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let mut buf = [0u8; 16];
-    let n = tokio::time::timeout(WAIT, s.read(&mut buf)).await.expect("the stream ends");
+    let n = tokio::time::timeout(WAIT, s.read(&mut buf))
+        .await
+        .expect("the stream ends");
     assert!(matches!(n, Ok(0) | Err(_)), "the stream ended: {n:?}");
     let cut = audit(&w)
         .into_iter()
@@ -260,12 +346,26 @@ async fn connector_ui_cut_ends_a_live_session_and_is_audited() {
     assert_eq!(cut["detail"]["by"], "Administrator");
     assert_eq!(cut["detail"]["via"], "ui");
     assert_eq!(cut["target"], "echo.internal:7");
-    let r = until("the session end is audited", || admin.get("/audit?action=session.end"), |r| {
-        r.body.contains("cut_by_admin")
-    })
+    let r = until(
+        "the session end is audited",
+        || admin.get("/audit?action=session.end"),
+        |r| r.body.contains("cut_by_admin"),
+    )
     .await;
-    assert!(r.body.contains("cut at the connector by Administrator"), "{}", r.body);
-    let r = api(&admin, "Administrator", NEW_PASSWORD, "GET", "/api/v1/sessions", None).await;
+    assert!(
+        r.body.contains("cut at the connector by Administrator"),
+        "{}",
+        r.body
+    );
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "GET",
+        "/api/v1/sessions",
+        None,
+    )
+    .await;
     assert_eq!(r.body, "{\"sessions\":[]}");
 }
 
@@ -279,7 +379,12 @@ async fn connector_ui_audit_viewer_filters_exports_and_checks_the_chain() {
     // Filters: action, principal text; newest first.
     let r = admin.get("/audit?action=admin.signin&q=mona").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("<td>admin.signin</td><td>ok</td><td>mona</td>"), "{}", r.body);
+    assert!(
+        r.body
+            .contains("<td>admin.signin</td><td>ok</td><td>mona</td>"),
+        "{}",
+        r.body
+    );
     assert!(!r.body.contains("<td>Administrator</td>"), "{}", r.body);
     assert!(admin.get("/audit?from=yesterday").await.status == 400);
     let all = admin.get("/audit").await;
@@ -289,21 +394,39 @@ async fn connector_ui_audit_viewer_filters_exports_and_checks_the_chain() {
         .skip(1)
         .filter_map(|s| s.split('<').next()?.parse().ok())
         .collect();
-    assert!(seqs.len() > 3 && seqs.windows(2).all(|p| p[0] > p[1]), "newest first: {seqs:?}");
+    assert!(
+        seqs.len() > 3 && seqs.windows(2).all(|p| p[0] > p[1]),
+        "newest first: {seqs:?}"
+    );
 
     // Export of the filter: JSON lines of those records only.
     let r = admin.get("/audit/export?action=session.start").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("content-type"), Some("application/x-ndjson"));
-    let lines: Vec<serde_json::Value> =
-        r.body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert!(!lines.is_empty() && lines.iter().all(|l| l["action"] == "session.start"), "{}", r.body);
+    let lines: Vec<serde_json::Value> = r
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        !lines.is_empty() && lines.iter().all(|l| l["action"] == "session.start"),
+        "{}",
+        r.body
+    );
 
     // The chain check says OK, with the count.
     let r = admin.post("/audit/verify", &[("csrf", &all.csrf())]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("The hash chain is intact:"), "{}", r.body);
-    let r = api(&admin, "Administrator", NEW_PASSWORD, "POST", "/api/v1/audit/verify", None).await;
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "POST",
+        "/api/v1/audit/verify",
+        None,
+    )
+    .await;
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(v["ok"], true, "{v}");
 
@@ -314,9 +437,25 @@ async fn connector_ui_audit_viewer_filters_exports_and_checks_the_chain() {
     assert_eq!(mona.get("/audit").await.status, 403);
     let r = api(&mona, "mona", NEW_PASSWORD, "GET", "/api/v1/audit", None).await;
     assert_eq!(r.status, 403, "{}", r.body);
-    let r = api(&mona, "mona", NEW_PASSWORD, "GET", "/api/v1/monitoring/usage", None).await;
+    let r = api(
+        &mona,
+        "mona",
+        NEW_PASSWORD,
+        "GET",
+        "/api/v1/monitoring/usage",
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = api(&mona, "mona", NEW_PASSWORD, "POST", "/api/v1/monitoring/reset/usage", None).await;
+    let r = api(
+        &mona,
+        "mona",
+        NEW_PASSWORD,
+        "POST",
+        "/api/v1/monitoring/reset/usage",
+        None,
+    )
+    .await;
     assert_eq!(r.status, 403, "{}", r.body);
 
     // An edited record is reported with its line.
@@ -325,12 +464,24 @@ async fn connector_ui_audit_viewer_filters_exports_and_checks_the_chain() {
     let edited = text.replacen("\"outcome\":\"ok\"", "\"outcome\":\"OK\"", 1);
     assert_ne!(edited, text);
     std::fs::write(&path, edited).unwrap();
-    let r = api(&admin, "Administrator", NEW_PASSWORD, "POST", "/api/v1/audit/verify", None).await;
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "POST",
+        "/api/v1/audit/verify",
+        None,
+    )
+    .await;
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(v["ok"], false, "{v}");
     assert!(v["line"].as_u64().is_some(), "{v}");
     let r = admin.post("/audit/verify", &[("csrf", &all.csrf())]).await;
-    assert!(r.body.contains("The hash chain is broken at line"), "{}", r.body);
+    assert!(
+        r.body.contains("The hash chain is broken at line"),
+        "{}",
+        r.body
+    );
 }
 
 fn count(w: &Granted, action: &str) -> usize {
@@ -390,39 +541,101 @@ async fn connector_ui_audit_level_decides_what_a_request_records_and_cleanup_kee
     assert_eq!(set["detail"]["by"], "Administrator");
     assert_eq!(set["detail"]["via"], "ui");
     web_get(&w).await;
-    assert_eq!(count(&w, "http.allowed"), 1, "a request at level all is recorded");
+    assert_eq!(
+        count(&w, "http.allowed"),
+        1,
+        "a request at level all is recorded"
+    );
     // The monitoring category is left out now: a reset is not recorded.
     let p = admin.get("/monitoring/usage").await;
-    admin.post("/monitoring/reset/usage", &[("csrf", &p.csrf())]).await;
+    admin
+        .post("/monitoring/reset/usage", &[("csrf", &p.csrf())])
+        .await;
     assert_eq!(count(&w, "monitoring.reset"), 0, "category off");
 
     // Back to security through the API: the next request is not recorded.
     let body = r#"{"level":"security","categories":["access","trust","monitoring","users","settings"],"retention_days":0}"#;
-    let r = api(&admin, "Administrator", NEW_PASSWORD, "PUT", "/api/v1/audit/settings", Some(body)).await;
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "PUT",
+        "/api/v1/audit/settings",
+        Some(body),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     web_get(&w).await;
-    assert_eq!(count(&w, "http.allowed"), 1, "not recorded at level security");
-    let r = api(&admin, "Administrator", NEW_PASSWORD, "PUT", "/api/v1/audit/settings",
-        Some(r#"{"level":"loud","categories":[],"retention_days":0}"#)).await;
+    assert_eq!(
+        count(&w, "http.allowed"),
+        1,
+        "not recorded at level security"
+    );
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "PUT",
+        "/api/v1/audit/settings",
+        Some(r#"{"level":"loud","categories":[],"retention_days":0}"#),
+    )
+    .await;
     assert_eq!(r.status, 400, "{}", r.body);
 
     // Display sees the settings without controls; forged posts and API changes get 403.
     let d = dora.get("/audit/settings").await;
     assert_eq!(d.status, 200, "{}", d.body);
-    assert!(!d.body.contains(">Save</button>") && !d.body.contains("Clean up now"), "{}", d.body);
-    let f = dora.post("/audit/settings", &[("csrf", &d.csrf()), ("level", "off"), ("retention_days", "0")]).await;
+    assert!(
+        !d.body.contains(">Save</button>") && !d.body.contains("Clean up now"),
+        "{}",
+        d.body
+    );
+    let f = dora
+        .post(
+            "/audit/settings",
+            &[
+                ("csrf", &d.csrf()),
+                ("level", "off"),
+                ("retention_days", "0"),
+            ],
+        )
+        .await;
     assert_eq!(f.status, 403, "{}", f.body);
     let f = dora.post("/audit/cleanup", &[("csrf", &d.csrf())]).await;
     assert_eq!(f.status, 403, "{}", f.body);
-    let r = api(&dora, "dora", NEW_PASSWORD, "PUT", "/api/v1/audit/settings", Some(body)).await;
+    let r = api(
+        &dora,
+        "dora",
+        NEW_PASSWORD,
+        "PUT",
+        "/api/v1/audit/settings",
+        Some(body),
+    )
+    .await;
     assert_eq!(r.status, 403, "{}", r.body);
     // Monitoring does not see the audit settings at all.
     assert_eq!(mona.get("/audit/settings").await.status, 403);
-    let r = api(&mona, "mona", NEW_PASSWORD, "GET", "/api/v1/audit/settings", None).await;
+    let r = api(
+        &mona,
+        "mona",
+        NEW_PASSWORD,
+        "GET",
+        "/api/v1/audit/settings",
+        None,
+    )
+    .await;
     assert_eq!(r.status, 403, "{}", r.body);
 
     // Cleanup without a retention is refused; nothing changes.
-    let r = api(&admin, "Administrator", NEW_PASSWORD, "POST", "/api/v1/audit/cleanup", None).await;
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "POST",
+        "/api/v1/audit/cleanup",
+        None,
+    )
+    .await;
     assert_eq!(r.status, 400, "{}", r.body);
 
     // With old records and a 30-day retention, the cleanup removes them and the chain checks.
@@ -432,9 +645,25 @@ async fn connector_ui_audit_level_decides_what_a_request_records_and_cleanup_kee
     w.conn.wait_connects(1).await;
     let admin = client(&w);
     let body = r#"{"level":"security","categories":["access","trust","monitoring","users","settings"],"retention_days":30}"#;
-    let r = api(&admin, "Administrator", NEW_PASSWORD, "PUT", "/api/v1/audit/settings", Some(body)).await;
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "PUT",
+        "/api/v1/audit/settings",
+        Some(body),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = api(&admin, "Administrator", NEW_PASSWORD, "POST", "/api/v1/audit/cleanup", None).await;
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "POST",
+        "/api/v1/audit/cleanup",
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let c: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(c["removed"], 5, "{c}");
@@ -442,14 +671,30 @@ async fn connector_ui_audit_level_decides_what_a_request_records_and_cleanup_kee
     assert_eq!(first["action"], "audit.cleaned");
     assert_eq!(first["detail"]["by"], "Administrator");
     assert_eq!(first["detail"]["via"], "api");
-    let r = api(&admin, "Administrator", NEW_PASSWORD, "POST", "/api/v1/audit/verify", None).await;
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "POST",
+        "/api/v1/audit/verify",
+        None,
+    )
+    .await;
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(v["ok"], true, "a cleaned log verifies: {v}");
     // The header edited: reported.
     let path = w.conn.audit_log();
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replacen("\"removed\":5", "\"removed\":4", 1)).unwrap();
-    let r = api(&admin, "Administrator", NEW_PASSWORD, "POST", "/api/v1/audit/verify", None).await;
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "POST",
+        "/api/v1/audit/verify",
+        None,
+    )
+    .await;
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(v["ok"], false, "{v}");
     assert_eq!(v["line"], 1, "{v}");
