@@ -369,7 +369,7 @@ impl LiveSessions {
         let live = reg.sessions.get(&id).filter(|l| !l.cut.is_cancelled())?;
         Some(live.cut_for(PolicyCut {
             cause: EndCause::CutByAdmin,
-            reason: format!("{ended_by} cut the session"),
+            reason: "an administrator cut the session at the connector".into(),
             ended_by,
             code: RefuseCode::NotAllowed,
         }))

@@ -1,7 +1,7 @@
 // The connector admin UI's monitoring, live sessions and audit viewer in Chromium: the
 // hardware charts of the last hour (SVG with lines), the performance, usage and back-end
 // connection pages, cutting a live session, the audit viewer with a filter and the chain
-// check. axe-core on every page; screenshots for docs/connector.md (docs/connector-ui/).
+// check, the audit level set to all. axe-core on every page; screenshots for docs/connector.md (docs/connector-ui/).
 //
 // Fixture (crates/e2e/tests/e2e/connector_ui_monitoring_browser.rs): {url, initial_password,
 // new_password}; one echo session is open through the hub while the scenario runs.
@@ -89,5 +89,20 @@ export default async function run({ browser, fixture, lib }) {
     expect(ok.includes('intact'), `chain: ${ok}`);
     await checkA11y(page, 'audit chain check');
     await screenshot(page, 'audit');
+  });
+
+  await step('the audit level set to all', async () => {
+    await page.getByRole('link', { name: 'Settings', exact: true }).click();
+    await page.waitForURL(url('/audit/settings'));
+    await checkA11y(page, 'audit settings');
+    await page.getByLabel(/^All: /).check();
+    await page.getByLabel('Retention in days').fill('90');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(url('/audit/settings?saved=1'));
+    const notice = await page.locator('p.ok').textContent();
+    expect(notice.includes('in force'), `notice: ${notice}`);
+    expect(await page.getByLabel(/^All: /).isChecked(), 'all is the level now');
+    await checkA11y(page, 'audit settings saved');
+    await screenshot(page, 'audit-settings');
   });
 }

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::pages::{denied, sentence};
+use super::pages::{denied, sentence, Empty};
 use super::render::{self, Chrome};
 use super::roles::{self, Permit};
 use super::session::{Posted, Signed};
@@ -162,8 +162,13 @@ pub async fn viewer(State(st): State<Admin>, s: Signed, Query(f): Query<AuditQue
     page(&st, &s, f, None)
 }
 
-/// `POST /audit/verify`: checks the hash chain and shows the result above the viewer.
-pub async fn verify(State(st): State<Admin>, p: Posted<AuditQuery>) -> Response {
+/// `POST /audit/verify?<filter>`: checks the hash chain and shows the result above the viewer
+/// (of the same filter).
+pub async fn verify(
+    State(st): State<Admin>,
+    Query(f): Query<AuditQuery>,
+    p: Posted<Empty>,
+) -> Response {
     let s = p.signed;
     if let Err(e) = roles::permit(&s.actor, Permit::ViewAudit) {
         return denied(&s, &e);
@@ -177,7 +182,7 @@ pub async fn verify(State(st): State<Admin>, p: Posted<AuditQuery>) -> Response 
             line: None,
             message: format!("the check did not finish: {e}"),
         });
-    page(&st, &s, p.form, Some(check))
+    page(&st, &s, f, Some(check))
 }
 
 /// The export of the records matching `filter` as JSON lines, streamed.

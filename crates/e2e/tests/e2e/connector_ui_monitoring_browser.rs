@@ -1,7 +1,8 @@
 //! The connector admin UI's monitoring, live sessions and audit viewer in real headless
 //! Chromium (tests/browser/scenarios/connector_ui_monitoring.mjs): hardware charts with
 //! samples, the other monitoring pages after real traffic, cutting a live echo session held
-//! open here (its stream ends), the audit viewer with a filter and the chain check. axe-core on
+//! open here (its stream ends), the audit viewer with a filter and the chain check, the audit
+//! level set to all (the next request is recorded). axe-core on
 //! every page; screenshots with `PORTCULLIS_SCREENSHOTS=$PWD/docs/connector-ui`.
 
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
@@ -42,4 +43,10 @@ async fn connector_ui_monitoring_in_chromium_charts_sessions_cut_audit() {
         .await
         .expect("the stream ends");
     assert!(matches!(n, Ok(0) | Err(_)), "the stream ended: {n:?}");
+    // The level set in the browser is in the configuration file and in force.
+    let toml = std::fs::read_to_string(w.conn.config_path()).unwrap();
+    assert!(toml.contains("level = \"all\"") && toml.contains("retention_days = 90"), "{toml}");
+    web_get(&w).await;
+    let log = std::fs::read_to_string(w.conn.audit_log()).unwrap();
+    assert!(log.contains("\"action\":\"http.allowed\""), "{log}");
 }
