@@ -45,7 +45,10 @@ async fn connector_ui_monitoring_in_chromium_charts_sessions_cut_audit() {
     assert!(matches!(n, Ok(0) | Err(_)), "the stream ended: {n:?}");
     // The level set in the browser is in the configuration file and in force.
     let toml = std::fs::read_to_string(w.conn.config_path()).unwrap();
-    assert!(toml.contains("level = \"all\"") && toml.contains("retention_days = 90"), "{toml}");
+    assert!(
+        toml.contains("level = \"all\"") && toml.contains("retention_days = 90"),
+        "{toml}"
+    );
     web_get(&w).await;
     let log = std::fs::read_to_string(w.conn.audit_log()).unwrap();
     assert!(log.contains("\"action\":\"http.allowed\""), "{log}");
