@@ -2,6 +2,7 @@
 //! and the export as JSON lines; `ViewAudit` as on the pages, the same operations
 //! (`crate::ops::audit`).
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -24,6 +25,11 @@ pub fn routes() -> Router<Admin> {
         .route("/api/v1/audit/export", get(export))
         .route("/api/v1/audit/settings", get(settings).put(set_settings))
         .route("/api/v1/audit/cleanup", post(cleanup))
+}
+
+/// A query string that does not parse (`limit=abc`), as a JSON error.
+fn bad_query(e: QueryRejection) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
 }
 
 fn caller(a: &roles::Actor) -> LocalCaller {
@@ -71,9 +77,10 @@ pub async fn cleanup(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Res
 pub async fn records(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
-    Query(f): Query<AuditQuery>,
+    q: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewAudit)?;
+    let Query(f) = q.map_err(bad_query)?;
     let filter = f.filter()?;
     let page = crate::ops::audit::query(
         &st.shared,
@@ -104,8 +111,9 @@ pub async fn verify(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Resp
 pub async fn export(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
-    Query(f): Query<AuditQuery>,
+    q: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewAudit)?;
+    let Query(f) = q.map_err(bad_query)?;
     Ok(export_response(&st, f.filter()?))
 }

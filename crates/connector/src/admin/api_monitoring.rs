@@ -1,6 +1,7 @@
 //! The REST API of the monitoring and the live sessions: the same permits as the pages
 //! ([`roles::permit`]) and the same operations (`crate::ops::monitoring`, `crate::ops::live`).
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -42,9 +43,11 @@ fn caller(a: &roles::Actor) -> LocalCaller {
 pub async fn hardware(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
-    Query(q): Query<SpanQuery>,
+    q: Result<Query<SpanQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewMonitoring)?;
+    let Query(q) =
+        q.map_err(|e| ApiError(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
     let d = span(q.span.as_deref().unwrap_or("1h")).ok_or_else(|| {
         ApiError(
             StatusCode::BAD_REQUEST,

@@ -5,6 +5,7 @@
 
 use askama::Template;
 use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -155,11 +156,22 @@ fn page(st: &Admin, s: &Signed, f: AuditQuery, check: Option<ChainCheck>) -> Res
 }
 
 /// `GET /audit`.
-pub async fn viewer(State(st): State<Admin>, s: Signed, Query(f): Query<AuditQuery>) -> Response {
+pub async fn viewer(
+    State(st): State<Admin>,
+    s: Signed,
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> Response {
     if let Err(e) = roles::permit(&s.actor, Permit::ViewAudit) {
         return denied(&s, &e);
     }
-    page(&st, &s, f, None)
+    match q {
+        Ok(Query(f)) => page(&st, &s, f, None),
+        Err(_) => render::message_for(
+            s.chrome("audit"),
+            StatusCode::BAD_REQUEST,
+            "The filter is not valid: offset and limit are whole numbers.",
+        ),
+    }
 }
 
 /// `POST /audit/verify?<filter>`: checks the hash chain and shows the result above the viewer

@@ -28,6 +28,32 @@ async fn connector_ui_audit_viewer_filters_exports_and_checks_the_chain() {
     );
     assert!(!r.body.contains("<td>Administrator</td>"), "{}", r.body);
     assert!(admin.get("/audit?from=yesterday").await.status == 400);
+    assert_eq!(admin.get("/audit?offset=abc").await.status, 400);
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "GET",
+        "/api/v1/audit?limit=abc",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.starts_with("{\"code\":\"bad_request\""),
+        "{}",
+        r.body
+    );
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "GET",
+        "/api/v1/audit?limit=0",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
     let all = admin.get("/audit").await;
     let seqs: Vec<u64> = all
         .body
