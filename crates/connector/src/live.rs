@@ -83,7 +83,7 @@ struct Live {
     policy: Arc<Mutex<Option<PolicyCut>>>,
     /// When it was admitted (unix ms).
     since_ms: i64,
-    /// Bytes moved so far (a byte relay counts into it; HTTP sessions leave it at 0).
+    /// Bytes moved so far (a byte relay counts every byte, an HTTP session its bodies).
     bytes: Arc<LiveBytes>,
 }
 
@@ -102,9 +102,9 @@ pub struct LiveView {
     pub window: Option<String>,
     /// When it was admitted (RFC 3339, UTC).
     pub since: String,
-    /// Bytes from the hub to the back end so far (byte relays only).
+    /// Bytes from the hub to the back end so far (an HTTP session counts request bodies).
     pub bytes_from_hub: u64,
-    /// Bytes from the back end to the hub so far (byte relays only).
+    /// Bytes from the back end to the hub so far (an HTTP session counts response bodies).
     pub bytes_to_hub: u64,
 }
 

@@ -331,6 +331,7 @@ impl Admitted<'_> {
             backend_tls,
             monitor: ctx.monitor.clone(),
             domain_mappings: ctx.domain_mappings.clone(),
+            live_bytes: self.admission.bytes(),
         };
         let err =
             crate::http::serve(stream, backend, http_ctx, stats.clone(), cut.cancelled()).await;

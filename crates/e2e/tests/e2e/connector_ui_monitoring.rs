@@ -10,7 +10,7 @@ use std::time::Instant;
 use portcullis_test_support::clients::{self, echo_round_trip, socks5_connect, Socks5Outcome};
 use portcullis_test_support::world::Granted;
 use portcullis_test_support::{echo_server, http_server, HubOptions, TestConnector, WAIT};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::connector_ui::{api, first_logon, NEW_PASSWORD};
 use super::portal::{between, Curl, Resp};
@@ -366,4 +366,50 @@ async fn connector_ui_cut_ends_a_live_session_and_is_audited() {
     )
     .await;
     assert_eq!(r.body, "{\"sessions\":[]}");
+
+    // A live HTTP session counts the bodies it passed.
+    let mut web = match socks5_connect(w.hub.socks5(), "berlin", &w.token, "web.internal", 80)
+        .await
+        .unwrap()
+    {
+        Socks5Outcome::Connected(s) => s,
+        other => panic!("not connected: {other:?}"),
+    };
+    web.write_all(b"GET / HTTP/1.1\r\nHost: web.internal\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("\r\n\r\n") {
+        let n = tokio::time::timeout(WAIT, web.read(&mut buf))
+            .await
+            .expect("a response")
+            .unwrap();
+        assert!(n > 0, "the response: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    let r = until(
+        "the HTTP session's bytes",
+        || {
+            api(
+                &admin,
+                "Administrator",
+                NEW_PASSWORD,
+                "GET",
+                "/api/v1/sessions",
+                None,
+            )
+        },
+        |r| {
+            serde_json::from_str::<serde_json::Value>(&r.body).is_ok_and(|v| {
+                v["sessions"].as_array().is_some_and(|a| {
+                    a.iter().any(|s| {
+                        s["target"] == "web.internal:80" && s["bytes_to_hub"].as_u64() > Some(0)
+                    })
+                })
+            })
+        },
+    )
+    .await;
+    assert_eq!(r.status, 200);
 }
