@@ -28,6 +28,7 @@ pub mod connect;
 pub mod connector_admin;
 pub mod connector_audit;
 pub mod connector_monitor;
+pub mod connector_sessions;
 pub mod connector_socket;
 pub mod connector_trust;
 pub mod demo;

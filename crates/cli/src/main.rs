@@ -204,6 +204,8 @@ enum ConnectorCmd {
     /// requests, top time consumers, duration buckets, usage per virtual host and resource);
     /// `hardware`, `usage`, `connections`, `reset`.
     Monitor(portcullis::connector_admin::MonitorArgs),
+    /// The running connector's live sessions; `cut ID` ends one at once (audited).
+    Sessions(portcullis::connector_sessions::SessionsArgs),
     /// Writes the system certificate (the connector's TLS client certificate towards back
     /// ends) as PEM, generated self-signed (`generate`) or taken from a PKCS#12 file
     /// (`import`), and prints the `[backend_tls]` lines that use it.
@@ -375,6 +377,7 @@ async fn main() -> Result<()> {
         Cmd::Connector(ConnectorCmd::Windows(a)) => portcullis::connector_admin::windows(&a).await,
         Cmd::Connector(ConnectorCmd::Check(a)) => portcullis::connector_admin::check(&a).await,
         Cmd::Connector(ConnectorCmd::Monitor(a)) => portcullis::connector_admin::monitor(&a).await,
+        Cmd::Connector(ConnectorCmd::Sessions(a)) => portcullis::connector_sessions::run(&a).await,
         Cmd::Connector(ConnectorCmd::Access(a)) => portcullis::connector_admin::access(&a).await,
         Cmd::Connector(ConnectorCmd::SystemCertificate(c)) => {
             portcullis::system_certificate::run(&c)

@@ -41,8 +41,10 @@
 //! [`AuditLog::retry`] (called periodically by the connector) tries on its own; the first write
 //! that works again records `audit.resumed` with how many records were lost and since when.
 
+pub mod cleanup;
+pub mod policy;
 pub mod repair;
-mod verify;
+pub(crate) mod verify;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -80,6 +82,9 @@ pub enum AuditAction {
     WindowClosed,
     /// An HTTP request was refused by the entry's resources (entry, method, path, reason).
     HttpDenied,
+    /// An HTTP request was let through (entry, method, path, resource, status); written
+    /// only at audit level `all`.
+    HttpAllowed,
     /// The connector started with `[backend_tls] trust_all` on.
     TrustAllBackends,
     /// An entry's reachability check after a reload (reachable or not, and what was seen).
@@ -105,9 +110,43 @@ pub enum AuditAction {
     AdminUser,
     /// A change to the admin UI's settings (`logon_text`).
     AdminSettings,
+    /// An administrator cut a live session (the session, who, the door).
+    SessionCut,
+    /// The audit settings were changed (level, categories, retention; who, the door).
+    AuditSettings,
+    /// Records older than the retention were removed; the first record of a cleaned log
+    /// (how many, their time range, the hash of the last one removed).
+    Cleaned,
 }
 
 impl AuditAction {
+    /// Every action, in the order the audit viewer offers them.
+    pub const ALL: [AuditAction; 23] = [
+        AuditAction::SessionRefused,
+        AuditAction::SessionStart,
+        AuditAction::SessionEnd,
+        AuditAction::SessionCut,
+        AuditAction::HttpDenied,
+        AuditAction::HttpAllowed,
+        AuditAction::TunnelConnected,
+        AuditAction::TunnelDisconnected,
+        AuditAction::AclReloaded,
+        AuditAction::AccessEdited,
+        AuditAction::Reachability,
+        AuditAction::WindowClosed,
+        AuditAction::TrustAllBackends,
+        AuditAction::BackendTlsReloaded,
+        AuditAction::TrustStoreEdited,
+        AuditAction::MonitoringReset,
+        AuditAction::AdminSignIn,
+        AuditAction::AdminUser,
+        AuditAction::AdminSettings,
+        AuditAction::AuditSettings,
+        AuditAction::Cleaned,
+        AuditAction::Repaired,
+        AuditAction::Resumed,
+    ];
+
     /// The name written to the log.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -119,6 +158,7 @@ impl AuditAction {
             AuditAction::AclReloaded => "acl.reloaded",
             AuditAction::WindowClosed => "window.closed",
             AuditAction::HttpDenied => "http.denied",
+            AuditAction::HttpAllowed => "http.allowed",
             AuditAction::TrustAllBackends => "backend_tls.trust_all",
             AuditAction::Reachability => "access.reachability",
             AuditAction::AccessEdited => "access.edited",
@@ -130,6 +170,9 @@ impl AuditAction {
             AuditAction::AdminSignIn => "admin.signin",
             AuditAction::AdminUser => "admin.user",
             AuditAction::AdminSettings => "admin.settings",
+            AuditAction::SessionCut => "session.cut",
+            AuditAction::AuditSettings => "audit.settings",
+            AuditAction::Cleaned => "audit.cleaned",
         }
     }
 }
@@ -312,6 +355,8 @@ pub struct AuditLog {
     tail: Mutex<Tail>,
     /// Told of every change of [`AuditHealth`] (the connector's status).
     hook: OnceLock<HealthHook>,
+    /// What is recorded (`[audit]`), replaced on reload.
+    settings: Mutex<policy::AuditSettings>,
 }
 
 // Written by hand, not for a secret (the log holds none): the health hook is a closure,
@@ -355,6 +400,15 @@ impl AuditLog {
         let found = repair::scan(path, &mut file)?;
         let (next_seq, prev_hash) = match &found.last {
             None => (0, GENESIS_HASH.to_owned()),
+            // A cleaned log of nothing but its header: the chain goes on from the last record
+            // the cleanup removed.
+            Some(rec) if rec.action == cleanup::CLEANED && rec.prev_hash == GENESIS_HASH => (
+                rec.seq.saturating_add(1),
+                rec.detail["continues_from"]
+                    .as_str()
+                    .unwrap_or(GENESIS_HASH)
+                    .to_owned(),
+            ),
             Some(rec) => (rec.seq.saturating_add(1), rec.hash.clone()),
         };
         let log = AuditLog {
@@ -368,6 +422,7 @@ impl AuditLog {
                 health: AuditHealth::default(),
             }),
             hook: OnceLock::new(),
+            settings: Mutex::new(policy::AuditSettings::default()),
         };
         if let Some(torn) = found.torn {
             let event = {
@@ -388,6 +443,12 @@ impl AuditLog {
         &self.path
     }
 
+    /// The length of the file up to the end of its last whole record: readers stop there,
+    /// so a record being appended is never read half.
+    pub fn written_len(&self) -> u64 {
+        self.lock().len
+    }
+
     /// Whether the log can be written now.
     pub fn health(&self) -> AuditHealth {
         self.lock().health.clone()
@@ -404,9 +465,37 @@ impl AuditLog {
         self.tail.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// What is recorded now.
+    pub fn settings(&self) -> policy::AuditSettings {
+        self.settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Records from now on what `settings` say (at start and on every reload).
+    pub fn set_settings(&self, settings: policy::AuditSettings) {
+        *self.settings.lock().unwrap_or_else(|p| p.into_inner()) = settings;
+    }
+
     /// Appends one event. Returns the record written. The record is in the file (handed to
-    /// the kernel) when this returns `Ok`; on `Err` nothing of it is.
+    /// the kernel) when this returns `Ok`; on `Err` nothing of it is. An event the settings
+    /// leave out ([`policy::AuditSettings::keeps`]) is not written: `Ok` with an empty `hash`.
     pub fn record(&self, event: AuditEvent) -> Result<AuditRecord, AuditError> {
+        if !self.settings().keeps(event.action) {
+            return Ok(AuditRecord {
+                seq: 0,
+                at: now_rfc3339(),
+                action: event.action.as_str().to_owned(),
+                session_id: event.session_id,
+                principal: event.principal,
+                target: event.target,
+                outcome: event.outcome,
+                detail: event.detail,
+                prev_hash: String::new(),
+                hash: String::new(),
+            });
+        }
         let mut tail = self.lock();
         let was = tail.health.clone();
         let result = self.resume_then_write(&mut tail, event);

@@ -30,10 +30,12 @@ use serde::Deserialize;
 pub use crate::acl::inventory_frame_len;
 use crate::backend_tls::BackendTlsConfig;
 
+mod audit;
 mod ldap;
 mod monitoring;
 mod parse;
 
+pub(crate) use audit::RawAudit;
 pub use ldap::{LdapConfig, RoleGroups, UserLookup};
 pub use monitoring::MonitoringConfig;
 pub(crate) use monitoring::RawMonitoring;
@@ -185,6 +187,8 @@ pub struct ConnectorConfig {
     pub domain_mappings: Vec<DomainMapping>,
     /// Hardware sampling intervals (`[monitoring]`).
     pub monitoring: MonitoringConfig,
+    /// What the audit log records and keeps (`[audit]`).
+    pub audit: crate::audit::policy::AuditSettings,
     /// The admin UI and REST API (`[admin]`).
     pub admin: AdminConfig,
 }
@@ -248,6 +252,7 @@ impl ConnectorConfig {
             backend_tls: BackendTlsConfig::default(),
             domain_mappings: Vec::new(),
             monitoring: Default::default(),
+            audit: Default::default(),
             admin: AdminConfig::new(None),
         }
     }

@@ -82,6 +82,8 @@ pub(crate) struct HttpCtx {
     pub monitor: Arc<Monitor>,
     /// Cookie domain mappings.
     pub domain_mappings: Arc<Vec<DomainMapping>>,
+    /// The session's bytes so far, as the live sessions list shows them (body bytes).
+    pub live_bytes: Arc<portcullis_transport::relay::LiveBytes>,
 }
 
 struct Inner {
@@ -204,6 +206,24 @@ async fn handle(inner: &Inner, req: Request<Incoming>) -> Response<Body> {
         resp.status().as_u16(),
         began.elapsed(),
     );
+    // Audit level `all`: one record per request let through (denials are recorded by `deny`).
+    if let Some(resource) = &resource {
+        ctx.audit.record_or_log(AuditEvent {
+            action: AuditAction::HttpAllowed,
+            session_id: Some(ctx.open.session_id.clone()),
+            principal: Some(ctx.open.principal.clone()),
+            target: Some(virtual_host.clone()),
+            outcome: "allowed".into(),
+            detail: json!({
+                "entry": ctx.permit.entry(),
+                "method": method,
+                "path": path,
+                "resource": resource,
+                "status": resp.status().as_u16(),
+                "millis": u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
+            }),
+        });
+    }
     resp
 }
 
@@ -278,7 +298,8 @@ async fn decide(
         .monitor
         .counters(&show_target(&ctx.open.host, ctx.open.port), &resource);
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
-    let req = req.map(|body| counted(body, counters.received.clone()));
+    let live = ctx.live_bytes.clone();
+    let req = req.map(|body| counted(body, counters.received.clone(), live, Direction::FromHub));
     let backend_req = match backend_request(req, &permit, &allowed.target.origin_form(), upgrade) {
         Ok(r) => r,
         Err(e) => {
@@ -312,7 +333,8 @@ async fn decide(
             });
         }
     }
-    let resp = resp.map(|body| counted(body, counters.sent));
+    let live = ctx.live_bytes.clone();
+    let resp = resp.map(|body| counted(body, counters.sent, live, Direction::ToHub));
     (
         map_response(resp, &permit, &ctx.domain_mappings),
         Some(resource),
@@ -320,11 +342,31 @@ async fn decide(
     )
 }
 
-/// `body`, adding the bytes of its data frames to `counter` as they pass.
-fn counted(body: Incoming, counter: Arc<AtomicU64>) -> Body {
+/// Which way a body goes, for the session's live byte counts.
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    /// A request body, from the hub to the back end.
+    FromHub,
+    /// A response body, from the back end to the hub.
+    ToHub,
+}
+
+/// `body`, adding the bytes of its data frames to `counter` and to the session's live count
+/// (`way`) as they pass.
+fn counted(
+    body: Incoming,
+    counter: Arc<AtomicU64>,
+    live: Arc<portcullis_transport::relay::LiveBytes>,
+    way: Direction,
+) -> Body {
     body.map_frame(move |frame| {
         if let Some(data) = frame.data_ref() {
-            counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+            let n = data.len() as u64;
+            counter.fetch_add(n, Ordering::Relaxed);
+            match way {
+                Direction::FromHub => live.from_tunnel.fetch_add(n, Ordering::Relaxed),
+                Direction::ToHub => live.to_tunnel.fetch_add(n, Ordering::Relaxed),
+            };
         }
         frame
     })

@@ -76,7 +76,7 @@ pub mod data_dir;
 pub mod enroll;
 mod http;
 pub mod identity;
-mod live;
+pub mod live;
 pub mod local;
 pub mod monitor;
 mod ops;

@@ -20,12 +20,15 @@
 //! and a reused id must not hide a session from the re-check.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use portcullis_domain::access::{AccessControlList, AccessPermit, Denied};
 use portcullis_domain::cause::EndCause;
 use portcullis_proto::{RefuseCode, StreamOpen};
+use portcullis_transport::relay::LiveBytes;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -78,6 +81,31 @@ struct Live {
     window: Option<String>,
     cut: CancellationToken,
     policy: Arc<Mutex<Option<PolicyCut>>>,
+    /// When it was admitted (unix ms).
+    since_ms: i64,
+    /// Bytes moved so far (a byte relay counts every byte, an HTTP session its bodies).
+    bytes: Arc<LiveBytes>,
+}
+
+/// One live session as the admin UI, the API and `portcullis connector sessions` list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveView {
+    /// The connector's own key of the session (what a cut names).
+    pub id: u64,
+    /// The hub's session id.
+    pub session_id: String,
+    /// Who asked, as the hub reported it (the hub user or technical user).
+    pub principal: String,
+    /// `host:port` of the virtual target.
+    pub target: String,
+    /// The window it runs under, if any.
+    pub window: Option<String>,
+    /// When it was admitted (RFC 3339, UTC).
+    pub since: String,
+    /// Bytes from the hub to the back end so far (an HTTP session counts request bodies).
+    pub bytes_from_hub: u64,
+    /// Bytes from the back end to the hub so far (an HTTP session counts response bodies).
+    pub bytes_to_hub: u64,
 }
 
 /// Why a re-check cut a session, so the session can refuse or audit accordingly.
@@ -101,9 +129,15 @@ pub(crate) struct Admission {
     registry: Arc<LiveSessions>,
     cut: CancellationToken,
     policy: Arc<Mutex<Option<PolicyCut>>>,
+    bytes: Arc<LiveBytes>,
 }
 
 impl Admission {
+    /// Where a byte relay counts the bytes it moves, so the live view shows them.
+    pub fn bytes(&self) -> Arc<LiveBytes> {
+        self.bytes.clone()
+    }
+
     /// This session's own cut: a child of the tunnel's, also cancelled by a policy change
     /// (access list or window) that no longer allows the session.
     pub fn cut(&self) -> &CancellationToken {
@@ -211,6 +245,7 @@ impl LiveSessions {
         reg.next_key += 1;
         let cut = parent.child_token();
         let policy = Arc::new(Mutex::new(None));
+        let bytes = Arc::new(LiveBytes::default());
         reg.sessions.insert(
             key,
             Live {
@@ -223,6 +258,8 @@ impl LiveSessions {
                 window: open.window.clone(),
                 cut: cut.clone(),
                 policy: policy.clone(),
+                since_ms: now_ms,
+                bytes: bytes.clone(),
             },
         );
         // The timer sleeps towards the earliest end it saw ahead; a window ending sooner can
@@ -237,6 +274,7 @@ impl LiveSessions {
             registry: self.clone(),
             cut,
             policy,
+            bytes,
         };
         Ok((permit, admission))
     }
@@ -300,6 +338,41 @@ impl LiveSessions {
         let next = reg.windows.next_end(now_ms);
         reg.armed = next;
         (cut, next)
+    }
+
+    /// The live sessions (not yet cut), oldest first.
+    pub fn list(&self) -> Vec<LiveView> {
+        let reg = lock(&self.inner);
+        let mut out: Vec<LiveView> = reg
+            .sessions
+            .iter()
+            .filter(|(_, l)| !l.cut.is_cancelled())
+            .map(|(key, l)| LiveView {
+                id: *key,
+                session_id: l.session_id.clone(),
+                principal: l.principal.clone(),
+                target: show(&l.host, l.port),
+                window: l.window.clone(),
+                since: windows::format_ms(l.since_ms),
+                bytes_from_hub: l.bytes.from_tunnel.load(Ordering::Relaxed),
+                bytes_to_hub: l.bytes.to_tunnel.load(Ordering::Relaxed),
+            })
+            .collect();
+        out.sort_by_key(|v| v.id);
+        out
+    }
+
+    /// Cuts the live session `id` at once because an administrator asked (`ended_by` names
+    /// him). `None` when no live session has that id (ended, or cut already).
+    pub fn cut_by_admin(&self, id: u64, ended_by: String) -> Option<CutSession> {
+        let reg = lock(&self.inner);
+        let live = reg.sessions.get(&id).filter(|l| !l.cut.is_cancelled())?;
+        Some(live.cut_for(PolicyCut {
+            cause: EndCause::CutByAdmin,
+            reason: "an administrator cut the session at the connector".into(),
+            ended_by,
+            code: RefuseCode::NotAllowed,
+        }))
     }
 
     /// The window table as listed at `now_ms`.

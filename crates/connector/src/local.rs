@@ -306,6 +306,18 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
                 .await
                 .map(|()| Response::Reset { what })
         }
+        Request::Sessions => Ok(Response::Sessions {
+            sessions: ops::live::sessions(shared),
+        }),
+        Request::CutSession { id, by } => {
+            let caller = LocalCaller {
+                by,
+                via: "socket",
+                uid,
+                pid,
+            };
+            ops::live::cut_session(shared, id, &caller).map(|session| Response::Cut { session })
+        }
         Request::Windows => Ok(Response::Windows {
             windows: ops::windows(shared),
         }),
@@ -355,6 +367,7 @@ fn error_code(e: &OpError) -> ErrorCode {
         OpError::Close(CloseError::Unknown(_)) => ErrorCode::UnknownWindow,
         OpError::Close(_) => ErrorCode::AlreadyClosed,
         OpError::CloseRequest(_)
+        | OpError::AuditFilter(_)
         | OpError::TrustName(_)
         | OpError::PemTooLong
         | OpError::Certificate(_) => ErrorCode::BadRequest,
@@ -362,6 +375,7 @@ fn error_code(e: &OpError) -> ErrorCode {
             ErrorCode::UnknownEntry
         }
         OpError::UnknownCertificate(_) => ErrorCode::UnknownCertificate,
+        OpError::UnknownSession(_) => ErrorCode::UnknownSession,
         OpError::Audit(_) => ErrorCode::AuditFailing,
         _ => ErrorCode::EditRefused,
     }

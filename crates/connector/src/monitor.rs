@@ -65,6 +65,18 @@ impl ResetWhat {
             ResetWhat::Connections => "connections",
         }
     }
+
+    /// The reset of that name ([`ResetWhat::as_str`]), for the admin UI and the REST API.
+    pub fn parse(s: &str) -> Option<ResetWhat> {
+        [
+            ResetWhat::Usage,
+            ResetWhat::Performance,
+            ResetWhat::TopTimeConsumers,
+            ResetWhat::Connections,
+        ]
+        .into_iter()
+        .find(|w| w.as_str() == s)
+    }
 }
 
 /// One request.

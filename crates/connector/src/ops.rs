@@ -12,7 +12,10 @@
 //! - [`monitoring`]: hardware history, usage, back-end connections, resets;
 //! - [`domain_mappings`]: list, add and remove `[[domain_mapping]]`s;
 //! - [`security`]: the security status;
-//! - [`system_cert`]: the system certificate (generate, PKCS#12, CSR).
+//! - [`system_cert`]: the system certificate (generate, PKCS#12, CSR);
+//! - [`live`]: the live sessions and cutting one;
+//! - [`audit`]: reading, checking and exporting the audit log; [`audit_settings`]: `[audit]`
+//!   and the retention cleanup.
 
 use portcullis_proto::MAX_TEXT_LEN;
 
@@ -28,7 +31,10 @@ use crate::trust_edit::{BadTrustName, CertificateError, MAX_PEM_LEN};
 use crate::windows::{now_ms, CloseError, WindowView};
 
 pub(crate) mod access;
+pub(crate) mod audit;
+pub(crate) mod audit_settings;
 pub(crate) mod domain_mappings;
+pub(crate) mod live;
 pub(crate) mod monitoring;
 pub(crate) mod security;
 pub(crate) mod system_cert;
@@ -96,6 +102,19 @@ pub enum OpError {
     /// A system certificate was not made, imported or accepted (the reason says why).
     #[error("the system certificate: {0}")]
     SystemCertificate(String),
+    /// An audit filter (a time, a range) is not valid.
+    #[error(transparent)]
+    AuditFilter(#[from] audit::FilterError),
+    /// The audit settings were refused (a retention out of range, a configuration whose
+    /// `[audit]` is not a table, no retention to clean up by).
+    #[error("{0}")]
+    AuditSettings(String),
+    /// The audit log cannot be read.
+    #[error("the audit log cannot be read: {0}")]
+    AuditRead(String),
+    /// No live session has that id (it ended, or was cut already).
+    #[error("no live session has the id {0} (it may have ended)")]
+    UnknownSession(u64),
     /// The change was not made because its audit record cannot be written.
     #[error("not done: the audit log cannot be written ({0})")]
     Audit(String),

@@ -73,12 +73,14 @@ pub(crate) async fn watch(
                 continue;
             }
             Decision::Unchanged(new) => {
+                shared.audit.set_settings(new.audit.clone());
                 warn_restart_needed(&running, &new);
                 apply_backend_tls(&shared, &mut current_tls, &new.backend_tls);
                 apply_domain_mappings(&shared, &new.domain_mappings);
                 continue;
             }
             Decision::Changed(new) => {
+                shared.audit.set_settings(new.audit.clone());
                 warn_restart_needed(&running, &new);
                 apply_backend_tls(&shared, &mut current_tls, &new.backend_tls);
                 apply_domain_mappings(&shared, &new.domain_mappings);

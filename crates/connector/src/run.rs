@@ -171,6 +171,10 @@ async fn run_inner(
         scope.clone(),
     ));
     tokio::spawn(retry_audit(shared.audit.clone(), scope.clone()));
+    tokio::spawn(crate::ops::audit_settings::daily(
+        shared.clone(),
+        scope.clone(),
+    ));
     let sampler = tokio::spawn(crate::monitor::sampler::run(
         shared.monitor.clone(),
         config.data_dir.clone(),
@@ -253,6 +257,7 @@ fn prepare(
     let audit = Arc::new(AuditLog::open(
         &crate::data_dir::ConnectorDataDir::new(&config.data_dir).audit_log(),
     )?);
+    audit.set_settings(config.audit.clone());
     {
         let status = status.clone();
         audit.on_health_change(move |h| {

@@ -38,7 +38,7 @@ use portcullis_domain::access::AccessPermit;
 use portcullis_domain::cause::{EndCause, Fault};
 use portcullis_proto::{OpenResult, RefuseCode, StreamOpen};
 use portcullis_transport::h2stream::H2Stream;
-use portcullis_transport::relay::{relay, RelayEnd, Side};
+use portcullis_transport::relay::{relay_counted, RelayEnd, Side};
 use portcullis_transport::tunnel::{IncomingStream, PendingStream};
 use serde_json::json;
 use tokio::sync::watch;
@@ -331,6 +331,7 @@ impl Admitted<'_> {
             backend_tls,
             monitor: ctx.monitor.clone(),
             domain_mappings: ctx.domain_mappings.current(),
+            live_bytes: self.admission.bytes(),
         };
         let err =
             crate::http::serve(stream, backend, http_ctx, stats.clone(), cut.cancelled()).await;
@@ -362,7 +363,13 @@ impl Admitted<'_> {
     async fn relay_bytes(&self, stream: H2Stream, backend: Box<dyn BackendIo>) {
         let (ctx, open, permit) = (self.ctx, self.open, self.permit);
         let began = Instant::now();
-        let (stats, end, err) = relay(backend, stream, self.admission.cut().cancelled()).await;
+        let (stats, end, err) = relay_counted(
+            backend,
+            stream,
+            self.admission.cut().cancelled(),
+            self.admission.bytes(),
+        )
+        .await;
         let duration_ms = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
         let policy_cut = self.admission.cut_by_policy();
         let ended = match end {

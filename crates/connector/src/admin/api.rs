@@ -73,6 +73,11 @@ pub fn op_status(e: &OpError) -> (StatusCode, &'static str) {
         OpError::TrustName(_) | OpError::PemTooLong | OpError::Certificate(_) => {
             (StatusCode::BAD_REQUEST, "bad_certificate")
         }
+        OpError::UnknownSession(_) => (StatusCode::NOT_FOUND, "unknown_session"),
+        OpError::AuditFilter(_) | OpError::AuditSettings(_) => {
+            (StatusCode::BAD_REQUEST, "bad_request")
+        }
+        OpError::AuditRead(_) => (StatusCode::INTERNAL_SERVER_ERROR, "audit_unreadable"),
         _ => (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
     }
 }

@@ -27,15 +27,23 @@
 //! - [`tokens_page`]: the user's own API tokens.
 //! - [`pages`]: the pages; [`users_page`]: the Users page; [`render`]: templates into responses.
 //! - [`api`]: the REST API under `/api/v1`.
+//! - [`monitoring_page`], [`live_page`], [`audit_page`], [`audit_settings_page`],
+//!   [`api_monitoring`], [`api_audit`]: monitoring, live sessions, the audit log and settings.
 
 pub mod api;
+pub mod api_audit;
+pub mod api_monitoring;
 pub mod api_trust;
+pub mod audit_page;
+pub mod audit_settings_page;
 pub mod cert;
 pub mod client_cert;
 pub mod domain_mappings_page;
 pub mod ldap;
+pub mod live_page;
 pub mod logon;
 pub mod logon_text;
+pub mod monitoring_page;
 pub mod multipart;
 pub mod pages;
 pub mod render;
@@ -89,6 +97,20 @@ pub const API_ROUTES: &[&str] = &[
     "/api/v1/system-certificate/csr",
     "/api/v1/domain-mappings",
     "/api/v1/domain-mappings/{internal}",
+    "/api/v1/monitoring/hardware",
+    "/api/v1/monitoring/performance",
+    "/api/v1/monitoring/recent",
+    "/api/v1/monitoring/top",
+    "/api/v1/monitoring/usage",
+    "/api/v1/monitoring/connections",
+    "/api/v1/monitoring/reset/{what}",
+    "/api/v1/sessions",
+    "/api/v1/sessions/{id}/cut",
+    "/api/v1/audit",
+    "/api/v1/audit/verify",
+    "/api/v1/audit/export",
+    "/api/v1/audit/settings",
+    "/api/v1/audit/cleanup",
 ];
 
 /// Longest TLS handshake (within the pre-auth deadline), and longest wait for the rest of a
@@ -212,12 +234,23 @@ pub fn router(st: Admin) -> Router {
         .route("/api/v1/windows", get(api::windows))
         .route("/api/v1/windows/{id}/close", post(api::close_window))
         .route("/api/v1/openapi.json", get(api::openapi))
+        .merge(monitor_routes())
         .route("/api/{*rest}", axum::routing::any(api::not_found))
         .fallback(pages::fallback)
         .layer(axum::middleware::from_fn(
             portcullis_webui::headers::security_headers,
         ))
         .with_state(st)
+}
+
+/// The monitoring, live sessions and audit pages and their API (one merge in [`router`]).
+fn monitor_routes() -> Router<Admin> {
+    monitoring_page::routes()
+        .merge(live_page::routes())
+        .merge(audit_page::routes())
+        .merge(audit_settings_page::routes())
+        .merge(api_monitoring::routes())
+        .merge(api_audit::routes())
 }
 
 /// Serves the admin UI until `stop`. Every connection holds a pre-auth slot of the

@@ -74,7 +74,8 @@ impl Fields {
 /// Parses a `multipart/form-data` body with `multer` (the parser axum's own extractor uses):
 /// at most [`MAX_PARTS`] fields, the whole body already bounded by [`MAX_UPLOAD`].
 pub async fn parse(content_type: &str, body: bytes::Bytes) -> Result<Fields, MultipartError> {
-    let boundary = multer::parse_boundary(content_type).map_err(|_| MultipartError::NotMultipart)?;
+    let boundary =
+        multer::parse_boundary(content_type).map_err(|_| MultipartError::NotMultipart)?;
     let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
     let limits = multer::Constraints::new()
         .size_limit(multer::SizeLimit::new().whole_stream(MAX_UPLOAD as u64));

@@ -24,6 +24,12 @@ pub struct Chrome {
     pub trust: bool,
     /// Whether the user sees the security status (the "Security" entry).
     pub security: bool,
+    /// Whether the user sees the monitoring (the "Monitoring" entry).
+    pub monitoring: bool,
+    /// Whether the user sees the live sessions (the "Sessions" entry).
+    pub sessions: bool,
+    /// Whether the user reads the audit log (the "Audit" entry).
+    pub audit: bool,
 }
 
 impl Chrome {

@@ -59,9 +59,23 @@ impl Role {
                 ViewTrust,
                 EditTrust,
                 ViewSecurity,
+                ViewMonitoring,
+                ResetMonitoring,
+                ViewSessions,
+                CutSession,
+                ViewAudit,
+                EditAudit,
             ],
-            Role::Display | Role::Support => &[ViewStatus, ViewWindows, ViewTrust, ViewSecurity],
-            Role::Monitoring => &[ViewStatus, ViewSecurity],
+            Role::Display | Role::Support => &[
+                ViewStatus,
+                ViewWindows,
+                ViewTrust,
+                ViewSecurity,
+                ViewMonitoring,
+                ViewSessions,
+                ViewAudit,
+            ],
+            Role::Monitoring => &[ViewStatus, ViewSecurity, ViewMonitoring, ViewSessions],
         }
     }
 }
@@ -88,6 +102,18 @@ pub enum Permit {
     /// See the security status. Every role: it shows states, no secrets, and a monitoring
     /// system is exactly what should alert on a warning there.
     ViewSecurity,
+    /// See the monitoring: hardware, performance, usage, back-end connections.
+    ViewMonitoring,
+    /// Reset monitoring records (audited).
+    ResetMonitoring,
+    /// See the live sessions.
+    ViewSessions,
+    /// Cut a live session at once (audited).
+    CutSession,
+    /// Read, check and export the audit log.
+    ViewAudit,
+    /// Change the audit settings (level, categories, retention) and run a cleanup.
+    EditAudit,
 }
 
 /// Why [`permit`] refused.

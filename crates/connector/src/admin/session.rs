@@ -61,6 +61,9 @@ impl Signed {
             users: super::roles::may(&self.actor, super::roles::Permit::ManageUsers),
             trust: super::roles::may(&self.actor, super::roles::Permit::ViewTrust),
             security: super::roles::may(&self.actor, super::roles::Permit::ViewSecurity),
+            monitoring: super::roles::may(&self.actor, super::roles::Permit::ViewMonitoring),
+            sessions: super::roles::may(&self.actor, super::roles::Permit::ViewSessions),
+            audit: super::roles::may(&self.actor, super::roles::Permit::ViewAudit),
         }
     }
 }

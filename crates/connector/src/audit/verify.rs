@@ -16,6 +16,8 @@ pub struct Verified {
     pub repairs: Vec<AuditRecord>,
     /// The `audit.resumed` records: times writing failed and came back.
     pub resumptions: Vec<AuditRecord>,
+    /// The `audit.cleaned` header the log starts with, after a retention cleanup.
+    pub cleaned: Option<AuditRecord>,
 }
 
 /// Checks every line of an audit log. Returns the number of records.
@@ -47,6 +49,7 @@ pub(crate) fn verify_prefix(path: &Path, limit: u64) -> Result<u64, AuditError> 
 
 fn check(path: &Path, mut input: impl BufRead, torn_ok: bool) -> Result<Verified, AuditError> {
     let mut prev = GENESIS_HASH.to_owned();
+    let mut next_seq = 0u64;
     let mut out = Verified::default();
     let mut line = Vec::new();
     let mut line_no = 0u64;
@@ -84,7 +87,22 @@ fn check(path: &Path, mut input: impl BufRead, torn_ok: bool) -> Result<Verified
             line: line_no,
             reason,
         };
-        if rec.seq != out.records {
+        // A cleaned log starts with its `audit.cleaned` header (see `cleanup`): its own hash
+        // holds, and the chain goes on from the last removed record it names.
+        if out.records == 0 && rec.action == super::cleanup::CLEANED && rec.prev_hash == prev {
+            if rec.compute_hash() != rec.hash {
+                return Err(broken("the record does not match its hash"));
+            }
+            let Some(from) = rec.detail["continues_from"].as_str().map(str::to_owned) else {
+                return Err(broken("the cleanup record names no hash to continue from"));
+            };
+            prev = from;
+            next_seq = rec.seq.saturating_add(1);
+            out.records += 1;
+            out.cleaned = Some(rec);
+            continue;
+        }
+        if rec.seq != next_seq {
             return Err(broken("sequence number out of order"));
         }
         if rec.prev_hash != prev {
@@ -94,6 +112,7 @@ fn check(path: &Path, mut input: impl BufRead, torn_ok: bool) -> Result<Verified
             return Err(broken("the record does not match its hash"));
         }
         prev.clone_from(&rec.hash);
+        next_seq = next_seq.saturating_add(1);
         out.records += 1;
         match rec.action.as_str() {
             "audit.repaired" => out.repairs.push(rec),

@@ -61,6 +61,8 @@ struct RawConfig {
     domain_mapping: Vec<RawDomainMapping>,
     #[serde(default)]
     monitoring: Option<super::RawMonitoring>,
+    #[serde(default)]
+    audit: Option<super::RawAudit>,
     admin: Option<RawAdmin>,
 }
 
@@ -376,6 +378,7 @@ impl TryFrom<Based<'_>> for ConnectorConfig {
             backend_tls,
             domain_mappings: domain_mappings(raw.domain_mapping)?,
             monitoring: raw.monitoring.unwrap_or_default().try_into()?,
+            audit: raw.audit.unwrap_or_default().try_into()?,
             admin: admin(raw.admin, b.base_dir)?,
         })
     }

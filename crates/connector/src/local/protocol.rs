@@ -88,6 +88,15 @@ pub enum Request {
         /// Who asks (a login name; recorded in the audit log).
         by: String,
     },
+    /// The live sessions.
+    Sessions,
+    /// Cuts a live session at once (audited).
+    CutSession {
+        /// The connector's id of the session (as `Sessions` lists it).
+        id: u64,
+        /// Who asks (a login name; recorded in the audit log).
+        by: String,
+    },
 }
 
 /// The connector's answer.
@@ -176,6 +185,16 @@ pub enum Response {
         /// What.
         what: crate::monitor::ResetWhat,
     },
+    /// The live sessions, oldest first.
+    Sessions {
+        /// The sessions.
+        sessions: Vec<crate::live::LiveView>,
+    },
+    /// The session was cut.
+    Cut {
+        /// The session as it was listed.
+        session: crate::live::LiveView,
+    },
     /// The request was refused.
     Error {
         /// Machine-readable reason.
@@ -245,6 +264,8 @@ pub enum ErrorCode {
     UnknownCertificate,
     /// A change was not made because its audit record cannot be written.
     AuditFailing,
+    /// No live session has the id given.
+    UnknownSession,
 }
 
 pub(crate) fn error(code: ErrorCode, message: &str) -> Response {
