@@ -25,6 +25,9 @@ use crate::trust_edit::{BadTrustName, CertificateError, MAX_PEM_LEN};
 use crate::windows::{now_ms, CloseError, WindowView};
 
 pub(crate) mod access;
+pub(crate) mod access_entry;
+pub(crate) mod access_wizard;
+pub(crate) mod entry_text;
 pub(crate) mod monitoring;
 pub(crate) mod trust;
 
@@ -81,6 +84,9 @@ pub enum OpError {
     /// No file of the trust store has the name given.
     #[error("the trust store has no file {0:?} (list it with `portcullis connector trust list`)")]
     UnknownCertificate(String),
+    /// One entry's edit was refused: taken name, stale version (CC-57), unknown resource.
+    #[error(transparent)]
+    Entry(entry_text::EntryEditError),
     /// The change was not made because its audit record cannot be written.
     #[error("not done: the audit log cannot be written ({0})")]
     Audit(String),

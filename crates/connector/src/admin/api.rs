@@ -24,7 +24,9 @@ use serde_json::json;
 use super::roles::{self, Actor, Denied, Permit};
 use super::session::peer;
 use super::state::Admin;
+use crate::access_edit::EditError;
 use crate::audit::AuditAction;
+use crate::ops::entry_text::EntryEditError;
 use crate::ops::OpError;
 use crate::shared::LocalCaller;
 use crate::windows::CloseError;
@@ -65,6 +67,14 @@ pub fn op_status(e: &OpError) -> (StatusCode, &'static str) {
         OpError::Close(CloseError::Unknown(_)) => (StatusCode::NOT_FOUND, "unknown_window"),
         OpError::Close(_) => (StatusCode::CONFLICT, "already_closed"),
         OpError::CloseRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+        OpError::UnknownEntry(_) | OpError::Edit(EditError::UnknownEntry(_)) => {
+            (StatusCode::NOT_FOUND, "unknown_entry")
+        }
+        OpError::Entry(EntryEditError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
+        OpError::Entry(EntryEditError::Exists(_)) => (StatusCode::CONFLICT, "exists"),
+        OpError::Entry(EntryEditError::UnknownResource { .. }) => {
+            (StatusCode::NOT_FOUND, "unknown_resource")
+        }
         _ => (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
     }
 }

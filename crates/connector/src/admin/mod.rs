@@ -18,8 +18,14 @@
 //! - [`tokens_page`]: the user's own API tokens.
 //! - [`pages`]: the pages; [`users_page`]: the Users page; [`render`]: templates into responses.
 //! - [`api`]: the REST API under `/api/v1`.
+//! - [`access_page`], [`api_access`]: the access control pages and API (list, wizard, edit,
+//!   resources, import/export, checks).
 
+pub mod access_page;
+pub mod access_resources_page;
+pub mod access_wizard_page;
 pub mod api;
+pub mod api_access;
 pub mod cert;
 pub mod logon_text;
 pub mod pages;
@@ -58,6 +64,13 @@ pub const API_ROUTES: &[&str] = &[
     "/api/v1/windows",
     "/api/v1/windows/{id}/close",
     "/api/v1/openapi.json",
+    "/api/v1/access",
+    "/api/v1/access/export",
+    "/api/v1/access/import",
+    "/api/v1/access/check",
+    "/api/v1/access/{name}",
+    "/api/v1/access/{name}/resources",
+    "/api/v1/access/{name}/resources/{index}",
 ];
 
 /// Time a client has to finish TLS and send its first request head.
@@ -161,6 +174,7 @@ pub fn router(st: Admin) -> Router {
         .route("/api/v1/windows", get(api::windows))
         .route("/api/v1/windows/{id}/close", post(api::close_window))
         .route("/api/v1/openapi.json", get(api::openapi))
+        .merge(access_page::routes().merge(api_access::routes()))
         .route("/api/{*rest}", axum::routing::any(api::not_found))
         .fallback(pages::fallback)
         .layer(axum::middleware::from_fn(

@@ -19,6 +19,8 @@ pub struct Chrome {
     pub windows: bool,
     /// Whether the user manages the users (the "Users" entry).
     pub users: bool,
+    /// Whether the user sees the access control list (the "Access control" entry).
+    pub access: bool,
 }
 
 impl Chrome {

@@ -56,8 +56,10 @@ impl Role {
                 CloseWindow,
                 ManageUsers,
                 EditSettings,
+                ViewAccess,
+                EditAccess,
             ],
-            Role::Display | Role::Support => &[ViewStatus, ViewWindows],
+            Role::Display | Role::Support => &[ViewStatus, ViewWindows, ViewAccess],
             Role::Monitoring => &[ViewStatus],
         }
     }
@@ -76,6 +78,10 @@ pub enum Permit {
     ManageUsers,
     /// Change the admin UI's settings (the logon text).
     EditSettings,
+    /// See the access control list, export it, check reachability.
+    ViewAccess,
+    /// Add, edit, remove and import access entries and their resources.
+    EditAccess,
 }
 
 /// Why [`permit`] refused.
@@ -146,6 +152,12 @@ mod tests {
         }
         assert!(may(&actor(Role::Display, false), Permit::ViewWindows));
         assert!(!may(&actor(Role::Monitoring, false), Permit::ViewWindows));
+        for r in [Role::Display, Role::Support] {
+            assert!(may(&actor(r, false), Permit::ViewAccess));
+            assert!(!may(&actor(r, false), Permit::EditAccess));
+        }
+        assert!(!may(&actor(Role::Monitoring, false), Permit::ViewAccess));
+        assert!(may(&actor(Role::Administrator, false), Permit::EditAccess));
         assert_eq!(
             permit(&actor(Role::Administrator, true), Permit::ViewStatus),
             Err(Denied::PasswordChange)

@@ -56,6 +56,7 @@ impl Signed {
             current,
             windows: super::roles::may(&self.actor, super::roles::Permit::ViewWindows),
             users: super::roles::may(&self.actor, super::roles::Permit::ManageUsers),
+            access: super::roles::may(&self.actor, super::roles::Permit::ViewAccess),
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct Inner {
     pub throttle: SignInThrottle,
     /// The logon-screen text.
     pub logon_text: super::logon_text::LogonText,
+    /// The last reachability result of each access entry checked from the UI or the API.
+    pub access_checks: super::api_access::LastChecks,
 }
 
 impl std::ops::Deref for Admin {
@@ -48,6 +50,7 @@ impl Admin {
             logon_text,
             sessions: Default::default(),
             throttle: Default::default(),
+            access_checks: Default::default(),
         }))
     }
 }
