@@ -63,14 +63,14 @@ pub(crate) async fn remove(
 }
 
 /// Reads the configuration, applies `change`, checks the result loads, writes it atomically
-/// (the reload watcher applies it) and audits the edit.
+/// (the reload watcher applies it; the answer waits for that, bounded) and audits the edit.
 async fn edit(
     shared: &Shared,
     uid: Option<u32>,
     op: &str,
     change: impl FnOnce(&str) -> Result<(String, AccessEdited), OpError>,
 ) -> Result<AccessEdited, OpError> {
-    let _serial = shared.edit_lock.lock().await;
+    let serial = shared.edit_lock.lock().await;
     let (path, text) = read_config(shared.config_path.as_deref()).await?;
     let (new, edited) = change(&text)?;
     write_config(&path, &new).await?;
@@ -84,5 +84,8 @@ async fn edit(
             "skipped": s.skipped, "removed": edited.removed,
         }),
     ));
+    drop(serial);
+    // Answer once in force, so that a caller (the UI, the API) can rely on it at once.
+    super::access_entry::wait_applied(shared, &new, &path).await;
     Ok(edited)
 }

@@ -296,7 +296,7 @@ fn version_in(text: &str, name: &str) -> Option<String> {
 }
 
 /// Waits (bounded) until the running access list is the one `text` loads to.
-async fn wait_applied(shared: &Shared, text: &str, path: &std::path::Path) -> bool {
+pub(super) async fn wait_applied(shared: &Shared, text: &str, path: &std::path::Path) -> bool {
     let Ok(config) = ConnectorConfig::from_toml_str(text, &base_dir_of(path)) else {
         return false;
     };

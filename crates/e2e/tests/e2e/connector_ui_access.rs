@@ -723,3 +723,75 @@ async fn every_access_api_endpoint_by_role_with_versions_conflicts_and_refusals(
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(json(&r)["results"][0]["reachable"], true, "{}", r.body);
 }
+
+#[tokio::test]
+async fn the_admin_socket_adds_an_entry_by_fields_as_the_ui_does() {
+    use portcullis_connector::local::protocol::EntryFields;
+    use portcullis_connector::local::{Request, Response};
+    let w = World::start().await;
+    let data_dir = w.g.conn.data_dir();
+    let web = tagged_backend("web").await.to_string();
+    let entry = |backend_type: &str| EntryFields {
+        name: "web".into(),
+        backend_type: backend_type.into(),
+        protocol: "http".into(),
+        internal: web.clone(),
+        virtual_target: "web.internal:80".into(),
+        ..Default::default()
+    };
+    // A protocol the back-end type does not offer: refused with the reason, file unchanged.
+    let file = w.file();
+    let refused = portcullis::connector_admin::request(
+        &data_dir,
+        &Request::AccessAdd {
+            entry: EntryFields {
+                protocol: "ni".into(),
+                ..entry("PI")
+            },
+            by: "carol".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("not offered for back-end type PI"),
+        "{refused}"
+    );
+    assert_eq!(w.file(), file);
+    let done = portcullis::connector_admin::request(
+        &data_dir,
+        &Request::AccessAdd {
+            entry: entry("PI"),
+            by: "carol".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let Response::AccessEntryEdited {
+        name,
+        version,
+        applied,
+    } = done
+    else {
+        panic!("an entry edit: {done:?}")
+    };
+    assert_eq!(name, "web");
+    assert!(applied, "in force when answered");
+    // The same entry and version the UI and the API see.
+    let admin = w.admin().await;
+    let r = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "GET",
+        "/api/v1/access/web",
+        None,
+    )
+    .await;
+    assert_eq!(json(&r)["version"], version.unwrap().as_str(), "{}", r.body);
+    assert!(w.audit().lines().any(|l| l.contains("access.edited")
+        && l.contains("\"by\":\"carol\"")
+        && l.contains("\"via\":\"socket\"")));
+}
