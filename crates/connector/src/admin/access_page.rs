@@ -416,7 +416,7 @@ pub async fn import(State(st): State<Admin>, p: Posted<ImportForm>) -> Response 
         return denied(&s, &e);
     }
     let overwrite = checked(&p.form.overwrite);
-    match crate::ops::access::import(&st.shared, None, &p.form.toml, overwrite).await {
+    match crate::ops::access::import_as(&st.shared, &caller(&s), &p.form.toml, overwrite).await {
         Ok(done) => import_page(
             &s,
             StatusCode::OK,

@@ -303,7 +303,7 @@ async fn import(
 ) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::EditAccess)?;
     let b: ImportBody = json_body(&body)?;
-    let done = crate::ops::access::import(&st.shared, None, &b.toml, b.overwrite).await?;
+    let done = crate::ops::access::import_as(&st.shared, &caller(&a), &b.toml, b.overwrite).await?;
     Ok(Json(json!({ "summary": done.summary })).into_response())
 }
 

@@ -710,6 +710,13 @@ async fn every_access_api_endpoint_by_role_with_versions_conflicts_and_refusals(
     assert_eq!(s["summary"]["added"], serde_json::json!(["web"]), "{s}");
     assert_eq!(s["summary"]["skipped"], serde_json::json!(["echo"]), "{s}");
     let r = call("Administrator", "GET", "/api/v1/access/web".into(), None).await;
+    assert!(
+        w.audit().lines().any(|l| l.contains("access.edited")
+            && l.contains("\"op\":\"import\"")
+            && l.contains("\"by\":\"Administrator\"")
+            && l.contains("\"via\":\"api\"")),
+        "the import is audited with its user"
+    );
     let back = json(&r);
     assert_eq!(back["description"], "by the API", "{back}");
     assert_eq!(back["internal"], web.as_str(), "{back}");
