@@ -240,6 +240,51 @@ async fn windows_are_listed_and_closed_through_the_running_connectors_socket() {
         text(&out.stderr)
     );
 
+    // One access entry added by its fields (the admin UI wizard's operation): a protocol
+    // the back-end type does not offer is refused with the reason; a good one is in force
+    // when the verb answers.
+    let add = |backend: &'static str, protocol: &'static str| {
+        run(&[
+            "connector",
+            "access",
+            "add",
+            "--config",
+            cfg_arg,
+            "--name",
+            "web",
+            "--virtual",
+            "web.internal:80",
+            "--internal",
+            "127.0.0.1:1",
+            "--protocol",
+            protocol,
+            "--backend-type",
+            backend,
+            "--by",
+            "carol",
+        ])
+    };
+    let out = add("PI", "ni");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("ni is not offered for back-end type PI"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = add("PI", "http");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("added: web (version ")
+            && text(&out.stdout).contains("in force"),
+        "{}",
+        text(&out.stdout)
+    );
+    let file = std::fs::read_to_string(&config).expect("config");
+    assert!(
+        file.contains("name = \"web\"") && file.contains("backend_type = \"PI\""),
+        "{file}"
+    );
+
     // The trust store, through the same socket: empty, one added, listed, removed.
     let out = run(&["connector", "trust", "list", "--config", cfg_arg]);
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -21,6 +21,7 @@
 //! - [`access_page`], [`api_access`]: the access control pages and API (list, wizard, edit,
 //!   resources, import/export, checks).
 
+pub mod access_io_page;
 pub mod access_page;
 pub mod access_resources_page;
 pub mod access_wizard_page;
