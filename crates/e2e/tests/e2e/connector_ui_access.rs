@@ -378,7 +378,7 @@ async fn the_wizard_adds_an_http_entry_the_hub_honours_at_once_then_edit_and_rem
 }
 
 #[tokio::test]
-async fn a_display_user_sees_no_edit_controls_and_forged_posts_change_nothing() {
+async fn display_sees_no_edit_controls_forged_posts_change_nothing_import_export_round_trip() {
     let w = World::start().await;
     let admin = w.admin().await;
     let dora = w.user(&admin, "dora", "Display").await;
@@ -424,6 +424,57 @@ async fn a_display_user_sees_no_edit_controls_and_forged_posts_change_nothing() 
         assert_eq!(r.status, 403, "{path}: {}", r.body);
     }
     assert_eq!(w.file(), file, "nothing changed");
+    // The administrator's export and import pages round trip: the exported entry comes back
+    // as skipped (it exists), and with overwrite as replaced; the file keeps the entry.
+    let exported = admin.get("/access/export").await;
+    assert_eq!(exported.status, 200, "{}", exported.body);
+    assert!(
+        exported.body.contains("name = \"echo\"") && !exported.body.contains("data_dir"),
+        "{}",
+        exported.body
+    );
+    let form = admin.get("/access/import").await;
+    let r = admin
+        .post(
+            "/access/import",
+            &[("csrf", &form.csrf()), ("toml", &exported.body)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        between(&r.body, "Skipped (the name exists)</dt><dd>", "</dd>") == "echo",
+        "{}",
+        r.body
+    );
+    let r = admin
+        .post(
+            "/access/import",
+            &[
+                ("csrf", &form.csrf()),
+                ("toml", &exported.body),
+                ("overwrite", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        between(&r.body, "Replaced</dt><dd>", "</dd>"),
+        "echo",
+        "{}",
+        r.body
+    );
+    let r = admin
+        .post(
+            "/access/import",
+            &[
+                ("csrf", &form.csrf()),
+                ("toml", "[[access]]\nname = \"x\"\n"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("role=\"alert\""), "{}", r.body);
+    assert!(w.file().contains("name = \"echo\"") && !w.file().contains("name = \"x\""));
+
     // Display may still check reachability (it changes nothing).
     let r = dora.post("/access/check", &[("csrf", &csrf)]).await;
     assert_eq!(r.status, 200, "{}", r.body);
