@@ -320,6 +320,44 @@ async fn the_wizard_adds_an_http_entry_the_hub_honours_at_once_then_edit_and_rem
         .expect("a response");
     assert!(ok.contains("backend=two path=/hello"), "{ok}");
 
+    // The resource edited on its page (sub-paths too), then removed: each in force at once.
+    let res = admin.get("/access/web/resources").await;
+    let r = admin
+        .post(
+            "/access/web/resources/0",
+            &[
+                ("csrf", &csrf),
+                ("version", &version_in(&res.body)),
+                ("path", "/hello"),
+                ("policy", "path_and_sub_paths"),
+                ("active", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let deep = w
+        .through_hub("http://web.internal/hello/deep")
+        .await
+        .expect("a response");
+    assert!(deep.contains("backend=two path=/hello/deep"), "{deep}");
+    let res = admin.get("/access/web/resources").await;
+    let r = admin
+        .post(
+            "/access/web/resources/0/remove",
+            &[("csrf", &csrf), ("version", &version_in(&res.body))],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let no = w
+        .through_hub("http://web.internal/hello")
+        .await
+        .expect("a response");
+    assert_eq!(
+        portcullis_test_support::clients::last_status(&no),
+        403,
+        "{no}"
+    );
+
     // The same (now stale) form again: 409 with the conflict message, the file unchanged.
     let file = w.file();
     let r = admin
@@ -367,7 +405,14 @@ async fn the_wizard_adds_an_http_entry_the_hub_honours_at_once_then_edit_and_rem
 
     // Every change is audited with its user.
     let audit = w.audit();
-    for op in ["\"add\"", "\"resource_add\"", "\"update\"", "\"remove\""] {
+    for op in [
+        "\"add\"",
+        "\"resource_add\"",
+        "\"update\"",
+        "\"resource_update\"",
+        "\"resource_remove\"",
+        "\"remove\"",
+    ] {
         assert!(
             audit.lines().any(|l| l.contains("access.edited")
                 && l.contains(op)
