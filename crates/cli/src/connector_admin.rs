@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use portcullis_connector::local::protocol::EntryFields;
 use portcullis_connector::local::{Request, Response};
 use portcullis_connector::windows::{WindowState, WindowView};
 
@@ -173,6 +174,43 @@ pub enum AccessCmd {
         #[arg(long)]
         overwrite: bool,
     },
+    /// Adds one entry by its fields, checked as a saved file is (the wizard's and
+    /// `POST /api/v1/access`'s operation); answers once the connector has it in force.
+    Add {
+        /// The running connector's configuration file.
+        #[arg(long, env = "PORTCULLIS_CONNECTOR_CONFIG")]
+        config: PathBuf,
+        /// Unique name.
+        #[arg(long)]
+        name: String,
+        /// Virtual host and port (or range): what the hub sees.
+        #[arg(long = "virtual")]
+        virtual_target: String,
+        /// Internal host and port (or range): what the connector dials.
+        #[arg(long)]
+        internal: String,
+        /// http, https, tcp, tcp_tls, ldap, ldaps, ni.
+        #[arg(long)]
+        protocol: String,
+        /// Back-end type (abapSys, …, nonSAPsys, the default); it limits the protocols.
+        #[arg(long, default_value = "")]
+        backend_type: String,
+        /// Host in request header: virtual (default) or internal; HTTP and HTTPS only.
+        #[arg(long, default_value = "")]
+        host_in_header: String,
+        /// Log on to the back end with the system certificate (https, tcp_tls, ldaps).
+        #[arg(long)]
+        system_certificate: bool,
+        /// System ID, for people.
+        #[arg(long, default_value = "")]
+        system_id: String,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Who adds it, for the audit log; defaults to the login name.
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Removes the entry NAME.
     Remove {
         /// The running connector's configuration file.
@@ -205,10 +243,56 @@ pub async fn access(cmd: &AccessCmd) -> Result<()> {
         AccessCmd::Remove { config, name } => {
             (config, Request::AccessRemove { name: name.clone() })
         }
+        AccessCmd::Add {
+            config,
+            name,
+            virtual_target,
+            internal,
+            protocol,
+            backend_type,
+            host_in_header,
+            system_certificate,
+            system_id,
+            description,
+            by,
+        } => {
+            let by = match by {
+                Some(b) => b.clone(),
+                None => {
+                    login_name().context("cannot tell who you are; name yourself with --by NAME")?
+                }
+            };
+            let entry = EntryFields {
+                name: name.clone(),
+                backend_type: backend_type.clone(),
+                protocol: protocol.clone(),
+                internal: internal.clone(),
+                virtual_target: virtual_target.clone(),
+                host_in_header: host_in_header.clone(),
+                system_certificate: *system_certificate,
+                system_id: system_id.clone(),
+                description: description.clone(),
+            };
+            (config, Request::AccessAdd { entry, by })
+        }
     };
     match request(&data_dir(config)?, &req).await? {
         Response::AccessExport { toml } => {
             print!("{toml}");
+            Ok(())
+        }
+        Response::AccessEntryEdited {
+            name,
+            version,
+            applied,
+        } => {
+            let state = if applied {
+                "in force"
+            } else {
+                "written; the connector applies it within a second"
+            };
+            let version = version.unwrap_or_default();
+            println!("added: {name} (version {version}), {state}");
             Ok(())
         }
         Response::AccessEdited { summary, removed } => {

@@ -129,7 +129,7 @@ async fn windows_are_listed_and_closed_through_the_running_connectors_socket() {
     let config: PathBuf = dir.path().join("connector.toml");
     std::fs::write(
         &config,
-        "data_dir = \"data\"\n[[access]]\nname = \"prd\"\nvirtual = \"prd.internal:22\"\ninternal = \"127.0.0.1:1\"\n",
+        "data_dir = \"data\"\n[admin]\nlisten = \"\"\n[[access]]\nname = \"prd\"\nvirtual = \"prd.internal:22\"\ninternal = \"127.0.0.1:1\"\n",
     )
     .expect("config");
     let cfg = ConnectorConfig::load(&config).expect("config loads");
@@ -238,6 +238,51 @@ async fn windows_are_listed_and_closed_through_the_running_connectors_socket() {
         text(&out.stderr).contains("already closed"),
         "{}",
         text(&out.stderr)
+    );
+
+    // One access entry added by its fields (the admin UI wizard's operation): a protocol
+    // the back-end type does not offer is refused with the reason; a good one is in force
+    // when the verb answers.
+    let add = |backend: &'static str, protocol: &'static str| {
+        run(&[
+            "connector",
+            "access",
+            "add",
+            "--config",
+            cfg_arg,
+            "--name",
+            "web",
+            "--virtual",
+            "web.internal:80",
+            "--internal",
+            "127.0.0.1:1",
+            "--protocol",
+            protocol,
+            "--backend-type",
+            backend,
+            "--by",
+            "carol",
+        ])
+    };
+    let out = add("PI", "ni");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("ni is not offered for back-end type PI"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = add("PI", "http");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("added: web (version ")
+            && text(&out.stdout).contains("in force"),
+        "{}",
+        text(&out.stdout)
+    );
+    let file = std::fs::read_to_string(&config).expect("config");
+    assert!(
+        file.contains("name = \"web\"") && file.contains("backend_type = \"PI\""),
+        "{file}"
     );
 
     // The trust store, through the same socket: empty, one added, listed, removed.
@@ -496,7 +541,7 @@ async fn a_torn_tail_is_told_from_an_edit_and_set_aside_when_the_connector_start
 
     // The connector starts, sets the tail aside and records it.
     let config: PathBuf = dir.path().join("connector.toml");
-    std::fs::write(&config, "data_dir = \"data\"\n").expect("config");
+    std::fs::write(&config, "data_dir = \"data\"\n[admin]\nlisten = \"\"\n").expect("config");
     let cfg = ConnectorConfig::load(&config).expect("config loads");
     let shutdown = CancellationToken::new();
     let mut c = portcullis_connector::spawn(cfg, Some(config.clone()), shutdown.clone());

@@ -55,7 +55,7 @@ async fn the_monitor_verbs_answer_from_the_running_connector() {
     let config = dir.path().join("connector.toml");
     std::fs::write(
         &config,
-        "data_dir = \"data\"\n[reconnect]\ninitial_ms = 1000\nmax_ms = 5000\n\
+        "data_dir = \"data\"\n[admin]\nlisten = \"\"\n[reconnect]\ninitial_ms = 1000\nmax_ms = 5000\n\
          [monitoring]\nhardware_interval_ms = 100\ndisk_interval_ms = 100\n",
     )
     .expect("config");

@@ -56,7 +56,7 @@ async fn the_sessions_verbs_list_and_refuse_an_unknown_cut() {
     let config = dir.path().join("connector.toml");
     std::fs::write(
         &config,
-        "data_dir = \"data\"\n[reconnect]\ninitial_ms = 1000\nmax_ms = 5000\n",
+        "data_dir = \"data\"\n[admin]\nlisten = \"\"\n[reconnect]\ninitial_ms = 1000\nmax_ms = 5000\n",
     )
     .expect("config");
     let cfg = ConnectorConfig::load(&config).expect("config loads");

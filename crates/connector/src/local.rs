@@ -258,6 +258,21 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
                 .await
                 .map(access_edited)
         }
+        Request::AccessAdd { entry, by } => {
+            let caller = LocalCaller {
+                by,
+                via: "socket",
+                uid,
+                pid,
+            };
+            ops::access_entry::add(shared, &caller, &entry)
+                .await
+                .map(|e| Response::AccessEntryEdited {
+                    name: e.name,
+                    version: e.version,
+                    applied: e.applied,
+                })
+        }
         Request::AccessRemove { name } => ops::access::remove(shared, uid, &name)
             .await
             .map(access_edited),

@@ -31,9 +31,12 @@ use crate::trust_edit::{BadTrustName, CertificateError, MAX_PEM_LEN};
 use crate::windows::{now_ms, CloseError, WindowView};
 
 pub(crate) mod access;
+pub(crate) mod access_entry;
+pub(crate) mod access_wizard;
 pub(crate) mod audit;
 pub(crate) mod audit_settings;
 pub(crate) mod domain_mappings;
+pub(crate) mod entry_text;
 pub(crate) mod live;
 pub(crate) mod monitoring;
 pub(crate) mod security;
@@ -115,6 +118,9 @@ pub enum OpError {
     /// No live session has that id (it ended, or was cut already).
     #[error("no live session has the id {0} (it may have ended)")]
     UnknownSession(u64),
+    /// One entry's edit was refused: taken name, stale version (CC-57), unknown resource.
+    #[error(transparent)]
+    Entry(entry_text::EntryEditError),
     /// The change was not made because its audit record cannot be written.
     #[error("not done: the audit log cannot be written ({0})")]
     Audit(String),

@@ -25,7 +25,9 @@ use super::logon::{logon, Refused};
 use super::roles::{self, Actor, Denied, Permit};
 use super::session::peer;
 use super::state::Admin;
+use crate::access_edit::EditError;
 use crate::audit::AuditAction;
+use crate::ops::entry_text::EntryEditError;
 use crate::ops::OpError;
 use crate::shared::LocalCaller;
 use crate::windows::CloseError;
@@ -78,6 +80,14 @@ pub fn op_status(e: &OpError) -> (StatusCode, &'static str) {
             (StatusCode::BAD_REQUEST, "bad_request")
         }
         OpError::AuditRead(_) => (StatusCode::INTERNAL_SERVER_ERROR, "audit_unreadable"),
+        OpError::UnknownEntry(_) | OpError::Edit(EditError::UnknownEntry(_)) => {
+            (StatusCode::NOT_FOUND, "unknown_entry")
+        }
+        OpError::Entry(EntryEditError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
+        OpError::Entry(EntryEditError::Exists(_)) => (StatusCode::CONFLICT, "exists"),
+        OpError::Entry(EntryEditError::UnknownResource { .. }) => {
+            (StatusCode::NOT_FOUND, "unknown_resource")
+        }
         _ => (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
     }
 }

@@ -29,8 +29,15 @@
 //! - [`api`]: the REST API under `/api/v1`.
 //! - [`monitoring_page`], [`live_page`], [`audit_page`], [`audit_settings_page`],
 //!   [`api_monitoring`], [`api_audit`]: monitoring, live sessions, the audit log and settings.
+//! - [`access_page`], [`api_access`]: the access control pages and API (list, wizard, edit,
+//!   resources, import/export, checks).
 
+pub mod access_io_page;
+pub mod access_page;
+pub mod access_resources_page;
+pub mod access_wizard_page;
 pub mod api;
+pub mod api_access;
 pub mod api_audit;
 pub mod api_monitoring;
 pub mod api_trust;
@@ -111,6 +118,13 @@ pub const API_ROUTES: &[&str] = &[
     "/api/v1/audit/export",
     "/api/v1/audit/settings",
     "/api/v1/audit/cleanup",
+    "/api/v1/access",
+    "/api/v1/access/export",
+    "/api/v1/access/import",
+    "/api/v1/access/check",
+    "/api/v1/access/{name}",
+    "/api/v1/access/{name}/resources",
+    "/api/v1/access/{name}/resources/{index}",
 ];
 
 /// Longest TLS handshake (within the pre-auth deadline), and longest wait for the rest of a
@@ -235,6 +249,7 @@ pub fn router(st: Admin) -> Router {
         .route("/api/v1/windows/{id}/close", post(api::close_window))
         .route("/api/v1/openapi.json", get(api::openapi))
         .merge(monitor_routes())
+        .merge(access_page::routes().merge(api_access::routes()))
         .route("/api/{*rest}", axum::routing::any(api::not_found))
         .fallback(pages::fallback)
         .layer(axum::middleware::from_fn(

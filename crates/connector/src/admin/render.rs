@@ -30,6 +30,8 @@ pub struct Chrome {
     pub sessions: bool,
     /// Whether the user reads the audit log (the "Audit" entry).
     pub audit: bool,
+    /// Whether the user sees the access control list (the "Access control" entry).
+    pub access: bool,
 }
 
 impl Chrome {

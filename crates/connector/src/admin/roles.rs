@@ -65,6 +65,8 @@ impl Role {
                 CutSession,
                 ViewAudit,
                 EditAudit,
+                ViewAccess,
+                EditAccess,
             ],
             Role::Display | Role::Support => &[
                 ViewStatus,
@@ -74,6 +76,7 @@ impl Role {
                 ViewMonitoring,
                 ViewSessions,
                 ViewAudit,
+                ViewAccess,
             ],
             Role::Monitoring => &[ViewStatus, ViewSecurity, ViewMonitoring, ViewSessions],
         }
@@ -114,6 +117,10 @@ pub enum Permit {
     ViewAudit,
     /// Change the audit settings (level, categories, retention) and run a cleanup.
     EditAudit,
+    /// See the access control list, export it, check reachability.
+    ViewAccess,
+    /// Add, edit, remove and import access entries and their resources.
+    EditAccess,
 }
 
 /// Why [`permit`] refused.
@@ -195,6 +202,12 @@ mod tests {
                 r != Role::Monitoring
             );
         }
+        for r in [Role::Display, Role::Support] {
+            assert!(may(&actor(r, false), Permit::ViewAccess));
+            assert!(!may(&actor(r, false), Permit::EditAccess));
+        }
+        assert!(!may(&actor(Role::Monitoring, false), Permit::ViewAccess));
+        assert!(may(&actor(Role::Administrator, false), Permit::EditAccess));
         assert_eq!(
             permit(&actor(Role::Administrator, true), Permit::ViewStatus),
             Err(Denied::PasswordChange)

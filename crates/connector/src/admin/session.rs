@@ -64,6 +64,7 @@ impl Signed {
             monitoring: super::roles::may(&self.actor, super::roles::Permit::ViewMonitoring),
             sessions: super::roles::may(&self.actor, super::roles::Permit::ViewSessions),
             audit: super::roles::may(&self.actor, super::roles::Permit::ViewAudit),
+            access: super::roles::may(&self.actor, super::roles::Permit::ViewAccess),
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct Inner {
     pub throttle: SignInThrottle,
     /// The logon-screen text.
     pub logon_text: super::logon_text::LogonText,
+    /// The last reachability result of each access entry checked from the UI or the API.
+    pub access_checks: super::api_access::LastChecks,
     /// The LDAP user store (`[admin.ldap]`), if configured.
     pub directory: Option<super::ldap::Directory>,
     /// The listener's TLS: its certificate and where it lives.
@@ -69,6 +71,7 @@ impl Admin {
             sessions: sessions::Sessions::new(config.idle_timeout, config.absolute_timeout),
             ui,
             throttle: Default::default(),
+            access_checks: Default::default(),
         }))
     }
 }

@@ -1,6 +1,8 @@
 //! The admin socket's protocol: one [`Request`] in, one [`Response`] out, each a JSON object on
 //! one line. Plain data, shared with the CLI that speaks it.
 
+/// An access entry's fields, as `AccessAdd` takes them.
+pub use crate::ops::entry_text::EntryFields;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditHealth;
@@ -36,6 +38,14 @@ pub enum Request {
         /// Replace entries that exist.
         #[serde(default)]
         overwrite: bool,
+    },
+    /// Adds one entry by its fields (what the admin UI's wizard and `POST /api/v1/access`
+    /// add), checked as a saved file is; answered once in force.
+    AccessAdd {
+        /// The entry.
+        entry: EntryFields,
+        /// Who adds it, for the audit log.
+        by: String,
     },
     /// Removes an entry from the configuration file.
     AccessRemove {
@@ -124,6 +134,15 @@ pub enum Response {
     AccessExport {
         /// `[[access]]` tables.
         toml: String,
+    },
+    /// One entry was added or changed: its version now, and whether it is in force.
+    AccessEntryEdited {
+        /// The entry.
+        name: String,
+        /// Its version (CC-57), `None` once removed.
+        version: Option<String>,
+        /// The running connector has it in force.
+        applied: bool,
     },
     /// The configuration file was changed; the connector applies it within a second.
     AccessEdited {

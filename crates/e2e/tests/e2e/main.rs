@@ -22,6 +22,8 @@ mod authz_matrix;
 mod backend_tls;
 mod connector_audit_full;
 mod connector_ui;
+mod connector_ui_access;
+mod connector_ui_access_browser;
 mod connector_ui_audit;
 mod connector_ui_browser;
 mod connector_ui_certificate;

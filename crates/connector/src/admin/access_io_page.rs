@@ -1,0 +1,161 @@
+//! Import, export and check all of the access control pages (CC-20, CC-24): the same
+//! operations as `portcullis connector access export|import` and `portcullis connector check`.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::access_page::{caller, op_page, seg};
+use super::access_wizard_page::checked;
+use super::pages::{denied, Empty};
+use super::render::{self, Chrome};
+use super::roles::{self, Permit};
+use super::session::{Posted, Signed};
+use super::state::Admin;
+use crate::reach::Reachability;
+
+/// `GET /access/export`: the `[[access]]` tables as a file.
+pub async fn export(State(st): State<Admin>, s: Signed) -> Response {
+    if let Err(e) = roles::permit(&s.actor, Permit::ViewAccess) {
+        return denied(&s, &e);
+    }
+    match crate::ops::access::export(&st.shared).await {
+        Ok(toml) => (
+            [
+                (header::CONTENT_TYPE, "application/toml; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"access.toml\"",
+                ),
+            ],
+            toml,
+        )
+            .into_response(),
+        Err(e) => {
+            let (status, text) = op_page(&e);
+            render::message_for(s.chrome("access"), status, &text)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/access_import.html")]
+struct ImportPage {
+    chrome: Chrome,
+    toml: String,
+    overwrite: bool,
+    summary: Option<crate::access_edit::ImportSummary>,
+    error: Option<String>,
+}
+
+fn import_page(
+    s: &Signed,
+    status: StatusCode,
+    f: ImportForm,
+    summary: Option<crate::access_edit::ImportSummary>,
+    error: Option<String>,
+) -> Response {
+    render::page(
+        status,
+        &ImportPage {
+            chrome: s.chrome("access"),
+            overwrite: checked(&f.overwrite),
+            toml: f.toml,
+            summary,
+            error,
+        },
+    )
+}
+
+/// `GET /access/import`.
+pub async fn import_form(s: Signed) -> Response {
+    if let Err(e) = roles::permit(&s.actor, Permit::EditAccess) {
+        return denied(&s, &e);
+    }
+    import_page(&s, StatusCode::OK, ImportForm::default(), None, None)
+}
+
+/// The import form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ImportForm {
+    toml: String,
+    overwrite: String,
+}
+
+/// `POST /access/import`: merges the pasted `[[access]]` tables; shows what it did.
+pub async fn import(State(st): State<Admin>, p: Posted<ImportForm>) -> Response {
+    let s = p.signed;
+    if let Err(e) = roles::permit(&s.actor, Permit::EditAccess) {
+        return denied(&s, &e);
+    }
+    let overwrite = checked(&p.form.overwrite);
+    match crate::ops::access::import_as(&st.shared, &caller(&s), &p.form.toml, overwrite).await {
+        Ok(done) => import_page(
+            &s,
+            StatusCode::OK,
+            ImportForm::default(),
+            Some(done.summary),
+            None,
+        ),
+        Err(e) => {
+            let (status, text) = op_page(&e);
+            import_page(&s, status, p.form, None, Some(text))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/access_check.html")]
+struct CheckPage {
+    chrome: Chrome,
+    results: Vec<Reachability>,
+}
+
+/// `POST /access/check`: checks every entry's back end and shows the results.
+pub async fn check_all(State(st): State<Admin>, p: Posted<Empty>) -> Response {
+    let s = p.signed;
+    if let Err(e) = roles::permit(&s.actor, Permit::ViewAccess) {
+        return denied(&s, &e);
+    }
+    match crate::ops::check(&st.shared, None).await {
+        Ok(results) => {
+            st.access_checks.keep(&results);
+            render::page(
+                StatusCode::OK,
+                &CheckPage {
+                    chrome: s.chrome("access"),
+                    results,
+                },
+            )
+        }
+        Err(e) => {
+            let (status, text) = op_page(&e);
+            render::message_for(s.chrome("access"), status, &text)
+        }
+    }
+}
+
+/// `POST /access/{name}/check`: checks one entry; back to its page.
+pub async fn check_one(
+    State(st): State<Admin>,
+    Path(name): Path<String>,
+    p: Posted<Empty>,
+) -> Response {
+    let s = p.signed;
+    if let Err(e) = roles::permit(&s.actor, Permit::ViewAccess) {
+        return denied(&s, &e);
+    }
+    match crate::ops::check(&st.shared, Some(&name)).await {
+        Ok(r) => {
+            st.access_checks.keep(&r);
+            Redirect::to(&format!("/access/{}?checked=1", seg(&name))).into_response()
+        }
+        Err(e) => {
+            let (status, text) = op_page(&e);
+            render::message_for(s.chrome("access"), status, &text)
+        }
+    }
+}
