@@ -73,6 +73,7 @@ export default async function run({ browser, fixture, lib }) {
 
   let once = '';
   await step('the users, and a new Display user', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Configuration', exact: true }).click();
     await page.getByRole('link', { name: 'Users' }).click();
     await page.waitForURL(url('/users'));
     await checkA11y(page, 'users');

@@ -27,7 +27,8 @@ export default async function run({ browser, fixture, lib }) {
   });
 
   await step('the access control list', async () => {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access control' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Access' }).getByRole('link', { name: 'Access control' }).click();
     await page.waitForURL(url('/access'));
     await page.waitForURL(url('/access'));
     const table = await page.locator('table.list').textContent();
@@ -91,7 +92,8 @@ export default async function run({ browser, fixture, lib }) {
   });
 
   await step('the entry is listed, a resource is added', async () => {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access control' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Access' }).getByRole('link', { name: 'Access control' }).click();
     await page.waitForURL(url('/access'));
     const row = await page.locator('tbody tr', { hasText: 'web.internal:80' }).textContent();
     expect(row.includes('the web shop') && row.includes('http'), `row: ${row}`);

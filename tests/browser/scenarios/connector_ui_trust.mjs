@@ -37,6 +37,7 @@ export default async function run({ browser, fixture, lib }) {
   });
 
   await step('a CA added through the file input', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access', exact: true }).click();
     await page.getByRole('link', { name: 'Trust store' }).click();
     await page.waitForURL(url('/trust'));
     await checkA11y(page, 'empty trust store');
@@ -59,6 +60,7 @@ export default async function run({ browser, fixture, lib }) {
     await page.getByRole('link', { name: 'Security' }).click();
     const row = await page.locator('#check-trust_all').textContent();
     expect(row.includes('warning'), `trust all: ${row}`);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Access', exact: true }).click();
     await page.getByRole('link', { name: 'Trust store' }).click();
     await page.getByRole('button', { name: 'Turn trust all off' }).click();
     await page.getByRole('status').waitFor();
@@ -97,6 +99,7 @@ export default async function run({ browser, fixture, lib }) {
   });
 
   await step('the UI certificate replaced by PEM upload', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Configuration', exact: true }).click();
     await page.getByRole('link', { name: 'UI certificate' }).click();
     await page.waitForURL(url('/settings/ui-certificate'));
     await checkA11y(page, 'ui certificate (self-signed)');

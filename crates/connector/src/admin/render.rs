@@ -35,6 +35,41 @@ pub struct Chrome {
 }
 
 impl Chrome {
+    /// The section of the main navigation the current page belongs to: pages are grouped as
+    /// in SAP's Cloud Connector (the connector, access to the internal systems, monitoring,
+    /// audit, security, configuration), so the header lists seven entries, not fifteen, and
+    /// the section's pages are tabs below it.
+    pub fn section(&self) -> &'static str {
+        match self.current {
+            "hub" | "windows" => "connector",
+            "access" | "domain-mappings" | "trust" | "system-certificate" => "access",
+            "sessions" => "monitoring",
+            c if c.starts_with("monitoring") => "monitoring",
+            c if c.starts_with("audit") => "audit",
+            "security" => "security",
+            "users" | "logon-text" | "ui-certificate" => "configuration",
+            _ => "",
+        }
+    }
+
+    /// Where the section `access` starts for this user.
+    pub fn access_home(&self) -> &'static str {
+        if self.access {
+            "/access"
+        } else {
+            "/trust"
+        }
+    }
+
+    /// Where the section `configuration` starts for this user.
+    pub fn configuration_home(&self) -> &'static str {
+        if self.users {
+            "/users"
+        } else {
+            "/settings/ui-certificate"
+        }
+    }
+
     /// The connector's version, for the footer.
     pub fn version(&self) -> &'static str {
         env!("CARGO_PKG_VERSION")
