@@ -7,11 +7,12 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::access_page::{caller, op_page, seg};
-use super::access_wizard_page::checked;
+use super::pages::op_page;
 use super::pages::{denied, Empty};
+use super::render::url_segment;
 use super::render::{self, Chrome};
 use super::roles::{self, Permit};
+use super::session::checked;
 use super::session::{Posted, Signed};
 use super::state::Admin;
 use crate::reach::Reachability;
@@ -92,7 +93,7 @@ pub async fn import(State(st): State<Admin>, p: Posted<ImportForm>) -> Response 
         return denied(&s, &e);
     }
     let overwrite = checked(&p.form.overwrite);
-    match crate::ops::access::import_as(&st.shared, &caller(&s), &p.form.toml, overwrite).await {
+    match crate::ops::access::import_as(&st.shared, &s.caller(), &p.form.toml, overwrite).await {
         Ok(done) => import_page(
             &s,
             StatusCode::OK,
@@ -151,7 +152,7 @@ pub async fn check_one(
     match crate::ops::check(&st.shared, Some(&name)).await {
         Ok(r) => {
             st.access_checks.keep(&r);
-            Redirect::to(&format!("/access/{}?checked=1", seg(&name))).into_response()
+            Redirect::to(&format!("/access/{}?checked=1", url_segment(&name))).into_response()
         }
         Err(e) => {
             let (status, text) = op_page(&e);

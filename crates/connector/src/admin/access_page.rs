@@ -18,17 +18,18 @@ use serde::Deserialize;
 
 use super::access_io_page as io;
 use super::access_resources_page as res;
-use super::access_wizard_page::{self as wizard, checked};
+use super::access_wizard_page as wizard;
+use super::pages::op_page;
 use super::pages::{denied, sentence};
+use super::render::url_segment;
 use super::render::{self, Chrome};
 use super::roles::{self, Permit};
+use super::session::checked;
 use super::session::{Posted, Signed};
 use super::state::Admin;
 use crate::ops::access_entry::{self, EntryView};
 use crate::ops::entry_text::EntryFields;
-use crate::ops::OpError;
 use crate::reach::Reachability;
-use crate::shared::LocalCaller;
 
 /// The access control pages' routes.
 pub fn routes() -> Router<Admin> {
@@ -46,34 +47,6 @@ pub fn routes() -> Router<Admin> {
         .route("/access/{name}/resources/{index}/remove", post(res::remove))
 }
 
-/// The admin UI user as the operations' caller.
-pub(crate) fn caller(s: &Signed) -> LocalCaller {
-    LocalCaller {
-        by: s.actor.name.clone(),
-        via: "ui",
-        uid: None,
-        pid: None,
-    }
-}
-
-/// A refused operation as a page: its status (409 for a stale version) and sentence.
-pub(crate) fn op_page(e: &OpError) -> (StatusCode, String) {
-    let (status, _) = super::api::op_status(e);
-    (status, sentence(&e.to_string()))
-}
-
-/// `s` as one path segment.
-pub(crate) fn seg(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// An entry with its last reachability result.
 #[derive(Debug)]
 pub(crate) struct Row {
@@ -86,7 +59,7 @@ pub(crate) struct Row {
 impl Row {
     /// The path of its page.
     pub fn href(&self) -> String {
-        format!("/access/{}", seg(&self.e.name))
+        format!("/access/{}", url_segment(&self.e.name))
     }
 
     /// The last check, in words.
@@ -275,8 +248,10 @@ pub async fn update(
         system_id: g.system_id.trim().into(),
         description: g.description.trim().into(),
     };
-    match access_entry::update(&st.shared, &caller(&s), &name, &g.version, &f).await {
-        Ok(done) => Redirect::to(&format!("/access/{}?saved=1", seg(&done.name))).into_response(),
+    match access_entry::update(&st.shared, &s.caller(), &name, &g.version, &f).await {
+        Ok(done) => {
+            Redirect::to(&format!("/access/{}?saved=1", url_segment(&done.name))).into_response()
+        }
         Err(e) => {
             let (status, text) = op_page(&e);
             // A conflict shows the entry as it is now; anything else what was typed.
@@ -304,7 +279,7 @@ pub async fn delete_form(State(st): State<Admin>, s: Signed, Path(name): Path<St
             StatusCode::OK,
             &DeletePage {
                 chrome: s.chrome("access"),
-                href: format!("/access/{}", seg(&e.name)),
+                href: format!("/access/{}", url_segment(&e.name)),
                 e,
             },
         ),
@@ -332,8 +307,8 @@ pub async fn delete(
     if let Err(e) = roles::permit(&s.actor, Permit::EditAccess) {
         return denied(&s, &e);
     }
-    match access_entry::remove(&st.shared, &caller(&s), &name, &p.form.version).await {
-        Ok(_) => Redirect::to(&format!("/access?removed={}", seg(&name))).into_response(),
+    match access_entry::remove(&st.shared, &s.caller(), &name, &p.form.version).await {
+        Ok(_) => Redirect::to(&format!("/access?removed={}", url_segment(&name))).into_response(),
         Err(e) => {
             let (status, text) = op_page(&e);
             entry_page(&st, &s, &name, status, None, None, Some(text)).await

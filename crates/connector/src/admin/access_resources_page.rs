@@ -9,11 +9,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::access_page::{caller, op_page, seg};
-use super::access_wizard_page::checked;
 use super::pages::denied;
+use super::pages::op_page;
+use super::render::url_segment;
 use super::render::{self, Chrome};
 use super::roles::{self, Permit};
+use super::session::checked;
 use super::session::{Posted, Signed};
 use super::state::Admin;
 use crate::ops::access_entry::{self, EntryView};
@@ -44,7 +45,7 @@ async fn page(
             status,
             &ResourcesPage {
                 chrome: s.chrome("access"),
-                href: format!("/access/{}", seg(&e.name)),
+                href: format!("/access/{}", url_segment(&e.name)),
                 http: e.protocol == "http" || e.protocol == "https",
                 can_edit: roles::may(&s.actor, Permit::EditAccess),
                 e,
@@ -119,10 +120,12 @@ async fn change(
     if let Err(e) = roles::permit(&s.actor, Permit::EditAccess) {
         return denied(s, &e);
     }
-    match access_entry::resources(&st.shared, &caller(s), name, version, &c).await {
-        Ok(_) => {
-            Redirect::to(&format!("/access/{}/resources?done={done}", seg(name))).into_response()
-        }
+    match access_entry::resources(&st.shared, &s.caller(), name, version, &c).await {
+        Ok(_) => Redirect::to(&format!(
+            "/access/{}/resources?done={done}",
+            url_segment(name)
+        ))
+        .into_response(),
         Err(e) => {
             let (status, text) = op_page(&e);
             page(st, s, name, status, None, Some(text)).await

@@ -14,11 +14,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use portcullis_domain::access::{BackendType, Protocol};
 use serde::Deserialize;
 
-use super::access_page::{caller, op_page};
 use super::pages::denied;
+use super::pages::op_page;
 use super::render::{self, Chrome};
 use super::roles::{self, Permit};
-use super::session::{Posted, Signed};
+use super::session::{checked, Posted, Signed};
 use super::state::Admin;
 use crate::ops::access_wizard::{check_upto, protocols_for, Step};
 use crate::ops::entry_text::EntryFields;
@@ -59,11 +59,6 @@ impl WizardForm {
             description: self.description.trim().to_owned(),
         }
     }
-}
-
-/// Whether a checkbox was sent checked.
-pub(crate) fn checked(v: &str) -> bool {
-    matches!(v, "on" | "true" | "yes" | "1")
 }
 
 #[derive(Template)]
@@ -242,9 +237,9 @@ pub async fn step(State(st): State<Admin>, p: Posted<WizardForm>) -> Response {
     if at != Step::Summary || p.form.go != "add" {
         return wizard(&s, StatusCode::OK, at.next(&f), f, None);
     }
-    match crate::ops::access_entry::add(&st.shared, &caller(&s), &f).await {
+    match crate::ops::access_entry::add(&st.shared, &s.caller(), &f).await {
         Ok(done) => {
-            let mut to = format!("/access/{}?added=1", super::access_page::seg(&done.name));
+            let mut to = format!("/access/{}?added=1", super::render::url_segment(&done.name));
             if checked(&p.form.check) {
                 if let Ok(r) = crate::ops::check(&st.shared, Some(&done.name)).await {
                     st.access_checks.keep(&r);

@@ -9,9 +9,6 @@
 //! its position (`index`, 0-based, as `GET …/resources` lists it); the entry's version guards
 //! against the list having moved meanwhile.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -25,28 +22,9 @@ use super::roles::{self, Permit};
 use super::state::Admin;
 use crate::ops::access_entry;
 use crate::ops::entry_text::{EntryFields, ResourceChange, ResourceFields};
-use crate::reach::Reachability;
 use crate::shared::LocalCaller;
 
-/// The last reachability result of each entry checked through the UI or the API.
-#[derive(Debug, Default)]
-pub struct LastChecks(Mutex<HashMap<String, Reachability>>);
-
-impl LastChecks {
-    /// Keeps `results`.
-    pub fn keep(&self, results: &[Reachability]) {
-        if let Ok(mut m) = self.0.lock() {
-            for r in results {
-                m.insert(r.entry.clone(), r.clone());
-            }
-        }
-    }
-
-    /// The last result of `entry`, if it was checked.
-    pub fn of(&self, entry: &str) -> Option<Reachability> {
-        self.0.lock().ok()?.get(entry).cloned()
-    }
-}
+pub use super::state::LastChecks;
 
 /// The API's access routes.
 pub fn routes() -> Router<Admin> {

@@ -72,23 +72,12 @@ impl AuditQuery {
             ("q", &self.q),
         ] {
             if !v.is_empty() {
-                s.push_str(&format!("{k}={}&", urlencode(v)));
+                s.push_str(&format!("{k}={}&", super::render::url_segment(v)));
             }
         }
         s.push_str(&format!("offset={offset}"));
         s
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Template)]

@@ -17,7 +17,6 @@ use super::roles::{self, Permit};
 use super::session::{Posted, Signed};
 use super::state::Admin;
 use crate::audit::policy::{AuditLevel, AuditSettings, Category};
-use crate::shared::LocalCaller;
 
 /// The audit settings routes.
 pub fn routes() -> Router<Admin> {
@@ -138,15 +137,6 @@ impl SettingsForm {
     }
 }
 
-fn caller(s: &Signed) -> LocalCaller {
-    LocalCaller {
-        by: s.actor.name.clone(),
-        via: "ui",
-        uid: None,
-        pid: None,
-    }
-}
-
 /// `POST /audit/settings`.
 pub async fn save(State(st): State<Admin>, p: Posted<SettingsForm>) -> Response {
     let s = p.signed;
@@ -157,7 +147,7 @@ pub async fn save(State(st): State<Admin>, p: Posted<SettingsForm>) -> Response 
         Ok(n) => n,
         Err(e) => return show(&st, &s, StatusCode::BAD_REQUEST, None, Some(e)),
     };
-    match crate::ops::audit_settings::set(&st.shared, new, &caller(&s)).await {
+    match crate::ops::audit_settings::set(&st.shared, new, &s.caller()).await {
         Ok(_) => Redirect::to("/audit/settings?saved=1").into_response(),
         Err(e) => {
             let (status, _) = super::api::op_status(&e);
@@ -172,7 +162,7 @@ pub async fn cleanup(State(st): State<Admin>, p: Posted<Empty>) -> Response {
     if let Err(e) = roles::permit(&s.actor, Permit::EditAudit) {
         return denied(&s, &e);
     }
-    match crate::ops::audit_settings::cleanup(&st.shared, &caller(&s)).await {
+    match crate::ops::audit_settings::cleanup(&st.shared, &s.caller()).await {
         Ok(c) => Redirect::to(&format!("/audit/settings?cleaned={}", c.removed)).into_response(),
         Err(e) => {
             let (status, _) = super::api::op_status(&e);

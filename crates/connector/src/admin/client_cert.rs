@@ -23,9 +23,8 @@ use rustls::server::danger::ClientCertVerifier;
 use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::CertificateDer;
 
-use super::logon::Source;
-use super::pages::Empty;
-use super::session::{self, PrePosted};
+use super::session::{self, Empty, PrePosted};
+use super::sessions::Source;
 use super::state::Admin;
 use crate::audit::AuditAction;
 

@@ -18,7 +18,6 @@ use super::render::{self, Chrome};
 use super::roles::{self, Permit};
 use super::session::{Posted, Signed};
 use super::state::Admin;
-use super::trust_page::ui_caller;
 use crate::config::DomainMapping;
 use crate::shared::LocalCaller;
 
@@ -104,7 +103,7 @@ pub async fn add(State(st): State<Admin>, p: Posted<AddPage>) -> Response {
     }
     let r = crate::ops::domain_mappings::add(
         &st.shared,
-        &ui_caller(&s),
+        &s.caller(),
         &p.form.virtual_domain,
         &p.form.internal,
     )
@@ -138,7 +137,7 @@ pub async fn remove(State(st): State<Admin>, p: Posted<RemoveForm>) -> Response 
     if let Err(e) = roles::permit(&s.actor, Permit::EditTrust) {
         return super::pages::denied(&s, &e);
     }
-    match crate::ops::domain_mappings::remove(&st.shared, &ui_caller(&s), &p.form.internal).await {
+    match crate::ops::domain_mappings::remove(&st.shared, &s.caller(), &p.form.internal).await {
         Ok(m) => {
             let n = format!("Removed the mapping of {}.", m.internal_domain);
             show(&st, &s, StatusCode::OK, Some(n), None).await

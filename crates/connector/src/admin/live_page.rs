@@ -16,7 +16,6 @@ use super::roles::{self, Permit};
 use super::session::{Posted, Signed};
 use super::state::Admin;
 use crate::live::LiveView;
-use crate::shared::LocalCaller;
 
 /// The Sessions routes.
 pub fn routes() -> Router<Admin> {
@@ -75,12 +74,7 @@ pub async fn cut(State(st): State<Admin>, Path(id): Path<String>, p: Posted<Empt
             "There is no such session.",
         );
     };
-    let caller = LocalCaller {
-        by: s.actor.name.clone(),
-        via: "ui",
-        uid: None,
-        pid: None,
-    };
+    let caller = s.caller();
     match crate::ops::live::cut_session(&st.shared, id, &caller) {
         Ok(_) => Redirect::to(&format!("/sessions?cut={id}")).into_response(),
         Err(e) => {

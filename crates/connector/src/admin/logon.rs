@@ -9,19 +9,10 @@
 use portcullis_domain::secret::Secret;
 
 use super::ldap::LdapRefusal;
-use super::roles::{Actor, Role};
+use super::roles::Actor;
 use super::state::Admin;
 
-/// Where a logged-on user comes from. A directory user's role is fixed at logon (his groups
-/// then); a file user's is read again at every request, so a disable or a role change acts
-/// at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// `data_dir/admin/users.json`.
-    File,
-    /// The LDAP directory, with the role his groups gave.
-    Directory(Role),
-}
+pub use super::sessions::Source;
 
 /// Why a logon failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

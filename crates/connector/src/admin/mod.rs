@@ -243,6 +243,11 @@ pub fn router(st: Admin) -> Router {
             get(settings_page::form).post(settings_page::save),
         )
         .merge(trust_page::routes())
+        .merge(security_page::routes())
+        .merge(ui_cert_page::routes())
+        .merge(system_cert_page::routes())
+        .merge(domain_mappings_page::routes())
+        .merge(api_trust::routes())
         .route("/assets/{file}", get(pages::asset))
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/windows", get(api::windows))

@@ -26,7 +26,6 @@ use crate::monitor::chart::{self, Chart, ChartPoint};
 use crate::monitor::connections::BackendConnections;
 use crate::monitor::history::HardwareView;
 use crate::monitor::{MonitorView, RequestRecord, ResetWhat, Usage};
-use crate::shared::LocalCaller;
 
 /// The Monitoring routes.
 pub fn routes() -> Router<Admin> {
@@ -337,12 +336,7 @@ pub async fn reset(
     let Some(what) = ResetWhat::parse(&what) else {
         return render::not_found();
     };
-    let caller = LocalCaller {
-        by: s.actor.name.clone(),
-        via: "ui",
-        uid: None,
-        pid: None,
-    };
+    let caller = s.caller();
     match crate::ops::monitoring::reset(&st.shared, what, &caller).await {
         Ok(()) => {
             let page = match what {

@@ -23,7 +23,6 @@ use super::state::Admin;
 use super::users::UserError;
 use crate::audit::AuditAction;
 use crate::local::protocol::StatusView;
-use crate::shared::LocalCaller;
 use crate::windows::{WindowState, WindowView};
 
 #[derive(Template)]
@@ -158,9 +157,7 @@ pub async fn sign_out(State(st): State<Admin>, PostedAny(p): PostedAny<Empty>) -
     r
 }
 
-/// A form with no field but `csrf`.
-#[derive(Debug, Deserialize)]
-pub struct Empty {}
+pub use super::session::Empty;
 
 #[derive(Template)]
 #[template(path = "admin/password.html")]
@@ -299,6 +296,12 @@ pub(crate) fn sentence(s: &str) -> String {
     }
 }
 
+/// A refused operation as a page's status (409 for a stale version, as the API) and sentence.
+pub(crate) fn op_page(e: &crate::ops::OpError) -> (StatusCode, String) {
+    let (status, _) = super::api::op_status(e);
+    (status, sentence(&e.to_string()))
+}
+
 /// A refusal of [`roles::permit`] as a page.
 pub(crate) fn denied(s: &Signed, e: &roles::Denied) -> Response {
     render::message_for(
@@ -411,30 +414,16 @@ pub async fn close_window(
         return denied(&s, &e);
     }
     let reason = Some(p.form.reason.trim().to_owned()).filter(|r| !r.is_empty());
-    let caller = LocalCaller {
-        by: s.actor.name.clone(),
-        via: "ui",
-        uid: None,
-        pid: None,
-    };
+    let caller = s.caller();
     match crate::ops::close_window(&st.shared, &id, &caller, reason) {
-        Ok(_) => Redirect::to(&format!("/windows?closed={}", urlencode(&id))).into_response(),
+        Ok(_) => {
+            Redirect::to(&format!("/windows?closed={}", render::url_segment(&id))).into_response()
+        }
         Err(e) => {
             let (status, _) = super::api::op_status(&e);
             render::message_for(s.chrome("windows"), status, &sentence(&e.to_string()))
         }
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `GET /assets/{file}`.

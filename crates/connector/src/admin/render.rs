@@ -125,3 +125,16 @@ pub fn message_for(chrome: Chrome, status: StatusCode, text: &str) -> Response {
 pub fn not_found() -> Response {
     message(StatusCode::NOT_FOUND, "There is no such page.")
 }
+
+/// `s` as one segment of a URL path or a query value: unreserved bytes as they are, every
+/// other byte percent-encoded (RFC 3986 §2.3).
+pub fn url_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -19,9 +19,9 @@ use portcullis_webui::form::PreSessionRefusal;
 use portcullis_webui::{cookies, csrf};
 use serde::de::DeserializeOwned;
 
-use super::logon::Source;
 use super::render;
 use super::roles::Actor;
+use super::sessions::Source;
 use super::state::Admin;
 
 /// The session cookie.
@@ -211,3 +211,25 @@ impl<T: DeserializeOwned + Send> FromRequest<Admin> for PrePosted<T> {
         }
     }
 }
+
+impl Signed {
+    /// The signed-in user as the caller of an operation: audited with his name and
+    /// `via: ui`.
+    pub(crate) fn caller(&self) -> crate::shared::LocalCaller {
+        crate::shared::LocalCaller {
+            by: self.actor.name.clone(),
+            via: "ui",
+            uid: None,
+            pid: None,
+        }
+    }
+}
+
+/// Whether a checkbox was sent checked.
+pub fn checked(v: &str) -> bool {
+    matches!(v, "on" | "true" | "yes" | "1")
+}
+
+/// A form with no field but `csrf`.
+#[derive(Debug, serde::Deserialize)]
+pub struct Empty {}

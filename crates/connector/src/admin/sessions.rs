@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::logon::Source;
+use super::roles::Role;
 
 /// Most sessions kept; the oldest goes beyond it.
 const MAX_SESSIONS: usize = 1024;
@@ -18,6 +18,17 @@ struct Rec {
     source: Source,
     created: Instant,
     last: Instant,
+}
+
+/// Where a logged-on user comes from. A directory user's role is fixed at logon (his groups
+/// then); a file user's is read again at every request, so a disable or a role change acts
+/// at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `data_dir/admin/users.json`.
+    File,
+    /// The LDAP directory, with the role his groups gave.
+    Directory(Role),
 }
 
 /// The live sessions, by id.

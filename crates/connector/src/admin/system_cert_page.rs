@@ -18,7 +18,6 @@ use super::render::{self, Chrome};
 use super::roles::{self, Permit};
 use super::session::{Posted, Signed};
 use super::state::Admin;
-use super::trust_page::ui_caller;
 use crate::ops::system_cert::SystemCertificate;
 use crate::ops::OpError;
 
@@ -125,8 +124,7 @@ pub async fn generate(State(st): State<Admin>, p: Posted<GenerateForm>) -> Respo
         let e = "The validity is a number of days (1 to 3650).".to_owned();
         return show(&st, &s, StatusCode::BAD_REQUEST, None, Some(e)).await;
     };
-    let r =
-        crate::ops::system_cert::generate(&st.shared, &ui_caller(&s), &p.form.subject, days).await;
+    let r = crate::ops::system_cert::generate(&st.shared, &s.caller(), &p.form.subject, days).await;
     outcome(&st, &s, r, |v| {
         format!(
             "Generated {}; new sessions use it within a second.",
@@ -147,7 +145,7 @@ pub async fn import(State(st): State<Admin>, u: Uploaded) -> Response {
         return show(&st, &s, StatusCode::BAD_REQUEST, None, Some(e)).await;
     };
     let password = u.fields.text("password");
-    let r = crate::ops::system_cert::import(&st.shared, &ui_caller(&s), p12, &password).await;
+    let r = crate::ops::system_cert::import(&st.shared, &s.caller(), p12, &password).await;
     outcome(&st, &s, r, |v| {
         format!(
             "Imported {}; new sessions use it within a second.",
@@ -170,7 +168,7 @@ pub async fn csr(State(st): State<Admin>, p: Posted<CsrForm>) -> Response {
     if let Err(e) = roles::permit(&s.actor, Permit::EditTrust) {
         return super::pages::denied(&s, &e);
     }
-    let r = crate::ops::system_cert::csr(&st.shared, &ui_caller(&s), &p.form.subject).await;
+    let r = crate::ops::system_cert::csr(&st.shared, &s.caller(), &p.form.subject).await;
     outcome(&st, &s, r, |_| {
         "The CSR is ready: download it, have your CA sign it, and upload the signed chain."
             .to_owned()
@@ -217,7 +215,7 @@ pub async fn signed(State(st): State<Admin>, u: Uploaded) -> Response {
         Some(b) => String::from_utf8_lossy(b).into_owned(),
         None => u.fields.text("chain_pem"),
     };
-    let r = crate::ops::system_cert::complete(&st.shared, &ui_caller(&s), &chain).await;
+    let r = crate::ops::system_cert::complete(&st.shared, &s.caller(), &chain).await;
     outcome(&st, &s, r, |v| {
         format!(
             "The signed certificate {} (issued by {}) is in force for new sessions.",

@@ -18,7 +18,6 @@ use super::render::{self, Chrome};
 use super::roles::{self, Permit};
 use super::session::{Posted, Signed};
 use super::state::Admin;
-use crate::shared::LocalCaller;
 use crate::trust_edit::TrustedCert;
 
 /// The routes of the trust store, the security status and the UI certificate (pages and
@@ -29,11 +28,6 @@ pub fn routes() -> Router<Admin> {
         .route("/trust/add", post(add))
         .route("/trust/remove", post(remove))
         .route("/trust/trust-all", post(trust_all))
-        .merge(super::security_page::routes())
-        .merge(super::ui_cert_page::routes())
-        .merge(super::system_cert_page::routes())
-        .merge(super::domain_mappings_page::routes())
-        .merge(super::api_trust::routes())
 }
 
 #[derive(Template)]
@@ -51,16 +45,6 @@ struct TrustPage {
 impl TrustPage {
     fn when(&self, t: &str) -> String {
         render::when(t)
-    }
-}
-
-/// The caller of an edit from the UI.
-pub(crate) fn ui_caller(s: &Signed) -> LocalCaller {
-    LocalCaller {
-        by: s.actor.name.clone(),
-        via: "ui",
-        uid: None,
-        pid: None,
     }
 }
 
@@ -117,7 +101,7 @@ pub async fn add(State(st): State<Admin>, u: Uploaded) -> Response {
         let e = "Choose a PEM file or paste the certificate.".to_owned();
         return show(&st, &s, StatusCode::BAD_REQUEST, None, Some(e)).await;
     }
-    match crate::ops::trust::add(&st.shared, &ui_caller(&s), &name, &pem).await {
+    match crate::ops::trust::add(&st.shared, &s.caller(), &name, &pem).await {
         Ok(e) => {
             let n = format!(
                 "Added {} ({} certificate(s)); new sessions use it within a second.",
@@ -147,7 +131,7 @@ pub async fn remove(State(st): State<Admin>, p: Posted<RemoveForm>) -> Response 
     if let Err(e) = roles::permit(&s.actor, Permit::EditTrust) {
         return super::pages::denied(&s, &e);
     }
-    match crate::ops::trust::remove(&st.shared, &ui_caller(&s), &p.form.name).await {
+    match crate::ops::trust::remove(&st.shared, &s.caller(), &p.form.name).await {
         Ok(e) => {
             let n = format!("Removed {}; new sessions no longer trust it.", e.file);
             show(&st, &s, StatusCode::OK, Some(n), None).await
@@ -189,7 +173,7 @@ pub async fn trust_all(State(st): State<Admin>, p: Posted<TrustAllForm>) -> Resp
             .to_owned();
         return show(&st, &s, StatusCode::BAD_REQUEST, None, Some(e)).await;
     }
-    match crate::ops::trust::trust_all(&st.shared, &ui_caller(&s), on).await {
+    match crate::ops::trust::trust_all(&st.shared, &s.caller(), on).await {
         Ok(_) => {
             let n = if on {
                 "Trust all is on: every back-end certificate is accepted."
