@@ -41,6 +41,7 @@ pub mod api_access;
 pub mod api_audit;
 pub mod api_monitoring;
 pub mod api_trust;
+pub mod api_users;
 pub mod audit_page;
 pub mod audit_settings_page;
 pub mod cert;
@@ -93,6 +94,10 @@ pub const API_ROUTES: &[&str] = &[
     "/api/v1/windows",
     "/api/v1/windows/{id}/close",
     "/api/v1/openapi.json",
+    "/api/v1/users",
+    "/api/v1/users/{name}",
+    "/api/v1/users/{name}/reset",
+    "/api/v1/settings/logon-text",
     "/api/v1/trust",
     "/api/v1/trust/{name}",
     "/api/v1/trust/trust-all",
@@ -242,6 +247,7 @@ pub fn router(st: Admin) -> Router {
             "/settings/logon-text",
             get(settings_page::form).post(settings_page::save),
         )
+        .merge(api_users::routes())
         .merge(trust_page::routes())
         .merge(security_page::routes())
         .merge(ui_cert_page::routes())

@@ -77,13 +77,7 @@ pub async fn save(State(st): State<Admin>, p: Posted<TextForm>) -> Response {
         let text = "The text could not be saved; see the connector's log.".to_owned();
         return page(&st, &s, StatusCode::INTERNAL_SERVER_ERROR, None, Some(text));
     }
-    let mut ev = AuditEvent::new(
-        AuditAction::AdminSettings,
-        "logon_text",
-        serde_json::json!({ "by": s.actor.name, "via": "ui", "bytes": p.form.text.trim().len() }),
-    );
-    ev.principal = Some(s.actor.name.clone());
-    st.shared.audit.record_or_log(ev);
+    st.audit_logon_text(&s.actor.name, "ui", &p.form.text);
     page(
         &st,
         &s,
@@ -91,4 +85,17 @@ pub async fn save(State(st): State<Admin>, p: Posted<TextForm>) -> Response {
         Some("The logon text is saved."),
         None,
     )
+}
+
+impl Admin {
+    /// Records a change of the logon text (`admin.settings`, outcome `logon_text`).
+    pub(super) fn audit_logon_text(&self, by: &str, via: &str, text: &str) {
+        let mut ev = AuditEvent::new(
+            AuditAction::AdminSettings,
+            "logon_text",
+            serde_json::json!({ "by": by, "via": via, "bytes": text.trim().len() }),
+        );
+        ev.principal = Some(by.to_owned());
+        self.shared.audit.record_or_log(ev);
+    }
 }

@@ -154,10 +154,22 @@ impl Admin {
     /// Records a change to another user (`admin.user`, outcome `created`, `password_reset`,
     /// `disabled`, `enabled`).
     fn audit_change(&self, by: &str, outcome: &str, user: &str, from: std::net::SocketAddr) {
+        self.audit_user_change(by, "ui", outcome, user, from);
+    }
+
+    /// [`Self::audit_change`] through door `via` (`ui`, `api`).
+    pub(super) fn audit_user_change(
+        &self,
+        by: &str,
+        via: &str,
+        outcome: &str,
+        user: &str,
+        from: std::net::SocketAddr,
+    ) {
         let mut ev = crate::audit::AuditEvent::new(
             AuditAction::AdminUser,
             outcome,
-            serde_json::json!({ "user": user, "by": by, "via": "ui", "from": from.ip().to_string() }),
+            serde_json::json!({ "user": user, "by": by, "via": via, "from": from.ip().to_string() }),
         );
         ev.principal = Some(by.to_owned());
         self.shared.audit.record_or_log(ev);

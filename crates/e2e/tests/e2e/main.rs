@@ -36,6 +36,7 @@ mod connector_ui_monitoring_browser;
 mod connector_ui_trust;
 mod connector_ui_trust_browser;
 mod connector_ui_trust_roles;
+mod connector_ui_users_api;
 mod credentials;
 mod enroll;
 mod examples;
