@@ -102,6 +102,26 @@ impl Directory {
         Ok(Directory { cfg, tls })
     }
 
+    /// The URL, when it speaks plain LDAP (no `ldaps://`, no StartTLS) to a host other than
+    /// the loopback (the security status warns).
+    pub fn in_clear(&self) -> Option<String> {
+        let url = &self.cfg.url;
+        let rest = url.strip_prefix("ldap://")?;
+        if self.cfg.starttls {
+            return None;
+        }
+        let host = rest.split(['/', '?']).next().unwrap_or_default();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.split_once(']').map(|(h, _)| h))
+            .unwrap_or_else(|| host.rsplit_once(':').map_or(host, |(h, _)| h));
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        (!loopback).then(|| url.clone())
+    }
+
     /// Whether the file store's users still log on beside the directory's.
     pub fn keeps_file_users(&self) -> bool {
         self.cfg.keep_file_users
@@ -254,6 +274,29 @@ mod tests {
             keep_file_users: false,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn plain_ldap_off_the_loopback_is_in_clear() {
+        let with = |url: &str, starttls: bool| {
+            let mut d = directory();
+            d.cfg.url = url.into();
+            d.cfg.starttls = starttls;
+            d.in_clear()
+        };
+        assert_eq!(
+            with("ldap://dir.example.com:389", false).as_deref(),
+            Some("ldap://dir.example.com:389")
+        );
+        assert_eq!(
+            with("ldap://10.0.0.5", false).as_deref(),
+            Some("ldap://10.0.0.5")
+        );
+        assert_eq!(with("ldap://dir.example.com:389", true), None);
+        assert_eq!(with("ldaps://dir.example.com:636", false), None);
+        assert_eq!(with("ldap://127.0.0.1:389", false), None);
+        assert_eq!(with("ldap://[::1]:389", false), None);
+        assert_eq!(with("ldap://localhost", false), None);
     }
 
     #[test]

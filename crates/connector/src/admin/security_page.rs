@@ -56,6 +56,7 @@ pub async fn facts(st: &Admin) -> UiFacts {
             .ok()
         }),
         listen: Some(st.ui.listen),
+        ldap_in_clear: st.directory.as_ref().and_then(|d| d.in_clear()),
     }
 }
 

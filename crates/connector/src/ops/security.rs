@@ -65,6 +65,9 @@ pub struct UiFacts {
     pub ui_cert_not_after: Option<time::OffsetDateTime>,
     /// Where the admin listener is bound.
     pub listen: Option<SocketAddr>,
+    /// The LDAP user store's URL when it speaks plain LDAP (no `ldaps://`, no StartTLS) to a
+    /// host that is not the loopback: directory passwords then cross the network in clear.
+    pub ldap_in_clear: Option<String>,
 }
 
 fn check(id: &'static str, title: &'static str, fix: &'static str, bad: Option<String>) -> Check {
@@ -78,6 +81,30 @@ fn check(id: &'static str, title: &'static str, fix: &'static str, bad: Option<S
         state,
         detail,
         fix,
+    }
+}
+
+/// What the audit settings leave out that SAP's recommendation keeps: the access scope's
+/// denials (`off`) or configuration-change categories.
+fn audit_settings_gap(a: &crate::audit::policy::AuditSettings) -> Option<String> {
+    use crate::audit::policy::{AuditLevel, Category};
+    let missing: Vec<&str> = Category::ALL
+        .iter()
+        .filter(|c| !a.categories.contains(c))
+        .map(|c| c.as_str())
+        .collect();
+    match (a.level == AuditLevel::Off, missing.is_empty()) {
+        (false, true) => None,
+        (true, true) => Some("The audit level is off: refused requests are not recorded.".into()),
+        (off, false) => Some(format!(
+            "{}Configuration changes of these categories are not recorded: {}.",
+            if off {
+                "The audit level is off: refused requests are not recorded. "
+            } else {
+                ""
+            },
+            missing.join(", ")
+        )),
     }
 }
 
@@ -244,6 +271,24 @@ pub(crate) async fn status(shared: &Shared, ui: &UiFacts) -> Vec<Check> {
             }),
         ),
         check(
+            "audit_level",
+            "Audit level",
+            "/audit/settings",
+            audit_settings_gap(&shared.audit.settings()),
+        ),
+        check(
+            "ldap_in_clear",
+            "LDAP logon in clear text",
+            "/security",
+            ui.ldap_in_clear.as_ref().map(|url| {
+                format!(
+                    "The admin UI's LDAP user store ({url}) uses neither ldaps:// nor StartTLS: \
+                     passwords cross the network readable. Set an ldaps:// URL or starttls = true \
+                     in [admin.ldap]."
+                )
+            }),
+        ),
+        check(
             "identity_certificate_expiry",
             "Identity certificate (towards the hub)",
             "/",
@@ -286,5 +331,23 @@ mod tests {
         assert!(text.contains("a expires on"), "{text}");
         assert!(text.contains("b expired on"), "{text}");
         assert!(!text.contains("c expire"), "{text}");
+    }
+
+    #[test]
+    fn audit_off_or_categories_left_out_are_named() {
+        use crate::audit::policy::{AuditLevel, AuditSettings, Category};
+        let mut a = AuditSettings::default();
+        assert_eq!(audit_settings_gap(&a), None);
+        a.level = AuditLevel::All;
+        assert_eq!(audit_settings_gap(&a), None);
+        a.level = AuditLevel::Off;
+        assert!(audit_settings_gap(&a).unwrap().contains("off"));
+        a.level = AuditLevel::Security;
+        a.categories.retain(|c| *c != Category::ALL[0]);
+        let gap = audit_settings_gap(&a).unwrap();
+        assert!(
+            gap.contains(Category::ALL[0].as_str()) && !gap.contains("off"),
+            "{gap}"
+        );
     }
 }

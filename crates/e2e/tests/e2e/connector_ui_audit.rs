@@ -220,6 +220,31 @@ async fn connector_ui_audit_level_decides_what_a_request_records_and_cleanup_kee
         .await;
     assert_eq!(count(&w, "monitoring.reset"), 0, "category off");
 
+    // The security status names the category left out, with the page that fixes it.
+    let audit_check = |body: &str| {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "audit_level")
+            .cloned()
+            .expect("an audit_level check")
+    };
+    let sec = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "GET",
+        "/api/v1/security",
+        None,
+    )
+    .await;
+    let c = audit_check(&sec.body);
+    assert_eq!(c["state"], "warning", "{c}");
+    assert!(c["detail"].as_str().unwrap().contains("monitoring"), "{c}");
+    assert_eq!(c["fix"], "/audit/settings");
+
     // Back to security through the API: the next request is not recorded.
     let body = r#"{"level":"security","categories":["access","trust","monitoring","users","settings"],"retention_days":0}"#;
     let r = api(
@@ -238,6 +263,16 @@ async fn connector_ui_audit_level_decides_what_a_request_records_and_cleanup_kee
         1,
         "not recorded at level security"
     );
+    let sec = api(
+        &admin,
+        "Administrator",
+        NEW_PASSWORD,
+        "GET",
+        "/api/v1/security",
+        None,
+    )
+    .await;
+    assert_eq!(audit_check(&sec.body)["state"], "ok");
     let r = api(
         &admin,
         "Administrator",
