@@ -7,6 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::multipart::Uploaded;
 use super::pages::op_page;
 use super::pages::{denied, Empty};
 use super::render::url_segment;
@@ -86,14 +87,37 @@ pub struct ImportForm {
     overwrite: String,
 }
 
-/// `POST /access/import`: merges the pasted `[[access]]` tables; shows what it did.
-pub async fn import(State(st): State<Admin>, p: Posted<ImportForm>) -> Response {
-    let s = p.signed;
+/// `POST /access/import` (multipart, for the file input): merges the `[[access]]` tables of
+/// the chosen file, or else of the pasted text; shows what it did.
+pub async fn import(State(st): State<Admin>, u: Uploaded) -> Response {
+    let s = u.signed;
     if let Err(e) = roles::permit(&s.actor, Permit::EditAccess) {
         return denied(&s, &e);
     }
-    let overwrite = checked(&p.form.overwrite);
-    match crate::ops::access::import_as(&st.shared, &s.caller(), &p.form.toml, overwrite).await {
+    let overwrite = u.fields.text("overwrite");
+    let toml = match u.fields.bytes("file") {
+        Some(b) => match std::str::from_utf8(b) {
+            Ok(t) => t.to_owned(),
+            Err(_) => {
+                let form = ImportForm {
+                    toml: String::new(),
+                    overwrite,
+                };
+                let e = "The file is not UTF-8 text (export writes TOML).".to_owned();
+                return import_page(&s, StatusCode::BAD_REQUEST, form, None, Some(e));
+            }
+        },
+        None => u.fields.text("toml"),
+    };
+    let form = ImportForm { toml, overwrite };
+    let result = crate::ops::access::import_as(
+        &st.shared,
+        &s.caller(),
+        &form.toml,
+        checked(&form.overwrite),
+    )
+    .await;
+    match result {
         Ok(done) => import_page(
             &s,
             StatusCode::OK,
@@ -103,7 +127,7 @@ pub async fn import(State(st): State<Admin>, p: Posted<ImportForm>) -> Response 
         ),
         Err(e) => {
             let (status, text) = op_page(&e);
-            import_page(&s, status, p.form, None, Some(text))
+            import_page(&s, status, form, None, Some(text))
         }
     }
 }

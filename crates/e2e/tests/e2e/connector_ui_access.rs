@@ -458,16 +458,51 @@ async fn display_sees_no_edit_controls_forged_posts_change_nothing_import_export
     let file = w.file();
     let csrf = page.csrf();
     let forged = [
-        ("/access/echo", vec![("csrf", csrf.as_str()), ("version", v.as_str()), ("name", "echo"), ("protocol", "tcp"), ("internal", "127.0.0.1:9"), ("virtual", "echo.internal:7")]),
-        ("/access/echo/delete", vec![("csrf", csrf.as_str()), ("version", v.as_str())]),
-        ("/access/new", vec![("csrf", csrf.as_str()), ("step", "8"), ("go", "add"), ("name", "x"), ("backend_type", "nonSAPsys"), ("protocol", "tcp"), ("internal", "127.0.0.1:9"), ("virtual", "x.internal:9")]),
-        ("/access/import", vec![("csrf", csrf.as_str()), ("toml", "[[access]]\nname = \"x\"\nvirtual = \"x.internal:9\"\ninternal = \"127.0.0.1:9\"\n")]),
-        ("/access/echo/resources", vec![("csrf", csrf.as_str()), ("version", v.as_str()), ("path", "/x")]),
+        (
+            "/access/echo",
+            vec![
+                ("csrf", csrf.as_str()),
+                ("version", v.as_str()),
+                ("name", "echo"),
+                ("protocol", "tcp"),
+                ("internal", "127.0.0.1:9"),
+                ("virtual", "echo.internal:7"),
+            ],
+        ),
+        (
+            "/access/echo/delete",
+            vec![("csrf", csrf.as_str()), ("version", v.as_str())],
+        ),
+        (
+            "/access/new",
+            vec![
+                ("csrf", csrf.as_str()),
+                ("step", "8"),
+                ("go", "add"),
+                ("name", "x"),
+                ("backend_type", "nonSAPsys"),
+                ("protocol", "tcp"),
+                ("internal", "127.0.0.1:9"),
+                ("virtual", "x.internal:9"),
+            ],
+        ),
+        (
+            "/access/echo/resources",
+            vec![
+                ("csrf", csrf.as_str()),
+                ("version", v.as_str()),
+                ("path", "/x"),
+            ],
+        ),
     ];
     for (path, form) in &forged {
         let r = dora.post(path, form).await;
         assert_eq!(r.status, 403, "{path}: {}", r.body);
     }
+    let forged_import =
+        "[[access]]\nname = \"x\"\nvirtual = \"x.internal:9\"\ninternal = \"127.0.0.1:9\"\n";
+    let r = import(&dora, &csrf, forged_import, false).await;
+    assert_eq!(r.status, 403, "/access/import: {}", r.body);
     assert_eq!(w.file(), file, "nothing changed");
     // The administrator's export and import pages round trip: the exported entry comes back
     // as skipped (it exists), and with overwrite as replaced; the file keeps the entry.
@@ -479,27 +514,30 @@ async fn display_sees_no_edit_controls_forged_posts_change_nothing_import_export
         exported.body
     );
     let form = admin.get("/access/import").await;
-    let r = admin
-        .post(
-            "/access/import",
-            &[("csrf", &form.csrf()), ("toml", &exported.body)],
-        )
-        .await;
+    let r = import(&admin, &form.csrf(), &exported.body, false).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
         between(&r.body, "Skipped (the name exists)</dt><dd>", "</dd>") == "echo",
         "{}",
         r.body
     );
+    // The same, chosen as a file (the file input; multipart).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.toml");
+    std::fs::write(&path, &exported.body).unwrap();
+    let url = admin.url("/access/import");
+    let csrf_field = format!("csrf={}", form.csrf());
+    let file_field = format!("file=@{}", path.display());
     let r = admin
-        .post(
-            "/access/import",
-            &[
-                ("csrf", &form.csrf()),
-                ("toml", &exported.body),
-                ("overwrite", "on"),
-            ],
-        )
+        .run(&[
+            "-F",
+            &csrf_field,
+            "-F",
+            &file_field,
+            "-F",
+            "overwrite=on",
+            &url,
+        ])
         .await;
     assert_eq!(
         between(&r.body, "Replaced</dt><dd>", "</dd>"),
@@ -507,15 +545,7 @@ async fn display_sees_no_edit_controls_forged_posts_change_nothing_import_export
         "{}",
         r.body
     );
-    let r = admin
-        .post(
-            "/access/import",
-            &[
-                ("csrf", &form.csrf()),
-                ("toml", "[[access]]\nname = \"x\"\n"),
-            ],
-        )
-        .await;
+    let r = import(&admin, &form.csrf(), "[[access]]\nname = \"x\"\n", false).await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(r.body.contains("role=\"alert\""), "{}", r.body);
     assert!(w.file().contains("name = \"echo\"") && !w.file().contains("name = \"x\""));
@@ -897,4 +927,16 @@ async fn the_admin_socket_adds_an_entry_by_fields_as_the_ui_does() {
     assert!(w.audit().lines().any(|l| l.contains("access.edited")
         && l.contains("\"by\":\"carol\"")
         && l.contains("\"via\":\"socket\"")));
+}
+
+/// The import form posted as the browser does (multipart) with the pasted text `toml`.
+async fn import(c: &Curl, csrf: &str, toml: &str, overwrite: bool) -> Resp {
+    let url = c.url("/access/import");
+    let (csrf, toml) = (format!("csrf={csrf}"), format!("toml={toml}"));
+    let mut args = vec!["--form-string", &csrf, "--form-string", &toml];
+    if overwrite {
+        args.extend(["--form-string", "overwrite=on"]);
+    }
+    args.push(&url);
+    c.run(&args).await
 }
