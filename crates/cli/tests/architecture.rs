@@ -20,7 +20,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["portcullis-proto", "portcullis-domain"],
     ),
     ("portcullis-store", &["portcullis-domain"]),
-    ("portcullis-webui", &["portcullis-domain"]),
+    (
+        "portcullis-webui",
+        &["portcullis-domain", "portcullis-transport"],
+    ),
     (
         "portcullis-client",
         &[
