@@ -627,3 +627,17 @@ fn an_ldap_user_store_is_checked_with_sap_s_group_names_by_default() {
         assert!(e.contains(field), "{toml}: {e}");
     }
 }
+
+#[test]
+fn entry_names_the_admin_ui_uses_for_its_own_pages_are_reserved() {
+    for name in ["new", "export", "import", "check"] {
+        let e = err(&format!(
+            "data_dir = \"d\"\n[[access]]\nname = \"{name}\"\nvirtual = \"a.internal:1\"\ninternal = \"10.0.0.1:1\"\n"
+        ));
+        assert!(e.contains("reserved") && e.contains(name), "{name}: {e}");
+    }
+    assert!(parse(
+        "data_dir = \"d\"\n[[access]]\nname = \"checkout\"\nvirtual = \"a.internal:1\"\ninternal = \"10.0.0.1:1\"\n"
+    )
+    .is_ok());
+}

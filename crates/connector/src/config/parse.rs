@@ -458,6 +458,10 @@ fn access_list(raw: Vec<RawAccess>) -> Result<AccessControlList, ConfigError> {
     Ok(AccessControlList::new(entries)?)
 }
 
+/// Entry names the admin UI and REST API use for their own pages and calls under `/access/`
+/// (the wizard, export, import, check): an entry of that name could not be reached by name.
+pub const RESERVED_ENTRY_NAMES: [&str; 4] = ["new", "export", "import", "check"];
+
 fn access_entry(index: usize, a: RawAccess) -> Result<AccessEntry, ConfigError> {
     let name = a.name.trim();
     let label = if name.is_empty() || name.len() > MAX_ENTRY_NAME_LEN {
@@ -475,6 +479,12 @@ fn access_entry(index: usize, a: RawAccess) -> Result<AccessEntry, ConfigError> 
     if name.len() > MAX_ENTRY_NAME_LEN || name.chars().any(char::is_control) {
         return Err(bad(format!(
             "`name` must be at most {MAX_ENTRY_NAME_LEN} bytes without control characters"
+        )));
+    }
+    if RESERVED_ENTRY_NAMES.contains(&name) {
+        return Err(bad(format!(
+            "`name` {name:?} is reserved: the admin UI and API use it for a page \
+             (/access/{name}); choose another"
         )));
     }
     let protocol = match a.protocol.as_deref() {
