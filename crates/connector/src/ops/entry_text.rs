@@ -358,4 +358,45 @@ mod tests {
             })
         );
     }
+
+    proptest::proptest! {
+        /// What an administrator types reaches the file as values, whatever the characters
+        /// (quotes, newlines, `]`, `=`, `#`, control characters): the result parses, holds one
+        /// more entry with exactly the trimmed text, and no key, table or entry besides.
+        #[test]
+        fn typed_fields_stay_values_and_inject_nothing(
+            name in "\\PC{1,40}",
+            internal in "\\PC{0,40}",
+            virt in "\\PC{0,40}",
+            description in "(\\PC|\n|\r|\t){0,60}",
+            system_id in "[\\x00-\\x7f]{0,12}",
+        ) {
+            let f = EntryFields {
+                name: name.clone(),
+                internal: internal.clone(),
+                virtual_target: virt.clone(),
+                description: description.clone(),
+                system_id: system_id.clone(),
+                ..EntryFields::default()
+            };
+            let Ok(text) = add(CONFIG, &f) else {
+                // Refused (a taken name): nothing to check.
+                proptest::prop_assume!(false);
+                unreachable!()
+            };
+            let doc: toml::Table = toml::from_str(&text).expect("the result parses");
+            proptest::prop_assert_eq!(doc.len(), 2, "data_dir and access only: {}", text);
+            let list = doc["access"].as_array().expect("[[access]]");
+            proptest::prop_assert_eq!(list.len(), 2);
+            let t = list[1].as_table().expect("a table");
+            proptest::prop_assert_eq!(t["name"].as_str(), Some(name.trim()));
+            proptest::prop_assert_eq!(t["internal"].as_str(), Some(internal.trim()));
+            proptest::prop_assert_eq!(t["virtual"].as_str(), Some(virt.trim()));
+            let opt = |k: &str| t.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+            proptest::prop_assert_eq!(opt("description"), description.trim());
+            proptest::prop_assert_eq!(opt("system_id"), system_id.trim());
+            let allowed = ["name", "internal", "virtual", "description", "system_id"];
+            proptest::prop_assert!(t.keys().all(|k| allowed.contains(&k.as_str())), "{:?}", t);
+        }
+    }
 }
