@@ -270,5 +270,15 @@ mod tests {
             super::super::API_ROUTES.len(),
             "no route the code lacks"
         );
+        // Every operation says which permit it asks (the matrix test calls it as every role).
+        for (path, ops) in paths {
+            for (method, op) in ops.as_object().expect("operations") {
+                let permit = op.get("x-permit");
+                assert!(
+                    permit.is_some_and(|p| p.is_null() || p.is_string()),
+                    "{method} {path} has no x-permit"
+                );
+            }
+        }
     }
 }

@@ -216,15 +216,28 @@ async fn add_resource(
     Ok((StatusCode::CREATED, Json(done)).into_response())
 }
 
+/// A resource's `{index}` (0-based position), read after the permit check so that a caller
+/// without the permit learns nothing, and refused as JSON like every API error.
+fn resource_index(s: &str) -> Result<usize, ApiError> {
+    s.parse().map_err(|_| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("{s:?} is no resource index (0, 1, …)"),
+        )
+    })
+}
+
 /// `PUT /api/v1/access/{name}/resources/{index}`.
 async fn update_resource(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
-    Path((name, index)): Path<(String, usize)>,
+    Path((name, index)): Path<(String, String)>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::EditAccess)?;
+    let index = resource_index(&index)?;
     let b: PutResource = json_body(&body)?;
     let v = version(b.version, &headers)?;
     let change = ResourceChange::Replace(index, b.fields);
@@ -236,11 +249,12 @@ async fn update_resource(
 async fn remove_resource(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
-    Path((name, index)): Path<(String, usize)>,
+    Path((name, index)): Path<(String, String)>,
     Query(q): Query<VersionQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::EditAccess)?;
+    let index = resource_index(&index)?;
     let v = version(q.version, &headers)?;
     let change = ResourceChange::Remove(index);
     let done = access_entry::resources(&st.shared, &caller(&a), &name, &v, &change).await?;
