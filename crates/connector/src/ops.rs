@@ -208,7 +208,9 @@ pub(crate) async fn check(
             return Err(OpError::UnknownEntry(name.to_owned()));
         }
     }
-    Ok(crate::reach::check_all(&acl, entry, &shared.backend_tls.current()).await)
+    let results = crate::reach::check_all(&acl, entry, &shared.backend_tls.current()).await;
+    shared.reach.keep(&results);
+    Ok(results)
 }
 
 fn check_close(window: &str, by: &str, reason: Option<&str>) -> Result<(), CloseRequestError> {

@@ -138,3 +138,28 @@ async fn probe(
     let resp = sender.send_request(req).await.map_err(ProbeError::Head)?;
     Ok(format!("HTTP {}", resp.status().as_u16()))
 }
+
+/// The last reachability result of each entry, from every check: the connector's own after a
+/// reload, and those asked for through the admin socket, the UI or the API (kept in memory;
+/// a restart forgets them until the checks after the start).
+#[derive(Debug, Default)]
+pub struct LastChecks(std::sync::Mutex<std::collections::HashMap<String, Reachability>>);
+
+impl LastChecks {
+    /// Keeps `results`.
+    pub fn keep(&self, results: &[Reachability]) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for r in results {
+            m.insert(r.entry.clone(), r.clone());
+        }
+    }
+
+    /// The last result of `entry`, if it was checked.
+    pub fn of(&self, entry: &str) -> Option<Reachability> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(entry)
+            .cloned()
+    }
+}

@@ -272,6 +272,7 @@ fn spawn_reachability(shared: &Arc<Shared>, acl: AccessControlList, entries: Vec
         for name in entries {
             let results =
                 crate::reach::check_all(&acl, Some(&name), &shared.backend_tls.current()).await;
+            shared.reach.keep(&results);
             for r in results {
                 if !r.reachable {
                     tracing::warn!(entry = %r.entry, internal = %r.internal, detail = %r.detail, "access entry not reachable");

@@ -307,6 +307,7 @@ fn prepare(
         acl: Arc::new(config.access.clone()),
     });
     let shared = Arc::new(Shared {
+        reach: Default::default(),
         backend_tls: Arc::new(crate::backend_tls::LiveBackendTls::new(backend_tls)),
         monitor: Default::default(),
         domain_mappings: Arc::new(crate::shared::LiveDomainMappings::new(

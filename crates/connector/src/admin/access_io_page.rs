@@ -146,16 +146,13 @@ pub async fn check_all(State(st): State<Admin>, p: Posted<Empty>) -> Response {
         return denied(&s, &e);
     }
     match crate::ops::check(&st.shared, None).await {
-        Ok(results) => {
-            st.access_checks.keep(&results);
-            render::page(
-                StatusCode::OK,
-                &CheckPage {
-                    chrome: s.chrome("access"),
-                    results,
-                },
-            )
-        }
+        Ok(results) => render::page(
+            StatusCode::OK,
+            &CheckPage {
+                chrome: s.chrome("access"),
+                results,
+            },
+        ),
         Err(e) => {
             let (status, text) = op_page(&e);
             render::message_for(s.chrome("access"), status, &text)
@@ -174,10 +171,7 @@ pub async fn check_one(
         return denied(&s, &e);
     }
     match crate::ops::check(&st.shared, Some(&name)).await {
-        Ok(r) => {
-            st.access_checks.keep(&r);
-            Redirect::to(&format!("/access/{}?checked=1", url_segment(&name))).into_response()
-        }
+        Ok(_) => Redirect::to(&format!("/access/{}?checked=1", url_segment(&name))).into_response(),
         Err(e) => {
             let (status, text) = op_page(&e);
             render::message_for(s.chrome("access"), status, &text)

@@ -100,7 +100,7 @@ pub async fn list(State(st): State<Admin>, s: Signed, Query(q): Query<ListQuery>
     let rows = rows
         .into_iter()
         .map(|e| Row {
-            reach: st.access_checks.of(&e.name),
+            reach: st.shared.reach.of(&e.name),
             e,
         })
         .collect();
@@ -178,7 +178,7 @@ async fn entry_page(
             backends: BackendType::ALL.iter().map(|b| b.as_str()).collect(),
             can_edit: roles::may(&s.actor, Permit::EditAccess),
             row: Row {
-                reach: st.access_checks.of(&e.name),
+                reach: st.shared.reach.of(&e.name),
                 e,
             },
             notice,

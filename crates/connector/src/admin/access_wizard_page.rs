@@ -241,9 +241,8 @@ pub async fn step(State(st): State<Admin>, p: Posted<WizardForm>) -> Response {
         Ok(done) => {
             let mut to = format!("/access/{}?added=1", super::render::url_segment(&done.name));
             if checked(&p.form.check) {
-                if let Ok(r) = crate::ops::check(&st.shared, Some(&done.name)).await {
-                    st.access_checks.keep(&r);
-                }
+                // The result is kept with the entry (`Shared::reach`) and shown on its page.
+                let _ = crate::ops::check(&st.shared, Some(&done.name)).await;
                 to.push_str("&checked=1");
             }
             Redirect::to(&to).into_response()

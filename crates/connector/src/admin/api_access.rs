@@ -24,8 +24,6 @@ use crate::ops::access_entry;
 use crate::ops::entry_text::{EntryFields, ResourceChange, ResourceFields};
 use crate::shared::LocalCaller;
 
-pub use super::state::LastChecks;
-
 /// The API's access routes.
 pub fn routes() -> Router<Admin> {
     Router::new()
@@ -101,7 +99,7 @@ async fn list(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, 
         .await?
         .into_iter()
         .map(|e| {
-            let r = st.access_checks.of(&e.name);
+            let r = st.shared.reach.of(&e.name);
             json!({ "entry": e, "reachability": r })
         })
         .collect();
@@ -320,6 +318,5 @@ async fn check(
         json_body(&body)?
     };
     let results = crate::ops::check(&st.shared, b.entry.as_deref()).await?;
-    st.access_checks.keep(&results);
     Ok(Json(json!({ "results": results })).into_response())
 }

@@ -25,8 +25,6 @@ pub struct Inner {
     pub throttle: SignInThrottle,
     /// The logon-screen text.
     pub logon_text: super::logon_text::LogonText,
-    /// The last reachability result of each access entry checked from the UI or the API.
-    pub access_checks: LastChecks,
     /// The LDAP user store (`[admin.ldap]`), if configured.
     pub directory: Option<super::ldap::Directory>,
     /// The listener's TLS: its certificate and where it lives.
@@ -71,7 +69,6 @@ impl Admin {
             sessions: sessions::Sessions::new(config.idle_timeout, config.absolute_timeout),
             ui,
             throttle: Default::default(),
-            access_checks: Default::default(),
         }))
     }
 }
@@ -94,27 +91,5 @@ impl Admin {
         );
         ev.principal = Some(user.to_owned());
         self.shared.audit.record_or_log(ev);
-    }
-}
-
-/// The last reachability result of each entry checked through the UI or the API.
-#[derive(Debug, Default)]
-pub struct LastChecks(
-    std::sync::Mutex<std::collections::HashMap<String, crate::reach::Reachability>>,
-);
-
-impl LastChecks {
-    /// Keeps `results`.
-    pub fn keep(&self, results: &[crate::reach::Reachability]) {
-        if let Ok(mut m) = self.0.lock() {
-            for r in results {
-                m.insert(r.entry.clone(), r.clone());
-            }
-        }
-    }
-
-    /// The last result of `entry`, if it was checked.
-    pub fn of(&self, entry: &str) -> Option<crate::reach::Reachability> {
-        self.0.lock().ok()?.get(entry).cloned()
     }
 }
