@@ -49,7 +49,9 @@ pub enum EditError {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct ImportSummary {
     /// Entries added.
     pub added: Vec<String>,

@@ -209,7 +209,7 @@ impl AuditEvent {
 }
 
 /// One line of the log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditRecord {
     /// Position in the chain, from 0.
     pub seq: u64,
@@ -324,7 +324,7 @@ pub enum AuditError {
 }
 
 /// Whether the log can be written now ([`AuditLog::health`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditHealth {
     /// The last write failed (and nothing has been written since).
     pub failing: bool,

@@ -88,7 +88,7 @@ struct Live {
 }
 
 /// One live session as the admin UI, the API and `portcullis connector sessions` list it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LiveView {
     /// The connector's own key of the session (what a cut names).
     pub id: u64,

@@ -80,7 +80,7 @@ impl ResetWhat {
 }
 
 /// One request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RequestRecord {
     /// When it arrived (RFC 3339, UTC).
     pub at: String,
@@ -101,7 +101,7 @@ pub struct RequestRecord {
 }
 
 /// Usage of one resource of one virtual host.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Usage {
     /// The virtual `host:port`.
     pub virtual_host: String,

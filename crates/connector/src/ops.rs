@@ -143,7 +143,7 @@ pub enum CloseRequestError {
 }
 
 /// A window closed at the connector.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema, serde::Serialize)]
 pub struct ClosedLocally {
     /// The window as it is now.
     pub window: WindowView,

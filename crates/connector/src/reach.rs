@@ -23,7 +23,7 @@ use crate::backend_tls::BackendTls;
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One entry's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reachability {
     /// The entry's name.
     pub entry: String,

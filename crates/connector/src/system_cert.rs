@@ -57,7 +57,7 @@ pub enum SystemCertError {
 }
 
 /// The system certificate as people need to see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SystemCertView {
     /// Subject distinguished name.
     pub subject: String,

@@ -20,7 +20,7 @@ pub use crate::data_dir::names::TRUST_DIR;
 pub const MAX_PEM_LEN: usize = 256 * 1024;
 
 /// One certificate of the trust store, as people need to see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrustedCert {
     /// The PEM file it is in, as the configuration names it.
     pub file: String,

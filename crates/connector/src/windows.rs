@@ -477,7 +477,7 @@ pub fn check(
 }
 
 /// Where a window stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WindowState {
     /// Its start is ahead.
@@ -501,7 +501,7 @@ fn state_at(now_ms: i64, w: &WindowInfo) -> WindowState {
 }
 
 /// One window as `portcullis connector windows` shows it (also the local socket's answer).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WindowView {
     /// The hub's window id.
     pub id: String,

@@ -6,8 +6,8 @@
 //! gets 403 `password_change_required` until he changes it in the UI. Failed credentials slow down as the UI's logon does (the shared
 //! throttle: 429 while waiting). Errors are `{"code": …, "message": …}`.
 //!
-//! `GET /api/v1/openapi.json` serves the API's description (hand-written,
-//! `crates/connector/src/admin/openapi.json`; a test checks that it names every route).
+//! `GET /api/v1/openapi.json` serves the API's description, generated from the handlers'
+//! annotations and types ([`super::openapi`]).
 
 use std::time::Instant;
 
@@ -18,8 +18,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
 use portcullis_domain::secret::Secret;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::logon::{logon, Refused};
 use super::roles::{self, Actor, Denied, Permit};
@@ -32,16 +34,31 @@ use crate::ops::OpError;
 use crate::shared::LocalCaller;
 use crate::windows::CloseError;
 
-/// The OpenAPI document.
-pub const OPENAPI: &str = include_str!("openapi.json");
+use crate::ops::ClosedLocally;
+use crate::windows::WindowView;
 
 /// An API error: status, code, message.
 #[derive(Debug)]
 pub struct ApiError(pub StatusCode, pub &'static str, pub String);
 
+/// What every refused API call answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable: `unauthorized`, `forbidden`, `password_change_required`,
+    /// `too_many_failures`, `directory_unavailable`, `not_found`, `bad_request`, `conflict`,
+    /// `version_required`, `exists`, `refused`, `unknown_…`.
+    pub code: &'static str,
+    /// For a person: what went wrong and what to do.
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = (self.0, Json(json!({ "code": self.1, "message": self.2 }))).into_response();
+        let body = ErrorBody {
+            code: self.1,
+            message: self.2,
+        };
+        let mut r = (self.0, Json(body)).into_response();
         if self.0 == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -191,27 +208,93 @@ fn bearer(parts: &Parts) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// `GET /api/v1/status`: the hub connection (the status operation).
+/// The caller of an API operation, as the operations record him.
+pub(crate) fn caller(a: &Actor) -> LocalCaller {
+    LocalCaller {
+        by: a.name.clone(),
+        via: "api",
+        uid: None,
+        pid: None,
+    }
+}
+
+/// A JSON body of type `T`, or 400 `bad_request` saying why not.
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("the body is not the JSON this call takes: {e}"),
+        )
+    })
+}
+
+/// As [`json_body`], but an empty body is `T::default()`.
+pub fn optional_json_body<T: serde::de::DeserializeOwned + Default>(
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        json_body(body)
+    }
+}
+
+/// The connection routes and the document's own.
+pub fn routes() -> OpenApiRouter<Admin> {
+    OpenApiRouter::new()
+        .routes(routes!(status))
+        .routes(routes!(windows))
+        .routes(routes!(close_window))
+        .routes(routes!(openapi))
+}
+
+/// The windows the hub pushed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Windows {
+    /// Every window the connector knows, newest first.
+    pub windows: Vec<WindowView>,
+}
+
+/// The hub connection: tunnel state, hub address, location, versions, certificate expiry,
+/// connected since, reconnects, heartbeat round trip.
+#[utoipa::path(get, path = "/api/v1/status", tag = "connector",
+    responses((status = 200, body = crate::local::protocol::StatusView)),
+    extensions(("x-permit" = json!("ViewStatus"))))]
 pub async fn status(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewStatus)?;
     Ok(Json(crate::ops::status(&st.shared)).into_response())
 }
 
-/// `GET /api/v1/windows`: the windows the hub pushed.
+/// The windows the hub pushed.
+#[utoipa::path(get, path = "/api/v1/windows", tag = "connector",
+    responses((status = 200, body = Windows)),
+    extensions(("x-permit" = json!("ViewWindows"))))]
 pub async fn windows(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewWindows)?;
-    Ok(Json(json!({ "windows": crate::ops::windows(&st.shared) })).into_response())
+    let windows = crate::ops::windows(&st.shared);
+    Ok(Json(Windows { windows }).into_response())
 }
 
 /// The optional body of a close.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloseBody {
+    /// Why (kept in the audit log).
     #[serde(default)]
     reason: Option<String>,
 }
 
-/// `POST /api/v1/windows/{id}/close`: closes a window at the connector as this user.
+/// Closes a window at the connector as this user (the customer's own key): its live sessions
+/// are cut and no new one starts, whatever the hub says.
+#[utoipa::path(post, path = "/api/v1/windows/{id}/close", tag = "connector",
+    params(("id" = String, Path, description = "The hub's window id")),
+    request_body(content = Option<CloseBody>, description = "Optional; may be empty"),
+    responses((status = 200, body = ClosedLocally),
+        (status = 400, body = ErrorBody, description = "a bad body"),
+        (status = 404, body = ErrorBody, description = "no such window (`unknown_window`)"),
+        (status = 409, body = ErrorBody, description = "closed already (`already_closed`)")),
+    extensions(("x-permit" = json!("CloseWindow"))))]
 pub async fn close_window(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -219,30 +302,21 @@ pub async fn close_window(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::CloseWindow)?;
-    let body: CloseBody = if body.iter().all(u8::is_ascii_whitespace) {
-        CloseBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!("the body: {e}"),
-            )
-        })?
-    };
-    let caller = LocalCaller {
-        by: a.name.clone(),
-        via: "api",
-        uid: None,
-        pid: None,
-    };
-    let c = crate::ops::close_window(&st.shared, &id, &caller, body.reason)?;
-    Ok(Json(json!({ "window": c.window, "sessions_cut": c.sessions_cut })).into_response())
+    let body: CloseBody = optional_json_body(&body)?;
+    let c = crate::ops::close_window(&st.shared, &id, &caller(&a), body.reason)?;
+    Ok(Json(c).into_response())
 }
 
-/// `GET /api/v1/openapi.json`.
+/// This document (needs no credentials).
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "connector",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")),
+    extensions(("x-permit" = json!(null))))]
 pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::openapi::document(),
+    )
+        .into_response()
 }
 
 /// An unknown API path.
@@ -252,33 +326,4 @@ pub async fn not_found() -> ApiError {
         "not_found",
         "no such API route".into(),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_openapi_document_names_every_route() {
-        let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("valid JSON");
-        let paths = doc["paths"].as_object().expect("paths");
-        for p in super::super::API_ROUTES {
-            assert!(paths.contains_key(*p), "{p} is missing from openapi.json");
-        }
-        assert_eq!(
-            paths.len(),
-            super::super::API_ROUTES.len(),
-            "no route the code lacks"
-        );
-        // Every operation says which permit it asks (the matrix test calls it as every role).
-        for (path, ops) in paths {
-            for (method, op) in ops.as_object().expect("operations") {
-                let permit = op.get("x-permit");
-                assert!(
-                    permit.is_some_and(|p| p.is_null() || p.is_string()),
-                    "{method} {path} has no x-permit"
-                );
-            }
-        }
-    }
 }

@@ -12,58 +12,64 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::api::{ApiError, ApiUser};
+use super::api::{caller, json_body, optional_json_body, ApiError, ApiUser, ErrorBody};
 use super::roles::{self, Permit};
 use super::state::Admin;
-use crate::ops::access_entry;
+use crate::access_edit::ImportSummary;
+use crate::ops::access_entry::{self, EntryEdited, EntryView, ResourceView};
 use crate::ops::entry_text::{EntryFields, ResourceChange, ResourceFields};
-use crate::shared::LocalCaller;
+use crate::reach::Reachability;
 
 /// The API's access routes.
-pub fn routes() -> Router<Admin> {
-    Router::new()
-        .route("/api/v1/access", get(list).post(add))
-        .route("/api/v1/access/export", get(export))
-        .route("/api/v1/access/import", post(import))
-        .route("/api/v1/access/check", post(check))
-        .route(
-            "/api/v1/access/{name}",
-            get(read).put(update).delete(remove),
-        )
-        .route(
-            "/api/v1/access/{name}/resources",
-            get(resources).post(add_resource),
-        )
-        .route(
-            "/api/v1/access/{name}/resources/{index}",
-            put(update_resource).delete(remove_resource),
-        )
+pub fn routes() -> OpenApiRouter<Admin> {
+    OpenApiRouter::new()
+        .routes(routes!(list, add))
+        .routes(routes!(export))
+        .routes(routes!(import))
+        .routes(routes!(check))
+        .routes(routes!(read, update, remove))
+        .routes(routes!(resources, add_resource))
+        .routes(routes!(update_resource, remove_resource))
 }
 
-fn caller(a: &roles::Actor) -> LocalCaller {
-    LocalCaller {
-        by: a.name.clone(),
-        via: "api",
-        uid: None,
-        pid: None,
-    }
+/// Every entry with its version and last reachability result.
+#[derive(Debug, Serialize, ToSchema)]
+struct Entries {
+    entries: Vec<Listed>,
 }
 
-fn bad_body(e: impl std::fmt::Display) -> ApiError {
-    ApiError(
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-        format!("the body: {e}"),
-    )
+/// An entry of the list.
+#[derive(Debug, Serialize, ToSchema)]
+struct Listed {
+    entry: EntryView,
+    /// The last check's result (`null`: never checked since start).
+    reachability: Option<Reachability>,
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(bad_body)
+/// An entry's resources.
+#[derive(Debug, Serialize, ToSchema)]
+struct Resources {
+    /// The entry's version (name it in a change).
+    version: String,
+    resources: Vec<ResourceView>,
+}
+
+/// What an import did.
+#[derive(Debug, Serialize, ToSchema)]
+struct Imported {
+    summary: ImportSummary,
+}
+
+/// The checks' results.
+#[derive(Debug, Serialize, ToSchema)]
+struct Checked {
+    results: Vec<Reachability>,
 }
 
 /// The version a change was made from: the body's, else `If-Match` (quotes dropped).
@@ -92,7 +98,10 @@ fn version(given: Option<String>, headers: &HeaderMap) -> Result<String, ApiErro
         })
 }
 
-/// `GET /api/v1/access`: every entry with its version and last reachability result.
+/// Every entry with its version and last reachability result.
+#[utoipa::path(get, path = "/api/v1/access", tag = "access",
+    responses((status = 200, body = Entries)),
+    extensions(("x-permit" = json!("ViewAccess"))))]
 async fn list(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewAccess)?;
     let entries: Vec<_> = access_entry::list(&st.shared)
@@ -100,13 +109,21 @@ async fn list(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, 
         .into_iter()
         .map(|e| {
             let r = st.shared.reach.of(&e.name);
-            json!({ "entry": e, "reachability": r })
+            Listed {
+                entry: e,
+                reachability: r,
+            }
         })
         .collect();
-    Ok(Json(json!({ "entries": entries })).into_response())
+    Ok(Json(Entries { entries }).into_response())
 }
 
-/// `GET /api/v1/access/{name}`.
+/// One entry, with its version (also as `ETag`).
+#[utoipa::path(get, path = "/api/v1/access/{name}", tag = "access",
+    params(("name" = String, Path, description = "The entry's name")),
+    responses((status = 200, body = EntryView, headers(("ETag" = String, description = "the version"))),
+        (status = 404, body = ErrorBody, description = "no such entry (`unknown_entry`)")),
+    extensions(("x-permit" = json!("ViewAccess"))))]
 async fn read(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -122,7 +139,14 @@ async fn read(
     Ok(r)
 }
 
-/// `POST /api/v1/access`: adds an entry (201).
+/// Adds an entry (201).
+#[utoipa::path(post, path = "/api/v1/access", tag = "access",
+    request_body = EntryFields,
+    responses((status = 201, body = EntryEdited),
+        (status = 400, body = ErrorBody, description = "not JSON of these fields"),
+        (status = 409, body = ErrorBody, description = "an entry has that name (`exists`)"),
+        (status = 422, body = ErrorBody, description = "the entry is not valid (`refused`)")),
+    extensions(("x-permit" = json!("EditAccess"))))]
 async fn add(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -135,15 +159,24 @@ async fn add(
 }
 
 /// A PUT of an entry: its fields and the version they were read at.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct PutEntry {
     #[serde(flatten)]
     fields: EntryFields,
+    /// The version the change was made from (as GET returns it); else `If-Match`.
     #[serde(default)]
     version: Option<String>,
 }
 
-/// `PUT /api/v1/access/{name}`.
+/// Sets an entry's fields; the version it was read at guards against lost updates.
+#[utoipa::path(put, path = "/api/v1/access/{name}", tag = "access",
+    params(("name" = String, Path, description = "The entry's name")), request_body = PutEntry,
+    responses((status = 200, body = EntryEdited),
+        (status = 400, body = ErrorBody, description = "not JSON of these fields"),
+        (status = 404, body = ErrorBody, description = "no such entry (`unknown_entry`)"),
+        (status = 409, body = ErrorBody, description = "the entry changed since that version (`conflict`)"), (status = 428, body = ErrorBody, description = "no version named (`version_required`)"),
+        (status = 422, body = ErrorBody, description = "the entry is not valid (`refused`)")),
+    extensions(("x-permit" = json!("EditAccess"))))]
 async fn update(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -159,12 +192,20 @@ async fn update(
 }
 
 /// `?version=` of a DELETE.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct VersionQuery {
+    /// The version the removal was made from; else `If-Match`.
     version: Option<String>,
 }
 
-/// `DELETE /api/v1/access/{name}?version=…`.
+/// Removes an entry read at a version.
+#[utoipa::path(delete, path = "/api/v1/access/{name}", tag = "access",
+    params(("name" = String, Path, description = "The entry's name"), VersionQuery),
+    responses((status = 200, body = EntryEdited),
+        (status = 404, body = ErrorBody, description = "no such entry (`unknown_entry`)"),
+        (status = 409, body = ErrorBody, description = "the entry changed since that version (`conflict`)"), (status = 428, body = ErrorBody, description = "no version named (`version_required`)")),
+    extensions(("x-permit" = json!("EditAccess"))))]
 async fn remove(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -178,7 +219,12 @@ async fn remove(
     Ok(Json(done).into_response())
 }
 
-/// `GET /api/v1/access/{name}/resources`.
+/// An entry's HTTP resources.
+#[utoipa::path(get, path = "/api/v1/access/{name}/resources", tag = "access",
+    params(("name" = String, Path, description = "The entry's name")),
+    responses((status = 200, body = Resources),
+        (status = 404, body = ErrorBody, description = "no such entry (`unknown_entry`)")),
+    extensions(("x-permit" = json!("ViewAccess"))))]
 async fn resources(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -186,19 +232,32 @@ async fn resources(
 ) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewAccess)?;
     let e = access_entry::get(&st.shared, &name).await?;
-    Ok(Json(json!({ "version": e.version, "resources": e.resources })).into_response())
+    Ok(Json(Resources {
+        version: e.version,
+        resources: e.resources,
+    })
+    .into_response())
 }
 
 /// A resource to add or set, with the entry's version.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct PutResource {
     #[serde(flatten)]
     fields: ResourceFields,
+    /// The entry's version the change was made from; else `If-Match`.
     #[serde(default)]
     version: Option<String>,
 }
 
-/// `POST /api/v1/access/{name}/resources` (201).
+/// Adds a resource to an entry.
+#[utoipa::path(post, path = "/api/v1/access/{name}/resources", tag = "access",
+    params(("name" = String, Path, description = "The entry's name")), request_body = PutResource,
+    responses((status = 201, body = EntryEdited),
+        (status = 400, body = ErrorBody, description = "not JSON of these fields"),
+        (status = 404, body = ErrorBody, description = "no such entry (`unknown_entry`)"),
+        (status = 409, body = ErrorBody, description = "the entry changed since that version (`conflict`)"), (status = 428, body = ErrorBody, description = "no version named (`version_required`)"),
+        (status = 422, body = ErrorBody, description = "the resource is not valid (`refused`)")),
+    extensions(("x-permit" = json!("EditAccess"))))]
 async fn add_resource(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -226,7 +285,15 @@ fn resource_index(s: &str) -> Result<usize, ApiError> {
     })
 }
 
-/// `PUT /api/v1/access/{name}/resources/{index}`.
+/// Sets a resource of an entry.
+#[utoipa::path(put, path = "/api/v1/access/{name}/resources/{index}", tag = "access",
+    params(("name" = String, Path, description = "The entry's name"), ("index" = usize, Path, description = "The resource's position, 0-based, as GET …/resources lists it")), request_body = PutResource,
+    responses((status = 200, body = EntryEdited),
+        (status = 400, body = ErrorBody, description = "not JSON of these fields, or no index"),
+        (status = 404, body = ErrorBody, description = "no such entry or resource"),
+        (status = 409, body = ErrorBody, description = "the entry changed since that version (`conflict`)"), (status = 428, body = ErrorBody, description = "no version named (`version_required`)"),
+        (status = 422, body = ErrorBody, description = "the resource is not valid (`refused`)")),
+    extensions(("x-permit" = json!("EditAccess"))))]
 async fn update_resource(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -243,7 +310,14 @@ async fn update_resource(
     Ok(Json(done).into_response())
 }
 
-/// `DELETE /api/v1/access/{name}/resources/{index}?version=…`.
+/// Removes a resource of an entry.
+#[utoipa::path(delete, path = "/api/v1/access/{name}/resources/{index}", tag = "access",
+    params(("name" = String, Path, description = "The entry's name"), ("index" = usize, Path, description = "The resource's position, 0-based, as GET …/resources lists it"), VersionQuery),
+    responses((status = 200, body = EntryEdited),
+        (status = 400, body = ErrorBody, description = "no index"),
+        (status = 404, body = ErrorBody, description = "no such entry or resource"),
+        (status = 409, body = ErrorBody, description = "the entry changed since that version (`conflict`)"), (status = 428, body = ErrorBody, description = "no version named (`version_required`)")),
+    extensions(("x-permit" = json!("EditAccess"))))]
 async fn remove_resource(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -259,7 +333,10 @@ async fn remove_resource(
     Ok(Json(done).into_response())
 }
 
-/// `GET /api/v1/access/export`: the `[[access]]` tables as a TOML file.
+/// The `[[access]]` tables as a TOML file.
+#[utoipa::path(get, path = "/api/v1/access/export", tag = "access",
+    responses((status = 200, description = "The `[[access]]` tables as a TOML file", content_type = "application/toml", body = String)),
+    extensions(("x-permit" = json!("ViewAccess"))))]
 async fn export(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewAccess)?;
     let toml = crate::ops::access::export(&st.shared).await?;
@@ -277,15 +354,23 @@ async fn export(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response
 }
 
 /// The body of an import.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ImportBody {
+    /// `[[access]]` tables, as export gives them.
     toml: String,
+    /// Replace entries of the same name (else they are skipped).
     #[serde(default)]
     overwrite: bool,
 }
 
-/// `POST /api/v1/access/import`: merges `[[access]]` tables by name.
+/// Merges `[[access]]` tables by name.
+#[utoipa::path(post, path = "/api/v1/access/import", tag = "access",
+    request_body = ImportBody,
+    responses((status = 200, body = Imported),
+        (status = 400, body = ErrorBody, description = "not JSON of these fields"),
+        (status = 422, body = ErrorBody, description = "the TOML is not an access list (`refused`)")),
+    extensions(("x-permit" = json!("EditAccess"))))]
 async fn import(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -294,29 +379,35 @@ async fn import(
     roles::permit(&a, Permit::EditAccess)?;
     let b: ImportBody = json_body(&body)?;
     let done = crate::ops::access::import_as(&st.shared, &caller(&a), &b.toml, b.overwrite).await?;
-    Ok(Json(json!({ "summary": done.summary })).into_response())
+    Ok(Json(Imported {
+        summary: done.summary,
+    })
+    .into_response())
 }
 
 /// The optional body of a check.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CheckBody {
+    /// Only this entry (else every one).
     #[serde(default)]
     entry: Option<String>,
 }
 
-/// `POST /api/v1/access/check`: checks every entry's back end (or `entry`'s).
+/// Checks every entry's back end (or `entry`'s).
+#[utoipa::path(post, path = "/api/v1/access/check", tag = "access",
+    request_body(content = Option<CheckBody>, description = "Optional; may be empty"),
+    responses((status = 200, body = Checked),
+        (status = 400, body = ErrorBody, description = "not JSON of these fields"),
+        (status = 404, body = ErrorBody, description = "no such entry (`unknown_entry`)")),
+    extensions(("x-permit" = json!("ViewAccess"))))]
 async fn check(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewAccess)?;
-    let b: CheckBody = if body.iter().all(u8::is_ascii_whitespace) {
-        CheckBody::default()
-    } else {
-        json_body(&body)?
-    };
+    let b: CheckBody = optional_json_body(&body)?;
     let results = crate::ops::check(&st.shared, b.entry.as_deref()).await?;
-    Ok(Json(json!({ "results": results })).into_response())
+    Ok(Json(Checked { results }).into_response())
 }

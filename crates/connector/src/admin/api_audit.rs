@@ -6,25 +6,26 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::api::{ApiError, ApiUser};
+use super::api::{caller, ApiError, ApiUser, ErrorBody};
 use super::audit_page::{export_response, AuditQuery};
 use super::roles::{self, Permit};
 use super::state::Admin;
+use crate::audit::cleanup::Cleaned;
 use crate::audit::policy::AuditSettings;
-use crate::ops::audit::DEFAULT_LIMIT;
-use crate::shared::LocalCaller;
+use crate::ops::audit::{AuditPage, ChainCheck, DEFAULT_LIMIT};
 
-/// The audit API routes (listed in `API_ROUTES`).
-pub fn routes() -> Router<Admin> {
-    Router::new()
-        .route("/api/v1/audit", get(records))
-        .route("/api/v1/audit/verify", post(verify))
-        .route("/api/v1/audit/export", get(export))
-        .route("/api/v1/audit/settings", get(settings).put(set_settings))
-        .route("/api/v1/audit/cleanup", post(cleanup))
+/// The audit API routes.
+pub fn routes() -> OpenApiRouter<Admin> {
+    OpenApiRouter::new()
+        .routes(routes!(records))
+        .routes(routes!(verify))
+        .routes(routes!(export))
+        .routes(routes!(settings, set_settings))
+        .routes(routes!(cleanup))
 }
 
 /// A query string that does not parse (`limit=abc`), as a JSON error.
@@ -32,23 +33,22 @@ fn bad_query(e: QueryRejection) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
 }
 
-fn caller(a: &roles::Actor) -> LocalCaller {
-    LocalCaller {
-        by: a.name.clone(),
-        via: "api",
-        uid: None,
-        pid: None,
-    }
-}
-
-/// `GET /api/v1/audit/settings`: level, categories, retention.
+/// Level, categories, retention.
+#[utoipa::path(get, path = "/api/v1/audit/settings", tag = "audit",
+    responses((status = 200, body = AuditSettings)),
+    extensions(("x-permit" = json!("ViewAudit"))))]
 pub async fn settings(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewAudit)?;
     Ok(Json(crate::ops::audit_settings::settings(&st.shared)).into_response())
 }
 
-/// `PUT /api/v1/audit/settings` with `{level, categories, retention_days}`: written to the
+/// Sets level, categories and retention: written to the
 /// configuration, in force at once, audited.
+#[utoipa::path(put, path = "/api/v1/audit/settings", tag = "audit",
+    request_body = AuditSettings,
+    responses((status = 200, body = AuditSettings),
+        (status = 400, body = ErrorBody, description = "a bad body")),
+    extensions(("x-permit" = json!("EditAudit"))))]
 pub async fn set_settings(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -66,14 +66,24 @@ pub async fn set_settings(
     Ok(Json(s).into_response())
 }
 
-/// `POST /api/v1/audit/cleanup`: removes the records older than the retention now.
+/// Removes the records older than the retention now.
+#[utoipa::path(post, path = "/api/v1/audit/cleanup", tag = "audit",
+    responses((status = 200, body = Cleaned),
+        (status = 400, body = ErrorBody, description = "no retention is set (`bad_request`)"),
+        (status = 500, body = ErrorBody, description = "the log cannot be read or rewritten (`audit_unreadable`)")),
+    extensions(("x-permit" = json!("EditAudit"))))]
 pub async fn cleanup(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::EditAudit)?;
     let c = crate::ops::audit_settings::cleanup(&st.shared, &caller(&a)).await?;
     Ok(Json(c).into_response())
 }
 
-/// `GET /api/v1/audit?from=&to=&action=&outcome=&q=&limit=&offset=`.
+/// Audit records by filter, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
+    params(AuditQuery),
+    responses((status = 200, body = AuditPage),
+        (status = 400, body = ErrorBody, description = "a bad filter")),
+    extensions(("x-permit" = json!("ViewAudit"))))]
 pub async fn records(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -91,7 +101,10 @@ pub async fn records(
     Ok(Json(page).into_response())
 }
 
-/// `POST /api/v1/audit/verify`: the hash chain check.
+/// The hash chain check.
+#[utoipa::path(post, path = "/api/v1/audit/verify", tag = "audit",
+    responses((status = 200, body = ChainCheck)),
+    extensions(("x-permit" = json!("ViewAudit"))))]
 pub async fn verify(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewAudit)?;
     let shared = st.shared.clone();
@@ -107,7 +120,12 @@ pub async fn verify(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Resp
     Ok(Json(check).into_response())
 }
 
-/// `GET /api/v1/audit/export?from=&to=&action=&outcome=&q=`: JSON lines, oldest first.
+/// JSON lines, oldest first.
+#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit",
+    params(AuditQuery),
+    responses((status = 200, description = "The records, oldest first, one JSON object a line", content_type = "application/x-ndjson", body = String),
+        (status = 400, body = ErrorBody, description = "a bad filter")),
+    extensions(("x-permit" = json!("ViewAudit"))))]
 pub async fn export(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,

@@ -5,41 +5,94 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde_json::json;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::api::{ApiError, ApiUser};
+use super::api::{caller, ApiError, ApiUser, ErrorBody};
 use super::monitoring_page::{bucket_rows, span, SpanQuery};
 use super::roles::{self, Permit};
 use super::state::Admin;
-use crate::monitor::ResetWhat;
-use crate::shared::LocalCaller;
+use crate::live::LiveView;
+use crate::monitor::connections::BackendConnections;
+use crate::monitor::history::HardwareView;
+use crate::monitor::{RequestRecord, ResetWhat, Usage};
 
-/// The monitoring and sessions API routes (listed in `API_ROUTES`).
-pub fn routes() -> Router<Admin> {
-    Router::new()
-        .route("/api/v1/monitoring/hardware", get(hardware))
-        .route("/api/v1/monitoring/performance", get(performance))
-        .route("/api/v1/monitoring/recent", get(recent))
-        .route("/api/v1/monitoring/top", get(top))
-        .route("/api/v1/monitoring/usage", get(usage))
-        .route("/api/v1/monitoring/connections", get(connections))
-        .route("/api/v1/monitoring/reset/{what}", post(reset))
-        .route("/api/v1/sessions", get(sessions))
-        .route("/api/v1/sessions/{id}/cut", post(cut))
+/// The monitoring and sessions API routes.
+pub fn routes() -> OpenApiRouter<Admin> {
+    OpenApiRouter::new()
+        .routes(routes!(hardware))
+        .routes(routes!(performance))
+        .routes(routes!(recent))
+        .routes(routes!(top))
+        .routes(routes!(usage))
+        .routes(routes!(connections))
+        .routes(routes!(reset))
+        .routes(routes!(sessions))
+        .routes(routes!(cut))
 }
 
-fn caller(a: &roles::Actor) -> LocalCaller {
-    LocalCaller {
-        by: a.name.clone(),
-        via: "api",
-        uid: None,
-        pid: None,
-    }
+/// Requests by duration.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Performance {
+    duration_buckets: Vec<Bucket>,
 }
 
-/// `GET /api/v1/monitoring/hardware?span=1h|6h|24h` (default `1h`).
+/// Requests that took at most `up_to_ms` (and more than the bucket before).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Bucket {
+    /// The bucket's upper bound, ms (the last: no bound).
+    up_to_ms: u64,
+    /// For people, e.g. `≤ 50 ms`.
+    label: String,
+    requests: u64,
+}
+
+/// Requests, as recorded.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Requests {
+    requests: Vec<RequestRecord>,
+}
+
+/// Usage per virtual host and resource (kept across restarts).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageList {
+    usage: Vec<Usage>,
+}
+
+/// Back-end connections per virtual host.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Connections {
+    connections: Vec<BackendConnections>,
+}
+
+/// What a reset emptied.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Reset {
+    /// `usage`, `performance`, `top_time_consumers` or `connections`.
+    reset: &'static str,
+}
+
+/// The live sessions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Sessions {
+    sessions: Vec<LiveView>,
+}
+
+/// A session cut.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Cut {
+    cut: LiveView,
+}
+
+/// CPU, memory and disk over the last hour (or `span`), with gaps where the connector was down.
+#[utoipa::path(get, path = "/api/v1/monitoring/hardware", tag = "monitoring",
+    params(SpanQuery),
+    responses((status = 200, body = HardwareView),
+        (status = 400, body = ErrorBody, description = "a bad span")),
+    extensions(("x-permit" = json!("ViewMonitoring"))))]
 pub async fn hardware(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -58,53 +111,81 @@ pub async fn hardware(
     Ok(Json(crate::ops::monitoring::hardware(&st.shared, Some(d))).into_response())
 }
 
-/// `GET /api/v1/monitoring/performance`: the duration buckets.
+/// The duration buckets.
+#[utoipa::path(get, path = "/api/v1/monitoring/performance", tag = "monitoring",
+    responses((status = 200, body = Performance)),
+    extensions(("x-permit" = json!("ViewMonitoring"))))]
 pub async fn performance(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
 ) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewMonitoring)?;
     let v = crate::ops::monitor(&st.shared);
-    let buckets: Vec<_> = v
+    let duration_buckets = v
         .duration_buckets
         .iter()
         .zip(bucket_rows(&v))
-        .map(|((upper, n), (label, _))| json!({ "up_to_ms": upper, "label": label, "requests": n }))
+        .map(|(&(up_to_ms, requests), (label, _))| Bucket {
+            up_to_ms,
+            label,
+            requests,
+        })
         .collect();
-    Ok(Json(json!({ "duration_buckets": buckets })).into_response())
+    Ok(Json(Performance { duration_buckets }).into_response())
 }
 
-/// `GET /api/v1/monitoring/recent`: the most recent requests, newest first.
+/// The most recent requests, newest first.
+#[utoipa::path(get, path = "/api/v1/monitoring/recent", tag = "monitoring",
+    responses((status = 200, body = Requests)),
+    extensions(("x-permit" = json!("ViewMonitoring"))))]
 pub async fn recent(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewMonitoring)?;
-    Ok(Json(json!({ "requests": crate::ops::monitor(&st.shared).recent })).into_response())
+    let requests = crate::ops::monitor(&st.shared).recent;
+    Ok(Json(Requests { requests }).into_response())
 }
 
-/// `GET /api/v1/monitoring/top`: the top time consumers, slowest first.
+/// The top time consumers, slowest first.
+#[utoipa::path(get, path = "/api/v1/monitoring/top", tag = "monitoring",
+    responses((status = 200, body = Requests)),
+    extensions(("x-permit" = json!("ViewMonitoring"))))]
 pub async fn top(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewMonitoring)?;
     let v = crate::ops::monitor(&st.shared);
-    Ok(Json(json!({ "requests": v.top_time_consumers })).into_response())
+    Ok(Json(Requests {
+        requests: v.top_time_consumers,
+    })
+    .into_response())
 }
 
-/// `GET /api/v1/monitoring/usage`.
+/// Usage per virtual host and resource.
+#[utoipa::path(get, path = "/api/v1/monitoring/usage", tag = "monitoring",
+    responses((status = 200, body = UsageList)),
+    extensions(("x-permit" = json!("ViewMonitoring"))))]
 pub async fn usage(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewMonitoring)?;
-    Ok(Json(json!({ "usage": crate::ops::monitoring::usage(&st.shared) })).into_response())
+    let usage = crate::ops::monitoring::usage(&st.shared);
+    Ok(Json(UsageList { usage }).into_response())
 }
 
-/// `GET /api/v1/monitoring/connections`.
+/// Back-end connections per virtual host: open, peak, opened.
+#[utoipa::path(get, path = "/api/v1/monitoring/connections", tag = "monitoring",
+    responses((status = 200, body = Connections)),
+    extensions(("x-permit" = json!("ViewMonitoring"))))]
 pub async fn connections(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
 ) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewMonitoring)?;
     let c = crate::ops::monitoring::connections(&st.shared);
-    Ok(Json(json!({ "connections": c })).into_response())
+    Ok(Json(Connections { connections: c }).into_response())
 }
 
-/// `POST /api/v1/monitoring/reset/{what}` (`usage`, `performance`, `top_time_consumers`,
-/// `connections`).
+/// Empties one of the monitoring views.
+#[utoipa::path(post, path = "/api/v1/monitoring/reset/{what}", tag = "monitoring",
+    params(("what" = String, Path, description = "`usage`, `performance`, `top_time_consumers` or `connections`")),
+    responses((status = 200, body = Reset),
+        (status = 404, body = ErrorBody, description = "nothing of that name (`not_found`)")),
+    extensions(("x-permit" = json!("ResetMonitoring"))))]
 pub async fn reset(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -119,16 +200,28 @@ pub async fn reset(
         )
     })?;
     crate::ops::monitoring::reset(&st.shared, what, &caller(&a)).await?;
-    Ok(Json(json!({ "reset": what.as_str() })).into_response())
+    Ok(Json(Reset {
+        reset: what.as_str(),
+    })
+    .into_response())
 }
 
-/// `GET /api/v1/sessions`: the live sessions.
+/// The live sessions.
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "monitoring",
+    responses((status = 200, body = Sessions)),
+    extensions(("x-permit" = json!("ViewSessions"))))]
 pub async fn sessions(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ViewSessions)?;
-    Ok(Json(json!({ "sessions": crate::ops::live::sessions(&st.shared) })).into_response())
+    let sessions = crate::ops::live::sessions(&st.shared);
+    Ok(Json(Sessions { sessions }).into_response())
 }
 
-/// `POST /api/v1/sessions/{id}/cut`: ends that live session at once, as this user.
+/// Ends that live session at once, as this user.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/cut", tag = "monitoring",
+    params(("id" = u64, Path, description = "The live session's id, as GET /api/v1/sessions lists it")),
+    responses((status = 200, body = Cut),
+        (status = 404, body = ErrorBody, description = "no such live session (`unknown_session`)")),
+    extensions(("x-permit" = json!("CutSession"))))]
 pub async fn cut(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -143,5 +236,5 @@ pub async fn cut(
         )
     })?;
     let v = crate::ops::live::cut_session(&st.shared, id, &caller(&a))?;
-    Ok(Json(json!({ "cut": v })).into_response())
+    Ok(Json(Cut { cut: v }).into_response())
 }

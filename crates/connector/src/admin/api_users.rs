@@ -11,35 +11,70 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::api::{ApiError, ApiUser};
+use super::api::{json_body, ApiError, ApiUser, ErrorBody};
 use super::roles::{self, Permit, Role};
 use super::state::Admin;
 use super::users::{UserError, UserView};
 
 /// The routes.
-pub fn routes() -> Router<Admin> {
-    Router::new()
-        .route("/api/v1/users", get(list).post(create))
-        .route("/api/v1/users/{name}", axum::routing::put(update))
-        .route("/api/v1/users/{name}/reset", post(reset))
-        .route(
-            "/api/v1/settings/logon-text",
-            get(logon_text).put(set_logon_text),
-        )
+pub fn routes() -> OpenApiRouter<Admin> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(update))
+        .routes(routes!(reset))
+        .routes(routes!(logon_text, set_logon_text))
 }
 
-fn view(u: &UserView) -> serde_json::Value {
-    json!({
-        "name": u.name,
-        "role": u.role.as_str(),
-        "must_change": u.must_change,
-        "disabled": u.disabled,
-    })
+/// A user of the admin UI and API.
+#[derive(Debug, Default, Serialize, ToSchema)]
+struct User {
+    name: String,
+    /// `Administrator`, `Display`, `Monitoring` or `Support`.
+    role: &'static str,
+    /// His password is still one set by someone else: he must change it at his next logon.
+    must_change: bool,
+    disabled: bool,
+}
+
+fn view(u: &UserView) -> User {
+    User {
+        name: u.name.clone(),
+        role: u.role.as_str(),
+        must_change: u.must_change,
+        disabled: u.disabled,
+    }
+}
+
+/// Every user.
+#[derive(Debug, Serialize, ToSchema)]
+struct Users {
+    users: Vec<User>,
+}
+
+/// A user's new one-time password, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+struct OneTime {
+    name: String,
+    /// Only when the user was created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    /// Give it to the user; he must change it at his first logon.
+    one_time_password: String,
+}
+
+/// The logon screen's text.
+#[derive(Debug, Serialize, ToSchema)]
+struct LogonTextView {
+    /// As typed.
+    text: String,
+    /// As shown: the sanitised HTML subset.
+    html: String,
 }
 
 fn refused(e: UserError) -> ApiError {
@@ -60,32 +95,35 @@ fn refused(e: UserError) -> ApiError {
     }
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("the body is not the JSON this call takes: {e}"),
-        )
-    })
-}
-
 fn from(headers_ext: &axum::http::Extensions) -> std::net::SocketAddr {
     super::session::peer(headers_ext)
 }
 
+/// Every user (name, role, must change, disabled).
+#[utoipa::path(get, path = "/api/v1/users", tag = "users",
+    responses((status = 200, body = Users)),
+    extensions(("x-permit" = json!("ManageUsers"))))]
 async fn list(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ManageUsers)?;
-    let users: Vec<_> = st.users.list().await.iter().map(view).collect();
-    Ok(Json(json!({ "users": users })).into_response())
+    let users = st.users.list().await.iter().map(view).collect();
+    Ok(Json(Users { users }).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// A new user.
+#[derive(Debug, Deserialize, ToSchema)]
 struct NewUser {
     name: String,
+    /// `Administrator`, `Display`, `Monitoring` or `Support`.
     role: String,
 }
 
+/// A new user; answers his one-time password, once.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users",
+    request_body = NewUser,
+    responses((status = 201, body = OneTime),
+        (status = 400, body = ErrorBody, description = "a bad name or role"),
+        (status = 409, body = ErrorBody, description = "a user has that name (`exists`)")),
+    extensions(("x-permit" = json!("ManageUsers"))))]
 async fn create(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -105,10 +143,20 @@ async fn create(
     let name = f.name.trim().to_owned();
     let pw = st.users.create(&name, role).await.map_err(refused)?;
     st.audit_user_change(&a.name, "api", "created", &name, peer);
-    let body = json!({ "name": name, "role": role.as_str(), "one_time_password": pw.into_inner() });
+    let body = OneTime {
+        name,
+        role: Some(role.as_str()),
+        one_time_password: pw.into_inner(),
+    };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+/// A new one-time password for the user, answered once.
+#[utoipa::path(post, path = "/api/v1/users/{name}/reset", tag = "users",
+    params(("name" = String, Path, description = "The user's name")),
+    responses((status = 200, body = OneTime),
+        (status = 404, body = ErrorBody, description = "no such user (`unknown_user`)")),
+    extensions(("x-permit" = json!("ManageUsers"))))]
 async fn reset(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -124,14 +172,27 @@ async fn reset(
         &name,
         from(req.extensions()),
     );
-    Ok(Json(json!({ "name": name, "one_time_password": pw.into_inner() })).into_response())
+    Ok(Json(OneTime {
+        name,
+        role: None,
+        one_time_password: pw.into_inner(),
+    })
+    .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// A change of a user.
+#[derive(Debug, Deserialize, ToSchema)]
 struct UserChange {
     disabled: bool,
 }
 
+/// Disables or enables a user (not oneself).
+#[utoipa::path(put, path = "/api/v1/users/{name}", tag = "users",
+    params(("name" = String, Path, description = "The user's name")), request_body = UserChange,
+    responses((status = 200, body = User),
+        (status = 400, body = ErrorBody, description = "a bad body, or oneself"),
+        (status = 404, body = ErrorBody, description = "no such user (`unknown_user`)")),
+    extensions(("x-permit" = json!("ManageUsers"))))]
 async fn update(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -151,16 +212,27 @@ async fn update(
     Ok(Json(user.as_ref().map(view).unwrap_or_default()).into_response())
 }
 
+/// The logon screen's text.
+#[utoipa::path(get, path = "/api/v1/settings/logon-text", tag = "users",
+    responses((status = 200, body = LogonTextView)),
+    extensions(("x-permit" = json!("EditSettings"))))]
 async fn logon_text(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::EditSettings)?;
-    Ok(Json(json!({ "text": st.logon_text.raw(), "html": st.logon_text.html() })).into_response())
+    Ok(Json(logon_text_view(&st)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// The logon screen's text.
+#[derive(Debug, Deserialize, ToSchema)]
 struct LogonText {
     text: String,
 }
 
+/// Sets the logon screen's text (a small HTML subset; the rest is dropped).
+#[utoipa::path(put, path = "/api/v1/settings/logon-text", tag = "users",
+    request_body = LogonText,
+    responses((status = 200, body = LogonTextView),
+        (status = 400, body = ErrorBody, description = "a bad body, or too long")),
+    extensions(("x-permit" = json!("EditSettings"))))]
 async fn set_logon_text(
     State(st): State<Admin>,
     ApiUser(a): ApiUser,
@@ -185,7 +257,14 @@ async fn set_logon_text(
         )
     })?;
     st.audit_logon_text(&a.name, "api", &f.text);
-    Ok(Json(json!({ "text": st.logon_text.raw(), "html": st.logon_text.html() })).into_response())
+    Ok(Json(logon_text_view(&st)).into_response())
+}
+
+fn logon_text_view(st: &Admin) -> LogonTextView {
+    LogonTextView {
+        text: st.logon_text.raw(),
+        html: st.logon_text.html(),
+    }
 }
 
 /// The body of `req`, at most 64 KiB.

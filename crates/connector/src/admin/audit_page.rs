@@ -31,20 +31,28 @@ pub fn routes() -> Router<Admin> {
 }
 
 /// The viewer's filter fields (a GET form, so a filtered view has an address).
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Records at or after this time (RFC 3339, or a date).
     #[serde(default)]
     pub from: String,
+    /// Records before this time (RFC 3339, or a date).
     #[serde(default)]
     pub to: String,
+    /// Only this action (e.g. `session.denied`).
     #[serde(default)]
     pub action: String,
+    /// Only this outcome (e.g. `denied`).
     #[serde(default)]
     pub outcome: String,
+    /// Text anywhere in the record.
     #[serde(default)]
     pub q: String,
+    /// Records to skip (newest first).
     #[serde(default)]
     pub offset: Option<usize>,
+    /// Records to answer at most.
     #[serde(default)]
     pub limit: Option<usize>,
 }

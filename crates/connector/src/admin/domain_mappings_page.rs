@@ -1,34 +1,29 @@
-//! The domain mappings page (`/domain-mappings`, CC-25) and its REST API: the
+//! The domain mappings page (`/domain-mappings`, CC-25; its REST API is `api_domains`): the
 //! `[[domain_mapping]]`s (a `Set-Cookie` `Domain` of the internal domain reaches the client for
 //! the virtual one), added and removed through [`crate::ops::domain_mappings`]; in force for
 //! new sessions without a restart. The permits are the trust store's (`ViewTrust`,
 //! `EditTrust`): both are settings of how the connector meets its back ends.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
 use serde::Deserialize;
-use serde_json::json;
 
-use super::api::{ApiError, ApiUser};
 use super::render::{self, Chrome};
 use super::roles::{self, Permit};
 use super::session::{Posted, Signed};
 use super::state::Admin;
 use crate::config::DomainMapping;
-use crate::shared::LocalCaller;
 
-/// The page's and the API's routes.
+/// The page's routes.
 pub fn routes() -> Router<Admin> {
     Router::new()
         .route("/domain-mappings", get(page))
         .route("/domain-mappings/add", post(add))
         .route("/domain-mappings/remove", post(remove))
-        .route("/api/v1/domain-mappings", get(api_list).post(api_add))
-        .route("/api/v1/domain-mappings/{internal}", delete(api_remove))
 }
 
 #[derive(Template)]
@@ -77,13 +72,15 @@ pub async fn page(State(st): State<Admin>, s: Signed) -> Response {
 }
 
 /// The add form (and the API's body).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddForm {
+    /// The domain the client sees, e.g. `sap.example.virtual`.
     #[serde(default, rename = "virtual")]
-    virtual_domain: String,
+    pub(super) virtual_domain: String,
+    /// The back ends' own domain, e.g. `corp.internal`.
     #[serde(default)]
-    internal: String,
+    pub(super) internal: String,
 }
 
 /// The page's add form, with its CSRF field.
@@ -148,60 +145,4 @@ pub async fn remove(State(st): State<Admin>, p: Posted<RemoveForm>) -> Response 
             show(&st, &s, status, None, Some(text)).await
         }
     }
-}
-
-fn api_caller(a: &roles::Actor) -> LocalCaller {
-    LocalCaller {
-        by: a.name.clone(),
-        via: "api",
-        uid: None,
-        pid: None,
-    }
-}
-
-fn view(m: &DomainMapping) -> serde_json::Value {
-    json!({ "virtual": m.virtual_domain, "internal": m.internal_domain })
-}
-
-/// `GET /api/v1/domain-mappings`.
-pub async fn api_list(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
-    roles::permit(&a, Permit::ViewTrust)?;
-    let list = crate::ops::domain_mappings::list(&st.shared).await?;
-    let v: Vec<_> = list.iter().map(view).collect();
-    Ok(Json(json!({ "domain_mappings": v })).into_response())
-}
-
-/// `POST /api/v1/domain-mappings` `{"virtual","internal"}`: 201.
-pub async fn api_add(
-    State(st): State<Admin>,
-    ApiUser(a): ApiUser,
-    b: axum::body::Bytes,
-) -> Result<Response, ApiError> {
-    roles::permit(&a, Permit::EditTrust)?;
-    let b: AddForm = serde_json::from_slice(&b).map_err(|e| {
-        ApiError(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("the body: {e}"),
-        )
-    })?;
-    let m = crate::ops::domain_mappings::add(
-        &st.shared,
-        &api_caller(&a),
-        &b.virtual_domain,
-        &b.internal,
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(view(&m))).into_response())
-}
-
-/// `DELETE /api/v1/domain-mappings/{internal}`.
-pub async fn api_remove(
-    State(st): State<Admin>,
-    ApiUser(a): ApiUser,
-    Path(internal): Path<String>,
-) -> Result<Response, ApiError> {
-    roles::permit(&a, Permit::EditTrust)?;
-    let m = crate::ops::domain_mappings::remove(&st.shared, &api_caller(&a), &internal).await?;
-    Ok(Json(view(&m)).into_response())
 }

@@ -39,6 +39,7 @@ pub mod access_wizard_page;
 pub mod api;
 pub mod api_access;
 pub mod api_audit;
+pub mod api_domains;
 pub mod api_monitoring;
 pub mod api_trust;
 pub mod api_users;
@@ -53,6 +54,7 @@ pub mod logon;
 pub mod logon_text;
 pub mod monitoring_page;
 pub mod multipart;
+pub mod openapi;
 pub mod pages;
 pub mod render;
 pub mod roles;
@@ -87,50 +89,6 @@ use tokio_util::sync::CancellationToken;
 use crate::config::AdminConfig;
 use crate::data_dir::ConnectorDataDir;
 use crate::shared::Shared;
-
-/// The REST API's routes (what `openapi.json` must describe).
-pub const API_ROUTES: &[&str] = &[
-    "/api/v1/status",
-    "/api/v1/windows",
-    "/api/v1/windows/{id}/close",
-    "/api/v1/openapi.json",
-    "/api/v1/users",
-    "/api/v1/users/{name}",
-    "/api/v1/users/{name}/reset",
-    "/api/v1/settings/logon-text",
-    "/api/v1/trust",
-    "/api/v1/trust/{name}",
-    "/api/v1/trust/trust-all",
-    "/api/v1/security",
-    "/api/v1/ui-certificate",
-    "/api/v1/ui-certificate/csr",
-    "/api/v1/system-certificate",
-    "/api/v1/system-certificate/generate",
-    "/api/v1/system-certificate/csr",
-    "/api/v1/domain-mappings",
-    "/api/v1/domain-mappings/{internal}",
-    "/api/v1/monitoring/hardware",
-    "/api/v1/monitoring/performance",
-    "/api/v1/monitoring/recent",
-    "/api/v1/monitoring/top",
-    "/api/v1/monitoring/usage",
-    "/api/v1/monitoring/connections",
-    "/api/v1/monitoring/reset/{what}",
-    "/api/v1/sessions",
-    "/api/v1/sessions/{id}/cut",
-    "/api/v1/audit",
-    "/api/v1/audit/verify",
-    "/api/v1/audit/export",
-    "/api/v1/audit/settings",
-    "/api/v1/audit/cleanup",
-    "/api/v1/access",
-    "/api/v1/access/export",
-    "/api/v1/access/import",
-    "/api/v1/access/check",
-    "/api/v1/access/{name}",
-    "/api/v1/access/{name}/resources",
-    "/api/v1/access/{name}/resources/{index}",
-];
 
 /// Longest TLS handshake (within the pre-auth deadline), and longest wait for the rest of a
 /// request head once it has begun.
@@ -247,20 +205,15 @@ pub fn router(st: Admin) -> Router {
             "/settings/logon-text",
             get(settings_page::form).post(settings_page::save),
         )
-        .merge(api_users::routes())
         .merge(trust_page::routes())
         .merge(security_page::routes())
         .merge(ui_cert_page::routes())
         .merge(system_cert_page::routes())
         .merge(domain_mappings_page::routes())
-        .merge(api_trust::routes())
         .route("/assets/{file}", get(pages::asset))
-        .route("/api/v1/status", get(api::status))
-        .route("/api/v1/windows", get(api::windows))
-        .route("/api/v1/windows/{id}/close", post(api::close_window))
-        .route("/api/v1/openapi.json", get(api::openapi))
         .merge(monitor_routes())
-        .merge(access_page::routes().merge(api_access::routes()))
+        .merge(access_page::routes())
+        .merge(openapi::api().0)
         .route("/api/{*rest}", axum::routing::any(api::not_found))
         .fallback(pages::fallback)
         .layer(axum::middleware::from_fn(
@@ -269,14 +222,12 @@ pub fn router(st: Admin) -> Router {
         .with_state(st)
 }
 
-/// The monitoring, live sessions and audit pages and their API (one merge in [`router`]).
+/// The monitoring, live sessions and audit pages (one merge in [`router`]).
 fn monitor_routes() -> Router<Admin> {
     monitoring_page::routes()
         .merge(live_page::routes())
         .merge(audit_page::routes())
         .merge(audit_settings_page::routes())
-        .merge(api_monitoring::routes())
-        .merge(api_audit::routes())
 }
 
 /// Serves the admin UI until `stop`. Every connection holds a pre-auth slot of the

@@ -156,7 +156,8 @@ struct HardwarePage {
 }
 
 /// `?span=1h|6h|24h`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SpanQuery {
     /// `1h` (default), `6h` or `24h`.
     pub span: Option<String>,

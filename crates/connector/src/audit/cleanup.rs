@@ -33,7 +33,7 @@ use super::{now_rfc3339, AuditError, AuditLog, AuditRecord, GENESIS_HASH};
 pub const CLEANED: &str = "audit.cleaned";
 
 /// What a cleanup did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Cleaned {
     /// Records removed.
     pub removed: u64,

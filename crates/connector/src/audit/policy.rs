@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::AuditAction;
 
 /// The audit level of the access scope.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditLevel {
     /// No per-request records.
@@ -58,7 +58,7 @@ impl AuditLevel {
 }
 
 /// A category of configuration changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// The `[[access]]` list.
@@ -119,7 +119,7 @@ impl Category {
 pub const MAX_RETENTION_DAYS: u32 = 3650;
 
 /// `[audit]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditSettings {
     /// The level of the access scope.

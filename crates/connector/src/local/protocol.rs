@@ -224,7 +224,7 @@ pub enum Response {
 }
 
 /// What `portcullis connector status` shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusView {
     /// `connecting`, `connected`, `rejected` or `stopped`.
     pub tunnel: String,

@@ -129,7 +129,7 @@ impl<T: Copy> Series<T> {
 }
 
 /// A point of the CPU and memory series, as views show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HardwarePoint {
     /// Unix time, milliseconds.
     pub t_ms: i64,
@@ -147,7 +147,7 @@ pub struct HardwarePoint {
 }
 
 /// A point of the disk series, as views show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DiskPoint {
     /// Unix time, milliseconds.
     pub t_ms: i64,
@@ -160,7 +160,7 @@ pub struct DiskPoint {
 }
 
 /// What `portcullis connector monitor hardware` shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HardwareView {
     /// When the view was made, unix milliseconds.
     pub now_ms: i64,

@@ -26,7 +26,7 @@ use crate::shared::{LocalCaller, Shared};
 const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A resource as shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ResourceView {
     /// Position in the entry's list (0-based): the key of the resource API.
     pub index: usize,
@@ -43,7 +43,7 @@ pub struct ResourceView {
 }
 
 /// An entry as shown, with the version an edit must name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct EntryView {
     /// Name.
     pub name: String,
@@ -154,7 +154,7 @@ pub(crate) async fn get(shared: &Shared, name: &str) -> Result<EntryView, OpErro
 
 /// What an edit did: the entry's new version (`None` once removed) and whether the running
 /// connector has it in force yet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct EntryEdited {
     /// The entry.
     pub name: String,

@@ -135,7 +135,7 @@ impl AuditFilter {
 }
 
 /// One page of matching records, newest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
     /// Matching records in the whole log.
     pub total: u64,
@@ -217,7 +217,7 @@ pub(crate) fn query(
 }
 
 /// What the chain check found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ChainCheck {
     /// The chain is intact.
     pub ok: bool,

@@ -16,7 +16,7 @@ pub const VERSION_LEN: usize = 16;
 
 /// An entry's settings as an administrator gives them (strings as in the file; empty means
 /// "not set", i.e. the default).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EntryFields {
     /// Unique name.
     #[serde(default)]
@@ -48,7 +48,7 @@ pub struct EntryFields {
 }
 
 /// A resource as an administrator gives it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ResourceFields {
     /// URL path, starting with `/`.
     pub path: String,

@@ -18,7 +18,7 @@ use crate::trust_edit::describe;
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
 /// A check's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// Nothing to do.
@@ -28,7 +28,7 @@ pub enum State {
 }
 
 /// One line of the security status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Check {
     /// Stable id (`initial_password`, `trust_all`, …) for monitoring systems.
     pub id: &'static str,

@@ -31,8 +31,9 @@ const PENDING_KEY: &str = "pending-csr-key.pem";
 const PENDING_CSR: &str = "pending.csr";
 
 /// The system certificate as configured now.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, utoipa::ToSchema, serde::Serialize)]
 pub struct SystemCertificate {
+    #[serde(rename = "certificate")]
     /// The configured certificate, described; `None` when none is configured.
     pub current: Option<SystemCertView>,
     /// The configured file, when it cannot be read or parsed.

@@ -18,7 +18,7 @@ use crate::trust_edit::{
 use super::OpError;
 
 /// The trust store as configured now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema, serde::Serialize)]
 pub struct TrustStore {
     /// `[backend_tls] trust_all`.
     pub trust_all: bool,
@@ -29,7 +29,7 @@ pub struct TrustStore {
 }
 
 /// A file added to or removed from the trust store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema, serde::Serialize)]
 pub struct TrustEdited {
     /// The file, as the configuration lists (or listed) it.
     pub file: String,

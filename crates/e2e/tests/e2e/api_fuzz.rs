@@ -65,9 +65,26 @@ const DESTRUCTIVE: &[&str] = &[
 /// `examples` generated cases per operation and phase; `extra` adds options (which
 /// operations, which phases). Returns whether it passed, and its report.
 async fn fuzz(hub: &TestHub, token: Option<&str>, examples: u32, extra: &[&str]) -> (bool, String) {
+    let auth = token.map(|t| format!("Authorization: Bearer {t}"));
+    let doc = format!("{}/api/v1/openapi.json", hub.api_url);
+    schemathesis_run(&doc, &hub.ca_pem, auth.as_deref(), CHECKS, examples, extra).await
+}
+
+/// Runs `schemathesis run` against the document at `doc`, trusting `ca_pem`, with the header
+/// `auth` on every request (none: anonymous), the `checks`, at most `examples` generated
+/// cases per operation and phase, and the `extra` options. Returns whether it passed, and
+/// its report. Also the connector's API fuzz test's runner.
+pub async fn schemathesis_run(
+    doc: &str,
+    ca_pem: &str,
+    auth: Option<&str>,
+    checks: &str,
+    examples: u32,
+    extra: &[&str],
+) -> (bool, String) {
     let work = tempfile::tempdir().expect("temp dir");
     let ca = work.path().join("ca.pem");
-    std::fs::write(&ca, &hub.ca_pem).expect("write CA");
+    std::fs::write(&ca, ca_pem).expect("write CA");
     let mut cmd = tokio::process::Command::new(schemathesis());
     cmd.current_dir(work.path())
         // Loopback only: no proxy may carry the fuzzer's requests elsewhere.
@@ -81,10 +98,10 @@ async fn fuzz(hub: &TestHub, token: Option<&str>, examples: u32, extra: &[&str])
         .arg("--config-file")
         .arg(workspace().join("tests/apifuzz/schemathesis.toml"))
         .arg("run")
-        .arg(format!("{}/api/v1/openapi.json", hub.api_url))
+        .arg(doc)
         .arg("--tls-verify")
         .arg(&ca)
-        .args(["--checks", CHECKS])
+        .args(["--checks", checks])
         .args(["--max-examples", &examples.to_string()])
         .args(["--seed", SEED, "--generation-database", "none"])
         // Each request may take 20 s (the hub's own deadline is 30 s; a loaded CI machine
@@ -98,9 +115,8 @@ async fn fuzz(hub: &TestHub, token: Option<&str>, examples: u32, extra: &[&str])
         .args(["--workers", "1", "--no-color", "--output-truncate", "false"])
         .args(extra)
         .kill_on_drop(true);
-    if let Some(t) = token {
-        cmd.arg("--header")
-            .arg(format!("Authorization: Bearer {t}"));
+    if let Some(h) = auth {
+        cmd.arg("--header").arg(h);
     }
     let out = tokio::time::timeout(RUN_DEADLINE, cmd.output())
         .await
@@ -177,7 +193,7 @@ fn admin_token(hub: &TestHub) -> String {
         .to_owned()
 }
 
-fn assert_clean(who: &str, (ok, report): (bool, String)) {
+pub fn assert_clean(who: &str, (ok, report): (bool, String)) {
     println!("--- schemathesis as {who} ---\n{report}");
     assert!(ok, "schemathesis found failures as {who}:\n{report}");
 }

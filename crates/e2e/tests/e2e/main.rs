@@ -25,6 +25,7 @@ mod connector_ui;
 mod connector_ui_access;
 mod connector_ui_access_browser;
 mod connector_ui_access_reach;
+mod connector_ui_api_fuzz;
 mod connector_ui_api_matrix;
 mod connector_ui_audit;
 mod connector_ui_browser;
