@@ -10,6 +10,7 @@
 //! ([`super::ui_cert`]) is in force for the next TLS connection, without a restart.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use rustls::server::{ClientHello, ResolvesServerCert};
@@ -48,6 +49,7 @@ pub fn load_or_make(
     listen: SocketAddr,
 ) -> Result<(String, String), UiCertError> {
     let (cert_path, key_path) = (dir.ui_cert(), dir.ui_key());
+    recover_pair(dir)?;
     if cert_path.exists() || key_path.exists() {
         let read = |p: &std::path::Path| {
             std::fs::read_to_string(p).map_err(|source| IdentityError::Io {
@@ -79,10 +81,61 @@ pub fn load_or_make(
         .map_err(|e| UiCertError::Generate(e.to_string()))?;
     let (cert_pem, key_pem) = (cert.pem(), key.serialize_pem());
     create_private_dir(&dir.admin())?;
-    write_atomic(&key_path, key_pem.as_bytes())?;
-    write_atomic(&cert_path, cert_pem.as_bytes())?;
+    write_pair(dir, &key_pem, &cert_pem)?;
     tracing::info!(certificate = %cert_path.display(), "made a self-signed certificate for the admin UI");
     Ok((cert_pem, key_pem))
+}
+
+/// The file a pair's part is staged in before it takes its place.
+fn staged(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".next");
+    path.with_file_name(name)
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), IdentityError> {
+    std::fs::rename(from, to).map_err(|source| IdentityError::Io {
+        path: to.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes the UI key and certificate so that a crash at any point leaves either the old pair
+/// or the new one, never a key with another's certificate: each is staged whole (key, then
+/// certificate) and only then moved into place; [`recover_pair`] finishes or drops a
+/// half-done change at the next start.
+pub fn write_pair(
+    dir: &ConnectorDataDir,
+    key_pem: &str,
+    chain_pem: &str,
+) -> Result<(), IdentityError> {
+    let (key, cert) = (dir.ui_key(), dir.ui_cert());
+    write_atomic(&staged(&key), key_pem.as_bytes())?;
+    write_atomic(&staged(&cert), chain_pem.as_bytes())?;
+    rename(&staged(&key), &key)?;
+    rename(&staged(&cert), &cert)
+}
+
+/// Finishes what [`write_pair`] began before a crash: a staged certificate means the staged
+/// key was complete (it is written first), so both move into place; a staged key alone
+/// means the certificate never came, so the old pair stays and the key goes.
+pub fn recover_pair(dir: &ConnectorDataDir) -> Result<(), IdentityError> {
+    let (key, cert) = (dir.ui_key(), dir.ui_cert());
+    let (next_key, next_cert) = (staged(&key), staged(&cert));
+    if next_cert.exists() {
+        if next_key.exists() {
+            rename(&next_key, &key)?;
+        }
+        rename(&next_cert, &cert)?;
+        tracing::warn!(certificate = %cert.display(), "finished a UI certificate change a stop had interrupted");
+    } else if next_key.exists() {
+        std::fs::remove_file(&next_key).map_err(|source| IdentityError::Io {
+            path: next_key.clone(),
+            source,
+        })?;
+        tracing::warn!(certificate = %cert.display(), "dropped a UI certificate change a stop had interrupted before its certificate was written");
+    }
+    Ok(())
 }
 
 /// The UI certificate in force: what every new TLS connection of the admin listener gets.
@@ -154,4 +207,60 @@ pub fn server_config(
         .with_cert_resolver(live.clone());
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok((Arc::new(config), live))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> (tempfile::TempDir, ConnectorDataDir) {
+        let t = tempfile::tempdir().unwrap();
+        let d = ConnectorDataDir::new(t.path());
+        create_private_dir(&d.admin()).unwrap();
+        (t, d)
+    }
+
+    fn pair(d: &ConnectorDataDir) -> (String, String) {
+        (
+            std::fs::read_to_string(d.ui_key()).unwrap(),
+            std::fs::read_to_string(d.ui_cert()).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_change_cut_before_its_certificate_was_staged_leaves_the_old_pair() {
+        let (_t, d) = dir();
+        write_pair(&d, "old key", "old cert").unwrap();
+        // The stop came after the new key was staged, before its certificate was.
+        write_atomic(&staged(&d.ui_key()), b"new key").unwrap();
+        recover_pair(&d).unwrap();
+        assert_eq!(pair(&d), ("old key".into(), "old cert".into()));
+        assert!(!staged(&d.ui_key()).exists());
+    }
+
+    #[test]
+    fn a_change_cut_after_both_were_staged_or_halfway_in_place_is_finished() {
+        let (_t, d) = dir();
+        write_pair(&d, "old key", "old cert").unwrap();
+        write_atomic(&staged(&d.ui_key()), b"new key").unwrap();
+        write_atomic(&staged(&d.ui_cert()), b"new cert").unwrap();
+        recover_pair(&d).unwrap();
+        assert_eq!(pair(&d), ("new key".into(), "new cert".into()));
+
+        // The key already in place, the certificate still staged.
+        write_atomic(&staged(&d.ui_cert()), b"newer cert").unwrap();
+        write_atomic(&d.ui_key(), b"newer key").unwrap();
+        recover_pair(&d).unwrap();
+        assert_eq!(pair(&d), ("newer key".into(), "newer cert".into()));
+        assert!(!staged(&d.ui_cert()).exists());
+    }
+
+    #[test]
+    fn a_whole_change_leaves_nothing_staged() {
+        let (_t, d) = dir();
+        write_pair(&d, "k", "c").unwrap();
+        recover_pair(&d).unwrap();
+        assert_eq!(pair(&d), ("k".into(), "c".into()));
+        assert!(!staged(&d.ui_key()).exists() && !staged(&d.ui_cert()).exists());
+    }
 }

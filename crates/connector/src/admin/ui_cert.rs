@@ -20,7 +20,7 @@ use crate::identity::write_atomic;
 use crate::pkcs12;
 
 /// The UI certificate as people need to see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UiCertView {
     /// Subject distinguished name.
     pub subject: String,
@@ -191,9 +191,8 @@ pub fn replace_pem(
         )));
     }
     let dir = &st.ui.dir;
-    // The key first: a chain without its key would not load at the next start.
-    write_atomic(&dir.ui_key(), key_pem.as_bytes())
-        .and_then(|()| write_atomic(&dir.ui_cert(), chain_pem.as_bytes()))
+    // Both or neither, whatever stops the process meanwhile.
+    super::cert::write_pair(dir, key_pem, chain_pem)
         .map_err(|e| ReplaceError::Write(e.to_string()))?;
     st.ui.live.replace(ck);
     let mut ev = AuditEvent::new(
