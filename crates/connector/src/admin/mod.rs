@@ -40,6 +40,7 @@ pub mod api;
 pub mod api_access;
 pub mod api_audit;
 pub mod api_domains;
+pub mod api_me;
 pub mod api_monitoring;
 pub mod api_trust;
 pub mod api_users;

@@ -32,8 +32,10 @@ use super::state::Admin;
             an initial one gets 403 `password_change_required` until he changes it in the \
             admin UI. Errors are `{code, message}`. Generated from the code that serves it.\n\n\
             Each operation's `x-permit` names the permit it asks (null: none). Administrator \
-            holds every permit; Display and Support the View… ones; Monitoring ViewStatus, \
-            ViewSecurity, ViewMonitoring and ViewSessions."
+            holds every permit; Display and Support the View… ones and OwnAccount; Monitoring \
+            ViewStatus, ViewSecurity, ViewMonitoring, ViewSessions and OwnAccount. \
+            OwnAccount's password change is also open to a user who must still change his \
+            one-time password."
     ),
     servers((url = "/")),
     security(("basic" = []), ("token" = [])),
@@ -68,6 +70,7 @@ pub fn api() -> (Router<Admin>, Document) {
     let (router, mut doc) = OpenApiRouter::with_openapi(Frame::openapi())
         .merge(super::api::routes())
         .merge(super::api_users::routes())
+        .merge(super::api_me::routes())
         .merge(super::api_trust::routes())
         .merge(super::api_domains::routes())
         .merge(super::api_monitoring::routes())

@@ -67,6 +67,7 @@ impl Role {
                 EditAudit,
                 ViewAccess,
                 EditAccess,
+                OwnAccount,
             ],
             Role::Display | Role::Support => &[
                 ViewStatus,
@@ -77,8 +78,15 @@ impl Role {
                 ViewSessions,
                 ViewAudit,
                 ViewAccess,
+                OwnAccount,
             ],
-            Role::Monitoring => &[ViewStatus, ViewSecurity, ViewMonitoring, ViewSessions],
+            Role::Monitoring => &[
+                ViewStatus,
+                ViewSecurity,
+                ViewMonitoring,
+                ViewSessions,
+                OwnAccount,
+            ],
         }
     }
 }
@@ -121,6 +129,8 @@ pub enum Permit {
     ViewAccess,
     /// Add, edit, remove and import access entries and their resources.
     EditAccess,
+    /// Change one's own password and manage one's own API tokens. Every role.
+    OwnAccount,
 }
 
 /// Why [`permit`] refused.
@@ -128,7 +138,7 @@ pub enum Permit {
 #[non_exhaustive]
 pub enum Denied {
     /// The user still has the password an administrator set (or the initial one).
-    #[error("change your initial password first (sign in to the admin UI)")]
+    #[error("change your one-time password first (in the admin UI, or PUT /api/v1/me/password)")]
     PasswordChange,
     /// The role does not allow it.
     #[error("the role {} may not do this", .0.as_str())]
@@ -157,6 +167,16 @@ pub fn permit(actor: &Actor, what: Permit) -> Result<(), Denied> {
     } else {
         Err(Denied::Role(actor.role))
     }
+}
+
+/// As [`permit`], but also for a user who must still change his one-time password: for the
+/// change itself, which is what lets him past [`Denied::PasswordChange`].
+pub fn permit_own(actor: &Actor, what: Permit) -> Result<(), Denied> {
+    let changed = Actor {
+        must_change: false,
+        ..actor.clone()
+    };
+    permit(&changed, what)
 }
 
 /// Whether [`permit`] allows it (for showing or hiding a control).
@@ -214,6 +234,23 @@ mod tests {
         );
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+    }
+
+    #[test]
+    fn every_role_owns_its_account_and_only_the_password_change_passes_a_one_time_password() {
+        for r in Role::ALL {
+            assert!(may(&actor(r, false), Permit::OwnAccount), "{r:?}");
+            assert_eq!(
+                permit(&actor(r, true), Permit::OwnAccount),
+                Err(Denied::PasswordChange)
+            );
+            assert_eq!(permit_own(&actor(r, true), Permit::OwnAccount), Ok(()));
+            // The exception is for one's own account, not a way round the role.
+            assert_eq!(
+                permit_own(&actor(Role::Monitoring, true), Permit::EditAccess),
+                Err(Denied::Role(Role::Monitoring))
+            );
         }
     }
 }

@@ -126,11 +126,23 @@ async fn refused(st: &Admin, s: &Signed, e: UserError) -> Response {
 }
 
 fn audit(st: &Admin, s: &Signed, outcome: &str, token: &str) {
+    audit_token(st, &s.actor.name, "ui", s.from, outcome, token);
+}
+
+/// The audit record of a token made or revoked by `user` (through the UI or the API).
+pub(super) fn audit_token(
+    st: &Admin,
+    user: &str,
+    via: &str,
+    from: std::net::SocketAddr,
+    outcome: &str,
+    token: &str,
+) {
     let mut ev = AuditEvent::new(
         AuditAction::AdminUser,
         outcome,
-        serde_json::json!({ "user": s.actor.name, "token": token, "via": "ui", "from": s.from.ip().to_string() }),
+        serde_json::json!({ "user": user, "token": token, "via": via, "from": from.ip().to_string() }),
     );
-    ev.principal = Some(s.actor.name.clone());
+    ev.principal = Some(user.to_owned());
     st.shared.audit.record_or_log(ev);
 }

@@ -51,7 +51,7 @@ struct TokenRecord {
 }
 
 /// An API token as its owner's page lists it (never its secret).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct TokenView {
     /// The public id (part of the token string).
     pub id: String,

@@ -8,13 +8,16 @@
 //!
 //! The roles' permits, as the issue and `docs/connector.md` state them: Administrator all;
 //! Display and Support the View… permits; Monitoring the hub connection, the security
-//! status, monitoring and sessions.
+//! status, monitoring and sessions; every role his own account (password, API tokens).
 
 use serde_json::Value;
 
 use super::connector_ui::{api, first_logon, world, NEW_PASSWORD};
 
 fn role_may(role: &str, permit: &str) -> bool {
+    if permit == "OwnAccount" {
+        return true;
+    }
     match role {
         "Administrator" => true,
         "Display" | "Support" => permit.starts_with("View"),
