@@ -41,6 +41,8 @@ pub struct Auditor {
     tx: mpsc::Sender<Job>,
     /// Counts commits (see [`Auditor::subscribe`]).
     commits: tokio::sync::watch::Sender<u64>,
+    /// Counts sessions from the events, and times the commits.
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// One event to record.
@@ -71,10 +73,29 @@ impl Auditor {
     /// Starts the writer task on the current runtime, appending into `store`. The task ends
     /// when the last clone of the returned `Auditor` is dropped, after committing the queue.
     pub fn start(store: Arc<dyn Store>) -> Self {
+        Auditor::with_metrics(store, Arc::default())
+    }
+
+    /// As [`Auditor::start`], counting into `metrics` ([`crate::metrics::Metrics::observe`]).
+    pub fn with_metrics(store: Arc<dyn Store>, metrics: Arc<crate::metrics::Metrics>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (commits, _) = tokio::sync::watch::channel(0);
-        tokio::spawn(writer(store, rx, commits.clone()));
-        Auditor { tx, commits }
+        tokio::spawn(writer(store, rx, commits.clone(), metrics.clone()));
+        Auditor {
+            tx,
+            commits,
+            metrics,
+        }
+    }
+
+    /// Whether the writer task still takes events.
+    pub fn running(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
+    /// Events queued and not yet taken by the writer.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
     }
 
     /// Bumped after every commit of the writer: for waiting until an event is readable (tests,
@@ -95,6 +116,7 @@ impl Auditor {
     /// logged).
     pub async fn record_event(&self, e: NewAuditEvent) {
         log(&e);
+        self.metrics.observe(&e);
         let (done, committed) = oneshot::channel();
         let job = Job {
             event: Some(e),
@@ -152,6 +174,7 @@ impl Auditor {
             detail: e.detail,
         };
         log(&event);
+        self.metrics.observe(&event);
         let job = Job {
             event: Some(event),
             done,
@@ -187,6 +210,7 @@ async fn writer(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<Job>,
     commits: tokio::sync::watch::Sender<u64>,
+    metrics: Arc<crate::metrics::Metrics>,
 ) {
     let mut jobs = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut jobs, MAX_GROUP).await > 0 {
@@ -198,7 +222,10 @@ async fn writer(
         }
         let n = events.len();
         let first_action = events.first().map(|e| e.action.clone()).unwrap_or_default();
-        if let Err(err) = store.append_audit_batch(events).await {
+        let began = std::time::Instant::now();
+        let result = store.append_audit_batch(events).await;
+        metrics.audit_committed(began.elapsed(), result.is_ok());
+        if let Err(err) = result {
             tracing::error!(error = %err, events = n, first_action, "audit write failed");
         }
         commits.send_modify(|c| *c += 1);

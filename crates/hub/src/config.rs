@@ -96,6 +96,8 @@ pub struct RawListen {
     pub ni: Option<String>,
     /// Web entry: HTTP service connections in a browser, over HTTPS. Off unless given.
     pub web: Option<String>,
+    /// Prometheus `/metrics`, `/healthz` and `/readyz`, plain HTTP. Off unless given.
+    pub metrics: Option<String>,
     /// The domain under which every service connection gets its own origin
     /// (`sc<id>.<web_domain>`); default `web.<server_names[0]>`.
     pub web_domain: Option<String>,
@@ -164,6 +166,8 @@ pub struct HubConfig {
     pub ni: Option<SocketAddr>,
     /// Web entry listen address, if enabled.
     pub web: Option<SocketAddr>,
+    /// Metrics and health listen address, if enabled.
+    pub metrics: Option<SocketAddr>,
     /// The domain of the web entry's origins: service connection `id` is
     /// `https://sc<id>.<web_domain>:<port>/`.
     pub web_domain: String,
@@ -222,6 +226,7 @@ socks5 = "127.0.0.1:1080"       # cloud apps: user = location ID, password = API
 http_proxy = "127.0.0.1:3128"   # HTTP CONNECT with Proxy-Authorization; "" disables
 ni = "127.0.0.1:3299"           # SAP route strings /H/<hub>/S/3299/W/<token>/H/<service connection>/S/<port>; "" disables
 # web = "127.0.0.1:8445"        # HTTP service connections in a browser (HTTPS, one-time links); off unless set
+# metrics = "127.0.0.1:9464"    # Prometheus /metrics, /healthz, /readyz (plain HTTP); off unless set
 # web_domain = "web.hub.example.com"   # each service connection is https://sc<id>.<web_domain>:<port>/
 #                                      # (default web.<server_names[0]>; DNS: *.<web_domain>)
 # advertised_web_port = 443            # the web entry's port in links, if not the bound one
@@ -460,6 +465,10 @@ impl TryFrom<RawHubConfig> for HubConfig {
             web: match l.web.as_deref() {
                 None | Some("") => None,
                 Some(a) => Some(addr("listen.web", Some(a), "127.0.0.1:8445")?),
+            },
+            metrics: match l.metrics.as_deref() {
+                None | Some("") => None,
+                Some(a) => Some(addr("listen.metrics", Some(a), "127.0.0.1:9464")?),
             },
             web_domain,
             advertised_web_port: l.advertised_web_port.filter(|p| *p != 0),

@@ -30,6 +30,7 @@ pub mod config;
 pub mod data_dir;
 pub mod entry;
 pub mod live;
+pub mod metrics;
 pub mod operator_tls;
 pub mod ops;
 pub mod pki_state;
@@ -172,6 +173,10 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
         Some(a) => Some(bind("web", a).await?),
         None => None,
     };
+    let metrics_l = match config.metrics {
+        Some(a) => Some(bind("metrics", a).await?),
+        None => None,
+    };
     let local = |l: &TcpListener| l.local_addr().map_err(HubError::LocalAddr);
     let addrs = BoundAddrs {
         api: local(&api_l)?,
@@ -180,6 +185,7 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
         http_proxy: http_l.as_ref().map(local).transpose()?,
         ni: ni_l.as_ref().map(local).transpose()?,
         web: web_l.as_ref().map(local).transpose()?,
+        metrics: metrics_l.as_ref().map(local).transpose()?,
     };
     let tunnel_tls = tls::tunnel_server_config(
         pki.server_chain.clone(),
@@ -222,8 +228,10 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
     });
     let shutdown = CancellationToken::new();
     let hard_stop = CancellationToken::new();
+    let metrics = Arc::new(metrics::Metrics::new());
     let state: State = Arc::new(state::HubState {
-        audit: audit::Auditor::start(store.clone()),
+        audit: audit::Auditor::with_metrics(store.clone(), metrics.clone()),
+        metrics,
         tokens: auth::TokenCache::default(),
         signin_throttle: signin::throttle::SignInThrottle::default(),
         pending_signins: signin::pending::PendingSignIns::default(),
@@ -260,6 +268,11 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
             api::router(state.clone()),
         )),
     ];
+    if let Some(l) = metrics_l {
+        // Not among the listeners a stop aborts: probes get 503 from /readyz during the grace
+        // period; it ends at the hard stop.
+        tokio::spawn(metrics::http::serve(state.clone(), l));
+    }
     if let Some(l) = socks_l {
         listeners.push(tokio::spawn(entry::listener::accept_loop(
             state.clone(),
@@ -316,7 +329,8 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
         )));
     }
     tracing::info!(api = %addrs.api, tunnel = %addrs.tunnel, socks5 = ?addrs.socks5,
-        http_proxy = ?addrs.http_proxy, ni = ?addrs.ni, web = ?addrs.web, "hub listening");
+        http_proxy = ?addrs.http_proxy, ni = ?addrs.ni, web = ?addrs.web, metrics = ?addrs.metrics,
+        "hub listening");
     Ok(RunningHub {
         addrs,
         state,

@@ -87,6 +87,16 @@ impl LiveSessions {
         v
     }
 
+    /// How many sessions are live.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
     /// Session `id`, if live.
     pub fn get(&self, id: &str) -> Option<Arc<LiveSession>> {
         self.lock().get(id).cloned()

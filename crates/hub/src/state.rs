@@ -25,6 +25,8 @@ pub struct HubState {
     pub registry: Registry,
     /// Audit writer.
     pub audit: Auditor,
+    /// Prometheus metrics (`/metrics` on `[listen] metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Recently verified API tokens.
     pub tokens: crate::auth::TokenCache,
     /// Failed portal sign-ins, per user and per address.
@@ -105,6 +107,8 @@ pub struct BoundAddrs {
     pub ni: Option<SocketAddr>,
     /// Web entry (browsers).
     pub web: Option<SocketAddr>,
+    /// Metrics and health (plain HTTP).
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Shared state handle.

@@ -94,6 +94,7 @@ impl TestHub {
         raw.listen.http_proxy = Some(a(reuse.and_then(|r| r.http_proxy)));
         raw.listen.ni = Some(a(reuse.and_then(|r| r.ni)));
         raw.listen.web = Some(a(reuse.and_then(|r| r.web)));
+        raw.listen.metrics = Some(a(reuse.and_then(|r| r.metrics)));
         raw.connectors.min_version = options.min_version.clone();
         raw.connectors.warn_below = options.warn_below.clone();
         raw.connectors.sunset_date = options.sunset_date.clone();
@@ -141,6 +142,12 @@ impl TestHub {
     /// The web entry (browsers; HTTPS with the hub's certificate).
     pub fn web(&self) -> SocketAddr {
         self.addrs().web.expect("web entry enabled")
+    }
+
+    /// `http://127.0.0.1:port` of the metrics listener (always on in tests).
+    pub fn metrics_url(&self) -> String {
+        let a = self.addrs().metrics.expect("metrics listener enabled");
+        format!("http://{a}")
     }
 
     /// Bound addresses.

@@ -49,6 +49,7 @@ mod independent_opening;
 mod ldap;
 mod lifecycle;
 mod limits;
+mod metrics;
 mod monitoring;
 mod names;
 mod network_status;
