@@ -32,6 +32,7 @@ pub mod connector_sessions;
 pub mod connector_socket;
 pub mod connector_trust;
 pub mod demo;
+pub mod healthcheck;
 pub mod niping;
 pub mod output;
 pub mod quickstart;

@@ -63,6 +63,9 @@ enum Cmd {
     /// SAP's niping: an NI echo server (-s), or a client (-c) that times round trips to one,
     /// directly or through SAProuters.
     Niping(portcullis::niping::NipingArgs),
+    /// Asks a readiness endpoint once: exit 0 when ready, 1 when not (why on stderr), 2 when
+    /// nothing answered. For container and systemd health checks.
+    Healthcheck(portcullis::healthcheck::HealthcheckArgs),
     /// Prints configuration examples.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -443,6 +446,10 @@ async fn main() -> Result<()> {
                 _ => print!("{}", portcullis_connector::config::example()),
             }
             Ok(())
+        }
+        Cmd::Healthcheck(args) => {
+            let code = portcullis::healthcheck::run(&args).await;
+            std::process::exit(code)
         }
         Cmd::Quickstart { dir } => {
             portcullis::quickstart::run(&dir, portcullis::signal::stop_signal()).await

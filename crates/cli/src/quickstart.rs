@@ -78,6 +78,24 @@ pub struct Info {
     /// The connector's admin UI and REST API, with a ready administrator.
     #[serde(default)]
     pub connector_admin: Option<ConnectorAdminInfo>,
+    /// Where Prometheus scrapes the hub and the connector.
+    #[serde(default)]
+    pub metrics: Option<MetricsInfo>,
+}
+
+/// `metrics` in `quickstart.json`: the scrape URLs and what each needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MetricsInfo {
+    /// The hub's `/metrics` (plain HTTP, no credential); `/healthz` and `/readyz` beside it.
+    pub hub: String,
+    /// The connector's `/metrics` on its admin listener (HTTPS).
+    pub connector: String,
+    /// A connector user allowed to scrape (HTTP basic auth).
+    pub connector_user: String,
+    /// His password.
+    pub connector_password: String,
+    /// The connector's certificate to trust (PEM).
+    pub connector_certificate: PathBuf,
 }
 
 /// One service connection of the demo system.
@@ -113,6 +131,8 @@ struct Saved {
     ni: Option<SocketAddr>,
     #[serde(default)]
     web: Option<SocketAddr>,
+    #[serde(default)]
+    metrics: Option<SocketAddr>,
     token: Option<String>,
     #[serde(default)]
     engineer_token: Option<String>,
@@ -158,6 +178,7 @@ fn hub_config(dir: &Path, saved: &Saved, reuse_ports: bool) -> Result<portcullis
     raw.listen.http_proxy = Some(port(saved.http_proxy));
     raw.listen.ni = Some(port(saved.ni));
     raw.listen.web = Some(port(saved.web));
+    raw.listen.metrics = Some(port(saved.metrics));
     Ok(portcullis_hub::HubConfig::try_from(raw)?)
 }
 
@@ -308,7 +329,21 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         .await
         .context("cannot set up the portal's demo users")?;
 
+    let metrics = match (a.metrics, admin_addr) {
+        (Some(hub_metrics), Some(conn)) => Some(MetricsInfo {
+            hub: format!("http://{hub_metrics}/metrics"),
+            connector: format!("https://{conn}/metrics"),
+            connector_user: portcullis_connector::admin::users::INITIAL_USER.into(),
+            connector_password: admin_password.clone(),
+            connector_certificate: portcullis_connector::data_dir::ConnectorDataDir::new(
+                &conn_data,
+            )
+            .ui_cert(),
+        }),
+        _ => None,
+    };
     let info = Info {
+        metrics,
         engineer_token: engineer_token.clone(),
         services,
         portal: PortalInfo {
@@ -351,6 +386,7 @@ pub async fn start(dir: &Path) -> Result<Quickstart> {
         http_proxy: a.http_proxy,
         ni: a.ni,
         web: a.web,
+        metrics: a.metrics,
         token: Some(token),
         engineer_token: Some(engineer_token),
         company_admin_token: Some(company_admin_token),

@@ -154,6 +154,19 @@ impl LastChecks {
         }
     }
 
+    /// Every entry's last result, by name.
+    pub fn all(&self) -> Vec<Reachability> {
+        let mut v: Vec<_> = self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.entry.cmp(&b.entry));
+        v
+    }
+
     /// The last result of `entry`, if it was checked.
     pub fn of(&self, entry: &str) -> Option<Reachability> {
         self.0

@@ -242,9 +242,8 @@ impl Metrics {
         }
     }
 
-    /// Sets what is read at a scrape, then encodes everything: OpenMetrics text, or with
-    /// `classic` Prometheus' text format 0.0.4 ([`to_classic`]).
-    pub fn encode(&self, now: &Scrape, classic: bool) -> String {
+    /// Sets what is read at a scrape, then encodes everything as OpenMetrics text.
+    pub fn encode(&self, now: &Scrape) -> String {
         self.live.set(gauge(now.live_sessions));
         self.tunnels.set(gauge(now.tunnels));
         self.audit_queue.set(gauge(now.audit_queue));
@@ -260,45 +259,8 @@ impl Metrics {
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "encoding the metrics failed");
         }
-        if classic {
-            to_classic(&out)
-        } else {
-            out
-        }
+        out
     }
-}
-
-/// OpenMetrics text as Prometheus' classic text format (0.0.4), for scrapers and tools that
-/// do not ask for OpenMetrics (promtool, older Prometheus, curl): a counter's `HELP` and
-/// `TYPE` name its `_total` samples, and `# UNIT` and `# EOF` go. Samples are the same.
-pub fn to_classic(openmetrics: &str) -> String {
-    let counters: std::collections::HashSet<&str> = openmetrics
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
-        .collect();
-    let mut out = String::with_capacity(openmetrics.len());
-    for line in openmetrics.lines() {
-        if line.starts_with("# UNIT ") || line == "# EOF" {
-            continue;
-        }
-        let meta = ["# HELP ", "# TYPE "]
-            .into_iter()
-            .find_map(|p| Some((p, line.strip_prefix(p)?)));
-        match meta {
-            Some((prefix, rest)) => {
-                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
-                let total = if counters.contains(name) {
-                    "_total"
-                } else {
-                    ""
-                };
-                out.push_str(&format!("{prefix}{name}{total} {tail}"));
-            }
-            None => out.push_str(line),
-        }
-        out.push('\n');
-    }
-    out
 }
 
 /// What a scrape reads from the running hub.
@@ -371,14 +333,11 @@ mod tests {
             AuditAction::SessionRefused,
             serde_json::json!({"code": "Not A Code {}"}),
         ));
-        let text = m.encode(
-            &Scrape {
-                tunnels: 2,
-                certificates: vec![("server", 1_900_000_000)],
-                ..Scrape::default()
-            },
-            false,
-        );
+        let text = m.encode(&Scrape {
+            tunnels: 2,
+            certificates: vec![("server", 1_900_000_000)],
+            ..Scrape::default()
+        });
         for line in [
             "portcullis_hub_sessions_started_total{entry=\"socks5\"} 1",
             "portcullis_hub_sessions_ended_total{entry=\"socks5\",cause=\"backend_error\",fault=\"backend\"} 1",
@@ -393,17 +352,5 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }
-    }
-
-    #[test]
-    fn the_classic_format_names_counters_by_their_samples_and_drops_openmetrics_lines() {
-        let om =
-            "# HELP a_x Things.\n# TYPE a_x counter\n# UNIT a_y seconds\na_x_total{k=\"v\"} 3\n\
-                  # HELP a_y Time.\n# TYPE a_y gauge\na_y 1\n# EOF\n";
-        assert_eq!(
-            to_classic(om),
-            "# HELP a_x_total Things.\n# TYPE a_x_total counter\na_x_total{k=\"v\"} 3\n\
-             # HELP a_y Time.\n# TYPE a_y gauge\na_y 1\n"
-        );
     }
 }

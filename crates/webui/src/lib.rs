@@ -19,6 +19,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod form;
 pub mod headers;
+pub mod openmetrics;
 pub mod password;
 pub mod sanitize;
 pub mod serve;

@@ -53,6 +53,7 @@ pub mod ldap;
 pub mod live_page;
 pub mod logon;
 pub mod logon_text;
+pub mod metrics;
 pub mod monitoring_page;
 pub mod multipart;
 pub mod openapi;
@@ -215,6 +216,7 @@ pub fn router(st: Admin) -> Router {
         .merge(monitor_routes())
         .merge(access_page::routes())
         .merge(openapi::api().0)
+        .merge(metrics::routes())
         .route("/api/{*rest}", axum::routing::any(api::not_found))
         .fallback(pages::fallback)
         .layer(axum::middleware::from_fn(

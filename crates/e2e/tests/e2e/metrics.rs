@@ -158,3 +158,90 @@ async fn the_hub_counts_sessions_by_entry_cause_and_refusal_and_promtool_accepts
     let (status, body) = get(&format!("{base}/readyz")).await;
     assert_eq!(status, 503, "{body}");
 }
+
+/// The connector's `/metrics` on its admin listener: for a user with the monitoring permit
+/// only; the tunnel, the audit log, certificates and the access entries' last checks read at
+/// the scrape; promtool accepts it. `/healthz` and `/readyz` need no credentials, and
+/// `/readyz` turns 503 when the hub goes away.
+#[tokio::test]
+async fn the_connector_serves_metrics_to_monitoring_users_and_readiness_to_probes() {
+    use super::connector_ui::{api, first_logon, world, NEW_PASSWORD};
+    let mut w = world().await;
+    let c = w.client();
+    assert_eq!(c.get("/healthz").await.status, 200);
+    let ready = c.get("/readyz").await;
+    assert_eq!((ready.status, ready.body.trim()), (200, "ready"));
+    assert_eq!(c.get("/metrics").await.status, 401, "credentials first");
+    first_logon(&c, "Administrator", &w.initial_password()).await;
+    let r = api(
+        &c,
+        "Administrator",
+        NEW_PASSWORD,
+        "POST",
+        "/api/v1/access/check",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let r = api(&c, "Administrator", NEW_PASSWORD, "GET", "/metrics", None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let text = r.body;
+    for (series, value) in [
+        ("portcullis_connector_tunnel_up", 1.0),
+        ("portcullis_connector_tunnel_connects_total", 1.0),
+        ("portcullis_connector_audit_writable", 1.0),
+        ("portcullis_connector_sessions_live", 0.0),
+        ("portcullis_connector_entry_reachable{entry=\"echo\"}", 1.0),
+    ] {
+        assert_eq!(sample(&text, series), Some(value), "{series} in\n{text}");
+    }
+    for cert in ["client", "ui"] {
+        let series = format!(
+            "portcullis_connector_certificate_expiry_timestamp_seconds{{certificate=\"{cert}\"}}"
+        );
+        let at = sample(&text, &series).unwrap_or_else(|| panic!("{series} in\n{text}"));
+        assert!(at > time::OffsetDateTime::now_utc().unix_timestamp() as f64);
+    }
+    assert!(
+        text.contains("portcullis_connector_build_info{version=\""),
+        "{text}"
+    );
+    assert_eq!(promtool_check(&text).await, "", "{text}");
+
+    // A Monitoring user may scrape; a user without the permit may not.
+    let body = r#"{"name":"scraper","role":"Monitoring"}"#;
+    let r = api(
+        &c,
+        "Administrator",
+        NEW_PASSWORD,
+        "POST",
+        "/api/v1/users",
+        Some(body),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let once: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    first_logon(
+        &w.client(),
+        "scraper",
+        once["one_time_password"].as_str().unwrap(),
+    )
+    .await;
+    let r = api(&c, "scraper", NEW_PASSWORD, "GET", "/metrics", None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // The hub goes away: the connector is no longer ready, and says why.
+    w.hub.stop().await;
+    let mut last = (0, String::new());
+    for _ in 0..100 {
+        let r = c.get("/readyz").await;
+        last = (r.status, r.body);
+        if last.0 == 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(last.0, 503, "{}", last.1);
+    assert!(last.1.contains("tunnel"), "{}", last.1);
+}

@@ -92,6 +92,32 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("\"connected\""), "{}", r.body);
     assert!(quickstart::describe(&qs.info, dir.path()).contains(url));
+    // The scrape URLs, with what each needs.
+    let m = &json["metrics"];
+    let hub_metrics = m["hub"].as_str().expect("metrics.hub");
+    let scrape = admin_ui.run(&[hub_metrics]).await;
+    assert_eq!(scrape.status, 200, "{}", scrape.body);
+    assert!(
+        scrape.body.contains("portcullis_hub_tunnels_connected 1"),
+        "{}",
+        scrape.body
+    );
+    let cert = std::fs::read_to_string(m["connector_certificate"].as_str().unwrap()).unwrap();
+    let conn_metrics = Curl::at(m["connector"].as_str().expect("metrics.connector"), &cert);
+    let auth = format!(
+        "{}:{}",
+        m["connector_user"].as_str().unwrap(),
+        m["connector_password"].as_str().unwrap()
+    );
+    let scrape = conn_metrics
+        .run(&["-u", &auth, m["connector"].as_str().unwrap()])
+        .await;
+    assert_eq!(scrape.status, 200, "{}", scrape.body);
+    assert!(
+        scrape.body.contains("portcullis_connector_tunnel_up 1"),
+        "{}",
+        scrape.body
+    );
     let passwords: Vec<String> = users
         .iter()
         .map(|u| u["password"].as_str().unwrap().to_string())

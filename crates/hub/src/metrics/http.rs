@@ -85,11 +85,6 @@ fn text(status: StatusCode, body: String) -> Response {
 }
 
 async fn metrics(Ax(st): Ax<State>, headers: axum::http::HeaderMap) -> Response {
-    // OpenMetrics to whoever asks for it (Prometheus does), the classic format otherwise.
-    let openmetrics = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/openmetrics-text"));
     let mut certificates = Vec::new();
     if let Some(at) = not_after(st.pki.server_chain.first().map(|c| c.as_ref())) {
         certificates.push(("server", at));
@@ -105,17 +100,10 @@ async fn metrics(Ax(st): Ax<State>, headers: axum::http::HeaderMap) -> Response 
         audit_queue: st.audit.queued(),
         certificates,
     };
-    let content_type = if openmetrics {
-        "application/openmetrics-text; version=1.0.0; charset=utf-8"
-    } else {
-        "text/plain; version=0.0.4; charset=utf-8"
-    };
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, content_type)],
-        st.metrics.encode(&now, !openmetrics),
-    )
-        .into_response()
+    // OpenMetrics to whoever asks for it (Prometheus does), the classic format otherwise.
+    let (content_type, body) =
+        portcullis_webui::openmetrics::negotiate(&headers, st.metrics.encode(&now));
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 fn not_after(der: Option<&[u8]>) -> Option<i64> {
