@@ -15,10 +15,12 @@
 pub mod http;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_domain::cause::EndCause;
 use portcullis_store::NewAuditEvent;
+use portcullis_transport::preauth::PreauthGate;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -58,6 +60,11 @@ struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabels {
+    listener: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
 }
@@ -83,6 +90,11 @@ pub struct Metrics {
     store_read: Histogram,
     store_failures: Counter,
     cert_expiry: Family<CertLabels, Gauge>,
+    preauth_held: Family<ListenerLabels, Gauge>,
+    preauth_refused: Family<ListenerLabels, Counter>,
+    preauth_displaced: Family<ListenerLabels, Counter>,
+    /// The listeners' pre-auth gates, read at each scrape.
+    gates: std::sync::Mutex<Vec<Arc<PreauthGate>>>,
     /// Scrapes answered (a cheap self-check that the endpoint is what is scraped).
     scrapes: AtomicU64,
 }
@@ -120,6 +132,10 @@ impl Metrics {
             store_read: Histogram::new(exponential_buckets(0.0001, 2.0, 14)),
             store_failures: Counter::default(),
             cert_expiry: Family::default(),
+            preauth_held: Family::default(),
+            preauth_refused: Family::default(),
+            preauth_displaced: Family::default(),
+            gates: std::sync::Mutex::default(),
             scrapes: AtomicU64::new(0),
             registry: Registry::default(),
         };
@@ -176,6 +192,21 @@ impl Metrics {
             "store_read_failures",
             "Store probe reads that failed or timed out",
             m.store_failures.clone(),
+        );
+        r.register(
+            "preauth_connections",
+            "Connections that have not authenticated yet, by listener",
+            m.preauth_held.clone(),
+        );
+        r.register(
+            "preauth_refused",
+            "Connections refused at accept by the pre-auth caps, by listener",
+            m.preauth_refused.clone(),
+        );
+        r.register(
+            "preauth_displaced",
+            "Unauthenticated connections displaced by a newcomer from a lighter source, by listener",
+            m.preauth_displaced.clone(),
         );
         r.register_with_unit(
             "certificate_expiry_timestamp",
@@ -234,6 +265,30 @@ impl Metrics {
         }
     }
 
+    /// Reads `gate` at every scrape (each listener's accept loop registers its own).
+    pub fn watch_gate(&self, gate: Arc<PreauthGate>) {
+        self.gates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(gate);
+    }
+
+    fn read_gates(&self) {
+        let gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        for g in gates.iter() {
+            let l = ListenerLabels {
+                listener: g.name().to_owned(),
+            };
+            self.preauth_held.get_or_create(&l).set(gauge(g.held()));
+            let (refused, displaced) = g.refused_and_displaced();
+            // Counters only grow: add what grew since the last scrape.
+            let r = self.preauth_refused.get_or_create(&l);
+            r.inc_by(refused.saturating_sub(r.get()));
+            let d = self.preauth_displaced.get_or_create(&l);
+            d.inc_by(displaced.saturating_sub(d.get()));
+        }
+    }
+
     /// One probe read of the store took `took`.
     pub fn store_probed(&self, took: Duration, ok: bool) {
         self.store_read.observe(took.as_secs_f64());
@@ -247,6 +302,7 @@ impl Metrics {
         self.live.set(gauge(now.live_sessions));
         self.tunnels.set(gauge(now.tunnels));
         self.audit_queue.set(gauge(now.audit_queue));
+        self.read_gates();
         for (name, at) in &now.certificates {
             self.cert_expiry
                 .get_or_create(&CertLabels {

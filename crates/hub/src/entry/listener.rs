@@ -74,6 +74,7 @@ pub async fn accept_loop_on<F, Fut>(
             per_source: state.config.max_preauth_per_source,
         },
     );
+    state.metrics.watch_gate(gate.clone());
     loop {
         let (tcp, peer) = tokio::select! {
             _ = state.accept_stop.cancelled() => break,

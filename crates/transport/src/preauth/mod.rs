@@ -13,6 +13,7 @@ pub mod table;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -35,6 +36,10 @@ pub struct PreauthGate {
     name: &'static str,
     table: Mutex<PreauthTable<CancellationToken>>,
     pressure: Mutex<PressureLog>,
+    /// Connections refused since the start (for metrics).
+    refused: AtomicU64,
+    /// Connections displaced since the start (for metrics).
+    displaced: AtomicU64,
 }
 
 impl PreauthGate {
@@ -44,7 +49,27 @@ impl PreauthGate {
             name,
             table: Mutex::new(PreauthTable::new(caps)),
             pressure: Mutex::new(PressureLog::new(PRESSURE_LOG_EVERY)),
+            refused: AtomicU64::new(0),
+            displaced: AtomicU64::new(0),
         })
+    }
+
+    /// The listener's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Slots held now: connections that have not authenticated yet.
+    pub fn held(&self) -> usize {
+        self.table().len()
+    }
+
+    /// Connections refused and displaced since the start.
+    pub fn refused_and_displaced(&self) -> (u64, u64) {
+        (
+            self.refused.load(Ordering::Relaxed),
+            self.displaced.load(Ordering::Relaxed),
+        )
     }
 
     fn table(&self) -> MutexGuard<'_, PreauthTable<CancellationToken>> {
@@ -67,6 +92,7 @@ impl PreauthGate {
                 if let Some((victim, cut)) = a.displaced {
                     cut.cancel();
                     pressure.displaced();
+                    self.displaced.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%peer, %victim, entry = self.name,
                         "pre-auth slots full: displaced the oldest connection of the heaviest source");
                 }
@@ -80,6 +106,7 @@ impl PreauthGate {
             }
             Err(why) => {
                 pressure.refused(why);
+                self.refused.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(%peer, %source, entry = self.name, reason = %why,
                     "unauthenticated connection refused");
                 Err(why)
@@ -175,6 +202,9 @@ mod tests {
             first_ended.await,
             "displaced by a connection from a lighter source"
         );
+        // What the metrics read: held now, refused and displaced since the start.
+        assert_eq!(gate.held(), 2);
+        assert_eq!(gate.refused_and_displaced(), (1, 1));
         // An authenticated client's slot is dropped: its place is free.
         drop(second);
         assert_eq!(gate.table().len(), 1);
