@@ -84,6 +84,8 @@ pub struct Metrics {
     refused: Family<ReasonLabels, Counter>,
     live: Gauge,
     tunnels: Gauge,
+    tunnel_connects: Counter,
+    tunnel_disconnects: Counter,
     audit_queue: Gauge,
     audit_commit: Histogram,
     audit_failures: Counter,
@@ -126,6 +128,8 @@ impl Metrics {
             refused: Family::default(),
             live: Gauge::default(),
             tunnels: Gauge::default(),
+            tunnel_connects: Counter::default(),
+            tunnel_disconnects: Counter::default(),
             audit_queue: Gauge::default(),
             audit_commit: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
             audit_failures: Counter::default(),
@@ -165,6 +169,16 @@ impl Metrics {
             "tunnels_connected",
             "Connector tunnels up now",
             m.tunnels.clone(),
+        );
+        r.register(
+            "tunnel_connects",
+            "Connector tunnels established (a handshake that passed)",
+            m.tunnel_connects.clone(),
+        );
+        r.register(
+            "tunnel_disconnects",
+            "Connector tunnels that ended",
+            m.tunnel_disconnects.clone(),
         );
         r.register(
             "audit_queue_depth",
@@ -244,6 +258,10 @@ impl Metrics {
                     })
                     .inc_by(n);
             }
+        } else if e.action == AuditAction::TunnelConnected.code() {
+            self.tunnel_connects.inc();
+        } else if e.action == AuditAction::TunnelDisconnected.code() {
+            self.tunnel_disconnects.inc();
         } else if e.action == AuditAction::SessionRefused.code() {
             let reason = detail["code"]
                 .as_str()
@@ -385,6 +403,7 @@ mod tests {
             AuditAction::SessionRefused,
             serde_json::json!({"code": "no_window"}),
         ));
+        m.observe(&event(AuditAction::TunnelConnected, serde_json::json!({})));
         m.observe(&event(
             AuditAction::SessionRefused,
             serde_json::json!({"code": "Not A Code {}"}),
@@ -403,6 +422,8 @@ mod tests {
             "portcullis_hub_sessions_refused_total{reason=\"no_window\"} 1",
             "portcullis_hub_sessions_refused_total{reason=\"other\"} 1",
             "portcullis_hub_tunnels_connected 2",
+            "portcullis_hub_tunnel_connects_total 1",
+            "portcullis_hub_tunnel_disconnects_total 0",
             "portcullis_hub_certificate_expiry_timestamp_seconds{certificate=\"server\"} 1900000000",
             "portcullis_hub_build_info{version=\"",
         ] {

@@ -112,6 +112,7 @@ async fn the_hub_counts_sessions_by_entry_cause_and_refusal_and_promtool_accepts
         ("portcullis_hub_session_bytes_total{direction=\"to_backend\"}", 12.0),
         ("portcullis_hub_session_bytes_total{direction=\"to_client\"}", 12.0),
         ("portcullis_hub_tunnels_connected", 1.0),
+        ("portcullis_hub_tunnel_connects_total", 1.0),
         ("portcullis_hub_sessions_live", 0.0),
         ("portcullis_hub_preauth_connections{listener=\"socks5\"}", 0.0),
         ("portcullis_hub_preauth_refused_total{listener=\"api\"}", 0.0),
