@@ -529,6 +529,7 @@ pub fn describe(info: &Info, dir: &Path) -> String {
          Portal          {portal}   (sign in with a browser that trusts the CA)\n\
          {portal_users}\n\
          {connector_admin}\
+         {metrics}\
          Try:\n\
          \x20 curl --proxy socks5h://{loc}:{token}@{socks} http://web.demo/\n\
          \x20 curl --proxy socks5h://engineer:{eng}@{socks} http://{web_entry}/\n\
@@ -554,6 +555,15 @@ pub fn describe(info: &Info, dir: &Path) -> String {
                 c.user,
                 c.password,
                 c.certificate.display()
+            ))
+            .unwrap_or_default(),
+        metrics = info
+            .metrics
+            .as_ref()
+            .map(|m| format!(
+                "Metrics         {}   (Prometheus; /healthz and /readyz beside it)\n\
+                 \x20               {}   (user {}, HTTPS with the connector's certificate)\n\n",
+                m.hub, m.connector, m.connector_user
             ))
             .unwrap_or_default(),
         api = info.api_url,

@@ -95,6 +95,7 @@ async fn quickstart_serves_curl_and_restarts_on_its_state() {
     // The scrape URLs, with what each needs.
     let m = &json["metrics"];
     let hub_metrics = m["hub"].as_str().expect("metrics.hub");
+    assert!(quickstart::describe(&qs.info, dir.path()).contains(hub_metrics));
     let scrape = admin_ui.run(&[hub_metrics]).await;
     assert_eq!(scrape.status, 200, "{}", scrape.body);
     assert!(
