@@ -124,9 +124,12 @@ pub fn restore(
         let mut out = create_private(&target).map_err(BackupError::io(&target))?;
         let mut tell = |n: u64| progress(done + n);
         let mut hashing = Hashing::new(&mut entry, &mut tell);
-        io::copy(&mut hashing, &mut out).map_err(|e| match e.kind() {
-            io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => BackupError::Damaged,
-            _ => BackupError::io(&target)(e),
+        io::copy(&mut hashing, &mut out).map_err(|e| {
+            if seal::is_damage(&e) {
+                BackupError::Damaged
+            } else {
+                BackupError::io(&target)(e)
+            }
         })?;
         out.sync_all().map_err(BackupError::io(&target))?;
         let (size, sha, n) = hashing.finish();
