@@ -1,6 +1,7 @@
 //! `portcullis connector backup|restore` as the real binary: where the password comes from,
 //! what is refused (no or empty password, a backup of a newer portcullis, a broken audit
-//! chain, a data directory with files), `--data-dir` and `--force`.
+//! chain, a data directory with files, an existing configuration, a running connector),
+//! `--data-dir` and `--force`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -196,9 +197,23 @@ fn a_backup_needs_a_password_from_the_environment_or_a_file_never_an_empty_one()
         run(&again, &env),
         "is not empty; restore over it only with --force",
     );
+    // An existing configuration file is not overwritten either.
+    let empty_dir = fresh.path().join("empty");
+    let mut other_dir = again.to_vec();
+    other_dir[7] = s(&empty_dir);
+    refused(
+        run(&other_dir, &env),
+        "exists; restore over it only with --force",
+    );
+    assert!(!empty_dir.exists());
     std::fs::write(elsewhere.join("identity/client.key"), "changed since").unwrap();
     let mut forced = again.to_vec();
     forced.push("--force");
+    // Never under a running connector, --force or not: its admin socket answers.
+    let listener =
+        std::os::unix::net::UnixListener::bind(elsewhere.join("connector.sock")).unwrap();
+    refused(run(&forced, &env), "a connector is running on");
+    drop(listener);
     ok(run(&forced, &env));
     assert_eq!(
         std::fs::read(elsewhere.join("identity/client.key")).unwrap(),

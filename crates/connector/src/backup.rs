@@ -108,7 +108,23 @@ pub enum BackupError {
         path.display()
     )]
     NotEmpty {
-        /// The data directory or configuration file.
+        /// The data directory.
+        path: PathBuf,
+    },
+    /// The configuration file exists and `--force` was not given.
+    #[error("{} exists; restore over it only with --force (it is replaced)", path.display())]
+    ConfigExists {
+        /// The configuration file.
+        path: PathBuf,
+    },
+    /// A connector runs on the data directory (its admin socket answers): replacing its
+    /// files under it would mix two states. `--force` does not override this.
+    #[error(
+        "a connector is running on {} (its admin socket answers); stop it before restoring",
+        path.display()
+    )]
+    Running {
+        /// The data directory.
         path: PathBuf,
     },
 }

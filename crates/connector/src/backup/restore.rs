@@ -88,6 +88,7 @@ pub fn restore(
     let config = ConnectorConfig::from_toml_str(&config_text, &base_dir_of(&opts.config))
         .map_err(BackupError::Config)?;
     let data_dir = config.data_dir.clone();
+    refuse_if_running(&data_dir)?;
     if !opts.force {
         refuse_if_in_use(&data_dir, &opts.config)?;
     }
@@ -150,6 +151,7 @@ pub fn restore(
         0
     };
 
+    refuse_if_running(&data_dir)?;
     stage.put_in_place(&data_dir)?;
     write_config(&opts.config, &config_text)?;
     Ok(Restored {
@@ -181,8 +183,20 @@ fn refuse_if_in_use(data_dir: &Path, config: &Path) -> Result<(), BackupError> {
         Err(e) => return Err(BackupError::io(data_dir)(e)),
     }
     if config.exists() {
-        return Err(BackupError::NotEmpty {
+        return Err(BackupError::ConfigExists {
             path: config.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses while a connector runs on `data_dir`: its admin socket accepts a connection.
+fn refuse_if_running(data_dir: &Path) -> Result<(), BackupError> {
+    let socket = ConnectorDataDir::new(data_dir).admin_socket();
+    #[cfg(unix)]
+    if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+        return Err(BackupError::Running {
+            path: data_dir.to_path_buf(),
         });
     }
     Ok(())
