@@ -7,6 +7,7 @@
 //! - [`connect`]: `portcullis connect`, local port forwarding over WebSockets.
 //! - [`connector_admin`]: `portcullis connector windows|close-window`, through the running
 //!   connector's local admin socket.
+//! - [`connector_backup`]: `portcullis connector backup|restore`, the password and progress.
 //! - [`connector_monitor`]: `portcullis connector monitor hardware|usage|connections|reset`.
 //! - [`connector_socket`]: one request to the running connector through its admin socket.
 //! - [`demo`]: demo back ends (TCP echo, HTTP) for quickstart and tests.
@@ -27,6 +28,7 @@ pub mod audit;
 pub mod connect;
 pub mod connector_admin;
 pub mod connector_audit;
+pub mod connector_backup;
 pub mod connector_monitor;
 pub mod connector_sessions;
 pub mod connector_socket;

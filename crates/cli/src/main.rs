@@ -226,6 +226,14 @@ enum ConnectorCmd {
     /// line is named), 2 not checked, 3 torn tail (only the last line is incomplete: a write
     /// cut short by a crash or a full disk; the connector sets it aside at its next start).
     AuditVerify(portcullis::connector_audit::AuditVerifyArgs),
+    /// Writes the configuration and the data directory (identity, audit log, trust store,
+    /// admin UI users…) into one file encrypted with a password (age, scrypt); works while
+    /// the connector runs. The password: --password-file or PORTCULLIS_BACKUP_PASSWORD.
+    Backup(portcullis::connector_backup::BackupArgs),
+    /// Restores a backup after checking it (password, every file's SHA-256, version not
+    /// newer than this binary, audit chain); refuses a data directory with files in it
+    /// without --force. Stop the connector first.
+    Restore(portcullis::connector_backup::RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -397,6 +405,8 @@ async fn main() -> Result<()> {
                 }
             }
         }
+        Cmd::Connector(ConnectorCmd::Backup(a)) => portcullis::connector_backup::backup(&a),
+        Cmd::Connector(ConnectorCmd::Restore(a)) => portcullis::connector_backup::restore(&a),
         Cmd::Connector(ConnectorCmd::CloseWindow(a)) => {
             portcullis::connector_admin::close_window(&a).await
         }

@@ -13,6 +13,8 @@
 //! - [`identity`]: client certificate, key, pinned CA and enrolment facts under `data_dir/identity/`.
 //! - [`enroll`](mod@enroll): one-time-token enrolment over HTTPS pinned by the token's CA fingerprint.
 //! - [`audit`]: the append-only, hash-chained audit log and its verifier.
+//! - [`backup`]: `connector backup|restore`: one password-encrypted file (age, a tar with a
+//!   manifest) of the configuration and the data directory, checked before it is restored.
 //! - [`run`](mod@run): the agent loop ([`run()`], [`spawn`]), reconnect back-off.
 //! - [`status`]: what the agent publishes about itself ([`Status`], [`State`]).
 //! - [`tunnel`]: one established tunnel: multiplexer driver, control channel, heartbeats.
@@ -70,6 +72,7 @@ pub mod admin;
 pub mod audit;
 mod backend;
 pub mod backend_tls;
+pub mod backup;
 pub mod config;
 mod config_file;
 pub mod data_dir;

@@ -20,6 +20,7 @@ mod api_fuzz;
 mod audit;
 mod authz_matrix;
 mod backend_tls;
+mod backup;
 mod connector_audit_full;
 mod connector_ui;
 mod connector_ui_access;
