@@ -115,22 +115,23 @@ pub fn restore(a: &RestoreArgs) -> Result<()> {
     Ok(())
 }
 
-/// Bytes done on stderr, at most once a second, for runs that take longer than that.
+/// Bytes done on stderr, at most once a second, for runs that take longer than that. The
+/// clock starts at the first byte: the password's key derivation (about a second, on
+/// purpose) is not progress.
 struct Progress {
     what: &'static str,
-    start: Instant,
-    last: Instant,
+    start: Option<Instant>,
+    last: Option<Instant>,
     shown: bool,
     bytes: u64,
 }
 
 impl Progress {
     fn new(what: &'static str) -> Progress {
-        let now = Instant::now();
         Progress {
             what,
-            start: now,
-            last: now,
+            start: None,
+            last: None,
             shown: false,
             bytes: 0,
         }
@@ -138,20 +139,23 @@ impl Progress {
 
     fn tell(&mut self, bytes: u64) {
         self.bytes = bytes;
-        if self.last.elapsed() >= Duration::from_secs(1) {
-            self.last = Instant::now();
+        let now = Instant::now();
+        let last = *self.last.get_or_insert(now);
+        self.start.get_or_insert(now);
+        if now.duration_since(last) >= Duration::from_secs(1) {
+            self.last = Some(now);
             self.shown = true;
             eprintln!("{} {bytes} bytes…", self.what);
         }
     }
 
     fn done(&self) {
-        if self.shown {
+        if let (true, Some(start)) = (self.shown, self.start) {
             eprintln!(
                 "{} {} bytes in {:.1} s",
                 self.what,
                 self.bytes,
-                self.start.elapsed().as_secs_f64()
+                start.elapsed().as_secs_f64()
             );
         }
     }

@@ -405,8 +405,21 @@ async fn main() -> Result<()> {
                 }
             }
         }
-        Cmd::Connector(ConnectorCmd::Backup(a)) => portcullis::connector_backup::backup(&a),
-        Cmd::Connector(ConnectorCmd::Restore(a)) => portcullis::connector_backup::restore(&a),
+        Cmd::Connector(ConnectorCmd::Backup(a)) => {
+            if let Err(e) = portcullis::connector_backup::backup(&a) {
+                // The named refusal once, without a backtrace: exit 1.
+                eprintln!("portcullis connector backup: {e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Cmd::Connector(ConnectorCmd::Restore(a)) => {
+            if let Err(e) = portcullis::connector_backup::restore(&a) {
+                eprintln!("portcullis connector restore: {e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Cmd::Connector(ConnectorCmd::CloseWindow(a)) => {
             portcullis::connector_admin::close_window(&a).await
         }
