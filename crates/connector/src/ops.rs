@@ -35,6 +35,7 @@ pub(crate) mod access_entry;
 pub(crate) mod access_wizard;
 pub(crate) mod audit;
 pub(crate) mod audit_settings;
+pub(crate) mod backup;
 pub(crate) mod domain_mappings;
 pub(crate) mod entry_text;
 pub(crate) mod live;

@@ -5,8 +5,10 @@
 // errors, the Rust driver checks the served certificate with curl).
 // axe-core on every page; screenshots for docs/connector.md (docs/connector-ui/).
 //
+// Then a backup downloaded from the Backup page (the passwords must match).
+//
 // Fixture (crates/e2e/tests/e2e/connector_ui_trust_browser.rs): {url, initial_password,
-// new_password, ca_file, chain_file, key_file}.
+// new_password, ca_file, chain_file, key_file, backup_password, backup_file}.
 
 export default async function run({ browser, fixture, lib }) {
   const { step, checkA11y, screenshot, newPage, expect } = lib;
@@ -116,5 +118,27 @@ export default async function run({ browser, fixture, lib }) {
     await page.getByRole('link', { name: 'Security' }).click();
     const row = await page.locator('#check-ui_certificate_self_signed').textContent();
     expect(row.includes('ok'), `replaced UI certificate: ${row}`);
+  });
+
+  await step('a backup downloaded from the Backup page', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Configuration', exact: true }).click();
+    await page.getByRole('link', { name: 'Backup' }).click();
+    await page.waitForURL(url('/settings/backup'));
+    await checkA11y(page, 'backup');
+    await screenshot(page, 'backup');
+    await page.getByLabel('Password for the backup').fill(fixture.backup_password);
+    await page.getByLabel('The password again').fill('something else entirely');
+    await page.getByRole('button', { name: 'Download backup' }).click();
+    const alert = await page.getByRole('alert').textContent();
+    expect(alert.includes('differ'), `mismatch: ${alert}`);
+    await checkA11y(page, 'backup with an error');
+    await page.getByLabel('Password for the backup').fill(fixture.backup_password);
+    await page.getByLabel('The password again').fill(fixture.backup_password);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download backup' }).click(),
+    ]);
+    expect(download.suggestedFilename().endsWith('.age'), `file: ${download.suggestedFilename()}`);
+    await download.saveAs(fixture.backup_file);
   });
 }

@@ -39,6 +39,7 @@ pub mod access_wizard_page;
 pub mod api;
 pub mod api_access;
 pub mod api_audit;
+pub mod api_backup;
 pub mod api_domains;
 pub mod api_me;
 pub mod api_monitoring;
@@ -46,6 +47,7 @@ pub mod api_trust;
 pub mod api_users;
 pub mod audit_page;
 pub mod audit_settings_page;
+pub mod backup_page;
 pub mod cert;
 pub mod client_cert;
 pub mod domain_mappings_page;
@@ -217,6 +219,7 @@ pub fn router(st: Admin) -> Router {
         .merge(access_page::routes())
         .merge(openapi::api().0)
         .merge(metrics::routes())
+        .merge(backup_page::routes())
         .route("/api/{*rest}", axum::routing::any(api::not_found))
         .fallback(pages::fallback)
         .layer(axum::middleware::from_fn(

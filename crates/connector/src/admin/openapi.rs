@@ -76,6 +76,7 @@ pub fn api() -> (Router<Admin>, Document) {
         .merge(super::api_monitoring::routes())
         .merge(super::api_audit::routes())
         .merge(super::api_access::routes())
+        .merge(super::api_backup::routes())
         .split_for_parts();
     shared_answers(&mut doc);
     (router, doc)

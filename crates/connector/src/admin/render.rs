@@ -32,6 +32,8 @@ pub struct Chrome {
     pub audit: bool,
     /// Whether the user sees the access control list (the "Access control" entry).
     pub access: bool,
+    /// Whether the user makes backups (the "Backup" entry).
+    pub backup: bool,
 }
 
 impl Chrome {
@@ -47,7 +49,7 @@ impl Chrome {
             c if c.starts_with("monitoring") => "monitoring",
             c if c.starts_with("audit") => "audit",
             "security" => "security",
-            "users" | "logon-text" | "ui-certificate" => "configuration",
+            "users" | "logon-text" | "ui-certificate" | "backup" => "configuration",
             _ => "",
         }
     }

@@ -68,6 +68,7 @@ impl Role {
                 ViewAccess,
                 EditAccess,
                 OwnAccount,
+                Backup,
             ],
             Role::Display | Role::Support => &[
                 ViewStatus,
@@ -131,6 +132,8 @@ pub enum Permit {
     EditAccess,
     /// Change one's own password and manage one's own API tokens. Every role.
     OwnAccount,
+    /// Make a backup of the connector (it holds the private keys).
+    Backup,
 }
 
 /// Why [`permit`] refused.

@@ -65,6 +65,7 @@ impl Signed {
             sessions: super::roles::may(&self.actor, super::roles::Permit::ViewSessions),
             audit: super::roles::may(&self.actor, super::roles::Permit::ViewAudit),
             access: super::roles::may(&self.actor, super::roles::Permit::ViewAccess),
+            backup: super::roles::may(&self.actor, super::roles::Permit::Backup),
         }
     }
 }

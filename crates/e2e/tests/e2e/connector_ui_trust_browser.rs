@@ -1,7 +1,7 @@
 //! The connector admin UI's trust store, security status and UI certificate in real headless
 //! Chromium (tests/browser/scenarios/connector_ui_trust.mjs): a CA uploaded through the file
 //! input, trust all with its confirmation, the security status, the UI certificate replaced by
-//! a PEM upload. axe-core on every page; screenshots into `docs/connector-ui/` with
+//! a PEM upload, a backup downloaded. axe-core on every page; screenshots into `docs/connector-ui/` with
 //! `PORTCULLIS_SCREENSHOTS=$PWD/docs/connector-ui`.
 
 use rcgen::ExtendedKeyUsagePurpose;
@@ -32,9 +32,21 @@ async fn the_connector_trust_store_security_and_ui_certificate_in_chromium() {
             "ca_file": write("erp-ca.pem", &backend_ca.pem),
             "chain_file": write("chain.pem", &format!("{cert}{}", ui_ca.pem)),
             "key_file": write("key.pem", &key),
+            "backup_password": "the browser's backup password",
+            "backup_file": dir.path().join("backup.age").display().to_string(),
         }),
     )
     .await;
+    // The downloaded backup opens with its password (and only with it).
+    let sealed = std::fs::read(dir.path().join("backup.age")).expect("the download");
+    let password = |p: &str| portcullis_connector::backup::Password::new(p).unwrap();
+    assert!(portcullis_connector::backup::decrypt_all(&sealed, &password("wrong")).is_err());
+    let plain = portcullis_connector::backup::decrypt_all(
+        &sealed,
+        &password("the browser's backup password"),
+    )
+    .expect("the backup opens");
+    assert!(!plain.is_empty());
     // What the browser did is what the connector did: the CA is in the configuration, and a
     // new TLS connection trusting only the customer's CA is served.
     let config = std::fs::read_to_string(w.conn.config_path()).unwrap();

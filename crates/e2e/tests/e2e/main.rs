@@ -29,6 +29,7 @@ mod connector_ui_access_reach;
 mod connector_ui_api_fuzz;
 mod connector_ui_api_matrix;
 mod connector_ui_audit;
+mod connector_ui_backup;
 mod connector_ui_browser;
 mod connector_ui_certificate;
 mod connector_ui_certs;
