@@ -35,14 +35,16 @@ pub fn file_response(made: Made) -> Response {
         "attachment; filename=\"portcullis-connector-{}.age\"",
         time::OffsetDateTime::now_utc().unix_timestamp()
     );
+    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(made.file));
     (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
             (header::CONTENT_DISPOSITION, name),
+            (header::CONTENT_LENGTH, made.len.to_string()),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
-        made.bytes,
+        axum::body::Body::from_stream(stream),
     )
         .into_response()
 }

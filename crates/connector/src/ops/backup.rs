@@ -1,9 +1,11 @@
 //! A backup of the running connector, made for the admin UI and the REST API: the same file
 //! `portcullis connector backup` writes ([`crate::backup::backup`]), handed back as bytes.
 //!
-//! Made in a temporary file in the data directory (not among the files a backup holds) and
-//! removed before the answer; audited as `admin.settings` `backup_made` with who asked, the
-//! files and bytes it holds (never the password).
+//! Made in a temporary file in the data directory (not among the files a backup holds), which
+//! is opened and then removed: the answer streams from the open file, so a large audit log
+//! never sits in memory and nothing is left behind whatever happens to the request. Audited as
+//! `admin.settings` `backup_made` with who asked, the files and bytes it holds (never the
+//! password).
 
 use std::path::PathBuf;
 
@@ -29,8 +31,10 @@ pub enum BackupRefused {
 /// A finished backup.
 #[derive(Debug)]
 pub struct Made {
-    /// The encrypted file.
-    pub bytes: Vec<u8>,
+    /// The encrypted file, open and already removed from the directory.
+    pub file: std::fs::File,
+    /// Its length, bytes.
+    pub len: u64,
     /// Files in it.
     pub files: usize,
 }
@@ -55,13 +59,16 @@ pub(crate) async fn make(
         let out = out.clone();
         tokio::task::spawn_blocking(move || -> Result<Made, BackupError> {
             let summary = crate::backup::backup(&config, &out, &password, &mut |_| {})?;
-            let bytes = std::fs::read(&out).map_err(|source| BackupError::Io {
+            let io = |source| BackupError::Io {
                 path: out.clone(),
                 source,
-            });
-            let _ = std::fs::remove_file(&out);
+            };
+            let file = std::fs::File::open(&out).map_err(io)?;
+            let len = file.metadata().map_err(io)?.len();
+            std::fs::remove_file(&out).map_err(io)?;
             Ok(Made {
-                bytes: bytes?,
+                file,
+                len,
                 files: summary.manifest.files.len(),
             })
         })
@@ -75,7 +82,7 @@ pub(crate) async fn make(
         AuditAction::AdminSettings,
         "backup_made",
         serde_json::json!({
-            "by": caller.by, "via": caller.via, "files": made.files, "bytes": made.bytes.len(),
+            "by": caller.by, "via": caller.via, "files": made.files, "bytes": made.len,
         }),
     );
     ev.principal = Some(caller.by.clone());
