@@ -229,6 +229,20 @@ pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiEr
     })
 }
 
+/// The body of `req` (when the handler needs the request's extensions too), at most 64 KiB;
+/// else 413 `too_large`.
+pub async fn read_body(req: axum::extract::Request) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(req.into_body(), 64 * 1024)
+        .await
+        .map_err(|_| {
+            ApiError(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "the body is too large".into(),
+            )
+        })
+}
+
 /// As [`json_body`], but an empty body is `T::default()`.
 pub fn optional_json_body<T: serde::de::DeserializeOwned + Default>(
     body: &[u8],

@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{json_body, ApiError, ApiUser, ErrorBody};
+use super::api::{json_body, read_body, ApiError, ApiUser, ErrorBody};
 use super::roles::{self, Actor, Permit};
 use super::state::Admin;
 use super::tokens_page::audit_token;
@@ -88,7 +88,8 @@ pub struct PasswordChange {
     responses((status = 204, description = "Changed"),
         (status = 400, body = ErrorBody, description = "the current password is wrong (`wrong_password`), or the new one breaks a rule (`bad_request`)"),
         (status = 409, body = ErrorBody, description = "a directory user (`directory_user`)"),
-        (status = 500, body = ErrorBody, description = "not saved (`not_saved`)")),
+        (status = 500, body = ErrorBody, description = "not saved (`not_saved`)"),
+        (status = 413, body = ErrorBody, description = "a body over 64 KiB (`too_large`)")),
     extensions(("x-permit" = json!("OwnAccount"))))]
 pub async fn change_password(
     State(st): State<Admin>,
@@ -97,15 +98,7 @@ pub async fn change_password(
 ) -> Result<Response, ApiError> {
     roles::permit_own(&a, Permit::OwnAccount)?;
     let peer = from(req.extensions());
-    let body = axum::body::to_bytes(req.into_body(), 64 * 1024)
-        .await
-        .map_err(|_| {
-            ApiError(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "the body is too large".into(),
-            )
-        })?;
+    let body = read_body(req).await?;
     let f: PasswordChange = json_body(&body)?;
     let now = Instant::now();
     let new = Secret::new(f.new);
@@ -176,7 +169,8 @@ pub async fn tokens(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Resp
     request_body = NewToken,
     responses((status = 201, body = Created),
         (status = 400, body = ErrorBody, description = "a bad name, or too many tokens"),
-        (status = 409, body = ErrorBody, description = "a directory user (`directory_user`)")),
+        (status = 409, body = ErrorBody, description = "a directory user (`directory_user`)"),
+        (status = 413, body = ErrorBody, description = "a body over 64 KiB (`too_large`)")),
     extensions(("x-permit" = json!("OwnAccount"))))]
 pub async fn create_token(
     State(st): State<Admin>,
@@ -185,15 +179,7 @@ pub async fn create_token(
 ) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::OwnAccount)?;
     let peer = from(req.extensions());
-    let body = axum::body::to_bytes(req.into_body(), 64 * 1024)
-        .await
-        .map_err(|_| {
-            ApiError(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "the body is too large".into(),
-            )
-        })?;
+    let body = read_body(req).await?;
     let f: NewToken = json_body(&body)?;
     let token = st
         .users

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{json_body, ApiError, ApiUser, ErrorBody};
+use super::api::{json_body, read_body, ApiError, ApiUser, ErrorBody};
 use super::roles::{self, Permit, Role};
 use super::state::Admin;
 use super::users::{UserError, UserView};
@@ -122,7 +122,8 @@ struct NewUser {
     request_body = NewUser,
     responses((status = 201, body = OneTime),
         (status = 400, body = ErrorBody, description = "a bad name or role"),
-        (status = 409, body = ErrorBody, description = "a user has that name (`exists`)")),
+        (status = 409, body = ErrorBody, description = "a user has that name (`exists`)"),
+        (status = 413, body = ErrorBody, description = "a body over 64 KiB (`too_large`)")),
     extensions(("x-permit" = json!("ManageUsers"))))]
 async fn create(
     State(st): State<Admin>,
@@ -131,7 +132,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ManageUsers)?;
     let peer = from(req.extensions());
-    let body = read(req).await?;
+    let body = read_body(req).await?;
     let f: NewUser = json_body(&body)?;
     let role = Role::parse(&f.role).ok_or_else(|| {
         ApiError(
@@ -191,7 +192,8 @@ struct UserChange {
     params(("name" = String, Path, description = "The user's name")), request_body = UserChange,
     responses((status = 200, body = User),
         (status = 400, body = ErrorBody, description = "a bad body, or oneself"),
-        (status = 404, body = ErrorBody, description = "no such user (`unknown_user`)")),
+        (status = 404, body = ErrorBody, description = "no such user (`unknown_user`)"),
+        (status = 413, body = ErrorBody, description = "a body over 64 KiB (`too_large`)")),
     extensions(("x-permit" = json!("ManageUsers"))))]
 async fn update(
     State(st): State<Admin>,
@@ -201,7 +203,7 @@ async fn update(
 ) -> Result<Response, ApiError> {
     roles::permit(&a, Permit::ManageUsers)?;
     let peer = from(req.extensions());
-    let f: UserChange = json_body(&read(req).await?)?;
+    let f: UserChange = json_body(&read_body(req).await?)?;
     st.users
         .set_disabled(&a.name, &name, f.disabled)
         .await
@@ -265,17 +267,4 @@ fn logon_text_view(st: &Admin) -> LogonTextView {
         text: st.logon_text.raw(),
         html: st.logon_text.html(),
     }
-}
-
-/// The body of `req`, at most 64 KiB.
-async fn read(req: axum::extract::Request) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(req.into_body(), 64 * 1024)
-        .await
-        .map_err(|_| {
-            ApiError(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                "the body is too large".into(),
-            )
-        })
 }

@@ -104,6 +104,25 @@ pub async fn api(
     c.run(&args).await
 }
 
+/// Creates `name` with `role` through the API as the Administrator (after his own first
+/// logon) and makes the new user's first logon: he then signs in with [`NEW_PASSWORD`].
+pub async fn ready_user(w: &World, name: &str, role: &str) {
+    let body = format!(r#"{{"name":"{name}","role":"{role}"}}"#);
+    let c = w.client();
+    let r = api(
+        &c,
+        "Administrator",
+        NEW_PASSWORD,
+        "POST",
+        "/api/v1/users",
+        Some(&body),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    first_logon(&w.client(), name, v["one_time_password"].as_str().unwrap()).await;
+}
+
 /// Logs `user` on with `one_time` and changes it to [`NEW_PASSWORD`] as the UI forces.
 pub async fn first_logon(c: &Curl, user: &str, one_time: &str) {
     let r = c.sign_in(user, one_time).await;

@@ -12,7 +12,7 @@
 
 use serde_json::Value;
 
-use super::connector_ui::{api, first_logon, world, NEW_PASSWORD};
+use super::connector_ui::{api, first_logon, ready_user, world, NEW_PASSWORD};
 
 fn role_may(role: &str, permit: &str) -> bool {
     if permit == "OwnAccount" {
@@ -37,19 +37,7 @@ async fn every_api_operation_answers_every_role_as_its_documented_permit_says() 
     let mut users = vec![("Administrator".to_owned(), "Administrator")];
     for role in ["Display", "Support", "Monitoring"] {
         let name = role.to_lowercase();
-        let body = format!(r#"{{"name":"{name}","role":"{role}"}}"#);
-        let r = api(
-            &c,
-            "Administrator",
-            NEW_PASSWORD,
-            "POST",
-            "/api/v1/users",
-            Some(&body),
-        )
-        .await;
-        assert_eq!(r.status, 201, "{}", r.body);
-        let v: Value = serde_json::from_str(&r.body).unwrap();
-        first_logon(&w.client(), &name, v["one_time_password"].as_str().unwrap()).await;
+        ready_user(&w, &name, role).await;
         users.push((name, role));
     }
 

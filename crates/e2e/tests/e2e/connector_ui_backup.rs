@@ -8,7 +8,7 @@ use std::path::Path;
 
 use portcullis_connector::backup::{restore, Password, RestoreOptions};
 
-use super::connector_ui::{api, first_logon, world, NEW_PASSWORD};
+use super::connector_ui::{first_logon, ready_user, world, NEW_PASSWORD};
 
 const BACKUP_PASSWORD: &str = "a long backup pass phrase";
 
@@ -43,22 +43,7 @@ async fn an_administrator_downloads_a_backup_that_restores_onto_a_fresh_director
     let w = world().await;
     let c = w.client();
     first_logon(&c, "Administrator", &w.initial_password()).await;
-    let r = api(
-        &c,
-        "Administrator",
-        NEW_PASSWORD,
-        "POST",
-        "/api/v1/users",
-        Some(r#"{"name":"dora","role":"Display"}"#),
-    )
-    .await;
-    let once: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-    first_logon(
-        &w.client(),
-        "dora",
-        once["one_time_password"].as_str().unwrap(),
-    )
-    .await;
+    ready_user(&w, "dora", "Display").await;
 
     let work = tempfile::tempdir().unwrap();
     let cert = work.path().join("ui.pem");

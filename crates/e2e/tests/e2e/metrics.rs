@@ -168,7 +168,7 @@ async fn the_hub_counts_sessions_by_entry_cause_and_refusal_and_promtool_accepts
 /// `/readyz` turns 503 when the hub goes away.
 #[tokio::test]
 async fn the_connector_serves_metrics_to_monitoring_users_and_readiness_to_probes() {
-    use super::connector_ui::{api, first_logon, world, NEW_PASSWORD};
+    use super::connector_ui::{api, first_logon, ready_user, world, NEW_PASSWORD};
     let mut w = world().await;
     let c = w.client();
     assert_eq!(c.get("/healthz").await.status, 200);
@@ -212,25 +212,8 @@ async fn the_connector_serves_metrics_to_monitoring_users_and_readiness_to_probe
     );
     assert_eq!(promtool_check(&text).await, "", "{text}");
 
-    // A Monitoring user may scrape; a user without the permit may not.
-    let body = r#"{"name":"scraper","role":"Monitoring"}"#;
-    let r = api(
-        &c,
-        "Administrator",
-        NEW_PASSWORD,
-        "POST",
-        "/api/v1/users",
-        Some(body),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let once: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-    first_logon(
-        &w.client(),
-        "scraper",
-        once["one_time_password"].as_str().unwrap(),
-    )
-    .await;
+    // A Monitoring user may scrape.
+    ready_user(&w, "scraper", "Monitoring").await;
     let r = api(&c, "scraper", NEW_PASSWORD, "GET", "/metrics", None).await;
     assert_eq!(r.status, 200, "{}", r.body);
 
