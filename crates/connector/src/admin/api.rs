@@ -7,7 +7,7 @@
 //! throttle: 429 while waiting). Errors are `{"code": …, "message": …}`.
 //!
 //! `GET /api/v1/openapi.json` serves the API's description, generated from the handlers'
-//! annotations and types ([`super::openapi`]).
+//! annotations and types (`super::openapi`, which routes every API module, this one too).
 
 use std::time::Instant;
 
@@ -254,13 +254,12 @@ pub fn optional_json_body<T: serde::de::DeserializeOwned + Default>(
     }
 }
 
-/// The connection routes and the document's own.
+/// The connection routes.
 pub fn routes() -> OpenApiRouter<Admin> {
     OpenApiRouter::new()
         .routes(routes!(status))
         .routes(routes!(windows))
         .routes(routes!(close_window))
-        .routes(routes!(openapi))
 }
 
 /// The windows the hub pushed.
@@ -319,18 +318,6 @@ pub async fn close_window(
     let body: CloseBody = optional_json_body(&body)?;
     let c = crate::ops::close_window(&st.shared, &id, &caller(&a), body.reason)?;
     Ok(Json(c).into_response())
-}
-
-/// This document (needs no credentials).
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "connector",
-    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")),
-    extensions(("x-permit" = json!(null))))]
-pub async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        super::openapi::document(),
-    )
-        .into_response()
 }
 
 /// An unknown API path.

@@ -11,12 +11,15 @@
 
 use std::sync::OnceLock;
 
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use utoipa::openapi::response::{Response as DocResponse, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::state::Admin;
 
@@ -68,6 +71,7 @@ impl Modify for Frame {
 /// The API's routes (served) and their document (generated), from the same registrations.
 pub fn api() -> (Router<Admin>, Document) {
     let (router, mut doc) = OpenApiRouter::with_openapi(Frame::openapi())
+        .routes(routes!(serve_document))
         .merge(super::api::routes())
         .merge(super::api_users::routes())
         .merge(super::api_me::routes())
@@ -80,6 +84,14 @@ pub fn api() -> (Router<Admin>, Document) {
         .split_for_parts();
     shared_answers(&mut doc);
     (router, doc)
+}
+
+/// This document (needs no credentials).
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "connector",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")),
+    extensions(("x-permit" = json!(null))))]
+pub async fn serve_document() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], document()).into_response()
 }
 
 /// The document as served, made once.
