@@ -2,51 +2,13 @@
 //! against a running connector (whose hub is unreachable: the admin socket answers anyway).
 //! Everything on 127.0.0.1; readiness from the socket file and polling with a deadline.
 
-use std::path::Path;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use portcullis_connector::{ConnectorConfig, Enrollment, Identity};
-use portcullis_transport::pki::{self, Ca};
+mod common;
+
+use common::{identity, run, text, T};
+use portcullis_connector::ConnectorConfig;
 use tokio_util::sync::CancellationToken;
-
-const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
-const T: Duration = Duration::from_secs(20);
-const DAY: Duration = Duration::from_secs(86_400);
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("PORTCULLIS_CONNECTOR_CONFIG")
-        .output()
-        .expect("binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// An identity whose hub is a closed port: the connector keeps retrying, its socket serves.
-fn identity(dir: &Path) {
-    let m = pki::generate_ca("test hub ca").expect("ca");
-    let ca = Ca::from_pem(&m.cert_pem, m.key_pem.expose()).expect("load ca");
-    let (csr, key) = pki::generate_csr("connector").expect("csr");
-    let signed = ca.sign_csr(&csr, "acme/loc1", DAY).expect("sign");
-    Identity::new(
-        signed.cert_pem,
-        key,
-        ca.cert_pem().to_owned(),
-        Enrollment {
-            tunnel_addr: "127.0.0.1:1".into(),
-            tunnel_server_name: "localhost".into(),
-            connector_id: 1,
-            company: "acme".into(),
-            location: "loc1".into(),
-        },
-    )
-    .write(&dir.join("data"), false)
-    .expect("identity");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitor_verbs_answer_from_the_running_connector() {

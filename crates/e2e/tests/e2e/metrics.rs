@@ -219,15 +219,12 @@ async fn the_connector_serves_metrics_to_monitoring_users_and_readiness_to_probe
 
     // The hub goes away: the connector is no longer ready, and says why.
     w.hub.stop().await;
-    let mut last = (0, String::new());
-    for _ in 0..100 {
-        let r = c.get("/readyz").await;
-        last = (r.status, r.body);
-        if last.0 == 503 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(last.0, 503, "{}", last.1);
-    assert!(last.1.contains("tunnel"), "{}", last.1);
+    w.conn
+        .wait_status("the tunnel is down", |s| {
+            s.state != portcullis_connector::State::Connected
+        })
+        .await;
+    let r = c.get("/readyz").await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("tunnel"), "{}", r.body);
 }
