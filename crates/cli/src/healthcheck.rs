@@ -149,7 +149,12 @@ where
         .map_err(|e| NoAnswer::Url(e.to_string()))?;
     let resp = send.send_request(req).await.map_err(failed)?;
     let status = resp.status().as_u16();
-    let body = resp.into_body().collect().await.map_err(failed)?.to_bytes();
+    // An endpoint that sends without end must not fill this process: 64 KiB at most.
+    let body = http_body_util::Limited::new(resp.into_body(), 64 * 1024)
+        .collect()
+        .await
+        .map_err(|e| NoAnswer::Exchange(format!("HTTP body: {e}")))?
+        .to_bytes();
     // An answer's first KiB says why; a probe needs no more.
     let text = String::from_utf8_lossy(&body[..body.len().min(1024)]).into_owned();
     Ok((status, text))
