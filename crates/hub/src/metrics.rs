@@ -14,7 +14,6 @@
 
 pub mod http;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,8 +96,6 @@ pub struct Metrics {
     preauth_displaced: Family<ListenerLabels, Counter>,
     /// The listeners' pre-auth gates, read at each scrape.
     gates: std::sync::Mutex<Vec<Arc<PreauthGate>>>,
-    /// Scrapes answered (a cheap self-check that the endpoint is what is scraped).
-    scrapes: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -140,7 +137,6 @@ impl Metrics {
             preauth_refused: Family::default(),
             preauth_displaced: Family::default(),
             gates: std::sync::Mutex::default(),
-            scrapes: AtomicU64::new(0),
             registry: Registry::default(),
         };
         r.register(
@@ -328,7 +324,6 @@ impl Metrics {
                 })
                 .set(*at);
         }
-        self.scrapes.fetch_add(1, Ordering::Relaxed);
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "encoding the metrics failed");
