@@ -97,8 +97,42 @@ async fn an_administrator_downloads_a_backup_that_restores_onto_a_fresh_director
         .filter(|e| e.file_name().to_string_lossy().starts_with(".backup-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // The page's plain form, as a browser without JavaScript posts it: two different
+    // passwords are refused on the page, the same one twice answers the file.
+    let form = c.get("/settings/backup").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let csrf = form.csrf();
+    let r = c
+        .post(
+            "/settings/backup",
+            &[("csrf", &csrf), ("password", "one"), ("repeat", "two")],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("role=\"alert\"") && r.body.contains("differ"),
+        "{}",
+        r.body
+    );
+    let r = c
+        .post(
+            "/settings/backup",
+            &[("csrf", &csrf), ("password", "same"), ("repeat", "same")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+    assert!(r
+        .header("content-disposition")
+        .is_some_and(|d| d.contains(".age")));
+    // A Display user gets no Backup page.
+    let dora = w.client();
+    assert_eq!(dora.sign_in("dora", NEW_PASSWORD).await.status, 303);
+    assert_eq!(dora.get("/settings/backup").await.status, 403);
+
     let log = std::fs::read_to_string(w.conn.audit_log()).unwrap();
     let made: Vec<_> = log.lines().filter(|l| l.contains("backup_made")).collect();
-    assert_eq!(made.len(), 1, "{log}");
+    assert_eq!(made.len(), 2, "the API's and the page's: {log}");
     assert!(made[0].contains("\"via\":\"api\"") && !made[0].contains(BACKUP_PASSWORD));
+    assert!(made[1].contains("\"via\":\"ui\"") && !made[1].contains("same"));
 }
