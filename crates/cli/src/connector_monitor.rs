@@ -42,6 +42,15 @@ pub enum MonitorCmd {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Alerts, newest first (active and resolved), and the e-mails and webhook calls not yet
+    /// delivered. Exit status 0 whether or not alerts are active.
+    Alerts {
+        /// The running connector's configuration file.
+        #[arg(long, env = "PORTCULLIS_CONNECTOR_CONFIG")]
+        config: PathBuf,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
     /// Back-end connections per virtual host: open now, peak and opened since the last reset.
     Connections {
         /// The running connector's configuration file.
@@ -100,6 +109,45 @@ fn parse_what(s: &str) -> Result<ResetWhat, String> {
     }
 }
 
+fn alerts_text(v: &portcullis_connector::alerts::AlertsView) -> String {
+    use portcullis_connector::alerts::book::AlertStatus;
+    let time = portcullis_connector::alerts::rfc3339;
+    let mut out = Table::from_rows(v.alerts.iter().map(|a| {
+        [
+            ("ID", a.id.to_string()),
+            (
+                "STATUS",
+                match a.status {
+                    AlertStatus::Active => "active".to_owned(),
+                    AlertStatus::Resolved => "resolved".to_owned(),
+                },
+            ),
+            ("CATEGORY", a.category.name().to_owned()),
+            ("RAISED", time(a.raised_ms)),
+            ("RESOLVED", a.resolved_ms.map(time).unwrap_or_default()),
+            ("MESSAGE", a.message.clone()),
+        ]
+    }))
+    .empty("no alerts")
+    .to_string();
+    if v.channels.is_empty() {
+        out.push_str("\nno channel configured: alerts are listed here only ([alerts.email], [[alerts.webhook]])\n");
+    }
+    if !v.pending.is_empty() {
+        out.push_str(&format!("\n{} deliveries waiting:\n", v.pending.len()));
+        for d in &v.pending {
+            out.push_str(&format!(
+                "  alert {} to {} after {} attempts: {}\n",
+                d.alert.id,
+                d.channel,
+                d.attempts,
+                d.last_error.as_deref().unwrap_or("not tried yet")
+            ));
+        }
+    }
+    out
+}
+
 /// Runs a `portcullis connector monitor` verb.
 pub async fn run(cmd: &MonitorCmd) -> Result<()> {
     match cmd {
@@ -138,6 +186,12 @@ pub async fn run(cmd: &MonitorCmd) -> Result<()> {
                     .empty("no usage recorded (since the last reset)")
                     .to_string()
                 }),
+                other => bail!("unexpected answer from the connector: {other:?}"),
+            }
+        }
+        MonitorCmd::Alerts { config, out } => {
+            match request(&data_dir(config)?, &Request::Alerts).await? {
+                Response::Alerts { view } => out.print(&view, alerts_text),
                 other => bail!("unexpected answer from the connector: {other:?}"),
             }
         }

@@ -1,4 +1,4 @@
-//! `portcullis connector monitor hardware|usage|connections|reset` as a separate process
+//! `portcullis connector monitor hardware|usage|connections|alerts|reset` as a separate process
 //! against a running connector (whose hub is unreachable: the admin socket answers anyway).
 //! Everything on 127.0.0.1; readiness from the socket file and polling with a deadline.
 
@@ -18,7 +18,8 @@ async fn the_monitor_verbs_answer_from_the_running_connector() {
     std::fs::write(
         &config,
         "data_dir = \"data\"\n[admin]\nlisten = \"\"\n[reconnect]\ninitial_ms = 1000\nmax_ms = 5000\n\
-         [monitoring]\nhardware_interval_ms = 100\ndisk_interval_ms = 100\n",
+         [monitoring]\nhardware_interval_ms = 100\ndisk_interval_ms = 100\n\
+         [alerts]\ncheck_interval_ms = 100\ntunnel_tolerance_secs = 0\n",
     )
     .expect("config");
     let cfg = ConnectorConfig::load(&config).expect("config loads");
@@ -111,6 +112,40 @@ async fn the_monitor_verbs_answer_from_the_running_connector() {
         "{}",
         text(&out.stdout)
     );
+
+    // The unreachable hub is an alert, listed (no channel to send it to, and said so).
+    let deadline = Instant::now() + T;
+    loop {
+        let out = run(&["connector", "monitor", "alerts", "--config", cfg_arg]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let table = text(&out.stdout);
+        if table.contains("active") {
+            assert!(table.contains("tunnel"), "{table}");
+            assert!(table.contains("no channel configured"), "{table}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no tunnel alert in time: {table}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out = run(&[
+        "connector",
+        "monitor",
+        "alerts",
+        "--config",
+        cfg_arg,
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let tunnel = v["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .find(|a| a["category"] == "tunnel")
+        .unwrap_or_else(|| panic!("no tunnel alert in {v}"));
+    assert_eq!(tunnel["status"], "active");
 
     // A reset is audited with who asked.
     let out = run(&[

@@ -30,11 +30,14 @@ use serde::Deserialize;
 pub use crate::acl::inventory_frame_len;
 use crate::backend_tls::BackendTlsConfig;
 
+mod alerts;
 mod audit;
 mod ldap;
 mod monitoring;
 mod parse;
 
+pub(crate) use alerts::RawAlerts;
+pub use alerts::{AlertsConfig, Category, EmailConfig, SmtpSecurity, WebhookConfig};
 pub(crate) use audit::RawAudit;
 pub use ldap::{LdapConfig, RoleGroups, UserLookup};
 pub use monitoring::MonitoringConfig;
@@ -191,6 +194,8 @@ pub struct ConnectorConfig {
     pub audit: crate::audit::policy::AuditSettings,
     /// The admin UI and REST API (`[admin]`).
     pub admin: AdminConfig,
+    /// What is watched and where alerts go (`[alerts]`).
+    pub alerts: AlertsConfig,
 }
 
 /// `[admin]`: where the admin UI and REST API listen (HTTPS), how long strangers may take,
@@ -254,6 +259,7 @@ impl ConnectorConfig {
             monitoring: Default::default(),
             audit: Default::default(),
             admin: AdminConfig::new(None),
+            alerts: AlertsConfig::default(),
         }
     }
 }

@@ -34,6 +34,8 @@ pub mod names {
     pub const SOCKET_FILE: &str = "connector.sock";
     /// The last 24 hours of hardware samples (monitoring).
     pub const HARDWARE_HISTORY_FILE: &str = "hardware-history.json";
+    /// Alerts raised and deliveries not yet made.
+    pub const ALERTS_FILE: &str = "alerts.json";
     /// Usage per virtual host and resource (monitoring).
     pub const USAGE_FILE: &str = "usage.json";
     /// Directory of the admin UI's files.
@@ -158,6 +160,11 @@ impl ConnectorDataDir {
         self.admin().join(INITIAL_PASSWORD_FILE)
     }
 
+    /// The alert book: alerts raised and deliveries not yet made.
+    pub fn alerts(&self) -> PathBuf {
+        self.root.join(ALERTS_FILE)
+    }
+
     /// What a backup holds: every file above but the socket, and the trust store's directory
     /// (all files in it). Set-aside files (`audit.log.torn-*`, `closed-windows.json.corrupt-*`)
     /// are the operator's to keep or drop.
@@ -173,6 +180,7 @@ impl ConnectorDataDir {
             self.trust(),
             self.hardware_history(),
             self.usage(),
+            self.alerts(),
             self.ui_cert(),
             self.ui_key(),
             self.users(),

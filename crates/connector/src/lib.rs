@@ -69,6 +69,7 @@
 pub mod access_edit;
 mod acl;
 pub mod admin;
+pub mod alerts;
 pub mod audit;
 mod backend;
 pub mod backend_tls;

@@ -298,6 +298,9 @@ async fn answer(req: Request, shared: &Shared, uid: Option<u32>, pid: Option<i32
         Request::Monitor => Ok(Response::Monitor {
             view: ops::monitor(shared),
         }),
+        Request::Alerts => Ok(Response::Alerts {
+            view: ops::monitoring::alerts(shared),
+        }),
         Request::Check { entry } => ops::check(shared, entry.as_deref())
             .await
             .map(|results| Response::Reachability { results }),

@@ -299,6 +299,11 @@ impl Monitor {
         self.hw().files.clone()
     }
 
+    /// How often CPU and memory are sampled.
+    pub(crate) fn interval(&self) -> Duration {
+        self.hw().config.interval
+    }
+
     /// A copy of the hardware history (for saving).
     pub(crate) fn history(&self) -> History {
         self.hw().history.clone()

@@ -74,6 +74,10 @@ pub(crate) async fn watch(
             }
             Decision::Unchanged(new) => {
                 shared.audit.set_settings(new.audit.clone());
+                shared
+                    .alerts
+                    .watched
+                    .send_replace(crate::alerts::Watched::of(&new));
                 warn_restart_needed(&running, &new);
                 apply_backend_tls(&shared, &mut current_tls, &new.backend_tls);
                 apply_domain_mappings(&shared, &new.domain_mappings);
@@ -81,6 +85,10 @@ pub(crate) async fn watch(
             }
             Decision::Changed(new) => {
                 shared.audit.set_settings(new.audit.clone());
+                shared
+                    .alerts
+                    .watched
+                    .send_replace(crate::alerts::Watched::of(&new));
                 warn_restart_needed(&running, &new);
                 apply_backend_tls(&shared, &mut current_tls, &new.backend_tls);
                 apply_domain_mappings(&shared, &new.domain_mappings);

@@ -181,6 +181,11 @@ async fn run_inner(
         config.monitoring,
         scope.clone(),
     ));
+    tokio::spawn(crate::alerts::run(
+        shared.clone(),
+        config.data_dir.clone(),
+        scope.clone(),
+    ));
     if let Some(listen) = config.admin.listen {
         let bound = crate::admin::bind(&config.data_dir, listen, config.admin.clone()).await?;
         let addr = bound.local_addr();
@@ -307,6 +312,7 @@ fn prepare(
         acl: Arc::new(config.access.clone()),
     });
     let shared = Arc::new(Shared {
+        alerts: crate::alerts::Alerts::load(&config.data_dir, crate::alerts::Watched::of(config)),
         reach: Default::default(),
         backend_tls: Arc::new(crate::backend_tls::LiveBackendTls::new(backend_tls)),
         monitor: Default::default(),

@@ -38,6 +38,8 @@ use crate::windows::{now_ms, Applied, CloseCause, CloseError, ClosedWindow, Wind
 /// Everything the tasks of one `run` share.
 #[derive(Debug)]
 pub(crate) struct Shared {
+    /// Alerts and their deliveries.
+    pub alerts: crate::alerts::Alerts,
     /// The last reachability result of each access entry (every check records it).
     pub reach: crate::reach::LastChecks,
     /// TLS to back ends (loaded at start, replaced when `[backend_tls]` changes).

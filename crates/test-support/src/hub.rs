@@ -61,6 +61,8 @@ pub struct TestHub {
     /// Each company's first admin, by company name (made on first use by
     /// [`TestHub::company_admin`]).
     company_admins: std::sync::Mutex<Vec<(String, ApiClient)>>,
+    /// The addresses of the hub [`TestHub::stop`] stopped, for [`TestHub::restart`].
+    stopped_addrs: Option<portcullis_hub::BoundAddrs>,
 }
 
 impl TestHub {
@@ -132,6 +134,7 @@ impl TestHub {
             api_url,
             ca_pem,
             company_admins: Default::default(),
+            stopped_addrs: None,
         }
     }
 
@@ -523,14 +526,19 @@ impl TestHub {
     /// Stops the hub (grace 0: cut everything at once).
     pub async fn stop(&mut self) {
         if let Some(h) = self.hub.take() {
+            self.stopped_addrs = Some(h.addrs);
             h.stop(Duration::ZERO).await;
         }
     }
 
-    /// Stops and starts again on the same data directory and the same ports.
+    /// Stops (unless [`TestHub::stop`] did) and starts again on the same data directory and
+    /// the same ports.
     pub async fn restart(mut self) -> TestHub {
-        let addrs = self.addrs();
         self.stop().await;
+        let addrs = self
+            .stopped_addrs
+            .take()
+            .expect("a stopped hub has its addresses");
         let options = self.options.clone();
         let admins = std::mem::take(&mut *self.company_admins.lock().unwrap());
         let hub = Self::boot(self.dir, options, Some(addrs)).await;

@@ -61,6 +61,18 @@ export default async function run({ browser, fixture, lib }) {
     await checkA11y(page, 'monitoring connections');
     await screenshot(page, 'monitoring-connections');
   });
+  await step('the alerts and what waits to be delivered', async () => {
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    await page.waitForURL(url('/monitoring/alerts'));
+    const status = await page.getByRole('status').first().textContent();
+    expect(/1 active alert/.test(status), `status: ${status}`);
+    const alerts = await page.locator('table').first().textContent();
+    expect(alerts.includes('certificate') && alerts.includes('active'), `alerts: ${alerts}`);
+    const waiting = await page.locator('table').nth(1).textContent();
+    expect(waiting.includes('webhook http://'), `waiting: ${waiting}`);
+    await checkA11y(page, 'monitoring alerts');
+    await screenshot(page, 'monitoring-alerts');
+  });
 
   await step('the live sessions, and cutting one', async () => {
     await page.getByRole('link', { name: 'Sessions' }).click();

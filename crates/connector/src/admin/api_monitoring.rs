@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<Admin> {
         .routes(routes!(recent))
         .routes(routes!(top))
         .routes(routes!(usage))
+        .routes(routes!(alerts))
         .routes(routes!(connections))
         .routes(routes!(reset))
         .routes(routes!(sessions))
@@ -165,6 +166,15 @@ pub async fn usage(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Respo
     roles::permit(&a, Permit::ViewMonitoring)?;
     let usage = crate::ops::monitoring::usage(&st.shared);
     Ok(Json(UsageList { usage }).into_response())
+}
+
+/// Alerts, newest first (active and resolved), and the deliveries not yet made.
+#[utoipa::path(get, path = "/api/v1/monitoring/alerts", tag = "monitoring",
+    responses((status = 200, body = crate::alerts::AlertsView)),
+    extensions(("x-permit" = json!("ViewMonitoring"))))]
+pub async fn alerts(State(st): State<Admin>, ApiUser(a): ApiUser) -> Result<Response, ApiError> {
+    roles::permit(&a, Permit::ViewMonitoring)?;
+    Ok(Json(crate::ops::monitoring::alerts(&st.shared)).into_response())
 }
 
 /// Back-end connections per virtual host: open, peak, opened.

@@ -36,6 +36,7 @@ pub mod access_io_page;
 pub mod access_page;
 pub mod access_resources_page;
 pub mod access_wizard_page;
+pub mod alerts_page;
 pub mod api;
 pub mod api_access;
 pub mod api_audit;

@@ -38,6 +38,7 @@ pub fn routes() -> Router<Admin> {
         .route("/monitoring/performance", get(performance))
         .route("/monitoring/usage", get(usage))
         .route("/monitoring/connections", get(connections))
+        .route("/monitoring/alerts", get(super::alerts_page::alerts))
         .route("/monitoring/reset/{what}", post(reset))
 }
 

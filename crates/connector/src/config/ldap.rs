@@ -122,7 +122,8 @@ fn or_default(given: Option<Vec<String>>, default: &[&str]) -> Vec<String> {
 /// `group_filter` when not given.
 pub const DEFAULT_GROUP_FILTER: &str = "(|(member={dn})(uniqueMember={dn}))";
 
-fn resolve(base: &Path, p: PathBuf) -> PathBuf {
+/// `p`, relative paths taken from `base` (the configuration's directory).
+pub(super) fn resolve(base: &Path, p: PathBuf) -> PathBuf {
     if p.is_absolute() {
         p
     } else {

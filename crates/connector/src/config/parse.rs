@@ -63,6 +63,8 @@ struct RawConfig {
     monitoring: Option<super::RawMonitoring>,
     #[serde(default)]
     audit: Option<super::RawAudit>,
+    #[serde(default)]
+    alerts: Option<super::RawAlerts>,
     admin: Option<RawAdmin>,
 }
 
@@ -380,6 +382,7 @@ impl TryFrom<Based<'_>> for ConnectorConfig {
             monitoring: raw.monitoring.unwrap_or_default().try_into()?,
             audit: raw.audit.unwrap_or_default().try_into()?,
             admin: admin(raw.admin, b.base_dir)?,
+            alerts: super::alerts::alerts(raw.alerts.unwrap_or_default(), b.base_dir)?,
         })
     }
 }

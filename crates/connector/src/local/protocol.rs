@@ -28,6 +28,8 @@ pub enum Request {
     /// The HTTP monitoring records (recent requests, top time consumers, duration buckets,
     /// usage per host and resource).
     Monitor,
+    /// The alerts, newest first, and the deliveries not yet made.
+    Alerts,
     /// The `[[access]]` entries of the configuration file, as a file of their own.
     AccessExport,
     /// Merges `[[access]]` entries into the configuration file by name; `overwrite`
@@ -129,6 +131,11 @@ pub enum Response {
     Monitor {
         /// The records now.
         view: crate::monitor::MonitorView,
+    },
+    /// The alerts and the deliveries not yet made.
+    Alerts {
+        /// As listed.
+        view: crate::alerts::AlertsView,
     },
     /// The access list as TOML.
     AccessExport {

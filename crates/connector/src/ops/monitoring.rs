@@ -36,6 +36,11 @@ pub(crate) fn usage(shared: &Shared) -> Vec<Usage> {
     shared.monitor.view().usage
 }
 
+/// The alerts, newest first, and the deliveries not yet made.
+pub(crate) fn alerts(shared: &Shared) -> crate::alerts::AlertsView {
+    shared.alerts.view()
+}
+
 /// Back-end connections per virtual host.
 pub(crate) fn connections(shared: &Shared) -> Vec<BackendConnections> {
     shared.monitor.connections()

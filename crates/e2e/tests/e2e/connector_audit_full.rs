@@ -5,9 +5,12 @@
 //!
 //! The full disk is real: the connector's `data_dir` is a 256 KiB tmpfs the test mounts (CI
 //! runs as root) and fills with a filler file. Skipped, with a message, only where mounting is
-//! not permitted.
+//! not permitted. The connector's audit alert (issue #17 part 3) is raised to a webhook while
+//! the log fails and resolved when it works again.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use portcullis_client::requests::{NewServiceConnection, OpenWindow};
 use portcullis_connector::audit::verify_report;
@@ -15,6 +18,8 @@ use portcullis_connector::local::{Request, Response};
 use portcullis_test_support::clients::{echo_round_trip, socks5_connect, Socks5Outcome};
 use portcullis_test_support::mount::Tmpfs;
 use portcullis_test_support::{echo_server, TestConnector, TestHub};
+
+use crate::alerts::{hook_counts, webhook, Hook, SECRET};
 
 const ENTRY: &str = "generic_tcp.prd.acme.portcullis";
 
@@ -59,7 +64,20 @@ async fn a_full_disk_refuses_sessions_with_the_reason_and_they_work_again_withou
         }
     };
     copy_dir(&enrolled, &data);
-    let mut conn = conn.expose("echo", "echo.internal:7", echo).run().await;
+    // Alerts go to a webhook (its secret off the full disk): the audit alert and its recovery.
+    let hook = Arc::new(Hook::default());
+    let hook_addr = webhook(hook.clone()).await;
+    let secret = conn.dir.path().join("hook-secret");
+    std::fs::write(&secret, SECRET).unwrap();
+    let alerts = format!(
+        "[alerts]\ncheck_interval_ms = 100\n[[alerts.webhook]]\nurl = \"http://{hook_addr}/\"\nsecret_file = \"{}\"\n",
+        secret.display()
+    );
+    let mut conn = conn
+        .with_toml(&alerts)
+        .expose("echo", "echo.internal:7", echo)
+        .run()
+        .await;
     hub.wait_inventory(conn.company_id, "berlin", |i| i.len() == 1)
         .await;
     let system = hub.system("acme", "PRD").await;
@@ -144,6 +162,19 @@ async fn a_full_disk_refuses_sessions_with_the_reason_and_they_work_again_withou
     })
     .await;
     assert!(status(&data).await.accepting_sessions);
+    // The audit alert was sent when the log failed, and its recovery now, once each.
+    let audit = |event: &str| {
+        hook_counts(&hook)
+            .get(&("audit".to_owned(), event.to_owned()))
+            .copied()
+    };
+    for _ in 0..300 {
+        if audit("resolved").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!((audit("raised"), audit("resolved")), (Some(1), Some(1)));
     // … and sessions work again.
     let Socks5Outcome::Connected(mut s) = connect().await.unwrap() else {
         panic!("still refused after the disk has room again");

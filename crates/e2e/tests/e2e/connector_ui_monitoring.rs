@@ -20,12 +20,25 @@ use super::portal::{between, Curl, Resp};
 pub async fn world() -> Granted {
     let echo = echo_server().await;
     let web = http_server().await;
+    // Alerts for the Alerts page: the client certificate "expires" within the threshold, and
+    // the webhook they go to is a closed port, so its deliveries wait with their error.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = closed.local_addr().unwrap();
+    drop(closed);
     Granted::start(
         HubOptions::default(),
         "app",
-        |c: TestConnector| {
+        move |c: TestConnector| {
+            let secret = c.dir.path().join("hook-secret");
+            std::fs::write(&secret, "0123456789abcdef0123").unwrap();
+            let alerts = format!(
+                "[alerts]\ncheck_interval_ms = 200\ncertificate_validity_days = 3650\n\
+                 [[alerts.webhook]]\nurl = \"http://{hook}/alerts\"\nsecret_file = \"{}\"\n",
+                secret.display()
+            );
             c.with_admin_ui()
                 .with_toml("[monitoring]\nhardware_interval_ms = 100\ndisk_interval_ms = 200\n")
+                .with_toml(&alerts)
                 .expose("echo", "echo.internal:7", echo)
                 .expose_with(
                     "web",

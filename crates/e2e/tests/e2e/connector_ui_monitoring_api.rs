@@ -48,6 +48,12 @@ async fn connector_ui_monitoring_api_answers_each_role_as_its_permits_say() {
         ),
         (
             "GET",
+            "/api/v1/monitoring/alerts",
+            None,
+            [200, 200, 200, 200],
+        ),
+        (
+            "GET",
             "/api/v1/monitoring/connections",
             None,
             [200, 200, 200, 200],

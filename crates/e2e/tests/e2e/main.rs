@@ -15,6 +15,7 @@
 
 mod access;
 mod access_edit;
+mod alerts;
 mod api;
 mod api_fuzz;
 mod audit;

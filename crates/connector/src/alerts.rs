@@ -1,0 +1,297 @@
+//! Alerting (CC-44..46, sap-reference §3.10): the connector watches itself and tells people
+//! when something needs them: the tunnel down, the CPU busy for long, the disk nearly full, a
+//! certificate about to expire, a back end not answering, the audit log not writable.
+//!
+//! Every `check_interval` the watcher ([`run`]) gathers an [`Observation`] (the status, the
+//! hardware history, the last reachability checks, the certificates), [`evaluate`]s it by the
+//! thresholds of `[alerts]`, and brings the [`Book`] in line: an alert is raised once while its
+//! condition lasts and resolved once when it clears, each time queueing a delivery per channel
+//! (e-mail, webhooks) for the categories that notify. Deliveries are made in order, retried
+//! with a growing wait, and kept in `data_dir/alerts.json` until a channel took them, so a
+//! restart loses none. The book is read by the admin socket (`portcullis connector alerts`),
+//! the REST API (`GET /api/v1/alerts`) and the admin UI's Alerts page.
+//!
+//! # Layout
+//! - [`conditions`]: observation → conditions (pure).
+//! - [`book`]: the alerts and the pending deliveries, and their file.
+//! - [`deliver`]: e-mail and webhook sending.
+//!
+//! [`Observation`]: conditions::Observation
+//! [`evaluate`]: conditions::evaluate
+//! [`Book`]: book::Book
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+pub mod book;
+pub mod conditions;
+pub mod deliver;
+
+use book::{Alert, Book, Delivery};
+use conditions::{HeldCertificate, Observation};
+
+use crate::config::AlertsConfig;
+use crate::shared::Shared;
+use crate::status::State;
+
+/// What the watcher needs from the configuration; replaced on every reload.
+#[derive(Debug, Clone, Default)]
+pub struct Watched {
+    /// `[alerts]`.
+    pub alerts: AlertsConfig,
+    /// The system certificate's chain file, whose expiry is watched too.
+    pub system_certificate: Option<PathBuf>,
+}
+
+impl Watched {
+    /// What of `config` the watcher needs.
+    pub fn of(config: &crate::config::ConnectorConfig) -> Watched {
+        Watched {
+            alerts: config.alerts.clone(),
+            system_certificate: config
+                .backend_tls
+                .system_certificate
+                .as_ref()
+                .map(|(chain, _)| chain.clone()),
+        }
+    }
+}
+
+/// The alerting state shared with the admin socket and the admin UI.
+#[derive(Debug)]
+pub struct Alerts {
+    /// The configuration in force (the reloader replaces it).
+    pub watched: watch::Sender<Watched>,
+    book: Mutex<Book>,
+    path: PathBuf,
+}
+
+/// The alerts and what waits to be sent, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AlertsView {
+    /// Alerts, newest first.
+    pub alerts: Vec<Alert>,
+    /// Deliveries not yet made, oldest first.
+    pub pending: Vec<Delivery>,
+    /// The channels configured now.
+    pub channels: Vec<String>,
+}
+
+impl Alerts {
+    /// The alerting state of the data directory `data_dir`, with the book the last run left.
+    pub fn load(data_dir: &Path, watched: Watched) -> Alerts {
+        let path = crate::data_dir::ConnectorDataDir::new(data_dir).alerts();
+        let mut book = book::load(&path);
+        // What waited at the last stop is tried at once: the stop may have been the fix.
+        let now = now_ms();
+        for d in &mut book.pending {
+            d.next_ms = d.next_ms.min(now);
+        }
+        Alerts {
+            book: Mutex::new(book),
+            watched: watch::Sender::new(watched),
+            path,
+        }
+    }
+
+    fn book(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The alerts newest first and the pending deliveries.
+    pub fn view(&self) -> AlertsView {
+        let b = self.book();
+        AlertsView {
+            alerts: b.newest_first(),
+            pending: b.pending.clone(),
+            channels: book::channels(&self.watched.borrow().alerts),
+        }
+    }
+
+    fn save(&self, b: &Book) {
+        if let Err(e) = book::save(&self.path, b) {
+            tracing::error!(path = %self.path.display(), error = %e, "cannot save the alert book");
+        }
+    }
+}
+
+/// `ms` (unix milliseconds) as RFC 3339 in UTC, for messages and lists.
+pub use crate::windows::format_ms as rfc3339;
+
+fn now_ms() -> i64 {
+    crate::windows::now_ms()
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "connector".to_owned())
+}
+
+/// The watcher: checks, updates the book, delivers, until `scope` ends.
+pub(crate) async fn run(shared: Arc<Shared>, data_dir: PathBuf, scope: CancellationToken) {
+    let alerts = &shared.alerts;
+    let mut watched = alerts.watched.subscribe();
+    let mut status = shared.status.subscribe();
+    let started = now_ms();
+    let mut down_since = Some(started);
+    let mut backends_checked: Option<Instant> = None;
+    let host = host_name();
+    loop {
+        let w = watched.borrow_and_update().clone();
+        let st = status.borrow_and_update().clone();
+        down_since = match st.state {
+            State::Connected => None,
+            _ => down_since.or(Some(now_ms())),
+        };
+        if backends_checked.is_none_or(|t| t.elapsed() >= w.alerts.backend_interval) {
+            let acl = shared.acl.borrow().acl.clone();
+            let results = crate::reach::check_all(&acl, None, &shared.backend_tls.current()).await;
+            shared.reach.keep(&results);
+            backends_checked = Some(Instant::now());
+        }
+        let observation = observe(&shared, &w, &st, down_since, &data_dir);
+        let holding = conditions::evaluate(&observation, &w.alerts);
+        {
+            let mut b = alerts.book();
+            let changed = b.update(&holding, &w.alerts, observation.now_ms);
+            if b.forget_unconfigured(&w.alerts) || changed {
+                alerts.save(&b);
+            }
+        }
+        let from = deliver::Sender {
+            location: st.location.clone(),
+            host: host.clone(),
+        };
+        deliver_due(alerts, &w.alerts, &from, &scope).await;
+
+        let next_due = alerts.book().pending.iter().map(|d| d.next_ms).min();
+        let mut wait = w.alerts.check_interval;
+        if let Some(due) = next_due {
+            wait = wait.min(Duration::from_millis(
+                due.saturating_sub(now_ms()).max(0) as u64
+            ));
+        }
+        tokio::select! {
+            _ = scope.cancelled() => return,
+            _ = tokio::time::sleep(wait.max(Duration::from_millis(50))) => {}
+            _ = watched.changed() => {}
+        }
+    }
+}
+
+/// Makes the deliveries that are due, oldest first, until one channel fails (the others are
+/// tried too) or `scope` ends. The book is saved after each.
+async fn deliver_due(
+    alerts: &Alerts,
+    config: &AlertsConfig,
+    from: &deliver::Sender,
+    scope: &CancellationToken,
+) {
+    let mut failed_channels: Vec<String> = Vec::new();
+    loop {
+        let now = now_ms();
+        let next = {
+            let b = alerts.book();
+            b.pending
+                .iter()
+                .find(|d| d.next_ms <= now && !failed_channels.contains(&d.channel))
+                .cloned()
+        };
+        let Some(d) = next else { return };
+        let result = tokio::select! {
+            _ = scope.cancelled() => return,
+            r = deliver::send(&d, config, from) => r,
+        };
+        let mut b = alerts.book();
+        let Some(i) = b
+            .pending
+            .iter()
+            .position(|p| p.alert.id == d.alert.id && p.event == d.event && p.channel == d.channel)
+        else {
+            continue;
+        };
+        match result {
+            Ok(()) => {
+                tracing::info!(alert = d.alert.id, channel = %d.channel, "alert delivered");
+                b.pending.remove(i);
+            }
+            Err(e) => {
+                tracing::warn!(alert = d.alert.id, channel = %d.channel, error = %e, "alert delivery failed; it is retried");
+                b.failed(i, e, now_ms());
+                // Keep the order per channel: nothing newer goes out before this one.
+                failed_channels.push(d.channel.clone());
+            }
+        }
+        alerts.save(&b);
+    }
+}
+
+/// Gathers what the connector sees now.
+fn observe(
+    shared: &Shared,
+    w: &Watched,
+    st: &crate::status::Status,
+    down_since: Option<i64>,
+    data_dir: &Path,
+) -> Observation {
+    let history = shared.monitor.history();
+    let mut certificates = Vec::new();
+    if let Some(not_after_ms) = st.certificate_not_after_ms {
+        certificates.push(HeldCertificate {
+            which: "client",
+            subject: st.location.clone().unwrap_or_default(),
+            not_after_ms,
+        });
+    }
+    if let Some(chain) = &w.system_certificate {
+        if let Some(view) = std::fs::read(chain)
+            .ok()
+            .and_then(|pem| crate::system_cert::describe(&pem))
+        {
+            let not_after = time::OffsetDateTime::parse(
+                &view.not_after,
+                &time::format_description::well_known::Rfc3339,
+            );
+            if let Ok(t) = not_after {
+                certificates.push(HeldCertificate {
+                    which: "system",
+                    subject: view.subject,
+                    not_after_ms: (t.unix_timestamp_nanos() / 1_000_000) as i64,
+                });
+            }
+        }
+    }
+    let entries: Vec<String> = shared
+        .acl
+        .borrow()
+        .acl
+        .entries()
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    Observation {
+        now_ms: now_ms(),
+        tunnel_down_since_ms: down_since,
+        hub: st.hub_addr.clone().unwrap_or_default(),
+        tunnel_error: st.last_error.clone(),
+        cpu: history.cpu_memory.points().cloned().collect(),
+        cpu_interval: shared.monitor.interval(),
+        disk: history.disk.last().map(|p| p.value),
+        data_dir: data_dir.display().to_string(),
+        certificates,
+        backends: shared
+            .reach
+            .all()
+            .into_iter()
+            .filter(|r| entries.contains(&r.entry))
+            .collect(),
+        audit_error: st.audit_error.clone(),
+    }
+}
