@@ -144,13 +144,13 @@ struct Tls {
 fn make_tls() -> R<Tls> {
     let day = Duration::from_secs(24 * 3600);
     let material = pki::generate_ca("bench hub CA")?;
-    let ca = Ca::from_pem(&material.cert_pem, &material.key_pem)?;
+    let ca = Ca::from_pem(&material.cert_pem, material.key_pem.expose())?;
     let leaf = ca.issue_server_cert(&["127.0.0.1".to_owned(), "localhost".to_owned()], day)?;
     let mut server_chain = pki::pem_to_der_certs(&leaf.cert_pem)?;
     server_chain.push(ca.cert_der().clone());
     let server = tls::tunnel_server_config(
         server_chain,
-        pki::pem_to_private_key(&leaf.key_pem)?,
+        pki::pem_to_private_key(leaf.key_pem.expose())?,
         ca.cert_der().clone(),
     )?;
     let (csr, key_pem) = pki::generate_csr("bench-connector")?;
@@ -237,6 +237,7 @@ fn open_msg(port: u16) -> StreamOpen {
         entry: "bench".into(),
         client_addr: None,
         window: None,
+        grant: None,
     }
 }
 
@@ -384,6 +385,7 @@ async fn setup(kind: Kind, tls: &Tls, p: &Params, raw_port: u16) -> R<Tunnel> {
                 hub_version: "1.0.0".into(),
                 heartbeat_interval_ms: 15_000,
                 warning: None,
+                features: Vec::new(),
             };
             let (mux, control) = hub_welcome(hub_io, welcome, &p.h2, T).await?;
             ready_rx.await?.map_err(BoxError::from)?;

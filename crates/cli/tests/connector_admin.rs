@@ -75,6 +75,7 @@ async fn fake_hub(dir: &Path, windows: Vec<WindowInfo>) -> mpsc::UnboundedReceiv
             hub_version: "9.9.9".into(),
             heartbeat_interval_ms: 1000,
             warning: None,
+            features: Vec::new(),
         };
         let (_mux, control) = hub_welcome(tls, welcome, &MuxSettings::default(), T)
             .await

@@ -75,6 +75,8 @@ pub enum AuditAction {
     TunnelConnected,
     /// The tunnel to the hub went down.
     TunnelDisconnected,
+    /// The hub signed a renewed client certificate and it was stored beside the one in use.
+    CertificateRenewed,
     /// A new access control list took effect.
     AclReloaded,
     /// A window closed in the connector's view: by the hub (`closed_by: "hub"`) or by a
@@ -121,7 +123,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the audit viewer offers them.
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 24] = [
         AuditAction::SessionRefused,
         AuditAction::SessionStart,
         AuditAction::SessionEnd,
@@ -130,6 +132,7 @@ impl AuditAction {
         AuditAction::HttpAllowed,
         AuditAction::TunnelConnected,
         AuditAction::TunnelDisconnected,
+        AuditAction::CertificateRenewed,
         AuditAction::AclReloaded,
         AuditAction::AccessEdited,
         AuditAction::Reachability,
@@ -154,6 +157,7 @@ impl AuditAction {
             AuditAction::SessionStart => "session.start",
             AuditAction::SessionEnd => "session.end",
             AuditAction::TunnelConnected => "tunnel.connected",
+            AuditAction::CertificateRenewed => "certificate.renewed",
             AuditAction::TunnelDisconnected => "tunnel.disconnected",
             AuditAction::AclReloaded => "acl.reloaded",
             AuditAction::WindowClosed => "window.closed",

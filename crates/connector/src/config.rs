@@ -43,6 +43,9 @@ pub use ldap::{LdapConfig, RoleGroups, UserLookup};
 pub use monitoring::MonitoringConfig;
 pub(crate) use monitoring::RawMonitoring;
 
+/// When the client certificate is renewed by default: at two thirds of its life.
+pub const DEFAULT_RENEW_AT_PERCENT: u8 = 67;
+
 /// Longest access control entry name, in bytes. Names show up in logs, audit records and the
 /// hub's inventory, so they are kept short and printable.
 pub const MAX_ENTRY_NAME_LEN: usize = 128;
@@ -196,6 +199,9 @@ pub struct ConnectorConfig {
     pub admin: AdminConfig,
     /// What is watched and where alerts go (`[alerts]`).
     pub alerts: AlertsConfig,
+    /// When the client certificate is renewed over the tunnel, percent of its life
+    /// (`[certificate] renew_at_percent`, 10..=90, default 67: two thirds).
+    pub renew_certificate_at_percent: u8,
 }
 
 /// `[admin]`: where the admin UI and REST API listen (HTTPS), how long strangers may take,
@@ -260,6 +266,7 @@ impl ConnectorConfig {
             audit: Default::default(),
             admin: AdminConfig::new(None),
             alerts: AlertsConfig::default(),
+            renew_certificate_at_percent: DEFAULT_RENEW_AT_PERCENT,
         }
     }
 }

@@ -20,6 +20,8 @@ pub mod names {
     pub const KEY_FILE: &str = "client.key";
     /// Hub CA file name (in [`IDENTITY_DIR`]).
     pub const CA_FILE: &str = "ca.pem";
+    /// A renewed certificate and its key, not yet in use (in [`IDENTITY_DIR`]).
+    pub const RENEWED_FILE: &str = "renewed.json";
     /// Enrolment facts file name (in [`IDENTITY_DIR`]).
     pub const ENROLLMENT_FILE: &str = "enrollment.json";
     /// The key of an enrolment under way (in [`IDENTITY_DIR`]).
@@ -160,6 +162,11 @@ impl ConnectorDataDir {
         self.admin().join(INITIAL_PASSWORD_FILE)
     }
 
+    /// A renewed client certificate and its key, waiting for the next connection.
+    pub fn renewed(&self) -> PathBuf {
+        self.identity().join(RENEWED_FILE)
+    }
+
     /// The alert book: alerts raised and deliveries not yet made.
     pub fn alerts(&self) -> PathBuf {
         self.root.join(ALERTS_FILE)
@@ -174,6 +181,7 @@ impl ConnectorDataDir {
             self.client_key(),
             self.hub_ca(),
             self.enrollment(),
+            self.renewed(),
             self.pending_enrollment(),
             self.audit_log(),
             self.closed_windows(),

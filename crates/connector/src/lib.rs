@@ -88,6 +88,7 @@ mod outbox;
 pub mod pkcs12;
 pub mod reach;
 mod reload;
+mod renewal;
 pub mod run;
 pub mod session;
 mod shared;

@@ -16,7 +16,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portcullis_proto::{Hello, Reject, RejectCode, Welcome};
@@ -132,7 +132,6 @@ pub async fn run(
 struct Dialer {
     addr: HostPort,
     server_name: ServerName<'static>,
-    tls: TlsConnector,
     proxy: Option<HttpProxy>,
     hello: Hello,
     /// Multiplexer settings (the configured per-stream window).
@@ -245,7 +244,8 @@ fn prepare(
     // and its inventory could never be sent (the tunnel would flap forever).
     check_inventory(&config.access)?;
     let identity = Identity::load(&config.data_dir)?;
-    let tls = identity.tls_client_config()?;
+    // Checked here so a broken identity stops the start with its reason.
+    identity.tls_client_config()?;
     let addr = match &config.hub_tunnel {
         Some(a) => a.clone(),
         None => HostPort::parse(&identity.enrollment.tunnel_addr).map_err(|e| {
@@ -298,7 +298,6 @@ fn prepare(
     let dialer = Dialer {
         addr,
         server_name,
-        tls: TlsConnector::from(tls),
         proxy: config.proxy.clone(),
         mux: config.mux.clone(),
         hello: Hello {
@@ -312,6 +311,9 @@ fn prepare(
         acl: Arc::new(config.access.clone()),
     });
     let shared = Arc::new(Shared {
+        identity: Mutex::new(identity.clone()),
+        data_dir: config.data_dir.clone(),
+        renew_at_percent: config.renew_certificate_at_percent,
         alerts: crate::alerts::Alerts::load(&config.data_dir, crate::alerts::Watched::of(config)),
         reach: Default::default(),
         backend_tls: Arc::new(crate::backend_tls::LiveBackendTls::new(backend_tls)),
@@ -353,7 +355,7 @@ async fn reconnect(
         });
         let attempt = tokio::select! {
             _ = shutdown.cancelled() => break Ok(()),
-            r = connect(dialer) => r,
+            r = connect(dialer, shared) => r,
         };
         match attempt {
             Ok((welcome, mux)) => {
@@ -495,12 +497,63 @@ enum ConnectError {
 }
 
 /// Dials, runs TLS and the tunnel handshake.
-async fn connect(
-    d: &Dialer,
-) -> Result<(Welcome, ConnectorMux<TlsStream<TcpStream>>), ConnectError> {
+type Established = (Welcome, ConnectorMux<TlsStream<TcpStream>>);
+
+/// Connects with the renewed certificate when there is one, else (or when the hub does not
+/// take it) with the one in use; whichever the hub accepts is the identity from then on
+/// (see [`crate::renewal`]).
+async fn connect(d: &Dialer, shared: &Shared) -> Result<Established, ConnectError> {
+    let current = shared.identity();
+    let candidates = crate::renewal::candidates(&shared.data_dir, &current);
+    let several = candidates.len() > 1;
+    let mut last = None;
+    for (renewed, identity) in candidates {
+        let tls = match identity.tls_client_config() {
+            Ok(c) => TlsConnector::from(c),
+            Err(e) => {
+                tracing::error!(error = %e, renewed, "an identity does not load; skipped");
+                last = Some(ConnectError::Tls(std::io::Error::other(e.to_string())));
+                continue;
+            }
+        };
+        match connect_with(d, &tls).await {
+            Ok(done) => {
+                if renewed {
+                    match crate::renewal::promote(&shared.data_dir, &identity) {
+                        Ok(()) => tracing::info!("the renewed client certificate is in use"),
+                        Err(e) => {
+                            tracing::error!(error = %e, "the renewed certificate connected but could not replace client.pem; it is tried first again next time")
+                        }
+                    }
+                } else if several {
+                    tracing::warn!("the hub took the certificate in use, not the renewed one: it never put that in force; it is dropped and renewal asked again");
+                    crate::renewal::drop_renewed(&shared.data_dir);
+                }
+                let not_after = identity.certificate_not_after_ms();
+                shared
+                    .status
+                    .send_modify(|s| s.certificate_not_after_ms = not_after);
+                *shared.identity.lock().unwrap_or_else(|p| p.into_inner()) = identity;
+                return Ok(done);
+            }
+            Err(e) => {
+                if renewed {
+                    tracing::warn!(error = %e, "the renewed certificate did not connect; trying the one in use");
+                }
+                last = Some(e);
+            }
+        }
+    }
+    Err(last.unwrap_or(ConnectError::Tls(std::io::Error::other(
+        "no identity to connect with",
+    ))))
+}
+
+/// Dials, runs TLS with `tls` and the tunnel handshake.
+async fn connect_with(d: &Dialer, tls: &TlsConnector) -> Result<Established, ConnectError> {
     let tcp = proxy::dial(&d.addr.host, d.addr.port, d.proxy.as_ref(), CONNECT_TIMEOUT).await?;
     portcullis_transport::sockopt::tune_tunnel_socket(&tcp);
-    let tls = tokio::time::timeout(CONNECT_TIMEOUT, d.tls.connect(d.server_name.clone(), tcp))
+    let tls = tokio::time::timeout(CONNECT_TIMEOUT, tls.connect(d.server_name.clone(), tcp))
         .await
         .map_err(|_| ConnectError::TlsTimeout)?
         .map_err(ConnectError::Tls)?;

@@ -38,6 +38,12 @@ use crate::windows::{now_ms, Applied, CloseCause, CloseError, ClosedWindow, Wind
 /// Everything the tasks of one `run` share.
 #[derive(Debug)]
 pub(crate) struct Shared {
+    /// The identity in use for new tunnels (replaced when a renewed one connects).
+    pub identity: Mutex<crate::identity::Identity>,
+    /// The data directory (renewal writes there).
+    pub data_dir: PathBuf,
+    /// When the client certificate is renewed, percent of its life.
+    pub renew_at_percent: u8,
     /// Alerts and their deliveries.
     pub alerts: crate::alerts::Alerts,
     /// The last reachability result of each access entry (every check records it).
@@ -111,6 +117,14 @@ impl LiveDomainMappings {
 }
 
 impl Shared {
+    /// The identity in use for new tunnels.
+    pub fn identity(&self) -> crate::identity::Identity {
+        self.identity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Raises `Status::acl_generation` to `generation` (never lowers it).
     pub fn publish_generation(&self, generation: u64) {
         self.status.send_if_modified(|s| {

@@ -178,6 +178,11 @@ async fn control_loop(
     let mut sent_at: Option<(u64, Instant)> = None;
     // Outbox messages sent on this tunnel (a new tunnel sends them all again).
     let mut closes_sent = HashSet::new();
+    // Certificate renewal (only with a hub that offers it): when it is due, and the key
+    // waiting for its certificate.
+    let renews = crate::renewal::offered(welcome);
+    let mut renew_at: Option<Instant> = None;
+    let mut renew_key: Option<crate::renewal::Pending> = None;
 
     loop {
         tokio::select! {
@@ -211,6 +216,24 @@ async fn control_loop(
                     return TunnelEnd::Lost(format!("sending a window close: {e}"));
                 }
                 writer = Some(w);
+                if renews {
+                    renew_at = renew_due(ctx);
+                }
+            }
+            _ = sleep_until_some(renew_at), if writer.is_some() && renew_at.is_some() => {
+                renew_at = Some(Instant::now() + RENEW_RETRY);
+                match crate::renewal::request() {
+                    Ok((key, req)) => {
+                        renew_key = Some(key);
+                        if let Some(w) = writer.as_mut() {
+                            if let Err(e) = send(w, Message::RenewRequest(req), dead_after).await {
+                                return TunnelEnd::Lost(format!("sending a renewal request: {e}"));
+                            }
+                        }
+                        tracing::info!("client certificate renewal asked");
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot make a key for renewal; retrying later"),
+                }
             }
             frame = next_frame(&mut frames) => {
                 last_rx = Instant::now();
@@ -222,6 +245,15 @@ async fn control_loop(
                     }
                 }
                 let Some(w) = writer.as_mut() else { continue };
+                if let Some(Ok(Message::RenewOffer(offer))) = frame {
+                    if let Some(next) = on_renew_offer(offer, renew_key.take(), w, ctx, dead_after).await {
+                        match next {
+                            Ok(at) => renew_at = at,
+                            Err(end) => return end,
+                        }
+                    }
+                    continue;
+                }
                 if let Some(end) = on_control_frame(frame, w, ctx, dead_after).await {
                     return end;
                 }
@@ -259,6 +291,78 @@ async fn control_loop(
             _ = tokio::time::sleep_until(last_rx + dead_after) => {
                 return TunnelEnd::HeartbeatTimeout;
             }
+        }
+    }
+}
+
+/// How long to wait for an answer to a renewal request before asking again.
+const RENEW_RETRY: Duration = Duration::from_secs(60);
+
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// When the newest certificate (the renewed one waiting, else the one in use) is due.
+fn renew_due(ctx: &TunnelCtx<'_>) -> Option<Instant> {
+    let current = ctx.shared.identity();
+    let (_, newest) = crate::renewal::candidates(&ctx.shared.data_dir, &current)
+        .into_iter()
+        .next()?;
+    let due = crate::renewal::due_ms(&newest.certificate_pem, ctx.shared.renew_at_percent)?;
+    // Never sooner than a second from now: a certificate due at once (a clock far ahead, a
+    // hub issuing very short lives) must not make the connector ask in a loop.
+    let wait = due.saturating_sub(crate::windows::now_ms()).max(1000);
+    Some(Instant::now() + Duration::from_millis(u64::try_from(wait).unwrap_or(0)))
+}
+
+/// Stores the hub's renewed certificate and tells the hub; `Some(Ok(next due))` when it was
+/// taken, `Some(Err)` when the tunnel ends, `None` for an offer nobody asked for.
+async fn on_renew_offer(
+    offer: portcullis_proto::RenewOffer,
+    key: Option<crate::renewal::Pending>,
+    w: &mut WriteHalf<H2Stream>,
+    ctx: &TunnelCtx<'_>,
+    dead_after: Duration,
+) -> Option<Result<Option<Instant>, TunnelEnd>> {
+    let Some(key) = key else {
+        tracing::warn!("a certificate offer without a request; ignored");
+        return None;
+    };
+    let current = ctx.shared.identity();
+    match crate::renewal::accept(&ctx.shared.data_dir, &current, key, offer) {
+        Ok((stored, cert_pem)) => {
+            if let Err(e) = send(w, Message::RenewStored(stored.clone()), dead_after).await {
+                return Some(Err(TunnelEnd::Lost(format!("confirming the renewal: {e}"))));
+            }
+            let renewed = crate::identity::Identity::new(
+                cert_pem,
+                String::new(),
+                current.ca_pem.clone(),
+                current.enrollment.clone(),
+            );
+            let not_after = renewed.certificate_not_after_ms();
+            ctx.shared
+                .status
+                .send_modify(|s| s.certificate_not_after_ms = not_after);
+            ctx.shared
+                .audit
+                .record_or_log(crate::audit::AuditEvent::new(
+                    crate::audit::AuditAction::CertificateRenewed,
+                    "ok",
+                    serde_json::json!({
+                        "fingerprint": stored.fingerprint,
+                        "not_after_ms": not_after,
+                    }),
+                ));
+            tracing::info!(fingerprint = %stored.fingerprint, "renewed client certificate stored; the next connection uses it");
+            Some(Ok(renew_due(ctx)))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the hub's renewed certificate was refused; asking again later");
+            Some(Ok(Some(Instant::now() + RENEW_RETRY)))
         }
     }
 }

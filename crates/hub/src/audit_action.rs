@@ -50,6 +50,8 @@ pub enum AuditAction {
     ConnectorEnrollmentToken,
     /// A connector enrolled (or re-enrolled) and got its certificate.
     ConnectorEnrolled,
+    /// A connector renewed its client certificate over its tunnel.
+    ConnectorRenewed,
     /// A connector was revoked and its tunnel cut.
     ConnectorRevoked,
     /// A system was created.
@@ -108,7 +110,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for the catalogue test.
-    pub const ALL: [AuditAction; 48] = [
+    pub const ALL: [AuditAction; 49] = [
         AuditAction::CompanyCreated,
         AuditAction::UserCreated,
         AuditAction::UserAuthorizationsChanged,
@@ -130,6 +132,7 @@ impl AuditAction {
         AuditAction::ConnectorCreated,
         AuditAction::ConnectorEnrollmentToken,
         AuditAction::ConnectorEnrolled,
+        AuditAction::ConnectorRenewed,
         AuditAction::ConnectorRevoked,
         AuditAction::SystemCreated,
         AuditAction::SystemUpdated,
@@ -184,6 +187,7 @@ impl AuditAction {
             ConnectorCreated => "connector.created",
             ConnectorEnrollmentToken => "connector.enrollment_token",
             ConnectorEnrolled => "connector.enrolled",
+            ConnectorRenewed => "connector.renewed",
             ConnectorRevoked => "connector.revoked",
             SystemCreated => "system.created",
             SystemUpdated => "system.updated",

@@ -124,8 +124,10 @@ pub struct RawConnectors {
     /// Receive window per stream on tunnels, KiB (what one stream may have in flight from a
     /// connector).
     pub stream_window_kib: Option<u32>,
-    /// Lifetime of enrolment tokens, seconds.
+    /// Lifetime of enreither enrolment tokens, seconds.
     pub enrollment_token_ttl_secs: Option<u64>,
+    /// Lifetime of the client certificates connectors get at enrolment and renewal, seconds.
+    pub certificate_lifetime_secs: Option<u64>,
 }
 
 /// `[limits]`
@@ -182,6 +184,8 @@ pub struct HubConfig {
     /// Multiplexer settings for tunnels (the per-stream window is configurable).
     pub tunnel_mux: portcullis_transport::tunnel::MuxSettings,
     /// Enrolment token lifetime.
+    /// Lifetime of connectors' client certificates (`certificate_lifetime_secs`).
+    pub connector_certificate_lifetime: Duration,
     pub enrollment_token_ttl: Duration,
     /// Deadline for pre-auth phases.
     pub preauth_timeout: Duration,
@@ -241,6 +245,7 @@ stream_window_kib = 1024        # per-stream window from connectors: more for lo
                                 # trips (1024 KiB = ~160 Mbit/s per stream at 50 ms), less to keep
                                 # interactive streams quick beside bulk ones (64..=16384)
 enrollment_token_ttl_secs = 900 # one-time enrolment tokens expire after 15 minutes
+certificate_lifetime_secs = 31536000  # connectors' certificates: a year; they renew at 2/3
 
 [limits]
 # Every listener (API, tunnel, entries) lets a connection in as a stranger only while it holds a
@@ -397,6 +402,13 @@ impl TryFrom<RawHubConfig> for HubConfig {
             c.stream_window_kib.unwrap_or(1024),
         )
         .map_err(|e| invalid("connectors.stream_window_kib", e))?;
+        let cert_life = c.certificate_lifetime_secs.unwrap_or(365 * 86_400);
+        if !(5..=10 * 366 * 86_400).contains(&cert_life) {
+            return Err(invalid(
+                "connectors.certificate_lifetime_secs",
+                "must be 5..=316224000 (ten years); short ones are for tests",
+            ));
+        }
         let ttl = c.enrollment_token_ttl_secs.unwrap_or(900);
         if !(1..=7 * 86_400).contains(&ttl) {
             return Err(invalid(
@@ -481,6 +493,7 @@ impl TryFrom<RawHubConfig> for HubConfig {
             heartbeat_interval: Duration::from_millis(heartbeat),
             tunnel_mux,
             enrollment_token_ttl: Duration::from_secs(ttl),
+            connector_certificate_lifetime: Duration::from_secs(cert_life),
             preauth_timeout: Duration::from_secs(preauth),
             max_preauth,
             max_preauth_per_source: per_source,

@@ -146,6 +146,7 @@ async fn handle(
         hub_version: env!("CARGO_PKG_VERSION").into(),
         heartbeat_interval_ms: state.config.heartbeat_interval.as_millis() as u64,
         warning: warning.clone(),
+        features: vec![portcullis_proto::FEATURE_RENEW.to_owned()],
     };
     let (mux, control) = match hub_welcome(
         tls,
@@ -261,6 +262,9 @@ async fn refuse_audit(state: &State, c: Option<&Connector>, fp: &str, why: &str)
 }
 
 /// Runs the control channel until the tunnel ends; returns why it ended.
+/// Renewal requests one tunnel may make (each is a signature by the CA).
+const MAX_RENEWALS_PER_TUNNEL: u32 = 8;
+
 async fn control_loop(
     state: &State,
     tunnel: &Tunnel,
@@ -284,6 +288,10 @@ async fn control_loop(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_rx = Instant::now();
     let mut seq = 0u64;
+    // The certificate offered to the connector and not yet stored by it; renewals asked per
+    // tunnel are capped, so a connector cannot make the hub sign without end.
+    let mut offered: Option<portcullis_transport::pki::SignedCert> = None;
+    let mut renewals = 0u32;
     let reason = loop {
         tokio::select! {
             _ = tunnel.cut.cancelled() => {
@@ -330,6 +338,35 @@ async fn control_loop(
                                     connector = tunnel.connector_id,
                                     "closing a window for the connector took longer than a heartbeat interval"
                                 );
+                            }
+                        }
+                        Message::RenewRequest(r) => {
+                            renewals += 1;
+                            if renewals > MAX_RENEWALS_PER_TUNNEL {
+                                break "protocol error: too many renewal requests".into();
+                            }
+                            match crate::ops::renewal::sign(state, tunnel.connector_id, &r.csr_pem).await {
+                                Ok(signed) => {
+                                    let offer = Message::RenewOffer(portcullis_proto::RenewOffer {
+                                        certificate_pem: signed.cert_pem.clone(),
+                                    });
+                                    offered = Some(signed);
+                                    if !write_within(&mut wr, &offer, interval).await {
+                                        break "sending renew_offer failed".into();
+                                    }
+                                }
+                                Err(e) => tracing::warn!(connector = tunnel.connector_id, error = %e, "certificate renewal refused"),
+                            }
+                        }
+                        Message::RenewStored(s) => {
+                            match offered.take() {
+                                Some(signed) if signed.fingerprint_hex == s.fingerprint.to_ascii_lowercase() => {
+                                    match crate::ops::renewal::put_in_force(state, tunnel.connector_id, &signed).await {
+                                        Ok(()) => tracing::info!(connector = tunnel.connector_id, location = %tunnel.location, fingerprint = %signed.fingerprint_hex, "connector certificate renewed"),
+                                        Err(e) => tracing::error!(connector = tunnel.connector_id, error = %e, "renewed certificate not put in force; the old one stays"),
+                                    }
+                                }
+                                _ => tracing::warn!(connector = tunnel.connector_id, "renew_stored for a certificate this tunnel did not offer; ignored"),
                             }
                         }
                         other => break format!("protocol error: unexpected {}", other.name()),

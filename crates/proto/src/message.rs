@@ -45,7 +45,20 @@ pub enum Message {
     /// Connector → hub on the control channel: a customer admin closed a window at the
     /// connector.
     WindowClosed(WindowClosed),
+    /// Connector → hub on the control channel: a CSR for a new client certificate (sent only
+    /// to a hub whose [`Welcome::features`] has [`FEATURE_RENEW`]).
+    RenewRequest(RenewRequest),
+    /// Hub → connector: the new certificate, not yet in force at the hub.
+    RenewOffer(RenewOffer),
+    /// Connector → hub: the new certificate and its key are stored; the hub may put it in
+    /// force (it accepts only the new one from then on).
+    RenewStored(RenewStored),
 }
+
+/// The [`Welcome::features`] name of certificate renewal over the tunnel.
+pub const FEATURE_RENEW: &str = "renew";
+/// Longest PEM text in a renewal message.
+pub const MAX_PEM_LEN: usize = 16 * 1024;
 
 /// Connector → hub handshake.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +94,33 @@ pub struct Welcome {
     /// Set when the connector's version is inside the hub's sunset period.
     #[serde(default)]
     pub warning: Option<VersionWarning>,
+    /// What this hub understands beyond the first protocol (e.g. [`FEATURE_RENEW`]). A
+    /// connector sends newer messages only to a hub that names them: an older hub would end
+    /// the tunnel on an unknown kind. Absent from older hubs: empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
+}
+
+/// Connector → hub: please sign a new client certificate for this key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewRequest {
+    /// A PKCS#10 request (PEM) for the connector's new key; the hub takes only the key from
+    /// it, the certificate names the same connector as the one in use.
+    pub csr_pem: String,
+}
+
+/// Hub → connector: the signed certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewOffer {
+    /// The new client certificate (PEM).
+    pub certificate_pem: String,
+}
+
+/// Connector → hub: stored, by the certificate's SHA-256 fingerprint (hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewStored {
+    /// SHA-256 of the new certificate's DER, lower-case hex.
+    pub fingerprint: String,
 }
 
 /// Why the hub refused a tunnel.
@@ -341,6 +381,9 @@ kinds! {
     WindowSet = 0x09, "window_set";
     WindowUpdate = 0x0a, "window_update";
     WindowClosed = 0x0b, "window_closed";
+    RenewRequest = 0x0c, "renew_request";
+    RenewOffer = 0x0d, "renew_offer";
+    RenewStored = 0x0e, "renew_stored";
 }
 
 impl Message {
@@ -362,7 +405,24 @@ impl Message {
                     text("hostname", n)?;
                 }
             }
-            Message::Welcome(w) => text("hub_version", &w.hub_version)?,
+            Message::Welcome(w) => {
+                text("hub_version", &w.hub_version)?;
+                if w.features.len() > 64 {
+                    return Err(bad("more than 64 features".into()));
+                }
+                for f in &w.features {
+                    text("features", f)?;
+                }
+            }
+            Message::RenewRequest(r) => pem(&r.csr_pem).map_err(bad)?,
+            Message::RenewOffer(o) => pem(&o.certificate_pem).map_err(bad)?,
+            Message::RenewStored(s) => {
+                if s.fingerprint.len() != 64
+                    || !s.fingerprint.bytes().all(|b| b.is_ascii_hexdigit())
+                {
+                    return Err(bad("fingerprint is not 64 hex digits".into()));
+                }
+            }
             Message::Reject(r) => text("message", &r.message)?,
             Message::Inventory(inv) => {
                 if inv.targets.len() > MAX_INVENTORY {
@@ -420,6 +480,17 @@ impl Message {
         }
         Ok(())
     }
+}
+
+/// A PEM text of sensible size.
+fn pem(text: &str) -> Result<(), String> {
+    if text.is_empty() || text.len() > MAX_PEM_LEN {
+        return Err(format!("PEM must be 1..={MAX_PEM_LEN} bytes"));
+    }
+    if !text.contains("-----BEGIN ") {
+        return Err("not PEM".into());
+    }
+    Ok(())
 }
 
 /// Why a host name or IP literal was refused by [`check_host`].

@@ -19,6 +19,7 @@ fn samples() -> Vec<Message> {
                 minimum_version: "0.2.0".into(),
                 sunset_date: Some("2027-01-01".into()),
             }),
+            features: vec![FEATURE_RENEW.into()],
         }),
         Message::Reject(Reject {
             code: RejectCode::ClientTooOld,
@@ -77,6 +78,18 @@ fn samples() -> Vec<Message> {
             id: "43".into(),
             by: "alice".into(),
             reason: Some("maintenance done".into()),
+        }),
+        Message::RenewRequest(RenewRequest {
+            csr_pem:
+                "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"
+                    .into(),
+        }),
+        Message::RenewOffer(RenewOffer {
+            certificate_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+                .into(),
+        }),
+        Message::RenewStored(RenewStored {
+            fingerprint: "ab".repeat(32),
         }),
         Message::StreamOpen(StreamOpen {
             session_id: "s-3".into(),
@@ -433,4 +446,31 @@ fn host_checks_name_what_is_wrong() {
         HostError::Length { len: 0 }.to_string(),
         "host must be 1..=253 bytes"
     );
+}
+
+#[test]
+fn a_welcome_from_an_older_hub_offers_no_features_and_renewal_fields_are_checked() {
+    // An older hub's welcome has no `features`: the connector must not send renewal messages.
+    let body = br#"{"hub_version":"0.0.9","heartbeat_interval_ms":5000}"#;
+    let mut frame = (1 + body.len() as u32).to_be_bytes().to_vec();
+    frame.push(0x02);
+    frame.extend_from_slice(body);
+    let (Message::Welcome(w), _) = decode(&frame).unwrap() else {
+        panic!("not a welcome");
+    };
+    assert!(w.features.is_empty());
+    for bad in [
+        Message::RenewStored(RenewStored {
+            fingerprint: "not hex".into(),
+        }),
+        Message::RenewOffer(RenewOffer {
+            certificate_pem: "no pem here".into(),
+        }),
+        Message::RenewRequest(RenewRequest {
+            csr_pem: format!("-----BEGIN X{}", "A".repeat(MAX_PEM_LEN)),
+        }),
+    ] {
+        let enc = encode_to_vec(&bad);
+        assert!(decode(&enc).is_err(), "{bad:?} was accepted");
+    }
 }

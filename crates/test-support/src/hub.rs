@@ -27,6 +27,8 @@ pub struct HubOptions {
     pub heartbeat_ms: Option<u64>,
     /// `[connectors] enrollment_token_ttl_secs`.
     pub enrollment_ttl_secs: Option<u64>,
+    /// `[connectors] certificate_lifetime_secs`.
+    pub certificate_lifetime_secs: Option<u64>,
     /// `[limits] preauth_timeout_secs`.
     pub preauth_timeout_secs: Option<u64>,
     /// `[limits] max_preauth`.
@@ -102,6 +104,7 @@ impl TestHub {
         raw.connectors.sunset_date = options.sunset_date.clone();
         raw.connectors.heartbeat_interval_ms = options.heartbeat_ms;
         raw.connectors.enrollment_token_ttl_secs = options.enrollment_ttl_secs;
+        raw.connectors.certificate_lifetime_secs = options.certificate_lifetime_secs;
         raw.limits.preauth_timeout_secs = options.preauth_timeout_secs;
         raw.limits.max_preauth = options.max_preauth;
         raw.limits.max_preauth_per_source = options.max_preauth_per_source;

@@ -64,6 +64,7 @@ async fn tunnel() -> HubMux {
         hub_version: "0.1.0".into(),
         heartbeat_interval_ms: 60_000,
         warning: None,
+        features: Vec::new(),
     };
     let (mux, control) = hub_welcome(hub_io, welcome, &MuxSettings::default(), T)
         .await

@@ -153,6 +153,7 @@ async fn tunnel(
         hub_version: env!("CARGO_PKG_VERSION").into(),
         heartbeat_interval_ms: 60_000,
         warning: None,
+        features: Vec::new(),
     };
     hub_welcome(io, welcome, &MuxSettings::default(), T)
         .await

@@ -94,6 +94,7 @@ async fn hub_accept_with(
         hub_version: "9.9.9".into(),
         heartbeat_interval_ms: 1000,
         warning: None,
+        features: Vec::new(),
     };
     hub_welcome(io, welcome, settings, T).await.unwrap()
 }

@@ -40,6 +40,13 @@ impl ConnectorConfig {
     }
 }
 
+/// `[certificate]`: the client certificate's renewal.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCertificate {
+    renew_at_percent: Option<u8>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -65,6 +72,8 @@ struct RawConfig {
     audit: Option<super::RawAudit>,
     #[serde(default)]
     alerts: Option<super::RawAlerts>,
+    #[serde(default)]
+    certificate: Option<RawCertificate>,
     admin: Option<RawAdmin>,
 }
 
@@ -383,6 +392,16 @@ impl TryFrom<Based<'_>> for ConnectorConfig {
             audit: raw.audit.unwrap_or_default().try_into()?,
             admin: admin(raw.admin, b.base_dir)?,
             alerts: super::alerts::alerts(raw.alerts.unwrap_or_default(), b.base_dir)?,
+            renew_certificate_at_percent: match raw.certificate.and_then(|c| c.renew_at_percent) {
+                None => super::DEFAULT_RENEW_AT_PERCENT,
+                Some(p @ 10..=90) => p,
+                Some(_) => {
+                    return Err(field(
+                        "certificate.renew_at_percent",
+                        "must be 10..=90 (percent of the certificate's life)",
+                    ))
+                }
+            },
         })
     }
 }

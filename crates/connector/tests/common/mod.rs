@@ -323,6 +323,8 @@ impl FakeHub {
             hub_version: "9.9.9".into(),
             heartbeat_interval_ms: heartbeat_ms,
             warning,
+            // As an older hub: no renewal offered.
+            features: Vec::new(),
         };
         let (mux, control) = hub_welcome(tls, welcome, &MuxSettings::default(), T)
             .await

@@ -79,6 +79,7 @@ mod portal_windows;
 mod preauth_flood;
 mod quickstart;
 mod reachability;
+mod renewal;
 mod revocation;
 mod robustness;
 mod route_password;

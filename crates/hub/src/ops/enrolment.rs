@@ -23,7 +23,8 @@ use crate::audit_action::AuditAction;
 use crate::auth::secret_matches;
 use crate::state::State;
 
-/// Lifetime of connector certificates.
+/// Lifetime of connector certificates unless `[connectors] certificate_lifetime_secs` says
+/// otherwise.
 pub const CLIENT_CERT_VALIDITY: Duration = Duration::from_secs(365 * 86_400);
 
 /// Why an enrolment was refused. The wording is for the connector's operator.
@@ -59,6 +60,21 @@ pub enum EnrolError {
     Store(#[from] StoreError),
 }
 
+/// The company of `conn` and the common name its certificates carry:
+/// `connector <company>/<location>`.
+pub(super) async fn company_and_name(
+    st: &State,
+    conn: &portcullis_store::Connector,
+) -> Result<(portcullis_store::Company, String), EnrolError> {
+    let company = st
+        .store
+        .get_company(conn.company_id)
+        .await?
+        .ok_or(EnrolError::NotFound("company"))?;
+    let cn = format!("connector {}/{}", company.name, conn.location);
+    Ok((company, cn))
+}
+
 /// Redeems `req`'s token for a certificate for its CSR's key, records the certificate on the
 /// connector and cuts the tunnel of the identity it replaces.
 pub async fn enroll(st: &State, req: EnrollRequest) -> Result<EnrollResponse, EnrolError> {
@@ -85,16 +101,11 @@ pub async fn enroll(st: &State, req: EnrollRequest) -> Result<EnrollResponse, En
         .get_connector(found.connector_id)
         .await?
         .ok_or(EnrolError::NotFound("connector"))?;
-    let company = st
-        .store
-        .get_company(conn.company_id)
-        .await?
-        .ok_or(EnrolError::NotFound("company"))?;
-    let cn = format!("connector {}/{}", company.name, conn.location);
+    let (company, cn) = company_and_name(st, &conn).await?;
     let signed = st
         .pki
         .ca
-        .sign_csr(&req.csr_pem, &cn, CLIENT_CERT_VALIDITY)
+        .sign_csr(&req.csr_pem, &cn, st.config.connector_certificate_lifetime)
         .map_err(|e| {
             tracing::info!(error = %e, "enrolment with an unusable CSR");
             EnrolError::BadCsr

@@ -53,6 +53,7 @@ pub mod live;
 pub mod oidc;
 pub mod oidc_signin;
 pub mod own_tokens;
+pub mod renewal;
 pub mod second_factor;
 pub mod signin;
 pub mod systems;
