@@ -58,6 +58,8 @@ pub struct TestHub {
     pub api_url: String,
     /// The CA certificate (PEM).
     pub ca_pem: String,
+    /// The addresses it listened on: `restart` binds them again, also after `stop`.
+    bound: portcullis_hub::BoundAddrs,
     /// Each company's first admin, by company name (made on first use by
     /// [`TestHub::company_admin`]).
     company_admins: std::sync::Mutex<Vec<(String, ApiClient)>>,
@@ -125,6 +127,7 @@ impl TestHub {
         let admin =
             ApiClient::new(&api_url, &ca_pem, Some(admin_token.trim().to_string())).unwrap();
         TestHub {
+            bound: hub.addrs,
             hub: Some(hub),
             dir,
             options,
@@ -527,9 +530,10 @@ impl TestHub {
         }
     }
 
-    /// Stops and starts again on the same data directory and the same ports.
+    /// Stops (unless stopped already) and starts again on the same data directory and the
+    /// same ports.
     pub async fn restart(mut self) -> TestHub {
-        let addrs = self.addrs();
+        let addrs = self.bound;
         self.stop().await;
         let options = self.options.clone();
         let admins = std::mem::take(&mut *self.company_admins.lock().unwrap());
