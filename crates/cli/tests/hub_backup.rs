@@ -43,6 +43,27 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("binary runs")
 }
 
+/// Runs the binary, which must exit within 30 s (a hub that should have been refused runs
+/// on: it is killed and the test fails, instead of waiting for it forever).
+fn exits_within_30s(args: &[&str]) -> Output {
+    let child = Command::new(BIN)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(out) => out.expect("binary runs"),
+        Err(_) => {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            panic!("`portcullis {}` still runs after 30 s", args.join(" "));
+        }
+    }
+}
+
 fn ok(out: Output) -> String {
     assert!(
         out.status.success(),
@@ -88,7 +109,7 @@ fn a_hub_run_with_config_is_backed_up_while_it_serves_and_restored_onto_a_fresh_
 
     // One hub per data directory: a second one is refused by name.
     refused(
-        run(&["hub", "--config", s(&config)], &[]),
+        exits_within_30s(&["hub", "--config", s(&config)]),
         "another hub is running on the data directory",
     );
 
