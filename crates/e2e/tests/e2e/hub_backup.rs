@@ -1,6 +1,6 @@
 //! Backup and restore of the hub (issue #17 part 2, hub side): a backup taken while the hub
-//! serves sessions and writes their audit events, restored onto an empty data directory after
-//! the hub stopped, brings back the same CA (the connector reconnects with the identity it
+//! serves sessions and writes their audit events, restored onto a fresh data directory after
+//! the hub stopped and its own was removed, brings back the same CA (the connector reconnects with the identity it
 //! had, without enrolling again), the system, and an audit chain that verifies and holds the
 //! events up to the backup. A wrong password, a flipped byte and a newer portcullis are
 //! refused by name with nothing written, and so is a restore under the running hub.
@@ -153,8 +153,8 @@ async fn a_hub_backed_up_while_it_serves_is_restored_with_its_ca_its_systems_and
     assert!(e.contains("newer than this one"), "{e}");
     assert_eq!(tree(fresh.path()), Vec::<PathBuf>::new());
 
-    // The real one, onto the hub's (now empty) data directory: a fresh host, same layout.
-    let restored = restore(&options(&file, &data, false), &password, |_| {})
+    // The real one, onto the fresh directory.
+    let restored = restore(&options(&file, &target, false), &password, |_| {})
         .await
         .unwrap();
     assert!(
@@ -162,11 +162,15 @@ async fn a_hub_backed_up_while_it_serves_is_restored_with_its_ca_its_systems_and
         "{before} <= {} <= {after}",
         restored.audit_events
     );
-    assert_eq!(std::fs::read(data.join("pki/ca.pem")).unwrap(), ca);
+    assert_eq!(std::fs::read(target.join("pki/ca.pem")).unwrap(), ca);
 
-    // A hub on it: the connector comes back as itself (same CA, no enrolment), the system
-    // is there, the chain verifies and went on from the restored one.
+    // A hub on it (the test hub's directory swapped for the fresh one; same ports): the
+    // connector comes back as itself (same CA, no enrolment), the system is there, the chain
+    // verifies and went on from the restored one.
+    let mut fresh = fresh;
+    std::mem::swap(&mut w.hub.dir, &mut fresh);
     w.hub = w.hub.restart().await;
+    assert_eq!(w.hub.data_dir(), target);
     let conn_id = w.conn.id;
     w.hub
         .wait_registry("the connector's tunnel to the restored hub", |r| {
