@@ -117,8 +117,9 @@ pub fn restore(a: &RestoreArgs) -> Result<()> {
 
 /// Bytes done on stderr, at most once a second, for runs that take longer than that. The
 /// clock starts at the first byte: the password's key derivation (about a second, on
-/// purpose) is not progress.
-struct Progress {
+/// purpose) is not progress. Shared with `portcullis hub backup|restore`.
+#[derive(Debug)]
+pub(crate) struct Progress {
     what: &'static str,
     start: Option<Instant>,
     last: Option<Instant>,
@@ -127,7 +128,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(what: &'static str) -> Progress {
+    pub(crate) fn new(what: &'static str) -> Progress {
         Progress {
             what,
             start: None,
@@ -137,7 +138,7 @@ impl Progress {
         }
     }
 
-    fn tell(&mut self, bytes: u64) {
+    pub(crate) fn tell(&mut self, bytes: u64) {
         self.bytes = bytes;
         let now = Instant::now();
         let last = *self.last.get_or_insert(now);
@@ -149,7 +150,7 @@ impl Progress {
         }
     }
 
-    fn done(&self) {
+    pub(crate) fn done(&self) {
         if let (true, Some(start)) = (self.shown, self.start) {
             eprintln!(
                 "{} {} bytes in {:.1} s",

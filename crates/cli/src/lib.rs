@@ -11,6 +11,8 @@
 //! - [`connector_monitor`]: `portcullis connector monitor hardware|usage|connections|reset`.
 //! - [`connector_socket`]: one request to the running connector through its admin socket.
 //! - [`demo`]: demo back ends (TCP echo, HTTP) for quickstart and tests.
+//! - [`hub_backup`]: `portcullis hub backup|restore`, with the connector's password and
+//!   progress.
 //! - [`niping`]: `portcullis niping`, SAP's niping (NI echo server and timing client) with
 //!   niping's option letters.
 //! - [`quickstart`]: hub + connector + demo back ends in one process.
@@ -35,6 +37,7 @@ pub mod connector_socket;
 pub mod connector_trust;
 pub mod demo;
 pub mod healthcheck;
+pub mod hub_backup;
 pub mod niping;
 pub mod output;
 pub mod quickstart;

@@ -29,8 +29,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Runs the hub (API, tunnel endpoint, SOCKS5 and HTTP proxy entries).
-    Hub(HubArgs),
+    /// Runs the hub (API, tunnel endpoint, SOCKS5 and HTTP proxy entries); `hub backup` and
+    /// `hub restore` save and restore its data directory.
+    #[command(args_conflicts_with_subcommands = true)]
+    Hub {
+        #[command(subcommand)]
+        cmd: Option<portcullis::hub_backup::HubCmd>,
+        #[command(flatten)]
+        args: HubArgs,
+    },
     /// The on-premise connector.
     #[command(subcommand)]
     Connector(ConnectorCmd),
@@ -326,7 +333,15 @@ async fn main() -> Result<()> {
     init_logging(&cli.log, cli.log_json);
     match cli.cmd {
         Cmd::Router(args) => portcullis::router::run(args, portcullis::signal::stop_signal()).await,
-        Cmd::Hub(a) => {
+        Cmd::Hub { cmd: Some(cmd), .. } => {
+            if let Err(e) = portcullis::hub_backup::run(&cmd).await {
+                // The named refusal once, without a backtrace: exit 1.
+                eprintln!("portcullis hub: {e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Cmd::Hub { cmd: None, args: a } => {
             let config = hub_config(&a)?;
             let store = portcullis_hub::open_store(&config).await?;
             let hub = portcullis_hub::start(config, store).await?;

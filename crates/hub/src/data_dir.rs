@@ -79,6 +79,11 @@ impl HubDataDir {
         self.root.join(crate::ADMIN_TOKEN_FILE)
     }
 
+    /// The lock a running hub holds ([`crate::dir_lock`]); not backed up.
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join("hub.lock")
+    }
+
     /// Every file the hub owns here, for backup: the PKI and the admin token, then the
     /// files of the store when it is local.
     pub fn files(&self, store: &StoreConfig) -> Vec<PathBuf> {

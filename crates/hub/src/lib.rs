@@ -3,7 +3,9 @@
 //!
 //! # Layout
 //! - [`config`]: configuration, parsed and validated before anything binds.
-//! - [`data_dir`]: [`data_dir::HubDataDir`], every file the hub keeps, named once.
+//! - [`data_dir`]: [`data_dir::HubDataDir`], every file the hub keeps, named once;
+//!   [`dir_lock`]: one hub per data directory.
+//! - [`backup`]: `portcullis hub backup|restore`, consistent while the hub serves.
 //! - [`pki_state`]: the hub CA and server certificate in the data directory.
 //! - [`auth`]: API tokens and the [`auth::Principal`] they yield.
 //! - [`signin`]: portal passwords (argon2id), failed sign-ins slowed down, session timeouts.
@@ -26,8 +28,10 @@ pub mod api;
 pub mod audit;
 pub mod audit_action;
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod data_dir;
+pub mod dir_lock;
 pub mod entry;
 pub mod live;
 pub mod metrics;
@@ -72,6 +76,18 @@ pub enum HubError {
         path: std::path::PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// Another hub runs on the data directory (it holds the directory's lock).
+    #[error(
+        "another hub is running on the data directory {} (it holds {}); stop it, or give this hub another data directory",
+        path.display(),
+        lock.display()
+    )]
+    AlreadyRunning {
+        /// The data directory.
+        path: std::path::PathBuf,
+        /// Its lock file.
+        lock: std::path::PathBuf,
     },
     /// The first admin token could not be written to its file.
     #[error(transparent)]
@@ -120,6 +136,8 @@ pub struct RunningHub {
     pub shutdown: CancellationToken,
     hard_stop: CancellationToken,
     listeners: Vec<JoinHandle<()>>,
+    /// Held while the hub runs: a second hub on the same data directory is refused.
+    _lock: dir_lock::DataDirLock,
 }
 
 async fn bind(what: &'static str, addr: std::net::SocketAddr) -> Result<TcpListener, HubError> {
@@ -148,6 +166,15 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
         path: dir.root().into(),
         source,
     })?;
+    let lock = dir_lock::DataDirLock::acquire(&dir)
+        .map_err(|source| HubError::Io {
+            path: dir.lock_file(),
+            source,
+        })?
+        .ok_or_else(|| HubError::AlreadyRunning {
+            path: dir.root().into(),
+            lock: dir.lock_file(),
+        })?;
     let pki = pki_state::load_or_create(&dir, &config.server_names)?;
     let sealer = signin::sealer::Sealer::load_or_create(&dir.secrets_key())?;
     bootstrap_admin(store.as_ref(), &config).await?;
@@ -337,6 +364,7 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
         shutdown,
         hard_stop,
         listeners,
+        _lock: lock,
     })
 }
 

@@ -60,11 +60,11 @@ pub struct TestHub {
     pub api_url: String,
     /// The CA certificate (PEM).
     pub ca_pem: String,
+    /// The addresses it listened on: `restart` binds them again, also after `stop`.
+    bound: portcullis_hub::BoundAddrs,
     /// Each company's first admin, by company name (made on first use by
     /// [`TestHub::company_admin`]).
     company_admins: std::sync::Mutex<Vec<(String, ApiClient)>>,
-    /// The addresses of the hub [`TestHub::stop`] stopped, for [`TestHub::restart`].
-    stopped_addrs: Option<portcullis_hub::BoundAddrs>,
 }
 
 impl TestHub {
@@ -130,6 +130,7 @@ impl TestHub {
         let admin =
             ApiClient::new(&api_url, &ca_pem, Some(admin_token.trim().to_string())).unwrap();
         TestHub {
+            bound: hub.addrs,
             hub: Some(hub),
             dir,
             options,
@@ -137,7 +138,6 @@ impl TestHub {
             api_url,
             ca_pem,
             company_admins: Default::default(),
-            stopped_addrs: None,
         }
     }
 
@@ -529,19 +529,15 @@ impl TestHub {
     /// Stops the hub (grace 0: cut everything at once).
     pub async fn stop(&mut self) {
         if let Some(h) = self.hub.take() {
-            self.stopped_addrs = Some(h.addrs);
             h.stop(Duration::ZERO).await;
         }
     }
 
-    /// Stops (unless [`TestHub::stop`] did) and starts again on the same data directory and
-    /// the same ports.
+    /// Stops (unless stopped already) and starts again on the same data directory and the
+    /// same ports.
     pub async fn restart(mut self) -> TestHub {
+        let addrs = self.bound;
         self.stop().await;
-        let addrs = self
-            .stopped_addrs
-            .take()
-            .expect("a stopped hub has its addresses");
         let options = self.options.clone();
         let admins = std::mem::take(&mut *self.company_admins.lock().unwrap());
         let hub = Self::boot(self.dir, options, Some(addrs)).await;

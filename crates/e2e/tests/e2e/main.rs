@@ -48,6 +48,7 @@ mod enroll;
 mod examples;
 mod http_access;
 mod http_path;
+mod hub_backup;
 mod independent_opening;
 mod ldap;
 mod lifecycle;

@@ -177,6 +177,36 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Writes a consistent copy of the database at `db` into `into` with SQLite's
+    /// `VACUUM INTO`, while other processes (a running hub) read and write it: the copy is
+    /// one transaction's view, unlike the bytes of `hub.db` and its `-wal`, which change
+    /// under a reader. `into` must not exist or be empty; it is made 0600 first (it holds
+    /// token hashes and the audit log). Applies no migration and creates no database.
+    pub async fn snapshot(db: &Path, into: &Path) -> Result<(), StoreError> {
+        use sqlx::Connection;
+        let io = |source| StoreError::Io {
+            path: into.to_path_buf(),
+            source,
+        };
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        o.open(into).map_err(io)?;
+        let options = SqliteConnectOptions::new()
+            .filename(db)
+            .create_if_missing(false)
+            .busy_timeout(BUSY_TIMEOUT);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+        let result = sqlx::query("VACUUM INTO ?1")
+            .bind(into.to_string_lossy().into_owned())
+            .execute(&mut conn)
+            .await;
+        conn.close().await?;
+        result?;
+        Ok(())
+    }
 }
 
 /// Current wall-clock time in the stored form; for `created_at` columns, whose time the
