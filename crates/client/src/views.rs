@@ -212,6 +212,37 @@ pub struct Connector {
     pub status: ConnectorStatus,
     /// The live tunnel, while there is one.
     pub tunnel: Option<Tunnel>,
+    /// The latest health report the connector sent (absent from older hubs).
+    #[serde(default)]
+    pub health: Option<ConnectorHealth>,
+}
+
+/// A connector's latest health report, as the hub received it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorHealth {
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    pub software_version: String,
+    pub uptime_secs: u64,
+    /// CPU busy, per mille, at the connector's last sample.
+    pub cpu_permille: Option<u16>,
+    pub memory_total: Option<u64>,
+    pub memory_available: Option<u64>,
+    /// The connector's data directory's file system, bytes.
+    pub disk_total: Option<u64>,
+    pub disk_free: Option<u64>,
+    pub active_alerts: u32,
+    /// Each access entry's last reachability check.
+    pub entries: Vec<EntryHealth>,
+}
+
+/// One access entry's reachability, as the connector last checked it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryHealth {
+    pub name: String,
+    pub internal: String,
+    pub reachable: bool,
+    pub detail: String,
 }
 
 /// A connector's live tunnel.

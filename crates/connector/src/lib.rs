@@ -78,6 +78,7 @@ pub mod config;
 mod config_file;
 pub mod data_dir;
 pub mod enroll;
+mod health;
 mod http;
 pub mod identity;
 pub mod live;

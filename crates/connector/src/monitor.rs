@@ -304,6 +304,11 @@ impl Monitor {
         self.hw().config.interval
     }
 
+    /// How often the health report goes to the hub.
+    pub(crate) fn report_interval(&self) -> Duration {
+        self.hw().config.report_interval
+    }
+
     /// A copy of the hardware history (for saving).
     pub(crate) fn history(&self) -> History {
         self.hw().history.clone()

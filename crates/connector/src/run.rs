@@ -311,6 +311,7 @@ fn prepare(
         acl: Arc::new(config.access.clone()),
     });
     let shared = Arc::new(Shared {
+        started: Instant::now(),
         identity: Mutex::new(identity.clone()),
         data_dir: config.data_dir.clone(),
         renew_at_percent: config.renew_certificate_at_percent,

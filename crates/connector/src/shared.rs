@@ -38,6 +38,8 @@ use crate::windows::{now_ms, Applied, CloseCause, CloseError, ClosedWindow, Wind
 /// Everything the tasks of one `run` share.
 #[derive(Debug)]
 pub(crate) struct Shared {
+    /// When this run began (uptime in health reports).
+    pub started: std::time::Instant,
     /// The identity in use for new tunnels (replaced when a renewed one connects).
     pub identity: Mutex<crate::identity::Identity>,
     /// The data directory (renewal writes there).

@@ -181,6 +181,10 @@ async fn control_loop(
     // Certificate renewal (only with a hub that offers it): when it is due, and the key
     // waiting for its certificate.
     let renews = crate::renewal::offered(welcome);
+    // Health reports (only to a hub that takes them).
+    let reports = crate::health::offered(welcome);
+    let mut report_tick = tokio::time::interval(ctx.shared.monitor.report_interval());
+    report_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut renew_at: Option<Instant> = None;
     let mut renew_key: Option<crate::renewal::Pending> = None;
 
@@ -218,6 +222,14 @@ async fn control_loop(
                 writer = Some(w);
                 if renews {
                     renew_at = renew_due(ctx);
+                }
+            }
+            _ = report_tick.tick(), if writer.is_some() && reports => {
+                if let Some(w) = writer.as_mut() {
+                    let report = Message::HealthReport(crate::health::report(ctx.shared));
+                    if let Err(e) = send(w, report, dead_after).await {
+                        return TunnelEnd::Lost(format!("sending the health report: {e}"));
+                    }
                 }
             }
             _ = sleep_until_some(renew_at), if writer.is_some() && renew_at.is_some() => {

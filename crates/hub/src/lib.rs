@@ -33,6 +33,7 @@ pub mod config;
 pub mod data_dir;
 pub mod dir_lock;
 pub mod entry;
+pub mod health;
 pub mod live;
 pub mod metrics;
 pub mod operator_tls;
@@ -260,6 +261,7 @@ pub async fn start(config: HubConfig, store: Arc<dyn Store>) -> Result<RunningHu
         audit: audit::Auditor::with_metrics(store.clone(), metrics.clone()),
         metrics,
         tokens: auth::TokenCache::default(),
+        health: Default::default(),
         signin_throttle: signin::throttle::SignInThrottle::default(),
         pending_signins: signin::pending::PendingSignIns::default(),
         oidc: signin::oidc::Oidc::default(),

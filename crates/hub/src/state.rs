@@ -43,6 +43,8 @@ pub struct HubState {
     pub sealer: crate::signin::sealer::Sealer,
     /// Recent target resolutions (service connection, window or grant).
     pub resolved: crate::resolve::cache::ResolveCache,
+    /// The latest health report of each connector.
+    pub health: crate::health::Reports,
     /// Window pushes and the window scheduler's wake-up.
     pub windows: crate::windows::hub::WindowHub,
     /// The tunnel address told to connectors at enrolment.

@@ -146,7 +146,10 @@ async fn handle(
         hub_version: env!("CARGO_PKG_VERSION").into(),
         heartbeat_interval_ms: state.config.heartbeat_interval.as_millis() as u64,
         warning: warning.clone(),
-        features: vec![portcullis_proto::FEATURE_RENEW.to_owned()],
+        features: vec![
+            portcullis_proto::FEATURE_RENEW.to_owned(),
+            portcullis_proto::FEATURE_HEALTH.to_owned(),
+        ],
     };
     let (mux, control) = match hub_welcome(
         tls,
@@ -340,6 +343,7 @@ async fn control_loop(
                                 );
                             }
                         }
+                        Message::HealthReport(r) => state.health.record(tunnel.connector_id, r),
                         Message::RenewRequest(r) => {
                             renewals += 1;
                             if renewals > MAX_RENEWALS_PER_TUNNEL {

@@ -53,7 +53,13 @@ pub enum Message {
     /// Connector → hub: the new certificate and its key are stored; the hub may put it in
     /// force (it accepts only the new one from then on).
     RenewStored(RenewStored),
+    /// Connector → hub on the control channel: a periodic snapshot of its health (sent only
+    /// to a hub whose [`Welcome::features`] has [`FEATURE_HEALTH`]).
+    HealthReport(HealthReport),
 }
+
+/// The [`Welcome::features`] name of health reports.
+pub const FEATURE_HEALTH: &str = "health";
 
 /// The [`Welcome::features`] name of certificate renewal over the tunnel.
 pub const FEATURE_RENEW: &str = "renew";
@@ -114,6 +120,47 @@ pub struct RenewRequest {
 pub struct RenewOffer {
     /// The new client certificate (PEM).
     pub certificate_pem: String,
+}
+
+/// Connector → hub: how the connector and its machine are (SB-05).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthReport {
+    /// The connector's software version.
+    pub software_version: String,
+    /// Seconds since the connector started.
+    pub uptime_secs: u64,
+    /// CPU busy, per mille, at the last sample (none before the first).
+    #[serde(default)]
+    pub cpu_permille: Option<u16>,
+    /// Memory, bytes: total and available.
+    #[serde(default)]
+    pub memory_total: Option<u64>,
+    #[serde(default)]
+    pub memory_available: Option<u64>,
+    /// The data directory's file system, bytes: total and free.
+    #[serde(default)]
+    pub disk_total: Option<u64>,
+    #[serde(default)]
+    pub disk_free: Option<u64>,
+    /// Alerts active at the connector.
+    #[serde(default)]
+    pub active_alerts: u32,
+    /// Each access entry's last reachability check.
+    #[serde(default)]
+    pub entries: Vec<EntryHealth>,
+}
+
+/// One access entry's reachability, as the connector last checked it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryHealth {
+    /// The entry's name.
+    pub name: String,
+    /// The internal `host:port` checked.
+    pub internal: String,
+    /// Whether the check passed.
+    pub reachable: bool,
+    /// What was seen (`TCP connect`, `HTTP 200`, the error).
+    pub detail: String,
 }
 
 /// Connector → hub: stored, by the certificate's SHA-256 fingerprint (hex).
@@ -384,6 +431,7 @@ kinds! {
     RenewRequest = 0x0c, "renew_request";
     RenewOffer = 0x0d, "renew_offer";
     RenewStored = 0x0e, "renew_stored";
+    HealthReport = 0x0f, "health_report";
 }
 
 impl Message {
@@ -412,6 +460,20 @@ impl Message {
                 }
                 for f in &w.features {
                     text("features", f)?;
+                }
+            }
+            Message::HealthReport(h) => {
+                text("software_version", &h.software_version)?;
+                if h.entries.len() > MAX_INVENTORY {
+                    return Err(bad(format!("more than {MAX_INVENTORY} entries")));
+                }
+                if h.cpu_permille.is_some_and(|c| c > 1000) {
+                    return Err(bad("cpu_permille above 1000".into()));
+                }
+                for e in &h.entries {
+                    text("name", &e.name)?;
+                    text("internal", &e.internal)?;
+                    text("detail", &e.detail)?;
                 }
             }
             Message::RenewRequest(r) => pem(&r.csr_pem).map_err(bad)?,

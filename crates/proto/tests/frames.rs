@@ -91,6 +91,22 @@ fn samples() -> Vec<Message> {
         Message::RenewStored(RenewStored {
             fingerprint: "ab".repeat(32),
         }),
+        Message::HealthReport(HealthReport {
+            software_version: "0.1.0".into(),
+            uptime_secs: 3600,
+            cpu_permille: Some(125),
+            memory_total: Some(8 << 30),
+            memory_available: Some(4 << 30),
+            disk_total: Some(100 << 30),
+            disk_free: Some(60 << 30),
+            active_alerts: 1,
+            entries: vec![EntryHealth {
+                name: "erp".into(),
+                internal: "10.0.0.5:443".into(),
+                reachable: false,
+                detail: "connection refused".into(),
+            }],
+        }),
         Message::StreamOpen(StreamOpen {
             session_id: "s-3".into(),
             host: "erp.internal".into(),
@@ -468,6 +484,17 @@ fn a_welcome_from_an_older_hub_offers_no_features_and_renewal_fields_are_checked
         }),
         Message::RenewRequest(RenewRequest {
             csr_pem: format!("-----BEGIN X{}", "A".repeat(MAX_PEM_LEN)),
+        }),
+        Message::HealthReport(HealthReport {
+            software_version: "0.1.0".into(),
+            uptime_secs: 1,
+            cpu_permille: Some(1001),
+            memory_total: None,
+            memory_available: None,
+            disk_total: None,
+            disk_free: None,
+            active_alerts: 0,
+            entries: Vec::new(),
         }),
     ] {
         let enc = encode_to_vec(&bad);

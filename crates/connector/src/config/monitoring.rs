@@ -1,5 +1,5 @@
 //! `[monitoring]`: how often the connector samples the hardware (CC-36; the sampler is
-//! [`crate::monitor::sampler`]).
+//! [`crate::monitor::sampler`]) and sends the hub its health report ([`crate::health`]).
 
 use std::time::Duration;
 
@@ -11,6 +11,8 @@ use super::{field, ConfigError};
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 /// The default disk sampling interval (SAP's: 60 s).
 pub const DEFAULT_DISK_INTERVAL: Duration = Duration::from_secs(60);
+/// How often a health report goes to the hub by default.
+pub const DEFAULT_REPORT_INTERVAL: Duration = Duration::from_secs(60);
 /// Shortest interval accepted (intervals below a second are for tests).
 pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
 /// Longest interval accepted.
@@ -23,6 +25,8 @@ pub struct MonitoringConfig {
     pub interval: Duration,
     /// Disk (`disk_interval_ms`, default 60000).
     pub disk_interval: Duration,
+    /// Health reports to the hub (`report_interval_ms`, default 60000).
+    pub report_interval: Duration,
 }
 
 impl Default for MonitoringConfig {
@@ -30,6 +34,7 @@ impl Default for MonitoringConfig {
         MonitoringConfig {
             interval: DEFAULT_INTERVAL,
             disk_interval: DEFAULT_DISK_INTERVAL,
+            report_interval: DEFAULT_REPORT_INTERVAL,
         }
     }
 }
@@ -42,6 +47,8 @@ pub(crate) struct RawMonitoring {
     hardware_interval_ms: Option<u64>,
     #[serde(default)]
     disk_interval_ms: Option<u64>,
+    #[serde(default)]
+    report_interval_ms: Option<u64>,
 }
 
 impl TryFrom<RawMonitoring> for MonitoringConfig {
@@ -74,6 +81,11 @@ impl TryFrom<RawMonitoring> for MonitoringConfig {
                 raw.disk_interval_ms,
                 DEFAULT_DISK_INTERVAL,
             )?,
+            report_interval: check(
+                "monitoring.report_interval_ms",
+                raw.report_interval_ms,
+                DEFAULT_REPORT_INTERVAL,
+            )?,
         })
     }
 }
@@ -88,9 +100,11 @@ mod tests {
         assert_eq!(c, MonitoringConfig::default());
         assert_eq!(c.interval, Duration::from_secs(15));
         assert_eq!(c.disk_interval, Duration::from_secs(60));
+        assert_eq!(c.report_interval, Duration::from_secs(60));
         let raw = |h, d| RawMonitoring {
             hardware_interval_ms: h,
             disk_interval_ms: d,
+            report_interval_ms: None,
         };
         let fast = MonitoringConfig::try_from(raw(Some(200), Some(400))).unwrap();
         assert_eq!(fast.interval, Duration::from_millis(200));

@@ -46,6 +46,7 @@ mod connector_ui_users_api;
 mod credentials;
 mod enroll;
 mod examples;
+mod health_report;
 mod http_access;
 mod http_path;
 mod hub_backup;

@@ -38,6 +38,8 @@ pub struct ConnectorView {
     pub status: &'static str,
     /// Live tunnel details.
     pub tunnel: Option<serde_json::Value>,
+    /// The latest health report, also after the tunnel went down.
+    pub health: Option<crate::health::Received>,
 }
 
 /// `c` as it stands now: its status and, while its tunnel is up, the tunnel's details.
@@ -54,6 +56,7 @@ pub fn view(st: &State, c: Connector) -> ConnectorView {
         })
     });
     ConnectorView {
+        health: st.health.of(c.id),
         record: c,
         status,
         tunnel,
