@@ -89,6 +89,8 @@ export default async function run({ browser, fixture, lib }) {
     await page.waitForURL(/done=revoked$/);
     const text = await page.locator('tr', { hasText: 'hamburg' }).textContent();
     expect(text.includes('revoked'), `row: ${text}`);
+    const health = await page.locator('tr', { hasText: 'munich' }).locator('td.health').textContent();
+    expect(health.includes('1 of 1 back ends reachable') && health.includes('GB free'), `health: ${health}`);
     await checkA11y(page, 'connector revoked');
     await screenshot(page, 'connectors');
   });

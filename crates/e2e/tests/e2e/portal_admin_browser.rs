@@ -1,6 +1,7 @@
 //! The customer's administration pages in real headless Chromium
 //! (tests/browser/scenarios/portal_admin.mjs): creating a user and a technical user with a
-//! grant, registering and revoking a connector; axe-core on each page, screenshots `users`,
+//! grant, registering and revoking a connector, a running connector's health report on the
+//! Connectors page; axe-core on each page, screenshots `users`,
 //! `user-created`, `connectors` and `connector-created` for docs/portal.md (set
 //! `PORTCULLIS_SCREENSHOTS=$PWD/docs/portal` to refresh them).
 
@@ -13,6 +14,25 @@ use super::portal::{acme_with_prd, user_with_password};
 #[tokio::test]
 async fn users_grants_and_connectors_in_chromium() {
     let (hub, _system, sc) = acme_with_prd().await;
+    // A running connector, whose health report the Connectors page shows.
+    let echo = portcullis_test_support::echo_server().await;
+    let munich = portcullis_test_support::TestConnector::for_hub(&hub, "acme", "munich")
+        .await
+        .with_toml("[monitoring]\nreport_interval_ms = 200\nhardware_interval_ms = 200\n")
+        .expose("echo", "echo.internal:7", echo)
+        .run()
+        .await;
+    // Its first report comes when its tunnel is up, with its entry checked once.
+    for _ in 0..300 {
+        if hub.state().health.of(munich.id).is_some_and(|h| {
+            h.report.entries.len() == 1
+                && h.report.disk_free.is_some()
+                && h.report.cpu_permille.is_some()
+        }) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let (_, pw) =
         user_with_password(&hub, Some("acme"), "anna", Role::CompanyAdmin, &[], false).await;
     portcullis_test_support::browser::run(
