@@ -348,6 +348,12 @@ fn email(raw: RawEmail, base: &Path) -> Result<EmailConfig, ConfigError> {
             ))
         }
     };
+    if security == SmtpSecurity::None && credentials.is_some() {
+        return Err(field(
+            "alerts.email",
+            "a password is sent only over TLS: use security = \"starttls\" or \"tls\", or a relay that needs no login",
+        ));
+    }
     Ok(EmailConfig {
         smtp_host: raw.smtp_host,
         smtp_port: raw.smtp_port.unwrap_or(match security {
@@ -433,7 +439,7 @@ mod tests {
             notify = { cpu = false }
             [email]
             smtp_host = "127.0.0.1"
-            security = "none"
+            security = "tls"
             user = "u"
             password_file = "pw"
             from = "c@example.com"
@@ -447,7 +453,7 @@ mod tests {
         .unwrap();
         assert!(!c.notifies(Category::Cpu) && c.notifies(Category::Tunnel));
         let e = c.email.unwrap();
-        assert_eq!(e.smtp_port, 25);
+        assert_eq!(e.smtp_port, 465);
         assert_eq!(e.credentials.unwrap().1.expose(), "s3cret");
         assert_eq!(c.webhooks[0].secret.expose(), "0123456789abcdef0123");
 
@@ -465,6 +471,10 @@ mod tests {
             (
                 "[email]\nsmtp_host = \"h\"\nuser = \"u\"\nfrom = \"c@example.com\"\nto = [\"a@example.com\"]",
                 "both or neither",
+            ),
+            (
+                "[email]\nsmtp_host = \"h\"\nsecurity = \"none\"\nuser = \"u\"\npassword_file = \"pw\"\nfrom = \"c@example.com\"\nto = [\"a@example.com\"]",
+                "only over TLS",
             ),
             (
                 "[[webhook]]\nurl = \"ftp://h/\"\nsecret_file = \"hook\"",
