@@ -141,7 +141,10 @@ pub(crate) async fn run(shared: Arc<Shared>, data_dir: PathBuf, scope: Cancellat
     let mut status = shared.status.subscribe();
     let started = now_ms();
     let mut down_since = Some(started);
-    let mut backends_checked: Option<Instant> = None;
+    // The first probe comes one interval after the start, not at once: a probe is a real
+    // connection (a TLS handshake, a `HEAD /`) that a back end sees and may count, and a
+    // reload that changes the list checks its entries anyway.
+    let mut backends_checked = Instant::now();
     let host = host_name();
     loop {
         let w = watched.borrow_and_update().clone();
@@ -150,11 +153,11 @@ pub(crate) async fn run(shared: Arc<Shared>, data_dir: PathBuf, scope: Cancellat
             State::Connected => None,
             _ => down_since.or(Some(now_ms())),
         };
-        if backends_checked.is_none_or(|t| t.elapsed() >= w.alerts.backend_interval) {
+        if backends_checked.elapsed() >= w.alerts.backend_interval {
             let acl = shared.acl.borrow().acl.clone();
             let results = crate::reach::check_all(&acl, None, &shared.backend_tls.current()).await;
             shared.reach.keep(&results);
-            backends_checked = Some(Instant::now());
+            backends_checked = Instant::now();
         }
         let observation = observe(&shared, &w, &st, down_since, &data_dir);
         let holding = conditions::evaluate(&observation, &w.alerts);

@@ -18,7 +18,10 @@ async fn users_grants_and_connectors_in_chromium() {
     let echo = portcullis_test_support::echo_server().await;
     let munich = portcullis_test_support::TestConnector::for_hub(&hub, "acme", "munich")
         .await
-        .with_toml("[monitoring]\nreport_interval_ms = 200\nhardware_interval_ms = 200\n")
+        .with_toml(
+            "[monitoring]\nreport_interval_ms = 200\nhardware_interval_ms = 200\n\
+             [alerts]\nbackend_interval_ms = 200\n",
+        )
         .expose("echo", "echo.internal:7", echo)
         .run()
         .await;
