@@ -109,3 +109,86 @@ impl Reports {
             .cloned()
     }
 }
+
+/// A report in one line, for the portal: `CPU 12 %, memory 41 % used, 63.2 GB free; 2 of 2
+/// back ends reachable; up 3 h (reported 2026-12-08 03:01 UTC)`.
+pub fn summary(h: &Received) -> String {
+    let r = &h.report;
+    let mut parts = Vec::new();
+    if let Some(p) = r.cpu_permille {
+        parts.push(format!("CPU {} %", p / 10));
+    }
+    if let (Some(t), Some(a)) = (r.memory_total, r.memory_available) {
+        if let Some(used) = ((t - a.min(t)) * 100).checked_div(t) {
+            parts.push(format!("memory {used} % used"));
+        }
+    }
+    if let Some(f) = r.disk_free {
+        parts.push(format!("{:.1} GB free", f as f64 / 1e9));
+    }
+    let mut line = parts.join(", ");
+    if !r.entries.is_empty() {
+        let up = r.entries.iter().filter(|e| e.reachable).count();
+        line.push_str(&format!(
+            "; {up} of {} back ends reachable",
+            r.entries.len()
+        ));
+    }
+    if r.active_alerts > 0 {
+        line.push_str(&format!("; {} active alerts", r.active_alerts));
+    }
+    line.push_str(&format!(
+        "; up {} (reported {})",
+        uptime(r.uptime_secs),
+        portcullis_webui::time_text::when(h.received_at)
+    ));
+    line
+}
+
+/// What the connector last saw of the back end behind `virtual_host:port` of the connector
+/// `connector_id` (found through its tunnel's inventory), for the system page.
+pub fn backend_line(
+    st: &crate::state::HubState,
+    company_id: i64,
+    location: &str,
+    virtual_host: &str,
+    port: u16,
+) -> Option<String> {
+    let tunnel = st.registry.get(company_id, location)?;
+    let name = tunnel
+        .inventory
+        .read()
+        .ok()?
+        .iter()
+        .find(|t| {
+            t.virtual_host.eq_ignore_ascii_case(virtual_host)
+                && (t.port_start..=t.port_end).contains(&port)
+        })?
+        .name
+        .clone();
+    let h = st.health.of(tunnel.connector_id)?;
+    let e = h.report.entries.iter().find(|e| e.name == name)?;
+    Some(if e.reachable {
+        format!(
+            "The connector reaches the back end ({}; checked before {}).",
+            e.detail,
+            portcullis_webui::time_text::when(h.received_at)
+        )
+    } else {
+        format!(
+            "The connector does not reach the back end: {} (checked before {}).",
+            e.detail,
+            portcullis_webui::time_text::when(h.received_at)
+        )
+    })
+}
+
+/// `secs` for people: `45 s`, `12 min`, `3 h`, `4 d`.
+fn uptime(secs: u64) -> String {
+    match secs {
+        0..=119 => format!("{secs} s"),
+        120..=7199 => format!("{} min", secs / 60),
+        7200..=172_799 => format!("{} h", secs / 3600),
+        _ => format!("{} d", secs / 86_400),
+    }
+}

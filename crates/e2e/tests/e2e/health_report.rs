@@ -1,10 +1,12 @@
 //! Health reports (issue #17 part 6, SB-05): a real connector sends its hub version, uptime,
 //! CPU, memory, disk and each entry's reachability over the tunnel; the hub shows the latest
-//! with the connector in the API (what `portcullis admin connector list` prints) and on the
-//! portal's Connectors page, and keeps it after the tunnel went down.
+//! with the connector in the API (what `portcullis admin connector list` prints), on the
+//! portal's Connectors page and, per service connection, on the system's page; it keeps the
+//! report after the tunnel went down.
 
 use std::time::Duration;
 
+use portcullis_client::requests::NewServiceConnection;
 use portcullis_domain::authz::Role;
 use portcullis_test_support::{echo_server, TestConnector, TestHub};
 use tokio::net::TcpListener;
@@ -63,6 +65,30 @@ async fn the_hub_shows_each_connectors_latest_health_report() {
     assert_eq!(page.status, 200);
     assert!(
         page.body.contains("1 of 2 back ends reachable") && page.body.contains("GB free"),
+        "{}",
+        page.body
+    );
+
+    // The system page says, per service connection, whether the connector reaches its back
+    // end.
+    let system = hub.system("acme", "PRD").await;
+    for (ty, host, port) in [
+        ("generic_tcp", "echo.internal", 7),
+        ("ssh", "erp.internal", 3300),
+    ] {
+        hub.service(
+            &system,
+            &NewServiceConnection::new(ty, "berlin", host, port),
+        )
+        .await;
+    }
+    let page = anna.get(&format!("/systems/{}", system.id)).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("The connector reaches the back end (")
+            && page
+                .body
+                .contains("The connector does not reach the back end: "),
         "{}",
         page.body
     );

@@ -49,52 +49,11 @@ impl ListPage {
         c.status.replace('_', " ")
     }
 
-    /// The latest health report in one line, e.g. `CPU 12 %, memory 41 % used, 63.2 GB
-    /// free; 2 of 2 back ends reachable; up 3 h (reported 12:00:05)`.
+    /// The latest health report in one line ([`crate::health::summary`]).
     fn health(&self, c: &ConnectorView) -> String {
-        let Some(h) = &c.health else {
-            return "—".into();
-        };
-        let r = &h.report;
-        let mut parts = Vec::new();
-        if let Some(p) = r.cpu_permille {
-            parts.push(format!("CPU {} %", p / 10));
-        }
-        if let (Some(t), Some(a)) = (r.memory_total, r.memory_available) {
-            if let Some(used) = ((t - a.min(t)) * 100).checked_div(t) {
-                parts.push(format!("memory {used} % used"));
-            }
-        }
-        if let Some(f) = r.disk_free {
-            parts.push(format!("{:.1} GB free", f as f64 / 1e9));
-        }
-        let mut line = parts.join(", ");
-        if !r.entries.is_empty() {
-            let up = r.entries.iter().filter(|e| e.reachable).count();
-            line.push_str(&format!(
-                "; {up} of {} back ends reachable",
-                r.entries.len()
-            ));
-        }
-        if r.active_alerts > 0 {
-            line.push_str(&format!("; {} active alerts", r.active_alerts));
-        }
-        line.push_str(&format!(
-            "; up {} (reported {})",
-            uptime(r.uptime_secs),
-            when(h.received_at)
-        ));
-        line
-    }
-}
-
-/// `secs` for people: `45 s`, `12 min`, `3 h`, `4 d`.
-fn uptime(secs: u64) -> String {
-    match secs {
-        0..=119 => format!("{secs} s"),
-        120..=7199 => format!("{} min", secs / 60),
-        7200..=172_799 => format!("{} h", secs / 3600),
-        _ => format!("{} d", secs / 86_400),
+        c.health
+            .as_ref()
+            .map_or_else(|| "—".into(), crate::health::summary)
     }
 }
 

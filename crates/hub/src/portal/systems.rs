@@ -28,6 +28,8 @@ struct ServiceRow {
     open: Option<Window>,
     /// Reserved windows still to come.
     reserved: Vec<Window>,
+    /// What the connector's latest health report says of this back end.
+    backend: Option<String>,
 }
 
 impl ServiceRow {
@@ -182,10 +184,18 @@ async fn system_page(
             c.1 += 1;
         }
         if filter.is_empty() || filter == v.state.as_str() {
+            let backend = crate::health::backend_line(
+                st,
+                sys.company_id,
+                &v.location,
+                &v.service.virtual_host,
+                v.service.virtual_port,
+            );
             rows.push(ServiceRow {
                 view: v,
                 open,
                 reserved,
+                backend,
             });
         }
     }
