@@ -34,7 +34,7 @@ pub mod deliver;
 use book::{Alert, Book, Delivery};
 use conditions::{HeldCertificate, Observation};
 
-use crate::config::AlertsConfig;
+use crate::config::{AlertsConfig, Category};
 use crate::shared::Shared;
 use crate::status::State;
 
@@ -102,6 +102,15 @@ impl Alerts {
         self.book.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// How many alerts are active now.
+    pub fn active_count(&self) -> usize {
+        self.book()
+            .alerts
+            .iter()
+            .filter(|a| a.status == book::AlertStatus::Active)
+            .count()
+    }
+
     /// The alerts newest first and the pending deliveries.
     pub fn view(&self) -> AlertsView {
         let b = self.book();
@@ -139,8 +148,17 @@ pub(crate) async fn run(shared: Arc<Shared>, data_dir: PathBuf, scope: Cancellat
     let alerts = &shared.alerts;
     let mut watched = alerts.watched.subscribe();
     let mut status = shared.status.subscribe();
+    // A tunnel alert still active from before the restart: the tunnel has been down since
+    // then (as far as anyone knows), so it is neither resolved nor raised again meanwhile.
     let started = now_ms();
-    let mut down_since = Some(started);
+    let earlier = alerts
+        .book()
+        .alerts
+        .iter()
+        .find(|a| a.key == "tunnel" && a.status == book::AlertStatus::Active)
+        .map(|a| a.raised_ms);
+    let mut down_since = Some(earlier.map_or(started, |r| r.min(started)));
+    let mut probed = false;
     // The first probe comes one interval after the start, not at once: a probe is a real
     // connection (a TLS handshake, a `HEAD /`) that a back end sees and may count, and a
     // reload that changes the list checks its entries anyway.
@@ -158,12 +176,19 @@ pub(crate) async fn run(shared: Arc<Shared>, data_dir: PathBuf, scope: Cancellat
             let results = crate::reach::check_all(&acl, None, &shared.backend_tls.current()).await;
             shared.reach.keep(&results);
             backends_checked = Instant::now();
+            probed = true;
         }
         let observation = observe(&shared, &w, &st, down_since, &data_dir);
         let holding = conditions::evaluate(&observation, &w.alerts);
         {
             let mut b = alerts.book();
-            let changed = b.update(&holding, &w.alerts, observation.now_ms);
+            // Back ends are unknown until their first probe (a reload's check counts too).
+            let unknown: &[Category] = if probed || !shared.reach.all().is_empty() {
+                &[]
+            } else {
+                &[Category::Backend]
+            };
+            let changed = b.update_known(&holding, &w.alerts, observation.now_ms, unknown);
             if b.forget_unconfigured(&w.alerts) || changed {
                 alerts.save(&b);
             }
@@ -200,13 +225,7 @@ async fn deliver_due(
     let mut failed_channels: Vec<String> = Vec::new();
     loop {
         let now = now_ms();
-        let next = {
-            let b = alerts.book();
-            b.pending
-                .iter()
-                .find(|d| d.next_ms <= now && !failed_channels.contains(&d.channel))
-                .cloned()
-        };
+        let next = alerts.book().next_due(now, &failed_channels);
         let Some(d) = next else { return };
         let result = tokio::select! {
             _ = scope.cancelled() => return,

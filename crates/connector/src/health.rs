@@ -3,13 +3,13 @@
 //! reachability check, every `[monitoring] report_interval_ms` (and once when the control
 //! channel comes up), to a hub that names [`FEATURE_HEALTH`] in its welcome (an older hub
 //! would end the tunnel on an unknown message). The hub keeps the latest and shows it with
-//! the connector.
+//! the connector. Internal addresses and the probes' words (which name internal hosts) are
+//! sent only with `[monitoring] report_internal_details = true`.
 
 use portcullis_proto::{
     frame, EntryHealth, HealthReport, Message, Welcome, FEATURE_HEALTH, MAX_FRAME_LEN,
 };
 
-use crate::alerts::book::AlertStatus;
 use crate::shared::Shared;
 
 /// Longest reachability detail sent (the rest is cut).
@@ -34,6 +34,7 @@ pub(crate) fn report(shared: &Shared) -> HealthReport {
         .iter()
         .map(|e| e.name.clone())
         .collect();
+    let details = shared.monitor.report_internal_details();
     let entries = shared
         .reach
         .all()
@@ -41,18 +42,16 @@ pub(crate) fn report(shared: &Shared) -> HealthReport {
         .filter(|r| names.contains(&r.entry))
         .map(|r| EntryHealth {
             name: r.entry,
-            internal: r.internal,
+            internal: if details { r.internal } else { String::new() },
             reachable: r.reachable,
-            detail: cut(r.detail),
+            detail: if details {
+                cut(r.detail)
+            } else {
+                String::new()
+            },
         })
         .collect();
-    let active_alerts = shared
-        .alerts
-        .view()
-        .alerts
-        .iter()
-        .filter(|a| a.status == AlertStatus::Active)
-        .count();
+    let active_alerts = shared.alerts.active_count();
     let mut report = HealthReport {
         software_version: env!("CARGO_PKG_VERSION").to_owned(),
         uptime_secs: shared.started.elapsed().as_secs(),

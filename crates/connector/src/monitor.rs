@@ -304,6 +304,11 @@ impl Monitor {
         self.hw().config.interval
     }
 
+    /// Whether health reports carry internal addresses and probe details.
+    pub(crate) fn report_internal_details(&self) -> bool {
+        self.hw().config.report_internal_details
+    }
+
     /// How often the health report goes to the hub.
     pub(crate) fn report_interval(&self) -> Duration {
         self.hw().config.report_interval

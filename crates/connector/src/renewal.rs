@@ -10,11 +10,13 @@
 //!    new tunnels.
 //! 3. The tunnel in use goes on (TLS does not look at a certificate again on a connection it
 //!    established), so live streams are not cut. The next connection tries the renewed
-//!    certificate first and the one in use second ([`candidates`]): whichever the hub accepts
-//!    is the identity from then on. The renewed one is moved into `client.pem`/`client.key`
-//!    ([`promote`]: key first, then certificate, then `renewed.json` removed, so a crash at any
-//!    point leaves a pair that works); if the old one was accepted, the hub never put the new
-//!    one in force, and `renewed.json` is dropped (renewal is asked again).
+//!    certificate first ([`candidates`]); only when the hub answers that it does not know it
+//!    (it never put it in force) is the one in use tried, and `renewed.json` dropped if that
+//!    works (renewal is asked again). Any other failure is retried with the renewed one: an
+//!    unreachable hub says nothing about which certificate it holds. The renewed pair is
+//!    moved into `client.key` and `client.pem` ([`promote`]: key, certificate, then
+//!    `renewed.json` removed); a start that finds a key not fitting its certificate (a crash
+//!    between the two) finishes the promotion from `renewed.json`.
 
 use std::path::Path;
 

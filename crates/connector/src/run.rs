@@ -243,9 +243,21 @@ fn prepare(
     // A list loaded from a file was checked already; one built in code may not have been,
     // and its inventory could never be sent (the tunnel would flap forever).
     check_inventory(&config.access)?;
-    let identity = Identity::load(&config.data_dir)?;
-    // Checked here so a broken identity stops the start with its reason.
-    identity.tls_client_config()?;
+    let mut identity = Identity::load(&config.data_dir)?;
+    // Checked here so a broken identity stops the start with its reason. A key that does not
+    // fit its certificate after a crash in the middle of promoting a renewed pair is mended
+    // from `renewed.json`, which is removed only after both files were written.
+    if let Err(e) = identity.tls_client_config() {
+        let mended = crate::renewal::candidates(&config.data_dir, &identity)
+            .into_iter()
+            .find(|(renewed, id)| *renewed && id.tls_client_config().is_ok());
+        let Some((_, renewed)) = mended else {
+            return Err(e.into());
+        };
+        tracing::warn!(error = %e, "the identity files do not fit together; finishing the interrupted promotion of the renewed certificate");
+        crate::renewal::promote(&config.data_dir, &renewed)?;
+        identity = renewed;
+    }
     let addr = match &config.hub_tunnel {
         Some(a) => a.clone(),
         None => HostPort::parse(&identity.enrollment.tunnel_addr).map_err(|e| {
@@ -537,12 +549,19 @@ async fn connect(d: &Dialer, shared: &Shared) -> Result<Established, ConnectErro
                 *shared.identity.lock().unwrap_or_else(|p| p.into_inner()) = identity;
                 return Ok(done);
             }
-            Err(e) => {
-                if renewed {
-                    tracing::warn!(error = %e, "the renewed certificate did not connect; trying the one in use");
-                }
-                last = Some(e);
+            // The hub does not know the renewed certificate (it never put it in force): the
+            // one in use is tried. Any other failure (the hub unreachable, busy, a timeout)
+            // says nothing about which certificate the hub holds, and trying the old one could
+            // only end in a rejection taken as final: wait and try the renewed one again.
+            Err(ConnectError::Tunnel(TunnelError::Rejected(r)))
+                if renewed && r.code == RejectCode::UnknownConnector =>
+            {
+                tracing::warn!(
+                    "the hub does not know the renewed certificate; trying the one in use"
+                );
+                last = Some(ConnectError::Tunnel(TunnelError::Rejected(r)));
             }
+            Err(e) => return Err(e),
         }
     }
     Err(last.unwrap_or(ConnectError::Tls(std::io::Error::other(

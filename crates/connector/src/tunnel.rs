@@ -187,6 +187,9 @@ async fn control_loop(
     report_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut renew_at: Option<Instant> = None;
     let mut renew_key: Option<crate::renewal::Pending> = None;
+    // Requests without a stored answer since the last success: the wait before the next
+    // doubles from a minute up to an hour (a hub that refuses is not asked every minute).
+    let mut renew_tries: u32 = 0;
 
     loop {
         tokio::select! {
@@ -233,7 +236,8 @@ async fn control_loop(
                 }
             }
             _ = sleep_until_some(renew_at), if writer.is_some() && renew_at.is_some() => {
-                renew_at = Some(Instant::now() + RENEW_RETRY);
+                renew_at = Some(Instant::now() + RENEW_RETRY * 2u32.pow(renew_tries.min(6)));
+                renew_tries += 1;
                 match crate::renewal::request() {
                     Ok((key, req)) => {
                         renew_key = Some(key);
@@ -260,7 +264,12 @@ async fn control_loop(
                 if let Some(Ok(Message::RenewOffer(offer))) = frame {
                     if let Some(next) = on_renew_offer(offer, renew_key.take(), w, ctx, dead_after).await {
                         match next {
-                            Ok(at) => renew_at = at,
+                            Ok(Some(at)) => {
+                                renew_at = Some(at);
+                                renew_tries = 0;
+                            }
+                            // Refused: the retry already set when asking stands.
+                            Ok(None) => {}
                             Err(end) => return end,
                         }
                     }
@@ -374,7 +383,7 @@ async fn on_renew_offer(
         }
         Err(e) => {
             tracing::error!(error = %e, "the hub's renewed certificate was refused; asking again later");
-            Some(Ok(Some(Instant::now() + RENEW_RETRY)))
+            Some(Ok(None))
         }
     }
 }

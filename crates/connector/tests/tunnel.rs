@@ -49,6 +49,11 @@ async fn connects_reports_inventory_and_relays_to_a_listed_target() {
         .expect("the echo closes after us")
         .expect("clean end");
     assert!(rest.is_empty());
+    // This hub's welcome names no features (as an older hub's): the connector sent nothing
+    // newer, no health report (the first would have gone when the control channel came up).
+    if let Ok(m) = t.others.try_recv() {
+        panic!("an older hub was sent {}", m.name());
+    }
 
     shutdown.cancel();
     let res = tokio::time::timeout(T, c.join)

@@ -119,7 +119,8 @@ pub fn summary(h: &Received) -> String {
         parts.push(format!("CPU {} %", p / 10));
     }
     if let (Some(t), Some(a)) = (r.memory_total, r.memory_available) {
-        if let Some(used) = ((t - a.min(t)) * 100).checked_div(t) {
+        let used = (u128::from(t - a.min(t)) * 100).checked_div(u128::from(t));
+        if let Some(used) = used {
             parts.push(format!("memory {used} % used"));
         }
     }
@@ -168,18 +169,21 @@ pub fn backend_line(
         .clone();
     let h = st.health.of(tunnel.connector_id)?;
     let e = h.report.entries.iter().find(|e| e.name == name)?;
-    Some(if e.reachable {
-        format!(
-            "The connector reaches the back end ({}; checked before {}).",
-            e.detail,
-            portcullis_webui::time_text::when(h.received_at)
-        )
-    } else {
-        format!(
-            "The connector does not reach the back end: {} (checked before {}).",
-            e.detail,
-            portcullis_webui::time_text::when(h.received_at)
-        )
+    let at = portcullis_webui::time_text::when(h.received_at);
+    // The probe's words only when the connector sends them (`report_internal_details`).
+    Some(match (e.reachable, e.detail.is_empty()) {
+        (true, true) => format!("The connector reaches the back end (checked before {at})."),
+        (true, false) => format!(
+            "The connector reaches the back end ({}; checked before {at}).",
+            e.detail
+        ),
+        (false, true) => {
+            format!("The connector does not reach the back end (checked before {at}).")
+        }
+        (false, false) => format!(
+            "The connector does not reach the back end: {} (checked before {at}).",
+            e.detail
+        ),
     })
 }
 

@@ -33,6 +33,8 @@ pub struct Tunnel {
     pub connected_at: OffsetDateTime,
     /// The connector's address as seen by the hub.
     pub peer: String,
+    /// SHA-256 of the client certificate the tunnel was opened with (lower-case hex).
+    pub fingerprint: String,
     /// Latest inventory reported.
     pub inventory: RwLock<Vec<InventoryTarget>>,
     /// Cancelled to cut the tunnel and all its sessions.

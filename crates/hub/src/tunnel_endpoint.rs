@@ -176,6 +176,7 @@ async fn handle(
         warning,
         connected_at: OffsetDateTime::now_utc(),
         peer: peer.to_string(),
+        fingerprint: fp.clone(),
         inventory: RwLock::new(Vec::new()),
         cut: state.shutdown.child_token(),
         cut_reason: RwLock::new(None),
@@ -265,8 +266,11 @@ async fn refuse_audit(state: &State, c: Option<&Connector>, fp: &str, why: &str)
 }
 
 /// Runs the control channel until the tunnel ends; returns why it ended.
-/// Renewal requests one tunnel may make (each is a signature by the CA).
-const MAX_RENEWALS_PER_TUNNEL: u32 = 8;
+/// Renewal requests a tunnel may make per [`RENEWAL_WINDOW`] (each is a signature by the CA);
+/// more are ignored (logged), never a reason to cut the tunnel and its sessions.
+const MAX_RENEWALS_PER_WINDOW: u32 = 8;
+/// The window of [`MAX_RENEWALS_PER_WINDOW`].
+const RENEWAL_WINDOW: Duration = Duration::from_secs(3600);
 
 async fn control_loop(
     state: &State,
@@ -294,7 +298,11 @@ async fn control_loop(
     // The certificate offered to the connector and not yet stored by it; renewals asked per
     // tunnel are capped, so a connector cannot make the hub sign without end.
     let mut offered: Option<portcullis_transport::pki::SignedCert> = None;
-    let mut renewals = 0u32;
+    let mut renewals = (Instant::now(), 0u32);
+    // The certificate on record that this tunnel stands for: the one it opened with, then each
+    // one it renewed to. A re-enrolment elsewhere moves the record away from it, and this
+    // tunnel renews nothing more.
+    let mut in_force = tunnel.fingerprint.clone();
     let reason = loop {
         tokio::select! {
             _ = tunnel.cut.cancelled() => {
@@ -344,12 +352,17 @@ async fn control_loop(
                             }
                         }
                         Message::HealthReport(r) => state.health.record(tunnel.connector_id, r),
+                        Message::RenewRequest(_) if tunnel.cut.is_cancelled() => {}
                         Message::RenewRequest(r) => {
-                            renewals += 1;
-                            if renewals > MAX_RENEWALS_PER_TUNNEL {
-                                break "protocol error: too many renewal requests".into();
+                            if renewals.0.elapsed() > RENEWAL_WINDOW {
+                                renewals = (Instant::now(), 0);
                             }
-                            match crate::ops::renewal::sign(state, tunnel.connector_id, &r.csr_pem).await {
+                            renewals.1 += 1;
+                            if renewals.1 > MAX_RENEWALS_PER_WINDOW {
+                                tracing::warn!(connector = tunnel.connector_id, "renewal request ignored: more than {MAX_RENEWALS_PER_WINDOW} this hour");
+                                continue;
+                            }
+                            match crate::ops::renewal::sign(state, tunnel.connector_id, &in_force, &r.csr_pem).await {
                                 Ok(signed) => {
                                     let offer = Message::RenewOffer(portcullis_proto::RenewOffer {
                                         certificate_pem: signed.cert_pem.clone(),
@@ -362,11 +375,15 @@ async fn control_loop(
                                 Err(e) => tracing::warn!(connector = tunnel.connector_id, error = %e, "certificate renewal refused"),
                             }
                         }
+                        Message::RenewStored(_) if tunnel.cut.is_cancelled() => {}
                         Message::RenewStored(s) => {
                             match offered.take() {
                                 Some(signed) if signed.fingerprint_hex == s.fingerprint.to_ascii_lowercase() => {
-                                    match crate::ops::renewal::put_in_force(state, tunnel.connector_id, &signed).await {
-                                        Ok(()) => tracing::info!(connector = tunnel.connector_id, location = %tunnel.location, fingerprint = %signed.fingerprint_hex, "connector certificate renewed"),
+                                    match crate::ops::renewal::put_in_force(state, tunnel.connector_id, &in_force, &signed).await {
+                                        Ok(()) => {
+                                            tracing::info!(connector = tunnel.connector_id, location = %tunnel.location, fingerprint = %signed.fingerprint_hex, "connector certificate renewed");
+                                            in_force = signed.fingerprint_hex.clone();
+                                        }
                                         Err(e) => tracing::error!(connector = tunnel.connector_id, error = %e, "renewed certificate not put in force; the old one stays"),
                                     }
                                 }

@@ -470,6 +470,10 @@ impl Message {
                 if h.cpu_permille.is_some_and(|c| c > 1000) {
                     return Err(bad("cpu_permille above 1000".into()));
                 }
+                let above = |part: Option<u64>, whole: Option<u64>| matches!((part, whole), (Some(p), Some(w)) if p > w);
+                if above(h.memory_available, h.memory_total) || above(h.disk_free, h.disk_total) {
+                    return Err(bad("more available than in total".into()));
+                }
                 for e in &h.entries {
                     text("name", &e.name)?;
                     text("internal", &e.internal)?;

@@ -77,7 +77,7 @@ pub struct Delivery {
     pub alert: Alert,
     /// Raised or resolved.
     pub event: Event,
-    /// `email` or `webhook <url>`.
+    /// `email` or `webhook <host>#<hash>` ([`webhook_channel`]).
     pub channel: String,
     /// Attempts made.
     pub attempts: u32,
@@ -105,23 +105,50 @@ pub fn channels(c: &AlertsConfig) -> Vec<String> {
     if c.email.is_some() {
         out.push("email".to_owned());
     }
-    out.extend(c.webhooks.iter().map(|w| format!("webhook {}", w.url)));
+    out.extend(c.webhooks.iter().map(|w| webhook_channel(&w.url)));
     out
+}
+
+/// A webhook's name in lists, logs and the book: its host and a short hash of the whole URL
+/// (`webhook alerts.example.com#3f9a1c`), never the URL itself, whose path or query often
+/// carries a token.
+pub fn webhook_channel(url: &str) -> String {
+    use sha2::Digest;
+    let host = url
+        .parse::<http::Uri>()
+        .ok()
+        .and_then(|u| u.host().map(str::to_owned))
+        .unwrap_or_default();
+    let hash = hex::encode(&sha2::Sha256::digest(url.as_bytes())[..3]);
+    format!("webhook {host}#{hash}")
 }
 
 impl Book {
     /// Brings the book in line with the conditions that hold now: raises the new ones,
     /// resolves the gone ones, queues their deliveries. Returns whether anything changed.
     pub fn update(&mut self, now: &[Condition], config: &AlertsConfig, now_ms: i64) -> bool {
+        self.update_known(now, config, now_ms, &[])
+    }
+
+    /// [`Book::update`], leaving the active alerts of the `unknown` categories as they are:
+    /// those whose data is not there yet (back ends before their first probe after a
+    /// start), so a restart does not resolve them only to raise them again.
+    pub fn update_known(
+        &mut self,
+        now: &[Condition],
+        config: &AlertsConfig,
+        now_ms: i64,
+        unknown: &[Category],
+    ) -> bool {
         let holding: BTreeSet<&str> = now.iter().map(|c| c.key.as_str()).collect();
         let channels = channels(config);
         let mut changed = false;
         let mut queue = Vec::new();
-        for a in self
-            .alerts
-            .iter_mut()
-            .filter(|a| a.status == AlertStatus::Active && !holding.contains(a.key.as_str()))
-        {
+        for a in self.alerts.iter_mut().filter(|a| {
+            a.status == AlertStatus::Active
+                && !holding.contains(a.key.as_str())
+                && !unknown.contains(&a.category)
+        }) {
             a.status = AlertStatus::Resolved;
             a.resolved_ms = Some(now_ms);
             changed = true;
@@ -219,6 +246,23 @@ impl Book {
             .min(RETRY_MAX_MS);
         d.next_ms = now_ms + wait;
         d.last_error = Some(error);
+    }
+
+    /// The next delivery to make at `now_ms`: per channel only the oldest waiting one may go
+    /// (so a "resolved" never overtakes its "raised"), and only when it is due; channels in
+    /// `skip` are left out.
+    pub fn next_due(&self, now_ms: i64, skip: &[String]) -> Option<Delivery> {
+        let mut seen: Vec<&str> = Vec::new();
+        for d in &self.pending {
+            if seen.contains(&d.channel.as_str()) {
+                continue;
+            }
+            seen.push(&d.channel);
+            if d.next_ms <= now_ms && !skip.contains(&d.channel) {
+                return Some(d.clone());
+            }
+        }
+        None
     }
 
     /// Alerts newest first (what the CLI, API and UI list).
@@ -332,6 +376,17 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_category_is_neither_resolved_nor_raised_again() {
+        let c = config();
+        let mut b = Book::default();
+        b.update(&[cond("backend:erp", Category::Backend)], &c, 1);
+        assert!(!b.update_known(&[], &c, 2, &[Category::Backend]));
+        assert_eq!(b.alerts[0].status, AlertStatus::Active);
+        assert!(b.update(&[], &c, 3));
+        assert_eq!(b.alerts[0].status, AlertStatus::Resolved);
+    }
+
+    #[test]
     fn categories_that_do_not_notify_are_listed_but_not_sent() {
         let c = config();
         let mut b = Book::default();
@@ -361,6 +416,19 @@ mod tests {
         std::fs::write(&path, b"{not json").unwrap();
         assert_eq!(load(&path), Book::default());
         assert!(!path.exists(), "a broken book is set aside");
+    }
+
+    #[test]
+    fn a_newer_delivery_never_overtakes_an_older_one_waiting_on_its_channel() {
+        let c = config();
+        let mut b = Book::default();
+        b.update(&[cond("tunnel", Category::Tunnel)], &c, 0);
+        b.failed(0, "refused".into(), 0); // waits until 5 000
+        b.update(&[], &c, 100); // the resolution, due at once
+        assert_eq!(b.pending.len(), 2);
+        assert_eq!(b.next_due(100, &[]), None, "the raise must go first");
+        let next = b.next_due(5_000, &[]).unwrap();
+        assert_eq!(next.event, Event::Raised);
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub async fn send(d: &Delivery, config: &AlertsConfig, from: &Sender) -> Result<
             let hook = config
                 .webhooks
                 .iter()
-                .find(|w| d.channel == format!("webhook {}", w.url))
+                .find(|w| d.channel == super::book::webhook_channel(&w.url))
                 .ok_or("the webhook is no longer configured")?;
             send_webhook(d, hook, from).await
         }
@@ -199,7 +199,10 @@ async fn send_webhook(d: &Delivery, w: &WebhookConfig, from: &Sender) -> Result<
     let request = http::Request::post(uri.path_and_query().map_or("/", |p| p.as_str()))
         .header(
             http::header::HOST,
-            uri.authority().map_or(host.as_str(), |a| a.as_str()),
+            match uri.port_u16() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.clone(),
+            },
         )
         .header(http::header::CONTENT_TYPE, "application/json")
         .header(

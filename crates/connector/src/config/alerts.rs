@@ -375,6 +375,12 @@ fn webhook(raw: RawWebhook, base: &Path) -> Result<WebhookConfig, ConfigError> {
         .url
         .parse()
         .map_err(|e| field("alerts.webhook.url", format!("{:?}: {e}", raw.url)))?;
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(field(
+            "alerts.webhook.url",
+            "must not hold a user or password (user@host): the request is signed with secret_file",
+        ));
+    }
     if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
         return Err(field(
             "alerts.webhook.url",
@@ -475,6 +481,10 @@ mod tests {
             (
                 "[email]\nsmtp_host = \"h\"\nsecurity = \"none\"\nuser = \"u\"\npassword_file = \"pw\"\nfrom = \"c@example.com\"\nto = [\"a@example.com\"]",
                 "only over TLS",
+            ),
+            (
+                "[[webhook]]\nurl = \"https://u:p@h/\"\nsecret_file = \"hook\"",
+                "must not hold a user",
             ),
             (
                 "[[webhook]]\nurl = \"ftp://h/\"\nsecret_file = \"hook\"",

@@ -27,6 +27,10 @@ pub struct MonitoringConfig {
     pub disk_interval: Duration,
     /// Health reports to the hub (`report_interval_ms`, default 60000).
     pub report_interval: Duration,
+    /// Whether health reports carry each entry's internal `host:port` and the probe's
+    /// words (`report_internal_details`, default false): the hub otherwise learns only the
+    /// virtual side of the network, and by default it stays so.
+    pub report_internal_details: bool,
 }
 
 impl Default for MonitoringConfig {
@@ -35,6 +39,7 @@ impl Default for MonitoringConfig {
             interval: DEFAULT_INTERVAL,
             disk_interval: DEFAULT_DISK_INTERVAL,
             report_interval: DEFAULT_REPORT_INTERVAL,
+            report_internal_details: false,
         }
     }
 }
@@ -49,6 +54,8 @@ pub(crate) struct RawMonitoring {
     disk_interval_ms: Option<u64>,
     #[serde(default)]
     report_interval_ms: Option<u64>,
+    #[serde(default)]
+    report_internal_details: Option<bool>,
 }
 
 impl TryFrom<RawMonitoring> for MonitoringConfig {
@@ -86,6 +93,7 @@ impl TryFrom<RawMonitoring> for MonitoringConfig {
                 raw.report_interval_ms,
                 DEFAULT_REPORT_INTERVAL,
             )?,
+            report_internal_details: raw.report_internal_details.unwrap_or(false),
         })
     }
 }
@@ -105,6 +113,7 @@ mod tests {
             hardware_interval_ms: h,
             disk_interval_ms: d,
             report_interval_ms: None,
+            report_internal_details: None,
         };
         let fast = MonitoringConfig::try_from(raw(Some(200), Some(400))).unwrap();
         assert_eq!(fast.interval, Duration::from_millis(200));

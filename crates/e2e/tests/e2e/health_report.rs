@@ -25,7 +25,8 @@ async fn the_hub_shows_each_connectors_latest_health_report() {
         .await
         .with_toml(
             "[monitoring]\nhardware_interval_ms = 100\ndisk_interval_ms = 100\n\
-             report_interval_ms = 200\n[alerts]\nbackend_interval_ms = 200\n",
+             report_interval_ms = 200\nreport_internal_details = true\n\
+             [alerts]\nbackend_interval_ms = 200\n",
         )
         .expose("echo", "echo.internal:7", echo)
         .expose("erp", "erp.internal:3300", dead)

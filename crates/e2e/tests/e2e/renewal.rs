@@ -97,7 +97,7 @@ async fn the_connector_renews_over_its_tunnel_while_a_session_flows_and_reconnec
     drop(s);
     hub = hub.restart().await;
     conn.wait_connects(2).await;
-    assert!(!waiting.exists(), "renewed.json was promoted");
+    // (`renewed.json` may be there again at once: the promoted certificate is soon due.)
     let now_pem = std::fs::read_to_string(conn.data_dir().join("identity/client.pem")).unwrap();
     assert_ne!(now_pem, first_pem);
     let on_record = hub

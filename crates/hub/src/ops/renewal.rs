@@ -18,14 +18,30 @@ use super::enrolment::EnrolError;
 use crate::audit_action::AuditAction;
 use crate::state::State;
 
-/// Signs `csr_pem`'s key for connector `id`; nothing stored.
-pub async fn sign(st: &State, id: i64, csr_pem: &str) -> Result<SignedCert, EnrolError> {
-    let conn = st
-        .store
+/// The connector `id`, while `in_use` (the tunnel's certificate) is still its certificate on
+/// record: a connector re-enrolled elsewhere (or revoked) since this tunnel opened renews
+/// nothing through it.
+async fn current(
+    st: &State,
+    id: i64,
+    in_use: &str,
+) -> Result<portcullis_store::Connector, EnrolError> {
+    st.store
         .get_connector(id)
         .await?
-        .filter(|c| c.revoked_at.is_none())
-        .ok_or(EnrolError::NotFound("connector"))?;
+        .filter(|c| c.revoked_at.is_none() && c.cert_fingerprint.as_deref() == Some(in_use))
+        .ok_or(EnrolError::NotFound("connector with this certificate"))
+}
+
+/// Signs `csr_pem`'s key for connector `id`, whose tunnel uses the certificate `in_use`;
+/// nothing stored.
+pub async fn sign(
+    st: &State,
+    id: i64,
+    in_use: &str,
+    csr_pem: &str,
+) -> Result<SignedCert, EnrolError> {
+    let conn = current(st, id, in_use).await?;
     let (_, cn) = super::enrolment::company_and_name(st, &conn).await?;
     st.pki
         .ca
@@ -36,13 +52,15 @@ pub async fn sign(st: &State, id: i64, csr_pem: &str) -> Result<SignedCert, Enro
         })
 }
 
-/// Puts `signed` in force for connector `id` (its fingerprint moves), audited.
-pub async fn put_in_force(st: &State, id: i64, signed: &SignedCert) -> Result<(), EnrolError> {
-    let conn = st
-        .store
-        .get_connector(id)
-        .await?
-        .ok_or(EnrolError::NotFound("connector"))?;
+/// Puts `signed` in force for connector `id` (its fingerprint moves from `in_use`, the
+/// tunnel's certificate, which must still be the one on record), audited.
+pub async fn put_in_force(
+    st: &State,
+    id: i64,
+    in_use: &str,
+    signed: &SignedCert,
+) -> Result<(), EnrolError> {
+    let conn = current(st, id, in_use).await?;
     let mut tx = st.store.begin().await?;
     tx.set_connector_certificate(id, &signed.fingerprint_hex, signed.not_after)
         .await?;
