@@ -50,8 +50,7 @@ pub use crate::data_dir::names::PENDING_ENROLLMENT_FILE as PENDING_FILE;
 pub const ENROLL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest response body accepted.
 pub const MAX_RESPONSE_BODY: usize = 1 << 20;
-/// Common name put in the CSR (only a hint: the hub chooses the certified identity).
-pub const CSR_COMMON_NAME: &str = "connector";
+pub use crate::identity::CSR_COMMON_NAME;
 
 /// Why enrolment failed.
 #[derive(Debug, thiserror::Error)]

@@ -59,6 +59,9 @@ pub enum IdentityError {
     Tls(#[from] TlsError),
 }
 
+/// Common name put in the CSR (only a hint: the hub chooses the certified identity).
+pub const CSR_COMMON_NAME: &str = "connector";
+
 /// What the connector learnt at enrolment besides its certificate (`enrollment.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enrollment {

@@ -70,6 +70,7 @@ pub mod access_edit;
 mod acl;
 pub mod admin;
 pub mod alerts;
+mod alerts_watch;
 pub mod audit;
 mod backend;
 pub mod backend_tls;

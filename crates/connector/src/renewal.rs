@@ -67,7 +67,7 @@ pub(crate) fn due_ms(cert_pem: &str, percent: u8) -> Option<i64> {
 
 /// A new key and the request for its certificate.
 pub(crate) fn request() -> Result<(Pending, RenewRequest), pki::PkiError> {
-    let (csr_pem, key_pem) = pki::generate_csr(crate::enroll::CSR_COMMON_NAME)?;
+    let (csr_pem, key_pem) = pki::generate_csr(crate::identity::CSR_COMMON_NAME)?;
     Ok((Pending { key_pem }, RenewRequest { csr_pem }))
 }
 

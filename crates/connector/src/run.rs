@@ -180,7 +180,7 @@ async fn run_inner(
         config.monitoring,
         scope.clone(),
     ));
-    tokio::spawn(crate::alerts::run(
+    tokio::spawn(crate::alerts_watch::run(
         shared.clone(),
         config.data_dir.clone(),
         scope.clone(),

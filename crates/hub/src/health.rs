@@ -146,16 +146,17 @@ pub fn summary(h: &Received) -> String {
     line
 }
 
-/// What the connector last saw of the back end behind `virtual_host:port` of the connector
-/// `connector_id` (found through its tunnel's inventory), for the system page.
+/// What the connector at `location` last saw of the back end behind `virtual_host:port`
+/// (its entry found through the tunnel's inventory in `registry`), for the system page.
 pub fn backend_line(
-    st: &crate::state::HubState,
+    registry: &crate::registry::Registry,
+    reports: &Reports,
     company_id: i64,
     location: &str,
     virtual_host: &str,
     port: u16,
 ) -> Option<String> {
-    let tunnel = st.registry.get(company_id, location)?;
+    let tunnel = registry.get(company_id, location)?;
     let name = tunnel
         .inventory
         .read()
@@ -167,7 +168,7 @@ pub fn backend_line(
         })?
         .name
         .clone();
-    let h = st.health.of(tunnel.connector_id)?;
+    let h = reports.of(tunnel.connector_id)?;
     let e = h.report.entries.iter().find(|e| e.name == name)?;
     let at = portcullis_webui::time_text::when(h.received_at);
     // The probe's words only when the connector sends them (`report_internal_details`).

@@ -185,7 +185,8 @@ async fn system_page(
         }
         if filter.is_empty() || filter == v.state.as_str() {
             let backend = crate::health::backend_line(
-                st,
+                &st.registry,
+                &st.health,
                 sys.company_id,
                 &v.location,
                 &v.service.virtual_host,
