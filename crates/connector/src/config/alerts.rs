@@ -348,6 +348,19 @@ fn email(raw: RawEmail, base: &Path) -> Result<EmailConfig, ConfigError> {
             ))
         }
     };
+    let local = raw.smtp_host.eq_ignore_ascii_case("localhost")
+        || raw
+            .smtp_host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if security == SmtpSecurity::None && !local {
+        return Err(field(
+            "alerts.email.security",
+            "\"none\" only for a relay on this host (localhost, 127.0.0.1, ::1): alerts name hosts and errors; use \"starttls\" or \"tls\"",
+        ));
+    }
     if security == SmtpSecurity::None && credentials.is_some() {
         return Err(field(
             "alerts.email",
@@ -480,6 +493,10 @@ mod tests {
             ),
             (
                 "[email]\nsmtp_host = \"h\"\nsecurity = \"none\"\nuser = \"u\"\npassword_file = \"pw\"\nfrom = \"c@example.com\"\nto = [\"a@example.com\"]",
+                "only for a relay on this host",
+            ),
+            (
+                "[email]\nsmtp_host = \"127.0.0.1\"\nsecurity = \"none\"\nuser = \"u\"\npassword_file = \"pw\"\nfrom = \"c@example.com\"\nto = [\"a@example.com\"]",
                 "only over TLS",
             ),
             (
