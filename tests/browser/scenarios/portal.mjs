@@ -152,7 +152,10 @@ export default async function run({ browser, fixture, lib }) {
   await step('a user without authorization signs in by keyboard and sees no open button', async () => {
     const p = await newPage(browser);
     await p.goto(url('/signin'));
-    // The user name field has the focus; Tab reaches the password, Enter sends the form.
+    // The user name field has the focus (autofocus, which Chromium applies a moment after the
+    // load on a busy machine: wait for it rather than type into nothing); Tab reaches the
+    // password, Enter sends the form.
+    await p.waitForFunction(() => document.activeElement && document.activeElement.id === 'name');
     await p.keyboard.type(fixture.viewer.name);
     await p.keyboard.press('Tab');
     await p.keyboard.type(fixture.viewer.password);
