@@ -362,7 +362,15 @@ async fn control_loop(
                                 tracing::warn!(connector = tunnel.connector_id, "renewal request ignored: more than {MAX_RENEWALS_PER_WINDOW} this hour");
                                 continue;
                             }
-                            match crate::ops::renewal::sign(state, tunnel.connector_id, &in_force, &r.csr_pem).await {
+                            // Store reads and a signature, under a deadline like a window close,
+                            // so a slow store cannot hold up heartbeats; an unanswered request
+                            // is asked again by the connector.
+                            let signing = crate::ops::renewal::sign(state, tunnel.connector_id, &in_force, &r.csr_pem);
+                            let Ok(signed) = tokio::time::timeout(interval, signing).await else {
+                                tracing::warn!(connector = tunnel.connector_id, "certificate renewal took longer than a heartbeat interval; not answered");
+                                continue;
+                            };
+                            match signed {
                                 Ok(signed) => {
                                     let offer = Message::RenewOffer(portcullis_proto::RenewOffer {
                                         certificate_pem: signed.cert_pem.clone(),
@@ -379,7 +387,14 @@ async fn control_loop(
                         Message::RenewStored(s) => {
                             match offered.take() {
                                 Some(signed) if signed.fingerprint_hex == s.fingerprint.to_ascii_lowercase() => {
-                                    match crate::ops::renewal::put_in_force(state, tunnel.connector_id, &in_force, &signed).await {
+                                    // Under the same deadline: a transaction given up is rolled
+                                    // back, the hub keeps the old certificate, and the connector,
+                                    // refused with the new one, goes on with the old one.
+                                    let putting = crate::ops::renewal::put_in_force(state, tunnel.connector_id, &in_force, &signed);
+                                    let put = tokio::time::timeout(interval, putting)
+                                        .await
+                                        .unwrap_or_else(|_| Err(crate::ops::enrolment::EnrolError::Timeout));
+                                    match put {
                                         Ok(()) => {
                                             tracing::info!(connector = tunnel.connector_id, location = %tunnel.location, fingerprint = %signed.fingerprint_hex, "connector certificate renewed");
                                             in_force = signed.fingerprint_hex.clone();

@@ -26,6 +26,7 @@ impl From<EnrolError> for ApiErr {
             EnrolError::Expired => (StatusCode::GONE, "token_expired"),
             EnrolError::Used => (StatusCode::GONE, "token_used"),
             EnrolError::Revoked => (StatusCode::FORBIDDEN, "connector_revoked"),
+            EnrolError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         };
         ApiErr::new(status, code, message)
     }

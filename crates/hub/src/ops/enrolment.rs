@@ -55,6 +55,10 @@ pub enum EnrolError {
     /// The connector was revoked.
     #[error("this connector was revoked")]
     Revoked,
+    /// The store did not answer in time (a renewal over a tunnel, which must not hold up
+    /// its heartbeats).
+    #[error("the store did not answer in time")]
+    Timeout,
     /// The store failed (or is full).
     #[error(transparent)]
     Store(#[from] StoreError),
