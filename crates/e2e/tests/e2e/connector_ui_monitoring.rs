@@ -216,6 +216,18 @@ async fn connector_ui_monitoring_pages_show_real_traffic_and_a_reset_empties_the
     assert_eq!(reset["detail"]["by"], "Administrator");
     assert_eq!(reset["detail"]["via"], "ui");
 
+    // The Alerts page as plain HTML (no JavaScript): the certificate alert of this world's
+    // configuration, and its webhook named without the URL's path.
+    let r = admin.get("/monitoring/alerts").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("<td>certificate</td>")
+            && r.body.contains("webhook 127.0.0.1#")
+            && !r.body.contains("http://127.0.0.1"),
+        "{}",
+        r.body
+    );
+
     // Back-end connections: the echo session is counted while open.
     let mut s = match socks5_connect(w.hub.socks5(), "berlin", &w.token, "echo.internal", 7)
         .await
